@@ -1,0 +1,1 @@
+//! The local KooDrive-compatible server (axum + SQLite).
