@@ -1,1 +1,206 @@
-//! The local KooDrive-compatible server (axum + SQLite).
+//! The local KooDrive-compatible server (axum + SQLite), used by `koobackup serve`, by the TUI's
+//! embedded default and by the integration tests.
+//!
+//! It follows the rules and error-code table of `koodrive-api.md`; `assets/openapi.yaml`
+//! describes exactly what it serves. Layout: `routes` (HTTP), `rules` (lock and record
+//! semantics), `store` (SQLite), `faults` (injected latency, errors, clock skew, rate limit),
+//! `demo` (demo data).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), koobackup::server::ServerError> {
+//! use koobackup::server::{ServerConfig, UserCredential, start};
+//! let mut config = ServerConfig::new("/tmp/koodrive.db");
+//! config.users.push(UserCredential { user_id: "alice".into(), token: "secret".into() });
+//! let server = start(config).await?;
+//! println!("listening on {}", server.base_url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod demo;
+mod error;
+mod faults;
+mod routes;
+mod rules;
+mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use demo::{DEMO_TOKEN, DEMO_USER_ID};
+pub use faults::Faults;
+pub use routes::BODY_LIMIT;
+
+use crate::api::model::LOCK_TTL;
+
+/// A user the server accepts: `Authorization: Bearer <token>` with `X-User-Id: <user_id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCredential {
+    pub user_id: String,
+    pub token: String,
+}
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port. Default `127.0.0.1:0`.
+    pub listen: SocketAddr,
+    /// SQLite database file, created if missing.
+    pub db_path: PathBuf,
+    pub users: Vec<UserCredential>,
+    /// Add the demo user ([`DEMO_USER_ID`] / [`DEMO_TOKEN`]) and, if it has no records yet,
+    /// demo records.
+    pub seed_demo: bool,
+    pub faults: Faults,
+    /// Lock lifetime; [`LOCK_TTL`] (10 minutes) unless a test shortens it.
+    pub lock_ttl: Duration,
+    /// Allow listening on an address other than loopback. The server has no TLS, so off by default.
+    pub allow_non_loopback: bool,
+}
+
+impl ServerConfig {
+    /// Defaults: `127.0.0.1:0`, no users, no demo data, no faults, 10-minute locks, loopback only.
+    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db_path: db_path.into(),
+            users: Vec::new(),
+            seed_demo: false,
+            faults: Faults::default(),
+            lock_ttl: LOCK_TTL,
+            allow_non_loopback: false,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(
+        "refusing to listen on {0}: not a loopback address; pass --allow-remote to allow it \
+         (the server has no TLS and tokens travel in clear text)"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("{0}")]
+    Database(#[from] store::OpenError),
+    #[error("cannot seed demo data into {}: {source}", path.display())]
+    Seed { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot listen on {addr}: {source} (is another server using the port? try port 0)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server start-up failed: {0}")]
+    Startup(String),
+    #[error("lock ttl {0:?} is out of range: use between 1 ms and a few days")]
+    LockTtl(Duration),
+}
+
+/// A server running on the current tokio runtime. [`RunningServer::shutdown`] stops it and
+/// waits; dropping it also stops it, without waiting.
+pub struct RunningServer {
+    addr: SocketAddr,
+    faults: Arc<faults::FaultState>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The address actually bound (with the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the faults; applies to requests that arrive afterwards.
+    pub fn set_faults(&self, faults: Faults) {
+        self.faults.set(faults);
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits for the server
+    /// task to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Opens the database, seeds demo data if asked, binds, and serves in a task on the current
+/// runtime. Returns once the socket is listening.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    if !config.listen.ip().is_loopback() && !config.allow_non_loopback {
+        return Err(ServerError::NotLoopback(config.listen));
+    }
+    let lock_ttl = chrono::Duration::from_std(config.lock_ttl)
+        .ok()
+        .filter(|t| *t > chrono::Duration::zero() && *t < chrono::Duration::days(365))
+        .ok_or(ServerError::LockTtl(config.lock_ttl))?;
+    let faults = Arc::new(faults::FaultState::new(config.faults.clone()));
+
+    let db_path = config.db_path.clone();
+    let seed_demo = config.seed_demo;
+    let now = faults.now();
+    // Opening may create the file and run the schema: blocking work, off the async workers.
+    let store = tokio::task::spawn_blocking(move || -> Result<store::Store, ServerError> {
+        let store = store::Store::open(&db_path)?;
+        if seed_demo {
+            demo::seed(&mut store.conn(), now).map_err(|source| ServerError::Seed {
+                path: db_path.clone(),
+                source,
+            })?;
+        }
+        Ok(store)
+    })
+    .await
+    .map_err(|e| ServerError::Startup(format!("opening {} failed: {e}", config.db_path.display())))??;
+
+    let mut users: HashMap<String, String> = config.users.into_iter().map(|u| (u.user_id, u.token)).collect();
+    if config.seed_demo {
+        users.insert(DEMO_USER_ID.into(), DEMO_TOKEN.into());
+    }
+    let state = routes::AppState {
+        store: Arc::new(store),
+        faults: faults.clone(),
+        users: Arc::new(users),
+        lock_ttl,
+    };
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = routes::router(state);
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(e) = served {
+            eprintln!("koobackup server on {addr} stopped: {e}");
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        faults,
+        stop,
+        task,
+    })
+}

@@ -78,7 +78,10 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies the schema.
     pub fn open(path: &Path) -> Result<Store, OpenError> {
-        let err = |source| OpenError::Sqlite { path: path.to_path_buf(), source };
+        let err = |source| OpenError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
         let conn = Connection::open(path).map_err(err)?;
         Self::init(conn, path)
     }
@@ -90,7 +93,10 @@ impl Store {
     }
 
     fn init(conn: Connection, path: &Path) -> Result<Store, OpenError> {
-        let err = |source| OpenError::Sqlite { path: path.to_path_buf(), source };
+        let err = |source| OpenError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
         // journal_mode returns a row, so it is read rather than executed.
         let _mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -99,14 +105,21 @@ impl Store {
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
         )
         .map_err(err)?;
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
         if found > SCHEMA_VERSION {
-            return Err(OpenError::Version { path: path.to_path_buf(), found });
+            return Err(OpenError::Version {
+                path: path.to_path_buf(),
+                found,
+            });
         }
         conn.execute_batch(SCHEMA).map_err(err)?;
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// The connection. A panic while it was held cannot leave a half-done write behind (the
@@ -177,16 +190,17 @@ pub fn get_lock_for(
 pub fn insert_lock(conn: &Connection, lock: &LockRow) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO locks (lock_id, user_id, module, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![lock.lock_id, lock.user_id, lock.module.code(), to_millis(lock.expires_at)],
+        params![
+            lock.lock_id,
+            lock.user_id,
+            lock.module.code(),
+            to_millis(lock.expires_at)
+        ],
     )?;
     Ok(())
 }
 
-pub fn set_lock_expiry(
-    conn: &Connection,
-    lock_id: &str,
-    expires_at: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+pub fn set_lock_expiry(conn: &Connection, lock_id: &str, expires_at: DateTime<Utc>) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE locks SET expires_at = ?2 WHERE lock_id = ?1",
         params![lock_id, to_millis(expires_at)],
@@ -250,7 +264,9 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<StoredRecord> {
                 // A device row always exists (created with the record); the fallbacks only
                 // matter for a hand-edited database.
                 machine_code: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
-                device_name: r.get::<_, Option<String>>(10)?.unwrap_or_else(|| device_id.clone()),
+                device_name: r
+                    .get::<_, Option<String>>(10)?
+                    .unwrap_or_else(|| device_id.clone()),
                 device_os: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
                 create_time: r.get::<_, Option<i64>>(12)?.map(from_millis),
                 device_id,
@@ -272,21 +288,35 @@ pub fn get_record(conn: &Connection, record_id: i64) -> rusqlite::Result<Option<
     .optional()
 }
 
-/// A new record id: snowflake-like (milliseconds since 2010-11-04 shifted left by 22 bits), and
-/// always greater than every id already stored so ids increase even if the clock goes back.
-pub fn next_record_id(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+/// The smallest snowflake-like record id for time `t`: milliseconds since 2010-11-04 shifted
+/// left by 22 bits (ids look like KooDrive's, e.g. `1842862763295184641`).
+pub fn snowflake(t: DateTime<Utc>) -> i64 {
     const EPOCH_MS: i64 = 1_288_834_974_657;
+    (to_millis(t) - EPOCH_MS).max(1) << 22
+}
+
+/// A new record id: [`snowflake`] of `now`, and always greater than every id already stored so
+/// ids increase even if the clock goes back.
+pub fn next_record_id(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<i64> {
     let max: Option<i64> = conn.query_row("SELECT MAX(record_id) FROM records", [], |r| r.get(0))?;
-    let from_clock = (to_millis(now) - EPOCH_MS).max(1) << 22;
-    Ok(from_clock.max(max.map_or(0, |m| m + 1)))
+    Ok(snowflake(now).max(max.map_or(0, |m| m + 1)))
+}
+
+pub fn record_exists(conn: &Connection, record_id: i64) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM records WHERE record_id = ?1)",
+        [record_id],
+        |r| r.get(0),
+    )
 }
 
 /// Inserts `record` (its id must be numeric and unused) for `user_id`. The device described
 /// by `record.device_info` must already exist.
 pub fn insert_record(conn: &Connection, user_id: &str, record: &BackupRecord) -> rusqlite::Result<()> {
-    let id: i64 = record.record_id.parse().map_err(|_| {
-        rusqlite::Error::InvalidParameterName(format!("record id {:?}", record.record_id))
-    })?;
+    let id: i64 = record
+        .record_id
+        .parse()
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     conn.execute(
         "INSERT INTO records
              (record_id, user_id, module, device_id, status, properties, version, create_time, end_time)
@@ -324,14 +354,24 @@ pub fn list_records(
          ORDER BY r.record_id DESC LIMIT ?5"
     ))?;
     let rows = stmt.query_map(
-        params![user_id, module.code(), before.unwrap_or(i64::MAX), device_id, limit],
+        params![
+            user_id,
+            module.code(),
+            before.unwrap_or(i64::MAX),
+            device_id,
+            limit
+        ],
         record_from_row,
     )?;
     rows.map(|r| r.map(|s| s.record)).collect()
 }
 
 pub fn count_records_of(conn: &Connection, user_id: &str) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COUNT(*) FROM records WHERE user_id = ?1", [user_id], |r| r.get(0))
+    conn.query_row(
+        "SELECT COUNT(*) FROM records WHERE user_id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )
 }
 
 /// Marks the record completed at `now`, bumps its version and replaces its properties if given.
@@ -365,7 +405,12 @@ pub fn insert_file(
 ) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO files (record_id, file_name, size, create_time) VALUES (?1, ?2, ?3, ?4)",
-        params![record_id, name, i64::try_from(size).unwrap_or(i64::MAX), to_millis(create_time)],
+        params![
+            record_id,
+            name,
+            i64::try_from(size).unwrap_or(i64::MAX),
+            to_millis(create_time)
+        ],
     )?;
     Ok(())
 }

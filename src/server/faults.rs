@@ -1,0 +1,135 @@
+//! Injected faults for tests and demos: latency, a 500 error rate, a skewed server clock and a
+//! per-user rate limit. They can be changed while the server runs.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::error::Failure;
+
+/// Faults applied to every request. `Faults::default()` is a well-behaved server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    /// Added before every response.
+    pub latency: Duration,
+    /// Fraction (0..=1) of requests answered 500 / 500001 instead of being served.
+    pub error_rate: f64,
+    /// The server clock is real time plus this (used for X-Date checks, lock expiry, record
+    /// times and the `Date` response header).
+    pub clock_offset: chrono::Duration,
+    /// Requests per second allowed per user (by `X-User-Id`); more get 429 / 429001.
+    pub rate_limit_per_sec: Option<u32>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            latency: Duration::ZERO,
+            error_rate: 0.0,
+            clock_offset: chrono::Duration::zero(),
+            rate_limit_per_sec: None,
+        }
+    }
+}
+
+/// A token bucket: holds up to `rate` tokens, refilled at `rate` per second.
+struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+}
+
+/// The live fault settings plus the rate limiter's state.
+#[derive(Default)]
+pub struct FaultState {
+    faults: RwLock<Faults>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl FaultState {
+    pub fn new(faults: Faults) -> Self {
+        FaultState {
+            faults: RwLock::new(faults),
+            buckets: Mutex::default(),
+        }
+    }
+
+    pub fn get(&self) -> Faults {
+        self.faults.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set(&self, faults: Faults) {
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// The server clock: real time plus the configured offset, clamped to ±100 years so that
+    /// date arithmetic downstream cannot overflow.
+    pub fn now(&self) -> DateTime<Utc> {
+        let limit = chrono::Duration::days(36_500);
+        Utc::now() + self.get().clock_offset.clamp(-limit, limit)
+    }
+
+    /// Applies latency, error rate and rate limit for one request of `user` (the raw X-User-Id,
+    /// empty when absent). `Err` is the response to send instead of serving the request.
+    pub async fn apply(&self, user: &str) -> Result<(), Failure> {
+        let faults = self.get();
+        if !faults.latency.is_zero() {
+            tokio::time::sleep(faults.latency).await;
+        }
+        if faults.error_rate > 0.0 && fastrand::f64() < faults.error_rate {
+            return Err(Failure::Internal(
+                "internal error (injected by the error-rate fault)".into(),
+            ));
+        }
+        if let Some(rate) = faults.rate_limit_per_sec {
+            self.take_token(user, rate, Instant::now())?;
+        }
+        Ok(())
+    }
+
+    fn take_token(&self, user: &str, rate: u32, now: Instant) -> Result<(), Failure> {
+        let rate = f64::from(rate);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry(user.to_owned()).or_insert(Bucket {
+            tokens: rate,
+            refilled: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(rate);
+        bucket.refilled = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Failure::RateLimited)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_is_per_user_and_refills() {
+        let state = FaultState::default();
+        let t = Instant::now();
+        for _ in 0..3 {
+            state.take_token("a", 3, t).unwrap();
+        }
+        assert_eq!(state.take_token("a", 3, t), Err(Failure::RateLimited));
+        state.take_token("b", 3, t).unwrap();
+        state.take_token("a", 3, t + Duration::from_millis(400)).unwrap();
+    }
+
+    #[test]
+    fn clock_offset_moves_now() {
+        let state = FaultState::new(Faults {
+            clock_offset: chrono::Duration::hours(1),
+            ..Faults::default()
+        });
+        let skew = state.now() - Utc::now();
+        assert!(skew > chrono::Duration::minutes(59) && skew <= chrono::Duration::hours(1));
+    }
+}

@@ -1,0 +1,425 @@
+//! HTTP handlers: authenticate, parse, call `rules`, encode.
+//!
+//! Handlers take the raw body and `Result` extractors so that the order of checks is ours:
+//! authentication first, then input validation, then the rules. Every outcome, including
+//! unknown paths, wrong methods and oversized bodies, is a JSON envelope.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::error::Failure;
+use super::faults::FaultState;
+use super::rules::{self, NewRecord};
+use super::store::Store;
+use crate::api::model::{CreateLockData, Envelope, ModuleCode};
+
+/// Largest accepted request body; bigger ones get 413 / 400001.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// How far in the past X-Date may be.
+const MAX_DATE_AGE: chrono::Duration = chrono::Duration::minutes(15);
+
+/// `X-Date` format, e.g. `20251103T070140Z`.
+const X_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
+const LOCK_HEADER: &str = "x-backup-lock-id";
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub faults: Arc<FaultState>,
+    /// user id -> token
+    pub users: Arc<HashMap<String, String>>,
+    pub lock_ttl: chrono::Duration,
+}
+
+impl AppState {
+    /// Runs blocking SQLite work on the blocking pool, never on the async workers.
+    async fn db<T, F>(&self, f: F) -> Result<T, Failure>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&mut store.conn()))
+            .await
+            .map_err(|e| Failure::Internal(format!("request task failed: {e}")))?
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/koodrive/ose/v1/backup/lock",
+            post(create_lock).patch(renew_lock).delete(release_lock),
+        )
+        .route(
+            "/koodrive/ose/v1/backup/record",
+            post(create_record).get(list_records),
+        )
+        .route(
+            "/koodrive/ose/v1/backup/record/{record_id}",
+            get(view_record).patch(complete_record).delete(delete_record),
+        )
+        .route(
+            "/koodrive/ose/v1/backup/record/{record_id}/files",
+            get(list_files),
+        )
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), apply_faults))
+        .layer(middleware::from_fn_with_state(state.clone(), server_date))
+        .with_state(state)
+}
+
+/// Sets `Date` from the server clock (fault offset included): clients measure skew from it.
+/// Hyper only adds its own `Date` when the response has none.
+async fn server_date(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let date = state.faults.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
+}
+
+async fn apply_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let user = header_str(request.headers(), "x-user-id")
+        .unwrap_or_default()
+        .to_owned();
+    match state.faults.apply(&user).await {
+        Ok(()) => next.run(request).await,
+        Err(failure) => failure.into_response(),
+    }
+}
+
+async fn unknown_path(method: Method, uri: Uri) -> Failure {
+    Failure::UnknownPath(format!("no endpoint {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Failure {
+    Failure::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Checks token and X-Date; returns the user id.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, Failure> {
+    let user = header_str(headers, "x-user-id")
+        .ok_or_else(|| Failure::BadToken("missing X-User-Id header".into()))?;
+    let auth = header_str(headers, header::AUTHORIZATION.as_str()).ok_or_else(|| {
+        Failure::BadToken("missing Authorization header (expected `Bearer <token>`)".into())
+    })?;
+    let token = auth
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| Failure::BadToken("Authorization header must be `Bearer <token>`".into()))?;
+    if state.users.get(user).map(String::as_str) != Some(token) {
+        return Err(Failure::BadToken(format!("token is not valid for user {user:?}")));
+    }
+    check_date(header_str(headers, "x-date"), state.faults.now())?;
+    Ok(user.to_owned())
+}
+
+/// X-Date must parse and lie in `[now - 15 min, now]`.
+fn check_date(x_date: Option<&str>, now: DateTime<Utc>) -> Result<(), Failure> {
+    let text = x_date.ok_or_else(|| Failure::BadDate("missing X-Date header".into()))?;
+    let date = NaiveDateTime::parse_from_str(text, X_DATE_FORMAT)
+        .map_err(|_| {
+            Failure::BadDate(format!(
+                "malformed X-Date {text:?}: expected UTC yyyyMMdd'T'HHmmss'Z', e.g. 20251103T070140Z"
+            ))
+        })?
+        .and_utc();
+    let server = now.format(X_DATE_FORMAT);
+    // X-Date has whole seconds; compare against the server's whole second.
+    if date.timestamp() > now.timestamp() {
+        return Err(Failure::BadDate(format!(
+            "X-Date {text} is later than the server time {server}; check the clock"
+        )));
+    }
+    if now - date > MAX_DATE_AGE {
+        return Err(Failure::BadDate(format!(
+            "X-Date {text} is more than 15 minutes older than the server time {server}"
+        )));
+    }
+    Ok(())
+}
+
+fn success<T: Serialize>(data: Option<T>, next_cursor: Option<String>) -> Response {
+    axum::Json(Envelope {
+        code: 0,
+        msg: "success".into(),
+        data,
+        next_cursor,
+    })
+    .into_response()
+}
+
+fn no_data() -> Response {
+    success::<()>(None, None)
+}
+
+/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Failure> {
+    let declared = header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+        return Err(Failure::BodyTooLarge(BODY_LIMIT));
+    }
+    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|e| {
+        if e.to_string().contains("length limit") {
+            Failure::BodyTooLarge(BODY_LIMIT)
+        } else {
+            Failure::BadRequest(format!("could not read the request body: {e}"))
+        }
+    })
+}
+
+/// Parses a body that must be a JSON object.
+fn json_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, Failure> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Failure::BadRequest("request body must be a JSON object".into())),
+        Err(e) => Err(Failure::BadRequest(format!(
+            "request body is not valid JSON: {e}"
+        ))),
+    }
+}
+
+/// `moduleCode` from a body field or query parameter (string or number).
+fn module_code(value: Option<Value>) -> Result<ModuleCode, Failure> {
+    match value {
+        None | Some(Value::Null) => Err(Failure::BadRequest("moduleCode is required".into())),
+        Some(v) => serde_json::from_value(v).map_err(|e| Failure::BadRequest(format!("moduleCode: {e}"))),
+    }
+}
+
+/// Optional `properties`: absent or null means none; otherwise it must be a string.
+fn properties(value: Option<Value>) -> Result<Option<String>, Failure> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Failure::BadRequest(
+            "properties must be a string holding JSON text, e.g. \"{\\\"k\\\":1}\"".into(),
+        )),
+    }
+}
+
+fn lock_header(headers: &HeaderMap) -> Option<String> {
+    header_str(headers, LOCK_HEADER).map(str::to_owned)
+}
+
+fn query_map(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, Failure> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| Failure::BadRequest(format!("invalid query string: {}", e.body_text())))
+}
+
+fn page_size(query: &HashMap<String, String>) -> Result<u32, Failure> {
+    let text = query
+        .get("pageSize")
+        .ok_or_else(|| Failure::BadRequest("pageSize query parameter is required (1-100)".into()))?;
+    text.trim()
+        .parse()
+        .map_err(|_| Failure::BadRequest(format!("pageSize must be an integer from 1 to 100, got {text:?}")))
+}
+
+fn non_empty(query: &HashMap<String, String>, key: &str) -> Option<String> {
+    query.get(key).filter(|v| !v.is_empty()).cloned()
+}
+
+fn record_id(path: Result<Path<String>, PathRejection>) -> Result<String, Failure> {
+    path.map(|Path(id)| id)
+        .map_err(|_| Failure::RecordNotFound("record not found".into()))
+}
+
+async fn create_lock(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let mut fields = json_object(&read_body(&headers, body).await?)?;
+    let module = module_code(fields.remove("moduleCode"))?;
+    let (now, ttl) = (state.faults.now(), state.lock_ttl);
+    let lock_id = state
+        .db(move |c| rules::create_lock(c, &user, module, now, ttl))
+        .await?;
+    Ok(success(Some(CreateLockData { lock_id }), None))
+}
+
+async fn renew_lock(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let lock = lock_header(&headers);
+    let (now, ttl) = (state.faults.now(), state.lock_ttl);
+    state
+        .db(move |c| rules::renew_lock(c, &user, lock.as_deref(), now, ttl))
+        .await?;
+    Ok(no_data())
+}
+
+async fn release_lock(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let lock = lock_header(&headers);
+    state
+        .db(move |c| rules::release_lock(c, &user, lock.as_deref()))
+        .await?;
+    Ok(no_data())
+}
+
+async fn create_record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let mut fields = json_object(&read_body(&headers, body).await?)?;
+    let module = module_code(fields.remove("moduleCode"))?;
+    let device_id = match fields.remove("deviceId") {
+        Some(Value::String(s)) => s,
+        Some(Value::Number(n)) => n.to_string(),
+        None | Some(Value::Null) => return Err(Failure::BadRequest("deviceId is required".into())),
+        Some(_) => {
+            return Err(Failure::BadRequest(
+                "deviceId must be a string (or a number)".into(),
+            ));
+        }
+    };
+    let new = NewRecord {
+        module,
+        device_id,
+        properties: properties(fields.remove("properties"))?,
+    };
+    let lock = lock_header(&headers);
+    let now = state.faults.now();
+    let record = state
+        .db(move |c| rules::create_record(c, &user, lock.as_deref(), new, now))
+        .await?;
+    Ok(success(Some(record), None))
+}
+
+async fn list_records(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let query = query_map(query)?;
+    let module = module_code(query.get("moduleCode").cloned().map(Value::String))?;
+    let size = page_size(&query)?;
+    let (cursor, device) = (non_empty(&query, "cursor"), non_empty(&query, "deviceId"));
+    let page = state
+        .db(move |c| rules::list_records(c, &user, module, device.as_deref(), size, cursor.as_deref()))
+        .await?;
+    Ok(success(Some(page.items), page.next_cursor))
+}
+
+async fn view_record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let id = record_id(path)?;
+    let record = state.db(move |c| rules::view_record(c, &user, &id)).await?;
+    Ok(success(Some(record), None))
+}
+
+async fn complete_record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let id = record_id(path)?;
+    let bytes = read_body(&headers, body).await?;
+    // The body is optional: none (or only whitespace) means "keep the properties".
+    let props = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        properties(json_object(&bytes)?.remove("properties"))?
+    };
+    let lock = lock_header(&headers);
+    let now = state.faults.now();
+    state
+        .db(move |c| rules::complete_record(c, &user, lock.as_deref(), &id, props, now))
+        .await?;
+    Ok(no_data())
+}
+
+async fn delete_record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let id = record_id(path)?;
+    let lock = lock_header(&headers);
+    let now = state.faults.now();
+    state
+        .db(move |c| rules::delete_record(c, &user, lock.as_deref(), &id, now))
+        .await?;
+    Ok(no_data())
+}
+
+async fn list_files(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, Failure> {
+    let user = authenticate(&state, &headers)?;
+    let id = record_id(path)?;
+    let query = query_map(query)?;
+    let size = page_size(&query)?;
+    let cursor = non_empty(&query, "cursor");
+    let page = state
+        .db(move |c| rules::list_files(c, &user, &id, size, cursor.as_deref()))
+        .await?;
+    Ok(success(Some(page.items), page.next_cursor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x_date_window() {
+        let now = NaiveDateTime::parse_from_str("20251103T070140Z", X_DATE_FORMAT)
+            .unwrap()
+            .and_utc()
+            + chrono::Duration::milliseconds(500);
+        assert!(check_date(Some("20251103T070140Z"), now).is_ok());
+        assert!(check_date(Some("20251103T065641Z"), now).is_ok());
+        let code = |d: Option<&str>| check_date(d, now).unwrap_err().code();
+        assert_eq!(code(Some("20251103T070141Z")), 401002, "one second ahead");
+        assert_eq!(code(Some("20251103T064639Z")), 401002, "older than 15 minutes");
+        assert_eq!(code(Some("2025-11-03T07:01:40Z")), 401002);
+        assert_eq!(code(Some("20251103T070140")), 401002);
+        assert_eq!(code(None), 401002);
+    }
+}

@@ -1,0 +1,276 @@
+//! Helpers shared by the integration tests: a server on a temporary database with two users, and
+//! a raw HTTP helper that sends correctly signed requests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use koobackup::server::{RunningServer, ServerConfig, UserCredential, start};
+use serde_json::Value;
+
+pub const ALICE: (&str, &str) = ("alice", "alice-token");
+pub const BOB: (&str, &str) = ("bob", "bob-token");
+pub const PREFIX: &str = "/koodrive/ose/v1/backup";
+
+/// A running server whose database lives in a temporary directory kept alive with it.
+pub struct TestServer {
+    pub server: RunningServer,
+    pub db_path: PathBuf,
+    pub config: ServerConfig,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// A request as alice, with valid token and X-Date.
+    pub fn req(&self, method: &str, path: &str) -> Req {
+        Req {
+            http: self.http.clone(),
+            method: reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+            url: format!("{}{path}", self.base_url()),
+            headers: vec![
+                ("X-User-Id".into(), ALICE.0.into()),
+                ("Authorization".into(), format!("Bearer {}", ALICE.1)),
+                ("X-Date".into(), x_date_now()),
+            ],
+            body: None,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same database file and config.
+    pub async fn restart(self) -> TestServer {
+        let TestServer {
+            server,
+            db_path,
+            config,
+            dir,
+            http,
+        } = self;
+        server.shutdown().await;
+        let server = start(config.clone()).await.expect("restart server");
+        TestServer {
+            server,
+            db_path,
+            config,
+            dir,
+            http,
+        }
+    }
+
+    /// Creates a lock for `user` on `module`, panicking unless it succeeds.
+    pub async fn lock(&self, user: (&str, &str), module: &str) -> String {
+        let resp = self
+            .req("POST", &format!("{PREFIX}/lock"))
+            .user(user)
+            .json(serde_json::json!({"moduleCode": module}))
+            .send()
+            .await;
+        resp.expect_ok();
+        resp.body["data"]["lockId"].as_str().expect("lockId").to_owned()
+    }
+
+    /// Creates a record under `lock`, panicking unless it succeeds; returns the record JSON.
+    pub async fn record(&self, user: (&str, &str), lock: &str, module: &str, device: &str) -> Value {
+        let resp = self
+            .req("POST", &format!("{PREFIX}/record"))
+            .user(user)
+            .lock(lock)
+            .json(serde_json::json!({"moduleCode": module, "deviceId": device, "properties": "{\"n\":1}"}))
+            .send()
+            .await;
+        resp.expect_ok();
+        resp.body["data"].clone()
+    }
+}
+
+pub async fn spawn_server() -> TestServer {
+    spawn_server_with(|_| {}).await
+}
+
+/// Starts a server on a fresh temporary database with users alice and bob; `configure` may
+/// change the config first (faults, lock ttl, demo data…).
+pub async fn spawn_server_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_path = dir.path().join("koodrive.db");
+    let mut config = ServerConfig::new(&db_path);
+    for (user, token) in [ALICE, BOB] {
+        config.users.push(UserCredential {
+            user_id: user.into(),
+            token: token.into(),
+        });
+    }
+    configure(&mut config);
+    let server = start(config.clone()).await.expect("start server");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    TestServer {
+        server,
+        db_path,
+        config,
+        dir,
+        http,
+    }
+}
+
+/// `X-Date` for the current real time.
+pub fn x_date_now() -> String {
+    x_date(chrono::Utc::now())
+}
+
+pub fn x_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// Adds `n` files to a record straight into the database (the API has no upload endpoint).
+pub fn insert_files(db_path: &std::path::Path, record_id: &str, n: usize) {
+    let conn = rusqlite::Connection::open(db_path).expect("open db");
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let id: i64 = record_id.parse().expect("numeric record id");
+    for i in 0..n {
+        conn.execute(
+            "INSERT INTO files (record_id, file_name, size, create_time) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                id,
+                format!("file-{i:04}.bin"),
+                100 + i as i64,
+                1_760_000_000_000i64
+            ],
+        )
+        .expect("insert file");
+    }
+}
+
+/// Number of file rows of a record in the database.
+pub fn count_files(db_path: &std::path::Path, record_id: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db_path).expect("open db");
+    let id: i64 = record_id.parse().expect("numeric record id");
+    conn.query_row("SELECT COUNT(*) FROM files WHERE record_id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+/// A raw request under construction.
+#[derive(Clone)]
+pub struct Req {
+    http: reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Req {
+    /// Sets or replaces a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn without(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// Act as another user with their own token.
+    pub fn user(self, (user, token): (&str, &str)) -> Self {
+        self.header("X-User-Id", user)
+            .header("Authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn lock(self, lock_id: &str) -> Self {
+        self.header("x-backup-lock-id", lock_id)
+    }
+
+    pub fn json(self, body: Value) -> Self {
+        self.raw(serde_json::to_vec(&body).unwrap())
+    }
+
+    pub fn raw(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self.header("Content-Type", "application/json")
+    }
+
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        let mut url = reqwest::Url::parse(&self.url).unwrap();
+        url.query_pairs_mut().extend_pairs(pairs);
+        self.url = url.to_string();
+        self
+    }
+
+    pub async fn send(self) -> Resp {
+        let mut builder = self.http.request(self.method.clone(), &self.url);
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = self.body {
+            builder = builder.body(body);
+        }
+        let response = builder
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{} {}: {e}", self.method, self.url));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "{} {} -> {status}: body is not JSON ({e}): {text:?}",
+                self.method, self.url
+            )
+        });
+        Resp {
+            status,
+            headers,
+            body,
+            what: format!("{} {}", self.method, self.url),
+        }
+    }
+}
+
+/// A response whose body was JSON.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub what: String,
+}
+
+impl Resp {
+    pub fn code(&self) -> i64 {
+        self.body["code"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{}: no numeric code in {}", self.what, self.body))
+    }
+
+    /// Asserts HTTP status and envelope code (and a non-empty msg).
+    pub fn expect(&self, status: u16, code: i64) -> &Self {
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "{}: unexpected answer {}",
+            self.what,
+            self.body
+        );
+        assert!(
+            self.body["msg"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}: empty msg",
+            self.what
+        );
+        self
+    }
+
+    pub fn expect_ok(&self) -> &Self {
+        self.expect(200, 0);
+        assert_eq!(self.body["msg"], "success");
+        self
+    }
+}
