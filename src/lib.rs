@@ -2,4 +2,11 @@
 //! KooDrive backup locks and records.
 
 pub mod api;
+pub mod cleanup;
+pub mod cli;
+pub mod config;
+pub mod connect;
+pub mod journal;
+pub mod properties;
 pub mod server;
+pub mod tui;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
+use reqwest::header::HeaderValue;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,6 +21,10 @@ use super::model::{
 const API_PREFIX: &str = "/koodrive/ose/v1/backup";
 const LOCK_HEADER: &str = "x-backup-lock-id";
 
+/// Longest wait between two retries (unless `retry_backoff` itself is longer), so a generous
+/// retry count cannot turn into minutes of silence.
+pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(5);
+
 /// How a [`Client`] talks to the server.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -29,7 +34,7 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Extra attempts for idempotent calls after a network failure or a 5xx answer.
     pub retries: u32,
-    /// Wait before the first retry; doubled for each later one.
+    /// Wait before the first retry; doubled for each later one, up to [`MAX_RETRY_BACKOFF`].
     pub retry_backoff: Duration,
     /// Lock lifetime the server applies (10 minutes on KooDrive; shorter on a test server).
     pub lock_ttl: Duration,
@@ -69,7 +74,8 @@ pub struct NewRecord {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Idempotency {
     Idempotent,
-    /// Creates must never be repeated blindly: a lost answer may hide a success.
+    /// Creates, completes and deletes are never repeated blindly: a lost answer may hide a
+    /// success, and repeating it would duplicate or misreport the change.
     NotIdempotent,
 }
 
@@ -91,7 +97,10 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// Fails for a base URL that is not an absolute `http://` or `https://` URL, and for a user id
+    /// or token that cannot be sent in a header.
     pub fn new(options: ClientOptions) -> Result<Client, ApiError> {
+        check_options(&options)?;
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
@@ -101,7 +110,7 @@ impl Client {
                 cause: e.to_string(),
             })?;
         let mut options = options;
-        options.base_url = options.base_url.trim_end_matches('/').to_string();
+        options.base_url = options.base_url.trim().trim_end_matches('/').to_string();
         Ok(Client {
             http,
             options: Arc::new(options),
@@ -248,6 +257,7 @@ impl Client {
     }
 
     /// `PATCH /record/{id}`: marks the record completed, optionally replacing its properties.
+    /// Not retried: a repeat would stamp a new end time and version on a record already done.
     pub async fn complete_record(
         &self,
         lock_id: &str,
@@ -262,13 +272,14 @@ impl Client {
             Some(lock_id),
             Some(&body),
             &[],
-            Idempotency::Idempotent,
+            Idempotency::NotIdempotent,
         )
         .await
         .map(drop)
     }
 
-    /// `DELETE /record/{id}`: deletes the record and its backup files.
+    /// `DELETE /record/{id}`: deletes the record and its backup files. Not retried: when the
+    /// first answer is lost, a repeat reports "not found" for a delete that succeeded.
     pub async fn delete_record(&self, lock_id: &str, record_id: &str) -> Result<(), ApiError> {
         let path = record_path(record_id);
         self.call::<serde_json::Value, ()>(
@@ -277,7 +288,7 @@ impl Client {
             Some(lock_id),
             None,
             &[],
-            Idempotency::Idempotent,
+            Idempotency::NotIdempotent,
         )
         .await
         .map(drop)
@@ -299,8 +310,26 @@ impl Client {
             .await
     }
 
+    /// Every page of a record's files, following `nextCursor` to the end.
+    pub fn file_pages(
+        &self,
+        record_id: &str,
+        page_size: u32,
+    ) -> impl Stream<Item = Result<Page<BackupFile>, ApiError>> + Send + 'static {
+        let client = self.clone();
+        let record_id = record_id.to_string();
+        follow_cursors(move |cursor| {
+            let client = client.clone();
+            let record_id = record_id.clone();
+            async move { client.list_files(&record_id, page_size, cursor.as_deref()).await }
+        })
+    }
+
+    /// The lock lifetime, capped at a year: expiries are `now + ttl`, which would overflow (and
+    /// panic) for an absurd configured lifetime. No server keeps a lock that long.
     fn ttl(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.options.lock_ttl).unwrap_or(chrono::Duration::MAX)
+        let cap = chrono::Duration::days(365);
+        chrono::Duration::from_std(self.options.lock_ttl).map_or(cap, |ttl| ttl.min(cap))
     }
 
     async fn page<T: DeserializeOwned>(
@@ -361,7 +390,9 @@ impl Client {
                 Err(e) if e.is_transient() && transient_retries_left > 0 => {
                     transient_retries_left -= 1;
                     tokio::time::sleep(backoff).await;
-                    backoff *= 2;
+                    backoff = backoff
+                        .saturating_mul(2)
+                        .min(MAX_RETRY_BACKOFF.max(self.options.retry_backoff));
                 }
                 Err(e) => return Err(e),
             }
@@ -416,14 +447,22 @@ impl Client {
                 after: self.options.timeout,
             };
         }
-        // The innermost cause says what actually went wrong ("Connection refused").
-        let mut cause: &dyn std::error::Error = &error;
-        while let Some(inner) = cause.source() {
-            cause = inner;
+        // The innermost cause says what actually went wrong ("Connection refused"); reqwest's
+        // own text repeats the URL and adds nothing a user can act on.
+        let mut innermost: &dyn std::error::Error = &error;
+        while let Some(inner) = innermost.source() {
+            innermost = inner;
         }
+        let cause = if error.is_connect() {
+            format!("{innermost}; check the base URL and that the server is running")
+        } else {
+            format!(
+                "the connection broke off before a complete answer ({innermost}); check the network and try again"
+            )
+        };
         ApiError::Transport {
             url: self.options.base_url.clone(),
-            cause: cause.to_string(),
+            cause,
         }
     }
 }
@@ -487,6 +526,45 @@ fn require_data<T>((data, sent): (Option<T>, DateTime<Utc>)) -> Result<(T, DateT
     })
 }
 
+/// Refuses options that could never produce a request: a base URL that is not an absolute
+/// http(s) URL, or credentials an HTTP header cannot carry (a pasted line break, say).
+fn check_options(options: &ClientOptions) -> Result<(), ApiError> {
+    let base_url = options.base_url.trim();
+    let unusable = |cause: String| ApiError::Transport {
+        url: base_url.to_string(),
+        cause,
+    };
+    let url = reqwest::Url::parse(base_url).map_err(|e| {
+        unusable(format!(
+            "the base URL is not a valid URL ({e}); write it like http://127.0.0.1:8080"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(unusable(
+            "the base URL must start with http:// or https://".into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(unusable(
+            "the base URL must not contain a query (?…) or a fragment (#…)".into(),
+        ));
+    }
+    let creds = &options.credentials;
+    if HeaderValue::from_str(&creds.user_id).is_err() {
+        return Err(unusable(
+            "the user id contains characters an HTTP header cannot carry (such as line breaks); check it"
+                .into(),
+        ));
+    }
+    if HeaderValue::from_str(creds.token.expose()).is_err() {
+        return Err(unusable(
+            "the access token contains characters an HTTP header cannot carry (such as line breaks); check it"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 fn record_path(record_id: &str) -> String {
     // Record ids are numeric strings; anything else is escaped so it stays one path segment.
     let escaped: String = record_id
@@ -499,7 +577,9 @@ fn record_path(record_id: &str) -> String {
     format!("/record/{escaped}")
 }
 
-/// A stream of pages produced by `fetch(cursor)`, following each page's `next_cursor`.
+/// A stream of pages produced by `fetch(cursor)`, following each page's `next_cursor`. Ends
+/// after the last page or the first error. A server that hands back the cursor it was just given
+/// would make the walk endless, so that ends it with an error after yielding the page.
 pub fn follow_cursors<T, F, Fut>(fetch: F) -> impl Stream<Item = Result<Page<T>, ApiError>> + Send + 'static
 where
     T: Send + 'static,
@@ -508,14 +588,25 @@ where
 {
     enum State {
         Next(Option<String>),
+        Fail(ApiError),
         Done,
     }
     futures::stream::unfold((State::Next(None), fetch), |(state, fetch)| async move {
-        let State::Next(cursor) = state else { return None };
-        match fetch(cursor).await {
+        let cursor = match state {
+            State::Next(cursor) => cursor,
+            State::Fail(error) => return Some((Err(error), (State::Done, fetch))),
+            State::Done => return None,
+        };
+        match fetch(cursor.clone()).await {
             Ok(page) => {
                 let next = match &page.next_cursor {
-                    Some(c) => State::Next(Some(c.clone())),
+                    Some(next) if Some(next) == cursor.as_ref() => State::Fail(ApiError::Decode {
+                        status: 200,
+                        detail:
+                            "the server returned the same nextCursor again, so the listing would never end"
+                                .into(),
+                    }),
+                    Some(next) => State::Next(Some(next.clone())),
                     None => State::Done,
                 };
                 Some((Ok(page), (next, fetch)))
@@ -571,6 +662,56 @@ mod tests {
         let long = "x".repeat(1000);
         assert!(clip(&long).chars().count() <= 301);
         assert_eq!(clip("a\nb\x1b[31m"), "a b [31m");
+    }
+
+    #[test]
+    fn unusable_base_urls_are_refused_with_a_hint() {
+        for (url, expected) in [
+            ("127.0.0.1:8080", "http://"),
+            ("ftp://example.com", "http://"),
+            ("not a url", "not a valid URL"),
+            ("http://h/?a=1", "query"),
+        ] {
+            let creds = Credentials::new("u", crate::api::Token::new("tok-secret"));
+            let err = Client::new(ClientOptions::new(url, creds)).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(expected), "{url}: {text}");
+            assert!(!text.contains("tok-secret"));
+        }
+        let creds = Credentials::new("u", crate::api::Token::new("t"));
+        let client = Client::new(ClientOptions::new(" http://127.0.0.1:9/ ", creds)).unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn credentials_a_header_cannot_carry_are_refused_without_showing_them() {
+        let pasted = Credentials::new("u", crate::api::Token::new("tok-secret\n"));
+        let err = Client::new(ClientOptions::new("http://127.0.0.1:9", pasted)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("access token contains characters"), "{text}");
+        assert!(!text.contains("tok-secret") && !format!("{err:?}").contains("tok-secret"));
+
+        let user = Credentials::new("alice\r\n", crate::api::Token::new("t"));
+        let err = Client::new(ClientOptions::new("http://127.0.0.1:9", user)).unwrap_err();
+        assert!(err.to_string().contains("user id contains characters"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_repeated_cursor_ends_the_walk_with_an_error() {
+        use futures::StreamExt;
+        let pages: Vec<_> = follow_cursors(|cursor: Option<String>| async move {
+            Ok(Page {
+                items: vec![cursor.clone()],
+                next_cursor: Some("same".to_string()),
+            })
+        })
+        .collect()
+        .await;
+        assert_eq!(pages.len(), 3, "{pages:?}");
+        assert_eq!(pages[0].as_ref().unwrap().items, vec![None]);
+        assert_eq!(pages[1].as_ref().unwrap().items, vec![Some("same".to_string())]);
+        let err = pages[2].as_ref().unwrap_err();
+        assert!(err.to_string().contains("same nextCursor"), "{err}");
     }
 
     #[test]

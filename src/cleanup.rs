@@ -1,0 +1,210 @@
+//! Which backup records are clean-up candidates. Shared by `koobackup cleanup` and the TUI so both
+//! propose exactly the same records.
+//!
+//! A record is a candidate when it is still `new` long after it was created (the backup that
+//! created it was abandoned and never completed) or when it is marked `to be deleted`. Completed
+//! records and records with a status this version does not know are never proposed.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{BackupRecord, RecordStatus};
+
+/// The rules an operator can tune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupRules {
+    /// A `new` record older than this is considered abandoned.
+    pub stale_new_after: chrono::Duration,
+    /// Whether records marked `to be deleted` are proposed.
+    pub include_to_be_deleted: bool,
+}
+
+impl Default for CleanupRules {
+    fn default() -> CleanupRules {
+        CleanupRules {
+            stale_new_after: chrono::Duration::hours(24),
+            include_to_be_deleted: true,
+        }
+    }
+}
+
+/// Why a record is proposed for deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CleanupReason {
+    /// Still `new` this long after creation.
+    Abandoned { age: chrono::Duration },
+    /// The record's status is `to be deleted`.
+    MarkedForDeletion,
+}
+
+impl fmt::Display for CleanupReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CleanupReason::Abandoned { age } => {
+                write!(f, "abandoned: still new after {}", format_age(*age))
+            }
+            CleanupReason::MarkedForDeletion => f.write_str("marked to be deleted"),
+        }
+    }
+}
+
+/// A record proposed for deletion, with the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub record: BackupRecord,
+    pub reason: CleanupReason,
+}
+
+/// The records of `records` that `rules` propose for deletion at `now`, in the given order.
+pub fn candidates(records: &[BackupRecord], rules: &CleanupRules, now: DateTime<Utc>) -> Vec<Candidate> {
+    records
+        .iter()
+        .filter_map(|record| {
+            reason_for(record, rules, now).map(|reason| Candidate {
+                record: record.clone(),
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// Why `record` is a candidate under `rules`, or `None` when it is not.
+pub fn reason_for(record: &BackupRecord, rules: &CleanupRules, now: DateTime<Utc>) -> Option<CleanupReason> {
+    match record.status {
+        RecordStatus::New => {
+            let age = now - record.create_time;
+            (age > rules.stale_new_after).then_some(CleanupReason::Abandoned { age })
+        }
+        RecordStatus::ToBeDeleted if rules.include_to_be_deleted => Some(CleanupReason::MarkedForDeletion),
+        RecordStatus::ToBeDeleted | RecordStatus::Completed | RecordStatus::Unknown(_) => None,
+    }
+}
+
+/// A coarse age for people: "3d 4h", "5h 12m", "42m", "30s".
+pub fn format_age(age: chrono::Duration) -> String {
+    let secs = age.num_seconds().max(0);
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes}m")
+    } else if minutes > 0 {
+        format!("{minutes}m")
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// Parses an age such as `24h`, `90m`, `7d`, `3600s` or a combination like `1d12h`.
+pub fn parse_age(text: &str) -> Result<chrono::Duration, String> {
+    let invalid = || format!("{text:?} is not an age; write it like 24h, 90m, 7d or 1d12h");
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = chrono::Duration::zero();
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let amount: i64 = digits.parse().map_err(|_| invalid())?;
+        digits.clear();
+        let unit_secs = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(invalid()),
+        };
+        let part = amount
+            .checked_mul(unit_secs)
+            .and_then(chrono::Duration::try_seconds)
+            .ok_or_else(invalid)?;
+        total = total.checked_add(&part).ok_or_else(invalid)?;
+    }
+    if !digits.is_empty() {
+        return Err(format!("{text:?} has a number without a unit; write it like 24h, 90m or 7d"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{DeviceEntity, ModuleCode};
+
+    fn now() -> DateTime<Utc> {
+        "2025-11-03T12:00:00Z".parse().unwrap()
+    }
+
+    fn record(id: &str, status: RecordStatus, age: chrono::Duration) -> BackupRecord {
+        BackupRecord {
+            record_id: id.into(),
+            module_code: ModuleCode::AddressBook,
+            status,
+            properties: String::new(),
+            version: 1,
+            create_time: now() - age,
+            end_time: None,
+            device_info: DeviceEntity::default(),
+        }
+    }
+
+    fn ids(candidates: &[Candidate]) -> Vec<&str> {
+        candidates.iter().map(|c| c.record.record_id.as_str()).collect()
+    }
+
+    #[test]
+    fn old_new_records_and_marked_ones_are_candidates() {
+        let hours = chrono::Duration::hours;
+        let records = [
+            record("fresh-new", RecordStatus::New, hours(2)),
+            record("old-new", RecordStatus::New, hours(30)),
+            record("old-completed", RecordStatus::Completed, hours(300)),
+            record("marked", RecordStatus::ToBeDeleted, hours(1)),
+            record("unknown", RecordStatus::Unknown(9), hours(300)),
+        ];
+        let found = candidates(&records, &CleanupRules::default(), now());
+        assert_eq!(ids(&found), ["old-new", "marked"]);
+        assert_eq!(found[0].reason, CleanupReason::Abandoned { age: hours(30) });
+        assert_eq!(found[0].reason.to_string(), "abandoned: still new after 1d 6h");
+        assert_eq!(found[1].reason, CleanupReason::MarkedForDeletion);
+    }
+
+    #[test]
+    fn rules_are_honoured() {
+        let records = [
+            record("new-3h", RecordStatus::New, chrono::Duration::hours(3)),
+            record("marked", RecordStatus::ToBeDeleted, chrono::Duration::hours(1)),
+        ];
+        let rules = CleanupRules {
+            stale_new_after: chrono::Duration::hours(2),
+            include_to_be_deleted: false,
+        };
+        assert_eq!(ids(&candidates(&records, &rules, now())), ["new-3h"]);
+    }
+
+    #[test]
+    fn a_record_exactly_at_the_limit_is_kept() {
+        let records = [record("edge", RecordStatus::New, chrono::Duration::hours(24))];
+        assert!(candidates(&records, &CleanupRules::default(), now()).is_empty());
+    }
+
+    #[test]
+    fn ages_parse_and_print() {
+        assert_eq!(parse_age("24h").unwrap(), chrono::Duration::hours(24));
+        assert_eq!(parse_age("1d12h").unwrap(), chrono::Duration::hours(36));
+        assert_eq!(parse_age("90m").unwrap(), chrono::Duration::minutes(90));
+        assert_eq!(parse_age("0s").unwrap(), chrono::Duration::zero());
+        assert!(parse_age("24").unwrap_err().contains("without a unit"));
+        assert!(parse_age("1y").is_err());
+        assert!(parse_age("").is_err());
+        assert!(parse_age("99999999999999999w").is_err());
+        assert_eq!(format_age(chrono::Duration::seconds(42)), "42s");
+        assert_eq!(format_age(chrono::Duration::minutes(125)), "2h 5m");
+    }
+}

@@ -1,0 +1,215 @@
+//! `koobackup config check`: reads the config and the profile, checks the token source, and makes
+//! one harmless call (a one-item record list) to check the server, the credentials and the clock.
+//! Each finding is one line in plain words; the exit code is that of the first problem.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::exit::{CliError, Exit};
+use super::output::{self, Output};
+use crate::api::client::RecordQuery;
+use crate::api::{ApiError, ModuleCode};
+use crate::connect::{self, ConnectOptions, Origin, Target};
+
+/// KooDrive rejects a request whose X-Date is more than this far behind its clock.
+const SERVER_CLOCK_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
+/// An offset below this is ordinary clock drift and not worth a warning.
+const NOTABLE_OFFSET: chrono::Duration = chrono::Duration::seconds(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Ok,
+    Warning,
+    Problem,
+}
+
+#[derive(Debug, Serialize)]
+struct Finding {
+    check: &'static str,
+    status: Status,
+    detail: String,
+}
+
+#[derive(Default)]
+struct Report {
+    findings: Vec<Finding>,
+    first_problem: Option<Exit>,
+}
+
+impl Report {
+    fn ok(&mut self, check: &'static str, detail: impl Into<String>) {
+        self.push(check, Status::Ok, detail.into());
+    }
+
+    fn warning(&mut self, check: &'static str, detail: impl Into<String>) {
+        self.push(check, Status::Warning, detail.into());
+    }
+
+    fn problem(&mut self, check: &'static str, error: CliError) {
+        self.first_problem.get_or_insert(error.exit);
+        self.push(check, Status::Problem, error.message);
+    }
+
+    fn push(&mut self, check: &'static str, status: Status, detail: String) {
+        self.findings.push(Finding { check, status, detail });
+    }
+
+    fn print(&self, out: Output) -> Result<(), CliError> {
+        if out.json {
+            return out.json(&serde_json::json!({
+                "ok": self.first_problem.is_none(),
+                "checks": self.findings,
+            }));
+        }
+        let rows: Vec<Vec<String>> = self
+            .findings
+            .iter()
+            .filter(|f| !out.quiet || f.status != Status::Ok)
+            .map(|f| {
+                let status = match f.status {
+                    Status::Ok => "ok",
+                    Status::Warning => "warning",
+                    Status::Problem => "PROBLEM",
+                };
+                vec![f.check.to_string(), status.to_string(), f.detail.clone()]
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let table = output::table(&["CHECK", "STATUS", "DETAIL"], &rows);
+        // The header row is noise in a list of findings.
+        out.line(table.split_once('\n').map_or("", |(_, body)| body))
+    }
+}
+
+pub(crate) async fn run(options: &ConnectOptions, out: Output) -> Result<u8, CliError> {
+    let mut report = Report::default();
+    check(options, &mut report).await;
+    report.print(out)?;
+    Ok(report.first_problem.unwrap_or(Exit::Ok).code())
+}
+
+async fn check(options: &ConnectOptions, report: &mut Report) {
+    let target = match connect::resolve(options) {
+        Ok(target) => target,
+        Err(error) => return report.problem("config", error.into()),
+    };
+    match &target {
+        Target::Remote(settings) => {
+            match &settings.origin {
+                Origin::Profile { name, config_path } => {
+                    report.ok("config", format!("{} is valid", config_path.display()));
+                    report.ok("profile", format!("using profile {name}"));
+                }
+                Origin::CommandLine => report.ok("profile", "using --base-url and --user-id (no profile)"),
+            }
+            report.ok(
+                "server",
+                format!("{} as user {}", settings.base_url, settings.user_id),
+            );
+            match settings.token_source.resolve() {
+                Ok(_) => report.ok("token", format!("read from {}", settings.token_source.describe())),
+                Err(error) => return report.problem("token", error.into()),
+            }
+            if let Some(warning) = settings.token_source.permission_warning() {
+                report.warning("token", warning);
+            }
+        }
+        Target::EmbeddedDemo(settings) => report.warning(
+            "config",
+            format!(
+                "no config file at {}; without a profile koobackup uses the embedded demo server \
+                 (see assets/config.example.toml)",
+                settings.config_path.display()
+            ),
+        ),
+    }
+    let connection = match target.connect().await {
+        Ok(connection) => connection,
+        Err(error) => return report.problem("connect", error.into()),
+    };
+    call_server(&connection, report).await;
+    connection.close().await;
+}
+
+/// One read-only request: proves the server answers, accepts the credentials and our X-Date,
+/// and yields the server's clock from its `Date` header.
+async fn call_server(connection: &connect::Connection, report: &mut Report) {
+    let client = &connection.client;
+    let query = RecordQuery {
+        module: ModuleCode::Folder,
+        page_size: 1,
+        device_id: None,
+    };
+    let started = Instant::now();
+    match client.list_records(&query, None).await {
+        Ok(_) => report.ok(
+            "request",
+            format!(
+                "{} answered and accepted the credentials in {} ms",
+                connection.label,
+                started.elapsed().as_millis()
+            ),
+        ),
+        Err(error) => {
+            let check = if matches!(error, ApiError::Api { .. } | ApiError::Http { .. }) {
+                "credentials"
+            } else {
+                "request"
+            };
+            report.problem(check, error.into());
+            if check == "request" {
+                return;
+            }
+        }
+    }
+    let offset = client.clock_offset();
+    let described = describe_offset(offset);
+    if offset.abs() >= SERVER_CLOCK_WINDOW {
+        report.warning(
+            "clock",
+            format!(
+                "{described}. koobackup corrects for this, but other KooDrive clients on this \
+                 machine will be rejected; fix the clock (e.g. enable NTP)"
+            ),
+        );
+    } else if offset.abs() >= NOTABLE_OFFSET {
+        report.warning("clock", format!("{described}; koobackup corrects for it"));
+    } else {
+        report.ok("clock", described);
+    }
+}
+
+/// "this machine's clock is 3 s behind the server" (the `Date` header has whole seconds).
+fn describe_offset(offset: chrono::Duration) -> String {
+    let secs = offset.num_milliseconds() as f64 / 1000.0;
+    if secs.abs() < 1.0 {
+        "this machine's clock agrees with the server's (within a second)".into()
+    } else if secs > 0.0 {
+        format!("this machine's clock is {secs:.0} s behind the server")
+    } else {
+        format!("this machine's clock is {:.0} s ahead of the server", -secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_described_in_words() {
+        assert!(describe_offset(chrono::Duration::milliseconds(400)).contains("agrees"));
+        assert_eq!(
+            describe_offset(chrono::Duration::seconds(90)),
+            "this machine's clock is 90 s behind the server"
+        );
+        assert_eq!(
+            describe_offset(chrono::Duration::seconds(-5)),
+            "this machine's clock is 5 s ahead of the server"
+        );
+    }
+}

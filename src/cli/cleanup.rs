@@ -1,0 +1,236 @@
+//! `koobackup cleanup`: the TUI's clean-up candidates (see `crate::cleanup`), listed by default and
+//! deleted with `--yes`.
+//!
+//! Deleting takes a fresh lock per module, never a lock from the journal: a journalled lock may
+//! belong to a backup that is running right now (`lock hold`), whose `new` record must not be
+//! deleted under it. If the module is locked, it is skipped. Records are listed again *under* the
+//! lock, so a backup that completed in the meantime is not deleted.
+
+use chrono::Utc;
+use clap::Args;
+use futures::TryStreamExt;
+use serde::Serialize;
+
+use super::exit::{CliError, Exit};
+use super::output;
+use super::{Context, parse_module};
+use crate::api::client::RecordQuery;
+use crate::api::{BackupRecord, LockInfo, MAX_PAGE_SIZE, ModuleCode};
+use crate::cleanup::{Candidate, CleanupReason, CleanupRules, candidates, parse_age};
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Module to clean; repeat for several (default: all three)
+    #[arg(long, short, value_parser = parse_module)]
+    pub module: Vec<ModuleCode>,
+    /// Only records of this device
+    #[arg(long, value_name = "DEVICE_ID")]
+    pub device: Option<String>,
+    /// A record still "new" after this long is abandoned (e.g. 24h, 90m, 7d, 1d12h)
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = parse_age)]
+    pub older_than: chrono::Duration,
+    /// Do not propose records marked "to be deleted"
+    #[arg(long)]
+    pub keep_marked: bool,
+    /// Only list the candidates (this is the default)
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Delete the candidates
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// What happened to one candidate.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CandidateReport {
+    record: BackupRecord,
+    reason: String,
+    reason_code: &'static str,
+    deleted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl CandidateReport {
+    fn new(candidate: Candidate) -> CandidateReport {
+        CandidateReport {
+            reason: candidate.reason.to_string(),
+            reason_code: match candidate.reason {
+                CleanupReason::Abandoned { .. } => "abandoned",
+                CleanupReason::MarkedForDeletion => "marked-for-deletion",
+            },
+            record: candidate.record,
+            deleted: false,
+            error: None,
+        }
+    }
+}
+
+/// A module that could not be cleaned at all.
+#[derive(Debug, Serialize)]
+struct SkippedModule {
+    module: ModuleCode,
+    error: String,
+}
+
+pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliError> {
+    let rules = CleanupRules {
+        stale_new_after: args.older_than,
+        include_to_be_deleted: !args.keep_marked,
+    };
+    let modules = if args.module.is_empty() {
+        ModuleCode::ALL.to_vec()
+    } else {
+        args.module.clone()
+    };
+    let mut reports = Vec::new();
+    let mut skipped = Vec::new();
+    let mut first_error: Option<CliError> = None;
+    for module in modules {
+        let outcome = if args.yes {
+            delete_in_module(ctx, module, &args, &rules, &mut reports).await
+        } else {
+            find(ctx, module, &args, &rules).await.map(|found| {
+                reports.extend(found.into_iter().map(CandidateReport::new));
+            })
+        };
+        if let Err(error) = outcome {
+            skipped.push(SkippedModule {
+                module,
+                error: error.message.clone(),
+            });
+            first_error.get_or_insert(error);
+        }
+    }
+    if let Some(failed) = reports.iter().find(|r| r.error.is_some()) {
+        first_error.get_or_insert(CliError::new(
+            Exit::Failure,
+            failed.error.clone().unwrap_or_default(),
+        ));
+    }
+    print(ctx, &args, &reports, &skipped)?;
+    Ok(first_error.map_or(Exit::Ok.code(), |e| e.exit.code()))
+}
+
+/// The module's candidates at this moment.
+async fn find(
+    ctx: &Context,
+    module: ModuleCode,
+    args: &CleanupArgs,
+    rules: &CleanupRules,
+) -> Result<Vec<Candidate>, CliError> {
+    let query = RecordQuery {
+        module,
+        page_size: MAX_PAGE_SIZE,
+        device_id: args.device.clone(),
+    };
+    let pages: Vec<_> = ctx.client().record_pages(query).try_collect().await?;
+    let records: Vec<BackupRecord> = pages.into_iter().flat_map(|page| page.items).collect();
+    Ok(candidates(&records, rules, Utc::now()))
+}
+
+/// Takes a lock for `module`, lists its candidates again under it, deletes them, releases it.
+async fn delete_in_module(
+    ctx: &mut Context,
+    module: ModuleCode,
+    args: &CleanupArgs,
+    rules: &CleanupRules,
+    reports: &mut Vec<CandidateReport>,
+) -> Result<(), CliError> {
+    let mut lock = ctx.create_lock(module, false).await.map_err(|error| {
+        if error.exit == Exit::Conflict {
+            error.context(format!("module {module} is locked (a backup may be running); skipped it"))
+        } else {
+            error.context(format!("cannot lock module {module}"))
+        }
+    })?;
+    let result = delete_candidates(ctx, &mut lock, args, rules, reports).await;
+    if let Err(error) = ctx.release_lock(&lock.lock_id).await {
+        ctx.out.warn(&error.context(format!("cannot release lock {}", lock.lock_id)).message);
+    }
+    result
+}
+
+async fn delete_candidates(
+    ctx: &mut Context,
+    lock: &mut LockInfo,
+    args: &CleanupArgs,
+    rules: &CleanupRules,
+    reports: &mut Vec<CandidateReport>,
+) -> Result<(), CliError> {
+    let renew_below = chrono::Duration::from_std(ctx.client().lock_ttl() / 3).unwrap_or(chrono::Duration::MAX);
+    for candidate in find(ctx, lock.module, args, rules).await? {
+        // A long clean-up must not outlive its lock.
+        if lock.time_left(Utc::now()) < renew_below {
+            *lock = ctx.client().renew_lock(lock).await?;
+            ctx.remember(lock, false)?;
+        }
+        let mut report = CandidateReport::new(candidate);
+        match ctx.client().delete_record(&lock.lock_id, &report.record.record_id).await {
+            Ok(()) => report.deleted = true,
+            Err(error) => report.error = Some(error.to_string()),
+        }
+        reports.push(report);
+    }
+    Ok(())
+}
+
+fn print(
+    ctx: &Context,
+    args: &CleanupArgs,
+    reports: &[CandidateReport],
+    skipped: &[SkippedModule],
+) -> Result<(), CliError> {
+    let out = ctx.out;
+    if out.json {
+        return out.json(&serde_json::json!({
+            "dryRun": !args.yes,
+            "candidates": reports,
+            "skippedModules": skipped,
+        }));
+    }
+    for module in skipped {
+        out.error(&CliError::failure(module.error.clone()));
+    }
+    if out.quiet {
+        let done = reports.iter().filter(|r| !args.yes || r.deleted);
+        return done.into_iter().try_for_each(|r| out.line(&r.record.record_id));
+    }
+    if reports.is_empty() {
+        return out.line("no clean-up candidates");
+    }
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.record.record_id.clone(),
+                output::module_label(r.record.module_code),
+                r.record.device_info.device_id.clone(),
+                output::local_minutes(r.record.create_time),
+                r.reason.clone(),
+            ];
+            if args.yes {
+                row.push(match &r.error {
+                    None => "deleted".into(),
+                    Some(error) => format!("FAILED: {error}"),
+                });
+            }
+            row
+        })
+        .collect();
+    let mut headers = vec!["RECORD ID", "MODULE", "DEVICE", "CREATED", "REASON"];
+    if args.yes {
+        headers.push("RESULT");
+    }
+    out.line(&output::table(&headers, &rows))?;
+    if args.yes {
+        let deleted = reports.iter().filter(|r| r.deleted).count();
+        out.line(&format!("deleted {deleted} of {} candidates", reports.len()))
+    } else {
+        out.line(&format!(
+            "{} candidates; nothing was deleted (dry run). Run again with --yes to delete them",
+            reports.len()
+        ))
+    }
+}

@@ -1,0 +1,198 @@
+//! Exit codes and the error every command returns. The codes are part of the interface that
+//! scripts rely on and are listed in the README.
+
+use crate::api::ApiError;
+use crate::api::error::ErrorKind;
+use crate::config::ConfigError;
+use crate::connect::ConnectError;
+use crate::journal::JournalError;
+
+/// Why a command ended. The discriminant is the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// Anything not covered below: local I/O, a damaged journal, a failed child start.
+    Failure = 1,
+    /// Bad command line, bad configuration, or a request the server refused as invalid.
+    Usage = 2,
+    /// Token, user id or request time rejected, or the object belongs to another user.
+    Auth = 3,
+    /// A lock is held elsewhere, has expired, or is for another module.
+    Conflict = 4,
+    NotFound = 5,
+    /// The server could not be reached or did not answer in time.
+    Network = 6,
+    /// The server failed, rate-limited us, or answered something that is not KooDrive JSON.
+    Server = 7,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Short name used in JSON error documents.
+    pub fn name(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::Failure => "failure",
+            Exit::Usage => "usage",
+            Exit::Auth => "authentication",
+            Exit::Conflict => "conflict",
+            Exit::NotFound => "not-found",
+            Exit::Network => "network",
+            Exit::Server => "server",
+        }
+    }
+}
+
+impl From<ErrorKind> for Exit {
+    fn from(kind: ErrorKind) -> Exit {
+        match kind {
+            ErrorKind::Invalid => Exit::Usage,
+            ErrorKind::Auth => Exit::Auth,
+            ErrorKind::Conflict => Exit::Conflict,
+            ErrorKind::NotFound => Exit::NotFound,
+            ErrorKind::Network => Exit::Network,
+            ErrorKind::Server => Exit::Server,
+        }
+    }
+}
+
+/// A failed command: what to tell the user and which exit code to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+    /// The KooDrive error code, when the server sent one.
+    pub api_code: Option<i64>,
+    /// Nothing to print: the message was already shown, or stdout was closed by the reader.
+    pub silent: bool,
+}
+
+impl CliError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> CliError {
+        CliError {
+            exit,
+            message: message.into(),
+            api_code: None,
+            silent: false,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError::new(Exit::Usage, message)
+    }
+
+    pub fn failure(message: impl Into<String>) -> CliError {
+        CliError::new(Exit::Failure, message)
+    }
+
+    /// Stdout was closed early (`koobackup record list | head`): stop quietly.
+    pub fn broken_pipe() -> CliError {
+        CliError {
+            silent: true,
+            ..CliError::failure("standard output was closed")
+        }
+    }
+
+    /// The same error with `context` in front of the message.
+    pub fn context(mut self, context: impl std::fmt::Display) -> CliError {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<ApiError> for CliError {
+    fn from(error: ApiError) -> CliError {
+        CliError {
+            exit: error.kind().into(),
+            api_code: error.code(),
+            ..CliError::new(Exit::Failure, error.to_string())
+        }
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(error: ConfigError) -> CliError {
+        CliError::usage(error.to_string())
+    }
+}
+
+impl From<JournalError> for CliError {
+    fn from(error: JournalError) -> CliError {
+        match error {
+            JournalError::Location(config) => config.into(),
+            other => CliError::failure(other.to_string()),
+        }
+    }
+}
+
+impl From<ConnectError> for CliError {
+    fn from(error: ConnectError) -> CliError {
+        match error {
+            ConnectError::Config(config) => config.into(),
+            ConnectError::Options(message) => CliError::usage(message),
+            ConnectError::Client(api) => api.into(),
+            other @ (ConnectError::Embedded(_) | ConnectError::DemoDatabase { .. }) => {
+                CliError::failure(other.to_string())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_failures_map_to_distinct_codes() {
+        let api = |status, code| ApiError::Api {
+            status,
+            code,
+            msg: "m".into(),
+        };
+        let cases = [
+            (api(400, 400001), Exit::Usage),
+            (api(401, 401001), Exit::Auth),
+            (api(403, 403001), Exit::Auth),
+            (api(409, 409001), Exit::Conflict),
+            (api(404, 404001), Exit::NotFound),
+            (api(500, 500001), Exit::Server),
+            (api(429, 429001), Exit::Server),
+            (
+                ApiError::Transport {
+                    url: "u".into(),
+                    cause: "refused".into(),
+                },
+                Exit::Network,
+            ),
+        ];
+        for (error, exit) in cases {
+            let cli: CliError = error.clone().into();
+            assert_eq!(cli.exit, exit, "{error:?}");
+        }
+        let codes: std::collections::BTreeSet<u8> = [
+            Exit::Ok,
+            Exit::Failure,
+            Exit::Usage,
+            Exit::Auth,
+            Exit::Conflict,
+            Exit::NotFound,
+            Exit::Network,
+            Exit::Server,
+        ]
+        .into_iter()
+        .map(Exit::code)
+        .collect();
+        assert_eq!(codes.len(), 8);
+    }
+}

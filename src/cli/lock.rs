@@ -1,0 +1,194 @@
+//! `koobackup lock create|renew|release|list|hold`. Every change is written to the journal, since
+//! KooDrive cannot list the locks a user holds.
+
+use chrono::Utc;
+
+use super::exit::{CliError, Exit};
+use super::output::{self, LockJson, Output};
+use super::{Context, LockCommand, LockIds, hold};
+use crate::api::LockInfo;
+use crate::connect::{self, ConnectOptions};
+use crate::journal::HeldLock;
+
+pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, CliError> {
+    match command {
+        LockCommand::Create { module, auto_renew } => {
+            let lock = ctx.create_lock(module, auto_renew).await?;
+            report_lock(ctx.out, "created", &lock, auto_renew)?;
+        }
+        LockCommand::Renew(ids) => renew(ctx, ids).await?,
+        LockCommand::Release(ids) => release(ctx, ids).await?,
+        LockCommand::Hold { module, command } => return hold::run(ctx, module, command).await,
+        LockCommand::List => list_held(&ctx.held_locks(), &ctx.connection.label, ctx.out)?,
+    }
+    Ok(Exit::Ok.code())
+}
+
+/// `lock list` without connecting: the journal needs only the server identity and user id.
+pub(crate) fn list(options: &ConnectOptions, out: Output) -> Result<u8, CliError> {
+    let target = connect::resolve(options)?;
+    let journal = super::load_journal()?;
+    let held: Vec<HeldLock> = journal
+        .locks_for(&target.journal_key(), target.user_id())
+        .into_iter()
+        .cloned()
+        .collect();
+    let label = match &target {
+        connect::Target::Remote(settings) => settings.label(),
+        connect::Target::EmbeddedDemo(_) => "embedded demo server".to_string(),
+    };
+    list_held(&held, &label, out)?;
+    Ok(Exit::Ok.code())
+}
+
+fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError> {
+    let now = Utc::now();
+    if out.json {
+        let locks: Vec<LockJson> = held
+            .iter()
+            .map(|h| LockJson::new(&h.lock, h.auto_renew, now))
+            .collect();
+        return out.json(&locks);
+    }
+    if held.is_empty() {
+        out.note(&format!("no locks held on {label} (per the lock journal)"));
+        return Ok(());
+    }
+    if out.quiet {
+        for h in held {
+            out.line(&h.lock.lock_id)?;
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = held
+        .iter()
+        .map(|h| {
+            vec![
+                h.lock.lock_id.clone(),
+                output::module_label(h.lock.module),
+                output::local_clock(h.lock.expires_at),
+                output::time_left(&h.lock, now),
+                if h.auto_renew { "yes" } else { "no" }.to_string(),
+            ]
+        })
+        .collect();
+    out.line(&output::table(
+        &["LOCK ID", "MODULE", "EXPIRES", "LEFT", "AUTO-RENEW"],
+        &rows,
+    ))
+}
+
+/// The locks a renew or release applies to. An id the journal does not know is still accepted
+/// (the lock may come from another tool); its module is read from the id.
+fn selected_locks(ctx: &Context, ids: LockIds) -> Result<Vec<HeldLock>, CliError> {
+    if ids.all {
+        let held = ctx.held_locks();
+        if held.is_empty() {
+            ctx.out.note(&format!(
+                "no locks held on {} (per the lock journal)",
+                ctx.connection.label
+            ));
+        }
+        return Ok(held);
+    }
+    ids.ids
+        .into_iter()
+        .map(|id| match ctx.journal.get(&id) {
+            Some(held) => Ok(held.clone()),
+            None => {
+                let module = LockInfo::module_of_id(&id).ok_or_else(|| {
+                    CliError::usage(format!(
+                        "{id:?} is not in the lock journal and does not look like a lock id \
+                         (<uuid>@<module>); see `koobackup lock list`"
+                    ))
+                })?;
+                Ok(HeldLock {
+                    // Unknown expiry: "now" makes the renewed expiry count from the renewal.
+                    lock: LockInfo {
+                        lock_id: id,
+                        module,
+                        expires_at: Utc::now(),
+                    },
+                    base_url: ctx.connection.journal_key().to_string(),
+                    user_id: ctx.client().user_id().to_string(),
+                    auto_renew: false,
+                })
+            }
+        })
+        .collect()
+}
+
+async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
+    let mut first_error = None;
+    let mut renewed = Vec::new();
+    for held in selected_locks(ctx, ids)? {
+        match ctx.client().renew_lock(&held.lock).await {
+            Ok(lock) => {
+                ctx.remember(&lock, held.auto_renew)?;
+                if ctx.out.human() && !ctx.out.quiet {
+                    report_lock(ctx.out, "renewed", &lock, held.auto_renew)?;
+                }
+                renewed.push((lock, held.auto_renew));
+            }
+            Err(error) => {
+                let error = CliError::from(error).context(format!("cannot renew {}", held.lock.lock_id));
+                // Gone for good (released, or expired beyond renewal): stop remembering it.
+                if matches!(error.api_code, Some(404_002 | 409_002)) {
+                    ctx.forget(&held.lock.lock_id)?;
+                }
+                ctx.out.error(&error);
+                first_error.get_or_insert(CliError { silent: true, ..error });
+            }
+        }
+    }
+    if ctx.out.json {
+        let now = Utc::now();
+        let locks: Vec<LockJson> = renewed
+            .iter()
+            .map(|(lock, auto)| LockJson::new(lock, *auto, now))
+            .collect();
+        ctx.out.json(&locks)?;
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
+    let mut first_error = None;
+    let mut released = Vec::new();
+    for held in selected_locks(ctx, ids)? {
+        let id = held.lock.lock_id;
+        match ctx.release_lock(&id).await {
+            Ok(()) => {
+                ctx.out.say(&format!("released {id}"))?;
+                released.push(id);
+            }
+            Err(error) => {
+                let error = error.context(format!("cannot release {id}"));
+                ctx.out.error(&error);
+                first_error.get_or_insert(CliError { silent: true, ..error });
+            }
+        }
+    }
+    if ctx.out.json {
+        ctx.out.json(&serde_json::json!({ "released": released }))?;
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Prints a created or renewed lock: a sentence, the id alone with `--quiet`, or JSON.
+fn report_lock(out: Output, verb: &str, lock: &LockInfo, auto_renew: bool) -> Result<(), CliError> {
+    let now = Utc::now();
+    if out.json {
+        return out.json(&LockJson::new(lock, auto_renew, now));
+    }
+    if out.quiet {
+        return out.line(&lock.lock_id);
+    }
+    out.line(&format!(
+        "{verb} lock {} for module {}; expires at {} ({} left)",
+        lock.lock_id,
+        lock.module,
+        output::local_clock(lock.expires_at),
+        output::time_left(lock, now)
+    ))
+}

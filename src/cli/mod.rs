@@ -1,0 +1,457 @@
+//! The headless command line: every TUI action as a scriptable command, with JSON output and
+//! distinct exit codes (see the README and [`exit::Exit`]).
+
+mod check;
+mod cleanup;
+pub mod exit;
+mod hold;
+mod lock;
+pub mod output;
+mod record;
+mod serve;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::api::{Client, LockInfo, ModuleCode};
+use crate::connect::{self, ConnectOptions, Connection, Target};
+use crate::journal::{HeldLock, Journal};
+use exit::{CliError, Exit};
+use output::Output;
+
+/// Environment variable telling the client the server's lock lifetime (test servers only).
+pub const LOCK_TTL_ENV: &str = "KOOBACKUP_LOCK_TTL_SECS";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "koobackup",
+    version,
+    about = "KooDrive backup locks and records: a terminal app, a scriptable command line and a local server",
+    long_about = "KooDrive backup locks and records.\n\n\
+        Without a subcommand koobackup starts the terminal app. With no profile configured it uses an \
+        embedded demo server, so it works without an account.\n\n\
+        The access token is read from $KOOBACKUP_TOKEN, --token-file, or the profile's token source; \
+        never from a command-line argument.",
+    after_help = "Exit codes: 0 ok, 1 other failure, 2 usage or configuration, 3 authentication, \
+        4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Start the embedded demo server on a fresh database (deletes its demo data first)
+    #[arg(long)]
+    pub fresh: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Profile of the config file to use (default: the file's default_profile)
+    #[arg(long, global = true, env = "KOOBACKUP_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Server base URL; without --profile the config file is not used at all
+    #[arg(long, global = true, env = "KOOBACKUP_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// KooDrive user id
+    #[arg(long, global = true, env = "KOOBACKUP_USER_ID", value_name = "ID")]
+    pub user_id: Option<String>,
+
+    /// Read the access token from the first line of FILE (else $KOOBACKUP_TOKEN, else the profile)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Config file (default: $XDG_CONFIG_HOME/koobackup/config.toml)
+    #[arg(long, global = true, env = "KOOBACKUP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Limit for one HTTP exchange, in seconds (default 10)
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+
+    /// Print one JSON document per command on stdout; errors as JSON on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only essential output (ids), no notes
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// The server's lock lifetime in seconds, for test servers with short-lived locks
+    #[arg(
+        long = "assume-lock-ttl-secs",
+        global = true,
+        hide = true,
+        env = LOCK_TTL_ENV,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub lock_ttl_secs: Option<u64>,
+}
+
+impl GlobalArgs {
+    pub fn output(&self) -> Output {
+        Output {
+            json: self.json,
+            quiet: self.quiet,
+        }
+    }
+
+    /// The connection options; `fresh` applies to the embedded demo server.
+    pub fn connect_options(&self, fresh: bool) -> ConnectOptions {
+        ConnectOptions {
+            config_path: self.config.clone(),
+            profile: self.profile.clone(),
+            base_url: self.base_url.clone(),
+            user_id: self.user_id.clone(),
+            token_file: self.token_file.clone(),
+            timeout: self.timeout.map(Duration::from_secs),
+            lock_ttl: self.lock_ttl_secs.map(Duration::from_secs),
+            fresh,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, renew, release, list and hold backup locks
+    #[command(subcommand)]
+    Lock(LockCommand),
+    /// Create, list, view, complete and delete backup records
+    #[command(subcommand)]
+    Record(RecordCommand),
+    /// Find abandoned records and records marked to be deleted; delete them with --yes
+    Cleanup(cleanup::CleanupArgs),
+    /// Run a local KooDrive-compatible server
+    Serve(serve::ServeArgs),
+    /// Check the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Create a lock and remember it in the journal
+    Create {
+        #[arg(long, short, value_parser = parse_module)]
+        module: ModuleCode,
+        /// Mark the lock so a running koobackup TUI keeps renewing it
+        #[arg(long)]
+        auto_renew: bool,
+    },
+    /// Renew locks (validity starts again at 10 minutes)
+    Renew(LockIds),
+    /// Release locks and forget them
+    Release(LockIds),
+    /// List the locks you hold (from the journal), with the time left
+    List,
+    /// Hold a lock while COMMAND runs: renewed in the background, exported as
+    /// KOOBACKUP_LOCK_ID, released when COMMAND ends; exits with COMMAND's exit code
+    Hold {
+        #[arg(long, short, value_parser = parse_module)]
+        module: ModuleCode,
+        /// The command and its arguments (put them after --)
+        #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+        command: Vec<OsString>,
+    },
+}
+
+/// Which locks a renew or release applies to.
+#[derive(Debug, Args)]
+pub struct LockIds {
+    /// Lock ids (as printed by `lock create`)
+    #[arg(value_name = "LOCK_ID", required_unless_present = "all")]
+    pub ids: Vec<String>,
+    /// Every lock of the journal for this server and user
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Create a backup record (needs a lock for its module)
+    Create(record::CreateArgs),
+    /// List records, following the cursor to the end
+    List(record::ListArgs),
+    /// Show one record
+    Get {
+        #[arg(value_name = "RECORD_ID")]
+        id: String,
+    },
+    /// Mark a record completed (needs a lock for its module)
+    Complete(record::CompleteArgs),
+    /// Delete a record and its backup files (needs a lock for its module)
+    Delete(record::DeleteArgs),
+    /// List a record's backup files, following the cursor to the end
+    Files(record::FilesArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Read the profile, check the token source, and make one harmless call to check the
+    /// server, the credentials and the clock offset
+    Check,
+}
+
+/// Accepts `100`/`101`/`102` and the names `folder`, `album`, `address-book`.
+pub fn parse_module(text: &str) -> Result<ModuleCode, String> {
+    let normalized = text.trim().to_ascii_lowercase().replace([' ', '_'], "-");
+    match normalized.as_str() {
+        "folder" => Ok(ModuleCode::Folder),
+        "album" => Ok(ModuleCode::Album),
+        "address-book" | "addressbook" | "contacts" => Ok(ModuleCode::AddressBook),
+        _ => text.parse(),
+    }
+}
+
+/// Parses the command line. On a usage error with `--json` among the arguments, the error is
+/// reported as JSON on stderr; either way the process exits with code 2.
+pub fn parse() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if error.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
+            let out = Output {
+                json: true,
+                quiet: false,
+            };
+            // clap's rendering starts with "error: " and ends with a hint to use --help.
+            let rendered = error.to_string();
+            let first_line = rendered.lines().next().unwrap_or_default();
+            let message = first_line.trim_start_matches("error: ").to_string();
+            out.error(&CliError::usage(message));
+            std::process::exit(i32::from(Exit::Usage.code()));
+        }
+        Err(error) => error.exit(),
+    }
+}
+
+/// Runs a subcommand to completion and returns the process exit code.
+pub fn run(global: GlobalArgs, command: Command) -> u8 {
+    let out = global.output();
+    let options = global.connect_options(false);
+    let result = match command {
+        Command::Completions { shell } => completions(shell),
+        Command::Serve(args) => serve::run(args, out),
+        Command::Lock(LockCommand::List) => lock::list(&options, out),
+        Command::Config(ConfigCommand::Check) => block_on(check::run(&options, out)),
+        Command::Lock(command) => block_on(connected(&options, out, async |ctx| lock::run(ctx, command).await)),
+        Command::Record(command) => block_on(connected(&options, out, async |ctx| {
+            record::run(ctx, command).await
+        })),
+        Command::Cleanup(args) => block_on(connected(&options, out, async |ctx| cleanup::run(ctx, args).await)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            out.error(&error);
+            error.exit.code()
+        }
+    }
+}
+
+/// Runs `future` on a single-threaded runtime: a command makes a handful of sequential requests,
+/// and starting no worker threads keeps the start-up time close to curl's.
+fn block_on(future: impl Future<Output = Result<u8, CliError>>) -> Result<u8, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?
+        .block_on(future)
+}
+
+/// Connects, runs `command`, and stops the embedded server (if any) afterwards.
+async fn connected(
+    options: &ConnectOptions,
+    out: Output,
+    command: impl AsyncFnOnce(&mut Context) -> Result<u8, CliError>,
+) -> Result<u8, CliError> {
+    let mut ctx = Context::open(options, out).await?;
+    let result = command(&mut ctx).await;
+    ctx.connection.close().await;
+    result
+}
+
+fn completions(shell: clap_complete::Shell) -> Result<u8, CliError> {
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "koobackup", &mut script);
+    let text = String::from_utf8_lossy(&script);
+    Output {
+        json: false,
+        quiet: false,
+    }
+    .line(text.trim_end())?;
+    Ok(Exit::Ok.code())
+}
+
+pub(crate) fn load_journal() -> Result<Journal, CliError> {
+    Ok(Journal::load(Journal::default_path()?)?)
+}
+
+/// What a connected command works with.
+pub(crate) struct Context {
+    pub connection: Connection,
+    pub journal: Journal,
+    pub out: Output,
+}
+
+impl Context {
+    async fn open(options: &ConnectOptions, out: Output) -> Result<Context, CliError> {
+        let journal = load_journal()?;
+        let target = connect::resolve(options)?;
+        if let Target::EmbeddedDemo(settings) = &target {
+            out.note(&format!(
+                "note: no profile configured ({} not found); using the embedded demo server",
+                settings.config_path.display()
+            ));
+        }
+        let connection = target.connect().await?;
+        for warning in &connection.warnings {
+            out.warn(warning);
+        }
+        Ok(Context {
+            connection,
+            journal,
+            out,
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.connection.client
+    }
+
+    /// The journal's locks for this server and user.
+    pub fn held_locks(&self) -> Vec<HeldLock> {
+        self.journal
+            .locks_for(self.connection.journal_key(), self.client().user_id())
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// The journal's unexpired lock for `module`, if any.
+    pub fn live_lock(&self, module: ModuleCode) -> Option<HeldLock> {
+        self.journal
+            .live_lock_for(
+                self.connection.journal_key(),
+                self.client().user_id(),
+                module,
+                chrono::Utc::now(),
+            )
+            .cloned()
+    }
+
+    /// Writes `lock` to the journal (new, or with a new expiry).
+    pub fn remember(&mut self, lock: &LockInfo, auto_renew: bool) -> Result<(), CliError> {
+        let held = HeldLock {
+            lock: lock.clone(),
+            base_url: self.connection.journal_key().to_string(),
+            user_id: self.client().user_id().to_string(),
+            auto_renew,
+        };
+        Ok(self.journal.upsert(held)?)
+    }
+
+    /// Removes `lock_id` from the journal.
+    pub fn forget(&mut self, lock_id: &str) -> Result<(), CliError> {
+        self.journal.remove(lock_id)?;
+        Ok(())
+    }
+
+    /// Creates a lock and journals it. If the journal cannot be written, the lock is released
+    /// again: a lock nobody remembers cannot be renewed or released until it expires.
+    pub async fn create_lock(&mut self, module: ModuleCode, auto_renew: bool) -> Result<LockInfo, CliError> {
+        let now = chrono::Utc::now();
+        let (key, user, ttl) = (
+            self.connection.journal_key().to_string(),
+            self.client().user_id().to_string(),
+            self.client().lock_ttl(),
+        );
+        self.journal.prune_dead(&key, &user, ttl, now)?;
+        let lock = match self.client().create_lock(module).await {
+            Ok(lock) => lock,
+            Err(error) => {
+                let mut error = CliError::from(error);
+                if error.exit == Exit::Conflict
+                    && let Some(held) = self.live_lock(module)
+                {
+                    error.message.push_str(&format!(
+                        " (the journal says you hold it: {}, {} left; see `koobackup lock list`)",
+                        held.lock.lock_id,
+                        output::time_left(&held.lock, chrono::Utc::now())
+                    ));
+                }
+                return Err(error);
+            }
+        };
+        if let Err(error) = self.remember(&lock, auto_renew) {
+            let released = self.client().release_lock(&lock.lock_id).await;
+            let outcome = match released {
+                Ok(()) => "it was released again".to_string(),
+                Err(e) => format!("releasing it failed too ({e}); it expires on its own"),
+            };
+            return Err(error.context(format!("lock {} was created but not journalled; {outcome}", lock.lock_id)));
+        }
+        Ok(lock)
+    }
+
+    /// Releases a lock and forgets it. A lock the server no longer knows is forgotten too.
+    pub async fn release_lock(&mut self, lock_id: &str) -> Result<(), CliError> {
+        match self.client().release_lock(lock_id).await {
+            Ok(()) => self.forget(lock_id),
+            Err(error) => {
+                let error = CliError::from(error);
+                if error.exit == Exit::NotFound {
+                    self.forget(lock_id)?;
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn modules_parse_by_code_or_name() {
+        assert_eq!(parse_module("102"), Ok(ModuleCode::AddressBook));
+        assert_eq!(parse_module("Address book"), Ok(ModuleCode::AddressBook));
+        assert_eq!(parse_module("folder"), Ok(ModuleCode::Folder));
+        assert!(parse_module("103").unwrap_err().contains("100 (folder)"));
+    }
+
+    #[test]
+    fn hold_takes_the_command_after_double_dash() {
+        let cli = Cli::try_parse_from(["koobackup", "lock", "hold", "--module", "102", "--", "sh", "-c", "x"]).unwrap();
+        let Some(Command::Lock(LockCommand::Hold { module, command })) = cli.command else {
+            panic!("expected lock hold")
+        };
+        assert_eq!(module, ModuleCode::AddressBook);
+        assert_eq!(command, ["sh", "-c", "x"]);
+    }
+
+    #[test]
+    fn there_is_no_token_argument() {
+        let err = Cli::try_parse_from(["koobackup", "--token", "secret", "lock", "list"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
+}

@@ -1,0 +1,298 @@
+//! Everything the commands print: tables and sentences for people, JSON for machines, notes and
+//! warnings on stderr.
+//!
+//! With `--json` each command writes exactly one JSON document to stdout (`--jsonl` streams one
+//! document per line instead) and errors go to stderr as a JSON object. `--quiet` leaves only
+//! the essential value (an id) on stdout and drops notes.
+
+use std::io::Write;
+
+use chrono::{DateTime, Local, Utc};
+use serde::Serialize;
+
+use super::exit::{CliError, Exit};
+use crate::api::{BackupFile, BackupRecord, LockInfo, ModuleCode};
+
+/// How the user asked for output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Output {
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Output {
+    /// Whether output is for people (not `--json`).
+    pub fn human(&self) -> bool {
+        !self.json
+    }
+
+    /// Writes `text` and a newline to stdout.
+    pub fn line(&self, text: &str) -> Result<(), CliError> {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{text}").and_then(|()| stdout.flush()).map_err(stdout_error)
+    }
+
+    /// Writes `value` as one compact JSON document on its own line.
+    pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), CliError> {
+        let text = serde_json::to_string(value)
+            .map_err(|e| CliError::failure(format!("cannot encode the output as JSON: {e}")))?;
+        self.line(&text)
+    }
+
+    /// A human message on stdout: skipped with `--quiet` or `--json`.
+    pub fn say(&self, text: &str) -> Result<(), CliError> {
+        if self.quiet || self.json {
+            return Ok(());
+        }
+        self.line(text)
+    }
+
+    /// An informational note on stderr: skipped with `--quiet` or `--json`.
+    pub fn note(&self, text: &str) {
+        if !self.quiet && !self.json {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Something the user should fix or know; skipped only with `--quiet`.
+    pub fn warn(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("warning: {text}");
+        }
+    }
+
+    /// Reports a failed command on stderr (as JSON with `--json`).
+    pub fn error(&self, error: &CliError) {
+        if error.silent {
+            return;
+        }
+        if self.json {
+            let document = serde_json::json!({
+                "error": {
+                    "message": error.message,
+                    "exitCode": error.exit.code(),
+                    "kind": error.exit.name(),
+                    "apiCode": error.api_code,
+                }
+            });
+            eprintln!("{document}");
+        } else {
+            eprintln!("error: {}", error.message);
+        }
+    }
+}
+
+fn stdout_error(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError::broken_pipe()
+    } else {
+        CliError::new(Exit::Failure, format!("cannot write to standard output: {e}"))
+    }
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded, and its
+/// continuation lines (a multi-line message) are indented to stay in that column.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let last_column_indent = " ".repeat(widths.iter().rev().skip(1).map(|w| w + 2).sum());
+    let render = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let mut line = String::new();
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i == last {
+                line.push_str(&cell.replace('\n', &format!("\n{last_column_indent}")));
+            } else {
+                line.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        line.trim_end().to_string()
+    };
+    let mut lines = vec![render(headers.to_vec())];
+    lines.extend(rows.iter().map(|row| render(row.iter().map(String::as_str).collect())));
+    lines.join("\n")
+}
+
+/// A local time for tables: `2025-11-03 08:01`.
+pub fn local_minutes(time: DateTime<Utc>) -> String {
+    time.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A local time with seconds and zone: `2025-11-03 08:01:40 +01:00`.
+pub fn local_full(time: DateTime<Utc>) -> String {
+    time.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %:z").to_string()
+}
+
+/// Local time of day: `08:11:40`.
+pub fn local_clock(time: DateTime<Utc>) -> String {
+    time.with_timezone(&Local).format("%H:%M:%S").to_string()
+}
+
+/// Time left on a lock: `mm:ss`, `h:mm:ss` from an hour up, or `expired`.
+pub fn time_left(lock: &LockInfo, now: DateTime<Utc>) -> String {
+    if lock.is_expired(now) {
+        return "expired".into();
+    }
+    let secs = lock.time_left(now).num_seconds();
+    let (hours, minutes, seconds) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{minutes:02}:{seconds:02}")
+    }
+}
+
+/// `102 address book`
+pub fn module_label(module: ModuleCode) -> String {
+    format!("{} {}", module.code(), module.name())
+}
+
+/// A lock as `--json` shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockJson<'a> {
+    pub lock_id: &'a str,
+    pub module: ModuleCode,
+    pub expires_at: DateTime<Utc>,
+    pub seconds_left: i64,
+    pub expired: bool,
+    pub auto_renew: bool,
+}
+
+impl<'a> LockJson<'a> {
+    pub fn new(lock: &'a LockInfo, auto_renew: bool, now: DateTime<Utc>) -> LockJson<'a> {
+        LockJson {
+            lock_id: &lock.lock_id,
+            module: lock.module,
+            expires_at: lock.expires_at,
+            seconds_left: lock.time_left(now).num_seconds(),
+            expired: lock.is_expired(now),
+            auto_renew,
+        }
+    }
+}
+
+pub const RECORD_HEADERS: [&str; 7] = ["RECORD ID", "MODULE", "STATUS", "VER", "DEVICE", "CREATED", "ENDED"];
+
+pub fn record_row(record: &BackupRecord) -> Vec<String> {
+    vec![
+        record.record_id.clone(),
+        module_label(record.module_code),
+        record.status.label(),
+        record.version.to_string(),
+        device_label(record),
+        local_minutes(record.create_time),
+        record.end_time.map(local_minutes).unwrap_or_else(|| "-".into()),
+    ]
+}
+
+fn device_label(record: &BackupRecord) -> String {
+    let device = &record.device_info;
+    if device.device_name.is_empty() || device.device_name == device.device_id {
+        device.device_id.clone()
+    } else {
+        format!("{} ({})", device.device_id, device.device_name)
+    }
+}
+
+/// One record, one field per line, for `record get`.
+pub fn record_details(record: &BackupRecord) -> String {
+    let device = &record.device_info;
+    let mut device_line = device.device_id.clone();
+    let extra: Vec<&str> = [&device.device_name, &device.device_os, &device.machine_code]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !extra.is_empty() {
+        device_line.push_str(&format!(" ({})", extra.join(", ")));
+    }
+    let properties = if record.properties.is_empty() {
+        "-".to_string()
+    } else {
+        record.properties.clone()
+    };
+    let fields = [
+        ("record", record.record_id.clone()),
+        ("module", module_label(record.module_code)),
+        ("status", record.status.label()),
+        ("version", record.version.to_string()),
+        ("created", local_full(record.create_time)),
+        ("ended", record.end_time.map(local_full).unwrap_or_else(|| "-".into())),
+        ("device", device_line),
+        ("properties", properties),
+    ];
+    fields
+        .iter()
+        .map(|(name, value)| format!("{name:<11} {value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub const FILE_HEADERS: [&str; 4] = ["FILE ID", "NAME", "SIZE", "CREATED"];
+
+pub fn file_row(file: &BackupFile) -> Vec<String> {
+    vec![
+        file.file_id.clone(),
+        file.file_name.clone(),
+        human_size(file.size),
+        local_minutes(file.create_time),
+    ]
+}
+
+/// `532 B`, `1.2 KiB`, `3.4 MiB`…
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_without_trailing_spaces() {
+        let text = table(
+            &["ID", "NAME"],
+            &[vec!["1".into(), "alpha".into()], vec!["200".into(), "b".into()]],
+        );
+        assert_eq!(text, "ID   NAME\n1    alpha\n200  b");
+        let multi = table(&["A", "B"], &[vec!["x".into(), "one\ntwo".into()]]);
+        assert_eq!(multi, "A  B\nx  one\n   two");
+    }
+
+    #[test]
+    fn time_left_is_mm_ss_or_expired() {
+        let now: DateTime<Utc> = "2025-11-03T07:00:00Z".parse().unwrap();
+        let lock = |secs| LockInfo {
+            lock_id: "x@100".into(),
+            module: ModuleCode::Folder,
+            expires_at: now + chrono::Duration::seconds(secs),
+        };
+        assert_eq!(time_left(&lock(600), now), "10:00");
+        assert_eq!(time_left(&lock(59), now), "00:59");
+        assert_eq!(time_left(&lock(3_725), now), "1:02:05");
+        assert_eq!(time_left(&lock(0), now), "expired");
+        assert_eq!(time_left(&lock(-5), now), "expired");
+    }
+
+    #[test]
+    fn sizes_are_readable() {
+        assert_eq!(human_size(532), "532 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
+    }
+}

@@ -1,0 +1,336 @@
+//! `koobackup record create|list|get|complete|delete|files`.
+//!
+//! Creating, completing and deleting need a lock for the record's module. The lock is, in order:
+//! `--lock ID`; else your unexpired lock for that module from the journal; else, with
+//! `--auto-lock`, a lock created for this one command and released right after it.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::Args;
+use futures::{Stream, StreamExt};
+use serde::Serialize;
+
+use super::exit::{CliError, Exit};
+use super::output::{self, Output};
+use super::{Context, RecordCommand, parse_module};
+use crate::api::client::{NewRecord, RecordQuery};
+use crate::api::{ApiError, BackupFile, BackupRecord, Client, LockInfo, MAX_PAGE_SIZE, ModuleCode, Page};
+use crate::properties::validate_properties;
+
+/// How to get the lock a record change needs.
+#[derive(Debug, Args)]
+pub struct LockChoice {
+    /// Lock to use (default: your unexpired lock for the module, from the journal)
+    #[arg(long, value_name = "LOCK_ID")]
+    pub lock: Option<String>,
+    /// Without a lock in the journal, create one for this command and release it afterwards
+    #[arg(long, conflicts_with = "lock")]
+    pub auto_lock: bool,
+}
+
+/// A record's properties: JSON text given inline or read from a file.
+#[derive(Debug, Args)]
+pub struct PropertiesArgs {
+    /// Properties as JSON text, e.g. '{"files": 12}'
+    #[arg(long, value_name = "JSON", conflicts_with = "properties_file")]
+    pub properties: Option<String>,
+    /// Read the properties JSON from FILE ("-" for standard input)
+    #[arg(long, value_name = "FILE")]
+    pub properties_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[arg(long, short, value_parser = parse_module)]
+    pub module: ModuleCode,
+    /// Id of the device the backup is made from
+    #[arg(long, value_name = "DEVICE_ID")]
+    pub device: String,
+    #[command(flatten)]
+    pub properties: PropertiesArgs,
+    #[command(flatten)]
+    pub lock: LockChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Module to list; repeat for several (default: all three)
+    #[arg(long, short, value_parser = parse_module)]
+    pub module: Vec<ModuleCode>,
+    /// Only records of this device
+    #[arg(long, value_name = "DEVICE_ID")]
+    pub device: Option<String>,
+    #[command(flatten)]
+    pub paging: Paging,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    #[arg(value_name = "RECORD_ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub properties: PropertiesArgs,
+    #[command(flatten)]
+    pub lock: LockChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[arg(value_name = "RECORD_ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub lock: LockChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    #[arg(value_name = "RECORD_ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub paging: Paging,
+}
+
+/// How much of a cursor-paginated list to fetch and how to print it.
+#[derive(Debug, Args)]
+pub struct Paging {
+    /// Stop after this many items (default: follow the cursor to the end)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// Items per request, 1 to 100
+    #[arg(long, value_name = "N", default_value_t = MAX_PAGE_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE)))]
+    pub page_size: u32,
+    /// Print one JSON object per line as pages arrive (instead of a table or one JSON array)
+    #[arg(long)]
+    pub jsonl: bool,
+}
+
+pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8, CliError> {
+    match command {
+        RecordCommand::Create(args) => create(ctx, args).await?,
+        RecordCommand::List(args) => list(ctx, args).await?,
+        RecordCommand::Get { id } => {
+            let record = ctx.client().get_record(&id).await?;
+            if ctx.out.json {
+                ctx.out.json(&record)?;
+            } else if ctx.out.quiet {
+                ctx.out.line(&record.record_id)?;
+            } else {
+                ctx.out.line(&output::record_details(&record))?;
+            }
+        }
+        RecordCommand::Complete(args) => {
+            let properties = read_properties(&args.properties)?;
+            let module = record_module(ctx, &args.id, &args.lock).await?;
+            let id = args.id.clone();
+            with_lock(ctx, module, &args.lock, async |client, lock_id| {
+                client.complete_record(lock_id, &id, properties).await
+            })
+            .await?;
+            report_change(ctx.out, &args.id, "completed", &format!("completed record {}", args.id))?;
+        }
+        RecordCommand::Delete(args) => {
+            let module = record_module(ctx, &args.id, &args.lock).await?;
+            let id = args.id.clone();
+            with_lock(ctx, module, &args.lock, async |client, lock_id| {
+                client.delete_record(lock_id, &id).await
+            })
+            .await?;
+            let sentence = format!("deleted record {} and its backup files", args.id);
+            report_change(ctx.out, &args.id, "deleted", &sentence)?;
+        }
+        RecordCommand::Files(args) => {
+            let stream = ctx.client().file_pages(&args.id, args.paging.page_size);
+            let table = Table {
+                empty: "the record has no files",
+                headers: &output::FILE_HEADERS,
+                id: |f: &BackupFile| f.file_id.clone(),
+                row: output::file_row,
+            };
+            print_pages(ctx.out, &args.paging, stream, table).await?;
+        }
+    }
+    Ok(Exit::Ok.code())
+}
+
+async fn create(ctx: &mut Context, args: CreateArgs) -> Result<(), CliError> {
+    let new = NewRecord {
+        module: args.module,
+        device_id: args.device.trim().to_string(),
+        properties: read_properties(&args.properties)?,
+    };
+    if new.device_id.is_empty() {
+        return Err(CliError::usage("--device must not be empty"));
+    }
+    let record = with_lock(ctx, args.module, &args.lock, async |client, lock_id| {
+        client.create_record(lock_id, &new).await
+    })
+    .await?;
+    if ctx.out.json {
+        ctx.out.json(&record)
+    } else if ctx.out.quiet {
+        ctx.out.line(&record.record_id)
+    } else {
+        ctx.out.line(&format!(
+            "created record {} in module {} for device {} (status {}, version {})",
+            record.record_id, record.module_code, record.device_info.device_id, record.status, record.version
+        ))
+    }
+}
+
+async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
+    let modules = if args.module.is_empty() {
+        ModuleCode::ALL.to_vec()
+    } else {
+        args.module
+    };
+    let client = ctx.client();
+    // One module after the other, each followed to its last page.
+    let streams: Vec<_> = modules
+        .into_iter()
+        .map(|module| {
+            client.record_pages(RecordQuery {
+                module,
+                page_size: args.paging.page_size,
+                device_id: args.device.clone(),
+            })
+        })
+        .collect();
+    let stream = futures::stream::iter(streams).flatten();
+    let table = Table {
+        empty: "no records found",
+        headers: &output::RECORD_HEADERS,
+        id: |r: &BackupRecord| r.record_id.clone(),
+        row: output::record_row,
+    };
+    print_pages(ctx.out, &args.paging, stream, table).await
+}
+
+/// How items of a list are shown to people.
+struct Table<'a, I, R> {
+    /// Said when the list is empty.
+    empty: &'a str,
+    headers: &'a [&'a str],
+    /// The id printed with `--quiet`.
+    id: I,
+    row: R,
+}
+
+/// Prints every item of `pages` up to the limit: JSON lines as they arrive, one JSON array, ids
+/// (`--quiet`), or a table.
+async fn print_pages<T: Serialize>(
+    out: Output,
+    paging: &Paging,
+    pages: impl Stream<Item = Result<Page<T>, ApiError>>,
+    table: Table<'_, impl Fn(&T) -> String, impl Fn(&T) -> Vec<String>>,
+) -> Result<(), CliError> {
+    let limit = paging.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let mut kept: Vec<T> = Vec::new();
+    let mut count = 0usize;
+    let mut pages = std::pin::pin!(pages);
+    while count < limit
+        && let Some(page) = pages.next().await
+    {
+        for item in page?.items.into_iter().take(limit - count) {
+            count += 1;
+            if paging.jsonl {
+                out.json(&item)?;
+            } else {
+                kept.push(item);
+            }
+        }
+    }
+    if paging.jsonl {
+        return Ok(());
+    }
+    if out.json {
+        return out.json(&kept);
+    }
+    if out.quiet {
+        return kept.iter().try_for_each(|item| out.line(&(table.id)(item)));
+    }
+    if kept.is_empty() {
+        out.note(table.empty);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
+    out.line(&output::table(table.headers, &rows))
+}
+
+/// Validated properties from `--properties` or `--properties-file`; `None` when neither is given
+/// or the text is blank.
+fn read_properties(args: &PropertiesArgs) -> Result<Option<String>, CliError> {
+    let text = match (&args.properties, &args.properties_file) {
+        (Some(text), _) => text.clone(),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| CliError::usage(format!("cannot read the properties from standard input: {e}")))?;
+            text
+        }
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!("cannot read the properties file {}: {e}", path.display()))
+        })?,
+        (None, None) => return Ok(None),
+    };
+    validate_properties(&text).map_err(|e| CliError::usage(e.to_string()))
+}
+
+/// The module of the record to change: taken from `--lock ID` when the id names it, else asked
+/// from the server.
+async fn record_module(ctx: &Context, record_id: &str, choice: &LockChoice) -> Result<ModuleCode, CliError> {
+    if let Some(module) = choice.lock.as_deref().and_then(LockInfo::module_of_id) {
+        return Ok(module);
+    }
+    Ok(ctx.client().get_record(record_id).await?.module_code)
+}
+
+/// Runs `change` under the lock chosen by `choice` for `module`.
+async fn with_lock<T>(
+    ctx: &mut Context,
+    module: ModuleCode,
+    choice: &LockChoice,
+    change: impl AsyncFnOnce(&Client, &str) -> Result<T, ApiError>,
+) -> Result<T, CliError> {
+    if let Some(lock_id) = &choice.lock {
+        if let Some(lock_module) = LockInfo::module_of_id(lock_id)
+            && lock_module != module
+        {
+            return Err(CliError::usage(format!(
+                "lock {lock_id} is for module {lock_module}, but the record is in module {module}"
+            )));
+        }
+        return Ok(change(ctx.client(), lock_id).await?);
+    }
+    if let Some(held) = ctx.live_lock(module) {
+        return Ok(change(ctx.client(), &held.lock.lock_id).await?);
+    }
+    if !choice.auto_lock {
+        return Err(CliError::usage(format!(
+            "this needs a lock for module {module}, and the lock journal has no unexpired one for \
+             {}: pass --lock ID, run `koobackup lock create --module {}` first, or add --auto-lock",
+            ctx.connection.label,
+            module.code()
+        )));
+    }
+    let lock = ctx.create_lock(module, false).await?;
+    let result = change(ctx.client(), &lock.lock_id).await;
+    if let Err(error) = ctx.release_lock(&lock.lock_id).await {
+        ctx.out.warn(&error.context(format!("cannot release the automatic lock {}", lock.lock_id)).message);
+    }
+    Ok(result?)
+}
+
+/// Reports a completed or deleted record: `sentence` for people, `{"recordId", field: true}` as
+/// JSON.
+fn report_change(out: Output, record_id: &str, field: &str, sentence: &str) -> Result<(), CliError> {
+    if out.json {
+        let mut document = serde_json::Map::new();
+        document.insert("recordId".into(), record_id.into());
+        document.insert(field.into(), true.into());
+        return out.json(&document);
+    }
+    out.say(sentence)
+}

@@ -1,0 +1,534 @@
+//! Where to connect, decided once for the command line and the TUI.
+//!
+//! In order of precedence:
+//! 1. `--profile NAME`: that profile, with any `--base-url`, `--user-id`, `--token-file` given
+//!    on the command line replacing its values.
+//! 2. `--base-url URL`: the command line alone. It needs `--user-id` and a token from
+//!    `--token-file` or `$KOOBACKUP_TOKEN`. The default profile is *not* consulted, so its token
+//!    is never sent to a server it was not meant for.
+//! 3. The config file's `default_profile`.
+//! 4. Nothing configured: an embedded demo server started in this process, on a database in the
+//!    data directory, so the app works with no account at all.
+//!
+//! The token is taken from `--token-file`, else `$KOOBACKUP_TOKEN`, else the profile. It is never
+//! a plain command-line argument: those leak into `ps` and shell history.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::api::{ApiError, Client, ClientOptions, Credentials, Token};
+use crate::config::{self, Config, ConfigError, TokenSource};
+use crate::server::{self, RunningServer, ServerConfig, ServerError};
+
+/// Environment variable holding the access token for `--base-url` connections or to override a
+/// profile's token source.
+pub const TOKEN_ENV: &str = "KOOBACKUP_TOKEN";
+
+/// Overrides the directory of the embedded demo server's database.
+pub const DATA_DIR_ENV: &str = "KOOBACKUP_DATA_DIR";
+
+/// File name of the embedded demo database inside the data directory.
+const DEMO_DB_FILE: &str = "demo.sqlite";
+
+/// The connection-related global options, as given on the command line (or by the TUI).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Config file to read instead of the default location.
+    pub config_path: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub base_url: Option<String>,
+    pub user_id: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub timeout: Option<Duration>,
+    /// Lock lifetime of the server, for test servers with short-lived locks.
+    pub lock_ttl: Option<Duration>,
+    /// Delete the embedded demo database before starting it.
+    pub fresh: bool,
+}
+
+/// Why no connection could be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The options contradict each other or miss a piece; the message says which.
+    #[error("{0}")]
+    Options(String),
+    #[error("cannot start the embedded demo server: {0}")]
+    Embedded(#[from] ServerError),
+    #[error("cannot prepare the embedded demo database {}: {source}", path.display())]
+    DemoDatabase { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Client(#[from] ApiError),
+}
+
+/// Where the settings came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `--base-url`, `--user-id` and a token from the environment or `--token-file`.
+    CommandLine,
+    /// A profile of the config file.
+    Profile { name: String, config_path: PathBuf },
+}
+
+/// A remote server and how to authenticate to it. The token itself is read only when connecting,
+/// so deciding where to connect never runs a token command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSettings {
+    pub origin: Origin,
+    pub base_url: String,
+    pub user_id: String,
+    pub token_source: TokenSource,
+    pub timeout: Option<Duration>,
+    pub lock_ttl: Option<Duration>,
+}
+
+impl RemoteSettings {
+    /// A client for these settings with `token` (from `token_source.resolve()`).
+    pub fn client(&self, token: Token) -> Result<Client, ApiError> {
+        let mut options = ClientOptions::new(&self.base_url, Credentials::new(&self.user_id, token));
+        if let Some(timeout) = self.timeout {
+            options.timeout = timeout;
+        }
+        if let Some(ttl) = self.lock_ttl {
+            options.lock_ttl = ttl;
+        }
+        Client::new(options)
+    }
+
+    /// What to call this connection: `profile NAME` or `command line (URL)`.
+    pub fn label(&self) -> String {
+        match &self.origin {
+            Origin::CommandLine => format!("command line ({})", self.base_url),
+            Origin::Profile { name, .. } => format!("profile {name}"),
+        }
+    }
+}
+
+/// The embedded demo server to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedSettings {
+    pub db_path: PathBuf,
+    pub fresh: bool,
+    pub lock_ttl: Option<Duration>,
+    /// The config file that was looked for and not found (for "no config" notes).
+    pub config_path: PathBuf,
+}
+
+/// The decision of where to connect, before anything is started or sent.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Remote(RemoteSettings),
+    EmbeddedDemo(EmbeddedSettings),
+}
+
+/// A client ready to use, and the embedded server behind it if there is one (it runs on the
+/// current tokio runtime for as long as this value lives).
+pub struct Connection {
+    pub client: Client,
+    /// What the user is connected to: the profile name, `command line (URL)`, or
+    /// `embedded demo server`.
+    pub label: String,
+    pub embedded: Option<RunningServer>,
+    /// Things the user should fix, such as a token file readable by others. Show them.
+    pub warnings: Vec<String>,
+    journal_key: String,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("client", &self.client)
+            .field("label", &self.label)
+            .field("journal_key", &self.journal_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// The server identity under which this connection's locks are kept in the journal
+    /// (`HeldLock::base_url`): the base URL, or for the embedded demo server a key derived from
+    /// its database, because its port changes on every start.
+    pub fn journal_key(&self) -> &str {
+        &self.journal_key
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    /// Stops the embedded server, if any, letting requests in flight finish.
+    pub async fn close(self) {
+        if let Some(server) = self.embedded {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// Resolves and connects in one step.
+pub async fn connect(options: &ConnectOptions) -> Result<Connection, ConnectError> {
+    resolve(options)?.connect().await
+}
+
+/// Decides where to connect from the options and the config file. Reads no token, starts
+/// nothing and sends nothing.
+pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
+    let config_path = match &options.config_path {
+        Some(path) => path.clone(),
+        None => Config::default_path()?,
+    };
+    if options.profile.is_none()
+        && let Some(base_url) = &options.base_url
+    {
+        return command_line_settings(options, base_url).map(Target::Remote);
+    }
+    let config = Config::load(&config_path)?;
+    let selected = match &config {
+        Some(config) => config.select(options.profile.as_deref(), &config_path)?,
+        None if options.profile.is_some() => {
+            return Err(ConnectError::Options(format!(
+                "--profile was given but there is no config file at {} (see assets/config.example.toml)",
+                config_path.display()
+            )));
+        }
+        None => None,
+    };
+    if let Some((name, profile)) = selected {
+        return profile_settings(options, name, profile, config_path).map(Target::Remote);
+    }
+    if let Some(config) = config.filter(|c| !c.profiles.is_empty()) {
+        let names: Vec<_> = config.profiles.keys().cloned().collect();
+        return Err(ConnectError::Options(format!(
+            "{} defines profiles ({}) but no default_profile; pass --profile NAME or set default_profile",
+            config_path.display(),
+            names.join(", ")
+        )));
+    }
+    if options.user_id.is_some() || options.token_file.is_some() {
+        return Err(ConnectError::Options(
+            "--user-id and --token-file need --base-url (or a profile) to say which server to use".into(),
+        ));
+    }
+    Ok(Target::EmbeddedDemo(EmbeddedSettings {
+        db_path: demo_db_path()?,
+        fresh: options.fresh,
+        lock_ttl: options.lock_ttl,
+        config_path,
+    }))
+}
+
+fn command_line_settings(options: &ConnectOptions, base_url: &str) -> Result<RemoteSettings, ConnectError> {
+    config::validate_base_url(base_url).map_err(ConnectError::Options)?;
+    let user_id = options
+        .user_id
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ConnectError::Options("--base-url needs --user-id (or $KOOBACKUP_USER_ID)".into()))?;
+    let source = override_token_source(options).ok_or_else(|| {
+        ConnectError::Options(format!(
+            "--base-url needs an access token: set {TOKEN_ENV} or pass --token-file FILE \
+             (a token is never accepted as a command-line argument)"
+        ))
+    })?;
+    Ok(RemoteSettings {
+        origin: Origin::CommandLine,
+        base_url: base_url.to_string(),
+        user_id,
+        token_source: source,
+        timeout: options.timeout,
+        lock_ttl: options.lock_ttl,
+    })
+}
+
+fn profile_settings(
+    options: &ConnectOptions,
+    name: String,
+    profile: config::Profile,
+    config_path: PathBuf,
+) -> Result<RemoteSettings, ConnectError> {
+    let base_url = options.base_url.clone().unwrap_or(profile.base_url);
+    config::validate_base_url(&base_url).map_err(ConnectError::Options)?;
+    let source = override_token_source(options).unwrap_or(profile.token);
+    Ok(RemoteSettings {
+        base_url,
+        user_id: options.user_id.clone().unwrap_or(profile.user_id),
+        token_source: source,
+        timeout: options.timeout.or(profile.timeout_secs.map(Duration::from_secs)),
+        lock_ttl: options.lock_ttl.or(profile.lock_ttl_secs.map(Duration::from_secs)),
+        origin: Origin::Profile { name, config_path },
+    })
+}
+
+/// `--token-file`, else `$KOOBACKUP_TOKEN` when it is set.
+fn override_token_source(options: &ConnectOptions) -> Option<TokenSource> {
+    match &options.token_file {
+        Some(path) => Some(TokenSource::File(path.clone())),
+        None => std::env::var_os(TOKEN_ENV).map(|_| TokenSource::Env(TOKEN_ENV.into())),
+    }
+}
+
+/// `$KOOBACKUP_DATA_DIR/demo.sqlite`, else `demo.sqlite` in the data directory.
+pub fn demo_db_path() -> Result<PathBuf, ConfigError> {
+    let dir = match config::non_empty_env(DATA_DIR_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => config::data_dir()?,
+    };
+    Ok(dir.join(DEMO_DB_FILE))
+}
+
+impl Target {
+    /// The server identity under which locks are journalled (see [`Connection::journal_key`]).
+    pub fn journal_key(&self) -> String {
+        match self {
+            Target::Remote(settings) => settings.base_url.trim().trim_end_matches('/').to_string(),
+            Target::EmbeddedDemo(settings) => embedded_journal_key(&settings.db_path),
+        }
+    }
+
+    /// The KooDrive user id this target acts as.
+    pub fn user_id(&self) -> &str {
+        match self {
+            Target::Remote(settings) => &settings.user_id,
+            Target::EmbeddedDemo(_) => server::DEMO_USER_ID,
+        }
+    }
+
+    /// Reads the token and builds the client; for the demo target, first starts the embedded
+    /// server.
+    pub async fn connect(self) -> Result<Connection, ConnectError> {
+        let journal_key = self.journal_key();
+        match self {
+            Target::Remote(settings) => {
+                let warnings = settings.token_source.permission_warning().into_iter().collect();
+                let token = settings.token_source.resolve()?;
+                Ok(Connection {
+                    client: settings.client(token)?,
+                    label: settings.label(),
+                    embedded: None,
+                    warnings,
+                    journal_key,
+                })
+            }
+            Target::EmbeddedDemo(settings) => {
+                let server = start_embedded_demo(&settings.db_path, settings.fresh, settings.lock_ttl).await?;
+                let mut options = ClientOptions::new(
+                    server.base_url(),
+                    Credentials::new(server::DEMO_USER_ID, Token::new(server::DEMO_TOKEN)),
+                );
+                if let Some(ttl) = settings.lock_ttl {
+                    options.lock_ttl = ttl;
+                }
+                Ok(Connection {
+                    client: Client::new(options)?,
+                    label: "embedded demo server".into(),
+                    embedded: Some(server),
+                    warnings: Vec::new(),
+                    journal_key,
+                })
+            }
+        }
+    }
+}
+
+/// The journal key of the embedded demo server on `db_path`.
+pub fn embedded_journal_key(db_path: &Path) -> String {
+    format!("embedded-demo:{}", db_path.display())
+}
+
+/// Starts the demo server in this process on 127.0.0.1 (any free port), seeding demo data into
+/// a new database. `fresh` deletes the database (and its WAL files) first.
+pub async fn start_embedded_demo(
+    db_path: &Path,
+    fresh: bool,
+    lock_ttl: Option<Duration>,
+) -> Result<RunningServer, ConnectError> {
+    let io_error = |source| ConnectError::DemoDatabase {
+        path: db_path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        config::create_private_dir_all(dir).map_err(io_error)?;
+    }
+    if fresh {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = db_path.as_os_str().to_os_string();
+            path.push(suffix);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_error(e)),
+                _ => {}
+            }
+        }
+    }
+    let mut config = ServerConfig::new(db_path);
+    config.seed_demo = true;
+    if let Some(ttl) = lock_ttl {
+        config.lock_ttl = ttl;
+    }
+    Ok(server::start(config).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_config(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn token_file(dir: &Path) -> PathBuf {
+        let path = dir.join("token");
+        std::fs::write(&path, "file-token\n").unwrap();
+        path
+    }
+
+    #[test]
+    fn base_url_alone_does_not_borrow_the_default_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = write_config(
+            dir.path(),
+            "default_profile = \"p\"\n[profiles.p]\nbase_url = \"http://a\"\nuser_id = \"u\"\n\
+             token = { command = \"echo profile-token\" }\n",
+        );
+        let options = ConnectOptions {
+            config_path: Some(config_path),
+            base_url: Some("http://other:1".into()),
+            user_id: Some("me".into()),
+            token_file: Some(token_file(dir.path())),
+            ..ConnectOptions::default()
+        };
+        let Target::Remote(settings) = resolve(&options).unwrap() else {
+            panic!("expected a remote target")
+        };
+        assert_eq!(settings.origin, Origin::CommandLine);
+        assert_eq!(settings.token_source.resolve().unwrap().expose(), "file-token");
+        assert_eq!(settings.user_id, "me");
+    }
+
+    #[test]
+    fn base_url_without_user_is_refused() {
+        let options = ConnectOptions {
+            config_path: Some("/nonexistent/config.toml".into()),
+            base_url: Some("http://127.0.0.1:1".into()),
+            ..ConnectOptions::default()
+        };
+        let err = resolve(&options).unwrap_err();
+        assert!(err.to_string().contains("--user-id"), "{err}");
+    }
+
+    #[test]
+    fn profile_values_are_overridden_by_the_command_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = write_config(
+            dir.path(),
+            "default_profile = \"p\"\n[profiles.p]\nbase_url = \"http://a\"\nuser_id = \"u\"\n\
+             token = { command = \"echo profile-token\" }\ntimeout_secs = 3\nlock_ttl_secs = 5\n",
+        );
+        let options = ConnectOptions {
+            config_path: Some(config_path.clone()),
+            ..ConnectOptions::default()
+        };
+        let Target::Remote(settings) = resolve(&options).unwrap() else {
+            panic!("expected a remote target")
+        };
+        assert_eq!(
+            settings.origin,
+            Origin::Profile {
+                name: "p".into(),
+                config_path: config_path.clone()
+            }
+        );
+        assert_eq!(settings.token_source.resolve().unwrap().expose(), "profile-token");
+        assert_eq!(settings.timeout, Some(Duration::from_secs(3)));
+        assert_eq!(settings.lock_ttl, Some(Duration::from_secs(5)));
+
+        let options = ConnectOptions {
+            config_path: Some(config_path),
+            profile: Some("p".into()),
+            user_id: Some("other-user".into()),
+            token_file: Some(token_file(dir.path())),
+            timeout: Some(Duration::from_secs(9)),
+            ..ConnectOptions::default()
+        };
+        let Target::Remote(settings) = resolve(&options).unwrap() else {
+            panic!("expected a remote target")
+        };
+        assert_eq!(settings.user_id, "other-user");
+        assert_eq!(settings.token_source.resolve().unwrap().expose(), "file-token");
+        assert_eq!(settings.timeout, Some(Duration::from_secs(9)));
+    }
+
+    #[test]
+    fn nothing_configured_means_the_embedded_demo() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = ConnectOptions {
+            config_path: Some(dir.path().join("absent.toml")),
+            fresh: true,
+            ..ConnectOptions::default()
+        };
+        let Target::EmbeddedDemo(settings) = resolve(&options).unwrap() else {
+            panic!("expected the embedded demo")
+        };
+        assert!(settings.fresh);
+        assert!(settings.db_path.ends_with(DEMO_DB_FILE));
+    }
+
+    #[test]
+    fn profiles_without_a_default_must_be_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = write_config(
+            dir.path(),
+            "[profiles.p]\nbase_url = \"http://a\"\nuser_id = \"u\"\ntoken = { env = \"X\" }\n",
+        );
+        let options = ConnectOptions {
+            config_path: Some(config_path),
+            ..ConnectOptions::default()
+        };
+        let err = resolve(&options).unwrap_err();
+        assert!(err.to_string().contains("--profile"), "{err}");
+    }
+
+    #[test]
+    fn user_id_without_a_server_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = ConnectOptions {
+            config_path: Some(dir.path().join("absent.toml")),
+            user_id: Some("u".into()),
+            ..ConnectOptions::default()
+        };
+        assert!(matches!(resolve(&options), Err(ConnectError::Options(_))));
+    }
+
+    #[tokio::test]
+    async fn embedded_demo_serves_the_demo_user_and_fresh_resets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("demo").join(DEMO_DB_FILE);
+        let target = Target::EmbeddedDemo(EmbeddedSettings {
+            db_path: db.clone(),
+            fresh: false,
+            lock_ttl: None,
+            config_path: dir.path().join("absent.toml"),
+        });
+        let connection = target.clone().connect().await.unwrap();
+        assert!(connection.is_embedded());
+        assert_eq!(connection.journal_key(), embedded_journal_key(&db));
+        let lock = connection
+            .client
+            .create_lock(crate::api::ModuleCode::Folder)
+            .await
+            .unwrap();
+        connection.close().await;
+
+        // The same database keeps the lock; a fresh one does not.
+        let again = target.clone().connect().await.unwrap();
+        assert!(again.client.create_lock(crate::api::ModuleCode::Folder).await.is_err());
+        again.close().await;
+        let Target::EmbeddedDemo(mut settings) = target else { unreachable!() };
+        settings.fresh = true;
+        let fresh = Target::EmbeddedDemo(settings).connect().await.unwrap();
+        let second = fresh.client.create_lock(crate::api::ModuleCode::Folder).await.unwrap();
+        assert_ne!(second.lock_id, lock.lock_id);
+        fresh.close().await;
+    }
+}

@@ -1,0 +1,178 @@
+//! The clean-up view: candidates proposed by [`crate::cleanup`] over the loaded records, each
+//! ticked by default; the user unticks what should stay, then confirms.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{BackupRecord, ModuleCode};
+use crate::cleanup::{Candidate, CleanupRules, candidates};
+
+/// Ages offered for "still new after": the `+` and `-` keys step through them.
+pub const AGE_PRESETS: [chrono::Duration; 7] = [
+    chrono::Duration::hours(1),
+    chrono::Duration::hours(6),
+    chrono::Duration::hours(24),
+    chrono::Duration::days(3),
+    chrono::Duration::days(7),
+    chrono::Duration::days(30),
+    chrono::Duration::days(90),
+];
+
+/// The preset the view opens with: the rule's default of 24 hours.
+const DEFAULT_PRESET: usize = 2;
+
+#[derive(Debug, Clone)]
+pub struct CleanupView {
+    pub module: ModuleCode,
+    pub preset: usize,
+    pub rules: CleanupRules,
+    pub candidates: Vec<Candidate>,
+    /// Record ids the user unticked; everything else proposed is ticked.
+    pub unticked: BTreeSet<String>,
+    pub cursor: usize,
+    /// The listing was still loading (or failed) when the view was opened: say so.
+    pub partial: bool,
+}
+
+impl CleanupView {
+    pub fn new(module: ModuleCode, records: &[BackupRecord], partial: bool, now: DateTime<Utc>) -> CleanupView {
+        let rules = CleanupRules {
+            stale_new_after: AGE_PRESETS[DEFAULT_PRESET],
+            ..CleanupRules::default()
+        };
+        CleanupView {
+            module,
+            preset: DEFAULT_PRESET,
+            candidates: candidates(records, &rules, now),
+            rules,
+            unticked: BTreeSet::new(),
+            cursor: 0,
+            partial,
+        }
+    }
+
+    /// Applies changed rules to `records`. Unticks are kept for records still proposed.
+    fn recompute(&mut self, records: &[BackupRecord], now: DateTime<Utc>) {
+        self.candidates = candidates(records, &self.rules, now);
+        let proposed: BTreeSet<&str> = self.candidates.iter().map(|c| c.record.record_id.as_str()).collect();
+        self.unticked.retain(|id| proposed.contains(id.as_str()));
+        self.cursor = self.cursor.min(self.candidates.len().saturating_sub(1));
+    }
+
+    pub fn change_age(&mut self, step: isize, records: &[BackupRecord], now: DateTime<Utc>) {
+        self.preset = self.preset.saturating_add_signed(step).min(AGE_PRESETS.len() - 1);
+        self.rules.stale_new_after = AGE_PRESETS[self.preset];
+        self.recompute(records, now);
+    }
+
+    pub fn toggle_marked_for_deletion(&mut self, records: &[BackupRecord], now: DateTime<Utc>) {
+        self.rules.include_to_be_deleted = !self.rules.include_to_be_deleted;
+        self.recompute(records, now);
+    }
+
+    pub fn is_ticked(&self, candidate: &Candidate) -> bool {
+        !self.unticked.contains(&candidate.record.record_id)
+    }
+
+    pub fn toggle(&mut self) {
+        let Some(candidate) = self.candidates.get(self.cursor) else {
+            return;
+        };
+        let id = candidate.record.record_id.clone();
+        if !self.unticked.remove(&id) {
+            self.unticked.insert(id);
+        }
+    }
+
+    /// Ticks every candidate; when all are ticked already, unticks them all.
+    pub fn toggle_all(&mut self) {
+        if self.unticked.is_empty() {
+            self.unticked = self.candidates.iter().map(|c| c.record.record_id.clone()).collect();
+        } else {
+            self.unticked.clear();
+        }
+    }
+
+    pub fn move_cursor(&mut self, delta: isize) {
+        let last = self.candidates.len().saturating_sub(1);
+        self.cursor = self.cursor.saturating_add_signed(delta).min(last);
+    }
+
+    /// The ticked record ids, in list order.
+    pub fn ticked(&self) -> Vec<String> {
+        self.candidates
+            .iter()
+            .filter(|c| self.is_ticked(c))
+            .map(|c| c.record.record_id.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{DeviceEntity, RecordStatus};
+
+    fn now() -> DateTime<Utc> {
+        "2025-11-03T12:00:00Z".parse().unwrap()
+    }
+
+    fn record(id: &str, status: RecordStatus, hours: i64) -> BackupRecord {
+        BackupRecord {
+            record_id: id.into(),
+            module_code: ModuleCode::Album,
+            status,
+            properties: String::new(),
+            version: 1,
+            create_time: now() - chrono::Duration::hours(hours),
+            end_time: None,
+            device_info: DeviceEntity::default(),
+        }
+    }
+
+    fn records() -> Vec<BackupRecord> {
+        vec![
+            record("new-2h", RecordStatus::New, 2),
+            record("new-30h", RecordStatus::New, 30),
+            record("new-100d", RecordStatus::New, 2400),
+            record("done", RecordStatus::Completed, 2400),
+            record("marked", RecordStatus::ToBeDeleted, 1),
+        ]
+    }
+
+    #[test]
+    fn proposes_old_new_records_and_marked_ones_all_ticked() {
+        let view = CleanupView::new(ModuleCode::Album, &records(), false, now());
+        assert_eq!(view.ticked(), ["new-30h", "new-100d", "marked"]);
+    }
+
+    #[test]
+    fn the_age_steps_through_presets_and_keeps_unticks() {
+        let records = records();
+        let mut view = CleanupView::new(ModuleCode::Album, &records, false, now());
+        view.move_cursor(1);
+        view.toggle();
+        assert_eq!(view.ticked(), ["new-30h", "marked"]);
+        view.change_age(-1, &records, now());
+        assert_eq!(view.rules.stale_new_after, chrono::Duration::hours(6));
+        assert_eq!(view.ticked(), ["new-30h", "marked"], "new-2h is younger than 6h");
+        view.change_age(-1, &records, now());
+        assert_eq!(view.ticked(), ["new-2h", "new-30h", "marked"]);
+        view.change_age(100, &records, now());
+        assert_eq!(view.rules.stale_new_after, chrono::Duration::days(90));
+        assert_eq!(view.ticked(), ["marked"], "new-100d is still unticked");
+    }
+
+    #[test]
+    fn marked_records_can_be_left_out_and_all_can_be_unticked() {
+        let records = records();
+        let mut view = CleanupView::new(ModuleCode::Album, &records, false, now());
+        view.toggle_marked_for_deletion(&records, now());
+        assert_eq!(view.ticked(), ["new-30h", "new-100d"]);
+        view.toggle_all();
+        assert!(view.ticked().is_empty());
+        view.toggle_all();
+        assert_eq!(view.ticked().len(), 2);
+    }
+}

@@ -1,0 +1,96 @@
+//! Dialogs drawn over the panes. While one is open it receives every key.
+
+use tui_input::Input;
+
+use crate::api::{LockInfo, ModuleCode};
+use crate::tui::keymap::Scope;
+
+/// Longest lock id accepted for adoption (ids are `<uuid>@<code>`, 40 characters).
+const MAX_LOCK_ID_LEN: usize = 200;
+
+#[derive(Debug, Clone)]
+pub enum Dialog {
+    /// The key list, scrolled down by `scroll` lines.
+    Help {
+        scroll: usize,
+    },
+    ConfirmRelease {
+        lock_id: String,
+    },
+    ModulePicker {
+        selected: usize,
+    },
+    Adopt {
+        input: Input,
+        error: Option<String>,
+    },
+    QuitPrompt {
+        live_locks: usize,
+    },
+    /// A dialog of the record side (form, details, confirmations, clean-up, bulk delete).
+    Records(Box<super::record_dialogs::RecordDialog>),
+}
+
+impl Dialog {
+    pub fn scope(&self) -> Scope {
+        match self {
+            Dialog::Help { .. } => Scope::Help,
+            Dialog::ConfirmRelease { .. } => Scope::Confirm,
+            Dialog::ModulePicker { .. } => Scope::ModulePicker,
+            Dialog::Adopt { .. } => Scope::TextInput,
+            Dialog::QuitPrompt { .. } => Scope::QuitPrompt,
+            Dialog::Records(dialog) => dialog.scope(),
+        }
+    }
+
+    pub fn adopt() -> Dialog {
+        Dialog::Adopt {
+            input: Input::default(),
+            error: None,
+        }
+    }
+}
+
+/// The modules offered by the picker, in the order of its number keys.
+pub const PICKER_MODULES: [ModuleCode; 3] = ModuleCode::ALL;
+
+/// Checks a typed or pasted lock id. Returns the id to adopt, or a message for the user.
+pub fn parse_lock_id(text: &str) -> Result<String, String> {
+    let id = text.trim();
+    if id.is_empty() {
+        return Err("type or paste a lock id first".into());
+    }
+    if id.len() > MAX_LOCK_ID_LEN {
+        return Err(format!(
+            "that is {} characters long; a lock id is about 40",
+            id.len()
+        ));
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '@')))
+    {
+        return Err(format!("a lock id cannot contain {bad:?}"));
+    }
+    match LockInfo::module_of_id(id) {
+        Some(_) => Ok(id.to_string()),
+        None => Err("a lock id ends in @100, @101 or @102 (its module code)".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_ids_are_checked_before_adoption() {
+        assert_eq!(
+            parse_lock_id("  0b6e7a1c-5c1f@101\n").as_deref(),
+            Ok("0b6e7a1c-5c1f@101")
+        );
+        assert!(parse_lock_id("").unwrap_err().contains("paste"));
+        assert!(parse_lock_id("abc@103").unwrap_err().contains("@100"));
+        assert!(parse_lock_id("ab c@100").unwrap_err().contains("' '"));
+        assert!(parse_lock_id(&"a".repeat(300)).unwrap_err().contains("300"));
+    }
+}

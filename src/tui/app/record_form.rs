@@ -1,0 +1,225 @@
+//! The "new record" form: module selector, device id and properties (JSON), checked before any
+//! request is sent. Pure state; `app::records` sends the request and reports the answer here.
+
+use tui_input::Input;
+
+use crate::api::ModuleCode;
+use crate::api::client::NewRecord;
+use crate::properties::{PropertiesError, validate_properties};
+
+/// Longest device id accepted. The API sets no limit; this keeps a paste accident out.
+pub const MAX_DEVICE_ID_CHARS: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Module,
+    DeviceId,
+    Properties,
+}
+
+impl Field {
+    const ORDER: [Field; 3] = [Field::Module, Field::DeviceId, Field::Properties];
+
+    fn step(self, step: isize) -> Field {
+        let index = Field::ORDER.iter().position(|f| *f == self).unwrap_or(0) as isize;
+        Field::ORDER[(index + step).rem_euclid(Field::ORDER.len() as isize) as usize]
+    }
+}
+
+/// Where the form is between typing and the server's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    Editing,
+    /// No lock was held for the module: one is being created, then the record is sent.
+    WaitingForLock,
+    Sending,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordForm {
+    pub module: ModuleCode,
+    pub device_id: Input,
+    pub properties: Input,
+    pub focus: Field,
+    pub device_error: Option<String>,
+    pub properties_error: Option<PropertiesError>,
+    /// The server's answer to the last attempt; what the user typed is kept.
+    pub server_error: Option<String>,
+    pub stage: Stage,
+}
+
+impl RecordForm {
+    pub fn new(module: ModuleCode) -> RecordForm {
+        RecordForm {
+            module,
+            device_id: Input::default(),
+            properties: Input::default(),
+            focus: Field::DeviceId,
+            device_error: None,
+            properties_error: None,
+            server_error: None,
+            stage: Stage::Editing,
+        }
+    }
+
+    pub fn focus_step(&mut self, step: isize) {
+        self.focus = self.focus.step(step);
+    }
+
+    pub fn change_module(&mut self, step: isize) {
+        let all = ModuleCode::ALL;
+        let index = all.iter().position(|m| *m == self.module).unwrap_or(0) as isize;
+        self.module = all[(index + step).rem_euclid(all.len() as isize) as usize];
+        self.server_error = None;
+    }
+
+    /// The text field that has the focus, if any (the module selector is not one).
+    pub fn focused_input(&mut self) -> Option<&mut Input> {
+        match self.focus {
+            Field::Module => None,
+            Field::DeviceId => Some(&mut self.device_id),
+            Field::Properties => Some(&mut self.properties),
+        }
+    }
+
+    /// Forgets the messages about the focused field: the user is changing it.
+    pub fn edited(&mut self) {
+        match self.focus {
+            Field::Module => {}
+            Field::DeviceId => self.device_error = None,
+            Field::Properties => self.properties_error = None,
+        }
+        self.server_error = None;
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.stage != Stage::Editing
+    }
+
+    /// Checks every field. On success returns the record to send; otherwise every problem is
+    /// recorded on its field and the focus moves to the first one.
+    pub fn validate(&mut self) -> Option<NewRecord> {
+        self.server_error = None;
+        let device = check_device_id(self.device_id.value());
+        let properties = validate_properties(self.properties.value());
+        self.device_error = device.as_ref().err().cloned();
+        self.properties_error = properties.as_ref().err().cloned();
+        if self.device_error.is_some() {
+            self.focus = Field::DeviceId;
+        } else if self.properties_error.is_some() {
+            self.focus = Field::Properties;
+        }
+        Some(NewRecord {
+            module: self.module,
+            device_id: device.ok()?,
+            properties: properties.ok()?,
+        })
+    }
+}
+
+/// A device id as it will be sent, or why it cannot be.
+pub fn check_device_id(text: &str) -> Result<String, String> {
+    let id = text.trim();
+    if id.is_empty() {
+        return Err("a device id is required".into());
+    }
+    let chars = id.chars().count();
+    if chars > MAX_DEVICE_ID_CHARS {
+        return Err(format!("the device id is {chars} characters long; at most {MAX_DEVICE_ID_CHARS} are accepted"));
+    }
+    if let Some(bad) = id.chars().find(|c| c.is_control()) {
+        return Err(format!("a device id cannot contain the control character {bad:?}"));
+    }
+    Ok(id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::properties::MAX_PROPERTIES_BYTES;
+
+    fn form(device: &str, properties: &str) -> RecordForm {
+        let mut form = RecordForm::new(ModuleCode::AddressBook);
+        form.device_id = Input::new(device.into());
+        form.properties = Input::new(properties.into());
+        form
+    }
+
+    #[test]
+    fn a_valid_form_gives_the_record_to_send() {
+        let mut form = form("  phone-1 ", r#"{ "n": 1 }"#);
+        let record = form.validate().expect("valid");
+        assert_eq!(record.module, ModuleCode::AddressBook);
+        assert_eq!(record.device_id, "phone-1");
+        assert_eq!(record.properties.as_deref(), Some(r#"{"n":1}"#));
+        assert!(form.device_error.is_none() && form.properties_error.is_none());
+    }
+
+    #[test]
+    fn properties_are_optional() {
+        assert_eq!(form("d", "  ").validate().unwrap().properties, None);
+    }
+
+    #[test]
+    fn a_missing_device_id_is_refused_and_focused() {
+        let mut form = form(" ", "{}");
+        form.focus = Field::Properties;
+        assert!(form.validate().is_none());
+        assert_eq!(form.device_error.as_deref(), Some("a device id is required"));
+        assert_eq!(form.focus, Field::DeviceId);
+    }
+
+    #[test]
+    fn an_overlong_or_control_device_id_is_refused() {
+        let mut long = form(&"x".repeat(MAX_DEVICE_ID_CHARS + 1), "");
+        assert!(long.validate().is_none());
+        assert!(long.device_error.unwrap().contains("129 characters"));
+        let mut control = form("a\u{7}b", "");
+        assert!(control.validate().is_none());
+        assert!(control.device_error.unwrap().contains("control character"));
+    }
+
+    #[test]
+    fn invalid_json_is_refused_with_its_position() {
+        let mut form = form("d", r#"{"a": 1,}"#);
+        assert!(form.validate().is_none());
+        assert_eq!(form.focus, Field::Properties);
+        match form.properties_error {
+            Some(PropertiesError::InvalidJson { line, column, .. }) => assert_eq!((line, column), (1, 9)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn oversized_properties_are_refused() {
+        let big = format!(r#"{{"x":"{}"}}"#, "y".repeat(MAX_PROPERTIES_BYTES));
+        let mut form = form("d", &big);
+        assert!(form.validate().is_none());
+        assert!(matches!(form.properties_error, Some(PropertiesError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn both_fields_report_at_once_and_editing_clears_only_one() {
+        let mut form = form("", "nope");
+        assert!(form.validate().is_none());
+        assert!(form.device_error.is_some() && form.properties_error.is_some());
+        form.focus = Field::Properties;
+        form.edited();
+        assert!(form.device_error.is_some() && form.properties_error.is_none());
+    }
+
+    #[test]
+    fn fields_and_modules_cycle() {
+        let mut form = form("", "");
+        form.focus_step(1);
+        assert_eq!(form.focus, Field::Properties);
+        form.focus_step(1);
+        assert_eq!(form.focus, Field::Module);
+        form.focus_step(-1);
+        assert_eq!(form.focus, Field::Properties);
+        form.change_module(1);
+        assert_eq!(form.module, ModuleCode::Folder);
+        form.change_module(-1);
+        assert_eq!(form.module, ModuleCode::AddressBook);
+    }
+}

@@ -1,0 +1,180 @@
+//! The async loop: terminal events, a one-second tick, and API results, all turned into
+//! [`Action`]s for `App::update`; the [`Effect`]s it returns are carried out here. The screen
+//! is redrawn only when the app says something visible changed.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+use super::action::{Action, ApiCall, ApiOutcome, ApiReply, Effect, RequestId};
+use super::app::App;
+use super::clipboard;
+use super::journal_writer::JournalWriter;
+use super::theme::Theme;
+use super::record_runner;
+use super::views;
+use crate::api::Client;
+
+/// How often the busy spinner moves while a call is in flight.
+const SPINNER_INTERVAL: Duration = Duration::from_millis(120);
+/// How long quitting waits for calls still in flight, so that a lock created at the last
+/// moment still reaches the journal.
+const QUIT_GRACE: Duration = Duration::from_secs(3);
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal,
+    InputClosed,
+}
+
+pub struct Runtime<B: Backend + Write> {
+    pub terminal: Terminal<B>,
+    pub app: App,
+    pub theme: Theme,
+    pub client: Client,
+    pub journal: JournalWriter,
+    pub actions: UnboundedSender<Action>,
+    pub results: UnboundedReceiver<Action>,
+}
+
+/// A channel for actions produced outside the terminal (API results, journal writes).
+pub fn action_channel() -> (UnboundedSender<Action>, UnboundedReceiver<Action>) {
+    mpsc::unbounded_channel()
+}
+
+impl<B: Backend + Write> Runtime<B>
+where
+    B::Error: Send + Sync + 'static,
+{
+    /// Runs until the user quits, input ends, or SIGTERM/SIGHUP arrives.
+    pub async fn run(&mut self) -> Result<Exit, Box<dyn std::error::Error>> {
+        let mut events = EventStream::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut spinner = tokio::time::interval(SPINNER_INTERVAL);
+        spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sighup = signal(SignalKind::hangup())?;
+        self.draw()?;
+        let exit = loop {
+            let action = tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(event)) => match action_of(event) {
+                        Some(action) => action,
+                        None => continue,
+                    },
+                    Some(Err(e)) => return Err(e.into()),
+                    None => break Exit::InputClosed,
+                },
+                _ = tick.tick() => Action::Tick(Utc::now()),
+                _ = spinner.tick(), if self.app.is_busy() => Action::Animate,
+                Some(action) = self.results.recv() => action,
+                _ = sigterm.recv() => break Exit::Signal,
+                _ = sighup.recv() => break Exit::Signal,
+            };
+            if self.apply(action)? {
+                break Exit::Quit;
+            }
+            if self.app.take_redraw() {
+                self.draw()?;
+            }
+        };
+        self.finish_calls_in_flight().await;
+        Ok(exit)
+    }
+
+    /// Updates the app and carries out its effects. Returns whether the app asked to quit.
+    fn apply(&mut self, action: Action) -> io::Result<bool> {
+        let mut quit = false;
+        for effect in self.app.update(action) {
+            match effect {
+                Effect::Quit => quit = true,
+                Effect::Api { request, call } => {
+                    spawn_call(self.client.clone(), request, call, &self.actions)
+                }
+                Effect::Journal(change) => self.journal.apply(change),
+                Effect::StartBulkDelete(job) => {
+                    let (client, actions) = (self.client.clone(), self.actions.clone());
+                    tokio::spawn(record_runner::run_bulk_delete(client, job, move |progress| {
+                        // The receiver is gone only once the app has shut down.
+                        let _ = actions.send(Action::Bulk(progress));
+                    }));
+                }
+                Effect::CancelBulkDelete(flag) => flag.cancel(),
+                Effect::CopyToClipboard(text) => {
+                    let backend = self.terminal.backend_mut();
+                    backend.write_all(clipboard::osc52(&text).as_bytes())?;
+                    Write::flush(backend)?;
+                }
+            }
+        }
+        Ok(quit)
+    }
+
+    fn draw(&mut self) -> io::Result<()> {
+        let (app, theme) = (&self.app, &self.theme);
+        self.terminal
+            .draw(|frame| views::draw(frame, app, theme))
+            .map(drop)
+            .map_err(io::Error::other)
+    }
+
+    /// After the loop: lets calls in flight answer (for a short while) so their journal
+    /// changes are written. Nothing is drawn any more.
+    async fn finish_calls_in_flight(&mut self) {
+        let deadline = tokio::time::Instant::now() + QUIT_GRACE;
+        while self.app.is_busy() {
+            let Ok(Some(action)) = tokio::time::timeout_at(deadline, self.results.recv()).await else {
+                break;
+            };
+            for effect in self.app.update(action) {
+                if let Effect::Journal(change) = effect {
+                    self.journal.apply(change);
+                }
+            }
+        }
+    }
+}
+
+/// The action for a terminal event, if the app cares about it.
+fn action_of(event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) => Some(Action::Key(key)),
+        Event::Mouse(mouse) => Some(Action::Mouse(mouse)),
+        Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Resize(width, height) => Some(Action::Resize { width, height }),
+        Event::FocusGained | Event::FocusLost => None,
+    }
+}
+
+/// Performs `call` as a task and sends its result back as an [`Action::ApiDone`].
+fn spawn_call(client: Client, request: RequestId, call: ApiCall, results: &UnboundedSender<Action>) {
+    let results = results.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let outcome = match call {
+            ApiCall::CreateLock(module) => ApiOutcome::LockCreated(client.create_lock(module).await),
+            ApiCall::RenewLock(lock) => ApiOutcome::LockRenewed(client.renew_lock(&lock).await),
+            ApiCall::ReleaseLock(lock_id) => ApiOutcome::LockReleased(client.release_lock(&lock_id).await),
+            ApiCall::Records(call) => ApiOutcome::Records(record_runner::perform(&client, call).await),
+        };
+        let reply = ApiReply {
+            request,
+            outcome,
+            latency: started.elapsed(),
+            finished_at: Utc::now(),
+            clock_offset: client.clock_offset(),
+        };
+        // The receiver is gone only once the app has shut down.
+        let _ = results.send(Action::ApiDone(reply));
+    });
+}

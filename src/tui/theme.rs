@@ -1,0 +1,206 @@
+//! Colours and emphasis. Three levels: no colour (NO_COLOR, TERM=dumb) where meaning is carried
+//! by text and bold/reverse only; the 16 ANSI colours, which every terminal has; and true colour
+//! when COLORTERM says so.
+
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorSupport {
+    None,
+    Ansi16,
+    TrueColor,
+}
+
+impl ColorSupport {
+    /// Decides from the environment, read through `var` (so tests need not touch the real one).
+    pub fn detect(var: impl Fn(&str) -> Option<String>) -> ColorSupport {
+        // https://no-color.org: any non-empty value disables colour.
+        if var("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            return ColorSupport::None;
+        }
+        if var("TERM").is_some_and(|t| t == "dumb") {
+            return ColorSupport::None;
+        }
+        match var("COLORTERM").as_deref() {
+            Some("truecolor" | "24bit") => ColorSupport::TrueColor,
+            _ => ColorSupport::Ansi16,
+        }
+    }
+}
+
+/// Every style the views use, by meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Theme {
+    pub support: ColorSupport,
+    pub border: Style,
+    pub border_focused: Style,
+    pub header: Style,
+    pub selected: Style,
+    pub ok: Style,
+    pub warning: Style,
+    pub critical: Style,
+    pub expired: Style,
+    pub busy: Style,
+    pub error: Style,
+    pub success: Style,
+    pub dim: Style,
+    pub key: Style,
+    pub status_bar: Style,
+    pub notice: Style,
+}
+
+impl Theme {
+    pub fn from_env() -> Theme {
+        Theme::new(ColorSupport::detect(|name| std::env::var(name).ok()))
+    }
+
+    pub fn new(support: ColorSupport) -> Theme {
+        let plain = Style::new();
+        let bold = plain.add_modifier(Modifier::BOLD);
+        match support {
+            ColorSupport::None => Theme {
+                support,
+                border: plain,
+                border_focused: bold,
+                header: bold,
+                selected: plain.add_modifier(Modifier::REVERSED),
+                ok: plain,
+                warning: bold,
+                critical: bold.add_modifier(Modifier::UNDERLINED),
+                expired: plain.add_modifier(Modifier::DIM),
+                busy: plain,
+                error: bold,
+                success: plain,
+                dim: plain.add_modifier(Modifier::DIM),
+                key: bold,
+                status_bar: plain.add_modifier(Modifier::REVERSED),
+                notice: bold,
+            },
+            ColorSupport::Ansi16 => Theme::coloured(
+                support,
+                Palette {
+                    green: Color::Green,
+                    yellow: Color::Yellow,
+                    red: Color::Red,
+                    cyan: Color::Cyan,
+                    grey: Color::DarkGray,
+                    bar: Color::Blue,
+                },
+            ),
+            ColorSupport::TrueColor => Theme::coloured(
+                support,
+                Palette {
+                    green: Color::Rgb(0x5f, 0xd7, 0x87),
+                    yellow: Color::Rgb(0xf0, 0xc6, 0x74),
+                    red: Color::Rgb(0xff, 0x5f, 0x5f),
+                    cyan: Color::Rgb(0x5f, 0xd7, 0xff),
+                    grey: Color::Rgb(0x80, 0x80, 0x80),
+                    bar: Color::Rgb(0x26, 0x3a, 0x5a),
+                },
+            ),
+        }
+    }
+
+    fn coloured(support: ColorSupport, p: Palette) -> Theme {
+        let plain = Style::new();
+        let bold = plain.add_modifier(Modifier::BOLD);
+        Theme {
+            support,
+            border: plain.fg(p.grey),
+            border_focused: bold.fg(p.cyan),
+            header: bold,
+            selected: plain.add_modifier(Modifier::REVERSED),
+            ok: plain.fg(p.green),
+            warning: bold.fg(p.yellow),
+            critical: bold.fg(p.red),
+            expired: plain.fg(p.grey),
+            busy: plain.fg(p.cyan),
+            error: bold.fg(p.red),
+            success: plain.fg(p.green),
+            dim: plain.fg(p.grey),
+            key: bold.fg(p.cyan),
+            status_bar: plain.bg(p.bar).fg(Color::White),
+            notice: bold.fg(p.yellow),
+        }
+    }
+}
+
+struct Palette {
+    green: Color,
+    yellow: Color,
+    red: Color,
+    cyan: Color,
+    grey: Color,
+    bar: Color,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn no_color_wins_over_everything() {
+        let support = ColorSupport::detect(env(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")]));
+        assert_eq!(support, ColorSupport::None);
+        assert_eq!(ColorSupport::detect(env(&[("TERM", "dumb")])), ColorSupport::None);
+    }
+
+    #[test]
+    fn an_empty_no_color_does_not_count() {
+        assert_eq!(
+            ColorSupport::detect(env(&[("NO_COLOR", "")])),
+            ColorSupport::Ansi16
+        );
+    }
+
+    #[test]
+    fn true_colour_only_when_announced() {
+        assert_eq!(
+            ColorSupport::detect(env(&[("COLORTERM", "24bit")])),
+            ColorSupport::TrueColor
+        );
+        assert_eq!(
+            ColorSupport::detect(env(&[("TERM", "xterm-256color")])),
+            ColorSupport::Ansi16
+        );
+    }
+
+    #[test]
+    fn without_colour_no_style_sets_a_colour() {
+        let theme = Theme::new(ColorSupport::None);
+        for style in [
+            theme.ok,
+            theme.warning,
+            theme.critical,
+            theme.error,
+            theme.status_bar,
+        ] {
+            assert_eq!(style.fg, None);
+            assert_eq!(style.bg, None);
+        }
+    }
+
+    #[test]
+    fn sixteen_colour_theme_uses_only_named_colours() {
+        let theme = Theme::new(ColorSupport::Ansi16);
+        for style in [
+            theme.ok,
+            theme.warning,
+            theme.critical,
+            theme.error,
+            theme.status_bar,
+            theme.dim,
+        ] {
+            for colour in [style.fg, style.bg].into_iter().flatten() {
+                assert!(
+                    !matches!(colour, Color::Rgb(..) | Color::Indexed(_)),
+                    "{colour:?}"
+                );
+            }
+        }
+    }
+}

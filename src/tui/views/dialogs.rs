@@ -1,0 +1,98 @@
+//! Small dialogs: release confirmation, module picker, adopt field, quit prompt.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::centered;
+use crate::tui::app::dialogs::{Dialog, PICKER_MODULES};
+use crate::tui::theme::Theme;
+
+/// Outer width of a dialog.
+const DIALOG_WIDTH: u16 = 66;
+/// Room for the adopt field's text: the width less borders and the `> ` prompt.
+const INPUT_WIDTH: usize = DIALOG_WIDTH as usize - 5;
+
+pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
+    let (title, lines) = match dialog {
+        // Drawn by their own views (help, record_dialogs).
+        Dialog::Help { .. } | Dialog::Records(_) => return,
+        Dialog::ConfirmRelease { lock_id } => (
+            " Release lock ",
+            vec![
+                Line::from("Release this lock?"),
+                Line::from(Span::styled(lock_id.as_str(), theme.header)),
+                Line::from(""),
+                Line::from("Backups using it will be refused until a new lock is created."),
+            ],
+        ),
+        Dialog::ModulePicker { selected } => {
+            let mut lines = vec![Line::from("Create a lock for which module?"), Line::from("")];
+            for (index, module) in PICKER_MODULES.iter().enumerate() {
+                let text = format!(" {}  {module} ", index + 1);
+                let style = if index == *selected {
+                    theme.selected
+                } else {
+                    Default::default()
+                };
+                lines.push(Line::styled(text, style));
+            }
+            (" New lock ", lines)
+        }
+        Dialog::Adopt { input, error } => {
+            // Long input scrolls sideways so the cursor stays inside the dialog.
+            let shown: String = input
+                .value()
+                .chars()
+                .skip(input.visual_scroll(INPUT_WIDTH))
+                .collect();
+            let mut lines = vec![
+                Line::from("Lock id (type or paste), e.g. 0b6e7a1c-…@102:"),
+                Line::from(Span::styled(format!("> {shown}"), theme.header)),
+                Line::from(""),
+            ];
+            match error {
+                Some(error) => lines.push(Line::styled(error.as_str(), theme.error)),
+                None => lines.push(Line::styled(
+                    "The lock is renewed to check it is yours and to learn its expiry.",
+                    theme.dim,
+                )),
+            }
+            (" Adopt a lock ", lines)
+        }
+        Dialog::QuitPrompt { live_locks } => (
+            " Quit ",
+            vec![
+                Line::from(format!("You hold {live_locks} live lock(s).")),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("r", theme.key),
+                    Span::raw("  release them, then quit"),
+                ]),
+                Line::from(vec![
+                    Span::styled("k", theme.key),
+                    Span::raw("  keep them (they stay in the journal) and quit"),
+                ]),
+                Line::from(vec![Span::styled("c", theme.key), Span::raw("  cancel")]),
+            ],
+        ),
+    };
+    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(title);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
+    if let Dialog::Adopt { input, .. } = dialog {
+        let cursor = input
+            .visual_cursor()
+            .saturating_sub(input.visual_scroll(INPUT_WIDTH));
+        let cursor = cursor.min(INPUT_WIDTH) as u16;
+        frame.set_cursor_position(Position::new(area.x + 3 + cursor, area.y + 2));
+    }
+}

@@ -1,0 +1,357 @@
+//! End to end: the real binary in a pseudo-terminal against a local server on 127.0.0.1. It
+//! creates a lock, sees the countdown tick, renews it, releases it and quits; the journal and
+//! the server agree at every step.
+//!
+//! `idle_figures` (ignored by default; run by `benches/tui_idle.sh`) measures time to first
+//! frame, idle CPU, bytes written per second with 3 locks counting down, and memory.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+const ROWS: u16 = 30;
+
+fn nonzero(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("non-zero size")
+}
+const COLS: u16 = 110;
+
+/// The app running in a pseudo-terminal, with a vt100 screen fed by a reader thread.
+struct Tui {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    bytes: Arc<AtomicUsize>,
+    started: Instant,
+    first_output: Arc<Mutex<Option<Instant>>>,
+    // Keeps the pty open for the life of the test.
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Tui {
+    fn start(base_url: &str, dir: &Path) -> Tui {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_koobackup"));
+        command.args(["--base-url", base_url, "--user-id", common::ALICE.0]);
+        for (name, value) in env_for(dir) {
+            command.env(name, value);
+        }
+        for name in [
+            "NO_COLOR",
+            "KOOBACKUP_PROFILE",
+            "KOOBACKUP_CONFIG",
+            "KOOBACKUP_BASE_URL",
+            "KOOBACKUP_USER_ID",
+        ] {
+            command.env_remove(name);
+        }
+        let started = Instant::now();
+        let child = pty.slave.spawn_command(command).expect("spawn koobackup");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let writer = pty.master.take_writer().expect("pty writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(nonzero(ROWS), nonzero(COLS), 0)));
+        let bytes = Arc::new(AtomicUsize::new(0));
+        let first_output = Arc::new(Mutex::new(None));
+        {
+            let (screen, bytes, first_output) = (screen.clone(), bytes.clone(), first_output.clone());
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 8192];
+                while let Ok(n) = reader.read(&mut buffer) {
+                    if n == 0 {
+                        break;
+                    }
+                    first_output.lock().unwrap().get_or_insert_with(Instant::now);
+                    bytes.fetch_add(n, Ordering::Relaxed);
+                    screen.lock().unwrap().process(&buffer[..n]);
+                }
+            });
+        }
+        Tui {
+            child,
+            writer,
+            screen,
+            bytes,
+            started,
+            first_output,
+            _master: pty.master,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Waits until `check` accepts the screen; panics with the screen after `limit`.
+    fn wait_for(&self, what: &str, limit: Duration, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let contents = self.contents();
+            if check(&contents) {
+                return contents;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{contents}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_for(text, Duration::from_secs(15), |screen| screen.contains(text))
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the app did not exit; screen:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+/// Environment that keeps the app's files inside `dir` and gives it a token.
+fn env_for(dir: &Path) -> Vec<(&'static str, PathBuf)> {
+    vec![
+        ("KOOBACKUP_TOKEN", PathBuf::from(common::ALICE.1)),
+        ("KOOBACKUP_JOURNAL", dir.join("locks.json")),
+        ("KOOBACKUP_DATA_DIR", dir.join("data")),
+        ("XDG_CONFIG_HOME", dir.join("config")),
+        ("XDG_DATA_HOME", dir.join("data")),
+        ("HOME", dir.to_path_buf()),
+        ("TERM", PathBuf::from("xterm-256color")),
+    ]
+}
+
+/// Lock ids in the journal file.
+fn journal_ids(dir: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(dir.join("locks.json")) else {
+        return Vec::new();
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).expect("journal is JSON");
+    json["locks"]
+        .as_array()
+        .expect("locks array")
+        .iter()
+        .map(|held| held["lock"]["lockId"].as_str().expect("lockId").to_string())
+        .collect()
+}
+
+/// The `mm:ss` countdown on the screen line that shows `module`.
+fn countdown_of(screen: &str, module: &str) -> Option<String> {
+    let line = screen.lines().find(|l| l.contains(module))?;
+    line.split_whitespace()
+        .find(|word| {
+            word.len() == 5
+                && word.as_bytes()[2] == b':'
+                && word.chars().filter(char::is_ascii_digit).count() == 4
+        })
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_tick_renew_release_quit() {
+    let server = common::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+
+    let ids_after_create = tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        let screen = tui.wait_text("No locks held");
+        assert!(screen.contains("user alice"), "{screen}");
+        assert!(!screen.contains(common::ALICE.1), "the token must never be shown");
+
+        tui.send("n");
+        tui.wait_text("Create a lock for which module?");
+        tui.send("3");
+        let screen = tui.wait_for("the new lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "102 address book").is_some() && s.contains("create lock 102")
+        });
+        let first = countdown_of(&screen, "102 address book").unwrap();
+        assert!(first.starts_with("09:") || first == "10:00", "{first}");
+        let ids = journal_ids(&dir_path);
+        assert_eq!(ids.len(), 1, "the created lock is journalled");
+        assert!(ids[0].ends_with("@102"));
+
+        // The countdown ticks on its own.
+        tui.wait_for("the countdown to tick", Duration::from_secs(5), |s| {
+            countdown_of(s, "102 address book").is_some_and(|now| now != first)
+        });
+
+        tui.send("r");
+        tui.wait_text("renew ");
+        tui.wait_for("a successful renewal", Duration::from_secs(15), |s| {
+            s.lines().any(|l| l.contains("renew ") && l.contains("success"))
+        });
+
+        tui.send("d");
+        tui.wait_text("Release this lock?");
+        tui.send("y");
+        tui.wait_for("the release", Duration::from_secs(15), |s| {
+            s.contains("No locks held") && s.lines().any(|l| l.contains("release ") && l.contains("success"))
+        });
+        assert!(
+            journal_ids(&dir_path).is_empty(),
+            "a released lock leaves the journal"
+        );
+
+        tui.send("q");
+        let status = tui.wait_exit(Duration::from_secs(10));
+        assert!(status.success(), "{status:?}");
+        ids
+    })
+    .await
+    .unwrap();
+
+    // The server agrees the lock is gone: the module can be locked again.
+    assert!(!ids_after_create.is_empty());
+    let again = server.lock(common::ALICE, "102").await;
+    assert_ne!(again, ids_after_create[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journalled_locks_come_back_and_sigterm_restores_the_terminal() {
+    let server = common::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("n");
+        tui.wait_text("Create a lock for which module?");
+        tui.send("1");
+        tui.wait_for("the new lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "100 folder").is_some()
+        });
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("k");
+        assert!(tui.wait_exit(Duration::from_secs(10)).success());
+        assert_eq!(journal_ids(&dir_path).len(), 1, "kept locks stay in the journal");
+
+        // Next start: the lock is shown again.
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_for("the journalled lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "100 folder").is_some()
+        });
+        let pid = tui.child.process_id().expect("pid");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tui.wait_exit(Duration::from_secs(10));
+        // Leaving the alternate screen brings back the (empty) main screen.
+        tui.wait_for("the main screen", Duration::from_secs(5), |s| {
+            !s.contains("100 folder")
+        });
+        assert_eq!(journal_ids(&dir_path).len(), 1, "a signal never loses a lock");
+    })
+    .await
+    .unwrap();
+}
+
+/// CPU seconds (user + system) used so far by process `pid`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // Linux reports these in USER_HZ clock ticks, 100 per second on every mainstream platform.
+    ticks / 100.0
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, run by benches/tui_idle.sh"]
+async fn idle_figures() {
+    let server = common::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let measure_secs: u64 = std::env::var("IDLE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        let first_frame = tui.first_output.lock().unwrap().unwrap() - tui.started;
+        for (key, module) in [("1", "100 folder"), ("2", "101 album"), ("3", "102 address book")] {
+            tui.send("n");
+            tui.wait_text("Create a lock for which module?");
+            tui.send(key);
+            tui.wait_for(module, Duration::from_secs(15), |s| {
+                countdown_of(s, module).is_some()
+            });
+        }
+        // Let the spinner stop, then measure a quiet stretch.
+        std::thread::sleep(Duration::from_secs(2));
+        let pid = tui.child.process_id().expect("pid");
+        let (cpu_before, bytes_before, t_before) = (
+            cpu_seconds(pid),
+            tui.bytes.load(Ordering::Relaxed),
+            Instant::now(),
+        );
+        std::thread::sleep(Duration::from_secs(measure_secs));
+        let elapsed = t_before.elapsed().as_secs_f64();
+        let cpu = (cpu_seconds(pid) - cpu_before) / elapsed * 100.0;
+        let bytes = (tui.bytes.load(Ordering::Relaxed) - bytes_before) as f64 / elapsed;
+        let rss = rss_kib(pid);
+        println!("time to first frame: {} ms", first_frame.as_millis());
+        println!("idle with 3 locks counting down, over {elapsed:.1} s:");
+        println!("  CPU: {cpu:.2} % of one core");
+        println!("  written to the terminal: {bytes:.0} bytes/s");
+        println!("  resident memory: {} KiB", rss);
+        tui.send("q");
+        tui.send("r");
+        tui.wait_exit(Duration::from_secs(15));
+    })
+    .await
+    .unwrap();
+}
