@@ -270,7 +270,7 @@ async fn missing_records_and_locks_are_404001_and_404002() {
 
 #[tokio::test]
 async fn lock_conflicts_are_409001_409002_and_409003() {
-    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_millis(800)).await;
+    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_millis(1500)).await;
     let client = client_as(&server, ALICE);
     let (folder_lock, record) = alice_record(&client).await;
 
@@ -306,7 +306,7 @@ async fn lock_conflicts_are_409001_409002_and_409003() {
         ErrorKind::Conflict,
     );
 
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert!(folder_lock.is_expired(chrono::Utc::now()));
     for result in [
         client
@@ -330,7 +330,7 @@ async fn lock_conflicts_are_409001_409002_and_409003() {
 async fn rate_limiting_is_429001_and_is_not_retried() {
     let server = spawn_server_with(|config| {
         config.faults = Faults {
-            rate_limit_per_sec: Some(3),
+            rate_limit_per_sec: Some(1),
             ..Faults::default()
         };
     })

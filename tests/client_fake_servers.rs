@@ -479,6 +479,7 @@ async fn every_request_carries_the_documented_headers() {
         };
         assert_eq!(header("authorization"), Some(format!("Bearer {SECRET}")));
         assert_eq!(header("x-user-id").as_deref(), Some("alice"));
+        assert!(header("user-agent").is_some_and(|ua| ua.starts_with("koobackup/")));
         let date = header("x-date").expect("X-Date header");
         let parsed = chrono::NaiveDateTime::parse_from_str(&date, "%Y%m%dT%H%M%SZ")
             .unwrap_or_else(|e| panic!("X-Date {date:?} is not yyyyMMdd'T'HHmmss'Z': {e}"));

@@ -180,6 +180,32 @@ async fn paging_over_260_records_yields_each_exactly_once() {
 }
 
 #[tokio::test]
+async fn records_created_concurrently_get_distinct_ids() {
+    let server = spawn_server().await;
+    let client = client_as(&server, ALICE);
+    let lock = client.create_lock(ModuleCode::AddressBook).await.unwrap();
+    let creates = (0..20).map(|n| {
+        let client = client.clone();
+        let lock_id = lock.lock_id.clone();
+        tokio::spawn(async move {
+            let device = format!("phone-{n}");
+            client
+                .create_record(&lock_id, &new_record(ModuleCode::AddressBook, &device, None))
+                .await
+        })
+    });
+    let ids: HashSet<String> = futures::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(|joined| joined.unwrap().unwrap().record_id)
+        .collect();
+    assert_eq!(ids.len(), 20);
+    let (listed, _) = all_records(&client, query(ModuleCode::AddressBook, 100, None)).await;
+    let listed: HashSet<String> = listed.into_iter().map(|r| r.record_id).collect();
+    assert_eq!(listed, ids);
+}
+
+#[tokio::test]
 async fn an_empty_module_is_one_empty_page() {
     let server = spawn_server().await;
     let client = client_as(&server, ALICE);

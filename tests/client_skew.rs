@@ -129,12 +129,12 @@ async fn clones_share_the_clock_estimate() {
 
 #[tokio::test]
 async fn a_clock_that_keeps_jumping_back_defeats_the_one_retry_with_a_clear_message() {
-    // Each request waits 150 ms in the server before its X-Date is checked, and meanwhile the
+    // Each request waits 400 ms in the server before its X-Date is checked, and meanwhile the
     // server clock drops a minute every 20 ms: the stamp measured from the previous answer is
     // always in the server's future by the time it is checked.
     let server = spawn_server_with(|config| {
         config.faults = Faults {
-            latency: Duration::from_millis(150),
+            latency: Duration::from_millis(400),
             ..Faults::default()
         }
     })
@@ -145,7 +145,7 @@ async fn a_clock_that_keeps_jumping_back_defeats_the_one_retry_with_a_clear_mess
         tokio::spawn(async move {
             for step in 1..=200 {
                 server.server.set_faults(Faults {
-                    latency: Duration::from_millis(150),
+                    latency: Duration::from_millis(400),
                     clock_offset: chrono::Duration::minutes(-step),
                     ..Faults::default()
                 });

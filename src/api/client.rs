@@ -30,9 +30,11 @@ pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(5);
 pub struct ClientOptions {
     pub base_url: String,
     pub credentials: Credentials,
-    /// Limit for one HTTP exchange.
+    /// Limit for one attempt: connecting, sending, and reading the whole answer. Default 10 s.
     pub timeout: Duration,
-    /// Extra attempts for idempotent calls after a network failure or a 5xx answer.
+    /// Extra attempts after a network failure, a timeout or a 5xx answer, for the calls that can
+    /// be repeated safely: renew, release, list, view and files. Creates, completes and deletes
+    /// are never repeated.
     pub retries: u32,
     /// Wait before the first retry; doubled for each later one, up to [`MAX_RETRY_BACKOFF`].
     pub retry_backoff: Duration,
@@ -102,6 +104,7 @@ impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, ApiError> {
         check_options(&options)?;
         let http = reqwest::Client::builder()
+            .user_agent(concat!("koobackup/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
             .build()
@@ -438,7 +441,8 @@ impl Client {
             self.skew.observe(date, Utc::now());
         }
         let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
-        decode_envelope(status, &bytes)
+        let token = self.options.credentials.token.expose();
+        decode_envelope(status, &without_secret(&bytes, token)).map_err(|e| e.redact(token))
     }
 
     fn transport_error(&self, error: reqwest::Error) -> ApiError {
@@ -504,6 +508,29 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(
             detail: "no numeric \"code\" field".into(),
         }),
     }
+}
+
+/// The body with every occurrence of `secret` replaced by `<redacted>`. A proxy or debug
+/// endpoint that echoes the request would otherwise carry the access token into error messages
+/// (the server's `msg`, or decode details that quote the body), and from there onto screens and
+/// into logs. Done on the raw bytes, before messages are clipped, so no fragment survives either.
+fn without_secret<'a>(body: &'a [u8], secret: &str) -> std::borrow::Cow<'a, [u8]> {
+    let secret = secret.as_bytes();
+    if secret.is_empty() || !body.windows(secret.len()).any(|w| w == secret) {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut scrubbed = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while !rest.is_empty() {
+        if rest.starts_with(secret) {
+            scrubbed.extend_from_slice(b"<redacted>");
+            rest = &rest[secret.len()..];
+        } else {
+            scrubbed.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    std::borrow::Cow::Owned(scrubbed)
 }
 
 /// Server messages are shown on one status line: keep them short and printable.

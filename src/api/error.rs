@@ -158,6 +158,38 @@ impl ApiError {
     pub fn is_clock_rejection(&self) -> bool {
         self.code() == Some(401002)
     }
+
+    /// This error with `secret` replaced by `<redacted>` in every text that came from the
+    /// server: the client passes its token, which must never reach a screen or a log even when
+    /// a server echoes it back in a form the raw-body scrub cannot see (a JSON escape).
+    pub fn redact(self, secret: &str) -> ApiError {
+        if secret.is_empty() {
+            return self;
+        }
+        let scrub = |text: String| {
+            if text.contains(secret) {
+                text.replace(secret, "<redacted>")
+            } else {
+                text
+            }
+        };
+        match self {
+            ApiError::Api { status, code, msg } => ApiError::Api {
+                status,
+                code,
+                msg: scrub(msg),
+            },
+            ApiError::Decode { status, detail } => ApiError::Decode {
+                status,
+                detail: scrub(detail),
+            },
+            ApiError::Transport { url, cause } => ApiError::Transport {
+                url: scrub(url),
+                cause: scrub(cause),
+            },
+            other @ (ApiError::Timeout { .. } | ApiError::Http { .. }) => other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -233,6 +265,27 @@ mod tests {
         );
         assert_eq!(ApiError::Http { status: 429 }.kind(), ErrorKind::Server);
         assert_eq!(ApiError::Http { status: 422 }.kind(), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn redact_hides_the_secret_in_server_supplied_text() {
+        let echoed = ApiError::Api {
+            status: 401,
+            code: 401001,
+            msg: "bad header Authorization: Bearer s3cret".into(),
+        };
+        let text = echoed.redact("s3cret").to_string();
+        assert!(
+            text.starts_with("bad header Authorization: Bearer <redacted> (code 401001)"),
+            "{text}"
+        );
+        let decode = ApiError::Decode {
+            status: 200,
+            detail: "unknown module code \"s3cret\"".into(),
+        };
+        assert!(!decode.redact("s3cret").to_string().contains("s3cret"));
+        let plain = ApiError::Http { status: 502 };
+        assert_eq!(plain.clone().redact("s3cret"), plain);
     }
 
     #[test]
