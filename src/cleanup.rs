@@ -127,7 +127,9 @@ pub fn parse_age(text: &str) -> Result<chrono::Duration, String> {
         total = total.checked_add(&part).ok_or_else(invalid)?;
     }
     if !digits.is_empty() {
-        return Err(format!("{text:?} has a number without a unit; write it like 24h, 90m or 7d"));
+        return Err(format!(
+            "{text:?} has a number without a unit; write it like 24h, 90m or 7d"
+        ));
     }
     Ok(total)
 }

@@ -77,7 +77,9 @@ pub enum ConfigError {
     #[error("cannot run the token command `{command}`: {source}")]
     TokenCommandSpawn { command: String, source: std::io::Error },
     /// The command's output is deliberately not included: it may be (part of) the secret.
-    #[error("the token command `{command}` failed ({status}); its output is not shown because it may contain the token")]
+    #[error(
+        "the token command `{command}` failed ({status}); its output is not shown because it may contain the token"
+    )]
     TokenCommandFailed { command: String, status: String },
     #[error("the access token from {source_label} is empty")]
     TokenEmpty { source_label: String },
@@ -142,7 +144,9 @@ impl Config {
             ));
         }
         for (name, profile) in &config.profiles {
-            profile.validate().map_err(|problem| format!("profile {name:?}: {problem}"))?;
+            profile
+                .validate()
+                .map_err(|problem| format!("profile {name:?}: {problem}"))?;
         }
         Ok(config)
     }
@@ -217,9 +221,9 @@ impl TokenSource {
     /// Reads the token: trailing line breaks are removed; an empty or multi-line value is an error.
     pub fn resolve(&self) -> Result<Token, ConfigError> {
         let raw = match self {
-            TokenSource::Env(var) => std::env::var(var).map_err(|_| ConfigError::TokenEnvMissing {
-                var: var.clone(),
-            })?,
+            TokenSource::Env(var) => {
+                std::env::var(var).map_err(|_| ConfigError::TokenEnvMissing { var: var.clone() })?
+            }
             TokenSource::File(path) => read_token_file(&expand_home(path))?,
             TokenSource::Command(command) => run_token_command(command)?,
         };
@@ -260,7 +264,9 @@ fn read_token_file(path: &Path) -> Result<String, ConfigError> {
     };
     let file = std::fs::File::open(path).map_err(error)?;
     let mut bytes = Vec::new();
-    file.take(MAX_TOKEN_BYTES).read_to_end(&mut bytes).map_err(error)?;
+    file.take(MAX_TOKEN_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(error)?;
     String::from_utf8(bytes).map_err(|_| {
         error(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -367,7 +373,11 @@ pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()
     };
     create_private_dir_all(dir)?;
     let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let temp_path = dir.join(format!(".{file_name}.{}.{}.tmp", std::process::id(), fastrand::u64(..)));
+    let temp_path = dir.join(format!(
+        ".{file_name}.{}.{}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     let result = (|| {
         let mut file = private_file_options().open(&temp_path)?;
         file.write_all(bytes)?;
@@ -462,8 +472,7 @@ mod tests {
         .unwrap_err();
         assert!(bad_url.contains("http://"), "{bad_url}");
 
-        let no_default =
-            Config::parse("default_profile = \"x\"\n").unwrap_err();
+        let no_default = Config::parse("default_profile = \"x\"\n").unwrap_err();
         assert!(no_default.contains("no [profiles.x]"), "{no_default}");
     }
 
@@ -495,7 +504,9 @@ mod tests {
         assert!(matches!(err, ConfigError::TokenMultiline { .. }));
         assert!(!err.to_string().contains("line-one-secret"));
 
-        let missing = TokenSource::File(dir.path().join("absent")).resolve().unwrap_err();
+        let missing = TokenSource::File(dir.path().join("absent"))
+            .resolve()
+            .unwrap_err();
         assert!(missing.to_string().contains("absent"), "{missing}");
     }
 
@@ -515,7 +526,9 @@ mod tests {
 
     #[test]
     fn token_command_output_is_the_token_and_failures_hide_it() {
-        let token = TokenSource::Command("printf 'cmd-token\\n'".into()).resolve().unwrap();
+        let token = TokenSource::Command("printf 'cmd-token\\n'".into())
+            .resolve()
+            .unwrap();
         assert_eq!(token.expose(), "cmd-token");
 
         // The output ("42-secret") differs from the command text, so a leak would show.
@@ -546,7 +559,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let dir_mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         // No temporary files are left behind.
         assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);

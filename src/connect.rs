@@ -254,7 +254,9 @@ fn profile_settings(
         user_id: options.user_id.clone().unwrap_or(profile.user_id),
         token_source: source,
         timeout: options.timeout.or(profile.timeout_secs.map(Duration::from_secs)),
-        lock_ttl: options.lock_ttl.or(profile.lock_ttl_secs.map(Duration::from_secs)),
+        lock_ttl: options
+            .lock_ttl
+            .or(profile.lock_ttl_secs.map(Duration::from_secs)),
         origin: Origin::Profile { name, config_path },
     })
 }
@@ -310,7 +312,8 @@ impl Target {
                 })
             }
             Target::EmbeddedDemo(settings) => {
-                let server = start_embedded_demo(&settings.db_path, settings.fresh, settings.lock_ttl).await?;
+                let server =
+                    start_embedded_demo(&settings.db_path, settings.fresh, settings.lock_ttl).await?;
                 let mut options = ClientOptions::new(
                     server.base_url(),
                     Credentials::new(server::DEMO_USER_ID, Token::new(server::DEMO_TOKEN)),
@@ -522,12 +525,24 @@ mod tests {
 
         // The same database keeps the lock; a fresh one does not.
         let again = target.clone().connect().await.unwrap();
-        assert!(again.client.create_lock(crate::api::ModuleCode::Folder).await.is_err());
+        assert!(
+            again
+                .client
+                .create_lock(crate::api::ModuleCode::Folder)
+                .await
+                .is_err()
+        );
         again.close().await;
-        let Target::EmbeddedDemo(mut settings) = target else { unreachable!() };
+        let Target::EmbeddedDemo(mut settings) = target else {
+            unreachable!()
+        };
         settings.fresh = true;
         let fresh = Target::EmbeddedDemo(settings).connect().await.unwrap();
-        let second = fresh.client.create_lock(crate::api::ModuleCode::Folder).await.unwrap();
+        let second = fresh
+            .client
+            .create_lock(crate::api::ModuleCode::Folder)
+            .await
+            .unwrap();
         assert_ne!(second.lock_id, lock.lock_id);
         fresh.close().await;
     }

@@ -165,9 +165,7 @@ impl Journal {
         let mut pruned = 0;
         self.modify(|locks| {
             let before = locks.len();
-            locks.retain(|held| {
-                !(held.belongs_to(base_url, user_id) && held.lock.expires_at + ttl < now)
-            });
+            locks.retain(|held| !(held.belongs_to(base_url, user_id) && held.lock.expires_at + ttl < now));
             pruned = before - locks.len();
             pruned > 0
         })?;

@@ -1,31 +1,51 @@
 //! `koobackup`: with a subcommand, the headless command line (`koobackup::cli`); without one,
-//! the terminal app.
+//! the terminal app (`koobackup::tui`).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use koobackup::cli::exit::{CliError, Exit};
 use koobackup::cli::{self, GlobalArgs};
+use koobackup::connect;
+use koobackup::journal::Journal;
 
 fn main() -> ExitCode {
     let args = cli::parse();
     let code = match args.command {
         Some(command) => cli::run(args.global, command),
-        None => run_tui(&args.global, args.fresh),
+        None => run_app(&args.global, args.fresh),
     };
     ExitCode::from(code)
 }
 
 /// The no-subcommand path: connect (profile, command line, or the embedded demo server, reset
 /// first with `--fresh`) and hand the connection and the journal to the TUI.
-fn run_tui(global: &GlobalArgs, fresh: bool) -> u8 {
-    let _options = global.connect_options(fresh);
-    // TUI HOOK: replace this message with
-    //     koobackup::tui::run(connection, journal_path)
-    // once `src/tui` exposes it: build a multi-threaded tokio runtime, then
-    // `koobackup::connect::connect(&options)` and `koobackup::journal::Journal::default_path()`,
-    // report errors through `cli::output::Output::error` and exit with the `cli::exit::Exit` code.
-    eprintln!(
-        "koobackup: the terminal app is not part of this build yet; use a subcommand \
-         (see `koobackup --help`), e.g. `koobackup lock list` or `koobackup record list`"
-    );
-    cli::exit::Exit::Usage.code()
+fn run_app(global: &GlobalArgs, fresh: bool) -> u8 {
+    let out = global.output();
+    match app_session(global, fresh) {
+        Ok(()) => Exit::Ok.code(),
+        Err(error) => {
+            out.error(&error);
+            error.exit.code()
+        }
+    }
+}
+
+fn app_session(global: &GlobalArgs, fresh: bool) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(CliError::usage(
+            "the terminal app needs a terminal; in scripts use a subcommand (see `koobackup --help`)",
+        ));
+    }
+    let options = global.connect_options(fresh);
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let journal_path = Journal::default_path()?;
+        let connection = connect::connect(&options).await?;
+        let warnings = connection.warnings.clone();
+        koobackup::tui::run(connection, journal_path, warnings)
+            .await
+            .map_err(|e| CliError::failure(e.to_string()))
+    })
 }

@@ -57,7 +57,12 @@ async fn module_is_free(server: &TestServer) -> bool {
         return false;
     }
     let id = response.body["data"]["lockId"].as_str().unwrap().to_owned();
-    server.req("DELETE", &format!("{PREFIX}/lock")).lock(&id).send().await.expect_ok();
+    server
+        .req("DELETE", &format!("{PREFIX}/lock"))
+        .lock(&id)
+        .send()
+        .await
+        .expect_ok();
     true
 }
 
@@ -66,17 +71,30 @@ async fn the_lock_is_renewed_while_a_long_command_runs_and_released_after() {
     let server = short_lock_server().await;
     let cli = cli_for(&server);
     let id_file = cli.dir.path().join("lock-id");
-    let script = format!("echo \"$KOOBACKUP_LOCK_ID\" > '{}'; sleep 5; exit 42", id_file.display());
+    let script = format!(
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; sleep 5; exit 42",
+        id_file.display()
+    );
     let started = Instant::now();
-    let child = cli.command(&["lock", "hold", "--module", "102", "--", "sh", "-c", &script]).spawn().unwrap();
+    let child = cli
+        .command(&["lock", "hold", "--module", "102", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
 
     let lock_id = read_lock_id(&id_file).await;
     assert!(lock_id.ends_with("@102"), "{lock_id}");
-    assert_eq!(cli.journal_ids(), [lock_id.clone()], "held locks are journalled");
+    assert_eq!(
+        cli.journal_ids(),
+        std::slice::from_ref(&lock_id),
+        "held locks are journalled"
+    );
 
     // Past the 3-second lifetime: only renewals can keep the lock alive now.
     tokio::time::sleep_until((started + TTL + Duration::from_millis(900)).into()).await;
-    assert!(lock_is_live(&server, &lock_id).await, "lock expired while the command ran");
+    assert!(
+        lock_is_live(&server, &lock_id).await,
+        "lock expired while the command ran"
+    );
     assert!(!module_is_free(&server).await);
 
     let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
@@ -100,7 +118,10 @@ async fn a_signal_is_passed_to_the_command_and_the_lock_released() {
         marker.display(),
         id_file.display()
     );
-    let child = cli.command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script]).spawn().unwrap();
+    let child = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
     read_lock_id(&id_file).await;
     let pid = i32::try_from(child.id().unwrap()).unwrap();
     // SAFETY: sending SIGTERM to our own child process.
@@ -117,7 +138,9 @@ async fn a_signal_is_passed_to_the_command_and_the_lock_released() {
 async fn a_command_killed_by_a_signal_exits_128_plus_the_signal() {
     let server = short_lock_server().await;
     let cli = cli_for(&server);
-    let run = cli.run(&["lock", "hold", "-m", "102", "--", "sh", "-c", "kill -KILL $$"]).await;
+    let run = cli
+        .run(&["lock", "hold", "-m", "102", "--", "sh", "-c", "kill -KILL $$"])
+        .await;
     run.code(128 + 9);
     assert!(module_is_free(&server).await);
 }
@@ -126,7 +149,9 @@ async fn a_command_killed_by_a_signal_exits_128_plus_the_signal() {
 async fn a_command_that_cannot_start_exits_127_and_leaves_no_lock() {
     let server = short_lock_server().await;
     let cli = cli_for(&server);
-    let run = cli.run(&["lock", "hold", "-m", "102", "--", "/nonexistent/backup-tool"]).await;
+    let run = cli
+        .run(&["lock", "hold", "-m", "102", "--", "/nonexistent/backup-tool"])
+        .await;
     run.code(127);
     assert!(run.stderr.contains("/nonexistent/backup-tool"), "{}", run.stderr);
     assert!(module_is_free(&server).await);
@@ -140,7 +165,9 @@ async fn a_module_locked_elsewhere_is_a_conflict_and_the_command_never_runs() {
     let cli = cli_for(&server);
     let marker = cli.dir.path().join("ran");
     let script = format!("touch '{}'", marker.display());
-    cli.run(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script]).await.code(4);
+    cli.run(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .await
+        .code(4);
     assert!(!marker.exists());
 }
 
@@ -149,17 +176,31 @@ async fn a_lost_lock_stops_the_command_and_exits_with_conflict() {
     let server = short_lock_server().await;
     let cli = cli_for(&server);
     let id_file = cli.dir.path().join("lock-id");
-    let script = format!("echo \"$KOOBACKUP_LOCK_ID\" > '{}'; exec sleep 30", id_file.display());
+    let script = format!(
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; exec sleep 30",
+        id_file.display()
+    );
     let started = Instant::now();
-    let child = cli.command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script]).spawn().unwrap();
+    let child = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
     let lock_id = read_lock_id(&id_file).await;
 
     // Someone releases the lock behind our back; the next renewal finds it gone.
-    server.req("DELETE", &format!("{PREFIX}/lock")).lock(&lock_id).send().await.expect_ok();
+    server
+        .req("DELETE", &format!("{PREFIX}/lock"))
+        .lock(&lock_id)
+        .send()
+        .await
+        .expect_ok();
 
     let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
     run.code(4);
     assert!(run.stderr.contains("was lost"), "{}", run.stderr);
-    assert!(started.elapsed() < Duration::from_secs(10), "the command was not stopped");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the command was not stopped"
+    );
     assert!(cli.journal_ids().is_empty());
 }

@@ -17,13 +17,17 @@ async fn create_list_renew_release_keep_the_journal_in_step() {
     assert!(id.ends_with("@102"), "{lock}");
     assert_eq!(lock["module"], "102");
     assert!(lock["secondsLeft"].as_i64().unwrap() > 590, "{lock}");
-    assert_eq!(cli.journal_ids(), [id.clone()]);
+    assert_eq!(cli.journal_ids(), std::slice::from_ref(&id));
 
     let listed = cli.run(&["lock", "list"]).await;
     listed.ok();
     assert!(listed.stdout.contains(&id), "{}", listed.stdout);
     assert!(listed.stdout.contains("LEFT"), "{}", listed.stdout);
-    assert!(listed.stdout.contains("09:5"), "mm:ss time left: {}", listed.stdout);
+    assert!(
+        listed.stdout.contains("09:5"),
+        "mm:ss time left: {}",
+        listed.stdout
+    );
 
     let listed = cli.run(&["lock", "list", "--json"]).await.ok().json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
@@ -47,11 +51,19 @@ async fn a_lock_held_elsewhere_is_a_conflict() {
     let cli = Cli::for_server(&server.base_url());
     let first = cli.run(&["lock", "create", "-m", "album", "--quiet"]).await;
     let id = first.ok().stdout_trimmed().to_owned();
-    assert!(id.ends_with("@101"), "--quiet prints only the id: {:?}", first.stdout);
+    assert!(
+        id.ends_with("@101"),
+        "--quiet prints only the id: {:?}",
+        first.stdout
+    );
 
     let second = cli.run(&["lock", "create", "-m", "101"]).await;
     second.code(4);
-    assert!(second.stderr.contains(&id), "names the journalled lock: {}", second.stderr);
+    assert!(
+        second.stderr.contains(&id),
+        "names the journalled lock: {}",
+        second.stderr
+    );
 
     let json = cli.run(&["lock", "create", "-m", "101", "--json"]).await;
     json.code(4);
@@ -65,7 +77,12 @@ async fn a_lock_held_elsewhere_is_a_conflict() {
 async fn releasing_an_unknown_lock_is_not_found_and_forgets_it() {
     let server = spawn_server().await;
     let cli = Cli::for_server(&server.base_url());
-    let id = cli.run(&["lock", "create", "-m", "100", "-q"]).await.ok().stdout_trimmed().to_owned();
+    let id = cli
+        .run(&["lock", "create", "-m", "100", "-q"])
+        .await
+        .ok()
+        .stdout_trimmed()
+        .to_owned();
 
     // Released behind the CLI's back, e.g. by another tool.
     server
@@ -76,7 +93,10 @@ async fn releasing_an_unknown_lock_is_not_found_and_forgets_it() {
         .expect_ok();
 
     cli.run(&["lock", "release", &id]).await.code(5);
-    assert!(cli.journal_ids().is_empty(), "a lock the server no longer knows is forgotten");
+    assert!(
+        cli.journal_ids().is_empty(),
+        "a lock the server no longer knows is forgotten"
+    );
 
     cli.run(&["lock", "release", "no-such-lock@100"]).await.code(5);
     let garbage = cli.run(&["lock", "release", "not-a-lock-id"]).await;
@@ -119,11 +139,32 @@ async fn another_users_lock_is_an_authentication_failure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lock_list_shows_expired_locks_as_expired() {
-    let server = common::spawn_server_with(|config| config.lock_ttl = std::time::Duration::from_secs(1)).await;
+    let server =
+        common::spawn_server_with(|config| config.lock_ttl = std::time::Duration::from_secs(1)).await;
     let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_LOCK_TTL_SECS", "1");
     cli.run(&["lock", "create", "-m", "102"]).await.ok();
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let listed = cli.run(&["lock", "list"]).await;
     listed.ok();
     assert!(listed.stdout.contains("expired"), "{}", listed.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_journal_is_reported_and_left_alone() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let journal = cli.journal_path();
+    std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
+    std::fs::write(&journal, "{ damaged").unwrap();
+
+    let create = cli.run(&["lock", "create", "-m", "100"]).await;
+    create.code(1);
+    assert!(create.stderr.contains("damaged"), "{}", create.stderr);
+    cli.run(&["lock", "list"]).await.code(1);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "{ damaged");
+    // The module was not locked: nothing was created that the journal could not remember.
+    server.lock(ALICE, "100").await;
+
+    // Commands that do not need the journal still work.
+    cli.run(&["record", "list", "-m", "100"]).await.ok();
 }

@@ -21,7 +21,10 @@ async fn every_exit_code_is_distinct_and_reported_as_json() {
     usage.code(2);
     let error = usage.json_error();
     assert_eq!(error["error"]["kind"], "usage");
-    assert!(error["error"]["message"].as_str().unwrap().contains("999"), "{error}");
+    assert!(
+        error["error"]["message"].as_str().unwrap().contains("999"),
+        "{error}"
+    );
 
     // 3: authentication.
     let wrong = Cli::for_server(&server.base_url()).env("KOOBACKUP_TOKEN", "not-the-token");
@@ -63,7 +66,9 @@ async fn the_token_is_never_taken_from_the_command_line() {
     let token_file = cli.dir.path().join("token");
     std::fs::write(&token_file, format!("{ALICE_TOKEN}\n")).unwrap();
     set_mode(&token_file, 0o600);
-    cli.run(&["record", "list", "--token-file", token_file.to_str().unwrap()]).await.ok();
+    cli.run(&["record", "list", "--token-file", token_file.to_str().unwrap()])
+        .await
+        .ok();
 }
 
 fn set_mode(path: &std::path::Path, mode: u32) {
@@ -89,13 +94,26 @@ async fn config_check_reads_the_profile_and_reports_in_plain_words() {
     let check = cli.run(&["config", "check"]).await;
     check.ok();
     assert!(check.stdout.contains("using profile local"), "{}", check.stdout);
-    assert!(check.stdout.contains("chmod 600"), "token file permissions: {}", check.stdout);
-    assert!(check.stdout.contains("behind the server"), "clock offset: {}", check.stdout);
+    assert!(
+        check.stdout.contains("chmod 600"),
+        "token file permissions: {}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("behind the server"),
+        "clock offset: {}",
+        check.stdout
+    );
 
     let json = cli.run(&["config", "check", "--json"]).await.ok().json();
     assert_eq!(json["ok"], true);
     let checks = json["checks"].as_array().unwrap();
-    assert!(checks.iter().any(|c| c["check"] == "clock" && c["status"] == "warning"), "{json}");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "clock" && c["status"] == "warning"),
+        "{json}"
+    );
 
     // The profile works for ordinary commands too.
     set_mode(&token_file, 0o600);
@@ -110,7 +128,11 @@ async fn config_check_reads_the_profile_and_reports_in_plain_words() {
     let failing = cli.run(&["config", "check"]).await;
     failing.code(2);
     assert!(failing.stdout.contains("token command"), "{}", failing.stdout);
-    assert!(!failing.stdout.contains("42-partial-secret"), "{}", failing.stdout);
+    assert!(
+        !failing.stdout.contains("42-partial-secret"),
+        "{}",
+        failing.stdout
+    );
 
     // A wrong token is an authentication problem, in words.
     std::fs::write(&token_file, "wrong-token\n").unwrap();
@@ -146,7 +168,9 @@ async fn cleanup_is_a_dry_run_unless_told_yes() {
     cli.run(&["lock", "create", "-m", "101", "-q"]).await.ok();
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let run = cli.run(&["record", "create", "-m", "101", "--device", "d", "-q"]).await;
+        let run = cli
+            .run(&["record", "create", "-m", "101", "--device", "d", "-q"])
+            .await;
         ids.push(run.ok().stdout_trimmed().to_owned());
     }
     cli.run(&["record", "complete", &ids[2]]).await.ok();
@@ -156,24 +180,49 @@ async fn cleanup_is_a_dry_run_unless_told_yes() {
     assert_eq!(none["candidates"].as_array().unwrap().len(), 0);
 
     // With the module locked (by us, for a running backup), --yes skips it: conflict.
-    let locked = cli.run(&["cleanup", "--older-than", "0s", "--yes", "-m", "101"]).await;
+    let locked = cli
+        .run(&["cleanup", "--older-than", "0s", "--yes", "-m", "101"])
+        .await;
     locked.code(4);
     assert!(locked.stderr.contains("locked"), "{}", locked.stderr);
     cli.run(&["lock", "release", "--all"]).await.ok();
 
-    let dry = cli.run(&["cleanup", "--older-than", "0s", "--json"]).await.ok().json();
+    let dry = cli
+        .run(&["cleanup", "--older-than", "0s", "--json"])
+        .await
+        .ok()
+        .json();
     assert_eq!(dry["dryRun"], true);
     let candidates = dry["candidates"].as_array().unwrap();
-    assert_eq!(candidates.len(), 2, "the completed record is never a candidate: {dry}");
-    assert!(candidates.iter().all(|c| c["reasonCode"] == "abandoned" && c["deleted"] == false));
+    assert_eq!(
+        candidates.len(),
+        2,
+        "the completed record is never a candidate: {dry}"
+    );
+    assert!(
+        candidates
+            .iter()
+            .all(|c| c["reasonCode"] == "abandoned" && c["deleted"] == false)
+    );
     cli.run(&["record", "get", &ids[0]]).await.ok();
 
     let table = cli.run(&["cleanup", "--older-than", "0s"]).await;
     assert!(table.ok().stdout.contains("dry run"), "{}", table.stdout);
 
-    let done = cli.run(&["cleanup", "--older-than", "0s", "--yes", "--json"]).await.ok().json();
+    let done = cli
+        .run(&["cleanup", "--older-than", "0s", "--yes", "--json"])
+        .await
+        .ok()
+        .json();
     assert_eq!(done["dryRun"], false);
-    assert!(done["candidates"].as_array().unwrap().iter().all(|c| c["deleted"] == true), "{done}");
+    assert!(
+        done["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["deleted"] == true),
+        "{done}"
+    );
     cli.run(&["record", "get", &ids[0]]).await.code(5);
     cli.run(&["record", "get", &ids[1]]).await.code(5);
     cli.run(&["record", "get", &ids[2]]).await.ok();
@@ -189,13 +238,26 @@ async fn without_a_profile_the_embedded_demo_server_is_used() {
     let records = cli.run(&["record", "list", "--json"]).await;
     let list = records.ok().json();
     assert!(list.as_array().unwrap().len() >= 10, "demo data: {list}");
-    assert!(records.stderr.is_empty(), "no notes with --json: {}", records.stderr);
+    assert!(
+        records.stderr.is_empty(),
+        "no notes with --json: {}",
+        records.stderr
+    );
 
     let noted = cli.run(&["record", "list", "-m", "100"]).await;
-    assert!(noted.ok().stderr.contains("embedded demo server"), "{}", noted.stderr);
+    assert!(
+        noted.ok().stderr.contains("embedded demo server"),
+        "{}",
+        noted.stderr
+    );
 
     // The demo database persists between runs, and so do journalled locks.
-    let lock = cli.run(&["lock", "create", "-m", "102", "-q"]).await.ok().stdout_trimmed().to_owned();
+    let lock = cli
+        .run(&["lock", "create", "-m", "102", "-q"])
+        .await
+        .ok()
+        .stdout_trimmed()
+        .to_owned();
     let listed = cli.run(&["lock", "list", "-q"]).await;
     assert_eq!(listed.ok().stdout_trimmed(), lock);
     cli.run(&["lock", "create", "-m", "102"]).await.code(4);
@@ -230,12 +292,19 @@ async fn serve_prints_its_address_serves_and_stops_on_sigterm() {
     let base_url = first.strip_prefix("listening on ").expect(&first).to_owned();
 
     let cli = Cli::for_server(&base_url).env("KOOBACKUP_LOCK_TTL_SECS", "5");
-    let lock = cli.run(&["lock", "create", "-m", "100", "--json"]).await.ok().json();
+    let lock = cli
+        .run(&["lock", "create", "-m", "100", "--json"])
+        .await
+        .ok()
+        .json();
     assert!(lock["secondsLeft"].as_i64().unwrap() <= 5, "{lock}");
 
     // SAFETY: SIGTERM to our own child process.
     unsafe { libc::kill(i32::try_from(server.id().unwrap()).unwrap(), libc::SIGTERM) };
-    let status = tokio::time::timeout(Duration::from_secs(10), server.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), server.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "{status:?}");
     cli.run(&["record", "list", "--timeout", "2"]).await.code(6);
 
@@ -244,7 +313,14 @@ async fn serve_prints_its_address_serves_and_stops_on_sigterm() {
     assert!(nobody.stderr.contains("--seed-demo"), "{}", nobody.stderr);
     let db = dir.path().join("remote.sqlite");
     let remote = cli
-        .run(&["serve", "--listen", "0.0.0.0:0", "--seed-demo", "--db", db.to_str().unwrap()])
+        .run(&[
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--seed-demo",
+            "--db",
+            db.to_str().unwrap(),
+        ])
         .await;
     remote.code(2);
     assert!(remote.stderr.contains("--allow-remote"), "{}", remote.stderr);

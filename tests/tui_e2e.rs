@@ -29,7 +29,8 @@ struct Tui {
     screen: Arc<Mutex<vt100::Parser>>,
     bytes: Arc<AtomicUsize>,
     started: Instant,
-    first_output: Arc<Mutex<Option<Instant>>>,
+    /// When the first complete frame (its footer line) was on the screen.
+    first_frame: Arc<Mutex<Option<Instant>>>,
     // Keeps the pty open for the life of the test.
     _master: Box<dyn portable_pty::MasterPty + Send>,
 }
@@ -65,18 +66,22 @@ impl Tui {
         let writer = pty.master.take_writer().expect("pty writer");
         let screen = Arc::new(Mutex::new(vt100::Parser::new(nonzero(ROWS), nonzero(COLS), 0)));
         let bytes = Arc::new(AtomicUsize::new(0));
-        let first_output = Arc::new(Mutex::new(None));
+        let first_frame = Arc::new(Mutex::new(None));
         {
-            let (screen, bytes, first_output) = (screen.clone(), bytes.clone(), first_output.clone());
+            let (screen, bytes, first_frame) = (screen.clone(), bytes.clone(), first_frame.clone());
             std::thread::spawn(move || {
                 let mut buffer = [0u8; 8192];
                 while let Ok(n) = reader.read(&mut buffer) {
                     if n == 0 {
                         break;
                     }
-                    first_output.lock().unwrap().get_or_insert_with(Instant::now);
                     bytes.fetch_add(n, Ordering::Relaxed);
-                    screen.lock().unwrap().process(&buffer[..n]);
+                    let mut screen = screen.lock().unwrap();
+                    screen.process(&buffer[..n]);
+                    let mut first_frame = first_frame.lock().unwrap();
+                    if first_frame.is_none() && screen.screen().contents().contains("? help") {
+                        *first_frame = Some(Instant::now());
+                    }
                 }
             });
         }
@@ -86,7 +91,7 @@ impl Tui {
             screen,
             bytes,
             started,
-            first_output,
+            first_frame,
             _master: pty.master,
         }
     }
@@ -321,7 +326,7 @@ async fn idle_figures() {
     tokio::task::spawn_blocking(move || {
         let mut tui = Tui::start(&base_url, &dir_path);
         tui.wait_text("No locks held");
-        let first_frame = tui.first_output.lock().unwrap().unwrap() - tui.started;
+        let first_frame = tui.first_frame.lock().unwrap().expect("a frame was drawn") - tui.started;
         for (key, module) in [("1", "100 folder"), ("2", "101 album"), ("3", "102 address book")] {
             tui.send("n");
             tui.wait_text("Create a lock for which module?");
@@ -351,6 +356,185 @@ async fn idle_figures() {
         tui.send("q");
         tui.send("r");
         tui.wait_exit(Duration::from_secs(15));
+    })
+    .await
+    .unwrap();
+}
+
+/// Ids of alice's records of `module` on the server.
+async fn server_record_ids(server: &common::TestServer, module: &str) -> Vec<String> {
+    let resp = server
+        .req("GET", &format!("{}/record", common::PREFIX))
+        .query(&[("moduleCode", module), ("pageSize", "100")])
+        .send()
+        .await;
+    resp.expect_ok();
+    resp.body["data"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["recordId"].as_str().expect("recordId").to_string())
+        .collect()
+}
+
+/// The record side end to end: browse a module, create a record through the form (which
+/// first creates the missing lock), refuse bad JSON, cancel a delete, confirm a delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_create_browse_and_delete_with_confirmation() {
+    let server = Arc::new(common::spawn_server().await);
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    let on_server = {
+        let server = server.clone();
+        move || handle.block_on(server_record_ids(&server, "102"))
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("\x1b[Z"); // Shift+Tab: the records pane
+        tui.wait_text("Choose a module");
+        tui.send("3");
+        tui.wait_text("No records in 102");
+
+        tui.send("n");
+        tui.wait_text("New backup record in 102");
+        tui.send("pixel-7\t{\"files\": 3,}\r");
+        tui.wait_text("not valid JSON at line 1, column 13");
+        assert!(on_server().is_empty(), "invalid input sends nothing");
+
+        tui.send("\x7f\x7f}\r"); // fix the JSON: drop ",}" and close the object
+        let screen = tui.wait_text("created record");
+        assert!(!screen.contains(common::ALICE.1), "the token must never be shown");
+        let ids = on_server();
+        assert_eq!(ids.len(), 1, "the record exists on the server");
+        tui.wait_text(&ids[0]);
+        assert_eq!(journal_ids(&dir_path).len(), 1, "the lock created for it is journalled");
+
+        tui.send("d");
+        tui.wait_text("Its backup files are deleted too");
+        tui.send("n");
+        tui.wait_text("nothing deleted");
+        assert_eq!(on_server(), ids, "cancel keeps the record");
+
+        tui.send("d");
+        tui.wait_text("Its backup files are deleted too");
+        tui.send("y");
+        tui.wait_text("No records in 102");
+        assert!(on_server().is_empty(), "the record is gone from the server");
+
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("r");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+}
+
+/// 250 records paged in, a filter, a completion, then a bulk delete of 100 with 10% of the
+/// server's answers failing: the summary names exactly the records that survived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
+    let server = Arc::new(common::spawn_server().await);
+    let seed_lock = server.lock(common::ALICE, "102").await;
+    let mut created = Vec::new();
+    for i in 0..250 {
+        let record = server.record(common::ALICE, &seed_lock, "102", &format!("device-{}", i % 5)).await;
+        created.push(record["recordId"].as_str().unwrap().to_string());
+    }
+    server
+        .req("DELETE", &format!("{}/lock", common::PREFIX))
+        .lock(&seed_lock)
+        .send()
+        .await
+        .expect_ok();
+    // Newest first, as listed.
+    created.reverse();
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    let server_in_thread = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let server = server_in_thread;
+        // (record id, status) of every record of 102 on the server, following the cursor.
+        let on_server = || {
+            let mut ids = Vec::new();
+            let client = koobackup::api::Client::new(koobackup::api::ClientOptions::new(
+                server.base_url(),
+                koobackup::api::Credentials::new(common::ALICE.0, koobackup::api::Token::new(common::ALICE.1)),
+            ))
+            .unwrap();
+            let query = koobackup::api::client::RecordQuery {
+                module: koobackup::api::ModuleCode::AddressBook,
+                page_size: 100,
+                device_id: None,
+            };
+            handle.block_on(async {
+                use futures::StreamExt;
+                let mut pages = std::pin::pin!(client.record_pages(query));
+                while let Some(page) = pages.next().await {
+                    ids.extend(page.unwrap().items.into_iter().map(|r| (r.record_id, r.status.number())));
+                }
+            });
+            ids
+        };
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("\x1b[Z");
+        tui.send("3");
+        tui.wait_text("Records · 102 (address book) · 250 ");
+        tui.send("G");
+        tui.wait_text(&created[249]);
+
+        // Filter down to one record and complete it (a lock is created on the way).
+        tui.send("/");
+        tui.send(&created[7]);
+        tui.wait_text("1 match");
+        tui.send("\r");
+        tui.send("c");
+        tui.wait_text(&format!("Complete record {}", created[7]));
+        tui.send("{\"done\": true}\r");
+        tui.wait_text(&format!("completed record {}", created[7]));
+        let statuses = on_server();
+        assert_eq!(statuses.iter().filter(|(_, s)| *s == 1).count(), 1);
+        assert!(statuses.contains(&(created[7].clone(), 1)));
+        tui.send("/");
+        tui.send("\x1b");
+        tui.wait_text("Records · 102 (address book) · 250 ─");
+
+        // Mark the 100 newest, then delete them with 10% of the answers failing.
+        tui.send("g");
+        tui.send(&" ".repeat(100));
+        tui.wait_text(" 100 marked");
+        tui.send("d");
+        tui.wait_text("Type 100 and press Enter");
+        server.server.set_faults(koobackup::server::Faults {
+            error_rate: 0.1,
+            ..koobackup::server::Faults::default()
+        });
+        tui.send("100\r");
+        let screen = tui.wait_text("Bulk delete finished");
+        server.server.set_faults(koobackup::server::Faults::default());
+
+        let left: Vec<String> = on_server().into_iter().map(|(id, _)| id).collect();
+        let survivors: Vec<&String> = created[..100].iter().filter(|id| left.contains(id)).collect();
+        assert_eq!(left.len(), 150 + survivors.len(), "the other 150 are untouched");
+        let headline = format!("deleted {} of 100, {} failed", 100 - survivors.len(), survivors.len());
+        assert!(screen.contains(&headline), "{headline}\n{screen}");
+        if survivors.len() <= 15 {
+            for id in &survivors {
+                let line = screen.lines().find(|l| l.contains(id.as_str())).unwrap_or_default();
+                assert!(line.contains("500001"), "{id} is listed with its code:\n{screen}");
+            }
+        }
+        tui.send("\r");
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("r");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
     })
     .await
     .unwrap();

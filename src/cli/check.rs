@@ -54,7 +54,11 @@ impl Report {
     }
 
     fn push(&mut self, check: &'static str, status: Status, detail: String) {
-        self.findings.push(Finding { check, status, detail });
+        self.findings.push(Finding {
+            check,
+            status,
+            detail,
+        });
     }
 
     fn print(&self, out: Output) -> Result<(), CliError> {

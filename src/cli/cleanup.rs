@@ -140,14 +140,20 @@ async fn delete_in_module(
 ) -> Result<(), CliError> {
     let mut lock = ctx.create_lock(module, false).await.map_err(|error| {
         if error.exit == Exit::Conflict {
-            error.context(format!("module {module} is locked (a backup may be running); skipped it"))
+            error.context(format!(
+                "module {module} is locked (a backup may be running); skipped it"
+            ))
         } else {
             error.context(format!("cannot lock module {module}"))
         }
     })?;
     let result = delete_candidates(ctx, &mut lock, args, rules, reports).await;
     if let Err(error) = ctx.release_lock(&lock.lock_id).await {
-        ctx.out.warn(&error.context(format!("cannot release lock {}", lock.lock_id)).message);
+        ctx.out.warn(
+            &error
+                .context(format!("cannot release lock {}", lock.lock_id))
+                .message,
+        );
     }
     result
 }
@@ -159,7 +165,8 @@ async fn delete_candidates(
     rules: &CleanupRules,
     reports: &mut Vec<CandidateReport>,
 ) -> Result<(), CliError> {
-    let renew_below = chrono::Duration::from_std(ctx.client().lock_ttl() / 3).unwrap_or(chrono::Duration::MAX);
+    let renew_below =
+        chrono::Duration::from_std(ctx.client().lock_ttl() / 3).unwrap_or(chrono::Duration::MAX);
     for candidate in find(ctx, lock.module, args, rules).await? {
         // A long clean-up must not outlive its lock.
         if lock.time_left(Utc::now()) < renew_below {
@@ -167,7 +174,11 @@ async fn delete_candidates(
             ctx.remember(lock, false)?;
         }
         let mut report = CandidateReport::new(candidate);
-        match ctx.client().delete_record(&lock.lock_id, &report.record.record_id).await {
+        match ctx
+            .client()
+            .delete_record(&lock.lock_id, &report.record.record_id)
+            .await
+        {
             Ok(()) => report.deleted = true,
             Err(error) => report.error = Some(error.to_string()),
         }

@@ -27,7 +27,11 @@ pub const LOCK_ID_ENV: &str = "KOOBACKUP_LOCK_ID";
 /// Renewals are never closer together than this, whatever the lock lifetime.
 const MIN_RENEW_INTERVAL: Duration = Duration::from_millis(100);
 
-pub(crate) async fn run(ctx: &mut Context, module: ModuleCode, command: Vec<OsString>) -> Result<u8, CliError> {
+pub(crate) async fn run(
+    ctx: &mut Context,
+    module: ModuleCode,
+    command: Vec<OsString>,
+) -> Result<u8, CliError> {
     // Installed before anything else, so an early Ctrl-C is seen instead of killing us with a
     // lock left behind.
     let mut signals = Signals::install()?;
@@ -46,9 +50,14 @@ pub(crate) async fn run(ctx: &mut Context, module: ModuleCode, command: Vec<OsSt
         Ok(child) => child,
         Err(e) => {
             release(ctx, &lock.lock_id, false).await;
-            ctx.out.error(&CliError::failure(format!("cannot start {program}: {e}")));
+            ctx.out
+                .error(&CliError::failure(format!("cannot start {program}: {e}")));
             // The codes a shell uses for "not found" and "not executable".
-            return Ok(if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 });
+            return Ok(if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            });
         }
     };
     ctx.out.note(&format!(

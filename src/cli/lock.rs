@@ -19,7 +19,7 @@ pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, C
         LockCommand::Renew(ids) => renew(ctx, ids).await?,
         LockCommand::Release(ids) => release(ctx, ids).await?,
         LockCommand::Hold { module, command } => return hold::run(ctx, module, command).await,
-        LockCommand::List => list_held(&ctx.held_locks(), &ctx.connection.label, ctx.out)?,
+        LockCommand::List => list_held(&ctx.held_locks()?, &ctx.connection.label, ctx.out)?,
     }
     Ok(Exit::Ok.code())
 }
@@ -80,9 +80,9 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
 
 /// The locks a renew or release applies to. An id the journal does not know is still accepted
 /// (the lock may come from another tool); its module is read from the id.
-fn selected_locks(ctx: &Context, ids: LockIds) -> Result<Vec<HeldLock>, CliError> {
+fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<HeldLock>, CliError> {
     if ids.all {
-        let held = ctx.held_locks();
+        let held = ctx.held_locks()?;
         if held.is_empty() {
             ctx.out.note(&format!(
                 "no locks held on {} (per the lock journal)",
@@ -93,7 +93,7 @@ fn selected_locks(ctx: &Context, ids: LockIds) -> Result<Vec<HeldLock>, CliError
     }
     ids.ids
         .into_iter()
-        .map(|id| match ctx.journal.get(&id) {
+        .map(|id| match ctx.journal()?.get(&id) {
             Some(held) => Ok(held.clone()),
             None => {
                 let module = LockInfo::module_of_id(&id).ok_or_else(|| {
@@ -137,7 +137,10 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
                     ctx.forget(&held.lock.lock_id)?;
                 }
                 ctx.out.error(&error);
-                first_error.get_or_insert(CliError { silent: true, ..error });
+                first_error.get_or_insert(CliError {
+                    silent: true,
+                    ..error
+                });
             }
         }
     }
@@ -165,7 +168,10 @@ async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
             Err(error) => {
                 let error = error.context(format!("cannot release {id}"));
                 ctx.out.error(&error);
-                first_error.get_or_insert(CliError { silent: true, ..error });
+                first_error.get_or_insert(CliError {
+                    silent: true,
+                    ..error
+                });
             }
         }
     }

@@ -246,11 +246,15 @@ pub fn run(global: GlobalArgs, command: Command) -> u8 {
         Command::Serve(args) => serve::run(args, out),
         Command::Lock(LockCommand::List) => lock::list(&options, out),
         Command::Config(ConfigCommand::Check) => block_on(check::run(&options, out)),
-        Command::Lock(command) => block_on(connected(&options, out, async |ctx| lock::run(ctx, command).await)),
+        Command::Lock(command) => block_on(connected(&options, out, async |ctx| {
+            lock::run(ctx, command).await
+        })),
         Command::Record(command) => block_on(connected(&options, out, async |ctx| {
             record::run(ctx, command).await
         })),
-        Command::Cleanup(args) => block_on(connected(&options, out, async |ctx| cleanup::run(ctx, args).await)),
+        Command::Cleanup(args) => block_on(connected(&options, out, async |ctx| {
+            cleanup::run(ctx, args).await
+        })),
     };
     match result {
         Ok(code) => code,
@@ -303,13 +307,13 @@ pub(crate) fn load_journal() -> Result<Journal, CliError> {
 /// What a connected command works with.
 pub(crate) struct Context {
     pub connection: Connection,
-    pub journal: Journal,
     pub out: Output,
+    /// Read on first use, so a damaged journal does not stop commands that do not need it.
+    journal: Option<Journal>,
 }
 
 impl Context {
     async fn open(options: &ConnectOptions, out: Output) -> Result<Context, CliError> {
-        let journal = load_journal()?;
         let target = connect::resolve(options)?;
         if let Target::EmbeddedDemo(settings) = &target {
             out.note(&format!(
@@ -323,9 +327,17 @@ impl Context {
         }
         Ok(Context {
             connection,
-            journal,
             out,
+            journal: None,
         })
+    }
+
+    pub fn journal(&mut self) -> Result<&mut Journal, CliError> {
+        let journal = match self.journal.take() {
+            Some(journal) => journal,
+            None => load_journal()?,
+        };
+        Ok(self.journal.insert(journal))
     }
 
     pub fn client(&self) -> &Client {
@@ -333,59 +345,59 @@ impl Context {
     }
 
     /// The journal's locks for this server and user.
-    pub fn held_locks(&self) -> Vec<HeldLock> {
-        self.journal
-            .locks_for(self.connection.journal_key(), self.client().user_id())
-            .into_iter()
-            .cloned()
-            .collect()
+    pub fn held_locks(&mut self) -> Result<Vec<HeldLock>, CliError> {
+        let (key, user) = self.identity();
+        let held = self.journal()?.locks_for(&key, &user);
+        Ok(held.into_iter().cloned().collect())
     }
 
     /// The journal's unexpired lock for `module`, if any.
-    pub fn live_lock(&self, module: ModuleCode) -> Option<HeldLock> {
-        self.journal
-            .live_lock_for(
-                self.connection.journal_key(),
-                self.client().user_id(),
-                module,
-                chrono::Utc::now(),
-            )
-            .cloned()
+    pub fn live_lock(&mut self, module: ModuleCode) -> Result<Option<HeldLock>, CliError> {
+        let (key, user) = self.identity();
+        let live = self
+            .journal()?
+            .live_lock_for(&key, &user, module, chrono::Utc::now());
+        Ok(live.cloned())
+    }
+
+    /// The journal key of the server and the user id: whose locks are ours.
+    fn identity(&self) -> (String, String) {
+        (
+            self.connection.journal_key().to_string(),
+            self.client().user_id().to_string(),
+        )
     }
 
     /// Writes `lock` to the journal (new, or with a new expiry).
     pub fn remember(&mut self, lock: &LockInfo, auto_renew: bool) -> Result<(), CliError> {
+        let (base_url, user_id) = self.identity();
         let held = HeldLock {
             lock: lock.clone(),
-            base_url: self.connection.journal_key().to_string(),
-            user_id: self.client().user_id().to_string(),
+            base_url,
+            user_id,
             auto_renew,
         };
-        Ok(self.journal.upsert(held)?)
+        Ok(self.journal()?.upsert(held)?)
     }
 
     /// Removes `lock_id` from the journal.
     pub fn forget(&mut self, lock_id: &str) -> Result<(), CliError> {
-        self.journal.remove(lock_id)?;
+        self.journal()?.remove(lock_id)?;
         Ok(())
     }
 
     /// Creates a lock and journals it. If the journal cannot be written, the lock is released
     /// again: a lock nobody remembers cannot be renewed or released until it expires.
     pub async fn create_lock(&mut self, module: ModuleCode, auto_renew: bool) -> Result<LockInfo, CliError> {
-        let now = chrono::Utc::now();
-        let (key, user, ttl) = (
-            self.connection.journal_key().to_string(),
-            self.client().user_id().to_string(),
-            self.client().lock_ttl(),
-        );
-        self.journal.prune_dead(&key, &user, ttl, now)?;
+        let (key, user) = self.identity();
+        let ttl = self.client().lock_ttl();
+        self.journal()?.prune_dead(&key, &user, ttl, chrono::Utc::now())?;
         let lock = match self.client().create_lock(module).await {
             Ok(lock) => lock,
             Err(error) => {
                 let mut error = CliError::from(error);
                 if error.exit == Exit::Conflict
-                    && let Some(held) = self.live_lock(module)
+                    && let Ok(Some(held)) = self.live_lock(module)
                 {
                     error.message.push_str(&format!(
                         " (the journal says you hold it: {}, {} left; see `koobackup lock list`)",
@@ -402,7 +414,10 @@ impl Context {
                 Ok(()) => "it was released again".to_string(),
                 Err(e) => format!("releasing it failed too ({e}); it expires on its own"),
             };
-            return Err(error.context(format!("lock {} was created but not journalled; {outcome}", lock.lock_id)));
+            return Err(error.context(format!(
+                "lock {} was created but not journalled; {outcome}",
+                lock.lock_id
+            )));
         }
         Ok(lock)
     }
@@ -441,7 +456,18 @@ mod tests {
 
     #[test]
     fn hold_takes_the_command_after_double_dash() {
-        let cli = Cli::try_parse_from(["koobackup", "lock", "hold", "--module", "102", "--", "sh", "-c", "x"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "koobackup",
+            "lock",
+            "hold",
+            "--module",
+            "102",
+            "--",
+            "sh",
+            "-c",
+            "x",
+        ])
+        .unwrap();
         let Some(Command::Lock(LockCommand::Hold { module, command })) = cli.command else {
             panic!("expected lock hold")
         };

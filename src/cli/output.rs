@@ -29,7 +29,9 @@ impl Output {
     /// Writes `text` and a newline to stdout.
     pub fn line(&self, text: &str) -> Result<(), CliError> {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{text}").and_then(|()| stdout.flush()).map_err(stdout_error)
+        writeln!(stdout, "{text}")
+            .and_then(|()| stdout.flush())
+            .map_err(stdout_error)
     }
 
     /// Writes `value` as one compact JSON document on its own line.
@@ -113,7 +115,10 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         line.trim_end().to_string()
     };
     let mut lines = vec![render(headers.to_vec())];
-    lines.extend(rows.iter().map(|row| render(row.iter().map(String::as_str).collect())));
+    lines.extend(
+        rows.iter()
+            .map(|row| render(row.iter().map(String::as_str).collect())),
+    );
     lines.join("\n")
 }
 
@@ -124,7 +129,9 @@ pub fn local_minutes(time: DateTime<Utc>) -> String {
 
 /// A local time with seconds and zone: `2025-11-03 08:01:40 +01:00`.
 pub fn local_full(time: DateTime<Utc>) -> String {
-    time.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %:z").to_string()
+    time.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
 }
 
 /// Local time of day: `08:11:40`.
@@ -176,7 +183,15 @@ impl<'a> LockJson<'a> {
     }
 }
 
-pub const RECORD_HEADERS: [&str; 7] = ["RECORD ID", "MODULE", "STATUS", "VER", "DEVICE", "CREATED", "ENDED"];
+pub const RECORD_HEADERS: [&str; 7] = [
+    "RECORD ID",
+    "MODULE",
+    "STATUS",
+    "VER",
+    "DEVICE",
+    "CREATED",
+    "ENDED",
+];
 
 pub fn record_row(record: &BackupRecord) -> Vec<String> {
     vec![
@@ -222,7 +237,10 @@ pub fn record_details(record: &BackupRecord) -> String {
         ("status", record.status.label()),
         ("version", record.version.to_string()),
         ("created", local_full(record.create_time)),
-        ("ended", record.end_time.map(local_full).unwrap_or_else(|| "-".into())),
+        (
+            "ended",
+            record.end_time.map(local_full).unwrap_or_else(|| "-".into()),
+        ),
         ("device", device_line),
         ("properties", properties),
     ];

@@ -128,7 +128,12 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
                 client.complete_record(lock_id, &id, properties).await
             })
             .await?;
-            report_change(ctx.out, &args.id, "completed", &format!("completed record {}", args.id))?;
+            report_change(
+                ctx.out,
+                &args.id,
+                "completed",
+                &format!("completed record {}", args.id),
+            )?;
         }
         RecordCommand::Delete(args) => {
             let module = record_module(ctx, &args.id, &args.lock).await?;
@@ -225,7 +230,9 @@ async fn print_pages<T: Serialize>(
     pages: impl Stream<Item = Result<Page<T>, ApiError>>,
     table: Table<'_, impl Fn(&T) -> String, impl Fn(&T) -> Vec<String>>,
 ) -> Result<(), CliError> {
-    let limit = paging.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let limit = paging
+        .limit
+        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     let mut kept: Vec<T> = Vec::new();
     let mut count = 0usize;
     let mut pages = std::pin::pin!(pages);
@@ -265,9 +272,9 @@ fn read_properties(args: &PropertiesArgs) -> Result<Option<String>, CliError> {
         (Some(text), _) => text.clone(),
         (None, Some(path)) if path.as_os_str() == "-" => {
             let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| CliError::usage(format!("cannot read the properties from standard input: {e}")))?;
+            std::io::stdin().read_to_string(&mut text).map_err(|e| {
+                CliError::usage(format!("cannot read the properties from standard input: {e}"))
+            })?;
             text
         }
         (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
@@ -304,7 +311,7 @@ async fn with_lock<T>(
         }
         return Ok(change(ctx.client(), lock_id).await?);
     }
-    if let Some(held) = ctx.live_lock(module) {
+    if let Some(held) = ctx.live_lock(module)? {
         return Ok(change(ctx.client(), &held.lock.lock_id).await?);
     }
     if !choice.auto_lock {
@@ -318,7 +325,11 @@ async fn with_lock<T>(
     let lock = ctx.create_lock(module, false).await?;
     let result = change(ctx.client(), &lock.lock_id).await;
     if let Err(error) = ctx.release_lock(&lock.lock_id).await {
-        ctx.out.warn(&error.context(format!("cannot release the automatic lock {}", lock.lock_id)).message);
+        ctx.out.warn(
+            &error
+                .context(format!("cannot release the automatic lock {}", lock.lock_id))
+                .message,
+        );
     }
     Ok(result?)
 }

@@ -38,7 +38,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = parse_fraction)]
     pub error_rate: f64,
     /// Run the server clock this many seconds ahead (negative: behind)
-    #[arg(long, value_name = "SECONDS", default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub clock_offset_secs: i64,
     /// Requests per second allowed per user; more are answered 429
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -94,9 +99,8 @@ fn read_users_file(path: &Path, out: Output) -> Result<Vec<UserCredential>, CliE
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
         .map(|(index, line)| {
-            parse_user(line).map_err(|e| {
-                CliError::usage(format!("{} line {}: {e}", path.display(), index + 1))
-            })
+            parse_user(line)
+                .map_err(|e| CliError::usage(format!("{} line {}: {e}", path.display(), index + 1)))
         })
         .collect()
 }

@@ -95,7 +95,9 @@ impl Cli {
 
     /// Writes `config.toml` into the isolated config directory.
     pub fn write_config(&self, text: &str) -> PathBuf {
-        let path = Path::new(&self.env["XDG_CONFIG_HOME"]).join("koobackup").join("config.toml");
+        let path = Path::new(&self.env["XDG_CONFIG_HOME"])
+            .join("koobackup")
+            .join("config.toml");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
         path
@@ -143,15 +145,21 @@ impl Run {
 
     /// Stdout as exactly one JSON document.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("`koobackup {}`: stdout is not one JSON document ({e}): {:?}", self.args, self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`koobackup {}`: stdout is not one JSON document ({e}): {:?}",
+                self.args, self.stdout
+            )
+        })
     }
 
     /// Stdout as JSON lines.
     pub fn json_lines(&self) -> Vec<Value> {
         self.stdout
             .lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}")))
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}"))
+            })
             .collect()
     }
 

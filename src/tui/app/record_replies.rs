@@ -147,7 +147,7 @@ impl App {
                 self.status.notice = Some(text);
                 self.focus_pane(Pane::Records);
                 if self.records.module == Some(module) {
-                    self.records.insert_new(record, self.visible_lock_rows());
+                    self.records.insert_new(record);
                     Vec::new()
                 } else {
                     // Show the record's module; the cursor goes to it when its page arrives.

@@ -193,8 +193,7 @@ impl RecordsPane {
     pub fn set_filter(&mut self, filter: &str, visible_rows: usize) {
         let keep = self.selected().map(|row| row.id().to_string());
         self.filter = filter.to_string();
-        let needle = filter.to_lowercase();
-        self.visible = (0..self.rows.len()).filter(|&i| self.rows[i].matches(&needle)).collect();
+        self.rebuild_visible();
         self.cursor = keep
             .and_then(|id| self.visible.iter().position(|&i| self.rows[i].id() == id))
             .unwrap_or(0);
@@ -202,8 +201,14 @@ impl RecordsPane {
         self.scroll_to_cursor(visible_rows);
     }
 
+    /// `visible` from scratch, after `rows` or `filter` changed.
+    fn rebuild_visible(&mut self) {
+        let needle = self.filter.to_lowercase();
+        self.visible = (0..self.rows.len()).filter(|&i| self.rows[i].matches(&needle)).collect();
+    }
+
     pub fn selected(&self) -> Option<&RecordRow> {
-        self.visible.get(self.cursor).map(|&i| &self.rows[i])
+        self.visible.get(self.cursor).and_then(|&i| self.rows.get(i))
     }
 
     pub fn find(&self, record_id: &str) -> Option<&RecordRow> {
@@ -211,15 +216,14 @@ impl RecordsPane {
     }
 
     /// Puts a record at the top of the list (a new record is the newest) and on the cursor.
-    pub fn insert_new(&mut self, record: BackupRecord, visible_rows: usize) {
+    pub fn insert_new(&mut self, record: BackupRecord) {
         self.rows.insert(0, RecordRow::new(record));
         if !self.rows[0].matches(&self.filter.to_lowercase()) {
             // The user wants to see what they created: drop a filter that would hide it.
             self.filter.clear();
         }
         // Every index moved by one: rebuild the filtered view, then select the new record.
-        let filter = self.filter.clone();
-        self.set_filter(&filter, visible_rows);
+        self.rebuild_visible();
         self.cursor = 0;
         self.offset = 0;
         self.wanted = None;
@@ -241,21 +245,18 @@ impl RecordsPane {
         }
     }
 
-    /// Removes deleted records, keeping the cursor near where it was.
+    /// Removes deleted records, keeping the cursor on its record, or near where it was.
     pub fn remove(&mut self, record_ids: &BTreeSet<String>, visible_rows: usize) {
         if record_ids.is_empty() {
             return;
         }
         let keep = self.selected().map(|row| row.id().to_string());
-        let cursor = self.cursor;
         self.rows.retain(|row| !record_ids.contains(row.id()));
         self.marked.retain(|id| !record_ids.contains(id));
-        let filter = self.filter.clone();
-        self.set_filter(&filter, visible_rows);
-        if keep.is_none_or(|id| record_ids.contains(&id)) {
-            self.cursor = cursor.min(self.visible.len().saturating_sub(1));
-            self.scroll_to_cursor(visible_rows);
-        }
+        self.rebuild_visible();
+        let kept = keep.and_then(|id| self.visible.iter().position(|&i| self.rows[i].id() == id));
+        self.cursor = kept.unwrap_or(self.cursor).min(self.visible.len().saturating_sub(1));
+        self.scroll_to_cursor(visible_rows);
     }
 
     pub fn move_cursor(&mut self, delta: isize, visible_rows: usize) {
@@ -452,10 +453,21 @@ mod tests {
     }
 
     #[test]
+    fn removing_the_selected_or_every_record_is_safe() {
+        let mut pane = loaded(3);
+        pane.move_cursor(2, 10);
+        pane.remove(&BTreeSet::from(["1000002".to_string()]), 10);
+        assert_eq!(pane.selected().unwrap().id(), "1000001");
+        pane.remove(&pane.rows.iter().map(|r| r.id().to_string()).collect(), 10);
+        assert!(pane.selected().is_none());
+        assert_eq!((pane.cursor, pane.offset), (0, 0));
+    }
+
+    #[test]
     fn a_created_record_goes_on_top_and_under_the_cursor_even_through_a_filter() {
         let mut pane = loaded(10);
         pane.set_filter("iphone", 10);
-        pane.insert_new(record(99, RecordStatus::New, "pixel"), 10);
+        pane.insert_new(record(99, RecordStatus::New, "pixel"));
         assert_eq!(pane.selected().unwrap().id(), "1000099");
         assert_eq!(pane.filter, "");
         assert_eq!(pane.cursor, 0);

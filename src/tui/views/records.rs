@@ -62,15 +62,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .enumerate()
         .skip(pane.offset)
         .take(rows_shown)
-        .map(|(position, &index)| {
-            let record = &pane.rows[index].record;
+        .filter_map(|(position, &index)| {
+            let record = &pane.rows.get(index)?.record;
             let marked = pane.marked.contains(&record.record_id);
             let row = Row::new(keep(record_cells(record, marked, app.now, offset, theme)));
-            if focused && position == pane.cursor {
+            Some(if focused && position == pane.cursor {
                 row.style(theme.selected)
             } else {
                 row
-            }
+            })
         });
     let widths: Vec<Constraint> = [
         Constraint::Length(1),

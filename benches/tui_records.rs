@@ -1,0 +1,259 @@
+//! Figures for the record side of the TUI, against the local server on 127.0.0.1:
+//! - `records_load/first_page` and `records_load/whole_list`: 10 000 records listed through
+//!   `App::update` + `record_runner::perform` exactly as the runtime does it (pages of 100);
+//! - `records_render/N`: one frame of the records pane with N records loaded (cursor at the
+//!   bottom), which must not grow with N;
+//! - `bulk_delete_1000/concurrent_8` against `bulk_delete_1000/sequential`.
+//!
+//! Records are put into the database directly (the API has no bulk create), so each bench
+//! spends its time on what it measures.
+
+use std::time::{Duration, Instant};
+
+use chrono::{FixedOffset, Utc};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use koobackup::api::{BackupRecord, Client, ClientOptions, Credentials, DeviceEntity, LockInfo, ModuleCode, Page, RecordStatus, Token};
+use koobackup::server::{RunningServer, ServerConfig, UserCredential, start};
+use koobackup::tui::action::{Action, ApiCall, ApiOutcome, ApiReply, Effect};
+use koobackup::tui::app::records::LoadState;
+use koobackup::tui::record_action::{BulkDeleteJob, CancelFlag, DEFAULT_BULK_CONCURRENCY, JobId, RecordOutcome};
+use koobackup::tui::record_runner;
+use koobackup::tui::theme::{ColorSupport, Theme};
+use koobackup::tui::{App, Session, views};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use tokio::runtime::Runtime;
+
+const USER: (&str, &str) = ("alice", "alice-token");
+
+struct Bench {
+    server: RunningServer,
+    db_path: std::path::PathBuf,
+    client: Client,
+    _dir: tempfile::TempDir,
+    /// Next record id to insert (ids only grow, so each batch is the newest).
+    next_id: i64,
+}
+
+impl Bench {
+    fn start(rt: &Runtime) -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("bench.db");
+        let mut config = ServerConfig::new(&db_path);
+        config.users.push(UserCredential {
+            user_id: USER.0.into(),
+            token: USER.1.into(),
+        });
+        let server = rt.block_on(start(config)).expect("start server");
+        let mut options = ClientOptions::new(server.base_url(), Credentials::new(USER.0, Token::new(USER.1)));
+        options.retries = 0;
+        let client = Client::new(options).unwrap();
+        Bench {
+            server,
+            db_path,
+            client,
+            _dir: dir,
+            next_id: 1_842_862_763_295_184_641,
+        }
+    }
+
+    /// Inserts `n` new records of `module` in one transaction; returns their ids.
+    fn insert_records(&mut self, module: ModuleCode, n: usize) -> Vec<String> {
+        let mut conn = rusqlite::Connection::open(&self.db_path).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        let tx = conn.transaction().unwrap();
+        let now = Utc::now().timestamp_millis();
+        for device in 0..4 {
+            tx.execute(
+                "INSERT OR IGNORE INTO devices VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![USER.0, format!("dev-{device}"), "MC", format!("phone {device}"), "Android 14", now],
+            )
+            .unwrap();
+        }
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = self.next_id;
+            self.next_id += 1;
+            tx.execute(
+                "INSERT INTO records VALUES (?1, ?2, ?3, ?4, 0, ?5, 1, ?6, NULL)",
+                rusqlite::params![id, USER.0, module.code(), format!("dev-{}", i % 4), r#"{"n":1}"#, now - i as i64],
+            )
+            .unwrap();
+            ids.push(id.to_string());
+        }
+        tx.commit().unwrap();
+        ids
+    }
+}
+
+fn app() -> App {
+    let session = Session {
+        label: "bench".into(),
+        embedded: false,
+        base_url: "http://127.0.0.1".into(),
+        user_id: USER.0.into(),
+        lock_ttl: chrono::Duration::seconds(600),
+        display_offset: FixedOffset::east_opt(0).unwrap(),
+    };
+    let mut app = App::new(session, Vec::new(), Vec::new(), Utc::now(), Rect::new(0, 0, 120, 40));
+    key(&mut app, KeyCode::BackTab);
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+/// Lists module 102 through the app; returns (time to first page on screen, time to all).
+async fn list_through_app(client: &Client) -> (Duration, Duration, App) {
+    let mut app = app();
+    let started = Instant::now();
+    let mut effects = key(&mut app, KeyCode::Char('3'));
+    let mut first_page = None;
+    while let Some(Effect::Api { request, call: ApiCall::Records(call) }) = effects.pop() {
+        let outcome = record_runner::perform(client, call).await;
+        effects = app.update(Action::ApiDone(ApiReply {
+            request,
+            outcome: ApiOutcome::Records(outcome),
+            latency: Duration::ZERO,
+            finished_at: Utc::now(),
+            clock_offset: chrono::Duration::zero(),
+        }));
+        first_page.get_or_insert_with(|| started.elapsed());
+    }
+    assert!(matches!(app.records.load, LoadState::Loaded { .. }), "{:?}", app.records.load);
+    (first_page.unwrap(), started.elapsed(), app)
+}
+
+fn records_load(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let mut bench = Bench::start(&rt);
+    bench.insert_records(ModuleCode::AddressBook, 10_000);
+    let mut group = c.benchmark_group("records_load");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(15));
+    let client = bench.client.clone();
+    group.bench_function("first_page", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let client = client.clone();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += list_through_app(&client).await.0;
+                }
+                total
+            }
+        })
+    });
+    group.bench_function("whole_list", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let client = client.clone();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (_, all, app) = list_through_app(&client).await;
+                    assert_eq!(app.records.rows.len(), 10_000);
+                    total += all;
+                }
+                total
+            }
+        })
+    });
+    group.finish();
+    rt.block_on(bench.server.shutdown());
+}
+
+/// An app showing `n` records of 102 (fed straight into `update`), cursor on the last one.
+fn app_with_records(n: usize) -> App {
+    let mut app = app();
+    let mut effects = key(&mut app, KeyCode::Char('3'));
+    let now = Utc::now();
+    let mut served = 0;
+    while let Some(Effect::Api { request, .. }) = effects.pop() {
+        let size = (n - served).min(100);
+        let items = (served..served + size)
+            .map(|i| BackupRecord {
+                record_id: (1_842_862_763_295_184_641u64 - i as u64).to_string(),
+                module_code: ModuleCode::AddressBook,
+                status: RecordStatus::from_number((i % 3) as i64),
+                properties: r#"{"n":1}"#.into(),
+                version: 1,
+                create_time: now - chrono::Duration::minutes(i as i64),
+                end_time: None,
+                device_info: DeviceEntity {
+                    device_id: format!("dev-{}", i % 4),
+                    device_name: format!("phone {}", i % 4),
+                    device_os: "Android 14".into(),
+                    ..DeviceEntity::default()
+                },
+            })
+            .collect();
+        served += size;
+        let next_cursor = (served < n).then(|| served.to_string());
+        effects = app.update(Action::ApiDone(ApiReply {
+            request,
+            outcome: ApiOutcome::Records(RecordOutcome::Page(Ok(Page { items, next_cursor }))),
+            latency: Duration::ZERO,
+            finished_at: now,
+            clock_offset: chrono::Duration::zero(),
+        }));
+    }
+    key(&mut app, KeyCode::Char('G'));
+    app
+}
+
+fn records_render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("records_render");
+    group.sample_size(50).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    let theme = Theme::new(ColorSupport::TrueColor);
+    for n in [100, 1_000, 10_000] {
+        let app = app_with_records(n);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        group.bench_with_input(BenchmarkId::from_parameter(n), &app, |b, app| {
+            b.iter(|| terminal.draw(|frame| views::draw(frame, app, &theme)).map(drop).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn bulk_delete(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let mut bench = Bench::start(&rt);
+    let lock: LockInfo = rt.block_on(bench.client.create_lock(ModuleCode::AddressBook)).unwrap();
+    let mut group = c.benchmark_group("bulk_delete_1000");
+    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(14));
+    for concurrency in [DEFAULT_BULK_CONCURRENCY, 1] {
+        let name = if concurrency == 1 { "sequential".to_string() } else { format!("concurrent_{concurrency}") };
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for i in 0..iters {
+                    let ids = bench.insert_records(ModuleCode::AddressBook, 1000);
+                    let job = BulkDeleteJob {
+                        job: JobId(i),
+                        lock_id: lock.lock_id.clone(),
+                        record_ids: ids,
+                        concurrency,
+                        cancel: CancelFlag::default(),
+                    };
+                    let failures = std::sync::atomic::AtomicUsize::new(0);
+                    let started = Instant::now();
+                    rt.block_on(record_runner::run_bulk_delete(bench.client.clone(), job, |progress| {
+                        if let koobackup::tui::record_action::BulkProgress::Deleted { result: Err(_), .. } = progress {
+                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }));
+                    total += started.elapsed();
+                    assert_eq!(failures.into_inner(), 0);
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+    rt.block_on(bench.server.shutdown());
+}
+
+criterion_group!(benches, records_load, records_render, bulk_delete);
+criterion_main!(benches);
