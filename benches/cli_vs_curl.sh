@@ -30,7 +30,7 @@ USER_ID=bench
 TOKEN=bench-token-$RANDOM$RANDOM
 umask 077
 printf '%s:%s\n' "$USER_ID" "$TOKEN" >"$WORK/users"
-"$BIN" serve --listen 127.0.0.1:0 --db "$WORK/bench.sqlite" --users-file "$WORK/users" >"$WORK/serve.out" &
+"$BIN" serve --listen 127.0.0.1:0 --db "$WORK/bench.sqlite" --users-file "$WORK/users" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
 for _ in $(seq 100); do
   grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && break

@@ -13,11 +13,16 @@ use std::time::{Duration, Instant};
 use chrono::{FixedOffset, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use koobackup::api::{BackupRecord, Client, ClientOptions, Credentials, DeviceEntity, LockInfo, ModuleCode, Page, RecordStatus, Token};
+use koobackup::api::{
+    BackupRecord, Client, ClientOptions, Credentials, DeviceEntity, LockInfo, ModuleCode, Page, RecordStatus,
+    Token,
+};
 use koobackup::server::{RunningServer, ServerConfig, UserCredential, start};
 use koobackup::tui::action::{Action, ApiCall, ApiOutcome, ApiReply, Effect};
 use koobackup::tui::app::records::LoadState;
-use koobackup::tui::record_action::{BulkDeleteJob, CancelFlag, DEFAULT_BULK_CONCURRENCY, JobId, RecordOutcome};
+use koobackup::tui::record_action::{
+    BulkDeleteJob, CancelFlag, DEFAULT_BULK_CONCURRENCY, JobId, RecordOutcome,
+};
 use koobackup::tui::record_runner;
 use koobackup::tui::theme::{ColorSupport, Theme};
 use koobackup::tui::{App, Session, views};
@@ -68,7 +73,14 @@ impl Bench {
         for device in 0..4 {
             tx.execute(
                 "INSERT OR IGNORE INTO devices VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                rusqlite::params![USER.0, format!("dev-{device}"), "MC", format!("phone {device}"), "Android 14", now],
+                rusqlite::params![
+                    USER.0,
+                    format!("dev-{device}"),
+                    "MC",
+                    format!("phone {device}"),
+                    "Android 14",
+                    now
+                ],
             )
             .unwrap();
         }
@@ -78,7 +90,14 @@ impl Bench {
             self.next_id += 1;
             tx.execute(
                 "INSERT INTO records VALUES (?1, ?2, ?3, ?4, 0, ?5, 1, ?6, NULL)",
-                rusqlite::params![id, USER.0, module.code(), format!("dev-{}", i % 4), r#"{"n":1}"#, now - i as i64],
+                rusqlite::params![
+                    id,
+                    USER.0,
+                    module.code(),
+                    format!("dev-{}", i % 4),
+                    r#"{"n":1}"#,
+                    now - i as i64
+                ],
             )
             .unwrap();
             ids.push(id.to_string());
@@ -97,7 +116,13 @@ fn app() -> App {
         lock_ttl: chrono::Duration::seconds(600),
         display_offset: FixedOffset::east_opt(0).unwrap(),
     };
-    let mut app = App::new(session, Vec::new(), Vec::new(), Utc::now(), Rect::new(0, 0, 120, 40));
+    let mut app = App::new(
+        session,
+        Vec::new(),
+        Vec::new(),
+        Utc::now(),
+        Rect::new(0, 0, 120, 40),
+    );
     key(&mut app, KeyCode::BackTab);
     app
 }
@@ -112,7 +137,11 @@ async fn list_through_app(client: &Client) -> (Duration, Duration, App) {
     let started = Instant::now();
     let mut effects = key(&mut app, KeyCode::Char('3'));
     let mut first_page = None;
-    while let Some(Effect::Api { request, call: ApiCall::Records(call) }) = effects.pop() {
+    while let Some(Effect::Api {
+        request,
+        call: ApiCall::Records(call),
+    }) = effects.pop()
+    {
         let outcome = record_runner::perform(client, call).await;
         effects = app.update(Action::ApiDone(ApiReply {
             request,
@@ -123,7 +152,11 @@ async fn list_through_app(client: &Client) -> (Duration, Duration, App) {
         }));
         first_page.get_or_insert_with(|| started.elapsed());
     }
-    assert!(matches!(app.records.load, LoadState::Loaded { .. }), "{:?}", app.records.load);
+    assert!(
+        matches!(app.records.load, LoadState::Loaded { .. }),
+        "{:?}",
+        app.records.load
+    );
     (first_page.unwrap(), started.elapsed(), app)
 }
 
@@ -132,7 +165,10 @@ fn records_load(c: &mut Criterion) {
     let mut bench = Bench::start(&rt);
     bench.insert_records(ModuleCode::AddressBook, 10_000);
     let mut group = c.benchmark_group("records_load");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(15));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(15));
     let client = bench.client.clone();
     group.bench_function("first_page", |b| {
         b.to_async(&rt).iter_custom(|iters| {
@@ -205,13 +241,21 @@ fn app_with_records(n: usize) -> App {
 
 fn records_render(c: &mut Criterion) {
     let mut group = c.benchmark_group("records_render");
-    group.sample_size(50).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     let theme = Theme::new(ColorSupport::TrueColor);
     for n in [100, 1_000, 10_000] {
         let app = app_with_records(n);
         let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
         group.bench_with_input(BenchmarkId::from_parameter(n), &app, |b, app| {
-            b.iter(|| terminal.draw(|frame| views::draw(frame, app, &theme)).map(drop).unwrap())
+            b.iter(|| {
+                terminal
+                    .draw(|frame| views::draw(frame, app, &theme))
+                    .map(drop)
+                    .unwrap()
+            })
         });
     }
     group.finish();
@@ -220,11 +264,20 @@ fn records_render(c: &mut Criterion) {
 fn bulk_delete(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let mut bench = Bench::start(&rt);
-    let lock: LockInfo = rt.block_on(bench.client.create_lock(ModuleCode::AddressBook)).unwrap();
+    let lock: LockInfo = rt
+        .block_on(bench.client.create_lock(ModuleCode::AddressBook))
+        .unwrap();
     let mut group = c.benchmark_group("bulk_delete_1000");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(14));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(14));
     for concurrency in [DEFAULT_BULK_CONCURRENCY, 1] {
-        let name = if concurrency == 1 { "sequential".to_string() } else { format!("concurrent_{concurrency}") };
+        let name = if concurrency == 1 {
+            "sequential".to_string()
+        } else {
+            format!("concurrent_{concurrency}")
+        };
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
@@ -239,11 +292,19 @@ fn bulk_delete(c: &mut Criterion) {
                     };
                     let failures = std::sync::atomic::AtomicUsize::new(0);
                     let started = Instant::now();
-                    rt.block_on(record_runner::run_bulk_delete(bench.client.clone(), job, |progress| {
-                        if let koobackup::tui::record_action::BulkProgress::Deleted { result: Err(_), .. } = progress {
-                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }));
+                    rt.block_on(record_runner::run_bulk_delete(
+                        bench.client.clone(),
+                        job,
+                        |progress| {
+                            if let koobackup::tui::record_action::BulkProgress::Deleted {
+                                result: Err(_),
+                                ..
+                            } = progress
+                            {
+                                failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        },
+                    ));
                     total += started.elapsed();
                     assert_eq!(failures.into_inner(), 0);
                 }

@@ -92,6 +92,27 @@ pub enum ConfigError {
     NoHome { what: &'static str, hint: &'static str },
 }
 
+/// A TOML error as "line L, column C: message", without the excerpt of the file toml's own
+/// rendering adds and without the offending value: a value that does not fit is often the token
+/// itself, pasted where `token = { file = ... }` belongs, and must not be printed. A misnamed key
+/// is still named, since that is the useful part.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let mut message = error.message().trim_end().to_string();
+    let Some(span) = error.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let before = text.get(..start).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let key_error = message.starts_with("unknown field") || message.starts_with("duplicate key");
+    let offending = text.get(span).unwrap_or_default().trim().trim_matches(['"', '\'']).trim();
+    if !key_error && !offending.is_empty() {
+        message = message.replace(offending, "<value not shown>");
+    }
+    format!("line {line}, column {column}: {message}")
+}
+
 fn known_profiles(known: &[String]) -> String {
     if known.is_empty() {
         "; the file defines no profiles".to_string()
@@ -135,7 +156,7 @@ impl Config {
 
     /// Parses config text and checks every profile. The error names the line and column.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        let config: Config = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
         if let Some(name) = &config.default_profile
             && !config.profiles.contains_key(name)
         {

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::api::{ApiError, Client, ClientOptions, Credentials, Token};
 use crate::config::{self, Config, ConfigError, TokenSource};
+use crate::journal::{Journal, JournalError};
 use crate::server::{self, RunningServer, ServerConfig, ServerError};
 
 /// Environment variable holding the access token for `--base-url` connections or to override a
@@ -60,6 +61,8 @@ pub enum ConnectError {
     DemoDatabase { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Client(#[from] ApiError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
 }
 
 /// Where the settings came from.
@@ -113,6 +116,9 @@ pub struct EmbeddedSettings {
     pub lock_ttl: Option<Duration>,
     /// The config file that was looked for and not found (for "no config" notes).
     pub config_path: PathBuf,
+    /// The lock journal; with `fresh`, its entries for the demo server are dropped, because the
+    /// reset database knows none of those locks.
+    pub journal_path: PathBuf,
 }
 
 /// The decision of where to connect, before anything is started or sent.
@@ -214,6 +220,7 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
         fresh: options.fresh,
         lock_ttl: options.lock_ttl,
         config_path,
+        journal_path: Journal::default_path()?,
     }))
 }
 
@@ -312,6 +319,9 @@ impl Target {
                 })
             }
             Target::EmbeddedDemo(settings) => {
+                if settings.fresh {
+                    Journal::load(&settings.journal_path)?.forget_server(&journal_key)?;
+                }
                 let server =
                     start_embedded_demo(&settings.db_path, settings.fresh, settings.lock_ttl).await?;
                 let mut options = ClientOptions::new(
@@ -507,11 +517,13 @@ mod tests {
     async fn embedded_demo_serves_the_demo_user_and_fresh_resets_it() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("demo").join(DEMO_DB_FILE);
+        let journal_path = dir.path().join("locks.json");
         let target = Target::EmbeddedDemo(EmbeddedSettings {
             db_path: db.clone(),
             fresh: false,
             lock_ttl: None,
             config_path: dir.path().join("absent.toml"),
+            journal_path: journal_path.clone(),
         });
         let connection = target.clone().connect().await.unwrap();
         assert!(connection.is_embedded());
@@ -537,7 +549,28 @@ mod tests {
             unreachable!()
         };
         settings.fresh = true;
+        // The journal's locks for the demo server are forgotten with its database.
+        let mut journal = Journal::load(&journal_path).unwrap();
+        for (key, id) in [
+            (embedded_journal_key(&db), "demo@100"),
+            ("http://elsewhere".into(), "other@100"),
+        ] {
+            let held = crate::journal::HeldLock {
+                lock: crate::api::LockInfo {
+                    lock_id: id.into(),
+                    ..lock.clone()
+                },
+                base_url: key,
+                user_id: server::DEMO_USER_ID.into(),
+                auto_renew: false,
+            };
+            journal.upsert(held).unwrap();
+        }
+        assert_eq!(journal.all().len(), 2);
         let fresh = Target::EmbeddedDemo(settings).connect().await.unwrap();
+        let remaining = Journal::load(&journal_path).unwrap();
+        assert_eq!(remaining.all().len(), 1);
+        assert_eq!(remaining.all()[0].base_url, "http://elsewhere");
         let second = fresh
             .client
             .create_lock(crate::api::ModuleCode::Folder)

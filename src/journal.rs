@@ -172,6 +172,19 @@ impl Journal {
         Ok(pruned)
     }
 
+    /// Forgets every lock of every user on the server `base_url` (e.g. after its database was
+    /// reset). Returns how many were forgotten.
+    pub fn forget_server(&mut self, base_url: &str) -> Result<usize, JournalError> {
+        let mut forgotten = 0;
+        self.modify(|locks| {
+            let before = locks.len();
+            locks.retain(|held| !same_server(&held.base_url, base_url));
+            forgotten = before - locks.len();
+            forgotten > 0
+        })?;
+        Ok(forgotten)
+    }
+
     /// Re-reads the file under an exclusive lock, lets `change` edit the entries, and writes the
     /// result if `change` reports a change. Other processes' updates are never lost.
     fn modify(&mut self, change: impl FnOnce(&mut Vec<HeldLock>) -> bool) -> Result<(), JournalError> {
@@ -377,6 +390,21 @@ mod tests {
         assert_eq!(journal.prune_dead("http://h", "alice", ttl, now()).unwrap(), 1);
         let ids: Vec<_> = journal.all().iter().map(|h| h.lock.lock_id.as_str()).collect();
         assert_eq!(ids, ["renewable@100", "elsewhere@101"]);
+    }
+
+    #[test]
+    fn forgetting_a_server_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::load(dir.path().join("locks.json")).unwrap();
+        journal
+            .upsert(held("a@100", ModuleCode::Folder, now(), "http://h"))
+            .unwrap();
+        journal
+            .upsert(held("b@100", ModuleCode::Folder, now(), "http://other"))
+            .unwrap();
+        assert_eq!(journal.forget_server("http://h/").unwrap(), 1);
+        assert_eq!(journal.all().len(), 1);
+        assert_eq!(journal.all()[0].lock.lock_id, "b@100");
     }
 
     #[test]

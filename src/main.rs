@@ -12,7 +12,7 @@ use koobackup::journal::Journal;
 fn main() -> ExitCode {
     let args = cli::parse();
     let code = match args.command {
-        Some(command) => cli::run(args.global, command),
+        Some(command) => cli::run(args.global, args.fresh, command),
         None => run_app(&args.global, args.fresh),
     };
     ExitCode::from(code)

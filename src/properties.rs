@@ -51,14 +51,38 @@ pub fn validate_properties(text: &str) -> Result<Option<String>, PropertiesError
     if text.len() > MAX_PROPERTIES_BYTES {
         return Err(PropertiesError::TooLarge { bytes: text.len() });
     }
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(value) => Ok(Some(value.to_string())),
+    // Checked without building a value: a round trip through `serde_json::Value` would round big
+    // numbers to f64, sort the keys and drop duplicates, changing what the user wrote.
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Ok(_) => Ok(Some(compact(text))),
         Err(e) => Err(PropertiesError::InvalidJson {
             line: e.line(),
             column: e.column(),
             message: describe(&e),
         }),
     }
+}
+
+/// Valid JSON `text` without the whitespace between tokens; strings and numbers stay as written.
+fn compact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// serde_json's message without its trailing " at line L column C", which we report separately.

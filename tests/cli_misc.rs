@@ -263,6 +263,17 @@ async fn without_a_profile_the_embedded_demo_server_is_used() {
     cli.run(&["lock", "create", "-m", "102"]).await.code(4);
     cli.run(&["lock", "release", &lock]).await.ok();
 
+    // --fresh resets the demo database and forgets the locks held on it.
+    cli.run(&["lock", "create", "-m", "101", "-q"]).await.ok();
+    cli.run(&["--fresh", "lock", "create", "-m", "101", "-q"])
+        .await
+        .ok();
+    assert_eq!(
+        cli.journal_ids().len(),
+        1,
+        "only the lock created after the reset"
+    );
+
     let demo_candidates = cli.run(&["cleanup", "--json"]).await.ok().json();
     assert!(!demo_candidates["candidates"].as_array().unwrap().is_empty());
 }

@@ -108,7 +108,11 @@ fn render(answer: &Answer, request: &[u8]) -> Vec<u8> {
                 // The token with its first letter as a JSON escape, as some serializers write it.
                 _ => {
                     let escaped = format!("\\u{:04x}{}", u32::from(TOKEN.as_bytes()[0]), &TOKEN[1..]);
-                    return finish(*status, date, format!("{{\"code\":401001,\"msg\":\"{escaped}\"}}").into_bytes());
+                    return finish(
+                        *status,
+                        date,
+                        format!("{{\"code\":401001,\"msg\":\"{escaped}\"}}").into_bytes(),
+                    );
                 }
             };
             serde_json::to_vec(&value).expect("json")
@@ -146,7 +150,8 @@ fn any_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,12}", inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(".{0,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -166,7 +171,10 @@ fn valid_record() -> Value {
 
 /// A value that is valid except that one field (possibly nested) is replaced or removed.
 fn mutated(base: Value) -> impl Strategy<Value = Value> {
-    let keys: Vec<String> = base.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    let keys: Vec<String> = base
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
     (0..keys.len().max(1), prop::option::of(any_json())).prop_map(move |(index, replacement)| {
         let mut value = base.clone();
         if let (Some(object), Some(key)) = (value.as_object_mut(), keys.get(index)) {
@@ -196,15 +204,22 @@ fn envelope() -> impl Strategy<Value = Value> {
         1 => any_json().prop_map(Some),
     ];
     let next_cursor = prop::option::of(any_json());
-    (prop::option::of(code), prop::option::of(msg), data, next_cursor).prop_map(|(code, msg, data, cursor)| {
-        let mut object = serde_json::Map::new();
-        for (key, value) in [("code", code), ("msg", msg), ("data", data), ("nextCursor", cursor)] {
-            if let Some(value) = value {
-                object.insert(key.into(), value);
+    (prop::option::of(code), prop::option::of(msg), data, next_cursor).prop_map(
+        |(code, msg, data, cursor)| {
+            let mut object = serde_json::Map::new();
+            for (key, value) in [
+                ("code", code),
+                ("msg", msg),
+                ("data", data),
+                ("nextCursor", cursor),
+            ] {
+                if let Some(value) = value {
+                    object.insert(key.into(), value);
+                }
             }
-        }
-        Value::Object(object)
-    })
+            Value::Object(object)
+        },
+    )
 }
 
 fn date_header() -> impl Strategy<Value = Option<String>> {
@@ -291,7 +306,11 @@ async fn run(client: &Client, call: Call) -> Result<(), ApiError> {
         }
         Call::ListRecords => client.list_records(&query, Some("c")).await.map(drop),
         Call::GetRecord => client.get_record("1842862763295184641").await.map(drop),
-        Call::CompleteRecord => client.complete_record(&lock.lock_id, "1842862763295184641", None).await,
+        Call::CompleteRecord => {
+            client
+                .complete_record(&lock.lock_id, "1842862763295184641", None)
+                .await
+        }
         Call::DeleteRecord => client.delete_record(&lock.lock_id, "1842862763295184641").await,
         Call::ListFiles => client.list_files("1842862763295184641", 10, None).await.map(drop),
     }

@@ -19,6 +19,9 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+const MODULES: [&str; 3] = ["100", "101", "102"];
+const MODULE_PLACEHOLDER: &str = "{module}";
+
 /// Bytes an HTTP header value may carry: visible ASCII, space, tab and obs-text (0x80-0xff).
 fn header_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
@@ -124,10 +127,15 @@ fn query() -> impl Strategy<Value = Vec<(String, String)>> {
         prop::option::of("\\PC{0,20}"),
     )
         .prop_map(|(size, cursor, module, device)| {
-            [("pageSize", size), ("cursor", cursor), ("moduleCode", module), ("deviceId", device)]
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
-                .collect()
+            [
+                ("pageSize", size),
+                ("cursor", cursor),
+                ("moduleCode", module),
+                ("deviceId", device),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+            .collect()
         })
 }
 
@@ -143,23 +151,30 @@ fn any_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 20, 5, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map("\\PC{0,10}", inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("\\PC{0,10}", inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 /// Bodies: create/complete bodies with each field valid or replaced, any JSON, or any bytes.
 fn body() -> impl Strategy<Value = Option<Vec<u8>>> {
-    let field = |valid: Value| prop_oneof![3 => Just(Some(valid)), 1 => Just(None), 2 => any_json().prop_map(Some)];
+    let field =
+        |valid: Value| prop_oneof![6 => Just(Some(valid)), 1 => Just(None), 2 => any_json().prop_map(Some)];
     let record_body = (
-        field(json!("100")),
+        // Replaced by the module of the lock the request carries.
+        field(json!(MODULE_PLACEHOLDER)),
         field(json!("laptop")),
         field(json!("{\"path\":\"/home\"}")),
         prop::option::of(("\\PC{0,8}", any_json())),
     )
         .prop_map(|(module, device, properties, extra)| {
             let mut object = serde_json::Map::new();
-            for (key, value) in [("moduleCode", module), ("deviceId", device), ("properties", properties)] {
+            for (key, value) in [
+                ("moduleCode", module),
+                ("deviceId", device),
+                ("properties", properties),
+            ] {
                 if let Some(value) = value {
                     object.insert(key.into(), value);
                 }
@@ -215,7 +230,7 @@ fn endpoint() -> impl Strategy<Value = (String, String)> {
     ]
     .prop_map(str::to_string);
     prop_oneof![
-        6 => operation.prop_map(|(m, p)| (m.to_string(), format!("{PREFIX}{p}"))),
+        6 => operation.clone().prop_map(|(m, p)| (m.to_string(), format!("{PREFIX}{p}"))),
         2 => (operation, path()).prop_map(|((m, p), any)| {
             // The operation's method on an arbitrary record segment, if it has one.
             let path = if p.contains("{record}") && any.contains("/record/") { any } else { format!("{PREFIX}{p}") };
@@ -226,7 +241,13 @@ fn endpoint() -> impl Strategy<Value = (String, String)> {
 }
 
 fn broken() -> impl Strategy<Value = Option<(Broken, HeaderChoice)>> {
-    let user = choice(vec!["bob".into(), "ALICE".into(), " alice".into(), "alice\t".into(), "nobody".into()]);
+    let user = choice(vec![
+        "bob".into(),
+        "ALICE".into(),
+        " alice".into(),
+        "alice\t".into(),
+        "nobody".into(),
+    ]);
     let auth = choice(vec![
         "Bearer".into(),
         "Bearer ".into(),
@@ -266,9 +287,11 @@ fn request() -> impl Strategy<Value = Request> {
 
 /// Real ids to substitute, so that valid-looking requests reach the rules, not only "not found".
 struct Ids {
-    alice_locks: Vec<String>,
+    /// One per module, in the order 100, 101, 102; replaced when a generated request releases it.
+    alice_locks: std::sync::Mutex<Vec<String>>,
     bob_lock: String,
-    records: Vec<String>,
+    /// Alice's records (created at start or by generated requests) and one of bob's.
+    records: std::sync::Mutex<Vec<String>>,
 }
 
 fn header(choice: &HeaderChoice, valid: &str) -> Option<HeaderValue> {
@@ -290,8 +313,11 @@ fn status_matches_code(status: u16, code: i64) -> bool {
 }
 
 async fn check(ts: &TestServer, ids: &Ids, req: Request, pick: usize) -> Result<(), TestCaseError> {
-    let record = &ids.records[pick % ids.records.len()];
-    let path = req.path.replace("{record}", record);
+    let (record, record_count) = {
+        let records = ids.records.lock().unwrap();
+        (records[pick % records.len()].clone(), records.len())
+    };
+    let path = req.path.replace("{record}", &record);
     let mut url = reqwest::Url::parse(&format!("{}{path}", ts.base_url())).expect("url");
     if !req.query.is_empty() {
         url.query_pairs_mut().extend_pairs(&req.query);
@@ -305,14 +331,15 @@ async fn check(ts: &TestServer, ids: &Ids, req: Request, pick: usize) -> Result<
         DateChoice::Other(choice) => header(choice, &common::x_date_now()),
     };
     // Records and locks are paired so that a third of the requests use the record's own module.
-    let lock_valid = &ids.alice_locks[(pick / ids.records.len()) % ids.alice_locks.len()];
+    let lock_index = (pick / record_count) % MODULES.len();
+    let lock_valid = ids.alice_locks.lock().unwrap()[lock_index].clone();
     let choice_for = |which: Broken| match &req.broken {
         Some((broken, choice)) if *broken == which => choice.clone(),
         _ => HeaderChoice::Valid,
     };
     let lock = match choice_for(Broken::Lock) {
         HeaderChoice::Value(v) if v == b"{bob}" => Some(HeaderValue::from_str(&ids.bob_lock)?),
-        other => header(&other, lock_valid),
+        other => header(&other, &lock_valid),
     };
     let headers = [
         ("x-user-id", header(&choice_for(Broken::User), ALICE.0)),
@@ -328,7 +355,11 @@ async fn check(ts: &TestServer, ids: &Ids, req: Request, pick: usize) -> Result<
             builder = builder.header(HeaderName::from_static(name), value);
         }
     }
-    if let Some(body) = req.body.clone() {
+    if let Some(body) = &req.body {
+        let body = match std::str::from_utf8(body) {
+            Ok(text) => text.replace(MODULE_PLACEHOLDER, MODULES[lock_index]).into_bytes(),
+            Err(_) => body.clone(),
+        };
         builder = builder.header("content-type", "application/json").body(body);
     }
     let what = format!("{method} {url}");
@@ -338,6 +369,10 @@ async fn check(ts: &TestServer, ids: &Ids, req: Request, pick: usize) -> Result<
         .map_err(|e| TestCaseError::fail(format!("{what}: no answer: {e}")))?;
     let status = response.status().as_u16();
     prop_assert!(status != 500, "{what}: 500");
+    if status == 200 && method == reqwest::Method::DELETE && url.path().ends_with("/lock") {
+        let fresh = ts.lock(ALICE, MODULES[lock_index]).await;
+        ids.alice_locks.lock().unwrap()[lock_index] = fresh;
+    }
     prop_assert!(
         [200u16, 400, 401, 403, 404, 405, 409, 413].contains(&status),
         "{what}: undocumented status {status}"
@@ -352,22 +387,41 @@ async fn check(ts: &TestServer, ids: &Ids, req: Request, pick: usize) -> Result<
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    prop_assert!(content_type.starts_with("application/json"), "{what}: content type {content_type:?}");
+    prop_assert!(
+        content_type.starts_with("application/json"),
+        "{what}: content type {content_type:?}"
+    );
     let text = response.text().await?;
-    let body: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(format!("{what}: not JSON ({e}): {text}")))?;
+    let body: Value = serde_json::from_str(&text)
+        .map_err(|e| TestCaseError::fail(format!("{what}: not JSON ({e}): {text}")))?;
     let code = body["code"].as_i64();
     let msg = body["msg"].as_str();
-    prop_assert!(code.is_some() && msg.is_some_and(|m| !m.is_empty()), "{what}: bad envelope {body}");
+    prop_assert!(
+        code.is_some() && msg.is_some_and(|m| !m.is_empty()),
+        "{what}: bad envelope {body}"
+    );
     let code = code.unwrap_or_default();
-    prop_assert!(status_matches_code(status, code), "{what}: status {status} with code {code}: {body}");
-    prop_assert!(!text.contains(ALICE.1) && !text.contains(BOB.1), "{what}: a token in the answer {text}");
+    prop_assert!(
+        status_matches_code(status, code),
+        "{what}: status {status} with code {code}: {body}"
+    );
+    prop_assert!(
+        !text.contains(ALICE.1) && !text.contains(BOB.1),
+        "{what}: a token in the answer {text}"
+    );
+    if let Some(created) = body["data"]["recordId"]
+        .as_str()
+        .filter(|_| method == reqwest::Method::POST)
+    {
+        ids.records.lock().unwrap().push(created.to_owned());
+    }
     Ok(())
 }
 
 async fn setup(ts: &TestServer) -> Ids {
     let mut alice_locks = Vec::new();
     let mut records = Vec::new();
-    for module in ["100", "101", "102"] {
+    for module in MODULES {
         let lock = ts.lock(ALICE, module).await;
         for device in ["laptop", "phone", "tablet", "desktop", "server"] {
             let record = ts.record(ALICE, &lock, module, device).await;
@@ -380,9 +434,9 @@ async fn setup(ts: &TestServer) -> Ids {
     records.push(bobs_record["recordId"].as_str().unwrap().to_owned());
     common::insert_files(&ts.db_path, &records[0], 3);
     Ids {
-        alice_locks,
+        alice_locks: std::sync::Mutex::new(alice_locks),
         bob_lock,
-        records,
+        records: std::sync::Mutex::new(records),
     }
 }
 
@@ -453,7 +507,10 @@ fn arbitrary_bytes_on_the_socket_never_take_the_server_down() {
             // it must not answer 500.
             let _ = tokio::time::timeout(Duration::from_secs(2), socket.read_to_end(&mut answer)).await;
             let status_line = String::from_utf8_lossy(&answer[..answer.len().min(15)]).into_owned();
-            prop_assert!(!status_line.starts_with("HTTP/1.1 500"), "{bytes:?} got {status_line}");
+            prop_assert!(
+                !status_line.starts_with("HTTP/1.1 500"),
+                "{bytes:?} got {status_line}"
+            );
             Ok(())
         })
     });

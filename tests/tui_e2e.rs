@@ -410,7 +410,11 @@ async fn records_create_browse_and_delete_with_confirmation() {
         let ids = on_server();
         assert_eq!(ids.len(), 1, "the record exists on the server");
         tui.wait_text(&ids[0]);
-        assert_eq!(journal_ids(&dir_path).len(), 1, "the lock created for it is journalled");
+        assert_eq!(
+            journal_ids(&dir_path).len(),
+            1,
+            "the lock created for it is journalled"
+        );
 
         tui.send("d");
         tui.wait_text("Its backup files are deleted too");
@@ -441,7 +445,9 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
     let seed_lock = server.lock(common::ALICE, "102").await;
     let mut created = Vec::new();
     for i in 0..250 {
-        let record = server.record(common::ALICE, &seed_lock, "102", &format!("device-{}", i % 5)).await;
+        let record = server
+            .record(common::ALICE, &seed_lock, "102", &format!("device-{}", i % 5))
+            .await;
         created.push(record["recordId"].as_str().unwrap().to_string());
     }
     server
@@ -464,7 +470,10 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
             let mut ids = Vec::new();
             let client = koobackup::api::Client::new(koobackup::api::ClientOptions::new(
                 server.base_url(),
-                koobackup::api::Credentials::new(common::ALICE.0, koobackup::api::Token::new(common::ALICE.1)),
+                koobackup::api::Credentials::new(
+                    common::ALICE.0,
+                    koobackup::api::Token::new(common::ALICE.1),
+                ),
             ))
             .unwrap();
             let query = koobackup::api::client::RecordQuery {
@@ -476,7 +485,12 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
                 use futures::StreamExt;
                 let mut pages = std::pin::pin!(client.record_pages(query));
                 while let Some(page) = pages.next().await {
-                    ids.extend(page.unwrap().items.into_iter().map(|r| (r.record_id, r.status.number())));
+                    ids.extend(
+                        page.unwrap()
+                            .items
+                            .into_iter()
+                            .map(|r| (r.record_id, r.status.number())),
+                    );
                 }
             });
             ids
@@ -503,7 +517,9 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
         assert!(statuses.contains(&(created[7].clone(), 1)));
         tui.send("/");
         tui.send("\x1b");
-        tui.wait_text("Records · 102 (address book) · 250 ─");
+        tui.wait_for("the filter to be cleared", Duration::from_secs(15), |s| {
+            s.contains("Records · 102 (address book) · 250 ") && !s.contains("match")
+        });
 
         // Mark the 100 newest, then delete them with 10% of the answers failing.
         tui.send("g");
@@ -522,11 +538,18 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
         let left: Vec<String> = on_server().into_iter().map(|(id, _)| id).collect();
         let survivors: Vec<&String> = created[..100].iter().filter(|id| left.contains(id)).collect();
         assert_eq!(left.len(), 150 + survivors.len(), "the other 150 are untouched");
-        let headline = format!("deleted {} of 100, {} failed", 100 - survivors.len(), survivors.len());
+        let headline = format!(
+            "deleted {} of 100, {} failed",
+            100 - survivors.len(),
+            survivors.len()
+        );
         assert!(screen.contains(&headline), "{headline}\n{screen}");
         if survivors.len() <= 15 {
             for id in &survivors {
-                let line = screen.lines().find(|l| l.contains(id.as_str())).unwrap_or_default();
+                let line = screen
+                    .lines()
+                    .find(|l| l.contains(id.as_str()))
+                    .unwrap_or_default();
                 assert!(line.contains("500001"), "{id} is listed with its code:\n{screen}");
             }
         }

@@ -69,10 +69,14 @@ impl Driver {
         match effect {
             Effect::Api { request, call } => {
                 let outcome = match call {
-                    ApiCall::CreateLock(module) => ApiOutcome::LockCreated(self.client.create_lock(module).await),
+                    ApiCall::CreateLock(module) => {
+                        ApiOutcome::LockCreated(self.client.create_lock(module).await)
+                    }
                     ApiCall::RenewLock(lock) => ApiOutcome::LockRenewed(self.client.renew_lock(&lock).await),
                     ApiCall::ReleaseLock(id) => ApiOutcome::LockReleased(self.client.release_lock(&id).await),
-                    ApiCall::Records(call) => ApiOutcome::Records(record_runner::perform(&self.client, call).await),
+                    ApiCall::Records(call) => {
+                        ApiOutcome::Records(record_runner::perform(&self.client, call).await)
+                    }
                 };
                 vec![Action::ApiDone(ApiReply {
                     request,
@@ -107,7 +111,12 @@ impl Driver {
     }
 
     fn listed_ids(&self) -> Vec<String> {
-        self.app.records.rows.iter().map(|row| row.id().to_string()).collect()
+        self.app
+            .records
+            .rows
+            .iter()
+            .map(|row| row.id().to_string())
+            .collect()
     }
 }
 
@@ -135,7 +144,12 @@ async fn create_records(client: &Client, lock: &LockInfo, n: usize) -> Vec<Backu
                 device_id: format!("device-{}", i % 4),
                 properties: Some(format!(r#"{{"batch":{i}}}"#)),
             };
-            async move { client.create_record(&lock.lock_id, &record).await.expect("create record") }
+            async move {
+                client
+                    .create_record(&lock.lock_id, &record)
+                    .await
+                    .expect("create record")
+            }
         })
         .buffer_unordered(8)
         .collect()
@@ -152,7 +166,10 @@ async fn server_ids(client: &Client, module: ModuleCode) -> Vec<String> {
             page_size: 100,
             device_id: None,
         };
-        let page = client.list_records(&query, cursor.as_deref()).await.expect("list");
+        let page = client
+            .list_records(&query, cursor.as_deref())
+            .await
+            .expect("list");
         ids.extend(page.items.into_iter().map(|r| r.record_id));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -181,9 +198,18 @@ async fn a_valid_form_creates_the_record_on_the_server_and_selects_it() {
     driver.press(KeyCode::Enter).await;
 
     assert!(driver.dialog().is_none(), "the form closed after success");
-    let selected = driver.app.records.selected().expect("a selected record").record.clone();
+    let selected = driver
+        .app
+        .records
+        .selected()
+        .expect("a selected record")
+        .record
+        .clone();
     assert_eq!(selected.device_info.device_id, "pixel-7");
-    let stored = client.get_record(&selected.record_id).await.expect("on the server");
+    let stored = client
+        .get_record(&selected.record_id)
+        .await
+        .expect("on the server");
     assert_eq!(stored.module_code, ModuleCode::AddressBook);
     assert_eq!(stored.properties, r#"{"files":12,"note":"nightly"}"#);
     assert_eq!(server_ids(&client, ModuleCode::AddressBook).await.len(), 4);
@@ -198,7 +224,9 @@ async fn invalid_input_reaches_no_server() {
 
     // No device id.
     driver.press(KeyCode::Enter).await;
-    let Some(RecordDialog::Form(form)) = driver.dialog() else { panic!("form open") };
+    let Some(RecordDialog::Form(form)) = driver.dialog() else {
+        panic!("form open")
+    };
     assert_eq!(form.device_error.as_deref(), Some("a device id is required"));
 
     // Invalid JSON, with its position.
@@ -206,19 +234,39 @@ async fn invalid_input_reaches_no_server() {
     driver.press(KeyCode::Tab).await;
     driver.type_text(r#"{"a": 1,, }"#).await;
     driver.press(KeyCode::Enter).await;
-    let Some(RecordDialog::Form(form)) = driver.dialog() else { panic!("form open") };
+    let Some(RecordDialog::Form(form)) = driver.dialog() else {
+        panic!("form open")
+    };
     let error = form.properties_error.as_ref().expect("a JSON error").to_string();
     assert!(error.contains("line 1, column 9"), "{error}");
 
     // Oversized properties (pasted).
-    driver.app.update(Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
-    let big = format!(r#"{{"x":"{}"}}"#, "y".repeat(koobackup::properties::MAX_PROPERTIES_BYTES));
+    driver.app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    let big = format!(
+        r#"{{"x":"{}"}}"#,
+        "y".repeat(koobackup::properties::MAX_PROPERTIES_BYTES)
+    );
     driver.app.update(Action::Paste(big));
     driver.press(KeyCode::Enter).await;
-    let Some(RecordDialog::Form(form)) = driver.dialog() else { panic!("form open") };
-    assert!(form.properties_error.as_ref().unwrap().to_string().contains("limit"));
+    let Some(RecordDialog::Form(form)) = driver.dialog() else {
+        panic!("form open")
+    };
+    assert!(
+        form.properties_error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("limit")
+    );
 
-    assert_eq!(server_ids(&client, ModuleCode::AddressBook).await.len(), 1, "nothing was created");
+    assert_eq!(
+        server_ids(&client, ModuleCode::AddressBook).await.len(),
+        1,
+        "nothing was created"
+    );
 }
 
 #[tokio::test]
@@ -231,7 +279,11 @@ async fn without_a_held_lock_the_form_creates_one_then_the_record() {
     driver.type_text("laptop").await;
     driver.press(KeyCode::Enter).await;
     assert!(driver.dialog().is_none());
-    assert_eq!(driver.app.locks.entries.len(), 1, "the new lock is held and shown");
+    assert_eq!(
+        driver.app.locks.entries.len(),
+        1,
+        "the new lock is held and shown"
+    );
     assert_eq!(server_ids(&client, ModuleCode::Folder).await.len(), 1);
 }
 
@@ -241,7 +293,10 @@ async fn paging_through_250_records() {
     let mut driver = Driver::new(client.clone(), vec![lock]);
     driver.press(KeyCode::Char('3')).await;
     assert_eq!(driver.app.records.load, LoadState::Loaded { pages: 3 });
-    assert_eq!(driver.listed_ids(), server_ids(&client, ModuleCode::AddressBook).await);
+    assert_eq!(
+        driver.listed_ids(),
+        server_ids(&client, ModuleCode::AddressBook).await
+    );
     driver.press(KeyCode::End).await;
     assert_eq!(driver.app.records.cursor, 249);
     let pages = driver
@@ -270,7 +325,14 @@ async fn filtering_locally_and_by_device_on_the_server() {
     driver.type_text("device-2").await;
     driver.press(KeyCode::Enter).await;
     assert_eq!(driver.app.records.rows.len(), 5);
-    assert!(driver.app.records.rows.iter().all(|r| r.record.device_info.device_id == "device-2"));
+    assert!(
+        driver
+            .app
+            .records
+            .rows
+            .iter()
+            .all(|r| r.record.device_info.device_id == "device-2")
+    );
 }
 
 #[tokio::test]
@@ -306,7 +368,10 @@ async fn a_single_delete_waits_for_confirmation() {
     let gone = client.get_record(&id).await.unwrap_err();
     assert_eq!(gone.code(), Some(404001));
     assert!(!driver.listed_ids().contains(&id));
-    assert_eq!(server_ids(&client, ModuleCode::AddressBook).await, driver.listed_ids());
+    assert_eq!(
+        server_ids(&client, ModuleCode::AddressBook).await,
+        driver.listed_ids()
+    );
 }
 
 #[tokio::test]
@@ -326,18 +391,33 @@ async fn bulk_delete_of_100_with_injected_errors_reports_exactly_the_failures() 
     driver.press(KeyCode::Enter).await;
     server.server.set_faults(Faults::default());
 
-    let Some(RecordDialog::Bulk(run)) = driver.dialog() else { panic!("the summary is shown") };
+    let Some(RecordDialog::Bulk(run)) = driver.dialog() else {
+        panic!("the summary is shown")
+    };
     assert!(run.finished && !run.cancelled);
     let failed: BTreeSet<String> = run.failures.iter().map(|f| f.record_id.clone()).collect();
     assert_eq!(failed.len(), run.failures.len(), "each failure listed once");
-    assert!(run.failures.iter().all(|f| f.code == Some(500001)), "{:?}", run.failures);
+    assert!(
+        run.failures.iter().all(|f| f.code == Some(500001)),
+        "{:?}",
+        run.failures
+    );
     assert_eq!(run.deleted.len() + run.failures.len(), 100);
 
-    let survivors: BTreeSet<String> = server_ids(&client, ModuleCode::AddressBook).await.into_iter().collect();
-    assert_eq!(failed, survivors, "the summary lists exactly the records still on the server");
+    let survivors: BTreeSet<String> = server_ids(&client, ModuleCode::AddressBook)
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(
+        failed, survivors,
+        "the summary lists exactly the records still on the server"
+    );
     let listed: BTreeSet<String> = driver.listed_ids().into_iter().collect();
     assert_eq!(listed, survivors, "the list shows the survivors");
-    assert!(!failed.is_empty(), "a 10% error rate over 100 deletes failed none (p < 0.0001)");
+    assert!(
+        !failed.is_empty(),
+        "a 10% error rate over 100 deletes failed none (p < 0.0001)"
+    );
 }
 
 #[tokio::test]
@@ -362,22 +442,28 @@ async fn a_cancelled_bulk_delete_leaves_the_rest_untouched() {
         }
     })
     .await;
-    let reports = reports.lock().unwrap();
+    let reports = std::mem::take(&mut *reports.lock().unwrap());
     let deleted: BTreeSet<String> = reports
         .iter()
         .filter_map(|p| match p {
-            koobackup::tui::record_action::BulkProgress::Deleted { record_id, result: Ok(()), .. } => {
-                Some(record_id.clone())
-            }
+            koobackup::tui::record_action::BulkProgress::Deleted {
+                record_id,
+                result: Ok(()),
+                ..
+            } => Some(record_id.clone()),
             _ => None,
         })
         .collect();
-    assert!(
-        matches!(reports.last(), Some(koobackup::tui::record_action::BulkProgress::Finished { cancelled: true, .. }))
-    );
+    assert!(matches!(
+        reports.last(),
+        Some(koobackup::tui::record_action::BulkProgress::Finished { cancelled: true, .. })
+    ));
     // At most the deletes already in flight (the concurrency) finish after the stop.
     assert!((10..=14).contains(&deleted.len()), "{}", deleted.len());
-    let left: BTreeSet<String> = server_ids(&client, ModuleCode::AddressBook).await.into_iter().collect();
+    let left: BTreeSet<String> = server_ids(&client, ModuleCode::AddressBook)
+        .await
+        .into_iter()
+        .collect();
     let expected: BTreeSet<String> = ids.into_iter().filter(|id| !deleted.contains(id)).collect();
     assert_eq!(left, expected);
 }

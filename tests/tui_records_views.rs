@@ -40,7 +40,13 @@ fn app_sized(width: u16, height: u16) -> App {
         module: ModuleCode::AddressBook,
         expires_at: t0() + chrono::Duration::seconds(545),
     };
-    let mut app = App::new(session(), vec![(lock, false)], Vec::new(), t0(), Rect::new(0, 0, width, height));
+    let mut app = App::new(
+        session(),
+        vec![(lock, false)],
+        Vec::new(),
+        t0(),
+        Rect::new(0, 0, width, height),
+    );
     key(&mut app, KeyCode::BackTab);
     app
 }
@@ -103,7 +109,15 @@ fn load(app: &mut App, n: usize, pages: Option<usize>) {
     let mut effects = key(app, KeyCode::Char('3'));
     let mut served = 0;
     let mut page = 0;
-    while effects.iter().any(|e| matches!(e, Effect::Api { call: ApiCall::Records(RecordCall::ListPage { .. }), .. })) {
+    while effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::Api {
+                call: ApiCall::Records(RecordCall::ListPage { .. }),
+                ..
+            }
+        )
+    }) {
         if pages == Some(page) {
             return;
         }
@@ -111,7 +125,11 @@ fn load(app: &mut App, n: usize, pages: Option<usize>) {
         let items = (served..served + size).map(record).collect();
         served += size;
         let next_cursor = (served < n).then(|| format!("c{served}"));
-        effects = reply(app, &effects, RecordOutcome::Page(Ok(Page { items, next_cursor })));
+        effects = reply(
+            app,
+            &effects,
+            RecordOutcome::Page(Ok(Page { items, next_cursor })),
+        );
         page += 1;
     }
 }
@@ -124,7 +142,9 @@ fn loaded(n: usize) -> App {
 
 fn screen_of(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| views::draw(frame, app, &Theme::new(ColorSupport::None))).unwrap();
+    terminal
+        .draw(|frame| views::draw(frame, app, &Theme::new(ColorSupport::None)))
+        .unwrap();
     format!("{}", terminal.backend())
 }
 
@@ -217,7 +237,9 @@ fn bulk(ok: usize, failed: usize, finish: bool) -> App {
     key(&mut app, KeyCode::Char('d'));
     type_text(&mut app, "40");
     let effects = key(&mut app, KeyCode::Enter);
-    let [Effect::StartBulkDelete(job)] = &effects[..] else { panic!("{effects:?}") };
+    let [Effect::StartBulkDelete(job)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
     for (i, id) in job.record_ids.iter().take(ok + failed).enumerate() {
         let result = if i < failed {
             Err(ApiError::Api {

@@ -142,6 +142,7 @@ impl From<ConnectError> for CliError {
             ConnectError::Config(config) => config.into(),
             ConnectError::Options(message) => CliError::usage(message),
             ConnectError::Client(api) => api.into(),
+            ConnectError::Journal(journal) => journal.into(),
             other @ (ConnectError::Embedded(_) | ConnectError::DemoDatabase { .. }) => {
                 CliError::failure(other.to_string())
             }

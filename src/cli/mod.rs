@@ -42,7 +42,8 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
-    /// Start the embedded demo server on a fresh database (deletes its demo data first)
+    /// Reset the embedded demo server's database first (used only when no profile or
+    /// --base-url is given)
     #[arg(long)]
     pub fresh: bool,
 
@@ -145,6 +146,7 @@ pub enum Command {
 pub enum LockCommand {
     /// Create a lock and remember it in the journal
     Create {
+        /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
         #[arg(long, short, value_parser = parse_module)]
         module: ModuleCode,
         /// Mark the lock so a running koobackup TUI keeps renewing it
@@ -160,6 +162,7 @@ pub enum LockCommand {
     /// Hold a lock while COMMAND runs: renewed in the background, exported as
     /// KOOBACKUP_LOCK_ID, released when COMMAND ends; exits with COMMAND's exit code
     Hold {
+        /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
         #[arg(long, short, value_parser = parse_module)]
         module: ModuleCode,
         /// The command and its arguments (put them after --)
@@ -237,10 +240,11 @@ pub fn parse() -> Cli {
     }
 }
 
-/// Runs a subcommand to completion and returns the process exit code.
-pub fn run(global: GlobalArgs, command: Command) -> u8 {
+/// Runs a subcommand to completion and returns the process exit code. `fresh` resets the
+/// embedded demo server's database if that is where the command connects.
+pub fn run(global: GlobalArgs, fresh: bool, command: Command) -> u8 {
     let out = global.output();
-    let options = global.connect_options(false);
+    let options = global.connect_options(fresh);
     let result = match command {
         Command::Completions { shell } => completions(shell),
         Command::Serve(args) => serve::run(args, out),

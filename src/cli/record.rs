@@ -42,6 +42,7 @@ pub struct PropertiesArgs {
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
+    /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
     #[arg(long, short, value_parser = parse_module)]
     pub module: ModuleCode,
     /// Id of the device the backup is made from

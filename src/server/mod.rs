@@ -40,10 +40,20 @@ pub use routes::BODY_LIMIT;
 use crate::api::model::LOCK_TTL;
 
 /// A user the server accepts: `Authorization: Bearer <token>` with `X-User-Id: <user_id>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its Debug output (and so that of [`ServerConfig`]) hides the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserCredential {
     pub user_id: String,
     pub token: String,
+}
+
+impl std::fmt::Debug for UserCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCredential")
+            .field("user_id", &self.user_id)
+            .field("token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// How to run the server.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::api::{ApiError, LockInfo, ModuleCode};
 use super::record_action::{BulkDeleteJob, BulkProgress, CancelFlag, RecordCall, RecordOutcome};
+use crate::api::{ApiError, LockInfo, ModuleCode};
 
 /// Identifies one API call from the moment it is requested until its outcome arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

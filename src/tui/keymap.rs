@@ -410,59 +410,430 @@ pub static BINDINGS: &[Binding] = &[
         "Stay in the app",
         C::Cancel
     ),
-    binding!(RecordsPane, [ch('1')], "1", None, "Browse folder backups (100)", C::Records(R::ShowModule(0))),
-    binding!(RecordsPane, [ch('2')], "2", None, "Browse album backups (101)", C::Records(R::ShowModule(1))),
-    binding!(RecordsPane, [ch('3')], "3", None, "Browse address-book backups (102)", C::Records(R::ShowModule(2))),
-    binding!(RecordsPane, [ch('n')], "n", Some("new"), "Create a backup record (form)", C::Records(R::NewRecord)),
-    binding!(RecordsPane, [key(KeyCode::Enter)], "Enter", Some("details"), "Show every field and the files of the record", C::Records(R::Open)),
-    binding!(RecordsPane, [ch('r')], "r", Some("refresh"), "Load the list again from the server", C::Records(R::Refresh)),
-    binding!(RecordsPane, [ch('c')], "c", None, "Complete the record (status new -> completed)", C::Records(R::Complete)),
-    binding!(RecordsPane, [ch('d'), key(KeyCode::Delete)], "d/Del", Some("delete"), "Delete the marked records, or the one under the cursor (asks first)", C::Records(R::Delete)),
-    binding!(RecordsPane, [ch(' ')], "Space", Some("mark"), "Mark or unmark the record for a bulk delete", C::Records(R::ToggleMark)),
-    binding!(RecordsPane, [ch('a')], "a", None, "Mark every record matching the filter (again: clear the marks)", C::Records(R::MarkAll)),
-    binding!(RecordsPane, [ch('/')], "/", Some("filter"), "Filter the loaded records by id, device, status or properties", C::Records(R::LocalFilter)),
-    binding!(RecordsPane, [ch('f')], "f", None, "List only one device's records (asks the server)", C::Records(R::DeviceFilter)),
-    binding!(RecordsPane, [ch('x')], "x", Some("cleanup"), "Propose abandoned and to-be-deleted records for deletion", C::Records(R::Cleanup)),
-    binding!(RecordForm, [key(KeyCode::Tab)], "Tab", Some("next field"), "Go to the next field", C::Records(R::NextField)),
-    binding!(RecordForm, [key(KeyCode::BackTab)], "Shift+Tab", None, "Go to the previous field", C::Records(R::PreviousField)),
-    binding!(RecordForm, [key(KeyCode::Enter)], "Enter", Some("create"), "Check the fields and create the record", C::Confirm),
-    binding!(RecordForm, [ctrl('u')], "Ctrl+U", Some("clear"), "Clear the field", C::ClearInput),
-    binding!(RecordForm, [key(KeyCode::Esc)], "Esc", Some("cancel"), "Close the form", C::Cancel),
-    binding!(RecordFormModule, [key(KeyCode::Tab)], "Tab", Some("next field"), "Go to the next field", C::Records(R::NextField)),
-    binding!(RecordFormModule, [key(KeyCode::BackTab)], "Shift+Tab", None, "Go to the previous field", C::Records(R::PreviousField)),
-    binding!(RecordFormModule, [key(KeyCode::Left), ch('h')], "←/h", None, "Previous module", C::Records(R::ChangeModule(-1))),
-    binding!(RecordFormModule, [key(KeyCode::Right), ch('l')], "→/l", Some("module"), "Next module", C::Records(R::ChangeModule(1))),
-    binding!(RecordFormModule, [ch('1')], "1", None, "Folder backup (100)", C::PickOption(0)),
-    binding!(RecordFormModule, [ch('2')], "2", None, "Album backup (101)", C::PickOption(1)),
-    binding!(RecordFormModule, [ch('3')], "3", None, "Address-book backup (102)", C::PickOption(2)),
-    binding!(RecordFormModule, [key(KeyCode::Enter)], "Enter", Some("create"), "Check the fields and create the record", C::Confirm),
-    binding!(RecordFormModule, [key(KeyCode::Esc)], "Esc", Some("cancel"), "Close the form", C::Cancel),
-    binding!(RecordDetail, [ch('k'), key(KeyCode::Up)], "k/↑", None, "Scroll up", C::Up),
-    binding!(RecordDetail, [ch('j'), key(KeyCode::Down)], "j/↓", Some("scroll"), "Scroll down", C::Down),
-    binding!(RecordDetail, [ch(']')], "]", Some("next files"), "Next page of files", C::Records(R::NextPage)),
-    binding!(RecordDetail, [ch('[')], "[", Some("previous files"), "Previous page of files", C::Records(R::PreviousPage)),
-    binding!(RecordDetail, [ch('c')], "c", Some("complete"), "Complete this record", C::Records(R::Complete)),
-    binding!(RecordDetail, [ch('d'), key(KeyCode::Delete)], "d/Del", Some("delete"), "Delete this record (asks first)", C::Records(R::Delete)),
-    binding!(RecordDetail, [key(KeyCode::Esc), ch('q')], "Esc", Some("close"), "Close the details", C::Cancel),
-    binding!(RecordText, [key(KeyCode::Enter)], "Enter", Some("apply"), "Apply what you typed", C::Confirm),
-    binding!(RecordText, [ctrl('u')], "Ctrl+U", Some("clear"), "Clear the field", C::ClearInput),
-    binding!(RecordText, [key(KeyCode::Esc)], "Esc", Some("cancel"), "Cancel (a filter is cleared)", C::Cancel),
-    binding!(TypeToConfirm, [key(KeyCode::Enter)], "Enter", Some("delete"), "Delete, once the typed number matches", C::Confirm),
-    binding!(TypeToConfirm, [ctrl('u')], "Ctrl+U", None, "Clear the field", C::ClearInput),
-    binding!(TypeToConfirm, [key(KeyCode::Esc)], "Esc", Some("cancel"), "Cancel: nothing is deleted", C::Cancel),
-    binding!(Cleanup, [ch('k'), key(KeyCode::Up)], "k/↑", None, "Previous candidate", C::Up),
-    binding!(Cleanup, [ch('j'), key(KeyCode::Down)], "j/↓", None, "Next candidate", C::Down),
-    binding!(Cleanup, [ch(' ')], "Space", Some("tick"), "Tick or untick the candidate", C::Records(R::ToggleMark)),
-    binding!(Cleanup, [ch('a')], "a", None, "Tick every candidate (again: untick all)", C::Records(R::MarkAll)),
-    binding!(Cleanup, [ch('+'), ch('=')], "+", Some("older"), "Propose only new records older than the next age", C::Records(R::ChangeAge(1))),
-    binding!(Cleanup, [ch('-')], "-", Some("younger"), "Propose new records from a younger age on", C::Records(R::ChangeAge(-1))),
-    binding!(Cleanup, [ch('t')], "t", None, "Propose records marked to be deleted, or not", C::Records(R::ToggleMarkedForDeletion)),
-    binding!(Cleanup, [key(KeyCode::Enter)], "Enter", Some("delete ticked"), "Delete the ticked records (asks for their number)", C::Confirm),
-    binding!(Cleanup, [key(KeyCode::Esc), ch('q')], "Esc", Some("close"), "Close without deleting", C::Cancel),
-    binding!(BulkRunning, [key(KeyCode::Esc), ch('c')], "c/Esc", Some("stop"), "Start no further deletes (those already done stay done)", C::Cancel),
-    binding!(BulkSummary, [ch('k'), key(KeyCode::Up)], "k/↑", None, "Scroll up", C::Up),
-    binding!(BulkSummary, [ch('j'), key(KeyCode::Down)], "j/↓", Some("scroll"), "Scroll down", C::Down),
-    binding!(BulkSummary, [key(KeyCode::Enter), key(KeyCode::Esc), ch('q')], "Enter/Esc", Some("close"), "Close the summary", C::Cancel),
+    binding!(
+        RecordsPane,
+        [ch('1')],
+        "1",
+        None,
+        "Browse folder backups (100)",
+        C::Records(R::ShowModule(0))
+    ),
+    binding!(
+        RecordsPane,
+        [ch('2')],
+        "2",
+        None,
+        "Browse album backups (101)",
+        C::Records(R::ShowModule(1))
+    ),
+    binding!(
+        RecordsPane,
+        [ch('3')],
+        "3",
+        None,
+        "Browse address-book backups (102)",
+        C::Records(R::ShowModule(2))
+    ),
+    binding!(
+        RecordsPane,
+        [ch('n')],
+        "n",
+        Some("new"),
+        "Create a backup record (form)",
+        C::Records(R::NewRecord)
+    ),
+    binding!(
+        RecordsPane,
+        [key(KeyCode::Enter)],
+        "Enter",
+        Some("details"),
+        "Show every field and the files of the record",
+        C::Records(R::Open)
+    ),
+    binding!(
+        RecordsPane,
+        [ch('r')],
+        "r",
+        Some("refresh"),
+        "Load the list again from the server",
+        C::Records(R::Refresh)
+    ),
+    binding!(
+        RecordsPane,
+        [ch('c')],
+        "c",
+        None,
+        "Complete the record (status new -> completed)",
+        C::Records(R::Complete)
+    ),
+    binding!(
+        RecordsPane,
+        [ch('d'), key(KeyCode::Delete)],
+        "d/Del",
+        Some("delete"),
+        "Delete the marked records, else the selected one (asks first)",
+        C::Records(R::Delete)
+    ),
+    binding!(
+        RecordsPane,
+        [ch(' ')],
+        "Space",
+        Some("mark"),
+        "Mark or unmark the record for a bulk delete",
+        C::Records(R::ToggleMark)
+    ),
+    binding!(
+        RecordsPane,
+        [ch('a')],
+        "a",
+        None,
+        "Mark all records matching the filter (again: unmark them)",
+        C::Records(R::MarkAll)
+    ),
+    binding!(
+        RecordsPane,
+        [ch('/')],
+        "/",
+        Some("filter"),
+        "Filter loaded records: id, device, status, properties",
+        C::Records(R::LocalFilter)
+    ),
+    binding!(
+        RecordsPane,
+        [ch('f')],
+        "f",
+        None,
+        "List only one device's records (asks the server)",
+        C::Records(R::DeviceFilter)
+    ),
+    binding!(
+        RecordsPane,
+        [ch('x')],
+        "x",
+        Some("cleanup"),
+        "Propose abandoned and to-be-deleted records for deletion",
+        C::Records(R::Cleanup)
+    ),
+    binding!(
+        RecordForm,
+        [key(KeyCode::Tab)],
+        "Tab",
+        Some("next field"),
+        "Go to the next field",
+        C::Records(R::NextField)
+    ),
+    binding!(
+        RecordForm,
+        [key(KeyCode::BackTab)],
+        "Shift+Tab",
+        None,
+        "Go to the previous field",
+        C::Records(R::PreviousField)
+    ),
+    binding!(
+        RecordForm,
+        [key(KeyCode::Enter)],
+        "Enter",
+        Some("create"),
+        "Check the fields and create the record",
+        C::Confirm
+    ),
+    binding!(
+        RecordForm,
+        [ctrl('u')],
+        "Ctrl+U",
+        Some("clear"),
+        "Clear the field",
+        C::ClearInput
+    ),
+    binding!(
+        RecordForm,
+        [key(KeyCode::Esc)],
+        "Esc",
+        Some("cancel"),
+        "Close the form",
+        C::Cancel
+    ),
+    binding!(
+        RecordFormModule,
+        [key(KeyCode::Tab)],
+        "Tab",
+        Some("next field"),
+        "Go to the next field",
+        C::Records(R::NextField)
+    ),
+    binding!(
+        RecordFormModule,
+        [key(KeyCode::BackTab)],
+        "Shift+Tab",
+        None,
+        "Go to the previous field",
+        C::Records(R::PreviousField)
+    ),
+    binding!(
+        RecordFormModule,
+        [key(KeyCode::Left), ch('h')],
+        "←/h",
+        None,
+        "Previous module",
+        C::Records(R::ChangeModule(-1))
+    ),
+    binding!(
+        RecordFormModule,
+        [key(KeyCode::Right), ch('l')],
+        "→/l",
+        Some("module"),
+        "Next module",
+        C::Records(R::ChangeModule(1))
+    ),
+    binding!(
+        RecordFormModule,
+        [ch('1')],
+        "1",
+        None,
+        "Folder backup (100)",
+        C::PickOption(0)
+    ),
+    binding!(
+        RecordFormModule,
+        [ch('2')],
+        "2",
+        None,
+        "Album backup (101)",
+        C::PickOption(1)
+    ),
+    binding!(
+        RecordFormModule,
+        [ch('3')],
+        "3",
+        None,
+        "Address-book backup (102)",
+        C::PickOption(2)
+    ),
+    binding!(
+        RecordFormModule,
+        [key(KeyCode::Enter)],
+        "Enter",
+        Some("create"),
+        "Check the fields and create the record",
+        C::Confirm
+    ),
+    binding!(
+        RecordFormModule,
+        [key(KeyCode::Esc)],
+        "Esc",
+        Some("cancel"),
+        "Close the form",
+        C::Cancel
+    ),
+    binding!(
+        RecordDetail,
+        [ch('k'), key(KeyCode::Up)],
+        "k/↑",
+        None,
+        "Scroll up",
+        C::Up
+    ),
+    binding!(
+        RecordDetail,
+        [ch('j'), key(KeyCode::Down)],
+        "j/↓",
+        Some("scroll"),
+        "Scroll down",
+        C::Down
+    ),
+    binding!(
+        RecordDetail,
+        [ch(']')],
+        "]",
+        Some("next files"),
+        "Next page of files",
+        C::Records(R::NextPage)
+    ),
+    binding!(
+        RecordDetail,
+        [ch('[')],
+        "[",
+        Some("previous files"),
+        "Previous page of files",
+        C::Records(R::PreviousPage)
+    ),
+    binding!(
+        RecordDetail,
+        [ch('c')],
+        "c",
+        Some("complete"),
+        "Complete this record",
+        C::Records(R::Complete)
+    ),
+    binding!(
+        RecordDetail,
+        [ch('d'), key(KeyCode::Delete)],
+        "d/Del",
+        Some("delete"),
+        "Delete this record (asks first)",
+        C::Records(R::Delete)
+    ),
+    binding!(
+        RecordDetail,
+        [key(KeyCode::Esc), ch('q')],
+        "Esc",
+        Some("close"),
+        "Close the details",
+        C::Cancel
+    ),
+    binding!(
+        RecordText,
+        [key(KeyCode::Enter)],
+        "Enter",
+        Some("apply"),
+        "Apply what you typed",
+        C::Confirm
+    ),
+    binding!(
+        RecordText,
+        [ctrl('u')],
+        "Ctrl+U",
+        Some("clear"),
+        "Clear the field",
+        C::ClearInput
+    ),
+    binding!(
+        RecordText,
+        [key(KeyCode::Esc)],
+        "Esc",
+        Some("cancel"),
+        "Cancel (a filter is cleared)",
+        C::Cancel
+    ),
+    binding!(
+        TypeToConfirm,
+        [key(KeyCode::Enter)],
+        "Enter",
+        Some("delete"),
+        "Delete, once the typed number matches",
+        C::Confirm
+    ),
+    binding!(
+        TypeToConfirm,
+        [ctrl('u')],
+        "Ctrl+U",
+        None,
+        "Clear the field",
+        C::ClearInput
+    ),
+    binding!(
+        TypeToConfirm,
+        [key(KeyCode::Esc)],
+        "Esc",
+        Some("cancel"),
+        "Cancel: nothing is deleted",
+        C::Cancel
+    ),
+    binding!(
+        Cleanup,
+        [ch('k'), key(KeyCode::Up)],
+        "k/↑",
+        None,
+        "Previous candidate",
+        C::Up
+    ),
+    binding!(
+        Cleanup,
+        [ch('j'), key(KeyCode::Down)],
+        "j/↓",
+        None,
+        "Next candidate",
+        C::Down
+    ),
+    binding!(
+        Cleanup,
+        [ch(' ')],
+        "Space",
+        Some("tick"),
+        "Tick or untick the candidate",
+        C::Records(R::ToggleMark)
+    ),
+    binding!(
+        Cleanup,
+        [ch('a')],
+        "a",
+        None,
+        "Tick every candidate (again: untick all)",
+        C::Records(R::MarkAll)
+    ),
+    binding!(
+        Cleanup,
+        [ch('+'), ch('=')],
+        "+",
+        Some("older"),
+        "Propose only new records older than the next age",
+        C::Records(R::ChangeAge(1))
+    ),
+    binding!(
+        Cleanup,
+        [ch('-')],
+        "-",
+        Some("younger"),
+        "Propose new records from a younger age on",
+        C::Records(R::ChangeAge(-1))
+    ),
+    binding!(
+        Cleanup,
+        [ch('t')],
+        "t",
+        None,
+        "Propose records marked to be deleted, or not",
+        C::Records(R::ToggleMarkedForDeletion)
+    ),
+    binding!(
+        Cleanup,
+        [key(KeyCode::Enter)],
+        "Enter",
+        Some("delete ticked"),
+        "Delete the ticked records (asks for their number)",
+        C::Confirm
+    ),
+    binding!(
+        Cleanup,
+        [key(KeyCode::Esc), ch('q')],
+        "Esc",
+        Some("close"),
+        "Close without deleting",
+        C::Cancel
+    ),
+    binding!(
+        BulkRunning,
+        [key(KeyCode::Esc), ch('c')],
+        "c/Esc",
+        Some("stop"),
+        "Start no further deletes (those already done stay done)",
+        C::Cancel
+    ),
+    binding!(
+        BulkSummary,
+        [ch('k'), key(KeyCode::Up)],
+        "k/↑",
+        None,
+        "Scroll up",
+        C::Up
+    ),
+    binding!(
+        BulkSummary,
+        [ch('j'), key(KeyCode::Down)],
+        "j/↓",
+        Some("scroll"),
+        "Scroll down",
+        C::Down
+    ),
+    binding!(
+        BulkSummary,
+        [key(KeyCode::Enter), key(KeyCode::Esc), ch('q')],
+        "Enter/Esc",
+        Some("close"),
+        "Close the summary",
+        C::Cancel
+    ),
 ];
 
 /// The command bound to `event` in the first of `scopes` that binds it.

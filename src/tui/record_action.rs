@@ -18,17 +18,31 @@ pub const DEFAULT_BULK_CONCURRENCY: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordCall {
     /// One page of a listing, from `cursor` (the first page without one).
-    ListPage { query: RecordQuery, cursor: Option<String> },
-    Create { lock_id: String, record: NewRecord },
-    Get { record_id: String },
+    ListPage {
+        query: RecordQuery,
+        cursor: Option<String>,
+    },
+    Create {
+        lock_id: String,
+        record: NewRecord,
+    },
+    Get {
+        record_id: String,
+    },
     Complete {
         lock_id: String,
         record_id: String,
         properties: Option<String>,
     },
-    Delete { lock_id: String, record_id: String },
+    Delete {
+        lock_id: String,
+        record_id: String,
+    },
     /// One page of a record's files.
-    Files { record_id: String, cursor: Option<String> },
+    Files {
+        record_id: String,
+        cursor: Option<String>,
+    },
 }
 
 /// The answer to each kind of [`RecordCall`].
@@ -79,7 +93,11 @@ impl Eq for CancelFlag {}
 
 impl fmt::Debug for CancelFlag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CancelFlag({})", if self.is_cancelled() { "cancelled" } else { "live" })
+        write!(
+            f,
+            "CancelFlag({})",
+            if self.is_cancelled() { "cancelled" } else { "live" }
+        )
     }
 }
 

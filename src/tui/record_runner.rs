@@ -3,7 +3,7 @@
 
 use futures::StreamExt;
 
-use super::record_action::{BulkDeleteJob, BulkProgress, RecordCall, RecordOutcome, FILES_PAGE_SIZE};
+use super::record_action::{BulkDeleteJob, BulkProgress, FILES_PAGE_SIZE, RecordCall, RecordOutcome};
 use crate::api::Client;
 
 /// Performs `call` and returns its outcome.
@@ -24,9 +24,11 @@ pub async fn perform(client: &Client, call: RecordCall) -> RecordOutcome {
         RecordCall::Delete { lock_id, record_id } => {
             RecordOutcome::Deleted(client.delete_record(&lock_id, &record_id).await)
         }
-        RecordCall::Files { record_id, cursor } => {
-            RecordOutcome::Files(client.list_files(&record_id, FILES_PAGE_SIZE, cursor.as_deref()).await)
-        }
+        RecordCall::Files { record_id, cursor } => RecordOutcome::Files(
+            client
+                .list_files(&record_id, FILES_PAGE_SIZE, cursor.as_deref())
+                .await,
+        ),
     }
 }
 

@@ -17,8 +17,8 @@ use super::action::{Action, ApiCall, ApiOutcome, ApiReply, Effect, RequestId};
 use super::app::App;
 use super::clipboard;
 use super::journal_writer::JournalWriter;
-use super::theme::Theme;
 use super::record_runner;
+use super::theme::Theme;
 use super::views;
 use crate::api::Client;
 

@@ -139,7 +139,10 @@ mod tests {
         );
         assert_eq!(run.headline(), "deleted 1 of 4, 1 failed");
         run.cancelled = true;
-        assert_eq!(run.headline(), "deleted 1 of 4, 1 failed, stopped: 2 left untouched");
+        assert_eq!(
+            run.headline(),
+            "deleted 1 of 4, 1 failed, stopped: 2 left untouched"
+        );
     }
 
     #[test]

@@ -36,7 +36,12 @@ pub struct CleanupView {
 }
 
 impl CleanupView {
-    pub fn new(module: ModuleCode, records: &[BackupRecord], partial: bool, now: DateTime<Utc>) -> CleanupView {
+    pub fn new(
+        module: ModuleCode,
+        records: &[BackupRecord],
+        partial: bool,
+        now: DateTime<Utc>,
+    ) -> CleanupView {
         let rules = CleanupRules {
             stale_new_after: AGE_PRESETS[DEFAULT_PRESET],
             ..CleanupRules::default()
@@ -55,7 +60,11 @@ impl CleanupView {
     /// Applies changed rules to `records`. Unticks are kept for records still proposed.
     fn recompute(&mut self, records: &[BackupRecord], now: DateTime<Utc>) {
         self.candidates = candidates(records, &self.rules, now);
-        let proposed: BTreeSet<&str> = self.candidates.iter().map(|c| c.record.record_id.as_str()).collect();
+        let proposed: BTreeSet<&str> = self
+            .candidates
+            .iter()
+            .map(|c| c.record.record_id.as_str())
+            .collect();
         self.unticked.retain(|id| proposed.contains(id.as_str()));
         self.cursor = self.cursor.min(self.candidates.len().saturating_sub(1));
     }
@@ -88,7 +97,11 @@ impl CleanupView {
     /// Ticks every candidate; when all are ticked already, unticks them all.
     pub fn toggle_all(&mut self) {
         if self.unticked.is_empty() {
-            self.unticked = self.candidates.iter().map(|c| c.record.record_id.clone()).collect();
+            self.unticked = self
+                .candidates
+                .iter()
+                .map(|c| c.record.record_id.clone())
+                .collect();
         } else {
             self.unticked.clear();
         }

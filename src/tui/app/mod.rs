@@ -7,8 +7,8 @@ pub mod bulk;
 pub mod cleanup;
 pub mod dialogs;
 pub mod locks;
-mod record_flow;
 pub mod record_dialogs;
+mod record_flow;
 pub mod record_form;
 mod record_replies;
 pub mod records;
@@ -86,9 +86,16 @@ pub struct Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Pending {
     Create(ModuleCode),
-    Renew { lock_id: String, auto: bool },
-    Adopt { lock_id: String },
-    Release { lock_id: String },
+    Renew {
+        lock_id: String,
+        auto: bool,
+    },
+    Adopt {
+        lock_id: String,
+    },
+    Release {
+        lock_id: String,
+    },
     /// A call of the record side (`record_replies`).
     Records(record_replies::RecordPending),
 }

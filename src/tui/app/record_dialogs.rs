@@ -56,7 +56,7 @@ pub enum TextPurpose {
     /// Only this device's records, asked of the server.
     DeviceFilter,
     /// Optional new properties when completing a record.
-    CompleteProperties { record_id: String },
+    CompleteProperties { record_id: String, module: ModuleCode },
 }
 
 #[derive(Debug, Clone)]

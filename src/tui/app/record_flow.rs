@@ -3,7 +3,7 @@
 //! create one first and carry on when it arrives.
 
 use crossterm::event::{Event, KeyEvent};
-use tui_input::InputRequest;
+use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::activity::Outcome;
@@ -87,7 +87,10 @@ impl App {
             }
             RecordCommand::DeviceFilter => {
                 let current = self.records.device_filter.clone().unwrap_or_default();
-                self.open(RecordDialog::Text(TextField::new(TextPurpose::DeviceFilter, &current)));
+                self.open(RecordDialog::Text(TextField::new(
+                    TextPurpose::DeviceFilter,
+                    &current,
+                )));
             }
             RecordCommand::Cleanup => self.open_cleanup(),
             RecordCommand::NextField
@@ -162,6 +165,7 @@ impl App {
         }
         let purpose = TextPurpose::CompleteProperties {
             record_id: record.record_id.clone(),
+            module: record.module_code,
         };
         self.open(RecordDialog::Text(TextField::new(purpose, "")));
     }
@@ -199,7 +203,11 @@ impl App {
         self.open(RecordDialog::Cleanup(view));
     }
 
-    pub(super) fn run_record_dialog_command(&mut self, dialog: RecordDialog, command: Command) -> Vec<Effect> {
+    pub(super) fn run_record_dialog_command(
+        &mut self,
+        dialog: RecordDialog,
+        command: Command,
+    ) -> Vec<Effect> {
         match dialog {
             RecordDialog::Form(form) => self.form_command(form, command),
             RecordDialog::Detail(detail) => self.detail_command(detail, command),
@@ -229,7 +237,9 @@ impl App {
     fn form_command(&mut self, mut form: RecordForm, command: Command) -> Vec<Effect> {
         match command {
             Command::Cancel => {
-                if form.stage == Stage::WaitingForLock {
+                if form.stage == Stage::WaitingForLock
+                    && matches!(self.records.waiting_for_lock, Some((_, LockedOp::Create(_))))
+                {
                     self.records.waiting_for_lock = None;
                 }
                 return Vec::new();
@@ -253,13 +263,14 @@ impl App {
             Command::Confirm => {
                 if let Some(record) = form.validate() {
                     let module = record.module;
-                    form.stage = if self.live_lock_for(module).is_some() {
-                        Stage::Sending
-                    } else {
-                        Stage::WaitingForLock
-                    };
-                    self.open(RecordDialog::Form(form));
-                    return self.with_lock(module, LockedOp::Create(record));
+                    let has_lock = self.live_lock_for(module).is_some();
+                    if has_lock || self.records.waiting_for_lock.is_none() {
+                        form.stage = if has_lock { Stage::Sending } else { Stage::WaitingForLock };
+                        self.open(RecordDialog::Form(form));
+                        return self.with_lock(module, LockedOp::Create(record));
+                    }
+                    form.server_error =
+                        Some("another operation is waiting for a lock; try again in a moment".into());
                 }
             }
             _ => {}
@@ -278,7 +289,9 @@ impl App {
                 let page = detail.files.page + 1;
                 effects.extend(self.files_request(&mut detail, page));
             }
-            Command::Records(RecordCommand::PreviousPage) if !detail.files.loading && detail.files.page > 0 => {
+            Command::Records(RecordCommand::PreviousPage)
+                if !detail.files.loading && detail.files.page > 0 =>
+            {
                 let page = detail.files.page - 1;
                 effects.extend(self.files_request(&mut detail, page));
             }
@@ -301,7 +314,10 @@ impl App {
     fn bulk_confirm_command(&mut self, mut confirm: BulkConfirm, command: Command) -> Vec<Effect> {
         match command {
             Command::Cancel => {
-                self.status.notice = Some(format!("nothing deleted: {} records kept", confirm.record_ids.len()));
+                self.status.notice = Some(format!(
+                    "nothing deleted: {} records kept",
+                    confirm.record_ids.len()
+                ));
                 return Vec::new();
             }
             Command::ClearInput => {
@@ -351,13 +367,14 @@ impl App {
                     }
                 };
             }
-            (TextPurpose::CompleteProperties { record_id }, Command::Confirm) => {
+            (TextPurpose::CompleteProperties { record_id, module }, Command::Confirm) => {
                 match validate_properties(field.input.value()) {
                     Ok(properties) => {
-                        let record_id = record_id.clone();
-                        let module = self.records.find(&record_id).map(|row| row.record.module_code);
-                        let module = module.or_else(|| self.records.module).unwrap_or(ModuleCode::Folder);
-                        let op = LockedOp::Complete { record_id, properties };
+                        let (record_id, module) = (record_id.clone(), *module);
+                        let op = LockedOp::Complete {
+                            record_id,
+                            properties,
+                        };
                         return self.with_lock(module, op);
                     }
                     Err(error) => field.error = Some(error.to_string()),
@@ -428,12 +445,20 @@ impl App {
         if let Some(lock) = self.live_lock_for(module) {
             return self.run_locked(op, lock);
         }
+        if let Some((waiting_module, _)) = &self.records.waiting_for_lock {
+            // One operation waits at a time, so that none is dropped unseen.
+            self.status.notice = Some(format!(
+                "not sent: still waiting for a lock for {waiting_module}; try again in a moment"
+            ));
+            return Vec::new();
+        }
         self.records.waiting_for_lock = Some((module, op));
         if self.locks.creating.contains(&module) {
             return Vec::new();
         }
         let text = format!("no live lock for {module}: creating one first");
-        self.activity.note(self.now, Outcome::Info, "records", text.clone());
+        self.activity
+            .note(self.now, Outcome::Info, "records", text.clone());
         self.status.notice = Some(text);
         let index = ModuleCode::ALL.iter().position(|m| *m == module).unwrap_or(0);
         self.create(index)
@@ -444,10 +469,15 @@ impl App {
         match op {
             LockedOp::Create(record) => {
                 self.set_form_stage(Stage::Sending);
-                let pending = RecordPending::Create { module: record.module };
+                let pending = RecordPending::Create {
+                    module: record.module,
+                };
                 vec![self.record_request(pending, RecordCall::Create { lock_id, record })]
             }
-            LockedOp::Complete { record_id, properties } => {
+            LockedOp::Complete {
+                record_id,
+                properties,
+            } => {
                 let call = RecordCall::Complete {
                     lock_id,
                     record_id: record_id.clone(),
@@ -504,7 +534,11 @@ impl App {
             return Vec::new();
         }
         self.records.waiting_for_lock = None;
-        let cause = self.status.last_error.as_ref().map_or(String::new(), |(_, e)| format!(": {e}"));
+        let cause = self
+            .status
+            .last_error
+            .as_ref()
+            .map_or(String::new(), |(_, e)| format!(": {e}"));
         let text = format!("could not get a lock for {module}{cause}");
         let mut shown_in_form = false;
         if let Some(Dialog::Records(dialog)) = &mut self.dialog
@@ -568,12 +602,17 @@ impl App {
         let Some(input) = dialog.input_mut() else {
             return;
         };
-        for c in text.chars() {
-            let c = if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c };
-            if !c.is_control() {
-                input.handle(InputRequest::InsertChar(c));
-            }
-        }
+        let pasted: String = text
+            .chars()
+            .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
+            .filter(|c| !c.is_control())
+            .collect();
+        // Inserted in one piece: character by character costs O(n²) for a large paste.
+        let cursor = input.cursor();
+        let value = input.value();
+        let at = value.char_indices().nth(cursor).map_or(value.len(), |(i, _)| i);
+        let joined = format!("{}{pasted}{}", &value[..at], &value[at..]);
+        *input = Input::new(joined).with_cursor(cursor + pasted.chars().count());
         self.after_text_change();
     }
 

@@ -44,7 +44,13 @@ fn lock_102(expires_in: i64) -> LockInfo {
 
 /// An app holding a lock for 102, with the records pane focused.
 fn app() -> App {
-    let mut app = App::new(session(), vec![(lock_102(600), false)], Vec::new(), t0(), Rect::new(0, 0, 110, 30));
+    let mut app = App::new(
+        session(),
+        vec![(lock_102(600), false)],
+        Vec::new(),
+        t0(),
+        Rect::new(0, 0, 110, 30),
+    );
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus, Pane::Records);
     app
@@ -130,10 +136,16 @@ fn loaded(n: usize) -> App {
     let mut served = 0;
     while let Some((request, _)) = calls(&effects).first().cloned() {
         let size = (n - served).min(100);
-        let items = (served..served + size).map(|i| record(i, RecordStatus::New)).collect();
+        let items = (served..served + size)
+            .map(|i| record(i, RecordStatus::New))
+            .collect();
         served += size;
         let next_cursor = (served < n).then(|| format!("c{served}"));
-        effects = reply(&mut app, request, RecordOutcome::Page(Ok(Page { items, next_cursor })));
+        effects = reply(
+            &mut app,
+            request,
+            RecordOutcome::Page(Ok(Page { items, next_cursor })),
+        );
     }
     assert_eq!(app.records.rows.len(), n);
     app
@@ -176,7 +188,11 @@ fn choosing_a_module_lists_its_first_page_and_follows_cursors() {
             cursor: Some("next".into())
         })
     );
-    assert_eq!(app.records.visible.len(), 100, "the first page is on screen while the rest loads");
+    assert_eq!(
+        app.records.visible.len(),
+        100,
+        "the first page is on screen while the rest loads"
+    );
     assert!(app.records.is_loading());
     assert!(app.is_busy());
 }
@@ -239,7 +255,12 @@ fn the_local_filter_applies_while_typing_and_esc_clears_it() {
     ch(&mut app, '/');
     type_text(&mut app, "PHONE 2");
     assert_eq!(app.records.visible.len(), 10);
-    assert!(app.records.visible.iter().all(|&i| app.records.rows[i].record.device_info.device_name == "phone 2"));
+    assert!(
+        app.records
+            .visible
+            .iter()
+            .all(|&i| app.records.rows[i].record.device_info.device_name == "phone 2")
+    );
     press(&mut app, KeyCode::Enter);
     assert!(app.dialog.is_none());
     assert_eq!(app.records.filter, "PHONE 2", "Enter keeps the filter");
@@ -340,7 +361,10 @@ fn without_a_lock_the_form_creates_one_first() {
         matches!(&record_calls[..], [ApiCall::Records(RecordCall::Create { lock_id, .. })] if lock_id == "abc@100"),
         "{record_calls:?}"
     );
-    assert!(effects.iter().any(|e| matches!(e, Effect::Journal(_))), "the new lock is journalled");
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Journal(_))),
+        "the new lock is journalled"
+    );
 }
 
 #[test]
@@ -418,7 +442,10 @@ fn several_marked_records_need_their_number_typed() {
     ch(&mut app, 'd');
     assert!(matches!(record_dialog(&app), Some(RecordDialog::ConfirmBulk(c)) if c.record_ids.len() == 3));
     type_text(&mut app, "2");
-    assert!(press(&mut app, KeyCode::Enter).is_empty(), "wrong number: nothing is sent");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "wrong number: nothing is sent"
+    );
     let Some(RecordDialog::ConfirmBulk(confirm)) = record_dialog(&app) else {
         panic!("still asking")
     };
@@ -467,7 +494,11 @@ fn a_bulk_delete_counts_progress_and_lists_every_failure() {
     assert!(run.finished);
     let failed: Vec<&str> = run.failures.iter().map(|f| f.record_id.as_str()).collect();
     assert_eq!(failed, ["9000000", "8999996", "8999992"]);
-    assert!(run.failures.iter().all(|f| f.code == Some(500001) && f.message == "internal error"));
+    assert!(
+        run.failures
+            .iter()
+            .all(|f| f.code == Some(500001) && f.message == "internal error")
+    );
     let left: Vec<&str> = app.records.rows.iter().map(|r| r.id()).collect();
     assert_eq!(left, failed, "only the failures are still listed");
     press(&mut app, KeyCode::Enter);
@@ -484,9 +515,15 @@ fn stopping_a_bulk_delete_cancels_its_own_flag_once() {
     let [Effect::StartBulkDelete(job)] = &effects[..] else {
         panic!("{effects:?}")
     };
-    assert_eq!(press(&mut app, KeyCode::Esc), vec![Effect::CancelBulkDelete(job.cancel.clone())]);
+    assert_eq!(
+        press(&mut app, KeyCode::Esc),
+        vec![Effect::CancelBulkDelete(job.cancel.clone())]
+    );
     assert!(press(&mut app, KeyCode::Esc).is_empty(), "already stopping");
-    assert!(record_dialog(&app).is_some(), "the dialog waits for the deletes in flight");
+    assert!(
+        record_dialog(&app).is_some(),
+        "the dialog waits for the deletes in flight"
+    );
     app.update(Action::Bulk(BulkProgress::Finished {
         job: job.job,
         cancelled: true,
@@ -505,7 +542,10 @@ fn the_lock_is_renewed_while_a_bulk_delete_runs() {
     ch(&mut app, 'd');
     type_text(&mut app, "5");
     press(&mut app, KeyCode::Enter);
-    assert!(app.update(Action::Tick(t0() + chrono::Duration::seconds(60))).is_empty());
+    assert!(
+        app.update(Action::Tick(t0() + chrono::Duration::seconds(60)))
+            .is_empty()
+    );
     let effects = app.update(Action::Tick(t0() + chrono::Duration::seconds(401)));
     let (_, call) = only_call(&effects);
     assert!(matches!(call, ApiCall::RenewLock(lock) if lock.lock_id == LOCK_102));
@@ -532,7 +572,10 @@ fn completing_a_new_record_sends_the_properties_and_reads_it_back() {
             record_id: "9000000".into()
         })
     );
-    assert_eq!(app.records.find("9000000").unwrap().record.status, RecordStatus::Completed);
+    assert_eq!(
+        app.records.find("9000000").unwrap().record.status,
+        RecordStatus::Completed
+    );
 }
 
 #[test]
@@ -541,7 +584,9 @@ fn completing_refuses_bad_json_and_records_that_are_not_new() {
     ch(&mut app, 'c');
     type_text(&mut app, "{");
     assert!(press(&mut app, KeyCode::Enter).is_empty());
-    assert!(matches!(record_dialog(&app), Some(RecordDialog::Text(f)) if f.error.as_ref().unwrap().contains("line 1")));
+    assert!(
+        matches!(record_dialog(&app), Some(RecordDialog::Text(f)) if f.error.as_ref().unwrap().contains("line 1"))
+    );
     press(&mut app, KeyCode::Esc);
     app.records.mark_completed("9000000");
     assert!(ch(&mut app, 'c').is_empty());
@@ -567,10 +612,20 @@ fn the_detail_view_pages_through_files() {
     reply(&mut app, request, RecordOutcome::Files(Ok(page)));
     let (request, call) = only_call(&ch(&mut app, ']'));
     assert!(matches!(call, ApiCall::Records(RecordCall::Files { cursor: Some(c), .. }) if c == "f2"));
-    reply(&mut app, request, RecordOutcome::Files(Ok(Page { items: Vec::new(), next_cursor: None })));
+    reply(
+        &mut app,
+        request,
+        RecordOutcome::Files(Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        })),
+    );
     assert!(ch(&mut app, ']').is_empty(), "no further page");
     let (_, call) = only_call(&ch(&mut app, '['));
-    assert!(matches!(call, ApiCall::Records(RecordCall::Files { cursor: None, .. })));
+    assert!(matches!(
+        call,
+        ApiCall::Records(RecordCall::Files { cursor: None, .. })
+    ));
 }
 
 #[test]
@@ -585,4 +640,40 @@ fn cleanup_proposes_old_new_records_and_confirms_by_number() {
     ch(&mut app, ' ');
     press(&mut app, KeyCode::Enter);
     assert!(matches!(record_dialog(&app), Some(RecordDialog::ConfirmBulk(c)) if c.record_ids.len() == 4));
+}
+
+#[test]
+fn only_one_operation_waits_for_a_lock_at_a_time() {
+    let mut app = app_without_lock();
+    let (request, _) = only_call(&ch(&mut app, '3'));
+    let page = Page {
+        items: vec![record(1, RecordStatus::New), record(2, RecordStatus::New)],
+        next_cursor: None,
+    };
+    reply(&mut app, request, RecordOutcome::Page(Ok(page)));
+    ch(&mut app, 'd');
+    let (_, call) = only_call(&ch(&mut app, 'y'));
+    assert_eq!(call, ApiCall::CreateLock(ModuleCode::AddressBook));
+    press(&mut app, KeyCode::Down);
+    ch(&mut app, 'd');
+    assert!(ch(&mut app, 'y').is_empty(), "the second delete is refused, not queued");
+    assert!(app.status.notice.as_ref().unwrap().contains("still waiting for a lock"));
+    assert!(
+        matches!(&app.records.waiting_for_lock, Some((_, super::super::records::LockedOp::Delete { record_id })) if record_id == "8999999"),
+        "the first delete still waits"
+    );
+}
+
+#[test]
+fn a_paste_lands_at_the_cursor_on_one_line() {
+    let mut app = loaded(1);
+    ch(&mut app, 'n');
+    type_text(&mut app, "ad");
+    press(&mut app, KeyCode::Left);
+    app.update(Action::Paste("b\nc".into()));
+    let Some(RecordDialog::Form(form)) = record_dialog(&app) else {
+        panic!("form open")
+    };
+    assert_eq!(form.device_id.value(), "ab cd");
+    assert_eq!(form.device_id.cursor(), 4);
 }

@@ -125,10 +125,14 @@ pub fn check_device_id(text: &str) -> Result<String, String> {
     }
     let chars = id.chars().count();
     if chars > MAX_DEVICE_ID_CHARS {
-        return Err(format!("the device id is {chars} characters long; at most {MAX_DEVICE_ID_CHARS} are accepted"));
+        return Err(format!(
+            "the device id is {chars} characters long; at most {MAX_DEVICE_ID_CHARS} are accepted"
+        ));
     }
     if let Some(bad) = id.chars().find(|c| c.is_control()) {
-        return Err(format!("a device id cannot contain the control character {bad:?}"));
+        return Err(format!(
+            "a device id cannot contain the control character {bad:?}"
+        ));
     }
     Ok(id.to_string())
 }
@@ -195,7 +199,10 @@ mod tests {
         let big = format!(r#"{{"x":"{}"}}"#, "y".repeat(MAX_PROPERTIES_BYTES));
         let mut form = form("d", &big);
         assert!(form.validate().is_none());
-        assert!(matches!(form.properties_error, Some(PropertiesError::TooLarge { .. })));
+        assert!(matches!(
+            form.properties_error,
+            Some(PropertiesError::TooLarge { .. })
+        ));
     }
 
     #[test]

@@ -21,13 +21,28 @@ const RECORD_NOT_FOUND: i64 = 404001;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordPending {
     /// Page `page` (0-based) of listing `generation`.
-    Page { generation: u64, module: ModuleCode, page: usize },
-    Create { module: ModuleCode },
-    Complete { record_id: String },
+    Page {
+        generation: u64,
+        module: ModuleCode,
+        page: usize,
+    },
+    Create {
+        module: ModuleCode,
+    },
+    Complete {
+        record_id: String,
+    },
     /// Reading a record again after it changed.
-    Refetch { record_id: String },
-    Delete { record_id: String },
-    Files { record_id: String, page: usize },
+    Refetch {
+        record_id: String,
+    },
+    Delete {
+        record_id: String,
+    },
+    Files {
+        record_id: String,
+        page: usize,
+    },
 }
 
 impl RecordPending {
@@ -38,12 +53,26 @@ impl RecordPending {
                 format!("list records {} p{}", module.code(), page + 1)
             }
             RecordPending::Create { module } => format!("create record {}", module.code()),
-            RecordPending::Complete { record_id } => format!("complete {record_id}"),
-            RecordPending::Refetch { record_id } => format!("get record {record_id}"),
-            RecordPending::Delete { record_id } => format!("delete {record_id}"),
-            RecordPending::Files { record_id, page } => format!("files of {record_id} p{}", page + 1),
+            RecordPending::Complete { record_id } => format!("complete {}", short_record_id(record_id)),
+            RecordPending::Refetch { record_id } => format!("get record {}", short_record_id(record_id)),
+            RecordPending::Delete { record_id } => format!("delete {}", short_record_id(record_id)),
+            RecordPending::Files { record_id, page } => {
+                format!("files of {} p{}", short_record_id(record_id), page + 1)
+            }
         }
     }
+}
+
+/// `1842862763295184641` → `…63295184641`: the end of a record id, which is what differs
+/// between records made close together, short enough for the log's operation column.
+pub fn short_record_id(record_id: &str) -> String {
+    const KEEP: usize = 11;
+    let chars = record_id.chars().count();
+    if chars <= KEEP + 1 {
+        return record_id.to_string();
+    }
+    let tail: String = record_id.chars().skip(chars - KEEP).collect();
+    format!("…{tail}")
 }
 
 impl App {
@@ -70,7 +99,9 @@ impl App {
                 },
                 RecordOutcome::Page(result),
             ) => self.records_page(generation, module, page, result),
-            (RecordPending::Create { module }, RecordOutcome::Created(result)) => self.record_created(module, result),
+            (RecordPending::Create { module }, RecordOutcome::Created(result)) => {
+                self.record_created(module, result)
+            }
             (RecordPending::Complete { record_id }, RecordOutcome::Completed(result)) => {
                 self.record_completed(record_id, result)
             }
@@ -143,7 +174,10 @@ impl App {
                 if form_open {
                     self.dialog = None;
                 }
-                let text = format!("created record {} for device {}", record.record_id, record.device_info.device_id);
+                let text = format!(
+                    "created record {} for device {}",
+                    record.record_id, record.device_info.device_id
+                );
                 self.status.notice = Some(text);
                 self.focus_pane(Pane::Records);
                 if self.records.module == Some(module) {
@@ -251,7 +285,11 @@ impl App {
             _ => None,
         };
         match progress {
-            BulkProgress::Deleted { job, record_id, result } => {
+            BulkProgress::Deleted {
+                job,
+                record_id,
+                result,
+            } => {
                 if let Err(error) = &result {
                     let text = format!("bulk delete of {record_id}: {error}");
                     self.activity

@@ -44,10 +44,17 @@ pub enum LoadState {
     /// No module chosen yet.
     Idle,
     /// Pages are arriving; `pages` have been received so far.
-    Loading { pages: usize },
-    Loaded { pages: usize },
+    Loading {
+        pages: usize,
+    },
+    Loaded {
+        pages: usize,
+    },
     /// A page failed; the records before it are shown.
-    Failed { pages: usize, message: String },
+    Failed {
+        pages: usize,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -204,7 +211,9 @@ impl RecordsPane {
     /// `visible` from scratch, after `rows` or `filter` changed.
     fn rebuild_visible(&mut self) {
         let needle = self.filter.to_lowercase();
-        self.visible = (0..self.rows.len()).filter(|&i| self.rows[i].matches(&needle)).collect();
+        self.visible = (0..self.rows.len())
+            .filter(|&i| self.rows[i].matches(&needle))
+            .collect();
     }
 
     pub fn selected(&self) -> Option<&RecordRow> {
@@ -255,7 +264,9 @@ impl RecordsPane {
         self.marked.retain(|id| !record_ids.contains(id));
         self.rebuild_visible();
         let kept = keep.and_then(|id| self.visible.iter().position(|&i| self.rows[i].id() == id));
-        self.cursor = kept.unwrap_or(self.cursor).min(self.visible.len().saturating_sub(1));
+        self.cursor = kept
+            .unwrap_or(self.cursor)
+            .min(self.visible.len().saturating_sub(1));
         self.scroll_to_cursor(visible_rows);
     }
 
@@ -298,7 +309,11 @@ impl RecordsPane {
 
     /// Marks every record matching the filter; when all of them are marked already, unmarks them.
     pub fn mark_all_visible(&mut self) {
-        let ids: Vec<String> = self.visible.iter().map(|&i| self.rows[i].id().to_string()).collect();
+        let ids: Vec<String> = self
+            .visible
+            .iter()
+            .map(|&i| self.rows[i].id().to_string())
+            .collect();
         if !ids.is_empty() && ids.iter().all(|id| self.marked.contains(id)) {
             for id in &ids {
                 self.marked.remove(id);
@@ -338,7 +353,9 @@ mod tests {
     }
 
     fn page(from: usize, n: usize) -> Vec<BackupRecord> {
-        (from..from + n).map(|i| record(i, RecordStatus::New, if i % 2 == 0 { "pixel" } else { "iphone" })).collect()
+        (from..from + n)
+            .map(|i| record(i, RecordStatus::New, if i % 2 == 0 { "pixel" } else { "iphone" }))
+            .collect()
     }
 
     fn loaded(n: usize) -> RecordsPane {
@@ -387,7 +404,11 @@ mod tests {
         pane.add_page(page(0, 10), false, 10);
         pane.add_page(page(10, 10), true, 10);
         assert_eq!(pane.visible.len(), 10);
-        assert!(pane.visible.iter().all(|&i| pane.rows[i].record.device_info.device_id == "pixel"));
+        assert!(
+            pane.visible
+                .iter()
+                .all(|&i| pane.rows[i].record.device_info.device_id == "pixel")
+        );
     }
 
     #[test]
@@ -423,7 +444,11 @@ mod tests {
         assert_eq!(pane.selected().unwrap().id(), "1000150");
         pane.move_cursor(1, 10);
         pane.add_page(page(200, 50), true, 10);
-        assert_eq!(pane.selected().unwrap().id(), "1000151", "the user moved on: stay");
+        assert_eq!(
+            pane.selected().unwrap().id(),
+            "1000151",
+            "the user moved on: stay"
+        );
     }
 
     #[test]
@@ -477,7 +502,10 @@ mod tests {
     fn completing_changes_the_status_in_place() {
         let mut pane = loaded(3);
         pane.mark_completed("1000001");
-        assert_eq!(pane.find("1000001").unwrap().record.status, RecordStatus::Completed);
+        assert_eq!(
+            pane.find("1000001").unwrap().record.status,
+            RecordStatus::Completed
+        );
         pane.set_filter("completed", 10);
         assert_eq!(pane.visible, vec![1]);
     }

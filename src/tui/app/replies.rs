@@ -45,7 +45,9 @@ impl App {
             (Pending::Release { lock_id }, ApiOutcome::LockReleased(result)) => {
                 self.lock_released(&lock_id, result.as_ref().err())
             }
-            (Pending::Records(pending), ApiOutcome::Records(outcome)) => self.on_record_reply(pending, outcome),
+            (Pending::Records(pending), ApiOutcome::Records(outcome)) => {
+                self.on_record_reply(pending, outcome)
+            }
             (pending, outcome) => {
                 // Only reachable if the runtime answered a request with the wrong kind of
                 // outcome: log it rather than guess.

@@ -46,17 +46,28 @@ fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, theme: &T
         .border_style(theme.border_focused)
         .title(format!(" {title} "));
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
 }
 
 /// `> text` with the text scrolled sideways so that the cursor stays within `width`.
 fn input_line<'a>(input: &Input, width: usize, style: Style) -> Line<'a> {
-    let shown: String = input.value().chars().skip(input.visual_scroll(width)).take(width).collect();
+    let shown: String = input
+        .value()
+        .chars()
+        .skip(input.visual_scroll(width))
+        .take(width)
+        .collect();
     Line::styled(format!("> {shown}"), style)
 }
 
 fn set_input_cursor(frame: &mut Frame, input: &Input, width: usize, x: u16, y: u16) {
-    let cursor = input.visual_cursor().saturating_sub(input.visual_scroll(width)).min(width) as u16;
+    let cursor = input
+        .visual_cursor()
+        .saturating_sub(input.visual_scroll(width))
+        .min(width) as u16;
     frame.set_cursor_position(Position::new(x + 2 + cursor, y));
 }
 
@@ -65,9 +76,17 @@ fn lock_line<'a>(app: &App, module: ModuleCode, theme: &Theme) -> Line<'a> {
     match app.live_lock_for(module) {
         Some(lock) => {
             let left = lock.time_left(app.now).num_seconds();
-            Line::from(format!("{}, {:02}:{:02} left", short_id(&lock.lock_id), left / 60, left % 60))
+            Line::from(format!(
+                "{}, {:02}:{:02} left",
+                short_id(&lock.lock_id),
+                left / 60,
+                left % 60
+            ))
         }
-        None => Line::styled(format!("none held for {}: it is created first", module.code()), theme.warning),
+        None => Line::styled(
+            format!("none held for {}: it is created first", module.code()),
+            theme.warning,
+        ),
     }
 }
 
@@ -81,7 +100,12 @@ fn draw_form(frame: &mut Frame, screen: Rect, app: &App, form: &RecordForm, them
             Style::new()
         }
     };
-    let label = |text: &str| Span::styled(format!("{text:<width$}", width = usize::from(LABEL_WIDTH)), theme.header);
+    let label = |text: &str| {
+        Span::styled(
+            format!("{text:<width$}", width = usize::from(LABEL_WIDTH)),
+            theme.header,
+        )
+    };
     let mut lines = vec![Line::from(vec![
         label("Module"),
         Span::styled(format!("‹ {} ›", form.module), field_style(Field::Module)),
@@ -94,13 +118,21 @@ fn draw_form(frame: &mut Frame, screen: Rect, app: &App, form: &RecordForm, them
     let mut device = input_line(&form.device_id, input_width, field_style(Field::DeviceId));
     device.spans.insert(0, label("Device ID"));
     lines.push(device);
-    lines.push(field_message(form.device_error.clone(), "required: the device the backup comes from", theme));
+    lines.push(field_message(
+        form.device_error.clone(),
+        "required: the device the backup comes from",
+        theme,
+    ));
     let properties_row = lines.len();
     let mut properties = input_line(&form.properties, input_width, field_style(Field::Properties));
     properties.spans.insert(0, label("Properties"));
     lines.push(properties);
     let properties_error = form.properties_error.as_ref().map(ToString::to_string);
-    lines.push(field_message(properties_error, "optional JSON, e.g. {\"files\": 12}", theme));
+    lines.push(field_message(
+        properties_error,
+        "optional JSON, e.g. {\"files\": 12}",
+        theme,
+    ));
     lines.push(Line::from(""));
     lines.push(match (&form.stage, &form.server_error) {
         (Stage::WaitingForLock, _) => Line::styled("creating a lock for the module…", theme.busy),
@@ -109,13 +141,23 @@ fn draw_form(frame: &mut Frame, screen: Rect, app: &App, form: &RecordForm, them
         (Stage::Editing, None) => Line::styled("Tab next field · Enter create · Esc cancel", theme.dim),
     });
     let area = centered(screen, width, lines.len() as u16 + 2);
-    boxed(frame, area, &format!("New backup record in {}", form.module.code()), lines, theme);
+    boxed(
+        frame,
+        area,
+        &format!("New backup record in {}", form.module.code()),
+        lines,
+        theme,
+    );
     let value_x = area.x + 1 + LABEL_WIDTH;
     match form.focus {
         Field::Module => {}
-        Field::DeviceId => {
-            set_input_cursor(frame, &form.device_id, input_width, value_x, area.y + 1 + device_row as u16)
-        }
+        Field::DeviceId => set_input_cursor(
+            frame,
+            &form.device_id,
+            input_width,
+            value_x,
+            area.y + 1 + device_row as u16,
+        ),
         Field::Properties => set_input_cursor(
             frame,
             &form.properties,
@@ -136,7 +178,9 @@ fn field_message<'a>(error: Option<String>, hint: &str, theme: &Theme) -> Line<'
 }
 
 fn when(t: DateTime<Utc>, app: &App) -> String {
-    let local = t.with_timezone(&app.session.display_offset).format("%Y-%m-%d %H:%M:%S");
+    let local = t
+        .with_timezone(&app.session.display_offset)
+        .format("%Y-%m-%d %H:%M:%S");
     format!("{local} ({} ago)", format_age(app.now - t))
 }
 
@@ -144,9 +188,18 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail
     let record = &detail.record;
     let device = &record.device_info;
     let field = |name: &str, value: String| {
-        Line::from(vec![Span::styled(format!("{name:<14}"), theme.header), Span::raw(value)])
+        Line::from(vec![
+            Span::styled(format!("{name:<14}"), theme.header),
+            Span::raw(value),
+        ])
     };
-    let or_dash = |text: &str| if text.is_empty() { "—".to_string() } else { text.to_string() };
+    let or_dash = |text: &str| {
+        if text.is_empty() {
+            "—".to_string()
+        } else {
+            text.to_string()
+        }
+    };
     let mut lines = vec![
         field("Record id", record.record_id.clone()),
         field("Module", record.module_code.to_string()),
@@ -161,11 +214,18 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail
         field("Device name", or_dash(&device.device_name)),
         field("Device OS", or_dash(&device.device_os)),
         field("Machine code", or_dash(&device.machine_code)),
-        field("Device since", device.create_time.map_or("—".into(), |t| when(t, app))),
+        field(
+            "Device since",
+            device.create_time.map_or("—".into(), |t| when(t, app)),
+        ),
         Line::from(""),
         Line::styled("Properties", theme.header),
     ];
-    lines.extend(pretty_properties(&record.properties).lines().map(|l| Line::from(format!("  {l}"))));
+    lines.extend(
+        pretty_properties(&record.properties)
+            .lines()
+            .map(|l| Line::from(format!("  {l}"))),
+    );
     lines.push(Line::from(""));
     let pager = &detail.files;
     let state = if pager.loading {
@@ -175,14 +235,20 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail
     } else {
         String::new()
     };
-    lines.push(Line::styled(format!("Files, page {}{state}", pager.page + 1), theme.header));
+    lines.push(Line::styled(
+        format!("Files, page {}{state}", pager.page + 1),
+        theme.header,
+    ));
     if let Some(error) = &pager.error {
         lines.push(Line::styled(format!("  {error}"), theme.error));
     } else if pager.files.is_empty() && !pager.loading {
         lines.push(Line::styled("  no files", theme.dim));
     }
     for file in &pager.files {
-        let created = file.create_time.with_timezone(&app.session.display_offset).format("%Y-%m-%d %H:%M");
+        let created = file
+            .create_time
+            .with_timezone(&app.session.display_offset)
+            .format("%Y-%m-%d %H:%M");
         lines.push(Line::from(format!(
             "  {:<40} {:>12}  {created}",
             file.file_name,
@@ -198,7 +264,10 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail
         .border_style(theme.border_focused)
         .title(format!(" Record {} ", record.record_id));
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll as u16, 0)), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((scroll as u16, 0)),
+        area,
+    );
 }
 
 /// Properties as indented JSON; text that is not JSON is shown as it is.
@@ -227,12 +296,24 @@ fn human_size(bytes: u64) -> String {
 
 fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &App, record: &BackupRecord, theme: &Theme) {
     let device = &record.device_info;
-    let name = if device.device_name.is_empty() { &device.device_id } else { &device.device_name };
-    let os = if device.device_os.is_empty() { String::new() } else { format!(" ({})", device.device_os) };
+    let name = if device.device_name.is_empty() {
+        &device.device_id
+    } else {
+        &device.device_name
+    };
+    let os = if device.device_os.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", device.device_os)
+    };
     let mut lock = lock_line(app, record.module_code, theme);
     lock.spans.insert(0, Span::raw("Lock: "));
     let lines = vec![
-        Line::from(vec![Span::raw("Delete record "), Span::styled(record.record_id.clone(), theme.header), Span::raw("?")]),
+        Line::from(vec![
+            Span::raw("Delete record "),
+            Span::styled(record.record_id.clone(), theme.header),
+            Span::raw("?"),
+        ]),
         Line::from(format!("Device: {name}{os}")),
         Line::from(vec![
             Span::raw("Status: "),
@@ -240,7 +321,10 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &App, record: &Back
             Span::raw(format!(" · age {}", format_age(app.now - record.create_time))),
         ]),
         Line::from(""),
-        Line::styled("Its backup files are deleted too. This cannot be undone.", theme.warning),
+        Line::styled(
+            "Its backup files are deleted too. This cannot be undone.",
+            theme.warning,
+        ),
         lock,
         Line::from(""),
         Line::styled("y / Enter: delete · n / Esc: keep it", theme.dim),
@@ -278,10 +362,15 @@ fn draw_confirm_bulk(frame: &mut Frame, screen: Rect, app: &App, confirm: &BulkC
             Span::styled(format!("{n} records"), theme.header),
             Span::raw(format!(" of {} ({statuses})?", confirm.module)),
         ]),
-        Line::styled("Their backup files are deleted too. This cannot be undone.", theme.warning),
+        Line::styled(
+            "Their backup files are deleted too. This cannot be undone.",
+            theme.warning,
+        ),
         lock,
         Line::from(""),
-        Line::from(format!("Type {n} and press Enter to delete them (Esc keeps them):")),
+        Line::from(format!(
+            "Type {n} and press Enter to delete them (Esc keeps them):"
+        )),
     ];
     let input_row = lines.len();
     lines.push(input_line(&confirm.typed, input_width, theme.header));
@@ -291,7 +380,13 @@ fn draw_confirm_bulk(frame: &mut Frame, screen: Rect, app: &App, confirm: &BulkC
     });
     let area = centered(screen, width, lines.len() as u16 + 2);
     boxed(frame, area, &format!("Delete {n} records"), lines, theme);
-    set_input_cursor(frame, &confirm.typed, input_width, area.x + 1, area.y + 1 + input_row as u16);
+    set_input_cursor(
+        frame,
+        &confirm.typed,
+        input_width,
+        area.x + 1,
+        area.y + 1 + input_row as u16,
+    );
 }
 
 /// The local filter is typed on the records pane's bottom border, so the list stays visible.
@@ -300,7 +395,12 @@ fn draw_filter_line(frame: &mut Frame, screen: Rect, field: &TextField, theme: &
         return;
     };
     let pane = layout.locks;
-    let area = Rect::new(pane.x + 1, pane.bottom().saturating_sub(1), pane.width.saturating_sub(2), 1);
+    let area = Rect::new(
+        pane.x + 1,
+        pane.bottom().saturating_sub(1),
+        pane.width.saturating_sub(2),
+        1,
+    );
     let width = usize::from(area.width.saturating_sub(12));
     let mut line = input_line(&field.input, width, theme.header);
     line.spans.insert(0, Span::styled(" filter ", theme.key));
@@ -316,7 +416,7 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
             "Device ID (empty: every device):",
             "The list is loaded again from the server.",
         ),
-        TextPurpose::CompleteProperties { record_id } => (
+        TextPurpose::CompleteProperties { record_id, .. } => (
             format!("Complete record {record_id}"),
             "New properties as JSON (optional; empty keeps the current ones):",
             "The record's status becomes completed and its end time is set.",
@@ -341,14 +441,15 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
 
 fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &App, view: &CleanupView, theme: &Theme) {
     let width = screen.width.saturating_sub(4).min(110);
-    let area = centered(screen, width, screen.height.saturating_sub(2));
-    let yes_no = if view.rules.include_to_be_deleted { "yes" } else { "no" };
-    let mut lines = vec![
-        Line::from(format!(
-            "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
-            format_age(view.rules.stale_new_after)
-        )),
-    ];
+    let yes_no = if view.rules.include_to_be_deleted {
+        "yes"
+    } else {
+        "no"
+    };
+    let mut lines = vec![Line::from(format!(
+        "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
+        format_age(view.rules.stale_new_after)
+    ))];
     if view.partial {
         lines.push(Line::styled(
             format!(
@@ -360,15 +461,24 @@ fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &App, view: &CleanupView, 
     }
     let ticked = view.ticked().len();
     lines.push(Line::styled(
-        format!("{ticked} of {} ticked · Space untick · Enter delete the ticked ones", view.candidates.len()),
+        format!(
+            "{ticked} of {} ticked · Space untick · Enter delete the ticked ones",
+            view.candidates.len()
+        ),
         theme.dim,
     ));
     lines.push(Line::from(""));
     let header_rows = lines.len();
     if view.candidates.is_empty() {
-        lines.push(Line::styled("No candidates: nothing needs cleaning up under these rules.", theme.ok));
+        lines.push(Line::styled(
+            "No candidates: nothing needs cleaning up under these rules.",
+            theme.ok,
+        ));
     }
-    let rows = usize::from(area.height.saturating_sub(2)).saturating_sub(header_rows).max(1);
+    // As tall as the candidates need, up to the screen.
+    let height = (header_rows + view.candidates.len().max(1) + 2).min(usize::from(screen.height.saturating_sub(2)));
+    let area = centered(screen, width, height as u16);
+    let rows = height.saturating_sub(header_rows + 2).max(1);
     let first = view.cursor.saturating_sub(rows - 1);
     for (index, candidate) in view.candidates.iter().enumerate().skip(first).take(rows) {
         let record = &candidate.record;
@@ -380,11 +490,18 @@ fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &App, view: &CleanupView, 
         };
         let line = Line::from(vec![
             Span::raw(format!("{tick} {:<19} ", record.record_id)),
-            Span::styled(format!("{:<13} ", record.status.label()), status_style(record.status, theme)),
+            Span::styled(
+                format!("{:<13} ", record.status.label()),
+                status_style(record.status, theme),
+            ),
             Span::raw(format!("{:<18.18} ", device)),
             Span::styled(candidate.reason.to_string(), theme.dim),
         ]);
-        lines.push(if index == view.cursor { line.style(theme.selected) } else { line });
+        lines.push(if index == view.cursor {
+            line.style(theme.selected)
+        } else {
+            line
+        });
     }
     let block = Block::new()
         .borders(Borders::ALL)
@@ -401,23 +518,42 @@ fn draw_bulk(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &Theme) {
         return;
     }
     let state = if run.stopping {
-        Line::styled("stopping: no further deletes start; those in flight finish", theme.warning)
+        Line::styled(
+            "stopping: no further deletes start; those in flight finish",
+            theme.warning,
+        )
     } else {
-        Line::styled("c / Esc stops: records already deleted stay deleted, the rest stay", theme.dim)
+        Line::styled(
+            "c / Esc stops: records already deleted stay deleted, the rest stay",
+            theme.dim,
+        )
     };
     let lines = vec![
         Line::from(""),
         Line::from(vec![
             Span::styled(format!("deleted {}", run.deleted.len()), theme.ok),
             Span::raw(" · "),
-            Span::styled(format!("failed {}", run.failures.len()), if run.failures.is_empty() { theme.dim } else { theme.error }),
+            Span::styled(
+                format!("failed {}", run.failures.len()),
+                if run.failures.is_empty() {
+                    theme.dim
+                } else {
+                    theme.error
+                },
+            ),
             Span::raw(format!(" · left {} of {}", run.untouched(), run.total)),
         ]),
         Line::from(""),
         state,
     ];
     let area = centered(screen, width, lines.len() as u16 + 2);
-    boxed(frame, area, &format!("Deleting {} records in {}", run.total, run.module.code()), lines, theme);
+    boxed(
+        frame,
+        area,
+        &format!("Deleting {} records in {}", run.total, run.module.code()),
+        lines,
+        theme,
+    );
     let gauge_area = Rect::new(area.x + 2, area.y + 1, area.width.saturating_sub(4), 1);
     let gauge = Gauge::default()
         .gauge_style(theme.busy)
@@ -428,12 +564,19 @@ fn draw_bulk(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &Theme) {
 
 fn draw_bulk_summary(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &Theme) {
     let width = screen.width.saturating_sub(4).min(110);
-    let style = if run.failures.is_empty() { theme.ok } else { theme.warning };
+    let style = if run.failures.is_empty() {
+        theme.ok
+    } else {
+        theme.warning
+    };
     let mut lines = vec![Line::styled(run.headline(), style), Line::from("")];
     if run.failures.is_empty() {
         lines.push(Line::from("No failures."));
     } else {
-        lines.push(Line::styled(format!("{} failure(s):", run.failures.len()), theme.header));
+        lines.push(Line::styled(
+            format!("{} failure(s):", run.failures.len()),
+            theme.header,
+        ));
     }
     let header_rows = lines.len();
     let height = (header_rows + run.failures.len() + 2).min(usize::from(screen.height.saturating_sub(2)));
@@ -447,7 +590,11 @@ fn draw_bulk_summary(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &The
         ]));
     }
     let area = centered(screen, width, height as u16);
-    let title = if run.cancelled { "Bulk delete stopped" } else { "Bulk delete finished" };
+    let title = if run.cancelled {
+        "Bulk delete stopped"
+    } else {
+        "Bulk delete finished"
+    };
     boxed(frame, area, title, lines, theme);
 }
 

@@ -24,7 +24,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let title = title(app);
     let mut block = pane_block(&title, Pane::Records, app, theme);
     if let LoadState::Failed { message, .. } = &pane.load {
-        block = block.title_bottom(Line::styled(format!(" loading stopped: {message} (r to retry) "), theme.error));
+        block = block.title_bottom(Line::styled(
+            format!(" loading stopped: {message} (r to retry) "),
+            theme.error,
+        ));
     } else if !pane.marked.is_empty() {
         let text = format!(" {} marked: d deletes them ", pane.marked.len());
         block = block.title_bottom(Line::styled(text, theme.notice));
@@ -47,10 +50,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         true,
     ];
     let keep = |cells: [Cell<'static>; 8]| -> Vec<Cell<'static>> {
-        cells.into_iter().zip(shown).filter(|(_, s)| *s).map(|(c, _)| c).collect()
+        cells
+            .into_iter()
+            .zip(shown)
+            .filter(|(_, s)| *s)
+            .map(|(c, _)| c)
+            .collect()
     };
     let header = Row::new(keep(
-        ["", "Record id", "Status", "Device (OS)", "Ver", "Created", "Ended", "Age"].map(Cell::from),
+        [
+            "",
+            "Record id",
+            "Status",
+            "Device (OS)",
+            "Ver",
+            "Created",
+            "Ended",
+            "Age",
+        ]
+        .map(Cell::from),
     ))
     .style(theme.header);
     let rows_shown = usize::from(area.height.saturating_sub(3));
@@ -87,7 +105,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     .filter(|(_, s)| *s)
     .map(|(w, _)| w)
     .collect();
-    let table = Table::new(rows, widths).header(header).block(block).column_spacing(1);
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1);
     frame.render_widget(table, area);
 }
 
@@ -110,7 +131,16 @@ fn title(app: &App) -> String {
         LoadState::Idle => {}
     }
     if !pane.filter.is_empty() {
-        title.push_str(&format!(" · filter \"{}\": {} match", pane.filter, pane.visible.len()));
+        title.push_str(&format!(
+            " · filter \"{}\": {} match",
+            pane.filter,
+            pane.visible.len()
+        ));
+    }
+    // The locks pane is hidden meanwhile: say how long the module's lock has left.
+    if let Some(lock) = app.live_lock_for(module) {
+        let left = lock.time_left(app.now).num_seconds();
+        title.push_str(&format!(" · lock {:02}:{:02}", left / 60, left % 60));
     }
     title
 }
@@ -124,7 +154,10 @@ fn empty_message(pane: &RecordsPane) -> Option<String> {
         (None, _) => "  Choose a module: 1 folder, 2 album, 3 address book. n creates a record.".to_string(),
         (Some(_), LoadState::Loading { .. }) if pane.rows.is_empty() => "  Loading…".into(),
         (Some(_), _) if !pane.rows.is_empty() => {
-            format!("  No loaded record matches \"{}\" (/ to change the filter).", pane.filter)
+            format!(
+                "  No loaded record matches \"{}\" (/ to change the filter).",
+                pane.filter
+            )
         }
         (Some(module), LoadState::Failed { .. }) => format!("  Could not list the records of {module}."),
         (Some(module), _) => format!("  No records in {module}. Press n to create one."),
