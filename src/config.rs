@@ -106,7 +106,12 @@ fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     let key_error = message.starts_with("unknown field") || message.starts_with("duplicate key");
-    let offending = text.get(span).unwrap_or_default().trim().trim_matches(['"', '\'']).trim();
+    let offending = text
+        .get(span)
+        .unwrap_or_default()
+        .trim()
+        .trim_matches(['"', '\''])
+        .trim();
     if !key_error && !offending.is_empty() {
         message = message.replace(offending, "<value not shown>");
     }

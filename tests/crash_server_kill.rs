@@ -65,7 +65,10 @@ impl ServerProcess {
         let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGKILL) };
         assert_eq!(sent, 0, "SIGKILL failed");
         let status = self.child.wait().expect("wait for the killed server");
-        assert!(!status.success(), "the server was killed, not stopped: {status:?}");
+        assert!(
+            !status.success(),
+            "the server was killed, not stopped: {status:?}"
+        );
     }
 }
 
@@ -107,7 +110,11 @@ async fn burst(client: Client, locks: Vec<(ModuleCode, String)>, round: usize, t
                     tally.lock().unwrap().attempted += 1;
                     match client.create_record(&lock_id, &record).await {
                         Ok(created) => {
-                            tally.lock().unwrap().acknowledged.insert(created.record_id.clone(), created);
+                            tally
+                                .lock()
+                                .unwrap()
+                                .acknowledged
+                                .insert(created.record_id.clone(), created);
                         }
                         Err(_) => {
                             tally.lock().unwrap().failed += 1;
@@ -139,7 +146,11 @@ async fn all_record_ids(client: &Client) -> BTreeSet<String> {
             page_size: 100,
             device_id: None,
         };
-        let pages: Vec<_> = client.record_pages(query).try_collect().await.expect("list after restart");
+        let pages: Vec<_> = client
+            .record_pages(query)
+            .try_collect()
+            .await
+            .expect("list after restart");
         ids.extend(pages.into_iter().flat_map(|p| p.items).map(|r| r.record_id));
     }
     ids
@@ -167,7 +178,10 @@ async fn sigkill_during_a_create_burst_loses_no_acknowledged_record() {
         let acks_at_start = tally.lock().unwrap().acknowledged.len();
         let deadline = Instant::now() + Duration::from_secs(60);
         while tally.lock().unwrap().acknowledged.len() < acks_at_start + ACKS_BEFORE_KILL {
-            assert!(Instant::now() < deadline, "round {round}: the burst made no progress");
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the burst made no progress"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         server.kill();
@@ -180,11 +194,18 @@ async fn sigkill_during_a_create_burst_loses_no_acknowledged_record() {
     let client = client(&server.base_url);
     let tally = std::mem::take(&mut *tally.lock().unwrap());
     for (id, acknowledged) in &tally.acknowledged {
-        let stored = client.get_record(id).await.unwrap_or_else(|e| panic!("record {id} was lost: {e}"));
+        let stored = client
+            .get_record(id)
+            .await
+            .unwrap_or_else(|e| panic!("record {id} was lost: {e}"));
         assert_eq!(&stored, acknowledged, "record {id} changed");
     }
     let listed = all_record_ids(&client).await;
-    let missing: Vec<_> = tally.acknowledged.keys().filter(|id| !listed.contains(*id)).collect();
+    let missing: Vec<_> = tally
+        .acknowledged
+        .keys()
+        .filter(|id| !listed.contains(*id))
+        .collect();
     assert!(missing.is_empty(), "acknowledged but not listed: {missing:?}");
     let unacknowledged_but_stored = listed.len() - tally.acknowledged.len();
     assert!(

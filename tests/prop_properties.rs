@@ -64,7 +64,8 @@ fn without_insignificant_whitespace(text: &str) -> String {
 
 #[test]
 fn numbers_keys_and_duplicates_are_sent_as_written() {
-    let text = "{ \"z\": 12345678901234567890123, \"a\": 0.1000000000000000055511151231257827,\n \"a\": 1e5 }";
+    let text =
+        "{ \"z\": 12345678901234567890123, \"a\": 0.1000000000000000055511151231257827,\n \"a\": 1e5 }";
     assert_eq!(
         validate_properties(text).unwrap().as_deref(),
         Some("{\"z\":12345678901234567890123,\"a\":0.1000000000000000055511151231257827,\"a\":1e5}")

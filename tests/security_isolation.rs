@@ -13,7 +13,11 @@ use koobackup::api::client::{NewRecord, RecordQuery};
 use koobackup::api::{ApiError, Client, ClientOptions, Credentials, ModuleCode, Token};
 
 fn client_for(base_url: &str, (user, token): (&str, &str)) -> Client {
-    Client::new(ClientOptions::new(base_url, Credentials::new(user, Token::new(token)))).expect("client")
+    Client::new(ClientOptions::new(
+        base_url,
+        Credentials::new(user, Token::new(token)),
+    ))
+    .expect("client")
 }
 
 /// Every row that belongs to `user`, as text, table by table.
@@ -41,7 +45,11 @@ fn rows_of(db: &Path, user: &str) -> Vec<String> {
 
 fn assert_forbidden<T: std::fmt::Debug>(what: &str, result: Result<T, ApiError>) {
     match result {
-        Err(ApiError::Api { status: 403, code: 403001, .. }) => {}
+        Err(ApiError::Api {
+            status: 403,
+            code: 403001,
+            ..
+        }) => {}
         other => panic!("{what}: expected 403 / 403001, got {other:?}"),
     }
 }
@@ -78,7 +86,12 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
         .await
         .unwrap();
     let alices_cursor = alices_page.next_cursor.expect("alice has more than one page");
-    let alices_files_cursor = alice.list_files(&target, 2, None).await.unwrap().next_cursor.unwrap();
+    let alices_files_cursor = alice
+        .list_files(&target, 2, None)
+        .await
+        .unwrap()
+        .next_cursor
+        .unwrap();
 
     // Bob: his own lock on 100 (alice holding 100 does not stop him) and one record with files.
     let bobs_lock = bob.create_lock(ModuleCode::Folder).await.unwrap();
@@ -100,9 +113,15 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
     // Every endpoint, with bob's lock and with alice's.
     assert_forbidden("view", bob.get_record(&target).await);
     assert_forbidden("files", bob.list_files(&target, 10, None).await);
-    assert_forbidden("files with alice's cursor", bob.list_files(&target, 10, Some(&alices_files_cursor)).await);
+    assert_forbidden(
+        "files with alice's cursor",
+        bob.list_files(&target, 10, Some(&alices_files_cursor)).await,
+    );
     for lock in [&bobs_lock.lock_id, &alices_lock.lock_id] {
-        assert_forbidden("complete", bob.complete_record(lock, &target, Some("{\"x\":1}".into())).await);
+        assert_forbidden(
+            "complete",
+            bob.complete_record(lock, &target, Some("{\"x\":1}".into())).await,
+        );
         assert_forbidden("delete", bob.delete_record(lock, &target).await);
     }
     let smuggled = NewRecord {
@@ -110,9 +129,15 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
         device_id: "alice-laptop-0".into(),
         properties: None,
     };
-    assert_forbidden("create under alice's lock", bob.create_record(&alices_lock.lock_id, &smuggled).await);
+    assert_forbidden(
+        "create under alice's lock",
+        bob.create_record(&alices_lock.lock_id, &smuggled).await,
+    );
     assert_forbidden("renew alice's lock", bob.renew_lock(&alices_lock).await);
-    assert_forbidden("release alice's lock", bob.release_lock(&alices_lock.lock_id).await);
+    assert_forbidden(
+        "release alice's lock",
+        bob.release_lock(&alices_lock.lock_id).await,
+    );
 
     // Listing shows bob only his own record, from the start or from alice's cursor.
     let query = RecordQuery {
@@ -121,11 +146,18 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
         device_id: None,
     };
     let pages: Vec<_> = bob.record_pages(query.clone()).try_collect().await.unwrap();
-    let listed: Vec<String> = pages.into_iter().flat_map(|p| p.items).map(|r| r.record_id).collect();
+    let listed: Vec<String> = pages
+        .into_iter()
+        .flat_map(|p| p.items)
+        .map(|r| r.record_id)
+        .collect();
     assert_eq!(listed, vec![bobs_record.record_id.clone()]);
     let from_alices_cursor = bob.list_records(&query, Some(&alices_cursor)).await.unwrap();
     assert!(
-        from_alices_cursor.items.iter().all(|r| r.record_id == bobs_record.record_id),
+        from_alices_cursor
+            .items
+            .iter()
+            .all(|r| r.record_id == bobs_record.record_id),
         "{:?}",
         from_alices_cursor.items
     );
@@ -150,10 +182,15 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
     // Nothing of alice's changed, down to the database rows; her lock still works for her.
     assert_eq!(rows_of(&ts.db_path, ALICE.0), before);
     alice.renew_lock(&alices_lock).await.unwrap();
-    alice.complete_record(&alices_lock.lock_id, &target, None).await.unwrap();
+    alice
+        .complete_record(&alices_lock.lock_id, &target, None)
+        .await
+        .unwrap();
     alice.delete_record(&alices_lock.lock_id, &target).await.unwrap();
     // And bob's attempts did not stop his own work either.
-    bob.delete_record(&bobs_lock.lock_id, &bobs_record.record_id).await.unwrap();
+    bob.delete_record(&bobs_lock.lock_id, &bobs_record.record_id)
+        .await
+        .unwrap();
     bob.release_lock(&bobs_lock.lock_id).await.unwrap();
 }
 
@@ -176,15 +213,29 @@ async fn a_token_works_only_for_its_own_user() {
     ] {
         let client = client_for(&ts.base_url(), (user, token));
         match client.list_records(&query, None).await {
-            Err(ApiError::Api { status: 401, code: 401001, .. }) => {}
+            Err(ApiError::Api {
+                status: 401,
+                code: 401001,
+                ..
+            }) => {}
             other => panic!("{user} with a wrong token: {other:?}"),
         }
         match client.create_lock(ModuleCode::Album).await {
-            Err(ApiError::Api { status: 401, code: 401001, .. }) => {}
+            Err(ApiError::Api {
+                status: 401,
+                code: 401001,
+                ..
+            }) => {}
             other => panic!("{user} with a wrong token: {other:?}"),
         }
     }
     // No lock was created by any of them.
-    client_for(&ts.base_url(), ALICE).create_lock(ModuleCode::Album).await.unwrap();
-    client_for(&ts.base_url(), BOB).create_lock(ModuleCode::Album).await.unwrap();
+    client_for(&ts.base_url(), ALICE)
+        .create_lock(ModuleCode::Album)
+        .await
+        .unwrap();
+    client_for(&ts.base_url(), BOB)
+        .create_lock(ModuleCode::Album)
+        .await
+        .unwrap();
 }

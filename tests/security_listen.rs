@@ -46,10 +46,17 @@ async fn serve(dir: &std::path::Path, listen: &str, extra: &[&str]) -> tokio::pr
 async fn non_loopback_addresses_need_allow_remote() {
     let dir = tempfile::tempdir().unwrap();
     for listen in ["[::]:0", "0.0.0.0:0", "192.0.2.10:0"] {
-        let refused = serve(dir.path(), listen, &[]).await.wait_with_output().await.unwrap();
+        let refused = serve(dir.path(), listen, &[])
+            .await
+            .wait_with_output()
+            .await
+            .unwrap();
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert_eq!(refused.status.code(), Some(2), "{listen}: {stderr}");
-        assert!(stderr.contains("--allow-remote") && stderr.contains("TLS"), "{listen}: {stderr}");
+        assert!(
+            stderr.contains("--allow-remote") && stderr.contains("TLS"),
+            "{listen}: {stderr}"
+        );
         assert!(refused.stdout.is_empty(), "{listen} printed an address");
     }
 

@@ -441,8 +441,31 @@ impl Client {
             self.skew.observe(date, Utc::now());
         }
         let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        decode_envelope(status, &bytes).map_err(|error| self.without_token::<T>(status, &bytes, error))
+    }
+
+    /// A failure's texts quote the server (its `msg`, or decode details citing the body). A proxy
+    /// or debug endpoint that echoes the request would put the token there, and from there onto
+    /// screens and into logs: the body is decoded again without the token (before messages are
+    /// clipped, so no fragment survives), then what a JSON escape could hide is redacted too.
+    /// Success answers are never touched.
+    fn without_token<T: DeserializeOwned>(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+        error: ApiError,
+    ) -> ApiError {
         let token = self.options.credentials.token.expose();
-        decode_envelope(status, &without_secret(&bytes, token)).map_err(|e| e.redact(token))
+        if token.len() < MIN_REDACTED_TOKEN_LEN {
+            return error;
+        }
+        let error = match without_secret(body, token) {
+            std::borrow::Cow::Owned(scrubbed) => {
+                decode_envelope::<T>(status, &scrubbed).err().unwrap_or(error)
+            }
+            std::borrow::Cow::Borrowed(_) => error,
+        };
+        error.redact(token)
     }
 
     fn transport_error(&self, error: reqwest::Error) -> ApiError {
@@ -510,10 +533,11 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(
     }
 }
 
-/// The body with every occurrence of `secret` replaced by `<redacted>`. A proxy or debug
-/// endpoint that echoes the request would otherwise carry the access token into error messages
-/// (the server's `msg`, or decode details that quote the body), and from there onto screens and
-/// into logs. Done on the raw bytes, before messages are clipped, so no fragment survives either.
+/// Tokens shorter than this are not searched for in server messages: they would match ordinary
+/// words (a local test server may well use `u:t`), and only real, long tokens are secrets.
+const MIN_REDACTED_TOKEN_LEN: usize = 8;
+
+/// The body with every occurrence of `secret` replaced by `<redacted>`.
 fn without_secret<'a>(body: &'a [u8], secret: &str) -> std::borrow::Cow<'a, [u8]> {
     let secret = secret.as_bytes();
     if secret.is_empty() || !body.windows(secret.len()).any(|w| w == secret) {

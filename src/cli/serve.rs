@@ -13,6 +13,10 @@ use super::output::Output;
 use crate::config;
 use crate::server::{self, Faults, ServerConfig, ServerError, UserCredential};
 
+/// Largest `--clock-offset-secs`, about 100 years (the server clamps its clock skew there too);
+/// beyond it the offset would not even fit in a time span.
+const MAX_CLOCK_OFFSET_SECS: i64 = 36_500 * 86_400;
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port
@@ -42,7 +46,8 @@ pub struct ServeArgs {
         long,
         value_name = "SECONDS",
         default_value_t = 0,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(i64).range(-MAX_CLOCK_OFFSET_SECS..=MAX_CLOCK_OFFSET_SECS)
     )]
     pub clock_offset_secs: i64,
     /// Requests per second allowed per user; more are answered 429

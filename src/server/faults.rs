@@ -2,6 +2,7 @@
 //! per-user rate limit. They can be changed while the server runs.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -40,18 +41,44 @@ struct Bucket {
     refilled: Instant,
 }
 
-/// The live fault settings plus the rate limiter's state.
+/// What the server has seen since it started, for fault-injection test reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Requests received (every path and method).
+    pub requests: u64,
+    /// Requests held back by the latency fault.
+    pub delayed: u64,
+    /// Requests answered 500 / 500001 by the error-rate fault instead of being served.
+    pub injected_errors: u64,
+    /// Requests refused 429 by the rate limit.
+    pub rate_limited: u64,
+}
+
+/// The live fault settings plus the rate limiter's state and the counters.
 #[derive(Default)]
 pub struct FaultState {
     faults: RwLock<Faults>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    requests: AtomicU64,
+    delayed: AtomicU64,
+    injected_errors: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 impl FaultState {
     pub fn new(faults: Faults) -> Self {
         FaultState {
             faults: RwLock::new(faults),
-            buckets: Mutex::default(),
+            ..FaultState::default()
+        }
+    }
+
+    pub fn stats(&self) -> ServerStats {
+        ServerStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            delayed: self.delayed.load(Ordering::Relaxed),
+            injected_errors: self.injected_errors.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
         }
     }
 
@@ -74,16 +101,21 @@ impl FaultState {
     /// empty when absent). `Err` is the response to send instead of serving the request.
     pub async fn apply(&self, user: &str) -> Result<(), Failure> {
         let faults = self.get();
+        self.requests.fetch_add(1, Ordering::Relaxed);
         if !faults.latency.is_zero() {
+            self.delayed.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(faults.latency).await;
         }
         if faults.error_rate > 0.0 && fastrand::f64() < faults.error_rate {
+            self.injected_errors.fetch_add(1, Ordering::Relaxed);
             return Err(Failure::Internal(
                 "internal error (injected by the error-rate fault)".into(),
             ));
         }
         if let Some(rate) = faults.rate_limit_per_sec {
-            self.take_token(user, rate, Instant::now())?;
+            self.take_token(user, rate, Instant::now()).inspect_err(|_| {
+                self.rate_limited.fetch_add(1, Ordering::Relaxed);
+            })?;
         }
         Ok(())
     }
@@ -121,6 +153,32 @@ mod tests {
         assert_eq!(state.take_token("a", 3, t), Err(Failure::RateLimited));
         state.take_token("b", 3, t).unwrap();
         state.take_token("a", 3, t + Duration::from_millis(400)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn stats_count_requests_and_each_kind_of_fault() {
+        let state = FaultState::new(Faults {
+            latency: Duration::from_millis(1),
+            error_rate: 1.0,
+            ..Faults::default()
+        });
+        assert!(state.apply("a").await.is_err());
+        state.set(Faults {
+            rate_limit_per_sec: Some(1),
+            ..Faults::default()
+        });
+        assert!(state.apply("a").await.is_ok());
+        assert_eq!(state.apply("a").await, Err(Failure::RateLimited));
+        let stats = state.stats();
+        assert_eq!(
+            stats,
+            ServerStats {
+                requests: 3,
+                delayed: 1,
+                injected_errors: 1,
+                rate_limited: 1
+            }
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use demo::{DEMO_TOKEN, DEMO_USER_ID};
-pub use faults::Faults;
+pub use faults::{Faults, ServerStats};
 pub use routes::BODY_LIMIT;
 
 use crate::api::model::LOCK_TTL;
@@ -135,6 +135,11 @@ impl RunningServer {
     /// Replaces the faults; applies to requests that arrive afterwards.
     pub fn set_faults(&self, faults: Faults) {
         self.faults.set(faults);
+    }
+
+    /// Requests received and faults injected since the server started.
+    pub fn stats(&self) -> ServerStats {
+        self.faults.stats()
     }
 
     /// Stops accepting connections, lets in-flight requests finish, and waits for the server

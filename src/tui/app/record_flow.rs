@@ -265,7 +265,11 @@ impl App {
                     let module = record.module;
                     let has_lock = self.live_lock_for(module).is_some();
                     if has_lock || self.records.waiting_for_lock.is_none() {
-                        form.stage = if has_lock { Stage::Sending } else { Stage::WaitingForLock };
+                        form.stage = if has_lock {
+                            Stage::Sending
+                        } else {
+                            Stage::WaitingForLock
+                        };
                         self.open(RecordDialog::Form(form));
                         return self.with_lock(module, LockedOp::Create(record));
                     }

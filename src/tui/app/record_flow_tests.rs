@@ -656,8 +656,17 @@ fn only_one_operation_waits_for_a_lock_at_a_time() {
     assert_eq!(call, ApiCall::CreateLock(ModuleCode::AddressBook));
     press(&mut app, KeyCode::Down);
     ch(&mut app, 'd');
-    assert!(ch(&mut app, 'y').is_empty(), "the second delete is refused, not queued");
-    assert!(app.status.notice.as_ref().unwrap().contains("still waiting for a lock"));
+    assert!(
+        ch(&mut app, 'y').is_empty(),
+        "the second delete is refused, not queued"
+    );
+    assert!(
+        app.status
+            .notice
+            .as_ref()
+            .unwrap()
+            .contains("still waiting for a lock")
+    );
     assert!(
         matches!(&app.records.waiting_for_lock, Some((_, super::super::records::LockedOp::Delete { record_id })) if record_id == "8999999"),
         "the first delete still waits"

@@ -476,7 +476,8 @@ fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &App, view: &CleanupView, 
         ));
     }
     // As tall as the candidates need, up to the screen.
-    let height = (header_rows + view.candidates.len().max(1) + 2).min(usize::from(screen.height.saturating_sub(2)));
+    let height =
+        (header_rows + view.candidates.len().max(1) + 2).min(usize::from(screen.height.saturating_sub(2)));
     let area = centered(screen, width, height as u16);
     let rows = height.saturating_sub(header_rows + 2).max(1);
     let first = view.cursor.saturating_sub(rows - 1);
