@@ -181,6 +181,22 @@ fn help_overlay() {
 }
 
 #[test]
+fn help_scrolled_to_the_end_on_a_short_terminal() {
+    let mut app = three_locks();
+    app.update(Action::Resize {
+        width: WIDTH,
+        height: 15,
+    });
+    key(&mut app, KeyCode::Char('?'));
+    for _ in 0..500 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let screen = screen_sized(&app, WIDTH, 15);
+    assert!(screen.contains("Close the summary"), "the last key is reachable");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
 fn release_confirmation() {
     let mut app = three_locks();
     key(&mut app, KeyCode::Char('d'));
@@ -231,8 +247,8 @@ fn smallest_supported_terminal_still_shows_every_pane() {
     insta::assert_snapshot!(screen_sized(&app, 60, 15));
 }
 
-/// Colour of the "Left" cell of the lock row at `row`.
-fn countdown_colour(terminal: &Terminal<TestBackend>, row: u16, text: &str) -> Option<Color> {
+/// Foreground colour of the first cell of `text` on screen row `row`.
+fn colour_of(terminal: &Terminal<TestBackend>, row: u16, text: &str) -> Option<Color> {
     let buffer = terminal.backend().buffer();
     let line: String = (0..buffer.area.width)
         .map(|x| buffer[(x, row)].symbol())
@@ -247,15 +263,15 @@ fn urgency_is_coloured_in_sixteen_colours_and_plain_without_colour() {
     let first_row = 4; // two status lines, the top border, the column header
     let coloured = render_with(&app, &Theme::new(ColorSupport::Ansi16), WIDTH, HEIGHT);
     assert_eq!(
-        countdown_colour(&coloured, first_row, "09:05"),
+        colour_of(&coloured, first_row, "09:05"),
         Some(Color::Green)
     );
     assert_eq!(
-        countdown_colour(&coloured, first_row + 1, "01:35"),
+        colour_of(&coloured, first_row + 1, "01:35"),
         Some(Color::Yellow)
     );
     assert_eq!(
-        countdown_colour(&coloured, first_row + 2, "00:17"),
+        colour_of(&coloured, first_row + 2, "00:17"),
         Some(Color::Red)
     );
 
@@ -294,4 +310,18 @@ fn a_second_of_countdown_changes_only_the_countdown_digits() {
         .map(|(x, y, cell)| format!("{x},{y}:{}", cell.symbol()))
         .collect();
     assert_eq!(changed.len(), 3, "{changed:?}");
+}
+
+#[test]
+fn the_tab_of_the_shown_pane_is_highlighted_and_the_other_dimmed() {
+    let mut app = three_locks();
+    let theme = Theme::new(ColorSupport::Ansi16);
+    let tabs_row = 2; // below the two status lines
+    let locks_up = render_with(&app, &theme, WIDTH, HEIGHT);
+    assert_eq!(colour_of(&locks_up, tabs_row, "[L] Locks"), Some(Color::Cyan));
+    assert_eq!(colour_of(&locks_up, tabs_row, "[R] Records"), Some(Color::DarkGray));
+    key(&mut app, KeyCode::Char('R'));
+    let records_up = render_with(&app, &theme, WIDTH, HEIGHT);
+    assert_eq!(colour_of(&records_up, tabs_row, "[L] Locks"), Some(Color::DarkGray));
+    assert_eq!(colour_of(&records_up, tabs_row, "[R] Records"), Some(Color::Cyan));
 }

@@ -12,6 +12,10 @@ pub enum Command {
     ToggleHelp,
     FocusNext,
     FocusPrevious,
+    /// Show and focus the locks pane (its tab in the strip above the upper pane).
+    ShowLocks,
+    /// Show and focus the records pane (its tab in the strip above the upper pane).
+    ShowRecords,
     Up,
     Down,
     Top,
@@ -184,6 +188,22 @@ pub static BINDINGS: &[Binding] = &[
         None,
         "Focus the previous pane",
         C::FocusPrevious
+    ),
+    binding!(
+        Global,
+        [ch('L')],
+        "L",
+        None,
+        "Show the locks pane (or click its tab above the pane)",
+        C::ShowLocks
+    ),
+    binding!(
+        Global,
+        [ch('R')],
+        "R",
+        None,
+        "Show the backup records pane (or click its tab)",
+        C::ShowRecords
     ),
     binding!(Global, [ch('k'), key(KeyCode::Up)], "k/↑", None, "Move up", C::Up),
     binding!(
@@ -861,6 +881,54 @@ pub fn bindings_of(scope: Scope) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.scope == scope)
 }
 
+/// The scopes in the order the help overlay lists them.
+const HELP_SCOPES: [Scope; 17] = [
+    Scope::Global,
+    Scope::LocksPane,
+    Scope::ActivityPane,
+    Scope::ModulePicker,
+    Scope::TextInput,
+    Scope::Confirm,
+    Scope::QuitPrompt,
+    Scope::Help,
+    Scope::RecordsPane,
+    Scope::RecordForm,
+    Scope::RecordFormModule,
+    Scope::RecordDetail,
+    Scope::RecordText,
+    Scope::TypeToConfirm,
+    Scope::Cleanup,
+    Scope::BulkRunning,
+    Scope::BulkSummary,
+];
+
+/// One line of the help overlay.
+#[derive(Debug, Clone, Copy)]
+pub enum HelpLine {
+    Blank,
+    /// The heading of a scope's keys.
+    Title(Scope),
+    Key(&'static Binding),
+}
+
+/// The help overlay's lines: each scope with bindings under its title, a blank line between.
+/// Both the overlay and its scrolling (which stops at the last line) count these.
+pub fn help_lines() -> Vec<HelpLine> {
+    let mut lines = Vec::new();
+    for scope in HELP_SCOPES {
+        let mut bindings = bindings_of(scope).peekable();
+        if bindings.peek().is_none() {
+            continue;
+        }
+        if !lines.is_empty() {
+            lines.push(HelpLine::Blank);
+        }
+        lines.push(HelpLine::Title(scope));
+        lines.extend(bindings.map(HelpLine::Key));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -907,6 +975,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_help_lists_every_binding_once() {
+        let listed = help_lines()
+            .iter()
+            .filter(|line| matches!(line, HelpLine::Key(_)))
+            .count();
+        assert_eq!(listed, BINDINGS.len());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The async loop: terminal events, a one-second tick, and API results, all turned into
-//! [`Action`]s for `App::update`; the [`Effect`]s it returns are carried out here. The screen
-//! is redrawn only when the app says something visible changed.
+//! The async loop: terminal events, clock ticks, and API results, all turned into [`Action`]s
+//! for `App::update`; the [`Effect`]s it returns are carried out here. The screen is redrawn
+//! only when the app says something visible changed. Ticks come when the app says the clock
+//! next changes something ([`App::next_clock_change`]), at least once a second.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
@@ -27,6 +28,13 @@ const SPINNER_INTERVAL: Duration = Duration::from_millis(120);
 /// How long quitting waits for calls still in flight, so that a lock created at the last
 /// moment still reaches the journal.
 const QUIT_GRACE: Duration = Duration::from_secs(3);
+/// Longest time between ticks, so that the app's clock stays fresh for what it stamps and
+/// decides even while no countdown runs.
+const MAX_TICK_INTERVAL: Duration = Duration::from_secs(1);
+/// How long after a clock change the tick comes: timers round, and the wall clock (which the app
+/// counts in) and the monotonic clock (which timers use) are read one after the other, so a
+/// tick at the very instant could read a clock still short of the change.
+const TICK_SLACK: Duration = Duration::from_millis(5);
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +66,9 @@ where
     /// Runs until the user quits, input ends, or SIGTERM/SIGHUP arrives.
     pub async fn run(&mut self) -> Result<Exit, Box<dyn std::error::Error>> {
         let mut events = EventStream::new();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_tick = Instant::now();
+        let tick = tokio::time::sleep_until(self.next_tick(last_tick).into());
+        tokio::pin!(tick);
         let mut spinner = tokio::time::interval(SPINNER_INTERVAL);
         spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut sigterm = signal(SignalKind::terminate())?;
@@ -75,7 +84,10 @@ where
                     Some(Err(e)) => return Err(e.into()),
                     None => break Exit::InputClosed,
                 },
-                _ = tick.tick() => Action::Tick(Utc::now()),
+                _ = &mut tick => {
+                    last_tick = Instant::now();
+                    Action::Tick(Utc::now())
+                }
                 _ = spinner.tick(), if self.app.is_busy() => Action::Animate,
                 Some(action) = self.results.recv() => action,
                 _ = sigterm.recv() => break Exit::Signal,
@@ -87,6 +99,7 @@ where
             if self.app.take_redraw() {
                 self.draw()?;
             }
+            tick.as_mut().reset(self.next_tick(last_tick).into());
         };
         self.finish_calls_in_flight().await;
         Ok(exit)
@@ -120,6 +133,12 @@ where
         Ok(quit)
     }
 
+    /// When to tick next: just after the app's next clock change, and within
+    /// [`MAX_TICK_INTERVAL`] of the last tick.
+    fn next_tick(&self, last_tick: Instant) -> Instant {
+        tick_deadline(self.app.next_clock_change(), Utc::now(), Instant::now(), last_tick)
+    }
+
     fn draw(&mut self) -> io::Result<()> {
         let (app, theme) = (&self.app, &self.theme);
         self.terminal
@@ -142,6 +161,24 @@ where
                 }
             }
         }
+    }
+}
+
+/// The instant to tick at for a clock change at `change` (wall clock), the clocks read as
+/// `wall_now` and `mono_now`. A change already past ticks at once (plus the slack).
+fn tick_deadline(
+    change: Option<chrono::DateTime<Utc>>,
+    wall_now: chrono::DateTime<Utc>,
+    mono_now: Instant,
+    last_tick: Instant,
+) -> Instant {
+    let latest = last_tick + MAX_TICK_INTERVAL;
+    match change {
+        Some(at) => {
+            let wait = (at - wall_now).to_std().unwrap_or(Duration::ZERO);
+            (mono_now + wait + TICK_SLACK).min(latest)
+        }
+        None => latest,
     }
 }
 
@@ -177,4 +214,31 @@ fn spawn_call(client: Client, request: RequestId, call: ApiCall, results: &Unbou
         // The receiver is gone only once the app has shut down.
         let _ = results.send(Action::ApiDone(reply));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn ticks_come_just_after_the_next_change_and_at_least_once_a_second() {
+        let wall = Utc.with_ymd_and_hms(2025, 11, 3, 7, 0, 0).unwrap();
+        let mono = Instant::now();
+        let soon = wall + chrono::Duration::milliseconds(250);
+        assert_eq!(
+            tick_deadline(Some(soon), wall, mono, mono),
+            mono + Duration::from_millis(250) + TICK_SLACK
+        );
+        let late = wall + chrono::Duration::seconds(30);
+        assert_eq!(tick_deadline(Some(late), wall, mono, mono), mono + MAX_TICK_INTERVAL);
+        assert_eq!(tick_deadline(None, wall, mono, mono), mono + MAX_TICK_INTERVAL);
+        // Events since the last tick do not push the next one further away.
+        let later = mono + Duration::from_millis(900);
+        assert_eq!(tick_deadline(None, wall, later, mono), mono + MAX_TICK_INTERVAL);
+        // A change already past (a busy moment): tick right away.
+        let past = wall - chrono::Duration::milliseconds(40);
+        assert_eq!(tick_deadline(Some(past), wall, mono, mono), mono + TICK_SLACK);
+    }
 }

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod bulk;
 pub mod cleanup;
+mod clock;
 pub mod dialogs;
 pub mod locks;
 pub mod record_dialogs;
@@ -13,6 +14,7 @@ pub mod record_form;
 mod record_replies;
 pub mod records;
 mod replies;
+pub mod tabs;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -195,6 +197,10 @@ impl App {
                     Action::Paste(text) => self.on_paste(&text),
                     Action::Resize { width, height } => {
                         self.screen = Rect::new(0, 0, width, height);
+                        let max_help_scroll = self.max_help_scroll();
+                        if let Some(Dialog::Help { scroll }) = &mut self.dialog {
+                            *scroll = (*scroll).min(max_help_scroll);
+                        }
                         self.locks.scroll_to_selection(self.visible_lock_rows());
                         self.records.scroll_to_cursor(self.visible_lock_rows());
                         Vec::new()
@@ -235,6 +241,13 @@ impl App {
             Some(dialog) => vec![dialog.scope()],
             None => vec![self.focus.scope(), Scope::Global],
         }
+    }
+
+    /// Help scrolled this far shows its last line at the bottom of the overlay.
+    fn max_help_scroll(&self) -> usize {
+        keymap::help_lines()
+            .len()
+            .saturating_sub(super::layout::help_rows(self.screen))
     }
 
     fn visible_lock_rows(&self) -> usize {
@@ -335,6 +348,8 @@ impl App {
             Command::ToggleHelp => self.dialog = Some(Dialog::Help { scroll: 0 }),
             Command::FocusNext => self.focus_pane(self.focus.cycle(1)),
             Command::FocusPrevious => self.focus_pane(self.focus.cycle(-1)),
+            Command::ShowLocks => self.focus_pane(Pane::Locks),
+            Command::ShowRecords => self.focus_pane(Pane::Records),
             Command::Up => self.move_in_focus(-1),
             Command::Down => self.move_in_focus(1),
             Command::Top => self.move_in_focus(isize::MIN / 2),
@@ -368,7 +383,7 @@ impl App {
                 let scroll = if command == Command::Up {
                     scroll.saturating_sub(1)
                 } else {
-                    (scroll + 1).min(keymap::BINDINGS.len())
+                    (scroll + 1).min(self.max_help_scroll())
                 };
                 self.dialog = Some(Dialog::Help { scroll });
             }
@@ -561,6 +576,13 @@ impl App {
             return Vec::new();
         }
         let position = Position::new(mouse.column, mouse.row);
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left)
+            && let Some(pane) = self.tab_at(position)
+        {
+            self.needs_redraw = true;
+            self.focus_pane(pane);
+            return Vec::new();
+        }
         let pane = if layout.locks.contains(position) {
             self.top_pane()
         } else if layout.activity.contains(position) {

@@ -169,6 +169,42 @@ fn tab_cycles_focus_and_keys_follow_it() {
 }
 
 #[test]
+fn capital_l_and_r_show_the_locks_and_records_panes_from_anywhere() {
+    let mut app = app();
+    ch(&mut app, 'R');
+    assert_eq!((app.focus, app.top_pane()), (Pane::Records, Pane::Records));
+    press(&mut app, KeyCode::Tab);
+    assert_eq!((app.focus, app.top_pane()), (Pane::Locks, Pane::Locks));
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Activity);
+    ch(&mut app, 'R');
+    assert_eq!(app.focus, Pane::Records);
+    ch(&mut app, 'L');
+    assert_eq!((app.focus, app.top_pane()), (Pane::Locks, Pane::Locks));
+    assert!(ch(&mut app, 'r').len() == 1, "lower-case r still renews");
+}
+
+#[test]
+fn the_tabs_name_both_panes_and_a_click_on_one_shows_it() {
+    let mut app = app();
+    let [locks, records] = app.tabs();
+    assert_eq!(locks.text(), " [L] Locks (2) ");
+    assert_eq!(records.text(), " [R] Records ");
+    let y = app.layout().unwrap().locks.y;
+    // " [R] Records " starts after the corner, the locks tab and the separator.
+    let records_x = 1 + locks.text().chars().count() as u16 + 1;
+    click(&mut app, records_x + 2, y);
+    assert_eq!((app.focus, app.top_pane()), (Pane::Records, Pane::Records));
+    click(&mut app, records_x - 1, y);
+    assert_eq!(app.focus, Pane::Records, "the separator is no tab");
+    click(&mut app, 3, y);
+    assert_eq!((app.focus, app.top_pane()), (Pane::Locks, Pane::Locks));
+    ch(&mut app, 'R');
+    ch(&mut app, '3');
+    assert_eq!(app.tabs()[1].label, "Records: 102 address book");
+}
+
+#[test]
 fn activity_pane_scrolls_back_and_forth() {
     let mut app = app();
     for i in 0..20 {
@@ -200,6 +236,35 @@ fn help_opens_scrolls_and_closes() {
     ch(&mut app, '?');
     ch(&mut app, '?');
     assert!(app.dialog.is_none());
+}
+
+#[test]
+fn help_scrolls_to_its_last_line_on_a_short_terminal_and_no_further() {
+    let mut app = app();
+    app.update(Action::Resize {
+        width: 100,
+        height: 15,
+    });
+    ch(&mut app, '?');
+    for _ in 0..500 {
+        ch(&mut app, 'j');
+    }
+    let lines = keymap::help_lines().len();
+    let rows = crate::tui::layout::help_rows(app.screen);
+    let Some(Dialog::Help { scroll }) = app.dialog else {
+        panic!("help is open")
+    };
+    assert_eq!(scroll + rows, lines, "the last line is at the bottom");
+    assert!(scroll > keymap::BINDINGS.len(), "more lines than bindings");
+    ch(&mut app, 'k');
+    assert!(matches!(app.dialog, Some(Dialog::Help { scroll: s }) if s == scroll - 1));
+    // Growing the terminal shows more at once, so the scroll comes back as far as needed.
+    app.update(Action::Resize {
+        width: 100,
+        height: 40,
+    });
+    let rows = crate::tui::layout::help_rows(app.screen);
+    assert!(matches!(app.dialog, Some(Dialog::Help { scroll: s }) if s + rows == lines));
 }
 
 #[test]

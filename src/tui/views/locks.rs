@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{pane_block, spinner};
+use super::{spinner, upper_block};
 use crate::api::ModuleCode;
 use crate::tui::app::locks::{LockEntry, Urgency, short_id};
 use crate::tui::app::{App, Pane};
@@ -20,8 +20,7 @@ const WIDTH_WITH_GAUGE: u16 = 68;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let pane = &app.locks;
-    let title = format!("Locks ({})", pane.entries.len());
-    let block = pane_block(&title, Pane::Locks, app, theme);
+    let block = upper_block(app, "", theme);
     if pane.entries.is_empty() && pane.creating.is_empty() {
         let text = vec![
             Line::from(""),

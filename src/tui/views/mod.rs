@@ -11,11 +11,11 @@ mod status;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
 
 use super::app::{App, Pane, dialogs::Dialog};
-use super::layout::{MIN_HEIGHT, MIN_WIDTH, ScreenLayout};
+use super::layout::{MIN_HEIGHT, MIN_WIDTH, ScreenLayout, TAB_SEPARATOR};
 use super::theme::Theme;
 
 /// Frames of the busy spinner.
@@ -69,17 +69,51 @@ fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
 
 /// A bordered block whose border shows whether `pane` has the focus.
 fn pane_block<'a>(title: &'a str, pane: Pane, app: &App, theme: &Theme) -> Block<'a> {
-    let focused = app.focus == pane && app.dialog.is_none();
-    let (style, border_type) = if focused {
-        (theme.border_focused, BorderType::Thick)
+    let style = border_style(pane, app, theme);
+    bordered(pane, app, theme).title(Line::styled(format!(" {title} "), style))
+}
+
+/// The block of the upper pane (locks or records, whichever is up), titled with the tab strip:
+/// the shown tab highlighted, followed by `detail` about it.
+fn upper_block<'a>(app: &App, detail: &str, theme: &Theme) -> Block<'a> {
+    let shown = app.top_pane();
+    let border = border_style(shown, app, theme);
+    let mut spans = Vec::new();
+    for (index, tab) in app.tabs().into_iter().enumerate() {
+        if index > 0 {
+            spans.push(Span::styled(TAB_SEPARATOR, border));
+        }
+        if tab.pane == shown {
+            let style = if app.focus == shown { border } else { theme.header };
+            spans.push(Span::styled(tab.text(), style));
+            if !detail.is_empty() {
+                spans.push(Span::styled(format!("{detail} "), style));
+            }
+        } else {
+            spans.push(Span::styled(tab.text(), theme.dim));
+        }
+    }
+    bordered(shown, app, theme).title(Line::from(spans))
+}
+
+fn border_style(pane: Pane, app: &App, theme: &Theme) -> ratatui::style::Style {
+    if app.focus == pane && app.dialog.is_none() {
+        theme.border_focused
     } else {
-        (theme.border, BorderType::Plain)
+        theme.border
+    }
+}
+
+fn bordered<'a>(pane: Pane, app: &App, theme: &Theme) -> Block<'a> {
+    let border_type = if app.focus == pane && app.dialog.is_none() {
+        BorderType::Thick
+    } else {
+        BorderType::Plain
     };
     Block::new()
         .borders(Borders::ALL)
         .border_type(border_type)
-        .border_style(style)
-        .title(Line::styled(format!(" {title} "), style))
+        .border_style(border_style(pane, app, theme))
 }
 
 /// A centred rectangle of at most `width` x `height` inside `area`.

@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{pane_block, spinner};
+use super::{spinner, upper_block};
 use crate::api::{BackupRecord, RecordStatus};
 use crate::cleanup::format_age;
 use crate::tui::app::records::{LoadState, RecordsPane};
@@ -21,8 +21,7 @@ const WIDTH_WITH_ENDED: u16 = 102;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let pane = &app.records;
-    let title = title(app);
-    let mut block = pane_block(&title, Pane::Records, app, theme);
+    let mut block = upper_block(app, &title_detail(app), theme);
     if let LoadState::Failed { message, .. } = &pane.load {
         block = block.title_bottom(Line::styled(
             format!(" loading stopped: {message} (r to retry) "),
@@ -112,37 +111,35 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(table, area);
 }
 
-fn title(app: &App) -> String {
+/// What follows the records tab (which names the module), e.g. `· 40 · lock 09:05`: the device
+/// filter, how many records are loaded, the local filter and the module's lock.
+fn title_detail(app: &App) -> String {
     let pane = &app.records;
     let Some(module) = pane.module else {
-        return "Records".into();
+        return String::new();
     };
-    let mut title = format!("Records · {module}");
+    let mut parts = Vec::new();
     if let Some(device) = &pane.device_filter {
-        title.push_str(&format!(" · device {device}"));
+        parts.push(format!("device {device}"));
     }
     let count = pane.rows.len();
     match &pane.load {
         LoadState::Loading { pages } => {
-            title.push_str(&format!(" · {count} loaded {} page {}…", spinner(app), pages + 1));
+            parts.push(format!("{count} loaded {} page {}…", spinner(app), pages + 1));
         }
-        LoadState::Loaded { .. } => title.push_str(&format!(" · {count}")),
-        LoadState::Failed { .. } => title.push_str(&format!(" · {count} (incomplete)")),
+        LoadState::Loaded { .. } => parts.push(count.to_string()),
+        LoadState::Failed { .. } => parts.push(format!("{count} (incomplete)")),
         LoadState::Idle => {}
     }
     if !pane.filter.is_empty() {
-        title.push_str(&format!(
-            " · filter \"{}\": {} match",
-            pane.filter,
-            pane.visible.len()
-        ));
+        parts.push(format!("filter \"{}\": {} match", pane.filter, pane.visible.len()));
     }
     // The locks pane is hidden meanwhile: say how long the module's lock has left.
     if let Some(lock) = app.live_lock_for(module) {
         let left = lock.time_left(app.now).num_seconds();
-        title.push_str(&format!(" · lock {:02}:{:02}", left / 60, left % 60));
+        parts.push(format!("lock {:02}:{:02}", left / 60, left % 60));
     }
-    title
+    parts.iter().map(|part| format!("· {part}")).collect::<Vec<_>>().join(" ")
 }
 
 /// What the pane says instead of a table, if it has no row to show.
