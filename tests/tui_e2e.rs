@@ -393,7 +393,10 @@ async fn records_create_browse_and_delete_with_confirmation() {
     tokio::task::spawn_blocking(move || {
         let mut tui = Tui::start(&base_url, &dir_path);
         let screen = tui.wait_text("No locks held");
-        assert!(screen.contains("[R] Records"), "the tab strip shows the way: {screen}");
+        assert!(
+            screen.contains("[R] Records"),
+            "the tab strip shows the way: {screen}"
+        );
         tui.send("R");
         tui.wait_text("Choose a module");
         tui.send("3");

@@ -262,18 +262,9 @@ fn urgency_is_coloured_in_sixteen_colours_and_plain_without_colour() {
     let app = three_locks();
     let first_row = 4; // two status lines, the top border, the column header
     let coloured = render_with(&app, &Theme::new(ColorSupport::Ansi16), WIDTH, HEIGHT);
-    assert_eq!(
-        colour_of(&coloured, first_row, "09:05"),
-        Some(Color::Green)
-    );
-    assert_eq!(
-        colour_of(&coloured, first_row + 1, "01:35"),
-        Some(Color::Yellow)
-    );
-    assert_eq!(
-        colour_of(&coloured, first_row + 2, "00:17"),
-        Some(Color::Red)
-    );
+    assert_eq!(colour_of(&coloured, first_row, "09:05"), Some(Color::Green));
+    assert_eq!(colour_of(&coloured, first_row + 1, "01:35"), Some(Color::Yellow));
+    assert_eq!(colour_of(&coloured, first_row + 2, "00:17"), Some(Color::Red));
 
     let plain = render_with(&app, &Theme::new(ColorSupport::None), WIDTH, HEIGHT);
     let buffer = plain.backend().buffer();
@@ -319,9 +310,15 @@ fn the_tab_of_the_shown_pane_is_highlighted_and_the_other_dimmed() {
     let tabs_row = 2; // below the two status lines
     let locks_up = render_with(&app, &theme, WIDTH, HEIGHT);
     assert_eq!(colour_of(&locks_up, tabs_row, "[L] Locks"), Some(Color::Cyan));
-    assert_eq!(colour_of(&locks_up, tabs_row, "[R] Records"), Some(Color::DarkGray));
+    assert_eq!(
+        colour_of(&locks_up, tabs_row, "[R] Records"),
+        Some(Color::DarkGray)
+    );
     key(&mut app, KeyCode::Char('R'));
     let records_up = render_with(&app, &theme, WIDTH, HEIGHT);
-    assert_eq!(colour_of(&records_up, tabs_row, "[L] Locks"), Some(Color::DarkGray));
+    assert_eq!(
+        colour_of(&records_up, tabs_row, "[L] Locks"),
+        Some(Color::DarkGray)
+    );
     assert_eq!(colour_of(&records_up, tabs_row, "[R] Records"), Some(Color::Cyan));
 }

@@ -642,29 +642,36 @@ where
         Fail(ApiError),
         Done,
     }
-    futures::stream::unfold((State::Next(None), fetch), |(state, fetch)| async move {
-        let cursor = match state {
-            State::Next(cursor) => cursor,
-            State::Fail(error) => return Some((Err(error), (State::Done, fetch))),
-            State::Done => return None,
-        };
-        match fetch(cursor.clone()).await {
-            Ok(page) => {
-                let next = match &page.next_cursor {
-                    Some(next) if Some(next) == cursor.as_ref() => State::Fail(ApiError::Decode {
-                        status: 200,
-                        detail:
-                            "the server returned the same nextCursor again, so the listing would never end"
-                                .into(),
-                    }),
-                    Some(next) => State::Next(Some(next.clone())),
-                    None => State::Done,
-                };
-                Some((Ok(page), (next, fetch)))
+    // Every cursor handed out so far: a server that hands one out again (A, B, A, ...) would
+    // otherwise keep the listing going forever.
+    let seen = std::collections::HashSet::<String>::new();
+    futures::stream::unfold(
+        (State::Next(None), seen, fetch),
+        |(state, mut seen, fetch)| async move {
+            let cursor = match state {
+                State::Next(cursor) => cursor,
+                State::Fail(error) => return Some((Err(error), (State::Done, seen, fetch))),
+                State::Done => return None,
+            };
+            match fetch(cursor).await {
+                Ok(page) => {
+                    let next = match &page.next_cursor {
+                        Some(next) if !seen.insert(next.clone()) => State::Fail(ApiError::Decode {
+                            status: 200,
+                            detail:
+                                "the server returned a nextCursor it had already returned, so the listing \
+                                 would never end"
+                                    .into(),
+                        }),
+                        Some(next) => State::Next(Some(next.clone())),
+                        None => State::Done,
+                    };
+                    Some((Ok(page), (next, seen, fetch)))
+                }
+                Err(e) => Some((Err(e), (State::Done, seen, fetch))),
             }
-            Err(e) => Some((Err(e), (State::Done, fetch))),
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -762,7 +769,32 @@ mod tests {
         assert_eq!(pages[0].as_ref().unwrap().items, vec![None]);
         assert_eq!(pages[1].as_ref().unwrap().items, vec![Some("same".to_string())]);
         let err = pages[2].as_ref().unwrap_err();
-        assert!(err.to_string().contains("same nextCursor"), "{err}");
+        assert!(err.to_string().contains("already returned"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_cursor_cycle_ends_the_walk_with_an_error() {
+        use futures::StreamExt;
+        // A, B, A, B, ...: no cursor repeats back to back, but the walk would never end.
+        let pages: Vec<_> = follow_cursors(|cursor: Option<String>| async move {
+            let next = if cursor.as_deref() == Some("A") { "B" } else { "A" };
+            Ok(Page {
+                items: vec![()],
+                next_cursor: Some(next.to_string()),
+            })
+        })
+        .take(10)
+        .collect()
+        .await;
+        assert_eq!(pages.len(), 4, "{pages:?}");
+        assert!(pages[..3].iter().all(Result::is_ok));
+        assert!(
+            pages[3]
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("already returned")
+        );
     }
 
     #[test]

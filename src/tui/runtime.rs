@@ -136,7 +136,12 @@ where
     /// When to tick next: just after the app's next clock change, and within
     /// [`MAX_TICK_INTERVAL`] of the last tick.
     fn next_tick(&self, last_tick: Instant) -> Instant {
-        tick_deadline(self.app.next_clock_change(), Utc::now(), Instant::now(), last_tick)
+        tick_deadline(
+            self.app.next_clock_change(),
+            Utc::now(),
+            Instant::now(),
+            last_tick,
+        )
     }
 
     fn draw(&mut self) -> io::Result<()> {
@@ -232,7 +237,10 @@ mod tests {
             mono + Duration::from_millis(250) + TICK_SLACK
         );
         let late = wall + chrono::Duration::seconds(30);
-        assert_eq!(tick_deadline(Some(late), wall, mono, mono), mono + MAX_TICK_INTERVAL);
+        assert_eq!(
+            tick_deadline(Some(late), wall, mono, mono),
+            mono + MAX_TICK_INTERVAL
+        );
         assert_eq!(tick_deadline(None, wall, mono, mono), mono + MAX_TICK_INTERVAL);
         // Events since the last tick do not push the next one further away.
         let later = mono + Duration::from_millis(900);

@@ -224,6 +224,27 @@ fn pages_of_an_abandoned_listing_are_ignored() {
 }
 
 #[test]
+fn a_server_that_repeats_a_cursor_stops_the_listing() {
+    let mut app = app();
+    let mut effects = ch(&mut app, '3');
+    // Cursors A, B, A: the third page would start the same loop again.
+    for (i, next) in ["A", "B", "A"].into_iter().enumerate() {
+        let (request, _) = only_call(&effects);
+        let page = Page {
+            items: vec![record(i, RecordStatus::New)],
+            next_cursor: Some(next.into()),
+        };
+        effects = reply(&mut app, request, RecordOutcome::Page(Ok(page)));
+    }
+    assert!(calls(&effects).is_empty(), "no further page is requested");
+    assert_eq!(app.records.rows.len(), 3);
+    assert!(
+        matches!(&app.records.load, LoadState::Failed { message, .. } if message.contains("already returned"))
+    );
+    assert!(!app.is_busy());
+}
+
+#[test]
 fn a_failed_page_keeps_what_was_loaded_and_says_why() {
     let mut app = app();
     let (request, _) = only_call(&ch(&mut app, '3'));

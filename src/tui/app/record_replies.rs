@@ -142,6 +142,14 @@ impl App {
             Ok(Page { items, next_cursor }) => {
                 self.records.add_page(items, next_cursor.is_none(), rows);
                 match next_cursor {
+                    Some(cursor) if !self.records.cursors_seen.insert(cursor.clone()) => {
+                        self.records.load_failed(
+                            "the server returned a page cursor it had already returned; \
+                             stopped loading so the list does not repeat forever"
+                                .into(),
+                        );
+                        Vec::new()
+                    }
                     Some(cursor) => {
                         let call = RecordCall::ListPage {
                             query: self.record_query(module),

@@ -1,7 +1,7 @@
 //! State of the records pane: one module's records as loaded so far, the local filter (kept as
 //! indices so that a frame only touches the rows it shows), the cursor and the marks.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::api::client::NewRecord;
 use crate::api::{BackupRecord, ModuleCode, RecordStatus};
@@ -83,6 +83,9 @@ pub struct RecordsPane {
     pub on_top: bool,
     /// An operation that needs a lock for this module, waiting for the lock being created.
     pub waiting_for_lock: Option<(ModuleCode, LockedOp)>,
+    /// Page cursors of the current listing: a server that hands one out twice would otherwise
+    /// keep the listing (and its duplicate rows) going forever.
+    pub cursors_seen: HashSet<String>,
 }
 
 /// A record operation that must be sent under a lock of the record's module.
@@ -117,6 +120,7 @@ impl Default for RecordsPane {
             wanted: None,
             on_top: false,
             waiting_for_lock: None,
+            cursors_seen: HashSet::new(),
         }
     }
 }
@@ -136,6 +140,7 @@ impl RecordsPane {
         self.cursor = 0;
         self.offset = 0;
         self.load = LoadState::Loading { pages: 0 };
+        self.cursors_seen.clear();
         self.generation += 1;
         self.generation
     }

@@ -46,7 +46,9 @@ impl App {
     pub(super) fn tab_at(&self, position: ratatui::layout::Position) -> Option<Pane> {
         let layout = self.layout()?;
         let tabs = self.tabs();
-        let widths = tabs.iter().map(|tab| ratatui::text::Span::raw(tab.text()).width());
+        let widths = tabs
+            .iter()
+            .map(|tab| ratatui::text::Span::raw(tab.text()).width());
         layout.tab_at(position, widths).map(|index| tabs[index].pane)
     }
 }

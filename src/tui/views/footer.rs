@@ -63,11 +63,17 @@ mod tests {
     fn global_hints_survive_a_narrow_footer_and_pane_hints_are_never_cut() {
         let scopes = [Scope::LocksPane, Scope::Global];
         let wide = shown(&fitting_hints(&scopes, 200));
-        assert!(wide.contains("v full ids") && wide.ends_with("Tab next pane "), "{wide}");
+        assert!(
+            wide.contains("v full ids") && wide.ends_with("Tab next pane "),
+            "{wide}"
+        );
         let narrow = fitting_hints(&scopes, 60);
         let text = shown(&narrow);
         assert!(text.chars().count() <= 60, "{text}");
-        assert!(text.contains("n new") && text.ends_with("? help  Tab next pane "), "{text}");
+        assert!(
+            text.contains("n new") && text.ends_with("? help  Tab next pane "),
+            "{text}"
+        );
         assert!(!text.contains("v full ids"), "{text}");
     }
 

@@ -132,14 +132,22 @@ fn title_detail(app: &App) -> String {
         LoadState::Idle => {}
     }
     if !pane.filter.is_empty() {
-        parts.push(format!("filter \"{}\": {} match", pane.filter, pane.visible.len()));
+        parts.push(format!(
+            "filter \"{}\": {} match",
+            pane.filter,
+            pane.visible.len()
+        ));
     }
     // The locks pane is hidden meanwhile: say how long the module's lock has left.
     if let Some(lock) = app.live_lock_for(module) {
         let left = lock.time_left(app.now).num_seconds();
         parts.push(format!("lock {:02}:{:02}", left / 60, left % 60));
     }
-    parts.iter().map(|part| format!("· {part}")).collect::<Vec<_>>().join(" ")
+    parts
+        .iter()
+        .map(|part| format!("· {part}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What the pane says instead of a table, if it has no row to show.
