@@ -1,0 +1,24 @@
+//! The outside check, run as part of the test suite: schemathesis (from PyPI) generates requests
+//! from assets/openapi.yaml against `koobackup serve` and checks that no request gets a 500 and
+//! every response matches the spec. `.ci/schemathesis` does the work (it installs schemathesis
+//! into target/ on first use); this test runs it on the binary cargo just built.
+
+use std::process::Command;
+
+#[test]
+fn schemathesis_finds_no_server_error_and_no_spec_drift() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/schemathesis");
+    let output = Command::new("bash")
+        .arg(script)
+        .env("KOOBACKUP_BIN", env!("CARGO_BIN_EXE_koobackup"))
+        .output()
+        .expect("bash runs .ci/schemathesis");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "schemathesis failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains("schemathesis: finished"), "{stdout}\n{stderr}");
+}
