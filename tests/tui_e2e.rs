@@ -37,6 +37,11 @@ struct Tui {
 
 impl Tui {
     fn start(base_url: &str, dir: &Path) -> Tui {
+        Tui::start_with(base_url, dir, &[])
+    }
+
+    /// Starts the app with `extra` set in its environment on top of [`env_for`].
+    fn start_with(base_url: &str, dir: &Path, extra: &[(&str, &str)]) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -52,12 +57,17 @@ impl Tui {
         }
         for name in [
             "NO_COLOR",
+            "VISUAL",
+            "EDITOR",
             "KOOBACKUP_PROFILE",
             "KOOBACKUP_CONFIG",
             "KOOBACKUP_BASE_URL",
             "KOOBACKUP_USER_ID",
         ] {
             command.env_remove(name);
+        }
+        for (name, value) in extra {
+            command.env(name, value);
         }
         let started = Instant::now();
         let child = pty.slave.spawn_command(command).expect("spawn koobackup");
@@ -275,17 +285,74 @@ async fn journalled_locks_come_back_and_sigterm_restores_the_terminal() {
         tui.wait_for("the journalled lock", Duration::from_secs(15), |s| {
             countdown_of(s, "100 folder").is_some()
         });
-        let pid = tui.child.process_id().expect("pid");
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        send_signal(&tui, "TERM");
         tui.wait_exit(Duration::from_secs(10));
         // Leaving the alternate screen brings back the (empty) main screen.
         tui.wait_for("the main screen", Duration::from_secs(5), |s| {
             !s.contains("100 folder")
         });
+        assert_eq!(journal_ids(&dir_path).len(), 1, "a signal never loses a lock");
+    })
+    .await
+    .unwrap();
+}
+
+/// Sends `signal` (a `kill` name, e.g. "HUP") to the app.
+fn send_signal(tui: &Tui, signal: &str) {
+    let pid = tui.child.process_id().expect("pid");
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_restores_the_terminal_and_keeps_the_journal() {
+    // What a closed terminal window or a dropped SSH session sends.
+    signal_restores_the_terminal_and_keeps_the_journal("HUP").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_from_outside_restores_the_terminal_and_keeps_the_journal() {
+    // In raw mode Ctrl+C is a key (it asks first); SIGINT comes from `kill -INT`.
+    signal_restores_the_terminal_and_keeps_the_journal("INT").await;
+}
+
+/// Creates a lock, sends `signal`, and checks that the app left every terminal mode it had
+/// entered and kept the lock in the journal.
+async fn signal_restores_the_terminal_and_keeps_the_journal(signal: &'static str) {
+    let server = common::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("n");
+        tui.wait_text("Create a lock for which module?");
+        tui.send("2");
+        tui.wait_for("the new lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "101 album").is_some()
+        });
+        assert_eq!(journal_ids(&dir_path).len(), 1);
+        send_signal(&tui, signal);
+        tui.wait_exit(Duration::from_secs(10));
+        // Leaving the alternate screen brings back the (empty) main screen.
+        tui.wait_for("the main screen", Duration::from_secs(5), |s| {
+            !s.contains("101 album")
+        });
+        let parser = tui.screen.lock().unwrap();
+        let screen = parser.screen();
+        assert!(!screen.alternate_screen(), "the alternate screen was left");
+        assert!(!screen.hide_cursor(), "the cursor is visible again");
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse capture is off"
+        );
+        assert!(!screen.bracketed_paste(), "bracketed paste is off");
+        drop(parser);
         assert_eq!(journal_ids(&dir_path).len(), 1, "a signal never loses a lock");
     })
     .await
@@ -503,7 +570,7 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
         tui.wait_text("No locks held");
         tui.send("\x1b[Z");
         tui.send("3");
-        tui.wait_text("Records · 102 (address book) · 250 ");
+        tui.wait_text("Records: 102 address book · 250 ");
         tui.send("G");
         tui.wait_text(&created[249]);
 
@@ -522,7 +589,7 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
         tui.send("/");
         tui.send("\x1b");
         tui.wait_for("the filter to be cleared", Duration::from_secs(15), |s| {
-            s.contains("Records · 102 (address book) · 250 ") && !s.contains("match")
+            s.contains("Records: 102 address book · 250 ") && !s.contains("match")
         });
 
         // Mark the 100 newest, then delete them with 10% of the answers failing.
@@ -561,6 +628,96 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
         tui.send("q");
         tui.wait_text("You hold 1 live lock(s).");
         tui.send("r");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+}
+
+/// `(properties, device id)` of alice's records of `module` on the server.
+async fn server_records(server: &common::TestServer, module: &str) -> Vec<(String, String)> {
+    let resp = server
+        .req("GET", &format!("{}/record", common::PREFIX))
+        .query(&[("moduleCode", module), ("pageSize", "100")])
+        .send()
+        .await;
+    resp.expect_ok();
+    resp.body["data"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            let device = r["deviceInfo"]["deviceId"].as_str().unwrap_or_default();
+            (r["properties"].to_string(), device.to_string())
+        })
+        .collect()
+}
+
+/// Ctrl+E in the record form hands the terminal to `$EDITOR` on a private temporary file; what
+/// the editor writes comes back into the form, the app takes the terminal back and goes on; a
+/// failing editor changes nothing and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn properties_are_edited_in_the_users_editor() {
+    let server = Arc::new(common::spawn_server().await);
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let handle = tokio::runtime::Handle::current();
+    let on_server = {
+        let server = server.clone();
+        move || handle.block_on(server_records(&server, "102"))
+    };
+    tokio::task::spawn_blocking(move || {
+        let tmp_dir = tmp.to_str().unwrap();
+        let open_form = |tui: &mut Tui| {
+            tui.wait_text("No locks held");
+            tui.send("R");
+            tui.wait_text("Choose a module");
+            tui.send("3");
+            tui.wait_text("Records: 102 address book · ");
+            tui.send("n");
+            tui.wait_text("New backup record in 102");
+            tui.send("pixel-7\t{\"old\": true}");
+            tui.wait_text(r#"> {"old": true}"#);
+        };
+
+        let editor = r#"sh -c 'printf "{\n  \"a\": 1\n}\n" > "$1"' --"#;
+        let mut tui = Tui::start_with(&base_url, &dir_path, &[("EDITOR", editor), ("TMPDIR", tmp_dir)]);
+        open_form(&mut tui);
+        tui.send("\x05"); // Ctrl+E
+        tui.wait_text(r#"> {"a":1}"#);
+        assert_eq!(
+            std::fs::read_dir(&tmp).unwrap().count(),
+            0,
+            "the temporary file is removed"
+        );
+        assert!(tui.screen.lock().unwrap().screen().alternate_screen());
+        tui.send("\r");
+        tui.wait_text("created record");
+        assert_eq!(
+            on_server(),
+            vec![(r#""{\"a\":1}""#.to_string(), "pixel-7".to_string())],
+            "the edited properties were sent"
+        );
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("r");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+
+        let mut tui = Tui::start_with(&base_url, &dir_path, &[("EDITOR", "false"), ("TMPDIR", tmp_dir)]);
+        open_form(&mut tui);
+        tui.send("\x05");
+        tui.wait_text("exited with status 1");
+        tui.wait_text("the properties are unchanged");
+        tui.wait_text(r#"> {"old": true}"#);
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+        tui.send("\x1b");
+        tui.wait_for("the form to close", Duration::from_secs(5), |s| {
+            !s.contains("New backup record")
+        });
+        tui.send("q");
         assert!(tui.wait_exit(Duration::from_secs(15)).success());
     })
     .await

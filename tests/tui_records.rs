@@ -100,6 +100,7 @@ impl Driver {
                 Vec::new()
             }
             Effect::Journal(_) | Effect::CopyToClipboard(_) | Effect::Quit => Vec::new(),
+            Effect::EditInEditor(_) => panic!("no flow here opens the editor (see tui_e2e)"),
         }
     }
 

@@ -198,6 +198,29 @@ fn the_form_with_invalid_input() {
 }
 
 #[test]
+fn a_fresh_form_tells_its_keys() {
+    let mut app = loaded(3);
+    key(&mut app, KeyCode::Char('n'));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn the_form_after_the_editor_failed() {
+    let mut app = loaded(3);
+    key(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "pixel-7");
+    let effects = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('e'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(effects, vec![Effect::EditInEditor(String::new())]);
+    app.update(Action::EditorDone(Err(
+        "could not start the editor `nvim`: command not found".into(),
+    )));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
 fn the_form_after_a_server_error() {
     let mut app = loaded(3);
     key(&mut app, KeyCode::Char('n'));

@@ -38,6 +38,8 @@ pub enum Action {
     JournalWritten(Result<(), String>),
     /// A running bulk delete deleted (or failed to delete) a record, or ended.
     Bulk(BulkProgress),
+    /// The user's editor was closed: the edited text, or why there is none.
+    EditorDone(Result<String, String>),
 }
 
 /// The answer to one [`Effect::Api`], with what the runtime measured around it.
@@ -104,6 +106,10 @@ pub enum Effect {
     StartBulkDelete(BulkDeleteJob),
     /// Launch no further deletes of the job this flag belongs to (those in flight finish).
     CancelBulkDelete(CancelFlag),
+    /// Step aside (leave the alternate screen and raw mode, stop reading the terminal) and let
+    /// the user edit this text in their editor; the result comes back as
+    /// [`Action::EditorDone`], after which the app takes the terminal back.
+    EditInEditor(String),
     /// Leave the app (the terminal is restored by the runtime).
     Quit,
 }

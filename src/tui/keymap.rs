@@ -568,6 +568,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     binding!(
         RecordForm,
+        [ctrl('e')],
+        "Ctrl+E",
+        Some("editor"),
+        "Edit the properties in $VISUAL or $EDITOR (else vi), multi-line",
+        C::Records(R::EditProperties)
+    ),
+    binding!(
+        RecordForm,
         [key(KeyCode::Esc)],
         "Esc",
         Some("cancel"),
@@ -629,6 +637,14 @@ pub static BINDINGS: &[Binding] = &[
         None,
         "Address-book backup (102)",
         C::PickOption(2)
+    ),
+    binding!(
+        RecordFormModule,
+        [ctrl('e')],
+        "Ctrl+E",
+        Some("editor"),
+        "Edit the properties in $VISUAL or $EDITOR (else vi), multi-line",
+        C::Records(R::EditProperties)
     ),
     binding!(
         RecordFormModule,

@@ -11,6 +11,7 @@
 pub mod action;
 pub mod app;
 mod clipboard;
+mod editor;
 mod journal_writer;
 pub mod keymap;
 pub mod layout;
@@ -41,7 +42,7 @@ use theme::Theme;
 
 /// Runs the TUI on this terminal against `connection`, showing and recording held locks in the
 /// journal at `journal_path`. `warnings` (e.g. a token file readable by others) are shown in the
-/// status bar and the activity log. Returns when the user quits or on SIGTERM/SIGHUP; the
+/// status bar and the activity log. Returns when the user quits or on SIGTERM/SIGHUP/SIGINT; the
 /// terminal is restored in every case, and the embedded server (if any) is shut down.
 pub async fn run(
     connection: Connection,

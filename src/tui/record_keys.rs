@@ -23,6 +23,8 @@ pub enum RecordCommand {
     PreviousField,
     /// Step the form's module selector by this many places.
     ChangeModule(isize),
+    /// Edit the form's properties in the user's own editor (`$VISUAL`, `$EDITOR`, else `vi`).
+    EditProperties,
     NextPage,
     PreviousPage,
     /// Step the clean-up age threshold by this many presets.

@@ -17,8 +17,10 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use super::action::{Action, ApiCall, ApiOutcome, ApiReply, Effect, RequestId};
 use super::app::App;
 use super::clipboard;
+use super::editor;
 use super::journal_writer::JournalWriter;
 use super::record_runner;
+use super::terminal;
 use super::theme::Theme;
 use super::views;
 use crate::api::Client;
@@ -35,6 +37,14 @@ const MAX_TICK_INTERVAL: Duration = Duration::from_secs(1);
 /// counts in) and the monotonic clock (which timers use) are read one after the other, so a
 /// tick at the very instant could read a clock still short of the change.
 const TICK_SLACK: Duration = Duration::from_millis(5);
+
+/// What carrying out an action asks of the loop itself.
+#[derive(Debug, Default)]
+struct Flow {
+    quit: bool,
+    /// Hand the terminal to the user's editor to edit this text.
+    edit: Option<String>,
+}
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +73,11 @@ impl<B: Backend + Write> Runtime<B>
 where
     B::Error: Send + Sync + 'static,
 {
-    /// Runs until the user quits, input ends, or SIGTERM/SIGHUP arrives.
+    /// Runs until the user quits, input ends, or SIGTERM/SIGHUP/SIGINT arrives.
     pub async fn run(&mut self) -> Result<Exit, Box<dyn std::error::Error>> {
-        let mut events = EventStream::new();
+        // `None` while the user's editor has the terminal: then nothing reads it or draws on it,
+        // while ticks (auto-renewals) and API results go on.
+        let mut events = Some(EventStream::new());
         let mut last_tick = Instant::now();
         let tick = tokio::time::sleep_until(self.next_tick(last_tick).into());
         tokio::pin!(tick);
@@ -73,10 +85,13 @@ where
         spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sighup = signal(SignalKind::hangup())?;
+        // In raw mode Ctrl+C is a key, so SIGINT comes from elsewhere (kill -INT): leave as on
+        // SIGTERM. Not while the editor runs: there Ctrl+C is meant for the editor.
+        let mut sigint = signal(SignalKind::interrupt())?;
         self.draw()?;
         let exit = loop {
             let action = tokio::select! {
-                event = events.next() => match event {
+                event = next_event(&mut events) => match event {
                     Some(Ok(event)) => match action_of(event) {
                         Some(action) => action,
                         None => continue,
@@ -92,11 +107,25 @@ where
                 Some(action) = self.results.recv() => action,
                 _ = sigterm.recv() => break Exit::Signal,
                 _ = sighup.recv() => break Exit::Signal,
+                _ = sigint.recv() => match events {
+                    Some(_) => break Exit::Signal,
+                    None => continue,
+                },
             };
-            if self.apply(action)? {
+            if matches!(action, Action::EditorDone(_)) && events.is_none() {
+                self.take_back_terminal()?;
+                events = Some(EventStream::new());
+            }
+            let flow = self.apply(action)?;
+            if flow.quit {
                 break Exit::Quit;
             }
-            if self.app.take_redraw() {
+            if let Some(text) = flow.edit {
+                // The stream's reader would take the editor's keys: stop it first.
+                events = None;
+                self.hand_over_terminal(text);
+            }
+            if events.is_some() && self.app.take_redraw() {
                 self.draw()?;
             }
             tick.as_mut().reset(self.next_tick(last_tick).into());
@@ -105,12 +134,13 @@ where
         Ok(exit)
     }
 
-    /// Updates the app and carries out its effects. Returns whether the app asked to quit.
-    fn apply(&mut self, action: Action) -> io::Result<bool> {
-        let mut quit = false;
+    /// Updates the app and carries out its effects, except those for the loop itself.
+    fn apply(&mut self, action: Action) -> io::Result<Flow> {
+        let mut flow = Flow::default();
         for effect in self.app.update(action) {
             match effect {
-                Effect::Quit => quit = true,
+                Effect::Quit => flow.quit = true,
+                Effect::EditInEditor(text) => flow.edit = Some(text),
                 Effect::Api { request, call } => {
                     spawn_call(self.client.clone(), request, call, &self.actions)
                 }
@@ -130,7 +160,42 @@ where
                 }
             }
         }
-        Ok(quit)
+        Ok(flow)
+    }
+
+    /// Leaves the terminal to the user's editor, editing `text` in a task whose result comes
+    /// back as [`Action::EditorDone`]. The terminal event stream must be dropped already.
+    fn hand_over_terminal(&mut self, text: String) {
+        let actions = self.actions.clone();
+        let suspended = terminal::suspend();
+        tokio::spawn(async move {
+            let result = match suspended {
+                Ok(()) => {
+                    let editor = editor::editor_command(|name| std::env::var(name).ok());
+                    editor::edit(&text, &editor, &std::env::temp_dir()).await
+                }
+                Err(e) => Err(format!("could not hand the terminal to the editor: {e}")),
+            };
+            // The receiver is gone only once the app has shut down.
+            let _ = actions.send(Action::EditorDone(result));
+        });
+    }
+
+    /// Application mode again after the editor, with the whole screen redrawn at its current
+    /// size (the terminal may have been resized meanwhile).
+    fn take_back_terminal(&mut self) -> io::Result<()> {
+        terminal::resume()?;
+        let size = self.terminal.size().map_err(io::Error::other)?;
+        // Clears the screen and forgets the last frame, so that the next one is drawn whole.
+        // (`clear` would do too, but asks the terminal where its cursor is and waits.)
+        self.terminal
+            .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+            .map_err(io::Error::other)?;
+        self.apply(Action::Resize {
+            width: size.width,
+            height: size.height,
+        })?;
+        Ok(())
     }
 
     /// When to tick next: just after the app's next clock change, and within
@@ -184,6 +249,14 @@ fn tick_deadline(
             (mono_now + wait + TICK_SLACK).min(latest)
         }
         None => latest,
+    }
+}
+
+/// The next terminal event, or never while the terminal is handed over.
+async fn next_event(events: &mut Option<EventStream>) -> Option<io::Result<Event>> {
+    match events {
+        Some(events) => events.next().await,
+        None => std::future::pending().await,
     }
 }
 

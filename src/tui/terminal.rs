@@ -1,6 +1,7 @@
 //! Putting the terminal into application mode and, whatever happens, back again: on a normal
-//! quit (guard drop), on a panic (hook), and on SIGTERM/SIGHUP (the runtime leaves its loop so
-//! the guard drops).
+//! quit (guard drop), on a panic (hook), and on SIGTERM/SIGHUP/SIGINT (the runtime leaves its
+//! loop so the guard drops). In between, [`suspend`] and [`resume`] hand the terminal to a
+//! program run in the foreground (the user's editor) and take it back.
 
 use std::io::{self, Write};
 
@@ -21,15 +22,40 @@ impl TerminalGuard {
         install_panic_hook();
         enable_raw_mode()?;
         let guard = TerminalGuard { _private: () };
-        execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            EnableMouseCapture,
-            EnableBracketedPaste,
-            Hide
-        )?;
+        enter_screen()?;
         Ok(guard)
     }
+}
+
+fn enter_screen() -> io::Result<()> {
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste,
+        Hide
+    )
+}
+
+/// Back to the terminal as the shell left it, for another program in the foreground. The guard
+/// stays: whatever happens next, the terminal is restored on the way out.
+pub fn suspend() -> io::Result<()> {
+    let mut stdout = io::stdout();
+    execute!(
+        stdout,
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        Show
+    )?;
+    disable_raw_mode()?;
+    stdout.flush()
+}
+
+/// Application mode again after [`suspend`]. The screen is blank: redraw all of it.
+pub fn resume() -> io::Result<()> {
+    enable_raw_mode()?;
+    enter_screen()
 }
 
 impl Drop for TerminalGuard {

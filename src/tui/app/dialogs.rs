@@ -2,6 +2,7 @@
 
 use tui_input::Input;
 
+use super::text_input::insert_at_cursor;
 use crate::api::{LockInfo, ModuleCode};
 use crate::tui::keymap::Scope;
 
@@ -54,6 +55,22 @@ impl Dialog {
 /// The modules offered by the picker, in the order of its number keys.
 pub const PICKER_MODULES: [ModuleCode; 3] = ModuleCode::ALL;
 
+/// Pastes `text` into the adopt field at its cursor, in one piece. A lock id is one line: line
+/// breaks and other control characters are dropped, and so are blanks around the text. A paste
+/// too long to be (part of) a lock id is refused whole, with the reason.
+pub fn paste_lock_id(input: &mut Input, text: &str) -> Result<(), String> {
+    let cleaned: String = text.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = cleaned.trim();
+    let length = input.value().chars().count() + cleaned.chars().count();
+    if length > MAX_LOCK_ID_LEN {
+        return Err(format!(
+            "nothing pasted: that would make {length} characters; a lock id is about 40"
+        ));
+    }
+    insert_at_cursor(input, cleaned);
+    Ok(())
+}
+
 /// Checks a typed or pasted lock id. Returns the id to adopt, or a message for the user.
 pub fn parse_lock_id(text: &str) -> Result<String, String> {
     let id = text.trim();
@@ -92,5 +109,26 @@ mod tests {
         assert!(parse_lock_id("abc@103").unwrap_err().contains("@100"));
         assert!(parse_lock_id("ab c@100").unwrap_err().contains("' '"));
         assert!(parse_lock_id(&"a".repeat(300)).unwrap_err().contains("300"));
+    }
+
+    #[test]
+    fn a_paste_goes_in_whole_at_the_cursor_without_line_breaks_or_blanks_around_it() {
+        let mut input = Input::new("ab@100".into()).with_cursor(2);
+        assert_eq!(paste_lock_id(&mut input, "  -cd\r\n"), Ok(()));
+        assert_eq!((input.value(), input.cursor()), ("ab-cd@100", 5));
+    }
+
+    #[test]
+    fn an_absurdly_long_paste_is_refused_whole() {
+        let mut input = Input::new("ab".into());
+        let error = paste_lock_id(&mut input, &"x".repeat(1_000_000)).unwrap_err();
+        assert!(error.contains("1000002 characters"), "{error}");
+        assert_eq!(input.value(), "ab", "nothing changed");
+        // Up to the limit is fine (the id is checked on Enter).
+        assert_eq!(
+            paste_lock_id(&mut input, &"x".repeat(MAX_LOCK_ID_LEN - 2)),
+            Ok(())
+        );
+        assert_eq!(input.value().len(), MAX_LOCK_ID_LEN);
     }
 }

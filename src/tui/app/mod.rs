@@ -15,13 +15,13 @@ mod record_replies;
 pub mod records;
 mod replies;
 pub mod tabs;
+mod text_input;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
-use tui_input::InputRequest;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::action::{Action, ApiCall, Effect, JournalChange, RequestId};
@@ -207,6 +207,7 @@ impl App {
                     }
                     Action::ApiDone(reply) => self.on_api_reply(reply),
                     Action::Bulk(progress) => self.on_bulk_progress(progress),
+                    Action::EditorDone(result) => self.on_editor_done(result),
                     Action::JournalWritten(Ok(())) => Vec::new(),
                     Action::JournalWritten(Err(message)) => {
                         let text = format!("could not write the lock journal: {message}");
@@ -558,11 +559,7 @@ impl App {
 
     fn on_paste(&mut self, text: &str) -> Vec<Effect> {
         if let Some(Dialog::Adopt { input, error }) = &mut self.dialog {
-            // A lock id is one line: drop line breaks that come with a copied line.
-            for c in text.chars().filter(|c| !c.is_control()) {
-                input.handle(InputRequest::InsertChar(c));
-            }
-            *error = None;
+            *error = dialogs::paste_lock_id(input, text).err();
         }
         self.records_pasted(text);
         Vec::new()

@@ -3,7 +3,6 @@
 //! create one first and carry on when it arrives.
 
 use crossterm::event::{Event, KeyEvent};
-use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::activity::Outcome;
@@ -12,9 +11,10 @@ use super::cleanup::CleanupView;
 use super::dialogs::Dialog;
 use super::locks::{Busy, renew_ahead};
 use super::record_dialogs::{BulkConfirm, RecordDetail, RecordDialog, TextField, TextPurpose};
-use super::record_form::{RecordForm, Stage};
+use super::record_form::{Field, RecordForm, Stage};
 use super::record_replies::RecordPending;
 use super::records::{LoadState, LockedOp};
+use super::text_input::insert_at_cursor;
 use super::{App, Effect, Pane};
 use crate::api::{BackupRecord, LockInfo, ModuleCode, RecordStatus};
 use crate::properties::validate_properties;
@@ -96,6 +96,7 @@ impl App {
             RecordCommand::NextField
             | RecordCommand::PreviousField
             | RecordCommand::ChangeModule(_)
+            | RecordCommand::EditProperties
             | RecordCommand::NextPage
             | RecordCommand::PreviousPage
             | RecordCommand::ChangeAge(_)
@@ -249,6 +250,12 @@ impl App {
             Command::Records(RecordCommand::NextField) => form.focus_step(1),
             Command::Records(RecordCommand::PreviousField) => form.focus_step(-1),
             Command::Records(RecordCommand::ChangeModule(step)) => form.change_module(step),
+            Command::Records(RecordCommand::EditProperties) => {
+                form.focus = Field::Properties;
+                let text = form.properties_for_editor();
+                self.open(RecordDialog::Form(form));
+                return vec![Effect::EditInEditor(text)];
+            }
             Command::PickOption(index) => {
                 if let Some(&module) = ModuleCode::ALL.get(index) {
                     form.module = module;
@@ -558,6 +565,31 @@ impl App {
         Vec::new()
     }
 
+    /// The user's editor closed: its text goes into the form's properties, or the form says
+    /// why nothing changed.
+    pub(super) fn on_editor_done(&mut self, result: Result<String, String>) -> Vec<Effect> {
+        let form = match &mut self.dialog {
+            Some(Dialog::Records(dialog)) => match dialog.as_mut() {
+                RecordDialog::Form(form) if !form.is_busy() => Some(form),
+                _ => None,
+            },
+            _ => None,
+        };
+        // Keys are not read while the editor runs, so the form is still open.
+        let Some(form) = form else {
+            return Vec::new();
+        };
+        match result {
+            Ok(text) => form.properties_from_editor(&text),
+            Err(message) => {
+                let text = format!("{message}; the properties are unchanged");
+                form.editor_error = Some(text.clone());
+                self.activity.note(self.now, Outcome::Warning, "editor", text);
+            }
+        }
+        Vec::new()
+    }
+
     /// While a bulk delete runs, renews its lock before it runs out (even without auto-renew).
     pub(super) fn keep_bulk_lock_alive(&mut self) -> Vec<Effect> {
         let Some(Dialog::Records(dialog)) = &self.dialog else {
@@ -611,12 +643,7 @@ impl App {
             .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
             .filter(|c| !c.is_control())
             .collect();
-        // Inserted in one piece: character by character costs O(n²) for a large paste.
-        let cursor = input.cursor();
-        let value = input.value();
-        let at = value.char_indices().nth(cursor).map_or(value.len(), |(i, _)| i);
-        let joined = format!("{}{pasted}{}", &value[..at], &value[at..]);
-        *input = Input::new(joined).with_cursor(cursor + pasted.chars().count());
+        insert_at_cursor(input, &pasted);
         self.after_text_change();
     }
 

@@ -707,3 +707,65 @@ fn a_paste_lands_at_the_cursor_on_one_line() {
     assert_eq!(form.device_id.value(), "ab cd");
     assert_eq!(form.device_id.cursor(), 4);
 }
+
+fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
+}
+
+fn form(app: &App) -> &super::super::record_form::RecordForm {
+    match record_dialog(app) {
+        Some(RecordDialog::Form(form)) => form,
+        other => panic!("expected the form, found {other:?}"),
+    }
+}
+
+#[test]
+fn ctrl_e_sends_the_properties_pretty_to_the_editor_and_takes_the_result_back() {
+    let mut app = loaded(1);
+    ch(&mut app, 'n');
+    type_text(&mut app, "phone-1");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, r#"{"b": 1, "a": [2]}"#);
+    press(&mut app, KeyCode::BackTab);
+    let effects = ctrl(&mut app, 'e');
+    assert_eq!(
+        effects,
+        vec![Effect::EditInEditor(
+            "{\n  \"b\": 1,\n  \"a\": [\n    2\n  ]\n}\n".into()
+        )]
+    );
+    assert_eq!(form(&app).device_id.value(), "phone-1", "the form stays open");
+
+    app.update(Action::EditorDone(Ok("{\n  \"a\": 1\n}\n".into())));
+    assert_eq!(form(&app).properties.value(), r#"{"a":1}"#);
+    assert_eq!(form(&app).device_id.value(), "phone-1");
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert!(
+        matches!(&call, ApiCall::Records(RecordCall::Create { record, .. })
+            if record.properties.as_deref() == Some(r#"{"a":1}"#)),
+        "{call:?}"
+    );
+}
+
+#[test]
+fn a_failed_editor_keeps_the_properties_and_says_why() {
+    let mut app = loaded(1);
+    ch(&mut app, 'n');
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, r#"{"keep": true}"#);
+    assert_eq!(ctrl(&mut app, 'e').len(), 1);
+    app.update(Action::EditorDone(Err(
+        "the editor `false` exited with status 1".into()
+    )));
+    assert_eq!(form(&app).properties.value(), r#"{"keep": true}"#);
+    assert_eq!(
+        form(&app).editor_error.as_deref(),
+        Some("the editor `false` exited with status 1; the properties are unchanged")
+    );
+    assert!(app.activity.entries.back().unwrap().message.contains("status 1"));
+    type_text(&mut app, " ");
+    assert!(form(&app).editor_error.is_none(), "typing clears the message");
+}

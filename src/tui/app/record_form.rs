@@ -45,6 +45,8 @@ pub struct RecordForm {
     pub properties_error: Option<PropertiesError>,
     /// The server's answer to the last attempt; what the user typed is kept.
     pub server_error: Option<String>,
+    /// Why the last round trip through the user's editor changed nothing.
+    pub editor_error: Option<String>,
     pub stage: Stage,
 }
 
@@ -58,6 +60,7 @@ impl RecordForm {
             device_error: None,
             properties_error: None,
             server_error: None,
+            editor_error: None,
             stage: Stage::Editing,
         }
     }
@@ -90,6 +93,36 @@ impl RecordForm {
             Field::Properties => self.properties_error = None,
         }
         self.server_error = None;
+        self.editor_error = None;
+    }
+
+    /// The properties as a file for the user's editor: JSON pretty-printed (keys in the order
+    /// written), anything else as typed so that it can be fixed there.
+    pub fn properties_for_editor(&self) -> String {
+        match validate_properties(self.properties.value()) {
+            Ok(Some(compact)) => format!("{}\n", pretty_json(&compact)),
+            Ok(None) => String::new(),
+            Err(_) => format!("{}\n", self.properties.value()),
+        }
+    }
+
+    /// Takes the properties back from the editor's file into the one-line field: valid JSON in
+    /// compact form, anything else with its line breaks made blanks (as JSON reads them). The
+    /// field is checked on submit as usual.
+    pub fn properties_from_editor(&mut self, text: &str) {
+        let value = match validate_properties(text) {
+            Ok(Some(compact)) => compact,
+            Ok(None) => String::new(),
+            Err(_) => text
+                .trim_end()
+                .chars()
+                .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
+                .collect(),
+        };
+        let end = value.chars().count();
+        self.properties = Input::new(value).with_cursor(end);
+        self.focus = Field::Properties;
+        self.edited();
     }
 
     pub fn is_busy(&self) -> bool {
@@ -115,6 +148,52 @@ impl RecordForm {
             properties: properties.ok()?,
         })
     }
+}
+
+/// Compact, valid JSON laid out two spaces an indent, one member or element a line. Works on
+/// the text, so strings, numbers and the order of keys stay exactly as written.
+fn pretty_json(compact: &str) -> String {
+    let mut out = String::with_capacity(compact.len() * 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    let mut chars = compact.chars().peekable();
+    let (mut in_string, mut escaped) = (false, false);
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => in_string = true,
+                '{' | '[' => {
+                    // An empty object or array stays on its line.
+                    if let Some(&close @ ('}' | ']')) = chars.peek() {
+                        out.push(close);
+                        chars.next();
+                    } else {
+                        depth += 1;
+                        newline(&mut out, depth);
+                    }
+                }
+                ',' => newline(&mut out, depth),
+                ':' => out.push(' '),
+                _ => {}
+            }
+        }
+        if !in_string && matches!(chars.peek(), Some('}' | ']')) {
+            depth = depth.saturating_sub(1);
+            newline(&mut out, depth);
+        }
+    }
+    out
 }
 
 /// A device id as it will be sent, or why it cannot be.
@@ -213,6 +292,52 @@ mod tests {
         form.focus = Field::Properties;
         form.edited();
         assert!(form.device_error.is_some() && form.properties_error.is_none());
+    }
+
+    #[test]
+    fn properties_go_to_the_editor_pretty_and_in_the_order_written() {
+        let nested = form(
+            "d",
+            r#"{"z": [1, {"y": "a,b:{c}"}], "a": {}, "e": [], "q": "\"}"}"#,
+        );
+        assert_eq!(
+            nested.properties_for_editor(),
+            "{\n  \"z\": [\n    1,\n    {\n      \"y\": \"a,b:{c}\"\n    }\n  ],\n  \"a\": {},\n  \"e\": [],\n  \"q\": \"\\\"}\"\n}\n"
+        );
+        assert_eq!(form("d", "").properties_for_editor(), "");
+        assert_eq!(form("d", "{oops").properties_for_editor(), "{oops\n");
+        assert_eq!(form("d", "12").properties_for_editor(), "12\n");
+    }
+
+    #[test]
+    fn properties_come_back_from_the_editor_on_one_line() {
+        let mut form = form("d", "");
+        form.focus = Field::DeviceId;
+        form.properties_error = Some(PropertiesError::TooLarge { bytes: 1 });
+        form.properties_from_editor("{\n  \"b\": 2,\n  \"a\": \"x y\"\n}\n");
+        assert_eq!(form.properties.value(), r#"{"b":2,"a":"x y"}"#);
+        assert_eq!(form.properties.cursor(), 17);
+        assert_eq!(form.focus, Field::Properties);
+        assert!(form.properties_error.is_none());
+        form.properties_from_editor("{\n\t\"a\": 1,\n}\n");
+        assert_eq!(form.properties.value(), "{  \"a\": 1, }", "kept to be fixed");
+        form.properties_from_editor("\n");
+        assert_eq!(form.properties.value(), "");
+    }
+
+    #[test]
+    fn pretty_and_back_is_the_compact_text() {
+        for text in [
+            r#"{"a":[1,2,{"b":null}],"c":{"d":[[]]}}"#,
+            "[]",
+            r#""s""#,
+            r#"[{},[],"x"]"#,
+        ] {
+            let mut form = form("d", text);
+            let pretty = form.properties_for_editor();
+            form.properties_from_editor(&pretty);
+            assert_eq!(form.properties.value(), text, "via {pretty}");
+        }
     }
 
     #[test]

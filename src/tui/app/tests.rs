@@ -663,6 +663,29 @@ fn typing_in_the_adopt_field_does_not_trigger_pane_keys() {
 }
 
 #[test]
+fn a_paste_into_the_adopt_field_lands_whole_and_an_absurd_one_is_refused() {
+    let mut app = app();
+    ch(&mut app, 'i');
+    app.update(Action::Paste("x".repeat(50_000)));
+    let Some(Dialog::Adopt { input, error }) = &app.dialog else {
+        panic!("the adopt field stays open")
+    };
+    assert_eq!(input.value(), "");
+    assert!(
+        error.as_deref().unwrap().contains("50000 characters"),
+        "{error:?}"
+    );
+    let id = "9f1e2d3c-0000-4a8e-9d59-2f0f0c7d9e11@102";
+    app.update(Action::Paste(format!(" {id}\n")));
+    let Some(Dialog::Adopt { input, error }) = &app.dialog else {
+        panic!("the adopt field stays open")
+    };
+    assert_eq!((input.value(), input.cursor(), error), (id, id.len(), &None));
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert!(matches!(call, ApiCall::RenewLock(lock) if lock.lock_id == id));
+}
+
+#[test]
 fn quitting_without_live_locks_is_immediate() {
     let mut app = app_with(vec![(lock(A, -5), false)]);
     assert_eq!(ch(&mut app, 'q'), [Effect::Quit]);

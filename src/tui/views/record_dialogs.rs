@@ -138,9 +138,18 @@ fn draw_form(frame: &mut Frame, screen: Rect, app: &App, form: &RecordForm, them
         (Stage::WaitingForLock, _) => Line::styled("creating a lock for the module…", theme.busy),
         (Stage::Sending, _) => Line::styled("creating the record…", theme.busy),
         (Stage::Editing, Some(error)) => Line::styled(format!("not created: {error}"), theme.error),
-        (Stage::Editing, None) => Line::styled("Tab next field · Enter create · Esc cancel", theme.dim),
+        (Stage::Editing, None) => match &form.editor_error {
+            Some(error) => Line::styled(error.clone(), theme.error),
+            None => Line::styled(
+                "Tab next field · Enter create · Ctrl+E $EDITOR · Esc cancel",
+                theme.dim,
+            ),
+        },
     });
-    let area = centered(screen, width, lines.len() as u16 + 2);
+    // Messages may take more than a line: make room for all of them.
+    let inner_width = usize::from(width.saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner_width)).sum();
+    let area = centered(screen, width, rows as u16 + 2);
     boxed(
         frame,
         area,
@@ -166,6 +175,25 @@ fn draw_form(frame: &mut Frame, screen: Rect, app: &App, form: &RecordForm, them
             area.y + 1 + properties_row as u16,
         ),
     }
+}
+
+/// Rows `line` takes once word-wrapped to `width` columns, as [`boxed`] wraps it: words move to
+/// the next row whole, and a word longer than a row is broken up.
+fn wrapped_rows(line: &Line, width: usize) -> usize {
+    let width = width.max(1);
+    let text: String = line.spans.iter().map(|span| span.content.as_ref()).collect();
+    let (mut rows, mut used) = (1, 0);
+    for word in text.split(' ') {
+        let word = Span::raw(word).width();
+        let needed = if used == 0 { word } else { used + 1 + word };
+        if needed <= width {
+            used = needed;
+        } else {
+            rows += word.saturating_sub(1) / width + 1;
+            used = (word.saturating_sub(1) % width) + 1;
+        }
+    }
+    rows
 }
 
 /// The error of a field, or its hint when it has none.
@@ -602,6 +630,14 @@ fn draw_bulk_summary(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &The
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_counted_as_the_rows_they_wrap_to() {
+        assert_eq!(wrapped_rows(&Line::from(""), 10), 1);
+        assert_eq!(wrapped_rows(&Line::from("0123456789"), 10), 1);
+        assert_eq!(wrapped_rows(&Line::from("01234 6789 abc"), 10), 2);
+        assert_eq!(wrapped_rows(&Line::from("a 0123456789012345"), 10), 3);
+    }
 
     #[test]
     fn sizes_read_like_a_person_would_write_them() {
