@@ -66,23 +66,79 @@ pub fn validate_properties(text: &str) -> Result<Option<String>, PropertiesError
 /// Valid JSON `text` without the whitespace between tokens; strings and numbers stay as written.
 fn compact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
+    let mut literal = StringLiteral::default();
     for c in text.chars() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
+        if !literal.feed(c) && matches!(c, ' ' | '\t' | '\n' | '\r') {
             continue;
         }
         out.push(c);
     }
     out
+}
+
+/// Properties laid out for reading: two spaces an indent, one member or element a line. Works on
+/// the text, so strings, numbers and the order of keys stay exactly as stored. `None` when the
+/// text is not JSON (it is then best shown as it is).
+pub fn pretty(text: &str) -> Option<String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    let compact = compact(text);
+    let mut out = String::with_capacity(compact.len() * 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    let mut literal = StringLiteral::default();
+    let mut chars = compact.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if !literal.feed(c) {
+            match c {
+                '{' | '[' => {
+                    // An empty object or array stays on its line.
+                    if let Some(&close @ ('}' | ']')) = chars.peek() {
+                        out.push(close);
+                        chars.next();
+                    } else {
+                        depth += 1;
+                        newline(&mut out, depth);
+                    }
+                }
+                ',' => newline(&mut out, depth),
+                ':' => out.push(' '),
+                _ => {}
+            }
+        }
+        if !literal.inside && matches!(chars.peek(), Some('}' | ']')) {
+            depth = depth.saturating_sub(1);
+            newline(&mut out, depth);
+        }
+    }
+    Some(out)
+}
+
+/// Follows JSON text one character at a time to tell string literals from structure.
+#[derive(Default)]
+struct StringLiteral {
+    inside: bool,
+    escaped: bool,
+}
+
+impl StringLiteral {
+    /// Takes the next character; true when it is part of a string literal, quotes included.
+    fn feed(&mut self, c: char) -> bool {
+        if !self.inside {
+            self.inside = c == '"';
+            return self.inside;
+        }
+        match (self.escaped, c) {
+            (true, _) => self.escaped = false,
+            (false, '\\') => self.escaped = true,
+            (false, '"') => self.inside = false,
+            _ => {}
+        }
+        true
+    }
 }
 
 /// serde_json's message without its trailing " at line L column C", which we report separately.
@@ -123,6 +179,16 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(err.to_string().contains("line 3, column 8"));
+    }
+
+    #[test]
+    fn pretty_keeps_strings_numbers_and_key_order_as_written() {
+        let text = r#"{"z":12345678901234567890123,"a":{"s":"x, {y}: \"q\"","e":[]},"l":[1,2]}"#;
+        assert_eq!(
+            pretty(text).unwrap(),
+            "{\n  \"z\": 12345678901234567890123,\n  \"a\": {\n    \"s\": \"x, {y}: \\\"q\\\"\",\n    \"e\": []\n  },\n  \"l\": [\n    1,\n    2\n  ]\n}"
+        );
+        assert_eq!(pretty("not json"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use tui_input::Input;
 
 use crate::api::ModuleCode;
 use crate::api::client::NewRecord;
-use crate::properties::{PropertiesError, validate_properties};
+use crate::properties::{self, PropertiesError, validate_properties};
 
 /// Longest device id accepted. The API sets no limit; this keeps a paste accident out.
 pub const MAX_DEVICE_ID_CHARS: usize = 128;
@@ -100,7 +100,7 @@ impl RecordForm {
     /// written), anything else as typed so that it can be fixed there.
     pub fn properties_for_editor(&self) -> String {
         match validate_properties(self.properties.value()) {
-            Ok(Some(compact)) => format!("{}\n", pretty_json(&compact)),
+            Ok(Some(compact)) => format!("{}\n", properties::pretty(&compact).unwrap_or(compact)),
             Ok(None) => String::new(),
             Err(_) => format!("{}\n", self.properties.value()),
         }
@@ -148,52 +148,6 @@ impl RecordForm {
             properties: properties.ok()?,
         })
     }
-}
-
-/// Compact, valid JSON laid out two spaces an indent, one member or element a line. Works on
-/// the text, so strings, numbers and the order of keys stay exactly as written.
-fn pretty_json(compact: &str) -> String {
-    let mut out = String::with_capacity(compact.len() * 2);
-    let mut depth = 0usize;
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        out.push_str(&"  ".repeat(depth));
-    };
-    let mut chars = compact.chars().peekable();
-    let (mut in_string, mut escaped) = (false, false);
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                '"' => in_string = true,
-                '{' | '[' => {
-                    // An empty object or array stays on its line.
-                    if let Some(&close @ ('}' | ']')) = chars.peek() {
-                        out.push(close);
-                        chars.next();
-                    } else {
-                        depth += 1;
-                        newline(&mut out, depth);
-                    }
-                }
-                ',' => newline(&mut out, depth),
-                ':' => out.push(' '),
-                _ => {}
-            }
-        }
-        if !in_string && matches!(chars.peek(), Some('}' | ']')) {
-            depth = depth.saturating_sub(1);
-            newline(&mut out, depth);
-        }
-    }
-    out
 }
 
 /// A device id as it will be sent, or why it cannot be.

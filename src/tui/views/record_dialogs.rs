@@ -303,9 +303,7 @@ fn pretty_properties(text: &str) -> String {
     if text.trim().is_empty() {
         return "(none)".into();
     }
-    serde_json::from_str::<serde_json::Value>(text)
-        .and_then(|value| serde_json::to_string_pretty(&value))
-        .unwrap_or_else(|_| text.to_string())
+    crate::properties::pretty(text).unwrap_or_else(|| text.to_string())
 }
 
 fn human_size(bytes: u64) -> String {
