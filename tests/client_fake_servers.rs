@@ -21,6 +21,8 @@ enum Behaviour {
     Answer(String),
     /// Never answer; keep the connection open.
     Silent,
+    /// Answer the n-th request with the n-th response; the last one repeats.
+    Sequence(Vec<String>),
 }
 
 /// A TCP listener on 127.0.0.1 that records the head of every request it receives.
@@ -96,7 +98,18 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour, seen: Arc<Mutex<
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
         }
     }
-    seen.lock().unwrap().push(head);
+    let request_number = {
+        let mut seen = seen.lock().unwrap();
+        seen.push(head);
+        seen.len()
+    };
+    let behaviour = match behaviour {
+        Behaviour::Sequence(answers) => {
+            let answer = answers.get(request_number - 1).or(answers.last());
+            Behaviour::Answer(answer.cloned().unwrap_or_default())
+        }
+        other => other,
+    };
     match behaviour {
         Behaviour::Answer(response) => {
             let _ = stream.write_all(response.as_bytes()).await;
@@ -105,6 +118,7 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour, seen: Arc<Mutex<
         Behaviour::Silent => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
+        Behaviour::Sequence(_) => unreachable!("resolved to an answer above"),
     }
 }
 
@@ -521,4 +535,27 @@ async fn a_closed_port_is_a_transport_error_naming_the_url() {
     assert!(text.contains("check the base URL"), "{text}");
     assert_no_secret(&error);
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// A release whose first answer is lost in a server failure may still have released the lock;
+/// the retry then finds no lock. That is the release having worked, not a failure to report.
+#[tokio::test]
+async fn a_release_retried_after_a_failure_accepts_lock_not_found() {
+    let bad_gateway = http_response("502 Bad Gateway", "text/html", "<html>bad gateway</html>");
+    let gone = http_response(
+        "404 Not Found",
+        "application/json",
+        r#"{"code":404002,"msg":"lock not found"}"#,
+    );
+    let server = FakeServer::start(Behaviour::Sequence(vec![bad_gateway, gone.clone()])).await;
+    let client = client(&server.base_url, |_| {});
+    client.release_lock(&some_lock().lock_id).await.unwrap();
+    assert_eq!(server.request_count(), 2);
+
+    // Without an earlier failed attempt, "not found" is the answer to report.
+    let server = FakeServer::start(Behaviour::Answer(gone)).await;
+    let client = self::client(&server.base_url, |_| {});
+    let error = client.release_lock(&some_lock().lock_id).await.unwrap_err();
+    assert_eq!(error.code(), Some(404002));
+    assert_eq!(server.request_count(), 1);
 }

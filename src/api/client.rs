@@ -20,6 +20,8 @@ use super::model::{
 
 const API_PREFIX: &str = "/koodrive/ose/v1/backup";
 const LOCK_HEADER: &str = "x-backup-lock-id";
+/// "lock not found (never existed or released)".
+const LOCK_NOT_FOUND: i64 = 404002;
 
 /// Longest wait between two retries (unless `retry_backoff` itself is longer), so a generous
 /// retry count cannot turn into minutes of silence.
@@ -76,6 +78,10 @@ pub struct NewRecord {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Idempotency {
     Idempotent,
+    /// A release: repeated like an idempotent call, and when a repeat is answered "lock not
+    /// found" (404002) after an earlier attempt failed in transit, that earlier attempt is taken
+    /// to have released the lock, rather than reporting a release that worked as a failure.
+    Release,
     /// Creates, completes and deletes are never repeated blindly: a lost answer may hide a
     /// success, and repeating it would duplicate or misreport the change.
     NotIdempotent,
@@ -191,7 +197,7 @@ impl Client {
             Some(lock_id),
             None,
             &[],
-            Idempotency::Idempotent,
+            Idempotency::Release,
         )
         .await
         .map(drop)
@@ -379,18 +385,27 @@ impl Client {
         idempotency: Idempotency,
     ) -> Result<(Envelope<T>, DateTime<Utc>), ApiError> {
         let mut transient_retries_left = match idempotency {
-            Idempotency::Idempotent => self.options.retries,
+            Idempotency::Idempotent | Idempotency::Release => self.options.retries,
             Idempotency::NotIdempotent => 0,
         };
         let mut clock_retry_left = true;
         let mut backoff = self.options.retry_backoff;
+        let mut an_attempt_may_have_landed = false;
         loop {
             let request = self.request(method.clone(), path, lock_id, body, params);
             let sent = Utc::now();
             match self.send(request).await {
                 Ok(envelope) => return Ok((envelope, sent)),
                 Err(e) if e.is_clock_rejection() && clock_retry_left => clock_retry_left = false,
+                Err(e)
+                    if idempotency == Idempotency::Release
+                        && an_attempt_may_have_landed
+                        && e.code() == Some(LOCK_NOT_FOUND) =>
+                {
+                    return Ok((Envelope::success(), sent));
+                }
                 Err(e) if e.is_transient() && transient_retries_left > 0 => {
+                    an_attempt_may_have_landed = true;
                     transient_retries_left -= 1;
                     tokio::time::sleep(backoff).await;
                     backoff = backoff

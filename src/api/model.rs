@@ -207,6 +207,18 @@ pub struct Envelope<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Envelope<T> {
+    /// A success without data.
+    pub fn success() -> Envelope<T> {
+        Envelope {
+            code: 0,
+            msg: "success".into(),
+            data: None,
+            next_cursor: None,
+        }
+    }
+}
+
 /// Body of `POST /backup/lock`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -169,10 +169,9 @@ fn check_date(x_date: Option<&str>, now: DateTime<Utc>) -> Result<(), Failure> {
 
 fn success<T: Serialize>(data: Option<T>, next_cursor: Option<String>) -> Response {
     axum::Json(Envelope {
-        code: 0,
-        msg: "success".into(),
         data,
         next_cursor,
+        ..Envelope::success()
     })
     .into_response()
 }
