@@ -9,6 +9,7 @@
 //!   the job without touching anything else.
 //!
 //! Each test prints its figures: requests, injected faults, records created and deleted, lost.
+//! The same soak for the TUI's auto-renew is in `tui_fault_soak.rs`.
 
 mod cli_support;
 mod common;

@@ -6,197 +6,13 @@
 //! frame, idle CPU, bytes written per second with 3 locks counting down, and memory.
 
 mod common;
+mod tui_support;
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
-
-const ROWS: u16 = 30;
-
-fn nonzero(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n).expect("non-zero size")
-}
-const COLS: u16 = 110;
-
-/// The app running in a pseudo-terminal, with a vt100 screen fed by a reader thread.
-struct Tui {
-    child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    screen: Arc<Mutex<vt100::Parser>>,
-    bytes: Arc<AtomicUsize>,
-    started: Instant,
-    /// When the first complete frame (its footer line) was on the screen.
-    first_frame: Arc<Mutex<Option<Instant>>>,
-    // Keeps the pty open for the life of the test.
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
-
-impl Tui {
-    fn start(base_url: &str, dir: &Path) -> Tui {
-        Tui::start_with(base_url, dir, &[])
-    }
-
-    /// Starts the app with `extra` set in its environment on top of [`env_for`].
-    fn start_with(base_url: &str, dir: &Path, extra: &[(&str, &str)]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pty");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_koobackup"));
-        command.args(["--base-url", base_url, "--user-id", common::ALICE.0]);
-        for (name, value) in env_for(dir) {
-            command.env(name, value);
-        }
-        for name in [
-            "NO_COLOR",
-            "VISUAL",
-            "EDITOR",
-            "KOOBACKUP_PROFILE",
-            "KOOBACKUP_CONFIG",
-            "KOOBACKUP_BASE_URL",
-            "KOOBACKUP_USER_ID",
-        ] {
-            command.env_remove(name);
-        }
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let started = Instant::now();
-        let child = pty.slave.spawn_command(command).expect("spawn koobackup");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("pty reader");
-        let writer = pty.master.take_writer().expect("pty writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(nonzero(ROWS), nonzero(COLS), 0)));
-        let bytes = Arc::new(AtomicUsize::new(0));
-        let first_frame = Arc::new(Mutex::new(None));
-        {
-            let (screen, bytes, first_frame) = (screen.clone(), bytes.clone(), first_frame.clone());
-            std::thread::spawn(move || {
-                let mut buffer = [0u8; 8192];
-                while let Ok(n) = reader.read(&mut buffer) {
-                    if n == 0 {
-                        break;
-                    }
-                    bytes.fetch_add(n, Ordering::Relaxed);
-                    let mut screen = screen.lock().unwrap();
-                    screen.process(&buffer[..n]);
-                    let mut first_frame = first_frame.lock().unwrap();
-                    if first_frame.is_none() && screen.screen().contents().contains("? help") {
-                        *first_frame = Some(Instant::now());
-                    }
-                }
-            });
-        }
-        Tui {
-            child,
-            writer,
-            screen,
-            bytes,
-            started,
-            first_frame,
-            _master: pty.master,
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().unwrap().screen().contents()
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
-    }
-
-    /// Waits until `check` accepts the screen; panics with the screen after `limit`.
-    fn wait_for(&self, what: &str, limit: Duration, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let contents = self.contents();
-            if check(&contents) {
-                return contents;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{contents}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_text(&self, text: &str) -> String {
-        self.wait_for(text, Duration::from_secs(15), |screen| screen.contains(text))
-    }
-
-    fn wait_exit(&mut self, limit: Duration) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the app did not exit; screen:\n{}",
-                self.contents()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-    }
-}
-
-/// Environment that keeps the app's files inside `dir` and gives it a token.
-fn env_for(dir: &Path) -> Vec<(&'static str, PathBuf)> {
-    vec![
-        ("KOOBACKUP_TOKEN", PathBuf::from(common::ALICE.1)),
-        ("KOOBACKUP_JOURNAL", dir.join("locks.json")),
-        ("KOOBACKUP_DATA_DIR", dir.join("data")),
-        ("XDG_CONFIG_HOME", dir.join("config")),
-        ("XDG_DATA_HOME", dir.join("data")),
-        ("HOME", dir.to_path_buf()),
-        ("TERM", PathBuf::from("xterm-256color")),
-    ]
-}
-
-/// Lock ids in the journal file.
-fn journal_ids(dir: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(dir.join("locks.json")) else {
-        return Vec::new();
-    };
-    let json: serde_json::Value = serde_json::from_str(&text).expect("journal is JSON");
-    json["locks"]
-        .as_array()
-        .expect("locks array")
-        .iter()
-        .map(|held| held["lock"]["lockId"].as_str().expect("lockId").to_string())
-        .collect()
-}
-
-/// The `mm:ss` countdown on the screen line that shows `module`.
-fn countdown_of(screen: &str, module: &str) -> Option<String> {
-    let line = screen.lines().find(|l| l.contains(module))?;
-    line.split_whitespace()
-        .find(|word| {
-            word.len() == 5
-                && word.as_bytes()[2] == b':'
-                && word.chars().filter(char::is_ascii_digit).count() == 4
-        })
-        .map(str::to_string)
-}
+use tui_support::{Tui, countdown_of, journal_ids};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_tick_renew_release_quit() {
@@ -285,7 +101,7 @@ async fn journalled_locks_come_back_and_sigterm_restores_the_terminal() {
         tui.wait_for("the journalled lock", Duration::from_secs(15), |s| {
             countdown_of(s, "100 folder").is_some()
         });
-        send_signal(&tui, "TERM");
+        tui.signal("TERM");
         tui.wait_exit(Duration::from_secs(10));
         // Leaving the alternate screen brings back the (empty) main screen.
         tui.wait_for("the main screen", Duration::from_secs(5), |s| {
@@ -295,16 +111,6 @@ async fn journalled_locks_come_back_and_sigterm_restores_the_terminal() {
     })
     .await
     .unwrap();
-}
-
-/// Sends `signal` (a `kill` name, e.g. "HUP") to the app.
-fn send_signal(tui: &Tui, signal: &str) {
-    let pid = tui.child.process_id().expect("pid");
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,7 +142,7 @@ async fn signal_restores_the_terminal_and_keeps_the_journal(signal: &'static str
             countdown_of(s, "101 album").is_some()
         });
         assert_eq!(journal_ids(&dir_path).len(), 1);
-        send_signal(&tui, signal);
+        tui.signal(signal);
         tui.wait_exit(Duration::from_secs(10));
         // Leaving the alternate screen brings back the (empty) main screen.
         tui.wait_for("the main screen", Duration::from_secs(5), |s| {
@@ -404,7 +210,7 @@ async fn idle_figures() {
         }
         // Let the spinner stop, then measure a quiet stretch.
         std::thread::sleep(Duration::from_secs(2));
-        let pid = tui.child.process_id().expect("pid");
+        let pid = tui.pid();
         let (cpu_before, bytes_before, t_before) = (
             cpu_seconds(pid),
             tui.bytes.load(Ordering::Relaxed),

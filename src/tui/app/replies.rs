@@ -93,7 +93,7 @@ impl App {
                     return Vec::new();
                 }
                 let failures = entry.auto_renew_failures + 1;
-                if !entry.auto_renew_failed(&error, now) {
+                if !entry.auto_renew_failed(&error, now, self.session.lock_ttl) {
                     return Vec::new();
                 }
                 let text = format!("gave up auto-renewing {lock_id} after {failures} failure(s): {error}");

@@ -586,6 +586,105 @@ fn auto_renew_gives_up_at_once_when_the_lock_is_gone() {
     assert!(app.locks.entries[0].gone);
 }
 
+fn ms(n: i64) -> DateTime<Utc> {
+    t0() + chrono::Duration::milliseconds(n)
+}
+
+/// An app whose server keeps locks for `ttl_secs` seconds, holding `held`.
+fn app_with_ttl(ttl_secs: i64, held: Vec<(LockInfo, bool)>) -> App {
+    let session = Session {
+        lock_ttl: chrono::Duration::seconds(ttl_secs),
+        ..session()
+    };
+    App::new(session, held, Vec::new(), t0(), Rect::new(0, 0, 100, 30))
+}
+
+/// Ticks at each instant the app asks to be woken at, until one of them starts an API call.
+fn tick_until_call(app: &mut App) -> (RequestId, ApiCall) {
+    loop {
+        let at = app.next_clock_change().expect("the app asks to be woken");
+        let effects = app.update(Action::Tick(at));
+        if !effects.is_empty() {
+            return only_call(&effects);
+        }
+    }
+}
+
+fn renewal_answer(request: RequestId, result: Result<LockInfo, ApiError>, finished: DateTime<Utc>) -> Action {
+    Action::ApiDone(ApiReply {
+        request,
+        outcome: ApiOutcome::LockRenewed(result),
+        latency: Duration::from_millis(400),
+        finished_at: finished,
+        clock_offset: chrono::Duration::zero(),
+    })
+}
+
+#[test]
+fn a_six_second_lock_is_renewed_halfway_and_retried_within_its_lifetime() {
+    let mut app = app_with_ttl(6, vec![(lock(A, 6), true)]);
+    let (request, _) = tick_until_call(&mut app);
+    assert_eq!(app.now, at(3), "renewed when half of the 6 s are left");
+    let server_error = || api_error(500, 500001, "internal error");
+
+    // Two failures: retried after 300 ms, then 600 ms, each woken for, well before expiry.
+    app.update(renewal_answer(request, Err(server_error()), ms(3_400)));
+    assert_eq!(app.next_clock_change(), Some(ms(3_700)));
+    let (request, _) = tick_until_call(&mut app);
+    assert_eq!(app.now, ms(3_700));
+    app.update(renewal_answer(request, Err(server_error()), ms(4_100)));
+    let (request, _) = tick_until_call(&mut app);
+    assert_eq!(app.now, ms(4_700));
+
+    let renewed = LockInfo {
+        expires_at: ms(10_700),
+        ..lock(A, 6)
+    };
+    let effects = app.update(renewal_answer(request, Ok(renewed.clone()), ms(5_100)));
+    assert_eq!(
+        effects,
+        [Effect::Journal(JournalChange::Upsert {
+            lock: renewed,
+            auto_renew: true
+        })]
+    );
+    let entry = &app.locks.entries[0];
+    assert!(entry.auto_renew && entry.is_live(app.now));
+    assert_eq!((entry.auto_renew_failures, entry.retry_after), (0, None));
+    let (_, call) = tick_until_call(&mut app);
+    assert_eq!(
+        app.now,
+        ms(7_700),
+        "the next renewal, halfway through the new lifetime"
+    );
+    assert!(matches!(call, ApiCall::RenewLock(_)));
+}
+
+#[test]
+fn auto_renew_of_a_lock_expired_too_long_ago_gives_up_and_says_so() {
+    // Restarted long after the journalled lock expired: one try, and the server's 409002 ends it.
+    let mut app = app_with_ttl(6, vec![(lock(A, -20), true)]);
+    let (request, _) = only_call(&app.update(Action::Tick(at(0))));
+    let expired = api_error(409, 409002, "lock expired too long ago to renew");
+    let effects = app.update(renewal_answer(request, Err(expired), ms(400)));
+    assert_eq!(
+        effects,
+        [Effect::Journal(JournalChange::Upsert {
+            lock: lock(A, -20),
+            auto_renew: false
+        })]
+    );
+    assert_eq!(ids(&app), [A], "the lock stays listed for the user to release");
+    let warning = app.activity.entries.back().unwrap();
+    assert_eq!(warning.outcome, Outcome::Warning);
+    assert!(
+        warning.message.contains("gave up auto-renewing") && warning.message.contains("409002"),
+        "{}",
+        warning.message
+    );
+    assert!(app.update(Action::Tick(at(5))).is_empty());
+}
+
 #[test]
 fn adopt_validates_renews_and_journals_the_lock() {
     let mut app = app_with(vec![]);
