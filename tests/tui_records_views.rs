@@ -221,6 +221,25 @@ fn the_form_after_the_editor_failed() {
 }
 
 #[test]
+fn the_complete_dialog_after_the_editor_failed() {
+    let mut app = loaded(3);
+    key(&mut app, KeyCode::Char('c'));
+    type_text(&mut app, r#"{"contacts": 104}"#);
+    let effects = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('e'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(
+        effects,
+        vec![Effect::EditInEditor("{\n  \"contacts\": 104\n}\n".into())]
+    );
+    app.update(Action::EditorDone(Err(
+        "could not start the editor `nvim`: command not found".into(),
+    )));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
 fn the_form_after_a_server_error() {
     let mut app = loaded(3);
     key(&mut app, KeyCode::Char('n'));

@@ -60,8 +60,10 @@ pub enum Scope {
     /// The record form with the module selector focused.
     RecordFormModule,
     RecordDetail,
-    /// A one-line field of the record side: filters, a completed record's properties.
+    /// A one-line filter field of the record side.
     RecordText,
+    /// The properties field of the dialog that completes a record.
+    CompleteRecord,
     /// Typing the number of records to delete.
     TypeToConfirm,
     Cleanup,
@@ -84,7 +86,8 @@ impl Scope {
             Scope::RecordForm => "New record form",
             Scope::RecordFormModule => "New record form: module",
             Scope::RecordDetail => "Record details",
-            Scope::RecordText => "Filter or properties field",
+            Scope::RecordText => "Filter field",
+            Scope::CompleteRecord => "Complete a record",
             Scope::TypeToConfirm => "Confirm a bulk delete",
             Scope::Cleanup => "Clean-up candidates",
             Scope::BulkRunning => "Bulk delete running",
@@ -743,6 +746,38 @@ pub static BINDINGS: &[Binding] = &[
         C::Cancel
     ),
     binding!(
+        CompleteRecord,
+        [key(KeyCode::Enter)],
+        "Enter",
+        Some("complete"),
+        "Check the properties and complete the record",
+        C::Confirm
+    ),
+    binding!(
+        CompleteRecord,
+        [ctrl('u')],
+        "Ctrl+U",
+        Some("clear"),
+        "Clear the field",
+        C::ClearInput
+    ),
+    binding!(
+        CompleteRecord,
+        [ctrl('e')],
+        "Ctrl+E",
+        Some("editor"),
+        "Edit the properties in $VISUAL or $EDITOR (else vi), multi-line",
+        C::Records(R::EditProperties)
+    ),
+    binding!(
+        CompleteRecord,
+        [key(KeyCode::Esc)],
+        "Esc",
+        Some("cancel"),
+        "Cancel: the record stays new",
+        C::Cancel
+    ),
+    binding!(
         TypeToConfirm,
         [key(KeyCode::Enter)],
         "Enter",
@@ -898,7 +933,7 @@ pub fn bindings_of(scope: Scope) -> impl Iterator<Item = &'static Binding> {
 }
 
 /// The scopes in the order the help overlay lists them.
-const HELP_SCOPES: [Scope; 17] = [
+const HELP_SCOPES: [Scope; 18] = [
     Scope::Global,
     Scope::LocksPane,
     Scope::ActivityPane,
@@ -912,6 +947,7 @@ const HELP_SCOPES: [Scope; 17] = [
     Scope::RecordFormModule,
     Scope::RecordDetail,
     Scope::RecordText,
+    Scope::CompleteRecord,
     Scope::TypeToConfirm,
     Scope::Cleanup,
     Scope::BulkRunning,

@@ -23,7 +23,8 @@ pub enum RecordCommand {
     PreviousField,
     /// Step the form's module selector by this many places.
     ChangeModule(isize),
-    /// Edit the form's properties in the user's own editor (`$VISUAL`, `$EDITOR`, else `vi`).
+    /// Edit the properties of the form, or of the record being completed, in the user's own
+    /// editor (`$VISUAL`, `$EDITOR`, else `vi`).
     EditProperties,
     NextPage,
     PreviousPage,

@@ -3,18 +3,21 @@
 //! a little timer jitter shows one second twice and skips the next. So ticks are placed just
 //! after a rollover instead: once a second for all countdowns together (a redraw per lock and
 //! second would multiply the idle cost), right after the rollover followed by the longest quiet
-//! stretch. Ticks never come early, so every countdown changes by exactly one second per tick,
-//! and a tick may come late by that whole stretch before any second is skipped.
+//! stretch. The ages of records on screen that still count seconds join that tick. Ticks never
+//! come early, so every countdown changes by exactly one second per tick, and a tick may come
+//! late by that whole stretch before any second is skipped.
 
 use chrono::{DateTime, Utc};
 
 use super::App;
 use super::locks::{Busy, renew_ahead};
+use super::record_ages::next_age_change;
 
 impl App {
-    /// The next instant after `now` to tick at: the shared countdown tick, or earlier when work
-    /// falls due (an auto-renewal, its retry, the renewal of a running bulk delete's lock).
-    /// `None` while nothing depends on the clock.
+    /// The next instant after `now` to tick at: the shared countdown tick (which the ages of
+    /// young records on screen join), or earlier when work falls due (an auto-renewal, its
+    /// retry, the renewal of a running bulk delete's lock) or an older record's age on screen
+    /// changes. `None` while nothing depends on the clock.
     pub fn next_clock_change(&self) -> Option<DateTime<Utc>> {
         let now = self.now;
         let ahead = renew_ahead(self.session.lock_ttl);
@@ -24,19 +27,32 @@ impl App {
             .entries
             .iter()
             .filter(|e| !e.gone && e.busy != Some(Busy::Adopting));
-        let rollovers: Vec<DateTime<Utc>> = counting
+        let mut rollovers: Vec<DateTime<Utc>> = counting
             .clone()
             .map(|e| e.lock.expires_at)
             .filter(|expiry| *expiry > now)
             .map(|expiry| next_second_rollover(expiry, now))
             .collect();
+        // Ages on screen: those still counting seconds share the countdowns' tick; the others
+        // change once a minute or an hour, each when it does.
+        let mut age_changes = Vec::new();
+        for created in self.shown_record_creations() {
+            match next_age_change(created, now) {
+                (at, step) if step == chrono::Duration::seconds(1) => rollovers.push(at),
+                (at, _) => age_changes.push(at),
+            }
+        }
         // When auto-renew (or a bulk delete) would renew a lock: once per lifetime, so not worth
         // asking whether either applies.
         let work = counting
             .flat_map(|e| [Some(e.lock.expires_at - ahead), e.retry_after])
             .flatten()
             .filter(|at| *at > now);
-        shared_tick(rollovers).into_iter().chain(work).min()
+        shared_tick(rollovers)
+            .into_iter()
+            .chain(work)
+            .chain(age_changes)
+            .min()
     }
 }
 
@@ -69,9 +85,15 @@ mod tests {
     use ratatui::layout::Rect;
 
     use super::*;
-    use crate::api::{LockInfo, ModuleCode};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::api::{BackupRecord, DeviceEntity, LockInfo, ModuleCode, RecordStatus};
     use crate::tui::action::Action;
-    use crate::tui::app::Session;
+    use crate::tui::app::locks::LockEntry;
+    use crate::tui::app::{Pane, Session};
+    use crate::tui::theme::{ColorSupport, Theme};
+    use crate::tui::views;
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 11, 3, 7, 0, 0).unwrap()
@@ -200,6 +222,106 @@ mod tests {
                 .collect();
             assert_eq!(shown[i], expected, "lock {i} shows every second once");
         }
+    }
+
+    /// An app holding no lock, listing records created `ages` ago, with the records pane shown.
+    fn app_with_records(ages: &[Duration]) -> App {
+        let mut app = app(&[], false);
+        let records = ages
+            .iter()
+            .enumerate()
+            .map(|(i, age)| BackupRecord {
+                record_id: format!("{}", 7_000_000 + i),
+                module_code: ModuleCode::Folder,
+                status: RecordStatus::New,
+                properties: String::new(),
+                version: 1,
+                create_time: t0() - *age,
+                end_time: None,
+                device_info: DeviceEntity::default(),
+            })
+            .collect();
+        app.records.start_listing(ModuleCode::Folder);
+        app.records.add_page(records, true, 10);
+        app.focus_pane(Pane::Records);
+        app.take_redraw();
+        app
+    }
+
+    /// The age drawn in the row of record `record_id` (its last column).
+    fn drawn_age(app: &App, record_id: &str) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(app.screen.width, app.screen.height)).unwrap();
+        let theme = Theme::new(ColorSupport::None);
+        terminal.draw(|frame| views::draw(frame, app, &theme)).unwrap();
+        let buffer = terminal.backend().buffer();
+        let row = (0..app.screen.height)
+            .map(|y| {
+                let row: String = (0..app.screen.width).map(|x| buffer[(x, y)].symbol()).collect();
+                row
+            })
+            .find(|row| row.contains(record_id))
+            .unwrap_or_else(|| panic!("record {record_id} not drawn"));
+        let mut words = row.split(['│', '┃', ' ']).filter(|word| !word.is_empty());
+        words.next_back().unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn a_shown_age_is_woken_for_when_it_changes_and_redrawn() {
+        let mut app = app_with_records(&[Duration::seconds(59)]);
+        assert_eq!(drawn_age(&app, "7000000"), "59s");
+        let at = app.next_clock_change().expect("the age counts seconds");
+        assert!(at > t0() && at - t0() <= Duration::seconds(1), "{at}");
+        app.update(Action::Tick(at));
+        assert!(app.take_redraw(), "the age changed");
+        assert_eq!(drawn_age(&app, "7000000"), "1m");
+        // From now on the age changes once a minute: ticks in between redraw nothing.
+        assert_eq!(app.next_clock_change(), Some(t0() + Duration::seconds(61)));
+        app.update(Action::Tick(t0() + Duration::seconds(30)));
+        assert!(!app.take_redraw(), "\"1m\" still");
+        app.update(Action::Tick(t0() + Duration::seconds(61)));
+        assert!(app.take_redraw());
+        assert_eq!(drawn_age(&app, "7000000"), "2m");
+    }
+
+    #[test]
+    fn young_ages_share_the_countdown_tick_and_older_ones_wake_on_their_minute() {
+        // A countdown rolling over at .300 of each second, records whose seconds roll over at
+        // .500 and .600, and one 25 m 30 s old: one tick a second, just after .600 (followed by
+        // the longest quiet stretch).
+        let mut app = app_with_records(&[
+            Duration::milliseconds(12_500),
+            Duration::milliseconds(5_400),
+            Duration::seconds(25 * 60 + 30),
+        ]);
+        app.locks.entries.push(LockEntry::new(
+            LockInfo {
+                lock_id: "lock-0@100".into(),
+                module: ModuleCode::Folder,
+                expires_at: t0() + Duration::milliseconds(300_300),
+            },
+            false,
+        ));
+        assert_eq!(app.next_clock_change(), Some(t0() + Duration::milliseconds(600)));
+        // Once past their first minute, the young ones step by the minute as well: then the
+        // countdown sets the phase, and without it the oldest record's next minute comes first.
+        app.update(Action::Tick(t0() + Duration::seconds(55)));
+        let next = app.next_clock_change().unwrap();
+        assert_eq!(next.timestamp_subsec_millis(), 300, "the countdown alone: {next}");
+        app.locks.entries.clear();
+        assert_eq!(app.next_clock_change(), Some(t0() + Duration::seconds(90)));
+    }
+
+    #[test]
+    fn with_the_locks_pane_on_top_record_ages_cost_nothing() {
+        let mut app = app_with_records(&[Duration::seconds(59), Duration::seconds(3_599)]);
+        app.focus_pane(Pane::Locks);
+        assert_eq!(app.next_clock_change(), None);
+        app.update(Action::Tick(t0() + Duration::seconds(1)));
+        assert!(!app.take_redraw(), "the ages are not on screen");
+        // Records scrolled out of view do not count either.
+        let mut app = app_with_records(&[Duration::seconds(59)]);
+        app.records.offset = 1;
+        assert_eq!(app.next_clock_change(), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod cleanup;
 mod clock;
 pub mod dialogs;
 pub mod locks;
+mod record_ages;
 pub mod record_dialogs;
 mod record_flow;
 pub mod record_form;
@@ -256,17 +257,17 @@ impl App {
     }
 
     fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
-        let before = self.countdown_texts();
+        let (countdowns, ages) = (self.countdown_texts(), self.shown_ages());
         self.now = now;
         let mut effects = self.start_due_auto_renewals();
         effects.extend(self.keep_bulk_lock_alive());
-        if !effects.is_empty() || self.countdown_texts() != before {
+        if !effects.is_empty() || self.countdown_texts() != countdowns || self.shown_ages() != ages {
             self.needs_redraw = true;
         }
         effects
     }
 
-    /// Everything on screen that depends on the clock.
+    /// The locks' countdowns and urgencies (the records pane's title shows one of them too).
     fn countdown_texts(&self) -> Vec<(String, Urgency)> {
         self.locks
             .entries

@@ -5,7 +5,7 @@ use tui_input::Input;
 
 use super::bulk::BulkRun;
 use super::cleanup::CleanupView;
-use super::record_form::{Field, RecordForm};
+use super::record_form::{Field, RecordForm, properties_from_editor};
 use crate::api::{BackupFile, BackupRecord, ModuleCode};
 use crate::tui::keymap::Scope;
 
@@ -30,11 +30,36 @@ impl RecordDialog {
             RecordDialog::Detail(_) => Scope::RecordDetail,
             RecordDialog::ConfirmDelete(_) => Scope::Confirm,
             RecordDialog::ConfirmBulk(_) => Scope::TypeToConfirm,
+            RecordDialog::Text(field) if field.is_complete() => Scope::CompleteRecord,
             RecordDialog::Text(_) => Scope::RecordText,
             RecordDialog::Cleanup(_) => Scope::Cleanup,
             RecordDialog::Bulk(run) if run.finished => Scope::BulkSummary,
             RecordDialog::Bulk(_) => Scope::BulkRunning,
         }
+    }
+
+    /// Puts the text of the user's editor into the properties field (as one line), unless this
+    /// dialog has no such field or is busy sending it.
+    pub fn take_edited_properties(&mut self, text: &str) {
+        match self {
+            RecordDialog::Form(form) if !form.is_busy() => form.properties_from_editor(text),
+            RecordDialog::Text(field) if field.is_complete() => {
+                field.input = properties_from_editor(text);
+                field.error = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Shows why the user's editor changed nothing; `false` when this dialog has no properties
+    /// field to say it under.
+    pub fn show_editor_error(&mut self, message: String) -> bool {
+        match self {
+            RecordDialog::Form(form) if !form.is_busy() => form.editor_error = Some(message),
+            RecordDialog::Text(field) if field.is_complete() => field.error = Some(message),
+            _ => return false,
+        }
+        true
     }
 
     /// The text field that typed keys and pastes go to, if the dialog has one.
@@ -73,6 +98,11 @@ impl TextField {
             input: Input::new(text.to_string()),
             error: None,
         }
+    }
+
+    /// Whether this is the properties field of the dialog completing a record.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.purpose, TextPurpose::CompleteProperties { .. })
     }
 }
 

@@ -11,7 +11,7 @@ use super::cleanup::CleanupView;
 use super::dialogs::Dialog;
 use super::locks::{Busy, renew_ahead};
 use super::record_dialogs::{BulkConfirm, RecordDetail, RecordDialog, TextField, TextPurpose};
-use super::record_form::{Field, RecordForm, Stage};
+use super::record_form::{Field, RecordForm, Stage, properties_for_editor};
 use super::record_replies::RecordPending;
 use super::records::{LoadState, LockedOp};
 use super::text_input::insert_at_cursor;
@@ -378,6 +378,11 @@ impl App {
                     }
                 };
             }
+            (TextPurpose::CompleteProperties { .. }, Command::Records(RecordCommand::EditProperties)) => {
+                let text = properties_for_editor(field.input.value());
+                self.open(RecordDialog::Text(field));
+                return vec![Effect::EditInEditor(text)];
+            }
             (TextPurpose::CompleteProperties { record_id, module }, Command::Confirm) => {
                 match validate_properties(field.input.value()) {
                     Ok(properties) => {
@@ -565,26 +570,21 @@ impl App {
         Vec::new()
     }
 
-    /// The user's editor closed: its text goes into the form's properties, or the form says
-    /// why nothing changed.
+    /// The user's editor closed: its text goes into the properties of the dialog that sent
+    /// them (the new record form, or the one completing a record), or the dialog says why
+    /// nothing changed.
     pub(super) fn on_editor_done(&mut self, result: Result<String, String>) -> Vec<Effect> {
-        let form = match &mut self.dialog {
-            Some(Dialog::Records(dialog)) => match dialog.as_mut() {
-                RecordDialog::Form(form) if !form.is_busy() => Some(form),
-                _ => None,
-            },
-            _ => None,
-        };
-        // Keys are not read while the editor runs, so the form is still open.
-        let Some(form) = form else {
+        // Keys are not read while the editor runs, so the dialog is still open.
+        let Some(Dialog::Records(dialog)) = &mut self.dialog else {
             return Vec::new();
         };
         match result {
-            Ok(text) => form.properties_from_editor(&text),
+            Ok(text) => dialog.take_edited_properties(&text),
             Err(message) => {
                 let text = format!("{message}; the properties are unchanged");
-                form.editor_error = Some(text.clone());
-                self.activity.note(self.now, Outcome::Warning, "editor", text);
+                if dialog.show_editor_error(text.clone()) {
+                    self.activity.note(self.now, Outcome::Warning, "editor", text);
+                }
             }
         }
         Vec::new()

@@ -769,3 +769,83 @@ fn a_failed_editor_keeps_the_properties_and_says_why() {
     type_text(&mut app, " ");
     assert!(form(&app).editor_error.is_none(), "typing clears the message");
 }
+
+fn complete_field(app: &App) -> &super::super::record_dialogs::TextField {
+    match record_dialog(app) {
+        Some(RecordDialog::Text(field)) if field.is_complete() => field,
+        other => panic!("expected the complete dialog, found {other:?}"),
+    }
+}
+
+#[test]
+fn ctrl_e_edits_the_properties_of_a_record_being_completed() {
+    let mut app = loaded(2);
+    ch(&mut app, 'c');
+    type_text(&mut app, r#"{"done": true, "n": [1]}"#);
+    let effects = ctrl(&mut app, 'e');
+    assert_eq!(
+        effects,
+        vec![Effect::EditInEditor(
+            "{\n  \"done\": true,\n  \"n\": [\n    1\n  ]\n}\n".into()
+        )]
+    );
+    assert!(complete_field(&app).error.is_none(), "the dialog stays open");
+
+    app.update(Action::EditorDone(Ok("{\n  \"done\": false\n}\n".into())));
+    let field = complete_field(&app);
+    assert_eq!(field.input.value(), r#"{"done":false}"#);
+    assert_eq!(field.input.cursor(), field.input.value().chars().count());
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        call,
+        ApiCall::Records(RecordCall::Complete {
+            lock_id: LOCK_102.into(),
+            record_id: "9000000".into(),
+            properties: Some(r#"{"done":false}"#.into()),
+        })
+    );
+}
+
+#[test]
+fn a_failed_editor_keeps_the_completion_properties_and_says_why() {
+    let mut app = loaded(2);
+    ch(&mut app, 'c');
+    type_text(&mut app, r#"{"keep": 1}"#);
+    assert_eq!(
+        ctrl(&mut app, 'e'),
+        vec![Effect::EditInEditor("{\n  \"keep\": 1\n}\n".into())]
+    );
+    app.update(Action::EditorDone(Err(
+        "the editor `false` exited with status 1".into()
+    )));
+    assert_eq!(complete_field(&app).input.value(), r#"{"keep": 1}"#);
+    assert_eq!(
+        complete_field(&app).error.as_deref(),
+        Some("the editor `false` exited with status 1; the properties are unchanged")
+    );
+    assert!(app.activity.entries.back().unwrap().message.contains("status 1"));
+    type_text(&mut app, " ");
+    assert!(complete_field(&app).error.is_none(), "typing clears the message");
+    // An empty edit empties the field: completing then keeps the record's properties.
+    ctrl(&mut app, 'e');
+    app.update(Action::EditorDone(Ok("\n".into())));
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert!(
+        matches!(
+            &call,
+            ApiCall::Records(RecordCall::Complete { properties: None, .. })
+        ),
+        "{call:?}"
+    );
+}
+
+#[test]
+fn ctrl_e_does_nothing_in_the_filter_fields() {
+    let mut app = loaded(2);
+    ch(&mut app, '/');
+    assert!(ctrl(&mut app, 'e').is_empty());
+    ch(&mut app, 'x');
+    press(&mut app, KeyCode::Esc);
+    ch(&mut app, 'f');
+    assert!(ctrl(&mut app, 'e').is_empty());
+}

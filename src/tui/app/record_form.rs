@@ -96,31 +96,14 @@ impl RecordForm {
         self.editor_error = None;
     }
 
-    /// The properties as a file for the user's editor: JSON pretty-printed (keys in the order
-    /// written), anything else as typed so that it can be fixed there.
+    /// The properties as a file for the user's editor ([`properties_for_editor`]).
     pub fn properties_for_editor(&self) -> String {
-        match validate_properties(self.properties.value()) {
-            Ok(Some(compact)) => format!("{}\n", properties::pretty(&compact).unwrap_or(compact)),
-            Ok(None) => String::new(),
-            Err(_) => format!("{}\n", self.properties.value()),
-        }
+        properties_for_editor(self.properties.value())
     }
 
-    /// Takes the properties back from the editor's file into the one-line field: valid JSON in
-    /// compact form, anything else with its line breaks made blanks (as JSON reads them). The
-    /// field is checked on submit as usual.
+    /// Takes the properties back from the editor's file ([`properties_from_editor`]).
     pub fn properties_from_editor(&mut self, text: &str) {
-        let value = match validate_properties(text) {
-            Ok(Some(compact)) => compact,
-            Ok(None) => String::new(),
-            Err(_) => text
-                .trim_end()
-                .chars()
-                .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
-                .collect(),
-        };
-        let end = value.chars().count();
-        self.properties = Input::new(value).with_cursor(end);
+        self.properties = properties_from_editor(text);
         self.focus = Field::Properties;
         self.edited();
     }
@@ -148,6 +131,33 @@ impl RecordForm {
             properties: properties.ok()?,
         })
     }
+}
+
+/// Properties typed in a one-line field as a file for the user's editor: JSON pretty-printed
+/// (keys in the order written), anything else as typed so that it can be fixed there.
+pub fn properties_for_editor(typed: &str) -> String {
+    match validate_properties(typed) {
+        Ok(Some(compact)) => format!("{}\n", properties::pretty(&compact).unwrap_or(compact)),
+        Ok(None) => String::new(),
+        Err(_) => format!("{typed}\n"),
+    }
+}
+
+/// The editor's file back as a one-line field, the cursor at its end: valid JSON in compact
+/// form, anything else with its line breaks made blanks (as JSON reads them). The field is
+/// checked on submit as usual.
+pub fn properties_from_editor(text: &str) -> Input {
+    let value = match validate_properties(text) {
+        Ok(Some(compact)) => compact,
+        Ok(None) => String::new(),
+        Err(_) => text
+            .trim_end()
+            .chars()
+            .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
+            .collect(),
+    };
+    let end = value.chars().count();
+    Input::new(value).with_cursor(end)
 }
 
 /// A device id as it will be sent, or why it cannot be.

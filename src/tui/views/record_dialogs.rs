@@ -460,7 +460,10 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
             None => Line::styled(hint, theme.dim),
         },
     ];
-    let area = centered(screen, width, lines.len() as u16 + 2);
+    // An error (the editor's, say) may take more than a line: make room for all of it.
+    let inner_width = usize::from(width.saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner_width)).sum();
+    let area = centered(screen, width, rows as u16 + 2);
     boxed(frame, area, &title, lines, theme);
     set_input_cursor(frame, &field.input, input_width, area.x + 1, area.y + 2);
 }
