@@ -1,0 +1,168 @@
+//! `koobackup lock create|renew|release|list` against the local server, through the real binary.
+
+use crate::support;
+use crate::support::cli::Cli;
+use crate::support::{ALICE, PREFIX, spawn_server};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_list_renew_release_keep_the_journal_in_step() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+
+    let created = cli.run(&["lock", "create", "--module", "102", "--json"]).await;
+    let lock = created.ok().json();
+    let id = lock["lockId"].as_str().unwrap().to_owned();
+    assert!(id.ends_with("@102"), "{lock}");
+    assert_eq!(lock["module"], "102");
+    assert!(lock["secondsLeft"].as_i64().unwrap() > 590, "{lock}");
+    assert_eq!(cli.journal_ids(), std::slice::from_ref(&id));
+
+    let listed = cli.run(&["lock", "list"]).await;
+    listed.ok();
+    assert!(listed.stdout.contains(&id), "{}", listed.stdout);
+    assert!(listed.stdout.contains("LEFT"), "{}", listed.stdout);
+    assert!(
+        listed.stdout.contains("09:5"),
+        "mm:ss time left: {}",
+        listed.stdout
+    );
+
+    let listed = cli.run(&["lock", "list", "--json"]).await.ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["lockId"], id.as_str());
+    assert_eq!(listed[0]["expired"], false);
+
+    let renewed = cli.run(&["lock", "renew", &id, "--json"]).await.ok().json();
+    assert_eq!(renewed[0]["lockId"], id.as_str());
+
+    let released = cli.run(&["lock", "release", &id, "--json"]).await.ok().json();
+    assert_eq!(released["released"][0], id.as_str());
+    assert!(cli.journal_ids().is_empty());
+
+    // Released on the server too: the module can be locked again at once.
+    server.lock(ALICE, "102").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_held_elsewhere_is_a_conflict() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let first = cli.run(&["lock", "create", "-m", "album", "--quiet"]).await;
+    let id = first.ok().stdout_trimmed().to_owned();
+    assert!(
+        id.ends_with("@101"),
+        "--quiet prints only the id: {:?}",
+        first.stdout
+    );
+
+    let second = cli.run(&["lock", "create", "-m", "101"]).await;
+    second.code(4);
+    assert!(
+        second.stderr.contains(&id),
+        "names the journalled lock: {}",
+        second.stderr
+    );
+
+    let json = cli.run(&["lock", "create", "-m", "101", "--json"]).await;
+    json.code(4);
+    assert!(json.stdout.is_empty());
+    let error = json.json_error();
+    assert_eq!(error["error"]["kind"], "conflict");
+    assert_eq!(error["error"]["apiCode"], 409001);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn releasing_an_unknown_lock_is_not_found_and_forgets_it() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let id = cli
+        .run(&["lock", "create", "-m", "100", "-q"])
+        .await
+        .ok()
+        .stdout_trimmed()
+        .to_owned();
+
+    // Released behind the CLI's back, e.g. by another tool.
+    server
+        .req("DELETE", &format!("{PREFIX}/lock"))
+        .lock(&id)
+        .send()
+        .await
+        .expect_ok();
+
+    cli.run(&["lock", "release", &id]).await.code(5);
+    assert!(
+        cli.journal_ids().is_empty(),
+        "a lock the server no longer knows is forgotten"
+    );
+
+    cli.run(&["lock", "release", "no-such-lock@100"]).await.code(5);
+    let garbage = cli.run(&["lock", "release", "not-a-lock-id"]).await;
+    garbage.code(2);
+    assert!(garbage.stderr.contains("lock list"), "{}", garbage.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renew_all_and_release_all_cover_every_journalled_lock() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    for module in ["100", "101", "102"] {
+        cli.run(&["lock", "create", "-m", module, "-q"]).await.ok();
+    }
+    let renewed = cli.run(&["lock", "renew", "--all", "--json"]).await.ok().json();
+    assert_eq!(renewed.as_array().unwrap().len(), 3);
+
+    // Another user's locks are not touched: bob's journal view is empty.
+    let bob = Cli::for_server(&server.base_url())
+        .env("KOOBACKUP_USER_ID", "bob")
+        .env("KOOBACKUP_TOKEN", "bob-token")
+        .env("KOOBACKUP_JOURNAL", cli.journal_path().to_str().unwrap());
+    let bobs = bob.command(&["lock", "list", "--json"]).output().await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&bobs.stdout).trim(), "[]");
+
+    let released = cli.run(&["lock", "release", "--all", "--json"]).await.ok().json();
+    assert_eq!(released["released"].as_array().unwrap().len(), 3);
+    assert!(cli.journal_ids().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_users_lock_is_an_authentication_failure() {
+    let server = spawn_server().await;
+    let bobs_lock = server.lock(support::BOB, "100").await;
+    let cli = Cli::for_server(&server.base_url());
+    let run = cli.run(&["lock", "renew", &bobs_lock, "--json"]).await;
+    run.code(3);
+    assert_eq!(run.json_error()["error"]["apiCode"], 403001);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lock_list_shows_expired_locks_as_expired() {
+    let server =
+        support::spawn_server_with(|config| config.lock_ttl = std::time::Duration::from_secs(1)).await;
+    let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_LOCK_TTL_SECS", "1");
+    cli.run(&["lock", "create", "-m", "102"]).await.ok();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let listed = cli.run(&["lock", "list"]).await;
+    listed.ok();
+    assert!(listed.stdout.contains("expired"), "{}", listed.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_journal_is_reported_and_left_alone() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let journal = cli.journal_path();
+    std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
+    std::fs::write(&journal, "{ damaged").unwrap();
+
+    let create = cli.run(&["lock", "create", "-m", "100"]).await;
+    create.code(1);
+    assert!(create.stderr.contains("damaged"), "{}", create.stderr);
+    cli.run(&["lock", "list"]).await.code(1);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "{ damaged");
+    // The module was not locked: nothing was created that the journal could not remember.
+    server.lock(ALICE, "100").await;
+
+    // Commands that do not need the journal still work.
+    cli.run(&["record", "list", "-m", "100"]).await.ok();
+}

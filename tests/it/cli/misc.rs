@@ -1,0 +1,347 @@
+//! Exit codes, `config check`, `cleanup`, `serve`, `completions` and the embedded demo server,
+//! through the real binary.
+
+use std::time::Duration;
+
+use crate::support::cli::{ALICE_TOKEN, BIN, Cli};
+use crate::support::{ALICE, spawn_server, spawn_server_with};
+use koobackup::server::Faults;
+use tokio::io::AsyncBufReadExt;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_exit_code_is_distinct_and_reported_as_json() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+
+    // 2: usage (clap), also as JSON with --json.
+    let usage = cli.run(&["lock", "create", "--module", "999", "--json"]).await;
+    usage.code(2);
+    let error = usage.json_error();
+    assert_eq!(error["error"]["kind"], "usage");
+    assert!(
+        error["error"]["message"].as_str().unwrap().contains("999"),
+        "{error}"
+    );
+
+    // 3: authentication.
+    let wrong = Cli::for_server(&server.base_url()).env("KOOBACKUP_TOKEN", "not-the-token");
+    let auth = wrong.run(&["record", "list", "--json"]).await;
+    auth.code(3);
+    assert_eq!(auth.json_error()["error"]["apiCode"], 401001);
+
+    // 4: conflict.
+    server.lock(ALICE, "100").await;
+    cli.run(&["lock", "create", "-m", "100"]).await.code(4);
+
+    // 5: not found.
+    cli.run(&["record", "get", "123456789"]).await.code(5);
+
+    // 6: network (nothing listens on port 1).
+    let nowhere = Cli::for_server("http://127.0.0.1:1");
+    let network = nowhere.run(&["record", "list", "--timeout", "2"]).await;
+    network.code(6);
+    assert!(network.stderr.contains("127.0.0.1:1"), "{}", network.stderr);
+
+    // 7: server error.
+    server.server.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    cli.run(&["record", "list", "-m", "100"]).await.code(7);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_never_taken_from_the_command_line() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url()).without("KOOBACKUP_TOKEN");
+    let missing = cli.run(&["record", "list"]).await;
+    missing.code(2);
+    assert!(missing.stderr.contains("KOOBACKUP_TOKEN"), "{}", missing.stderr);
+    assert!(missing.stderr.contains("--token-file"), "{}", missing.stderr);
+    cli.run(&["--token", ALICE_TOKEN, "record", "list"]).await.code(2);
+
+    let token_file = cli.dir.path().join("token");
+    std::fs::write(&token_file, format!("{ALICE_TOKEN}\n")).unwrap();
+    set_mode(&token_file, 0o600);
+    cli.run(&["record", "list", "--token-file", token_file.to_str().unwrap()])
+        .await
+        .ok();
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_check_reads_the_profile_and_reports_in_plain_words() {
+    // The server clock runs two minutes ahead: config check must say so.
+    let server = spawn_server_with(|config| config.faults.clock_offset = chrono::Duration::minutes(2)).await;
+    let cli = Cli::isolated();
+    let token_file = cli.dir.path().join("token");
+    std::fs::write(&token_file, format!("{ALICE_TOKEN}\n")).unwrap();
+    set_mode(&token_file, 0o644);
+    cli.write_config(&format!(
+        "default_profile = \"local\"\n[profiles.local]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+         token = {{ file = \"{}\" }}\n",
+        server.base_url(),
+        token_file.display()
+    ));
+
+    let check = cli.run(&["config", "check"]).await;
+    check.ok();
+    assert!(check.stdout.contains("using profile local"), "{}", check.stdout);
+    assert!(
+        check.stdout.contains("chmod 600"),
+        "token file permissions: {}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("behind the server"),
+        "clock offset: {}",
+        check.stdout
+    );
+
+    let json = cli.run(&["config", "check", "--json"]).await.ok().json();
+    assert_eq!(json["ok"], true);
+    let checks = json["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "clock" && c["status"] == "warning"),
+        "{json}"
+    );
+
+    // The profile works for ordinary commands too.
+    set_mode(&token_file, 0o600);
+    cli.run(&["record", "list"]).await.ok();
+
+    // A token command that fails is named, its output is not repeated.
+    cli.write_config(&format!(
+        "default_profile = \"local\"\n[profiles.local]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+         token = {{ command = \"echo $((40+2))-partial-secret; exit 1\" }}\n",
+        server.base_url()
+    ));
+    let failing = cli.run(&["config", "check"]).await;
+    failing.code(2);
+    assert!(failing.stdout.contains("token command"), "{}", failing.stdout);
+    assert!(
+        !failing.stdout.contains("42-partial-secret"),
+        "{}",
+        failing.stdout
+    );
+
+    // A wrong token is an authentication problem, in words.
+    std::fs::write(&token_file, "wrong-token\n").unwrap();
+    cli.write_config(&format!(
+        "default_profile = \"local\"\n[profiles.local]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+         token = {{ file = \"{}\" }}\n",
+        server.base_url(),
+        token_file.display()
+    ));
+    let rejected = cli.run(&["config", "check"]).await;
+    rejected.code(3);
+    assert!(rejected.stdout.contains("access token"), "{}", rejected.stdout);
+
+    // A broken file names the line.
+    cli.write_config("default_profile = \"local\"\n[profiles.local]\nbase_url = 42\n");
+    let broken = cli.run(&["config", "check"]).await;
+    broken.code(2);
+    assert!(broken.stdout.contains("line 3"), "{}", broken.stdout);
+
+    cli.write_config(&format!(
+        "[profiles.local]\nbase_url = \"{}\"\nuser_id = \"alice\"\ntoken = {{ env = \"KOOBACKUP_TOKEN\" }}\n",
+        server.base_url()
+    ));
+    let unknown = cli.run(&["--profile", "nope", "record", "list"]).await;
+    unknown.code(2);
+    assert!(unknown.stderr.contains("\"nope\""), "{}", unknown.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_is_a_dry_run_unless_told_yes() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    cli.run(&["lock", "create", "-m", "101", "-q"]).await.ok();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let run = cli
+            .run(&["record", "create", "-m", "101", "--device", "d", "-q"])
+            .await;
+        ids.push(run.ok().stdout_trimmed().to_owned());
+    }
+    cli.run(&["record", "complete", &ids[2]]).await.ok();
+
+    // Fresh records are not abandoned under the default rule (24 h).
+    let none = cli.run(&["cleanup", "--json"]).await.ok().json();
+    assert_eq!(none["candidates"].as_array().unwrap().len(), 0);
+
+    // With the module locked (by us, for a running backup), --yes skips it: conflict.
+    let locked = cli
+        .run(&["cleanup", "--older-than", "0s", "--yes", "-m", "101"])
+        .await;
+    locked.code(4);
+    assert!(locked.stderr.contains("locked"), "{}", locked.stderr);
+    cli.run(&["lock", "release", "--all"]).await.ok();
+
+    let dry = cli
+        .run(&["cleanup", "--older-than", "0s", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(dry["dryRun"], true);
+    let candidates = dry["candidates"].as_array().unwrap();
+    assert_eq!(
+        candidates.len(),
+        2,
+        "the completed record is never a candidate: {dry}"
+    );
+    assert!(
+        candidates
+            .iter()
+            .all(|c| c["reasonCode"] == "abandoned" && c["deleted"] == false)
+    );
+    cli.run(&["record", "get", &ids[0]]).await.ok();
+
+    let table = cli.run(&["cleanup", "--older-than", "0s"]).await;
+    assert!(table.ok().stdout.contains("dry run"), "{}", table.stdout);
+
+    let done = cli
+        .run(&["cleanup", "--older-than", "0s", "--yes", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(done["dryRun"], false);
+    assert!(
+        done["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["deleted"] == true),
+        "{done}"
+    );
+    cli.run(&["record", "get", &ids[0]]).await.code(5);
+    cli.run(&["record", "get", &ids[1]]).await.code(5);
+    cli.run(&["record", "get", &ids[2]]).await.ok();
+    assert!(cli.journal_ids().is_empty(), "clean-up locks are released");
+
+    cli.run(&["cleanup", "--yes", "--dry-run"]).await.code(2);
+    cli.run(&["cleanup", "--older-than", "soon"]).await.code(2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_profile_the_embedded_demo_server_is_used() {
+    let cli = Cli::isolated();
+    let records = cli.run(&["record", "list", "--json"]).await;
+    let list = records.ok().json();
+    assert!(list.as_array().unwrap().len() >= 10, "demo data: {list}");
+    assert!(
+        records.stderr.is_empty(),
+        "no notes with --json: {}",
+        records.stderr
+    );
+
+    let noted = cli.run(&["record", "list", "-m", "100"]).await;
+    assert!(
+        noted.ok().stderr.contains("embedded demo server"),
+        "{}",
+        noted.stderr
+    );
+
+    // The demo database persists between runs, and so do journalled locks.
+    let lock = cli
+        .run(&["lock", "create", "-m", "102", "-q"])
+        .await
+        .ok()
+        .stdout_trimmed()
+        .to_owned();
+    let listed = cli.run(&["lock", "list", "-q"]).await;
+    assert_eq!(listed.ok().stdout_trimmed(), lock);
+    cli.run(&["lock", "create", "-m", "102"]).await.code(4);
+    cli.run(&["lock", "release", &lock]).await.ok();
+
+    // --fresh resets the demo database and forgets the locks held on it.
+    cli.run(&["lock", "create", "-m", "101", "-q"]).await.ok();
+    cli.run(&["--fresh", "lock", "create", "-m", "101", "-q"])
+        .await
+        .ok();
+    assert_eq!(
+        cli.journal_ids().len(),
+        1,
+        "only the lock created after the reset"
+    );
+
+    let demo_candidates = cli.run(&["cleanup", "--json"]).await.ok().json();
+    assert!(!demo_candidates["candidates"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_prints_its_address_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, format!("# test users\nalice:{ALICE_TOKEN}\n")).unwrap();
+    set_mode(&users, 0o600);
+    let mut server = tokio::process::Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--lock-ttl-secs", "5", "--db"])
+        .arg(dir.path().join("serve.sqlite"))
+        .arg("--users-file")
+        .arg(&users)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("serve printed nothing")
+        .unwrap()
+        .unwrap();
+    let base_url = first.strip_prefix("listening on ").expect(&first).to_owned();
+
+    let cli = Cli::for_server(&base_url).env("KOOBACKUP_LOCK_TTL_SECS", "5");
+    let lock = cli
+        .run(&["lock", "create", "-m", "100", "--json"])
+        .await
+        .ok()
+        .json();
+    assert!(lock["secondsLeft"].as_i64().unwrap() <= 5, "{lock}");
+
+    // SAFETY: SIGTERM to our own child process.
+    unsafe { libc::kill(i32::try_from(server.id().unwrap()).unwrap(), libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(10), server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    cli.run(&["record", "list", "--timeout", "2"]).await.code(6);
+
+    let nobody = cli.run(&["serve", "--listen", "127.0.0.1:0"]).await;
+    nobody.code(2);
+    assert!(nobody.stderr.contains("--seed-demo"), "{}", nobody.stderr);
+    let db = dir.path().join("remote.sqlite");
+    let remote = cli
+        .run(&[
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--seed-demo",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .await;
+    remote.code(2);
+    assert!(remote.stderr.contains("--allow-remote"), "{}", remote.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_are_generated_for_each_shell() {
+    let cli = Cli::isolated();
+    for shell in ["bash", "zsh", "fish"] {
+        let run = cli.run(&["completions", shell]).await;
+        run.ok();
+        assert!(run.stdout.contains("koobackup"), "{shell}");
+        assert!(run.stdout.contains("hold"), "{shell}: subcommands are completed");
+    }
+    cli.run(&["completions", "tcsh"]).await.code(2);
+}

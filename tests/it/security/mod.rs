@@ -1,0 +1,5 @@
+//! Isolation between users, listening addresses, and the token kept off every screen and log.
+
+mod isolation;
+mod listen;
+mod token;

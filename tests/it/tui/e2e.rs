@@ -1,0 +1,535 @@
+//! End to end: the real binary in a pseudo-terminal against a local server on 127.0.0.1. It
+//! creates a lock, sees the countdown tick, renews it, releases it and quits; the journal and
+//! the server agree at every step.
+//!
+//! `idle_figures` (ignored by default; run by `benches/tui_idle.sh`) measures time to first
+//! frame, idle CPU, bytes written per second with 3 locks counting down, and memory.
+
+use crate::support;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::support::pty::{Tui, countdown_of, journal_ids};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_tick_renew_release_quit() {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+
+    let ids_after_create = tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        let screen = tui.wait_text("No locks held");
+        assert!(screen.contains("user alice"), "{screen}");
+        assert!(
+            !screen.contains(support::ALICE.1),
+            "the token must never be shown"
+        );
+
+        tui.send("n");
+        tui.wait_text("Create a lock for which module?");
+        tui.send("3");
+        let screen = tui.wait_for("the new lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "102 address book").is_some() && s.contains("create lock 102")
+        });
+        let first = countdown_of(&screen, "102 address book").unwrap();
+        assert!(first.starts_with("09:") || first == "10:00", "{first}");
+        let ids = journal_ids(&dir_path);
+        assert_eq!(ids.len(), 1, "the created lock is journalled");
+        assert!(ids[0].ends_with("@102"));
+
+        // The countdown ticks on its own.
+        tui.wait_for("the countdown to tick", Duration::from_secs(5), |s| {
+            countdown_of(s, "102 address book").is_some_and(|now| now != first)
+        });
+
+        tui.send("r");
+        tui.wait_text("renew ");
+        tui.wait_for("a successful renewal", Duration::from_secs(15), |s| {
+            s.lines().any(|l| l.contains("renew ") && l.contains("success"))
+        });
+
+        tui.send("d");
+        tui.wait_text("Release this lock?");
+        tui.send("y");
+        tui.wait_for("the release", Duration::from_secs(15), |s| {
+            s.contains("No locks held") && s.lines().any(|l| l.contains("release ") && l.contains("success"))
+        });
+        assert!(
+            journal_ids(&dir_path).is_empty(),
+            "a released lock leaves the journal"
+        );
+
+        tui.send("q");
+        let status = tui.wait_exit(Duration::from_secs(10));
+        assert!(status.success(), "{status:?}");
+        ids
+    })
+    .await
+    .unwrap();
+
+    // The server agrees the lock is gone: the module can be locked again.
+    assert!(!ids_after_create.is_empty());
+    let again = server.lock(support::ALICE, "102").await;
+    assert_ne!(again, ids_after_create[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journalled_locks_come_back_and_sigterm_restores_the_terminal() {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("n");
+        tui.wait_text("Create a lock for which module?");
+        tui.send("1");
+        tui.wait_for("the new lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "100 folder").is_some()
+        });
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("k");
+        assert!(tui.wait_exit(Duration::from_secs(10)).success());
+        assert_eq!(journal_ids(&dir_path).len(), 1, "kept locks stay in the journal");
+
+        // Next start: the lock is shown again.
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_for("the journalled lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "100 folder").is_some()
+        });
+        tui.signal("TERM");
+        tui.wait_exit(Duration::from_secs(10));
+        // Leaving the alternate screen brings back the (empty) main screen.
+        tui.wait_for("the main screen", Duration::from_secs(5), |s| {
+            !s.contains("100 folder")
+        });
+        assert_eq!(journal_ids(&dir_path).len(), 1, "a signal never loses a lock");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_restores_the_terminal_and_keeps_the_journal() {
+    // What a closed terminal window or a dropped SSH session sends.
+    signal_restores_the_terminal_and_keeps_the_journal("HUP").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_from_outside_restores_the_terminal_and_keeps_the_journal() {
+    // In raw mode Ctrl+C is a key (it asks first); SIGINT comes from `kill -INT`.
+    signal_restores_the_terminal_and_keeps_the_journal("INT").await;
+}
+
+/// Creates a lock, sends `signal`, and checks that the app left every terminal mode it had
+/// entered and kept the lock in the journal.
+async fn signal_restores_the_terminal_and_keeps_the_journal(signal: &'static str) {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("n");
+        tui.wait_text("Create a lock for which module?");
+        tui.send("2");
+        tui.wait_for("the new lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "101 album").is_some()
+        });
+        assert_eq!(journal_ids(&dir_path).len(), 1);
+        tui.signal(signal);
+        tui.wait_exit(Duration::from_secs(10));
+        // Leaving the alternate screen brings back the (empty) main screen.
+        tui.wait_for("the main screen", Duration::from_secs(5), |s| {
+            !s.contains("101 album")
+        });
+        let parser = tui.screen.lock().unwrap();
+        let screen = parser.screen();
+        assert!(!screen.alternate_screen(), "the alternate screen was left");
+        assert!(!screen.hide_cursor(), "the cursor is visible again");
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse capture is off"
+        );
+        assert!(!screen.bracketed_paste(), "bracketed paste is off");
+        drop(parser);
+        assert_eq!(journal_ids(&dir_path).len(), 1, "a signal never loses a lock");
+    })
+    .await
+    .unwrap();
+}
+
+/// CPU seconds (user + system) used so far by process `pid`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // Linux reports these in USER_HZ clock ticks, 100 per second on every mainstream platform.
+    ticks / 100.0
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, run by benches/tui_idle.sh"]
+async fn idle_figures() {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let measure_secs: u64 = std::env::var("IDLE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        let first_frame = tui.first_frame.lock().unwrap().expect("a frame was drawn") - tui.started;
+        for (key, module) in [("1", "100 folder"), ("2", "101 album"), ("3", "102 address book")] {
+            tui.send("n");
+            tui.wait_text("Create a lock for which module?");
+            tui.send(key);
+            tui.wait_for(module, Duration::from_secs(15), |s| {
+                countdown_of(s, module).is_some()
+            });
+        }
+        // Let the spinner stop, then measure a quiet stretch.
+        std::thread::sleep(Duration::from_secs(2));
+        let pid = tui.pid();
+        let (cpu_before, bytes_before, t_before) = (
+            cpu_seconds(pid),
+            tui.bytes.load(Ordering::Relaxed),
+            Instant::now(),
+        );
+        std::thread::sleep(Duration::from_secs(measure_secs));
+        let elapsed = t_before.elapsed().as_secs_f64();
+        let cpu = (cpu_seconds(pid) - cpu_before) / elapsed * 100.0;
+        let bytes = (tui.bytes.load(Ordering::Relaxed) - bytes_before) as f64 / elapsed;
+        let rss = rss_kib(pid);
+        println!("time to first frame: {} ms", first_frame.as_millis());
+        println!("idle with 3 locks counting down, over {elapsed:.1} s:");
+        println!("  CPU: {cpu:.2} % of one core");
+        println!("  written to the terminal: {bytes:.0} bytes/s");
+        println!("  resident memory: {} KiB", rss);
+        tui.send("q");
+        tui.send("r");
+        tui.wait_exit(Duration::from_secs(15));
+    })
+    .await
+    .unwrap();
+}
+
+/// Ids of alice's records of `module` on the server.
+async fn server_record_ids(server: &support::TestServer, module: &str) -> Vec<String> {
+    let resp = server
+        .req("GET", &format!("{}/record", support::PREFIX))
+        .query(&[("moduleCode", module), ("pageSize", "100")])
+        .send()
+        .await;
+    resp.expect_ok();
+    resp.body["data"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["recordId"].as_str().expect("recordId").to_string())
+        .collect()
+}
+
+/// The record side end to end: browse a module, create a record through the form (which
+/// first creates the missing lock), refuse bad JSON, cancel a delete, confirm a delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_create_browse_and_delete_with_confirmation() {
+    let server = Arc::new(support::spawn_server().await);
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    let on_server = {
+        let server = server.clone();
+        move || handle.block_on(server_record_ids(&server, "102"))
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        let screen = tui.wait_text("No locks held");
+        assert!(
+            screen.contains("[R] Records"),
+            "the tab strip shows the way: {screen}"
+        );
+        tui.send("R");
+        tui.wait_text("Choose a module");
+        tui.send("3");
+        tui.wait_text("No records in 102");
+
+        tui.send("n");
+        tui.wait_text("New backup record in 102");
+        tui.send("pixel-7\t{\"files\": 3,}\r");
+        tui.wait_text("not valid JSON at line 1, column 13");
+        assert!(on_server().is_empty(), "invalid input sends nothing");
+
+        tui.send("\x7f\x7f}\r"); // fix the JSON: drop ",}" and close the object
+        let screen = tui.wait_text("created record");
+        assert!(
+            !screen.contains(support::ALICE.1),
+            "the token must never be shown"
+        );
+        let ids = on_server();
+        assert_eq!(ids.len(), 1, "the record exists on the server");
+        tui.wait_text(&ids[0]);
+        assert_eq!(
+            journal_ids(&dir_path).len(),
+            1,
+            "the lock created for it is journalled"
+        );
+
+        tui.send("d");
+        tui.wait_text("Its backup files are deleted too");
+        tui.send("n");
+        tui.wait_text("nothing deleted");
+        assert_eq!(on_server(), ids, "cancel keeps the record");
+
+        tui.send("d");
+        tui.wait_text("Its backup files are deleted too");
+        tui.send("y");
+        tui.wait_text("No records in 102");
+        assert!(on_server().is_empty(), "the record is gone from the server");
+
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("r");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+}
+
+/// 250 records paged in, a filter, a completion, then a bulk delete of 100 with 10% of the
+/// server's answers failing: the summary names exactly the records that survived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
+    let server = Arc::new(support::spawn_server().await);
+    let seed_lock = server.lock(support::ALICE, "102").await;
+    let mut created = Vec::new();
+    for i in 0..250 {
+        let record = server
+            .record(support::ALICE, &seed_lock, "102", &format!("device-{}", i % 5))
+            .await;
+        created.push(record["recordId"].as_str().unwrap().to_string());
+    }
+    server
+        .req("DELETE", &format!("{}/lock", support::PREFIX))
+        .lock(&seed_lock)
+        .send()
+        .await
+        .expect_ok();
+    // Newest first, as listed.
+    created.reverse();
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    let server_in_thread = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let server = server_in_thread;
+        // (record id, status) of every record of 102 on the server, following the cursor.
+        let on_server = || {
+            let mut ids = Vec::new();
+            let client = koobackup::api::Client::new(koobackup::api::ClientOptions::new(
+                server.base_url(),
+                koobackup::api::Credentials::new(
+                    support::ALICE.0,
+                    koobackup::api::Token::new(support::ALICE.1),
+                ),
+            ))
+            .unwrap();
+            let query = koobackup::api::client::RecordQuery {
+                module: koobackup::api::ModuleCode::AddressBook,
+                page_size: 100,
+                device_id: None,
+            };
+            handle.block_on(async {
+                use futures::StreamExt;
+                let mut pages = std::pin::pin!(client.record_pages(query));
+                while let Some(page) = pages.next().await {
+                    ids.extend(
+                        page.unwrap()
+                            .items
+                            .into_iter()
+                            .map(|r| (r.record_id, r.status.number())),
+                    );
+                }
+            });
+            ids
+        };
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("\x1b[Z");
+        tui.send("3");
+        tui.wait_text("Records: 102 address book · 250 ");
+        tui.send("G");
+        tui.wait_text(&created[249]);
+
+        // Filter down to one record and complete it (a lock is created on the way).
+        tui.send("/");
+        tui.send(&created[7]);
+        tui.wait_text("1 match");
+        tui.send("\r");
+        tui.send("c");
+        tui.wait_text(&format!("Complete record {}", created[7]));
+        tui.send("{\"done\": true}\r");
+        tui.wait_text(&format!("completed record {}", created[7]));
+        let statuses = on_server();
+        assert_eq!(statuses.iter().filter(|(_, s)| *s == 1).count(), 1);
+        assert!(statuses.contains(&(created[7].clone(), 1)));
+        tui.send("/");
+        tui.send("\x1b");
+        tui.wait_for("the filter to be cleared", Duration::from_secs(15), |s| {
+            s.contains("Records: 102 address book · 250 ") && !s.contains("match")
+        });
+
+        // Mark the 100 newest, then delete them with 10% of the answers failing.
+        tui.send("g");
+        tui.send(&" ".repeat(100));
+        tui.wait_text(" 100 marked");
+        tui.send("d");
+        tui.wait_text("Type 100 and press Enter");
+        server.server.set_faults(koobackup::server::Faults {
+            error_rate: 0.1,
+            ..koobackup::server::Faults::default()
+        });
+        tui.send("100\r");
+        let screen = tui.wait_text("Bulk delete finished");
+        server.server.set_faults(koobackup::server::Faults::default());
+
+        let left: Vec<String> = on_server().into_iter().map(|(id, _)| id).collect();
+        let survivors: Vec<&String> = created[..100].iter().filter(|id| left.contains(id)).collect();
+        assert_eq!(left.len(), 150 + survivors.len(), "the other 150 are untouched");
+        let headline = format!(
+            "deleted {} of 100, {} failed",
+            100 - survivors.len(),
+            survivors.len()
+        );
+        assert!(screen.contains(&headline), "{headline}\n{screen}");
+        if survivors.len() <= 15 {
+            for id in &survivors {
+                let line = screen
+                    .lines()
+                    .find(|l| l.contains(id.as_str()))
+                    .unwrap_or_default();
+                assert!(line.contains("500001"), "{id} is listed with its code:\n{screen}");
+            }
+        }
+        tui.send("\r");
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("r");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+}
+
+/// `(properties, device id)` of alice's records of `module` on the server.
+async fn server_records(server: &support::TestServer, module: &str) -> Vec<(String, String)> {
+    let resp = server
+        .req("GET", &format!("{}/record", support::PREFIX))
+        .query(&[("moduleCode", module), ("pageSize", "100")])
+        .send()
+        .await;
+    resp.expect_ok();
+    resp.body["data"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            let device = r["deviceInfo"]["deviceId"].as_str().unwrap_or_default();
+            (r["properties"].to_string(), device.to_string())
+        })
+        .collect()
+}
+
+/// Ctrl+E in the record form hands the terminal to `$EDITOR` on a private temporary file; what
+/// the editor writes comes back into the form, the app takes the terminal back and goes on; a
+/// failing editor changes nothing and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn properties_are_edited_in_the_users_editor() {
+    let server = Arc::new(support::spawn_server().await);
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let handle = tokio::runtime::Handle::current();
+    let on_server = {
+        let server = server.clone();
+        move || handle.block_on(server_records(&server, "102"))
+    };
+    tokio::task::spawn_blocking(move || {
+        let tmp_dir = tmp.to_str().unwrap();
+        let open_form = |tui: &mut Tui| {
+            tui.wait_text("No locks held");
+            tui.send("R");
+            tui.wait_text("Choose a module");
+            tui.send("3");
+            tui.wait_text("Records: 102 address book · ");
+            tui.send("n");
+            tui.wait_text("New backup record in 102");
+            tui.send("pixel-7\t{\"old\": true}");
+            tui.wait_text(r#"> {"old": true}"#);
+        };
+
+        let editor = r#"sh -c 'printf "{\n  \"a\": 1\n}\n" > "$1"' --"#;
+        let mut tui = Tui::start_with(&base_url, &dir_path, &[("EDITOR", editor), ("TMPDIR", tmp_dir)]);
+        open_form(&mut tui);
+        tui.send("\x05"); // Ctrl+E
+        tui.wait_text(r#"> {"a":1}"#);
+        assert_eq!(
+            std::fs::read_dir(&tmp).unwrap().count(),
+            0,
+            "the temporary file is removed"
+        );
+        assert!(tui.screen.lock().unwrap().screen().alternate_screen());
+        tui.send("\r");
+        tui.wait_text("created record");
+        assert_eq!(
+            on_server(),
+            vec![(r#""{\"a\":1}""#.to_string(), "pixel-7".to_string())],
+            "the edited properties were sent"
+        );
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("r");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+
+        let mut tui = Tui::start_with(&base_url, &dir_path, &[("EDITOR", "false"), ("TMPDIR", tmp_dir)]);
+        open_form(&mut tui);
+        tui.send("\x05");
+        tui.wait_text("exited with status 1");
+        tui.wait_text("the properties are unchanged");
+        tui.wait_text(r#"> {"old": true}"#);
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+        tui.send("\x1b");
+        tui.wait_for("the form to close", Duration::from_secs(5), |s| {
+            !s.contains("New backup record")
+        });
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+}

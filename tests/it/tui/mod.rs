@@ -1,0 +1,7 @@
+//! The terminal app: `App` with the real client and server, rendered frames (insta snapshots),
+//! and the real binary in a pseudo-terminal.
+
+mod e2e;
+mod records;
+mod records_views;
+mod views;
