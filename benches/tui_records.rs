@@ -143,13 +143,13 @@ async fn list_through_app(client: &Client) -> (Duration, Duration, App) {
     }) = effects.pop()
     {
         let outcome = record_runner::perform(client, call).await;
-        effects = app.update(Action::ApiDone(ApiReply {
+        effects = app.update(Action::ApiDone(Box::new(ApiReply {
             request,
             outcome: ApiOutcome::Records(outcome),
             latency: Duration::ZERO,
             finished_at: Utc::now(),
             clock_offset: chrono::Duration::zero(),
-        }));
+        })));
         first_page.get_or_insert_with(|| started.elapsed());
     }
     assert!(
@@ -211,7 +211,7 @@ fn app_with_records(n: usize) -> App {
         let items = (served..served + size)
             .map(|i| BackupRecord {
                 record_id: (1_842_862_763_295_184_641u64 - i as u64).to_string(),
-                module_code: ModuleCode::AddressBook,
+                module_code: ModuleCode::AddressBook.into(),
                 status: RecordStatus::from_number((i % 3) as i64),
                 properties: r#"{"n":1}"#.into(),
                 version: 1,
@@ -227,13 +227,13 @@ fn app_with_records(n: usize) -> App {
             .collect();
         served += size;
         let next_cursor = (served < n).then(|| served.to_string());
-        effects = app.update(Action::ApiDone(ApiReply {
+        effects = app.update(Action::ApiDone(Box::new(ApiReply {
             request,
-            outcome: ApiOutcome::Records(RecordOutcome::Page(Ok(Page { items, next_cursor }))),
+            outcome: ApiOutcome::Records(RecordOutcome::Page(Ok(Page::new(items, next_cursor)))),
             latency: Duration::ZERO,
             finished_at: now,
             clock_offset: chrono::Duration::zero(),
-        }));
+        })));
     }
     key(&mut app, KeyCode::Char('G'));
     app

@@ -10,6 +10,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::api::{BackupRecord, RecordStatus};
+use crate::format;
 
 /// The rules an operator can tune.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +43,7 @@ impl fmt::Display for CleanupReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CleanupReason::Abandoned { age } => {
-                write!(f, "abandoned: still new after {}", format_age(*age))
+                write!(f, "abandoned: still new after {}", format::age(*age))
             }
             CleanupReason::MarkedForDeletion => f.write_str("marked to be deleted"),
         }
@@ -78,21 +79,6 @@ pub fn reason_for(record: &BackupRecord, rules: &CleanupRules, now: DateTime<Utc
         }
         RecordStatus::ToBeDeleted if rules.include_to_be_deleted => Some(CleanupReason::MarkedForDeletion),
         RecordStatus::ToBeDeleted | RecordStatus::Completed | RecordStatus::Unknown(_) => None,
-    }
-}
-
-/// A coarse age for people: "3d 4h", "5h 12m", "42m", "30s".
-pub fn format_age(age: chrono::Duration) -> String {
-    let secs = age.num_seconds().max(0);
-    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
-    if days > 0 {
-        format!("{days}d {hours}h")
-    } else if hours > 0 {
-        format!("{hours}h {minutes}m")
-    } else if minutes > 0 {
-        format!("{minutes}m")
-    } else {
-        format!("{secs}s")
     }
 }
 
@@ -146,7 +132,7 @@ mod tests {
     fn record(id: &str, status: RecordStatus, age: chrono::Duration) -> BackupRecord {
         BackupRecord {
             record_id: id.into(),
-            module_code: ModuleCode::AddressBook,
+            module_code: ModuleCode::AddressBook.into(),
             status,
             properties: String::new(),
             version: 1,
@@ -206,7 +192,5 @@ mod tests {
         assert!(parse_age("1y").is_err());
         assert!(parse_age("").is_err());
         assert!(parse_age("99999999999999999w").is_err());
-        assert_eq!(format_age(chrono::Duration::seconds(42)), "42s");
-        assert_eq!(format_age(chrono::Duration::minutes(125)), "2h 5m");
     }
 }

@@ -1,7 +1,10 @@
-//! Profiles (base URL, user id, token source) from `$XDG_CONFIG_HOME/koobackup/config.toml`.
+//! Profiles (base URL, user id, and where the credentials come from) from
+//! `$XDG_CONFIG_HOME/koobackup/config.toml`.
 //!
-//! The config file never holds a token itself, only where to get one: an environment variable, a
-//! file, or a command such as `pass show koodrive`. See `assets/config.example.toml`.
+//! A profile authenticates with a bearer token (`token = {…}`) or as an app that signs each
+//! request (`app_id = "…"` and `app_secret = {…}`). The config file never holds a secret itself,
+//! only where to get one: an environment variable, a file, or a command such as
+//! `pass show koodrive`. See `assets/config.example.toml`.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -32,26 +35,89 @@ pub struct Config {
 pub struct Profile {
     pub base_url: String,
     pub user_id: String,
-    pub token: TokenSource,
+    /// Bearer token (the backup pages' scheme).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretSource>,
+    /// App-based authentication (the Authentication chapter's scheme): the app id and where its
+    /// secret comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_secret: Option<SecretSource>,
     /// Limit for one HTTP exchange, in seconds (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
     /// Lock lifetime the server applies, in seconds (KooDrive: 600). Only for test servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_ttl_secs: Option<u64>,
+    /// PEM file with certificate authorities to trust beside the operating system's (a
+    /// KooDrive behind a corporate CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow plain `http://` to another machine (the credentials travel readable).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_insecure_http: bool,
 }
 
-/// Where the access token comes from. In TOML: `token = { env = "VAR" }`,
-/// `token = { file = "~/.config/koobackup/token" }` or `token = { command = "pass show koodrive" }`.
+/// Where a secret (an access token or an app secret) comes from. In TOML: `{ env = "VAR" }`,
+/// `{ file = "~/.config/koobackup/token" }` or `{ command = "pass show koodrive" }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum TokenSource {
+pub enum SecretSource {
     /// The named environment variable.
     Env(String),
     /// The first line of a file; `~/` is expanded.
     File(PathBuf),
     /// The standard output of a shell command (run with `sh -c`).
     Command(String),
+}
+
+/// How a connection authenticates, before any secret is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// A bearer token from this source.
+    Token(SecretSource),
+    /// App `app_id`, signing with the secret from this source.
+    App { app_id: String, secret: SecretSource },
+}
+
+impl CredentialSource {
+    /// The source of the secret this scheme needs.
+    pub fn secret(&self) -> &SecretSource {
+        match self {
+            CredentialSource::Token(source) | CredentialSource::App { secret: source, .. } => source,
+        }
+    }
+
+    /// What the secret is called in messages: `access token` or `app secret`.
+    pub fn secret_name(&self) -> &'static str {
+        match self {
+            CredentialSource::Token(_) => "access token",
+            CredentialSource::App { .. } => "app secret",
+        }
+    }
+
+    /// `bearer token from …` / `app signature (app id X), secret from …`.
+    pub fn describe(&self) -> String {
+        match self {
+            CredentialSource::Token(source) => format!("access token (bearer) from {}", source.describe()),
+            CredentialSource::App { app_id, secret } => {
+                format!(
+                    "app signature (app id {app_id}), secret from {}",
+                    secret.describe()
+                )
+            }
+        }
+    }
+
+    /// Reads the secret and makes the credentials of `user_id`.
+    pub fn resolve(&self, user_id: &str) -> Result<crate::api::Credentials, ConfigError> {
+        let secret = self.secret().resolve(self.secret_name())?;
+        Ok(match self {
+            CredentialSource::Token(_) => crate::api::Credentials::new(user_id, secret),
+            CredentialSource::App { app_id, .. } => crate::api::Credentials::app(user_id, app_id, secret),
+        })
+    }
 }
 
 /// Everything that can be wrong with the configuration, in words an operator can act on.
@@ -70,24 +136,54 @@ pub enum ConfigError {
     },
     #[error("profile {profile:?}: {problem}")]
     InvalidProfile { profile: String, problem: String },
-    #[error("the environment variable {var} that should hold the access token is not set")]
-    TokenEnvMissing { var: String },
-    #[error("cannot read the token file {}: {source}", path.display())]
-    TokenFile { path: PathBuf, source: std::io::Error },
-    #[error("cannot run the token command `{command}`: {source}")]
-    TokenCommandSpawn { command: String, source: std::io::Error },
+    #[error("the environment variable {var} that should hold the {what} is not set")]
+    TokenEnvMissing { var: String, what: &'static str },
+    #[error("cannot read the {what} file {}: {source}", path.display())]
+    TokenFile {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("cannot run the {what} command `{command}`: {source}")]
+    TokenCommandSpawn {
+        command: String,
+        what: &'static str,
+        source: std::io::Error,
+    },
     /// The command's output is deliberately not included: it may be (part of) the secret.
     #[error(
-        "the token command `{command}` failed ({status}); its output is not shown because it may contain the token"
+        "the {what} command `{command}` failed ({status}); its output is not shown because it may contain the secret"
     )]
-    TokenCommandFailed { command: String, status: String },
-    #[error("the access token from {source_label} is empty")]
-    TokenEmpty { source_label: String },
+    TokenCommandFailed {
+        command: String,
+        what: &'static str,
+        status: String,
+    },
     #[error(
-        "the access token from {source_label} spans several lines; it must be a single line \
-         (is this the right file or command?)"
+        "the {what} command `{command}` did not finish within {} s and was stopped; \
+         check that it can run without waiting (is it asking for input?)",
+        .after.as_secs()
     )]
-    TokenMultiline { source_label: String },
+    TokenCommandTimeout {
+        command: String,
+        what: &'static str,
+        after: std::time::Duration,
+    },
+    #[error("the {what} from {source_label} is empty")]
+    TokenEmpty {
+        source_label: String,
+        what: &'static str,
+    },
+    #[error(
+        "the {what} from {source_label} spans several lines or is larger than 64 KiB; it must be \
+         a single line (is this the right file or command?)"
+    )]
+    TokenMultiline {
+        source_label: String,
+        what: &'static str,
+    },
+    #[error("the config file {} given with --config or KOOBACKUP_CONFIG does not exist", path.display())]
+    Missing { path: PathBuf },
     #[error("no home directory is known (HOME is not set), so the {what} cannot be located; set {hint}")]
     NoHome { what: &'static str, hint: &'static str },
 }
@@ -138,6 +234,13 @@ impl Config {
             None => home_dir("config file", "XDG_CONFIG_HOME or KOOBACKUP_CONFIG")?.join(".config"),
         };
         Ok(base.join("koobackup").join("config.toml"))
+    }
+
+    /// Like [`Config::load`], but a file the user named explicitly must exist.
+    pub fn load_explicit(path: &Path) -> Result<Config, ConfigError> {
+        Config::load(path)?.ok_or_else(|| ConfigError::Missing {
+            path: path.to_path_buf(),
+        })
     }
 
     /// Reads and checks the config file. `Ok(None)` when it does not exist.
@@ -207,90 +310,179 @@ impl Profile {
         if self.lock_ttl_secs == Some(0) {
             return Err("lock_ttl_secs must be at least 1".into());
         }
-        match &self.token {
-            TokenSource::Env(var) if var.trim().is_empty() => Err("token.env names no variable".into()),
-            TokenSource::File(path) if path.as_os_str().is_empty() => Err("token.file is empty".into()),
-            TokenSource::Command(command) if command.trim().is_empty() => {
-                Err("token.command is empty".into())
+        let credential = self.credential()?;
+        let name = match credential {
+            CredentialSource::Token(_) => "token",
+            CredentialSource::App { ref app_id, .. } => {
+                if app_id.trim().is_empty()
+                    || app_id.contains([',', '='])
+                    || app_id.chars().any(char::is_control)
+                {
+                    return Err(
+                        "app_id must be a non-empty id without commas, '=' or control characters".into(),
+                    );
+                }
+                "app_secret"
+            }
+        };
+        match credential.secret() {
+            SecretSource::Env(var) if var.trim().is_empty() => Err(format!("{name}.env names no variable")),
+            SecretSource::File(path) if path.as_os_str().is_empty() => Err(format!("{name}.file is empty")),
+            SecretSource::Command(command) if command.trim().is_empty() => {
+                Err(format!("{name}.command is empty"))
             }
             _ => Ok(()),
         }
     }
+
+    /// How this profile authenticates: a token, or an app id with its secret (exactly one).
+    pub fn credential(&self) -> Result<CredentialSource, String> {
+        match (&self.token, &self.app_id, &self.app_secret) {
+            (Some(token), None, None) => Ok(CredentialSource::Token(token.clone())),
+            (None, Some(app_id), Some(secret)) => Ok(CredentialSource::App {
+                app_id: app_id.clone(),
+                secret: secret.clone(),
+            }),
+            (None, Some(_), None) => Err("app_id needs app_secret = { env | file | command }".into()),
+            (None, None, Some(_)) => Err("app_secret needs app_id".into()),
+            (None, None, None) => {
+                Err("no credentials: give token = { env | file | command }, or app_id and app_secret".into())
+            }
+            (Some(_), _, _) => Err("give either token or app_id and app_secret, not both".into()),
+        }
+    }
 }
 
-/// A base URL must be absolute http(s) with a host; anything else would fail later with a
-/// confusing transport error.
+/// A base URL must be absolute http(s) with a host, and carry nothing the client would send
+/// elsewhere than intended: no `user:password@` (it would go out as Basic credentials beside
+/// ours), no query, no fragment. The message never repeats a password.
 pub fn validate_base_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
         .ok_or_else(|| format!("base URL {url:?} must start with http:// or https://"))?;
-    if rest.trim_matches('/').is_empty() {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(
+            "the base URL must not contain a user name or password (user:password@host); \
+             credentials come from the profile"
+                .into(),
+        );
+    }
+    if authority.is_empty() {
         return Err(format!("base URL {url:?} names no host"));
     }
-    if url.chars().any(char::is_whitespace) {
-        return Err(format!("base URL {url:?} contains whitespace"));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "base URL {:?} contains whitespace or control characters",
+            crate::format::escape(url)
+        ));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(format!(
+            "base URL {url:?} must not contain a query (?…) or a fragment (#…)"
+        ));
     }
     Ok(())
 }
 
-impl TokenSource {
-    /// Where the token comes from, for messages (never the token).
+impl SecretSource {
+    /// Where the secret comes from, for messages (never the secret).
     pub fn describe(&self) -> String {
         match self {
-            TokenSource::Env(var) => format!("environment variable {var}"),
-            TokenSource::File(path) => format!("file {}", expand_home(path).display()),
-            TokenSource::Command(command) => format!("command `{command}`"),
+            SecretSource::Env(var) => format!("environment variable {var}"),
+            SecretSource::File(path) => format!("file {}", expand_home(path).display()),
+            SecretSource::Command(command) => format!("command `{command}`"),
         }
     }
 
-    /// Reads the token: trailing line breaks are removed; an empty or multi-line value is an error.
-    pub fn resolve(&self) -> Result<Token, ConfigError> {
+    /// Reads the secret (`what` names it in messages: "access token", "app secret"): trailing
+    /// line breaks are removed; an empty or multi-line value is an error.
+    pub fn resolve(&self, what: &'static str) -> Result<Token, ConfigError> {
         let raw = match self {
-            TokenSource::Env(var) => {
-                std::env::var(var).map_err(|_| ConfigError::TokenEnvMissing { var: var.clone() })?
+            SecretSource::Env(var) => std::env::var(var).map_err(|_| ConfigError::TokenEnvMissing {
+                var: var.clone(),
+                what,
+            })?,
+            SecretSource::File(path) if path.as_os_str() == "-" => {
+                read_secret(std::io::stdin(), what, || "standard input".into())?
             }
-            TokenSource::File(path) => read_token_file(&expand_home(path))?,
-            TokenSource::Command(command) => run_token_command(command)?,
+            SecretSource::File(path) => {
+                let path = expand_home(path);
+                let file = std::fs::File::open(&path).map_err(|source| ConfigError::TokenFile {
+                    path: path.clone(),
+                    what,
+                    source,
+                })?;
+                read_secret(file, what, || path.display().to_string())?
+            }
+            SecretSource::Command(command) => run_secret_command(command, what)?,
         };
-        clean_token(raw, &self.describe())
+        clean_secret(raw, &self.describe(), what)
     }
 
-    /// A warning when the token file can be read by other users (unix permissions).
+    /// A warning when the secret file can be read by other users (unix permissions).
     pub fn permission_warning(&self) -> Option<String> {
         match self {
-            TokenSource::File(path) => token_file_permission_warning(&expand_home(path)),
+            SecretSource::File(path) if path.as_os_str() != "-" => {
+                token_file_permission_warning(&expand_home(path))
+            }
             _ => None,
         }
     }
 }
 
-fn clean_token(raw: String, source_label: &str) -> Result<Token, ConfigError> {
+fn clean_secret(raw: String, source_label: &str, what: &'static str) -> Result<Token, ConfigError> {
     let value = raw.trim_end_matches(['\n', '\r']);
     if value.trim().is_empty() {
         return Err(ConfigError::TokenEmpty {
             source_label: source_label.to_string(),
+            what,
         });
     }
-    if value.contains(['\n', '\r']) {
+    if value.contains(['\n', '\r']) || value.len() as u64 >= MAX_SECRET_BYTES {
         return Err(ConfigError::TokenMultiline {
             source_label: source_label.to_string(),
+            what,
         });
     }
     Ok(Token::new(value))
 }
 
-/// Tokens are short; a larger file is certainly the wrong file and is not read whole.
-const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+/// Secrets are short; a larger file or output is certainly the wrong one and is not read whole.
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
-fn read_token_file(path: &Path) -> Result<String, ConfigError> {
+/// How long a secret command may run by default. Long enough to type a passphrase at a prompt;
+/// a command that hangs (a dead agent, a prompt nobody sees) must not hang every koobackup
+/// command.
+const SECRET_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Overrides [`SECRET_COMMAND_TIMEOUT`], in seconds.
+pub const SECRET_TIMEOUT_ENV: &str = "KOOBACKUP_SECRET_TIMEOUT_SECS";
+
+fn secret_command_timeout() -> std::time::Duration {
+    non_empty_env(SECRET_TIMEOUT_ENV)
+        .and_then(|v| v.to_str()?.trim().parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs > 0.0)
+        .map_or(SECRET_COMMAND_TIMEOUT, |secs| {
+            std::time::Duration::from_secs_f64(secs.min(86_400.0))
+        })
+}
+
+/// Reads at most [`MAX_SECRET_BYTES`] of UTF-8 text from `source` (named by `name` in errors).
+fn read_secret(
+    source: impl Read,
+    what: &'static str,
+    name: impl Fn() -> String,
+) -> Result<String, ConfigError> {
     let error = |source| ConfigError::TokenFile {
-        path: path.to_path_buf(),
+        path: PathBuf::from(name()),
+        what,
         source,
     };
-    let file = std::fs::File::open(path).map_err(error)?;
     let mut bytes = Vec::new();
-    file.take(MAX_TOKEN_BYTES)
+    source
+        .take(MAX_SECRET_BYTES)
         .read_to_end(&mut bytes)
         .map_err(error)?;
     String::from_utf8(bytes).map_err(|_| {
@@ -301,30 +493,100 @@ fn read_token_file(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
-/// Runs `sh -c command`, keeping its stdout (the token). Its stderr stays on the terminal so
-/// prompts from gpg or pass are visible; nothing it prints is repeated in our messages.
-fn run_token_command(command: &str) -> Result<String, ConfigError> {
-    let output = Command::new("sh")
+/// Runs `sh -c command`, keeping at most [`MAX_SECRET_BYTES`] of its stdout (the secret), and
+/// stops it after [`SECRET_COMMAND_TIMEOUT`]. Its stderr stays on the terminal so prompts from
+/// gpg or pass are visible; nothing it prints is repeated in our messages. Without a terminal the
+/// command gets a process group of its own, so that stopping it stops what it started too (with
+/// a terminal it must stay in the foreground group to read a passphrase).
+fn run_secret_command(command: &str, what: &'static str) -> Result<String, ConfigError> {
+    use std::io::IsTerminal;
+    let mut builder = Command::new("sh");
+    builder
         .arg("-c")
         .arg(command)
         .stdin(Stdio::inherit())
         .stderr(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .output()
-        .map_err(|source| ConfigError::TokenCommandSpawn {
-            command: command.to_string(),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(ConfigError::TokenCommandFailed {
-            command: command.to_string(),
-            status: describe_status(output.status),
-        });
+        .stdout(Stdio::piped());
+    let own_group = !std::io::stdin().is_terminal();
+    #[cfg(unix)]
+    if own_group {
+        use std::os::unix::process::CommandExt;
+        builder.process_group(0);
     }
-    String::from_utf8(output.stdout).map_err(|_| ConfigError::TokenCommandFailed {
+    let mut child = builder.spawn().map_err(|source| ConfigError::TokenCommandSpawn {
         command: command.to_string(),
-        status: "its output is not UTF-8 text".into(),
-    })
+        what,
+        source,
+    })?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    // Read on a thread of its own, so that the wait below can give up on a command that hangs.
+    // Beyond the limit the output is drained unread, so the command is not stuck writing it.
+    let (output, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let result = (&mut stdout)
+            .take(MAX_SECRET_BYTES)
+            .read_to_end(&mut bytes)
+            .and_then(|_| std::io::copy(&mut stdout, &mut std::io::sink()))
+            .map(|_| bytes);
+        let _ = output.send(result);
+    });
+    let timeout = secret_command_timeout();
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                stop_command(&mut child, own_group);
+                return Err(ConfigError::TokenCommandTimeout {
+                    command: command.to_string(),
+                    what,
+                    after: timeout,
+                });
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(source) => {
+                return Err(ConfigError::TokenCommandSpawn {
+                    command: command.to_string(),
+                    what,
+                    source,
+                });
+            }
+        }
+    };
+    let failed = |status: String| ConfigError::TokenCommandFailed {
+        command: command.to_string(),
+        what,
+        status,
+    };
+    if !status.success() {
+        return Err(failed(describe_status(status)));
+    }
+    // The output ends when every process holding the pipe has closed it; one the command left
+    // running in the background gets a moment, then is not waited for.
+    let bytes = match received.recv_timeout(std::time::Duration::from_secs(2)) {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => return Err(failed(format!("its output could not be read: {e}"))),
+        Err(_) => {
+            return Err(failed(
+                "it left a process behind that keeps its output open".into(),
+            ));
+        }
+    };
+    String::from_utf8(bytes).map_err(|_| failed("its output is not UTF-8 text".into()))
+}
+
+/// Kills a secret command that ran too long: its whole process group when it has one.
+fn stop_command(child: &mut std::process::Child, own_group: bool) {
+    #[cfg(unix)]
+    if own_group && let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) on the process group our own, unreaped child leads.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn describe_status(status: std::process::ExitStatus) -> String {
@@ -475,12 +737,18 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(config.profiles["a"].token, TokenSource::Env("KD_TOKEN".into()));
-        assert_eq!(config.profiles["b"].token, TokenSource::File("~/kd-token".into()));
+        assert_eq!(
+            config.profiles["a"].token,
+            Some(SecretSource::Env("KD_TOKEN".into()))
+        );
+        assert_eq!(
+            config.profiles["b"].token,
+            Some(SecretSource::File("~/kd-token".into()))
+        );
         assert_eq!(config.profiles["b"].timeout_secs, Some(5));
         assert_eq!(
             config.profiles["c"].token,
-            TokenSource::Command("pass show koodrive".into())
+            Some(SecretSource::Command("pass show koodrive".into()))
         );
         let (name, _) = config.select(None, Path::new("c.toml")).unwrap().unwrap();
         assert_eq!(name, "a");
@@ -516,22 +784,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "s3cret-token\r\n").unwrap();
-        let token = TokenSource::File(path.clone()).resolve().unwrap();
+        let token = SecretSource::File(path.clone()).resolve("access token").unwrap();
         assert_eq!(token.expose(), "s3cret-token");
 
         std::fs::write(&path, "\n").unwrap();
         assert!(matches!(
-            TokenSource::File(path.clone()).resolve(),
+            SecretSource::File(path.clone()).resolve("access token"),
             Err(ConfigError::TokenEmpty { .. })
         ));
 
         std::fs::write(&path, "line-one-secret\nline-two\n").unwrap();
-        let err = TokenSource::File(path.clone()).resolve().unwrap_err();
+        let err = SecretSource::File(path.clone())
+            .resolve("access token")
+            .unwrap_err();
         assert!(matches!(err, ConfigError::TokenMultiline { .. }));
         assert!(!err.to_string().contains("line-one-secret"));
 
-        let missing = TokenSource::File(dir.path().join("absent"))
-            .resolve()
+        let missing = SecretSource::File(dir.path().join("absent"))
+            .resolve("access token")
             .unwrap_err();
         assert!(missing.to_string().contains("absent"), "{missing}");
     }
@@ -544,22 +814,22 @@ mod tests {
         let path = dir.path().join("token");
         std::fs::write(&path, "t").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let warning = TokenSource::File(path.clone()).permission_warning().unwrap();
+        let warning = SecretSource::File(path.clone()).permission_warning().unwrap();
         assert!(warning.contains("chmod 600"), "{warning}");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(TokenSource::File(path).permission_warning(), None);
+        assert_eq!(SecretSource::File(path).permission_warning(), None);
     }
 
     #[test]
     fn token_command_output_is_the_token_and_failures_hide_it() {
-        let token = TokenSource::Command("printf 'cmd-token\\n'".into())
-            .resolve()
+        let token = SecretSource::Command("printf 'cmd-token\\n'".into())
+            .resolve("access token")
             .unwrap();
         assert_eq!(token.expose(), "cmd-token");
 
         // The output ("42-secret") differs from the command text, so a leak would show.
-        let err = TokenSource::Command("echo $((6*7))-secret; exit 3".into())
-            .resolve()
+        let err = SecretSource::Command("echo $((6*7))-secret; exit 3".into())
+            .resolve("access token")
             .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("exit status 3"), "{text}");
@@ -567,9 +837,74 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_authenticates_one_way_only() {
+        let app = Config::parse(
+            r#"
+            [profiles.app]
+            base_url = "https://drive.example"
+            user_id = "1505084218764547200"
+            app_id = "koobackup-prod"
+            app_secret = { file = "~/.config/koobackup/app-secret" }
+            ca_file = "/etc/ssl/corp-ca.pem"
+            "#,
+        )
+        .unwrap();
+        let profile = &app.profiles["app"];
+        assert_eq!(
+            profile.credential().unwrap(),
+            CredentialSource::App {
+                app_id: "koobackup-prod".into(),
+                secret: SecretSource::File("~/.config/koobackup/app-secret".into())
+            }
+        );
+        assert_eq!(
+            profile.ca_file.as_deref(),
+            Some(Path::new("/etc/ssl/corp-ca.pem"))
+        );
+        let header = "[profiles.x]\nbase_url = \"https://h\"\nuser_id = \"u\"\n";
+        for (body, expected) in [
+            ("", "no credentials"),
+            (
+                "token = { env = \"T\" }\napp_id = \"a\"\napp_secret = { env = \"S\" }\n",
+                "not both",
+            ),
+            ("app_id = \"a\"\n", "needs app_secret"),
+            ("app_secret = { env = \"S\" }\n", "needs app_id"),
+            (
+                "app_id = \"a,b\"\napp_secret = { env = \"S\" }\n",
+                "without commas",
+            ),
+            (
+                "app_id = \"a\"\napp_secret = { command = \" \" }\n",
+                "app_secret.command is empty",
+            ),
+        ] {
+            let err = Config::parse(&format!("{header}{body}")).unwrap_err();
+            assert!(err.contains(expected), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn base_urls_with_credentials_or_queries_are_refused_without_echoing_a_password() {
+        for (url, expected) in [
+            ("http://user:pw-secret@127.0.0.1:8080", "user name or password"),
+            ("https://tok@drive.example/", "user name or password"),
+            ("https://drive.example/?x=1", "query"),
+            ("https://drive.example/#top", "fragment"),
+            ("https:///", "names no host"),
+            ("https://drive.example/\u{1b}[2J", "control characters"),
+        ] {
+            let err = validate_base_url(url).unwrap_err();
+            assert!(err.contains(expected), "{url}: {err}");
+            assert!(!err.contains("pw-secret") && !err.contains('\u{1b}'), "{err}");
+        }
+        validate_base_url("https://drive.example/koodrive-proxy/").unwrap();
+    }
+
+    #[test]
     fn missing_env_variable_is_named() {
-        let err = TokenSource::Env("KOOBACKUP_TEST_SURELY_UNSET_VAR".into())
-            .resolve()
+        let err = SecretSource::Env("KOOBACKUP_TEST_SURELY_UNSET_VAR".into())
+            .resolve("access token")
             .unwrap_err();
         assert!(err.to_string().contains("KOOBACKUP_TEST_SURELY_UNSET_VAR"));
     }

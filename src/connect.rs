@@ -10,20 +10,26 @@
 //! 4. Nothing configured: an embedded demo server started in this process, on a database in the
 //!    data directory, so the app works with no account at all.
 //!
-//! The token is taken from `--token-file`, else `$KOOBACKUP_TOKEN`, else the profile. It is never
-//! a plain command-line argument: those leak into `ps` and shell history.
+//! Credentials: a profile's own source (a token, or an app id and secret) is used, and only
+//! `--token-file`, `--app-id` and `--app-secret-file` replace it; `$KOOBACKUP_TOKEN` and
+//! `$KOOBACKUP_APP_SECRET` serve command-line connections only, so that a secret meant for one
+//! server is never sent to the server of a profile. A secret is never a plain command-line
+//! argument: those leak into `ps` and shell history.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::api::{ApiError, Client, ClientOptions, Credentials, Token};
-use crate::config::{self, Config, ConfigError, TokenSource};
+use crate::config::{self, Config, ConfigError, CredentialSource, SecretSource};
 use crate::journal::{Journal, JournalError};
 use crate::server::{self, RunningServer, ServerConfig, ServerError};
 
-/// Environment variable holding the access token for `--base-url` connections or to override a
-/// profile's token source.
+/// Environment variable holding the access token for `--base-url` connections (never for a
+/// profile, which has a source of its own).
 pub const TOKEN_ENV: &str = "KOOBACKUP_TOKEN";
+
+/// Environment variable holding the app secret for `--base-url --app-id` connections.
+pub const APP_SECRET_ENV: &str = "KOOBACKUP_APP_SECRET";
 
 /// Overrides the directory of the embedded demo server's database.
 pub const DATA_DIR_ENV: &str = "KOOBACKUP_DATA_DIR";
@@ -34,12 +40,21 @@ const DEMO_DB_FILE: &str = "demo.sqlite";
 /// The connection-related global options, as given on the command line (or by the TUI).
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
-    /// Config file to read instead of the default location.
+    /// Config file named explicitly (`--config`, `$KOOBACKUP_CONFIG`): it must exist.
     pub config_path: Option<PathBuf>,
+    /// Where to look for the config file when none is named (`None`: the XDG location). A file
+    /// missing there just means "nothing configured".
+    pub default_config_path: Option<PathBuf>,
     pub profile: Option<String>,
     pub base_url: Option<String>,
     pub user_id: Option<String>,
     pub token_file: Option<PathBuf>,
+    /// Authenticate as this app (its secret from `app_secret_file`, else the profile's, else
+    /// `$KOOBACKUP_APP_SECRET` for command-line connections).
+    pub app_id: Option<String>,
+    pub app_secret_file: Option<PathBuf>,
+    /// Extra certificate authorities (PEM), replacing the profile's `ca_file`.
+    pub ca_file: Option<PathBuf>,
     pub timeout: Option<Duration>,
     /// Lock lifetime of the server, for test servers with short-lived locks.
     pub lock_ttl: Option<Duration>,
@@ -74,28 +89,32 @@ pub enum Origin {
     Profile { name: String, config_path: PathBuf },
 }
 
-/// A remote server and how to authenticate to it. The token itself is read only when connecting,
-/// so deciding where to connect never runs a token command.
+/// A remote server and how to authenticate to it. The secret itself is read only when
+/// connecting, so deciding where to connect never runs a secret command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteSettings {
     pub origin: Origin,
     pub base_url: String,
     pub user_id: String,
-    pub token_source: TokenSource,
+    pub credential: CredentialSource,
     pub timeout: Option<Duration>,
     pub lock_ttl: Option<Duration>,
+    pub ca_file: Option<PathBuf>,
+    pub allow_insecure_http: bool,
 }
 
 impl RemoteSettings {
-    /// A client for these settings with `token` (from `token_source.resolve()`).
-    pub fn client(&self, token: Token) -> Result<Client, ApiError> {
-        let mut options = ClientOptions::new(&self.base_url, Credentials::new(&self.user_id, token));
+    /// A client for these settings with `credentials` (from `credential.resolve(..)`).
+    pub fn client(&self, credentials: Credentials) -> Result<Client, ApiError> {
+        let mut options = ClientOptions::new(&self.base_url, credentials);
         if let Some(timeout) = self.timeout {
             options.timeout = timeout;
         }
         if let Some(ttl) = self.lock_ttl {
             options.lock_ttl = ttl;
         }
+        options.ca_file = self.ca_file.as_deref().map(config::expand_home);
+        options.allow_insecure_http = self.allow_insecure_http;
         Client::new(options)
     }
 
@@ -179,16 +198,21 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, ConnectErro
 /// Decides where to connect from the options and the config file. Reads no token, starts
 /// nothing and sends nothing.
 pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
-    let config_path = match &options.config_path {
-        Some(path) => path.clone(),
-        None => Config::default_path()?,
+    let config_path = match (&options.config_path, &options.default_config_path) {
+        (Some(path), _) | (None, Some(path)) => path.clone(),
+        (None, None) => Config::default_path()?,
     };
     if options.profile.is_none()
         && let Some(base_url) = &options.base_url
     {
         return command_line_settings(options, base_url).map(Target::Remote);
     }
-    let config = Config::load(&config_path)?;
+    // A file named explicitly must exist: a typo must not quietly mean "nothing configured"
+    // and so the embedded demo server.
+    let config = match &options.config_path {
+        Some(path) => Some(Config::load_explicit(path)?),
+        None => Config::load(&config_path)?,
+    };
     let selected = match &config {
         Some(config) => config.select(options.profile.as_deref(), &config_path)?,
         None if options.profile.is_some() => {
@@ -231,19 +255,46 @@ fn command_line_settings(options: &ConnectOptions, base_url: &str) -> Result<Rem
         .clone()
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| ConnectError::Options("--base-url needs --user-id (or $KOOBACKUP_USER_ID)".into()))?;
-    let source = override_token_source(options).ok_or_else(|| {
-        ConnectError::Options(format!(
-            "--base-url needs an access token: set {TOKEN_ENV} or pass --token-file FILE \
-             (a token is never accepted as a command-line argument)"
-        ))
-    })?;
+    let credential = match &options.app_id {
+        Some(app_id) => {
+            let secret = options
+                .app_secret_file
+                .clone()
+                .map(SecretSource::File)
+                .or_else(|| env_source(APP_SECRET_ENV))
+                .ok_or_else(|| {
+                    ConnectError::Options(format!(
+                        "--app-id needs the app secret: set {APP_SECRET_ENV} or pass \
+                         --app-secret-file FILE (a secret is never accepted as a command-line argument)"
+                    ))
+                })?;
+            CredentialSource::App {
+                app_id: app_id.clone(),
+                secret,
+            }
+        }
+        None => {
+            let token = override_token_file(options)
+                .or_else(|| env_source(TOKEN_ENV))
+                .ok_or_else(|| {
+                    ConnectError::Options(format!(
+                        "--base-url needs an access token: set {TOKEN_ENV} or pass --token-file FILE \
+                         (or --app-id with an app secret); a token is never accepted as a \
+                         command-line argument"
+                    ))
+                })?;
+            CredentialSource::Token(token)
+        }
+    };
     Ok(RemoteSettings {
         origin: Origin::CommandLine,
         base_url: base_url.to_string(),
         user_id,
-        token_source: source,
+        credential,
         timeout: options.timeout,
         lock_ttl: options.lock_ttl,
+        ca_file: options.ca_file.clone(),
+        allow_insecure_http: false,
     })
 }
 
@@ -253,27 +304,64 @@ fn profile_settings(
     profile: config::Profile,
     config_path: PathBuf,
 ) -> Result<RemoteSettings, ConnectError> {
-    let base_url = options.base_url.clone().unwrap_or(profile.base_url);
+    let base_url = options.base_url.clone().unwrap_or(profile.base_url.clone());
     config::validate_base_url(&base_url).map_err(ConnectError::Options)?;
-    let source = override_token_source(options).unwrap_or(profile.token);
+    let own = profile
+        .credential()
+        .map_err(|problem| ConnectError::Options(format!("profile {name:?}: {problem}")))?;
+    let credential = if let Some(token) = override_token_file(options) {
+        CredentialSource::Token(token)
+    } else if let Some(app_id) = &options.app_id {
+        let secret = match (&options.app_secret_file, &own) {
+            (Some(file), _) => SecretSource::File(file.clone()),
+            (None, CredentialSource::App { secret, .. }) => secret.clone(),
+            (None, CredentialSource::Token(_)) => {
+                return Err(ConnectError::Options(format!(
+                    "--app-id with profile {name:?}, which holds a token: pass --app-secret-file FILE too"
+                )));
+            }
+        };
+        CredentialSource::App {
+            app_id: app_id.clone(),
+            secret,
+        }
+    } else {
+        match (own, &options.app_secret_file) {
+            (CredentialSource::App { app_id, .. }, Some(file)) => CredentialSource::App {
+                app_id,
+                secret: SecretSource::File(file.clone()),
+            },
+            (own, _) => own,
+        }
+    };
     Ok(RemoteSettings {
         base_url,
         user_id: options.user_id.clone().unwrap_or(profile.user_id),
-        token_source: source,
+        credential,
         timeout: options.timeout.or(profile.timeout_secs.map(Duration::from_secs)),
         lock_ttl: options
             .lock_ttl
             .or(profile.lock_ttl_secs.map(Duration::from_secs)),
+        ca_file: options.ca_file.clone().or(profile.ca_file),
+        allow_insecure_http: profile.allow_insecure_http,
         origin: Origin::Profile { name, config_path },
     })
 }
 
-/// `--token-file`, else `$KOOBACKUP_TOKEN` when it is set.
-fn override_token_source(options: &ConnectOptions) -> Option<TokenSource> {
-    match &options.token_file {
-        Some(path) => Some(TokenSource::File(path.clone())),
-        None => std::env::var_os(TOKEN_ENV).map(|_| TokenSource::Env(TOKEN_ENV.into())),
-    }
+/// `--token-file`, if given.
+fn override_token_file(options: &ConnectOptions) -> Option<SecretSource> {
+    options.token_file.clone().map(SecretSource::File)
+}
+
+/// The environment variable `var` as a secret source, when it is set.
+fn env_source(var: &str) -> Option<SecretSource> {
+    std::env::var_os(var).map(|_| SecretSource::Env(var.into()))
+}
+
+/// Whether `$KOOBACKUP_TOKEN` is set although these settings do not use it (a profile's own
+/// source wins): worth saying, since the user may expect otherwise.
+pub fn ignored_token_env(settings: &RemoteSettings) -> bool {
+    matches!(settings.origin, Origin::Profile { .. }) && std::env::var_os(TOKEN_ENV).is_some()
 }
 
 /// `$KOOBACKUP_DATA_DIR/demo.sqlite`, else `demo.sqlite` in the data directory.
@@ -308,10 +396,15 @@ impl Target {
         let journal_key = self.journal_key();
         match self {
             Target::Remote(settings) => {
-                let warnings = settings.token_source.permission_warning().into_iter().collect();
-                let token = settings.token_source.resolve()?;
+                let warnings = settings
+                    .credential
+                    .secret()
+                    .permission_warning()
+                    .into_iter()
+                    .collect();
+                let credentials = settings.credential.resolve(&settings.user_id)?;
                 Ok(Connection {
-                    client: settings.client(token)?,
+                    client: settings.client(credentials)?,
                     label: settings.label(),
                     embedded: None,
                     warnings,
@@ -396,6 +489,16 @@ mod tests {
         path
     }
 
+    fn secret(settings: &RemoteSettings) -> String {
+        settings
+            .credential
+            .secret()
+            .resolve("access token")
+            .unwrap()
+            .expose()
+            .to_string()
+    }
+
     #[test]
     fn base_url_alone_does_not_borrow_the_default_profile() {
         let dir = tempfile::tempdir().unwrap();
@@ -415,7 +518,7 @@ mod tests {
             panic!("expected a remote target")
         };
         assert_eq!(settings.origin, Origin::CommandLine);
-        assert_eq!(settings.token_source.resolve().unwrap().expose(), "file-token");
+        assert_eq!(secret(&settings), "file-token");
         assert_eq!(settings.user_id, "me");
     }
 
@@ -452,7 +555,7 @@ mod tests {
                 config_path: config_path.clone()
             }
         );
-        assert_eq!(settings.token_source.resolve().unwrap().expose(), "profile-token");
+        assert_eq!(secret(&settings), "profile-token");
         assert_eq!(settings.timeout, Some(Duration::from_secs(3)));
         assert_eq!(settings.lock_ttl, Some(Duration::from_secs(5)));
 
@@ -468,7 +571,7 @@ mod tests {
             panic!("expected a remote target")
         };
         assert_eq!(settings.user_id, "other-user");
-        assert_eq!(settings.token_source.resolve().unwrap().expose(), "file-token");
+        assert_eq!(secret(&settings), "file-token");
         assert_eq!(settings.timeout, Some(Duration::from_secs(9)));
     }
 
@@ -476,7 +579,7 @@ mod tests {
     fn nothing_configured_means_the_embedded_demo() {
         let dir = tempfile::tempdir().unwrap();
         let options = ConnectOptions {
-            config_path: Some(dir.path().join("absent.toml")),
+            default_config_path: Some(dir.path().join("absent.toml")),
             fresh: true,
             ..ConnectOptions::default()
         };
@@ -485,6 +588,76 @@ mod tests {
         };
         assert!(settings.fresh);
         assert!(settings.db_path.ends_with(DEMO_DB_FILE));
+        // A config file named explicitly that is not there is a mistake, not "nothing".
+        let options = ConnectOptions {
+            config_path: Some(dir.path().join("absent.toml")),
+            ..ConnectOptions::default()
+        };
+        let err = resolve(&options).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn a_profile_keeps_its_own_secret_whatever_the_environment_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = write_config(
+            dir.path(),
+            "[profiles.p]\nbase_url = \"http://a\"\nuser_id = \"u\"\ntoken = { command = \"echo profile-token\" }\n\
+             [profiles.app]\nbase_url = \"http://a\"\nuser_id = \"u\"\napp_id = \"app-1\"\n\
+             app_secret = { command = \"echo app-secret\" }\n",
+        );
+        let options = |profile: &str| ConnectOptions {
+            config_path: Some(config_path.clone()),
+            profile: Some(profile.into()),
+            ..ConnectOptions::default()
+        };
+        // $KOOBACKUP_TOKEN is not consulted for a profile (this test does not set it, and the
+        // resolution does not read it): the profile's command is the source.
+        let Target::Remote(settings) = resolve(&options("p")).unwrap() else {
+            panic!("remote")
+        };
+        assert_eq!(
+            settings.credential,
+            CredentialSource::Token(SecretSource::Command("echo profile-token".into()))
+        );
+        let Target::Remote(app) = resolve(&options("app")).unwrap() else {
+            panic!("remote")
+        };
+        assert_eq!(secret(&app), "app-secret");
+        assert!(matches!(app.credential, CredentialSource::App { ref app_id, .. } if app_id == "app-1"));
+        // --token-file still replaces it; --app-secret-file replaces an app's secret.
+        let Target::Remote(file) = resolve(&ConnectOptions {
+            token_file: Some(token_file(dir.path())),
+            ..options("app")
+        })
+        .unwrap() else {
+            panic!("remote")
+        };
+        assert_eq!(
+            file.credential,
+            CredentialSource::Token(SecretSource::File(token_file(dir.path())))
+        );
+        let other = dir.path().join("other-secret");
+        let Target::Remote(replaced) = resolve(&ConnectOptions {
+            app_secret_file: Some(other.clone()),
+            ..options("app")
+        })
+        .unwrap() else {
+            panic!("remote")
+        };
+        assert_eq!(
+            replaced.credential,
+            CredentialSource::App {
+                app_id: "app-1".into(),
+                secret: SecretSource::File(other)
+            }
+        );
+        let err = resolve(&ConnectOptions {
+            app_id: Some("app-2".into()),
+            ..options("p")
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("--app-secret-file"), "{err}");
     }
 
     #[test]
@@ -506,7 +679,7 @@ mod tests {
     fn user_id_without_a_server_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let options = ConnectOptions {
-            config_path: Some(dir.path().join("absent.toml")),
+            default_config_path: Some(dir.path().join("absent.toml")),
             user_id: Some("u".into()),
             ..ConnectOptions::default()
         };

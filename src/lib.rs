@@ -6,6 +6,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod connect;
+pub mod format;
 pub mod journal;
 pub mod properties;
 pub mod server;

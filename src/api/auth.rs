@@ -1,7 +1,10 @@
-//! Credentials (the token never prints itself) and X-Date stamps corrected for clock skew.
+//! Credentials (secrets never print themselves), the two ways KooDrive accepts them (a bearer
+//! token, or requests signed by an app: [`super::sign`]), and X-Date stamps corrected for the
+//! server's clock.
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
@@ -12,8 +15,13 @@ pub const X_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 /// later than its own clock, and our estimate of its clock has one-second resolution.
 const SKEW_SAFETY_MARGIN_MS: i64 = 2_000;
 
-/// An access token. Debug and Display are redacted so it cannot leak into logs or screens;
-/// the only way to read it is [`Token::expose`], used when building the Authorization header.
+/// Clock samples the estimate is the median of: one odd answer (a proxy's cached `Date`) does
+/// not move it.
+const SKEW_SAMPLES: usize = 5;
+
+/// A secret: an access token or an app secret. Debug and Display are redacted so it cannot leak
+/// into logs or screens; the only way to read it is [`Token::expose`], used when building the
+/// `Authorization` header.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
@@ -43,26 +51,67 @@ impl fmt::Display for Token {
     }
 }
 
-/// Who we are to the server.
+/// How requests prove who sends them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub user_id: String,
-    pub token: Token,
+pub enum Scheme {
+    /// `Authorization: Bearer <token>` (the backup pages).
+    Bearer(Token),
+    /// Every request signed with HMAC-SHA256 under the app's secret (the Authentication
+    /// chapter); `X-User-Id` names the user the app acts for.
+    App { app_id: String, secret: Token },
 }
 
-impl Credentials {
-    pub fn new(user_id: impl Into<String>, token: Token) -> Credentials {
-        Credentials {
-            user_id: user_id.into(),
-            token,
+impl Scheme {
+    /// The secret this scheme holds, for scrubbing echoes of it out of server messages.
+    pub fn secret(&self) -> &Token {
+        match self {
+            Scheme::Bearer(token) => token,
+            Scheme::App { secret, .. } => secret,
+        }
+    }
+
+    /// `bearer token` or `app signature (app id X)`, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Scheme::Bearer(_) => "access token (bearer)".into(),
+            Scheme::App { app_id, .. } => format!("app signature (app id {app_id})"),
         }
     }
 }
 
-/// The measured offset of the server's clock from ours (server minus local), in milliseconds.
+/// Who we are to the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user_id: String,
+    pub scheme: Scheme,
+}
+
+impl Credentials {
+    /// A user with a bearer token.
+    pub fn new(user_id: impl Into<String>, token: Token) -> Credentials {
+        Credentials {
+            user_id: user_id.into(),
+            scheme: Scheme::Bearer(token),
+        }
+    }
+
+    /// An app acting for `user_id`, signing every request with `secret`.
+    pub fn app(user_id: impl Into<String>, app_id: impl Into<String>, secret: Token) -> Credentials {
+        Credentials {
+            user_id: user_id.into(),
+            scheme: Scheme::App {
+                app_id: app_id.into(),
+                secret,
+            },
+        }
+    }
+}
+
+/// The estimated offset of the server's clock from ours (server minus local): the median of the
+/// last few `Date` headers.
 #[derive(Debug, Default)]
 pub struct ClockSkew {
-    offset_ms: AtomicI64,
+    samples: Mutex<VecDeque<i64>>,
 }
 
 impl ClockSkew {
@@ -70,24 +119,64 @@ impl ClockSkew {
     /// The header has one-second resolution and is stamped before the response travels, so the
     /// estimate errs on the side of an earlier server clock, which is the safe side.
     pub fn observe(&self, date_header: &str, received_at: DateTime<Utc>) -> bool {
-        match DateTime::parse_from_rfc2822(date_header.trim()) {
-            Ok(server) => {
-                let offset = server.with_timezone(&Utc) - received_at;
-                self.offset_ms.store(offset.num_milliseconds(), Ordering::Relaxed);
-                true
-            }
-            Err(_) => false,
+        let Ok(server) = DateTime::parse_from_rfc2822(date_header.trim()) else {
+            return false;
+        };
+        let offset = (server.with_timezone(&Utc) - received_at).num_milliseconds();
+        let mut samples = self.lock();
+        if samples.len() == SKEW_SAMPLES {
+            samples.pop_front();
+        }
+        samples.push_back(offset);
+        true
+    }
+
+    /// After the server refused our X-Date, its clock has moved (or ours has): trust only the
+    /// latest sample, so that the retry carries the corrected date.
+    pub fn keep_latest_only(&self) {
+        let mut samples = self.lock();
+        while samples.len() > 1 {
+            samples.pop_front();
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<i64>> {
+        self.samples
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether any answer has carried a readable `Date` yet.
+    pub fn measured(&self) -> bool {
+        !self.lock().is_empty()
+    }
+
+    /// The estimate (zero before the first measurement).
     pub fn offset(&self) -> chrono::Duration {
-        chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+        let mut sorted: Vec<i64> = self.lock().iter().copied().collect();
+        sorted.sort_unstable();
+        // The lower median: of two middle values the earlier server clock, the safe side.
+        let median = sorted
+            .get(sorted.len().saturating_sub(1) / 2)
+            .copied()
+            .unwrap_or(0);
+        chrono::Duration::milliseconds(median)
+    }
+
+    /// Our estimate of the server's clock at local time `local`.
+    pub fn server_time(&self, local: DateTime<Utc>) -> DateTime<Utc> {
+        local.checked_add_signed(self.offset()).unwrap_or(local)
     }
 
     /// An X-Date for a request sent now: our best estimate of the server clock, minus a margin.
     pub fn x_date(&self, local_now: DateTime<Utc>) -> String {
-        let stamp = local_now + self.offset() - chrono::Duration::milliseconds(SKEW_SAFETY_MARGIN_MS);
-        stamp.format(X_DATE_FORMAT).to_string()
+        let margin = chrono::Duration::milliseconds(SKEW_SAFETY_MARGIN_MS);
+        let stamp = self.server_time(local_now);
+        stamp
+            .checked_sub_signed(margin)
+            .unwrap_or(stamp)
+            .format(X_DATE_FORMAT)
+            .to_string()
     }
 }
 
@@ -97,21 +186,59 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
-    fn token_is_redacted_in_debug_and_display() {
+    fn secrets_are_redacted_in_debug_and_display() {
         let creds = Credentials::new("u1", Token::new("s3cr3t-value"));
         assert!(!format!("{creds:?}").contains("s3cr3t"));
-        assert!(!format!("{}", creds.token).contains("s3cr3t"));
-        assert_eq!(creds.token.expose(), "s3cr3t-value");
+        assert!(!format!("{}", creds.scheme.secret()).contains("s3cr3t"));
+        assert_eq!(creds.scheme.secret().expose(), "s3cr3t-value");
+        let app = Credentials::app("u1", "app-7", Token::new("app-s3cr3t"));
+        assert!(!format!("{app:?}").contains("app-s3cr3t"));
+        assert_eq!(app.scheme.describe(), "app signature (app id app-7)");
     }
 
     #[test]
     fn x_date_follows_the_server_clock_minus_a_margin() {
         let skew = ClockSkew::default();
         let local = Utc.with_ymd_and_hms(2025, 11, 3, 7, 1, 40).unwrap();
+        assert!(!skew.measured());
         assert!(skew.observe("Mon, 03 Nov 2025 07:06:40 GMT", local));
+        assert!(skew.measured());
         assert_eq!(skew.offset(), chrono::Duration::minutes(5));
         assert_eq!(skew.x_date(local), "20251103T070638Z");
         assert!(!skew.observe("garbage", local));
         assert_eq!(skew.offset(), chrono::Duration::minutes(5));
+    }
+
+    #[test]
+    fn the_estimate_is_the_median_of_recent_samples_until_the_server_refuses_it() {
+        let skew = ClockSkew::default();
+        let local = Utc.with_ymd_and_hms(2025, 11, 3, 7, 0, 0).unwrap();
+        for date in [
+            "Mon, 03 Nov 2025 07:00:03 GMT",
+            "Mon, 03 Nov 2025 07:00:04 GMT",
+            // A stale answer from a cache: one odd sample does not move the median.
+            "Mon, 03 Nov 2025 06:00:00 GMT",
+            "Mon, 03 Nov 2025 07:00:03 GMT",
+        ] {
+            skew.observe(date, local);
+        }
+        assert_eq!(skew.offset(), chrono::Duration::seconds(3));
+        // The server's clock stepped back an hour: after a refusal the latest sample rules.
+        skew.observe("Mon, 03 Nov 2025 06:00:01 GMT", local);
+        assert_eq!(skew.offset(), chrono::Duration::seconds(3));
+        skew.keep_latest_only();
+        assert_eq!(skew.offset(), chrono::Duration::seconds(1 - 3600));
+    }
+
+    #[test]
+    fn absurd_offsets_saturate_instead_of_panicking() {
+        let skew = ClockSkew::default();
+        // A local clock near the end of time: the offset is hugely negative.
+        skew.observe("Mon, 03 Nov 2025 07:00:00 GMT", DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            skew.server_time(DateTime::<Utc>::MIN_UTC),
+            DateTime::<Utc>::MIN_UTC
+        );
+        let _ = skew.x_date(DateTime::<Utc>::MIN_UTC);
     }
 }

@@ -1,31 +1,38 @@
-//! One async method per KooDrive endpoint, with timeouts, clock-skew correction and retries only
-//! where repeating a request cannot do harm.
+//! The HTTP side of the KooDrive client: building each request as it is sent (credentials, a
+//! corrected X-Date, an app signature over exactly those bytes), reading the answer within a
+//! size limit, and repeating a request only where repeating cannot do harm. The endpoints are in
+//! [`super::backup`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::Stream;
-use reqwest::header::HeaderValue;
-use reqwest::{Method, RequestBuilder, StatusCode};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use super::auth::{ClockSkew, Credentials};
+use super::auth::{ClockSkew, Credentials, Scheme};
+use super::decode::{Answer, decode_answer, without_secret};
 use super::error::ApiError;
-use super::model::{
-    BackupFile, BackupRecord, CompleteRecordRequest, CreateLockData, CreateLockRequest, CreateRecordRequest,
-    Envelope, LOCK_TTL, LockInfo, ModuleCode, Page,
-};
+use super::model::{LOCK_TTL, Page};
+use super::sign;
 
-const API_PREFIX: &str = "/koodrive/ose/v1/backup";
+pub use super::backup::{NewRecord, RecordQuery};
+
+pub(super) const API_PREFIX: &str = "/koodrive/ose/v1/backup";
 const LOCK_HEADER: &str = "x-backup-lock-id";
-/// "lock not found (never existed or released)".
-const LOCK_NOT_FOUND: i64 = 404002;
 
 /// Longest wait between two retries (unless `retry_backoff` itself is longer), so a generous
 /// retry count cannot turn into minutes of silence.
 pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Longest `Retry-After` honoured; a server asking for more gets the error instead.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Largest answer read by default. KooDrive's largest answers (a page of 100 records) are far
+/// smaller; anything bigger is a wrong base URL or a hostile server, and is not read into memory.
+pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How a [`Client`] talks to the server.
 #[derive(Debug, Clone)]
@@ -34,14 +41,21 @@ pub struct ClientOptions {
     pub credentials: Credentials,
     /// Limit for one attempt: connecting, sending, and reading the whole answer. Default 10 s.
     pub timeout: Duration,
-    /// Extra attempts after a network failure, a timeout or a 5xx answer, for the calls that can
-    /// be repeated safely: renew, release, list, view and files. Creates, completes and deletes
+    /// Extra attempts after a network failure, a timeout, a 5xx or a 429 answer, for the calls
+    /// that can be repeated safely (renew, release, reads, record deletes). Creates and completes
     /// are never repeated.
     pub retries: u32,
-    /// Wait before the first retry; doubled for each later one, up to [`MAX_RETRY_BACKOFF`].
+    /// Wait before the first retry; doubled for each later one, up to [`MAX_RETRY_BACKOFF`], each
+    /// wait drawn at random from its upper half so that many clients do not retry in step.
     pub retry_backoff: Duration,
     /// Lock lifetime the server applies (10 minutes on KooDrive; shorter on a test server).
     pub lock_ttl: Duration,
+    /// Largest answer accepted ([`DEFAULT_MAX_ANSWER_BYTES`]).
+    pub max_answer_bytes: u64,
+    /// Extra certificate authorities to trust (PEM), beside the operating system's store.
+    pub ca_file: Option<PathBuf>,
+    /// Allow plain `http://` to a host that is not this machine (tokens travel readable).
+    pub allow_insecure_http: bool,
 }
 
 impl ClientOptions {
@@ -53,38 +67,66 @@ impl ClientOptions {
             retries: 2,
             retry_backoff: Duration::from_millis(200),
             lock_ttl: LOCK_TTL,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            ca_file: None,
+            allow_insecure_http: false,
         }
     }
 }
 
-/// What to list: one module's records, optionally of one device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordQuery {
-    pub module: ModuleCode,
-    pub page_size: u32,
-    pub device_id: Option<String>,
-}
-
-/// A record to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewRecord {
-    pub module: ModuleCode,
-    pub device_id: String,
-    /// JSON text, already validated by the caller.
-    pub properties: Option<String>,
-}
-
 /// Whether a call may be repeated without changing its effect.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Idempotency {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Idempotency {
     Idempotent,
-    /// A release: repeated like an idempotent call, and when a repeat is answered "lock not
-    /// found" (404002) after an earlier attempt failed in transit, that earlier attempt is taken
-    /// to have released the lock, rather than reporting a release that worked as a failure.
-    Release,
-    /// Creates, completes and deletes are never repeated blindly: a lost answer may hide a
-    /// success, and repeating it would duplicate or misreport the change.
+    /// Repeated like an idempotent call; and when a repeat is answered "not found" (`gone`, the
+    /// lock's 404002 for a release, the record's 404001 for a delete) after an earlier attempt
+    /// may have landed, that attempt did the work: success, not a failure. Sound because the
+    /// server never issues an id twice.
+    Removal {
+        gone: i64,
+    },
+    /// Creates and completes are never repeated blindly: a lost answer may hide a success, and
+    /// repeating it would duplicate the change.
     NotIdempotent,
+}
+
+/// A request before it is built: everything an attempt needs to build it afresh.
+pub(super) struct Call<'a> {
+    pub method: Method,
+    /// Below [`API_PREFIX`], already escaped.
+    pub path: &'a str,
+    pub lock_id: Option<&'a str>,
+    pub body: Option<Vec<u8>>,
+    pub params: Vec<(String, String)>,
+    pub idempotency: Idempotency,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(method: Method, path: &'a str, idempotency: Idempotency) -> Call<'a> {
+        Call {
+            method,
+            path,
+            lock_id: None,
+            body: None,
+            params: Vec::new(),
+            idempotency,
+        }
+    }
+
+    pub fn lock(mut self, lock_id: &'a str) -> Call<'a> {
+        self.lock_id = Some(lock_id);
+        self
+    }
+
+    pub fn json(mut self, body: &impl Serialize) -> Call<'a> {
+        self.body = Some(serde_json::to_vec(body).expect("request bodies serialize"));
+        self
+    }
+
+    pub fn param(mut self, name: &str, value: impl Into<String>) -> Call<'a> {
+        self.params.push((name.to_string(), value.into()));
+        self
+    }
 }
 
 /// A KooDrive client. Cheap to clone; clones share the connection pool and the clock estimate.
@@ -93,6 +135,10 @@ pub struct Client {
     http: reqwest::Client,
     options: Arc<ClientOptions>,
     skew: Arc<ClockSkew>,
+    /// `host[:port]` of the base URL, as the `Host` header carries it (and the signature covers).
+    host: String,
+    /// The base URL's own path (a server mounted below `/`), without a trailing slash.
+    base_path: String,
 }
 
 impl std::fmt::Debug for Client {
@@ -104,27 +150,70 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// One attempt's outcome, with what the retry policy needs to know about it.
+struct Attempt {
+    result: Result<Answer, ApiError>,
+    sent: DateTime<Utc>,
+    /// The server's `Retry-After`, when it sent one.
+    retry_after: Option<Duration>,
+}
+
 impl Client {
-    /// Fails for a base URL that is not an absolute `http://` or `https://` URL, and for a user id
-    /// or token that cannot be sent in a header.
+    /// Fails for a base URL that is not an absolute `http://` or `https://` URL (or that carries
+    /// credentials, a query or a fragment, or is plain HTTP to another machine without
+    /// `allow_insecure_http`), and for credentials that cannot be sent in a header.
     pub fn new(options: ClientOptions) -> Result<Client, ApiError> {
-        check_options(&options)?;
-        let http = reqwest::Client::builder()
+        let url = check_options(&options)?;
+        let unusable = |cause: String| ApiError::Transport {
+            url: options.base_url.clone(),
+            cause,
+        };
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("koobackup/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
-            .build()
-            .map_err(|e| ApiError::Transport {
-                url: options.base_url.clone(),
-                cause: e.to_string(),
-            })?;
+            // A redirect would take the credentials, the user id and the lock id to another
+            // host, and turn a POST into a GET: never followed, reported instead.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &options.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| unusable(format!("cannot read the CA file {}: {e}", path.display())))?;
+            for certificate in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                unusable(format!(
+                    "the CA file {} holds no usable PEM certificate: {e}",
+                    path.display()
+                ))
+            })? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().map_err(|e| unusable(e.to_string()))?;
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let base_path = url.path().trim_end_matches('/').to_string();
         let mut options = options;
         options.base_url = options.base_url.trim().trim_end_matches('/').to_string();
         Ok(Client {
             http,
             options: Arc::new(options),
             skew: Arc::new(ClockSkew::default()),
+            host,
+            base_path,
         })
+    }
+
+    /// The same client (sharing connections and the clock estimate) with `retries` extra
+    /// attempts for the calls that can be repeated, e.g. for a bulk delete that must get through
+    /// a rate limit.
+    pub fn with_retries(&self, retries: u32) -> Client {
+        let mut options = (*self.options).clone();
+        options.retries = retries;
+        Client {
+            options: Arc::new(options),
+            ..self.clone()
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -135,352 +224,285 @@ impl Client {
         &self.options.credentials.user_id
     }
 
+    pub fn credentials(&self) -> &Credentials {
+        &self.options.credentials
+    }
+
     pub fn lock_ttl(&self) -> Duration {
         self.options.lock_ttl
     }
 
-    /// Server clock minus local clock, as last measured from a `Date` header.
+    /// The limit for one attempt.
+    pub fn timeout(&self) -> Duration {
+        self.options.timeout
+    }
+
+    /// Server clock minus local clock, as measured from recent `Date` headers (zero until the
+    /// first answer).
     pub fn clock_offset(&self) -> chrono::Duration {
         self.skew.offset()
     }
 
-    /// `POST /lock`. The expiry is counted from the moment the request was sent.
-    pub async fn create_lock(&self, module: ModuleCode) -> Result<LockInfo, ApiError> {
-        let body = CreateLockRequest { module_code: module };
-        let (data, sent): (CreateLockData, _) = self
-            .call(
-                Method::POST,
-                "/lock",
-                None,
-                Some(&body),
-                &[],
-                Idempotency::NotIdempotent,
-            )
-            .await
-            .and_then(require_data)?;
-        Ok(LockInfo {
-            module: LockInfo::module_of_id(&data.lock_id).unwrap_or(module),
-            lock_id: data.lock_id,
-            expires_at: sent + self.ttl(),
-        })
+    /// Whether an answer has told the server's clock yet.
+    pub fn clock_measured(&self) -> bool {
+        self.skew.measured()
     }
 
-    /// `PATCH /lock`. Returns the lock with its new, conservatively estimated expiry: a live lock
-    /// is extended to send time + TTL; an expired one to its old expiry + TTL (documented rule).
-    pub async fn renew_lock(&self, lock: &LockInfo) -> Result<LockInfo, ApiError> {
-        let (_, sent) = self
-            .call::<serde_json::Value, ()>(
-                Method::PATCH,
-                "/lock",
-                Some(&lock.lock_id),
-                None,
-                &[],
-                Idempotency::Idempotent,
-            )
-            .await?;
-        let expires_at = if sent >= lock.expires_at {
-            lock.expires_at + self.ttl()
-        } else {
-            sent + self.ttl()
-        };
-        Ok(LockInfo {
-            expires_at,
-            ..lock.clone()
-        })
+    /// Our best estimate of the server's clock now.
+    pub fn server_now(&self) -> DateTime<Utc> {
+        self.skew.server_time(Utc::now())
     }
 
-    /// `DELETE /lock`.
-    pub async fn release_lock(&self, lock_id: &str) -> Result<(), ApiError> {
-        self.call::<serde_json::Value, ()>(
-            Method::DELETE,
-            "/lock",
-            Some(lock_id),
-            None,
-            &[],
-            Idempotency::Release,
-        )
-        .await
-        .map(drop)
-    }
-
-    /// `POST /record` under `lock_id`.
-    pub async fn create_record(&self, lock_id: &str, record: &NewRecord) -> Result<BackupRecord, ApiError> {
-        let body = CreateRecordRequest {
-            module_code: record.module,
-            device_id: record.device_id.clone(),
-            properties: record.properties.clone(),
-        };
-        self.call(
-            Method::POST,
-            "/record",
-            Some(lock_id),
-            Some(&body),
-            &[],
-            Idempotency::NotIdempotent,
-        )
-        .await
-        .and_then(require_data)
-        .map(|(record, _)| record)
-    }
-
-    /// `GET /record`: one page, starting at `cursor` (or the first page).
-    pub async fn list_records(
-        &self,
-        query: &RecordQuery,
-        cursor: Option<&str>,
-    ) -> Result<Page<BackupRecord>, ApiError> {
-        let page_size = query.page_size.to_string();
-        let mut params = vec![
-            ("moduleCode", query.module.code()),
-            ("pageSize", page_size.as_str()),
-        ];
-        if let Some(device) = &query.device_id {
-            params.push(("deviceId", device.as_str()));
-        }
-        if let Some(cursor) = cursor {
-            params.push(("cursor", cursor));
-        }
-        self.page("/record", &params).await
-    }
-
-    /// Every page of `query`, following `nextCursor` to the end. Stops after the first error.
-    pub fn record_pages(
-        &self,
-        query: RecordQuery,
-    ) -> impl Stream<Item = Result<Page<BackupRecord>, ApiError>> + Send + 'static {
-        let client = self.clone();
-        follow_cursors(move |cursor| {
-            let client = client.clone();
-            let query = query.clone();
-            async move { client.list_records(&query, cursor.as_deref()).await }
-        })
-    }
-
-    /// `GET /record/{id}`.
-    pub async fn get_record(&self, record_id: &str) -> Result<BackupRecord, ApiError> {
-        let path = record_path(record_id);
-        self.call::<BackupRecord, ()>(Method::GET, &path, None, None, &[], Idempotency::Idempotent)
-            .await
-            .and_then(require_data)
-            .map(|(record, _)| record)
-    }
-
-    /// `PATCH /record/{id}`: marks the record completed, optionally replacing its properties.
-    /// Not retried: a repeat would stamp a new end time and version on a record already done.
-    pub async fn complete_record(
-        &self,
-        lock_id: &str,
-        record_id: &str,
-        properties: Option<String>,
-    ) -> Result<(), ApiError> {
-        let body = CompleteRecordRequest { properties };
-        let path = record_path(record_id);
-        self.call::<serde_json::Value, _>(
-            Method::PATCH,
-            &path,
-            Some(lock_id),
-            Some(&body),
-            &[],
-            Idempotency::NotIdempotent,
-        )
-        .await
-        .map(drop)
-    }
-
-    /// `DELETE /record/{id}`: deletes the record and its backup files. Not retried: when the
-    /// first answer is lost, a repeat reports "not found" for a delete that succeeded.
-    pub async fn delete_record(&self, lock_id: &str, record_id: &str) -> Result<(), ApiError> {
-        let path = record_path(record_id);
-        self.call::<serde_json::Value, ()>(
-            Method::DELETE,
-            &path,
-            Some(lock_id),
-            None,
-            &[],
-            Idempotency::NotIdempotent,
-        )
-        .await
-        .map(drop)
-    }
-
-    /// `GET /record/{id}/files`: one page of a record's files.
-    pub async fn list_files(
-        &self,
-        record_id: &str,
-        page_size: u32,
-        cursor: Option<&str>,
-    ) -> Result<Page<BackupFile>, ApiError> {
-        let page_size = page_size.to_string();
-        let mut params = vec![("pageSize", page_size.as_str())];
-        if let Some(cursor) = cursor {
-            params.push(("cursor", cursor));
-        }
-        self.page(&format!("{}/files", record_path(record_id)), &params)
-            .await
-    }
-
-    /// Every page of a record's files, following `nextCursor` to the end.
-    pub fn file_pages(
-        &self,
-        record_id: &str,
-        page_size: u32,
-    ) -> impl Stream<Item = Result<Page<BackupFile>, ApiError>> + Send + 'static {
-        let client = self.clone();
-        let record_id = record_id.to_string();
-        follow_cursors(move |cursor| {
-            let client = client.clone();
-            let record_id = record_id.clone();
-            async move { client.list_files(&record_id, page_size, cursor.as_deref()).await }
-        })
-    }
-
-    /// The lock lifetime, capped at a year: expiries are `now + ttl`, which would overflow (and
-    /// panic) for an absurd configured lifetime. No server keeps a lock that long.
-    fn ttl(&self) -> chrono::Duration {
+    /// The lock lifetime as a time span, capped at a year: expiries are `now + ttl`, which
+    /// would overflow (and panic) for an absurd configured lifetime.
+    pub(super) fn ttl(&self) -> chrono::Duration {
         let cap = chrono::Duration::days(365);
         chrono::Duration::from_std(self.options.lock_ttl).map_or(cap, |ttl| ttl.min(cap))
     }
 
-    async fn page<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        params: &[(&str, &str)],
-    ) -> Result<Page<T>, ApiError> {
-        let envelope = self
-            .exchange::<Vec<T>, ()>(Method::GET, path, None, None, params, Idempotency::Idempotent)
-            .await?
-            .0;
-        Ok(Page {
-            items: envelope.data.unwrap_or_default(),
-            next_cursor: envelope.next_cursor.filter(|c| !c.is_empty()),
-        })
-    }
-
-    /// Sends a request and returns its `data` with the instant the successful attempt was sent.
-    async fn call<T: DeserializeOwned, B: Serialize>(
-        &self,
-        method: Method,
-        path: &str,
-        lock_id: Option<&str>,
-        body: Option<&B>,
-        params: &[(&str, &str)],
-        idempotency: Idempotency,
-    ) -> Result<(Option<T>, DateTime<Utc>), ApiError> {
-        let (envelope, sent) = self
-            .exchange(method, path, lock_id, body, params, idempotency)
-            .await?;
-        Ok((envelope.data, sent))
-    }
-
-    /// The retry policy: idempotent calls are repeated with backoff after transient failures;
-    /// any call is repeated once after an X-Date rejection, because the server refused it before
-    /// acting and the retry carries a freshly corrected date.
-    async fn exchange<T: DeserializeOwned, B: Serialize>(
-        &self,
-        method: Method,
-        path: &str,
-        lock_id: Option<&str>,
-        body: Option<&B>,
-        params: &[(&str, &str)],
-        idempotency: Idempotency,
-    ) -> Result<(Envelope<T>, DateTime<Utc>), ApiError> {
-        let mut transient_retries_left = match idempotency {
-            Idempotency::Idempotent | Idempotency::Release => self.options.retries,
+    /// Sends `call` under its retry policy and returns the answer with the instant the
+    /// successful attempt was sent. Idempotent calls are repeated, with jittered backoff, after
+    /// transient failures (honouring `Retry-After`); any call is repeated once after an X-Date
+    /// rejection, because the server refused it before acting and the retry carries a freshly
+    /// corrected date.
+    pub(super) async fn exchange(&self, call: Call<'_>) -> Result<(Answer, DateTime<Utc>), ApiError> {
+        let mut retries_left = match call.idempotency {
             Idempotency::NotIdempotent => 0,
+            Idempotency::Idempotent | Idempotency::Removal { .. } => self.options.retries,
         };
         let mut clock_retry_left = true;
         let mut backoff = self.options.retry_backoff;
         let mut an_attempt_may_have_landed = false;
         loop {
-            let request = self.request(method.clone(), path, lock_id, body, params);
-            let sent = Utc::now();
-            match self.send(request).await {
-                Ok(envelope) => return Ok((envelope, sent)),
-                Err(e) if e.is_clock_rejection() && clock_retry_left => clock_retry_left = false,
-                Err(e)
-                    if idempotency == Idempotency::Release
-                        && an_attempt_may_have_landed
-                        && e.code() == Some(LOCK_NOT_FOUND) =>
-                {
-                    return Ok((Envelope::success(), sent));
-                }
-                Err(e) if e.is_transient() && transient_retries_left > 0 => {
-                    an_attempt_may_have_landed = true;
-                    transient_retries_left -= 1;
-                    tokio::time::sleep(backoff).await;
-                    backoff = backoff
-                        .saturating_mul(2)
-                        .min(MAX_RETRY_BACKOFF.max(self.options.retry_backoff));
-                }
-                Err(e) => return Err(e),
+            let attempt = self.attempt(&call).await;
+            let error = match attempt.result {
+                Ok(answer) => return Ok((answer, attempt.sent)),
+                Err(error) => error,
+            };
+            if error.is_clock_rejection() && clock_retry_left {
+                clock_retry_left = false;
+                self.skew.keep_latest_only();
+                tracing::info!(
+                    path = call.path,
+                    "X-Date refused; retrying with the corrected clock"
+                );
+                continue;
             }
+            // "Not found" by status and by code: a 500 that happens to carry the code is not
+            // an answer that the thing is gone.
+            if let Idempotency::Removal { gone } = call.idempotency
+                && an_attempt_may_have_landed
+                && error.kind() == super::error::ErrorKind::NotFound
+                && error.code() == Some(gone)
+            {
+                tracing::info!(
+                    path = call.path,
+                    "gone after an attempt that may have landed: done"
+                );
+                return Ok((Answer(serde_json::Map::new()), attempt.sent));
+            }
+            if !error.is_transient() || retries_left == 0 {
+                return Err(error);
+            }
+            // A 429 was refused before anything was done; a 5xx or a lost answer may hide work
+            // done.
+            an_attempt_may_have_landed |= error.status() != Some(429);
+            let wait = match attempt.retry_after {
+                Some(asked) if asked > MAX_RETRY_AFTER => return Err(error),
+                Some(asked) => asked.max(jittered(backoff)),
+                None => jittered(backoff),
+            };
+            retries_left -= 1;
+            tracing::info!(
+                path = call.path,
+                error = %error,
+                wait_ms = wait.as_millis() as u64,
+                retries_left,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+            backoff = backoff
+                .saturating_mul(2)
+                .min(MAX_RETRY_BACKOFF.max(self.options.retry_backoff));
         }
     }
 
-    fn request<B: Serialize>(
-        &self,
-        method: Method,
-        path: &str,
-        lock_id: Option<&str>,
-        body: Option<&B>,
-        params: &[(&str, &str)],
-    ) -> RequestBuilder {
-        let url = format!("{}{API_PREFIX}{path}", self.options.base_url);
-        let creds = &self.options.credentials;
-        let mut request = self
-            .http
-            .request(method, url)
-            .bearer_auth(creds.token.expose())
-            .header("X-User-Id", &creds.user_id)
-            .header("X-Date", self.skew.x_date(Utc::now()));
-        if let Some(lock_id) = lock_id {
-            request = request.header(LOCK_HEADER, lock_id);
-        }
-        if !params.is_empty() {
-            request = request.query(params);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        request
-    }
-
-    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<Envelope<T>, ApiError> {
-        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+    /// Builds `call` (a fresh X-Date and signature each time), sends it, and reads the answer.
+    async fn attempt(&self, call: &Call<'_>) -> Attempt {
+        let sent = Utc::now();
+        let request = match self.build(call, sent) {
+            Ok(request) => request,
+            Err(error) => {
+                return Attempt {
+                    result: Err(error),
+                    sent,
+                    retry_after: None,
+                };
+            }
+        };
+        tracing::debug!(method = %call.method, path = call.path, "request");
+        let response = match self.http.execute(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                return Attempt {
+                    result: Err(self.transport_error(e)),
+                    sent,
+                    retry_after: None,
+                };
+            }
+        };
         let status = response.status();
-        if let Some(date) = response
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-        {
+        let headers = response.headers().clone();
+        if let Some(date) = headers.get(header::DATE).and_then(|v| v.to_str().ok()) {
             self.skew.observe(date, Utc::now());
         }
-        let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
-        decode_envelope(status, &bytes).map_err(|error| self.without_token::<T>(status, &bytes, error))
+        let retry_after = (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
+            .then(|| retry_after(&headers))
+            .flatten();
+        let result = match self.read_body(response).await {
+            Ok(body) => {
+                let location = headers.get(header::LOCATION).and_then(|v| v.to_str().ok());
+                decode_answer(status, location, &body)
+                    .map_err(|error| self.without_secret(status, &body, error))
+            }
+            Err(error) => Err(error),
+        };
+        tracing::debug!(status = status.as_u16(), ok = result.is_ok(), "answer");
+        Attempt {
+            result,
+            sent,
+            retry_after,
+        }
+    }
+
+    fn build(&self, call: &Call<'_>, now: DateTime<Utc>) -> Result<reqwest::Request, ApiError> {
+        let creds = &self.options.credentials;
+        let path = format!("{}{API_PREFIX}{}", self.base_path, call.path);
+        let query = sign::query_string(&call.params);
+        let mut url = format!("{}{API_PREFIX}{}", self.options.base_url, call.path);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query);
+        }
+        let url = reqwest::Url::parse(&url).map_err(|e| ApiError::Transport {
+            url: self.options.base_url.clone(),
+            cause: format!("cannot build the request URL: {e}"),
+        })?;
+        let x_date = self.skew.x_date(now);
+        let mut headers = HeaderMap::new();
+        let mut put = |name: &'static str, value: &str| {
+            // Checked when the client was made, so these always fit a header.
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        };
+        put("host", &self.host);
+        put("x-user-id", &creds.user_id);
+        put("x-date", &x_date);
+        if let Some(lock_id) = call.lock_id {
+            put(LOCK_HEADER, lock_id);
+        }
+        if call.body.is_some() {
+            put("content-type", "application/json");
+        }
+        let authorization = match &creds.scheme {
+            Scheme::Bearer(token) => format!("Bearer {}", token.expose()),
+            Scheme::App { app_id, secret } => {
+                let signed: Vec<(String, String)> = [
+                    ("host", self.host.as_str()),
+                    ("x-date", &x_date),
+                    ("x-user-id", &creds.user_id),
+                ]
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect();
+                let segments = sign::decode_path(&path);
+                let parts = sign::SignedParts {
+                    method: call.method.as_str(),
+                    path_segments: &segments,
+                    query: &call.params,
+                    headers: &signed,
+                    body: call.body.as_deref().unwrap_or_default(),
+                };
+                let signature = sign::signature(secret.expose(), &parts);
+                sign::authorization(app_id, &sign::SIGNED_HEADERS.join(";"), &signature)
+            }
+        };
+        let mut authorization = HeaderValue::from_str(&authorization).map_err(|_| ApiError::Transport {
+            url: self.options.base_url.clone(),
+            cause: "the credentials contain characters an HTTP header cannot carry".into(),
+        })?;
+        authorization.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, authorization);
+        let mut request = reqwest::Request::new(call.method.clone(), url);
+        *request.headers_mut() = headers;
+        if let Some(body) = &call.body {
+            *request.body_mut() = Some(body.clone().into());
+        }
+        Ok(request)
+    }
+
+    /// Reads the whole body, but never more than the answer size limit: a `Content-Length` over
+    /// it fails at once, and a body that grows past it stops being read.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, ApiError> {
+        let limit = self.options.max_answer_bytes;
+        let too_large = ApiError::TooLarge { limit };
+        if response.content_length().is_some_and(|len| len > limit) {
+            return Err(too_large);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e))? {
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// A failure's texts quote the server (its `msg`, or decode details citing the body). A proxy
-    /// or debug endpoint that echoes the request would put the token there, and from there onto
-    /// screens and into logs: the body is decoded again without the token (before messages are
+    /// or debug endpoint that echoes the request would put the secret there, and from there onto
+    /// screens and into logs: the body is decoded again without the secret (before messages are
     /// clipped, so no fragment survives), then what a JSON escape could hide is redacted too.
     /// Success answers are never touched.
-    fn without_token<T: DeserializeOwned>(
-        &self,
-        status: StatusCode,
-        body: &[u8],
-        error: ApiError,
-    ) -> ApiError {
-        let token = self.options.credentials.token.expose();
-        if token.len() < MIN_REDACTED_TOKEN_LEN {
+    fn without_secret(&self, status: StatusCode, body: &[u8], error: ApiError) -> ApiError {
+        let Some(secret) = self.secret_to_scrub() else {
             return error;
-        }
-        let error = match without_secret(body, token) {
+        };
+        let error = match without_secret(body, secret) {
             std::borrow::Cow::Owned(scrubbed) => {
-                decode_envelope::<T>(status, &scrubbed).err().unwrap_or(error)
+                decode_answer(status, None, &scrubbed).err().unwrap_or(error)
             }
             std::borrow::Cow::Borrowed(_) => error,
         };
-        error.redact(token)
+        error.redact(secret)
+    }
+
+    /// A success answer that does not have the expected shape is reported with serde's words,
+    /// which quote the value found: scrubbed of the secret like every other server text.
+    pub(super) fn scrubbed<T>(&self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        result.map_err(|error| match self.secret_to_scrub() {
+            Some(secret) => error.redact(secret),
+            None => error,
+        })
+    }
+
+    /// [`Client::scrubbed`] for a page, whose unreadable items are described the same way.
+    pub(super) fn scrubbed_page<T>(&self, result: Result<Page<T>, ApiError>) -> Result<Page<T>, ApiError> {
+        let mut page = self.scrubbed(result)?;
+        if let Some(secret) = self.secret_to_scrub() {
+            for reason in &mut page.unreadable {
+                if reason.contains(secret) {
+                    *reason = reason.replace(secret, "<redacted>");
+                }
+            }
+        }
+        Ok(page)
+    }
+
+    fn secret_to_scrub(&self) -> Option<&str> {
+        let secret = self.options.credentials.scheme.secret().expose();
+        (secret.len() >= MIN_REDACTED_SECRET_LEN).then_some(secret)
     }
 
     fn transport_error(&self, error: reqwest::Error) -> ApiError {
@@ -509,95 +531,52 @@ impl Client {
     }
 }
 
-/// Turns an HTTP answer into the envelope, or the error it describes.
-pub(crate) fn decode_envelope<T: DeserializeOwned>(
-    status: StatusCode,
-    body: &[u8],
-) -> Result<Envelope<T>, ApiError> {
-    let status_code = status.as_u16();
-    let value: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(value) => value,
-        Err(_) if !status.is_success() => return Err(ApiError::Http { status: status_code }),
-        Err(e) => {
-            return Err(ApiError::Decode {
-                status: status_code,
-                detail: format!("not JSON: {e}"),
-            });
-        }
-    };
-    let code = value.get("code").and_then(serde_json::Value::as_i64);
-    let msg = value
-        .get("msg")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default();
-    match code {
-        Some(0) if status.is_success() => serde_json::from_value(value).map_err(|e| ApiError::Decode {
-            status: status_code,
-            detail: format!("unexpected shape: {e}"),
-        }),
-        Some(code) if code != 0 => Err(ApiError::Api {
-            status: status_code,
-            code,
-            msg: clip(msg),
-        }),
-        _ if !status.is_success() => Err(ApiError::Http { status: status_code }),
-        _ => Err(ApiError::Decode {
-            status: status_code,
-            detail: "no numeric \"code\" field".into(),
-        }),
+/// Secrets shorter than this are not searched for in server messages: they would match ordinary
+/// words (a local test server may well use `u:t`), and only real, long secrets are secrets.
+const MIN_REDACTED_SECRET_LEN: usize = 8;
+
+/// `Retry-After` as a wait: delay-seconds, or an HTTP date (from now).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
     }
+    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
 }
 
-/// Tokens shorter than this are not searched for in server messages: they would match ordinary
-/// words (a local test server may well use `u:t`), and only real, long tokens are secrets.
-const MIN_REDACTED_TOKEN_LEN: usize = 8;
+/// A wait drawn at random from the upper half of `backoff`: retries of many clients spread out.
+fn jittered(backoff: Duration) -> Duration {
+    backoff.mul_f64(0.5 + fastrand::f64() / 2.0)
+}
 
-/// The body with every occurrence of `secret` replaced by `<redacted>`.
-fn without_secret<'a>(body: &'a [u8], secret: &str) -> std::borrow::Cow<'a, [u8]> {
-    let secret = secret.as_bytes();
-    if secret.is_empty() || !body.windows(secret.len()).any(|w| w == secret) {
-        return std::borrow::Cow::Borrowed(body);
-    }
-    let mut scrubbed = Vec::with_capacity(body.len());
-    let mut rest = body;
-    while !rest.is_empty() {
-        if rest.starts_with(secret) {
-            scrubbed.extend_from_slice(b"<redacted>");
-            rest = &rest[secret.len()..];
-        } else {
-            scrubbed.push(rest[0]);
-            rest = &rest[1..];
+/// Whether `host` (as a URL writes it, IPv6 in brackets) is this machine: loopback addresses and
+/// `localhost`.
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let name = bare.to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
         }
     }
-    std::borrow::Cow::Owned(scrubbed)
 }
 
-/// Server messages are shown on one status line: keep them short and printable.
-fn clip(msg: &str) -> String {
-    const MAX_CHARS: usize = 300;
-    let printable: String = msg
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    match printable.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", &printable[..cut]),
-        None => printable,
-    }
-}
-
-fn require_data<T>((data, sent): (Option<T>, DateTime<Utc>)) -> Result<(T, DateTime<Utc>), ApiError> {
-    data.map(|d| (d, sent)).ok_or_else(|| ApiError::Decode {
-        status: 200,
-        detail: "the success answer has no \"data\"".into(),
-    })
-}
-
-/// Refuses options that could never produce a request: a base URL that is not an absolute
-/// http(s) URL, or credentials an HTTP header cannot carry (a pasted line break, say).
-fn check_options(options: &ClientOptions) -> Result<(), ApiError> {
+/// Refuses options that could never produce a request, or that would send the credentials
+/// where they should not go; returns the parsed base URL.
+fn check_options(options: &ClientOptions) -> Result<reqwest::Url, ApiError> {
     let base_url = options.base_url.trim();
     let unusable = |cause: String| ApiError::Transport {
-        url: base_url.to_string(),
+        // The URL as typed may hold a password: show it only without one.
+        url: match reqwest::Url::parse(base_url) {
+            Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.to_string()
+            }
+            _ => base_url.to_string(),
+        },
         cause,
     };
     let url = reqwest::Url::parse(base_url).map_err(|e| {
@@ -610,132 +589,58 @@ fn check_options(options: &ClientOptions) -> Result<(), ApiError> {
             "the base URL must start with http:// or https://".into(),
         ));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(unusable(
+            "the base URL must not contain a user name or password (user:password@host); \
+             credentials come from the profile"
+                .into(),
+        ));
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(unusable(
             "the base URL must not contain a query (?…) or a fragment (#…)".into(),
         ));
     }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| unusable("the base URL names no host".into()))?;
+    if url.scheme() == "http" && !is_loopback_host(host) && !options.allow_insecure_http {
+        return Err(unusable(
+            "plain http:// is allowed only to this machine: the credentials would travel readable. \
+             Use https://, or set allow_insecure_http = true in the profile"
+                .into(),
+        ));
+    }
     let creds = &options.credentials;
-    if HeaderValue::from_str(&creds.user_id).is_err() {
+    if HeaderValue::from_str(&creds.user_id).is_err() || creds.user_id.chars().any(char::is_control) {
         return Err(unusable(
             "the user id contains characters an HTTP header cannot carry (such as line breaks); check it"
                 .into(),
         ));
     }
-    if HeaderValue::from_str(creds.token.expose()).is_err() {
-        return Err(unusable(
-            "the access token contains characters an HTTP header cannot carry (such as line breaks); check it"
-                .into(),
-        ));
+    let unfit = |value: &str| HeaderValue::from_str(value).is_err() || value.chars().any(char::is_control);
+    let refuse = |what: &str| {
+        Err(unusable(format!(
+            "the {what} contains characters an HTTP header cannot carry (such as line breaks); check it"
+        )))
+    };
+    match &creds.scheme {
+        Scheme::Bearer(token) if unfit(token.expose()) => return refuse("access token"),
+        // The app id sits inside a comma-separated header value.
+        Scheme::App { app_id, .. } if unfit(app_id) || app_id.contains([',', '=']) => {
+            return refuse("app id");
+        }
+        Scheme::App { secret, .. } if unfit(secret.expose()) => return refuse("app secret"),
+        _ => {}
     }
-    Ok(())
-}
-
-fn record_path(record_id: &str) -> String {
-    // Record ids are numeric strings; anything else is escaped so it stays one path segment.
-    let escaped: String = record_id
-        .bytes()
-        .map(|b| match b {
-            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect();
-    format!("/record/{escaped}")
-}
-
-/// A stream of pages produced by `fetch(cursor)`, following each page's `next_cursor`. Ends
-/// after the last page or the first error. A server that hands back the cursor it was just given
-/// would make the walk endless, so that ends it with an error after yielding the page.
-pub fn follow_cursors<T, F, Fut>(fetch: F) -> impl Stream<Item = Result<Page<T>, ApiError>> + Send + 'static
-where
-    T: Send + 'static,
-    F: Fn(Option<String>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<Page<T>, ApiError>> + Send + 'static,
-{
-    enum State {
-        Next(Option<String>),
-        Fail(ApiError),
-        Done,
-    }
-    // Every cursor handed out so far: a server that hands one out again (A, B, A, ...) would
-    // otherwise keep the listing going forever.
-    let seen = std::collections::HashSet::<String>::new();
-    futures::stream::unfold(
-        (State::Next(None), seen, fetch),
-        |(state, mut seen, fetch)| async move {
-            let cursor = match state {
-                State::Next(cursor) => cursor,
-                State::Fail(error) => return Some((Err(error), (State::Done, seen, fetch))),
-                State::Done => return None,
-            };
-            match fetch(cursor).await {
-                Ok(page) => {
-                    let next = match &page.next_cursor {
-                        Some(next) if !seen.insert(next.clone()) => State::Fail(ApiError::Decode {
-                            status: 200,
-                            detail:
-                                "the server returned a nextCursor it had already returned, so the listing \
-                                 would never end"
-                                    .into(),
-                        }),
-                        Some(next) => State::Next(Some(next.clone())),
-                        None => State::Done,
-                    };
-                    Some((Ok(page), (next, seen, fetch)))
-                }
-                Err(e) => Some((Err(e), (State::Done, seen, fetch))),
-            }
-        },
-    )
+    Ok(url)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decodes_success_error_and_garbage() {
-        let ok: Envelope<CreateLockData> = decode_envelope(
-            StatusCode::OK,
-            br#"{"code":0,"msg":"success","data":{"lockId":"a@100"}}"#,
-        )
-        .unwrap();
-        assert_eq!(ok.data.unwrap().lock_id, "a@100");
-
-        let err = decode_envelope::<serde_json::Value>(
-            StatusCode::CONFLICT,
-            br#"{"code":409001,"msg":"lock exists"}"#,
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            ApiError::Api {
-                status: 409,
-                code: 409001,
-                msg: "lock exists".into()
-            }
-        );
-
-        let html = decode_envelope::<serde_json::Value>(StatusCode::BAD_GATEWAY, b"<html>").unwrap_err();
-        assert_eq!(html, ApiError::Http { status: 502 });
-
-        let garbage = decode_envelope::<serde_json::Value>(StatusCode::OK, b"\x00\xff").unwrap_err();
-        assert!(matches!(garbage, ApiError::Decode { status: 200, .. }));
-
-        let wrong_shape = decode_envelope::<CreateLockData>(
-            StatusCode::OK,
-            br#"{"code":0,"msg":"success","data":{"x":1}}"#,
-        )
-        .unwrap_err();
-        assert!(matches!(wrong_shape, ApiError::Decode { .. }));
-    }
-
-    #[test]
-    fn long_or_control_messages_are_clipped() {
-        let long = "x".repeat(1000);
-        assert!(clip(&long).chars().count() <= 301);
-        assert_eq!(clip("a\nb\x1b[31m"), "a b [31m");
-    }
+    use crate::api::Token;
 
     #[test]
     fn unusable_base_urls_are_refused_with_a_hint() {
@@ -744,77 +649,79 @@ mod tests {
             ("ftp://example.com", "http://"),
             ("not a url", "not a valid URL"),
             ("http://h/?a=1", "query"),
+            ("http://u:pw-secret@127.0.0.1:9", "user name or password"),
+            ("http://drive.example.com", "only to this machine"),
         ] {
-            let creds = Credentials::new("u", crate::api::Token::new("tok-secret"));
+            let creds = Credentials::new("u", Token::new("tok-secret"));
             let err = Client::new(ClientOptions::new(url, creds)).unwrap_err();
             let text = err.to_string();
             assert!(text.contains(expected), "{url}: {text}");
-            assert!(!text.contains("tok-secret"));
+            assert!(
+                !text.contains("tok-secret") && !text.contains("pw-secret"),
+                "{text}"
+            );
         }
-        let creds = Credentials::new("u", crate::api::Token::new("t"));
-        let client = Client::new(ClientOptions::new(" http://127.0.0.1:9/ ", creds)).unwrap();
+        let creds = Credentials::new("u", Token::new("t"));
+        let client = Client::new(ClientOptions::new(" http://127.0.0.1:9/ ", creds.clone())).unwrap();
         assert_eq!(client.base_url(), "http://127.0.0.1:9");
+        for fine in [
+            "http://localhost:8080",
+            "http://[::1]:80",
+            "https://drive.example.com",
+        ] {
+            Client::new(ClientOptions::new(fine, creds.clone())).unwrap();
+        }
+        let mut insecure = ClientOptions::new("http://drive.example.com", creds);
+        insecure.allow_insecure_http = true;
+        Client::new(insecure).unwrap();
     }
 
     #[test]
     fn credentials_a_header_cannot_carry_are_refused_without_showing_them() {
-        let pasted = Credentials::new("u", crate::api::Token::new("tok-secret\n"));
+        let pasted = Credentials::new("u", Token::new("tok-secret\n"));
         let err = Client::new(ClientOptions::new("http://127.0.0.1:9", pasted)).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("access token contains characters"), "{text}");
         assert!(!text.contains("tok-secret") && !format!("{err:?}").contains("tok-secret"));
 
-        let user = Credentials::new("alice\r\n", crate::api::Token::new("t"));
+        let user = Credentials::new("alice\r\n", Token::new("t"));
         let err = Client::new(ClientOptions::new("http://127.0.0.1:9", user)).unwrap_err();
         assert!(err.to_string().contains("user id contains characters"), "{err}");
-    }
+        let tab = Credentials::new("ali\tce", Token::new("t"));
+        assert!(Client::new(ClientOptions::new("http://127.0.0.1:9", tab)).is_err());
 
-    #[tokio::test]
-    async fn a_repeated_cursor_ends_the_walk_with_an_error() {
-        use futures::StreamExt;
-        let pages: Vec<_> = follow_cursors(|cursor: Option<String>| async move {
-            Ok(Page {
-                items: vec![cursor.clone()],
-                next_cursor: Some("same".to_string()),
-            })
-        })
-        .collect()
-        .await;
-        assert_eq!(pages.len(), 3, "{pages:?}");
-        assert_eq!(pages[0].as_ref().unwrap().items, vec![None]);
-        assert_eq!(pages[1].as_ref().unwrap().items, vec![Some("same".to_string())]);
-        let err = pages[2].as_ref().unwrap_err();
-        assert!(err.to_string().contains("already returned"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn a_cursor_cycle_ends_the_walk_with_an_error() {
-        use futures::StreamExt;
-        // A, B, A, B, ...: no cursor repeats back to back, but the walk would never end.
-        let pages: Vec<_> = follow_cursors(|cursor: Option<String>| async move {
-            let next = if cursor.as_deref() == Some("A") { "B" } else { "A" };
-            Ok(Page {
-                items: vec![()],
-                next_cursor: Some(next.to_string()),
-            })
-        })
-        .take(10)
-        .collect()
-        .await;
-        assert_eq!(pages.len(), 4, "{pages:?}");
-        assert!(pages[..3].iter().all(Result::is_ok));
-        assert!(
-            pages[3]
-                .as_ref()
-                .unwrap_err()
-                .to_string()
-                .contains("already returned")
-        );
+        let app = Credentials::app("u", "app,1", Token::new("s"));
+        let err = Client::new(ClientOptions::new("http://127.0.0.1:9", app)).unwrap_err();
+        assert!(err.to_string().contains("app id contains"), "{err}");
+        let secret = Credentials::app("u", "app", Token::new("app-secret\n"));
+        let err = Client::new(ClientOptions::new("http://127.0.0.1:9", secret)).unwrap_err();
+        assert!(err.to_string().contains("app secret contains"), "{err}");
+        assert!(!err.to_string().contains("app-secret"));
     }
 
     #[test]
-    fn record_ids_stay_one_path_segment() {
-        assert_eq!(record_path("1842862763295184641"), "/record/1842862763295184641");
-        assert_eq!(record_path("../x"), "/record/..%2Fx");
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Mon, 03 Nov 2025 07:00:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO), "a date in the past");
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn jitter_stays_in_the_upper_half() {
+        for _ in 0..200 {
+            let wait = jittered(Duration::from_millis(400));
+            assert!(
+                wait >= Duration::from_millis(200) && wait <= Duration::from_millis(400),
+                "{wait:?}"
+            );
+        }
     }
 }

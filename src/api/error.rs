@@ -1,23 +1,33 @@
 //! One error type for every way a KooDrive call can fail, with messages a user can act on.
+//!
+//! A failure is classified by its HTTP status first. The server's `code` and `msg` are shown as
+//! sent; a code is never read for its digits. Only codes listed by name (the published KooDrive
+//! codes and the local server's table) add a hint, or give a class to a failure that arrives
+//! under a status that says nothing (a gateway answering every failure with HTTP 200).
 
 use std::fmt;
 use std::time::Duration;
 
+use crate::format;
+
 /// Broad class of a failure, used for exit codes and for deciding what to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// The request itself was rejected as invalid (400).
+    /// The request or the configuration is wrong: a 4xx the server explains as invalid, or a
+    /// redirect (the base URL points elsewhere).
     Invalid,
-    /// Token, user id or X-Date was rejected (401, 403).
+    /// Token, signature, user id or X-Date was rejected (401, 403).
     Auth,
     /// A lock is held elsewhere, expired, or for another module (409).
     Conflict,
-    /// The record or lock does not exist (404).
+    /// The record, lock or device does not exist (404).
     NotFound,
     /// The server could not be reached or did not answer in time.
     Network,
     /// The server failed (5xx, 429) or answered something that is not KooDrive JSON.
     Server,
+    /// A failure code this client does not know, under a status that does not classify it.
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -29,7 +39,8 @@ pub enum ApiError {
     Transport { url: String, cause: String },
 
     #[error(
-        "the KooDrive server did not answer within {} s; it may be overloaded or unreachable. Try again, or raise the timeout",
+        "the KooDrive server did not answer within {} s (the limit for one attempt); it may be \
+         overloaded or unreachable. Try again, or raise --timeout",
         .after.as_secs_f32()
     )]
     Timeout { after: Duration },
@@ -44,10 +55,30 @@ pub enum ApiError {
     #[error("{}", HttpStatusMessage(*.status))]
     Http { status: u16 },
 
-    /// A KooDrive JSON answer with a non-zero `code`. `msg` is the server's text, clipped to one
-    /// printable line.
-    #[error("{}", ApiMessage(*.code, .msg))]
-    Api { status: u16, code: i64, msg: String },
+    /// A KooDrive JSON answer with a failure `code` (as sent: a number or a string). `msg` is the
+    /// server's text, clipped to a status line.
+    #[error("{}", ApiMessage(.code, .msg))]
+    Api { status: u16, code: String, msg: String },
+
+    /// The server answered with a redirect; koobackup follows none (a redirect would carry the
+    /// credentials and the lock id to another host).
+    #[error("{}", RedirectMessage(*.status, .location.as_deref()))]
+    Redirect { status: u16, location: Option<String> },
+
+    /// The answer was larger than the client accepts.
+    #[error(
+        "the server's answer is larger than {} (the answer size limit); stopped reading it. \
+         Is the base URL a KooDrive server?",
+        format::human_size(*.limit)
+    )]
+    TooLarge { limit: u64 },
+
+    /// A listing that went on past the page limit.
+    #[error(
+        "the listing did not end after {pages} pages (the page limit): the server keeps sending \
+         a next cursor"
+    )]
+    TooManyPages { pages: usize },
 }
 
 /// Display of [`ApiError::Http`]: what the bare status most likely means for the user.
@@ -57,7 +88,7 @@ impl fmt::Display for HttpStatusMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = self.0;
         let advice = match status {
-            401 | 403 => "check the user id and the access token of this profile",
+            401 | 403 => "check the user id and the credentials of this profile",
             404 | 405 => "check that the base URL points to a KooDrive server",
             408 | 429 => "the server is busy; wait a moment and try again",
             500..=599 => "the server or a proxy in front of it failed; try again later",
@@ -70,87 +101,166 @@ impl fmt::Display for HttpStatusMessage {
     }
 }
 
+/// Display of [`ApiError::Redirect`].
+struct RedirectMessage<'a>(u16, Option<&'a str>);
+
+impl fmt::Display for RedirectMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(location) => write!(
+                f,
+                "the server answered HTTP {} and redirects to {}; koobackup follows no redirects: \
+                 if that address is right, use it as the base URL",
+                self.0,
+                format::escape(location)
+            ),
+            None => write!(
+                f,
+                "the server answered HTTP {} (a redirect, without a Location); check the base URL",
+                self.0
+            ),
+        }
+    }
+}
+
 /// Display of [`ApiError::Api`]: the server's message, its code, and what to do about it.
-struct ApiMessage<'a>(i64, &'a str);
+struct ApiMessage<'a>(&'a str, &'a str);
 
 impl fmt::Display for ApiMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ApiMessage(code, msg) = *self;
+        let code = format::escape(code);
         if msg.trim().is_empty() {
             write!(f, "the server reported error code {code}")?;
         } else {
-            write!(f, "{msg} (code {code})")?;
+            // The server's text, escaped: this message is shown on terminals.
+            write!(f, "{} (code {code})", format::escape(msg))?;
         }
-        f.write_str(hint(code))
+        match known_code(&code) {
+            Some((_, hint)) if !hint.is_empty() => write!(f, ": {hint}"),
+            _ => Ok(()),
+        }
     }
 }
 
-/// A short, actionable follow-up for the codes the documentation names.
-fn hint(code: i64) -> &'static str {
-    match code {
-        400001 => ": the request was rejected as invalid; check the values given",
-        401001 => ": check the user id and the access token of this profile",
-        401002 => ": the request time was rejected; check this machine's clock",
-        403001 => ": that lock or record belongs to another user",
-        404001 => ": the record does not exist (it may have been deleted); refresh the list",
-        404002 => ": the lock is gone (released or never existed); create a new one",
-        409001 => ": a lock for this module is already held; release it or wait until it expires",
-        409002 => ": the lock has expired; renew it or create a new one",
-        409003 => ": the lock is for a different module than the record",
-        429001 => ": too many requests; wait a moment and try again",
-        500001 => ": the server failed; try again later",
-        _ => "",
-    }
+/// The codes koobackup knows by name: the published KooDrive codes (enterprise reference, HTTP
+/// 400) and the local server's own table (our rule). Each with its class and a short hint.
+fn known_code(code: &str) -> Option<(ErrorKind, &'static str)> {
+    use ErrorKind::*;
+    Some(match code {
+        "13000101" => (Invalid, "KooDrive refused the request as malformed"),
+        "13000102" => (
+            Invalid,
+            "KooDrive's parameter check failed; check the values given",
+        ),
+        "13000301" => (NotFound, "the KooDrive space does not exist"),
+        "13000309" => (NotFound, "the resource does not exist (it may have been deleted)"),
+        "13000311" => (Server, "the KooDrive space is full"),
+        "13000401" => (NotFound, "the upload task does not exist"),
+        "13000402" => (
+            Invalid,
+            "the integrity check failed: the file's fingerprint does not match",
+        ),
+        "13000405" => (Conflict, "a file with this name exists already"),
+        "13000410" => (Auth, "this user has no permission on the KooDrive space"),
+        "400001" => (
+            Invalid,
+            "the request was rejected as invalid; check the values given",
+        ),
+        "401001" => (
+            Auth,
+            "check the user id and the credentials (access token or app secret) of this profile",
+        ),
+        "401002" => (Auth, "the request time was rejected; check this machine's clock"),
+        "403001" => (Auth, "that lock, record or device belongs to another user"),
+        "404001" => (NotFound, "the record does not exist (it may have been deleted)"),
+        "404002" => (
+            NotFound,
+            "the lock is gone (released or never existed); create a new one",
+        ),
+        "404003" => (NotFound, "the device, scope or config does not exist"),
+        "409001" => (
+            Conflict,
+            "a lock for this module is already held; release it or wait until it expires",
+        ),
+        "409002" => (Conflict, "the lock has expired; renew it or create a new one"),
+        "409003" => (Conflict, "the lock is for a different module than the record"),
+        "409004" => (Conflict, "the value changed meanwhile; read it again"),
+        "429001" => (Server, "too many requests; wait a moment and try again"),
+        "500001" => (Server, "the server failed; try again later"),
+        _ => return None,
+    })
 }
 
-/// The class of an HTTP-like status (a real status, or the leading digits of a KooDrive code).
-fn kind_of_status(status: i64) -> ErrorKind {
-    match status {
+/// The class an HTTP status gives a failure; `None` for a status that says nothing (2xx).
+fn kind_of_status(status: u16) -> Option<ErrorKind> {
+    Some(match status {
+        300..=400 => ErrorKind::Invalid,
         401 | 403 => ErrorKind::Auth,
         404 => ErrorKind::NotFound,
         409 => ErrorKind::Conflict,
         429 => ErrorKind::Server,
-        400..=499 => ErrorKind::Invalid,
-        _ => ErrorKind::Server,
-    }
+        405..=499 => ErrorKind::Invalid,
+        500..=599 => ErrorKind::Server,
+        _ => return None,
+    })
+}
+
+/// Whether a status says "try again": 5xx and 429.
+fn transient_status(status: u16) -> bool {
+    status >= 500 || status == 429
 }
 
 impl ApiError {
-    /// The KooDrive error code, when the server sent one.
+    /// The KooDrive error code, when the server sent a numeric one (as a number or a numeric
+    /// string).
     pub fn code(&self) -> Option<i64> {
-        match self {
-            ApiError::Api { code, .. } => Some(*code),
-            _ => None,
-        }
+        self.code_text().and_then(|code| code.parse().ok())
     }
 
-    /// The status that classifies this failure. KooDrive codes start with the HTTP status they
-    /// stand for (409001 → 409); a gateway that answers every failure with HTTP 200 still sends
-    /// the code, so the code decides when the status does not say "error".
-    fn effective_status(&self) -> Option<i64> {
+    /// The KooDrive error code exactly as sent (`APIGW.0101` included).
+    pub fn code_text(&self) -> Option<&str> {
         match self {
-            ApiError::Transport { .. } | ApiError::Timeout { .. } => None,
-            ApiError::Decode { status, .. } | ApiError::Http { status } => Some(i64::from(*status)),
-            ApiError::Api { status, code, .. } if *status < 400 => Some(code / 1000),
-            ApiError::Api { status, .. } => Some(i64::from(*status)),
+            ApiError::Api { code, .. } => Some(code),
+            _ => None,
         }
     }
 
     pub fn kind(&self) -> ErrorKind {
         match self {
             ApiError::Transport { .. } | ApiError::Timeout { .. } => ErrorKind::Network,
-            ApiError::Decode { .. } => ErrorKind::Server,
-            ApiError::Http { .. } | ApiError::Api { .. } => {
-                kind_of_status(self.effective_status().unwrap_or_default())
+            ApiError::Decode { .. } | ApiError::TooLarge { .. } | ApiError::TooManyPages { .. } => {
+                ErrorKind::Server
             }
+            ApiError::Redirect { .. } => ErrorKind::Invalid,
+            ApiError::Http { status } => kind_of_status(*status).unwrap_or(ErrorKind::Unknown),
+            ApiError::Api { status, code, .. } => kind_of_status(*status)
+                .or_else(|| known_code(code).map(|(kind, _)| kind))
+                .unwrap_or(ErrorKind::Unknown),
         }
     }
 
-    /// Whether repeating the same idempotent request may succeed: network failures and 5xx.
+    /// Whether repeating the same idempotent request may succeed: network failures, and 5xx or
+    /// 429 answers (by status; under a status that says nothing, the named codes 500001 and
+    /// 429001).
     pub fn is_transient(&self) -> bool {
-        match self.effective_status() {
-            None => true,
-            Some(status) => status >= 500,
+        match self {
+            ApiError::Transport { .. } | ApiError::Timeout { .. } => true,
+            ApiError::Http { status } => transient_status(*status),
+            ApiError::Api { status, .. } if kind_of_status(*status).is_some() => transient_status(*status),
+            ApiError::Api { code, .. } => matches!(code.as_str(), "500001" | "429001"),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of the answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Decode { status, .. }
+            | ApiError::Http { status }
+            | ApiError::Api { status, .. }
+            | ApiError::Redirect { status, .. } => Some(*status),
+            _ => None,
         }
     }
 
@@ -160,7 +270,7 @@ impl ApiError {
     }
 
     /// This error with `secret` replaced by `<redacted>` in every text that came from the
-    /// server: the client passes its token, which must never reach a screen or a log even when
+    /// server: the client passes its secret, which must never reach a screen or a log even when
     /// a server echoes it back in a form the raw-body scrub cannot see (a JSON escape).
     pub fn redact(self, secret: &str) -> ApiError {
         if secret.is_empty() {
@@ -176,7 +286,7 @@ impl ApiError {
         match self {
             ApiError::Api { status, code, msg } => ApiError::Api {
                 status,
-                code,
+                code: scrub(code),
                 msg: scrub(msg),
             },
             ApiError::Decode { status, detail } => ApiError::Decode {
@@ -187,130 +297,17 @@ impl ApiError {
                 url: scrub(url),
                 cause: scrub(cause),
             },
-            other @ (ApiError::Timeout { .. } | ApiError::Http { .. }) => other,
+            ApiError::Redirect { status, location } => ApiError::Redirect {
+                status,
+                location: location.map(scrub),
+            },
+            other @ (ApiError::Timeout { .. }
+            | ApiError::Http { .. }
+            | ApiError::TooLarge { .. }
+            | ApiError::TooManyPages { .. }) => other,
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_errors_keep_code_and_message_and_add_a_hint() {
-        let e = ApiError::Api {
-            status: 409,
-            code: 409001,
-            msg: "lock exists".into(),
-        };
-        assert_eq!(e.code(), Some(409001));
-        assert_eq!(e.kind(), ErrorKind::Conflict);
-        let text = e.to_string();
-        assert!(text.starts_with("lock exists (code 409001)"), "{text}");
-        assert!(text.contains("release it"), "{text}");
-    }
-
-    #[test]
-    fn a_failing_code_under_http_200_is_classified_by_the_code() {
-        let held = ApiError::Api {
-            status: 200,
-            code: 409001,
-            msg: "lock exists".into(),
-        };
-        assert_eq!(held.kind(), ErrorKind::Conflict);
-        assert!(!held.is_transient());
-        let failed = ApiError::Api {
-            status: 200,
-            code: 500001,
-            msg: String::new(),
-        };
-        assert_eq!(failed.kind(), ErrorKind::Server);
-        assert!(failed.is_transient());
-        let odd = ApiError::Api {
-            status: 200,
-            code: 7,
-            msg: "odd".into(),
-        };
-        assert_eq!(odd.kind(), ErrorKind::Server);
-        assert!(!odd.is_transient());
-    }
-
-    #[test]
-    fn messages_say_what_to_do_even_without_server_text() {
-        let silent = ApiError::Api {
-            status: 500,
-            code: 500001,
-            msg: " ".into(),
-        };
-        assert_eq!(
-            silent.to_string(),
-            "the server reported error code 500001: the server failed; try again later"
-        );
-        let unknown = ApiError::Api {
-            status: 418,
-            code: 418007,
-            msg: "teapot".into(),
-        };
-        assert_eq!(unknown.to_string(), "teapot (code 418007)");
-        assert!(ApiError::Http { status: 404 }.to_string().contains("base URL"));
-        assert!(
-            ApiError::Http { status: 502 }
-                .to_string()
-                .contains("try again later")
-        );
-        assert!(
-            ApiError::Http { status: 401 }
-                .to_string()
-                .contains("access token")
-        );
-        assert_eq!(ApiError::Http { status: 429 }.kind(), ErrorKind::Server);
-        assert_eq!(ApiError::Http { status: 422 }.kind(), ErrorKind::Invalid);
-    }
-
-    #[test]
-    fn redact_hides_the_secret_in_server_supplied_text() {
-        let echoed = ApiError::Api {
-            status: 401,
-            code: 401001,
-            msg: "bad header Authorization: Bearer s3cret".into(),
-        };
-        let text = echoed.redact("s3cret").to_string();
-        assert!(
-            text.starts_with("bad header Authorization: Bearer <redacted> (code 401001)"),
-            "{text}"
-        );
-        let decode = ApiError::Decode {
-            status: 200,
-            detail: "unknown module code \"s3cret\"".into(),
-        };
-        assert!(!decode.redact("s3cret").to_string().contains("s3cret"));
-        let plain = ApiError::Http { status: 502 };
-        assert_eq!(plain.clone().redact("s3cret"), plain);
-    }
-
-    #[test]
-    fn only_network_and_server_failures_are_transient() {
-        assert!(
-            ApiError::Timeout {
-                after: Duration::from_secs(1)
-            }
-            .is_transient()
-        );
-        assert!(ApiError::Http { status: 503 }.is_transient());
-        assert!(
-            !ApiError::Api {
-                status: 404,
-                code: 404001,
-                msg: "x".into()
-            }
-            .is_transient()
-        );
-        assert!(
-            !ApiError::Decode {
-                status: 200,
-                detail: "x".into()
-            }
-            .is_transient()
-        );
-    }
-}
+mod tests;

@@ -1,11 +1,20 @@
 //! The KooDrive client. Knows HTTP and JSON, nothing of terminals.
+//!
+//! `client` sends requests (credentials, X-Date, signatures, retries, size limits), `decode`
+//! reads answers tolerantly, `backup` has one method per endpoint, `pages` walks cursors,
+//! `sign` is the app-signature rule, `model` the wire types shared with the local server.
 
 pub mod auth;
+pub mod backup;
 pub mod client;
+pub mod decode;
 pub mod error;
 pub mod model;
+pub mod pages;
+pub mod sign;
 
-pub use auth::{Credentials, Token};
+pub use auth::{Credentials, Scheme, Token};
 pub use client::{Client, ClientOptions};
 pub use error::ApiError;
 pub use model::*;
+pub use pages::DEFAULT_MAX_PAGES;

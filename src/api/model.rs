@@ -140,7 +140,130 @@ impl Serialize for RecordStatus {
 
 impl<'de> Deserialize<'de> for RecordStatus {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(RecordStatus::from_number(i64::deserialize(d)?))
+        lenient::int(d).map(RecordStatus::from_number)
+    }
+}
+
+/// The module of a record as the server reported it: one koobackup knows, or another code kept
+/// as sent (shown as such; a record of an unknown module cannot be changed, since no lock can be
+/// taken for it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RecordModule {
+    Known(ModuleCode),
+    Unknown(String),
+}
+
+impl RecordModule {
+    pub fn known(&self) -> Option<ModuleCode> {
+        match self {
+            RecordModule::Known(module) => Some(*module),
+            RecordModule::Unknown(_) => None,
+        }
+    }
+
+    /// The code as sent (`"102"`).
+    pub fn code(&self) -> &str {
+        match self {
+            RecordModule::Known(module) => module.code(),
+            RecordModule::Unknown(code) => code,
+        }
+    }
+
+    /// `102 address book`, or `103 (unknown module)`.
+    pub fn label(&self) -> String {
+        match self {
+            RecordModule::Known(module) => format!("{} {}", module.code(), module.name()),
+            RecordModule::Unknown(code) => format!("{code} (unknown module)"),
+        }
+    }
+}
+
+impl From<ModuleCode> for RecordModule {
+    fn from(module: ModuleCode) -> RecordModule {
+        RecordModule::Known(module)
+    }
+}
+
+impl PartialEq<ModuleCode> for RecordModule {
+    fn eq(&self, other: &ModuleCode) -> bool {
+        self.known() == Some(*other)
+    }
+}
+
+impl fmt::Display for RecordModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordModule::Known(module) => module.fmt(f),
+            RecordModule::Unknown(code) => write!(f, "{code} (unknown module)"),
+        }
+    }
+}
+
+impl Serialize for RecordModule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordModule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "moduleCode must be a string, got {other}"
+                )));
+            }
+        };
+        Ok(match ModuleCode::from_code(&text) {
+            Some(module) => RecordModule::Known(module),
+            None => RecordModule::Unknown(text),
+        })
+    }
+}
+
+/// Deserializers that take what real servers send: numbers as numbers or numeric strings, and an
+/// empty string for an absent time.
+mod lenient {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Int {
+        Number(i64),
+        Text(String),
+    }
+
+    /// An integer sent as a number or as a numeric string (`1`, `"1"`).
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        match Int::deserialize(d)? {
+            Int::Number(n) => Ok(n),
+            Int::Text(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| serde::de::Error::custom(format!("{text:?} is not an integer"))),
+        }
+    }
+
+    /// A non-negative size, as [`int`].
+    pub fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let n = int(d)?;
+        u64::try_from(n).map_err(|_| serde::de::Error::custom(format!("size {n} is negative")))
+    }
+
+    /// An optional time: absent, `null` and `""` are all "none".
+    pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) if text.trim().is_empty() => Ok(None),
+            Some(text) => text
+                .trim()
+                .parse::<DateTime<Utc>>()
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("time {text:?}: {e}"))),
+        }
     }
 }
 
@@ -156,7 +279,11 @@ pub struct DeviceEntity {
     pub device_name: String,
     #[serde(default, rename = "deviceOS")]
     pub device_os: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub create_time: Option<DateTime<Utc>>,
 }
 
@@ -165,27 +292,45 @@ pub struct DeviceEntity {
 #[serde(rename_all = "camelCase")]
 pub struct BackupRecord {
     pub record_id: String,
-    pub module_code: ModuleCode,
+    pub module_code: RecordModule,
     pub status: RecordStatus,
     /// JSON text, as stored; may be empty.
     #[serde(default)]
     pub properties: String,
+    #[serde(deserialize_with = "lenient::int")]
     pub version: i64,
     pub create_time: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_time: Option<DateTime<Utc>>,
     #[serde(default)]
     pub device_info: DeviceEntity,
 }
 
-/// One file of a backup record.
+/// One file of a backup record. Only the id is required; a file without a name, size or time
+/// reads with those absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupFile {
     pub file_id: String,
+    #[serde(default)]
     pub file_name: String,
+    /// The file's fingerprint (hex SHA-256), when the server has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, deserialize_with = "lenient::size")]
     pub size: u64,
-    pub create_time: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub create_time: Option<DateTime<Utc>>,
 }
 
 /// One page of a cursor-paginated list. `next_cursor` is `None` on the last page.
@@ -193,6 +338,19 @@ pub struct BackupFile {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// Items of the page that could not be read, each as "item N: why". They are left out of
+    /// `items`; one odd item never sinks a page.
+    pub unreadable: Vec<String>,
+}
+
+impl<T> Page<T> {
+    pub fn new(items: Vec<T>, next_cursor: Option<String>) -> Page<T> {
+        Page {
+            items,
+            next_cursor,
+            unreadable: Vec::new(),
+        }
+    }
 }
 
 /// The envelope of every response: `{"code", "msg", "data", "nextCursor"}`.
@@ -300,6 +458,25 @@ mod tests {
         let s: RecordStatus = serde_json::from_str("7").unwrap();
         assert_eq!(s, RecordStatus::Unknown(7));
         assert_eq!(serde_json::to_string(&s).unwrap(), "7");
+    }
+
+    #[test]
+    fn records_read_tolerantly() {
+        let text = r#"{"recordId":"1842862763295184641","moduleCode":"103","status":"1",
+            "version":"2","createTime":"2025-12-17T07:59:20.752Z","endTime":"",
+            "deviceInfo":{"deviceId":"d","createTime":""},"extra":{"x":1}}"#;
+        let record: BackupRecord = serde_json::from_str(text).unwrap();
+        assert_eq!(record.module_code, RecordModule::Unknown("103".into()));
+        assert_eq!(record.module_code.label(), "103 (unknown module)");
+        assert_eq!(record.status, RecordStatus::Completed);
+        assert_eq!(record.version, 2);
+        assert_eq!(record.end_time, None);
+        assert_eq!(record.device_info.create_time, None);
+        let known: BackupRecord = serde_json::from_str(&text.replace("\"103\"", "102")).unwrap();
+        assert_eq!(known.module_code, ModuleCode::AddressBook);
+        let file: BackupFile = serde_json::from_str(r#"{"fileId":"7","size":"12"}"#).unwrap();
+        assert_eq!((file.size, file.create_time, file.sha256), (12, None, None));
+        assert!(serde_json::from_str::<BackupFile>(r#"{"fileId":"7","size":-1}"#).is_err());
     }
 
     #[test]

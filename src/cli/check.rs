@@ -115,12 +115,27 @@ async fn check(options: &ConnectOptions, report: &mut Report) {
                 "server",
                 format!("{} as user {}", settings.base_url, settings.user_id),
             );
-            match settings.token_source.resolve() {
-                Ok(_) => report.ok("token", format!("read from {}", settings.token_source.describe())),
-                Err(error) => return report.problem("token", error.into()),
+            report.ok("scheme", settings.credential.describe());
+            let source = settings.credential.secret();
+            match source.resolve(settings.credential.secret_name()) {
+                Ok(_) => report.ok("secret", format!("read from {}", source.describe())),
+                Err(error) => return report.problem("secret", error.into()),
             }
-            if let Some(warning) = settings.token_source.permission_warning() {
-                report.warning("token", warning);
+            if let Some(warning) = source.permission_warning() {
+                report.warning("secret", warning);
+            }
+            if connect::ignored_token_env(settings) {
+                report.warning(
+                    "secret",
+                    format!(
+                        "{} is set but not used: a profile's own credentials always win \
+                         (--token-file replaces them)",
+                        connect::TOKEN_ENV
+                    ),
+                );
+            }
+            if let Some(ca) = &settings.ca_file {
+                report.ok("tls", format!("trusting the system's CAs and {}", ca.display()));
             }
         }
         Target::EmbeddedDemo(settings) => report.warning(
@@ -150,22 +165,23 @@ async fn call_server(connection: &connect::Connection, report: &mut Report) {
         device_id: None,
     };
     let started = Instant::now();
+    let scheme = client.credentials().scheme.describe();
     match client.list_records(&query, None).await {
         Ok(_) => report.ok(
             "request",
             format!(
-                "{} answered and accepted the credentials in {} ms",
+                "{} answered and accepted the {scheme} in {} ms",
                 connection.label,
                 started.elapsed().as_millis()
             ),
         ),
         Err(error) => {
-            let check = if matches!(error, ApiError::Api { .. } | ApiError::Http { .. }) {
-                "credentials"
-            } else {
-                "request"
-            };
-            report.problem(check, error.into());
+            let (check, refused) = refusal(&error, &scheme);
+            let mut problem = CliError::from(error);
+            if let Some(refused) = refused {
+                problem = problem.context(refused);
+            }
+            report.problem(check, problem);
             if check == "request" {
                 return;
             }
@@ -185,6 +201,29 @@ async fn call_server(connection: &connect::Connection, report: &mut Report) {
         report.warning("clock", format!("{described}; koobackup corrects for it"));
     } else {
         report.ok("clock", described);
+    }
+}
+
+/// Which check a failed test call fails, and what the server refused, in words: the clock
+/// (X-Date), the credentials (token, signature or app id), or the user.
+fn refusal(error: &ApiError, scheme: &str) -> (&'static str, Option<String>) {
+    match (error.code(), error.status()) {
+        (Some(401002), _) => (
+            "clock",
+            Some("the server refused the request time (X-Date)".into()),
+        ),
+        (Some(401001), _) | (None, Some(401)) => (
+            "credentials",
+            Some(format!(
+                "the server refused the {scheme}: the secret, the app id or the user id is wrong"
+            )),
+        ),
+        (Some(403001), _) | (None, Some(403)) => (
+            "credentials",
+            Some("the server refused this user id for these credentials".into()),
+        ),
+        _ if matches!(error, ApiError::Api { .. } | ApiError::Http { .. }) => ("credentials", None),
+        _ => ("request", None),
     }
 }
 

@@ -8,11 +8,12 @@
 
 use chrono::Utc;
 use clap::Args;
-use futures::TryStreamExt;
+use futures::StreamExt;
 use serde::Serialize;
 
 use super::exit::{CliError, Exit};
 use super::output;
+use super::record::{WalkBounds, report_unreadable, walk_error};
 use super::{Context, parse_module};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, LockInfo, MAX_PAGE_SIZE, ModuleCode};
@@ -38,6 +39,8 @@ pub struct CleanupArgs {
     /// Delete the candidates
     #[arg(long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub bounds: WalkBounds,
 }
 
 /// What happened to one candidate.
@@ -113,7 +116,9 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
     Ok(first_error.map_or(Exit::Ok.code(), |e| e.exit.code()))
 }
 
-/// The module's candidates at this moment.
+/// The module's candidates at this moment. Ages are measured on the server's clock (the records'
+/// times are the server's), through the offset the listing itself measured. Records that could
+/// not be read, or that the server lists under another module, are never candidates.
 async fn find(
     ctx: &Context,
     module: ModuleCode,
@@ -125,9 +130,44 @@ async fn find(
         page_size: MAX_PAGE_SIZE,
         device_id: args.device.clone(),
     };
-    let pages: Vec<_> = ctx.client().record_pages(query).try_collect().await?;
-    let records: Vec<BackupRecord> = pages.into_iter().flat_map(|page| page.items).collect();
-    Ok(candidates(&records, rules, Utc::now()))
+    let mut pages = std::pin::pin!(ctx.client().record_pages(query, args.bounds.max_pages));
+    let mut records: Vec<BackupRecord> = Vec::new();
+    let mut unreadable = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| walk_error(e, &args.bounds))?;
+        unreadable.extend(page.unreadable);
+        if records.len() + page.items.len() > args.bounds.max_records {
+            return Err(CliError::new(
+                Exit::Server,
+                format!(
+                    "module {module} has more than {} records (--max-records); nothing was \
+                     deleted. Narrow it with --device, or raise --max-records",
+                    args.bounds.max_records
+                ),
+            ));
+        }
+        records.extend(page.items);
+    }
+    report_unreadable(ctx.out, &unreadable);
+    let (ours, odd): (Vec<BackupRecord>, Vec<BackupRecord>) = records
+        .into_iter()
+        .partition(|record| record.module_code == module);
+    if let Some(record) = odd.first() {
+        ctx.out.warn(&format!(
+            "{} record(s) listed under module {module} report another module (e.g. {} in {}); \
+             they are left alone",
+            odd.len(),
+            record.record_id,
+            record.module_code.code()
+        ));
+    }
+    if !ctx.client().clock_measured() {
+        ctx.out.warn(
+            "the server sent no Date header, so its clock is unknown: ages are measured on this \
+             machine's clock",
+        );
+    }
+    Ok(candidates(&ours, rules, ctx.client().server_now()))
 }
 
 /// Takes a lock for `module`, lists its candidates again under it, deletes them, releases it.
@@ -206,7 +246,7 @@ fn print(
     }
     if out.quiet {
         let done = reports.iter().filter(|r| !args.yes || r.deleted);
-        return done.into_iter().try_for_each(|r| out.line(&r.record.record_id));
+        return done.into_iter().try_for_each(|r| out.value(&r.record.record_id));
     }
     if reports.is_empty() {
         return out.line("no clean-up candidates");
@@ -216,7 +256,7 @@ fn print(
         .map(|r| {
             let mut row = vec![
                 r.record.record_id.clone(),
-                output::module_label(r.record.module_code),
+                r.record.module_code.label(),
                 r.record.device_info.device_id.clone(),
                 output::local_minutes(r.record.create_time),
                 r.reason.clone(),

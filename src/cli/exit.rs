@@ -55,6 +55,7 @@ impl From<ErrorKind> for Exit {
             ErrorKind::NotFound => Exit::NotFound,
             ErrorKind::Network => Exit::Network,
             ErrorKind::Server => Exit::Server,
+            ErrorKind::Unknown => Exit::Failure,
         }
     }
 }
@@ -64,8 +65,8 @@ impl From<ErrorKind> for Exit {
 pub struct CliError {
     pub exit: Exit,
     pub message: String,
-    /// The KooDrive error code, when the server sent one.
-    pub api_code: Option<i64>,
+    /// The KooDrive error code as sent, when the server sent one.
+    pub api_code: Option<String>,
     /// Nothing to print: the message was already shown, or stdout was closed by the reader.
     pub silent: bool,
 }
@@ -103,6 +104,22 @@ impl CliError {
     }
 }
 
+impl CliError {
+    /// The API code as a number, when it is one.
+    pub fn api_code_number(&self) -> Option<i64> {
+        self.api_code.as_deref().and_then(|code| code.parse().ok())
+    }
+
+    /// The API code for JSON: a number when it is one (`409001`), else the text as sent.
+    pub fn api_code_json(&self) -> serde_json::Value {
+        match (&self.api_code, self.api_code_number()) {
+            (_, Some(number)) => number.into(),
+            (Some(text), None) => text.clone().into(),
+            (None, None) => serde_json::Value::Null,
+        }
+    }
+}
+
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
@@ -115,7 +132,7 @@ impl From<ApiError> for CliError {
     fn from(error: ApiError) -> CliError {
         CliError {
             exit: error.kind().into(),
-            api_code: error.code(),
+            api_code: error.code_text().map(str::to_string),
             ..CliError::new(Exit::Failure, error.to_string())
         }
     }
@@ -156,9 +173,9 @@ mod tests {
 
     #[test]
     fn api_failures_map_to_distinct_codes() {
-        let api = |status, code| ApiError::Api {
+        let api = |status, code: i64| ApiError::Api {
             status,
-            code,
+            code: code.to_string(),
             msg: "m".into(),
         };
         let cases = [

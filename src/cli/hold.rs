@@ -17,7 +17,6 @@ use tokio::sync::mpsc;
 
 use super::Context;
 use super::exit::{CliError, Exit};
-use super::output;
 use crate::api::error::ErrorKind;
 use crate::api::{ApiError, Client, LockInfo, ModuleCode};
 
@@ -86,7 +85,7 @@ pub(crate) async fn run(
                     "renewing lock {} failed ({error}); retrying in {} s, {} left",
                     lock.lock_id,
                     retry_in.as_secs_f32(),
-                    output::time_left(&lock, chrono::Utc::now())
+                    crate::format::time_left(&lock, chrono::Utc::now())
                 )),
                 Renewal::Lost(error) => {
                     let error = CliError::from(error).context(format!(

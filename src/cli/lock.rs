@@ -8,6 +8,7 @@ use super::output::{self, LockJson, Output};
 use super::{Context, LockCommand, LockIds, hold};
 use crate::api::LockInfo;
 use crate::connect::{self, ConnectOptions};
+use crate::format;
 use crate::journal::HeldLock;
 
 pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, CliError> {
@@ -56,7 +57,7 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
     }
     if out.quiet {
         for h in held {
-            out.line(&h.lock.lock_id)?;
+            out.value(&h.lock.lock_id)?;
         }
         return Ok(());
     }
@@ -65,9 +66,9 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
         .map(|h| {
             vec![
                 h.lock.lock_id.clone(),
-                output::module_label(h.lock.module),
+                format::module_label(h.lock.module),
                 output::local_clock(h.lock.expires_at),
-                output::time_left(&h.lock, now),
+                format::time_left(&h.lock, now),
                 if h.auto_renew { "yes" } else { "no" }.to_string(),
             ]
         })
@@ -133,7 +134,7 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
             Err(error) => {
                 let error = CliError::from(error).context(format!("cannot renew {}", held.lock.lock_id));
                 // Gone for good (released, or expired beyond renewal): stop remembering it.
-                if matches!(error.api_code, Some(404_002 | 409_002)) {
+                if matches!(error.api_code_number(), Some(404_002 | 409_002)) {
                     ctx.forget(&held.lock.lock_id)?;
                 }
                 ctx.out.error(&error);
@@ -188,13 +189,13 @@ fn report_lock(out: Output, verb: &str, lock: &LockInfo, auto_renew: bool) -> Re
         return out.json(&LockJson::new(lock, auto_renew, now));
     }
     if out.quiet {
-        return out.line(&lock.lock_id);
+        return out.value(&lock.lock_id);
     }
     out.line(&format!(
         "{verb} lock {} for module {}; expires at {} ({} left)",
         lock.lock_id,
         lock.module,
         output::local_clock(lock.expires_at),
-        output::time_left(lock, now)
+        format::time_left(lock, now)
     ))
 }

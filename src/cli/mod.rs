@@ -66,9 +66,23 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KOOBACKUP_USER_ID", value_name = "ID")]
     pub user_id: Option<String>,
 
-    /// Read the access token from the first line of FILE (else $KOOBACKUP_TOKEN, else the profile)
+    /// Read the access token from the first line of FILE ("-": standard input); replaces the
+    /// profile's credentials. Without a profile, $KOOBACKUP_TOKEN works too
     #[arg(long, global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+
+    /// Sign requests as this app (app-based authentication); the secret comes from
+    /// --app-secret-file, the profile, or (without a profile) $KOOBACKUP_APP_SECRET
+    #[arg(long, global = true, value_name = "APP_ID")]
+    pub app_id: Option<String>,
+
+    /// Read the app secret from the first line of FILE ("-": standard input)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub app_secret_file: Option<PathBuf>,
+
+    /// Also trust the certificate authorities in this PEM file (replaces the profile's ca_file)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 
     /// Config file (default: $XDG_CONFIG_HOME/koobackup/config.toml)
     #[arg(long, global = true, env = "KOOBACKUP_CONFIG", value_name = "FILE")]
@@ -113,6 +127,10 @@ impl GlobalArgs {
             base_url: self.base_url.clone(),
             user_id: self.user_id.clone(),
             token_file: self.token_file.clone(),
+            app_id: self.app_id.clone(),
+            app_secret_file: self.app_secret_file.clone(),
+            ca_file: self.ca_file.clone(),
+            default_config_path: None,
             timeout: self.timeout.map(Duration::from_secs),
             lock_ttl: self.lock_ttl_secs.map(Duration::from_secs),
             fresh,
@@ -300,7 +318,7 @@ fn completions(shell: clap_complete::Shell) -> Result<u8, CliError> {
         json: false,
         quiet: false,
     }
-    .line(text.trim_end())?;
+    .raw(text.trim_end())?;
     Ok(Exit::Ok.code())
 }
 
@@ -406,7 +424,7 @@ impl Context {
                     error.message.push_str(&format!(
                         " (the journal says you hold it: {}, {} left; see `koobackup lock list`)",
                         held.lock.lock_id,
-                        output::time_left(&held.lock, chrono::Utc::now())
+                        crate::format::time_left(&held.lock, chrono::Utc::now())
                     ));
                 }
                 return Err(error);

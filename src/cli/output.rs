@@ -4,6 +4,9 @@
 //! With `--json` each command writes exactly one JSON document to stdout (`--jsonl` streams one
 //! document per line instead) and errors go to stderr as a JSON object. `--quiet` leaves only
 //! the essential value (an id) on stdout and drops notes.
+//!
+//! Everything for people passes [`format::escape`] on its way out (stdout and stderr alike), so
+//! no text a server sent can drive the terminal; JSON is written exactly as encoded.
 
 use std::io::Write;
 
@@ -12,6 +15,7 @@ use serde::Serialize;
 
 use super::exit::{CliError, Exit};
 use crate::api::{BackupFile, BackupRecord, LockInfo, ModuleCode};
+use crate::format;
 
 /// How the user asked for output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +30,19 @@ impl Output {
         !self.json
     }
 
-    /// Writes `text` and a newline to stdout.
+    /// Writes `text` (lines for people) and a newline to stdout, control characters escaped.
     pub fn line(&self, text: &str) -> Result<(), CliError> {
+        self.raw(&format::escape_lines(text))
+    }
+
+    /// Writes one value (an id) alone on a line, every control character escaped, line breaks
+    /// included: a script reading ids line by line gets exactly one line per value.
+    pub fn value(&self, text: &str) -> Result<(), CliError> {
+        self.raw(&format::escape(text))
+    }
+
+    /// Writes `text` and a newline to stdout exactly as given (JSON, a completion script).
+    pub fn raw(&self, text: &str) -> Result<(), CliError> {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{text}")
             .and_then(|()| stdout.flush())
@@ -38,7 +53,7 @@ impl Output {
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), CliError> {
         let text = serde_json::to_string(value)
             .map_err(|e| CliError::failure(format!("cannot encode the output as JSON: {e}")))?;
-        self.line(&text)
+        self.raw(&text)
     }
 
     /// A human message on stdout: skipped with `--quiet` or `--json`.
@@ -52,14 +67,14 @@ impl Output {
     /// An informational note on stderr: skipped with `--quiet` or `--json`.
     pub fn note(&self, text: &str) {
         if !self.quiet && !self.json {
-            eprintln!("{text}");
+            eprintln!("{}", format::escape_lines(text));
         }
     }
 
     /// Something the user should fix or know; skipped only with `--quiet`.
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            eprintln!("warning: {text}");
+            eprintln!("warning: {}", format::escape_lines(text));
         }
     }
 
@@ -74,12 +89,12 @@ impl Output {
                     "message": error.message,
                     "exitCode": error.exit.code(),
                     "kind": error.exit.name(),
-                    "apiCode": error.api_code,
+                    "apiCode": error.api_code_json(),
                 }
             });
             eprintln!("{document}");
         } else {
-            eprintln!("error: {}", error.message);
+            eprintln!("error: {}", format::escape_lines(&error.message));
         }
     }
 }
@@ -93,8 +108,28 @@ fn stdout_error(e: std::io::Error) -> CliError {
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded, and its
-/// continuation lines (a multi-line message) are indented to stay in that column.
+/// continuation lines (a multi-line message) are indented to stay in that column. Cells are
+/// escaped ([`format::escape`]; the last column's line breaks are kept), so a value cannot
+/// break the table or reach the terminal as a control sequence.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let last = row.len().saturating_sub(1);
+            row.iter()
+                .enumerate()
+                .map(|(i, cell)| {
+                    let escaped = if i == last {
+                        format::escape_lines(cell)
+                    } else {
+                        format::escape(cell)
+                    };
+                    escaped.into_owned()
+                })
+                .collect()
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -139,25 +174,6 @@ pub fn local_clock(time: DateTime<Utc>) -> String {
     time.with_timezone(&Local).format("%H:%M:%S").to_string()
 }
 
-/// Time left on a lock: `mm:ss`, `h:mm:ss` from an hour up, or `expired`.
-pub fn time_left(lock: &LockInfo, now: DateTime<Utc>) -> String {
-    if lock.is_expired(now) {
-        return "expired".into();
-    }
-    let secs = lock.time_left(now).num_seconds();
-    let (hours, minutes, seconds) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    if hours > 0 {
-        format!("{hours}:{minutes:02}:{seconds:02}")
-    } else {
-        format!("{minutes:02}:{seconds:02}")
-    }
-}
-
-/// `102 address book`
-pub fn module_label(module: ModuleCode) -> String {
-    format!("{} {}", module.code(), module.name())
-}
-
 /// A lock as `--json` shows it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -196,7 +212,7 @@ pub const RECORD_HEADERS: [&str; 7] = [
 pub fn record_row(record: &BackupRecord) -> Vec<String> {
     vec![
         record.record_id.clone(),
-        module_label(record.module_code),
+        record.module_code.label(),
         record.status.label(),
         record.version.to_string(),
         device_label(record),
@@ -233,7 +249,7 @@ pub fn record_details(record: &BackupRecord) -> String {
     };
     let fields = [
         ("record", record.record_id.clone()),
-        ("module", module_label(record.module_code)),
+        ("module", record.module_code.label()),
         ("status", record.status.label()),
         ("version", record.version.to_string()),
         ("created", local_full(record.create_time)),
@@ -246,35 +262,23 @@ pub fn record_details(record: &BackupRecord) -> String {
     ];
     fields
         .iter()
-        .map(|(name, value)| format!("{name:<11} {value}"))
+        .map(|(name, value)| format!("{name:<11} {}", format::escape(value)))
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-pub const FILE_HEADERS: [&str; 4] = ["FILE ID", "NAME", "SIZE", "CREATED"];
+pub const FILE_HEADERS: [&str; 6] = ["FILE ID", "NAME", "SIZE", "SHA-256", "CREATED", "DESCRIPTION"];
 
 pub fn file_row(file: &BackupFile) -> Vec<String> {
+    let or_dash = |text: Option<&str>| text.filter(|t| !t.is_empty()).unwrap_or("-").to_string();
     vec![
         file.file_id.clone(),
         file.file_name.clone(),
-        human_size(file.size),
-        local_minutes(file.create_time),
+        format::human_size(file.size),
+        or_dash(file.sha256.as_deref()),
+        file.create_time.map(local_minutes).unwrap_or_else(|| "-".into()),
+        or_dash(file.description.as_deref()),
     ]
-}
-
-/// `532 B`, `1.2 KiB`, `3.4 MiB`…
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -290,27 +294,5 @@ mod tests {
         assert_eq!(text, "ID   NAME\n1    alpha\n200  b");
         let multi = table(&["A", "B"], &[vec!["x".into(), "one\ntwo".into()]]);
         assert_eq!(multi, "A  B\nx  one\n   two");
-    }
-
-    #[test]
-    fn time_left_is_mm_ss_or_expired() {
-        let now: DateTime<Utc> = "2025-11-03T07:00:00Z".parse().unwrap();
-        let lock = |secs| LockInfo {
-            lock_id: "x@100".into(),
-            module: ModuleCode::Folder,
-            expires_at: now + chrono::Duration::seconds(secs),
-        };
-        assert_eq!(time_left(&lock(600), now), "10:00");
-        assert_eq!(time_left(&lock(59), now), "00:59");
-        assert_eq!(time_left(&lock(3_725), now), "1:02:05");
-        assert_eq!(time_left(&lock(0), now), "expired");
-        assert_eq!(time_left(&lock(-5), now), "expired");
-    }
-
-    #[test]
-    fn sizes_are_readable() {
-        assert_eq!(human_size(532), "532 B");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
     }
 }

@@ -15,7 +15,9 @@ use super::exit::{CliError, Exit};
 use super::output::{self, Output};
 use super::{Context, RecordCommand, parse_module};
 use crate::api::client::{NewRecord, RecordQuery};
-use crate::api::{ApiError, BackupFile, BackupRecord, Client, LockInfo, MAX_PAGE_SIZE, ModuleCode, Page};
+use crate::api::{
+    ApiError, BackupFile, BackupRecord, Client, DEFAULT_MAX_PAGES, LockInfo, MAX_PAGE_SIZE, ModuleCode, Page,
+};
 use crate::properties::validate_properties;
 
 /// How to get the lock a record change needs.
@@ -105,6 +107,47 @@ pub struct Paging {
     /// Print one JSON object per line as pages arrive (instead of a table or one JSON array)
     #[arg(long)]
     pub jsonl: bool,
+    #[command(flatten)]
+    pub bounds: WalkBounds,
+}
+
+/// How far a listing may go before koobackup stops it as endless: a server that keeps sending
+/// a next cursor would otherwise fill memory and never return.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct WalkBounds {
+    /// Give up (exit 7) after this many pages of one listing
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PAGES,
+          value_parser = positive_count)]
+    pub max_pages: usize,
+    /// Give up (exit 7) after this many items of one listing; --limit takes the first N instead
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RECORDS,
+          value_parser = positive_count)]
+    pub max_records: usize,
+}
+
+/// A count of at least 1.
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{text:?} is not a whole number of at least 1")),
+    }
+}
+
+/// Items a listing holds at most unless `--max-records` says otherwise.
+pub const DEFAULT_MAX_RECORDS: usize = 100_000;
+
+impl WalkBounds {
+    /// The error for a listing that went past `--max-records`.
+    fn too_many(&self) -> CliError {
+        CliError::new(
+            Exit::Server,
+            format!(
+                "stopped after {} items (--max-records): the listing goes on; use --limit N for the \
+                 first N, or raise --max-records",
+                self.max_records
+            ),
+        )
+    }
 }
 
 pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8, CliError> {
@@ -116,7 +159,7 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
             if ctx.out.json {
                 ctx.out.json(&record)?;
             } else if ctx.out.quiet {
-                ctx.out.line(&record.record_id)?;
+                ctx.out.value(&record.record_id)?;
             } else {
                 ctx.out.line(&output::record_details(&record))?;
             }
@@ -147,7 +190,10 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
             report_change(ctx.out, &args.id, "deleted", &sentence)?;
         }
         RecordCommand::Files(args) => {
-            let stream = ctx.client().file_pages(&args.id, args.paging.page_size);
+            let bounds = args.paging.bounds;
+            let stream = ctx
+                .client()
+                .file_pages(&args.id, args.paging.page_size, bounds.max_pages);
             let table = Table {
                 empty: "the record has no files",
                 headers: &output::FILE_HEADERS,
@@ -176,7 +222,7 @@ async fn create(ctx: &mut Context, args: CreateArgs) -> Result<(), CliError> {
     if ctx.out.json {
         ctx.out.json(&record)
     } else if ctx.out.quiet {
-        ctx.out.line(&record.record_id)
+        ctx.out.value(&record.record_id)
     } else {
         ctx.out.line(&format!(
             "created record {} in module {} for device {} (status {}, version {})",
@@ -196,11 +242,12 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
     let streams: Vec<_> = modules
         .into_iter()
         .map(|module| {
-            client.record_pages(RecordQuery {
+            let query = RecordQuery {
                 module,
                 page_size: args.paging.page_size,
                 device_id: args.device.clone(),
-            })
+            };
+            client.record_pages(query, args.paging.bounds.max_pages)
         })
         .collect();
     let stream = futures::stream::iter(streams).flatten();
@@ -224,7 +271,9 @@ struct Table<'a, I, R> {
 }
 
 /// Prints every item of `pages` up to the limit: JSON lines as they arrive, one JSON array, ids
-/// (`--quiet`), or a table.
+/// (`--quiet`), or a table. Items a page held but that could not be read are reported on stderr.
+/// A listing longer than `--max-records` (or `--max-pages`) is an error; nothing of it is printed
+/// but the JSON lines already streamed.
 async fn print_pages<T: Serialize>(
     out: Output,
     paging: &Paging,
@@ -236,11 +285,17 @@ async fn print_pages<T: Serialize>(
         .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     let mut kept: Vec<T> = Vec::new();
     let mut count = 0usize;
+    let mut unreadable = Vec::new();
     let mut pages = std::pin::pin!(pages);
     while count < limit
         && let Some(page) = pages.next().await
     {
-        for item in page?.items.into_iter().take(limit - count) {
+        let page = page.map_err(|e| walk_error(e, &paging.bounds))?;
+        unreadable.extend(page.unreadable);
+        for item in page.items.into_iter().take(limit - count) {
+            if count == paging.bounds.max_records {
+                return Err(paging.bounds.too_many());
+            }
             count += 1;
             if paging.jsonl {
                 out.json(&item)?;
@@ -249,6 +304,7 @@ async fn print_pages<T: Serialize>(
             }
         }
     }
+    report_unreadable(out, &unreadable);
     if paging.jsonl {
         return Ok(());
     }
@@ -256,7 +312,7 @@ async fn print_pages<T: Serialize>(
         return out.json(&kept);
     }
     if out.quiet {
-        return kept.iter().try_for_each(|item| out.line(&(table.id)(item)));
+        return kept.iter().try_for_each(|item| out.value(&(table.id)(item)));
     }
     if kept.is_empty() {
         out.note(table.empty);
@@ -264,6 +320,28 @@ async fn print_pages<T: Serialize>(
     }
     let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
     out.line(&output::table(table.headers, &rows))
+}
+
+/// An error of a listing, with the option that moves its bound when it is one.
+pub(crate) fn walk_error(error: ApiError, bounds: &WalkBounds) -> CliError {
+    let endless = matches!(error, ApiError::TooManyPages { .. });
+    let error = CliError::from(error);
+    if endless {
+        error.context(format!("stopped (--max-pages {})", bounds.max_pages))
+    } else {
+        error
+    }
+}
+
+/// Warns about items of a listing that could not be read (and so are not shown or acted on).
+pub(crate) fn report_unreadable(out: Output, unreadable: &[String]) {
+    if let Some(first) = unreadable.first() {
+        out.warn(&format!(
+            "{} item(s) of the listing could not be read and are left out ({first}{})",
+            unreadable.len(),
+            if unreadable.len() > 1 { ", …" } else { "" }
+        ));
+    }
 }
 
 /// Validated properties from `--properties` or `--properties-file`; `None` when neither is given
@@ -292,7 +370,14 @@ async fn record_module(ctx: &Context, record_id: &str, choice: &LockChoice) -> R
     if let Some(module) = choice.lock.as_deref().and_then(LockInfo::module_of_id) {
         return Ok(module);
     }
-    Ok(ctx.client().get_record(record_id).await?.module_code)
+    let record = ctx.client().get_record(record_id).await?;
+    record.module_code.known().ok_or_else(|| {
+        CliError::usage(format!(
+            "record {record_id} is in module {}, which koobackup does not know, so it cannot take \
+             a lock for it",
+            record.module_code.code()
+        ))
+    })
 }
 
 /// Runs `change` under the lock chosen by `choice` for `module`.

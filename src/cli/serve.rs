@@ -11,7 +11,7 @@ use clap::Args;
 use super::exit::{CliError, Exit};
 use super::output::Output;
 use crate::config;
-use crate::server::{self, Faults, ServerConfig, ServerError, UserCredential};
+use crate::server::{self, AppCredential, Faults, ServerConfig, ServerError, UserCredential};
 
 /// Largest `--clock-offset-secs`, about 100 years (the server clamps its clock skew there too);
 /// beyond it the offset would not even fit in a time span.
@@ -32,6 +32,13 @@ pub struct ServeArgs {
     /// File with one ID:TOKEN per line (blank lines and lines starting with # are ignored)
     #[arg(long, value_name = "FILE")]
     pub users_file: Option<PathBuf>,
+    /// An app whose HMAC-SHA256 signed requests are accepted for any user id, as
+    /// APP_ID:APP_SECRET; repeatable. Visible in `ps`: prefer --apps-file
+    #[arg(long = "app", value_name = "APP_ID:APP_SECRET", value_parser = parse_app_arg)]
+    pub apps: Vec<AppArg>,
+    /// File with one APP_ID:APP_SECRET per line (blank lines and # comments are ignored)
+    #[arg(long, value_name = "FILE")]
+    pub apps_file: Option<PathBuf>,
     /// Add the demo user (demo-user / demo-token) and demo records
     #[arg(long)]
     pub seed_demo: bool,
@@ -71,19 +78,41 @@ impl std::fmt::Debug for UserArg {
     }
 }
 
+/// An `--app` value. Its Debug output hides the secret.
+#[derive(Clone)]
+pub struct AppArg(AppCredential);
+
+impl std::fmt::Debug for AppArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AppArg({}:<redacted>)", self.0.app_id)
+    }
+}
+
 fn parse_user_arg(text: &str) -> Result<UserArg, String> {
     parse_user(text).map(UserArg)
 }
 
-fn parse_user(text: &str) -> Result<UserCredential, String> {
+fn parse_app_arg(text: &str) -> Result<AppArg, String> {
+    parse_app(text).map(AppArg)
+}
+
+/// `ID:SECRET` with both parts non-empty. The value may be a secret: it is not repeated in the
+/// message.
+fn split_pair(text: &str, shape: &str) -> Result<(String, String), String> {
     match text.split_once(':') {
-        Some((user, token)) if !user.trim().is_empty() && !token.trim().is_empty() => Ok(UserCredential {
-            user_id: user.trim().to_string(),
-            token: token.trim().to_string(),
-        }),
-        // The value may be a token: it is not repeated in the message.
-        _ => Err("expected ID:TOKEN with a non-empty id and token".into()),
+        Some((id, secret)) if !id.trim().is_empty() && !secret.trim().is_empty() => {
+            Ok((id.trim().to_string(), secret.trim().to_string()))
+        }
+        _ => Err(format!("expected {shape} with both parts non-empty")),
     }
+}
+
+fn parse_user(text: &str) -> Result<UserCredential, String> {
+    split_pair(text, "ID:TOKEN").map(|(user_id, token)| UserCredential { user_id, token })
+}
+
+fn parse_app(text: &str) -> Result<AppCredential, String> {
+    split_pair(text, "APP_ID:APP_SECRET").map(|(app_id, secret)| AppCredential { app_id, secret })
 }
 
 fn parse_fraction(text: &str) -> Result<f64, String> {
@@ -93,21 +122,30 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Users from a users file; a bad line is reported by number, never by content.
-fn read_users_file(path: &Path, out: Output) -> Result<Vec<UserCredential>, CliError> {
+/// Entries of a users or apps file (`what`), one `ID:SECRET` per line; a bad line is reported
+/// by number, never by content.
+fn read_pairs_file<T>(
+    path: &Path,
+    what: &str,
+    out: Output,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, CliError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("cannot read the users file {}: {e}", path.display())))?;
+        .map_err(|e| CliError::usage(format!("cannot read the {what} {}: {e}", path.display())))?;
     if let Some(warning) = config::token_file_permission_warning(path) {
-        out.warn(&warning.replace("token file", "users file"));
+        out.warn(&warning.replace("token file", what));
     }
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
         .map(|(index, line)| {
-            parse_user(line)
-                .map_err(|e| CliError::usage(format!("{} line {}: {e}", path.display(), index + 1)))
+            parse(line).map_err(|e| CliError::usage(format!("{} line {}: {e}", path.display(), index + 1)))
         })
         .collect()
+}
+
+fn read_users_file(path: &Path, out: Output) -> Result<Vec<UserCredential>, CliError> {
+    read_pairs_file(path, "users file", out, parse_user)
 }
 
 fn server_config(args: ServeArgs, out: Output) -> Result<ServerConfig, CliError> {
@@ -119,9 +157,14 @@ fn server_config(args: ServeArgs, out: Output) -> Result<ServerConfig, CliError>
     if let Some(path) = &args.users_file {
         users.extend(read_users_file(path, out)?);
     }
-    if users.is_empty() && !args.seed_demo {
+    let mut apps: Vec<AppCredential> = args.apps.into_iter().map(|a| a.0).collect();
+    if let Some(path) = &args.apps_file {
+        apps.extend(read_pairs_file(path, "apps file", out, parse_app)?);
+    }
+    if users.is_empty() && apps.is_empty() && !args.seed_demo {
         return Err(CliError::usage(
-            "the server would accept nobody: pass --user ID:TOKEN, --users-file FILE or --seed-demo",
+            "the server would accept nobody: pass --user ID:TOKEN, --users-file FILE, \
+             --app APP_ID:APP_SECRET, --apps-file FILE or --seed-demo",
         ));
     }
     if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -131,6 +174,7 @@ fn server_config(args: ServeArgs, out: Output) -> Result<ServerConfig, CliError>
     let mut config = ServerConfig::new(db_path);
     config.listen = args.listen;
     config.users = users;
+    config.apps = apps;
     config.seed_demo = args.seed_demo;
     config.lock_ttl = Duration::from_secs(args.lock_ttl_secs);
     config.allow_non_loopback = args.allow_remote;
@@ -148,8 +192,10 @@ pub(crate) fn run(args: ServeArgs, out: Output) -> Result<u8, CliError> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let server = server::start(config).await.map_err(|e| match e {
-            ServerError::NotLoopback(_) | ServerError::LockTtl(_) => CliError::usage(e.to_string()),
+        let mut server = server::start(config).await.map_err(|e| match e {
+            ServerError::NotLoopback(_) | ServerError::LockTtl(_) | ServerError::Credentials(_) => {
+                CliError::usage(e.to_string())
+            }
             other => CliError::failure(other.to_string()),
         })?;
         if out.json {
@@ -157,7 +203,13 @@ pub(crate) fn run(args: ServeArgs, out: Output) -> Result<u8, CliError> {
         } else {
             out.line(&format!("listening on {}", server.base_url()))?;
         }
-        wait_for_stop_signal().await?;
+        let failed = server.take_failure();
+        tokio::select! {
+            signal = wait_for_stop_signal() => signal?,
+            Some(Ok(reason)) = async { match failed { Some(f) => Some(f.await), None => None } } => {
+                return Err(CliError::failure(reason));
+            }
+        }
         out.note("stopping");
         server.shutdown().await;
         Ok(Exit::Ok.code())

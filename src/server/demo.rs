@@ -75,16 +75,13 @@ pub fn seed(conn: &mut Connection, now: DateTime<Utc>) -> rusqlite::Result<()> {
         // Oldest first so ids (which follow creation time) come out in the same order.
         for (i, (age, status)) in PLAN.into_iter().enumerate().rev() {
             let created = now - age - Duration::minutes(7 * m as i64);
-            let mut id = store::snowflake(created);
-            while store::record_exists(&tx, id)? {
-                id += 1;
-            }
+            let id = store::issue_record_id(&tx, created)?;
             let device = DEVICES[(i + m) % DEVICES.len()].0;
             let file_count = 2 + rng.usize(..4);
             let ended = created + Duration::minutes(3 + rng.i64(0..40));
             let record = BackupRecord {
                 record_id: id.to_string(),
-                module_code: module,
+                module_code: module.into(),
                 status,
                 properties: format!(
                     r#"{{"label":"{} backup","fileCount":{file_count}}}"#,
@@ -104,9 +101,16 @@ pub fn seed(conn: &mut Connection, now: DateTime<Utc>) -> rusqlite::Result<()> {
             };
             store::insert_record(&tx, DEMO_USER_ID, &record)?;
             for n in 0..file_count {
-                let size = 1_000 + rng.u64(..20_000_000);
+                let name = file_name(module, &mut rng, n);
+                let sha256: String = (0..4).map(|_| format!("{:016x}", rng.u64(..))).collect();
+                let file = store::NewFile {
+                    name: &name,
+                    size: 1_000 + rng.u64(..20_000_000),
+                    sha256: Some(&sha256),
+                    description: (n == 0).then_some("first file of the backup"),
+                };
                 let at = created + Duration::seconds(n as i64 * 11);
-                store::insert_file(&tx, id, &file_name(module, &mut rng, n), size, at)?;
+                store::insert_file(&tx, id, &file, at)?;
             }
         }
     }

@@ -20,7 +20,8 @@ pub struct Faults {
     /// The server clock is real time plus this (used for X-Date checks, lock expiry, record
     /// times and the `Date` response header).
     pub clock_offset: chrono::Duration,
-    /// Requests per second allowed per user (by `X-User-Id`); more get 429 / 429001.
+    /// Requests per second allowed per authenticated user; more get 429 / 429001. Requests that
+    /// fail authentication are not counted (they cannot lock a real user out).
     pub rate_limit_per_sec: Option<u32>,
 }
 
@@ -40,6 +41,11 @@ struct Bucket {
     tokens: f64,
     refilled: Instant,
 }
+
+/// Buckets kept at most. An app may act for any user id, so the ids are not bounded by the
+/// configured users; when this many are kept, the buckets that have refilled (a user idle for a
+/// second, whom a fresh bucket treats the same) are dropped first.
+const MAX_BUCKETS: usize = 10_000;
 
 /// What the server has seen since it started, for fault-injection test reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -97,9 +103,9 @@ impl FaultState {
         Utc::now() + self.get().clock_offset.clamp(-limit, limit)
     }
 
-    /// Applies latency, error rate and rate limit for one request of `user` (the raw X-User-Id,
-    /// empty when absent). `Err` is the response to send instead of serving the request.
-    pub async fn apply(&self, user: &str) -> Result<(), Failure> {
+    /// Applies latency and the error rate to one request, before it is authenticated. `Err` is
+    /// the response to send instead of serving the request.
+    pub async fn apply(&self) -> Result<(), Failure> {
         let faults = self.get();
         self.requests.fetch_add(1, Ordering::Relaxed);
         if !faults.latency.is_zero() {
@@ -112,17 +118,32 @@ impl FaultState {
                 "internal error (injected by the error-rate fault)".into(),
             ));
         }
-        if let Some(rate) = faults.rate_limit_per_sec {
-            self.take_token(user, rate, Instant::now()).inspect_err(|_| {
-                self.rate_limited.fetch_add(1, Ordering::Relaxed);
-            })?;
-        }
         Ok(())
+    }
+
+    /// Charges one request of the verified `user` to the rate limit, if there is one.
+    pub fn charge(&self, user: &str) -> Result<(), Failure> {
+        let Some(rate) = self.get().rate_limit_per_sec else {
+            return Ok(());
+        };
+        self.take_token(user, rate, Instant::now()).inspect_err(|_| {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+        })
     }
 
     fn take_token(&self, user: &str, rate: u32, now: Instant) -> Result<(), Failure> {
         let rate = f64::from(rate);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(user) {
+            let refilled = |b: &Bucket| {
+                b.tokens + now.saturating_duration_since(b.refilled).as_secs_f64() * rate >= rate
+            };
+            buckets.retain(|_, bucket| !refilled(bucket));
+            if buckets.len() >= MAX_BUCKETS {
+                // Every kept user is active right now: start over rather than grow.
+                buckets.clear();
+            }
+        }
         let bucket = buckets.entry(user.to_owned()).or_insert(Bucket {
             tokens: rate,
             refilled: now,
@@ -155,6 +176,28 @@ mod tests {
         state.take_token("a", 3, t + Duration::from_millis(400)).unwrap();
     }
 
+    #[test]
+    fn the_buckets_stay_bounded_whatever_ids_arrive() {
+        let state = FaultState::default();
+        let t = Instant::now();
+        for i in 0..MAX_BUCKETS * 3 {
+            let _ = state.take_token(&format!("user-{i}"), 5, t);
+        }
+        let kept = state.buckets.lock().unwrap().len();
+        assert!(kept <= MAX_BUCKETS, "{kept} buckets");
+        // An active user under the limit keeps its bucket through an eviction of idle ones.
+        let state = FaultState::default();
+        for _ in 0..3 {
+            state.take_token("busy", 3, t).unwrap();
+        }
+        let later = t + Duration::from_secs(5);
+        for i in 0..MAX_BUCKETS {
+            let _ = state.take_token(&format!("idle-{i}"), 3, t);
+        }
+        let _ = state.take_token("newcomer", 3, later);
+        assert!(state.buckets.lock().unwrap().len() <= MAX_BUCKETS);
+    }
+
     #[tokio::test]
     async fn stats_count_requests_and_each_kind_of_fault() {
         let state = FaultState::new(Faults {
@@ -162,13 +205,15 @@ mod tests {
             error_rate: 1.0,
             ..Faults::default()
         });
-        assert!(state.apply("a").await.is_err());
+        assert!(state.apply().await.is_err());
         state.set(Faults {
             rate_limit_per_sec: Some(1),
             ..Faults::default()
         });
-        assert!(state.apply("a").await.is_ok());
-        assert_eq!(state.apply("a").await, Err(Failure::RateLimited));
+        assert!(state.apply().await.is_ok());
+        assert!(state.charge("a").is_ok());
+        assert!(state.apply().await.is_ok());
+        assert_eq!(state.charge("a"), Err(Failure::RateLimited));
         let stats = state.stats();
         assert_eq!(
             stats,

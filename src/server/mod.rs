@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod demo;
 mod error;
 mod faults;
@@ -24,7 +25,6 @@ mod routes;
 mod rules;
 mod store;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,9 +33,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use auth::BODY_LIMIT;
 pub use demo::{DEMO_TOKEN, DEMO_USER_ID};
 pub use faults::{Faults, ServerStats};
-pub use routes::BODY_LIMIT;
 
 use crate::api::model::LOCK_TTL;
 
@@ -56,6 +56,23 @@ impl std::fmt::Debug for UserCredential {
     }
 }
 
+/// An app the server accepts: requests signed with HMAC-SHA256 under `secret`, acting for any
+/// `X-User-Id` (our rule, the carrier model). Debug hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppCredential {
+    pub app_id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for AppCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCredential")
+            .field("app_id", &self.app_id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
 /// How to run the server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -64,6 +81,7 @@ pub struct ServerConfig {
     /// SQLite database file, created if missing.
     pub db_path: PathBuf,
     pub users: Vec<UserCredential>,
+    pub apps: Vec<AppCredential>,
     /// Add the demo user ([`DEMO_USER_ID`] / [`DEMO_TOKEN`]) and, if it has no records yet,
     /// demo records.
     pub seed_demo: bool,
@@ -81,6 +99,7 @@ impl ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_path: db_path.into(),
             users: Vec::new(),
+            apps: Vec::new(),
             seed_demo: false,
             faults: Faults::default(),
             lock_ttl: LOCK_TTL,
@@ -110,6 +129,9 @@ pub enum ServerError {
     Startup(String),
     #[error("lock ttl {0:?} is out of range: use between 1 ms and a few days")]
     LockTtl(Duration),
+    /// The users or apps contradict each other; the message says how (never with a secret).
+    #[error("{0}")]
+    Credentials(String),
 }
 
 /// A server running on the current tokio runtime. [`RunningServer::shutdown`] stops it and
@@ -119,6 +141,9 @@ pub struct RunningServer {
     faults: Arc<faults::FaultState>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    /// Why the server stopped serving on its own, when it does. The server prints nothing: its
+    /// owner (`serve`, or the TUI's activity log) says it.
+    failed: Option<oneshot::Receiver<String>>,
 }
 
 impl RunningServer {
@@ -142,6 +167,12 @@ impl RunningServer {
         self.faults.stats()
     }
 
+    /// A future that resolves, with the reason, if the server stops serving on its own. Can be
+    /// taken once.
+    pub fn take_failure(&mut self) -> Option<oneshot::Receiver<String>> {
+        self.failed.take()
+    }
+
     /// Stops accepting connections, lets in-flight requests finish, and waits for the server
     /// task to end.
     pub async fn shutdown(self) {
@@ -160,6 +191,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .ok()
         .filter(|t| *t > chrono::Duration::zero() && *t < chrono::Duration::days(365))
         .ok_or(ServerError::LockTtl(config.lock_ttl))?;
+    let accepted = accepted_credentials(&config)?;
     let faults = Arc::new(faults::FaultState::new(config.faults.clone()));
 
     let db_path = config.db_path.clone();
@@ -179,14 +211,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     .await
     .map_err(|e| ServerError::Startup(format!("opening {} failed: {e}", config.db_path.display())))??;
 
-    let mut users: HashMap<String, String> = config.users.into_iter().map(|u| (u.user_id, u.token)).collect();
-    if config.seed_demo {
-        users.insert(DEMO_USER_ID.into(), DEMO_TOKEN.into());
-    }
     let state = routes::AppState {
         store: Arc::new(store),
         faults: faults.clone(),
-        users: Arc::new(users),
+        accepted: Arc::new(accepted),
         lock_ttl,
     };
 
@@ -201,6 +229,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         source,
     })?;
     let (stop, stopped) = oneshot::channel::<()>();
+    let (report_failure, failed) = oneshot::channel::<String>();
     let app = routes::router(state);
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -209,7 +238,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             })
             .await;
         if let Err(e) = served {
-            eprintln!("koobackup server on {addr} stopped: {e}");
+            let _ = report_failure.send(format!("the server on {addr} stopped: {e}"));
         }
     });
     Ok(RunningServer {
@@ -217,5 +246,46 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         faults,
         stop,
         task,
+        failed: Some(failed),
     })
+}
+
+/// The users and apps to accept, refusing contradictions instead of silently keeping one side:
+/// a user or app given twice, or the demo user also given by the operator.
+fn accepted_credentials(config: &ServerConfig) -> Result<auth::Accepted, ServerError> {
+    let mut accepted = auth::Accepted::default();
+    for user in &config.users {
+        if config.seed_demo && user.user_id == DEMO_USER_ID {
+            return Err(ServerError::Credentials(format!(
+                "user {DEMO_USER_ID:?} is given, and demo data (which adds that user with its own \
+                 token) is asked for too: drop one of them"
+            )));
+        }
+        if accepted
+            .users
+            .insert(user.user_id.clone(), user.token.clone())
+            .is_some()
+        {
+            return Err(ServerError::Credentials(format!(
+                "user {:?} is given twice; give each user once",
+                user.user_id
+            )));
+        }
+    }
+    for app in &config.apps {
+        if accepted
+            .apps
+            .insert(app.app_id.clone(), app.secret.clone())
+            .is_some()
+        {
+            return Err(ServerError::Credentials(format!(
+                "app {:?} is given twice; give each app once",
+                app.app_id
+            )));
+        }
+    }
+    if config.seed_demo {
+        accepted.users.insert(DEMO_USER_ID.into(), DEMO_TOKEN.into());
+    }
+    Ok(accepted)
 }

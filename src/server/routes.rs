@@ -1,39 +1,28 @@
-//! HTTP handlers: authenticate, parse, call `rules`, encode.
-//!
-//! Handlers take the raw body and `Result` extractors so that the order of checks is ours:
-//! authentication first, then input validation, then the rules. Every outcome, including
-//! unknown paths, wrong methods and oversized bodies, is a JSON envelope.
+//! HTTP handlers: thin. Each takes its path and query as `Result` extractors (so that they never
+//! reject before authentication) and [`Authed`] last, then parses, calls `rules`, and encodes.
+//! The order of checks is ours: authentication, then input validation, then the rules. Every
+//! outcome, including unknown paths, wrong methods and oversized bodies, is a JSON envelope.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::auth::{Accepted, Authed, header_str};
 use super::error::Failure;
 use super::faults::FaultState;
 use super::rules::{self, NewRecord};
 use super::store::Store;
 use crate::api::model::{CreateLockData, Envelope, ModuleCode};
-
-/// Largest accepted request body; bigger ones get 413 / 400001.
-pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// How far in the past X-Date may be.
-const MAX_DATE_AGE: chrono::Duration = chrono::Duration::minutes(15);
-
-/// `X-Date` format, e.g. `20251103T070140Z`.
-const X_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 const LOCK_HEADER: &str = "x-backup-lock-id";
 
@@ -42,8 +31,7 @@ const LOCK_HEADER: &str = "x-backup-lock-id";
 pub struct AppState {
     pub store: Arc<Store>,
     pub faults: Arc<FaultState>,
-    /// user id -> token
-    pub users: Arc<HashMap<String, String>>,
+    pub accepted: Arc<Accepted>,
     pub lock_ttl: chrono::Duration,
 }
 
@@ -97,11 +85,10 @@ async fn server_date(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
+/// Latency and injected errors, before anything else (the rate limit comes after
+/// authentication, in [`Authed`]).
 async fn apply_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let user = header_str(request.headers(), "x-user-id")
-        .unwrap_or_default()
-        .to_owned();
-    match state.faults.apply(&user).await {
+    match state.faults.apply().await {
         Ok(()) => next.run(request).await,
         Err(failure) => failure.into_response(),
     }
@@ -115,58 +102,6 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Failure {
     Failure::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
-/// Checks token and X-Date; returns the user id.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, Failure> {
-    let user = header_str(headers, "x-user-id")
-        .ok_or_else(|| Failure::BadToken("missing X-User-Id header".into()))?;
-    let auth = header_str(headers, header::AUTHORIZATION.as_str()).ok_or_else(|| {
-        Failure::BadToken("missing Authorization header (expected `Bearer <token>`)".into())
-    })?;
-    let token = auth
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(|| Failure::BadToken("Authorization header must be `Bearer <token>`".into()))?;
-    if state.users.get(user).map(String::as_str) != Some(token) {
-        return Err(Failure::BadToken(format!("token is not valid for user {user:?}")));
-    }
-    check_date(header_str(headers, "x-date"), state.faults.now())?;
-    Ok(user.to_owned())
-}
-
-/// X-Date must parse and lie in `[now - 15 min, now]`.
-fn check_date(x_date: Option<&str>, now: DateTime<Utc>) -> Result<(), Failure> {
-    let text = x_date.ok_or_else(|| Failure::BadDate("missing X-Date header".into()))?;
-    let date = NaiveDateTime::parse_from_str(text, X_DATE_FORMAT)
-        .map_err(|_| {
-            Failure::BadDate(format!(
-                "malformed X-Date {text:?}: expected UTC yyyyMMdd'T'HHmmss'Z', e.g. 20251103T070140Z"
-            ))
-        })?
-        .and_utc();
-    let server = now.format(X_DATE_FORMAT);
-    // X-Date has whole seconds; compare against the server's whole second.
-    if date.timestamp() > now.timestamp() {
-        return Err(Failure::BadDate(format!(
-            "X-Date {text} is later than the server time {server}; check the clock"
-        )));
-    }
-    if now - date > MAX_DATE_AGE {
-        return Err(Failure::BadDate(format!(
-            "X-Date {text} is more than 15 minutes older than the server time {server}"
-        )));
-    }
-    Ok(())
-}
-
 fn success<T: Serialize>(data: Option<T>, next_cursor: Option<String>) -> Response {
     axum::Json(Envelope {
         data,
@@ -178,21 +113,6 @@ fn success<T: Serialize>(data: Option<T>, next_cursor: Option<String>) -> Respon
 
 fn no_data() -> Response {
     success::<()>(None, None)
-}
-
-/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Failure> {
-    let declared = header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
-        return Err(Failure::BodyTooLarge(BODY_LIMIT));
-    }
-    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|e| {
-        if e.to_string().contains("length limit") {
-            Failure::BodyTooLarge(BODY_LIMIT)
-        } else {
-            Failure::BadRequest(format!("could not read the request body: {e}"))
-        }
-    })
 }
 
 /// Parses a body that must be a JSON object.
@@ -257,11 +177,9 @@ fn record_id(path: Result<Path<String>, PathRejection>) -> Result<String, Failur
 
 async fn create_lock(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    Authed { user, body }: Authed,
 ) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
-    let mut fields = json_object(&read_body(&headers, body).await?)?;
+    let mut fields = json_object(&body)?;
     let module = module_code(fields.remove("moduleCode"))?;
     let (now, ttl) = (state.faults.now(), state.lock_ttl);
     let lock_id = state
@@ -270,8 +188,11 @@ async fn create_lock(
     Ok(success(Some(CreateLockData { lock_id }), None))
 }
 
-async fn renew_lock(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
+async fn renew_lock(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Authed { user, .. }: Authed,
+) -> Result<Response, Failure> {
     let lock = lock_header(&headers);
     let (now, ttl) = (state.faults.now(), state.lock_ttl);
     state
@@ -280,8 +201,11 @@ async fn renew_lock(State(state): State<AppState>, headers: HeaderMap) -> Result
     Ok(no_data())
 }
 
-async fn release_lock(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
+async fn release_lock(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Authed { user, .. }: Authed,
+) -> Result<Response, Failure> {
     let lock = lock_header(&headers);
     state
         .db(move |c| rules::release_lock(c, &user, lock.as_deref()))
@@ -292,14 +216,20 @@ async fn release_lock(State(state): State<AppState>, headers: HeaderMap) -> Resu
 async fn create_record(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Body,
+    Authed { user, body }: Authed,
 ) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
-    let mut fields = json_object(&read_body(&headers, body).await?)?;
+    let mut fields = json_object(&body)?;
     let module = module_code(fields.remove("moduleCode"))?;
     let device_id = match fields.remove("deviceId") {
         Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => n.to_string(),
+        // The reference's example sends a number; only whole numbers that fit 64 bits are ids
+        // (a bigger one, or `1e3`, arrives as a float, already rounded).
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+        Some(Value::Number(n)) => {
+            return Err(Failure::BadRequest(format!(
+                "deviceId {n} is not a whole number that fits 64 bits; send the id as a string"
+            )));
+        }
         None | Some(Value::Null) => return Err(Failure::BadRequest("deviceId is required".into())),
         Some(_) => {
             return Err(Failure::BadRequest(
@@ -322,10 +252,9 @@ async fn create_record(
 
 async fn list_records(
     State(state): State<AppState>,
-    headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    Authed { user, .. }: Authed,
 ) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
     let query = query_map(query)?;
     let module = module_code(query.get("moduleCode").cloned().map(Value::String))?;
     let size = page_size(&query)?;
@@ -338,10 +267,9 @@ async fn list_records(
 
 async fn view_record(
     State(state): State<AppState>,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
+    Authed { user, .. }: Authed,
 ) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
     let id = record_id(path)?;
     let record = state.db(move |c| rules::view_record(c, &user, &id)).await?;
     Ok(success(Some(record), None))
@@ -351,16 +279,14 @@ async fn complete_record(
     State(state): State<AppState>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
-    body: Body,
+    Authed { user, body }: Authed,
 ) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
     let id = record_id(path)?;
-    let bytes = read_body(&headers, body).await?;
     // The body is optional: none (or only whitespace) means "keep the properties".
-    let props = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let props = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        properties(json_object(&bytes)?.remove("properties"))?
+        properties(json_object(&body)?.remove("properties"))?
     };
     let lock = lock_header(&headers);
     let now = state.faults.now();
@@ -374,8 +300,8 @@ async fn delete_record(
     State(state): State<AppState>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
+    Authed { user, .. }: Authed,
 ) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
     let id = record_id(path)?;
     let lock = lock_header(&headers);
     let now = state.faults.now();
@@ -387,11 +313,10 @@ async fn delete_record(
 
 async fn list_files(
     State(state): State<AppState>,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    Authed { user, .. }: Authed,
 ) -> Result<Response, Failure> {
-    let user = authenticate(&state, &headers)?;
     let id = record_id(path)?;
     let query = query_map(query)?;
     let size = page_size(&query)?;
@@ -400,25 +325,4 @@ async fn list_files(
         .db(move |c| rules::list_files(c, &user, &id, size, cursor.as_deref()))
         .await?;
     Ok(success(Some(page.items), page.next_cursor))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn x_date_window() {
-        let now = NaiveDateTime::parse_from_str("20251103T070140Z", X_DATE_FORMAT)
-            .unwrap()
-            .and_utc()
-            + chrono::Duration::milliseconds(500);
-        assert!(check_date(Some("20251103T070140Z"), now).is_ok());
-        assert!(check_date(Some("20251103T065641Z"), now).is_ok());
-        let code = |d: Option<&str>| check_date(d, now).unwrap_err().code();
-        assert_eq!(code(Some("20251103T070141Z")), 401002, "one second ahead");
-        assert_eq!(code(Some("20251103T064639Z")), 401002, "older than 15 minutes");
-        assert_eq!(code(Some("2025-11-03T07:01:40Z")), 401002);
-        assert_eq!(code(Some("20251103T070140")), 401002);
-        assert_eq!(code(None), 401002);
-    }
 }

@@ -36,7 +36,7 @@ pub fn create_lock(
     if let Some(existing) = store::get_lock_for(&tx, user_id, module)? {
         if existing.expires_at > now {
             return Err(Failure::LockHeld(format!(
-                "a live lock already exists for module {} (expires {}); release it or wait for it to expire",
+                "a live lock already exists for module {} (it expires at {})",
                 module.code(),
                 existing.expires_at.to_rfc3339()
             )));
@@ -83,7 +83,7 @@ fn live_lock(
     let lock = owned_lock(conn, user_id, lock_id)?;
     if lock.expires_at <= now {
         return Err(Failure::LockExpired(format!(
-            "lock {} expired at {}; renew it or create a new one",
+            "lock {} expired at {}",
             lock.lock_id,
             lock.expires_at.to_rfc3339()
         )));
@@ -108,7 +108,7 @@ pub fn renew_lock(
         let renewed = lock.expires_at + ttl;
         if renewed <= now {
             return Err(Failure::LockExpired(format!(
-                "lock {} expired at {}, too long ago to renew (renewal counts from the expiry); create a new lock",
+                "lock {} expired at {}, too long ago to renew (a renewal counts from the expiry)",
                 lock.lock_id,
                 lock.expires_at.to_rfc3339()
             )));
@@ -200,10 +200,10 @@ pub fn create_record(
     let tx = immediate(conn)?;
     lock_for_module(&tx, user_id, lock_id, new.module, now)?;
     store::insert_device_if_absent(&tx, user_id, &default_device(user_id, &new.device_id, now), now)?;
-    let id = store::next_record_id(&tx, now)?;
+    let id = store::issue_record_id(&tx, now)?;
     let draft = BackupRecord {
         record_id: id.to_string(),
-        module_code: new.module,
+        module_code: new.module.into(),
         status: RecordStatus::New,
         properties: new.properties.unwrap_or_default(),
         version: 1,
@@ -254,7 +254,7 @@ pub fn complete_record(
     check_properties(properties.as_deref())?;
     let tx = immediate(conn)?;
     let record = owned_record(&tx, user_id, record_id)?;
-    lock_for_module(&tx, user_id, lock_id, record.module_code, now)?;
+    lock_for_module(&tx, user_id, lock_id, stored_module(&record)?, now)?;
     store::complete_record(&tx, record_id_number(&record)?, now, properties.as_deref())?;
     tx.commit()?;
     Ok(())
@@ -270,10 +270,18 @@ pub fn delete_record(
 ) -> Result<(), Failure> {
     let tx = immediate(conn)?;
     let record = owned_record(&tx, user_id, record_id)?;
-    lock_for_module(&tx, user_id, lock_id, record.module_code, now)?;
+    lock_for_module(&tx, user_id, lock_id, stored_module(&record)?, now)?;
     store::delete_record(&tx, record_id_number(&record)?)?;
     tx.commit()?;
     Ok(())
+}
+
+/// The module of a stored record (always one we know: only those are accepted).
+fn stored_module(record: &BackupRecord) -> Result<ModuleCode, Failure> {
+    record
+        .module_code
+        .known()
+        .ok_or_else(|| Failure::Internal(format!("stored record {} has no known module", record.record_id)))
 }
 
 fn record_id_number(record: &BackupRecord) -> Result<i64, Failure> {
@@ -344,7 +352,7 @@ pub fn list_records(
     } else {
         None
     };
-    Ok(Page { items, next_cursor })
+    Ok(Page::new(items, next_cursor))
 }
 
 /// One page of a record's files in upload order.
@@ -373,7 +381,7 @@ pub fn list_files(
     } else {
         None
     };
-    Ok(Page { items, next_cursor })
+    Ok(Page::new(items, next_cursor))
 }
 
 #[cfg(test)]
@@ -496,7 +504,13 @@ mod tests {
         assert_eq!((done.status, done.version), (RecordStatus::Completed, 2));
         assert_eq!(done.end_time, Some(later));
         assert_eq!(done.properties, r#"{"a":1}"#);
-        store::insert_file(c, rec.record_id.parse().unwrap(), "a.vcf", 10, t0()).unwrap();
+        let file = store::NewFile {
+            name: "a.vcf",
+            size: 10,
+            sha256: None,
+            description: None,
+        };
+        store::insert_file(c, rec.record_id.parse().unwrap(), &file, t0()).unwrap();
         delete_record(c, "alice", Some(&lock), &rec.record_id, later).unwrap();
         assert_eq!(
             view_record(c, "alice", &rec.record_id).unwrap_err().code(),
@@ -710,7 +724,14 @@ mod tests {
         let rec = create_record(c, "alice", Some(&lock), new(ModuleCode::Album, "cam"), t0()).unwrap();
         let id: i64 = rec.record_id.parse().unwrap();
         for i in 0..7 {
-            store::insert_file(c, id, &format!("IMG_{i}.jpg"), 1000 + i, t0()).unwrap();
+            let name = format!("IMG_{i}.jpg");
+            let file = store::NewFile {
+                name: &name,
+                size: 1000 + i,
+                sha256: None,
+                description: None,
+            };
+            store::insert_file(c, id, &file, t0()).unwrap();
         }
         let first = list_files(c, "alice", &rec.record_id, 5, None).unwrap();
         assert_eq!(first.items.len(), 5);

@@ -13,8 +13,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::api::model::{BackupFile, BackupRecord, DeviceEntity, ModuleCode, RecordStatus};
 
 /// Schema version kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
+/// The schema of a new database (the latest version). Older databases are brought up to it by
+/// [`MIGRATIONS`].
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS locks (
     lock_id    TEXT PRIMARY KEY,
@@ -51,10 +53,30 @@ CREATE TABLE IF NOT EXISTS files (
     record_id   INTEGER NOT NULL REFERENCES records (record_id) ON DELETE CASCADE,
     file_name   TEXT NOT NULL,
     size        INTEGER NOT NULL,
-    create_time INTEGER NOT NULL
+    create_time INTEGER NOT NULL,
+    sha256      TEXT,
+    description TEXT
 );
 CREATE INDEX IF NOT EXISTS files_by_record ON files (record_id, file_id);
+-- counters that only grow; `record_id_hwm` is the highest record id ever issued
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 ";
+
+/// `MIGRATIONS[n]` brings a database from schema version `n + 1` to `n + 2`.
+const MIGRATIONS: [&str; 1] = [
+    // 1 -> 2: the record id high-water mark (so that a deleted record's id is never issued
+    // again), and files keep their fingerprint and description.
+    "ALTER TABLE files ADD COLUMN sha256 TEXT;
+     ALTER TABLE files ADD COLUMN description TEXT;
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+     INSERT INTO meta (key, value) SELECT 'record_id_hwm', COALESCE(MAX(record_id), 0) FROM records;",
+];
+
+/// The `meta` key of the highest record id ever issued.
+const RECORD_ID_HWM: &str = "record_id_hwm";
 
 /// Why the database could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +89,24 @@ pub enum OpenError {
         path.display()
     )]
     Version { path: PathBuf, found: i64 },
+    #[error("cannot create database {}: {source}", path.display())]
+    Create { path: PathBuf, source: std::io::Error },
+}
+
+/// Creates `path` empty with mode 0600 unless it exists (an existing file keeps its mode).
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The single connection, guarded by a mutex. Requests are short, so one connection serialises
@@ -76,12 +116,18 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and applies the schema.
+    /// Opens (creating if needed) the database at `path` and applies the schema. A new file is
+    /// created readable by its owner only; SQLite gives its `-wal` and `-shm` files the same
+    /// permissions.
     pub fn open(path: &Path) -> Result<Store, OpenError> {
         let err = |source| OpenError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
+        create_private_file(path).map_err(|e| OpenError::Create {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         let conn = Connection::open(path).map_err(err)?;
         Self::init(conn, path)
     }
@@ -114,7 +160,25 @@ impl Store {
                 found,
             });
         }
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'records'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if tables == 0 {
+            conn.execute_batch(SCHEMA).map_err(err)?;
+        } else {
+            // An existing database of version `found` (0 was written before versions were kept).
+            for migration in MIGRATIONS
+                .iter()
+                .skip(usize::try_from(found.max(1) - 1).unwrap_or(0))
+            {
+                conn.execute_batch(&format!("BEGIN IMMEDIATE; {migration} COMMIT;"))
+                    .map_err(err)?;
+            }
+        }
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
         Ok(Store {
@@ -254,7 +318,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<StoredRecord> {
         user_id: r.get(1)?,
         record: BackupRecord {
             record_id: record_id.to_string(),
-            module_code: module_from_sql(r.get(2)?)?,
+            module_code: module_from_sql(r.get(2)?)?.into(),
             status: RecordStatus::from_number(r.get(3)?),
             properties: r.get(4)?,
             version: r.get(5)?,
@@ -288,26 +352,36 @@ pub fn get_record(conn: &Connection, record_id: i64) -> rusqlite::Result<Option<
     .optional()
 }
 
-/// The smallest snowflake-like record id for time `t`: milliseconds since 2010-11-04 shifted
-/// left by 22 bits (ids look like KooDrive's, e.g. `1842862763295184641`).
+/// Milliseconds of [`snowflake`]'s epoch (2010-11-04T01:42:54.657Z, Twitter's): ids then look
+/// like KooDrive's, e.g. `1842862763295184641`.
+const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
+
+/// The smallest snowflake-like record id for time `t`: milliseconds since
+/// [`SNOWFLAKE_EPOCH_MS`] shifted left by 22 bits (the low bits left for a sequence), at least
+/// `1 << 22`, and at most what fits an `i64`.
 pub fn snowflake(t: DateTime<Utc>) -> i64 {
-    const EPOCH_MS: i64 = 1_288_834_974_657;
-    (to_millis(t) - EPOCH_MS).max(1) << 22
+    let ms = (to_millis(t) - SNOWFLAKE_EPOCH_MS).clamp(1, i64::MAX >> 22);
+    ms << 22
 }
 
-/// A new record id: [`snowflake`] of `now`, and always greater than every id already stored so
-/// ids increase even if the clock goes back.
-pub fn next_record_id(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<i64> {
-    let max: Option<i64> = conn.query_row("SELECT MAX(record_id) FROM records", [], |r| r.get(0))?;
-    Ok(snowflake(now).max(max.map_or(0, |m| m + 1)))
-}
-
-pub fn record_exists(conn: &Connection, record_id: i64) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM records WHERE record_id = ?1)",
-        [record_id],
-        |r| r.get(0),
-    )
+/// Issues a new record id for a record created at `now`: [`snowflake`] of `now`, and above the
+/// high-water mark of every id ever issued, which it then raises. The mark is persisted and only
+/// grows, so an id is never issued twice — not after the newest record is deleted, not after a
+/// restart, not when the clock steps back. Run inside the transaction that inserts the record.
+pub fn issue_record_id(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+    let hwm: i64 = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [RECORD_ID_HWM], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(0);
+    let id = snowflake(now).max(hwm.saturating_add(1));
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+        params![RECORD_ID_HWM, id],
+    )?;
+    Ok(id)
 }
 
 /// Inserts `record` (its id must be numeric and unused) for `user_id`. The device described
@@ -396,23 +470,35 @@ pub fn delete_record(conn: &Connection, record_id: i64) -> rusqlite::Result<()> 
     Ok(())
 }
 
+/// A file of a record as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile<'a> {
+    pub name: &'a str,
+    pub size: u64,
+    pub sha256: Option<&'a str>,
+    pub description: Option<&'a str>,
+}
+
+/// Adds a file to a record; returns its id.
 pub fn insert_file(
     conn: &Connection,
     record_id: i64,
-    name: &str,
-    size: u64,
+    file: &NewFile<'_>,
     create_time: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO files (record_id, file_name, size, create_time) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO files (record_id, file_name, size, create_time, sha256, description)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             record_id,
-            name,
-            i64::try_from(size).unwrap_or(i64::MAX),
-            to_millis(create_time)
+            file.name,
+            i64::try_from(file.size).unwrap_or(i64::MAX),
+            to_millis(create_time),
+            file.sha256,
+            file.description,
         ],
     )?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
 /// Up to `limit` files of the record in upload order, with ids above `after` when given.
@@ -423,15 +509,17 @@ pub fn list_files(
     limit: u32,
 ) -> rusqlite::Result<Vec<BackupFile>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT file_id, file_name, size, create_time FROM files
+        "SELECT file_id, file_name, size, create_time, sha256, description FROM files
          WHERE record_id = ?1 AND file_id > ?2 ORDER BY file_id LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![record_id, after.unwrap_or(0), limit], |r| {
         Ok(BackupFile {
             file_id: r.get::<_, i64>(0)?.to_string(),
             file_name: r.get(1)?,
+            sha256: r.get(4)?,
             size: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-            create_time: from_millis(r.get(3)?),
+            description: r.get(5)?,
+            create_time: Some(from_millis(r.get(3)?)),
         })
     })?;
     rows.collect()
@@ -482,13 +570,82 @@ mod tests {
         let store = Store::open_in_memory();
         let conn = store.conn();
         let now = Utc::now();
-        let a = next_record_id(&conn, now).unwrap();
-        conn.execute(
-            "INSERT INTO records VALUES (?1, 'u', '100', 'd', 0, '', 1, 0, NULL)",
-            [a],
-        )
-        .unwrap();
-        let b = next_record_id(&conn, now - chrono::Duration::hours(1)).unwrap();
-        assert!(b > a);
+        let a = issue_record_id(&conn, now).unwrap();
+        let b = issue_record_id(&conn, now - chrono::Duration::hours(1)).unwrap();
+        assert_eq!(b, a + 1);
+        // Nothing was stored under either id: the mark alone keeps them from coming back.
+        assert_eq!(issue_record_id(&conn, now).unwrap(), a + 2);
+    }
+
+    #[test]
+    fn the_id_format_is_pinned() {
+        // Hand-computed: 2025-12-17T07:59:20.752Z is 1_765_958_360_752 ms after the Unix epoch,
+        // 477_123_386_095 ms after the snowflake epoch; shifted left by 22 bits.
+        let t: DateTime<Utc> = "2025-12-17T07:59:20.752Z".parse().unwrap();
+        assert_eq!(snowflake(t), 477_123_386_095_i64 << 22);
+        assert_eq!(snowflake(t), 2_001_200_526_791_802_880);
+        assert_eq!(
+            snowflake(t + chrono::Duration::milliseconds(1)) - snowflake(t),
+            1 << 22
+        );
+        // Before the epoch and at the end of time: clamped, never negative, never overflowing.
+        assert_eq!(snowflake(DateTime::<Utc>::MIN_UTC), 1 << 22);
+        assert_eq!(snowflake(DateTime::<Utc>::MAX_UTC), (i64::MAX >> 22) << 22);
+        let store = Store::open_in_memory();
+        let conn = store.conn();
+        assert_eq!(issue_record_id(&conn, t).unwrap(), snowflake(t));
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_and_keeps_its_high_water_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE locks (lock_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, module TEXT NOT NULL,
+                     expires_at INTEGER NOT NULL, UNIQUE (user_id, module));
+                 CREATE TABLE devices (user_id TEXT NOT NULL, device_id TEXT NOT NULL, machine_code TEXT NOT NULL,
+                     device_name TEXT NOT NULL, device_os TEXT NOT NULL, create_time INTEGER NOT NULL,
+                     PRIMARY KEY (user_id, device_id));
+                 CREATE TABLE records (record_id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, module TEXT NOT NULL,
+                     device_id TEXT NOT NULL, status INTEGER NOT NULL, properties TEXT NOT NULL,
+                     version INTEGER NOT NULL, create_time INTEGER NOT NULL, end_time INTEGER);
+                 CREATE TABLE files (file_id INTEGER PRIMARY KEY AUTOINCREMENT, record_id INTEGER NOT NULL,
+                     file_name TEXT NOT NULL, size INTEGER NOT NULL, create_time INTEGER NOT NULL);
+                 INSERT INTO records VALUES (9000000000000000000, 'u', '100', 'd', 0, '', 1, 0, NULL);
+                 INSERT INTO files (record_id, file_name, size, create_time) VALUES (9000000000000000000, 'a', 1, 0);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(
+            issue_record_id(&conn, Utc::now()).unwrap(),
+            9_000_000_000_000_000_001
+        );
+        let files = list_files(&conn, 9_000_000_000_000_000_000, None, 10).unwrap();
+        assert_eq!(
+            (files[0].sha256.clone(), files[0].description.clone()),
+            (None, None)
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_and_its_wal_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let store = Store::open(&path).unwrap();
+        issue_record_id(&store.conn(), Utc::now()).unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("private.db{suffix}"));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        }
     }
 }

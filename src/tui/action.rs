@@ -33,7 +33,7 @@ pub enum Action {
     /// A few times a second while a call is in flight: advances the busy spinner.
     Animate,
     /// An API call finished.
-    ApiDone(ApiReply),
+    ApiDone(Box<ApiReply>),
     /// A journal write finished; `Err` holds a message for the user.
     JournalWritten(Result<(), String>),
     /// A running bulk delete deleted (or failed to delete) a record, or ended.

@@ -290,7 +290,7 @@ fn spawn_call(client: Client, request: RequestId, call: ApiCall, results: &Unbou
             clock_offset: client.clock_offset(),
         };
         // The receiver is gone only once the app has shut down.
-        let _ = results.send(Action::ApiDone(reply));
+        let _ = results.send(Action::ApiDone(Box::new(reply)));
     });
 }
 

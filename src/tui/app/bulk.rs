@@ -117,7 +117,7 @@ mod tests {
     fn server_error() -> ApiError {
         ApiError::Api {
             status: 500,
-            code: 500001,
+            code: 500001.to_string(),
             msg: "internal error".into(),
         }
     }

@@ -134,7 +134,7 @@ mod tests {
     fn record(id: &str, status: RecordStatus, hours: i64) -> BackupRecord {
         BackupRecord {
             record_id: id.into(),
-            module_code: ModuleCode::Album,
+            module_code: ModuleCode::Album.into(),
             status,
             properties: String::new(),
             version: 1,

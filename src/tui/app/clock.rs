@@ -232,7 +232,7 @@ mod tests {
             .enumerate()
             .map(|(i, age)| BackupRecord {
                 record_id: format!("{}", 7_000_000 + i),
-                module_code: ModuleCode::Folder,
+                module_code: ModuleCode::Folder.into(),
                 status: RecordStatus::New,
                 properties: String::new(),
                 version: 1,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::api::error::ErrorKind;
 use crate::api::{ApiError, LockInfo};
+use crate::format;
 
 /// Time left below which a lock is shown as a warning.
 pub const WARNING_BELOW: chrono::Duration = chrono::Duration::seconds(120);
@@ -99,17 +100,14 @@ impl LockEntry {
         !self.gone && !self.lock.is_expired(now) && self.busy != Some(Busy::Adopting)
     }
 
-    /// The countdown as shown: `mm:ss`, or a word once there is nothing to count.
+    /// The countdown as shown ([`format::time_left`]), or a word once there is nothing to count.
     pub fn countdown(&self, now: DateTime<Utc>) -> String {
         if self.busy == Some(Busy::Adopting) {
             "--:--".into()
         } else if self.gone {
             "gone".into()
-        } else if self.lock.is_expired(now) {
-            "expired".into()
         } else {
-            let secs = self.lock.time_left(now).num_seconds();
-            format!("{:02}:{:02}", secs / 60, secs % 60)
+            format::time_left(&self.lock, now)
         }
     }
 
@@ -392,7 +390,7 @@ mod tests {
             let mut entry = LockEntry::new(lock_expiring_at(-1), true);
             let refused = ApiError::Api {
                 status,
-                code,
+                code: code.to_string(),
                 msg: "refused".into(),
             };
             assert!(entry.auto_renew_failed(&refused, at(0), ttl), "{code}");
@@ -403,7 +401,7 @@ mod tests {
         let mut entry = LockEntry::new(lock_expiring_at(-1), true);
         let failed = ApiError::Api {
             status: 500,
-            code: 500001,
+            code: 500001.to_string(),
             msg: "internal error".into(),
         };
         assert!(!entry.auto_renew_failed(&failed, at(0), ttl));

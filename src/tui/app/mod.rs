@@ -206,7 +206,7 @@ impl App {
                         self.records.scroll_to_cursor(self.visible_lock_rows());
                         Vec::new()
                     }
-                    Action::ApiDone(reply) => self.on_api_reply(reply),
+                    Action::ApiDone(reply) => self.on_api_reply(*reply),
                     Action::Bulk(progress) => self.on_bulk_progress(progress),
                     Action::EditorDone(result) => self.on_editor_done(result),
                     Action::JournalWritten(Ok(())) => Vec::new(),

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{App, Pane};
-use crate::cleanup::format_age;
+use crate::format;
 
 /// When the age of a record created at `created` next shows differently than at `now`, and the
-/// step its text moves by ([`format_age`]: seconds in the first minute, then minutes up to a day,
+/// step its text moves by ([`format::age`]: seconds in the first minute, then minutes up to a day,
 /// then hours). Ages count whole seconds up, so the text changes right at a step's boundary. A
 /// record stamped ahead of our clock shows "0s" until it is a second old.
 pub(super) fn next_age_change(created: DateTime<Utc>, now: DateTime<Utc>) -> (DateTime<Utc>, Duration) {
@@ -44,7 +44,7 @@ impl App {
     pub(super) fn shown_ages(&self) -> Vec<String> {
         self.shown_record_creations()
             .into_iter()
-            .map(|created| format_age(self.now - created))
+            .map(|created| format::age(self.now - created))
             .collect()
     }
 }
@@ -62,7 +62,7 @@ mod tests {
     #[test]
     fn the_next_change_is_where_the_shown_age_first_differs() {
         let nanos = Duration::nanoseconds;
-        // Ages across every step of `format_age`, on and off whole seconds, and one in the future.
+        // Ages across every step of `format::age`, on and off whole seconds, and one in the future.
         let ages = [
             nanos(-2_500_000_000),
             Duration::zero(),
@@ -80,14 +80,14 @@ mod tests {
             let created = t0() - age;
             let (next, step) = next_age_change(created, t0());
             assert!(next > t0(), "age {age}: {next}");
-            let shown = format_age(t0() - created);
+            let shown = format::age(t0() - created);
             assert_eq!(
-                format_age(next - nanos(1) - created),
+                format::age(next - nanos(1) - created),
                 shown,
                 "age {age}: too early"
             );
             assert_ne!(
-                format_age(next - created),
+                format::age(next - created),
                 shown,
                 "age {age}: no change at {next}"
             );
@@ -97,6 +97,6 @@ mod tests {
         }
         let (next, step) = next_age_change(t0() - Duration::seconds(59), t0());
         assert_eq!((next, step), (t0() + Duration::seconds(1), Duration::seconds(1)));
-        assert_eq!(format_age(next - (t0() - Duration::seconds(59))), "1m");
+        assert_eq!(format::age(next - (t0() - Duration::seconds(59))), "1m");
     }
 }

@@ -164,9 +164,12 @@ impl App {
             ));
             return;
         }
+        let Some(module) = self.changeable_module(record) else {
+            return;
+        };
         let purpose = TextPurpose::CompleteProperties {
             record_id: record.record_id.clone(),
-            module: record.module_code,
+            module,
         };
         self.open(RecordDialog::Text(TextField::new(purpose, "")));
     }
@@ -179,19 +182,41 @@ impl App {
             .filter(|row| self.records.marked.contains(row.id()))
             .map(|row| row.record.clone())
             .collect();
+        if let Some(odd) = marked.iter().find(|r| r.module_code.known().is_none()) {
+            self.changeable_module(odd);
+            return;
+        }
         match marked.len() {
             0 => {
-                if let Some(record) = self.selected_record() {
+                if let Some(record) = self.selected_record()
+                    && self.changeable_module(&record).is_some()
+                {
                     self.open(RecordDialog::ConfirmDelete(record));
                 }
             }
             1 => self.open(RecordDialog::ConfirmDelete(marked[0].clone())),
             _ => {
-                let module = marked[0].module_code;
+                let Some(module) = marked[0].module_code.known() else {
+                    return;
+                };
                 let ids = marked.into_iter().map(|r| r.record_id).collect();
                 self.open(RecordDialog::ConfirmBulk(BulkConfirm::new(module, ids)));
             }
         }
+    }
+
+    /// The module a change of `record` takes a lock for; `None` (and a notice) for a record of a
+    /// module koobackup does not know, for which no lock can be taken.
+    fn changeable_module(&mut self, record: &BackupRecord) -> Option<ModuleCode> {
+        let module = record.module_code.known();
+        if module.is_none() {
+            self.status.notice = Some(format!(
+                "record {} is in module {}, which koobackup does not know: it cannot be changed",
+                record.record_id,
+                record.module_code.code()
+            ));
+        }
+        module
     }
 
     fn open_cleanup(&mut self) {
@@ -214,10 +239,13 @@ impl App {
             RecordDialog::Detail(detail) => self.detail_command(detail, command),
             RecordDialog::ConfirmDelete(record) => match command {
                 Command::Confirm => {
+                    let Some(module) = self.changeable_module(&record) else {
+                        return Vec::new();
+                    };
                     let op = LockedOp::Delete {
                         record_id: record.record_id.clone(),
                     };
-                    self.with_lock(record.module_code, op)
+                    self.with_lock(module, op)
                 }
                 Command::Cancel => {
                     self.status.notice = Some(format!("nothing deleted: record {} kept", record.record_id));

@@ -79,7 +79,7 @@ fn type_text(app: &mut App, text: &str) {
 fn record(n: usize, status: RecordStatus) -> BackupRecord {
     BackupRecord {
         record_id: format!("{}", 9_000_000 - n),
-        module_code: ModuleCode::AddressBook,
+        module_code: ModuleCode::AddressBook.into(),
         status,
         properties: r#"{"n":1}"#.into(),
         version: 1,
@@ -112,19 +112,19 @@ fn only_call(effects: &[Effect]) -> (RequestId, ApiCall) {
 }
 
 fn reply(app: &mut App, request: RequestId, outcome: RecordOutcome) -> Vec<Effect> {
-    app.update(Action::ApiDone(ApiReply {
+    app.update(Action::ApiDone(Box::new(ApiReply {
         request,
         outcome: ApiOutcome::Records(outcome),
         latency: Duration::from_millis(5),
         finished_at: t0(),
         clock_offset: chrono::Duration::zero(),
-    }))
+    })))
 }
 
 fn server_error() -> ApiError {
     ApiError::Api {
         status: 500,
-        code: 500001,
+        code: 500001.to_string(),
         msg: "internal error".into(),
     }
 }
@@ -144,7 +144,7 @@ fn loaded(n: usize) -> App {
         effects = reply(
             &mut app,
             request,
-            RecordOutcome::Page(Ok(Page { items, next_cursor })),
+            RecordOutcome::Page(Ok(Page::new(items, next_cursor))),
         );
     }
     assert_eq!(app.records.rows.len(), n);
@@ -176,10 +176,7 @@ fn choosing_a_module_lists_its_first_page_and_follows_cursors() {
     );
     assert_eq!(app.top_pane(), Pane::Records);
     let items = (0..100).map(|i| record(i, RecordStatus::New)).collect();
-    let page = Page {
-        items,
-        next_cursor: Some("next".into()),
-    };
+    let page = Page::new(items, Some("next".into()));
     let (_, next) = only_call(&reply(&mut app, request, RecordOutcome::Page(Ok(page))));
     assert_eq!(
         next,
@@ -209,16 +206,10 @@ fn pages_of_an_abandoned_listing_are_ignored() {
     let mut app = app();
     let (old, _) = only_call(&ch(&mut app, '3'));
     let (new, _) = only_call(&ch(&mut app, 'r'));
-    let stale = Page {
-        items: vec![record(1, RecordStatus::New)],
-        next_cursor: Some("x".into()),
-    };
+    let stale = Page::new(vec![record(1, RecordStatus::New)], Some("x".into()));
     assert!(reply(&mut app, old, RecordOutcome::Page(Ok(stale))).is_empty());
     assert!(app.records.rows.is_empty());
-    let fresh = Page {
-        items: vec![record(2, RecordStatus::New)],
-        next_cursor: None,
-    };
+    let fresh = Page::new(vec![record(2, RecordStatus::New)], None);
     reply(&mut app, new, RecordOutcome::Page(Ok(fresh)));
     assert_eq!(app.records.rows.len(), 1);
 }
@@ -230,10 +221,7 @@ fn a_server_that_repeats_a_cursor_stops_the_listing() {
     // Cursors A, B, A: the third page would start the same loop again.
     for (i, next) in ["A", "B", "A"].into_iter().enumerate() {
         let (request, _) = only_call(&effects);
-        let page = Page {
-            items: vec![record(i, RecordStatus::New)],
-            next_cursor: Some(next.into()),
-        };
+        let page = Page::new(vec![record(i, RecordStatus::New)], Some(next.into()));
         effects = reply(&mut app, request, RecordOutcome::Page(Ok(page)));
     }
     assert!(calls(&effects).is_empty(), "no further page is requested");
@@ -248,10 +236,7 @@ fn a_server_that_repeats_a_cursor_stops_the_listing() {
 fn a_failed_page_keeps_what_was_loaded_and_says_why() {
     let mut app = app();
     let (request, _) = only_call(&ch(&mut app, '3'));
-    let page = Page {
-        items: vec![record(1, RecordStatus::New)],
-        next_cursor: Some("c".into()),
-    };
+    let page = Page::new(vec![record(1, RecordStatus::New)], Some("c".into()));
     let (request2, _) = only_call(&reply(&mut app, request, RecordOutcome::Page(Ok(page))));
     reply(&mut app, request2, RecordOutcome::Page(Err(server_error())));
     assert_eq!(app.records.rows.len(), 1);
@@ -370,13 +355,13 @@ fn without_a_lock_the_form_creates_one_first() {
         module: ModuleCode::Folder,
         expires_at: t0() + chrono::Duration::seconds(600),
     };
-    let effects = app.update(Action::ApiDone(ApiReply {
+    let effects = app.update(Action::ApiDone(Box::new(ApiReply {
         request: lock_request,
         outcome: ApiOutcome::LockCreated(Ok(lock)),
         latency: Duration::from_millis(5),
         finished_at: t0(),
         clock_offset: chrono::Duration::zero(),
-    }));
+    })));
     let record_calls: Vec<_> = calls(&effects).into_iter().map(|(_, c)| c).collect();
     assert!(
         matches!(&record_calls[..], [ApiCall::Records(RecordCall::Create { lock_id, .. })] if lock_id == "abc@100"),
@@ -396,16 +381,16 @@ fn a_failed_lock_creation_is_reported_in_the_form() {
     let (lock_request, _) = only_call(&press(&mut app, KeyCode::Enter));
     let conflict = ApiError::Api {
         status: 409,
-        code: 409001,
+        code: 409001.to_string(),
         msg: "a live lock already exists".into(),
     };
-    let effects = app.update(Action::ApiDone(ApiReply {
+    let effects = app.update(Action::ApiDone(Box::new(ApiReply {
         request: lock_request,
         outcome: ApiOutcome::LockCreated(Err(conflict)),
         latency: Duration::from_millis(5),
         finished_at: t0(),
         clock_offset: chrono::Duration::zero(),
-    }));
+    })));
     assert!(calls(&effects).is_empty());
     let Some(RecordDialog::Form(form)) = record_dialog(&app) else {
         panic!("the form stays open")
@@ -626,20 +611,14 @@ fn the_detail_view_pages_through_files() {
             cursor: None
         })
     );
-    let page = Page {
-        items: Vec::new(),
-        next_cursor: Some("f2".into()),
-    };
+    let page = Page::new(Vec::new(), Some("f2".into()));
     reply(&mut app, request, RecordOutcome::Files(Ok(page)));
     let (request, call) = only_call(&ch(&mut app, ']'));
     assert!(matches!(call, ApiCall::Records(RecordCall::Files { cursor: Some(c), .. }) if c == "f2"));
     reply(
         &mut app,
         request,
-        RecordOutcome::Files(Ok(Page {
-            items: Vec::new(),
-            next_cursor: None,
-        })),
+        RecordOutcome::Files(Ok(Page::new(Vec::new(), None))),
     );
     assert!(ch(&mut app, ']').is_empty(), "no further page");
     let (_, call) = only_call(&ch(&mut app, '['));
@@ -667,10 +646,10 @@ fn cleanup_proposes_old_new_records_and_confirms_by_number() {
 fn only_one_operation_waits_for_a_lock_at_a_time() {
     let mut app = app_without_lock();
     let (request, _) = only_call(&ch(&mut app, '3'));
-    let page = Page {
-        items: vec![record(1, RecordStatus::New), record(2, RecordStatus::New)],
-        next_cursor: None,
-    };
+    let page = Page::new(
+        vec![record(1, RecordStatus::New), record(2, RecordStatus::New)],
+        None,
+    );
     reply(&mut app, request, RecordOutcome::Page(Ok(page)));
     ch(&mut app, 'd');
     let (_, call) = only_call(&ch(&mut app, 'y'));

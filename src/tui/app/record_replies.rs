@@ -139,7 +139,9 @@ impl App {
         }
         let rows = self.visible_lock_rows();
         match result {
-            Ok(Page { items, next_cursor }) => {
+            Ok(Page {
+                items, next_cursor, ..
+            }) => {
                 self.records.add_page(items, next_cursor.is_none(), rows);
                 match next_cursor {
                     Some(cursor) if !self.records.cursors_seen.insert(cursor.clone()) => {
@@ -273,7 +275,9 @@ impl App {
         }
         pager.loading = false;
         match result {
-            Ok(Page { items, next_cursor }) => {
+            Ok(Page {
+                items, next_cursor, ..
+            }) => {
                 pager.files = items;
                 pager.next_cursor = next_cursor;
                 pager.error = None;

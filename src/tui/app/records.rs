@@ -343,7 +343,7 @@ mod tests {
     pub(crate) fn record(n: usize, status: RecordStatus, device: &str) -> BackupRecord {
         BackupRecord {
             record_id: format!("{}", 1_000_000 + n),
-            module_code: ModuleCode::AddressBook,
+            module_code: ModuleCode::AddressBook.into(),
             status,
             properties: format!(r#"{{"batch":{}}}"#, n % 7),
             version: 1,

@@ -62,7 +62,7 @@ fn ch(app: &mut App, c: char) -> Vec<Effect> {
 fn api_error(status: u16, code: i64, msg: &str) -> ApiError {
     ApiError::Api {
         status,
-        code,
+        code: code.to_string(),
         msg: msg.into(),
     }
 }
@@ -87,13 +87,13 @@ fn only_call(effects: &[Effect]) -> (RequestId, ApiCall) {
 }
 
 fn reply(request: RequestId, outcome: ApiOutcome, finished: i64) -> Action {
-    Action::ApiDone(ApiReply {
+    Action::ApiDone(Box::new(ApiReply {
         request,
         outcome,
         latency: Duration::from_millis(42),
         finished_at: at(finished),
         clock_offset: chrono::Duration::milliseconds(1500),
-    })
+    }))
 }
 
 fn ids(app: &App) -> Vec<&str> {
@@ -611,13 +611,13 @@ fn tick_until_call(app: &mut App) -> (RequestId, ApiCall) {
 }
 
 fn renewal_answer(request: RequestId, result: Result<LockInfo, ApiError>, finished: DateTime<Utc>) -> Action {
-    Action::ApiDone(ApiReply {
+    Action::ApiDone(Box::new(ApiReply {
         request,
         outcome: ApiOutcome::LockRenewed(result),
         latency: Duration::from_millis(400),
         finished_at: finished,
         clock_offset: chrono::Duration::zero(),
-    })
+    }))
 }
 
 #[test]

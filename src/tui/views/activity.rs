@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::pane_block;
+use crate::format;
 use crate::tui::app::activity::{LogEntry, Outcome};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
@@ -50,6 +51,6 @@ fn log_line<'a>(entry: &'a LogEntry, app: &App, theme: &Theme) -> Line<'a> {
         Span::raw(format!("{:<24} ", entry.operation)),
         Span::styled(format!("{result:>6} "), style),
         Span::styled(format!("{latency:>8} "), theme.dim),
-        Span::styled(entry.message.as_str(), style),
+        Span::styled(format::escape(&entry.message), style),
     ])
 }

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
+use crate::format;
 use crate::tui::app::dialogs::{Dialog, PICKER_MODULES};
 use crate::tui::theme::Theme;
 
@@ -22,7 +23,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
             " Release lock ",
             vec![
                 Line::from("Release this lock?"),
-                Line::from(Span::styled(lock_id.as_str(), theme.header)),
+                Line::from(Span::styled(format::escape(lock_id), theme.header)),
                 Line::from(""),
                 Line::from("Backups using it will be refused until a new lock is created."),
             ],
@@ -53,7 +54,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
                 Line::from(""),
             ];
             match error {
-                Some(error) => lines.push(Line::styled(error.as_str(), theme.error)),
+                Some(error) => lines.push(Line::styled(format::escape(error), theme.error)),
                 None => lines.push(Line::styled(
                     "The lock is renewed to check it is yours and to learn its expiry.",
                     theme.dim,

@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::format;
 use crate::tui::app::App;
 use crate::tui::keymap::{self, Scope};
 use crate::tui::theme::Theme;
@@ -14,10 +15,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let hints_area = match &app.status.notice {
         None => area,
         Some(notice) => {
+            let notice = format::escape(notice);
             let notice_width = (notice.chars().count() as u16 + 1).min(area.width / 2);
             let [left, right] =
                 Layout::horizontal([Constraint::Min(0), Constraint::Length(notice_width)]).areas(area);
-            frame.render_widget(Paragraph::new(Span::styled(notice.as_str(), theme.notice)), right);
+            frame.render_widget(Paragraph::new(Span::styled(notice, theme.notice)), right);
             left
         }
     };

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{spinner, upper_block};
-use crate::api::ModuleCode;
+use crate::format;
 use crate::tui::app::locks::{LockEntry, Urgency, short_id};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .chain(pane.creating.iter().map(|module| {
             Row::new([
                 Cell::from(spinner(app)).style(theme.busy),
-                Cell::from(module_label(*module)),
+                Cell::from(format::module_label(*module)),
                 Cell::from("…"),
                 Cell::from("--:--"),
                 Cell::from(""),
@@ -108,13 +108,13 @@ fn lock_row<'a>(entry: &'a LockEntry, app: &App, theme: &Theme, selected: bool) 
         None => Span::raw(""),
     };
     let id = if app.locks.full_ids {
-        entry.id().to_string()
+        format::escape(entry.id()).into_owned()
     } else {
-        short_id(entry.id())
+        format::escape(&short_id(entry.id())).into_owned()
     };
     let row = Row::new([
         Cell::from(marker),
-        Cell::from(module_label(entry.lock.module)),
+        Cell::from(format::module_label(entry.lock.module)),
         Cell::from(id),
         Cell::from(entry.countdown(now)).style(time_style),
         Cell::from(gauge(entry, now, app.session.lock_ttl)).style(time_style),
@@ -126,11 +126,6 @@ fn lock_row<'a>(entry: &'a LockEntry, app: &App, theme: &Theme, selected: bool) 
     } else {
         row.style(Style::new())
     }
-}
-
-/// `102 address book`: fits the column, unlike the parenthesised Display form.
-fn module_label(module: ModuleCode) -> String {
-    format!("{} {}", module.code(), module.name())
 }
 
 /// `██████░░░░`: time left as a share of the lock lifetime, in whole seconds so that it only

@@ -12,7 +12,7 @@ use tui_input::Input;
 use super::centered;
 use super::records::status_style;
 use crate::api::{BackupRecord, ModuleCode, RecordStatus};
-use crate::cleanup::format_age;
+use crate::format;
 use crate::tui::app::App;
 use crate::tui::app::bulk::BulkRun;
 use crate::tui::app::cleanup::CleanupView;
@@ -74,15 +74,11 @@ fn set_input_cursor(frame: &mut Frame, input: &Input, width: usize, x: u16, y: u
 /// How a lock for `module` stands, for the form and the confirmations.
 fn lock_line<'a>(app: &App, module: ModuleCode, theme: &Theme) -> Line<'a> {
     match app.live_lock_for(module) {
-        Some(lock) => {
-            let left = lock.time_left(app.now).num_seconds();
-            Line::from(format!(
-                "{}, {:02}:{:02} left",
-                short_id(&lock.lock_id),
-                left / 60,
-                left % 60
-            ))
-        }
+        Some(lock) => Line::from(format!(
+            "{}, {} left",
+            short_id(&lock.lock_id),
+            format::countdown(lock.time_left(app.now))
+        )),
         None => Line::styled(
             format!("none held for {}: it is created first", module.code()),
             theme.warning,
@@ -137,9 +133,11 @@ fn draw_form(frame: &mut Frame, screen: Rect, app: &App, form: &RecordForm, them
     lines.push(match (&form.stage, &form.server_error) {
         (Stage::WaitingForLock, _) => Line::styled("creating a lock for the module…", theme.busy),
         (Stage::Sending, _) => Line::styled("creating the record…", theme.busy),
-        (Stage::Editing, Some(error)) => Line::styled(format!("not created: {error}"), theme.error),
+        (Stage::Editing, Some(error)) => {
+            Line::styled(format!("not created: {}", format::escape(error)), theme.error)
+        }
         (Stage::Editing, None) => match &form.editor_error {
-            Some(error) => Line::styled(error.clone(), theme.error),
+            Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
             None => Line::styled(
                 "Tab next field · Enter create · Ctrl+E $EDITOR · Esc cancel",
                 theme.dim,
@@ -200,7 +198,7 @@ fn wrapped_rows(line: &Line, width: usize) -> usize {
 fn field_message<'a>(error: Option<String>, hint: &str, theme: &Theme) -> Line<'a> {
     let indent = " ".repeat(usize::from(LABEL_WIDTH));
     match error {
-        Some(error) => Line::styled(format!("{indent}{error}"), theme.error),
+        Some(error) => Line::styled(format!("{indent}{}", format::escape(&error)), theme.error),
         None => Line::styled(format!("{indent}{hint}"), theme.dim),
     }
 }
@@ -209,7 +207,7 @@ fn when(t: DateTime<Utc>, app: &App) -> String {
     let local = t
         .with_timezone(&app.session.display_offset)
         .format("%Y-%m-%d %H:%M:%S");
-    format!("{local} ({} ago)", format_age(app.now - t))
+    format!("{local} ({} ago)", format::age(app.now - t))
 }
 
 fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail, theme: &Theme) {
@@ -225,11 +223,11 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail
         if text.is_empty() {
             "—".to_string()
         } else {
-            text.to_string()
+            format::escape(text).into_owned()
         }
     };
     let mut lines = vec![
-        field("Record id", record.record_id.clone()),
+        field("Record id", format::escape(&record.record_id).into_owned()),
         field("Module", record.module_code.to_string()),
         Line::from(vec![
             Span::styled(format!("{:<14}", "Status"), theme.header),
@@ -252,7 +250,7 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail
     lines.extend(
         pretty_properties(&record.properties)
             .lines()
-            .map(|l| Line::from(format!("  {l}"))),
+            .map(|l| Line::from(format!("  {}", format::escape(l)))),
     );
     lines.push(Line::from(""));
     let pager = &detail.files;
@@ -268,19 +266,20 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail
         theme.header,
     ));
     if let Some(error) = &pager.error {
-        lines.push(Line::styled(format!("  {error}"), theme.error));
+        lines.push(Line::styled(format!("  {}", format::escape(error)), theme.error));
     } else if pager.files.is_empty() && !pager.loading {
         lines.push(Line::styled("  no files", theme.dim));
     }
     for file in &pager.files {
-        let created = file
-            .create_time
-            .with_timezone(&app.session.display_offset)
-            .format("%Y-%m-%d %H:%M");
+        let created = file.create_time.map_or("—".to_string(), |t| {
+            t.with_timezone(&app.session.display_offset)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        });
         lines.push(Line::from(format!(
             "  {:<40} {:>12}  {created}",
-            file.file_name,
-            human_size(file.size)
+            format::escape(&file.file_name),
+            format::human_size(file.size)
         )));
     }
     let width = screen.width.saturating_sub(4).min(100);
@@ -290,7 +289,7 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &App, detail: &RecordDetail
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
-        .title(format!(" Record {} ", record.record_id));
+        .title(format!(" Record {} ", format::escape(&record.record_id)));
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(block).scroll((scroll as u16, 0)),
@@ -306,45 +305,34 @@ fn pretty_properties(text: &str) -> String {
     crate::properties::pretty(text).unwrap_or_else(|| text.to_string())
 }
 
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut size = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while size >= 1024.0 && unit < UNITS.len() - 1 {
-        size /= 1024.0;
-        unit += 1;
-    }
-    format!("{size:.1} {}", UNITS[unit])
-}
-
 fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &App, record: &BackupRecord, theme: &Theme) {
     let device = &record.device_info;
-    let name = if device.device_name.is_empty() {
+    let name = format::escape(if device.device_name.is_empty() {
         &device.device_id
     } else {
         &device.device_name
-    };
+    });
     let os = if device.device_os.is_empty() {
         String::new()
     } else {
-        format!(" ({})", device.device_os)
+        format!(" ({})", format::escape(&device.device_os))
     };
-    let mut lock = lock_line(app, record.module_code, theme);
+    let mut lock = match record.module_code.known() {
+        Some(module) => lock_line(app, module, theme),
+        None => Line::styled("none: the record's module is unknown", theme.warning),
+    };
     lock.spans.insert(0, Span::raw("Lock: "));
     let lines = vec![
         Line::from(vec![
             Span::raw("Delete record "),
-            Span::styled(record.record_id.clone(), theme.header),
+            Span::styled(format::escape(&record.record_id).into_owned(), theme.header),
             Span::raw("?"),
         ]),
         Line::from(format!("Device: {name}{os}")),
         Line::from(vec![
             Span::raw("Status: "),
             Span::styled(record.status.label(), status_style(record.status, theme)),
-            Span::raw(format!(" · age {}", format_age(app.now - record.create_time))),
+            Span::raw(format!(" · age {}", format::age(app.now - record.create_time))),
         ]),
         Line::from(""),
         Line::styled(
@@ -401,7 +389,7 @@ fn draw_confirm_bulk(frame: &mut Frame, screen: Rect, app: &App, confirm: &BulkC
     let input_row = lines.len();
     lines.push(input_line(&confirm.typed, input_width, theme.header));
     lines.push(match &confirm.error {
-        Some(error) => Line::styled(error.clone(), theme.error),
+        Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
         None => Line::from(""),
     });
     let area = centered(screen, width, lines.len() as u16 + 2);
@@ -443,7 +431,7 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
             "The list is loaded again from the server.",
         ),
         TextPurpose::CompleteProperties { record_id, .. } => (
-            format!("Complete record {record_id}"),
+            format!("Complete record {}", format::escape(record_id)),
             "New properties as JSON (optional; empty keeps the current ones):",
             "The record's status becomes completed and its end time is set.",
         ),
@@ -456,7 +444,7 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
         input_line(&field.input, input_width, theme.header),
         Line::from(""),
         match &field.error {
-            Some(error) => Line::styled(error.clone(), theme.error),
+            Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
             None => Line::styled(hint, theme.dim),
         },
     ];
@@ -477,7 +465,7 @@ fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &App, view: &CleanupView, 
     };
     let mut lines = vec![Line::from(format!(
         "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
-        format_age(view.rules.stale_new_after)
+        format::age(view.rules.stale_new_after)
     ))];
     if view.partial {
         lines.push(Line::styled(
@@ -513,13 +501,13 @@ fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &App, view: &CleanupView, 
     for (index, candidate) in view.candidates.iter().enumerate().skip(first).take(rows) {
         let record = &candidate.record;
         let tick = if view.is_ticked(candidate) { "[x]" } else { "[ ]" };
-        let device = if record.device_info.device_name.is_empty() {
+        let device = format::escape(if record.device_info.device_name.is_empty() {
             &record.device_info.device_id
         } else {
             &record.device_info.device_name
-        };
+        });
         let line = Line::from(vec![
-            Span::raw(format!("{tick} {:<19} ", record.record_id)),
+            Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
             Span::styled(
                 format!("{:<13} ", record.status.label()),
                 status_style(record.status, theme),
@@ -614,9 +602,9 @@ fn draw_bulk_summary(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &The
     for failure in run.failures.iter().skip(run.scroll).take(rows) {
         let code = failure.code.map_or("-".to_string(), |c| c.to_string());
         lines.push(Line::from(vec![
-            Span::raw(format!("  {:<19} ", failure.record_id)),
+            Span::raw(format!("  {:<19} ", format::escape(&failure.record_id))),
             Span::styled(format!("{code:>7} "), theme.error),
-            Span::raw(failure.message.clone()),
+            Span::raw(format::escape(&failure.message).into_owned()),
         ]));
     }
     let area = centered(screen, width, height as u16);
@@ -638,13 +626,6 @@ mod tests {
         assert_eq!(wrapped_rows(&Line::from("0123456789"), 10), 1);
         assert_eq!(wrapped_rows(&Line::from("01234 6789 abc"), 10), 2);
         assert_eq!(wrapped_rows(&Line::from("a 0123456789012345"), 10), 3);
-    }
-
-    #[test]
-    fn sizes_read_like_a_person_would_write_them() {
-        assert_eq!(human_size(12), "12 B");
-        assert_eq!(human_size(2048), "2.0 KiB");
-        assert_eq!(human_size(5 * 1024 * 1024 + 512 * 1024), "5.5 MiB");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::{spinner, upper_block};
 use crate::api::{BackupRecord, RecordStatus};
-use crate::cleanup::format_age;
+use crate::format;
 use crate::tui::app::records::{LoadState, RecordsPane};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
@@ -24,7 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut block = upper_block(app, &title_detail(app), theme);
     if let LoadState::Failed { message, .. } = &pane.load {
         block = block.title_bottom(Line::styled(
-            format!(" loading stopped: {message} (r to retry) "),
+            format!(" loading stopped: {} (r to retry) ", format::escape(message)),
             theme.error,
         ));
     } else if !pane.marked.is_empty() {
@@ -120,7 +120,7 @@ fn title_detail(app: &App) -> String {
     };
     let mut parts = Vec::new();
     if let Some(device) = &pane.device_filter {
-        parts.push(format!("device {device}"));
+        parts.push(format!("device {}", format::escape(device)));
     }
     let count = pane.rows.len();
     match &pane.load {
@@ -140,8 +140,7 @@ fn title_detail(app: &App) -> String {
     }
     // The locks pane is hidden meanwhile: say how long the module's lock has left.
     if let Some(lock) = app.live_lock_for(module) {
-        let left = lock.time_left(app.now).num_seconds();
-        parts.push(format!("lock {:02}:{:02}", left / 60, left % 60));
+        parts.push(format!("lock {}", format::countdown(lock.time_left(app.now))));
     }
     parts
         .iter()
@@ -179,15 +178,15 @@ fn record_cells(
     theme: &Theme,
 ) -> [Cell<'static>; 8] {
     let device = &record.device_info;
-    let name = if device.device_name.is_empty() {
+    let name = format::escape(if device.device_name.is_empty() {
         device.device_id.as_str()
     } else {
         device.device_name.as_str()
-    };
+    });
     let device = if device.device_os.is_empty() {
-        name.to_string()
+        name.into_owned()
     } else {
-        format!("{name} ({})", device.device_os)
+        format!("{name} ({})", format::escape(&device.device_os))
     };
     let time = |t: DateTime<Utc>| t.with_timezone(&offset).format("%Y-%m-%d %H:%M").to_string();
     let mark = if marked {
@@ -197,13 +196,13 @@ fn record_cells(
     };
     [
         Cell::from(mark),
-        Cell::from(record.record_id.clone()),
+        Cell::from(format::escape(&record.record_id).into_owned()),
         Cell::from(record.status.label()).style(status_style(record.status, theme)),
         Cell::from(device),
         Cell::from(record.version.to_string()),
         Cell::from(time(record.create_time)),
         Cell::from(record.end_time.map(time).unwrap_or_else(|| "—".into())),
-        Cell::from(format_age(now - record.create_time)),
+        Cell::from(format::age(now - record.create_time)),
     ]
 }
 

@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::format;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
@@ -27,7 +28,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let error = match &app.status.last_error {
         Some((at, error)) => {
             let at = at.with_timezone(&session.display_offset).format("%H:%M:%S");
-            Line::styled(format!(" last error {at}: {error}"), theme.error)
+            Line::styled(
+                format!(" last error {at}: {}", format::escape(error)),
+                theme.error,
+            )
         }
         None => Line::styled(" no errors", theme.dim),
     };

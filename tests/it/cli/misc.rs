@@ -175,6 +175,20 @@ async fn cleanup_is_a_dry_run_unless_told_yes() {
     // Fresh records are not abandoned under the default rule (24 h).
     let none = cli.run(&["cleanup", "--json"]).await.ok().json();
     assert_eq!(none["candidates"].as_array().unwrap().len(), 0);
+    // An hour later on the server's clock (which ages are measured on): they are 1 h old. (The
+    // lock expired meanwhile, on that clock; a new one is taken.)
+    cli.run(&["lock", "release", "--all"]).await.ok();
+    server.server.set_faults(Faults {
+        clock_offset: chrono::Duration::hours(1),
+        ..Faults::default()
+    });
+    cli.run(&["lock", "create", "-m", "101", "-q"]).await.ok();
+    let young = cli
+        .run(&["cleanup", "--older-than", "2h", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(young["candidates"].as_array().unwrap().len(), 0, "{young}");
 
     // With the module locked (by us, for a running backup), --yes skips it: conflict.
     let locked = cli
@@ -185,7 +199,7 @@ async fn cleanup_is_a_dry_run_unless_told_yes() {
     cli.run(&["lock", "release", "--all"]).await.ok();
 
     let dry = cli
-        .run(&["cleanup", "--older-than", "0s", "--json"])
+        .run(&["cleanup", "--older-than", "30m", "--json"])
         .await
         .ok()
         .json();
@@ -203,11 +217,11 @@ async fn cleanup_is_a_dry_run_unless_told_yes() {
     );
     cli.run(&["record", "get", &ids[0]]).await.ok();
 
-    let table = cli.run(&["cleanup", "--older-than", "0s"]).await;
+    let table = cli.run(&["cleanup", "--older-than", "30m"]).await;
     assert!(table.ok().stdout.contains("dry run"), "{}", table.stdout);
 
     let done = cli
-        .run(&["cleanup", "--older-than", "0s", "--yes", "--json"])
+        .run(&["cleanup", "--older-than", "30m", "--yes", "--json"])
         .await
         .ok()
         .json();

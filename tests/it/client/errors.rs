@@ -43,7 +43,11 @@ fn expect_api<T: std::fmt::Debug>(
             code: got_code,
             msg,
         } => {
-            assert_eq!((*got_status, *got_code), (status, code), "{error:?}");
+            assert_eq!(
+                (*got_status, got_code.as_str()),
+                (status, code.to_string().as_str()),
+                "{error:?}"
+            );
             assert!(!msg.trim().is_empty(), "empty server message: {error:?}");
             let text = error.to_string();
             assert!(text.starts_with(msg.as_str()), "{text}");
@@ -225,7 +229,7 @@ async fn missing_records_and_locks_are_404001_and_404002() {
 
     for missing in ["1", "999999999999999999", "not-a-number", "../lock"] {
         let error = expect_api(client.get_record(missing).await, 404, 404001, ErrorKind::NotFound);
-        assert!(error.to_string().contains("refresh"), "{error}");
+        assert!(error.to_string().contains("may have been deleted"), "{error}");
     }
     expect_api(
         client.complete_record(&lock.lock_id, "1", None).await,
@@ -325,7 +329,7 @@ async fn lock_conflicts_are_409001_409002_and_409003() {
 }
 
 #[tokio::test]
-async fn rate_limiting_is_429001_and_is_not_retried() {
+async fn rate_limiting_is_429001_and_is_retried_after_the_wait_the_server_asks_for() {
     let server = spawn_server_with(|config| {
         config.faults = Faults {
             rate_limit_per_sec: Some(1),
@@ -333,10 +337,11 @@ async fn rate_limiting_is_429001_and_is_not_retried() {
         };
     })
     .await;
-    let client = client_as(&server, ALICE);
+    // Without retries the refusal shows, as the table has it: 429 / 429001.
+    let impatient = client_with(&server, ALICE, |o| o.retries = 0);
     let mut limited = Vec::new();
     for _ in 0..10 {
-        if let Err(error) = client.get_record("1").await
+        if let Err(error) = impatient.get_record("1").await
             && error.code() == Some(429001)
         {
             limited.push(error);
@@ -349,6 +354,25 @@ async fn rate_limiting_is_429001_and_is_not_retried() {
     );
     let error = expect_api(Err::<(), _>(limited.remove(0)), 429, 429001, ErrorKind::Server);
     assert!(error.to_string().contains("wait a moment"), "{error}");
+    assert!(error.is_transient());
+
+    // With retries a read waits the server's Retry-After (1 s) and then gets through: every
+    // answer is the record's 404001, none a 429.
+    let patient = client_with(&server, ALICE, |o| o.retries = 2);
+    let before = server.server.stats().rate_limited;
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        let error = patient.get_record("1").await.unwrap_err();
+        assert_eq!(error.code(), Some(404001), "{error}");
+    }
+    assert!(
+        server.server.stats().rate_limited > before,
+        "the limit never refused anything"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "got through the limit without waiting"
+    );
 }
 
 #[tokio::test]

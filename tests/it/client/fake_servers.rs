@@ -226,7 +226,7 @@ async fn call_each_endpoint(server: &FakeServer, client: &Client) -> Vec<(&'stat
 fn is_retried(call: &str) -> bool {
     matches!(
         call,
-        "renew_lock" | "release_lock" | "list_records" | "get_record" | "list_files"
+        "renew_lock" | "release_lock" | "list_records" | "get_record" | "list_files" | "delete_record"
     )
 }
 
@@ -320,7 +320,7 @@ async fn a_failing_code_under_http_200_is_an_api_error_classified_by_its_code() 
         error,
         ApiError::Api {
             status: 200,
-            code: 409001,
+            code: 409001.to_string(),
             msg: "lock already held".into()
         }
     );
@@ -405,7 +405,7 @@ async fn a_silent_server_times_out_and_only_idempotent_calls_are_retried() {
         );
         assert_eq!(error.kind(), ErrorKind::Network);
         assert!(error.to_string().contains("0.15 s"), "{error}");
-        assert!(error.to_string().contains("raise the timeout"), "{error}");
+        assert!(error.to_string().contains("raise --timeout"), "{error}");
         let expected = if is_retried(call) { 2 } else { 1 };
         assert_eq!(attempts, expected, "attempts of {call}");
     }
@@ -512,7 +512,7 @@ async fn every_request_carries_the_documented_headers() {
     }
     assert!(
         heads[2].starts_with(
-            "GET /koodrive/ose/v1/backup/record?moduleCode=102&pageSize=20&deviceId=dev+1&cursor=abc "
+            "GET /koodrive/ose/v1/backup/record?cursor=abc&deviceId=dev%201&moduleCode=102&pageSize=20 "
         ),
         "{}",
         heads[2]

@@ -37,7 +37,11 @@ fn query(module: ModuleCode, page_size: u32, device: Option<&str>) -> RecordQuer
 
 /// Every record of `query`, walking all pages; also returns how many pages there were.
 async fn all_records(client: &Client, query: RecordQuery) -> (Vec<BackupRecord>, usize) {
-    let pages: Vec<Page<BackupRecord>> = client.record_pages(query).try_collect().await.unwrap();
+    let pages: Vec<Page<BackupRecord>> = client
+        .record_pages(query, koobackup::api::DEFAULT_MAX_PAGES)
+        .try_collect()
+        .await
+        .unwrap();
     let count = pages.len();
     (pages.into_iter().flat_map(|p| p.items).collect(), count)
 }
@@ -209,17 +213,14 @@ async fn an_empty_module_is_one_empty_page() {
     let server = spawn_server().await;
     let client = client_as(&server, ALICE);
     let pages: Vec<Page<BackupRecord>> = client
-        .record_pages(query(ModuleCode::AddressBook, 50, None))
+        .record_pages(
+            query(ModuleCode::AddressBook, 50, None),
+            koobackup::api::DEFAULT_MAX_PAGES,
+        )
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(
-        pages,
-        vec![Page {
-            items: vec![],
-            next_cursor: None
-        }]
-    );
+    assert_eq!(pages, vec![Page::new(vec![], None)]);
 }
 
 #[tokio::test]
@@ -233,13 +234,7 @@ async fn a_records_files_are_listed_page_by_page() {
         .unwrap();
 
     let empty = client.list_files(&record.record_id, 10, None).await.unwrap();
-    assert_eq!(
-        empty,
-        Page {
-            items: vec![],
-            next_cursor: None
-        }
-    );
+    assert_eq!(empty, Page::new(vec![], None));
 
     insert_files(&server.db_path, &record.record_id, 25);
     let first = client.list_files(&record.record_id, 10, None).await.unwrap();
@@ -249,7 +244,7 @@ async fn a_records_files_are_listed_page_by_page() {
     assert!(first.next_cursor.is_some());
 
     let pages: Vec<_> = client
-        .file_pages(&record.record_id, 10)
+        .file_pages(&record.record_id, 10, koobackup::api::DEFAULT_MAX_PAGES)
         .try_collect()
         .await
         .unwrap();

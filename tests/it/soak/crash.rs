@@ -147,7 +147,7 @@ async fn all_record_ids(client: &Client) -> BTreeSet<String> {
             device_id: None,
         };
         let pages: Vec<_> = client
-            .record_pages(query)
+            .record_pages(query, koobackup::api::DEFAULT_MAX_PAGES)
             .try_collect()
             .await
             .expect("list after restart");

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::support::ALICE;
 use crate::support::pty::{Tui, countdown_of, journal_entries};
 use koobackup::api::client::NewRecord;
-use koobackup::api::{ApiError, Client, ClientOptions, Credentials, ModuleCode, Token};
+use koobackup::api::{Client, ClientOptions, Credentials, ModuleCode, Token};
 use koobackup::server::Faults;
 
 /// The server's lock lifetime, also told to the app (`KOOBACKUP_LOCK_TTL_SECS`). With 300 ms
@@ -63,7 +63,7 @@ async fn assert_live(client: &Client, lock_id: &str, when: &str) -> usize {
     loop {
         match client.create_record(lock_id, &record).await {
             Ok(_) => return injected,
-            Err(ApiError::Api { code: 500001, .. }) if injected < 30 => injected += 1,
+            Err(e) if e.code() == Some(500001) && injected < 30 => injected += 1,
             Err(e) => panic!("{when}: the lock is not live: {e}"),
         }
     }

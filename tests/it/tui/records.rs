@@ -77,13 +77,13 @@ impl Driver {
                         ApiOutcome::Records(record_runner::perform(&self.client, call).await)
                     }
                 };
-                vec![Action::ApiDone(ApiReply {
+                vec![Action::ApiDone(Box::new(ApiReply {
                     request,
                     outcome,
                     latency: Duration::from_millis(1),
                     finished_at: Utc::now(),
                     clock_offset: self.client.clock_offset(),
-                })]
+                }))]
             }
             Effect::StartBulkDelete(job) => {
                 let reports = Arc::new(Mutex::new(Vec::new()));

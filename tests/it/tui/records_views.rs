@@ -71,7 +71,7 @@ fn record(n: usize) -> BackupRecord {
     let created = t0() - chrono::Duration::minutes(37 * n as i64 + 5);
     BackupRecord {
         record_id: format!("{}", 1_842_862_763_295_184_641u64 - n as u64 * 4_194_304),
-        module_code: ModuleCode::AddressBook,
+        module_code: ModuleCode::AddressBook.into(),
         status,
         properties: format!(r#"{{"contacts":{},"app":"sync"}}"#, 100 + n),
         version: if status == RecordStatus::Completed { 2 } else { 1 },
@@ -95,13 +95,13 @@ fn reply(app: &mut App, effects: &[Effect], outcome: RecordOutcome) -> Vec<Effec
             _ => None,
         })
         .expect("an API call");
-    app.update(Action::ApiDone(ApiReply {
+    app.update(Action::ApiDone(Box::new(ApiReply {
         request,
         outcome: ApiOutcome::Records(outcome),
         latency: Duration::from_millis(12),
         finished_at: t0(),
         clock_offset: chrono::Duration::zero(),
-    }))
+    })))
 }
 
 /// Lists 102 and answers with `n` records, 100 per page; stops after `pages` pages if given.
@@ -128,7 +128,7 @@ fn load(app: &mut App, n: usize, pages: Option<usize>) {
         effects = reply(
             app,
             &effects,
-            RecordOutcome::Page(Ok(Page { items, next_cursor })),
+            RecordOutcome::Page(Ok(Page::new(items, next_cursor))),
         );
         page += 1;
     }
@@ -247,7 +247,7 @@ fn the_form_after_a_server_error() {
     let effects = key(&mut app, KeyCode::Enter);
     let error = ApiError::Api {
         status: 409,
-        code: 409002,
+        code: 409002.to_string(),
         msg: "lock expired".into(),
     };
     reply(&mut app, &effects, RecordOutcome::Created(Err(error)));
@@ -286,7 +286,7 @@ fn bulk(ok: usize, failed: usize, finish: bool) -> App {
         let result = if i < failed {
             Err(ApiError::Api {
                 status: 500,
-                code: 500001,
+                code: 500001.to_string(),
                 msg: "internal error (injected by the error-rate fault)".into(),
             })
         } else {
@@ -333,16 +333,15 @@ fn record_details_with_files() {
             file_id: i.to_string(),
             file_name: format!("contacts-{i}.vcf"),
             size: 1500 * (i + 1) * (i + 1) * 100,
-            create_time: t0(),
+            sha256: None,
+            description: None,
+            create_time: Some(t0()),
         })
         .collect();
     reply(
         &mut app,
         &effects,
-        RecordOutcome::Files(Ok(Page {
-            items: files,
-            next_cursor: Some("next".into()),
-        })),
+        RecordOutcome::Files(Ok(Page::new(files, Some("next".into())))),
     );
     insta::assert_snapshot!(screen_of(&app, WIDTH, 40));
 }

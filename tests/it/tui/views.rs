@@ -133,17 +133,17 @@ fn locks_busy_renewing_and_creating() {
 fn locks_expired_and_gone() {
     let mut app = app_with(vec![(lock(A, 545), false), (lock(B, -30), false)]);
     let effects = key(&mut app, KeyCode::Char('r'));
-    app.update(Action::ApiDone(ApiReply {
+    app.update(Action::ApiDone(Box::new(ApiReply {
         request: first_request(&effects),
         outcome: ApiOutcome::LockRenewed(Err(ApiError::Api {
             status: 404,
-            code: 404002,
+            code: 404002.to_string(),
             msg: "lock not found".into(),
         })),
         latency: Duration::from_millis(12),
         finished_at: at(1),
         clock_offset: chrono::Duration::milliseconds(-2300),
-    }));
+    })));
     insta::assert_snapshot!(screen(&app));
 }
 
@@ -152,17 +152,17 @@ fn error_in_status_bar_and_log() {
     let mut app = three_locks();
     key(&mut app, KeyCode::Char('n'));
     let effects = key(&mut app, KeyCode::Char('1'));
-    app.update(Action::ApiDone(ApiReply {
+    app.update(Action::ApiDone(Box::new(ApiReply {
         request: first_request(&effects),
         outcome: ApiOutcome::LockCreated(Err(ApiError::Api {
             status: 409,
-            code: 409001,
+            code: 409001.to_string(),
             msg: "a live lock already exists for this module".into(),
         })),
         latency: Duration::from_millis(37),
         finished_at: at(2),
         clock_offset: chrono::Duration::milliseconds(400),
-    }));
+    })));
     insta::assert_snapshot!(screen(&app));
 }
 

@@ -1,0 +1,223 @@
+//! One method per backup-lock, record and file endpoint (`/koodrive/ose/v1/backup/...`), each
+//! with the retry policy its effect allows.
+
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use reqwest::Method;
+
+use super::client::{Call, Client, Idempotency};
+use super::error::ApiError;
+use super::model::{
+    BackupFile, BackupRecord, CompleteRecordRequest, CreateLockData, CreateLockRequest, CreateRecordRequest,
+    LockInfo, ModuleCode, Page,
+};
+use super::pages::follow_cursors;
+use super::sign;
+
+/// "lock not found (never existed or released)".
+const LOCK_NOT_FOUND: i64 = 404002;
+/// "record not found".
+const RECORD_NOT_FOUND: i64 = 404001;
+
+/// What to list: one module's records, optionally of one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordQuery {
+    pub module: ModuleCode,
+    pub page_size: u32,
+    pub device_id: Option<String>,
+}
+
+/// A record to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    pub module: ModuleCode,
+    pub device_id: String,
+    /// JSON text, already validated by the caller.
+    pub properties: Option<String>,
+}
+
+/// `/record/{id}` with the id escaped, so that whatever it holds it stays one path segment.
+fn record_path(record_id: &str) -> String {
+    format!("/record/{}", sign::encode(record_id))
+}
+
+impl Client {
+    /// `POST /lock`. The expiry is counted from the moment the request was sent.
+    pub async fn create_lock(&self, module: ModuleCode) -> Result<LockInfo, ApiError> {
+        let call = Call::new(Method::POST, "/lock", Idempotency::NotIdempotent)
+            .json(&CreateLockRequest { module_code: module });
+        let (answer, sent) = self.exchange(call).await?;
+        let data: CreateLockData = self.scrubbed(answer.data())?;
+        Ok(LockInfo {
+            module: LockInfo::module_of_id(&data.lock_id).unwrap_or(module),
+            lock_id: data.lock_id,
+            expires_at: self.expiry_from(sent),
+        })
+    }
+
+    /// `PATCH /lock`. Returns the lock with its new, conservatively estimated expiry: a live lock
+    /// is extended to send time + TTL; an expired one to its old expiry + TTL (the server extends
+    /// an expired lock from its expiry).
+    pub async fn renew_lock(&self, lock: &LockInfo) -> Result<LockInfo, ApiError> {
+        let call = Call::new(Method::PATCH, "/lock", Idempotency::Idempotent).lock(&lock.lock_id);
+        let (_, sent) = self.exchange(call).await?;
+        let expires_at = if sent >= lock.expires_at {
+            self.expiry_from(lock.expires_at)
+        } else {
+            self.expiry_from(sent)
+        };
+        Ok(LockInfo {
+            expires_at,
+            ..lock.clone()
+        })
+    }
+
+    /// `start + TTL`, saturating at the end of time.
+    fn expiry_from(&self, start: DateTime<Utc>) -> DateTime<Utc> {
+        start
+            .checked_add_signed(self.ttl())
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// `DELETE /lock`. Repeated after a failure in transit; a repeat answered "lock not found"
+    /// then means the earlier attempt released it.
+    pub async fn release_lock(&self, lock_id: &str) -> Result<(), ApiError> {
+        let idempotency = Idempotency::Removal { gone: LOCK_NOT_FOUND };
+        let call = Call::new(Method::DELETE, "/lock", idempotency).lock(lock_id);
+        self.exchange(call).await.map(drop)
+    }
+
+    /// `POST /record` under `lock_id`. Never repeated: a lost answer may hide a created record.
+    pub async fn create_record(&self, lock_id: &str, record: &NewRecord) -> Result<BackupRecord, ApiError> {
+        let body = CreateRecordRequest {
+            module_code: record.module,
+            device_id: record.device_id.clone(),
+            properties: record.properties.clone(),
+        };
+        let call = Call::new(Method::POST, "/record", Idempotency::NotIdempotent)
+            .lock(lock_id)
+            .json(&body);
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed(answer.data())
+    }
+
+    /// `GET /record`: one page, starting at `cursor` (or the first page).
+    pub async fn list_records(
+        &self,
+        query: &RecordQuery,
+        cursor: Option<&str>,
+    ) -> Result<Page<BackupRecord>, ApiError> {
+        let mut call = Call::new(Method::GET, "/record", Idempotency::Idempotent)
+            .param("moduleCode", query.module.code())
+            .param("pageSize", query.page_size.to_string());
+        if let Some(device) = &query.device_id {
+            call = call.param("deviceId", device.as_str());
+        }
+        if let Some(cursor) = cursor {
+            call = call.param("cursor", cursor);
+        }
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed_page(answer.page("data"))
+    }
+
+    /// Every page of `query`, following `nextCursor` to the end or to `max_pages` pages. Stops
+    /// after the first error.
+    pub fn record_pages(
+        &self,
+        query: RecordQuery,
+        max_pages: usize,
+    ) -> impl Stream<Item = Result<Page<BackupRecord>, ApiError>> + Send + 'static {
+        let client = self.clone();
+        follow_cursors(
+            move |cursor| {
+                let client = client.clone();
+                let query = query.clone();
+                async move { client.list_records(&query, cursor.as_deref()).await }
+            },
+            max_pages,
+        )
+    }
+
+    /// `GET /record/{id}`.
+    pub async fn get_record(&self, record_id: &str) -> Result<BackupRecord, ApiError> {
+        let path = record_path(record_id);
+        let call = Call::new(Method::GET, &path, Idempotency::Idempotent);
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed(answer.data())
+    }
+
+    /// `PATCH /record/{id}`: marks the record completed, optionally replacing its properties.
+    /// Not retried: a repeat would stamp a new end time and version on a record already done.
+    pub async fn complete_record(
+        &self,
+        lock_id: &str,
+        record_id: &str,
+        properties: Option<String>,
+    ) -> Result<(), ApiError> {
+        let path = record_path(record_id);
+        let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent)
+            .lock(lock_id)
+            .json(&CompleteRecordRequest { properties });
+        self.exchange(call).await.map(drop)
+    }
+
+    /// `DELETE /record/{id}`: deletes the record and its backup files. Repeated after a failure
+    /// in transit or a rate limit; a repeat answered "record not found" then means the earlier
+    /// attempt deleted it (the server never gives a deleted record's id to another).
+    pub async fn delete_record(&self, lock_id: &str, record_id: &str) -> Result<(), ApiError> {
+        let path = record_path(record_id);
+        let idempotency = Idempotency::Removal {
+            gone: RECORD_NOT_FOUND,
+        };
+        let call = Call::new(Method::DELETE, &path, idempotency).lock(lock_id);
+        self.exchange(call).await.map(drop)
+    }
+
+    /// `GET /record/{id}/files`: one page of a record's files.
+    pub async fn list_files(
+        &self,
+        record_id: &str,
+        page_size: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<BackupFile>, ApiError> {
+        let path = format!("{}/files", record_path(record_id));
+        let mut call =
+            Call::new(Method::GET, &path, Idempotency::Idempotent).param("pageSize", page_size.to_string());
+        if let Some(cursor) = cursor {
+            call = call.param("cursor", cursor);
+        }
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed_page(answer.page("data"))
+    }
+
+    /// Every page of a record's files, following `nextCursor` to the end or to `max_pages`.
+    pub fn file_pages(
+        &self,
+        record_id: &str,
+        page_size: u32,
+        max_pages: usize,
+    ) -> impl Stream<Item = Result<Page<BackupFile>, ApiError>> + Send + 'static {
+        let client = self.clone();
+        let record_id = record_id.to_string();
+        follow_cursors(
+            move |cursor| {
+                let client = client.clone();
+                let record_id = record_id.clone();
+                async move { client.list_files(&record_id, page_size, cursor.as_deref()).await }
+            },
+            max_pages,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ids_stay_one_path_segment() {
+        assert_eq!(record_path("1842862763295184641"), "/record/1842862763295184641");
+        assert_eq!(record_path("../x"), "/record/..%2Fx");
+        assert_eq!(record_path("a b?c#d"), "/record/a%20b%3Fc%23d");
+    }
+}

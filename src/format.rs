@@ -1,0 +1,189 @@
+//! Text shared by the command line and the terminal app: sizes, ages, countdowns, module names,
+//! and the escaping of anything a server sent before it reaches a terminal.
+//!
+//! A server's text (a device name, a file name, an error message) may carry control characters:
+//! ESC starts sequences that retitle the window, clear the screen, write the clipboard (OSC 52)
+//! or make the terminal answer (CSI 6n) — over SSH, in the operator's terminal. [`escape`] shows
+//! every such character as visible text instead. `--json` output is exact and never escaped.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{LockInfo, ModuleCode};
+
+/// Whether `c` must not reach a terminal as it is: C0 controls (line breaks and tabs included),
+/// DEL, C1 controls, and the bidirectional formatting characters that can make text read in
+/// another order than it is stored ("Trojan source").
+fn needs_escape(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{61c}'
+        | '\u{200e}' | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character that [`needs_escape`] written visibly: `\x1b` for those below
+/// U+0100, `\u{202e}` for the others. Text without any is returned as it is, without a copy.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !needs_escape(c) {
+            out.push(c);
+        } else if u32::from(c) < 0x100 {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`escape`] for text laid out in lines by us (a table, a message with a continuation line):
+/// each line is escaped, the line breaks between them stay.
+pub fn escape_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return Cow::Borrowed(text);
+    }
+    let lines: Vec<Cow<'_, str>> = text.split('\n').map(escape).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
+/// `532 B`, `1.5 KiB`, `3.4 MiB`… (powers of 1024).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// A coarse age for people: "3d 4h", "5h 12m", "42m", "30s". Negative ages (a time stamped
+/// ahead of the clock that measures it) read "0s".
+pub fn age(age: chrono::Duration) -> String {
+    let secs = age.num_seconds().max(0);
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes}m")
+    } else if minutes > 0 {
+        format!("{minutes}m")
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// Time left on a lock as a countdown: `mm:ss`, `h:mm:ss` from an hour up. Whole seconds,
+/// truncated, so a countdown never shows more time than there is.
+pub fn countdown(left: chrono::Duration) -> String {
+    let secs = left.num_seconds().max(0);
+    let (hours, minutes, seconds) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if hours > 0 {
+        format!("{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{minutes:02}:{seconds:02}")
+    }
+}
+
+/// Time left on `lock` at `now`: its [`countdown`], or `expired`.
+pub fn time_left(lock: &LockInfo, now: DateTime<Utc>) -> String {
+    if lock.is_expired(now) {
+        "expired".into()
+    } else {
+        countdown(lock.time_left(now))
+    }
+}
+
+/// `102 address book`: short enough for a table column.
+pub fn module_label(module: ModuleCode) -> String {
+    format!("{} {}", module.code(), module.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        // OSC 52 (clipboard write), CSI 6n (cursor report), a BEL, a C1 CSI and a bidi override.
+        let hostile = "a\u{1b}]52;c;ZXZpbA==\u{7}b\u{1b}[6nc\u{9b}2Jd\u{202e}gpj.exe";
+        assert_eq!(
+            escape(hostile),
+            "a\\x1b]52;c;ZXZpbA==\\x07b\\x1b[6nc\\x9b2Jd\\u{202e}gpj.exe"
+        );
+        assert_eq!(escape("tab\tand\nline\r\u{7f}"), "tab\\x09and\\x0aline\\x0d\\x7f");
+        assert_eq!(
+            escape("\u{2066}\u{2069}\u{61c}\u{200f}"),
+            "\\u{2066}\\u{2069}\\u{61c}\\u{200f}"
+        );
+    }
+
+    #[test]
+    fn ordinary_text_is_not_copied() {
+        for text in ["", "Mia's ThinkPad X1", "Größe 12 — ok ✓", "日本語のファイル.txt"] {
+            assert!(matches!(escape(text), Cow::Borrowed(_)), "{text}");
+        }
+    }
+
+    #[test]
+    fn escaping_twice_changes_nothing_more() {
+        let once = escape("x\u{1b}[31my").into_owned();
+        assert_eq!(escape(&once), once);
+    }
+
+    #[test]
+    fn line_layout_survives_but_nothing_else_does() {
+        assert_eq!(escape_lines("one\ntwo\u{1b}[2J"), "one\ntwo\\x1b[2J");
+        assert_eq!(escape_lines("a\r\nb"), "a\\x0d\nb");
+        assert!(matches!(escape_lines("a\nb"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn sizes_are_readable() {
+        assert_eq!(human_size(12), "12 B");
+        assert_eq!(human_size(532), "532 B");
+        assert_eq!(human_size(2048), "2.0 KiB");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(human_size(5 * 1024 * 1024 + 512 * 1024), "5.5 MiB");
+        assert_eq!(human_size(u64::MAX), "16384.0 PiB");
+    }
+
+    #[test]
+    fn ages_and_countdowns_read_naturally() {
+        let s = chrono::Duration::seconds;
+        assert_eq!(age(s(42)), "42s");
+        assert_eq!(age(s(125 * 60)), "2h 5m");
+        assert_eq!(age(s(30 * 3600)), "1d 6h");
+        assert_eq!(age(s(-5)), "0s");
+        assert_eq!(countdown(s(600)), "10:00");
+        assert_eq!(countdown(s(59)), "00:59");
+        assert_eq!(countdown(s(3_725)), "1:02:05");
+        assert_eq!(countdown(chrono::Duration::milliseconds(999)), "00:00");
+        assert_eq!(countdown(s(-3)), "00:00");
+        assert_eq!(module_label(ModuleCode::AddressBook), "102 address book");
+        let now: DateTime<Utc> = "2025-11-03T07:00:00Z".parse().unwrap();
+        let lock = |secs| LockInfo {
+            lock_id: "x@100".into(),
+            module: ModuleCode::Folder,
+            expires_at: now + s(secs),
+        };
+        assert_eq!(time_left(&lock(3_725), now), "1:02:05");
+        assert_eq!(time_left(&lock(1), now), "00:01");
+        assert_eq!(time_left(&lock(0), now), "expired");
+        assert_eq!(time_left(&lock(-5), now), "expired");
+    }
+}
