@@ -107,6 +107,13 @@ pub fn time_left(lock: &LockInfo, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A time for messages, in the local zone with the zone written out: `2025-11-03 08:01:40 +01:00`.
+pub fn local_time(time: DateTime<Utc>) -> String {
+    time.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
+}
+
 /// `102 address book`: short enough for a table column.
 pub fn module_label(module: ModuleCode) -> String {
     format!("{} {}", module.code(), module.name())

@@ -6,8 +6,10 @@
 //!
 //! Several koobackup processes may share the file (a TUI, a `lock hold`, a cron job), so every
 //! change re-reads the file under an exclusive file lock, applies itself, and replaces the file
-//! atomically. A damaged file is reported, never silently replaced: it may be the only record of
-//! a lock that is still held.
+//! atomically. A change is a compare-and-set against what is on disk then: a renewal updates an
+//! entry only if it is still there ([`Journal::update`]), so a lock released meanwhile by another
+//! process never comes back. A damaged or unreadable file is reported, never silently replaced:
+//! it may be the only record of a lock that is still held.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -128,7 +130,22 @@ impl Journal {
             .max_by_key(|held| held.lock.expires_at)
     }
 
-    /// Adds the lock, or replaces the entry with the same lock id (e.g. after a renewal).
+    /// Updates the entry of `held`'s lock (a new expiry after a renewal, a new auto-renew
+    /// setting) if the journal on disk still has it. Returns whether it had: `false` means it was
+    /// removed meanwhile (released by another koobackup), and it stays removed.
+    pub fn update(&mut self, held: HeldLock) -> Result<bool, JournalError> {
+        let mut found = false;
+        self.modify(|locks| {
+            if let Some(existing) = locks.iter_mut().find(|l| l.lock.lock_id == held.lock.lock_id) {
+                *existing = held;
+                found = true;
+            }
+            found
+        })?;
+        Ok(found)
+    }
+
+    /// Adds the lock (just created, or adopted), or replaces the entry with the same lock id.
     pub fn upsert(&mut self, held: HeldLock) -> Result<(), JournalError> {
         self.modify(|locks| {
             match locks.iter_mut().find(|l| l.lock.lock_id == held.lock.lock_id) {
@@ -151,9 +168,10 @@ impl Journal {
         Ok(found)
     }
 
-    /// Forgets this server's and user's locks that can never be renewed again: KooDrive extends an
-    /// expired lock from its old expiry, so one that expired more than `ttl` ago is gone for good.
-    /// Returns how many were forgotten.
+    /// Forgets this server's and user's locks that can never be renewed again: the server extends
+    /// an expired lock from its old expiry, so one whose expiry plus `ttl` is not after `now` is
+    /// gone for good (the same instant the server answers 409002; see [`is_dead`]). Returns how
+    /// many were forgotten.
     pub fn prune_dead(
         &mut self,
         base_url: &str,
@@ -165,7 +183,7 @@ impl Journal {
         let mut pruned = 0;
         self.modify(|locks| {
             let before = locks.len();
-            locks.retain(|held| !(held.belongs_to(base_url, user_id) && held.lock.expires_at + ttl < now));
+            locks.retain(|held| !(held.belongs_to(base_url, user_id) && is_dead(&held.lock, ttl, now)));
             pruned = before - locks.len();
             pruned > 0
         })?;
@@ -207,6 +225,15 @@ impl Journal {
         self.locks = locks;
         Ok(())
     }
+}
+
+/// Whether a renewal of `lock` at `now` can no longer succeed: renewing an expired lock sets its
+/// expiry to the old one plus `ttl`, and an expiry that is not after `now` is no lock at all.
+/// Saturates: an expiry at the end of time is never dead.
+pub fn is_dead(lock: &LockInfo, ttl: chrono::Duration, now: DateTime<Utc>) -> bool {
+    lock.expires_at
+        .checked_add_signed(ttl)
+        .is_some_and(|renewable_until| renewable_until <= now)
 }
 
 /// Base URLs are compared without trailing slashes.
@@ -372,6 +399,90 @@ mod tests {
     }
 
     #[test]
+    fn a_renewal_never_brings_back_a_released_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks.json");
+        let mut renewer = Journal::load(&path).unwrap();
+        let mut releaser = Journal::load(&path).unwrap();
+        renewer
+            .upsert(held("a@100", ModuleCode::Folder, now(), "http://h"))
+            .unwrap();
+        // Another process releases the lock while this one's renewal is on its way.
+        assert!(releaser.remove("a@100").unwrap());
+        let renewed = now() + chrono::Duration::minutes(10);
+        assert!(
+            !renewer
+                .update(held("a@100", ModuleCode::Folder, renewed, "http://h"))
+                .unwrap()
+        );
+        assert!(
+            Journal::load(&path).unwrap().all().is_empty(),
+            "it stays released"
+        );
+        assert!(renewer.all().is_empty());
+        // A lock still there is updated in place.
+        renewer
+            .upsert(held("b@101", ModuleCode::Album, now(), "http://h"))
+            .unwrap();
+        assert!(
+            releaser
+                .update(held("b@101", ModuleCode::Album, renewed, "http://h"))
+                .unwrap()
+        );
+        assert_eq!(
+            Journal::load(&path)
+                .unwrap()
+                .get("b@101")
+                .unwrap()
+                .lock
+                .expires_at,
+            renewed
+        );
+    }
+
+    #[test]
+    fn a_lock_is_dead_exactly_when_the_server_refuses_its_renewal() {
+        // The server (rules::renew_lock) refuses when old expiry + ttl <= now: at that very
+        // millisecond the journal forgets it too, and not a millisecond before.
+        let ttl = chrono::Duration::minutes(10);
+        let lock = LockInfo {
+            lock_id: "x@100".into(),
+            module: ModuleCode::Folder,
+            expires_at: now(),
+        };
+        let ms = chrono::Duration::milliseconds;
+        assert!(!is_dead(&lock, ttl, now() + ttl - ms(1)));
+        assert!(is_dead(&lock, ttl, now() + ttl));
+        assert!(is_dead(&lock, ttl, now() + ttl + ms(1)));
+        let forever = LockInfo {
+            expires_at: DateTime::<Utc>::MAX_UTC,
+            ..lock
+        };
+        assert!(!is_dead(&forever, ttl, DateTime::<Utc>::MAX_UTC));
+    }
+
+    #[test]
+    fn an_unreadable_journal_is_an_error_and_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: reading fails with something other than
+        // "not found", which must never be taken for an empty journal.
+        let path = dir.path().join("locks.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "x").unwrap();
+        assert!(matches!(Journal::load(&path), Err(JournalError::Read { .. })));
+        let mut journal = Journal {
+            path: path.clone(),
+            locks: Vec::new(),
+        };
+        assert!(
+            journal
+                .upsert(held("a@100", ModuleCode::Folder, now(), "http://h"))
+                .is_err()
+        );
+        assert!(path.join("keep").exists(), "left alone");
+    }
+
+    #[test]
     fn prune_forgets_only_locks_past_renewal() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = Journal::load(dir.path().join("locks.json")).unwrap();
@@ -389,6 +500,10 @@ mod tests {
             .unwrap();
         assert_eq!(journal.prune_dead("http://h", "alice", ttl, now()).unwrap(), 1);
         let ids: Vec<_> = journal.all().iter().map(|h| h.lock.lock_id.as_str()).collect();
+        assert_eq!(ids, ["renewable@100", "elsewhere@101"]);
+        // The prune is on disk, not only in this handle.
+        let reloaded = Journal::load(journal.path()).unwrap();
+        let ids: Vec<_> = reloaded.all().iter().map(|h| h.lock.lock_id.as_str()).collect();
         assert_eq!(ids, ["renewable@100", "elsewhere@101"]);
     }
 

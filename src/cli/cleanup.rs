@@ -211,7 +211,7 @@ async fn delete_candidates(
         // A long clean-up must not outlive its lock.
         if lock.time_left(Utc::now()) < renew_below {
             *lock = ctx.client().renew_lock(lock).await?;
-            ctx.remember(lock, false)?;
+            ctx.remember_renewal(lock, false)?;
         }
         let mut report = CandidateReport::new(candidate);
         match ctx

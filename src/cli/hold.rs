@@ -1,24 +1,33 @@
 //! `koobackup lock hold --module M -- COMMAND ...`: create a lock, run COMMAND with the lock id in
-//! `KOOBACKUP_LOCK_ID`, renew the lock every third of its lifetime while COMMAND runs, and release
-//! it when COMMAND ends — also when koobackup is interrupted, after passing the signal on.
+//! `KOOBACKUP_LOCK_ID`, keep the lock renewed while COMMAND runs, and release it when COMMAND
+//! ends — also when koobackup is interrupted, after passing the signal on.
+//!
+//! The guarantee: COMMAND never runs past the lock. COMMAND runs in a process group of its own
+//! (as GNU `timeout` runs its command), and the group is what koobackup signals. When the lock
+//! is lost (the server answers a renewal with "lock not found" or "expired"), or its expiry —
+//! counted from the moment the last successful create or renewal was *sent*, which is never
+//! later than the server's own count — passes without a successful renewal, the group gets
+//! SIGTERM, then SIGKILL after the grace period. Processes COMMAND leaves behind in its group
+//! when it ends are stopped the same way before the lock is released.
 //!
 //! Exit code: COMMAND's own, or 128 + signal number when a signal ended it (as shells report it).
-//! Exceptions: 126/127 when COMMAND cannot be started, and 4 (conflict) when the lock was lost
-//! while COMMAND ran — COMMAND is then asked to stop with SIGTERM, since its work is no longer
-//! protected by the lock.
+//! Exceptions: 126/127 when COMMAND cannot be started, and 4 (conflict) when the lock was lost or
+//! expired while COMMAND ran, or was found gone when COMMAND ended.
 
 use std::ffi::OsString;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::Context;
 use super::exit::{CliError, Exit};
-use crate::api::error::ErrorKind;
 use crate::api::{ApiError, Client, LockInfo, ModuleCode};
+use crate::format;
 
 /// Name of the environment variable that carries the lock id to COMMAND.
 pub const LOCK_ID_ENV: &str = "KOOBACKUP_LOCK_ID";
@@ -26,31 +35,51 @@ pub const LOCK_ID_ENV: &str = "KOOBACKUP_LOCK_ID";
 /// Renewals are never closer together than this, whatever the lock lifetime.
 const MIN_RENEW_INTERVAL: Duration = Duration::from_millis(100);
 
-pub(crate) async fn run(
-    ctx: &mut Context,
-    module: ModuleCode,
-    command: Vec<OsString>,
-) -> Result<u8, CliError> {
+/// Longest wait between two renewal attempts after a failure: with KooDrive's 10-minute locks,
+/// a renewal that fails at the 6:40 mark is tried again some twenty times before the lock runs out.
+const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(10);
+
+/// What `lock hold` does, as parsed from the command line.
+pub(crate) struct Hold {
+    pub module: ModuleCode,
+    pub command: Vec<OsString>,
+    /// Between SIGTERM and SIGKILL.
+    pub grace: Duration,
+}
+
+/// Why COMMAND's work stopped being protected, for the final message and the exit code.
+struct Unprotected {
+    /// From when: the lock's expiry, or when it was found gone.
+    since: DateTime<Utc>,
+    /// When the lock was last confirmed by the server.
+    last_good: DateTime<Utc>,
+    reason: String,
+}
+
+pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     // Installed before anything else, so an early Ctrl-C is seen instead of killing us with a
     // lock left behind.
     let mut signals = Signals::install()?;
-    let lock = ctx.create_lock(module, false).await?;
+    let asked_at = Instant::now();
+    let lock = ctx.create_lock(hold.module, false).await?;
+    let confirmed_at = Utc::now();
     if let Some(signal) = signals.pending() {
-        release(ctx, &lock.lock_id, false).await;
+        release(ctx, &lock, None).await;
         return Ok(signal_exit_code(signal));
     }
-
-    let program = command[0].to_string_lossy().into_owned();
-    let mut child = match tokio::process::Command::new(&command[0])
-        .args(&command[1..])
-        .env(LOCK_ID_ENV, &lock.lock_id)
-        .spawn()
-    {
+    let program = hold.command[0].to_string_lossy().into_owned();
+    let mut command = tokio::process::Command::new(&hold.command[0]);
+    command.args(&hold.command[1..]).env(LOCK_ID_ENV, &lock.lock_id);
+    // Its own process group: every process COMMAND starts can be signalled together.
+    command.process_group(0);
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            release(ctx, &lock.lock_id, false).await;
-            ctx.out
-                .error(&CliError::failure(format!("cannot start {program}: {e}")));
+            release(ctx, &lock, None).await;
+            ctx.out.error(&CliError::failure(format!(
+                "cannot start {}: {e}",
+                format::escape(&program)
+            )));
             // The codes a shell uses for "not found" and "not executable".
             return Ok(if e.kind() == std::io::ErrorKind::NotFound {
                 127
@@ -59,102 +88,246 @@ pub(crate) async fn run(
             });
         }
     };
+    // The group id is the child's pid. The child stays unreaped until `wait` returns, so the
+    // group id cannot be reused while the loop below may signal it.
+    let group = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
+    let ttl = ctx.client().lock_ttl();
     ctx.out.note(&format!(
         "holding lock {} for module {} while {program} runs; renewing every {} s",
         lock.lock_id,
         lock.module,
-        renew_interval(ctx.client().lock_ttl()).as_secs_f32()
+        renew_interval(ttl).as_secs_f32()
     ));
 
-    // The child stays unreaped (so its pid cannot be reused) until `wait` below returns, which
-    // ends the loop: signalling this pid inside the loop always reaches COMMAND.
-    let pid = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
-    let (events, mut renewals) = mpsc::channel(4);
-    let renewer = tokio::spawn(keep_renewed(ctx.client().clone(), lock.clone(), events));
-    let mut lost: Option<CliError> = None;
+    let mut held = HeldNow {
+        lock: lock.clone(),
+        deadline: deadline_after(asked_at, ttl),
+        confirmed_at,
+    };
+    let (events, mut renewals) = mpsc::channel(8);
+    let renewer = tokio::spawn(keep_renewed(
+        ctx.client().clone(),
+        lock.clone(),
+        held.deadline,
+        events,
+    ));
+    let mut unprotected: Option<Unprotected> = None;
+    let mut kill_at: Option<Instant> = None;
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
+            _ = sleep_until(kill_at) => {
+                ctx.out.warn(&format!(
+                    "{program} did not stop within {} s of SIGTERM; sending SIGKILL",
+                    hold.grace.as_secs_f32()
+                ));
+                signal_group(group, libc::SIGKILL);
+                kill_at = None;
+            }
+            _ = tokio::time::sleep_until(held.deadline), if unprotected.is_none() => {
+                let reason = format!(
+                    "lock {} expired at {} without a successful renewal",
+                    lock.lock_id,
+                    format::local_time(held.lock.expires_at)
+                );
+                unprotected = Some(stop(ctx, group, &program, hold.grace, &mut kill_at, Unprotected {
+                    since: held.lock.expires_at,
+                    last_good: held.confirmed_at,
+                    reason,
+                }));
+            }
             Some(event) = renewals.recv() => match event {
-                Renewal::Renewed(renewed) => {
-                    if let Err(e) = ctx.remember(&renewed, false) {
-                        ctx.out.warn(&format!("lock renewed, but {}", e.message));
+                Renewal::Renewed { lock: renewed, deadline } if unprotected.is_none() => {
+                    held = HeldNow { lock: renewed.clone(), deadline, confirmed_at: Utc::now() };
+                    match ctx.remember_renewal(&renewed, false) {
+                        Ok(true) => {}
+                        Ok(false) => ctx.out.warn(&format!(
+                            "lock {} was removed from the lock journal by another koobackup \
+                             (released there?); if so the next renewal finds it gone",
+                            renewed.lock_id
+                        )),
+                        Err(e) => ctx.out.warn(&format!("lock renewed, but {}", e.message)),
                     }
                 }
-                Renewal::Failed { error, retry_in, lock } => ctx.out.warn(&format!(
+                Renewal::Renewed { .. } => {}
+                Renewal::Failed { error, retry_in } => ctx.out.warn(&format!(
                     "renewing lock {} failed ({error}); retrying in {} s, {} left",
                     lock.lock_id,
                     retry_in.as_secs_f32(),
-                    crate::format::time_left(&lock, chrono::Utc::now())
+                    format::time_left(&held.lock, Utc::now())
                 )),
-                Renewal::Lost(error) => {
-                    let error = CliError::from(error).context(format!(
-                        "lock {} was lost while {program} ran; asking {program} to stop",
-                        lock.lock_id
-                    ));
-                    ctx.out.error(&error);
-                    send_signal(pid, libc::SIGTERM);
-                    lost = Some(CliError { exit: Exit::Conflict, silent: true, ..error });
+                Renewal::Lost(error) if unprotected.is_none() => {
+                    let reason = format!("lock {} was lost: {error}", lock.lock_id);
+                    unprotected = Some(stop(ctx, group, &program, hold.grace, &mut kill_at, Unprotected {
+                        since: Utc::now(),
+                        last_good: held.confirmed_at,
+                        reason,
+                    }));
                 }
+                Renewal::Lost(_) => {}
             },
             Some(signal) = signals.next() => {
                 ctx.out.note(&format!(
                     "received {}; passing it to {program}; the lock is released when it ends",
                     signal_name(signal)
                 ));
-                if !terminal_already_delivered(signal) {
-                    send_signal(pid, signal);
-                }
+                signal_group(group, signal);
             }
         }
     };
     renewer.abort();
     let status = status.map_err(|e| CliError::failure(format!("cannot wait for {program}: {e}")))?;
-    release(ctx, &lock.lock_id, lost.is_some()).await;
-    match lost {
-        Some(error) => Err(error),
+    stop_leftovers(ctx, group, &program, hold.grace).await;
+    let gone_at_end = release(ctx, &held.lock, unprotected.as_ref()).await;
+    let unprotected = unprotected.or(gone_at_end.map(|gone| Unprotected {
+        since: held.confirmed_at,
+        last_good: held.confirmed_at,
+        reason: gone,
+    }));
+    match unprotected {
+        Some(lost) => Err(CliError::new(
+            Exit::Conflict,
+            format!(
+                "{}; {program}'s work was not protected by the lock from {} (the server last \
+                 confirmed the lock at {})",
+                lost.reason,
+                format::local_time(lost.since),
+                format::local_time(lost.last_good)
+            ),
+        )),
         None => Ok(exit_code(status)),
     }
 }
 
+/// The lock as last confirmed, and when it runs out on the monotonic clock.
+struct HeldNow {
+    lock: LockInfo,
+    deadline: Instant,
+    confirmed_at: DateTime<Utc>,
+}
+
+/// Sends COMMAND's group SIGTERM because its work is no longer protected, and arms the SIGKILL.
+fn stop(
+    ctx: &Context,
+    group: Option<libc::pid_t>,
+    program: &str,
+    grace: Duration,
+    kill_at: &mut Option<Instant>,
+    why: Unprotected,
+) -> Unprotected {
+    ctx.out.error(&CliError::new(
+        Exit::Conflict,
+        format!(
+            "{}; stopping {program} (SIGTERM now, SIGKILL after {} s): its work is not protected any more",
+            why.reason,
+            grace.as_secs_f32()
+        ),
+    ));
+    signal_group(group, libc::SIGTERM);
+    *kill_at = Some(Instant::now() + grace);
+    why
+}
+
+/// Processes COMMAND started and left running in its group would go on unprotected once the
+/// lock is released: they get SIGTERM, then SIGKILL after the grace period.
+async fn stop_leftovers(ctx: &Context, group: Option<libc::pid_t>, program: &str, grace: Duration) {
+    if !group_alive(group) {
+        return;
+    }
+    ctx.out.warn(&format!(
+        "{program} left processes running in its process group; stopping them before the lock \
+         is released (SIGTERM, then SIGKILL after {} s)",
+        grace.as_secs_f32()
+    ));
+    signal_group(group, libc::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while group_alive(group) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if group_alive(group) {
+        signal_group(group, libc::SIGKILL);
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The instant a lock asked for at `asked` runs out: `asked + ttl` (the server counts from when
+/// it received the request, which is later).
+fn deadline_after(asked: Instant, ttl: Duration) -> Instant {
+    asked
+        .checked_add(ttl)
+        .unwrap_or(asked + Duration::from_secs(365 * 86_400))
+}
+
 /// What the renewal task reports.
 enum Renewal {
-    Renewed(LockInfo),
-    /// A failure that may pass (network, server error): retried after `retry_in`.
+    Renewed {
+        lock: LockInfo,
+        deadline: Instant,
+    },
+    /// A failure that may pass: retried after `retry_in`.
     Failed {
         error: ApiError,
         retry_in: Duration,
-        lock: LockInfo,
     },
-    /// The server refused the renewal for good (lock gone, expired beyond renewal, or
-    /// credentials rejected).
+    /// The server says the lock is gone (404002) or expired beyond renewal (409002).
     Lost(ApiError),
 }
 
-/// Renews `lock` every third of its lifetime until aborted or until the lock is lost.
-async fn keep_renewed(client: Client, mut lock: LockInfo, events: mpsc::Sender<Renewal>) {
-    let interval = renew_interval(client.lock_ttl());
-    let retry_in = (interval / 4).clamp(MIN_RENEW_INTERVAL, Duration::from_secs(10));
-    let mut delay = interval;
+/// Whether the server's answer means the lock is gone for good.
+fn is_lost(error: &ApiError) -> bool {
+    matches!(error.code(), Some(404_002 | 409_002))
+}
+
+/// Renews `lock` a third of its lifetime after each success, and after a failure again and
+/// again at shrinking intervals until the deadline; stops when the lock is lost or the task is
+/// aborted. Each renewal (the client's own retries included) may take until the deadline: one
+/// that succeeds in time is never cut short, and one that does not is useless anyway.
+async fn keep_renewed(
+    client: Client,
+    mut lock: LockInfo,
+    mut deadline: Instant,
+    events: mpsc::Sender<Renewal>,
+) {
+    let ttl = client.lock_ttl();
+    let mut next = Instant::now() + renew_interval(ttl);
     loop {
-        tokio::time::sleep(delay).await;
-        let event = match client.renew_lock(&lock).await {
-            Ok(renewed) => {
+        tokio::time::sleep_until(next).await;
+        let asked = Instant::now();
+        let budget = deadline.saturating_duration_since(asked).max(MIN_RENEW_INTERVAL);
+        let outcome = tokio::time::timeout(budget, client.renew_lock(&lock)).await;
+        let event = match outcome {
+            Ok(Ok(renewed)) => {
+                // Renewing a live lock counts from the request; an expired one from its expiry.
+                deadline = if asked >= deadline {
+                    deadline_after(deadline, ttl)
+                } else {
+                    deadline_after(asked, ttl)
+                };
                 lock = renewed.clone();
-                delay = interval;
-                Renewal::Renewed(renewed)
-            }
-            Err(error) if matches!(error.kind(), ErrorKind::Network | ErrorKind::Server) => {
-                delay = retry_in;
-                Renewal::Failed {
-                    error,
-                    retry_in,
-                    lock: lock.clone(),
+                next = Instant::now() + renew_interval(ttl);
+                Renewal::Renewed {
+                    lock: renewed,
+                    deadline,
                 }
             }
-            Err(error) => {
+            Ok(Err(error)) if is_lost(&error) => {
                 let _ = events.send(Renewal::Lost(error)).await;
                 return;
+            }
+            result => {
+                let error = match result {
+                    Ok(Err(error)) => error,
+                    _ => ApiError::Timeout { after: budget },
+                };
+                let retry_in = retry_interval(deadline.saturating_duration_since(Instant::now()));
+                next = Instant::now() + retry_in;
+                Renewal::Failed { error, retry_in }
             }
         };
         if events.send(event).await.is_err() {
@@ -163,23 +336,52 @@ async fn keep_renewed(client: Client, mut lock: LockInfo, events: mpsc::Sender<R
     }
 }
 
-/// A third of the lock lifetime: two renewals can fail before the lock expires.
+/// A third of the lock lifetime: the lock is renewed with two thirds of it left.
 fn renew_interval(ttl: Duration) -> Duration {
     (ttl / 3).max(MIN_RENEW_INTERVAL)
 }
 
-/// Releases the lock after COMMAND ended. A failure is reported but does not change the exit
-/// code, which is COMMAND's; the journal keeps the lock so it can be released later.
-async fn release(ctx: &mut Context, lock_id: &str, lost: bool) {
-    match ctx.release_lock(lock_id).await {
-        Ok(()) => ctx.out.note(&format!("released lock {lock_id}")),
-        // A lost lock is expected to be gone; release_lock has already forgotten it.
-        Err(_) if lost => {}
-        Err(error) => ctx.out.warn(&format!(
-            "{}; it stays in the lock journal: release it with `koobackup lock release {lock_id}` \
-             or let it expire",
-            error.context(format!("cannot release lock {lock_id}")).message
-        )),
+/// The wait after a failed renewal with `left` on the lock: a fifth of the time left (at most
+/// [`MAX_RETRY_INTERVAL`]), so attempts come faster as the expiry nears and there are several
+/// before it.
+fn retry_interval(left: Duration) -> Duration {
+    (left / 5).clamp(MIN_RENEW_INTERVAL, MAX_RETRY_INTERVAL)
+}
+
+/// Releases the lock after COMMAND ended. Returns, when the server no longer knew the lock,
+/// why that means the work was not protected (unless that is known already). Any other failure
+/// is reported; the journal then keeps the lock, so it can be released later.
+async fn release(ctx: &mut Context, lock: &LockInfo, already_lost: Option<&Unprotected>) -> Option<String> {
+    match ctx.release_lock(&lock.lock_id).await {
+        Ok(()) => {
+            ctx.out.note(&format!("released lock {}", lock.lock_id));
+            None
+        }
+        // Forgotten by release_lock: the server does not know it (404002).
+        Err(error) if error.exit == Exit::NotFound => (already_lost.is_none()).then(|| {
+            format!(
+                "lock {} was gone when the command ended ({})",
+                lock.lock_id, error.message
+            )
+        }),
+        Err(error) => {
+            let still_journalled = ctx.journal().is_ok_and(|j| j.get(&lock.lock_id).is_some());
+            let advice = if still_journalled {
+                format!(
+                    "; it stays in the lock journal: release it with `koobackup lock release {}` or let it expire",
+                    lock.lock_id
+                )
+            } else {
+                String::new()
+            };
+            ctx.out.warn(&format!(
+                "{}{advice}",
+                error
+                    .context(format!("cannot release lock {}", lock.lock_id))
+                    .message
+            ));
+            None
+        }
     }
 }
 
@@ -218,31 +420,48 @@ impl Signals {
     }
 }
 
-/// Ctrl-C and a terminal hang-up go to the terminal's whole foreground process group, which
-/// includes COMMAND when koobackup runs in the foreground. Passing such a signal on would deliver
-/// it twice, and a program that treats a second Ctrl-C as "stop now, skip clean-up" would cut its
-/// clean-up short. A signal sent to koobackup alone (`kill -INT PID`, or when it runs in the
-/// background or without a terminal) is passed on.
-fn terminal_already_delivered(signal: i32) -> bool {
-    use std::os::fd::AsRawFd;
-    if signal != libc::SIGINT && signal != libc::SIGHUP {
-        return false;
-    }
-    let Ok(tty) = std::fs::File::open("/dev/tty") else {
-        return false;
-    };
-    // SAFETY: plain queries on a descriptor that stays open for the duration of the call.
-    let (foreground, ours) = unsafe { (libc::tcgetpgrp(tty.as_raw_fd()), libc::getpgrp()) };
-    foreground > 0 && foreground == ours
-}
-
-fn send_signal(pid: Option<libc::pid_t>, signal: i32) {
-    if let Some(pid) = pid {
-        // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
+/// Signals every process of COMMAND's group. COMMAND is not in the terminal's foreground group,
+/// so a Ctrl-C reaches koobackup alone and arrives here once.
+fn signal_group(group: Option<libc::pid_t>, signal: i32) {
+    if let Some(group) = group {
+        // SAFETY: kill(2) on the process group our own, unreaped child leads.
         unsafe {
-            libc::kill(pid, signal);
+            libc::kill(-group, signal);
         }
     }
+}
+
+/// Whether any process of the group still runs. Where `/proc` is readable, zombies do not count:
+/// an orphan that exited stays a zombie until its new parent reaps it, and some init processes
+/// (container runtimes) never do. Elsewhere, whether the group can still be signalled at all.
+fn group_alive(group: Option<libc::pid_t>) -> bool {
+    let Some(group) = group else {
+        return false;
+    };
+    match running_in_group(group) {
+        Some(running) => running,
+        // SAFETY: signal 0 only checks that the group exists and may be signalled.
+        None => (unsafe { libc::kill(-group, 0) }) == 0,
+    }
+}
+
+/// Whether `/proc` lists a process of `group` that is not a zombie; `None` without `/proc`.
+fn running_in_group(group: libc::pid_t) -> Option<bool> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    Some(entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`: comm may hold spaces and parentheses, so the fields
+        // are counted from the last ')'.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<libc::pid_t>().ok());
+        pgrp == Some(group) && !matches!(state, Some("Z" | "X"))
+    }))
 }
 
 fn signal_name(signal: i32) -> &'static str {
@@ -278,6 +497,64 @@ mod tests {
         assert_eq!(renew_interval(Duration::from_secs(600)), Duration::from_secs(200));
         assert_eq!(renew_interval(Duration::from_secs(3)), Duration::from_secs(1));
         assert_eq!(renew_interval(Duration::from_millis(30)), MIN_RENEW_INTERVAL);
+    }
+
+    /// Walks the schedule from the first renewal to the expiry, every request failing after
+    /// `fails_after` (a server that does not answer within the timeout, or answers 500 slowly):
+    /// how many requests are sent before the lock runs out. A renewal call makes three attempts
+    /// (the client's two retries, whose backoff is left out here) and may run until the deadline.
+    fn requests_before_expiry(ttl: Duration, fails_after: Duration) -> usize {
+        let mut left = ttl - renew_interval(ttl);
+        let mut requests = 0;
+        while left > Duration::ZERO {
+            for _ in 0..3 {
+                if left.is_zero() {
+                    break;
+                }
+                requests += 1;
+                left = left.saturating_sub(fails_after);
+            }
+            left = left.saturating_sub(retry_interval(left));
+        }
+        requests
+    }
+
+    #[test]
+    fn a_failing_renewal_is_tried_again_several_times_before_the_lock_runs_out() {
+        for (ttl, fails_after, at_least) in [
+            // KooDrive's 10 minutes against a server that never answers (10 s timeout).
+            (Duration::from_secs(600), Duration::from_secs(10), 30),
+            // Against a slow, failing one.
+            (Duration::from_secs(600), Duration::from_millis(300), 100),
+            (Duration::from_secs(6), Duration::from_millis(300), 10),
+            (Duration::from_secs(3), Duration::from_secs(1), 2),
+        ] {
+            let requests = requests_before_expiry(ttl, fails_after);
+            assert!(
+                requests >= at_least,
+                "{requests} requests for ttl {ttl:?}, failing after {fails_after:?}"
+            );
+        }
+        // Calls come faster as the expiry nears.
+        assert!(retry_interval(Duration::from_secs(3)) < retry_interval(Duration::from_secs(30)));
+        assert_eq!(retry_interval(Duration::from_secs(400)), MAX_RETRY_INTERVAL);
+        assert_eq!(retry_interval(Duration::ZERO), MIN_RENEW_INTERVAL);
+    }
+
+    #[test]
+    fn only_not_found_and_expired_mean_lost() {
+        let api = |status: u16, code: &str| ApiError::Api {
+            status,
+            code: code.into(),
+            msg: "m".into(),
+        };
+        assert!(is_lost(&api(404, "404002")));
+        assert!(is_lost(&api(409, "409002")));
+        assert!(!is_lost(&api(500, "500001")));
+        assert!(!is_lost(&api(401, "401001")), "retried until the expiry decides");
+        assert!(!is_lost(&ApiError::Timeout {
+            after: Duration::from_secs(1)
+        }));
     }
 
     #[test]

@@ -19,7 +19,21 @@ pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, C
         }
         LockCommand::Renew(ids) => renew(ctx, ids).await?,
         LockCommand::Release(ids) => release(ctx, ids).await?,
-        LockCommand::Hold { module, command } => return hold::run(ctx, module, command).await,
+        LockCommand::Hold {
+            module,
+            grace,
+            command,
+        } => {
+            return hold::run(
+                ctx,
+                hold::Hold {
+                    module,
+                    command,
+                    grace,
+                },
+            )
+            .await;
+        }
         LockCommand::List => list_held(&ctx.held_locks()?, &ctx.connection.label, ctx.out)?,
     }
     Ok(Exit::Ok.code())
@@ -79,9 +93,15 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
     ))
 }
 
+/// A lock a renew or release applies to, and whether the journal had it when it was chosen.
+struct Selected {
+    held: HeldLock,
+    journalled: bool,
+}
+
 /// The locks a renew or release applies to. An id the journal does not know is still accepted
 /// (the lock may come from another tool); its module is read from the id.
-fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<HeldLock>, CliError> {
+fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliError> {
     if ids.all {
         let held = ctx.held_locks()?;
         if held.is_empty() {
@@ -90,12 +110,21 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<HeldLock>, CliE
                 ctx.connection.label
             ));
         }
-        return Ok(held);
+        return Ok(held
+            .into_iter()
+            .map(|held| Selected {
+                held,
+                journalled: true,
+            })
+            .collect());
     }
     ids.ids
         .into_iter()
         .map(|id| match ctx.journal()?.get(&id) {
-            Some(held) => Ok(held.clone()),
+            Some(held) => Ok(Selected {
+                held: held.clone(),
+                journalled: true,
+            }),
             None => {
                 let module = LockInfo::module_of_id(&id).ok_or_else(|| {
                     CliError::usage(format!(
@@ -103,7 +132,7 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<HeldLock>, CliE
                          (<uuid>@<module>); see `koobackup lock list`"
                     ))
                 })?;
-                Ok(HeldLock {
+                let held = HeldLock {
                     // Unknown expiry: "now" makes the renewed expiry count from the renewal.
                     lock: LockInfo {
                         lock_id: id,
@@ -113,6 +142,10 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<HeldLock>, CliE
                     base_url: ctx.connection.journal_key().to_string(),
                     user_id: ctx.client().user_id().to_string(),
                     auto_renew: false,
+                };
+                Ok(Selected {
+                    held,
+                    journalled: false,
                 })
             }
         })
@@ -122,10 +155,22 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<HeldLock>, CliE
 async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
     let mut first_error = None;
     let mut renewed = Vec::new();
-    for held in selected_locks(ctx, ids)? {
+    for Selected { held, journalled } in selected_locks(ctx, ids)? {
         match ctx.client().renew_lock(&held.lock).await {
             Ok(lock) => {
-                ctx.remember(&lock, held.auto_renew)?;
+                // A journalled lock is only updated (another koobackup may have released it
+                // meanwhile, and it must stay released); a lock from elsewhere is adopted.
+                if journalled {
+                    if !ctx.remember_renewal(&lock, held.auto_renew)? {
+                        ctx.out.warn(&format!(
+                            "renewed {}, but another koobackup removed it from the journal \
+                             meanwhile (released it?); it is not journalled again",
+                            lock.lock_id
+                        ));
+                    }
+                } else {
+                    ctx.remember(&lock, held.auto_renew)?;
+                }
                 if ctx.out.human() && !ctx.out.quiet {
                     report_lock(ctx.out, "renewed", &lock, held.auto_renew)?;
                 }
@@ -159,7 +204,7 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
 async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
     let mut first_error = None;
     let mut released = Vec::new();
-    for held in selected_locks(ctx, ids)? {
+    for Selected { held, .. } in selected_locks(ctx, ids)? {
         let id = held.lock.lock_id;
         match ctx.release_lock(&id).await {
             Ok(()) => {

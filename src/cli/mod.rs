@@ -178,11 +178,15 @@ pub enum LockCommand {
     /// List the locks you hold (from the journal), with the time left
     List,
     /// Hold a lock while COMMAND runs: renewed in the background, exported as
-    /// KOOBACKUP_LOCK_ID, released when COMMAND ends; exits with COMMAND's exit code
+    /// KOOBACKUP_LOCK_ID, released when COMMAND ends; exits with COMMAND's exit code. COMMAND
+    /// (its whole process group) is stopped if the lock is lost or runs out
     Hold {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
         #[arg(long, short, value_parser = parse_module)]
         module: ModuleCode,
+        /// Seconds between SIGTERM and SIGKILL when COMMAND must stop
+        #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+        grace: Duration,
         /// The command and its arguments (put them after --)
         #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
         command: Vec<OsString>,
@@ -224,6 +228,17 @@ pub enum ConfigCommand {
     /// Read the profile, check the token source, and make one harmless call to check the
     /// server, the credentials and the clock offset
     Check,
+}
+
+/// Seconds, fractions allowed (`1.5`), with an optional `s` (`10s`).
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let number = text.trim().trim_end_matches('s');
+    match number.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=86_400.0 * 365.0).contains(&secs) => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!("{text:?} is not a number of seconds (e.g. 10 or 1.5s)")),
+    }
 }
 
 /// Accepts `100`/`101`/`102` and the names `folder`, `album`, `address-book`.
@@ -390,16 +405,28 @@ impl Context {
         )
     }
 
-    /// Writes `lock` to the journal (new, or with a new expiry).
+    /// Writes `lock` to the journal: a lock just created (or adopted).
     pub fn remember(&mut self, lock: &LockInfo, auto_renew: bool) -> Result<(), CliError> {
+        let held = self.held(lock, auto_renew);
+        Ok(self.journal()?.upsert(held)?)
+    }
+
+    /// Gives the journal's entry of `lock` its new expiry, if the entry is still there. Returns
+    /// whether it was: `false` when another koobackup released the lock meanwhile (the entry
+    /// stays gone).
+    pub fn remember_renewal(&mut self, lock: &LockInfo, auto_renew: bool) -> Result<bool, CliError> {
+        let held = self.held(lock, auto_renew);
+        Ok(self.journal()?.update(held)?)
+    }
+
+    fn held(&self, lock: &LockInfo, auto_renew: bool) -> HeldLock {
         let (base_url, user_id) = self.identity();
-        let held = HeldLock {
+        HeldLock {
             lock: lock.clone(),
             base_url,
             user_id,
             auto_renew,
-        };
-        Ok(self.journal()?.upsert(held)?)
+        }
     }
 
     /// Removes `lock_id` from the journal.
@@ -490,7 +517,7 @@ mod tests {
             "x",
         ])
         .unwrap();
-        let Some(Command::Lock(LockCommand::Hold { module, command })) = cli.command else {
+        let Some(Command::Lock(LockCommand::Hold { module, command, .. })) = cli.command else {
             panic!("expected lock hold")
         };
         assert_eq!(module, ModuleCode::AddressBook);

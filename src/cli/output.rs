@@ -162,13 +162,6 @@ pub fn local_minutes(time: DateTime<Utc>) -> String {
     time.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// A local time with seconds and zone: `2025-11-03 08:01:40 +01:00`.
-pub fn local_full(time: DateTime<Utc>) -> String {
-    time.with_timezone(&Local)
-        .format("%Y-%m-%d %H:%M:%S %:z")
-        .to_string()
-}
-
 /// Local time of day: `08:11:40`.
 pub fn local_clock(time: DateTime<Utc>) -> String {
     time.with_timezone(&Local).format("%H:%M:%S").to_string()
@@ -252,10 +245,13 @@ pub fn record_details(record: &BackupRecord) -> String {
         ("module", record.module_code.label()),
         ("status", record.status.label()),
         ("version", record.version.to_string()),
-        ("created", local_full(record.create_time)),
+        ("created", format::local_time(record.create_time)),
         (
             "ended",
-            record.end_time.map(local_full).unwrap_or_else(|| "-".into()),
+            record
+                .end_time
+                .map(format::local_time)
+                .unwrap_or_else(|| "-".into()),
         ),
         ("device", device_line),
         ("properties", properties),

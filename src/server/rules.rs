@@ -741,3 +741,95 @@ mod tests {
         assert!(second.next_cursor.is_none());
     }
 }
+
+#[cfg(test)]
+mod id_tests {
+    //! Record ids are never issued twice: a property over random interleavings of creates (by two
+    //! users), deletes (the newest record included), restarts of the server and steps of its
+    //! clock, backwards as well as forwards.
+
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::server::store::Store;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Create {
+            bob: bool,
+        },
+        /// Delete the n-th record still there (modulo their number), counted from the newest.
+        Delete(usize),
+        Restart,
+        /// Move the server clock by this many milliseconds.
+        Clock(i64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => any::<bool>().prop_map(|bob| Step::Create { bob }),
+            3 => (0usize..4).prop_map(Step::Delete),
+            1 => Just(Step::Restart),
+            2 => prop_oneof![-86_400_000i64..86_400_000, -5i64..5].prop_map(Step::Clock),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn no_record_id_is_ever_issued_twice(steps in proptest::collection::vec(step(), 1..60)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ids.db");
+            let mut store = Store::open(&path).unwrap();
+            let ttl = chrono::Duration::days(3);
+            let mut now = store::from_millis(1_760_000_000_000);
+            let lock = |c: &mut Connection, user: &str, now| create_lock(c, user, ModuleCode::Folder, now, ttl).unwrap();
+            let mut locks = {
+                let c = &mut *store.conn();
+                (lock(c, "alice", now), lock(c, "bob", now))
+            };
+            let mut issued = HashSet::new();
+            // (owner, lock, id) of the records still there, newest last.
+            let mut alive: Vec<(&str, String)> = Vec::new();
+            for step in steps {
+                match step {
+                    Step::Create { bob } => {
+                        let (user, lock) = if bob { ("bob", &locks.1) } else { ("alice", &locks.0) };
+                        let new = NewRecord { module: ModuleCode::Folder, device_id: "d".into(), properties: None };
+                        let record = create_record(&mut store.conn(), user, Some(lock), new, now).unwrap();
+                        prop_assert!(issued.insert(record.record_id.clone()), "{} issued twice", record.record_id);
+                        alive.push((user, record.record_id));
+                    }
+                    Step::Delete(n) if !alive.is_empty() => {
+                        let index = alive.len() - 1 - n % alive.len();
+                        let (user, id) = alive.remove(index);
+                        let lock = if user == "bob" { &locks.1 } else { &locks.0 };
+                        delete_record(&mut store.conn(), user, Some(lock), &id, now).unwrap();
+                    }
+                    Step::Delete(_) => {}
+                    Step::Restart => {
+                        drop(store);
+                        store = Store::open(&path).unwrap();
+                    }
+                    Step::Clock(ms) => {
+                        now += chrono::Duration::milliseconds(ms);
+                        // Keep the locks live across big steps.
+                        let c = &mut *store.conn();
+                        for (user, id) in [("alice", &locks.0), ("bob", &locks.1)] {
+                            if renew_lock(c, user, Some(id), now, ttl).is_err() {
+                                let _ = release_lock(c, user, Some(id));
+                            }
+                        }
+                        locks = (
+                            store::get_lock_for(c, "alice", ModuleCode::Folder).unwrap().filter(|l| l.expires_at > now).map_or_else(|| lock(c, "alice", now), |l| l.lock_id),
+                            store::get_lock_for(c, "bob", ModuleCode::Folder).unwrap().filter(|l| l.expires_at > now).map_or_else(|| lock(c, "bob", now), |l| l.lock_id),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -86,8 +86,11 @@ pub enum ApiCall {
 /// A change to the on-disk journal of held locks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalChange {
-    /// Record (or update) a held lock.
+    /// Record a lock just created or adopted.
     Upsert { lock: LockInfo, auto_renew: bool },
+    /// Update a held lock's entry (a renewal, the auto-renew setting) if it is still there:
+    /// a lock another koobackup released meanwhile is not brought back.
+    Update { lock: LockInfo, auto_renew: bool },
     /// Forget a lock: only after it was released (or the server says it no longer exists).
     Remove { lock_id: String },
 }

@@ -33,6 +33,14 @@ impl JournalWriter {
                         user_id: user_id.clone(),
                         auto_renew,
                     }),
+                    JournalChange::Update { lock, auto_renew } => journal
+                        .update(HeldLock {
+                            lock,
+                            base_url: server.clone(),
+                            user_id: user_id.clone(),
+                            auto_renew,
+                        })
+                        .map(drop),
                     JournalChange::Remove { lock_id } => journal.remove(&lock_id).map(drop),
                 };
                 // The receiver is gone only when the app has quit; the write itself is done.

@@ -319,8 +319,17 @@ impl App {
         (*request, effect)
     }
 
+    /// Records a lock just created or adopted.
     fn journal_upsert(entry: &LockEntry) -> Effect {
         Effect::Journal(JournalChange::Upsert {
+            lock: entry.lock.clone(),
+            auto_renew: entry.auto_renew,
+        })
+    }
+
+    /// Updates a held lock's entry, unless another koobackup removed it meanwhile.
+    fn journal_update(entry: &LockEntry) -> Effect {
+        Effect::Journal(JournalChange::Update {
             lock: entry.lock.clone(),
             auto_renew: entry.auto_renew,
         })
@@ -500,7 +509,7 @@ impl App {
         entry.retry_after = None;
         let state = if entry.auto_renew { "on" } else { "off" };
         let text = format!("auto-renew {state} for {}", entry.id());
-        let mut effects = vec![App::journal_upsert(entry)];
+        let mut effects = vec![App::journal_update(entry)];
         self.activity.note(now, Outcome::Info, "auto-renew", text);
         effects.extend(self.start_due_auto_renewals());
         effects

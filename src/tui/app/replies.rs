@@ -83,7 +83,7 @@ impl App {
         match result {
             Ok(lock) => {
                 entry.renewed(lock);
-                vec![App::journal_upsert(entry)]
+                vec![App::journal_update(entry)]
             }
             Err(error) => {
                 if error.code() == Some(LOCK_NOT_FOUND) {
@@ -97,7 +97,7 @@ impl App {
                     return Vec::new();
                 }
                 let text = format!("gave up auto-renewing {lock_id} after {failures} failure(s): {error}");
-                let effect = App::journal_upsert(entry);
+                let effect = App::journal_update(entry);
                 self.activity
                     .note(now, Outcome::Warning, "auto-renew", text.clone());
                 self.status.last_error = Some((now, text));

@@ -364,7 +364,7 @@ fn renew_marks_the_lock_busy_and_then_extends_it() {
     let effects = app.update(reply(request, ApiOutcome::LockRenewed(Ok(renewed.clone())), 50));
     assert_eq!(
         effects,
-        [Effect::Journal(JournalChange::Upsert {
+        [Effect::Journal(JournalChange::Update {
             lock: renewed.clone(),
             auto_renew: false
         })]
@@ -496,7 +496,7 @@ fn auto_renew_toggle_is_journalled_and_renews_when_due() {
     assert!(app.locks.entries[0].auto_renew);
     assert_eq!(
         effects[0],
-        Effect::Journal(JournalChange::Upsert {
+        Effect::Journal(JournalChange::Update {
             lock: lock(A, 100),
             auto_renew: true
         })
@@ -511,7 +511,7 @@ fn auto_renew_toggle_is_journalled_and_renews_when_due() {
     let effects = ch(&mut fresh, 'a');
     assert_eq!(
         effects,
-        [Effect::Journal(JournalChange::Upsert {
+        [Effect::Journal(JournalChange::Update {
             lock: lock(A, 600),
             auto_renew: false
         })]
@@ -550,7 +550,7 @@ fn auto_renew_retries_with_backoff_then_gives_up_and_says_so() {
         } else {
             assert_eq!(
                 effects,
-                [Effect::Journal(JournalChange::Upsert {
+                [Effect::Journal(JournalChange::Update {
                     lock: lock(A, 600),
                     auto_renew: false
                 })]
@@ -643,7 +643,7 @@ fn a_six_second_lock_is_renewed_halfway_and_retried_within_its_lifetime() {
     let effects = app.update(renewal_answer(request, Ok(renewed.clone()), ms(5_100)));
     assert_eq!(
         effects,
-        [Effect::Journal(JournalChange::Upsert {
+        [Effect::Journal(JournalChange::Update {
             lock: renewed,
             auto_renew: true
         })]
@@ -669,7 +669,7 @@ fn auto_renew_of_a_lock_expired_too_long_ago_gives_up_and_says_so() {
     let effects = app.update(renewal_answer(request, Err(expired), ms(400)));
     assert_eq!(
         effects,
-        [Effect::Journal(JournalChange::Upsert {
+        [Effect::Journal(JournalChange::Update {
             lock: lock(A, -20),
             auto_renew: false
         })]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::cli::{Cli, Run};
-use crate::support::{ALICE, PREFIX, TestServer, spawn_server_with};
+use crate::support::{ALICE, PREFIX, TestServer, spawn_server, spawn_server_with};
 
 const TTL: Duration = Duration::from_secs(3);
 
@@ -200,4 +200,296 @@ async fn a_lost_lock_stops_the_command_and_exits_with_conflict() {
         "the command was not stopped"
     );
     assert!(cli.journal_ids().is_empty());
+}
+
+/// Whether process `pid` runs (a zombie does not: orphans here may never be reaped).
+fn process_running(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next());
+            !matches!(state, Some("Z" | "X") | None)
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits until `path` exists (a command's marker file), at most `within`.
+async fn wait_for_file(path: &Path, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if path.exists() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    path.exists()
+}
+
+/// The pid a command wrote to `path`.
+async fn read_pid(path: &Path) -> i32 {
+    read_lock_id(path).await.parse().expect("a pid")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_network_stops_the_command_when_the_lock_runs_out_and_before_another_holder_gets_it() {
+    let server = short_lock_server().await;
+    let proxy = crate::support::proxy::Proxy::start(server.server.addr()).await;
+    let cli = Cli::for_server(&proxy.base_url).env("KOOBACKUP_LOCK_TTL_SECS", &TTL.as_secs().to_string());
+    let dir = cli.dir.path();
+    let (id_file, marker) = (dir.join("lock-id"), dir.join("got-term"));
+    // The command notes SIGTERM and then finishes what it was doing (exit 0 on its own terms).
+    let script = format!(
+        "trap 'echo term > \"{}\"; exit 0' TERM; echo \"$KOOBACKUP_LOCK_ID\" > '{}'; \
+         while true; do sleep 0.1; done",
+        marker.display(),
+        id_file.display()
+    );
+    let child = cli
+        .command(&[
+            "--timeout",
+            "1",
+            "lock",
+            "hold",
+            "-m",
+            "102",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .spawn()
+        .unwrap();
+    read_lock_id(&id_file).await;
+    proxy.cut();
+    // Another holder (straight to the server) gets the module once the server lets the lock go;
+    // by then the first command has been told to stop.
+    let deadline = Instant::now() + TTL * 4;
+    while !module_is_free(&server).await {
+        assert!(Instant::now() < deadline, "the lock never expired on the server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        wait_for_file(&marker, Duration::from_secs(5)).await,
+        "another holder has the lock and the command was never stopped"
+    );
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    run.code(4);
+    assert!(
+        run.stderr.contains("without a successful renewal"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("was not protected by the lock from"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_that_ignores_sigterm_is_killed_after_the_grace_period_with_its_children() {
+    let server = short_lock_server().await;
+    let proxy = crate::support::proxy::Proxy::start(server.server.addr()).await;
+    let cli = Cli::for_server(&proxy.base_url).env("KOOBACKUP_LOCK_TTL_SECS", &TTL.as_secs().to_string());
+    let dir = cli.dir.path();
+    let (id_file, pid_file) = (dir.join("lock-id"), dir.join("pid"));
+    let script = format!(
+        "trap '' TERM; sleep 300 & echo $! > '{}'; echo \"$KOOBACKUP_LOCK_ID\" > '{}'; \
+         while true; do sleep 0.1; done",
+        pid_file.display(),
+        id_file.display()
+    );
+    let child = cli
+        .command(&[
+            "--timeout",
+            "1",
+            "lock",
+            "hold",
+            "-m",
+            "102",
+            "--grace",
+            "0.5",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .spawn()
+        .unwrap();
+    read_lock_id(&id_file).await;
+    let background = read_pid(&pid_file).await;
+    assert!(process_running(background));
+    proxy.cut();
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    run.code(4);
+    assert!(run.stderr.contains("sending SIGKILL"), "{}", run.stderr);
+    assert!(
+        !process_running(background),
+        "a process of the command outlived the lock"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_goes_away_stops_the_command_instead_of_letting_it_run() {
+    let server = short_lock_server().await;
+    let cli = cli_for(&server);
+    let id_file = cli.dir.path().join("lock-id");
+    let script = format!(
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; exec sleep 75",
+        id_file.display()
+    );
+    let child = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    read_lock_id(&id_file).await;
+    let started = Instant::now();
+    server.server.shutdown().await;
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    run.code(4);
+    assert!(started.elapsed() < Duration::from_secs(60), "the command ran on");
+    assert!(run.stderr.contains("expired at"), "{}", run.stderr);
+    // The release failed too (no server): the lock stays journalled, and the message says so.
+    assert!(run.stderr.contains("stays in the lock journal"), "{}", run.stderr);
+    assert_eq!(cli.journal_ids().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_released_elsewhere_before_the_command_ends_is_reported_as_lost() {
+    // Long locks: no renewal happens while the command runs, so only the final release can
+    // find out that the lock was released behind its back.
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let dir = cli.dir.path();
+    let (id_file, go) = (dir.join("lock-id"), dir.join("go"));
+    let script = format!(
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; while [ ! -f '{}' ]; do sleep 0.05; done",
+        id_file.display(),
+        go.display()
+    );
+    let child = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    let lock_id = read_lock_id(&id_file).await;
+    server
+        .req("DELETE", &format!("{PREFIX}/lock"))
+        .lock(&lock_id)
+        .send()
+        .await
+        .expect_ok();
+    std::fs::write(&go, "").unwrap();
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    run.code(4);
+    assert!(
+        run.stderr.contains("was gone when the command ended"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("last confirmed the lock at"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("stays in the lock journal"),
+        "no false advice: {}",
+        run.stderr
+    );
+    assert!(cli.journal_ids().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signal_reaches_every_process_of_the_command() {
+    let server = short_lock_server().await;
+    let cli = cli_for(&server);
+    let dir = cli.dir.path();
+    let (id_file, pid_file) = (dir.join("lock-id"), dir.join("pid"));
+    let script = format!(
+        "sleep 47 & echo $! > '{}'; echo \"$KOOBACKUP_LOCK_ID\" > '{}'; wait",
+        pid_file.display(),
+        id_file.display()
+    );
+    let child = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    read_lock_id(&id_file).await;
+    let sleeper = read_pid(&pid_file).await;
+    let pid = i32::try_from(child.id().unwrap()).unwrap();
+    // SAFETY: sending SIGTERM to our own child process.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    assert_eq!(run.code, 128 + libc::SIGTERM, "{run:?}");
+    assert!(!process_running(sleeper), "sleep was orphaned and kept running");
+    assert!(module_is_free(&server).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_left_behind_are_stopped_before_the_lock_is_released() {
+    let server = short_lock_server().await;
+    let cli = cli_for(&server);
+    let pid_file = cli.dir.path().join("pid");
+    let script = format!("sleep 47 & echo $! > '{}'; exit 0", pid_file.display());
+    let run = cli
+        .run(&[
+            "lock", "hold", "-m", "102", "--grace", "2", "--", "sh", "-c", &script,
+        ])
+        .await;
+    run.code(0);
+    assert!(run.stderr.contains("left processes running"), "{}", run.stderr);
+    let sleeper = read_pid(&pid_file).await;
+    assert!(
+        !process_running(sleeper),
+        "the background sleep outlived the lock"
+    );
+    assert!(module_is_free(&server).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_outage_is_ridden_out_by_the_renewal_retries() {
+    let server = short_lock_server().await;
+    let proxy = crate::support::proxy::Proxy::start(server.server.addr()).await;
+    let cli = Cli::for_server(&proxy.base_url).env("KOOBACKUP_LOCK_TTL_SECS", &TTL.as_secs().to_string());
+    let dir = cli.dir.path();
+    let (id_file, go) = (dir.join("lock-id"), dir.join("go"));
+    let script = format!(
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; while [ ! -f '{}' ]; do sleep 0.05; done; exit 7",
+        id_file.display(),
+        go.display()
+    );
+    let child = cli
+        .command(&[
+            "--timeout",
+            "1",
+            "lock",
+            "hold",
+            "-m",
+            "102",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .spawn()
+        .unwrap();
+    let lock_id = read_lock_id(&id_file).await;
+    // Down over the first renewal (due after a third of the 3-second lifetime), back well before
+    // the lock runs out: the retries get through.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    proxy.restore();
+    // Past the first lifetime: only a renewal can have kept it.
+    tokio::time::sleep(TTL).await;
+    assert!(
+        lock_is_live(&server, &lock_id).await,
+        "the lock was lost in the outage"
+    );
+    std::fs::write(&go, "").unwrap();
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    run.code(7);
+    assert!(!run.stderr.contains("not protected"), "{}", run.stderr);
+    assert!(module_is_free(&server).await, "released at the end");
 }

@@ -166,3 +166,52 @@ async fn a_damaged_journal_is_reported_and_left_alone() {
     // Commands that do not need the journal still work.
     cli.run(&["record", "list", "-m", "100"]).await.ok();
 }
+
+/// A renewal racing a release in another process: `lock renew` has its answer from the server,
+/// and while it waits for the journal's file lock, another koobackup removes the lock from the
+/// journal (it released it). The renewal must not bring it back. The test holds the file lock
+/// itself, so the interleaving is exactly this one every time.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renewal_never_brings_back_a_lock_released_meanwhile() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let id = cli
+        .run(&["lock", "create", "-m", "101", "-q"])
+        .await
+        .ok()
+        .stdout_trimmed()
+        .to_string();
+    let journal = cli.journal_path();
+    let lock_file = journal.with_file_name("locks.json.lock");
+    let guard = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock_file)
+        .unwrap();
+    guard.lock().unwrap();
+    let before = server.server.stats().requests;
+    let renewal = cli.command(&["lock", "renew", &id]).spawn().unwrap();
+    // The renewal has read the journal and reached the server; its journal write can only come
+    // after the file lock is free.
+    while server.server.stats().requests == before {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // "Another process" releases it: the journal, rewritten without the entry.
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&journal).unwrap()).unwrap();
+    file["locks"] = serde_json::json!([]);
+    std::fs::write(&journal, serde_json::to_vec(&file).unwrap()).unwrap();
+    guard.unlock().unwrap();
+    let run = support::cli::Run::new(&["lock renew"], renewal.wait_with_output().await.unwrap());
+    run.ok();
+    assert!(
+        run.stderr.contains("removed it from the journal"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        cli.journal_ids().is_empty(),
+        "the released lock came back: {:?}",
+        cli.journal_ids()
+    );
+}

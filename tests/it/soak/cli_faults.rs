@@ -246,7 +246,7 @@ async fn a_held_lock_stays_live_under_faults_and_survives_a_sigkill_in_the_journ
 async fn cleanup_round(cli: &Cli, server: &TestServer, round: u32) -> (BTreeSet<String>, BTreeSet<String>) {
     let before = record_ids(&server.db_path, "100");
     let run = cli
-        .run(&["cleanup", "--yes", "--older-than", "0s", "-m", "100", "--json"])
+        .run(&["cleanup", "--yes", "--older-than", "30m", "-m", "100", "--json"])
         .await;
     let report = run.json();
     let after = record_ids(&server.db_path, "100");
@@ -334,7 +334,13 @@ async fn bulk_delete_under_faults_reports_exactly_what_failed() {
     let created = record_ids(&server.db_path, "100");
     assert_eq!(created.len(), RECORDS);
 
-    server.server.set_faults(faults());
+    // An hour later on the server's clock, which clean-up measures ages on: the records are
+    // abandoned.
+    let later = Faults {
+        clock_offset: chrono::Duration::hours(1),
+        ..faults()
+    };
+    server.server.set_faults(later.clone());
     let cli = cli_for(&server, TTL);
     let started = Instant::now();
     let (mut deleted, mut failures, mut rounds) = (BTreeSet::new(), 0, 0);
@@ -355,7 +361,10 @@ async fn bulk_delete_under_faults_reports_exactly_what_failed() {
         untouched,
         "records outside the clean-up changed"
     );
-    server.server.set_faults(Faults::default());
+    server.server.set_faults(Faults {
+        clock_offset: later.clock_offset,
+        ..Faults::default()
+    });
     let left = cli.run(&["cleanup", "-m", "100", "--json"]).await.ok().json();
     assert_eq!(left["candidates"], json!([]));
 
