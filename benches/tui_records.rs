@@ -1,6 +1,6 @@
 //! Figures for the record side of the TUI, against the local server on 127.0.0.1:
 //! - `records_load/first_page` and `records_load/whole_list`: 10 000 records listed through
-//!   `App::update` + `record_runner::perform` exactly as the runtime does it (pages of 100);
+//!   `App::update` + `effects::perform` exactly as the runtime does it (pages of 100);
 //! - `records_render/N`: one frame of the records pane with N records loaded (cursor at the
 //!   bottom), which must not grow with N;
 //! - `bulk_delete_1000/concurrent_8` against `bulk_delete_1000/sequential`.
@@ -18,14 +18,13 @@ use koobackup::api::{
     Token,
 };
 use koobackup::server::{RunningServer, ServerConfig, UserCredential, start};
-use koobackup::tui::action::{Action, ApiCall, ApiOutcome, ApiReply, Effect};
-use koobackup::tui::app::records::LoadState;
-use koobackup::tui::record_action::{
-    BulkDeleteJob, CancelFlag, DEFAULT_BULK_CONCURRENCY, JobId, RecordOutcome,
+use koobackup::tui::action::{
+    Action, ApiOutcome, ApiReply, BulkDeleteJob, BulkProgress, CancelFlag, Effect, JobId,
 };
-use koobackup::tui::record_runner;
+use koobackup::tui::effects::{self, DEFAULT_BULK_CONCURRENCY};
+use koobackup::tui::records::LoadState;
 use koobackup::tui::theme::{ColorSupport, Theme};
-use koobackup::tui::{App, Session, views};
+use koobackup::tui::{App, Session, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
@@ -137,15 +136,11 @@ async fn list_through_app(client: &Client) -> (Duration, Duration, App) {
     let started = Instant::now();
     let mut effects = key(&mut app, KeyCode::Char('3'));
     let mut first_page = None;
-    while let Some(Effect::Api {
-        request,
-        call: ApiCall::Records(call),
-    }) = effects.pop()
-    {
-        let outcome = record_runner::perform(client, call).await;
+    while let Some(Effect::Api { request, call }) = effects.pop() {
+        let outcome = effects::perform(client, call).await;
         effects = app.update(Action::ApiDone(Box::new(ApiReply {
             request,
-            outcome: ApiOutcome::Records(outcome),
+            outcome,
             latency: Duration::ZERO,
             finished_at: Utc::now(),
             clock_offset: chrono::Duration::zero(),
@@ -153,9 +148,9 @@ async fn list_through_app(client: &Client) -> (Duration, Duration, App) {
         first_page.get_or_insert_with(|| started.elapsed());
     }
     assert!(
-        matches!(app.records.load, LoadState::Loaded { .. }),
+        matches!(app.records.load(), LoadState::Loaded { .. }),
         "{:?}",
-        app.records.load
+        app.records.load()
     );
     (first_page.unwrap(), started.elapsed(), app)
 }
@@ -189,7 +184,7 @@ fn records_load(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let (_, all, app) = list_through_app(&client).await;
-                    assert_eq!(app.records.rows.len(), 10_000);
+                    assert_eq!(app.records.rows().len(), 10_000);
                     total += all;
                 }
                 total
@@ -229,7 +224,7 @@ fn app_with_records(n: usize) -> App {
         let next_cursor = (served < n).then(|| served.to_string());
         effects = app.update(Action::ApiDone(Box::new(ApiReply {
             request,
-            outcome: ApiOutcome::Records(RecordOutcome::Page(Ok(Page::new(items, next_cursor)))),
+            outcome: ApiOutcome::RecordsPage(Ok(Page::new(items, next_cursor))),
             latency: Duration::ZERO,
             finished_at: now,
             clock_offset: chrono::Duration::zero(),
@@ -252,7 +247,7 @@ fn records_render(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &app, |b, app| {
             b.iter(|| {
                 terminal
-                    .draw(|frame| views::draw(frame, app, &theme))
+                    .draw(|frame| draw::draw(frame, app, &theme))
                     .map(drop)
                     .unwrap()
             })
@@ -292,19 +287,11 @@ fn bulk_delete(c: &mut Criterion) {
                     };
                     let failures = std::sync::atomic::AtomicUsize::new(0);
                     let started = Instant::now();
-                    rt.block_on(record_runner::run_bulk_delete(
-                        bench.client.clone(),
-                        job,
-                        |progress| {
-                            if let koobackup::tui::record_action::BulkProgress::Deleted {
-                                result: Err(_),
-                                ..
-                            } = progress
-                            {
-                                failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            }
-                        },
-                    ));
+                    rt.block_on(effects::run_bulk_delete(bench.client.clone(), job, |progress| {
+                        if let BulkProgress::Deleted { result: Err(_), .. } = progress {
+                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }));
                     total += started.elapsed();
                     assert_eq!(failures.into_inner(), 0);
                 }

@@ -7,6 +7,7 @@ use reqwest::Method;
 
 use super::client::{Call, Client, Idempotency};
 use super::error::ApiError;
+use super::error::LOCK_NOT_FOUND;
 use super::model::{
     BackupFile, BackupRecord, CompleteRecordRequest, CreateLockData, CreateLockRequest, CreateRecordRequest,
     LockInfo, ModuleCode, Page,
@@ -14,8 +15,6 @@ use super::model::{
 use super::pages::follow_cursors;
 use super::sign;
 
-/// "lock not found (never existed or released)".
-const LOCK_NOT_FOUND: i64 = 404002;
 /// "record not found".
 const RECORD_NOT_FOUND: i64 = 404001;
 

@@ -10,6 +10,11 @@ use std::time::Duration;
 
 use crate::format;
 
+/// KooDrive's "lock not found" (never existed, or released).
+pub const LOCK_NOT_FOUND: i64 = 404_002;
+/// KooDrive's "the lock has expired".
+pub const LOCK_EXPIRED: i64 = 409_002;
+
 /// Broad class of a failure, used for exit codes and for deciding what to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

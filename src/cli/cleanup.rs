@@ -16,6 +16,7 @@ use super::output;
 use super::record::{WalkBounds, report_unreadable, walk_error};
 use super::{Context, parse_module};
 use crate::api::client::RecordQuery;
+use crate::api::error::LOCK_EXPIRED;
 use crate::api::{BackupRecord, LockInfo, MAX_PAGE_SIZE, ModuleCode};
 use crate::cleanup::{Candidate, CleanupReason, CleanupRules, candidates, parse_age};
 
@@ -214,11 +215,16 @@ async fn delete_candidates(
             ctx.remember_renewal(lock, false)?;
         }
         let mut report = CandidateReport::new(candidate);
-        match ctx
-            .client()
-            .delete_record(&lock.lock_id, &report.record.record_id)
-            .await
-        {
+        let record_id = report.record.record_id.clone();
+        let mut result = ctx.client().delete_record(&lock.lock_id, &record_id).await;
+        if matches!(&result, Err(error) if error.code() == Some(LOCK_EXPIRED)) {
+            // The lock lapsed during slow calls (retries, a slow server). Renewed soon after its
+            // expiry it lives again; the refused delete changed nothing and is sent once more.
+            *lock = ctx.client().renew_lock(lock).await?;
+            ctx.remember_renewal(lock, false)?;
+            result = ctx.client().delete_record(&lock.lock_id, &record_id).await;
+        }
+        match result {
             Ok(()) => report.deleted = true,
             Err(error) => report.error = Some(error.to_string()),
         }

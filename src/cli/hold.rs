@@ -26,6 +26,7 @@ use tokio::time::Instant;
 
 use super::Context;
 use super::exit::{CliError, Exit};
+use crate::api::error::{LOCK_EXPIRED, LOCK_NOT_FOUND};
 use crate::api::{ApiError, Client, LockInfo, ModuleCode};
 use crate::format;
 
@@ -281,7 +282,7 @@ enum Renewal {
 
 /// Whether the server's answer means the lock is gone for good.
 fn is_lost(error: &ApiError) -> bool {
-    matches!(error.code(), Some(404_002 | 409_002))
+    matches!(error.code(), Some(LOCK_NOT_FOUND | LOCK_EXPIRED))
 }
 
 /// Renews `lock` a third of its lifetime after each success, and after a failure again and

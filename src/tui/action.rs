@@ -1,16 +1,18 @@
 //! Everything the app reacts to ([`Action`]) and everything it asks the runtime to do
-//! ([`Effect`]). `App::update` turns one into the other without touching the outside world.
-//!
-//! To add a feature: add the API call to [`ApiCall`] and its answer to [`ApiOutcome`], teach
-//! `runtime::effects` to perform it, and handle the outcome in `App::update`.
+//! ([`Effect`]), including the KooDrive calls ([`ApiCall`]) and their answers ([`ApiOutcome`]).
+//! `App::update` turns one into the other without touching the outside world; `effects` performs
+//! the calls.
 
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use super::record_action::{BulkDeleteJob, BulkProgress, CancelFlag, RecordCall, RecordOutcome};
-use crate::api::{ApiError, LockInfo, ModuleCode};
+use crate::api::client::{NewRecord, RecordQuery};
+use crate::api::{ApiError, BackupFile, BackupRecord, LockInfo, ModuleCode, Page};
 
 /// Identifies one API call from the moment it is requested until its outcome arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,7 +30,7 @@ pub enum Action {
         width: u16,
         height: u16,
     },
-    /// Once a second: the wall clock, for countdowns and auto-renew.
+    /// The wall clock, for countdowns, ages and auto-renew.
     Tick(DateTime<Utc>),
     /// A few times a second while a call is in flight: advances the busy spinner.
     Animate,
@@ -40,6 +42,9 @@ pub enum Action {
     Bulk(BulkProgress),
     /// The user's editor was closed: the edited text, or why there is none.
     EditorDone(Result<String, String>),
+    /// Something went wrong outside the app's own thread (a background task panicked, the
+    /// embedded server stopped): shown in the activity log, never drawn over the screen.
+    Background(String),
 }
 
 /// The answer to one [`Effect::Api`], with what the runtime measured around it.
@@ -53,34 +58,66 @@ pub struct ApiReply {
     pub clock_offset: chrono::Duration,
 }
 
-/// The result of each kind of [`ApiCall`].
-#[derive(Debug, Clone)]
-pub enum ApiOutcome {
-    LockCreated(Result<LockInfo, ApiError>),
-    LockRenewed(Result<LockInfo, ApiError>),
-    LockReleased(Result<(), ApiError>),
-    /// The answer to an [`ApiCall::Records`].
-    Records(RecordOutcome),
-}
-
-impl ApiOutcome {
-    pub fn error(&self) -> Option<&ApiError> {
-        match self {
-            ApiOutcome::LockCreated(r) | ApiOutcome::LockRenewed(r) => r.as_ref().err(),
-            ApiOutcome::LockReleased(r) => r.as_ref().err(),
-            ApiOutcome::Records(outcome) => outcome.error(),
-        }
-    }
-}
-
 /// A KooDrive call the runtime performs on the app's behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiCall {
     CreateLock(ModuleCode),
     RenewLock(LockInfo),
     ReleaseLock(String),
-    /// A call on backup records (list, create, complete, delete, files).
-    Records(RecordCall),
+    /// One page of a listing, from `cursor` (the first page without one).
+    ListRecords {
+        query: RecordQuery,
+        cursor: Option<String>,
+    },
+    CreateRecord {
+        lock_id: String,
+        record: NewRecord,
+    },
+    GetRecord {
+        record_id: String,
+    },
+    CompleteRecord {
+        lock_id: String,
+        record_id: String,
+        properties: Option<String>,
+    },
+    DeleteRecord {
+        lock_id: String,
+        record_id: String,
+    },
+    /// One page of a record's files.
+    ListFiles {
+        record_id: String,
+        cursor: Option<String>,
+    },
+}
+
+/// The result of each kind of [`ApiCall`].
+#[derive(Debug, Clone)]
+pub enum ApiOutcome {
+    LockCreated(Result<LockInfo, ApiError>),
+    LockRenewed(Result<LockInfo, ApiError>),
+    LockReleased(Result<(), ApiError>),
+    RecordsPage(Result<Page<BackupRecord>, ApiError>),
+    RecordCreated(Result<BackupRecord, ApiError>),
+    RecordFetched(Result<BackupRecord, ApiError>),
+    RecordCompleted(Result<(), ApiError>),
+    RecordDeleted(Result<(), ApiError>),
+    FilesPage(Result<Page<BackupFile>, ApiError>),
+}
+
+impl ApiOutcome {
+    pub fn error(&self) -> Option<&ApiError> {
+        match self {
+            ApiOutcome::LockCreated(r) | ApiOutcome::LockRenewed(r) => r.as_ref().err(),
+            ApiOutcome::LockReleased(r) | ApiOutcome::RecordCompleted(r) | ApiOutcome::RecordDeleted(r) => {
+                r.as_ref().err()
+            }
+            ApiOutcome::RecordsPage(r) => r.as_ref().err(),
+            ApiOutcome::RecordCreated(r) | ApiOutcome::RecordFetched(r) => r.as_ref().err(),
+            ApiOutcome::FilesPage(r) => r.as_ref().err(),
+        }
+    }
 }
 
 /// A change to the on-disk journal of held locks.
@@ -115,4 +152,64 @@ pub enum Effect {
     EditInEditor(String),
     /// Leave the app (the terminal is restored by the runtime).
     Quit,
+}
+
+/// Tells a running bulk delete to launch no further deletes. The app hands it out in
+/// [`Effect::CancelBulkDelete`]; only the runtime sets it.
+#[derive(Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Two flags are equal when they are the same flag.
+impl PartialEq for CancelFlag {
+    fn eq(&self, other: &CancelFlag) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CancelFlag {}
+
+impl fmt::Debug for CancelFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CancelFlag({})",
+            if self.is_cancelled() { "cancelled" } else { "live" }
+        )
+    }
+}
+
+/// Identifies one bulk delete from its start to its last progress report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(pub u64);
+
+/// Delete `record_ids` under `lock_id`, at most `concurrency` at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkDeleteJob {
+    pub job: JobId,
+    pub lock_id: String,
+    pub record_ids: Vec<String>,
+    pub concurrency: usize,
+    pub cancel: CancelFlag,
+}
+
+/// What a running bulk delete reports, one action per record and one at the end.
+#[derive(Debug, Clone)]
+pub enum BulkProgress {
+    Deleted {
+        job: JobId,
+        record_id: String,
+        result: Result<(), ApiError>,
+    },
+    /// No delete of the job is in flight any more. `cancelled` when some were never launched.
+    Finished { job: JobId, cancelled: bool },
 }

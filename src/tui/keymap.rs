@@ -1,11 +1,14 @@
-//! The one key table. It decides what a key does, and it is what the footer hints and the help
-//! overlay display, so the three can never disagree.
+//! What keys do: the vocabulary of commands and scopes, chords and their names, and the
+//! [`Keymap`] built from the features' default tables (`*/keys.rs`, one binding per line) with
+//! the user's `[keys]` from `config.toml` on top. One keymap decides what a key does and is what
+//! the footer hints and the help overlay display, so the three can never disagree.
+
+use std::collections::BTreeMap;
+use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-pub use super::record_keys::RecordCommand;
-
-/// What a key asks for. Handled in `App::update`.
+/// What a key asks for. Handled in `App::update` and the features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Quit,
@@ -14,12 +17,16 @@ pub enum Command {
     FocusPrevious,
     /// Show and focus the locks pane (its tab in the strip above the upper pane).
     ShowLocks,
-    /// Show and focus the records pane (its tab in the strip above the upper pane).
+    /// Show and focus the records pane.
     ShowRecords,
     Up,
     Down,
     Top,
     Bottom,
+    PageUp,
+    PageDown,
+    HalfPageUp,
+    HalfPageDown,
     NewLock,
     RenewLock,
     ReleaseLock,
@@ -39,12 +46,120 @@ pub enum Command {
     ReleaseAllAndQuit,
     /// Quit prompt: keep the locks (they stay in the journal) and quit.
     KeepAndQuit,
-    /// The records pane and its dialogs (handled in `app::records`).
+    /// The records pane and its dialogs.
     Records(RecordCommand),
 }
 
-/// Where a binding applies. Global bindings apply whenever no dialog is open.
+/// What a key asks of the records pane or one of its dialogs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordCommand {
+    /// Browse the n-th module (0-based: folder, album, address book).
+    ShowModule(usize),
+    Refresh,
+    NewRecord,
+    /// Open the detail view of the record under the cursor.
+    Open,
+    Complete,
+    Delete,
+    /// Mark or unmark the record under the cursor for a bulk delete.
+    ToggleMark,
+    /// Mark every record that matches the filter, or clear the marks when all are marked.
+    MarkAll,
+    LocalFilter,
+    DeviceFilter,
+    Cleanup,
+    NextField,
+    PreviousField,
+    /// Step the form's module selector by this many places.
+    ChangeModule(isize),
+    /// Edit the properties of the form, or of the record being completed, in the user's own
+    /// editor (`$VISUAL`, `$EDITOR`, else `vi`).
+    EditProperties,
+    NextPage,
+    PreviousPage,
+    /// Step the clean-up age threshold by this many presets.
+    ChangeAge(isize),
+    /// Clean-up: propose records marked `to be deleted`, or not.
+    ToggleMarkedForDeletion,
+}
+
+impl Command {
+    /// The name a user writes in `[keys]` to rebind this command.
+    pub fn name(self) -> String {
+        use RecordCommand as R;
+        match self {
+            Command::Quit => "quit".into(),
+            Command::ToggleHelp => "help".into(),
+            Command::FocusNext => "next-pane".into(),
+            Command::FocusPrevious => "previous-pane".into(),
+            Command::ShowLocks => "show-locks".into(),
+            Command::ShowRecords => "show-records".into(),
+            Command::Up => "up".into(),
+            Command::Down => "down".into(),
+            Command::Top => "top".into(),
+            Command::Bottom => "bottom".into(),
+            Command::PageUp => "page-up".into(),
+            Command::PageDown => "page-down".into(),
+            Command::HalfPageUp => "half-page-up".into(),
+            Command::HalfPageDown => "half-page-down".into(),
+            Command::NewLock => "new".into(),
+            Command::RenewLock => "renew".into(),
+            Command::ReleaseLock => "release".into(),
+            Command::ToggleAutoRenew => "auto-renew".into(),
+            Command::AdoptLock => "adopt".into(),
+            Command::CopyLockId => "copy".into(),
+            Command::ToggleFullIds => "full-ids".into(),
+            Command::Confirm => "confirm".into(),
+            Command::Cancel => "cancel".into(),
+            Command::PickOption(n) => format!("option-{}", n + 1),
+            Command::ClearInput => "clear".into(),
+            Command::ReleaseAllAndQuit => "release-all".into(),
+            Command::KeepAndQuit => "keep".into(),
+            Command::Records(command) => match command {
+                R::ShowModule(n) => format!("module-{}", n + 1),
+                R::Refresh => "refresh".into(),
+                R::NewRecord => "new".into(),
+                R::Open => "open".into(),
+                R::Complete => "complete".into(),
+                R::Delete => "delete".into(),
+                R::ToggleMark => "mark".into(),
+                R::MarkAll => "mark-all".into(),
+                R::LocalFilter => "filter".into(),
+                R::DeviceFilter => "device-filter".into(),
+                R::Cleanup => "cleanup".into(),
+                R::NextField => "next-field".into(),
+                R::PreviousField => "previous-field".into(),
+                R::ChangeModule(step) if step < 0 => "previous-module".into(),
+                R::ChangeModule(_) => "next-module".into(),
+                R::EditProperties => "editor".into(),
+                R::NextPage => "next-page".into(),
+                R::PreviousPage => "previous-page".into(),
+                R::ChangeAge(step) if step < 0 => "younger".into(),
+                R::ChangeAge(_) => "older".into(),
+                R::ToggleMarkedForDeletion => "toggle-marked".into(),
+            },
+        }
+    }
+
+    /// Whether running this command changes something on the server (refused in read-only
+    /// mode).
+    pub fn changes_the_server(self) -> bool {
+        use RecordCommand as R;
+        matches!(
+            self,
+            Command::NewLock
+                | Command::RenewLock
+                | Command::ReleaseLock
+                | Command::ToggleAutoRenew
+                | Command::AdoptLock
+                | Command::ReleaseAllAndQuit
+                | Command::Records(R::NewRecord | R::Complete | R::Delete | R::Cleanup)
+        )
+    }
+}
+
+/// Where a binding applies. Global bindings apply whenever no dialog is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
     Global,
     LocksPane,
@@ -72,6 +187,28 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Every scope, in the order the help overlay lists them.
+    pub const ALL: [Scope; 18] = [
+        Scope::Global,
+        Scope::LocksPane,
+        Scope::ActivityPane,
+        Scope::ModulePicker,
+        Scope::TextInput,
+        Scope::Confirm,
+        Scope::QuitPrompt,
+        Scope::Help,
+        Scope::RecordsPane,
+        Scope::RecordForm,
+        Scope::RecordFormModule,
+        Scope::RecordDetail,
+        Scope::RecordText,
+        Scope::CompleteRecord,
+        Scope::TypeToConfirm,
+        Scope::Cleanup,
+        Scope::BulkRunning,
+        Scope::BulkSummary,
+    ];
+
     pub fn title(self) -> &'static str {
         match self {
             Scope::Global => "Everywhere",
@@ -94,46 +231,147 @@ impl Scope {
             Scope::BulkSummary => "Bulk delete summary",
         }
     }
+
+    /// The name of this scope in `[keys]` (`[keys.locks]`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::LocksPane => "locks",
+            Scope::ActivityPane => "activity",
+            Scope::Help => "help",
+            Scope::Confirm => "confirm",
+            Scope::ModulePicker => "module-picker",
+            Scope::TextInput => "adopt",
+            Scope::QuitPrompt => "quit-prompt",
+            Scope::RecordsPane => "records",
+            Scope::RecordForm => "record-form",
+            Scope::RecordFormModule => "record-form-module",
+            Scope::RecordDetail => "record-detail",
+            Scope::RecordText => "filter",
+            Scope::CompleteRecord => "complete",
+            Scope::TypeToConfirm => "type-to-confirm",
+            Scope::Cleanup => "cleanup",
+            Scope::BulkRunning => "bulk-running",
+            Scope::BulkSummary => "bulk-summary",
+        }
+    }
 }
 
 /// A key with its modifiers. Shift is ignored for characters (crossterm reports `G` as
 /// Shift+`G` on some terminals and plain `G` on others).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Chord {
     pub code: KeyCode,
     pub ctrl: bool,
 }
 
-const fn key(code: KeyCode) -> Chord {
-    Chord { code, ctrl: false }
-}
+impl Chord {
+    pub fn from_event(event: &KeyEvent) -> Chord {
+        let code = match event.code {
+            // Some terminals send Shift+Tab as BackTab with Shift, others as Tab with Shift.
+            KeyCode::Tab if event.modifiers.contains(KeyModifiers::SHIFT) => KeyCode::BackTab,
+            code => code,
+        };
+        Chord {
+            code,
+            ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+        }
+    }
 
-const fn ch(c: char) -> Chord {
-    key(KeyCode::Char(c))
-}
+    /// Parses one chord as written in key tables and `[keys]`: a character (`q`, `G`, `?`),
+    /// `Space`, a named key (`Enter`, `Esc`, `Tab`, `Shift+Tab`, `Up`, `Down`, `Left`, `Right`,
+    /// `Home`, `End`, `PgUp`, `PgDn`, `Del`, `Backspace`, `Insert`, `F1`…`F12`), or `Ctrl+x`.
+    pub fn parse(text: &str) -> Result<Chord, String> {
+        let (ctrl, rest) = match text.strip_prefix("Ctrl+").or_else(|| text.strip_prefix("ctrl+")) {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) if !c.is_control() && c != ' ' => {
+                KeyCode::Char(if ctrl { c.to_ascii_lowercase() } else { c })
+            }
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "space" => KeyCode::Char(' '),
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" => KeyCode::Tab,
+                "shift+tab" | "backtab" => KeyCode::BackTab,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                "pgup" | "pageup" => KeyCode::PageUp,
+                "pgdn" | "pagedown" => KeyCode::PageDown,
+                "del" | "delete" => KeyCode::Delete,
+                "backspace" => KeyCode::Backspace,
+                "insert" => KeyCode::Insert,
+                name => match name.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+                    Some(n @ 1..=12) => KeyCode::F(n),
+                    _ => {
+                        return Err(format!(
+                            "{text:?} is not a key (try e.g. \"r\", \"Ctrl+r\", \"Del\", \"PgDn\")"
+                        ));
+                    }
+                },
+            },
+        };
+        Ok(Chord { code, ctrl })
+    }
 
-const fn ctrl(c: char) -> Chord {
-    Chord {
-        code: KeyCode::Char(c),
-        ctrl: true,
+    /// Several chords, separated by blanks: `"d Del"`.
+    pub fn parse_list(text: &str) -> Result<Vec<Chord>, String> {
+        let chords: Vec<Chord> = text
+            .split_whitespace()
+            .map(Chord::parse)
+            .collect::<Result<_, _>>()?;
+        if chords.is_empty() {
+            return Err("no key given".into());
+        }
+        Ok(chords)
     }
 }
 
-impl Chord {
-    pub fn from_event(event: &KeyEvent) -> Chord {
-        Chord {
-            code: event.code,
-            ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+impl fmt::Display for Chord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl+")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) if self.ctrl => write!(f, "{}", c.to_ascii_uppercase()),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::BackTab => f.write_str("Shift+Tab"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Delete => f.write_str("Del"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Insert => f.write_str("Insert"),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            other => write!(f, "{other:?}"),
         }
     }
 }
 
-/// One row of the key table.
+/// One row of a feature's default key table.
 #[derive(Debug)]
-pub struct Binding {
+pub struct KeyDef {
     pub scope: Scope,
-    pub chords: &'static [Chord],
-    /// How the keys are written in hints and help, e.g. `j/↓`.
+    /// The chords, as [`Chord::parse_list`] reads them.
+    pub chords: &'static str,
+    /// How the keys are written in hints and help, e.g. `j/↓` (some chords may be left out as
+    /// aliases).
     pub keys: &'static str,
     /// Short label for the footer; `None` keeps the binding out of the footer.
     pub hint: Option<&'static str>,
@@ -142,911 +380,201 @@ pub struct Binding {
     pub command: Command,
 }
 
-macro_rules! binding {
-    ($scope:ident, [$($chord:expr),+], $keys:literal, $hint:expr, $help:literal, $command:expr) => {
-        Binding {
-            scope: Scope::$scope,
-            chords: &[$($chord),+],
-            keys: $keys,
-            hint: $hint,
-            help: $help,
-            command: $command,
-        }
-    };
+/// A default binding, for the tables' one-line rows.
+pub const fn bind(
+    scope: Scope,
+    chords: &'static str,
+    keys: &'static str,
+    hint: Option<&'static str>,
+    help: &'static str,
+    command: Command,
+) -> KeyDef {
+    KeyDef {
+        scope,
+        chords,
+        keys,
+        hint,
+        help,
+        command,
+    }
 }
 
-use Command as C;
-use RecordCommand as R;
+/// A binding in effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub scope: Scope,
+    pub chords: Vec<Chord>,
+    /// As shown in hints and help: the default's text, or the user's keys.
+    pub keys: String,
+    pub hint: Option<&'static str>,
+    pub help: &'static str,
+    pub command: Command,
+}
 
-/// Every key of the app, in the order the help overlay lists them.
-pub static BINDINGS: &[Binding] = &[
-    binding!(
-        Global,
-        [ch('q'), ctrl('c')],
-        "q",
-        Some("quit"),
-        "Quit (asks first if you hold live locks)",
-        C::Quit
-    ),
-    binding!(
-        Global,
-        [ch('?')],
-        "?",
-        Some("help"),
-        "Show or hide this help",
-        C::ToggleHelp
-    ),
-    binding!(
-        Global,
-        [key(KeyCode::Tab)],
-        "Tab",
-        Some("next pane"),
-        "Focus the next pane",
-        C::FocusNext
-    ),
-    binding!(
-        Global,
-        [key(KeyCode::BackTab)],
-        "Shift+Tab",
-        None,
-        "Focus the previous pane",
-        C::FocusPrevious
-    ),
-    binding!(
-        Global,
-        [ch('L')],
-        "L",
-        None,
-        "Show the locks pane (or click its tab above the pane)",
-        C::ShowLocks
-    ),
-    binding!(
-        Global,
-        [ch('R')],
-        "R",
-        None,
-        "Show the backup records pane (or click its tab)",
-        C::ShowRecords
-    ),
-    binding!(Global, [ch('k'), key(KeyCode::Up)], "k/↑", None, "Move up", C::Up),
-    binding!(
-        Global,
-        [ch('j'), key(KeyCode::Down)],
-        "j/↓",
-        None,
-        "Move down",
-        C::Down
-    ),
-    binding!(
-        Global,
-        [ch('g'), key(KeyCode::Home)],
-        "g/Home",
-        None,
-        "Go to the first line",
-        C::Top
-    ),
-    binding!(
-        Global,
-        [ch('G'), key(KeyCode::End)],
-        "G/End",
-        None,
-        "Go to the last line",
-        C::Bottom
-    ),
-    binding!(
-        LocksPane,
-        [ch('n')],
-        "n",
-        Some("new"),
-        "Create a lock for a module you choose",
-        C::NewLock
-    ),
-    binding!(
-        LocksPane,
-        [ch('r')],
-        "r",
-        Some("renew"),
-        "Renew the selected lock for another TTL",
-        C::RenewLock
-    ),
-    binding!(
-        LocksPane,
-        [ch('d'), key(KeyCode::Delete)],
-        "d/Del",
-        Some("release"),
-        "Release the selected lock (asks first)",
-        C::ReleaseLock
-    ),
-    binding!(
-        LocksPane,
-        [ch('a')],
-        "a",
-        Some("auto-renew"),
-        "Turn auto-renew on or off for the selected lock",
-        C::ToggleAutoRenew
-    ),
-    binding!(
-        LocksPane,
-        [ch('i')],
-        "i",
-        Some("adopt"),
-        "Adopt a lock id created by another tool (type or paste it)",
-        C::AdoptLock
-    ),
-    binding!(
-        LocksPane,
-        [ch('y'), ch('c')],
-        "y/c",
-        Some("copy id"),
-        "Copy the selected lock id to the clipboard (OSC 52)",
-        C::CopyLockId
-    ),
-    binding!(
-        LocksPane,
-        [ch('v')],
-        "v",
-        Some("full ids"),
-        "Show full lock ids or shortened ones",
-        C::ToggleFullIds
-    ),
-    binding!(
-        Help,
-        [ch('k'), key(KeyCode::Up)],
-        "k/↑",
-        Some("scroll"),
-        "Scroll the help up",
-        C::Up
-    ),
-    binding!(
-        Help,
-        [ch('j'), key(KeyCode::Down)],
-        "j/↓",
-        None,
-        "Scroll the help down",
-        C::Down
-    ),
-    binding!(
-        Help,
-        [ch('?'), key(KeyCode::Esc), ch('q')],
-        "?/Esc",
-        Some("close"),
-        "Close the help",
-        C::Cancel
-    ),
-    binding!(
-        Confirm,
-        [ch('y'), key(KeyCode::Enter)],
-        "y/Enter",
-        Some("yes"),
-        "Do it",
-        C::Confirm
-    ),
-    binding!(
-        Confirm,
-        [ch('n'), key(KeyCode::Esc)],
-        "n/Esc",
-        Some("no"),
-        "Cancel",
-        C::Cancel
-    ),
-    binding!(
-        ModulePicker,
-        [ch('1')],
-        "1",
-        None,
-        "Folder backup (100)",
-        C::PickOption(0)
-    ),
-    binding!(
-        ModulePicker,
-        [ch('2')],
-        "2",
-        None,
-        "Album backup (101)",
-        C::PickOption(1)
-    ),
-    binding!(
-        ModulePicker,
-        [ch('3')],
-        "3",
-        None,
-        "Address-book backup (102)",
-        C::PickOption(2)
-    ),
-    binding!(
-        ModulePicker,
-        [ch('k'), key(KeyCode::Up)],
-        "k/↑",
-        None,
-        "Previous module",
-        C::Up
-    ),
-    binding!(
-        ModulePicker,
-        [ch('j'), key(KeyCode::Down)],
-        "j/↓",
-        None,
-        "Next module",
-        C::Down
-    ),
-    binding!(
-        ModulePicker,
-        [key(KeyCode::Enter)],
-        "1-3/Enter",
-        Some("create"),
-        "Create the lock",
-        C::Confirm
-    ),
-    binding!(
-        ModulePicker,
-        [key(KeyCode::Esc), ch('q')],
-        "Esc",
-        Some("cancel"),
-        "Cancel",
-        C::Cancel
-    ),
-    binding!(
-        TextInput,
-        [key(KeyCode::Enter)],
-        "Enter",
-        Some("adopt"),
-        "Adopt the lock id (renews it to learn its expiry)",
-        C::Confirm
-    ),
-    binding!(
-        TextInput,
-        [ctrl('u')],
-        "Ctrl+U",
-        Some("clear"),
-        "Clear the field",
-        C::ClearInput
-    ),
-    binding!(
-        TextInput,
-        [key(KeyCode::Esc)],
-        "Esc",
-        Some("cancel"),
-        "Cancel",
-        C::Cancel
-    ),
-    binding!(
-        QuitPrompt,
-        [ch('r')],
-        "r",
-        Some("release all"),
-        "Release every live lock, then quit",
-        C::ReleaseAllAndQuit
-    ),
-    binding!(
-        QuitPrompt,
-        [ch('k')],
-        "k",
-        Some("keep"),
-        "Keep the locks (they stay in the journal) and quit",
-        C::KeepAndQuit
-    ),
-    binding!(
-        QuitPrompt,
-        [ch('c'), key(KeyCode::Esc)],
-        "c/Esc",
-        Some("cancel"),
-        "Stay in the app",
-        C::Cancel
-    ),
-    binding!(
-        RecordsPane,
-        [ch('1')],
-        "1",
-        None,
-        "Browse folder backups (100)",
-        C::Records(R::ShowModule(0))
-    ),
-    binding!(
-        RecordsPane,
-        [ch('2')],
-        "2",
-        None,
-        "Browse album backups (101)",
-        C::Records(R::ShowModule(1))
-    ),
-    binding!(
-        RecordsPane,
-        [ch('3')],
-        "3",
-        None,
-        "Browse address-book backups (102)",
-        C::Records(R::ShowModule(2))
-    ),
-    binding!(
-        RecordsPane,
-        [ch('n')],
-        "n",
-        Some("new"),
-        "Create a backup record (form)",
-        C::Records(R::NewRecord)
-    ),
-    binding!(
-        RecordsPane,
-        [key(KeyCode::Enter)],
-        "Enter",
-        Some("details"),
-        "Show every field and the files of the record",
-        C::Records(R::Open)
-    ),
-    binding!(
-        RecordsPane,
-        [ch('r')],
-        "r",
-        Some("refresh"),
-        "Load the list again from the server",
-        C::Records(R::Refresh)
-    ),
-    binding!(
-        RecordsPane,
-        [ch('c')],
-        "c",
-        None,
-        "Complete the record (status new -> completed)",
-        C::Records(R::Complete)
-    ),
-    binding!(
-        RecordsPane,
-        [ch('d'), key(KeyCode::Delete)],
-        "d/Del",
-        Some("delete"),
-        "Delete the marked records, else the selected one (asks first)",
-        C::Records(R::Delete)
-    ),
-    binding!(
-        RecordsPane,
-        [ch(' ')],
-        "Space",
-        Some("mark"),
-        "Mark or unmark the record for a bulk delete",
-        C::Records(R::ToggleMark)
-    ),
-    binding!(
-        RecordsPane,
-        [ch('a')],
-        "a",
-        None,
-        "Mark all records matching the filter (again: unmark them)",
-        C::Records(R::MarkAll)
-    ),
-    binding!(
-        RecordsPane,
-        [ch('/')],
-        "/",
-        Some("filter"),
-        "Filter loaded records: id, device, status, properties",
-        C::Records(R::LocalFilter)
-    ),
-    binding!(
-        RecordsPane,
-        [ch('f')],
-        "f",
-        None,
-        "List only one device's records (asks the server)",
-        C::Records(R::DeviceFilter)
-    ),
-    binding!(
-        RecordsPane,
-        [ch('x')],
-        "x",
-        Some("cleanup"),
-        "Propose abandoned and to-be-deleted records for deletion",
-        C::Records(R::Cleanup)
-    ),
-    binding!(
-        RecordForm,
-        [key(KeyCode::Tab)],
-        "Tab",
-        Some("next field"),
-        "Go to the next field",
-        C::Records(R::NextField)
-    ),
-    binding!(
-        RecordForm,
-        [key(KeyCode::BackTab)],
-        "Shift+Tab",
-        None,
-        "Go to the previous field",
-        C::Records(R::PreviousField)
-    ),
-    binding!(
-        RecordForm,
-        [key(KeyCode::Enter)],
-        "Enter",
-        Some("create"),
-        "Check the fields and create the record",
-        C::Confirm
-    ),
-    binding!(
-        RecordForm,
-        [ctrl('u')],
-        "Ctrl+U",
-        Some("clear"),
-        "Clear the field",
-        C::ClearInput
-    ),
-    binding!(
-        RecordForm,
-        [ctrl('e')],
-        "Ctrl+E",
-        Some("editor"),
-        "Edit the properties in $VISUAL or $EDITOR (else vi), multi-line",
-        C::Records(R::EditProperties)
-    ),
-    binding!(
-        RecordForm,
-        [key(KeyCode::Esc)],
-        "Esc",
-        Some("cancel"),
-        "Close the form",
-        C::Cancel
-    ),
-    binding!(
-        RecordFormModule,
-        [key(KeyCode::Tab)],
-        "Tab",
-        Some("next field"),
-        "Go to the next field",
-        C::Records(R::NextField)
-    ),
-    binding!(
-        RecordFormModule,
-        [key(KeyCode::BackTab)],
-        "Shift+Tab",
-        None,
-        "Go to the previous field",
-        C::Records(R::PreviousField)
-    ),
-    binding!(
-        RecordFormModule,
-        [key(KeyCode::Left), ch('h')],
-        "←/h",
-        None,
-        "Previous module",
-        C::Records(R::ChangeModule(-1))
-    ),
-    binding!(
-        RecordFormModule,
-        [key(KeyCode::Right), ch('l')],
-        "→/l",
-        Some("module"),
-        "Next module",
-        C::Records(R::ChangeModule(1))
-    ),
-    binding!(
-        RecordFormModule,
-        [ch('1')],
-        "1",
-        None,
-        "Folder backup (100)",
-        C::PickOption(0)
-    ),
-    binding!(
-        RecordFormModule,
-        [ch('2')],
-        "2",
-        None,
-        "Album backup (101)",
-        C::PickOption(1)
-    ),
-    binding!(
-        RecordFormModule,
-        [ch('3')],
-        "3",
-        None,
-        "Address-book backup (102)",
-        C::PickOption(2)
-    ),
-    binding!(
-        RecordFormModule,
-        [ctrl('e')],
-        "Ctrl+E",
-        Some("editor"),
-        "Edit the properties in $VISUAL or $EDITOR (else vi), multi-line",
-        C::Records(R::EditProperties)
-    ),
-    binding!(
-        RecordFormModule,
-        [key(KeyCode::Enter)],
-        "Enter",
-        Some("create"),
-        "Check the fields and create the record",
-        C::Confirm
-    ),
-    binding!(
-        RecordFormModule,
-        [key(KeyCode::Esc)],
-        "Esc",
-        Some("cancel"),
-        "Close the form",
-        C::Cancel
-    ),
-    binding!(
-        RecordDetail,
-        [ch('k'), key(KeyCode::Up)],
-        "k/↑",
-        None,
-        "Scroll up",
-        C::Up
-    ),
-    binding!(
-        RecordDetail,
-        [ch('j'), key(KeyCode::Down)],
-        "j/↓",
-        Some("scroll"),
-        "Scroll down",
-        C::Down
-    ),
-    binding!(
-        RecordDetail,
-        [ch(']')],
-        "]",
-        Some("next files"),
-        "Next page of files",
-        C::Records(R::NextPage)
-    ),
-    binding!(
-        RecordDetail,
-        [ch('[')],
-        "[",
-        Some("previous files"),
-        "Previous page of files",
-        C::Records(R::PreviousPage)
-    ),
-    binding!(
-        RecordDetail,
-        [ch('c')],
-        "c",
-        Some("complete"),
-        "Complete this record",
-        C::Records(R::Complete)
-    ),
-    binding!(
-        RecordDetail,
-        [ch('d'), key(KeyCode::Delete)],
-        "d/Del",
-        Some("delete"),
-        "Delete this record (asks first)",
-        C::Records(R::Delete)
-    ),
-    binding!(
-        RecordDetail,
-        [key(KeyCode::Esc), ch('q')],
-        "Esc",
-        Some("close"),
-        "Close the details",
-        C::Cancel
-    ),
-    binding!(
-        RecordText,
-        [key(KeyCode::Enter)],
-        "Enter",
-        Some("apply"),
-        "Apply what you typed",
-        C::Confirm
-    ),
-    binding!(
-        RecordText,
-        [ctrl('u')],
-        "Ctrl+U",
-        Some("clear"),
-        "Clear the field",
-        C::ClearInput
-    ),
-    binding!(
-        RecordText,
-        [key(KeyCode::Esc)],
-        "Esc",
-        Some("cancel"),
-        "Cancel (a filter is cleared)",
-        C::Cancel
-    ),
-    binding!(
-        CompleteRecord,
-        [key(KeyCode::Enter)],
-        "Enter",
-        Some("complete"),
-        "Check the properties and complete the record",
-        C::Confirm
-    ),
-    binding!(
-        CompleteRecord,
-        [ctrl('u')],
-        "Ctrl+U",
-        Some("clear"),
-        "Clear the field",
-        C::ClearInput
-    ),
-    binding!(
-        CompleteRecord,
-        [ctrl('e')],
-        "Ctrl+E",
-        Some("editor"),
-        "Edit the properties in $VISUAL or $EDITOR (else vi), multi-line",
-        C::Records(R::EditProperties)
-    ),
-    binding!(
-        CompleteRecord,
-        [key(KeyCode::Esc)],
-        "Esc",
-        Some("cancel"),
-        "Cancel: the record stays new",
-        C::Cancel
-    ),
-    binding!(
-        TypeToConfirm,
-        [key(KeyCode::Enter)],
-        "Enter",
-        Some("delete"),
-        "Delete, once the typed number matches",
-        C::Confirm
-    ),
-    binding!(
-        TypeToConfirm,
-        [ctrl('u')],
-        "Ctrl+U",
-        None,
-        "Clear the field",
-        C::ClearInput
-    ),
-    binding!(
-        TypeToConfirm,
-        [key(KeyCode::Esc)],
-        "Esc",
-        Some("cancel"),
-        "Cancel: nothing is deleted",
-        C::Cancel
-    ),
-    binding!(
-        Cleanup,
-        [ch('k'), key(KeyCode::Up)],
-        "k/↑",
-        None,
-        "Previous candidate",
-        C::Up
-    ),
-    binding!(
-        Cleanup,
-        [ch('j'), key(KeyCode::Down)],
-        "j/↓",
-        None,
-        "Next candidate",
-        C::Down
-    ),
-    binding!(
-        Cleanup,
-        [ch(' ')],
-        "Space",
-        Some("tick"),
-        "Tick or untick the candidate",
-        C::Records(R::ToggleMark)
-    ),
-    binding!(
-        Cleanup,
-        [ch('a')],
-        "a",
-        None,
-        "Tick every candidate (again: untick all)",
-        C::Records(R::MarkAll)
-    ),
-    binding!(
-        Cleanup,
-        [ch('+'), ch('=')],
-        "+",
-        Some("older"),
-        "Propose only new records older than the next age",
-        C::Records(R::ChangeAge(1))
-    ),
-    binding!(
-        Cleanup,
-        [ch('-')],
-        "-",
-        Some("younger"),
-        "Propose new records from a younger age on",
-        C::Records(R::ChangeAge(-1))
-    ),
-    binding!(
-        Cleanup,
-        [ch('t')],
-        "t",
-        None,
-        "Propose records marked to be deleted, or not",
-        C::Records(R::ToggleMarkedForDeletion)
-    ),
-    binding!(
-        Cleanup,
-        [key(KeyCode::Enter)],
-        "Enter",
-        Some("delete ticked"),
-        "Delete the ticked records (asks for their number)",
-        C::Confirm
-    ),
-    binding!(
-        Cleanup,
-        [key(KeyCode::Esc), ch('q')],
-        "Esc",
-        Some("close"),
-        "Close without deleting",
-        C::Cancel
-    ),
-    binding!(
-        BulkRunning,
-        [key(KeyCode::Esc), ch('c')],
-        "c/Esc",
-        Some("stop"),
-        "Start no further deletes (those already done stay done)",
-        C::Cancel
-    ),
-    binding!(
-        BulkSummary,
-        [ch('k'), key(KeyCode::Up)],
-        "k/↑",
-        None,
-        "Scroll up",
-        C::Up
-    ),
-    binding!(
-        BulkSummary,
-        [ch('j'), key(KeyCode::Down)],
-        "j/↓",
-        Some("scroll"),
-        "Scroll down",
-        C::Down
-    ),
-    binding!(
-        BulkSummary,
-        [key(KeyCode::Enter), key(KeyCode::Esc), ch('q')],
-        "Enter/Esc",
-        Some("close"),
-        "Close the summary",
-        C::Cancel
-    ),
-];
+/// The user's `[keys]`: per scope name, a command name and the keys for it (`renew = "R"`).
+pub type KeyOverrides = BTreeMap<String, BTreeMap<String, String>>;
 
-/// The command bound to `event` in the first of `scopes` that binds it.
-pub fn lookup(scopes: &[Scope], event: &KeyEvent) -> Option<Command> {
-    let chord = Chord::from_event(event);
-    scopes.iter().find_map(|scope| {
-        BINDINGS
+/// Every binding in effect, in help order.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+impl Keymap {
+    /// The defaults of `tables` (each a feature's), in order.
+    pub fn new(tables: &[&[KeyDef]]) -> Keymap {
+        let bindings = tables
             .iter()
-            .find(|b| b.scope == *scope && b.chords.contains(&chord))
-            .map(|b| b.command)
-    })
-}
+            .flat_map(|table| table.iter())
+            .map(|d| Binding {
+                scope: d.scope,
+                chords: Chord::parse_list(d.chords)
+                    .unwrap_or_else(|e| panic!("default key table: {:?}: {e}", d.chords)),
+                keys: d.keys.to_string(),
+                hint: d.hint,
+                help: d.help,
+                command: d.command,
+            })
+            .collect();
+        Keymap { bindings }
+    }
 
-/// Footer hints `(keys, label)` for `scopes`, in table order.
-pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
-    scopes
-        .iter()
-        .flat_map(|scope| BINDINGS.iter().filter(move |b| b.scope == *scope))
-        .filter_map(|b| b.hint.map(|hint| (b.keys, hint)))
-        .collect()
-}
+    /// The defaults with the user's overrides applied. Refuses (with the reason, naming the
+    /// scope and command as written) an unknown scope or command, a key that does not parse,
+    /// and a result that binds one key twice in a scope.
+    pub fn with_overrides(tables: &[&[KeyDef]], overrides: &KeyOverrides) -> Result<Keymap, String> {
+        let mut keymap = Keymap::new(tables);
+        for (scope_name, commands) in overrides {
+            let scope = Scope::ALL
+                .into_iter()
+                .find(|s| s.name() == scope_name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
+                    format!("[keys.{scope_name}]: no such scope; known: {}", known.join(", "))
+                })?;
+            for (command_name, keys) in commands {
+                let chords = Chord::parse_list(keys)
+                    .map_err(|e| format!("[keys.{scope_name}] {command_name}: {e}"))?;
+                let mut found = false;
+                for binding in keymap.bindings.iter_mut().filter(|b| b.scope == scope) {
+                    if binding.command.name() == *command_name {
+                        binding.keys = chords
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("/");
+                        binding.chords = chords.clone();
+                        found = true;
+                    }
+                }
+                if !found {
+                    let known: Vec<String> = keymap
+                        .bindings
+                        .iter()
+                        .filter(|b| b.scope == scope)
+                        .map(|b| b.command.name())
+                        .collect();
+                    return Err(format!(
+                        "[keys.{scope_name}] {command_name}: no such command here; known: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        if let Some(clash) = keymap.clash() {
+            return Err(clash);
+        }
+        Ok(keymap)
+    }
 
-/// Bindings of one scope, for the help overlay.
-pub fn bindings_of(scope: Scope) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.scope == scope)
-}
+    /// A key bound twice in one scope, or a pane key that hides a global one, if any.
+    pub fn clash(&self) -> Option<String> {
+        for (i, a) in self.bindings.iter().enumerate() {
+            for b in &self.bindings[i + 1..] {
+                let shadows_global = matches!(
+                    (a.scope, b.scope),
+                    (
+                        Scope::Global,
+                        Scope::LocksPane | Scope::ActivityPane | Scope::RecordsPane
+                    )
+                );
+                if a.scope != b.scope && !shadows_global {
+                    continue;
+                }
+                if let Some(chord) = a.chords.iter().find(|c| b.chords.contains(c)) {
+                    return Some(format!(
+                        "key {chord} is bound to both {} ({}) and {} ({})",
+                        a.command.name(),
+                        a.scope.name(),
+                        b.command.name(),
+                        b.scope.name()
+                    ));
+                }
+            }
+        }
+        None
+    }
 
-/// The scopes in the order the help overlay lists them.
-const HELP_SCOPES: [Scope; 18] = [
-    Scope::Global,
-    Scope::LocksPane,
-    Scope::ActivityPane,
-    Scope::ModulePicker,
-    Scope::TextInput,
-    Scope::Confirm,
-    Scope::QuitPrompt,
-    Scope::Help,
-    Scope::RecordsPane,
-    Scope::RecordForm,
-    Scope::RecordFormModule,
-    Scope::RecordDetail,
-    Scope::RecordText,
-    Scope::CompleteRecord,
-    Scope::TypeToConfirm,
-    Scope::Cleanup,
-    Scope::BulkRunning,
-    Scope::BulkSummary,
-];
+    /// The command bound to `event` in the first of `scopes` that binds it.
+    pub fn lookup(&self, scopes: &[Scope], event: &KeyEvent) -> Option<Command> {
+        let chord = Chord::from_event(event);
+        scopes.iter().find_map(|scope| {
+            self.bindings
+                .iter()
+                .find(|b| b.scope == *scope && b.chords.contains(&chord))
+                .map(|b| b.command)
+        })
+    }
+
+    /// The bindings of one scope, in table order.
+    pub fn bindings_of(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
+        self.bindings.iter().filter(move |b| b.scope == scope)
+    }
+
+    /// Footer hints for `scopes`, in table order.
+    pub fn hints(&self, scopes: &[Scope]) -> Vec<&Binding> {
+        scopes
+            .iter()
+            .flat_map(|scope| self.bindings_of(*scope))
+            .filter(|b| b.hint.is_some())
+            .collect()
+    }
+
+    /// The help overlay's lines: each scope with bindings under its title, a blank line
+    /// between. Both the overlay and its scrolling (which stops at the last line) count these.
+    pub fn help_lines(&self) -> Vec<HelpLine<'_>> {
+        let mut lines = Vec::new();
+        for scope in Scope::ALL {
+            let mut bindings = self.bindings_of(scope).peekable();
+            if bindings.peek().is_none() {
+                continue;
+            }
+            if !lines.is_empty() {
+                lines.push(HelpLine::Blank);
+            }
+            lines.push(HelpLine::Title(scope));
+            lines.extend(bindings.map(HelpLine::Key));
+        }
+        lines
+    }
+
+    pub fn len(&self) -> usize {
+        self.bindings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bindings.is_empty()
+    }
+}
 
 /// One line of the help overlay.
 #[derive(Debug, Clone, Copy)]
-pub enum HelpLine {
+pub enum HelpLine<'a> {
     Blank,
     /// The heading of a scope's keys.
     Title(Scope),
-    Key(&'static Binding),
-}
-
-/// The help overlay's lines: each scope with bindings under its title, a blank line between.
-/// Both the overlay and its scrolling (which stops at the last line) count these.
-pub fn help_lines() -> Vec<HelpLine> {
-    let mut lines = Vec::new();
-    for scope in HELP_SCOPES {
-        let mut bindings = bindings_of(scope).peekable();
-        if bindings.peek().is_none() {
-            continue;
-        }
-        if !lines.is_empty() {
-            lines.push(HelpLine::Blank);
-        }
-        lines.push(HelpLine::Title(scope));
-        lines.extend(bindings.map(HelpLine::Key));
-    }
-    lines
+    Key(&'a Binding),
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, modifiers)
-    }
-
-    #[test]
-    fn the_first_scope_that_binds_a_key_wins() {
-        let k = press(KeyCode::Char('k'), KeyModifiers::NONE);
-        assert_eq!(lookup(&[Scope::QuitPrompt], &k), Some(Command::KeepAndQuit));
-        assert_eq!(lookup(&[Scope::LocksPane, Scope::Global], &k), Some(Command::Up));
-    }
-
-    #[test]
-    fn shift_is_ignored_for_characters_but_ctrl_is_not() {
-        let shifted = press(KeyCode::Char('G'), KeyModifiers::SHIFT);
-        assert_eq!(lookup(&[Scope::Global], &shifted), Some(Command::Bottom));
-        let ctrl_c = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(
-            lookup(&[Scope::LocksPane, Scope::Global], &ctrl_c),
-            Some(Command::Quit)
-        );
-        let plain_c = press(KeyCode::Char('c'), KeyModifiers::NONE);
-        assert_eq!(
-            lookup(&[Scope::LocksPane, Scope::Global], &plain_c),
-            Some(Command::CopyLockId)
-        );
-    }
-
-    #[test]
-    fn no_two_bindings_of_one_scope_share_a_chord() {
-        for (i, a) in BINDINGS.iter().enumerate() {
-            for b in &BINDINGS[i + 1..] {
-                if a.scope == b.scope {
-                    for chord in a.chords {
-                        assert!(
-                            !b.chords.contains(chord),
-                            "{chord:?} bound twice in {:?}",
-                            a.scope
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn the_help_lists_every_binding_once() {
-        let listed = help_lines()
-            .iter()
-            .filter(|line| matches!(line, HelpLine::Key(_)))
-            .count();
-        assert_eq!(listed, BINDINGS.len());
-    }
-
-    #[test]
-    fn pane_keys_do_not_shadow_global_ones() {
-        for pane in [Scope::LocksPane, Scope::ActivityPane, Scope::RecordsPane] {
-            for b in bindings_of(pane) {
-                for chord in b.chords {
-                    let global = bindings_of(Scope::Global).find(|g| g.chords.contains(chord));
-                    assert!(global.is_none(), "{chord:?} of {pane:?} hides a global key");
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -1,27 +1,38 @@
 //! The interactive application opened by `koobackup` with no subcommand.
 //!
 //! Data flow: terminal event / tick / API result → [`Action`] → [`App::update`] (pure) → new
-//! state plus [`Effect`]s → the [`runtime`] performs them (API calls as tasks, journal writes on
-//! a writer thread, OSC 52) → results come back as actions. Views in [`views`] only draw.
+//! state plus [`Effect`]s → the [`runtime`] performs them (API calls through [`effects`], journal
+//! writes on a writer thread, OSC 52) → results come back as actions. [`draw`] only draws.
 //!
-//! Adding a pane: give it a state module under `app/`, a variant in [`app::Pane`] and a
-//! [`keymap::Scope`], its keys in [`keymap::BINDINGS`] (footer and help follow), its calls in
-//! [`ApiCall`]/[`ApiOutcome`], and a view module under `views/`.
+//! Layout: one folder per feature — `locks/`, `records/`, `shell/` (status bar, activity log,
+//! footer, help, quit prompt) — each with its state (`mod.rs`), `update.rs` (keys), `replies.rs`
+//! (answers), dialogs, `keys.rs` (its default key table) and `view.rs`. Features read the rest
+//! of the app through [`feature::Ctx`] and ask for the rest through [`feature::Out`]; they meet
+//! in [`app`], which routes. Below them: the vocabulary ([`action`], [`keymap`], [`feature`]) and
+//! the drawing helpers ([`widgets`]).
 
 pub mod action;
 pub mod app;
 mod clipboard;
+pub mod clock;
+pub mod draw;
 mod editor;
+pub mod effects;
+pub mod feature;
 mod journal_writer;
 pub mod keymap;
 pub mod layout;
-pub mod record_action;
-mod record_keys;
-pub mod record_runner;
+pub mod locks;
+pub mod records;
 pub mod runtime;
+pub mod shell;
 mod terminal;
+mod text_input;
 pub mod theme;
-pub mod views;
+pub mod widgets;
+
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use std::path::PathBuf;
 
@@ -31,12 +42,13 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 
 pub use action::{Action, ApiCall, ApiOutcome, Effect};
-pub use app::{App, Session};
+pub use app::App;
+pub use feature::{Pane, Session};
 
 use crate::connect::Connection;
 use crate::journal::Journal;
 use journal_writer::JournalWriter;
-use runtime::Runtime;
+use runtime::{Runtime, TerminalHost};
 use terminal::TerminalGuard;
 use theme::Theme;
 
@@ -45,7 +57,7 @@ use theme::Theme;
 /// status bar and the activity log. Returns when the user quits or on SIGTERM/SIGHUP/SIGINT; the
 /// terminal is restored in every case, and the embedded server (if any) is shut down.
 pub async fn run(
-    connection: Connection,
+    mut connection: Connection,
     journal_path: PathBuf,
     warnings: Vec<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -67,17 +79,34 @@ pub async fn run(
         display_offset: *Local::now().offset(),
     };
 
-    let guard = TerminalGuard::enter()?;
+    let (actions, results) = runtime::action_channel();
+    // Failures off the app's thread reach the activity log, never the screen.
+    let reports = actions.clone();
+    let guard = TerminalGuard::enter(move |message| {
+        let _ = reports.send(Action::Background(message));
+    })?;
+    if let Some(failed) = connection
+        .embedded
+        .as_mut()
+        .and_then(|server| server.take_failure())
+    {
+        let actions = actions.clone();
+        tokio::spawn(async move {
+            if let Ok(reason) = failed.await {
+                let _ = actions.send(Action::Background(format!("embedded demo server: {reason}")));
+            }
+        });
+    }
     let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let size = terminal.size()?;
     let screen = Rect::new(0, 0, size.width, size.height);
-    let (actions, results) = runtime::action_channel();
     let mut runtime = Runtime {
         terminal,
         app: App::new(session, held, warnings, Utc::now(), screen),
         theme: Theme::from_env(),
         client,
         journal: JournalWriter::start(journal, server_key, user_id, actions.clone()),
+        host: TerminalHost,
         actions,
         results,
     };

@@ -1,35 +1,42 @@
-//! The async loop: terminal events, clock ticks, and API results, all turned into [`Action`]s
-//! for `App::update`; the [`Effect`]s it returns are carried out here. The screen is redrawn
-//! only when the app says something visible changed. Ticks come when the app says the clock
-//! next changes something ([`App::next_clock_change`]), at least once a second.
+//! The async loop: terminal events, clock ticks, stop signals and the answers of API calls, all
+//! turned into [`Action`]s for `App::update`; the [`Effect`]s it returns are carried out here.
+//! The screen is redrawn only when the app says something visible changed. Ticks come when the
+//! app says the clock next changes something ([`App::next_clock_change`]), at least once a
+//! second.
+//!
+//! Everything the loop needs of the terminal and the process comes through a [`Host`]: the real
+//! one ([`TerminalHost`]) in the app, a fake in tests, so that the loop's rules (the quit grace,
+//! the tick deadline, the hand-over to the editor) are tested without a terminal.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use crossterm::event::{Event, EventStream};
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-use super::action::{Action, ApiCall, ApiOutcome, ApiReply, Effect, RequestId};
+use super::action::{Action, ApiCall, ApiReply, Effect, RequestId};
 use super::app::App;
 use super::clipboard;
+use super::draw;
 use super::editor;
+use super::effects;
 use super::journal_writer::JournalWriter;
-use super::record_runner;
 use super::terminal;
 use super::theme::Theme;
-use super::views;
 use crate::api::Client;
 
 /// How often the busy spinner moves while a call is in flight.
 const SPINNER_INTERVAL: Duration = Duration::from_millis(120);
 /// How long quitting waits for calls still in flight, so that a lock created at the last
 /// moment still reaches the journal.
-const QUIT_GRACE: Duration = Duration::from_secs(3);
+pub const QUIT_GRACE: Duration = Duration::from_secs(3);
 /// Longest time between ticks, so that the app's clock stays fresh for what it stamps and
 /// decides even while no countdown runs.
 const MAX_TICK_INTERVAL: Duration = Duration::from_secs(1);
@@ -38,12 +45,77 @@ const MAX_TICK_INTERVAL: Duration = Duration::from_secs(1);
 /// tick at the very instant could read a clock still short of the change.
 const TICK_SLACK: Duration = Duration::from_millis(5);
 
-/// What carrying out an action asks of the loop itself.
-#[derive(Debug, Default)]
-struct Flow {
-    quit: bool,
-    /// Hand the terminal to the user's editor to edit this text.
-    edit: Option<String>,
+/// What the loop needs of the terminal and the process.
+pub trait Host {
+    /// The terminal's events from now on; asked for again after each hand-over to the editor.
+    fn events(&mut self) -> BoxStream<'static, io::Result<Event>>;
+    /// Signals that end the app.
+    fn stop_signals(&mut self) -> BoxStream<'static, Stop>;
+    /// Writes an escape sequence past the screen (OSC 52).
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Gives the terminal up for a program in the foreground.
+    fn suspend(&mut self) -> io::Result<()>;
+    /// Takes it back; the screen is blank.
+    fn resume(&mut self) -> io::Result<()>;
+    /// Edits `text` in the user's editor (the terminal is suspended meanwhile).
+    fn edit(&self, text: String) -> BoxFuture<'static, Result<String, String>>;
+}
+
+/// A signal that ends the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM, SIGHUP (the SSH connection dropped): always.
+    Terminate,
+    /// SIGINT: only while the app has the terminal (in the editor, Ctrl+C is the editor's).
+    Interrupt,
+}
+
+/// The real terminal and process.
+pub struct TerminalHost;
+
+impl Host for TerminalHost {
+    fn events(&mut self) -> BoxStream<'static, io::Result<Event>> {
+        EventStream::new().boxed()
+    }
+
+    fn stop_signals(&mut self) -> BoxStream<'static, Stop> {
+        let streams: Vec<BoxStream<'static, Stop>> = [
+            (SignalKind::terminate(), Stop::Terminate),
+            (SignalKind::hangup(), Stop::Terminate),
+            // In raw mode Ctrl+C is a key, so SIGINT comes from elsewhere (kill -INT): leave as
+            // on SIGTERM.
+            (SignalKind::interrupt(), Stop::Interrupt),
+        ]
+        .into_iter()
+        .filter_map(|(kind, stop)| Some((signal(kind).ok()?, stop)))
+        .map(|(mut s, stop)| {
+            futures::stream::poll_fn(move |cx| s.poll_recv(cx).map(|o| o.map(|()| stop))).boxed()
+        })
+        .collect();
+        futures::stream::select_all(streams).boxed()
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut stdout = io::stdout();
+        stdout.write_all(bytes)?;
+        stdout.flush()
+    }
+
+    fn suspend(&mut self) -> io::Result<()> {
+        terminal::suspend()
+    }
+
+    fn resume(&mut self) -> io::Result<()> {
+        terminal::resume()
+    }
+
+    fn edit(&self, text: String) -> BoxFuture<'static, Result<String, String>> {
+        async move {
+            let editor = editor::editor_command(|name| std::env::var(name).ok());
+            editor::edit(&text, &editor, &std::env::temp_dir()).await
+        }
+        .boxed()
+    }
 }
 
 /// Why the loop ended.
@@ -54,12 +126,13 @@ pub enum Exit {
     InputClosed,
 }
 
-pub struct Runtime<B: Backend + Write> {
+pub struct Runtime<B: Backend, H: Host> {
     pub terminal: Terminal<B>,
     pub app: App,
     pub theme: Theme,
     pub client: Client,
     pub journal: JournalWriter,
+    pub host: H,
     pub actions: UnboundedSender<Action>,
     pub results: UnboundedReceiver<Action>,
 }
@@ -69,25 +142,21 @@ pub fn action_channel() -> (UnboundedSender<Action>, UnboundedReceiver<Action>) 
     mpsc::unbounded_channel()
 }
 
-impl<B: Backend + Write> Runtime<B>
+impl<B: Backend, H: Host> Runtime<B, H>
 where
     B::Error: Send + Sync + 'static,
 {
-    /// Runs until the user quits, input ends, or SIGTERM/SIGHUP/SIGINT arrives.
+    /// Runs until the user quits, input ends, or a stop signal arrives.
     pub async fn run(&mut self) -> Result<Exit, Box<dyn std::error::Error>> {
         // `None` while the user's editor has the terminal: then nothing reads it or draws on it,
         // while ticks (auto-renewals) and API results go on.
-        let mut events = Some(EventStream::new());
+        let mut events = Some(self.host.events());
+        let mut stops = self.host.stop_signals();
         let mut last_tick = Instant::now();
         let tick = tokio::time::sleep_until(self.next_tick(last_tick).into());
         tokio::pin!(tick);
         let mut spinner = tokio::time::interval(SPINNER_INTERVAL);
         spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut sigterm = signal(SignalKind::terminate())?;
-        let mut sighup = signal(SignalKind::hangup())?;
-        // In raw mode Ctrl+C is a key, so SIGINT comes from elsewhere (kill -INT): leave as on
-        // SIGTERM. Not while the editor runs: there Ctrl+C is meant for the editor.
-        let mut sigint = signal(SignalKind::interrupt())?;
         self.draw()?;
         let exit = loop {
             let action = tokio::select! {
@@ -105,16 +174,15 @@ where
                 }
                 _ = spinner.tick(), if self.app.is_busy() => Action::Animate,
                 Some(action) = self.results.recv() => action,
-                _ = sigterm.recv() => break Exit::Signal,
-                _ = sighup.recv() => break Exit::Signal,
-                _ = sigint.recv() => match events {
-                    Some(_) => break Exit::Signal,
-                    None => continue,
+                Some(stop) = stops.next() => match (stop, &events) {
+                    // Not while the editor runs: there Ctrl+C is meant for the editor.
+                    (Stop::Interrupt, None) => continue,
+                    _ => break Exit::Signal,
                 },
             };
             if matches!(action, Action::EditorDone(_)) && events.is_none() {
                 self.take_back_terminal()?;
-                events = Some(EventStream::new());
+                events = Some(self.host.events());
             }
             let flow = self.apply(action)?;
             if flow.quit {
@@ -147,17 +215,13 @@ where
                 Effect::Journal(change) => self.journal.apply(change),
                 Effect::StartBulkDelete(job) => {
                     let (client, actions) = (self.client.clone(), self.actions.clone());
-                    tokio::spawn(record_runner::run_bulk_delete(client, job, move |progress| {
+                    tokio::spawn(effects::run_bulk_delete(client, job, move |progress| {
                         // The receiver is gone only once the app has shut down.
                         let _ = actions.send(Action::Bulk(progress));
                     }));
                 }
                 Effect::CancelBulkDelete(flag) => flag.cancel(),
-                Effect::CopyToClipboard(text) => {
-                    let backend = self.terminal.backend_mut();
-                    backend.write_all(clipboard::osc52(&text).as_bytes())?;
-                    Write::flush(backend)?;
-                }
+                Effect::CopyToClipboard(text) => self.host.write_raw(clipboard::osc52(&text).as_bytes())?,
             }
         }
         Ok(flow)
@@ -167,24 +231,20 @@ where
     /// back as [`Action::EditorDone`]. The terminal event stream must be dropped already.
     fn hand_over_terminal(&mut self, text: String) {
         let actions = self.actions.clone();
-        let suspended = terminal::suspend();
+        let edit = match self.host.suspend() {
+            Ok(()) => self.host.edit(text),
+            Err(e) => async move { Err(format!("could not hand the terminal to the editor: {e}")) }.boxed(),
+        };
         tokio::spawn(async move {
-            let result = match suspended {
-                Ok(()) => {
-                    let editor = editor::editor_command(|name| std::env::var(name).ok());
-                    editor::edit(&text, &editor, &std::env::temp_dir()).await
-                }
-                Err(e) => Err(format!("could not hand the terminal to the editor: {e}")),
-            };
             // The receiver is gone only once the app has shut down.
-            let _ = actions.send(Action::EditorDone(result));
+            let _ = actions.send(Action::EditorDone(edit.await));
         });
     }
 
     /// Application mode again after the editor, with the whole screen redrawn at its current
     /// size (the terminal may have been resized meanwhile).
     fn take_back_terminal(&mut self) -> io::Result<()> {
-        terminal::resume()?;
+        self.host.resume()?;
         let size = self.terminal.size().map_err(io::Error::other)?;
         // Clears the screen and forgets the last frame, so that the next one is drawn whole.
         // (`clear` would do too, but asks the terminal where its cursor is and waits.)
@@ -212,7 +272,7 @@ where
     fn draw(&mut self) -> io::Result<()> {
         let (app, theme) = (&self.app, &self.theme);
         self.terminal
-            .draw(|frame| views::draw(frame, app, theme))
+            .draw(|frame| draw::draw(frame, app, theme))
             .map(drop)
             .map_err(io::Error::other)
     }
@@ -234,6 +294,14 @@ where
     }
 }
 
+/// What carrying out an action asks of the loop itself.
+#[derive(Debug, Default)]
+struct Flow {
+    quit: bool,
+    /// Hand the terminal to the user's editor to edit this text.
+    edit: Option<String>,
+}
+
 /// The instant to tick at for a clock change at `change` (wall clock), the clocks read as
 /// `wall_now` and `mono_now`. A change already past ticks at once (plus the slack).
 fn tick_deadline(
@@ -245,15 +313,20 @@ fn tick_deadline(
     let latest = last_tick + MAX_TICK_INTERVAL;
     match change {
         Some(at) => {
-            let wait = (at - wall_now).to_std().unwrap_or(Duration::ZERO);
-            (mono_now + wait + TICK_SLACK).min(latest)
+            let wait = at
+                .signed_duration_since(wall_now)
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            mono_now
+                .checked_add(wait + TICK_SLACK)
+                .map_or(latest, |at| at.min(latest))
         }
         None => latest,
     }
 }
 
 /// The next terminal event, or never while the terminal is handed over.
-async fn next_event(events: &mut Option<EventStream>) -> Option<io::Result<Event>> {
+async fn next_event(events: &mut Option<BoxStream<'static, io::Result<Event>>>) -> Option<io::Result<Event>> {
     match events {
         Some(events) => events.next().await,
         None => std::future::pending().await,
@@ -276,12 +349,7 @@ fn spawn_call(client: Client, request: RequestId, call: ApiCall, results: &Unbou
     let results = results.clone();
     tokio::spawn(async move {
         let started = Instant::now();
-        let outcome = match call {
-            ApiCall::CreateLock(module) => ApiOutcome::LockCreated(client.create_lock(module).await),
-            ApiCall::RenewLock(lock) => ApiOutcome::LockRenewed(client.renew_lock(&lock).await),
-            ApiCall::ReleaseLock(lock_id) => ApiOutcome::LockReleased(client.release_lock(&lock_id).await),
-            ApiCall::Records(call) => ApiOutcome::Records(record_runner::perform(&client, call).await),
-        };
+        let outcome = effects::perform(&client, call).await;
         let reply = ApiReply {
             request,
             outcome,
@@ -295,31 +363,4 @@ fn spawn_call(client: Client, request: RequestId, call: ApiCall, results: &Unbou
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    #[test]
-    fn ticks_come_just_after_the_next_change_and_at_least_once_a_second() {
-        let wall = Utc.with_ymd_and_hms(2025, 11, 3, 7, 0, 0).unwrap();
-        let mono = Instant::now();
-        let soon = wall + chrono::Duration::milliseconds(250);
-        assert_eq!(
-            tick_deadline(Some(soon), wall, mono, mono),
-            mono + Duration::from_millis(250) + TICK_SLACK
-        );
-        let late = wall + chrono::Duration::seconds(30);
-        assert_eq!(
-            tick_deadline(Some(late), wall, mono, mono),
-            mono + MAX_TICK_INTERVAL
-        );
-        assert_eq!(tick_deadline(None, wall, mono, mono), mono + MAX_TICK_INTERVAL);
-        // Events since the last tick do not push the next one further away.
-        let later = mono + Duration::from_millis(900);
-        assert_eq!(tick_deadline(None, wall, later, mono), mono + MAX_TICK_INTERVAL);
-        // A change already past (a busy moment): tick right away.
-        let past = wall - chrono::Duration::milliseconds(40);
-        assert_eq!(tick_deadline(Some(past), wall, mono, mono), mono + TICK_SLACK);
-    }
-}
+mod tests;

@@ -1,7 +1,11 @@
 //! Putting the terminal into application mode and, whatever happens, back again: on a normal
-//! quit (guard drop), on a panic (hook), and on SIGTERM/SIGHUP/SIGINT (the runtime leaves its
-//! loop so the guard drops). In between, [`suspend`] and [`resume`] hand the terminal to a
-//! program run in the foreground (the user's editor) and take it back.
+//! quit (guard drop), on a panic of the app's own thread (hook), and on SIGTERM/SIGHUP/SIGINT
+//! (the runtime leaves its loop so the guard drops). In between, [`suspend`] and [`resume`] hand
+//! the terminal to a program run in the foreground (the user's editor) and take it back.
+//!
+//! A panic on another thread (a request task, the embedded server's) is caught by tokio and
+//! leaves the app running: the terminal must stay as it is, and the message must not be printed
+//! over the screen. While the guard lives, such messages go to the app's activity log instead.
 
 use std::io::{self, Write};
 
@@ -17,9 +21,23 @@ pub struct TerminalGuard {
     _private: (),
 }
 
+/// Where other threads' panics go while the app runs: its thread, and a sink for the messages.
+struct Watch {
+    ui_thread: std::thread::ThreadId,
+    report: Box<dyn Fn(String) + Send + Sync>,
+}
+
+static WATCH: std::sync::Mutex<Option<Watch>> = std::sync::Mutex::new(None);
+
 impl TerminalGuard {
-    pub fn enter() -> io::Result<TerminalGuard> {
+    /// Application mode on this thread (the app's). `report` receives the messages of panics on
+    /// other threads while the guard lives.
+    pub fn enter(report: impl Fn(String) + Send + Sync + 'static) -> io::Result<TerminalGuard> {
         install_panic_hook();
+        *WATCH.lock().unwrap_or_else(|p| p.into_inner()) = Some(Watch {
+            ui_thread: std::thread::current().id(),
+            report: Box::new(report),
+        });
         enable_raw_mode()?;
         let guard = TerminalGuard { _private: () };
         enter_screen()?;
@@ -60,6 +78,7 @@ pub fn resume() -> io::Result<()> {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        *WATCH.lock().unwrap_or_else(|p| p.into_inner()) = None;
         restore();
     }
 }
@@ -79,14 +98,26 @@ fn restore() {
     let _ = stdout.flush();
 }
 
-/// Restores the terminal before the panic message is printed, so it is readable.
+/// A panic of the app's thread restores the terminal before its message is printed, so it is
+/// readable; one of another thread while the app runs is reported to the app and not printed.
 fn install_panic_hook() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore();
-            previous(info);
+            let watch = WATCH.lock().unwrap_or_else(|p| p.into_inner());
+            match watch.as_ref() {
+                Some(watch) if watch.ui_thread != std::thread::current().id() => {
+                    let thread = std::thread::current();
+                    let name = thread.name().unwrap_or("a background thread");
+                    (watch.report)(format!("{name} failed: {info}"));
+                }
+                _ => {
+                    drop(watch);
+                    restore();
+                    previous(info);
+                }
+            }
         }));
     });
 }

@@ -3,5 +3,3 @@
 
 mod e2e;
 mod records;
-mod records_views;
-mod views;

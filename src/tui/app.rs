@@ -1,0 +1,667 @@
+//! The application state and its one way to change: [`App::update`]. It performs no I/O and
+//! never reads the clock: time arrives in [`Action::Tick`] and with API replies, and any work for
+//! the outside world leaves as an [`Effect`].
+//!
+//! The app owns the features (`locks`, `records`) and the shell's parts, routes keys and answers
+//! to them, gives each call an id, and carries out what the features ask ([`Out`]): calls,
+//! notices, log lines, focus changes, and the few things one feature needs of another (a lock for
+//! a record operation, a lock kept renewed during a bulk delete).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use super::action::{Action, ApiCall, ApiReply, Effect, RequestId};
+use super::clock;
+use super::feature::{Ctx, Out, Pane, Session};
+use super::keymap::{Command, KeyOverrides, Keymap, Scope};
+use super::layout::ScreenLayout;
+use super::locks;
+use super::records;
+use super::shell::activity::{ActivityLog, Outcome};
+use super::shell::{self, Status};
+use super::widgets::Tab;
+use crate::api::{LockInfo, ModuleCode};
+
+/// The keys of every feature, defaults only.
+pub fn default_keymap() -> Keymap {
+    Keymap::new(&key_tables())
+}
+
+/// The keys with the user's `[keys]` applied; the message names what is wrong.
+pub fn keymap_with(overrides: &KeyOverrides) -> Result<Keymap, String> {
+    Keymap::with_overrides(&key_tables(), overrides)
+}
+
+fn key_tables() -> [&'static [super::keymap::KeyDef]; 3] {
+    [shell::keys::KEYS, locks::keys::KEYS, records::keys::KEYS]
+}
+
+/// What an API call in flight was for, and so which feature takes its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pending {
+    Locks(locks::Pending),
+    Records(records::Pending),
+}
+
+impl Pending {
+    fn describe(&self) -> String {
+        match self {
+            Pending::Locks(pending) => pending.describe(),
+            Pending::Records(pending) => pending.describe(),
+        }
+    }
+}
+
+/// Releases to wait for before quitting ("release them" in the quit prompt).
+#[derive(Debug, Clone, Default)]
+struct QuitPlan {
+    waiting: BTreeSet<RequestId>,
+    failed: bool,
+}
+
+/// What the features may read of the app, gathered before one of them is borrowed mutably.
+struct Snapshot {
+    now: DateTime<Utc>,
+    session: Session,
+    clock_offset: Option<chrono::Duration>,
+    live_locks: Vec<LockInfo>,
+    creating: Vec<ModuleCode>,
+    last_error: Option<String>,
+    visible_rows: usize,
+}
+
+impl Snapshot {
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            now: self.now,
+            session: &self.session,
+            clock_offset: self.clock_offset,
+            visible_rows: self.visible_rows,
+            live_locks: &self.live_locks,
+            creating: &self.creating,
+            last_error: self.last_error.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub session: Session,
+    pub now: DateTime<Utc>,
+    pub screen: Rect,
+    pub focus: Pane,
+    /// Whether the records pane, rather than the locks pane, is shown above the activity log.
+    records_on_top: bool,
+    pub locks: locks::State,
+    pub records: records::State,
+    /// The help overlay or the quit prompt, when open.
+    pub shell: Option<shell::Dialog>,
+    pub activity: ActivityLog,
+    pub status: Status,
+    /// Frame of the busy spinner.
+    pub spinner_frame: usize,
+    keymap: Keymap,
+    pending: BTreeMap<RequestId, Pending>,
+    next_request: u64,
+    quit_plan: Option<QuitPlan>,
+    needs_redraw: bool,
+}
+
+impl App {
+    /// A new app showing `held` (locks from the journal, with their auto-renew setting) and
+    /// `warnings` (e.g. from reading the configuration) in the activity log.
+    pub fn new(
+        session: Session,
+        held: Vec<(LockInfo, bool)>,
+        warnings: Vec<String>,
+        now: DateTime<Utc>,
+        screen: Rect,
+    ) -> App {
+        let mut app = App {
+            session,
+            now,
+            screen,
+            focus: Pane::Locks,
+            records_on_top: false,
+            locks: locks::State::new(held),
+            records: records::State::default(),
+            shell: None,
+            activity: ActivityLog::default(),
+            status: Status::default(),
+            spinner_frame: 0,
+            keymap: default_keymap(),
+            pending: BTreeMap::new(),
+            next_request: 1,
+            quit_plan: None,
+            needs_redraw: true,
+        };
+        let connected = if app.session.embedded {
+            format!("started {} at {}", app.session.label, app.session.base_url)
+        } else {
+            format!("{} at {}", app.session.label, app.session.base_url)
+        };
+        app.activity.note(now, Outcome::Info, "connect", connected);
+        let held = app.locks.entries().len();
+        if held > 0 {
+            let message = format!("{held} lock(s) from the journal");
+            app.activity.note(now, Outcome::Info, "journal", message);
+        }
+        for warning in warnings {
+            app.activity
+                .note(now, Outcome::Warning, "warning", warning.clone());
+            app.status.notice = Some(warning);
+        }
+        app
+    }
+
+    /// The same app with `keymap` instead of the default keys.
+    pub fn with_keymap(mut self, keymap: Keymap) -> App {
+        self.keymap = keymap;
+        self
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    /// Applies one action and returns the work it asks for.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Tick(now) => self.on_tick(now),
+            Action::Animate => {
+                if self.is_busy() {
+                    self.spinner_frame = self.spinner_frame.wrapping_add(1);
+                    self.needs_redraw = true;
+                }
+                Vec::new()
+            }
+            Action::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
+            // Mouse motion arrives constantly; only clicks and wheel turns change the screen.
+            Action::Mouse(mouse) => self.on_mouse(mouse),
+            action => {
+                self.needs_redraw = true;
+                match action {
+                    Action::Key(key) => self.on_key(key),
+                    Action::Paste(text) => self.on_paste(&text),
+                    Action::Resize { width, height } => {
+                        self.on_resize(width, height);
+                        Vec::new()
+                    }
+                    Action::ApiDone(reply) => self.on_api_reply(*reply),
+                    Action::Bulk(progress) => {
+                        let snapshot = self.snapshot();
+                        let outs = self.records.on_bulk_progress(progress, &snapshot.ctx());
+                        self.apply(outs, Pending::Records)
+                    }
+                    Action::EditorDone(result) => {
+                        let outs = self.records.on_editor_done(result);
+                        self.apply(outs, Pending::Records)
+                    }
+                    Action::JournalWritten(Ok(())) => Vec::new(),
+                    Action::JournalWritten(Err(message)) => {
+                        self.warn("journal", format!("could not write the lock journal: {message}"));
+                        Vec::new()
+                    }
+                    Action::Background(message) => {
+                        self.warn("background", message);
+                        Vec::new()
+                    }
+                    Action::Tick(_) | Action::Animate | Action::Mouse(_) => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    /// Whether the screen changed since the last call (and resets the flag).
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.needs_redraw)
+    }
+
+    /// Whether any API call is in flight (the spinner then needs animating).
+    pub fn is_busy(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    pub fn layout(&self) -> Option<ScreenLayout> {
+        ScreenLayout::new(self.screen)
+    }
+
+    fn visible_rows(&self) -> usize {
+        self.layout().map_or(1, |l| l.visible_lock_rows())
+    }
+
+    /// Whether any dialog is open.
+    pub fn dialog_open(&self) -> bool {
+        self.shell.is_some() || self.locks.dialog.is_some() || self.records.dialog.is_some()
+    }
+
+    /// Key scopes active now, most specific first: what the footer shows and keys look up.
+    pub fn active_scopes(&self) -> Vec<Scope> {
+        if let Some(dialog) = &self.shell {
+            return vec![dialog.scope()];
+        }
+        if let Some(dialog) = &self.locks.dialog {
+            return vec![dialog.scope()];
+        }
+        if let Some(dialog) = &self.records.dialog {
+            return vec![dialog.scope()];
+        }
+        let pane = match self.focus {
+            Pane::Locks => Scope::LocksPane,
+            Pane::Activity => Scope::ActivityPane,
+            Pane::Records => Scope::RecordsPane,
+        };
+        vec![pane, Scope::Global]
+    }
+
+    /// The pane shown above the activity log: the records pane once it was focused last.
+    pub fn top_pane(&self) -> Pane {
+        match self.focus {
+            Pane::Locks | Pane::Records => self.focus,
+            Pane::Activity if self.records_on_top => Pane::Records,
+            Pane::Activity => Pane::Locks,
+        }
+    }
+
+    pub fn focus_pane(&mut self, pane: Pane) {
+        self.focus = pane;
+        match pane {
+            Pane::Locks => self.records_on_top = false,
+            Pane::Records => self.records_on_top = true,
+            Pane::Activity => {}
+        }
+    }
+
+    /// Our estimate of the server's clock (records' times are the server's).
+    pub fn server_now(&self) -> DateTime<Utc> {
+        match self.status.clock_offset {
+            Some(offset) => self.now.checked_add_signed(offset).unwrap_or(self.now),
+            None => self.now,
+        }
+    }
+
+    /// The tabs, left to right.
+    pub fn tabs(&self) -> [Tab; 2] {
+        let records = match self.records.module() {
+            Some(module) => format!("Records: {} {}", module.code(), module.name()),
+            None => "Records".to_string(),
+        };
+        [
+            Tab {
+                pane: Pane::Locks,
+                key: 'L',
+                label: format!("Locks ({})", self.locks.entries().len()),
+            },
+            Tab {
+                pane: Pane::Records,
+                key: 'R',
+                label: records,
+            },
+        ]
+    }
+
+    /// The pane whose tab is at `position`, if a tab is there.
+    fn tab_at(&self, position: Position) -> Option<Pane> {
+        let layout = self.layout()?;
+        let tabs = self.tabs();
+        let widths = tabs
+            .iter()
+            .map(|tab| ratatui::text::Span::raw(tab.text()).width());
+        layout.tab_at(position, widths).map(|index| tabs[index].pane)
+    }
+
+    /// The next instant after now to tick at (see [`clock`]); `None` while nothing depends on
+    /// the clock.
+    pub fn next_clock_change(&self) -> Option<DateTime<Utc>> {
+        let mut changes = self.locks.clock_changes(self.now, self.session.lock_ttl);
+        if let Some(rows) = self.shown_record_rows() {
+            changes.extend(self.records.clock_changes(rows, self.now, self.server_now()));
+        }
+        clock::next_tick(changes, self.now)
+    }
+
+    /// How many record rows are on screen: `None` unless the records pane is drawn.
+    fn shown_record_rows(&self) -> Option<usize> {
+        (self.top_pane() == Pane::Records && self.layout().is_some()).then(|| self.visible_rows())
+    }
+
+    fn shown_ages(&self) -> Vec<String> {
+        self.shown_record_rows()
+            .map(|rows| self.records.shown_ages(rows, self.server_now()))
+            .unwrap_or_default()
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            now: self.now,
+            session: self.session.clone(),
+            clock_offset: self.status.clock_offset,
+            live_locks: self.locks.live_locks(self.now),
+            creating: self.locks.creating().to_vec(),
+            last_error: self.status.last_error.as_ref().map(|(_, e)| e.clone()),
+            visible_rows: self.visible_rows(),
+        }
+    }
+
+    /// Gives a call an id and remembers what it was for.
+    fn call(&mut self, pending: Pending, call: ApiCall) -> (RequestId, Effect) {
+        let request = RequestId(self.next_request);
+        self.next_request += 1;
+        self.pending.insert(request, pending);
+        (request, Effect::Api { request, call })
+    }
+
+    fn warn(&mut self, operation: &str, text: String) {
+        self.activity
+            .note(self.now, Outcome::Warning, operation, text.clone());
+        self.status.last_error = Some((self.now, text));
+    }
+
+    /// Carries out what a feature asked for; `wrap` files its calls under the feature.
+    fn apply<P>(&mut self, outs: Vec<Out<P>>, wrap: fn(P) -> Pending) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for out in outs {
+            match out {
+                Out::Call(pending, call) => effects.push(self.call(wrap(pending), call).1),
+                Out::Effect(effect) => effects.push(effect),
+                Out::Notice(text) => self.status.notice = Some(text),
+                Out::Log {
+                    kind,
+                    operation,
+                    text,
+                } => self.activity.note(self.now, kind.into(), operation, text),
+                Out::Error(text) => self.status.last_error = Some((self.now, text)),
+                Out::Focus(pane) => self.focus_pane(pane),
+                Out::NeedLock(module) => {
+                    let outs = self.locks.create(module);
+                    effects.extend(self.apply(outs, Pending::Locks));
+                }
+                Out::PinLock(lock_id) => {
+                    let snapshot = self.snapshot();
+                    let outs = self.locks.pin(lock_id, &snapshot.ctx());
+                    effects.extend(self.apply(outs, Pending::Locks));
+                }
+                Out::UnpinLock(lock_id) => self.locks.unpin(&lock_id),
+            }
+        }
+        effects
+    }
+
+    fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let (countdowns, ages) = (self.locks.countdown_texts(self.now), self.shown_ages());
+        self.now = now;
+        let snapshot = self.snapshot();
+        let outs = self.locks.tick(&snapshot.ctx());
+        let effects = self.apply(outs, Pending::Locks);
+        if !effects.is_empty() || self.locks.countdown_texts(now) != countdowns || self.shown_ages() != ages {
+            self.needs_redraw = true;
+        }
+        effects
+    }
+
+    fn on_resize(&mut self, width: u16, height: u16) {
+        self.screen = Rect::new(0, 0, width, height);
+        let max_help_scroll = self.max_help_scroll();
+        if let Some(shell::Dialog::Help { scroll }) = &mut self.shell {
+            *scroll = (*scroll).min(max_help_scroll);
+        }
+        let rows = self.visible_rows();
+        self.locks.scroll_to_selection(rows);
+        self.records.scroll_to_cursor(rows);
+    }
+
+    /// Help scrolled this far shows its last line at the bottom of the overlay.
+    fn max_help_scroll(&self) -> usize {
+        self.keymap
+            .help_lines()
+            .len()
+            .saturating_sub(super::layout::help_rows(self.screen))
+    }
+
+    fn on_api_reply(&mut self, reply: ApiReply) -> Vec<Effect> {
+        self.now = self.now.max(reply.finished_at);
+        self.status.clock_offset = Some(reply.clock_offset);
+        let Some(pending) = self.pending.remove(&reply.request) else {
+            return Vec::new();
+        };
+        let operation = pending.describe();
+        let result = reply.outcome.error().map_or(Ok(()), Err);
+        self.activity
+            .api_call(reply.finished_at, operation.clone(), result, reply.latency);
+        if let Some(error) = reply.outcome.error() {
+            self.status.last_error = Some((reply.finished_at, format!("{operation}: {error}")));
+        }
+        let snapshot = self.snapshot();
+        let mut effects = match pending {
+            Pending::Locks(pending) => {
+                let (outs, released) = self.locks.on_reply(pending, reply.outcome, &snapshot.ctx());
+                if released == Some(locks::replies::Released::Failed)
+                    && let Some(plan) = &mut self.quit_plan
+                {
+                    plan.failed = true;
+                }
+                self.apply(outs, Pending::Locks)
+            }
+            Pending::Records(pending) => {
+                let outs = self.records.on_reply(pending, reply.outcome, &snapshot.ctx());
+                self.apply(outs, Pending::Records)
+            }
+        };
+        // A record operation may have been waiting for the lock this reply created.
+        let snapshot = self.snapshot();
+        let outs = self.records.resume_waiting_for_lock(&snapshot.ctx());
+        effects.extend(self.apply(outs, Pending::Records));
+        effects.extend(self.advance_quit_plan(reply.request));
+        effects
+    }
+
+    /// Quits once every release asked for by the quit prompt has answered, unless one failed.
+    fn advance_quit_plan(&mut self, request: RequestId) -> Vec<Effect> {
+        let Some(plan) = &mut self.quit_plan else {
+            return Vec::new();
+        };
+        plan.waiting.remove(&request);
+        if !plan.waiting.is_empty() {
+            return Vec::new();
+        }
+        let failed = plan.failed;
+        self.quit_plan = None;
+        if failed {
+            self.status.notice =
+                Some("not quitting: some locks could not be released (see the log); q to try again".into());
+            Vec::new()
+        } else {
+            vec![Effect::Quit]
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        self.status.notice = None;
+        let command = self.keymap.lookup(&self.active_scopes(), &key);
+        // Too small to show anything (a confirmation included): only quitting works, and a quit
+        // that must ask first asks once the screen can show the question.
+        if self.layout().is_none() {
+            return match command {
+                Some(Command::Quit) if !self.dialog_open() => self.quit(),
+                _ => Vec::new(),
+            };
+        }
+        let snapshot = self.snapshot();
+        let Some(command) = command else {
+            let ctx = snapshot.ctx();
+            if self.locks.dialog.is_some() {
+                self.locks.typed(key);
+            } else {
+                self.records.typed(key, &ctx);
+            }
+            return Vec::new();
+        };
+        if let Some(dialog) = self.shell.take() {
+            return self.shell_dialog_command(dialog, command);
+        }
+        if self.locks.dialog.is_some() {
+            let outs = self.locks.dialog_command(command, &snapshot.ctx());
+            return self.apply(outs, Pending::Locks);
+        }
+        if self.records.dialog.is_some() {
+            let outs = self.records.dialog_command(command, &snapshot.ctx());
+            return self.apply(outs, Pending::Records);
+        }
+        let rows = snapshot.visible_rows;
+        match command {
+            Command::Quit => return self.quit(),
+            Command::ToggleHelp => self.shell = Some(shell::Dialog::Help { scroll: 0 }),
+            Command::FocusNext => self.focus_pane(self.focus.cycle(1)),
+            Command::FocusPrevious => self.focus_pane(self.focus.cycle(-1)),
+            Command::ShowLocks => self.focus_pane(Pane::Locks),
+            Command::ShowRecords => self.focus_pane(Pane::Records),
+            Command::Up => self.move_in_focus(-1, rows),
+            Command::Down => self.move_in_focus(1, rows),
+            Command::Top => self.move_in_focus(isize::MIN / 2, rows),
+            Command::Bottom => self.move_in_focus(isize::MAX / 2, rows),
+            Command::PageUp => self.move_in_focus(-(rows as isize), rows),
+            Command::PageDown => self.move_in_focus(rows as isize, rows),
+            Command::HalfPageUp => self.move_in_focus(-(rows.div_ceil(2) as isize), rows),
+            Command::HalfPageDown => self.move_in_focus(rows.div_ceil(2) as isize, rows),
+            Command::Records(command) if self.focus == Pane::Records => {
+                let outs = self.records.command(command, &snapshot.ctx());
+                return self.apply(outs, Pending::Records);
+            }
+            command if self.focus == Pane::Locks => {
+                let outs = self.locks.command(command, &snapshot.ctx());
+                return self.apply(outs, Pending::Locks);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn shell_dialog_command(&mut self, dialog: shell::Dialog, command: Command) -> Vec<Effect> {
+        match (dialog, command) {
+            (_, Command::Cancel) => {}
+            (shell::Dialog::Help { scroll }, Command::Up | Command::Down) => {
+                let scroll = if command == Command::Up {
+                    scroll.saturating_sub(1)
+                } else {
+                    (scroll + 1).min(self.max_help_scroll())
+                };
+                self.shell = Some(shell::Dialog::Help { scroll });
+            }
+            (shell::Dialog::QuitPrompt { .. }, Command::KeepAndQuit) => {
+                let kept = self.locks.live_ids(self.now).len();
+                let text = format!("kept {kept} live lock(s) in the journal");
+                self.activity.note(self.now, Outcome::Info, "quit", text);
+                return vec![Effect::Quit];
+            }
+            (shell::Dialog::QuitPrompt { .. }, Command::ReleaseAllAndQuit) => {
+                return self.release_all_and_quit();
+            }
+            (dialog, _) => self.shell = Some(dialog),
+        }
+        Vec::new()
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        let live_locks = self.locks.live_ids(self.now).len();
+        if live_locks == 0 {
+            return vec![Effect::Quit];
+        }
+        self.shell = Some(shell::Dialog::QuitPrompt { live_locks });
+        Vec::new()
+    }
+
+    fn release_all_and_quit(&mut self) -> Vec<Effect> {
+        let mut plan = QuitPlan::default();
+        let mut effects = Vec::new();
+        for lock_id in self.locks.live_ids(self.now) {
+            if let Out::Call(pending, call) = self.locks.release(lock_id) {
+                let (request, effect) = self.call(Pending::Locks(pending), call);
+                plan.waiting.insert(request);
+                effects.push(effect);
+            }
+        }
+        if effects.is_empty() {
+            return vec![Effect::Quit];
+        }
+        self.quit_plan = Some(plan);
+        self.status.notice = Some("releasing locks, then quitting…".into());
+        effects
+    }
+
+    fn move_in_focus(&mut self, delta: isize, rows: usize) {
+        match self.focus {
+            Pane::Locks => self.locks.move_selection(delta, rows),
+            // The log grows downwards: moving up means scrolling back in time.
+            Pane::Activity => self.activity.scroll(-delta),
+            Pane::Records => self.records.move_cursor(delta, rows),
+        }
+    }
+
+    fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+        if self.layout().is_none() {
+            return Vec::new();
+        }
+        if self.locks.dialog.is_some() {
+            self.locks.pasted(text);
+        } else {
+            let snapshot = self.snapshot();
+            self.records.pasted(text, &snapshot.ctx());
+        }
+        Vec::new()
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
+        let Some(layout) = self.layout() else {
+            return Vec::new();
+        };
+        if self.dialog_open() {
+            return Vec::new();
+        }
+        let position = Position::new(mouse.column, mouse.row);
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left)
+            && let Some(pane) = self.tab_at(position)
+        {
+            self.needs_redraw = true;
+            self.focus_pane(pane);
+            return Vec::new();
+        }
+        let pane = if layout.locks.contains(position) {
+            self.top_pane()
+        } else if layout.activity.contains(position) {
+            Pane::Activity
+        } else {
+            return Vec::new();
+        };
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.needs_redraw = true;
+                self.focus = pane;
+                if let Some(row) = layout.lock_row_at(position) {
+                    match pane {
+                        Pane::Records => self.records.click(row),
+                        Pane::Locks => self.locks.click(row),
+                        Pane::Activity => {}
+                    }
+                }
+            }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let delta = if mouse.kind == MouseEventKind::ScrollDown {
+                    1
+                } else {
+                    -1
+                };
+                self.needs_redraw = true;
+                self.focus = pane;
+                self.move_in_focus(delta, self.visible_rows());
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,86 @@
+//! The whole frame: the shell around the features' panes, and whichever dialog is open on top.
+//! Drawing only: everything here reads the [`App`] and writes to a frame.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::App;
+use super::feature::Pane;
+use super::layout::{MIN_HEIGHT, MIN_WIDTH, ScreenLayout};
+use super::locks;
+use super::records;
+use super::shell::{self, view as shell_view};
+use super::theme::Theme;
+use super::widgets::Chrome;
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let Some(layout) = ScreenLayout::new(area) else {
+        draw_too_small(frame, area, theme);
+        return;
+    };
+    let tabs = app.tabs();
+    let live_locks = app.locks.live_locks(app.now);
+    let chrome = Chrome {
+        now: app.now,
+        session: &app.session,
+        theme,
+        spinner_frame: app.spinner_frame,
+        focus: app.focus,
+        top: app.top_pane(),
+        dialog_open: app.dialog_open(),
+        tabs: &tabs,
+        live_locks: &live_locks,
+    };
+    let server_now = app.server_now();
+    shell_view::draw_status(frame, layout.status, &app.status, &chrome);
+    // The records pane takes the locks pane's place while it is the one in use.
+    match app.top_pane() {
+        Pane::Records => records::view::draw(frame, layout.locks, &app.records, &chrome, server_now),
+        _ => locks::view::draw(frame, layout.locks, &app.locks, &chrome),
+    }
+    shell_view::draw_activity(frame, layout.activity, &app.activity, &chrome);
+    shell_view::draw_footer(
+        frame,
+        layout.footer,
+        app.keymap(),
+        &app.active_scopes(),
+        app.status.notice.as_deref(),
+        theme,
+    );
+    match &app.shell {
+        Some(shell::Dialog::Help { scroll }) => {
+            shell_view::draw_help(frame, area, app.keymap(), *scroll, theme)
+        }
+        Some(shell::Dialog::QuitPrompt { live_locks }) => {
+            shell_view::draw_quit_prompt(frame, area, *live_locks, theme)
+        }
+        None => {}
+    }
+    if let Some(dialog) = &app.locks.dialog {
+        locks::dialogs_view::draw(frame, area, dialog, theme);
+    }
+    records::dialogs_view::draw(frame, area, &app.records, &chrome, server_now);
+}
+
+fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let text = vec![
+        Line::from("Terminal too small"),
+        Line::from(format!(
+            "{}x{}, need {MIN_WIDTH}x{MIN_HEIGHT}",
+            area.width, area.height
+        )),
+        Line::from("enlarge it, or press q to quit"),
+    ];
+    let [middle] = Layout::vertical([Constraint::Length(3)])
+        .flex(Flex::Center)
+        .areas(area);
+    let paragraph = Paragraph::new(text)
+        .style(theme.warning)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true });
+    frame.render_widget(paragraph, middle);
+}

@@ -1,0 +1,125 @@
+//! What `app.rs` and a feature (`locks`, `records`, `shell`) exchange. A feature owns its state
+//! and changes it in its `update` and `on_reply` functions, reading the rest of the app only
+//! through [`Ctx`] and asking for everything else through [`Out`]. Features never import each
+//! other or `app.rs`: they meet in `app.rs`, which routes.
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use super::action::{ApiCall, Effect};
+use crate::api::{LockInfo, ModuleCode};
+
+/// Who we are connected to.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Profile name, or a description of the embedded demo server.
+    pub label: String,
+    pub embedded: bool,
+    pub base_url: String,
+    pub user_id: String,
+    /// Lock lifetime of this server.
+    pub lock_ttl: chrono::Duration,
+    /// Offset used to show times (the local time zone; UTC in tests).
+    pub display_offset: FixedOffset,
+}
+
+/// The panes that take focus, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Locks,
+    Activity,
+    /// Shown in the locks pane's place while it (or the log below it) has the focus.
+    Records,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 3] = [Pane::Locks, Pane::Activity, Pane::Records];
+
+    pub fn cycle(self, step: isize) -> Pane {
+        let index = Pane::ALL.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        let next = (index + step).rem_euclid(Pane::ALL.len() as isize) as usize;
+        Pane::ALL[next]
+    }
+}
+
+/// What a feature may read of the rest of the app while it updates.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// This machine's clock.
+    pub now: DateTime<Utc>,
+    pub session: &'a Session,
+    /// Server clock minus ours, once an answer has measured it.
+    pub clock_offset: Option<chrono::Duration>,
+    /// Rows the upper pane shows (at least 1).
+    pub visible_rows: usize,
+    /// The locks this user holds that are live now and not being released.
+    pub live_locks: &'a [LockInfo],
+    /// Modules whose lock is being created right now.
+    pub creating: &'a [ModuleCode],
+    /// The most recent failure's text, for "could not …: why" messages.
+    pub last_error: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    /// The live lock held for `module`, if any.
+    pub fn live_lock(&self, module: ModuleCode) -> Option<&LockInfo> {
+        self.live_locks.iter().find(|lock| lock.module == module)
+    }
+
+    /// Our estimate of the server's clock now: the times of records are the server's, so their
+    /// ages are measured on it. This machine's clock until an answer has measured the offset.
+    pub fn server_now(&self) -> DateTime<Utc> {
+        match self.clock_offset {
+            Some(offset) => self.now.checked_add_signed(offset).unwrap_or(self.now),
+            None => self.now,
+        }
+    }
+}
+
+/// How an activity-log line a feature writes is marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    Info,
+    Warning,
+    /// A failed operation; the KooDrive code when there is one.
+    Failure(Option<i64>),
+}
+
+/// What a feature asks of the app, besides changing its own state. `P` is the feature's own
+/// record of a call in flight, which comes back with the call's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out<P> {
+    /// An API call.
+    Call(P, ApiCall),
+    /// Work for the runtime (journal, clipboard, bulk delete, editor).
+    Effect(Effect),
+    /// A one-off message in the footer.
+    Notice(String),
+    Log {
+        kind: LogKind,
+        operation: &'static str,
+        text: String,
+    },
+    /// A failure for the status bar's "last error" line.
+    Error(String),
+    Focus(Pane),
+    /// Records: an operation waits for a lock on this module; create one.
+    NeedLock(ModuleCode),
+    /// Records: keep this lock renewed while a bulk delete runs under it, even without
+    /// auto-renew; and stop that again.
+    PinLock(String),
+    UnpinLock(String),
+}
+
+impl<P> Out<P> {
+    pub fn log(kind: LogKind, operation: &'static str, text: impl Into<String>) -> Out<P> {
+        Out::Log {
+            kind,
+            operation,
+            text: text.into(),
+        }
+    }
+
+    pub fn notice(text: impl Into<String>) -> Out<P> {
+        Out::Notice(text.into())
+    }
+}

@@ -1,0 +1,81 @@
+//! The locks pane's dialogs: release confirmation, module picker, adopt field.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::dialogs::{Dialog, PICKER_MODULES};
+use crate::format;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::centered;
+
+/// Outer width of a dialog.
+const DIALOG_WIDTH: u16 = 66;
+/// Room for the adopt field's text: the width less borders and the `> ` prompt.
+const INPUT_WIDTH: usize = DIALOG_WIDTH as usize - 5;
+
+pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
+    let (title, lines) = match dialog {
+        Dialog::ConfirmRelease { lock_id } => (
+            " Release lock ",
+            vec![
+                Line::from("Release this lock?"),
+                Line::from(Span::styled(format::escape(lock_id), theme.header)),
+                Line::from(""),
+                Line::from("Backups using it will be refused until a new lock is created."),
+            ],
+        ),
+        Dialog::ModulePicker { selected } => {
+            let mut lines = vec![Line::from("Create a lock for which module?"), Line::from("")];
+            for (index, module) in PICKER_MODULES.iter().enumerate() {
+                let text = format!(" {}  {module} ", index + 1);
+                let style = if index == *selected {
+                    theme.selected
+                } else {
+                    Default::default()
+                };
+                lines.push(Line::styled(text, style));
+            }
+            (" New lock ", lines)
+        }
+        Dialog::Adopt { input, error } => {
+            // Long input scrolls sideways so the cursor stays inside the dialog.
+            let shown: String = input
+                .value()
+                .chars()
+                .skip(input.visual_scroll(INPUT_WIDTH))
+                .collect();
+            let mut lines = vec![
+                Line::from("Lock id (type or paste), e.g. 0b6e7a1c-…@102:"),
+                Line::from(Span::styled(format!("> {shown}"), theme.header)),
+                Line::from(""),
+            ];
+            match error {
+                Some(error) => lines.push(Line::styled(format::escape(error), theme.error)),
+                None => lines.push(Line::styled(
+                    "The lock is renewed to check it is yours and to learn its expiry.",
+                    theme.dim,
+                )),
+            }
+            (" Adopt a lock ", lines)
+        }
+    };
+    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(title);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
+    if let Dialog::Adopt { input, .. } = dialog {
+        let cursor = input
+            .visual_cursor()
+            .saturating_sub(input.visual_scroll(INPUT_WIDTH));
+        let cursor = cursor.min(INPUT_WIDTH) as u16;
+        frame.set_cursor_position(Position::new(area.x + 3 + cursor, area.y + 2));
+    }
+}

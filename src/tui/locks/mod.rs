@@ -1,0 +1,190 @@
+//! The locks pane: the locks this user holds (from the journal, created here, or adopted), their
+//! live countdowns, renewing (by hand, by auto-renew, or while a bulk delete needs the lock) and
+//! releasing.
+//!
+//! Journal rule: an API error never removes a lock from the journal. Only a successful release
+//! removes one, or a release answered 404002 ("lock not found"): the server no longer knows the
+//! lock, so there is nothing left to release. A *renewal* answered 404002 keeps the lock, marked
+//! "gone", so the user sees what happened.
+
+pub mod clock;
+pub mod dialogs;
+pub mod dialogs_view;
+pub mod entry;
+pub mod keys;
+pub mod replies;
+pub mod update;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{LockInfo, ModuleCode};
+use crate::tui::widgets::short_lock_id;
+pub use dialogs::Dialog;
+pub use entry::{Busy, LockEntry, Urgency};
+
+/// What a locks call in flight was for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    Create(ModuleCode),
+    Renew { lock_id: String, auto: bool },
+    Adopt { lock_id: String },
+    Release { lock_id: String },
+}
+
+impl Pending {
+    /// The operation column of the activity log.
+    pub fn describe(&self) -> String {
+        match self {
+            Pending::Create(module) => format!("create lock {}", module.code()),
+            Pending::Renew { lock_id, auto: false } => format!("renew {}", short_lock_id(lock_id)),
+            Pending::Renew { lock_id, auto: true } => format!("auto-renew {}", short_lock_id(lock_id)),
+            Pending::Adopt { lock_id } => format!("adopt {}", short_lock_id(lock_id)),
+            Pending::Release { lock_id } => format!("release {}", short_lock_id(lock_id)),
+        }
+    }
+}
+
+/// The locks pane: entries plus the cursor, the locks being created, and the pane's dialog.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    entries: Vec<LockEntry>,
+    /// Index into `entries`; always a valid one while there are entries.
+    selected: usize,
+    /// First entry shown (the view scrolls so that `selected` stays visible).
+    offset: usize,
+    /// Show lock ids in full instead of shortened.
+    pub full_ids: bool,
+    /// Modules whose lock is being created right now (shown as busy rows).
+    creating: Vec<ModuleCode>,
+    /// Locks kept renewed whatever their auto-renew setting (a bulk delete runs under them).
+    pinned: BTreeSet<String>,
+    pub dialog: Option<Dialog>,
+}
+
+impl State {
+    /// The pane showing `held` (locks from the journal, with their auto-renew setting).
+    pub fn new(held: Vec<(LockInfo, bool)>) -> State {
+        State {
+            entries: held
+                .into_iter()
+                .map(|(lock, auto_renew)| LockEntry::new(lock, auto_renew))
+                .collect(),
+            ..State::default()
+        }
+    }
+
+    pub fn entries(&self) -> &[LockEntry] {
+        &self.entries
+    }
+
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    pub fn creating(&self) -> &[ModuleCode] {
+        &self.creating
+    }
+
+    pub fn selected_entry(&self) -> Option<&LockEntry> {
+        self.entries.get(self.selected)
+    }
+
+    pub fn find(&self, lock_id: &str) -> Option<&LockEntry> {
+        self.entries.iter().find(|e| e.id() == lock_id)
+    }
+
+    fn find_mut(&mut self, lock_id: &str) -> Option<&mut LockEntry> {
+        self.entries.iter_mut().find(|e| e.id() == lock_id)
+    }
+
+    pub fn contains(&self, lock_id: &str) -> bool {
+        self.find(lock_id).is_some()
+    }
+
+    /// Adds an entry and selects it.
+    fn push(&mut self, entry: LockEntry, visible_rows: usize) {
+        self.entries.push(entry);
+        self.selected = self.entries.len() - 1;
+        self.scroll_to_selection(visible_rows);
+    }
+
+    fn remove(&mut self, lock_id: &str) -> Option<LockEntry> {
+        let index = self.entries.iter().position(|e| e.id() == lock_id)?;
+        let entry = self.entries.remove(index);
+        if self.selected >= self.entries.len() {
+            self.selected = self.entries.len().saturating_sub(1);
+        }
+        Some(entry)
+    }
+
+    /// Moves the cursor by `delta` rows (clamped) and scrolls to keep it within `visible` rows.
+    pub fn move_selection(&mut self, delta: isize, visible: usize) {
+        let last = self.entries.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.scroll_to_selection(visible);
+    }
+
+    pub fn scroll_to_selection(&mut self, visible: usize) {
+        let visible = visible.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + visible {
+            self.offset = self.selected + 1 - visible;
+        }
+    }
+
+    /// Selects the `row`-th visible line, if a lock is there.
+    pub fn click(&mut self, row: usize) {
+        let index = self.offset + row;
+        if index < self.entries.len() {
+            self.selected = index;
+        }
+    }
+
+    /// Whether a call on some lock is in flight (the spinner then turns).
+    pub fn is_busy(&self) -> bool {
+        !self.creating.is_empty() || self.entries.iter().any(|e| e.busy.is_some())
+    }
+
+    /// The locks that are live at `now` and not being released: what record operations may run
+    /// under.
+    pub fn live_locks(&self, now: DateTime<Utc>) -> Vec<LockInfo> {
+        self.entries
+            .iter()
+            .filter(|e| e.is_live(now) && e.busy != Some(Busy::Releasing))
+            .map(|e| e.lock.clone())
+            .collect()
+    }
+
+    /// The ids of the locks worth releasing before quitting.
+    pub fn live_ids(&self, now: DateTime<Utc>) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|e| e.is_live(now))
+            .map(|e| e.id().to_string())
+            .collect()
+    }
+
+    /// The countdowns and urgencies as shown (to tell whether a tick changed the screen).
+    pub fn countdown_texts(&self, now: DateTime<Utc>) -> Vec<(String, Urgency)> {
+        self.entries
+            .iter()
+            .map(|e| (e.countdown(now), Urgency::of(&e.lock, now)))
+            .collect()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn entries_mut(&mut self) -> &mut Vec<LockEntry> {
+        &mut self.entries
+    }
+}

@@ -1,0 +1,140 @@
+//! How the locks pane takes the answer to each call it asked for.
+
+use super::update::{Out, journal_update, journal_upsert};
+use super::{Busy, LockEntry, Pending, State};
+use crate::api::error::LOCK_NOT_FOUND;
+use crate::api::{ApiError, LockInfo};
+use crate::tui::action::{ApiOutcome, Effect, JournalChange};
+use crate::tui::feature::{Ctx, LogKind};
+
+/// How a release ended, for the quit prompt's "release them, then quit".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Released {
+    Yes,
+    Failed,
+}
+
+impl State {
+    /// The answer to a call of this feature. A release also says how it ended.
+    pub fn on_reply(
+        &mut self,
+        pending: Pending,
+        outcome: ApiOutcome,
+        ctx: &Ctx,
+    ) -> (Vec<Out>, Option<Released>) {
+        match (pending, outcome) {
+            (Pending::Create(module), ApiOutcome::LockCreated(result)) => {
+                self.creating.retain(|m| *m != module);
+                match result {
+                    Ok(lock) => (self.created(lock, ctx), None),
+                    Err(_) => (Vec::new(), None),
+                }
+            }
+            (Pending::Renew { lock_id, auto }, ApiOutcome::LockRenewed(result)) => {
+                (self.renewed(&lock_id, auto, result, ctx), None)
+            }
+            (Pending::Adopt { lock_id }, ApiOutcome::LockRenewed(result)) => {
+                (self.adopted(&lock_id, result), None)
+            }
+            (Pending::Release { lock_id }, ApiOutcome::LockReleased(result)) => {
+                let (outs, released) = self.released(&lock_id, result.as_ref().err());
+                (outs, Some(released))
+            }
+            (pending, outcome) => {
+                // Only reachable if the runtime answered a request with the wrong kind of
+                // outcome: log it rather than guess.
+                let text = format!("unexpected answer {outcome:?} to {pending:?}");
+                (vec![Out::log(LogKind::Warning, "internal", text)], None)
+            }
+        }
+    }
+
+    fn created(&mut self, lock: LockInfo, ctx: &Ctx) -> Vec<Out> {
+        let entry = LockEntry::new(lock, false);
+        let journal = journal_upsert(&entry);
+        self.push(entry, ctx.visible_rows);
+        vec![journal]
+    }
+
+    fn renewed(
+        &mut self,
+        lock_id: &str,
+        auto: bool,
+        result: Result<LockInfo, ApiError>,
+        ctx: &Ctx,
+    ) -> Vec<Out> {
+        let now = ctx.now;
+        let Some(entry) = self.find_mut(lock_id) else {
+            return Vec::new();
+        };
+        // A release started meanwhile (quit prompt) owns the busy marker now.
+        if entry.busy == Some(Busy::Renewing) {
+            entry.busy = None;
+        }
+        match result {
+            Ok(lock) => {
+                entry.renewed(lock);
+                vec![journal_update(entry)]
+            }
+            Err(error) => {
+                if error.code() == Some(LOCK_NOT_FOUND) {
+                    entry.gone = true;
+                }
+                if !auto || !entry.auto_renew {
+                    return Vec::new();
+                }
+                let failures = entry.auto_renew_failures + 1;
+                if !entry.auto_renew_failed(&error, now, ctx.session.lock_ttl) {
+                    return Vec::new();
+                }
+                let text = format!("gave up auto-renewing {lock_id} after {failures} failure(s): {error}");
+                vec![
+                    journal_update(entry),
+                    Out::log(LogKind::Warning, "auto-renew", text.clone()),
+                    Out::Error(text),
+                ]
+            }
+        }
+    }
+
+    fn adopted(&mut self, lock_id: &str, result: Result<LockInfo, ApiError>) -> Vec<Out> {
+        match result {
+            Ok(lock) => {
+                let Some(entry) = self.find_mut(lock_id) else {
+                    return Vec::new();
+                };
+                entry.busy = None;
+                entry.renewed(lock);
+                vec![journal_upsert(entry)]
+            }
+            Err(_) => {
+                // Never journalled: the id was not shown to be ours, so it simply goes away.
+                self.remove(lock_id);
+                Vec::new()
+            }
+        }
+    }
+
+    fn released(&mut self, lock_id: &str, error: Option<&ApiError>) -> (Vec<Out>, Released) {
+        let mut outs = Vec::new();
+        match error {
+            None => {}
+            Some(e) if e.code() == Some(LOCK_NOT_FOUND) => {
+                let text = format!("the server no longer knows {lock_id}; removed it from the journal");
+                outs.push(Out::log(LogKind::Info, "release", text));
+            }
+            Some(_) => {
+                if let Some(entry) = self.find_mut(lock_id) {
+                    entry.busy = None;
+                }
+                return (outs, Released::Failed);
+            }
+        }
+        self.remove(lock_id);
+        self.pinned.remove(lock_id);
+        outs.push(Out::Effect(Effect::Journal(JournalChange::Remove {
+            lock_id: lock_id.to_string(),
+        })));
+        (outs, Released::Yes)
+    }
+}

@@ -1,0 +1,262 @@
+//! What the locks pane's keys do, what its dialogs do, and what the clock makes due: renewals
+//! (by hand, by auto-renew, or for a pinned lock), releases, creates and adoptions.
+
+use crossterm::event::{Event, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+
+use super::dialogs::{self, Dialog, PICKER_MODULES};
+use super::entry::renew_ahead;
+use super::{Busy, LockEntry, Pending, State};
+use crate::api::{LockInfo, ModuleCode};
+use crate::tui::action::{ApiCall, Effect, JournalChange};
+use crate::tui::feature::{Ctx, LogKind};
+use crate::tui::keymap::Command;
+
+/// What the locks feature asks of the app.
+pub type Out = crate::tui::feature::Out<Pending>;
+
+/// The journal change recording a lock just created or adopted.
+pub(super) fn journal_upsert(entry: &LockEntry) -> Out {
+    Out::Effect(Effect::Journal(JournalChange::Upsert {
+        lock: entry.lock.clone(),
+        auto_renew: entry.auto_renew,
+    }))
+}
+
+/// The journal change updating a held lock's entry, unless another koobackup removed it.
+pub(super) fn journal_update(entry: &LockEntry) -> Out {
+    Out::Effect(Effect::Journal(JournalChange::Update {
+        lock: entry.lock.clone(),
+        auto_renew: entry.auto_renew,
+    }))
+}
+
+impl State {
+    /// A key command while the locks pane has the focus and no dialog is open.
+    pub fn command(&mut self, command: Command, ctx: &Ctx) -> Vec<Out> {
+        match command {
+            Command::NewLock => self.dialog = Some(Dialog::ModulePicker { selected: 0 }),
+            Command::AdoptLock => self.dialog = Some(Dialog::adopt()),
+            Command::ToggleFullIds => self.full_ids = !self.full_ids,
+            Command::RenewLock => return self.renew_selected(),
+            Command::ReleaseLock => return self.confirm_release_selected(),
+            Command::ToggleAutoRenew => return self.toggle_auto_renew(ctx),
+            Command::CopyLockId => return self.copy_selected_id(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// A key command while one of the pane's dialogs is open.
+    pub fn dialog_command(&mut self, command: Command, ctx: &Ctx) -> Vec<Out> {
+        let Some(dialog) = self.dialog.take() else {
+            return Vec::new();
+        };
+        match (dialog, command) {
+            (_, Command::Cancel) => {}
+            (Dialog::ConfirmRelease { lock_id }, Command::Confirm) => {
+                if self.contains(&lock_id) {
+                    return vec![self.release(lock_id)];
+                }
+            }
+            (Dialog::ModulePicker { selected }, Command::Up | Command::Down) => {
+                let step = if command == Command::Up { -1 } else { 1 };
+                let selected = (selected as isize + step).clamp(0, PICKER_MODULES.len() as isize - 1);
+                self.dialog = Some(Dialog::ModulePicker {
+                    selected: selected as usize,
+                });
+            }
+            (Dialog::ModulePicker { selected }, Command::Confirm) => return self.create_nth(selected),
+            (Dialog::ModulePicker { .. }, Command::PickOption(index)) => return self.create_nth(index),
+            (Dialog::Adopt { mut input, .. }, Command::ClearInput) => {
+                input.reset();
+                self.dialog = Some(Dialog::Adopt { input, error: None });
+            }
+            (Dialog::Adopt { input, .. }, Command::Confirm) => return self.adopt(input, ctx),
+            (dialog, _) => self.dialog = Some(dialog),
+        }
+        Vec::new()
+    }
+
+    /// A key no binding claimed: text for the adopt field, if it is open.
+    pub fn typed(&mut self, key: KeyEvent) {
+        if let Some(Dialog::Adopt { input, error }) = &mut self.dialog {
+            input.handle_event(&Event::Key(key));
+            *error = None;
+        }
+    }
+
+    /// Pasted text for the adopt field, if it is open.
+    pub fn pasted(&mut self, text: &str) {
+        if let Some(Dialog::Adopt { input, error }) = &mut self.dialog {
+            *error = dialogs::paste_lock_id(input, text).err();
+        }
+    }
+
+    /// The clock moved: the renewals that fall due (auto-renew, and pinned locks).
+    pub fn tick(&mut self, ctx: &Ctx) -> Vec<Out> {
+        let (now, ttl) = (ctx.now, ctx.session.lock_ttl);
+        let ahead = renew_ahead(ttl);
+        let due: Vec<LockInfo> = self
+            .entries
+            .iter()
+            .filter(|e| {
+                e.wants_auto_renew(now, ttl)
+                    || (self.pinned.contains(e.id())
+                        && e.busy.is_none()
+                        && !e.gone
+                        && e.lock.time_left(now) <= ahead)
+            })
+            .map(|e| e.lock.clone())
+            .collect();
+        due.into_iter().map(|lock| self.renew(lock, true)).collect()
+    }
+
+    /// Keeps `lock_id` renewed until [`State::unpin`], whatever its auto-renew setting.
+    pub fn pin(&mut self, lock_id: String, ctx: &Ctx) -> Vec<Out> {
+        self.pinned.insert(lock_id);
+        self.tick(ctx)
+    }
+
+    pub fn unpin(&mut self, lock_id: &str) {
+        self.pinned.remove(lock_id);
+    }
+
+    fn request(pending: Pending, call: ApiCall) -> Out {
+        Out::Call(pending, call)
+    }
+
+    pub(super) fn renew(&mut self, lock: LockInfo, auto: bool) -> Out {
+        if let Some(entry) = self.find_mut(&lock.lock_id) {
+            entry.busy = Some(Busy::Renewing);
+        }
+        let lock_id = lock.lock_id.clone();
+        State::request(Pending::Renew { lock_id, auto }, ApiCall::RenewLock(lock))
+    }
+
+    /// Releases `lock_id` (marked busy meanwhile).
+    pub fn release(&mut self, lock_id: String) -> Out {
+        if let Some(entry) = self.find_mut(&lock_id) {
+            entry.busy = Some(Busy::Releasing);
+        }
+        State::request(
+            Pending::Release {
+                lock_id: lock_id.clone(),
+            },
+            ApiCall::ReleaseLock(lock_id),
+        )
+    }
+
+    /// Creates a lock for `module`, unless one is being created already.
+    pub fn create(&mut self, module: ModuleCode) -> Vec<Out> {
+        if self.creating.contains(&module) {
+            return vec![Out::notice(format!(
+                "a lock for {module} is already being created"
+            ))];
+        }
+        self.creating.push(module);
+        vec![State::request(
+            Pending::Create(module),
+            ApiCall::CreateLock(module),
+        )]
+    }
+
+    fn create_nth(&mut self, index: usize) -> Vec<Out> {
+        match PICKER_MODULES.get(index) {
+            Some(&module) => self.create(module),
+            None => Vec::new(),
+        }
+    }
+
+    /// The selected lock, unless a call on it is in flight (then says so).
+    fn selected_idle_lock(&self) -> Result<Option<LockEntry>, Out> {
+        let Some(entry) = self.selected_entry() else {
+            return Ok(None);
+        };
+        match entry.busy {
+            Some(busy) => Err(Out::notice(format!("wait: that lock is {}", busy.label()))),
+            None => Ok(Some(entry.clone())),
+        }
+    }
+
+    fn renew_selected(&mut self) -> Vec<Out> {
+        match self.selected_idle_lock() {
+            Ok(Some(entry)) => vec![self.renew(entry.lock, false)],
+            Ok(None) => Vec::new(),
+            Err(notice) => vec![notice],
+        }
+    }
+
+    fn confirm_release_selected(&mut self) -> Vec<Out> {
+        match self.selected_idle_lock() {
+            Ok(Some(entry)) => {
+                self.dialog = Some(Dialog::ConfirmRelease {
+                    lock_id: entry.lock.lock_id,
+                });
+                Vec::new()
+            }
+            Ok(None) => Vec::new(),
+            Err(notice) => vec![notice],
+        }
+    }
+
+    fn toggle_auto_renew(&mut self, ctx: &Ctx) -> Vec<Out> {
+        let Some(entry) = self.entries.get_mut(self.selected) else {
+            return Vec::new();
+        };
+        entry.auto_renew = !entry.auto_renew;
+        entry.auto_renew_failures = 0;
+        entry.retry_after = None;
+        let state = if entry.auto_renew { "on" } else { "off" };
+        let text = format!("auto-renew {state} for {}", entry.id());
+        let mut outs = vec![journal_update(entry), Out::log(LogKind::Info, "auto-renew", text)];
+        outs.extend(self.tick(ctx));
+        outs
+    }
+
+    fn copy_selected_id(&self) -> Vec<Out> {
+        let Some(entry) = self.selected_entry() else {
+            return Vec::new();
+        };
+        let lock_id = entry.id().to_string();
+        vec![
+            Out::notice(format!("copied {lock_id} to the clipboard (OSC 52)")),
+            Out::Effect(Effect::CopyToClipboard(lock_id)),
+        ]
+    }
+
+    fn adopt(&mut self, input: tui_input::Input, ctx: &Ctx) -> Vec<Out> {
+        let lock_id = match dialogs::parse_lock_id(input.value()) {
+            Ok(id) if self.contains(&id) => Err(format!("you already hold {id}")),
+            other => other,
+        };
+        let lock_id = match lock_id {
+            Ok(id) => id,
+            Err(message) => {
+                self.dialog = Some(Dialog::Adopt {
+                    input,
+                    error: Some(message),
+                });
+                return Vec::new();
+            }
+        };
+        // The API cannot tell a lock's expiry, so adopting renews the lock: that proves it is
+        // ours and alive, and starts a lifetime we know.
+        let module = LockInfo::module_of_id(&lock_id).unwrap_or(ModuleCode::Folder);
+        let lock = LockInfo {
+            lock_id: lock_id.clone(),
+            module,
+            expires_at: ctx
+                .now
+                .checked_add_signed(ctx.session.lock_ttl)
+                .unwrap_or(ctx.now),
+        };
+        let mut entry = LockEntry::new(lock.clone(), false);
+        entry.busy = Some(Busy::Adopting);
+        self.push(entry, ctx.visible_rows);
+        vec![State::request(
+            Pending::Adopt { lock_id },
+            ApiCall::RenewLock(lock),
+        )]
+    }
+}

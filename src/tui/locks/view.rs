@@ -1,0 +1,144 @@
+//! The locks pane: one row per held lock with a live countdown.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::{LockEntry, State, Urgency};
+use crate::format;
+use crate::tui::feature::Pane;
+use crate::tui::widgets::{Chrome, short_lock_id};
+
+/// Cells of the time-left gauge.
+const GAUGE_CELLS: i64 = 10;
+/// Inner width from which the gauge column is shown (all columns with short ids).
+const WIDTH_WITH_GAUGE: u16 = 68;
+
+pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
+    let theme = chrome.theme;
+    let block = chrome.upper_block("");
+    if pane.entries().is_empty() && pane.creating().is_empty() {
+        let text = vec![
+            Line::from(""),
+            Line::from("  No locks held."),
+            Line::from(vec![
+                Span::raw("  Press "),
+                Span::styled("n", theme.key),
+                Span::raw(" to create one, "),
+                Span::styled("i", theme.key),
+                Span::raw(" to adopt one created elsewhere."),
+            ]),
+        ];
+        frame.render_widget(Paragraph::new(text).block(block), area);
+        return;
+    }
+    let id_width = if pane.full_ids {
+        pane.entries()
+            .iter()
+            .map(|e| e.id().chars().count())
+            .max()
+            .unwrap_or(8)
+            .max(8)
+    } else {
+        14
+    };
+    // The gauge is the first thing to go on a narrow terminal: the countdown says it all.
+    let inner_width = area.width.saturating_sub(2);
+    let show_gauge = inner_width >= WIDTH_WITH_GAUGE;
+    let header =
+        Row::new(["", "Module", "Lock id", "Left", "Time left", "State", "Auto"]).style(theme.header);
+    let rows = pane
+        .entries()
+        .iter()
+        .enumerate()
+        .skip(pane.offset())
+        .map(|(index, entry)| {
+            let selected = index == pane.selected() && chrome.focus == Pane::Locks;
+            lock_row(entry, pane.full_ids, chrome, selected)
+        })
+        .chain(pane.creating().iter().map(|module| {
+            Row::new([
+                Cell::from(chrome.spinner()).style(theme.busy),
+                Cell::from(format::module_label(*module)),
+                Cell::from("…"),
+                Cell::from("--:--"),
+                Cell::from(""),
+                Cell::from("creating").style(theme.busy),
+                Cell::from(""),
+            ])
+        }));
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(16),
+        Constraint::Length(id_width as u16),
+        Constraint::Length(7),
+        Constraint::Length(if show_gauge { GAUGE_CELLS as u16 } else { 0 }),
+        Constraint::Length(10),
+        Constraint::Length(4),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected: bool) -> Row<'a> {
+    let (now, theme) = (chrome.now, chrome.theme);
+    let urgency = Urgency::of(&entry.lock, now);
+    let (state, state_style) = match (entry.busy, entry.gone, urgency) {
+        (Some(busy), _, _) => (busy.label(), theme.busy),
+        (None, true, _) => ("gone", theme.expired),
+        (None, false, Urgency::Ok) => ("ok", theme.ok),
+        (None, false, Urgency::Warning) => ("warning", theme.warning),
+        (None, false, Urgency::Critical) => ("CRITICAL", theme.critical),
+        (None, false, Urgency::Expired) => ("expired", theme.expired),
+    };
+    let time_style = if entry.busy.is_some() {
+        theme.dim
+    } else {
+        state_style
+    };
+    let marker = match entry.busy {
+        Some(_) => Span::styled(chrome.spinner(), theme.busy),
+        None => Span::raw(""),
+    };
+    let id = if full_ids {
+        format::escape(entry.id()).into_owned()
+    } else {
+        format::escape(&short_lock_id(entry.id())).into_owned()
+    };
+    let row = Row::new([
+        Cell::from(marker),
+        Cell::from(format::module_label(entry.lock.module)),
+        Cell::from(id),
+        Cell::from(entry.countdown(now)).style(time_style),
+        Cell::from(gauge(entry, now, chrome.session.lock_ttl)).style(time_style),
+        Cell::from(state).style(state_style),
+        Cell::from(if entry.auto_renew { "auto" } else { "" }),
+    ]);
+    if selected {
+        row.style(theme.selected)
+    } else {
+        row.style(Style::new())
+    }
+}
+
+/// `██████░░░░`: time left as a share of the lock lifetime, in whole seconds so that it only
+/// changes when the countdown text does.
+fn gauge(entry: &LockEntry, now: DateTime<Utc>, ttl: chrono::Duration) -> String {
+    if entry.gone || entry.busy.is_some() && entry.countdown(now) == "--:--" {
+        return String::new();
+    }
+    let left = entry.lock.time_left(now).num_seconds();
+    let ttl = ttl.num_seconds().max(1);
+    let filled = ((left * GAUGE_CELLS + ttl - 1) / ttl).clamp(0, GAUGE_CELLS) as usize;
+    format!(
+        "{}{}",
+        "█".repeat(filled),
+        "░".repeat(GAUGE_CELLS as usize - filled)
+    )
+}

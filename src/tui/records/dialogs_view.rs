@@ -1,0 +1,587 @@
+//! The record side's dialogs: the form, the detail view, delete confirmations, one-line fields,
+//! the clean-up candidates and the bulk delete's progress and summary.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
+
+use super::State;
+use super::bulk::BulkRun;
+use super::cleanup::CleanupView;
+use super::dialogs::{BulkConfirm, Dialog, RecordDetail, TextField, TextPurpose};
+use super::form::{Field, RecordForm, Stage};
+use super::view::status_style;
+use crate::api::{BackupRecord, RecordStatus};
+use crate::format;
+use crate::tui::layout::ScreenLayout;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{Chrome, boxed, centered, input_line, set_input_cursor, wrapped_rows};
+
+/// What the dialogs read besides themselves: the pane, the frame, and the server's clock (which
+/// records' ages are measured on).
+struct View<'a> {
+    pane: &'a State,
+    chrome: &'a Chrome<'a>,
+    server_now: DateTime<Utc>,
+}
+
+/// Outer width of the small dialogs.
+const DIALOG_WIDTH: u16 = 76;
+/// Column where the form's values start.
+const LABEL_WIDTH: u16 = 13;
+
+pub fn draw(frame: &mut Frame, screen: Rect, pane: &State, chrome: &Chrome, server_now: DateTime<Utc>) {
+    let Some(dialog) = &pane.dialog else {
+        return;
+    };
+    let theme = chrome.theme;
+    let app = &View {
+        pane,
+        chrome,
+        server_now,
+    };
+    match dialog {
+        Dialog::Form(form) => draw_form(frame, screen, app, form, theme),
+        Dialog::Detail(detail) => draw_detail(frame, screen, app, detail, theme),
+        Dialog::ConfirmDelete(record) => draw_confirm_delete(frame, screen, app, record, theme),
+        Dialog::ConfirmBulk(confirm) => draw_confirm_bulk(frame, screen, app, confirm, theme),
+        Dialog::Text(field) => draw_text_field(frame, screen, field, theme),
+        Dialog::Cleanup(view) => draw_cleanup(frame, screen, app, view, theme),
+        Dialog::Bulk(run) => draw_bulk(frame, screen, run, theme),
+    }
+}
+
+fn draw_form(frame: &mut Frame, screen: Rect, app: &View, form: &RecordForm, theme: &Theme) {
+    let width = DIALOG_WIDTH.min(screen.width);
+    let input_width = usize::from(width.saturating_sub(LABEL_WIDTH + 5));
+    let field_style = |field: Field| {
+        if form.focus == field {
+            theme.selected
+        } else {
+            Style::new()
+        }
+    };
+    let label = |text: &str| {
+        Span::styled(
+            format!("{text:<width$}", width = usize::from(LABEL_WIDTH)),
+            theme.header,
+        )
+    };
+    let mut lines = vec![Line::from(vec![
+        label("Module"),
+        Span::styled(format!("‹ {} ›", form.module), field_style(Field::Module)),
+    ])];
+    let mut lock = app.chrome.lock_line(form.module);
+    lock.spans.insert(0, label("Lock"));
+    lines.push(lock);
+    lines.push(Line::from(""));
+    let device_row = lines.len();
+    let mut device = input_line(&form.device_id, input_width, field_style(Field::DeviceId));
+    device.spans.insert(0, label("Device ID"));
+    lines.push(device);
+    lines.push(field_message(
+        form.device_error.clone(),
+        "required: the device the backup comes from",
+        theme,
+    ));
+    let properties_row = lines.len();
+    let mut properties = input_line(&form.properties, input_width, field_style(Field::Properties));
+    properties.spans.insert(0, label("Properties"));
+    lines.push(properties);
+    let properties_error = form.properties_error.as_ref().map(ToString::to_string);
+    lines.push(field_message(
+        properties_error,
+        "optional JSON, e.g. {\"files\": 12}",
+        theme,
+    ));
+    lines.push(Line::from(""));
+    lines.push(match (&form.stage, &form.server_error) {
+        (Stage::WaitingForLock, _) => Line::styled("creating a lock for the module…", theme.busy),
+        (Stage::Sending, _) => Line::styled("creating the record…", theme.busy),
+        (Stage::Editing, Some(error)) => {
+            Line::styled(format!("not created: {}", format::escape(error)), theme.error)
+        }
+        (Stage::Editing, None) => match &form.editor_error {
+            Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
+            None => Line::styled(
+                "Tab next field · Enter create · Ctrl+E $EDITOR · Esc cancel",
+                theme.dim,
+            ),
+        },
+    });
+    // Messages may take more than a line: make room for all of them.
+    let inner_width = usize::from(width.saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner_width)).sum();
+    let area = centered(screen, width, rows as u16 + 2);
+    boxed(
+        frame,
+        area,
+        &format!("New backup record in {}", form.module.code()),
+        lines,
+        theme,
+    );
+    let value_x = area.x + 1 + LABEL_WIDTH;
+    match form.focus {
+        Field::Module => {}
+        Field::DeviceId => set_input_cursor(
+            frame,
+            &form.device_id,
+            input_width,
+            value_x,
+            area.y + 1 + device_row as u16,
+        ),
+        Field::Properties => set_input_cursor(
+            frame,
+            &form.properties,
+            input_width,
+            value_x,
+            area.y + 1 + properties_row as u16,
+        ),
+    }
+}
+
+/// The error of a field, or its hint when it has none.
+fn field_message<'a>(error: Option<String>, hint: &str, theme: &Theme) -> Line<'a> {
+    let indent = " ".repeat(usize::from(LABEL_WIDTH));
+    match error {
+        Some(error) => Line::styled(format!("{indent}{}", format::escape(&error)), theme.error),
+        None => Line::styled(format!("{indent}{hint}"), theme.dim),
+    }
+}
+
+fn when(t: DateTime<Utc>, app: &View) -> String {
+    let local = t
+        .with_timezone(&app.chrome.session.display_offset)
+        .format("%Y-%m-%d %H:%M:%S");
+    format!(
+        "{local} ({} ago)",
+        format::age(app.server_now.signed_duration_since(t))
+    )
+}
+
+fn draw_detail(frame: &mut Frame, screen: Rect, app: &View, detail: &RecordDetail, theme: &Theme) {
+    let record = &detail.record;
+    let device = &record.device_info;
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{name:<14}"), theme.header),
+            Span::raw(value),
+        ])
+    };
+    let or_dash = |text: &str| {
+        if text.is_empty() {
+            "—".to_string()
+        } else {
+            format::escape(text).into_owned()
+        }
+    };
+    let mut lines = vec![
+        field("Record id", format::escape(&record.record_id).into_owned()),
+        field("Module", record.module_code.to_string()),
+        Line::from(vec![
+            Span::styled(format!("{:<14}", "Status"), theme.header),
+            Span::styled(record.status.label(), status_style(record.status, theme)),
+        ]),
+        field("Version", record.version.to_string()),
+        field("Created", when(record.create_time, app)),
+        field("Ended", record.end_time.map_or("—".into(), |t| when(t, app))),
+        field("Device id", or_dash(&device.device_id)),
+        field("Device name", or_dash(&device.device_name)),
+        field("Device OS", or_dash(&device.device_os)),
+        field("Machine code", or_dash(&device.machine_code)),
+        field(
+            "Device since",
+            device.create_time.map_or("—".into(), |t| when(t, app)),
+        ),
+        Line::from(""),
+        Line::styled("Properties", theme.header),
+    ];
+    lines.extend(
+        pretty_properties(&record.properties)
+            .lines()
+            .map(|l| Line::from(format!("  {}", format::escape(l)))),
+    );
+    lines.push(Line::from(""));
+    let pager = &detail.files;
+    let state = if pager.loading {
+        " (loading…)".to_string()
+    } else if pager.has_next() {
+        " (] next page)".to_string()
+    } else {
+        String::new()
+    };
+    lines.push(Line::styled(
+        format!("Files, page {}{state}", pager.page + 1),
+        theme.header,
+    ));
+    if let Some(error) = &pager.error {
+        lines.push(Line::styled(format!("  {}", format::escape(error)), theme.error));
+    } else if pager.files.is_empty() && !pager.loading {
+        lines.push(Line::styled("  no files", theme.dim));
+    }
+    for file in &pager.files {
+        let created = file.create_time.map_or("—".to_string(), |t| {
+            t.with_timezone(&app.chrome.session.display_offset)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        });
+        lines.push(Line::from(format!(
+            "  {:<40} {:>12}  {created}",
+            format::escape(&file.file_name),
+            format::human_size(file.size)
+        )));
+    }
+    let width = screen.width.saturating_sub(4).min(100);
+    let area = centered(screen, width, screen.height.saturating_sub(2));
+    let visible = usize::from(area.height.saturating_sub(2));
+    let scroll = detail.scroll.min(lines.len().saturating_sub(visible));
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(format!(" Record {} ", format::escape(&record.record_id)));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((scroll as u16, 0)),
+        area,
+    );
+}
+
+/// Properties as indented JSON; text that is not JSON is shown as it is.
+fn pretty_properties(text: &str) -> String {
+    if text.trim().is_empty() {
+        return "(none)".into();
+    }
+    crate::properties::pretty(text).unwrap_or_else(|| text.to_string())
+}
+
+fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &BackupRecord, theme: &Theme) {
+    let device = &record.device_info;
+    let name = format::escape(if device.device_name.is_empty() {
+        &device.device_id
+    } else {
+        &device.device_name
+    });
+    let os = if device.device_os.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", format::escape(&device.device_os))
+    };
+    let mut lock = match record.module_code.known() {
+        Some(module) => app.chrome.lock_line(module),
+        None => Line::styled("none: the record's module is unknown", theme.warning),
+    };
+    lock.spans.insert(0, Span::raw("Lock: "));
+    let lines = vec![
+        Line::from(vec![
+            Span::raw("Delete record "),
+            Span::styled(format::escape(&record.record_id).into_owned(), theme.header),
+            Span::raw("?"),
+        ]),
+        Line::from(format!("Device: {name}{os}")),
+        Line::from(vec![
+            Span::raw("Status: "),
+            Span::styled(record.status.label(), status_style(record.status, theme)),
+            Span::raw(format!(
+                " · age {}",
+                format::age(app.server_now.signed_duration_since(record.create_time))
+            )),
+        ]),
+        Line::from(""),
+        Line::styled(
+            "Its backup files are deleted too. This cannot be undone.",
+            theme.warning,
+        ),
+        lock,
+        Line::from(""),
+        Line::styled("y / Enter: delete · n / Esc: keep it", theme.dim),
+    ];
+    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    boxed(frame, area, "Delete record", lines, theme);
+}
+
+fn draw_confirm_bulk(frame: &mut Frame, screen: Rect, app: &View, confirm: &BulkConfirm, theme: &Theme) {
+    let n = confirm.record_ids.len();
+    let mut counts = [0usize; 4];
+    for id in &confirm.record_ids {
+        let slot = match app.pane.find(id).map(|row| row.record.status) {
+            Some(RecordStatus::New) => 0,
+            Some(RecordStatus::Completed) => 1,
+            Some(RecordStatus::ToBeDeleted) => 2,
+            _ => 3,
+        };
+        counts[slot] += 1;
+    }
+    let statuses = ["new", "completed", "to be deleted", "other"]
+        .iter()
+        .zip(counts)
+        .filter(|(_, count)| *count > 0)
+        .map(|(label, count)| format!("{count} {label}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut lock = app.chrome.lock_line(confirm.module);
+    lock.spans.insert(0, Span::raw("Lock: "));
+    let width = DIALOG_WIDTH.min(screen.width);
+    let input_width = usize::from(width.saturating_sub(5));
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("Delete "),
+            Span::styled(format!("{n} records"), theme.header),
+            Span::raw(format!(" of {} ({statuses})?", confirm.module)),
+        ]),
+        Line::styled(
+            "Their backup files are deleted too. This cannot be undone.",
+            theme.warning,
+        ),
+        lock,
+        Line::from(""),
+        Line::from(format!(
+            "Type {n} and press Enter to delete them (Esc keeps them):"
+        )),
+    ];
+    let input_row = lines.len();
+    lines.push(input_line(&confirm.typed, input_width, theme.header));
+    lines.push(match &confirm.error {
+        Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
+        None => Line::from(""),
+    });
+    let area = centered(screen, width, lines.len() as u16 + 2);
+    boxed(frame, area, &format!("Delete {n} records"), lines, theme);
+    set_input_cursor(
+        frame,
+        &confirm.typed,
+        input_width,
+        area.x + 1,
+        area.y + 1 + input_row as u16,
+    );
+}
+
+/// The local filter is typed on the records pane's bottom border, so the list stays visible.
+fn draw_filter_line(frame: &mut Frame, screen: Rect, field: &TextField, theme: &Theme) {
+    let Some(layout) = ScreenLayout::new(screen) else {
+        return;
+    };
+    let pane = layout.locks;
+    let area = Rect::new(
+        pane.x + 1,
+        pane.bottom().saturating_sub(1),
+        pane.width.saturating_sub(2),
+        1,
+    );
+    let width = usize::from(area.width.saturating_sub(12));
+    let mut line = input_line(&field.input, width, theme.header);
+    line.spans.insert(0, Span::styled(" filter ", theme.key));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(line), area);
+    set_input_cursor(frame, &field.input, width, area.x + 8, area.y);
+}
+
+fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &Theme) {
+    let (title, prompt, hint) = match &field.purpose {
+        TextPurpose::DeviceFilter => (
+            "List one device's records".to_string(),
+            "Device ID (empty: every device):",
+            "The list is loaded again from the server.",
+        ),
+        TextPurpose::CompleteProperties { record_id, .. } => (
+            format!("Complete record {}", format::escape(record_id)),
+            "New properties as JSON (optional; empty keeps the current ones):",
+            "The record's status becomes completed and its end time is set.",
+        ),
+        TextPurpose::LocalFilter => return draw_filter_line(frame, screen, field, theme),
+    };
+    let width = DIALOG_WIDTH.min(screen.width);
+    let input_width = usize::from(width.saturating_sub(5));
+    let lines = vec![
+        Line::from(prompt),
+        input_line(&field.input, input_width, theme.header),
+        Line::from(""),
+        match &field.error {
+            Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
+            None => Line::styled(hint, theme.dim),
+        },
+    ];
+    // An error (the editor's, say) may take more than a line: make room for all of it.
+    let inner_width = usize::from(width.saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner_width)).sum();
+    let area = centered(screen, width, rows as u16 + 2);
+    boxed(frame, area, &title, lines, theme);
+    set_input_cursor(frame, &field.input, input_width, area.x + 1, area.y + 2);
+}
+
+fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &View, view: &CleanupView, theme: &Theme) {
+    let width = screen.width.saturating_sub(4).min(110);
+    let yes_no = if view.rules.include_to_be_deleted {
+        "yes"
+    } else {
+        "no"
+    };
+    let mut lines = vec![Line::from(format!(
+        "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
+        format::age(view.rules.stale_new_after)
+    ))];
+    if view.partial {
+        lines.push(Line::styled(
+            format!(
+                "The list is not fully loaded: only the {} records loaded so far were checked.",
+                app.pane.rows().len()
+            ),
+            theme.warning,
+        ));
+    }
+    let ticked = view.ticked().len();
+    lines.push(Line::styled(
+        format!(
+            "{ticked} of {} ticked · Space untick · Enter delete the ticked ones",
+            view.candidates.len()
+        ),
+        theme.dim,
+    ));
+    lines.push(Line::from(""));
+    let header_rows = lines.len();
+    if view.candidates.is_empty() {
+        lines.push(Line::styled(
+            "No candidates: nothing needs cleaning up under these rules.",
+            theme.ok,
+        ));
+    }
+    // As tall as the candidates need, up to the screen.
+    let height =
+        (header_rows + view.candidates.len().max(1) + 2).min(usize::from(screen.height.saturating_sub(2)));
+    let area = centered(screen, width, height as u16);
+    let rows = height.saturating_sub(header_rows + 2).max(1);
+    let first = view.cursor.saturating_sub(rows - 1);
+    for (index, candidate) in view.candidates.iter().enumerate().skip(first).take(rows) {
+        let record = &candidate.record;
+        let tick = if view.is_ticked(candidate) { "[x]" } else { "[ ]" };
+        let device = format::escape(if record.device_info.device_name.is_empty() {
+            &record.device_info.device_id
+        } else {
+            &record.device_info.device_name
+        });
+        let line = Line::from(vec![
+            Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
+            Span::styled(
+                format!("{:<13} ", record.status.label()),
+                status_style(record.status, theme),
+            ),
+            Span::raw(format!("{:<18.18} ", device)),
+            Span::styled(candidate.reason.to_string(), theme.dim),
+        ]);
+        lines.push(if index == view.cursor {
+            line.style(theme.selected)
+        } else {
+            line
+        });
+    }
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(format!(" Clean-up candidates in {} ", view.module));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_bulk(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &Theme) {
+    let width = DIALOG_WIDTH.min(screen.width);
+    if run.finished {
+        draw_bulk_summary(frame, screen, run, theme);
+        return;
+    }
+    let state = if run.stopping {
+        Line::styled(
+            "stopping: no further deletes start; those in flight finish",
+            theme.warning,
+        )
+    } else {
+        Line::styled(
+            "c / Esc stops: records already deleted stay deleted, the rest stay",
+            theme.dim,
+        )
+    };
+    let lines = vec![
+        Line::from(""),
+        Line::from(vec![
+            Span::styled(format!("deleted {}", run.deleted.len()), theme.ok),
+            Span::raw(" · "),
+            Span::styled(
+                format!("failed {}", run.failures.len()),
+                if run.failures.is_empty() {
+                    theme.dim
+                } else {
+                    theme.error
+                },
+            ),
+            Span::raw(format!(" · left {} of {}", run.untouched(), run.total)),
+        ]),
+        Line::from(""),
+        state,
+    ];
+    let area = centered(screen, width, lines.len() as u16 + 2);
+    boxed(
+        frame,
+        area,
+        &format!("Deleting {} records in {}", run.total, run.module.code()),
+        lines,
+        theme,
+    );
+    let gauge_area = Rect::new(area.x + 2, area.y + 1, area.width.saturating_sub(4), 1);
+    let gauge = Gauge::default()
+        .gauge_style(theme.busy)
+        .ratio(run.ratio().clamp(0.0, 1.0))
+        .label(format!("{} / {}", run.done(), run.total));
+    frame.render_widget(gauge, gauge_area);
+}
+
+fn draw_bulk_summary(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &Theme) {
+    let width = screen.width.saturating_sub(4).min(110);
+    let style = if run.failures.is_empty() {
+        theme.ok
+    } else {
+        theme.warning
+    };
+    let mut lines = vec![Line::styled(run.headline(), style), Line::from("")];
+    if run.failures.is_empty() {
+        lines.push(Line::from("No failures."));
+    } else {
+        lines.push(Line::styled(
+            format!(
+                "{} failure(s); those records stay marked: close this and press d to try them again",
+                run.failures.len()
+            ),
+            theme.header,
+        ));
+    }
+    let header_rows = lines.len();
+    let height = (header_rows + run.failures.len() + 2).min(usize::from(screen.height.saturating_sub(2)));
+    let rows = height.saturating_sub(header_rows + 2);
+    for failure in run.failures.iter().skip(run.scroll).take(rows) {
+        let code = failure.code.map_or("-".to_string(), |c| c.to_string());
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {:<19} ", format::escape(&failure.record_id))),
+            Span::styled(format!("{code:>7} "), theme.error),
+            Span::raw(format::escape(&failure.message).into_owned()),
+        ]));
+    }
+    let area = centered(screen, width, height as u16);
+    let title = if run.cancelled {
+        "Bulk delete stopped"
+    } else {
+        "Bulk delete finished"
+    };
+    boxed(frame, area, title, lines, theme);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_are_pretty_printed_when_they_are_json() {
+        assert_eq!(pretty_properties(r#"{"a":1}"#), "{\n  \"a\": 1\n}");
+        assert_eq!(pretty_properties("not json"), "not json");
+        assert_eq!(pretty_properties(""), "(none)");
+    }
+}

@@ -1,0 +1,1219 @@
+//! `App::update` for the record side: every key and every answer, with a fixed clock and no
+//! server (the integration tests in `tests/it/tui/records.rs` run the same flows against one),
+//! and the list's own rules on `State`.
+
+use std::collections::BTreeSet;
+
+use crossterm::event::KeyCode;
+
+use super::dialogs::Dialog;
+use super::form::{RecordForm, Stage};
+use super::{LoadState, State};
+use crate::api::client::{NewRecord, RecordQuery};
+use crate::api::{ApiError, BackupRecord, DeviceEntity, ModuleCode, Page, RecordStatus};
+use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkProgress, Effect, RequestId};
+use crate::tui::app::App;
+use crate::tui::feature::Pane;
+use crate::tui::test_support::{
+    api_error, app_holding, calls, ch, ctrl, lock, only_call, press, record, reply_measured, session_named,
+    t0, type_text,
+};
+
+const LOCK_102: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@102";
+
+/// An app holding a lock for 102, with the records pane focused.
+fn app() -> App {
+    let mut app = app_holding(
+        session_named("test", false),
+        vec![(lock(LOCK_102, 600), false)],
+        110,
+        30,
+    );
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Records);
+    app
+}
+
+fn app_without_lock() -> App {
+    let mut app = app_holding(session_named("test", false), Vec::new(), 110, 30);
+    press(&mut app, KeyCode::BackTab);
+    app
+}
+
+/// Answers `request` at `t0`, the server's clock on ours.
+fn reply(app: &mut App, request: RequestId, outcome: ApiOutcome) -> Vec<Effect> {
+    app.update(reply_measured(request, outcome, t0(), 5, 0))
+}
+
+fn server_error() -> ApiError {
+    api_error(500, 500001, "internal error")
+}
+
+/// Lists 102 and answers with `n` records in pages of 100.
+fn loaded(n: usize) -> App {
+    let mut app = app();
+    let mut effects = ch(&mut app, '3');
+    let mut served = 0;
+    while let Some((request, _)) = calls(&effects).first().cloned() {
+        let size = (n - served).min(100);
+        let items = (served..served + size)
+            .map(|i| record(i, RecordStatus::New))
+            .collect();
+        served += size;
+        let next_cursor = (served < n).then(|| format!("c{served}"));
+        effects = reply(
+            &mut app,
+            request,
+            ApiOutcome::RecordsPage(Ok(Page::new(items, next_cursor))),
+        );
+    }
+    assert_eq!(app.records.rows.len(), n);
+    app
+}
+
+fn record_dialog(app: &App) -> Option<&Dialog> {
+    app.records.dialog.as_ref()
+}
+
+#[test]
+fn choosing_a_module_lists_its_first_page_and_follows_cursors() {
+    let mut app = app();
+    let (request, call) = only_call(&ch(&mut app, '3'));
+    let query = RecordQuery {
+        module: ModuleCode::AddressBook,
+        page_size: 100,
+        device_id: None,
+    };
+    assert_eq!(
+        call,
+        ApiCall::ListRecords {
+            query: query.clone(),
+            cursor: None
+        }
+    );
+    assert_eq!(app.top_pane(), Pane::Records);
+    let items = (0..100).map(|i| record(i, RecordStatus::New)).collect();
+    let page = Page::new(items, Some("next".into()));
+    let (_, next) = only_call(&reply(&mut app, request, ApiOutcome::RecordsPage(Ok(page))));
+    assert_eq!(
+        next,
+        ApiCall::ListRecords {
+            query,
+            cursor: Some("next".into())
+        }
+    );
+    assert_eq!(
+        app.records.visible.len(),
+        100,
+        "the first page is on screen while the rest loads"
+    );
+    assert!(app.records.is_loading());
+    assert!(app.is_busy());
+}
+
+#[test]
+fn two_hundred_fifty_records_arrive_in_three_pages() {
+    let app = loaded(250);
+    assert_eq!(app.records.load, LoadState::Loaded { pages: 3 });
+    assert!(!app.is_busy());
+}
+
+#[test]
+fn pages_of_an_abandoned_listing_are_ignored() {
+    let mut app = app();
+    let (old, _) = only_call(&ch(&mut app, '3'));
+    let (new, _) = only_call(&ch(&mut app, 'r'));
+    let stale = Page::new(vec![record(1, RecordStatus::New)], Some("x".into()));
+    assert!(reply(&mut app, old, ApiOutcome::RecordsPage(Ok(stale))).is_empty());
+    assert!(app.records.rows.is_empty());
+    let fresh = Page::new(vec![record(2, RecordStatus::New)], None);
+    reply(&mut app, new, ApiOutcome::RecordsPage(Ok(fresh)));
+    assert_eq!(app.records.rows.len(), 1);
+}
+
+#[test]
+fn a_server_that_repeats_a_cursor_stops_the_listing() {
+    let mut app = app();
+    let mut effects = ch(&mut app, '3');
+    // Cursors A, B, A: the third page would start the same loop again.
+    for (i, next) in ["A", "B", "A"].into_iter().enumerate() {
+        let (request, _) = only_call(&effects);
+        let page = Page::new(vec![record(i, RecordStatus::New)], Some(next.into()));
+        effects = reply(&mut app, request, ApiOutcome::RecordsPage(Ok(page)));
+    }
+    assert!(calls(&effects).is_empty(), "no further page is requested");
+    assert_eq!(app.records.rows.len(), 3);
+    assert!(
+        matches!(&app.records.load, LoadState::Failed { message, .. } if message.contains("already returned"))
+    );
+    assert!(!app.is_busy());
+}
+
+#[test]
+fn a_failed_page_keeps_what_was_loaded_and_says_why() {
+    let mut app = app();
+    let (request, _) = only_call(&ch(&mut app, '3'));
+    let page = Page::new(vec![record(1, RecordStatus::New)], Some("c".into()));
+    let (request2, _) = only_call(&reply(&mut app, request, ApiOutcome::RecordsPage(Ok(page))));
+    reply(&mut app, request2, ApiOutcome::RecordsPage(Err(server_error())));
+    assert_eq!(app.records.rows.len(), 1);
+    assert!(matches!(&app.records.load, LoadState::Failed { message, .. } if message.contains("500001")));
+}
+
+#[test]
+fn the_device_filter_asks_the_server() {
+    let mut app = loaded(3);
+    ch(&mut app, 'f');
+    type_text(&mut app, "dev-1");
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    let ApiCall::ListRecords { query, cursor: None } = call else {
+        panic!("{call:?}")
+    };
+    assert_eq!(query.device_id.as_deref(), Some("dev-1"));
+}
+
+#[test]
+fn the_local_filter_applies_while_typing_and_esc_clears_it() {
+    let mut app = loaded(30);
+    ch(&mut app, '/');
+    type_text(&mut app, "PHONE 2");
+    assert_eq!(app.records.visible.len(), 10);
+    assert!(
+        app.records
+            .visible
+            .iter()
+            .all(|&i| app.records.rows[i].record.device_info.device_name == "phone 2")
+    );
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.dialog_open());
+    assert_eq!(app.records.filter, "PHONE 2", "Enter keeps the filter");
+    ch(&mut app, '/');
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.records.visible.len(), 30);
+}
+
+#[test]
+fn the_form_refuses_invalid_input_and_sends_nothing() {
+    let mut app = loaded(1);
+    ch(&mut app, 'n');
+    assert!(press(&mut app, KeyCode::Enter).is_empty(), "no device id");
+    let Some(Dialog::Form(form)) = record_dialog(&app) else {
+        panic!("the form stays open")
+    };
+    assert_eq!(form.device_error.as_deref(), Some("a device id is required"));
+    type_text(&mut app, "phone-1");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "{\"a\": }");
+    assert!(press(&mut app, KeyCode::Enter).is_empty(), "bad JSON");
+    let Some(Dialog::Form(form)) = record_dialog(&app) else {
+        panic!("the form stays open")
+    };
+    let message = form.properties_error.as_ref().unwrap().to_string();
+    assert!(message.contains("line 1, column 7"), "{message}");
+    assert_eq!(form.device_id.value(), "phone-1", "what was typed is kept");
+}
+
+#[test]
+fn a_valid_form_creates_the_record_under_the_held_lock_and_selects_it() {
+    let mut app = loaded(5);
+    ch(&mut app, 'n');
+    type_text(&mut app, "phone-9");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "{\"files\": 3}");
+    let (request, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        call,
+        ApiCall::CreateRecord {
+            lock_id: LOCK_102.into(),
+            record: NewRecord {
+                module: ModuleCode::AddressBook,
+                device_id: "phone-9".into(),
+                properties: Some(r#"{"files":3}"#.into()),
+            }
+        }
+    );
+    let mut created = record(0, RecordStatus::New);
+    created.record_id = "9999999".into();
+    reply(&mut app, request, ApiOutcome::RecordCreated(Ok(created)));
+    assert!(!app.dialog_open());
+    assert_eq!(app.records.selected().unwrap().id(), "9999999");
+    assert_eq!(app.records.rows.len(), 6);
+    assert_eq!(app.focus, Pane::Records);
+}
+
+#[test]
+fn a_server_error_keeps_the_form_and_what_was_typed() {
+    let mut app = loaded(1);
+    ch(&mut app, 'n');
+    type_text(&mut app, "phone-9");
+    let (request, _) = only_call(&press(&mut app, KeyCode::Enter));
+    reply(&mut app, request, ApiOutcome::RecordCreated(Err(server_error())));
+    let Some(Dialog::Form(form)) = record_dialog(&app) else {
+        panic!("the form stays open")
+    };
+    assert_eq!(form.stage, Stage::Editing);
+    assert_eq!(form.device_id.value(), "phone-9");
+    assert!(form.server_error.as_ref().unwrap().contains("500001"));
+}
+
+#[test]
+fn without_a_lock_the_form_creates_one_first() {
+    let mut app = app_without_lock();
+    ch(&mut app, 'n');
+    ch(&mut app, 'x');
+    let (lock_request, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert_eq!(call, ApiCall::CreateLock(ModuleCode::Folder));
+    let Some(Dialog::Form(form)) = record_dialog(&app) else {
+        panic!("the form stays open")
+    };
+    assert_eq!(form.stage, Stage::WaitingForLock);
+    let effects = reply(
+        &mut app,
+        lock_request,
+        ApiOutcome::LockCreated(Ok(lock("abc@100", 600))),
+    );
+    let record_calls: Vec<_> = calls(&effects).into_iter().map(|(_, c)| c).collect();
+    assert!(
+        matches!(&record_calls[..], [ApiCall::CreateRecord { lock_id, .. }] if lock_id == "abc@100"),
+        "{record_calls:?}"
+    );
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Journal(_))),
+        "the new lock is journalled"
+    );
+}
+
+#[test]
+fn a_failed_lock_creation_is_reported_in_the_form() {
+    let mut app = app_without_lock();
+    ch(&mut app, 'n');
+    ch(&mut app, 'x');
+    let (lock_request, _) = only_call(&press(&mut app, KeyCode::Enter));
+    let conflict = api_error(409, 409001, "a live lock already exists");
+    let effects = reply(&mut app, lock_request, ApiOutcome::LockCreated(Err(conflict)));
+    assert!(calls(&effects).is_empty());
+    let Some(Dialog::Form(form)) = record_dialog(&app) else {
+        panic!("the form stays open")
+    };
+    assert_eq!(form.stage, Stage::Editing);
+    assert!(form.server_error.as_ref().unwrap().contains("409001"));
+}
+
+#[test]
+fn deleting_one_record_asks_first_and_cancel_sends_nothing() {
+    let mut app = loaded(3);
+    assert!(ch(&mut app, 'd').is_empty());
+    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r)) if r.record_id == "9000000"));
+    assert!(ch(&mut app, 'n').is_empty());
+    assert!(!app.dialog_open());
+    assert_eq!(app.records.rows.len(), 3);
+}
+
+#[test]
+fn a_confirmed_delete_is_sent_under_the_lock_and_removes_the_row() {
+    let mut app = loaded(3);
+    press(&mut app, KeyCode::Down);
+    ch(&mut app, 'd');
+    let (request, call) = only_call(&ch(&mut app, 'y'));
+    assert_eq!(
+        call,
+        ApiCall::DeleteRecord {
+            lock_id: LOCK_102.into(),
+            record_id: "8999999".into()
+        }
+    );
+    assert_eq!(app.records.rows.len(), 3, "nothing changes before the answer");
+    reply(&mut app, request, ApiOutcome::RecordDeleted(Ok(())));
+    assert_eq!(app.records.rows.len(), 2);
+    assert!(app.records.find("8999999").is_none());
+}
+
+#[test]
+fn a_failed_delete_keeps_the_row() {
+    let mut app = loaded(3);
+    ch(&mut app, 'd');
+    let (request, _) = only_call(&ch(&mut app, 'y'));
+    reply(&mut app, request, ApiOutcome::RecordDeleted(Err(server_error())));
+    assert_eq!(app.records.rows.len(), 3);
+    assert!(app.status.last_error.as_ref().unwrap().1.contains("500001"));
+}
+
+#[test]
+fn several_marked_records_need_their_number_typed() {
+    let mut app = loaded(10);
+    for _ in 0..3 {
+        ch(&mut app, ' ');
+    }
+    assert_eq!(app.records.marked.len(), 3);
+    ch(&mut app, 'd');
+    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmBulk(c)) if c.record_ids.len() == 3));
+    type_text(&mut app, "2");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "wrong number: nothing is sent"
+    );
+    let Some(Dialog::ConfirmBulk(confirm)) = record_dialog(&app) else {
+        panic!("still asking")
+    };
+    assert!(confirm.error.as_ref().unwrap().contains("type 3"));
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "3");
+    let effects = press(&mut app, KeyCode::Enter);
+    let [Effect::StartBulkDelete(job)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(job.record_ids, ["9000000", "8999999", "8999998"]);
+    assert_eq!(job.lock_id, LOCK_102);
+    assert_eq!(job.concurrency, 8);
+}
+
+#[test]
+fn a_bulk_delete_counts_progress_and_lists_every_failure() {
+    let mut app = loaded(10);
+    ch(&mut app, 'a');
+    ch(&mut app, 'd');
+    type_text(&mut app, "10");
+    let effects = press(&mut app, KeyCode::Enter);
+    let [Effect::StartBulkDelete(job)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    for (i, id) in job.record_ids.iter().enumerate() {
+        let result = if i % 4 == 0 { Err(server_error()) } else { Ok(()) };
+        app.update(Action::Bulk(BulkProgress::Deleted {
+            job: job.job,
+            record_id: id.clone(),
+            result,
+        }));
+    }
+    let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
+        panic!("progress is shown")
+    };
+    assert_eq!((run.deleted.len(), run.failures.len()), (7, 3));
+    assert!(!run.finished);
+    app.update(Action::Bulk(BulkProgress::Finished {
+        job: job.job,
+        cancelled: false,
+    }));
+    let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
+        panic!("the summary is shown")
+    };
+    assert!(run.finished);
+    let failed: Vec<&str> = run.failures.iter().map(|f| f.record_id.as_str()).collect();
+    assert_eq!(failed, ["9000000", "8999996", "8999992"]);
+    assert!(
+        run.failures
+            .iter()
+            .all(|f| f.code == Some(500001) && f.message == "internal error")
+    );
+    let left: Vec<&str> = app.records.rows.iter().map(|r| r.id()).collect();
+    assert_eq!(left, failed, "only the failures are still listed");
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.dialog_open());
+}
+
+#[test]
+fn stopping_a_bulk_delete_cancels_its_own_flag_once() {
+    let mut app = loaded(5);
+    ch(&mut app, 'a');
+    ch(&mut app, 'd');
+    type_text(&mut app, "5");
+    let effects = press(&mut app, KeyCode::Enter);
+    let [Effect::StartBulkDelete(job)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        press(&mut app, KeyCode::Esc),
+        vec![Effect::CancelBulkDelete(job.cancel.clone())]
+    );
+    assert!(press(&mut app, KeyCode::Esc).is_empty(), "already stopping");
+    assert!(
+        record_dialog(&app).is_some(),
+        "the dialog waits for the deletes in flight"
+    );
+    app.update(Action::Bulk(BulkProgress::Finished {
+        job: job.job,
+        cancelled: true,
+    }));
+    let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
+        panic!("the summary is shown")
+    };
+    assert_eq!(run.headline(), "deleted 0 of 5, stopped: 5 left untouched");
+    assert_eq!(app.records.rows.len(), 5);
+}
+
+#[test]
+fn the_lock_is_renewed_while_a_bulk_delete_runs() {
+    let mut app = loaded(5);
+    ch(&mut app, 'a');
+    ch(&mut app, 'd');
+    type_text(&mut app, "5");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.update(Action::Tick(t0() + chrono::Duration::seconds(60)))
+            .is_empty()
+    );
+    let effects = app.update(Action::Tick(t0() + chrono::Duration::seconds(401)));
+    let (_, call) = only_call(&effects);
+    assert!(matches!(call, ApiCall::RenewLock(lock) if lock.lock_id == LOCK_102));
+}
+
+#[test]
+fn completing_a_new_record_sends_the_properties_and_reads_it_back() {
+    let mut app = loaded(2);
+    ch(&mut app, 'c');
+    type_text(&mut app, "{\"done\": true}");
+    let (request, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        call,
+        ApiCall::CompleteRecord {
+            lock_id: LOCK_102.into(),
+            record_id: "9000000".into(),
+            properties: Some(r#"{"done":true}"#.into()),
+        }
+    );
+    let (_, refetch) = only_call(&reply(&mut app, request, ApiOutcome::RecordCompleted(Ok(()))));
+    assert_eq!(
+        refetch,
+        ApiCall::GetRecord {
+            record_id: "9000000".into()
+        }
+    );
+    assert_eq!(
+        app.records.find("9000000").unwrap().record.status,
+        RecordStatus::Completed
+    );
+}
+
+#[test]
+fn completing_refuses_bad_json_and_records_that_are_not_new() {
+    let mut app = loaded(2);
+    ch(&mut app, 'c');
+    type_text(&mut app, "{");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        matches!(record_dialog(&app), Some(Dialog::Text(f)) if f.error.as_ref().unwrap().contains("line 1"))
+    );
+    press(&mut app, KeyCode::Esc);
+    app.records.mark_completed("9000000");
+    assert!(ch(&mut app, 'c').is_empty());
+    assert!(!app.dialog_open());
+    assert!(app.status.notice.as_ref().unwrap().contains("only new records"));
+}
+
+#[test]
+fn the_detail_view_pages_through_files() {
+    let mut app = loaded(1);
+    let (request, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        call,
+        ApiCall::ListFiles {
+            record_id: "9000000".into(),
+            cursor: None
+        }
+    );
+    let page = Page::new(Vec::new(), Some("f2".into()));
+    reply(&mut app, request, ApiOutcome::FilesPage(Ok(page)));
+    let (request, call) = only_call(&ch(&mut app, ']'));
+    assert!(matches!(call, ApiCall::ListFiles { cursor: Some(c), .. } if c == "f2"));
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::FilesPage(Ok(Page::new(Vec::new(), None))),
+    );
+    assert!(ch(&mut app, ']').is_empty(), "no further page");
+    let (_, call) = only_call(&ch(&mut app, '['));
+    assert!(matches!(call, ApiCall::ListFiles { cursor: None, .. }));
+}
+
+#[test]
+fn cleanup_proposes_old_new_records_and_confirms_by_number() {
+    let mut app = loaded(30);
+    ch(&mut app, 'x');
+    let Some(Dialog::Cleanup(view)) = record_dialog(&app) else {
+        panic!("the clean-up view is open")
+    };
+    // Records are 0..29 hours old; the default threshold is 24 hours.
+    assert_eq!(view.ticked().len(), 5);
+    ch(&mut app, ' ');
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmBulk(c)) if c.record_ids.len() == 4));
+}
+
+#[test]
+fn only_one_operation_waits_for_a_lock_at_a_time() {
+    let mut app = app_without_lock();
+    let (request, _) = only_call(&ch(&mut app, '3'));
+    let page = Page::new(
+        vec![record(1, RecordStatus::New), record(2, RecordStatus::New)],
+        None,
+    );
+    reply(&mut app, request, ApiOutcome::RecordsPage(Ok(page)));
+    ch(&mut app, 'd');
+    let (_, call) = only_call(&ch(&mut app, 'y'));
+    assert_eq!(call, ApiCall::CreateLock(ModuleCode::AddressBook));
+    press(&mut app, KeyCode::Down);
+    ch(&mut app, 'd');
+    assert!(
+        ch(&mut app, 'y').is_empty(),
+        "the second delete is refused, not queued"
+    );
+    assert!(
+        app.status
+            .notice
+            .as_ref()
+            .unwrap()
+            .contains("still waiting for a lock")
+    );
+    assert!(
+        matches!(&app.records.waiting_for_lock, Some((_, super::LockedOp::Delete { record_id })) if record_id == "8999999"),
+        "the first delete still waits"
+    );
+}
+
+#[test]
+fn a_paste_lands_at_the_cursor_on_one_line() {
+    let mut app = loaded(1);
+    ch(&mut app, 'n');
+    type_text(&mut app, "ad");
+    press(&mut app, KeyCode::Left);
+    app.update(Action::Paste("b\nc".into()));
+    let Some(Dialog::Form(form)) = record_dialog(&app) else {
+        panic!("form open")
+    };
+    assert_eq!(form.device_id.value(), "ab cd");
+    assert_eq!(form.device_id.cursor(), 4);
+}
+
+fn form(app: &App) -> &RecordForm {
+    match record_dialog(app) {
+        Some(Dialog::Form(form)) => form,
+        other => panic!("expected the form, found {other:?}"),
+    }
+}
+
+#[test]
+fn ctrl_e_sends_the_properties_pretty_to_the_editor_and_takes_the_result_back() {
+    let mut app = loaded(1);
+    ch(&mut app, 'n');
+    type_text(&mut app, "phone-1");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, r#"{"b": 1, "a": [2]}"#);
+    press(&mut app, KeyCode::BackTab);
+    let effects = ctrl(&mut app, 'e');
+    assert_eq!(
+        effects,
+        vec![Effect::EditInEditor(
+            "{\n  \"b\": 1,\n  \"a\": [\n    2\n  ]\n}\n".into()
+        )]
+    );
+    assert_eq!(form(&app).device_id.value(), "phone-1", "the form stays open");
+
+    app.update(Action::EditorDone(Ok("{\n  \"a\": 1\n}\n".into())));
+    assert_eq!(form(&app).properties.value(), r#"{"a":1}"#);
+    assert_eq!(form(&app).device_id.value(), "phone-1");
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert!(
+        matches!(&call, ApiCall::CreateRecord { record, .. }
+            if record.properties.as_deref() == Some(r#"{"a":1}"#)),
+        "{call:?}"
+    );
+}
+
+#[test]
+fn a_failed_editor_keeps_the_properties_and_says_why() {
+    let mut app = loaded(1);
+    ch(&mut app, 'n');
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, r#"{"keep": true}"#);
+    assert_eq!(ctrl(&mut app, 'e').len(), 1);
+    app.update(Action::EditorDone(Err(
+        "the editor `false` exited with status 1".into()
+    )));
+    assert_eq!(form(&app).properties.value(), r#"{"keep": true}"#);
+    assert_eq!(
+        form(&app).editor_error.as_deref(),
+        Some("the editor `false` exited with status 1; the properties are unchanged")
+    );
+    assert!(
+        app.activity
+            .entries()
+            .back()
+            .unwrap()
+            .message
+            .contains("status 1")
+    );
+    type_text(&mut app, " ");
+    assert!(form(&app).editor_error.is_none(), "typing clears the message");
+}
+
+fn complete_field(app: &App) -> &super::dialogs::TextField {
+    match record_dialog(app) {
+        Some(Dialog::Text(field)) if field.is_complete() => field,
+        other => panic!("expected the complete dialog, found {other:?}"),
+    }
+}
+
+#[test]
+fn ctrl_e_edits_the_properties_of_a_record_being_completed() {
+    let mut app = loaded(2);
+    ch(&mut app, 'c');
+    type_text(&mut app, r#"{"done": true, "n": [1]}"#);
+    let effects = ctrl(&mut app, 'e');
+    assert_eq!(
+        effects,
+        vec![Effect::EditInEditor(
+            "{\n  \"done\": true,\n  \"n\": [\n    1\n  ]\n}\n".into()
+        )]
+    );
+    assert!(complete_field(&app).error.is_none(), "the dialog stays open");
+
+    app.update(Action::EditorDone(Ok("{\n  \"done\": false\n}\n".into())));
+    let field = complete_field(&app);
+    assert_eq!(field.input.value(), r#"{"done":false}"#);
+    assert_eq!(field.input.cursor(), field.input.value().chars().count());
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        call,
+        ApiCall::CompleteRecord {
+            lock_id: LOCK_102.into(),
+            record_id: "9000000".into(),
+            properties: Some(r#"{"done":false}"#.into()),
+        }
+    );
+}
+
+#[test]
+fn a_failed_editor_keeps_the_completion_properties_and_says_why() {
+    let mut app = loaded(2);
+    ch(&mut app, 'c');
+    type_text(&mut app, r#"{"keep": 1}"#);
+    assert_eq!(
+        ctrl(&mut app, 'e'),
+        vec![Effect::EditInEditor("{\n  \"keep\": 1\n}\n".into())]
+    );
+    app.update(Action::EditorDone(Err(
+        "the editor `false` exited with status 1".into()
+    )));
+    assert_eq!(complete_field(&app).input.value(), r#"{"keep": 1}"#);
+    assert_eq!(
+        complete_field(&app).error.as_deref(),
+        Some("the editor `false` exited with status 1; the properties are unchanged")
+    );
+    assert!(
+        app.activity
+            .entries()
+            .back()
+            .unwrap()
+            .message
+            .contains("status 1")
+    );
+    type_text(&mut app, " ");
+    assert!(complete_field(&app).error.is_none(), "typing clears the message");
+    // An empty edit empties the field: completing then keeps the record's properties.
+    ctrl(&mut app, 'e');
+    app.update(Action::EditorDone(Ok("\n".into())));
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert!(
+        matches!(&call, ApiCall::CompleteRecord { properties: None, .. }),
+        "{call:?}"
+    );
+}
+
+#[test]
+fn ctrl_e_does_nothing_in_the_filter_fields() {
+    let mut app = loaded(2);
+    ch(&mut app, '/');
+    assert!(ctrl(&mut app, 'e').is_empty());
+    ch(&mut app, 'x');
+    press(&mut app, KeyCode::Esc);
+    ch(&mut app, 'f');
+    assert!(ctrl(&mut app, 'e').is_empty());
+}
+
+// The list's own rules, on `State` alone.
+
+/// Record `n` on `device`, with properties `{"batch":n % 7}`.
+fn on_device(record: BackupRecord, device: &str) -> BackupRecord {
+    let n: usize = 9_000_000 - record.record_id.parse::<usize>().unwrap();
+    BackupRecord {
+        properties: format!(r#"{{"batch":{}}}"#, n % 7),
+        device_info: DeviceEntity {
+            device_id: device.into(),
+            device_name: format!("{device} name"),
+            ..DeviceEntity::default()
+        },
+        ..record
+    }
+}
+
+/// The id of `record(n, _)`.
+fn id(n: usize) -> String {
+    record(n, RecordStatus::New).record_id
+}
+
+fn page(from: usize, n: usize) -> Vec<BackupRecord> {
+    (from..from + n)
+        .map(|i| {
+            on_device(
+                record(i, RecordStatus::New),
+                if i % 2 == 0 { "pixel" } else { "iphone" },
+            )
+        })
+        .collect()
+}
+
+fn pane_of(n: usize) -> State {
+    let mut pane = State::default();
+    pane.start_listing(ModuleCode::AddressBook);
+    pane.add_page(page(0, n), true, 10, t0());
+    pane
+}
+
+#[test]
+fn pages_append_and_the_last_one_ends_loading() {
+    let mut pane = State::default();
+    let generation = pane.start_listing(ModuleCode::AddressBook);
+    assert!(pane.is_loading());
+    pane.add_page(page(0, 100), false, 10, t0());
+    assert_eq!(pane.load, LoadState::Loading { pages: 1 });
+    pane.add_page(page(100, 100), false, 10, t0());
+    pane.add_page(page(200, 50), true, 10, t0());
+    assert_eq!(pane.load, LoadState::Loaded { pages: 3 });
+    assert_eq!(pane.rows.len(), 250);
+    assert_eq!(pane.visible.len(), 250);
+    assert_eq!(pane.start_listing(ModuleCode::AddressBook), generation + 1);
+}
+
+#[test]
+fn the_filter_searches_id_device_status_and_properties_case_blind() {
+    let mut pane = pane_of(20);
+    pane.set_filter("IPHONE", 10);
+    assert_eq!(pane.visible.len(), 10);
+    pane.set_filter(&id(3), 10);
+    assert_eq!(pane.visible, vec![3]);
+    pane.set_filter("\"batch\":6", 10);
+    assert_eq!(pane.visible, vec![6, 13]);
+    pane.set_filter("to be deleted", 10);
+    assert!(pane.visible.is_empty());
+    assert!(pane.selected().is_none());
+    pane.set_filter("", 10);
+    assert_eq!(pane.visible.len(), 20);
+}
+
+#[test]
+fn new_pages_are_filtered_as_they_arrive() {
+    let mut pane = State::default();
+    pane.start_listing(ModuleCode::AddressBook);
+    pane.set_filter("pixel", 10);
+    pane.add_page(page(0, 10), false, 10, t0());
+    pane.add_page(page(10, 10), true, 10, t0());
+    assert_eq!(pane.visible.len(), 10);
+    assert!(
+        pane.visible
+            .iter()
+            .all(|&i| pane.rows[i].record.device_info.device_id == "pixel")
+    );
+}
+
+#[test]
+fn the_cursor_stays_on_its_record_across_filters() {
+    let mut pane = pane_of(20);
+    pane.move_cursor(4, 10);
+    assert_eq!(pane.selected().unwrap().id(), &id(4));
+    pane.set_filter("pixel", 10);
+    assert_eq!(pane.selected().unwrap().id(), &id(4));
+    pane.set_filter("", 10);
+    assert_eq!(pane.selected().unwrap().id(), &id(4));
+}
+
+#[test]
+fn scrolling_keeps_the_cursor_in_view() {
+    let mut pane = pane_of(250);
+    pane.move_cursor(30, 10);
+    assert_eq!((pane.cursor, pane.offset), (30, 21));
+    pane.move_cursor(isize::MAX / 2, 10);
+    assert_eq!((pane.cursor, pane.offset), (249, 240));
+    pane.move_cursor(-1000, 10);
+    assert_eq!((pane.cursor, pane.offset), (0, 0));
+}
+
+#[test]
+fn a_refresh_comes_back_to_the_same_record() {
+    let mut pane = pane_of(250);
+    pane.move_cursor(150, 10);
+    pane.start_listing(ModuleCode::AddressBook);
+    pane.add_page(page(0, 100), false, 10, t0());
+    assert_eq!(pane.cursor, 0, "not loaded yet");
+    pane.add_page(page(100, 100), false, 10, t0());
+    assert_eq!(pane.selected().unwrap().id(), &id(150));
+    pane.move_cursor(1, 10);
+    pane.add_page(page(200, 50), true, 10, t0());
+    assert_eq!(pane.selected().unwrap().id(), &id(151), "the user moved on: stay");
+}
+
+#[test]
+fn marks_toggle_and_mark_all_follows_the_filter() {
+    let mut pane = pane_of(10);
+    pane.toggle_mark();
+    assert!(pane.marked.contains(&id(0)));
+    pane.toggle_mark();
+    assert!(pane.marked.is_empty());
+    pane.set_filter("pixel", 10);
+    pane.mark_all_visible();
+    assert_eq!(pane.marked.len(), 5);
+    pane.mark_all_visible();
+    assert!(pane.marked.is_empty());
+}
+
+#[test]
+fn removing_records_drops_their_marks_and_keeps_the_cursor_near() {
+    let mut pane = pane_of(10);
+    pane.move_cursor(5, 10);
+    pane.mark_all_visible();
+    let gone: BTreeSet<String> = [&id(5), &id(6)].map(String::from).into();
+    pane.remove(&gone, 10);
+    assert_eq!(pane.rows.len(), 8);
+    assert_eq!(pane.marked.len(), 8);
+    assert_eq!(pane.selected().unwrap().id(), &id(7));
+}
+
+#[test]
+fn removing_the_selected_or_every_record_is_safe() {
+    let mut pane = pane_of(3);
+    pane.move_cursor(2, 10);
+    pane.remove(&BTreeSet::from([id(2)]), 10);
+    assert_eq!(pane.selected().unwrap().id(), &id(1));
+    pane.remove(&pane.rows.iter().map(|r| r.id().to_string()).collect(), 10);
+    assert!(pane.selected().is_none());
+    assert_eq!((pane.cursor, pane.offset), (0, 0));
+}
+
+#[test]
+fn a_created_record_goes_on_top_and_under_the_cursor_even_through_a_filter() {
+    let mut pane = pane_of(10);
+    pane.set_filter("iphone", 10);
+    pane.insert_new(on_device(record(99, RecordStatus::New), "pixel"));
+    assert_eq!(pane.selected().unwrap().id(), &id(99));
+    assert_eq!(pane.filter, "");
+    assert_eq!(pane.cursor, 0);
+}
+
+#[test]
+fn completing_changes_the_status_in_place() {
+    let mut pane = pane_of(3);
+    pane.mark_completed(&id(1));
+    assert_eq!(pane.find(&id(1)).unwrap().record.status, RecordStatus::Completed);
+    pane.set_filter("completed", 10);
+    assert_eq!(pane.visible, vec![1]);
+}
+
+/// Frame tests of the record side: the records pane and each of its dialogs drawn into a
+/// TestBackend, compared with committed snapshots (`snapshots/`). Time is fixed. Regenerate
+/// with `INSTA_UPDATE=always cargo test`.
+mod frames {
+    use crossterm::event::KeyCode;
+
+    use crate::api::{BackupRecord, DeviceEntity, ModuleCode, Page, RecordStatus};
+    use crate::tui::App;
+    use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkProgress, Effect};
+    use crate::tui::test_support::{
+        api_error, app_holding, ctrl, drawn, lock, only_call, press, reply_measured, screen_of, session, t0,
+    };
+    use crate::tui::theme::{ColorSupport, Theme};
+
+    const WIDTH: u16 = 110;
+    const HEIGHT: u16 = 30;
+    const LOCK: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@102";
+
+    /// Holding a lock for 102, the records pane focused.
+    fn app_sized(width: u16, height: u16) -> App {
+        let mut app = app_holding(session(), vec![(lock(LOCK, 545), false)], width, height);
+        press(&mut app, KeyCode::BackTab);
+        app
+    }
+
+    fn type_text(app: &mut App, text: &str) {
+        crate::tui::test_support::type_text(app, text);
+    }
+
+    /// Record `n`: statuses, devices and ages vary with `n`.
+    fn varied_record(n: usize) -> BackupRecord {
+        let status = match n % 5 {
+            0 | 1 => RecordStatus::New,
+            2 | 3 => RecordStatus::Completed,
+            _ => RecordStatus::ToBeDeleted,
+        };
+        let created = t0() - chrono::Duration::minutes(37 * n as i64 + 5);
+        BackupRecord {
+            record_id: format!("{}", 1_842_862_763_295_184_641u64 - n as u64 * 4_194_304),
+            module_code: ModuleCode::AddressBook.into(),
+            status,
+            properties: format!(r#"{{"contacts":{},"app":"sync"}}"#, 100 + n),
+            version: if status == RecordStatus::Completed { 2 } else { 1 },
+            create_time: created,
+            end_time: (status == RecordStatus::Completed).then(|| created + chrono::Duration::minutes(3)),
+            device_info: DeviceEntity {
+                device_id: format!("dev-{}", n % 3),
+                machine_code: format!("MC-{}", n % 3),
+                device_name: ["Pixel 7", "Galaxy S23", "iPhone 15"][n % 3].into(),
+                device_os: ["Android 14", "Android 13", "iOS 17"][n % 3].into(),
+                create_time: Some(t0() - chrono::Duration::days(30)),
+            },
+        }
+    }
+
+    /// Answers the single call among `effects` at `t0` after 12 ms, the server's clock on ours.
+    fn reply(app: &mut App, effects: &[Effect], outcome: ApiOutcome) -> Vec<Effect> {
+        let (request, _) = only_call(effects);
+        app.update(reply_measured(request, outcome, t0(), 12, 0))
+    }
+
+    /// Lists 102 and answers with `n` records, 100 per page; stops after `pages` pages if given.
+    fn load(app: &mut App, n: usize, pages: Option<usize>) {
+        let mut effects = press(app, KeyCode::Char('3'));
+        let mut served = 0;
+        let mut page = 0;
+        while effects.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Api {
+                    call: ApiCall::ListRecords { .. },
+                    ..
+                }
+            )
+        }) {
+            if pages == Some(page) {
+                return;
+            }
+            let size = (n - served).min(100);
+            let items = (served..served + size).map(varied_record).collect();
+            served += size;
+            let next_cursor = (served < n).then(|| format!("c{served}"));
+            effects = reply(
+                app,
+                &effects,
+                ApiOutcome::RecordsPage(Ok(Page::new(items, next_cursor))),
+            );
+            page += 1;
+        }
+    }
+
+    fn loaded(n: usize) -> App {
+        let mut app = app_sized(WIDTH, HEIGHT);
+        load(&mut app, n, None);
+        app
+    }
+
+    #[test]
+    fn no_module_chosen_yet() {
+        insta::assert_snapshot!(screen_of(&app_sized(WIDTH, HEIGHT), WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn first_page_shown_while_the_rest_loads() {
+        let mut app = app_sized(WIDTH, HEIGHT);
+        load(&mut app, 250, Some(1));
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn a_loaded_list_with_marks() {
+        let mut app = loaded(40);
+        press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Char(' '));
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn a_local_filter_being_typed() {
+        let mut app = loaded(40);
+        press(&mut app, KeyCode::Char('/'));
+        type_text(&mut app, "iphone");
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn narrow_terminal_drops_the_time_columns() {
+        let mut app = app_sized(70, 20);
+        load(&mut app, 40, None);
+        insta::assert_snapshot!(screen_of(&app, 70, 20));
+    }
+
+    #[test]
+    fn the_form_with_invalid_input() {
+        let mut app = loaded(3);
+        press(&mut app, KeyCode::Char('n'));
+        press(&mut app, KeyCode::Tab);
+        type_text(&mut app, r#"{"files": 12,}"#);
+        press(&mut app, KeyCode::Enter);
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn a_fresh_form_tells_its_keys() {
+        let mut app = loaded(3);
+        press(&mut app, KeyCode::Char('n'));
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn the_form_after_the_editor_failed() {
+        let mut app = loaded(3);
+        press(&mut app, KeyCode::Char('n'));
+        type_text(&mut app, "pixel-7");
+        let effects = ctrl(&mut app, 'e');
+        assert_eq!(effects, vec![Effect::EditInEditor(String::new())]);
+        app.update(Action::EditorDone(Err(
+            "could not start the editor `nvim`: command not found".into(),
+        )));
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn the_complete_dialog_after_the_editor_failed() {
+        let mut app = loaded(3);
+        press(&mut app, KeyCode::Char('c'));
+        type_text(&mut app, r#"{"contacts": 104}"#);
+        let effects = ctrl(&mut app, 'e');
+        assert_eq!(
+            effects,
+            vec![Effect::EditInEditor("{\n  \"contacts\": 104\n}\n".into())]
+        );
+        app.update(Action::EditorDone(Err(
+            "could not start the editor `nvim`: command not found".into(),
+        )));
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn the_form_after_a_server_error() {
+        let mut app = loaded(3);
+        press(&mut app, KeyCode::Char('n'));
+        type_text(&mut app, "pixel-7");
+        let effects = press(&mut app, KeyCode::Enter);
+        let error = api_error(409, 409002, "lock expired");
+        reply(&mut app, &effects, ApiOutcome::RecordCreated(Err(error)));
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn single_delete_confirmation() {
+        let mut app = loaded(5);
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::Char('d'));
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn bulk_delete_confirmation_asks_for_the_number() {
+        let mut app = loaded(40);
+        press(&mut app, KeyCode::Char('a'));
+        press(&mut app, KeyCode::Char('d'));
+        type_text(&mut app, "4");
+        press(&mut app, KeyCode::Enter);
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    /// Starts a bulk delete of all 40 records and reports `ok` successes and `failed` failures.
+    fn bulk(ok: usize, failed: usize, finish: bool) -> App {
+        let mut app = loaded(40);
+        press(&mut app, KeyCode::Char('a'));
+        press(&mut app, KeyCode::Char('d'));
+        type_text(&mut app, "40");
+        let effects = press(&mut app, KeyCode::Enter);
+        let [Effect::StartBulkDelete(job)] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        for (i, id) in job.record_ids.iter().take(ok + failed).enumerate() {
+            let result = if i < failed {
+                Err(api_error(
+                    500,
+                    500001,
+                    "internal error (injected by the error-rate fault)",
+                ))
+            } else {
+                Ok(())
+            };
+            app.update(Action::Bulk(BulkProgress::Deleted {
+                job: job.job,
+                record_id: id.clone(),
+                result,
+            }));
+        }
+        if finish {
+            app.update(Action::Bulk(BulkProgress::Finished {
+                job: job.job,
+                cancelled: ok + failed < 40,
+            }));
+        }
+        app
+    }
+
+    #[test]
+    fn bulk_delete_in_progress() {
+        insta::assert_snapshot!(screen_of(&bulk(17, 3, false), WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn bulk_delete_summary_lists_every_failure() {
+        insta::assert_snapshot!(screen_of(&bulk(36, 4, true), WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn bulk_delete_stopped() {
+        insta::assert_snapshot!(screen_of(&bulk(10, 0, true), WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn record_details_with_files() {
+        let mut app = loaded(5);
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::Down);
+        let effects = press(&mut app, KeyCode::Enter);
+        let files = (0..3)
+            .map(|i| crate::api::BackupFile {
+                file_id: i.to_string(),
+                file_name: format!("contacts-{i}.vcf"),
+                size: 1500 * (i + 1) * (i + 1) * 100,
+                sha256: None,
+                description: None,
+                create_time: Some(t0()),
+            })
+            .collect();
+        reply(
+            &mut app,
+            &effects,
+            ApiOutcome::FilesPage(Ok(Page::new(files, Some("next".into())))),
+        );
+        insta::assert_snapshot!(screen_of(&app, WIDTH, 40));
+    }
+
+    #[test]
+    fn cleanup_candidates() {
+        let mut app = loaded(60);
+        press(&mut app, KeyCode::Char('x'));
+        press(&mut app, KeyCode::Char(' '));
+        insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn statuses_are_coloured() {
+        let app = loaded(5);
+        let theme = Theme::new(ColorSupport::Ansi16);
+        let terminal = drawn(&app, &theme, WIDTH, HEIGHT);
+        let buffer = terminal.backend().buffer().clone();
+        let colour_of = |label: &str| {
+            (0..HEIGHT)
+                .find_map(|y| {
+                    let line: String = (0..WIDTH).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+                    let x = line.find(label)?;
+                    // The buffer holds one cell per column; the labels are ASCII.
+                    Some(buffer[(x as u16, y)].fg)
+                })
+                .unwrap_or_else(|| panic!("{label} not on screen"))
+        };
+        assert_eq!(colour_of("new "), theme.warning.fg.unwrap());
+        assert_eq!(colour_of("completed"), theme.ok.fg.unwrap());
+        assert_eq!(colour_of("to be deleted"), theme.critical.fg.unwrap());
+    }
+}

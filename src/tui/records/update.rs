@@ -1,0 +1,650 @@
+//! What the record side's keys do: browsing, the form, details, confirmations, clean-up and bulk
+//! deletes. Operations that need a lock use the live lock held for the record's module, or ask
+//! for one ([`Out::NeedLock`]) and carry on when it arrives.
+
+use crossterm::event::{Event, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+
+use super::bulk::BulkRun;
+use super::cleanup::CleanupView;
+use super::dialogs::{BulkConfirm, Dialog, RecordDetail, TextField, TextPurpose};
+use super::form::{Field, RecordForm, Stage, properties_for_editor};
+use super::{LIST_PAGE_SIZE, LoadState, LockedOp, Pending, State};
+use crate::api::client::RecordQuery;
+use crate::api::{BackupRecord, LockInfo, ModuleCode, RecordStatus};
+use crate::properties::validate_properties;
+use crate::tui::action::{ApiCall, BulkDeleteJob, Effect, JobId};
+use crate::tui::effects::DEFAULT_BULK_CONCURRENCY;
+use crate::tui::feature::{Ctx, LogKind};
+use crate::tui::keymap::{Command, RecordCommand};
+use crate::tui::text_input::insert_at_cursor;
+
+/// What the records feature asks of the app.
+pub type Out = crate::tui::feature::Out<Pending>;
+
+impl State {
+    /// A key command while the records pane has the focus and no dialog is open.
+    pub fn command(&mut self, command: RecordCommand, ctx: &Ctx) -> Vec<Out> {
+        let rows = ctx.visible_rows;
+        match command {
+            RecordCommand::ShowModule(index) => {
+                if let Some(&module) = ModuleCode::ALL.get(index) {
+                    return self.list(module);
+                }
+            }
+            RecordCommand::Refresh => return self.refresh(),
+            RecordCommand::NewRecord => {
+                let module = self.module.unwrap_or(ModuleCode::Folder);
+                self.dialog = Some(Dialog::Form(RecordForm::new(module)));
+            }
+            RecordCommand::Open => {
+                return match self.selected_record() {
+                    Ok(record) => self.open_detail(record),
+                    Err(notice) => vec![notice],
+                };
+            }
+            RecordCommand::Complete => {
+                return match self.selected_record() {
+                    Ok(record) => self.ask_to_complete(&record),
+                    Err(notice) => vec![notice],
+                };
+            }
+            RecordCommand::Delete => return self.ask_to_delete_marked_or_selected(),
+            RecordCommand::ToggleMark => {
+                self.toggle_mark();
+                self.move_cursor(1, rows);
+            }
+            RecordCommand::MarkAll => self.mark_all_visible(),
+            RecordCommand::LocalFilter => {
+                self.dialog = Some(Dialog::Text(TextField::new(
+                    TextPurpose::LocalFilter,
+                    &self.filter,
+                )));
+            }
+            RecordCommand::DeviceFilter => {
+                let current = self.device_filter.clone().unwrap_or_default();
+                self.dialog = Some(Dialog::Text(TextField::new(TextPurpose::DeviceFilter, &current)));
+            }
+            RecordCommand::Cleanup => return self.open_cleanup(ctx),
+            RecordCommand::NextField
+            | RecordCommand::PreviousField
+            | RecordCommand::ChangeModule(_)
+            | RecordCommand::EditProperties
+            | RecordCommand::NextPage
+            | RecordCommand::PreviousPage
+            | RecordCommand::ChangeAge(_)
+            | RecordCommand::ToggleMarkedForDeletion => {}
+        }
+        Vec::new()
+    }
+
+    fn ask_for_module() -> Out {
+        Out::notice("choose a module first: 1 folder, 2 album, 3 address book")
+    }
+
+    fn selected_record(&self) -> Result<BackupRecord, Out> {
+        self.selected()
+            .map(|row| row.record.clone())
+            .ok_or_else(|| Out::notice("no record selected"))
+    }
+
+    /// The query of the listing shown now.
+    fn query(&self, module: ModuleCode) -> RecordQuery {
+        RecordQuery {
+            module,
+            page_size: LIST_PAGE_SIZE,
+            device_id: self.device_filter.clone(),
+        }
+    }
+
+    /// The request for page `page` of listing `generation`, from `cursor`.
+    pub(super) fn page_request(
+        &self,
+        generation: u64,
+        module: ModuleCode,
+        page: usize,
+        cursor: Option<String>,
+    ) -> Out {
+        let call = ApiCall::ListRecords {
+            query: self.query(module),
+            cursor,
+        };
+        Out::Call(
+            Pending::Page {
+                generation,
+                module,
+                page,
+            },
+            call,
+        )
+    }
+
+    /// Starts listing `module` from its first page (further pages follow in the background).
+    pub fn list(&mut self, module: ModuleCode) -> Vec<Out> {
+        let generation = self.start_listing(module);
+        vec![self.page_request(generation, module, 0, None)]
+    }
+
+    /// Lists the module again; the rows stay on screen until the new listing is complete.
+    fn refresh(&mut self) -> Vec<Out> {
+        match self.start_refresh() {
+            Some(generation) => {
+                let module = self.module.unwrap_or(ModuleCode::Folder);
+                vec![self.page_request(generation, module, 0, None)]
+            }
+            None => vec![State::ask_for_module()],
+        }
+    }
+
+    fn open_detail(&mut self, record: BackupRecord) -> Vec<Out> {
+        let mut detail = RecordDetail::new(record);
+        let request = files_request(&mut detail, 0);
+        self.dialog = Some(Dialog::Detail(detail));
+        request.into_iter().collect()
+    }
+
+    fn ask_to_complete(&mut self, record: &BackupRecord) -> Vec<Out> {
+        if record.status != RecordStatus::New {
+            return vec![Out::notice(format!(
+                "record {} is {}: only new records can be completed",
+                record.record_id, record.status
+            ))];
+        }
+        let module = match changeable_module(record) {
+            Ok(module) => module,
+            Err(notice) => return vec![notice],
+        };
+        let purpose = TextPurpose::CompleteProperties {
+            record_id: record.record_id.clone(),
+            module,
+        };
+        self.dialog = Some(Dialog::Text(TextField::new(purpose, "")));
+        Vec::new()
+    }
+
+    fn ask_to_delete_marked_or_selected(&mut self) -> Vec<Out> {
+        let marked: Vec<BackupRecord> = self
+            .rows
+            .iter()
+            .filter(|row| self.marked.contains(row.id()))
+            .map(|row| row.record.clone())
+            .collect();
+        if let Some(odd) = marked.iter().find(|r| r.module_code.known().is_none()) {
+            return changeable_module(odd).err().into_iter().collect();
+        }
+        match marked.len() {
+            0 => match self
+                .selected_record()
+                .and_then(|record| changeable_module(&record).map(|_| record))
+            {
+                Ok(record) => self.dialog = Some(Dialog::ConfirmDelete(record)),
+                Err(notice) => return vec![notice],
+            },
+            1 => self.dialog = Some(Dialog::ConfirmDelete(marked[0].clone())),
+            _ => {
+                if let Some(module) = marked[0].module_code.known() {
+                    let ids = marked.into_iter().map(|r| r.record_id).collect();
+                    self.dialog = Some(Dialog::ConfirmBulk(BulkConfirm::new(module, ids)));
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn open_cleanup(&mut self, ctx: &Ctx) -> Vec<Out> {
+        let Some(module) = self.module else {
+            return vec![State::ask_for_module()];
+        };
+        let partial = !matches!(self.load, LoadState::Loaded { .. }) || self.stale.is_some();
+        // Ages are measured on the server's clock, which stamped the records.
+        let view = CleanupView::new(module, &self.records(), partial, ctx.server_now());
+        self.dialog = Some(Dialog::Cleanup(view));
+        Vec::new()
+    }
+
+    /// A key command while one of the record side's dialogs is open.
+    pub fn dialog_command(&mut self, command: Command, ctx: &Ctx) -> Vec<Out> {
+        let Some(dialog) = self.dialog.take() else {
+            return Vec::new();
+        };
+        match dialog {
+            Dialog::Form(form) => self.form_command(form, command, ctx),
+            Dialog::Detail(detail) => self.detail_command(detail, command),
+            Dialog::ConfirmDelete(record) => match command {
+                Command::Confirm => match changeable_module(&record) {
+                    Ok(module) => {
+                        let op = LockedOp::Delete {
+                            record_id: record.record_id.clone(),
+                        };
+                        self.with_lock(module, op, ctx)
+                    }
+                    Err(notice) => vec![notice],
+                },
+                Command::Cancel => vec![Out::notice(format!(
+                    "nothing deleted: record {} kept",
+                    record.record_id
+                ))],
+                _ => {
+                    self.dialog = Some(Dialog::ConfirmDelete(record));
+                    Vec::new()
+                }
+            },
+            Dialog::ConfirmBulk(confirm) => self.bulk_confirm_command(confirm, command, ctx),
+            Dialog::Text(field) => self.text_command(field, command, ctx),
+            Dialog::Cleanup(view) => self.cleanup_command(view, command, ctx),
+            Dialog::Bulk(run) => self.bulk_command(run, command),
+        }
+    }
+
+    fn form_command(&mut self, mut form: RecordForm, command: Command, ctx: &Ctx) -> Vec<Out> {
+        match command {
+            Command::Cancel => {
+                if form.stage == Stage::WaitingForLock
+                    && matches!(self.waiting_for_lock, Some((_, LockedOp::Create(_))))
+                {
+                    self.waiting_for_lock = None;
+                }
+                return Vec::new();
+            }
+            // Nothing changes while the request is on its way.
+            _ if form.is_busy() => {}
+            Command::Records(RecordCommand::NextField) => form.focus_step(1),
+            Command::Records(RecordCommand::PreviousField) => form.focus_step(-1),
+            Command::Records(RecordCommand::ChangeModule(step)) => form.change_module(step),
+            Command::Records(RecordCommand::EditProperties) => {
+                form.focus = Field::Properties;
+                let text = form.properties_for_editor();
+                self.dialog = Some(Dialog::Form(form));
+                return vec![Out::Effect(Effect::EditInEditor(text))];
+            }
+            Command::PickOption(index) => {
+                if let Some(&module) = ModuleCode::ALL.get(index) {
+                    form.module = module;
+                }
+            }
+            Command::ClearInput => {
+                if let Some(input) = form.focused_input() {
+                    input.reset();
+                }
+                form.edited();
+            }
+            Command::Confirm => {
+                if let Some(record) = form.validate() {
+                    let module = record.module;
+                    let has_lock = ctx.live_lock(module).is_some();
+                    if has_lock || self.waiting_for_lock.is_none() {
+                        form.stage = if has_lock {
+                            Stage::Sending
+                        } else {
+                            Stage::WaitingForLock
+                        };
+                        self.dialog = Some(Dialog::Form(form));
+                        return self.with_lock(module, LockedOp::Create(record), ctx);
+                    }
+                    form.server_error =
+                        Some("another operation is waiting for a lock; try again in a moment".into());
+                }
+            }
+            _ => {}
+        }
+        self.dialog = Some(Dialog::Form(form));
+        Vec::new()
+    }
+
+    fn detail_command(&mut self, mut detail: RecordDetail, command: Command) -> Vec<Out> {
+        let mut outs = Vec::new();
+        match command {
+            Command::Cancel => return outs,
+            Command::Up => detail.scroll = detail.scroll.saturating_sub(1),
+            Command::Down => detail.scroll = detail.scroll.saturating_add(1),
+            Command::Records(RecordCommand::NextPage) if !detail.files.loading => {
+                let page = detail.files.page + 1;
+                outs.extend(files_request(&mut detail, page));
+            }
+            Command::Records(RecordCommand::PreviousPage)
+                if !detail.files.loading && detail.files.page > 0 =>
+            {
+                let page = detail.files.page - 1;
+                outs.extend(files_request(&mut detail, page));
+            }
+            Command::Records(RecordCommand::Complete) => {
+                outs = self.ask_to_complete(&detail.record);
+                if self.dialog.is_some() {
+                    return outs;
+                }
+            }
+            Command::Records(RecordCommand::Delete) => {
+                self.dialog = Some(Dialog::ConfirmDelete(detail.record));
+                return outs;
+            }
+            _ => {}
+        }
+        self.dialog = Some(Dialog::Detail(detail));
+        outs
+    }
+
+    fn bulk_confirm_command(&mut self, mut confirm: BulkConfirm, command: Command, ctx: &Ctx) -> Vec<Out> {
+        match command {
+            Command::Cancel => {
+                return vec![Out::notice(format!(
+                    "nothing deleted: {} records kept",
+                    confirm.record_ids.len()
+                ))];
+            }
+            Command::ClearInput => {
+                confirm.typed.reset();
+                confirm.error = None;
+            }
+            Command::Confirm if confirm.is_confirmed() => {
+                let op = LockedOp::BulkDelete {
+                    record_ids: confirm.record_ids,
+                };
+                return self.with_lock(confirm.module, op, ctx);
+            }
+            Command::Confirm => {
+                let n = confirm.record_ids.len();
+                confirm.error = Some(format!("type {n} (the number of records) to delete them"));
+            }
+            _ => {}
+        }
+        self.dialog = Some(Dialog::ConfirmBulk(confirm));
+        Vec::new()
+    }
+
+    fn text_command(&mut self, mut field: TextField, command: Command, ctx: &Ctx) -> Vec<Out> {
+        let rows = ctx.visible_rows;
+        match (&field.purpose, command) {
+            (TextPurpose::LocalFilter, Command::Confirm) => return Vec::new(),
+            (TextPurpose::LocalFilter, Command::Cancel) => {
+                self.set_filter("", rows);
+                return Vec::new();
+            }
+            (_, Command::Cancel) => return Vec::new(),
+            (_, Command::ClearInput) => {
+                field.input.reset();
+                field.error = None;
+                if field.purpose == TextPurpose::LocalFilter {
+                    self.set_filter("", rows);
+                }
+            }
+            (TextPurpose::DeviceFilter, Command::Confirm) => {
+                let device = field.input.value().trim();
+                self.device_filter = (!device.is_empty()).then(|| device.to_string());
+                return match self.module {
+                    Some(module) => self.list(module),
+                    None => vec![State::ask_for_module()],
+                };
+            }
+            (TextPurpose::CompleteProperties { .. }, Command::Records(RecordCommand::EditProperties)) => {
+                let text = properties_for_editor(field.input.value());
+                self.dialog = Some(Dialog::Text(field));
+                return vec![Out::Effect(Effect::EditInEditor(text))];
+            }
+            (TextPurpose::CompleteProperties { record_id, module }, Command::Confirm) => {
+                match validate_properties(field.input.value()) {
+                    Ok(properties) => {
+                        let (record_id, module) = (record_id.clone(), *module);
+                        let op = LockedOp::Complete {
+                            record_id,
+                            properties,
+                        };
+                        return self.with_lock(module, op, ctx);
+                    }
+                    Err(error) => field.error = Some(error.to_string()),
+                }
+            }
+            _ => {}
+        }
+        self.dialog = Some(Dialog::Text(field));
+        Vec::new()
+    }
+
+    fn cleanup_command(&mut self, mut view: CleanupView, command: Command, ctx: &Ctx) -> Vec<Out> {
+        let records = self.records();
+        let now = ctx.server_now();
+        match command {
+            Command::Cancel => return Vec::new(),
+            Command::Up => view.move_cursor(-1),
+            Command::Down => view.move_cursor(1),
+            Command::Records(RecordCommand::ToggleMark) => {
+                view.toggle();
+                view.move_cursor(1);
+            }
+            Command::Records(RecordCommand::MarkAll) => view.toggle_all(),
+            Command::Records(RecordCommand::ChangeAge(step)) => view.change_age(step, &records, now),
+            Command::Records(RecordCommand::ToggleMarkedForDeletion) => {
+                view.toggle_marked_for_deletion(&records, now)
+            }
+            Command::Confirm => {
+                let ticked = view.ticked();
+                match ticked.len() {
+                    0 => {
+                        self.dialog = Some(Dialog::Cleanup(view));
+                        return vec![Out::notice("nothing ticked: nothing to delete")];
+                    }
+                    1 => {
+                        let record = view.candidates.iter().find(|c| c.record.record_id == ticked[0]);
+                        if let Some(candidate) = record {
+                            self.dialog = Some(Dialog::ConfirmDelete(candidate.record.clone()));
+                            return Vec::new();
+                        }
+                    }
+                    _ => {
+                        self.dialog = Some(Dialog::ConfirmBulk(BulkConfirm::new(view.module, ticked)));
+                        return Vec::new();
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.dialog = Some(Dialog::Cleanup(view));
+        Vec::new()
+    }
+
+    fn bulk_command(&mut self, mut run: BulkRun, command: Command) -> Vec<Out> {
+        let mut outs = Vec::new();
+        match command {
+            Command::Cancel if run.finished => return outs,
+            Command::Cancel if !run.stopping => {
+                run.stopping = true;
+                outs.push(Out::Effect(Effect::CancelBulkDelete(run.cancel.clone())));
+            }
+            Command::Up => run.scroll(-1),
+            Command::Down => run.scroll(1),
+            _ => {}
+        }
+        self.dialog = Some(Dialog::Bulk(run));
+        outs
+    }
+
+    /// Runs `op` under the live lock of `module`, or asks for that lock first.
+    fn with_lock(&mut self, module: ModuleCode, op: LockedOp, ctx: &Ctx) -> Vec<Out> {
+        if let Some(lock) = ctx.live_lock(module) {
+            return self.run_locked(op, lock.clone());
+        }
+        if let Some((waiting_module, _)) = &self.waiting_for_lock {
+            // One operation waits at a time, so that none is dropped unseen.
+            return vec![Out::notice(format!(
+                "not sent: still waiting for a lock for {waiting_module}; try again in a moment"
+            ))];
+        }
+        self.waiting_for_lock = Some((module, op));
+        if ctx.creating.contains(&module) {
+            return Vec::new();
+        }
+        let text = format!("no live lock for {module}: creating one first");
+        vec![
+            Out::log(LogKind::Info, "records", text.clone()),
+            Out::notice(text),
+            Out::NeedLock(module),
+        ]
+    }
+
+    fn run_locked(&mut self, op: LockedOp, lock: LockInfo) -> Vec<Out> {
+        let lock_id = lock.lock_id.clone();
+        match op {
+            LockedOp::Create(record) => {
+                self.set_form_stage(Stage::Sending);
+                let pending = Pending::Create {
+                    module: record.module,
+                };
+                vec![Out::Call(pending, ApiCall::CreateRecord { lock_id, record })]
+            }
+            LockedOp::Complete {
+                record_id,
+                properties,
+            } => {
+                let call = ApiCall::CompleteRecord {
+                    lock_id,
+                    record_id: record_id.clone(),
+                    properties,
+                };
+                vec![Out::Call(Pending::Complete { record_id }, call)]
+            }
+            LockedOp::Delete { record_id } => {
+                let call = ApiCall::DeleteRecord {
+                    lock_id,
+                    record_id: record_id.clone(),
+                };
+                vec![Out::Call(Pending::Delete { record_id }, call)]
+            }
+            LockedOp::BulkDelete { record_ids } => {
+                let job = JobId(self.next_job());
+                let run = BulkRun::new(job, lock.module, lock_id.clone(), record_ids.len());
+                let effect = Effect::StartBulkDelete(BulkDeleteJob {
+                    job,
+                    lock_id: lock_id.clone(),
+                    record_ids,
+                    concurrency: DEFAULT_BULK_CONCURRENCY,
+                    cancel: run.cancel.clone(),
+                });
+                self.dialog = Some(Dialog::Bulk(run));
+                // The lock must outlive the run: renewed while it lasts, auto-renew or not.
+                vec![Out::PinLock(lock_id), Out::Effect(effect)]
+            }
+        }
+    }
+
+    fn set_form_stage(&mut self, stage: Stage) {
+        if let Some(Dialog::Form(form)) = &mut self.dialog {
+            form.stage = stage;
+        }
+    }
+
+    /// Carries on with the operation that waited for a lock, once the lock exists (or gives up
+    /// when its creation failed). The app calls this after every answer.
+    pub fn resume_waiting_for_lock(&mut self, ctx: &Ctx) -> Vec<Out> {
+        let Some((module, _)) = &self.waiting_for_lock else {
+            return Vec::new();
+        };
+        let module = *module;
+        if let Some(lock) = ctx.live_lock(module) {
+            let lock = lock.clone();
+            let Some((_, op)) = self.waiting_for_lock.take() else {
+                return Vec::new();
+            };
+            return self.run_locked(op, lock);
+        }
+        if ctx.creating.contains(&module) {
+            return Vec::new();
+        }
+        self.waiting_for_lock = None;
+        let cause = ctx.last_error.map_or(String::new(), |e| format!(": {e}"));
+        let text = format!("could not get a lock for {module}{cause}");
+        if let Some(Dialog::Form(form)) = &mut self.dialog {
+            form.stage = Stage::Editing;
+            form.server_error = Some(text);
+            return Vec::new();
+        }
+        vec![Out::notice(format!("nothing sent: {text}"))]
+    }
+
+    /// The user's editor closed: its text goes into the properties of the dialog that sent
+    /// them (the new record form, or the one completing a record), or the dialog says why
+    /// nothing changed.
+    pub fn on_editor_done(&mut self, result: Result<String, String>) -> Vec<Out> {
+        // Keys are not read while the editor runs, so the dialog is still open.
+        let Some(dialog) = &mut self.dialog else {
+            return Vec::new();
+        };
+        match result {
+            Ok(text) => dialog.take_edited_properties(&text),
+            Err(message) => {
+                let text = format!("{message}; the properties are unchanged");
+                if dialog.show_editor_error(text.clone()) {
+                    return vec![Out::log(LogKind::Warning, "editor", text)];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// A key no binding claimed: text for the open dialog's field, if it has one.
+    pub fn typed(&mut self, key: KeyEvent, ctx: &Ctx) {
+        let Some(input) = self.dialog.as_mut().and_then(Dialog::input_mut) else {
+            return;
+        };
+        if input.handle_event(&Event::Key(key)).is_some() {
+            self.after_text_change(ctx);
+        }
+    }
+
+    /// Pasted text for the open dialog's field. Fields are one line: line breaks become spaces,
+    /// which JSON treats like any other blank.
+    pub fn pasted(&mut self, text: &str, ctx: &Ctx) {
+        let Some(input) = self.dialog.as_mut().and_then(Dialog::input_mut) else {
+            return;
+        };
+        let pasted: String = text
+            .chars()
+            .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
+            .filter(|c| !c.is_control())
+            .collect();
+        insert_at_cursor(input, &pasted);
+        self.after_text_change(ctx);
+    }
+
+    /// Clears stale messages of the edited field, and applies the local filter as it is typed.
+    fn after_text_change(&mut self, ctx: &Ctx) {
+        let mut filter = None;
+        match &mut self.dialog {
+            Some(Dialog::Form(form)) => form.edited(),
+            Some(Dialog::ConfirmBulk(confirm)) => confirm.error = None,
+            Some(Dialog::Text(field)) => {
+                field.error = None;
+                if field.purpose == TextPurpose::LocalFilter {
+                    filter = Some(field.input.value().to_string());
+                }
+            }
+            _ => {}
+        }
+        if let Some(filter) = filter {
+            self.set_filter(&filter, ctx.visible_rows);
+        }
+    }
+}
+
+/// Asks for page `page` of the detail's files, if there is such a page.
+fn files_request(detail: &mut RecordDetail, page: usize) -> Option<Out> {
+    let cursor = detail.files.cursor_for(page)?;
+    detail.files.page = page;
+    detail.files.loading = true;
+    let record_id = detail.record.record_id.clone();
+    let call = ApiCall::ListFiles {
+        record_id: record_id.clone(),
+        cursor,
+    };
+    Some(Out::Call(Pending::Files { record_id, page }, call))
+}
+
+/// The module a change of `record` takes a lock for; a notice for a record of a module
+/// koobackup does not know, for which no lock can be taken.
+fn changeable_module(record: &BackupRecord) -> Result<ModuleCode, Out> {
+    record.module_code.known().ok_or_else(|| {
+        Out::notice(format!(
+            "record {} is in module {}, which koobackup does not know: it cannot be changed",
+            record.record_id,
+            record.module_code.code()
+        ))
+    })
+}

@@ -1,0 +1,241 @@
+//! The records pane: one module's records, newest first. Only the rows on screen are built, so a
+//! frame costs the same with 100 records as with 10 000.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::{LoadState, State};
+use crate::api::{BackupRecord, RecordStatus};
+use crate::format;
+use crate::tui::feature::Pane;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::Chrome;
+
+/// Inner widths from which the optional columns are shown.
+const WIDTH_WITH_CREATED: u16 = 84;
+const WIDTH_WITH_ENDED: u16 = 102;
+
+/// The pane at `area`; ages are measured at `server_now`, the server's clock.
+pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server_now: DateTime<Utc>) {
+    let theme = chrome.theme;
+    let mut block = chrome.upper_block(&title_detail(pane, chrome));
+    if let LoadState::Failed { message, .. } = pane.load() {
+        block = block.title_bottom(Line::styled(
+            format!(" loading stopped: {} (r to retry) ", format::escape(message)),
+            theme.error,
+        ));
+    } else if let Some(stale) = pane.stale() {
+        let age = format::age(chrome.now.signed_duration_since(stale.loaded_at));
+        block = block.title_bottom(Line::styled(
+            format!(
+                " data from {} ({age} old): refresh failed: {} (r to retry) ",
+                stale
+                    .loaded_at
+                    .with_timezone(&chrome.session.display_offset)
+                    .format("%H:%M:%S"),
+                format::escape(&stale.reason)
+            ),
+            theme.warning,
+        ));
+    } else if !pane.marked().is_empty() {
+        let text = format!(" {} marked: d deletes them ", pane.marked().len());
+        block = block.title_bottom(Line::styled(text, theme.notice));
+    }
+    if let Some(message) = empty_message(pane) {
+        let text = vec![Line::from(""), Line::from(message)];
+        frame.render_widget(Paragraph::new(text).block(block), area);
+        return;
+    }
+    let inner_width = area.width.saturating_sub(2);
+    // Which of the columns fit: the time columns go first on a narrow terminal.
+    let shown = [
+        true,
+        true,
+        true,
+        true,
+        true,
+        inner_width >= WIDTH_WITH_CREATED,
+        inner_width >= WIDTH_WITH_ENDED,
+        true,
+    ];
+    let keep = |cells: [Cell<'static>; 8]| -> Vec<Cell<'static>> {
+        cells
+            .into_iter()
+            .zip(shown)
+            .filter(|(_, s)| *s)
+            .map(|(c, _)| c)
+            .collect()
+    };
+    let header = Row::new(keep(
+        [
+            "",
+            "Record id",
+            "Status",
+            "Device (OS)",
+            "Ver",
+            "Created",
+            "Ended",
+            "Age",
+        ]
+        .map(Cell::from),
+    ))
+    .style(theme.header);
+    let rows_shown = usize::from(area.height.saturating_sub(3));
+    let focused = chrome.focused(Pane::Records);
+    let offset = chrome.session.display_offset;
+    let rows = pane
+        .visible()
+        .iter()
+        .enumerate()
+        .skip(pane.offset())
+        .take(rows_shown)
+        .filter_map(|(position, &index)| {
+            let record = &pane.rows().get(index)?.record;
+            let marked = pane.marked().contains(&record.record_id);
+            let row = Row::new(keep(record_cells(record, marked, server_now, offset, theme)));
+            Some(if focused && position == pane.cursor() {
+                row.style(theme.selected)
+            } else {
+                row
+            })
+        });
+    let widths: Vec<Constraint> = [
+        Constraint::Length(1),
+        Constraint::Length(19),
+        Constraint::Length(13),
+        Constraint::Min(12),
+        Constraint::Length(3),
+        Constraint::Length(16),
+        Constraint::Length(16),
+        Constraint::Length(7),
+    ]
+    .into_iter()
+    .zip(shown)
+    .filter(|(_, s)| *s)
+    .map(|(w, _)| w)
+    .collect();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+/// What follows the records tab (which names the module), e.g. `· 40 · lock 09:05`: the device
+/// filter, how many records are loaded, the local filter and the module's lock.
+fn title_detail(pane: &State, chrome: &Chrome) -> String {
+    let Some(module) = pane.module() else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    if let Some(device) = pane.device_filter() {
+        parts.push(format!("device {}", format::escape(device)));
+    }
+    let count = pane.rows().len();
+    match (pane.load(), pane.refreshing()) {
+        (LoadState::Loading { .. }, Some(pages)) => {
+            parts.push(format!(
+                "{count} · refreshing {} page {}…",
+                chrome.spinner(),
+                pages + 1
+            ));
+        }
+        (LoadState::Loading { pages }, None) => {
+            parts.push(format!("{count} loaded {} page {}…", chrome.spinner(), pages + 1));
+        }
+        (LoadState::Loaded { .. }, _) => parts.push(count.to_string()),
+        (LoadState::Failed { .. }, _) => parts.push(format!("{count} (incomplete)")),
+        (LoadState::Idle, _) => {}
+    }
+    if pane.unreadable() > 0 {
+        parts.push(format!("{} unreadable", pane.unreadable()));
+    }
+    if !pane.filter().is_empty() {
+        parts.push(format!(
+            "filter \"{}\": {} match",
+            pane.filter(),
+            pane.visible().len()
+        ));
+    }
+    // The locks pane is hidden meanwhile: say how long the module's lock has left.
+    if let Some(lock) = chrome.live_lock(module) {
+        parts.push(format!("lock {}", format::countdown(lock.time_left(chrome.now))));
+    }
+    parts
+        .iter()
+        .map(|part| format!("· {part}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What the pane says instead of a table, if it has no row to show.
+fn empty_message(pane: &State) -> Option<String> {
+    if !pane.visible().is_empty() {
+        return None;
+    }
+    let message = match (&pane.module(), pane.load()) {
+        (None, _) => "  Choose a module: 1 folder, 2 album, 3 address book. n creates a record.".to_string(),
+        (Some(_), LoadState::Loading { .. }) if pane.rows().is_empty() => "  Loading…".into(),
+        (Some(_), _) if !pane.rows().is_empty() => {
+            format!(
+                "  No loaded record matches \"{}\" (/ to change the filter).",
+                format::escape(pane.filter())
+            )
+        }
+        (Some(module), LoadState::Failed { .. }) => format!("  Could not list the records of {module}."),
+        (Some(module), _) => format!("  No records in {module}. Press n to create one."),
+    };
+    Some(message)
+}
+
+/// The cells of one record's row, every column (the caller drops those that do not fit).
+fn record_cells(
+    record: &BackupRecord,
+    marked: bool,
+    now: DateTime<Utc>,
+    offset: FixedOffset,
+    theme: &Theme,
+) -> [Cell<'static>; 8] {
+    let device = &record.device_info;
+    let name = format::escape(if device.device_name.is_empty() {
+        device.device_id.as_str()
+    } else {
+        device.device_name.as_str()
+    });
+    let device = if device.device_os.is_empty() {
+        name.into_owned()
+    } else {
+        format!("{name} ({})", format::escape(&device.device_os))
+    };
+    let time = |t: DateTime<Utc>| t.with_timezone(&offset).format("%Y-%m-%d %H:%M").to_string();
+    let age = format::age(now.signed_duration_since(record.create_time));
+    let mark = if marked {
+        Span::styled("●", theme.notice)
+    } else {
+        Span::raw("")
+    };
+    [
+        Cell::from(mark),
+        Cell::from(format::escape(&record.record_id).into_owned()),
+        Cell::from(record.status.label()).style(status_style(record.status, theme)),
+        Cell::from(device),
+        Cell::from(record.version.to_string()),
+        Cell::from(time(record.create_time)),
+        Cell::from(record.end_time.map(time).unwrap_or_else(|| "—".into())),
+        Cell::from(age),
+    ]
+}
+
+/// New records are unfinished (yellow), completed ones fine (green), doomed ones red.
+pub fn status_style(status: RecordStatus, theme: &Theme) -> Style {
+    match status {
+        RecordStatus::New => theme.warning,
+        RecordStatus::Completed => theme.ok,
+        RecordStatus::ToBeDeleted => theme.critical,
+        RecordStatus::Unknown(_) => theme.dim,
+    }
+}

@@ -1,0 +1,340 @@
+//! The loop's rules, on a TestBackend with a fake [`Host`] and the real local server on
+//! 127.0.0.1: the quit grace, the hand-over to the editor and back, stop signals, the end of
+//! input, and when ticks come.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::TimeZone;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::*;
+use crate::api::{ClientOptions, Credentials, ModuleCode, Token};
+use crate::journal::Journal;
+use crate::server::{Faults, RunningServer, ServerConfig, UserCredential};
+use crate::tui::feature::Session;
+use crate::tui::records::dialogs::Dialog;
+use crate::tui::test_support::session_named;
+use crate::tui::theme::ColorSupport;
+
+#[test]
+fn ticks_come_just_after_the_next_change_and_at_least_once_a_second() {
+    let wall = Utc.with_ymd_and_hms(2025, 11, 3, 7, 0, 0).unwrap();
+    let mono = Instant::now();
+    let soon = wall + chrono::Duration::milliseconds(250);
+    assert_eq!(
+        tick_deadline(Some(soon), wall, mono, mono),
+        mono + Duration::from_millis(250) + TICK_SLACK
+    );
+    let late = wall + chrono::Duration::seconds(30);
+    assert_eq!(
+        tick_deadline(Some(late), wall, mono, mono),
+        mono + MAX_TICK_INTERVAL
+    );
+    assert_eq!(tick_deadline(None, wall, mono, mono), mono + MAX_TICK_INTERVAL);
+    // Events since the last tick do not push the next one further away.
+    let later = mono + Duration::from_millis(900);
+    assert_eq!(tick_deadline(None, wall, later, mono), mono + MAX_TICK_INTERVAL);
+    // A change already past (a busy moment): tick right away.
+    let past = wall - chrono::Duration::milliseconds(40);
+    assert_eq!(tick_deadline(Some(past), wall, mono, mono), mono + TICK_SLACK);
+}
+
+/// What the fake host was asked to do, in order.
+type HostLog = Arc<Mutex<Vec<String>>>;
+
+/// A terminal and process driven by the test: events and stop signals come from channels the
+/// test holds, the editor answers when the test says, and every request is logged.
+struct FakeHost {
+    events: Arc<tokio::sync::Mutex<UnboundedReceiver<io::Result<Event>>>>,
+    stops: Option<UnboundedReceiver<Stop>>,
+    edits: Arc<tokio::sync::Mutex<UnboundedReceiver<Result<String, String>>>>,
+    log: HostLog,
+}
+
+impl FakeHost {
+    fn note(&self, what: impl Into<String>) {
+        self.log.lock().unwrap().push(what.into());
+    }
+}
+
+impl Host for FakeHost {
+    fn events(&mut self) -> BoxStream<'static, io::Result<Event>> {
+        self.note("events");
+        let events = self.events.clone();
+        futures::stream::unfold(events, |events| async move {
+            let event = events.lock().await.recv().await?;
+            Some((event, events))
+        })
+        .boxed()
+    }
+
+    fn stop_signals(&mut self) -> BoxStream<'static, Stop> {
+        let mut stops = self.stops.take().expect("stop signals are asked for once");
+        futures::stream::poll_fn(move |cx| stops.poll_recv(cx)).boxed()
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.note(format!("raw {}", String::from_utf8_lossy(bytes)));
+        Ok(())
+    }
+
+    fn suspend(&mut self) -> io::Result<()> {
+        self.note("suspend");
+        Ok(())
+    }
+
+    fn resume(&mut self) -> io::Result<()> {
+        self.note("resume");
+        Ok(())
+    }
+
+    fn edit(&self, text: String) -> BoxFuture<'static, Result<String, String>> {
+        self.note(format!("edit {text:?}"));
+        let edits = self.edits.clone();
+        async move {
+            edits
+                .lock()
+                .await
+                .recv()
+                .await
+                .unwrap_or_else(|| Err("the test ended".into()))
+        }
+        .boxed()
+    }
+}
+
+/// The test's side of a [`FakeHost`].
+struct Controls {
+    events: UnboundedSender<io::Result<Event>>,
+    stops: UnboundedSender<Stop>,
+    edits: UnboundedSender<Result<String, String>>,
+    log: HostLog,
+}
+
+impl Controls {
+    fn key(&self, code: KeyCode) {
+        self.key_with(code, KeyModifiers::NONE);
+    }
+
+    fn key_with(&self, code: KeyCode, modifiers: KeyModifiers) {
+        let _ = self.events.send(Ok(Event::Key(KeyEvent::new(code, modifiers))));
+    }
+
+    fn logged(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 10 s) until the host has been asked for `what`.
+    async fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.logged().iter().any(|entry| entry.starts_with(what)) {
+            assert!(
+                Instant::now() < deadline,
+                "the host was never asked to {what}: {:?}",
+                self.logged()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// A runtime on an 100x30 TestBackend, against `server` as alice, journalling into `journal`.
+fn runtime_on(
+    server: &RunningServer,
+    journal: &std::path::Path,
+) -> (Runtime<TestBackend, FakeHost>, Controls) {
+    let mut options = ClientOptions::new(
+        server.base_url(),
+        Credentials::new("alice", Token::new("alice-token".to_string())),
+    );
+    options.retries = 0;
+    let client = Client::new(options).expect("client");
+    let session = Session {
+        base_url: server.base_url(),
+        user_id: "alice".into(),
+        ..session_named("test server", false)
+    };
+    let (events_in, events) = mpsc::unbounded_channel();
+    let (stops_in, stops) = mpsc::unbounded_channel();
+    let (edits_in, edits) = mpsc::unbounded_channel();
+    let log = HostLog::default();
+    let host = FakeHost {
+        events: Arc::new(tokio::sync::Mutex::new(events)),
+        stops: Some(stops),
+        edits: Arc::new(tokio::sync::Mutex::new(edits)),
+        log: log.clone(),
+    };
+    let (actions, results) = action_channel();
+    let journal = Journal::load(journal).expect("journal");
+    let runtime = Runtime {
+        terminal: Terminal::new(TestBackend::new(100, 30)).unwrap(),
+        app: App::new(
+            session,
+            Vec::new(),
+            Vec::new(),
+            Utc::now(),
+            ratatui::layout::Rect::new(0, 0, 100, 30),
+        ),
+        theme: Theme::new(ColorSupport::None),
+        client,
+        journal: JournalWriter::start(journal, server.base_url(), "alice".into(), actions.clone()),
+        host,
+        actions,
+        results,
+    };
+    let controls = Controls {
+        events: events_in,
+        stops: stops_in,
+        edits: edits_in,
+        log,
+    };
+    (runtime, controls)
+}
+
+async fn server(dir: &tempfile::TempDir, faults: Faults) -> RunningServer {
+    let mut config = ServerConfig::new(dir.path().join("koodrive.db"));
+    config.users.push(UserCredential {
+        user_id: "alice".into(),
+        token: "alice-token".into(),
+    });
+    config.faults = faults;
+    crate::server::start(config).await.expect("server")
+}
+
+#[tokio::test]
+async fn a_lock_created_just_before_quitting_still_reaches_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = Faults {
+        latency: Duration::from_millis(400),
+        ..Faults::default()
+    };
+    let server = server(&dir, slow).await;
+    let journal = dir.path().join("journal.json");
+    let (mut runtime, controls) = runtime_on(&server, &journal);
+    controls.key(KeyCode::Char('n'));
+    controls.key(KeyCode::Char('1'));
+    // No live lock yet, so `q` quits at once, with the create still in flight.
+    controls.key(KeyCode::Char('q'));
+    let exit = runtime.run().await.expect("the loop runs");
+    assert_eq!(exit, Exit::Quit);
+    drop(runtime);
+
+    let journal = Journal::load(&journal).unwrap();
+    let held = journal.locks_for(&server.base_url(), "alice");
+    assert_eq!(
+        held.len(),
+        1,
+        "the lock answered during the quit grace is journalled"
+    );
+    assert_eq!(held[0].lock.module, ModuleCode::Folder);
+}
+
+#[tokio::test]
+async fn the_editor_gets_the_terminal_and_gives_it_back_redrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, Faults::default()).await;
+    let (mut runtime, controls) = runtime_on(&server, &dir.path().join("journal.json"));
+    let script = async {
+        controls.key(KeyCode::Char('R'));
+        controls.key(KeyCode::Char('n'));
+        controls.key_with(KeyCode::Char('e'), KeyModifiers::CONTROL);
+        controls.wait_for("suspend").await;
+        // Ctrl+C in the editor arrives as SIGINT: it is the editor's, not ours.
+        controls.stops.send(Stop::Interrupt).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        controls
+            .edits
+            .send(Ok("{\"from\": \"the editor\"}\n".into()))
+            .unwrap();
+        controls.wait_for("resume").await;
+        // Back in the app, SIGINT ends it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        controls.stops.send(Stop::Interrupt).unwrap();
+    };
+    let (exit, ()) = tokio::join!(runtime.run(), script);
+    assert_eq!(exit.expect("the loop runs"), Exit::Signal);
+
+    let log = controls.logged();
+    let order: Vec<&str> = log.iter().map(|entry| entry.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        order,
+        ["events", "suspend", "edit", "resume", "events"],
+        "{log:?}"
+    );
+    let Some(Dialog::Form(form)) = &runtime.app.records.dialog else {
+        panic!("the form is still open")
+    };
+    assert_eq!(
+        form.properties.value(),
+        r#"{"from":"the editor"}"#,
+        "the edited text, on one line"
+    );
+    let shown = runtime.terminal.backend().to_string();
+    assert!(
+        shown.contains(r#"{"from":"the editor"}"#),
+        "redrawn after the editor:\n{shown}"
+    );
+}
+
+#[tokio::test]
+async fn the_end_of_input_and_sigterm_end_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, Faults::default()).await;
+    let (mut runtime, controls) = runtime_on(&server, &dir.path().join("journal.json"));
+    drop(controls.events);
+    assert_eq!(runtime.run().await.unwrap(), Exit::InputClosed);
+
+    let (mut runtime, controls) = runtime_on(&server, &dir.path().join("journal.json"));
+    controls.stops.send(Stop::Terminate).unwrap();
+    assert_eq!(runtime.run().await.unwrap(), Exit::Signal);
+}
+
+#[tokio::test]
+async fn the_clock_is_ticked_at_least_once_a_second_while_nothing_else_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, Faults::default()).await;
+    let (mut runtime, controls) = runtime_on(&server, &dir.path().join("journal.json"));
+    let started = runtime.app.now;
+    let script = async {
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        controls.stops.send(Stop::Terminate).unwrap();
+    };
+    let (exit, ()) = tokio::join!(runtime.run(), script);
+    assert_eq!(exit.unwrap(), Exit::Signal);
+    let advanced = runtime.app.now - started;
+    assert!(
+        advanced >= chrono::Duration::milliseconds(1_000),
+        "no tick in 2.5 s: the app's clock moved {advanced}"
+    );
+}
+
+#[tokio::test]
+async fn copying_a_lock_id_writes_osc_52_past_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, Faults::default()).await;
+    let (mut runtime, controls) = runtime_on(&server, &dir.path().join("journal.json"));
+    let script = async {
+        controls.key(KeyCode::Char('n'));
+        controls.key(KeyCode::Char('2'));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            controls.key(KeyCode::Char('y'));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if controls.logged().iter().any(|e| e.starts_with("raw")) || Instant::now() > deadline {
+                break;
+            }
+        }
+        controls.stops.send(Stop::Terminate).unwrap();
+    };
+    let (exit, ()) = tokio::join!(runtime.run(), script);
+    assert_eq!(exit.unwrap(), Exit::Signal);
+    let lock_id = runtime.app.locks.entries()[0].id().to_string();
+    let raw = controls
+        .logged()
+        .into_iter()
+        .find(|e| e.starts_with("raw"))
+        .expect("OSC 52 written");
+    assert_eq!(raw, format!("raw {}", clipboard::osc52(&lock_id)));
+}

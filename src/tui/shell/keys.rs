@@ -1,0 +1,26 @@
+//! The keys that work everywhere, in the activity log, the help overlay, the quit prompt, and
+//! every yes/no confirmation. One binding per line, in help order.
+
+use crate::tui::keymap::{Command as C, KeyDef, Scope::*, bind};
+
+#[rustfmt::skip]
+pub static KEYS: &[KeyDef] = &[
+    bind(Global, "q Ctrl+c", "q", Some("quit"), "Quit (asks first if you hold live locks)", C::Quit),
+    bind(Global, "?", "?", Some("help"), "Show or hide this help", C::ToggleHelp),
+    bind(Global, "Tab", "Tab", Some("next pane"), "Focus the next pane", C::FocusNext),
+    bind(Global, "Shift+Tab", "Shift+Tab", None, "Focus the previous pane", C::FocusPrevious),
+    bind(Global, "L", "L", None, "Show the locks pane (or click its tab above the pane)", C::ShowLocks),
+    bind(Global, "R", "R", None, "Show the backup records pane (or click its tab)", C::ShowRecords),
+    bind(Global, "k Up", "k/↑", None, "Move up", C::Up),
+    bind(Global, "j Down", "j/↓", None, "Move down", C::Down),
+    bind(Global, "g Home", "g/Home", None, "Go to the first line", C::Top),
+    bind(Global, "G End", "G/End", None, "Go to the last line", C::Bottom),
+    bind(Help, "k Up", "k/↑", Some("scroll"), "Scroll the help up", C::Up),
+    bind(Help, "j Down", "j/↓", None, "Scroll the help down", C::Down),
+    bind(Help, "? Esc q", "?/Esc", Some("close"), "Close the help", C::Cancel),
+    bind(Confirm, "y Enter", "y/Enter", Some("yes"), "Do it", C::Confirm),
+    bind(Confirm, "n Esc", "n/Esc", Some("no"), "Cancel", C::Cancel),
+    bind(QuitPrompt, "r", "r", Some("release all"), "Release every live lock, then quit", C::ReleaseAllAndQuit),
+    bind(QuitPrompt, "k", "k", Some("keep"), "Keep the locks (they stay in the journal) and quit", C::KeepAndQuit),
+    bind(QuitPrompt, "c Esc", "c/Esc", Some("cancel"), "Stay in the app", C::Cancel),
+];

@@ -1,0 +1,243 @@
+//! The shell's drawing: the status bar (connection, user, clock offset, last error), the
+//! activity log pane, the footer (hints for the keys that work now, and the latest notice), the
+//! help overlay and the quit prompt.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::Status;
+use super::activity::{ActivityLog, LogEntry, Outcome};
+use crate::format;
+use crate::tui::feature::Pane;
+use crate::tui::keymap::{Binding, HelpLine, Keymap, Scope};
+use crate::tui::layout::{help_area, help_rows};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{Chrome, centered};
+
+/// The top two lines: where we are connected, as whom, and the server's clock offset; then the
+/// last error, on a line of its own so that its message is not cut short.
+pub fn draw_status(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chrome) {
+    let (session, theme) = (chrome.session, chrome.theme);
+    let offset = match status.clock_offset {
+        Some(offset) => format!("{:+.1} s", offset.num_milliseconds() as f64 / 1000.0),
+        None => "not measured yet".to_string(),
+    };
+    let spans = vec![
+        Span::styled(" koobackup ", theme.header),
+        Span::raw("│ "),
+        Span::raw(session.label.clone()),
+        Span::raw(" │ user "),
+        Span::raw(format::escape(&session.user_id).into_owned()),
+        Span::raw(" │ server clock "),
+        Span::raw(offset),
+    ];
+    let error = match &status.last_error {
+        Some((at, error)) => {
+            let at = at.with_timezone(&session.display_offset).format("%H:%M:%S");
+            Line::styled(
+                format!(" last error {at}: {}", format::escape(error)),
+                theme.error,
+            )
+        }
+        None => Line::styled(" no errors", theme.dim),
+    };
+    let [first, second] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), first);
+    frame.render_widget(Paragraph::new(error), second);
+}
+
+/// The activity log pane: newest line at the bottom.
+pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &Chrome) {
+    let title = if log.scroll_back() > 0 {
+        format!("Activity (scrolled back {} lines)", log.scroll_back())
+    } else {
+        "Activity".to_string()
+    };
+    let block = chrome.pane_block(&title, Pane::Activity);
+    let rows = usize::from(area.height.saturating_sub(2));
+    let end = log.entries().len().saturating_sub(log.scroll_back());
+    let start = end.saturating_sub(rows);
+    let lines: Vec<Line> = log
+        .entries()
+        .range(start..end)
+        .map(|entry| log_line(entry, chrome))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn log_line<'a>(entry: &'a LogEntry, chrome: &Chrome) -> Line<'a> {
+    let theme = chrome.theme;
+    let time = entry
+        .at
+        .with_timezone(&chrome.session.display_offset)
+        .format("%H:%M:%S");
+    let (result, style) = match &entry.outcome {
+        Outcome::Success => ("0".to_string(), theme.success),
+        Outcome::Failure { code: Some(code) } => (code.to_string(), theme.error),
+        Outcome::Failure { code: None } => ("error".to_string(), theme.error),
+        Outcome::Info => ("·".to_string(), theme.dim),
+        Outcome::Warning => ("!".to_string(), theme.warning),
+    };
+    let latency = entry
+        .latency
+        .map(|l| format!("{:>5} ms", l.as_millis()))
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::styled(format!(" {time} "), theme.dim),
+        Span::raw(format!("{:<24} ", entry.operation)),
+        Span::styled(format!("{result:>6} "), style),
+        Span::styled(format!("{latency:>8} "), theme.dim),
+        Span::styled(format::escape(&entry.message), style),
+    ])
+}
+
+/// The bottom line: hints for the keys of `scopes` (from the keymap), and the latest notice on
+/// the right.
+pub fn draw_footer(
+    frame: &mut Frame,
+    area: Rect,
+    keymap: &Keymap,
+    scopes: &[Scope],
+    notice: Option<&str>,
+    theme: &Theme,
+) {
+    let hints_area = match notice {
+        None => area,
+        Some(notice) => {
+            let notice = format::escape(notice);
+            let notice_width = (notice.chars().count() as u16 + 1).min(area.width / 2);
+            let [left, right] =
+                Layout::horizontal([Constraint::Min(0), Constraint::Length(notice_width)]).areas(area);
+            frame.render_widget(Paragraph::new(Span::styled(notice, theme.notice)), right);
+            left
+        }
+    };
+    let mut spans = Vec::new();
+    for binding in fitting_hints(keymap, scopes, usize::from(hints_area.width)) {
+        spans.push(Span::styled(format!(" {}", binding.keys), theme.key));
+        spans.push(Span::raw(format!(" {} ", binding.hint.unwrap_or_default())));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), hints_area);
+}
+
+/// The hints of `scopes` that fit in `width` columns, whole. The keys that work everywhere
+/// (quit, help, switching panes) are kept first, so that a newcomer always sees how to get
+/// around; the focused pane's own hints fill the rest in table order. Every key is in the help.
+fn fitting_hints<'a>(keymap: &'a Keymap, scopes: &[Scope], width: usize) -> Vec<&'a Binding> {
+    let hint_width = |b: &&Binding| b.keys.chars().count() + b.hint.unwrap_or_default().chars().count() + 3;
+    let (own, everywhere): (Vec<Scope>, Vec<Scope>) = scopes.iter().partition(|s| **s != Scope::Global);
+    let everywhere = keymap.hints(&everywhere);
+    let mut room = width.saturating_sub(everywhere.iter().map(hint_width).sum());
+    let mut fitting: Vec<&Binding> = keymap
+        .hints(&own)
+        .into_iter()
+        .take_while(|hint| match room.checked_sub(hint_width(hint)) {
+            Some(left) => {
+                room = left;
+                true
+            }
+            None => false,
+        })
+        .collect();
+    fitting.extend(everywhere);
+    fitting
+}
+
+/// The help overlay: every key of the keymap, grouped by where it works.
+pub fn draw_help(frame: &mut Frame, screen: Rect, keymap: &Keymap, scroll: usize, theme: &Theme) {
+    let lines: Vec<Line> = keymap
+        .help_lines()
+        .into_iter()
+        .map(|line| match line {
+            HelpLine::Blank => Line::from(""),
+            HelpLine::Title(scope) => Line::styled(scope.title(), theme.header),
+            HelpLine::Key(binding) => Line::from(vec![
+                Span::styled(format!("  {:<12}", binding.keys), theme.key),
+                Span::raw(binding.help),
+            ]),
+        })
+        .collect();
+    let area = help_area(screen);
+    // The app caps the scroll for the size it knows; this frame may be bigger (a resize not
+    // yet reported), and then shows no empty lines past the last one either.
+    let scroll = scroll.min(lines.len().saturating_sub(help_rows(screen)));
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(" Keys — j/k scroll, ? or Esc close ");
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((scroll as u16, 0)),
+        area,
+    );
+}
+
+/// Outer width of the quit prompt.
+const DIALOG_WIDTH: u16 = 66;
+
+pub fn draw_quit_prompt(frame: &mut Frame, screen: Rect, live_locks: usize, theme: &Theme) {
+    let lines = vec![
+        Line::from(format!("You hold {live_locks} live lock(s).")),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("r", theme.key),
+            Span::raw("  release them, then quit"),
+        ]),
+        Line::from(vec![
+            Span::styled("k", theme.key),
+            Span::raw("  keep them (they stay in the journal) and quit"),
+        ]),
+        Line::from(vec![Span::styled("c", theme.key), Span::raw("  cancel")]),
+    ];
+    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(" Quit ");
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::default_keymap;
+
+    fn shown(hints: &[&Binding]) -> String {
+        hints
+            .iter()
+            .map(|b| format!(" {} {} ", b.keys, b.hint.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn global_hints_survive_a_narrow_footer_and_pane_hints_are_never_cut() {
+        let keymap = default_keymap();
+        let scopes = [Scope::LocksPane, Scope::Global];
+        let wide = shown(&fitting_hints(&keymap, &scopes, 200));
+        assert!(
+            wide.contains("v full ids") && wide.ends_with("Tab next pane "),
+            "{wide}"
+        );
+        let narrow = fitting_hints(&keymap, &scopes, 60);
+        let text = shown(&narrow);
+        assert!(text.chars().count() <= 60, "{text}");
+        assert!(
+            text.contains("n new") && text.ends_with("? help  Tab next pane "),
+            "{text}"
+        );
+        assert!(!text.contains("v full ids"), "{text}");
+    }
+
+    #[test]
+    fn dialogs_show_only_their_own_hints() {
+        let keymap = default_keymap();
+        let text = shown(&fitting_hints(&keymap, &[Scope::Confirm], 100));
+        assert_eq!(text, " y/Enter yes  n/Esc no ");
+    }
+}

@@ -1,0 +1,242 @@
+//! Drawing helpers shared by the features' views, and [`Chrome`]: what a view may read of the
+//! rest of the screen (the clock, the session, which pane has the focus, the tab strip).
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use tui_input::Input;
+
+use super::feature::{Pane, Session};
+use super::layout::TAB_SEPARATOR;
+use super::theme::Theme;
+use crate::api::{LockInfo, ModuleCode};
+use crate::format;
+
+/// Frames of the busy spinner.
+pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// One tab of the strip in the upper pane's top border.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tab {
+    pub pane: Pane,
+    /// The key that shows this tab's pane.
+    pub key: char,
+    pub label: String,
+}
+
+impl Tab {
+    /// The tab as drawn: `" [R] Records: 102 address book "`. The view draws exactly this text
+    /// and the click test measures it, so the two cannot disagree.
+    pub fn text(&self) -> String {
+        format!(" [{}] {} ", self.key, self.label)
+    }
+}
+
+/// What a feature's view may read besides its own state.
+#[derive(Debug, Clone, Copy)]
+pub struct Chrome<'a> {
+    pub now: DateTime<Utc>,
+    pub session: &'a Session,
+    pub theme: &'a Theme,
+    pub spinner_frame: usize,
+    pub focus: Pane,
+    /// The pane shown above the activity log.
+    pub top: Pane,
+    pub dialog_open: bool,
+    pub tabs: &'a [Tab],
+    pub live_locks: &'a [LockInfo],
+}
+
+impl Chrome<'_> {
+    pub fn spinner(&self) -> &'static str {
+        SPINNER[self.spinner_frame % SPINNER.len()]
+    }
+
+    /// Whether `pane` has the focus and no dialog covers it.
+    pub fn focused(&self, pane: Pane) -> bool {
+        self.focus == pane && !self.dialog_open
+    }
+
+    pub fn live_lock(&self, module: ModuleCode) -> Option<&LockInfo> {
+        self.live_locks.iter().find(|lock| lock.module == module)
+    }
+
+    /// A time in the display zone: `2025-11-03 07:00`.
+    pub fn minutes(&self, time: DateTime<Utc>) -> String {
+        time.with_timezone(&self.session.display_offset)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    fn border_style(&self, pane: Pane) -> Style {
+        if self.focused(pane) {
+            self.theme.border_focused
+        } else {
+            self.theme.border
+        }
+    }
+
+    fn bordered<'b>(&self, pane: Pane) -> Block<'b> {
+        let border_type = if self.focused(pane) {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        };
+        Block::new()
+            .borders(Borders::ALL)
+            .border_type(border_type)
+            .border_style(self.border_style(pane))
+    }
+
+    /// A bordered block whose border shows whether `pane` has the focus.
+    pub fn pane_block<'b>(&self, title: &str, pane: Pane) -> Block<'b> {
+        let style = self.border_style(pane);
+        self.bordered(pane)
+            .title(Line::styled(format!(" {title} "), style))
+    }
+
+    /// The block of the upper pane (locks or records, whichever is up), titled with the tab
+    /// strip: the shown tab highlighted, followed by `detail` about it.
+    pub fn upper_block<'b>(&self, detail: &str) -> Block<'b> {
+        let shown = self.top;
+        let border = self.border_style(shown);
+        let mut spans = Vec::new();
+        for (index, tab) in self.tabs.iter().enumerate() {
+            if index > 0 {
+                spans.push(Span::styled(TAB_SEPARATOR, border));
+            }
+            if tab.pane == shown {
+                let style = if self.focus == shown {
+                    border
+                } else {
+                    self.theme.header
+                };
+                spans.push(Span::styled(tab.text(), style));
+                if !detail.is_empty() {
+                    spans.push(Span::styled(format!("{detail} "), style));
+                }
+            } else {
+                spans.push(Span::styled(tab.text(), self.theme.dim));
+            }
+        }
+        self.bordered(shown).title(Line::from(spans))
+    }
+
+    /// How a lock for `module` stands, for forms and confirmations: `abcdef12…@102, 09:05 left`.
+    pub fn lock_line<'b>(&self, module: ModuleCode) -> Line<'b> {
+        match self.live_lock(module) {
+            Some(lock) => Line::from(format!(
+                "{}, {} left",
+                format::escape(&short_lock_id(&lock.lock_id)),
+                format::countdown(lock.time_left(self.now))
+            )),
+            None => Line::styled(
+                format!("none held for {}: it is created first", module.code()),
+                self.theme.warning,
+            ),
+        }
+    }
+}
+
+/// `abcdef12-…@102` → `abcdef12…@102`: enough to tell locks apart, short enough for a table.
+pub fn short_lock_id(lock_id: &str) -> String {
+    let (head, module) = match lock_id.rsplit_once('@') {
+        Some((head, module)) => (head, Some(module)),
+        None => (lock_id, None),
+    };
+    let short: String = head.chars().take(8).collect();
+    let ellipsis = if head.chars().count() > 8 { "…" } else { "" };
+    match module {
+        Some(module) => format!("{short}{ellipsis}@{module}"),
+        None => format!("{short}{ellipsis}"),
+    }
+}
+
+/// A centred rectangle of at most `width` x `height` inside `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    rect
+}
+
+/// Clears `area` and draws a bordered box titled `title` with `lines` inside, word-wrapped.
+pub fn boxed(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, theme: &Theme) {
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(format!(" {title} "));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// `> text` with the text scrolled sideways so that the cursor stays within `width`. The text
+/// is the user's own (typed, or pasted with control characters dropped), shown as typed so that
+/// the cursor lines up.
+pub fn input_line<'a>(input: &Input, width: usize, style: Style) -> Line<'a> {
+    let shown: String = input
+        .value()
+        .chars()
+        .skip(input.visual_scroll(width))
+        .take(width)
+        .collect();
+    Line::styled(format!("> {shown}"), style)
+}
+
+/// Puts the terminal cursor where [`input_line`] at `x`, `y` shows the input's cursor.
+pub fn set_input_cursor(frame: &mut Frame, input: &Input, width: usize, x: u16, y: u16) {
+    let cursor = input
+        .visual_cursor()
+        .saturating_sub(input.visual_scroll(width))
+        .min(width) as u16;
+    frame.set_cursor_position(Position::new(x + 2 + cursor, y));
+}
+
+/// Rows `line` takes once word-wrapped to `width` columns, as [`boxed`] wraps it: words move to
+/// the next row whole, and a word longer than a row is broken up.
+pub fn wrapped_rows(line: &Line, width: usize) -> usize {
+    let width = width.max(1);
+    let text: String = line.spans.iter().map(|span| span.content.as_ref()).collect();
+    let (mut rows, mut used) = (1, 0);
+    for word in text.split(' ') {
+        let word = Span::raw(word).width();
+        let needed = if used == 0 { word } else { used + 1 + word };
+        if needed <= width {
+            used = needed;
+        } else {
+            rows += word.saturating_sub(1) / width + 1;
+            used = (word.saturating_sub(1) % width) + 1;
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_counted_as_the_rows_they_wrap_to() {
+        assert_eq!(wrapped_rows(&Line::from(""), 10), 1);
+        assert_eq!(wrapped_rows(&Line::from("0123456789"), 10), 1);
+        assert_eq!(wrapped_rows(&Line::from("01234 6789 abc"), 10), 2);
+        assert_eq!(wrapped_rows(&Line::from("a 0123456789012345"), 10), 3);
+    }
+
+    #[test]
+    fn short_ids_keep_the_module() {
+        assert_eq!(short_lock_id("0b6e7a1c-5c1f-4a8e@102"), "0b6e7a1c…@102");
+        assert_eq!(short_lock_id("abc@100"), "abc@100");
+        assert_eq!(short_lock_id("plainid"), "plainid");
+        assert_eq!(short_lock_id("no-module-at-all"), "no-modul…");
+    }
+}
