@@ -3,7 +3,9 @@
 //!   `App::update` + `effects::perform` exactly as the runtime does it (pages of 100);
 //! - `records_render/N`: one frame of the records pane with N records loaded (cursor at the
 //!   bottom), which must not grow with N;
-//! - `bulk_delete_1000/concurrent_8` against `bulk_delete_1000/sequential`.
+//! - `bulk_delete_1000/concurrent_8` against `bulk_delete_1000/sequential`;
+//! - `bulk_delete_1000_faults`: the same 1000 deletes with 10% of the answers failing and a
+//!   rate limit of 200 requests a second, every record deleted exactly once.
 //!
 //! Records are put into the database directly (the API has no bulk create), so each bench
 //! spends its time on what it measures.
@@ -17,7 +19,7 @@ use koobackup::api::{
     BackupRecord, Client, ClientOptions, Credentials, DeviceEntity, LockInfo, ModuleCode, Page, RecordStatus,
     Token,
 };
-use koobackup::server::{RunningServer, ServerConfig, UserCredential, start};
+use koobackup::server::{Faults, RunningServer, ServerConfig, UserCredential, start};
 use koobackup::tui::action::{
     Action, ApiOutcome, ApiReply, BulkDeleteJob, BulkProgress, CancelFlag, Effect, JobId,
 };
@@ -61,6 +63,17 @@ impl Bench {
             _dir: dir,
             next_id: 1_842_862_763_295_184_641,
         }
+    }
+
+    /// Records of `module` in the database.
+    fn count_records(&self, module: ModuleCode) -> usize {
+        let conn = rusqlite::Connection::open(&self.db_path).unwrap();
+        conn.query_row(
+            "SELECT COUNT(*) FROM records WHERE module = ?1",
+            [module.code()],
+            |row| row.get::<_, i64>(0),
+        )
+        .unwrap() as usize
     }
 
     /// Inserts `n` new records of `module` in one transaction; returns their ids.
@@ -303,5 +316,92 @@ fn bulk_delete(c: &mut Criterion) {
     rt.block_on(bench.server.shutdown());
 }
 
-criterion_group!(benches, records_load, records_render, bulk_delete);
+/// Deletes `ids` under `lock` as the TUI does; returns how often each id was reported deleted
+/// and how many deletes failed.
+fn run_bulk(
+    rt: &Runtime,
+    client: &Client,
+    lock: &LockInfo,
+    ids: Vec<String>,
+    job: u64,
+) -> (Vec<usize>, usize) {
+    let positions: std::collections::HashMap<String, usize> =
+        ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+    let reported = std::sync::Mutex::new(vec![0usize; ids.len()]);
+    let failures = std::sync::atomic::AtomicUsize::new(0);
+    let job = BulkDeleteJob {
+        job: JobId(job),
+        lock_id: lock.lock_id.clone(),
+        record_ids: ids,
+        concurrency: DEFAULT_BULK_CONCURRENCY,
+        cancel: CancelFlag::default(),
+    };
+    rt.block_on(effects::run_bulk_delete(client.clone(), job, |progress| {
+        if let BulkProgress::Deleted {
+            record_id, result, ..
+        } = progress
+        {
+            match result {
+                Ok(()) => reported.lock().unwrap()[positions[&record_id]] += 1,
+                Err(_) => {
+                    failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    }));
+    (reported.into_inner().unwrap(), failures.into_inner())
+}
+
+/// 1000 deletes against a server failing 10% of its answers and allowing 200 requests a second
+/// (each 429 says `Retry-After: 1`): every record deleted, each reported once.
+fn bulk_delete_under_faults(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let mut bench = Bench::start(&rt);
+    let lock: LockInfo = rt
+        .block_on(bench.client.create_lock(ModuleCode::AddressBook))
+        .unwrap();
+    bench.server.set_faults(Faults {
+        error_rate: 0.1,
+        rate_limit_per_sec: Some(200),
+        ..Faults::default()
+    });
+    let mut group = c.benchmark_group("bulk_delete_1000_faults");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(60));
+    group.bench_function("error_rate_0.1_rate_limit_200", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let ids = bench.insert_records(ModuleCode::AddressBook, 1000);
+                let started = Instant::now();
+                let (reported, failures) = run_bulk(&rt, &bench.client, &lock, ids, i);
+                total += started.elapsed();
+                assert_eq!(failures, 0, "every delete went through in the end");
+                assert!(
+                    reported.iter().all(|&n| n == 1),
+                    "each record reported deleted once"
+                );
+                assert_eq!(bench.count_records(ModuleCode::AddressBook), 0, "all deleted");
+            }
+            total
+        })
+    });
+    group.finish();
+    let stats = bench.server.stats();
+    println!(
+        "bulk_delete_1000_faults: {} requests, {} injected 500s, {} answered 429",
+        stats.requests, stats.injected_errors, stats.rate_limited
+    );
+    rt.block_on(bench.server.shutdown());
+}
+
+criterion_group!(
+    benches,
+    records_load,
+    records_render,
+    bulk_delete,
+    bulk_delete_under_faults
+);
 criterion_main!(benches);

@@ -603,3 +603,65 @@ fn auto_renewal_and_its_retries_are_woken_for() {
     app.locks.entries_mut()[0].retry_after = Some(t0() + Duration::milliseconds(100));
     assert_eq!(app.next_clock_change(), Some(t0() + Duration::milliseconds(100)));
 }
+
+#[test]
+fn while_the_screen_is_too_small_only_quitting_works() {
+    let mut app = app();
+    ch(&mut app, 'd');
+    assert!(app.dialog_open(), "a release confirmation is open");
+    app.update(Action::Resize {
+        width: 50,
+        height: 12,
+    });
+    assert!(app.layout().is_none());
+    // Blind keys: confirm the hidden release, release again, delete, release all.
+    for c in ['y', 'g', 'd', 'y', 'n', '1', 'r', 'a', 'i', 'R', '3', 'x'] {
+        assert!(
+            ch(&mut app, c).is_empty(),
+            "{c} acted on a screen too small to show it"
+        );
+    }
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    app.update(Action::Paste("text".into()));
+    assert_eq!(ids(&app), [A, B]);
+    assert!(app.locks.entries().iter().all(|entry| entry.busy.is_none()));
+
+    // Quitting with live locks asks, once the question can be seen.
+    press(&mut app, KeyCode::Esc);
+    app.update(Action::Resize {
+        width: 100,
+        height: 30,
+    });
+    press(&mut app, KeyCode::Esc);
+    app.update(Action::Resize {
+        width: 50,
+        height: 12,
+    });
+    assert!(!app.dialog_open());
+    assert!(
+        ch(&mut app, 'q').is_empty(),
+        "live locks: no quitting without asking"
+    );
+    assert!(matches!(app.shell, Some(Dialog::QuitPrompt { live_locks: 2 })));
+    assert!(
+        ch(&mut app, 'r').is_empty(),
+        "the prompt waits for a screen that shows it"
+    );
+    app.update(Action::Resize {
+        width: 100,
+        height: 30,
+    });
+    let releases = crate::tui::test_support::calls(&ch(&mut app, 'r'));
+    assert_eq!(releases.len(), 2);
+
+    let mut idle = app_with(vec![]);
+    idle.update(Action::Resize {
+        width: 50,
+        height: 12,
+    });
+    assert_eq!(
+        ch(&mut idle, 'q'),
+        [Effect::Quit],
+        "nothing to lose: quits at once"
+    );
+}

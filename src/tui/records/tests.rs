@@ -15,8 +15,8 @@ use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkProgress, Effect, Requ
 use crate::tui::app::App;
 use crate::tui::feature::Pane;
 use crate::tui::test_support::{
-    api_error, app_holding, calls, ch, ctrl, lock, only_call, press, record, reply_measured, session_named,
-    t0, type_text,
+    api_error, app_holding, calls, ch, ctrl, lock, only_call, press, record, reply_measured, screen_of,
+    session_named, t0, type_text,
 };
 
 const LOCK_102: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@102";
@@ -409,6 +409,183 @@ fn a_bulk_delete_counts_progress_and_lists_every_failure() {
     assert_eq!(left, failed, "only the failures are still listed");
     press(&mut app, KeyCode::Enter);
     assert!(!app.dialog_open());
+}
+
+#[test]
+fn the_failures_of_a_bulk_delete_stay_marked_and_d_retries_exactly_them() {
+    let mut app = loaded(10);
+    ch(&mut app, 'a');
+    ch(&mut app, 'd');
+    type_text(&mut app, "10");
+    let effects = press(&mut app, KeyCode::Enter);
+    let [Effect::StartBulkDelete(job)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    for (i, id) in job.record_ids.iter().enumerate() {
+        let result = if i % 4 == 0 {
+            Err(api_error(429, 429001, "too many requests"))
+        } else {
+            Ok(())
+        };
+        app.update(Action::Bulk(BulkProgress::Deleted {
+            job: job.job,
+            record_id: id.clone(),
+            result,
+        }));
+    }
+    app.update(Action::Bulk(BulkProgress::Finished {
+        job: job.job,
+        cancelled: false,
+    }));
+    let failed = BTreeSet::from([id(0), id(4), id(8)]);
+    assert_eq!(app.records.marked, failed, "the failed records stay marked");
+    press(&mut app, KeyCode::Enter);
+    ch(&mut app, 'd');
+    type_text(&mut app, "3");
+    let effects = press(&mut app, KeyCode::Enter);
+    let [Effect::StartBulkDelete(retry)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(retry.record_ids.iter().cloned().collect::<BTreeSet<_>>(), failed);
+    assert_ne!(
+        retry.job, job.job,
+        "a new job: answers of the old one are not its own"
+    );
+}
+
+#[test]
+fn a_refresh_keeps_the_rows_until_the_new_list_is_whole() {
+    let mut app = loaded(150);
+    press(&mut app, KeyCode::Down);
+    let (first, call) = only_call(&ch(&mut app, 'r'));
+    assert!(matches!(call, ApiCall::ListRecords { cursor: None, .. }));
+    assert_eq!(
+        app.records.rows.len(),
+        150,
+        "the rows stay while the refresh runs"
+    );
+    let fresh: Vec<_> = (0..100).map(|i| record(i, RecordStatus::Completed)).collect();
+    let (second, _) = only_call(&reply(
+        &mut app,
+        first,
+        ApiOutcome::RecordsPage(Ok(Page::new(fresh, Some("c".into())))),
+    ));
+    assert_eq!(app.records.rows.len(), 150, "a part of the new list is not shown");
+    assert!(
+        app.records
+            .rows
+            .iter()
+            .all(|row| row.record.status == RecordStatus::New)
+    );
+    assert_eq!(
+        app.records.refreshing(),
+        Some(1),
+        "one page of the new list so far"
+    );
+
+    let rest = vec![record(100, RecordStatus::Completed)];
+    reply(
+        &mut app,
+        second,
+        ApiOutcome::RecordsPage(Ok(Page::new(rest, None))),
+    );
+    assert_eq!(
+        app.records.rows.len(),
+        101,
+        "the whole new list replaced the old one"
+    );
+    assert!(
+        app.records
+            .rows
+            .iter()
+            .all(|row| row.record.status == RecordStatus::Completed)
+    );
+    assert_eq!(
+        app.records.selected().unwrap().id(),
+        id(1),
+        "the cursor stays on its record"
+    );
+    assert!(app.records.stale().is_none() && !app.records.is_loading());
+}
+
+#[test]
+fn a_failed_refresh_keeps_the_rows_marked_stale_and_says_why() {
+    let mut app = loaded(300);
+    let (request, _) = only_call(&ch(&mut app, 'r'));
+    app.update(Action::Tick(t0() + chrono::Duration::seconds(95)));
+    let gone = crate::api::ApiError::Transport {
+        url: "http://127.0.0.1:4000".into(),
+        cause: "connection refused".into(),
+    };
+    let effects = app.update(reply_measured(
+        request,
+        ApiOutcome::RecordsPage(Err(gone)),
+        t0() + chrono::Duration::seconds(95),
+        5,
+        0,
+    ));
+    assert!(calls(&effects).is_empty());
+    assert_eq!(app.records.rows.len(), 300, "nothing loaded is thrown away");
+    let stale = app.records.stale().expect("marked stale");
+    assert_eq!(stale.loaded_at, t0());
+    assert!(stale.reason.contains("connection refused"), "{}", stale.reason);
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        screen.contains("data from 07:00:00 (1m old): refresh failed"),
+        "{screen}"
+    );
+    // Trying again: the same rows stay until the next listing is whole.
+    let (request, _) = only_call(&ch(&mut app, 'r'));
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::RecordsPage(Ok(Page::new(vec![record(0, RecordStatus::New)], None))),
+    );
+    assert_eq!(app.records.rows.len(), 1);
+    assert!(app.records.stale().is_none());
+}
+
+#[test]
+fn clean_up_ages_records_on_the_servers_clock() {
+    // This machine is 25 h ahead of the server: a record the server created 5 s ago is 25 h
+    // old on our clock, and was proposed (and deleted) as abandoned.
+    let mut app = app();
+    let (request, _) = only_call(&ch(&mut app, '3'));
+    let young = BackupRecord {
+        create_time: t0() - chrono::Duration::hours(25) - chrono::Duration::seconds(5),
+        ..record(0, RecordStatus::New)
+    };
+    let old = BackupRecord {
+        create_time: t0() - chrono::Duration::hours(50),
+        ..record(1, RecordStatus::New)
+    };
+    let behind = -25 * 3_600_000;
+    app.update(reply_measured(
+        request,
+        ApiOutcome::RecordsPage(Ok(Page::new(vec![young, old], None))),
+        t0(),
+        5,
+        behind,
+    ));
+    ch(&mut app, 'x');
+    let Some(Dialog::Cleanup(view)) = record_dialog(&app) else {
+        panic!("the clean-up view is open")
+    };
+    let proposed: Vec<&str> = view
+        .candidates
+        .iter()
+        .map(|c| c.record.record_id.as_str())
+        .collect();
+    assert_eq!(
+        proposed,
+        [id(1)],
+        "only the record 25 h old on the server's clock"
+    );
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        screen.contains("5s"),
+        "the list shows the server's age:\n{screen}"
+    );
 }
 
 #[test]

@@ -445,6 +445,104 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
     .unwrap();
 }
 
+/// A bulk delete against a rate-limited server retries until every record is gone; against a
+/// server failing every answer, the failures stay marked and `d` deletes exactly them once the
+/// server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_delete_retries_a_rate_limit_and_d_retries_what_failed() {
+    const RECORDS: usize = 24;
+    let server = Arc::new(support::spawn_server().await);
+    let seed_lock = server.lock(support::ALICE, "102").await;
+    for i in 0..RECORDS {
+        server
+            .record(support::ALICE, &seed_lock, "102", &format!("device-{}", i % 3))
+            .await;
+    }
+    server
+        .req("DELETE", &format!("{}/lock", support::PREFIX))
+        .lock(&seed_lock)
+        .send()
+        .await
+        .expect_ok();
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    let on_server = {
+        let server = server.clone();
+        move || handle.block_on(server_record_ids(&server, "102"))
+    };
+    tokio::task::spawn_blocking(move || {
+        let faults = |configure: fn(&mut koobackup::server::Faults)| {
+            let mut faults = koobackup::server::Faults::default();
+            configure(&mut faults);
+            server.server.set_faults(faults);
+        };
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("R");
+        tui.send("3");
+        tui.wait_text(&format!("Records: 102 address book · {RECORDS} "));
+
+        // The newest 12 under 5 requests a second.
+        tui.send(&" ".repeat(12));
+        tui.wait_text(" 12 marked");
+        tui.send("d");
+        tui.wait_text("Type 12 and press Enter");
+        faults(|f| f.rate_limit_per_sec = Some(5));
+        tui.send("12\r");
+        tui.wait_for("the bulk delete to finish", Duration::from_secs(60), |s| {
+            s.contains("Bulk delete finished")
+        });
+        let screen = tui.wait_text("deleted 12 of 12");
+        assert!(
+            !screen.contains("failed"),
+            "a rate limit is waited out:\n{screen}"
+        );
+        let rate_limited = server.server.stats().rate_limited;
+        faults(|_| {});
+        assert_eq!(on_server().len(), RECORDS - 12);
+        assert!(rate_limited > 0, "the test met no rate limit");
+        tui.send("\r");
+
+        // The other 12 while every answer fails: each is tried six times, then reported.
+        tui.send("a");
+        tui.wait_text(" 12 marked");
+        tui.send("d");
+        tui.wait_text("Type 12 and press Enter");
+        faults(|f| f.error_rate = 1.0);
+        tui.send("12\r");
+        tui.wait_for("the bulk delete to give up", Duration::from_secs(90), |s| {
+            s.contains("Bulk delete finished")
+        });
+        let screen = tui.wait_text("deleted 0 of 12, 12 failed");
+        assert!(
+            screen.contains("stay marked") && screen.contains("press d"),
+            "{screen}"
+        );
+        faults(|_| {});
+        assert_eq!(on_server().len(), RECORDS - 12, "failed deletes deleted nothing");
+
+        tui.send("\r");
+        tui.wait_text(" 12 marked");
+        tui.send("d");
+        tui.wait_text("Type 12 and press Enter");
+        tui.send("12\r");
+        tui.wait_text("deleted 12 of 12");
+        assert!(
+            on_server().is_empty(),
+            "the retry deleted exactly the marked records"
+        );
+        tui.send("\r");
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("r");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+}
+
 /// `(properties, device id)` of alice's records of `module` on the server.
 async fn server_records(server: &support::TestServer, module: &str) -> Vec<(String, String)> {
     let resp = server
