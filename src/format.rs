@@ -4,7 +4,8 @@
 //! A server's text (a device name, a file name, an error message) may carry control characters:
 //! ESC starts sequences that retitle the window, clear the screen, write the clipboard (OSC 52)
 //! or make the terminal answer (CSI 6n) — over SSH, in the operator's terminal. [`escape`] shows
-//! every such character as visible text instead. `--json` output is exact and never escaped.
+//! every such character as visible text instead. `--json` output is exact: the
+//! same characters, written as JSON escapes ([`json_for_terminal`]).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -53,6 +54,25 @@ pub fn escape_lines(text: &str) -> Cow<'_, str> {
     }
     let lines: Vec<Cow<'_, str>> = text.split('\n').map(escape).collect();
     Cow::Owned(lines.join("\n"))
+}
+
+/// JSON text (as serde_json writes it) with the characters [`needs_escape`] that JSON allows raw
+/// (DEL, C1 controls, bidi overrides) written as `\uXXXX` escapes instead: the same JSON value,
+/// byte for byte the same after decoding, but nothing a terminal acts on when printed. (serde_json
+/// already escapes C0 controls; these characters only ever occur inside strings.)
+pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(needs_escape) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 12);
+    for c in json.chars() {
+        if needs_escape(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// `532 B`, `1.5 KiB`, `3.4 MiB`… (powers of 1024).
@@ -122,6 +142,21 @@ pub fn module_label(module: ModuleCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_for_a_terminal_is_the_same_json_without_raw_controls() {
+        let value = serde_json::json!({"name": "a\u{1b}[2J b\u{7f}c\u{9b}31m d\u{202e}e", "n": 1});
+        let json = serde_json::to_string(&value).unwrap();
+        assert!(json.contains('\u{9b}'), "serde_json leaves C1 raw");
+        let safe = json_for_terminal(&json);
+        assert_eq!(safe, r#"{"n":1,"name":"a\u001b[2J b\u007fc\u009b31m d\u202ee"}"#);
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, value, "the same value");
+        assert!(matches!(
+            json_for_terminal(r#"{"plain":"text"}"#),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn control_characters_are_shown_not_obeyed() {

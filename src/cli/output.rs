@@ -53,7 +53,7 @@ impl Output {
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), CliError> {
         let text = serde_json::to_string(value)
             .map_err(|e| CliError::failure(format!("cannot encode the output as JSON: {e}")))?;
-        self.raw(&text)
+        self.raw(&format::json_for_terminal(&text))
     }
 
     /// A human message on stdout: skipped with `--quiet` or `--json`.
@@ -92,7 +92,7 @@ impl Output {
                     "apiCode": error.api_code_json(),
                 }
             });
-            eprintln!("{document}");
+            eprintln!("{}", format::json_for_terminal(&document.to_string()));
         } else {
             eprintln!("error: {}", format::escape_lines(&error.message));
         }

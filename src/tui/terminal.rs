@@ -121,3 +121,36 @@ fn install_panic_hook() {
         }));
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[test]
+    fn a_panic_on_another_thread_is_reported_to_the_app_not_printed_over_it() {
+        install_panic_hook();
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let sink = reports.clone();
+        // What `enter` sets up, without touching the test's terminal.
+        *WATCH.lock().unwrap() = Some(Watch {
+            ui_thread: std::thread::current().id(),
+            report: Box::new(move |message| sink.lock().unwrap().push(message)),
+        });
+        let outcome = std::thread::Builder::new()
+            .name("embedded-server".into())
+            .spawn(|| panic!("database is locked"))
+            .unwrap()
+            .join();
+        *WATCH.lock().unwrap() = None;
+        assert!(outcome.is_err(), "the thread did panic");
+        let reports = reports.lock().unwrap();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert!(
+            reports[0].starts_with("embedded-server failed:") && reports[0].contains("database is locked"),
+            "{}",
+            reports[0]
+        );
+    }
+}

@@ -665,3 +665,189 @@ fn while_the_screen_is_too_small_only_quitting_works() {
         "nothing to lose: quits at once"
     );
 }
+
+/// Whatever a server sends (dates at the ends of time, huge numbers, empty, 5,000-character and
+/// control-character strings, unknown statuses, clocks centuries off), `App::update` does not
+/// panic and every screen size still draws.
+mod arbitrary_answers {
+    use chrono::{DateTime, Utc};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::{BackupFile, Page, RecordModule};
+    use crate::tui::action::ApiCall;
+    use crate::tui::test_support::calls;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("x".repeat(5_000)),
+            Just("\u{1b}]52;c;cm0=\u{7}\u{1b}[2J\u{9b}6n\u{202e}".to_string()),
+            proptest::collection::vec(any::<char>(), 0..40).prop_map(String::from_iter),
+        ]
+    }
+
+    fn time() -> impl Strategy<Value = DateTime<Utc>> {
+        let (min, max) = (
+            DateTime::<Utc>::MIN_UTC.timestamp(),
+            DateTime::<Utc>::MAX_UTC.timestamp(),
+        );
+        prop_oneof![
+            Just(DateTime::<Utc>::MIN_UTC),
+            Just(DateTime::<Utc>::MAX_UTC),
+            (-100_000i64..100_000).prop_map(|s| t0() + Duration::seconds(s)),
+            (min..=max).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap()),
+        ]
+    }
+
+    fn record() -> impl Strategy<Value = BackupRecord> {
+        (
+            (text(), any::<i64>(), text(), any::<i64>()),
+            (time(), proptest::option::of(time())),
+            (text(), text(), text(), proptest::option::of(time())),
+            proptest::option::of(text()),
+        )
+            .prop_map(
+                |((id, status, properties, version), (created, ended), (device, name, os, bound), module)| {
+                    BackupRecord {
+                        record_id: id,
+                        module_code: module.map_or(ModuleCode::AddressBook.into(), RecordModule::Unknown),
+                        status: RecordStatus::from_number(status),
+                        properties,
+                        version,
+                        create_time: created,
+                        end_time: ended,
+                        device_info: DeviceEntity {
+                            device_id: device,
+                            machine_code: String::new(),
+                            device_name: name,
+                            device_os: os,
+                            create_time: bound,
+                        },
+                    }
+                },
+            )
+    }
+
+    fn file() -> impl Strategy<Value = BackupFile> {
+        (
+            text(),
+            any::<u64>(),
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(time()),
+        )
+            .prop_map(|(name, size, sha256, description, created)| BackupFile {
+                file_id: "f".into(),
+                file_name: name,
+                sha256,
+                size,
+                description,
+                create_time: created,
+            })
+    }
+
+    /// What the server answers, and how far off its clock is.
+    #[derive(Debug, Clone)]
+    struct Server {
+        records: Vec<BackupRecord>,
+        cursor: Option<String>,
+        files: Vec<BackupFile>,
+        expiry: DateTime<Utc>,
+        offset_ms: i64,
+    }
+
+    fn server() -> impl Strategy<Value = Server> {
+        const CENTURIES_MS: i64 = 300 * 365 * 24 * 3_600_000;
+        (
+            proptest::collection::vec(record(), 0..12),
+            proptest::option::of(text()),
+            proptest::collection::vec(file(), 0..4),
+            time(),
+            -CENTURIES_MS..CENTURIES_MS,
+        )
+            .prop_map(|(records, cursor, files, expiry, offset_ms)| Server {
+                records,
+                cursor,
+                files,
+                expiry,
+                offset_ms,
+            })
+    }
+
+    /// Answers every call among `effects`, and the calls those answers lead to (a bounded number).
+    fn serve(app: &mut App, server: &Server, mut effects: Vec<Effect>) {
+        for _ in 0..20 {
+            let pending = calls(&effects);
+            if pending.is_empty() {
+                return;
+            }
+            effects = Vec::new();
+            for (request, call) in pending {
+                let outcome = match call {
+                    ApiCall::ListRecords { .. } => {
+                        ApiOutcome::RecordsPage(Ok(Page::new(server.records.clone(), server.cursor.clone())))
+                    }
+                    ApiCall::ListFiles { .. } => {
+                        ApiOutcome::FilesPage(Ok(Page::new(server.files.clone(), None)))
+                    }
+                    ApiCall::GetRecord { .. } | ApiCall::CreateRecord { .. } => {
+                        match server.records.first() {
+                            Some(record) => ApiOutcome::RecordFetched(Ok(record.clone())),
+                            None => ApiOutcome::RecordFetched(Err(timeout())),
+                        }
+                    }
+                    ApiCall::CreateLock(module) => ApiOutcome::LockCreated(Ok(LockInfo {
+                        lock_id: format!("x@{}", module.code()),
+                        module,
+                        expires_at: server.expiry,
+                    })),
+                    ApiCall::RenewLock(lock) => ApiOutcome::LockRenewed(Ok(LockInfo {
+                        expires_at: server.expiry,
+                        ..lock
+                    })),
+                    ApiCall::ReleaseLock(_) => ApiOutcome::LockReleased(Ok(())),
+                    ApiCall::CompleteRecord { .. } => ApiOutcome::RecordCompleted(Ok(())),
+                    ApiCall::DeleteRecord { .. } => ApiOutcome::RecordDeleted(Ok(())),
+                };
+                let now = app.now;
+                effects.extend(app.update(crate::tui::test_support::reply_measured(
+                    request,
+                    outcome,
+                    now,
+                    1,
+                    server.offset_ms,
+                )));
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn any_answer_draws_at_any_size(server in server(), width in 1u16..160, height in 1u16..50) {
+            let held = vec![(LockInfo { expires_at: server.expiry, ..lock(A, 0) }, true)];
+            let mut app = app_holding(session(), held, 120, 40);
+            let keys = [
+                KeyCode::Char('r'), KeyCode::Char('R'), KeyCode::Char('3'), KeyCode::Char('G'), KeyCode::Enter,
+                KeyCode::Esc, KeyCode::Char('x'), KeyCode::Esc, KeyCode::Char('c'), KeyCode::Enter,
+                KeyCode::Esc, KeyCode::Char('/'), KeyCode::Char('a'), KeyCode::Esc, KeyCode::Char('L'),
+            ];
+            for key in keys {
+                let effects = press(&mut app, key);
+                serve(&mut app, &server, effects);
+                screen_of(&app, 120, 40);
+            }
+            for at in [t0() + Duration::days(1), DateTime::<Utc>::MAX_UTC] {
+                let effects = app.update(Action::Tick(at));
+                serve(&mut app, &server, effects);
+                let _ = app.next_clock_change();
+            }
+            app.update(Action::Resize { width, height });
+            screen_of(&app, width, height);
+            ch(&mut app, 'R');
+            screen_of(&app, width, height);
+        }
+    }
+}

@@ -150,6 +150,30 @@ fn a_server_that_repeats_a_cursor_stops_the_listing() {
 }
 
 #[test]
+fn an_endless_chain_of_new_cursors_stops_at_the_listing_limit() {
+    let mut app = app();
+    let mut effects = ch(&mut app, '3');
+    let mut pages = 0;
+    while let Some((request, _)) = calls(&effects).first().cloned() {
+        pages += 1;
+        assert!(
+            pages <= crate::api::DEFAULT_MAX_PAGES,
+            "still asking after {pages} pages"
+        );
+        let items = (0..100).map(|i| record(i, RecordStatus::New)).collect();
+        let page = Page::new(items, Some(format!("cursor-{pages}")));
+        effects = reply(&mut app, request, ApiOutcome::RecordsPage(Ok(page)));
+    }
+    assert_eq!(app.records.rows.len(), super::MAX_LISTED_RECORDS);
+    assert!(
+        matches!(&app.records.load, LoadState::Failed { message, .. } if message.contains("listing limit")),
+        "{:?}",
+        app.records.load
+    );
+    assert!(!app.is_busy());
+}
+
+#[test]
 fn a_failed_page_keeps_what_was_loaded_and_says_why() {
     let mut app = app();
     let (request, _) = only_call(&ch(&mut app, '3'));

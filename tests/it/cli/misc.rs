@@ -346,6 +346,52 @@ async fn serve_prints_its_address_serves_and_stops_on_sigterm() {
         .await;
     remote.code(2);
     assert!(remote.stderr.contains("--allow-remote"), "{}", remote.stderr);
+
+    // Contradicting users are refused, not silently resolved one way.
+    let db = db.to_str().unwrap();
+    let demo_twice = cli
+        .run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db,
+            "--seed-demo",
+            "--user",
+            "demo-user:mine",
+        ])
+        .await;
+    demo_twice.code(2);
+    assert!(
+        demo_twice.stderr.contains("\"demo-user\""),
+        "{}",
+        demo_twice.stderr
+    );
+    assert!(
+        !demo_twice.stderr.contains("mine"),
+        "no token in the message: {}",
+        demo_twice.stderr
+    );
+    let twice = cli
+        .run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db,
+            "--user",
+            "a:one",
+            "--user",
+            "a:two",
+        ])
+        .await;
+    twice.code(2);
+    assert!(twice.stderr.contains("given twice"), "{}", twice.stderr);
+    assert!(
+        !twice.stderr.contains(":one") && !twice.stderr.contains(":two"),
+        "{}",
+        twice.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

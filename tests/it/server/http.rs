@@ -148,6 +148,31 @@ async fn rate_limit_is_per_user() {
 }
 
 #[tokio::test]
+async fn requests_that_fail_authentication_never_use_up_a_users_rate_limit() {
+    let ts = spawn_server_with(|c| c.faults.rate_limit_per_sec = Some(5)).await;
+    // An attacker who knows alice's id but not her token.
+    for _ in 0..200 {
+        ts.req("GET", &list())
+            .user((support::ALICE.0, "guessed-token"))
+            .query(PAGE)
+            .send()
+            .await
+            .expect(401, 401001);
+    }
+    ts.req("GET", &list()).query(PAGE).send().await.expect_ok();
+    // Nor ids nobody has: they are refused before anything is remembered about them.
+    for i in 0..500 {
+        ts.req("GET", &list())
+            .user((&format!("nobody-{i}"), "x"))
+            .query(PAGE)
+            .send()
+            .await
+            .expect(401, 401001);
+    }
+    assert_eq!(ts.server.stats().rate_limited, 0, "no failed request was counted");
+}
+
+#[tokio::test]
 async fn latency_fault_delays_responses() {
     let ts = spawn_server_with(|c| c.faults.latency = Duration::from_millis(300)).await;
     let started = std::time::Instant::now();

@@ -339,6 +339,22 @@ async fn create_validation() {
         .send()
         .await
         .expect(400, 400001);
+    // Device ids sent as numbers must be exact whole numbers: JSON has no limit, a stored
+    // float would be rounded (`1.8428122726914518e+37`).
+    for number in [
+        "18446744073709551616",
+        "1e40",
+        "1.5",
+        "-1e3",
+        "18428122726914518000000000000000000000",
+    ] {
+        ts.req("POST", &records())
+            .lock(&lock)
+            .raw(format!(r#"{{"moduleCode": "100", "deviceId": {number}}}"#))
+            .send()
+            .await
+            .expect(400, 400001);
+    }
     // Nothing was created.
     assert!(walk(&ts, ALICE, "100", 100).await.is_empty());
 }

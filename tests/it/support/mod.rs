@@ -3,6 +3,7 @@
 //! [`pty`] (the real binary in a pseudo-terminal, read through a vt100 screen).
 
 pub mod cli;
+pub mod fake;
 pub mod proxy;
 pub mod pty;
 pub mod server;

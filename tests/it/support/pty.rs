@@ -30,6 +30,8 @@ pub struct Tui {
     writer: Box<dyn Write + Send>,
     pub screen: Arc<Mutex<vt100::Parser>>,
     pub bytes: Arc<AtomicUsize>,
+    /// Everything the app wrote to the terminal, escape sequences and all.
+    pub written: Arc<Mutex<Vec<u8>>>,
     pub started: Instant,
     /// When the first complete frame (its footer line) was on the screen.
     pub first_frame: Arc<Mutex<Option<Instant>>>,
@@ -84,6 +86,7 @@ impl Tui {
             writer,
             screen: Arc::new(Mutex::new(vt100::Parser::new(nonzero(ROWS), nonzero(COLS), 0))),
             bytes: Arc::new(AtomicUsize::new(0)),
+            written: Arc::new(Mutex::new(Vec::new())),
             started,
             first_frame: Arc::new(Mutex::new(None)),
             token_shown: Arc::new(Mutex::new(None)),
@@ -97,9 +100,10 @@ impl Tui {
     /// in the bytes written (a title or clipboard sequence never shows on the screen) or on the
     /// screen they produce (styles may split the token's bytes).
     fn spawn_reader(&self, mut reader: Box<dyn Read + Send>) {
-        let (screen, bytes, first_frame, token_shown) = (
+        let (screen, bytes, written, first_frame, token_shown) = (
             self.screen.clone(),
             self.bytes.clone(),
+            self.written.clone(),
             self.first_frame.clone(),
             self.token_shown.clone(),
         );
@@ -112,6 +116,7 @@ impl Tui {
                     break;
                 }
                 bytes.fetch_add(n, Ordering::Relaxed);
+                written.lock().unwrap().extend_from_slice(&buffer[..n]);
                 let mut screen = screen.lock().unwrap();
                 screen.process(&buffer[..n]);
                 let contents = screen.screen().contents();

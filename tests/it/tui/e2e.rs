@@ -632,3 +632,63 @@ async fn properties_are_edited_in_the_users_editor() {
     .await
     .unwrap();
 }
+
+/// A server whose every text carries escape sequences: the app shows them as visible text and
+/// never writes one of them to the terminal (a title, a clipboard write, a cursor report
+/// request, a C1 CSI, a bidi override).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sequences_from_the_server_never_reach_the_terminal() {
+    use crate::support::fake::{Fake, INJECTION, Reply, record_with};
+    use serde_json::json;
+    let fake = Fake::start(|request| match (request.method.as_str(), request.path.as_str()) {
+        ("POST", "/lock") => Reply::ok(json!({ "lockId": format!("78e41c7e{INJECTION}@101") })),
+        ("GET", "/record") => Reply::page(vec![record_with("1842862763295184641", INJECTION)], None),
+        ("GET", path) if path.ends_with("/files") => Reply::page(
+            vec![json!({"fileId": "f", "fileName": format!("f{INJECTION}"), "size": 1, "createTime": ""})],
+            None,
+        ),
+        ("GET", _) => Reply::ok(record_with("1842862763295184641", INJECTION)),
+        _ => Reply::error(500, json!("500001"), &format!("broken {INJECTION}")),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = fake.base_url.clone();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("n");
+        tui.send("2");
+        tui.wait_text("78e41c7e");
+        tui.send("v");
+        tui.send("r");
+        tui.wait_text("broken");
+        tui.send("R");
+        tui.send("3");
+        let screen = tui.wait_text("Records: 102 address book · 1 ");
+        assert!(screen.contains("\\x1b]0;pwned"), "shown visibly:\n{screen}");
+        tui.send("\r");
+        tui.wait_text("Record 1842862763295184641");
+        tui.send("\x1b");
+        tui.wait_text("Enter details");
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("k");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+        let written = tui.written.lock().unwrap().clone();
+        for (what, bytes) in [
+            ("a title", b"\x1b]0;pwned".as_slice()),
+            ("a clipboard write", b"\x1b]52;c;cm0g".as_slice()),
+            ("a cursor report request", b"\x1b[6n".as_slice()),
+            ("a C1 CSI", "\u{9b}".as_bytes()),
+            ("a bidi override", "\u{202e}".as_bytes()),
+        ] {
+            assert!(
+                !written.windows(bytes.len()).any(|w| w == bytes),
+                "the server made the app write {what} to the terminal"
+            );
+        }
+    })
+    .await
+    .unwrap();
+}

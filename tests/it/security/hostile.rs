@@ -1,0 +1,381 @@
+//! The real binary against a hostile loopback KooDrive and against broken configurations:
+//! escape sequences in every field it prints, a 100 MB answer, an endless cursor chain, dates at
+//! the end of time, redirects, credentials in the URL, a hanging token command, a mistyped
+//! `--config`. Each run must end with a clear message, change nothing it should not, and never
+//! print a control character a terminal would obey.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::cli::{Cli, Run};
+use crate::support::fake::{Fake, INJECTION, Reply, Seen, has_raw_controls, record_with};
+
+const RECORD: &str = "1842862763295184641";
+const LOCK: &str = "78e41c7e-db02-4d55-85b3-8153e4fefd2e@102";
+
+/// Neither output stream carries a control character a terminal would act on.
+fn assert_nothing_raw(run: &Run) {
+    assert!(
+        !has_raw_controls(&run.stdout),
+        "raw controls on stdout of {}:\n{:?}",
+        run.args,
+        run.stdout
+    );
+    assert!(
+        !has_raw_controls(&run.stderr),
+        "raw controls on stderr of {}:\n{:?}",
+        run.args,
+        run.stderr
+    );
+}
+
+/// Answers like the reference, with [`INJECTION`] in every text a user sees.
+fn injecting(request: &Seen) -> Reply {
+    let file = json!({
+        "fileId": "f1",
+        "fileName": format!("contacts{INJECTION}.vcf"),
+        "sha256": "ab12",
+        "size": 1024,
+        "description": INJECTION,
+        "createTime": "2025-12-17T07:59:20.752Z",
+    });
+    match (request.method.as_str(), request.path.as_str()) {
+        ("POST", "/lock") => Reply::ok(json!({ "lockId": format!("78e41c7e{INJECTION}@102") })),
+        ("GET", "/record") => Reply::page(vec![record_with(RECORD, INJECTION)], None),
+        ("GET", path) if path == format!("/record/{RECORD}") => Reply::ok(record_with(RECORD, INJECTION)),
+        ("GET", path) if path.ends_with("/files") => Reply::page(vec![file], None),
+        ("DELETE", path) if path.starts_with("/record/") => {
+            Reply::error(409, json!("409001"), &format!("held by {INJECTION}"))
+        }
+        ("DELETE", "/lock") => Reply::ok(Value::Null),
+        _ => Reply::error(404, json!(404000), &format!("no such path {INJECTION}")),
+    }
+}
+
+#[tokio::test]
+async fn server_text_with_escape_sequences_is_shown_visibly_in_every_command() {
+    let fake = Fake::start(injecting).await;
+    let cli = Cli::for_server(&fake.base_url);
+    let runs = [
+        vec!["record", "list", "-m", "102"],
+        vec!["record", "list", "-m", "102", "-q"],
+        vec!["record", "get", RECORD],
+        vec!["record", "files", RECORD],
+        vec!["lock", "create", "-m", "102"],
+        vec!["lock", "create", "-m", "102", "-q"],
+        vec!["lock", "list"],
+        vec!["record", "delete", RECORD, "--lock", LOCK],
+        vec!["record", "get", "404"],
+    ];
+    for args in runs {
+        let run = cli.run(&args).await;
+        assert_nothing_raw(&run);
+        if args == ["record", "list", "-m", "102", "-q"] {
+            assert_eq!(run.stdout_trimmed(), RECORD, "-q prints the ids alone");
+            continue;
+        }
+        let shown = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            shown.contains("\\x1b]52;c;") || shown.contains("\\x1b]0;pwned"),
+            "{}: the injected text is shown, visibly:\n{shown}",
+            run.args
+        );
+    }
+    let deleted = cli.run(&["record", "delete", RECORD, "--lock", LOCK]).await;
+    assert_eq!(deleted.code, 4, "the server's 409 is a conflict: {deleted:?}");
+    assert!(
+        deleted.stderr.contains("held by \\x1b]0;pwned\\x07"),
+        "{}",
+        deleted.stderr
+    );
+}
+
+#[tokio::test]
+async fn json_output_keeps_server_text_exact_but_escaped_as_json() {
+    let fake = Fake::start(injecting).await;
+    let cli = Cli::for_server(&fake.base_url);
+    for args in [
+        vec!["record", "list", "-m", "102", "--json"],
+        vec!["record", "list", "-m", "102", "--jsonl"],
+        vec!["record", "get", RECORD, "--json"],
+        vec!["record", "delete", RECORD, "--lock", LOCK, "--json"],
+    ] {
+        let run = cli.run(&args).await;
+        assert_nothing_raw(&run);
+    }
+    let listed = cli
+        .run(&["record", "list", "-m", "102", "--json"])
+        .await
+        .ok()
+        .json();
+    let record = &listed[0];
+    assert_eq!(
+        record["deviceInfo"]["deviceName"],
+        json!(format!("name{INJECTION}"))
+    );
+    assert_eq!(record["properties"], record_with(RECORD, INJECTION)["properties"]);
+    let failed = cli
+        .run(&["record", "delete", RECORD, "--lock", LOCK, "--json"])
+        .await;
+    // The error message is a sentence for people, the server's text in it shown visibly; the
+    // code stays exact.
+    let error = failed.json_error();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("held by \\x1b]0;pwned"),
+        "{error}"
+    );
+    assert_eq!(error["error"]["apiCode"], json!(409001));
+}
+
+/// Runs the binary and returns its outcome with its peak resident memory in KiB (its own, not
+/// its siblings': `wait4` on exactly this child).
+async fn run_measured(cli: &Cli, args: &[&str]) -> (Run, u64) {
+    let mut command = cli.command(args).into_std();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        // Reaped below with `wait4`, which also reports the child's peak memory.
+        #[allow(clippy::zombie_processes)]
+        let mut child = command.spawn().expect("spawn koobackup");
+        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let reader = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = err.read_to_end(&mut text);
+            text
+        });
+        let mut stdout = Vec::new();
+        let _ = out.read_to_end(&mut stdout);
+        let stderr = reader.join().unwrap();
+        let mut status = 0;
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waits for our own child, writing into locals that outlive the call.
+        let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+        assert_eq!(pid, child.id() as libc::pid_t, "wait4");
+        use std::os::unix::process::ExitStatusExt;
+        let output = std::process::Output {
+            status: std::process::ExitStatus::from_raw(status),
+            stdout,
+            stderr,
+        };
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        (Run::new(&refs, output), usage.ru_maxrss as u64)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_100_mb_answer_is_refused_with_bounded_memory() {
+    let fake = Fake::start(|_| Reply::huge(100 << 20)).await;
+    let cli = Cli::for_server(&fake.base_url);
+    let (run, peak_kib) = run_measured(&cli, &["record", "list", "-m", "102", "--limit", "5"]).await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(
+        run.stderr.contains("16 MiB") || run.stderr.contains("larger than"),
+        "{}",
+        run.stderr
+    );
+    println!(
+        "peak RSS of `record list` against a 100 MB answer: {} MiB",
+        peak_kib / 1024
+    );
+    assert!(peak_kib < 200 * 1024, "peak memory {peak_kib} KiB");
+}
+
+/// A record list that never ends: each page hands out a new cursor.
+fn endless(request: &Seen) -> Reply {
+    let n: u64 = request
+        .param("cursor")
+        .and_then(|c| c.strip_prefix('c').and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    match request.method.as_str() {
+        "GET" => {
+            let items = (0..100)
+                .map(|i| record_with(&(1_842_862_763_295_184_641 - n * 100 - i).to_string(), ""))
+                .collect();
+            Reply::page(items, Some(&format!("c{}", n + 1)))
+        }
+        "POST" => Reply::ok(json!({ "lockId": LOCK })),
+        _ => Reply::ok(Value::Null),
+    }
+}
+
+#[tokio::test]
+async fn an_endless_cursor_chain_ends_at_a_named_bound() {
+    let fake = Fake::start(endless).await;
+    let cli = Cli::for_server(&fake.base_url);
+
+    let (run, peak_kib) = run_measured(&cli, &["record", "list", "-m", "102"]).await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(
+        run.stderr.contains("--max-pages 1000") || run.stderr.contains("--max-records 100000"),
+        "the bound is named: {}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "no partial table passed off as the list");
+    println!(
+        "peak RSS of `record list` against an endless chain: {} MiB",
+        peak_kib / 1024
+    );
+    assert!(peak_kib < 200 * 1024, "peak memory {peak_kib} KiB");
+
+    let run = cli
+        .run(&["record", "list", "-m", "102", "--max-pages", "3", "--jsonl"])
+        .await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(run.stderr.contains("--max-pages"), "{}", run.stderr);
+    assert_eq!(
+        run.stdout.lines().count(),
+        300,
+        "the pages within the bound were streamed"
+    );
+
+    let started = Instant::now();
+    let run = cli.run(&["cleanup", "-m", "102", "--max-pages", "5"]).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("--max-pages"), "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let deletes = fake
+        .seen()
+        .iter()
+        .filter(|r| r.method == "DELETE" && r.path.starts_with("/record"))
+        .count();
+    assert_eq!(
+        deletes, 0,
+        "a clean-up that could not see the whole module deletes nothing"
+    );
+}
+
+#[tokio::test]
+async fn dates_and_numbers_at_the_edge_are_shown_not_fatal() {
+    let fake = Fake::start(|request| {
+        let mut record = record_with(RECORD, "");
+        record["createTime"] = json!("+262142-12-31T23:59:59Z");
+        record["endTime"] = json!("-262143-01-01T00:00:00Z");
+        record["version"] = json!(i64::MAX);
+        record["status"] = json!(99);
+        record["moduleCode"] = json!("999");
+        let mut fractional = record_with("7", "");
+        fractional["version"] = json!(1e300);
+        match request.path.as_str() {
+            "/record" => Reply::page(
+                vec![record, fractional, json!({"recordId": 5}), json!("nonsense")],
+                None,
+            ),
+            _ => Reply::ok(record),
+        }
+    })
+    .await;
+    let cli = Cli::for_server(&fake.base_url);
+    let listed = cli.run(&["record", "list", "-m", "102"]).await;
+    assert!(!listed.stderr.contains("panicked"), "{listed:?}");
+    assert!(listed.stdout.contains(RECORD), "{listed:?}");
+    assert!(
+        listed.stderr.contains("3 item(s)"),
+        "the unreadable items are counted: {}",
+        listed.stderr
+    );
+    let shown = cli.run(&["record", "get", RECORD]).await;
+    assert!(!shown.stderr.contains("panicked"), "{shown:?}");
+    let cleanup = cli.run(&["cleanup", "-m", "102"]).await;
+    assert!(!cleanup.stderr.contains("panicked"), "{cleanup:?}");
+}
+
+#[tokio::test]
+async fn a_redirect_is_reported_never_followed() {
+    let elsewhere = Fake::start(|_| Reply::ok(json!({ "lockId": "0000@102" }))).await;
+    let location = format!("{}/koodrive/ose/v1/backup/lock", elsewhere.base_url);
+    let fake = Fake::start(move |_| Reply::redirect(302, &location)).await;
+    let cli = Cli::for_server(&fake.base_url);
+    let run = cli.run(&["lock", "create", "-m", "102"]).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&elsewhere.base_url),
+        "the Location is named: {}",
+        run.stderr
+    );
+    assert!(
+        elsewhere.seen().is_empty(),
+        "nothing, and no credential, went to the other host"
+    );
+    assert!(cli.journal_ids().is_empty(), "no lock journalled");
+}
+
+#[tokio::test]
+async fn credentials_in_the_base_url_are_refused_without_echoing_them() {
+    let fake = Fake::start(|_| Reply::ok(Value::Null)).await;
+    let with_password = fake.base_url.replace("http://", "http://ops:hunter2@");
+    let cli = Cli::for_server(&with_password);
+    let run = cli.run(&["record", "list", "-m", "102"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    assert!(fake.seen().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_mistyped_config_path_is_an_error_not_the_demo_server() {
+    let cli = Cli::isolated();
+    let missing = cli.dir.path().join("confg.toml");
+    let missing = missing.to_str().unwrap();
+    let run = cli.run(&["--config", missing, "cleanup", "--yes"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("confg.toml"), "{}", run.stderr);
+    let run = Cli::isolated()
+        .env("KOOBACKUP_CONFIG", missing)
+        .run(&["record", "list"])
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[tokio::test]
+async fn a_hanging_token_command_times_out_with_a_clear_message() {
+    let fake = Fake::start(|_| Reply::page(Vec::new(), None)).await;
+    let cli = Cli::isolated().env("KOOBACKUP_SECRET_TIMEOUT_SECS", "1");
+    cli.write_config(&format!(
+        "default_profile = \"p\"\n[profiles.p]\nbase_url = \"{}\"\nuser_id = \"alice\"\ntoken = {{ command = \"sleep 100\" }}\n",
+        fake.base_url
+    ));
+    let started = Instant::now();
+    let run = cli.run(&["record", "list", "-m", "102"]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("sleep 100") && run.stderr.contains("1 s"),
+        "{}",
+        run.stderr
+    );
+    assert!(fake.seen().is_empty());
+}
+
+#[tokio::test]
+async fn the_token_environment_variable_never_overrides_a_chosen_profile() {
+    let fake = Fake::start(|_| Reply::page(Vec::new(), None)).await;
+    let cli = Cli::isolated()
+        .env("KOOBACKUP_TOKEN", "token-for-another-server")
+        .env("PROFILE_TOKEN", "the-profiles-token");
+    cli.write_config(&format!(
+        "[profiles.p]\nbase_url = \"{}\"\nuser_id = \"alice\"\ntoken = {{ env = \"PROFILE_TOKEN\" }}\n",
+        fake.base_url
+    ));
+    let run = cli.run(&["--profile", "p", "record", "list", "-m", "102"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let sent: Vec<String> = fake
+        .seen()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(str::to_string))
+        .collect();
+    assert_eq!(sent, ["Bearer the-profiles-token"]);
+    let check = cli.run(&["--profile", "p", "config", "check"]).await;
+    assert!(
+        check.stdout.contains("KOOBACKUP_TOKEN"),
+        "config check says it is ignored: {check:?}"
+    );
+}
