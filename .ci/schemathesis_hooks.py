@@ -3,7 +3,16 @@
 Loaded through SCHEMATHESIS_HOOKS=schemathesis_hooks (with .ci/ on PYTHONPATH). Reads:
   KOOBACKUP_ST_BASE_URL    the server under test, e.g. http://127.0.0.1:43123
   KOOBACKUP_ST_USER        the user id the server accepts
-  KOOBACKUP_ST_TOKEN_FILE  a file whose first line is that user's token
+  KOOBACKUP_ST_SCHEME      `bearer` (default) or `app`
+  KOOBACKUP_ST_TOKEN_FILE  bearer: a file whose first line is that user's token
+  KOOBACKUP_ST_APP_ID      app: the app id the server accepts
+  KOOBACKUP_ST_SECRET_FILE app: a file whose first line is the app secret
+
+With `app`, every request is signed as it is sent (`_sign_prepared`, below the transport, so the
+signature covers the exact path, query and body bytes on the wire) by an implementation of the
+reference's "App-based Authentication Generation Rule" written here from its text, independent
+of koobackup's own: the server accepting these requests is the "vice versa" of the Rust tests, in
+which koobackup's client signs. A request refused for its signature fails the run.
 
 Why hooks and not `--header`: X-Date must be within 15 minutes of the server clock and never
 later than it, so it is computed when each request is sent. And randomly generated lock and
@@ -14,12 +23,16 @@ too. Header fuzzing (bad tokens, bad dates) is covered by tests/prop_server_requ
 """
 
 import datetime
+import hashlib
+import hmac
 import json
 import os
 import random
 import threading
+import urllib.parse
 
 import requests
+import requests.adapters
 import schemathesis
 
 PREFIX = "/koodrive/ose/v1/backup"
@@ -27,8 +40,19 @@ MODULES = ("100", "101", "102")
 
 BASE_URL = os.environ["KOOBACKUP_ST_BASE_URL"].rstrip("/")
 USER = os.environ["KOOBACKUP_ST_USER"]
-with open(os.environ["KOOBACKUP_ST_TOKEN_FILE"], encoding="utf-8") as token_file:
-    TOKEN = token_file.readline().strip()
+SCHEME = os.environ.get("KOOBACKUP_ST_SCHEME", "bearer")
+
+
+def _first_line(variable):
+    with open(os.environ[variable], encoding="utf-8") as file:
+        return file.readline().strip()
+
+
+if SCHEME == "app":
+    APP_ID = os.environ["KOOBACKUP_ST_APP_ID"]
+    APP_SECRET = _first_line("KOOBACKUP_ST_SECRET_FILE")
+else:
+    TOKEN = _first_line("KOOBACKUP_ST_TOKEN_FILE")
 
 # Fixed seed: a run is reproducible together with schemathesis' own --seed.
 _random = random.Random(20251103)
@@ -43,14 +67,98 @@ def _x_date():
 
 
 def _signed(headers):
+    """The identity headers; with `app` the Authorization header is added when the request is
+    sent (`_sign_prepared`)."""
     headers = dict(headers or {})
     for name in list(headers):
         if name.lower() in ("authorization", "x-user-id", "x-date"):
             del headers[name]
-    headers["Authorization"] = f"Bearer {TOKEN}"
+    if SCHEME != "app":
+        headers["Authorization"] = f"Bearer {TOKEN}"
     headers["X-User-Id"] = USER
     headers["X-Date"] = _x_date()
     return headers
+
+
+# --- App-based authentication, from the reference's text ------------------------------------
+
+
+def _enc(text):
+    """RFC 3986 unreserved characters as they are, every other UTF-8 byte as %XY."""
+    return urllib.parse.quote(text, safe="-_.~")
+
+
+def _canonical_uri(path):
+    kept = []
+    for segment in path.split("/"):
+        if not segment:
+            continue
+        segment = urllib.parse.unquote(segment, errors="replace")
+        if segment == ".":
+            continue
+        if segment == "..":
+            if kept:
+                kept.pop()
+            continue
+        kept.append(segment)
+    return "/" + "".join(_enc(segment) + "/" for segment in kept)
+
+
+def _canonical_query(query):
+    pairs = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        decode = lambda text: urllib.parse.unquote(text, errors="replace")  # '+' stays '+'
+        pairs.append((_enc(decode(name)), _enc(decode(value))))
+    return "&".join(f"{name}={value}" for name, value in sorted(pairs))
+
+
+def _sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sign_prepared(request):
+    url = urllib.parse.urlsplit(request.url)
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    headers = {
+        "host": url.netloc,
+        "x-date": request.headers["X-Date"].strip(),
+        "x-user-id": request.headers["X-User-Id"].strip(),
+    }
+    request.headers["Host"] = url.netloc
+    names = sorted(headers)
+    canonical = "\n".join(
+        [
+            request.method.upper(),
+            _canonical_uri(url.path),
+            _canonical_query(url.query),
+            "".join(f"{name}:{headers[name]}\n" for name in names),
+            ";".join(names),
+            _sha256_hex(body),
+        ]
+    )
+    to_sign = "HMAC-SHA256\n" + _sha256_hex(canonical.encode("utf-8"))
+    signature = hmac.new(APP_SECRET.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    request.headers["Authorization"] = (
+        f"HMAC-SHA256 AppId={APP_ID},SignedHeaders={';'.join(names)},Signature={signature}"
+    )
+
+
+if SCHEME == "app":
+    _send = requests.adapters.HTTPAdapter.send
+
+    def _send_signed(self, request, *args, **kwargs):
+        # Schemathesis drops required headers to test their absence: such a request cannot be
+        # signed as the rule asks, and is refused for what it lacks.
+        if "X-User-Id" in request.headers and "X-Date" in request.headers:
+            _sign_prepared(request)
+        return _send(self, request, *args, **kwargs)
+
+    requests.adapters.HTTPAdapter.send = _send_signed
 
 
 def _remember_lock(lock_id):
@@ -128,7 +236,10 @@ def before_call(context, case, **kwargs):
 
 @schemathesis.hook
 def after_call(context, case, response):
-    """Harvests the lock and record ids the server hands out, and forgets released ones."""
+    """Harvests the lock and record ids the server hands out, and forgets released ones. With
+    `app`, a signature the server refused fails the run: the two readings of the rule differ."""
+    if SCHEME == "app" and response.status_code == 401 and b"signature does not match" in response.content:
+        raise AssertionError(f"the server refused an app signature: {response.request.method} {response.request.url}")
     if response.status_code != 200:
         return
     request = response.request

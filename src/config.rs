@@ -625,7 +625,7 @@ pub fn token_file_permission_warning(path: &Path) -> Option<String> {
 
 /// Expands a leading `~/` to the home directory; other paths are returned unchanged.
 pub fn expand_home(path: &Path) -> PathBuf {
-    match (path.strip_prefix("~"), dirs::home_dir()) {
+    match (path.strip_prefix("~"), std::env::home_dir()) {
         (Ok(rest), Some(home)) => home.join(rest),
         _ => path.to_path_buf(),
     }
@@ -644,7 +644,7 @@ pub fn data_dir() -> Result<PathBuf, ConfigError> {
 }
 
 fn home_dir(what: &'static str, hint: &'static str) -> Result<PathBuf, ConfigError> {
-    dirs::home_dir().ok_or(ConfigError::NoHome { what, hint })
+    std::env::home_dir().ok_or(ConfigError::NoHome { what, hint })
 }
 
 pub(crate) fn non_empty_env(name: &str) -> Option<std::ffi::OsString> {

@@ -137,11 +137,12 @@ impl Journal {
         let mut found = false;
         self.modify(|locks| {
             if let Some(existing) = locks.iter_mut().find(|l| l.lock.lock_id == held.lock.lock_id) {
-                *existing = held;
+                *existing = held.clone();
                 found = true;
             }
             found
         })?;
+        tracing::info!(lock_id = %held.lock.lock_id, expires_at = %held.lock.expires_at, found, "journal: update");
         Ok(found)
     }
 
@@ -149,11 +150,13 @@ impl Journal {
     pub fn upsert(&mut self, held: HeldLock) -> Result<(), JournalError> {
         self.modify(|locks| {
             match locks.iter_mut().find(|l| l.lock.lock_id == held.lock.lock_id) {
-                Some(existing) => *existing = held,
-                None => locks.push(held),
+                Some(existing) => *existing = held.clone(),
+                None => locks.push(held.clone()),
             }
             true
-        })
+        })?;
+        tracing::info!(lock_id = %held.lock.lock_id, expires_at = %held.lock.expires_at, "journal: add");
+        Ok(())
     }
 
     /// Forgets the lock. Returns whether the journal had it.
@@ -165,6 +168,7 @@ impl Journal {
             found = locks.len() != before;
             found
         })?;
+        tracing::info!(lock_id, found, "journal: remove");
         Ok(found)
     }
 

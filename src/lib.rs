@@ -8,6 +8,7 @@ pub mod config;
 pub mod connect;
 pub mod format;
 pub mod journal;
+pub mod logging;
 pub mod properties;
 pub mod server;
 pub mod tui;

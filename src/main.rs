@@ -11,6 +11,12 @@ use koobackup::journal::Journal;
 
 fn main() -> ExitCode {
     let args = cli::parse();
+    if let Some(path) = &args.global.log_file
+        && let Err(message) = koobackup::logging::to_file(path)
+    {
+        args.global.output().error(&CliError::usage(message));
+        return ExitCode::from(Exit::Usage.code());
+    }
     let code = match args.command {
         Some(command) => cli::run(args.global, args.fresh, command),
         None => run_app(&args.global, args.fresh),

@@ -88,6 +88,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KOOBACKUP_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Append a log of what koobackup does (requests, retries, journal changes; for `serve`, every
+    /// request answered) to FILE; never a secret
+    #[arg(long, global = true, env = "KOOBACKUP_LOG", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
     /// Limit for one HTTP exchange, in seconds (default 10)
     #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,

@@ -71,7 +71,24 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), apply_faults))
         .layer(middleware::from_fn_with_state(state.clone(), server_date))
+        .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// One log line per request answered (with `--log-file`): method, path, status and how long it
+/// took. Headers and bodies, where credentials travel, are never logged.
+async fn log_request(request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "served"
+    );
+    response
 }
 
 /// Sets `Date` from the server clock (fault offset included): clients measure skew from it.

@@ -298,6 +298,8 @@ async fn serve_prints_its_address_serves_and_stops_on_sigterm() {
     let mut server = tokio::process::Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--lock-ttl-secs", "5", "--db"])
         .arg(dir.path().join("serve.sqlite"))
+        .arg("--log-file")
+        .arg(dir.path().join("serve.log"))
         .arg("--users-file")
         .arg(&users)
         .stdout(std::process::Stdio::piped())
@@ -328,6 +330,12 @@ async fn serve_prints_its_address_serves_and_stops_on_sigterm() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status:?}");
+    let served = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(
+        served.contains("served") && served.contains("status=200"),
+        "{served}"
+    );
+    assert!(!served.contains(ALICE_TOKEN), "{served}");
     cli.run(&["record", "list", "--timeout", "2"]).await.code(6);
 
     let nobody = cli.run(&["serve", "--listen", "127.0.0.1:0"]).await;

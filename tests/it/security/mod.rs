@@ -1,5 +1,6 @@
 //! Isolation between users, listening addresses, and the token kept off every screen and log.
 
+mod app_signing;
 mod hostile;
 mod isolation;
 mod listen;

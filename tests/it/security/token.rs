@@ -320,3 +320,50 @@ async fn a_short_test_token_is_not_mistaken_for_text() {
     }
     client.release_lock(&lock.lock_id).await.unwrap();
 }
+
+/// `--log-file`: the client's requests, retries and journal changes, and the server's answered
+/// requests, are there; the token and the app secret are not, and the file is private.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_says_what_happened_and_never_a_secret() {
+    let server = spawn_server_with(|c| {
+        c.faults = Faults {
+            error_rate: 0.5,
+            ..Faults::default()
+        }
+    })
+    .await;
+    let cli = Cli::for_server(&server.base_url());
+    let log = cli.dir.path().join("koobackup.log");
+    let log_arg = log.to_str().unwrap();
+    for _ in 0..3 {
+        let run = cli.run(&["--log-file", log_arg, "lock", "renew", "--all"]).await;
+        assert_secret_absent(&run, ALICE_TOKEN);
+    }
+    server.server.set_faults(Faults::default());
+    let created = cli
+        .run(&["--log-file", log_arg, "lock", "create", "-m", "101", "-q"])
+        .await;
+    let lock_id = created.ok().stdout_trimmed().to_string();
+    // The same through the environment.
+    let log_arg = log_arg.to_string();
+    let cli = cli.env("KOOBACKUP_LOG", &log_arg);
+    cli.run(&["record", "list", "-m", "101"]).await.ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("journal: add") && text.contains(&lock_id), "{text}");
+    assert!(
+        text.contains("path=\"/record\"") || text.contains("path=/record"),
+        "{text}"
+    );
+    assert!(!text.contains(ALICE_TOKEN) && !text.contains("Bearer"), "{text}");
+    assert_eq!(mode(&log), 0o600);
+
+    let unwritable = cli
+        .run(&["--log-file", "/nonexistent/dir/x.log", "lock", "list"])
+        .await;
+    assert_eq!(unwritable.code, 2, "{unwritable:?}");
+    assert!(
+        unwritable.stderr.contains("/nonexistent/dir/x.log"),
+        "{}",
+        unwritable.stderr
+    );
+}

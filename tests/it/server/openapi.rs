@@ -49,7 +49,7 @@ impl Spec {
     fn load() -> Spec {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/openapi.yaml"))
             .expect("read assets/openapi.yaml");
-        let doc: Value = serde_yaml::from_str(&text).expect("openapi.yaml is valid YAML");
+        let doc: Value = serde_norway::from_str(&text).expect("openapi.yaml is valid YAML");
         Spec {
             doc,
             covered: BTreeSet::new(),
@@ -695,4 +695,53 @@ async fn served_responses_match_the_spec() {
             "{method} {template}: only {statuses:?} exercised"
         );
     }
+}
+
+/// The same spec for app-signed requests: successes, the listing with a query, and the refusals
+/// of a wrong signature and an unknown app, all documented.
+#[tokio::test]
+async fn signed_requests_get_documented_answers() {
+    let mut spec = Spec::load();
+    let ts: TestServer = spawn_server().await;
+    let (lock_path, records) = (format!("{PREFIX}/lock"), format!("{PREFIX}/record"));
+    let s = &mut spec;
+    let signed = |method: &str, path: &str| ts.req(method, path).app_signed(support::APP);
+    let resp = call(s, signed("POST", &lock_path).json(json!({"moduleCode": "102"}))).await;
+    resp.expect_ok();
+    let lock = resp.body["data"]["lockId"].as_str().unwrap().to_owned();
+    let body = json!({"moduleCode": "102", "deviceId": "pixel 7 ü", "properties": "{\"n\":1}"});
+    call(s, signed("POST", &records).lock(&lock).json(body))
+        .await
+        .expect_ok();
+    let listed = call(
+        s,
+        signed("GET", &records).query(&[
+            ("pageSize", "10"),
+            ("moduleCode", "102"),
+            ("deviceId", "pixel 7 ü"),
+        ]),
+    )
+    .await;
+    listed.expect_ok();
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
+    call(s, signed("PATCH", &lock_path).lock(&lock)).await.expect_ok();
+    call(
+        s,
+        ts.req("GET", &records)
+            .query(&[("pageSize", "10"), ("moduleCode", "102")])
+            .app_signed((support::APP.0, "wrong")),
+    )
+    .await
+    .expect(401, 401001);
+    call(
+        s,
+        ts.req("PATCH", &lock_path)
+            .lock(&lock)
+            .app_signed(("no-such-app", support::APP.1)),
+    )
+    .await
+    .expect(401, 401001);
+    call(s, signed("DELETE", &lock_path).lock(&lock))
+        .await
+        .expect_ok();
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::cli::{Cli, Run};
-use crate::support::{ALICE, PREFIX, TestServer, spawn_server_with};
+use crate::support::{ALICE, PREFIX, TestServer, record_ids, server_time_left_ms, spawn_server_with};
 use koobackup::server::Faults;
 use serde_json::{Value, json};
 
@@ -42,31 +42,6 @@ fn faults() -> Faults {
 
 fn cli_for(server: &TestServer, ttl: Duration) -> Cli {
     Cli::for_server(&server.base_url()).env("KOOBACKUP_LOCK_TTL_SECS", &ttl.as_secs().to_string())
-}
-
-/// Milliseconds until `lock_id` expires on the server, read from its database (so the check
-/// itself meets no injected fault); `None` if the lock is gone.
-fn server_time_left_ms(db: &Path, lock_id: &str) -> Option<i64> {
-    let conn = rusqlite::Connection::open(db).expect("open db");
-    let expires: Option<i64> = conn
-        .query_row(
-            "SELECT expires_at FROM locks WHERE lock_id = ?1",
-            [lock_id],
-            |r| r.get(0),
-        )
-        .ok();
-    expires.map(|e| e - chrono::Utc::now().timestamp_millis())
-}
-
-fn record_ids(db: &Path, module: &str) -> BTreeSet<String> {
-    let conn = rusqlite::Connection::open(db).expect("open db");
-    let mut stmt = conn
-        .prepare("SELECT record_id FROM records WHERE module = ?1")
-        .expect("prepare");
-    stmt.query_map([module], |r| r.get::<_, i64>(0))
-        .expect("query")
-        .map(|id| id.expect("id").to_string())
-        .collect()
 }
 
 /// Sends `req` until it gets an answer that is not an injected 500 (at most 30 tries). The

@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::ALICE;
 use crate::support::pty::{Tui, countdown_of, journal_entries};
+use crate::support::{ALICE, server_time_left_ms};
 use koobackup::api::client::NewRecord;
 use koobackup::api::{Client, ClientOptions, Credentials, ModuleCode, Token};
 use koobackup::server::Faults;
@@ -67,21 +67,6 @@ async fn assert_live(client: &Client, lock_id: &str, when: &str) -> usize {
             Err(e) => panic!("{when}: the lock is not live: {e}"),
         }
     }
-}
-
-/// Milliseconds until `lock_id` expires according to the server's database (read directly, so
-/// the look neither meets a fault nor extends the lock); `None` if the lock is gone.
-fn server_time_left_ms(db: &Path, lock_id: &str) -> Option<i64> {
-    let conn = rusqlite::Connection::open(db).expect("open db");
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    let expires: Option<i64> = conn
-        .query_row(
-            "SELECT expires_at FROM locks WHERE lock_id = ?1",
-            [lock_id],
-            |r| r.get(0),
-        )
-        .ok();
-    expires.map(|e| e - chrono::Utc::now().timestamp_millis())
 }
 
 /// The auto-renewal calls in the activity log, gathered from every look at the screen (the log

@@ -48,6 +48,12 @@ impl Tui {
 
     /// Starts the app with `extra` set in its environment on top of [`env_for`].
     pub fn start_with(base_url: &str, dir: &Path, extra: &[(&str, &str)]) -> Tui {
+        Tui::start_as(base_url, dir, &["--user-id", server::ALICE.0], extra)
+    }
+
+    /// Starts the app on `base_url` with these credential arguments (`--user-id`, `--app-id`…)
+    /// and `extra` in its environment on top of [`env_for`].
+    pub fn start_as(base_url: &str, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -57,7 +63,8 @@ impl Tui {
             })
             .expect("open a pty");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_koobackup"));
-        command.args(["--base-url", base_url, "--user-id", server::ALICE.0]);
+        command.args(["--base-url", base_url]);
+        command.args(args);
         for (name, value) in env_for(dir) {
             command.env(name, value);
         }

@@ -5,11 +5,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use koobackup::server::{RunningServer, ServerConfig, UserCredential, start};
+use koobackup::server::{AppCredential, RunningServer, ServerConfig, UserCredential, start};
 use serde_json::Value;
 
 pub const ALICE: (&str, &str) = ("alice", "alice-token");
 pub const BOB: (&str, &str) = ("bob", "bob-token");
+/// An app the test servers accept (app-based authentication): `(app id, secret)`.
+pub const APP: (&str, &str) = ("backup-app-7", "app-secret-0c9e41d2");
 pub const PREFIX: &str = "/koodrive/ose/v1/backup";
 
 /// A running server whose database lives in a temporary directory kept alive with it.
@@ -38,6 +40,7 @@ impl TestServer {
                 ("X-Date".into(), x_date_now()),
             ],
             body: None,
+            app: None,
         }
     }
 
@@ -103,6 +106,10 @@ pub async fn spawn_server_with(configure: impl FnOnce(&mut ServerConfig)) -> Tes
             token: token.into(),
         });
     }
+    config.apps.push(AppCredential {
+        app_id: APP.0.into(),
+        secret: APP.1.into(),
+    });
     configure(&mut config);
     let server = start(config.clone()).await.expect("start server");
     let http = reqwest::Client::builder()
@@ -164,6 +171,8 @@ pub struct Req {
     url: String,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
+    /// Sign as this app `(id, secret)` when sent, instead of the bearer token.
+    app: Option<(String, String)>,
 }
 
 impl Req {
@@ -183,6 +192,13 @@ impl Req {
     pub fn user(self, (user, token): (&str, &str)) -> Self {
         self.header("X-User-Id", user)
             .header("Authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sign as `(app id, secret)` (app-based authentication) for the user the request names;
+    /// the signature is made when the request is sent, over what is sent.
+    pub fn app_signed(mut self, (app_id, secret): (&str, &str)) -> Self {
+        self.app = Some((app_id.into(), secret.into()));
+        self.without("Authorization")
     }
 
     pub fn lock(self, lock_id: &str) -> Self {
@@ -205,7 +221,11 @@ impl Req {
         self
     }
 
-    pub async fn send(self) -> Resp {
+    pub async fn send(mut self) -> Resp {
+        if let Some((app_id, secret)) = self.app.clone() {
+            let authorization = self.signature(&app_id, &secret);
+            self = self.header("Authorization", &authorization);
+        }
         let mut builder = self.http.request(self.method.clone(), &self.url);
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
@@ -232,6 +252,40 @@ impl Req {
             body,
             what: format!("{} {}", self.method, self.url),
         }
+    }
+}
+
+impl Req {
+    /// The `Authorization` header signing this request as `app_id`.
+    fn signature(&self, app_id: &str, secret: &str) -> String {
+        use koobackup::api::sign;
+        let url = reqwest::Url::parse(&self.url).unwrap();
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap()),
+            None => url.host_str().unwrap().to_string(),
+        };
+        let header = |name: &str| {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let headers = vec![
+            ("host".to_string(), host),
+            ("x-date".to_string(), header("X-Date")),
+            ("x-user-id".to_string(), header("X-User-Id")),
+        ];
+        let segments = sign::decode_path(url.path());
+        let query = sign::parse_query(url.query().unwrap_or_default());
+        let parts = sign::SignedParts {
+            method: self.method.as_str(),
+            path_segments: &segments,
+            query: &query,
+            headers: &headers,
+            body: self.body.as_deref().unwrap_or_default(),
+        };
+        sign::authorization(app_id, "host;x-date;x-user-id", &sign::signature(secret, &parts))
     }
 }
 
@@ -273,4 +327,32 @@ impl Resp {
         assert_eq!(self.body["msg"], "success");
         self
     }
+}
+
+/// Milliseconds until `lock_id` expires according to the server's database (read directly, so
+/// the look neither meets a fault nor extends the lock); `None` if the lock is gone.
+pub fn server_time_left_ms(db: &std::path::Path, lock_id: &str) -> Option<i64> {
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let expires: Option<i64> = conn
+        .query_row(
+            "SELECT expires_at FROM locks WHERE lock_id = ?1",
+            [lock_id],
+            |r| r.get(0),
+        )
+        .ok();
+    expires.map(|e| e - chrono::Utc::now().timestamp_millis())
+}
+
+/// The ids of every record of `module` in the server's database.
+pub fn record_ids(db: &std::path::Path, module: &str) -> std::collections::BTreeSet<String> {
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT record_id FROM records WHERE module = ?1")
+        .expect("prepare");
+    stmt.query_map([module], |r| r.get::<_, i64>(0))
+        .expect("query")
+        .map(|id| id.expect("id").to_string())
+        .collect()
 }
