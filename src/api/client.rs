@@ -164,7 +164,7 @@ impl Client {
     /// `allow_insecure_http`), and for credentials that cannot be sent in a header.
     pub fn new(options: ClientOptions) -> Result<Client, ApiError> {
         let url = check_options(&options)?;
-        let unusable = |cause: String| ApiError::Transport {
+        let unusable = |cause: String| ApiError::Settings {
             url: options.base_url.clone(),
             cause,
         };
@@ -384,7 +384,7 @@ impl Client {
             url.push('?');
             url.push_str(&query);
         }
-        let url = reqwest::Url::parse(&url).map_err(|e| ApiError::Transport {
+        let url = reqwest::Url::parse(&url).map_err(|e| ApiError::Settings {
             url: self.options.base_url.clone(),
             cause: format!("cannot build the request URL: {e}"),
         })?;
@@ -428,7 +428,7 @@ impl Client {
                 sign::authorization(app_id, &sign::SIGNED_HEADERS.join(";"), &signature)
             }
         };
-        let mut authorization = HeaderValue::from_str(&authorization).map_err(|_| ApiError::Transport {
+        let mut authorization = HeaderValue::from_str(&authorization).map_err(|_| ApiError::Settings {
             url: self.options.base_url.clone(),
             cause: "the credentials contain characters an HTTP header cannot carry".into(),
         })?;
@@ -567,7 +567,7 @@ fn is_loopback_host(host: &str) -> bool {
 /// where they should not go; returns the parsed base URL.
 fn check_options(options: &ClientOptions) -> Result<reqwest::Url, ApiError> {
     let base_url = options.base_url.trim();
-    let unusable = |cause: String| ApiError::Transport {
+    let unusable = |cause: String| ApiError::Settings {
         // The URL as typed may hold a password: show it only without one.
         url: match reqwest::Url::parse(base_url) {
             Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {

@@ -37,11 +37,16 @@ pub enum ErrorKind {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
-    /// The request never got a whole HTTP answer: connection refused, DNS, reset, TLS, or
-    /// settings (base URL, credentials) that cannot be sent at all. `cause` says what happened and
-    /// what to check.
+    /// The request never got a whole HTTP answer: connection refused, DNS, reset, TLS. `cause`
+    /// says what happened and what to check.
     #[error("cannot talk to the KooDrive server at {url}: {cause}")]
     Transport { url: String, cause: String },
+
+    /// Settings that cannot work, found before anything is sent: a base URL that is no URL or
+    /// carries a password, plain HTTP to another machine, an unreadable CA file, credentials an
+    /// HTTP header cannot carry. Nothing was sent; repeating changes nothing.
+    #[error("cannot use the KooDrive server at {url}: {cause}")]
+    Settings { url: String, cause: String },
 
     #[error(
         "the KooDrive server did not answer within {} s (the limit for one attempt); it may be \
@@ -237,7 +242,7 @@ impl ApiError {
             ApiError::Decode { .. } | ApiError::TooLarge { .. } | ApiError::TooManyPages { .. } => {
                 ErrorKind::Server
             }
-            ApiError::Redirect { .. } => ErrorKind::Invalid,
+            ApiError::Redirect { .. } | ApiError::Settings { .. } => ErrorKind::Invalid,
             ApiError::Http { status } => kind_of_status(*status).unwrap_or(ErrorKind::Unknown),
             ApiError::Api { status, code, .. } => kind_of_status(*status)
                 .or_else(|| known_code(code).map(|(kind, _)| kind))
@@ -299,6 +304,10 @@ impl ApiError {
                 detail: scrub(detail),
             },
             ApiError::Transport { url, cause } => ApiError::Transport {
+                url: scrub(url),
+                cause: scrub(cause),
+            },
+            ApiError::Settings { url, cause } => ApiError::Settings {
                 url: scrub(url),
                 cause: scrub(cause),
             },

@@ -4,4 +4,5 @@ mod app_signing;
 mod hostile;
 mod isolation;
 mod listen;
+mod tls;
 mod token;
