@@ -127,6 +127,7 @@ fn app() -> App {
         user_id: USER.0.into(),
         lock_ttl: chrono::Duration::seconds(600),
         display_offset: FixedOffset::east_opt(0).unwrap(),
+        retention: None,
     };
     let mut app = App::new(
         session,

@@ -2,8 +2,9 @@
 //! propose exactly the same records.
 //!
 //! A record is a candidate when it is still `new` long after it was created (the backup that
-//! created it was abandoned and never completed) or when it is marked `to be deleted`. Completed
-//! records and records with a status this version does not know are never proposed.
+//! created it was abandoned and never completed), when it is marked `to be deleted`, or — with a
+//! retention policy ([`crate::retention`]) — when it is a completed backup no retention rule
+//! keeps. Records with a status this version does not know are never proposed.
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::api::{BackupRecord, RecordStatus};
 use crate::format;
+use crate::retention::{KeepReason, Retention};
 
 /// The rules an operator can tune.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub struct CleanupRules {
     pub stale_new_after: chrono::Duration,
     /// Whether records marked `to be deleted` are proposed.
     pub include_to_be_deleted: bool,
+    /// Which completed backups to keep; without one, completed backups are never proposed.
+    pub retention: Option<Retention>,
 }
 
 impl Default for CleanupRules {
@@ -26,6 +30,7 @@ impl Default for CleanupRules {
         CleanupRules {
             stale_new_after: chrono::Duration::hours(24),
             include_to_be_deleted: true,
+            retention: None,
         }
     }
 }
@@ -37,6 +42,8 @@ pub enum CleanupReason {
     Abandoned { age: chrono::Duration },
     /// The record's status is `to be deleted`.
     MarkedForDeletion,
+    /// A completed backup that no rule of this retention policy keeps.
+    NotRetained(Retention),
 }
 
 impl fmt::Display for CleanupReason {
@@ -46,6 +53,7 @@ impl fmt::Display for CleanupReason {
                 write!(f, "abandoned: still new after {}", format::age(*age))
             }
             CleanupReason::MarkedForDeletion => f.write_str("marked to be deleted"),
+            CleanupReason::NotRetained(policy) => write!(f, "not kept by {}", policy.describe()),
         }
     }
 }
@@ -57,20 +65,72 @@ pub struct Candidate {
     pub reason: CleanupReason,
 }
 
-/// The records of `records` that `rules` propose for deletion at `now`, in the given order.
-pub fn candidates(records: &[BackupRecord], rules: &CleanupRules, now: DateTime<Utc>) -> Vec<Candidate> {
-    records
-        .iter()
-        .filter_map(|record| {
-            reason_for(record, rules, now).map(|reason| Candidate {
-                record: record.clone(),
-                reason,
-            })
-        })
-        .collect()
+impl CleanupReason {
+    /// A stable name for scripts (`--json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CleanupReason::Abandoned { .. } => "abandoned",
+            CleanupReason::MarkedForDeletion => "marked-for-deletion",
+            CleanupReason::NotRetained(_) => "not-retained",
+        }
+    }
 }
 
-/// Why `record` is a candidate under `rules`, or `None` when it is not.
+/// A completed backup the retention policy keeps, with the rule that keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    pub record: BackupRecord,
+    pub reason: KeepReason,
+}
+
+/// What clean-up would do: the records to delete, and (under a retention policy) the completed
+/// backups it keeps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub delete: Vec<Candidate>,
+    pub keep: Vec<Kept>,
+}
+
+/// The records of `records` that `rules` propose for deletion at `now`: abandoned and marked
+/// ones in the given order, then the completed backups no retention rule keeps (by device and
+/// module, newest first).
+pub fn candidates(records: &[BackupRecord], rules: &CleanupRules, now: DateTime<Utc>) -> Vec<Candidate> {
+    plan(records, rules, now).delete
+}
+
+/// [`candidates`], and what the retention policy keeps.
+pub fn plan(records: &[BackupRecord], rules: &CleanupRules, now: DateTime<Utc>) -> Plan {
+    let mut plan = Plan {
+        delete: records
+            .iter()
+            .filter_map(|record| {
+                reason_for(record, rules, now).map(|reason| Candidate {
+                    record: record.clone(),
+                    reason,
+                })
+            })
+            .collect(),
+        keep: Vec::new(),
+    };
+    if let Some(policy) = rules.retention {
+        for decision in policy.decide(records) {
+            match decision.kept {
+                Some(reason) => plan.keep.push(Kept {
+                    record: decision.record,
+                    reason,
+                }),
+                None => plan.delete.push(Candidate {
+                    record: decision.record,
+                    reason: CleanupReason::NotRetained(policy),
+                }),
+            }
+        }
+    }
+    plan
+}
+
+/// Why `record` is a candidate for its own status under `rules` (abandoned, marked), or `None`.
+/// Completed records are a matter of the retention policy, which looks at them together.
 pub fn reason_for(record: &BackupRecord, rules: &CleanupRules, now: DateTime<Utc>) -> Option<CleanupReason> {
     match record.status {
         RecordStatus::New => {
@@ -172,8 +232,47 @@ mod tests {
         let rules = CleanupRules {
             stale_new_after: chrono::Duration::hours(2),
             include_to_be_deleted: false,
+            retention: None,
         };
         assert_eq!(ids(&candidates(&records, &rules, now())), ["new-3h"]);
+    }
+
+    #[test]
+    fn a_retention_policy_adds_the_completed_backups_it_does_not_keep() {
+        let records = [
+            record("done-1h", RecordStatus::Completed, chrono::Duration::hours(1)),
+            record("done-2h", RecordStatus::Completed, chrono::Duration::hours(2)),
+            record("done-3h", RecordStatus::Completed, chrono::Duration::hours(3)),
+            record("new-30h", RecordStatus::New, chrono::Duration::hours(30)),
+        ];
+        assert_eq!(
+            ids(&candidates(&records, &CleanupRules::default(), now())),
+            ["new-30h"],
+            "no policy: completed backups stay"
+        );
+        let rules = CleanupRules {
+            retention: Some(Retention {
+                keep_last: Some(2),
+                ..Retention::default()
+            }),
+            ..CleanupRules::default()
+        };
+        let plan = plan(&records, &rules, now());
+        assert_eq!(ids(&plan.delete), ["new-30h", "done-3h"]);
+        assert_eq!(plan.delete[1].reason.to_string(), "not kept by keep_last 2");
+        assert_eq!(plan.delete[1].reason.code(), "not-retained");
+        let kept: Vec<(&str, String)> = plan
+            .keep
+            .iter()
+            .map(|k| (k.record.record_id.as_str(), k.reason.to_string()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("done-1h", "kept by keep_last 2".to_string()),
+                ("done-2h", "kept by keep_last 2".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub struct Profile {
     /// Allow plain `http://` to another machine (the credentials travel readable).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_insecure_http: bool,
+    /// `[profiles.NAME.retention]`: the completed backups `cleanup` keeps when no `--keep-*`
+    /// option is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::retention::Retention>,
 }
 
 /// Where a secret (an access token or an app secret) comes from. In TOML: `{ env = "VAR" }`,

@@ -16,6 +16,7 @@
 //! server is never sent to the server of a profile. A secret is never a plain command-line
 //! argument: those leak into `ps` and shell history.
 
+use crate::retention::Retention;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -101,6 +102,8 @@ pub struct RemoteSettings {
     pub lock_ttl: Option<Duration>,
     pub ca_file: Option<PathBuf>,
     pub allow_insecure_http: bool,
+    /// The profile's retention policy, if it has one.
+    pub retention: Option<Retention>,
 }
 
 impl RemoteSettings {
@@ -157,6 +160,8 @@ pub struct Connection {
     pub embedded: Option<RunningServer>,
     /// Things the user should fix, such as a token file readable by others. Show them.
     pub warnings: Vec<String>,
+    /// The profile's retention policy for `cleanup`, if it has one.
+    pub retention: Option<Retention>,
     journal_key: String,
 }
 
@@ -295,6 +300,7 @@ fn command_line_settings(options: &ConnectOptions, base_url: &str) -> Result<Rem
         lock_ttl: options.lock_ttl,
         ca_file: options.ca_file.clone(),
         allow_insecure_http: false,
+        retention: None,
     })
 }
 
@@ -344,6 +350,7 @@ fn profile_settings(
             .or(profile.lock_ttl_secs.map(Duration::from_secs)),
         ca_file: options.ca_file.clone().or(profile.ca_file),
         allow_insecure_http: profile.allow_insecure_http,
+        retention: profile.retention,
         origin: Origin::Profile { name, config_path },
     })
 }
@@ -408,6 +415,7 @@ impl Target {
                     label: settings.label(),
                     embedded: None,
                     warnings,
+                    retention: settings.retention,
                     journal_key,
                 })
             }
@@ -429,6 +437,7 @@ impl Target {
                     label: "embedded demo server".into(),
                     embedded: Some(server),
                     warnings: Vec::new(),
+                    retention: None,
                     journal_key,
                 })
             }

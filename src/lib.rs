@@ -10,5 +10,6 @@ pub mod format;
 pub mod journal;
 pub mod logging;
 pub mod properties;
+pub mod retention;
 pub mod server;
 pub mod tui;

@@ -18,7 +18,8 @@ use super::{Context, parse_module};
 use crate::api::client::RecordQuery;
 use crate::api::error::LOCK_EXPIRED;
 use crate::api::{BackupRecord, LockInfo, MAX_PAGE_SIZE, ModuleCode};
-use crate::cleanup::{Candidate, CleanupReason, CleanupRules, candidates, parse_age};
+use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, parse_age, plan};
+use crate::retention::Retention;
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
@@ -34,6 +35,8 @@ pub struct CleanupArgs {
     /// Do not propose records marked "to be deleted"
     #[arg(long)]
     pub keep_marked: bool,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     /// Only list the candidates (this is the default)
     #[arg(long, conflicts_with = "yes")]
     pub dry_run: bool,
@@ -42,6 +45,87 @@ pub struct CleanupArgs {
     pub yes: bool,
     #[command(flatten)]
     pub bounds: WalkBounds,
+}
+
+/// Retention rules for completed backups, per device and module (restic's `forget --keep-*`).
+/// Without any, the profile's `[profiles.NAME.retention]` applies, if it has one; without
+/// that, completed backups are never proposed.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Keep the N newest completed backups of each device
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest completed backup of each of the N newest days with one (UTC)
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest completed backup of each of the N newest ISO weeks with one
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest completed backup of each of the N newest months with one
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep every completed backup made within AGE before the device's newest (e.g. 30d)
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub keep_within: Option<chrono::Duration>,
+    /// Let the rules delete even the newest completed backup of a device
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+impl RetentionArgs {
+    /// The policy to apply: the options', else the profile's; refused when it keeps nothing.
+    fn policy(&self, profile: Option<Retention>) -> Result<Option<Retention>, CliError> {
+        let given = Retention {
+            keep_last: self.keep_last,
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_within: self.keep_within,
+            allow_empty: self.allow_empty,
+        };
+        let policy = if given.is_set() {
+            Some(given)
+        } else {
+            profile.map(|p| Retention {
+                allow_empty: p.allow_empty || self.allow_empty,
+                ..p
+            })
+        };
+        if let Some(policy) = policy {
+            policy.check().map_err(CliError::usage)?;
+        } else if self.allow_empty {
+            return Err(CliError::usage(
+                "--allow-empty needs retention rules (--keep-last, --keep-daily, --keep-weekly,                  --keep-monthly or --keep-within)",
+            ));
+        }
+        Ok(policy)
+    }
+}
+
+/// A completed backup the retention policy keeps.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeptReport {
+    record: BackupRecord,
+    reason: String,
+    reason_code: &'static str,
+}
+
+impl From<Kept> for KeptReport {
+    fn from(kept: Kept) -> KeptReport {
+        KeptReport {
+            reason: kept.reason.to_string(),
+            reason_code: kept.reason.code(),
+            record: kept.record,
+        }
+    }
+}
+
+/// Everything `cleanup` found and did.
+#[derive(Debug, Default)]
+struct Reports {
+    candidates: Vec<CandidateReport>,
+    kept: Vec<KeptReport>,
 }
 
 /// What happened to one candidate.
@@ -60,10 +144,7 @@ impl CandidateReport {
     fn new(candidate: Candidate) -> CandidateReport {
         CandidateReport {
             reason: candidate.reason.to_string(),
-            reason_code: match candidate.reason {
-                CleanupReason::Abandoned { .. } => "abandoned",
-                CleanupReason::MarkedForDeletion => "marked-for-deletion",
-            },
+            reason_code: candidate.reason.code(),
             record: candidate.record,
             deleted: false,
             error: None,
@@ -82,13 +163,14 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
     let rules = CleanupRules {
         stale_new_after: args.older_than,
         include_to_be_deleted: !args.keep_marked,
+        retention: args.retention.policy(ctx.connection.retention)?,
     };
     let modules = if args.module.is_empty() {
         ModuleCode::ALL.to_vec()
     } else {
         args.module.clone()
     };
-    let mut reports = Vec::new();
+    let mut reports = Reports::default();
     let mut skipped = Vec::new();
     let mut first_error: Option<CliError> = None;
     for module in modules {
@@ -96,7 +178,10 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
             delete_in_module(ctx, module, &args, &rules, &mut reports).await
         } else {
             find(ctx, module, &args, &rules).await.map(|found| {
-                reports.extend(found.into_iter().map(CandidateReport::new));
+                reports
+                    .candidates
+                    .extend(found.delete.into_iter().map(CandidateReport::new));
+                reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
             })
         };
         if let Err(error) = outcome {
@@ -107,25 +192,26 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
             first_error.get_or_insert(error);
         }
     }
-    if let Some(failed) = reports.iter().find(|r| r.error.is_some()) {
+    if let Some(failed) = reports.candidates.iter().find(|r| r.error.is_some()) {
         first_error.get_or_insert(CliError::new(
             Exit::Failure,
             failed.error.clone().unwrap_or_default(),
         ));
     }
-    print(ctx, &args, &reports, &skipped)?;
+    print(ctx, &args, &rules, &reports, &skipped)?;
     Ok(first_error.map_or(Exit::Ok.code(), |e| e.exit.code()))
 }
 
-/// The module's candidates at this moment. Ages are measured on the server's clock (the records'
-/// times are the server's), through the offset the listing itself measured. Records that could
-/// not be read, or that the server lists under another module, are never candidates.
+/// The module's candidates at this moment, and what the retention policy keeps. Ages are
+/// measured on the server's clock (the records' times are the server's), through the offset the
+/// listing itself measured. Records that could not be read, or that the server lists under
+/// another module, are never candidates.
 async fn find(
     ctx: &Context,
     module: ModuleCode,
     args: &CleanupArgs,
     rules: &CleanupRules,
-) -> Result<Vec<Candidate>, CliError> {
+) -> Result<Plan, CliError> {
     let query = RecordQuery {
         module,
         page_size: MAX_PAGE_SIZE,
@@ -168,7 +254,7 @@ async fn find(
              machine's clock",
         );
     }
-    Ok(candidates(&ours, rules, ctx.client().server_now()))
+    Ok(plan(&ours, rules, ctx.client().server_now()))
 }
 
 /// Takes a lock for `module`, lists its candidates again under it, deletes them, releases it.
@@ -177,7 +263,7 @@ async fn delete_in_module(
     module: ModuleCode,
     args: &CleanupArgs,
     rules: &CleanupRules,
-    reports: &mut Vec<CandidateReport>,
+    reports: &mut Reports,
 ) -> Result<(), CliError> {
     let mut lock = ctx.create_lock(module, false).await.map_err(|error| {
         if error.exit == Exit::Conflict {
@@ -204,11 +290,13 @@ async fn delete_candidates(
     lock: &mut LockInfo,
     args: &CleanupArgs,
     rules: &CleanupRules,
-    reports: &mut Vec<CandidateReport>,
+    reports: &mut Reports,
 ) -> Result<(), CliError> {
     let renew_below =
         chrono::Duration::from_std(ctx.client().lock_ttl() / 3).unwrap_or(chrono::Duration::MAX);
-    for candidate in find(ctx, lock.module, args, rules).await? {
+    let found = find(ctx, lock.module, args, rules).await?;
+    reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
+    for candidate in found.delete {
         // A long clean-up must not outlive its lock.
         if lock.time_left(Utc::now()) < renew_below {
             *lock = ctx.client().renew_lock(lock).await?;
@@ -228,7 +316,7 @@ async fn delete_candidates(
             Ok(()) => report.deleted = true,
             Err(error) => report.error = Some(error.to_string()),
         }
-        reports.push(report);
+        reports.candidates.push(report);
     }
     Ok(())
 }
@@ -236,14 +324,18 @@ async fn delete_candidates(
 fn print(
     ctx: &Context,
     args: &CleanupArgs,
-    reports: &[CandidateReport],
+    rules: &CleanupRules,
+    all: &Reports,
     skipped: &[SkippedModule],
 ) -> Result<(), CliError> {
     let out = ctx.out;
+    let reports = &all.candidates;
     if out.json {
         return out.json(&serde_json::json!({
             "dryRun": !args.yes,
+            "retention": rules.retention.map(|policy| policy.describe()),
             "candidates": reports,
+            "kept": all.kept,
             "skippedModules": skipped,
         }));
     }
@@ -253,6 +345,28 @@ fn print(
     if out.quiet {
         let done = reports.iter().filter(|r| !args.yes || r.deleted);
         return done.into_iter().try_for_each(|r| out.value(&r.record.record_id));
+    }
+    if let Some(policy) = rules.retention
+        && !all.kept.is_empty()
+    {
+        let rows: Vec<Vec<String>> = all
+            .kept
+            .iter()
+            .map(|k| {
+                vec![
+                    k.record.record_id.clone(),
+                    k.record.module_code.label(),
+                    k.record.device_info.device_id.clone(),
+                    output::local_minutes(k.record.create_time),
+                    k.reason.clone(),
+                ]
+            })
+            .collect();
+        out.line(&format!("kept by the retention policy ({}):", policy.describe()))?;
+        out.line(&output::table(
+            &["RECORD ID", "MODULE", "DEVICE", "CREATED", "REASON"],
+            &rows,
+        ))?;
     }
     if reports.is_empty() {
         return out.line("no clean-up candidates");

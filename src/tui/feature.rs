@@ -20,6 +20,8 @@ pub struct Session {
     pub lock_ttl: chrono::Duration,
     /// Offset used to show times (the local time zone; UTC in tests).
     pub display_offset: FixedOffset,
+    /// The profile's retention policy, which the clean-up view starts with.
+    pub retention: Option<crate::retention::Retention>,
 }
 
 /// The panes that take focus, in Tab order.

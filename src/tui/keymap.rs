@@ -81,6 +81,8 @@ pub enum RecordCommand {
     ChangeAge(isize),
     /// Clean-up: propose records marked `to be deleted`, or not.
     ToggleMarkedForDeletion,
+    /// Clean-up: edit the retention policy for completed backups.
+    EditRetention,
 }
 
 impl Command {
@@ -137,6 +139,7 @@ impl Command {
                 R::ChangeAge(step) if step < 0 => "younger".into(),
                 R::ChangeAge(_) => "older".into(),
                 R::ToggleMarkedForDeletion => "toggle-marked".into(),
+                R::EditRetention => "retention".into(),
             },
         }
     }
@@ -182,13 +185,15 @@ pub enum Scope {
     /// Typing the number of records to delete.
     TypeToConfirm,
     Cleanup,
+    /// Editing the clean-up view's retention policy.
+    CleanupRules,
     BulkRunning,
     BulkSummary,
 }
 
 impl Scope {
     /// Every scope, in the order the help overlay lists them.
-    pub const ALL: [Scope; 18] = [
+    pub const ALL: [Scope; 19] = [
         Scope::Global,
         Scope::LocksPane,
         Scope::ActivityPane,
@@ -205,6 +210,7 @@ impl Scope {
         Scope::CompleteRecord,
         Scope::TypeToConfirm,
         Scope::Cleanup,
+        Scope::CleanupRules,
         Scope::BulkRunning,
         Scope::BulkSummary,
     ];
@@ -227,6 +233,7 @@ impl Scope {
             Scope::CompleteRecord => "Complete a record",
             Scope::TypeToConfirm => "Confirm a bulk delete",
             Scope::Cleanup => "Clean-up candidates",
+            Scope::CleanupRules => "Clean-up: retention rules",
             Scope::BulkRunning => "Bulk delete running",
             Scope::BulkSummary => "Bulk delete summary",
         }
@@ -251,6 +258,7 @@ impl Scope {
             Scope::CompleteRecord => "complete",
             Scope::TypeToConfirm => "type-to-confirm",
             Scope::Cleanup => "cleanup",
+            Scope::CleanupRules => "cleanup-rules",
             Scope::BulkRunning => "bulk-running",
             Scope::BulkSummary => "bulk-summary",
         }

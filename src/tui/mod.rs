@@ -77,6 +77,7 @@ pub async fn run(
         user_id: user_id.clone(),
         lock_ttl: chrono::Duration::from_std(client.lock_ttl()).unwrap_or(chrono::Duration::MAX),
         display_offset: *Local::now().offset(),
+        retention: connection.retention,
     };
 
     let (actions, results) = runtime::action_channel();

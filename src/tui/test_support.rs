@@ -41,6 +41,7 @@ pub fn session_named(label: &str, embedded: bool) -> Session {
         user_id: "demo".into(),
         lock_ttl: chrono::Duration::seconds(600),
         display_offset: FixedOffset::east_opt(0).unwrap(),
+        retention: None,
     }
 }
 

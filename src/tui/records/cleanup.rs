@@ -1,12 +1,16 @@
 //! The clean-up view: candidates proposed by [`crate::cleanup`] over the loaded records, each
-//! ticked by default; the user unticks what should stay, then confirms.
+//! ticked by default; the user unticks what should stay, then confirms. The retention policy
+//! for completed backups is edited in place (`e`), the candidates and the per-device summary
+//! following each keystroke that makes a valid policy.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use tui_input::Input;
 
 use crate::api::{BackupRecord, ModuleCode};
-use crate::cleanup::{Candidate, CleanupRules, candidates};
+use crate::cleanup::{Candidate, CleanupRules, Kept, plan};
+use crate::retention::Retention;
 
 /// Ages offered for "still new after": the `+` and `-` keys step through them.
 pub const AGE_PRESETS: [chrono::Duration; 7] = [
@@ -33,33 +37,64 @@ pub struct CleanupView {
     pub cursor: usize,
     /// The listing was still loading (or failed) when the view was opened: say so.
     pub partial: bool,
+    /// What the retention policy keeps, with the rule that keeps each.
+    pub kept: Vec<Kept>,
+    /// The retention policy being edited, and the policy to go back to on Esc.
+    pub editing: Option<RulesEditor>,
+}
+
+/// The retention policy as typed, with why it cannot be used yet.
+#[derive(Debug, Clone)]
+pub struct RulesEditor {
+    pub input: Input,
+    pub error: Option<String>,
+    before: Option<Retention>,
+}
+
+/// Per device and module, how many completed backups the policy keeps and how many records are
+/// proposed for deletion (of any kind).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSummary {
+    pub device: String,
+    pub module: String,
+    pub kept: usize,
+    pub deleted: usize,
 }
 
 impl CleanupView {
+    /// The view over `records` with the profile's retention policy, if any.
     pub fn new(
         module: ModuleCode,
         records: &[BackupRecord],
         partial: bool,
         now: DateTime<Utc>,
+        retention: Option<Retention>,
     ) -> CleanupView {
         let rules = CleanupRules {
             stale_new_after: AGE_PRESETS[DEFAULT_PRESET],
+            retention,
             ..CleanupRules::default()
         };
-        CleanupView {
+        let mut view = CleanupView {
             module,
             preset: DEFAULT_PRESET,
-            candidates: candidates(records, &rules, now),
+            candidates: Vec::new(),
             rules,
             unticked: BTreeSet::new(),
             cursor: 0,
             partial,
-        }
+            kept: Vec::new(),
+            editing: None,
+        };
+        view.recompute(records, now);
+        view
     }
 
     /// Applies changed rules to `records`. Unticks are kept for records still proposed.
     fn recompute(&mut self, records: &[BackupRecord], now: DateTime<Utc>) {
-        self.candidates = candidates(records, &self.rules, now);
+        let plan = plan(records, &self.rules, now);
+        self.candidates = plan.delete;
+        self.kept = plan.keep;
         let proposed: BTreeSet<&str> = self
             .candidates
             .iter()
@@ -112,6 +147,65 @@ impl CleanupView {
         self.cursor = self.cursor.saturating_add_signed(delta).min(last);
     }
 
+    /// Starts editing the retention policy, from the one in force.
+    pub fn edit_rules(&mut self) {
+        let text = self.rules.retention.map(|p| p.to_text()).unwrap_or_default();
+        self.editing = Some(RulesEditor {
+            input: Input::new(text),
+            error: None,
+            before: self.rules.retention,
+        });
+    }
+
+    /// The policy text changed: a valid one applies at once, an invalid one says why and leaves
+    /// the last valid one in force.
+    pub fn rules_edited(&mut self, records: &[BackupRecord], now: DateTime<Utc>) {
+        let Some(editor) = &mut self.editing else {
+            return;
+        };
+        match Retention::parse(editor.input.value()) {
+            Ok(policy) => {
+                editor.error = None;
+                self.rules.retention = policy;
+                self.recompute(records, now);
+            }
+            Err(error) => editor.error = Some(error),
+        }
+    }
+
+    /// Enter: keeps the policy in force (the last valid one typed).
+    pub fn finish_editing(&mut self) {
+        self.editing = None;
+    }
+
+    /// Esc: back to the policy the view had before editing.
+    pub fn cancel_editing(&mut self, records: &[BackupRecord], now: DateTime<Utc>) {
+        if let Some(editor) = self.editing.take() {
+            self.rules.retention = editor.before;
+            self.recompute(records, now);
+        }
+    }
+
+    /// Per device and module, kept and proposed counts, in device order.
+    pub fn summary(&self) -> Vec<DeviceSummary> {
+        let mut counts: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+        for kept in &self.kept {
+            counts.entry(group_of(&kept.record)).or_default().0 += 1;
+        }
+        for candidate in &self.candidates {
+            counts.entry(group_of(&candidate.record)).or_default().1 += 1;
+        }
+        counts
+            .into_iter()
+            .map(|((device, module), (kept, deleted))| DeviceSummary {
+                device,
+                module,
+                kept,
+                deleted,
+            })
+            .collect()
+    }
+
     /// The ticked record ids, in list order.
     pub fn ticked(&self) -> Vec<String> {
         self.candidates
@@ -120,6 +214,13 @@ impl CleanupView {
             .map(|c| c.record.record_id.clone())
             .collect()
     }
+}
+
+fn group_of(record: &BackupRecord) -> (String, String) {
+    (
+        record.device_info.device_id.clone(),
+        record.module_code.code().to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -156,14 +257,14 @@ mod tests {
 
     #[test]
     fn proposes_old_new_records_and_marked_ones_all_ticked() {
-        let view = CleanupView::new(ModuleCode::Album, &records(), false, now());
+        let view = CleanupView::new(ModuleCode::Album, &records(), false, now(), None);
         assert_eq!(view.ticked(), ["new-30h", "new-100d", "marked"]);
     }
 
     #[test]
     fn the_age_steps_through_presets_and_keeps_unticks() {
         let records = records();
-        let mut view = CleanupView::new(ModuleCode::Album, &records, false, now());
+        let mut view = CleanupView::new(ModuleCode::Album, &records, false, now(), None);
         view.move_cursor(1);
         view.toggle();
         assert_eq!(view.ticked(), ["new-30h", "marked"]);
@@ -180,7 +281,7 @@ mod tests {
     #[test]
     fn marked_records_can_be_left_out_and_all_can_be_unticked() {
         let records = records();
-        let mut view = CleanupView::new(ModuleCode::Album, &records, false, now());
+        let mut view = CleanupView::new(ModuleCode::Album, &records, false, now(), None);
         view.toggle_marked_for_deletion(&records, now());
         assert_eq!(view.ticked(), ["new-30h", "new-100d"]);
         view.toggle_all();

@@ -32,6 +32,7 @@ impl Dialog {
             Dialog::ConfirmBulk(_) => Scope::TypeToConfirm,
             Dialog::Text(field) if field.is_complete() => Scope::CompleteRecord,
             Dialog::Text(_) => Scope::RecordText,
+            Dialog::Cleanup(view) if view.editing.is_some() => Scope::CleanupRules,
             Dialog::Cleanup(_) => Scope::Cleanup,
             Dialog::Bulk(run) if run.finished => Scope::BulkSummary,
             Dialog::Bulk(_) => Scope::BulkRunning,
@@ -68,6 +69,7 @@ impl Dialog {
             Dialog::Form(form) if !form.is_busy() => form.focused_input(),
             Dialog::ConfirmBulk(confirm) => Some(&mut confirm.typed),
             Dialog::Text(field) => Some(&mut field.input),
+            Dialog::Cleanup(view) => view.editing.as_mut().map(|editor| &mut editor.input),
             _ => None,
         }
     }

@@ -422,6 +422,45 @@ fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &View, view: &CleanupView,
         "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
         format::age(view.rules.stale_new_after)
     ))];
+    let input_width = usize::from(width.saturating_sub(5));
+    let mut cursor_row = None;
+    match &view.editing {
+        Some(editor) => {
+            lines.push(Line::from(
+                "Retention rules for completed backups (Enter done · Esc undo):",
+            ));
+            cursor_row = Some(lines.len());
+            lines.push(input_line(&editor.input, input_width, theme.header));
+            lines.push(match &editor.error {
+                Some(error) => Line::styled(
+                    format!("not yet a policy: {}", format::escape(error)),
+                    theme.warning,
+                ),
+                None => Line::styled(
+                    "e.g. keep_last 3, keep_daily 7, keep_weekly 4, keep_monthly 6, keep_within 30d",
+                    theme.dim,
+                ),
+            });
+        }
+        None => lines.push(Line::from(match view.rules.retention {
+            Some(policy) => format!("Retention: {} (e to edit)", policy.to_text()),
+            None => "Retention: none, completed backups are kept (e to set rules)".to_string(),
+        })),
+    }
+    if view.rules.retention.is_some() {
+        for device in view.summary() {
+            lines.push(Line::styled(
+                format!(
+                    "  {} · {}: keep {}, delete {}",
+                    format::escape(&device.device),
+                    format::escape(&device.module),
+                    device.kept,
+                    device.deleted
+                ),
+                theme.dim,
+            ));
+        }
+    }
     if view.partial {
         lines.push(Line::styled(
             format!(
@@ -482,6 +521,15 @@ fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &View, view: &CleanupView,
         .title(format!(" Clean-up candidates in {} ", view.module));
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(block), area);
+    if let (Some(row), Some(editor)) = (cursor_row, &view.editing) {
+        set_input_cursor(
+            frame,
+            &editor.input,
+            input_width,
+            area.x + 1,
+            area.y + 1 + row as u16,
+        );
+    }
 }
 
 fn draw_bulk(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &Theme) {

@@ -570,6 +570,112 @@ fn a_failed_refresh_keeps_the_rows_marked_stale_and_says_why() {
 }
 
 #[test]
+fn retention_rules_are_edited_in_place_with_a_live_preview() {
+    // 9 completed backups over 3 devices (dev-0: 0, 3, 6 hours old; dev-1: 1, 4, 7; dev-2: 2, 5, 8).
+    let mut app = app();
+    let (request, _) = only_call(&ch(&mut app, '3'));
+    let records = (0..9).map(|n| record(n, RecordStatus::Completed)).collect();
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::RecordsPage(Ok(Page::new(records, None))),
+    );
+    ch(&mut app, 'x');
+    let cleanup = |app: &App| match record_dialog(app) {
+        Some(Dialog::Cleanup(view)) => view.clone(),
+        other => panic!("the clean-up view is open, not {other:?}"),
+    };
+    assert!(
+        cleanup(&app).candidates.is_empty(),
+        "no policy: completed backups are kept"
+    );
+
+    ch(&mut app, 'e');
+    type_text(&mut app, "keep_last 1");
+    let view = cleanup(&app);
+    let mut proposed: Vec<&str> = view
+        .candidates
+        .iter()
+        .map(|c| c.record.record_id.as_str())
+        .collect();
+    proposed.sort();
+    let mut expected: Vec<String> = (3..9).map(id).collect();
+    expected.sort();
+    assert_eq!(proposed, expected, "all but each device's newest, while typing");
+    let summary: Vec<(String, usize, usize)> = view
+        .summary()
+        .into_iter()
+        .map(|d| (d.device, d.kept, d.deleted))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("dev-0".into(), 1, 2),
+            ("dev-1".into(), 1, 2),
+            ("dev-2".into(), 1, 2)
+        ]
+    );
+    let screen = screen_of(&app, 110, 30);
+    assert!(screen.contains("dev-1 · 102: keep 1, delete 2"), "{screen}");
+    assert!(screen.contains("not kept by keep_last 1"), "{screen}");
+
+    // An invalid edit says why and leaves the last valid policy in force.
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "x");
+    let view = cleanup(&app);
+    assert!(
+        view.editing
+            .as_ref()
+            .unwrap()
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("whole number")
+    );
+    assert_eq!(view.candidates.len(), 6);
+    // Esc goes back to the rules before editing: none.
+    press(&mut app, KeyCode::Esc);
+    let view = cleanup(&app);
+    assert!(view.editing.is_none() && view.rules.retention.is_none() && view.candidates.is_empty());
+
+    ch(&mut app, 'e');
+    type_text(&mut app, "keep_last 2");
+    press(&mut app, KeyCode::Enter);
+    let view = cleanup(&app);
+    assert!(view.editing.is_none());
+    assert_eq!(view.candidates.len(), 3, "each device keeps two of three");
+    // The usual confirmation follows.
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmBulk(c)) if c.record_ids.len() == 3));
+}
+
+#[test]
+fn the_clean_up_view_starts_with_the_profiles_retention_policy() {
+    let session = crate::tui::feature::Session {
+        retention: Some(crate::retention::Retention {
+            keep_last: Some(2),
+            ..Default::default()
+        }),
+        ..session_named("test", false)
+    };
+    let mut app = app_holding(session, vec![(lock(LOCK_102, 600), false)], 110, 30);
+    press(&mut app, KeyCode::BackTab);
+    let (request, _) = only_call(&ch(&mut app, '3'));
+    let records = (0..9).map(|n| record(n, RecordStatus::Completed)).collect();
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::RecordsPage(Ok(Page::new(records, None))),
+    );
+    ch(&mut app, 'x');
+    let Some(Dialog::Cleanup(view)) = record_dialog(&app) else {
+        panic!("the clean-up view is open")
+    };
+    assert_eq!(view.candidates.len(), 3);
+    assert!(screen_of(&app, 110, 30).contains("Retention: keep_last 2 (e to edit)"));
+}
+
+#[test]
 fn clean_up_ages_records_on_the_servers_clock() {
     // This machine is 25 h ahead of the server: a record the server created 5 s ago is 25 h
     // old on our clock, and was proposed (and deleted) as abandoned.

@@ -73,7 +73,8 @@ impl State {
             | RecordCommand::NextPage
             | RecordCommand::PreviousPage
             | RecordCommand::ChangeAge(_)
-            | RecordCommand::ToggleMarkedForDeletion => {}
+            | RecordCommand::ToggleMarkedForDeletion
+            | RecordCommand::EditRetention => {}
         }
         Vec::new()
     }
@@ -197,7 +198,13 @@ impl State {
         };
         let partial = !matches!(self.load, LoadState::Loaded { .. }) || self.stale.is_some();
         // Ages are measured on the server's clock, which stamped the records.
-        let view = CleanupView::new(module, &self.records(), partial, ctx.server_now());
+        let view = CleanupView::new(
+            module,
+            &self.records(),
+            partial,
+            ctx.server_now(),
+            ctx.session.retention,
+        );
         self.dialog = Some(Dialog::Cleanup(view));
         Vec::new()
     }
@@ -402,8 +409,24 @@ impl State {
     fn cleanup_command(&mut self, mut view: CleanupView, command: Command, ctx: &Ctx) -> Vec<Out> {
         let records = self.records();
         let now = ctx.server_now();
+        if view.editing.is_some() {
+            match command {
+                Command::Confirm => view.finish_editing(),
+                Command::Cancel => view.cancel_editing(&records, now),
+                Command::ClearInput => {
+                    if let Some(editor) = &mut view.editing {
+                        editor.input.reset();
+                    }
+                    view.rules_edited(&records, now);
+                }
+                _ => {}
+            }
+            self.dialog = Some(Dialog::Cleanup(view));
+            return Vec::new();
+        }
         match command {
             Command::Cancel => return Vec::new(),
+            Command::Records(RecordCommand::EditRetention) => view.edit_rules(),
             Command::Up => view.move_cursor(-1),
             Command::Down => view.move_cursor(1),
             Command::Records(RecordCommand::ToggleMark) => {
@@ -610,6 +633,10 @@ impl State {
         match &mut self.dialog {
             Some(Dialog::Form(form)) => form.edited(),
             Some(Dialog::ConfirmBulk(confirm)) => confirm.error = None,
+            Some(Dialog::Cleanup(view)) => {
+                let records: Vec<BackupRecord> = self.rows.iter().map(|row| row.record.clone()).collect();
+                view.rules_edited(&records, ctx.server_now());
+            }
             Some(Dialog::Text(field)) => {
                 field.error = None;
                 if field.purpose == TextPurpose::LocalFilter {

@@ -4,3 +4,4 @@ mod hold;
 mod lock;
 mod misc;
 mod record;
+mod retention;

@@ -1,0 +1,268 @@
+//! `cleanup --keep-*`: retention rules for completed backups, through the real binary against
+//! the real local server. Backups "in the past" are made by setting the server's clock back
+//! (its clock-offset fault) while creating and completing them, as a real server would have
+//! stamped them then.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::support::cli::Cli;
+use crate::support::{ALICE, PREFIX, TestServer, record_ids, spawn_server, x_date};
+use koobackup::server::Faults;
+
+/// Sets the server's clock `days` back and returns the X-Date a client would send then.
+fn server_days_ago(server: &TestServer, days: i64) -> String {
+    let offset = chrono::Duration::days(days) - chrono::Duration::days(2 * days);
+    server.server.set_faults(Faults {
+        clock_offset: offset,
+        ..Faults::default()
+    });
+    x_date(chrono::Utc::now() + offset)
+}
+
+/// A backup of `device` in module 102 made `days` ago (the server's clock), completed unless
+/// `complete` is false. Returns its id.
+async fn backup(server: &TestServer, device: &str, days: i64, complete: bool) -> String {
+    let date = server_days_ago(server, days);
+    let lock = server
+        .req("POST", &format!("{PREFIX}/lock"))
+        .header("X-Date", &date)
+        .json(json!({"moduleCode": "102"}))
+        .send()
+        .await;
+    lock.expect_ok();
+    let lock = lock.body["data"]["lockId"].as_str().unwrap().to_string();
+    let record = server
+        .req("POST", &format!("{PREFIX}/record"))
+        .header("X-Date", &date)
+        .lock(&lock)
+        .json(json!({"moduleCode": "102", "deviceId": device}))
+        .send()
+        .await;
+    record.expect_ok();
+    let id = record.body["data"]["recordId"].as_str().unwrap().to_string();
+    if complete {
+        server
+            .req("PATCH", &format!("{PREFIX}/record/{id}"))
+            .header("X-Date", &date)
+            .lock(&lock)
+            .send()
+            .await
+            .expect_ok();
+    }
+    server
+        .req("DELETE", &format!("{PREFIX}/lock"))
+        .header("X-Date", &date)
+        .lock(&lock)
+        .send()
+        .await
+        .expect_ok();
+    server.server.set_faults(Faults::default());
+    id
+}
+
+/// `record id -> reason code` of one list of a `cleanup --json` report.
+fn reasons(report: &Value, list: &str) -> BTreeMap<String, String> {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} in {report}"))
+        .iter()
+        .map(|entry| {
+            (
+                entry["record"]["recordId"].as_str().unwrap().to_string(),
+                entry["reasonCode"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn keep_rules_preview_then_delete_exactly_what_they_do_not_keep() {
+    let server = spawn_server().await;
+    // pixel: one completed backup a day, today back to 7 days ago; an abandoned one 2 days ago.
+    let mut pixel = Vec::new();
+    for days in 0..8 {
+        pixel.push(backup(&server, "pixel", days, true).await);
+    }
+    let abandoned = backup(&server, "pixel", 2, false).await;
+    // ipad: a single backup, a month old.
+    let ipad = backup(&server, "ipad", 30, true).await;
+    let cli = Cli::for_server(&server.base_url());
+
+    let preview = cli
+        .run(&[
+            "cleanup",
+            "-m",
+            "102",
+            "--keep-last",
+            "2",
+            "--keep-daily",
+            "4",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(preview["dryRun"], json!(true));
+    assert_eq!(preview["retention"], json!("keep_last 2, keep_daily 4"));
+    let kept = reasons(&preview, "kept");
+    let expected_kept: BTreeMap<String, String> = [
+        (&pixel[0], "keep-last"),
+        (&pixel[1], "keep-last"),
+        (&pixel[2], "keep-daily"),
+        (&pixel[3], "keep-daily"),
+        (&ipad, "keep-last"),
+    ]
+    .into_iter()
+    .map(|(id, reason)| (id.clone(), reason.to_string()))
+    .collect();
+    assert_eq!(kept, expected_kept);
+    let delete = reasons(&preview, "candidates");
+    let mut expected_delete: BTreeMap<String, String> = pixel[4..]
+        .iter()
+        .map(|id| (id.clone(), "not-retained".to_string()))
+        .collect();
+    expected_delete.insert(abandoned.clone(), "abandoned".into());
+    assert_eq!(delete, expected_delete);
+    assert_eq!(
+        record_ids(&server.db_path, "102").len(),
+        10,
+        "a preview deletes nothing"
+    );
+
+    let human = cli
+        .run(&["cleanup", "-m", "102", "--keep-last", "2", "--keep-daily", "4"])
+        .await;
+    let human = human.ok();
+    assert!(human.stdout.contains("kept by keep_daily 4"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("not kept by keep_last 2, keep_daily 4"),
+        "{}",
+        human.stdout
+    );
+
+    let done = cli
+        .run(&[
+            "cleanup",
+            "-m",
+            "102",
+            "--keep-last",
+            "2",
+            "--keep-daily",
+            "4",
+            "--yes",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert!(
+        done["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["deleted"] == json!(true))
+    );
+    let left = record_ids(&server.db_path, "102");
+    let expected_left: std::collections::BTreeSet<String> = expected_kept.keys().cloned().collect();
+    assert_eq!(left, expected_left, "exactly the kept backups remain");
+
+    let again = cli
+        .run(&[
+            "cleanup",
+            "-m",
+            "102",
+            "--keep-last",
+            "2",
+            "--keep-daily",
+            "4",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(again["candidates"], json!([]), "a second pass proposes nothing");
+}
+
+#[tokio::test]
+async fn the_newest_backup_of_a_device_is_kept_unless_allowed_and_empty_policies_are_refused() {
+    let server = spawn_server().await;
+    let old = backup(&server, "nas", 40, true).await;
+    let older = backup(&server, "nas", 43, true).await;
+    let cli = Cli::for_server(&server.base_url());
+    // keep_within 1d keeps what was made within a day before the newest: just the newest.
+    let report = cli
+        .run(&["cleanup", "-m", "102", "--keep-within", "1d", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(reasons(&report, "kept").keys().collect::<Vec<_>>(), [&old]);
+    assert_eq!(
+        reasons(&report, "candidates").keys().collect::<Vec<_>>(),
+        [&older]
+    );
+
+    let refused = cli
+        .run(&["cleanup", "-m", "102", "--keep-last", "0", "--yes"])
+        .await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("keeps nothing"), "{}", refused.stderr);
+    let alone = cli.run(&["cleanup", "-m", "102", "--allow-empty", "--yes"]).await;
+    assert_eq!(alone.code, 2, "{alone:?}");
+    assert_eq!(record_ids(&server.db_path, "102").len(), 2, "nothing was deleted");
+
+    let emptied = cli
+        .run(&[
+            "cleanup",
+            "-m",
+            "102",
+            "--keep-last",
+            "0",
+            "--keep-daily",
+            "1",
+            "--allow-empty",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        reasons(&emptied, "kept").len(),
+        1,
+        "keep_daily 1 still keeps the newest day"
+    );
+}
+
+#[tokio::test]
+async fn a_profile_can_hold_the_rules() {
+    let server = spawn_server().await;
+    let newest = backup(&server, "pixel", 1, true).await;
+    let middle = backup(&server, "pixel", 2, true).await;
+    let oldest = backup(&server, "pixel", 3, true).await;
+    let cli = Cli::isolated().env("PROFILE_TOKEN", ALICE.1);
+    cli.write_config(&format!(
+        "default_profile = \"p\"\n[profiles.p]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+         token = {{ env = \"PROFILE_TOKEN\" }}\n[profiles.p.retention]\nkeep_last = 2\n",
+        server.base_url()
+    ));
+    let report = cli.run(&["cleanup", "-m", "102", "--json"]).await.ok().json();
+    assert_eq!(report["retention"], json!("keep_last 2"));
+    assert_eq!(
+        reasons(&report, "candidates").keys().collect::<Vec<_>>(),
+        [&oldest]
+    );
+    // Options replace the profile's rules.
+    let report = cli
+        .run(&["cleanup", "-m", "102", "--keep-last", "1", "--json"])
+        .await
+        .ok()
+        .json();
+    let mut expected = vec![&middle, &oldest];
+    expected.sort();
+    assert_eq!(
+        reasons(&report, "candidates").keys().collect::<Vec<_>>(),
+        expected
+    );
+    assert!(reasons(&report, "kept").contains_key(&newest));
+}
