@@ -3,7 +3,7 @@
 //! for completed backups is edited in place (`e`), the candidates and the per-device summary
 //! following each keystroke that makes a valid policy.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use tui_input::Input;
@@ -59,6 +59,9 @@ pub struct DeviceSummary {
     pub module: String,
     pub kept: usize,
     pub deleted: usize,
+    /// What deleting the proposed records frees, as far as known, and of how many it is known.
+    pub freed: u64,
+    pub sized: usize,
 }
 
 impl CleanupView {
@@ -186,24 +189,38 @@ impl CleanupView {
         }
     }
 
-    /// Per device and module, kept and proposed counts, in device order.
-    pub fn summary(&self) -> Vec<DeviceSummary> {
-        let mut counts: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    /// Per device and module, kept and proposed counts and the size freed as far as `sizes`
+    /// (record id → total size of its files) knows it, in device order.
+    pub fn summary(&self, sizes: &HashMap<String, u64>) -> Vec<DeviceSummary> {
+        let mut groups: BTreeMap<(String, String), DeviceSummary> = BTreeMap::new();
+        fn entry<'a>(
+            groups: &'a mut BTreeMap<(String, String), DeviceSummary>,
+            record: &BackupRecord,
+        ) -> &'a mut DeviceSummary {
+            let (device, module) = group_of(record);
+            groups
+                .entry((device.clone(), module.clone()))
+                .or_insert_with(|| DeviceSummary {
+                    device,
+                    module,
+                    kept: 0,
+                    deleted: 0,
+                    freed: 0,
+                    sized: 0,
+                })
+        }
         for kept in &self.kept {
-            counts.entry(group_of(&kept.record)).or_default().0 += 1;
+            entry(&mut groups, &kept.record).kept += 1;
         }
         for candidate in &self.candidates {
-            counts.entry(group_of(&candidate.record)).or_default().1 += 1;
+            let summary = entry(&mut groups, &candidate.record);
+            summary.deleted += 1;
+            if let Some(size) = sizes.get(&candidate.record.record_id) {
+                summary.freed = summary.freed.saturating_add(*size);
+                summary.sized += 1;
+            }
         }
-        counts
-            .into_iter()
-            .map(|((device, module), (kept, deleted))| DeviceSummary {
-                device,
-                module,
-                kept,
-                deleted,
-            })
-            .collect()
+        groups.into_values().collect()
     }
 
     /// The ticked record ids, in list order.

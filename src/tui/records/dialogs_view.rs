@@ -448,10 +448,19 @@ fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &View, view: &CleanupView,
         })),
     }
     if view.rules.retention.is_some() {
-        for device in view.summary() {
+        for device in view.summary(app.pane.known_sizes()) {
+            let freed = match device.sized {
+                0 => String::new(),
+                n if n == device.deleted => format!(", frees {}", format::human_size(device.freed)),
+                n => format!(
+                    ", frees at least {} (sizes of {n} of {} known)",
+                    format::human_size(device.freed),
+                    device.deleted
+                ),
+            };
             lines.push(Line::styled(
                 format!(
-                    "  {} · {}: keep {}, delete {}",
+                    "  {} · {}: keep {}, delete {}{freed}",
                     format::escape(&device.device),
                     format::escape(&device.module),
                     device.kept,

@@ -21,7 +21,7 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -208,6 +208,9 @@ pub struct State {
     pub dialog: Option<Dialog>,
     /// Bulk deletes started so far (their job ids).
     jobs: u64,
+    /// The total size of each record's files, for the records whose whole file list was seen
+    /// (in the detail view): what deleting them frees, for the clean-up preview.
+    known_sizes: HashMap<String, u64>,
 }
 
 impl Default for State {
@@ -232,6 +235,7 @@ impl Default for State {
             waiting_for_lock: None,
             dialog: None,
             jobs: 0,
+            known_sizes: HashMap::new(),
         }
     }
 }
@@ -593,6 +597,11 @@ impl State {
     /// The loaded records, for the clean-up rules.
     pub fn records(&self) -> Vec<BackupRecord> {
         self.rows.iter().map(|row| row.record.clone()).collect()
+    }
+
+    /// The sizes of the records whose file lists were seen whole.
+    pub fn known_sizes(&self) -> &HashMap<String, u64> {
+        &self.known_sizes
     }
 
     /// A new bulk delete's job number.

@@ -201,6 +201,15 @@ impl State {
             Ok(Page {
                 items, next_cursor, ..
             }) => {
+                if page == 0 && next_cursor.is_none() {
+                    // The whole list: what deleting the record would free is known now.
+                    let size = items.iter().fold(0u64, |sum, file| sum.saturating_add(file.size));
+                    self.known_sizes.insert(record_id.to_string(), size);
+                }
+                let Some(Dialog::Detail(detail)) = &mut self.dialog else {
+                    return;
+                };
+                let pager = &mut detail.files;
                 pager.files = items;
                 pager.next_cursor = next_cursor;
                 pager.error = None;

@@ -603,7 +603,7 @@ fn retention_rules_are_edited_in_place_with_a_live_preview() {
     expected.sort();
     assert_eq!(proposed, expected, "all but each device's newest, while typing");
     let summary: Vec<(String, usize, usize)> = view
-        .summary()
+        .summary(app.records.known_sizes())
         .into_iter()
         .map(|d| (d.device, d.kept, d.deleted))
         .collect();
@@ -647,6 +647,56 @@ fn retention_rules_are_edited_in_place_with_a_live_preview() {
     // The usual confirmation follows.
     press(&mut app, KeyCode::Enter);
     assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmBulk(c)) if c.record_ids.len() == 3));
+}
+
+#[test]
+fn the_preview_counts_the_size_freed_where_the_files_are_known() {
+    let mut app = app();
+    let (request, _) = only_call(&ch(&mut app, '3'));
+    let records = (0..6).map(|n| record(n, RecordStatus::Completed)).collect();
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::RecordsPage(Ok(Page::new(records, None))),
+    );
+    // The details of dev-0's older backup (record 3) list all its files: 3 KiB.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Down);
+    }
+    let (request, _) = only_call(&press(&mut app, KeyCode::Enter));
+    let files = (0..3)
+        .map(|i| crate::api::BackupFile {
+            file_id: i.to_string(),
+            file_name: format!("f{i}"),
+            sha256: None,
+            size: 1024,
+            description: None,
+            create_time: None,
+        })
+        .collect();
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::FilesPage(Ok(Page::new(files, None))),
+    );
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.records.known_sizes().get(&id(3)), Some(&3072));
+    ch(&mut app, 'x');
+    ch(&mut app, 'e');
+    type_text(&mut app, "keep_last 1");
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        screen.contains("dev-0 · 102: keep 1, delete 1, frees 3.0 KiB"),
+        "{screen}"
+    );
+    let dev_1 = screen
+        .lines()
+        .find(|line| line.contains("dev-1 · 102"))
+        .expect("dev-1 summarised");
+    assert!(
+        dev_1.contains("keep 1, delete 1") && !dev_1.contains("frees"),
+        "unknown sizes are not guessed: {dev_1}"
+    );
 }
 
 #[test]
