@@ -57,9 +57,10 @@ else:
 # Fixed seed: a run is reproducible together with schemathesis' own --seed.
 _random = random.Random(20251103)
 _guard = threading.Lock()
-# Ids the server issued to this user: module -> lock ids, and record id -> module.
+# Ids the server issued to this user: module -> lock ids, record id -> module, device ids.
 _locks = {module: [] for module in MODULES}
 _records = {}
+_devices = []
 
 
 def _x_date():
@@ -186,7 +187,16 @@ def _create_lock(module):
 
 
 def _seed():
-    """One lock per module and two records under each, so real ids exist from the first case."""
+    """One lock per module and two records under each, and a bound device, so real ids exist
+    from the first case."""
+    response = _session.post(
+        f"{BASE_URL}{PREFIX}/device",
+        json={"machineCode": "SCHEMATHESIS_1", "deviceName": "seed device"},
+        headers=_signed({}),
+        timeout=30,
+    )
+    response.raise_for_status()
+    _devices.append(response.json()["data"]["deviceId"])
     for module in MODULES:
         lock_id = _create_lock(module)
         for device in ("seed-laptop", "seed-phone"):
@@ -223,6 +233,9 @@ def before_call(context, case, **kwargs):
         path_parameters = case.path_parameters
         if path_parameters and "recordId" in path_parameters and _records and _random.random() < 0.5:
             case.path_parameters = {**path_parameters, "recordId": _random.choice(list(_records))}
+        path_parameters = case.path_parameters
+        if path_parameters and "deviceId" in path_parameters and _devices and _random.random() < 0.7:
+            case.path_parameters = {**path_parameters, "deviceId": _random.choice(_devices)}
         headers = case.headers
         if headers is not None and any(k.lower() == "x-backup-lock-id" for k in headers):
             if _random.random() < 0.5:
@@ -262,3 +275,9 @@ def after_call(context, case, response):
             _remember_lock(data["lockId"])
         if isinstance(data.get("recordId"), str) and data.get("moduleCode") in _locks:
             _records[data["recordId"]] = data["moduleCode"]
+        if isinstance(data.get("deviceId"), str) and "machineCode" in data:
+            if request.method == "DELETE":
+                if data["deviceId"] in _devices and len(_devices) > 1:
+                    _devices.remove(data["deviceId"])
+            elif data["deviceId"] not in _devices:
+                _devices.append(data["deviceId"])

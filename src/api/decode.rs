@@ -22,6 +22,11 @@ impl Answer {
         self.field("data")
     }
 
+    /// The whole answer as `T` (a payload spread over several top-level fields).
+    pub fn whole<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        serde_json::from_value(Value::Object(self.0)).map_err(|e| shape(format!("the answer: {e}")))
+    }
+
     /// The top-level field `name` as `T` (the scope calls put their payload there).
     pub fn field<T: DeserializeOwned>(mut self, name: &str) -> Result<T, ApiError> {
         let value = self

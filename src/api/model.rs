@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+mod devices;
+pub use devices::*;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

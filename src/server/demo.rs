@@ -1,4 +1,5 @@
-//! Demo data for `serve --demo` and the TUI's embedded server: a handful of devices and, in each
+//! Demo data for `serve --demo` and the TUI's embedded server: a handful of bound devices (with
+//! the reference's field patterns), each with backup scopes and its configs, and, in each
 //! module, records of every status and of varied ages (including "new" ones older than a day,
 //! the stale kind a user wants to clean up), each with a few files.
 //!
@@ -8,20 +9,45 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::store;
-use crate::api::model::{BackupRecord, DeviceEntity, ModuleCode, RecordStatus};
+use super::{device_store, devices, store};
+use crate::api::model::{BackupRecord, ConfigInfo, DeviceEntity, ModuleCode, RecordStatus, ScopeBaseInfo};
 
 pub const DEMO_USER_ID: &str = "demo-user";
 pub const DEMO_TOKEN: &str = "demo-token";
 
-/// (device id, name, OS)
-const DEVICES: [(&str, &str, &str); 5] = [
-    ("srv-backup-01", "build-server-01", "Ubuntu 24.04 LTS"),
-    ("laptop-7f3a", "Mia's ThinkPad X1", "Fedora 41"),
-    ("pixel-8-2c91", "Pixel 8", "Android 15"),
-    ("iphone-15-a04e", "iPhone 15", "iOS 18.1"),
-    ("nas-home", "Synology DS923+", "DSM 7.2"),
+/// (device id, machine code, name, OS), the names and OSes within the reference's patterns.
+const DEVICES: [(&str, &str, &str, &str); 5] = [
+    (
+        "1775406005920779393",
+        "SRV_BACKUP_01",
+        "build-server-01",
+        "Ubuntu 24 LTS",
+    ),
+    (
+        "1775406005920779394",
+        "LAPTOP_7F3A",
+        "Mia ThinkPad X1",
+        "Fedora 41",
+    ),
+    ("1775406005920779395", "PIXEL8_2C91", "Pixel 8", "Android 15"),
+    ("1775406005920779396", "IPHONE15_A04E", "iPhone 15", "iOS 18"),
+    ("1775406005920779397", "NAS_HOME", "Synology DS923", "DSM 7"),
 ];
+
+/// What each module backs up on a device: (local path, folder in the cloud).
+fn scopes_of(module: ModuleCode) -> [(&'static str, &'static str); 2] {
+    match module {
+        ModuleCode::Folder => [
+            ("/home/mia/Documents", "/Backups/Documents"),
+            ("/etc", "/Backups/etc"),
+        ],
+        ModuleCode::Album => [
+            ("/DCIM/Camera", "/Photos/Camera"),
+            ("/Pictures/Screenshots", "/Photos/Screenshots"),
+        ],
+        ModuleCode::AddressBook => [("/contacts", "/Contacts"), ("/sim", "/Contacts/SIM")],
+    }
+}
 
 /// (age, status) of the records seeded in every module, newest first.
 const PLAN: [(Duration, RecordStatus); 6] = [
@@ -61,15 +87,40 @@ pub fn seed(conn: &mut Connection, now: DateTime<Utc>) -> rusqlite::Result<()> {
         return Ok(());
     }
     let mut rng = fastrand::Rng::with_seed(0x6b6f_6f62);
-    for (id, name, os) in DEVICES {
+    for (d, (id, machine_code, name, os)) in DEVICES.into_iter().enumerate() {
+        let bound_at = now - Duration::days(90 - 7 * d as i64);
         let device = DeviceEntity {
             device_id: id.into(),
-            machine_code: format!("{:016x}", rng.u64(..)),
+            machine_code: machine_code.into(),
             device_name: name.into(),
             device_os: os.into(),
-            create_time: Some(now - Duration::days(90)),
+            create_time: Some(bound_at),
         };
-        store::insert_device_if_absent(&tx, DEMO_USER_ID, &device, now)?;
+        device_store::insert_bound_device(&tx, DEMO_USER_ID, &device, now)?;
+        for module in ModuleCode::ALL {
+            for (local, target) in scopes_of(module).into_iter().take(1 + d % 2) {
+                let scope = ScopeBaseInfo {
+                    local_path: local.into(),
+                    target_folder_path: target.into(),
+                };
+                device_store::insert_scope(&tx, DEMO_USER_ID, id, module, &scope, bound_at)?;
+            }
+            for (config, value, description) in devices::DEFAULT_CONFIGS {
+                // The phones back up over Wi-Fi only; the others over any network.
+                let value = match (config, d) {
+                    ("wifi_only", 0 | 1 | 4) => "off",
+                    _ => value,
+                };
+                let config = ConfigInfo {
+                    device_id: id.into(),
+                    module_code: module.code().into(),
+                    config_name: config.into(),
+                    config_value: value.into(),
+                    description: Some(description.into()),
+                };
+                device_store::insert_config(&tx, DEMO_USER_ID, &config)?;
+            }
+        }
     }
     for (m, module) in ModuleCode::ALL.into_iter().enumerate() {
         // Oldest first so ids (which follow creation time) come out in the same order.
@@ -143,6 +194,22 @@ mod tests {
             assert!(page.items.windows(2).all(|w| w[0].create_time > w[1].create_time));
             let first = &page.items[0];
             assert_ne!(first.device_info.device_os, "unknown");
+            assert_eq!(
+                devices::list_devices(c, DEMO_USER_ID).unwrap().len(),
+                DEVICES.len()
+            );
+            let device = &first.device_info.device_id;
+            assert!(
+                !devices::list_scopes(c, DEMO_USER_ID, device, module.code())
+                    .unwrap()
+                    .is_empty()
+            );
+            assert_eq!(
+                devices::list_configs(c, DEMO_USER_ID, device, module.code())
+                    .unwrap()
+                    .len(),
+                3
+            );
             let files = rules::list_files(c, DEMO_USER_ID, &first.record_id, 100, None).unwrap();
             assert!((2..=5).contains(&files.items.len()));
         }

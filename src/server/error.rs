@@ -28,6 +28,12 @@ pub enum Failure {
     RecordNotFound(String),
     /// 404002: no such lock (never existed, released, or replaced).
     LockNotFound(String),
+    /// 404003: no such bound device (our code).
+    DeviceNotFound(String),
+    /// 404005: the device has no such config (our code).
+    ConfigNotFound(String),
+    /// 409004: a config's current value is not the one the update expected (our code).
+    ConfigChanged(String),
     /// 409001: a live lock already exists for this user and module.
     LockHeld(String),
     /// 409002: the lock has expired.
@@ -53,6 +59,9 @@ impl Failure {
             Failure::Forbidden(_) => 403001,
             Failure::RecordNotFound(_) => 404001,
             Failure::LockNotFound(_) => 404002,
+            Failure::DeviceNotFound(_) => 404003,
+            Failure::ConfigNotFound(_) => 404005,
+            Failure::ConfigChanged(_) => 409004,
             Failure::LockHeld(_) => 409001,
             Failure::LockExpired(_) => 409002,
             Failure::ModuleMismatch(_) => 409003,
@@ -69,10 +78,14 @@ impl Failure {
             Failure::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Failure::BadToken(_) | Failure::BadDate(_) => StatusCode::UNAUTHORIZED,
             Failure::Forbidden(_) => StatusCode::FORBIDDEN,
-            Failure::RecordNotFound(_) | Failure::LockNotFound(_) => StatusCode::NOT_FOUND,
-            Failure::LockHeld(_) | Failure::LockExpired(_) | Failure::ModuleMismatch(_) => {
-                StatusCode::CONFLICT
-            }
+            Failure::RecordNotFound(_)
+            | Failure::LockNotFound(_)
+            | Failure::DeviceNotFound(_)
+            | Failure::ConfigNotFound(_) => StatusCode::NOT_FOUND,
+            Failure::LockHeld(_)
+            | Failure::LockExpired(_)
+            | Failure::ModuleMismatch(_)
+            | Failure::ConfigChanged(_) => StatusCode::CONFLICT,
             Failure::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -95,6 +108,9 @@ impl Failure {
             | Failure::LockHeld(m)
             | Failure::LockExpired(m)
             | Failure::ModuleMismatch(m)
+            | Failure::DeviceNotFound(m)
+            | Failure::ConfigNotFound(m)
+            | Failure::ConfigChanged(m)
             | Failure::Internal(m) => m.clone(),
         }
     }

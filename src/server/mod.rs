@@ -19,6 +19,9 @@
 
 mod auth;
 mod demo;
+mod device_routes;
+mod device_store;
+mod devices;
 mod error;
 mod faults;
 mod routes;

@@ -37,7 +37,7 @@ pub struct AppState {
 
 impl AppState {
     /// Runs blocking SQLite work on the blocking pool, never on the async workers.
-    async fn db<T, F>(&self, f: F) -> Result<T, Failure>
+    pub(super) async fn db<T, F>(&self, f: F) -> Result<T, Failure>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, Failure> + Send + 'static,
@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
             "/koodrive/ose/v1/backup/record/{record_id}/files",
             get(list_files),
         )
+        .merge(super::device_routes::routes())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), apply_faults))
@@ -119,7 +120,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Failure {
     Failure::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
 }
 
-fn success<T: Serialize>(data: Option<T>, next_cursor: Option<String>) -> Response {
+pub(super) fn success<T: Serialize>(data: Option<T>, next_cursor: Option<String>) -> Response {
     axum::Json(Envelope {
         data,
         next_cursor,
@@ -162,11 +163,11 @@ fn properties(value: Option<Value>) -> Result<Option<String>, Failure> {
     }
 }
 
-fn lock_header(headers: &HeaderMap) -> Option<String> {
+pub(super) fn lock_header(headers: &HeaderMap) -> Option<String> {
     header_str(headers, LOCK_HEADER).map(str::to_owned)
 }
 
-fn query_map(
+pub(super) fn query_map(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<HashMap<String, String>, Failure> {
     query
@@ -183,11 +184,11 @@ fn page_size(query: &HashMap<String, String>) -> Result<u32, Failure> {
         .map_err(|_| Failure::BadRequest(format!("pageSize must be an integer from 1 to 100, got {text:?}")))
 }
 
-fn non_empty(query: &HashMap<String, String>, key: &str) -> Option<String> {
+pub(super) fn non_empty(query: &HashMap<String, String>, key: &str) -> Option<String> {
     query.get(key).filter(|v| !v.is_empty()).cloned()
 }
 
-fn record_id(path: Result<Path<String>, PathRejection>) -> Result<String, Failure> {
+pub(super) fn record_id(path: Result<Path<String>, PathRejection>) -> Result<String, Failure> {
     path.map(|Path(id)| id)
         .map_err(|_| Failure::RecordNotFound("record not found".into()))
 }

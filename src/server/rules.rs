@@ -19,7 +19,7 @@ use crate::api::model::{
 /// Longest `deviceId` accepted on create.
 pub const MAX_DEVICE_ID_LEN: usize = 256;
 
-fn immediate(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, Failure> {
+pub(super) fn immediate(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, Failure> {
     Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
 }
 
@@ -164,7 +164,7 @@ pub fn default_device(user_id: &str, device_id: &str, now: DateTime<Utc>) -> Dev
 }
 
 /// Checks a lock id of `user_id` is live and for `module`.
-fn lock_for_module(
+pub(super) fn lock_for_module(
     conn: &Connection,
     user_id: &str,
     lock_id: Option<&str>,
@@ -224,7 +224,11 @@ pub fn create_record(
 }
 
 /// The record `record_id` if it exists and belongs to `user_id`.
-fn owned_record(conn: &Connection, user_id: &str, record_id: &str) -> Result<BackupRecord, Failure> {
+pub(super) fn owned_record(
+    conn: &Connection,
+    user_id: &str,
+    record_id: &str,
+) -> Result<BackupRecord, Failure> {
     let not_found = || Failure::RecordNotFound(format!("record {record_id} not found"));
     let id: i64 = record_id.parse().map_err(|_| not_found())?;
     let stored = store::get_record(conn, id)?.ok_or_else(not_found)?;
@@ -277,14 +281,14 @@ pub fn delete_record(
 }
 
 /// The module of a stored record (always one we know: only those are accepted).
-fn stored_module(record: &BackupRecord) -> Result<ModuleCode, Failure> {
+pub(super) fn stored_module(record: &BackupRecord) -> Result<ModuleCode, Failure> {
     record
         .module_code
         .known()
         .ok_or_else(|| Failure::Internal(format!("stored record {} has no known module", record.record_id)))
 }
 
-fn record_id_number(record: &BackupRecord) -> Result<i64, Failure> {
+pub(super) fn record_id_number(record: &BackupRecord) -> Result<i64, Failure> {
     record
         .record_id
         .parse()

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::api::model::{BackupFile, BackupRecord, DeviceEntity, ModuleCode, RecordStatus};
 
 /// Schema version kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// The schema of a new database (the latest version). Older databases are brought up to it by
 /// [`MIGRATIONS`].
@@ -34,7 +34,30 @@ CREATE TABLE IF NOT EXISTS devices (
     device_name  TEXT NOT NULL,
     device_os    TEXT NOT NULL,
     create_time  INTEGER NOT NULL,
+    -- 1: bound through POST /device (listed, has scopes and configs); 0: only named by records
+    bound        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, device_id)
+);
+-- binding a machine code again returns the device already bound to it
+CREATE UNIQUE INDEX IF NOT EXISTS bound_machine_codes ON devices (user_id, machine_code) WHERE bound = 1;
+CREATE TABLE IF NOT EXISTS scopes (
+    scope_id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id            TEXT NOT NULL,
+    device_id          TEXT NOT NULL,
+    module             TEXT NOT NULL,
+    local_path         TEXT NOT NULL,
+    target_folder_path TEXT NOT NULL,
+    create_time        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scopes_by_device ON scopes (user_id, device_id, module, scope_id);
+CREATE TABLE IF NOT EXISTS configs (
+    user_id      TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    module       TEXT NOT NULL,
+    config_name  TEXT NOT NULL,
+    config_value TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, module, config_name)
 );
 CREATE TABLE IF NOT EXISTS records (
     record_id   INTEGER PRIMARY KEY,
@@ -66,17 +89,30 @@ CREATE TABLE IF NOT EXISTS meta (
 ";
 
 /// `MIGRATIONS[n]` brings a database from schema version `n + 1` to `n + 2`.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 1 -> 2: the record id high-water mark (so that a deleted record's id is never issued
     // again), and files keep their fingerprint and description.
     "ALTER TABLE files ADD COLUMN sha256 TEXT;
      ALTER TABLE files ADD COLUMN description TEXT;
      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
      INSERT INTO meta (key, value) SELECT 'record_id_hwm', COALESCE(MAX(record_id), 0) FROM records;",
+    // 2 -> 3: bound devices (the devices only named by records stay unbound), their backup
+    // scopes and configs.
+    "ALTER TABLE devices ADD COLUMN bound INTEGER NOT NULL DEFAULT 0;
+     CREATE UNIQUE INDEX bound_machine_codes ON devices (user_id, machine_code) WHERE bound = 1;
+     CREATE TABLE scopes (scope_id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,
+         device_id TEXT NOT NULL, module TEXT NOT NULL, local_path TEXT NOT NULL,
+         target_folder_path TEXT NOT NULL, create_time INTEGER NOT NULL);
+     CREATE INDEX scopes_by_device ON scopes (user_id, device_id, module, scope_id);
+     CREATE TABLE configs (user_id TEXT NOT NULL, device_id TEXT NOT NULL, module TEXT NOT NULL,
+         config_name TEXT NOT NULL, config_value TEXT NOT NULL, description TEXT NOT NULL,
+         PRIMARY KEY (user_id, device_id, module, config_name));",
 ];
 
 /// The `meta` key of the highest record id ever issued.
 const RECORD_ID_HWM: &str = "record_id_hwm";
+/// The `meta` key of the highest device id ever issued.
+const DEVICE_ID_HWM: &str = "device_id_hwm";
 
 /// Why the database could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -369,17 +405,24 @@ pub fn snowflake(t: DateTime<Utc>) -> i64 {
 /// grows, so an id is never issued twice — not after the newest record is deleted, not after a
 /// restart, not when the clock steps back. Run inside the transaction that inserts the record.
 pub fn issue_record_id(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+    issue_id(conn, RECORD_ID_HWM, now)
+}
+
+/// Issues a new device id, like [`issue_record_id`] but from a mark of its own.
+pub fn issue_device_id(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+    issue_id(conn, DEVICE_ID_HWM, now)
+}
+
+fn issue_id(conn: &Connection, mark: &str, now: DateTime<Utc>) -> rusqlite::Result<i64> {
     let hwm: i64 = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [RECORD_ID_HWM], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT value FROM meta WHERE key = ?1", [mark], |r| r.get(0))
         .optional()?
         .unwrap_or(0);
     let id = snowflake(now).max(hwm.saturating_add(1));
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
-        params![RECORD_ID_HWM, id],
+        params![mark, id],
     )?;
     Ok(id)
 }

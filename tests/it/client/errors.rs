@@ -4,28 +4,11 @@
 
 use std::time::Duration;
 
-use crate::support::{ALICE, BOB, TestServer, spawn_server, spawn_server_with};
+use crate::support::{ALICE, BOB, spawn_server, spawn_server_with};
 use koobackup::api::client::{NewRecord, RecordQuery};
 use koobackup::api::error::ErrorKind;
-use koobackup::api::{
-    ApiError, BackupRecord, Client, ClientOptions, Credentials, LockInfo, ModuleCode, Token,
-};
+use koobackup::api::{ApiError, BackupRecord, Client, LockInfo, ModuleCode};
 use koobackup::server::Faults;
-
-fn client_with(
-    server: &TestServer,
-    (user, token): (&str, &str),
-    configure: impl FnOnce(&mut ClientOptions),
-) -> Client {
-    let mut options = ClientOptions::new(server.base_url(), Credentials::new(user, Token::new(token)));
-    options.lock_ttl = server.config.lock_ttl;
-    configure(&mut options);
-    Client::new(options).unwrap()
-}
-
-fn client_as(server: &TestServer, user: (&str, &str)) -> Client {
-    client_with(server, user, |_| {})
-}
 
 /// Asserts `result` failed with exactly this HTTP status and code, that the message shows the
 /// server's text and the code, and that no token leaks into it.
@@ -83,7 +66,7 @@ async fn alice_record(client: &Client) -> (LockInfo, BackupRecord) {
 #[tokio::test]
 async fn invalid_requests_are_400001() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let (lock, record) = alice_record(&client).await;
     let list = |page_size| RecordQuery {
         module: ModuleCode::Folder,
@@ -158,7 +141,7 @@ async fn invalid_requests_are_400001() {
 async fn a_wrong_token_or_user_is_401001_and_the_token_never_shows() {
     let server = spawn_server().await;
     for (user, token) in [("alice", "bob-token"), ("mallory", "alice-token"), ("alice", "")] {
-        let client = client_as(&server, (user, token));
+        let client = server.client((user, token));
         let error = expect_api(
             client.create_lock(ModuleCode::Folder).await,
             401,
@@ -174,8 +157,8 @@ async fn a_wrong_token_or_user_is_401001_and_the_token_never_shows() {
 #[tokio::test]
 async fn another_users_lock_or_record_is_403001() {
     let server = spawn_server().await;
-    let alice = client_as(&server, ALICE);
-    let bob = client_as(&server, BOB);
+    let alice = server.client(ALICE);
+    let bob = server.client(BOB);
     let (alice_lock, record) = alice_record(&alice).await;
     let bob_lock = bob.create_lock(ModuleCode::Folder).await.unwrap();
 
@@ -224,7 +207,7 @@ async fn another_users_lock_or_record_is_403001() {
 #[tokio::test]
 async fn missing_records_and_locks_are_404001_and_404002() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let (lock, record) = alice_record(&client).await;
 
     for missing in ["1", "999999999999999999", "not-a-number", "../lock"] {
@@ -273,7 +256,7 @@ async fn missing_records_and_locks_are_404001_and_404002() {
 #[tokio::test]
 async fn lock_conflicts_are_409001_409002_and_409003() {
     let server = spawn_server_with(|config| config.lock_ttl = Duration::from_millis(1500)).await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let (folder_lock, record) = alice_record(&client).await;
 
     expect_api(
@@ -338,7 +321,7 @@ async fn rate_limiting_is_429001_and_is_retried_after_the_wait_the_server_asks_f
     })
     .await;
     // Without retries the refusal shows, as the table has it: 429 / 429001.
-    let impatient = client_with(&server, ALICE, |o| o.retries = 0);
+    let impatient = server.client_with(ALICE, |o| o.retries = 0);
     let mut limited = Vec::new();
     for _ in 0..10 {
         if let Err(error) = impatient.get_record("1").await
@@ -358,7 +341,7 @@ async fn rate_limiting_is_429001_and_is_retried_after_the_wait_the_server_asks_f
 
     // With retries a read waits the server's Retry-After (1 s) and then gets through: every
     // answer is the record's 404001, none a 429.
-    let patient = client_with(&server, ALICE, |o| o.retries = 2);
+    let patient = server.client_with(ALICE, |o| o.retries = 2);
     let before = server.server.stats().rate_limited;
     let started = std::time::Instant::now();
     for _ in 0..3 {
@@ -378,7 +361,7 @@ async fn rate_limiting_is_429001_and_is_retried_after_the_wait_the_server_asks_f
 #[tokio::test]
 async fn an_internal_error_is_500001_after_the_retries() {
     let server = spawn_server().await;
-    let client = client_with(&server, ALICE, |o| o.retry_backoff = Duration::from_millis(5));
+    let client = server.client_with(ALICE, |o| o.retry_backoff = Duration::from_millis(5));
     let (lock, record) = alice_record(&client).await;
     server.server.set_faults(Faults {
         error_rate: 1.0,

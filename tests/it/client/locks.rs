@@ -3,19 +3,13 @@
 
 use std::time::Duration;
 
-use crate::support::{ALICE, BOB, TestServer, spawn_server, spawn_server_with};
+use crate::support::{ALICE, BOB, spawn_server, spawn_server_with};
 use chrono::Utc;
 use koobackup::api::error::ErrorKind;
-use koobackup::api::{ApiError, Client, ClientOptions, Credentials, LockInfo, ModuleCode, Token};
+use koobackup::api::{ApiError, Client, LockInfo, ModuleCode};
 use koobackup::server::Faults;
 
 /// A client for `user` that knows the server's lock lifetime.
-fn client_as(server: &TestServer, (user, token): (&str, &str)) -> Client {
-    let mut options = ClientOptions::new(server.base_url(), Credentials::new(user, Token::new(token)));
-    options.lock_ttl = server.config.lock_ttl;
-    Client::new(options).unwrap()
-}
-
 fn ttl(client: &Client) -> chrono::Duration {
     chrono::Duration::from_std(client.lock_ttl()).unwrap()
 }
@@ -40,7 +34,7 @@ async fn expect_fresh_expiry(
 #[tokio::test]
 async fn create_renew_release_round_trip() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
 
     let lock = expect_fresh_expiry(&client, client.create_lock(ModuleCode::AddressBook)).await;
     assert_eq!(lock.module, ModuleCode::AddressBook);
@@ -84,7 +78,7 @@ async fn expiry_counts_from_when_the_request_was_sent_not_when_the_answer_came()
         }
     })
     .await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     // Less than the latency, so an expiry counted from the answer would not fit.
     let slack = chrono::Duration::milliseconds(500);
 
@@ -107,8 +101,8 @@ async fn expiry_counts_from_when_the_request_was_sent_not_when_the_answer_came()
 #[tokio::test]
 async fn locks_are_per_user_and_module() {
     let server = spawn_server().await;
-    let alice = client_as(&server, ALICE);
-    let bob = client_as(&server, BOB);
+    let alice = server.client(ALICE);
+    let bob = server.client(BOB);
     let mut ids = Vec::new();
     for module in ModuleCode::ALL {
         ids.push(alice.create_lock(module).await.unwrap().lock_id);
@@ -127,7 +121,7 @@ async fn locks_are_per_user_and_module() {
 #[tokio::test]
 async fn fifty_concurrent_creates_have_exactly_one_winner() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let attempts = (0..50).map(|_| {
         let client = client.clone();
         tokio::spawn(async move { client.create_lock(ModuleCode::Folder).await })
@@ -155,7 +149,7 @@ async fn fifty_concurrent_creates_have_exactly_one_winner() {
 #[tokio::test]
 async fn an_expired_lock_renews_from_its_expiry_until_that_is_past_too() {
     let server = spawn_server_with(|config| config.lock_ttl = Duration::from_millis(1500)).await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let lock = client.create_lock(ModuleCode::Album).await.unwrap();
 
     // Expired, but expiry + ttl is still ahead: the renewal counts from the old expiry.
@@ -185,8 +179,8 @@ async fn an_expired_lock_renews_from_its_expiry_until_that_is_past_too() {
 #[tokio::test]
 async fn another_users_lock_cannot_be_renewed_or_released() {
     let server = spawn_server().await;
-    let alice = client_as(&server, ALICE);
-    let bob = client_as(&server, BOB);
+    let alice = server.client(ALICE);
+    let bob = server.client(BOB);
     let lock = alice.create_lock(ModuleCode::Folder).await.unwrap();
     for error in [
         bob.renew_lock(&lock).await.unwrap_err(),

@@ -4,20 +4,12 @@
 use crate::support;
 use std::collections::HashSet;
 
-use crate::support::{ALICE, BOB, TestServer, insert_files, spawn_server};
+use crate::support::{ALICE, BOB, insert_files, spawn_server};
 use chrono::Utc;
 use futures::TryStreamExt;
 use koobackup::api::client::{NewRecord, RecordQuery};
 use koobackup::api::error::ErrorKind;
-use koobackup::api::{
-    BackupRecord, Client, ClientOptions, Credentials, ModuleCode, Page, RecordStatus, Token,
-};
-
-fn client_as(server: &TestServer, (user, token): (&str, &str)) -> Client {
-    let mut options = ClientOptions::new(server.base_url(), Credentials::new(user, Token::new(token)));
-    options.lock_ttl = server.config.lock_ttl;
-    Client::new(options).unwrap()
-}
+use koobackup::api::{BackupRecord, Client, ModuleCode, Page, RecordStatus};
 
 fn new_record(module: ModuleCode, device: &str, properties: Option<&str>) -> NewRecord {
     NewRecord {
@@ -49,7 +41,7 @@ async fn all_records(client: &Client, query: RecordQuery) -> (Vec<BackupRecord>,
 #[tokio::test]
 async fn a_record_goes_from_new_to_completed_to_deleted() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let lock = client.create_lock(ModuleCode::Album).await.unwrap();
 
     let before = Utc::now() - chrono::Duration::seconds(1);
@@ -105,7 +97,7 @@ async fn a_record_goes_from_new_to_completed_to_deleted() {
 #[tokio::test]
 async fn completing_without_properties_keeps_them() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let lock = client.create_lock(ModuleCode::Folder).await.unwrap();
     let record = client
         .create_record(
@@ -126,7 +118,7 @@ async fn completing_without_properties_keeps_them() {
 #[tokio::test]
 async fn paging_over_260_records_yields_each_exactly_once() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let lock = client.create_lock(ModuleCode::Folder).await.unwrap();
     let mut created = Vec::new();
     for n in 0..260 {
@@ -143,7 +135,7 @@ async fn paging_over_260_records_yields_each_exactly_once() {
         .create_record(&other_lock.lock_id, &new_record(ModuleCode::Album, "nas", None))
         .await
         .unwrap();
-    let bob = client_as(&server, BOB);
+    let bob = server.client(BOB);
     let bob_lock = bob.create_lock(ModuleCode::Folder).await.unwrap();
     bob.create_record(&bob_lock.lock_id, &new_record(ModuleCode::Folder, "nas", None))
         .await
@@ -185,7 +177,7 @@ async fn paging_over_260_records_yields_each_exactly_once() {
 #[tokio::test]
 async fn records_created_concurrently_get_distinct_ids() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let lock = client.create_lock(ModuleCode::AddressBook).await.unwrap();
     let creates = (0..20).map(|n| {
         let client = client.clone();
@@ -211,7 +203,7 @@ async fn records_created_concurrently_get_distinct_ids() {
 #[tokio::test]
 async fn an_empty_module_is_one_empty_page() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let pages: Vec<Page<BackupRecord>> = client
         .record_pages(
             query(ModuleCode::AddressBook, 50, None),
@@ -226,7 +218,7 @@ async fn an_empty_module_is_one_empty_page() {
 #[tokio::test]
 async fn a_records_files_are_listed_page_by_page() {
     let server = spawn_server().await;
-    let client = client_as(&server, ALICE);
+    let client = server.client(ALICE);
     let lock = client.create_lock(ModuleCode::Album).await.unwrap();
     let record = client
         .create_record(&lock.lock_id, &new_record(ModuleCode::Album, "phone", None))

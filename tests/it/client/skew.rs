@@ -8,16 +8,13 @@ use crate::support::{ALICE, TestServer, spawn_server, spawn_server_with};
 use chrono::Utc;
 use koobackup::api::client::{NewRecord, RecordQuery};
 use koobackup::api::error::ErrorKind;
-use koobackup::api::{Client, ClientOptions, Credentials, ModuleCode, Token};
+use koobackup::api::{Client, ModuleCode};
 use koobackup::server::Faults;
 
+/// Alice's client, without transient retries: a success below can only come from the clock
+/// correction.
 fn client_as(server: &TestServer) -> Client {
-    let (user, token) = ALICE;
-    let mut options = ClientOptions::new(server.base_url(), Credentials::new(user, Token::new(token)));
-    options.lock_ttl = server.config.lock_ttl;
-    // No transient retries: a success below can only come from the clock correction.
-    options.retries = 0;
-    Client::new(options).unwrap()
+    server.client_with(ALICE, |options| options.retries = 0)
 }
 
 fn skewed(offset: chrono::Duration) -> Faults {

@@ -27,6 +27,9 @@ const SCHEMA_KEYWORDS: &[&str] = &[
     "maximum",
     "minLength",
     "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
 ];
 const TYPES: &[&str] = &["object", "array", "string", "integer", "number", "boolean"];
 const OPERATION_KEYS: &[&str] = &[
@@ -252,6 +255,32 @@ impl Spec {
             {
                 return Err(format!("{at}: string longer than maxLength"));
             }
+            if let Some(pattern) = obj.get("pattern") {
+                let pattern = pattern
+                    .as_str()
+                    .ok_or_else(|| format!("{at}: pattern must be a string"))?;
+                let regex = regex::Regex::new(pattern).map_err(|e| format!("{at}: bad pattern: {e}"))?;
+                if !regex.is_match(s) {
+                    return Err(format!("{at}: {s:?} does not match {pattern}"));
+                }
+            }
+        }
+        if let Some(array) = value.as_array() {
+            let len = array.len() as u64;
+            if obj
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .is_some_and(|min| len < min)
+            {
+                return Err(format!("{at}: fewer than minItems"));
+            }
+            if obj
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .is_some_and(|max| len > max)
+            {
+                return Err(format!("{at}: more than maxItems"));
+            }
         }
         if let Some(map) = value.as_object() {
             let props = obj.get("properties").and_then(Value::as_object);
@@ -416,10 +445,16 @@ fn checker_rejects_drift() {
         "additionalProperties"
     );
     assert!(
-        spec.validate(&json!("x"), &json!({"type": "string", "pattern": "x"}), "$")
+        spec.validate(&json!("x"), &json!({"type": "string", "not": {}}), "$")
             .is_err(),
         "unknown keyword"
     );
+    let pattern = json!({"type": "string", "pattern": "^[a-z]{1,3}$"});
+    assert!(spec.validate(&json!("abc"), &pattern, "$").is_ok());
+    assert!(spec.validate(&json!("abcd"), &pattern, "$").is_err(), "pattern");
+    let items = json!({"type": "array", "minItems": 1, "maxItems": 2});
+    assert!(spec.validate(&json!([]), &items, "$").is_err(), "minItems");
+    assert!(spec.validate(&json!([1, 2, 3]), &items, "$").is_err(), "maxItems");
     assert!(
         spec.validate(
             &json!("yesterday"),
@@ -624,6 +659,144 @@ async fn served_responses_match_the_spec() {
         .await
         .expect(404, 404001);
 
+    // Devices, scopes, configs, files.
+    let devices = format!("{PREFIX}/device");
+    let bind = json!({"machineCode": "20250911", "deviceName": "Magic v3", "deviceOS": "android"});
+    s.check_request("POST", &devices, &bind);
+    let bound = call(s, ts.req("POST", &devices).json(bind.clone())).await;
+    bound.expect_ok();
+    let device_id = bound.body["data"]["deviceId"].as_str().unwrap().to_owned();
+    call(
+        s,
+        ts.req("POST", &devices).json(json!({"machineCode": "no spaces"})),
+    )
+    .await
+    .expect(400, 400001);
+    call(s, ts.req("POST", &devices).without("X-Date").json(bind.clone()))
+        .await
+        .expect(401, 401002);
+    call(s, ts.req("POST", &devices).raw("x".repeat(70_000)))
+        .await
+        .expect(413, 400001);
+    call(s, ts.req("GET", &devices)).await.expect_ok();
+    call(s, ts.req("GET", &devices).user((ALICE.0, "wrong")))
+        .await
+        .expect(401, 401001);
+    let device = format!("{devices}/{device_id}");
+    let scopes = format!("{device}/scope");
+    let add =
+        json!({"moduleCode": "101", "scopeList": [{"localPath": "/DCIM", "targetFolderPath": "/Photos"}]});
+    s.check_request("POST", &scopes, &add);
+    let added = call(s, ts.req("POST", &scopes).json(add.clone())).await;
+    added.expect_ok();
+    let scope_id = added.body["data"][0]["scopeId"].as_str().unwrap().to_owned();
+    call(
+        s,
+        ts.req("POST", &scopes)
+            .json(json!({"moduleCode": "101", "scopeList": [{}]})),
+    )
+    .await
+    .expect(400, 400001);
+    call(s, ts.req("POST", &scopes).user(BOB).json(add.clone()))
+        .await
+        .expect(404, 404003);
+    let module_query = [("moduleCode", "101")];
+    call(s, ts.req("GET", &scopes).query(&module_query))
+        .await
+        .expect_ok();
+    call(s, ts.req("GET", &scopes).query(&[("moduleCode", "7")]))
+        .await
+        .expect(400, 400001);
+    call(
+        s,
+        ts.req("GET", &format!("{devices}/1/scope")).query(&module_query),
+    )
+    .await
+    .expect(404, 404003);
+    let delete = json!({"scopeIdList": [scope_id, "424242"]});
+    s.check_request("DELETE", &scopes, &delete);
+    let deleted = call(s, ts.req("DELETE", &scopes).json(delete)).await;
+    deleted.expect_ok();
+    assert_eq!(deleted.body["failedScopeList"][0]["errorCode"], json!("404004"));
+    call(s, ts.req("DELETE", &scopes).json(json!({"scopeIdList": []})))
+        .await
+        .expect(400, 400001);
+    call(
+        s,
+        ts.req("DELETE", &format!("{devices}/1/scope"))
+            .json(json!({"scopeIdList": ["1"]})),
+    )
+    .await
+    .expect(404, 404003);
+    let config = format!("{device}/config");
+    let wifi = [("moduleCode", "101"), ("configName", "wifi_only")];
+    call(s, ts.req("GET", &config).query(&wifi)).await.expect_ok();
+    call(
+        s,
+        ts.req("GET", &config)
+            .query(&[("moduleCode", "101"), ("configName", "nope")]),
+    )
+    .await
+    .expect(404, 404005);
+    call(
+        s,
+        ts.req("GET", &config)
+            .query(&[("moduleCode", "101"), ("configName", "bad name")]),
+    )
+    .await
+    .expect(400, 400001);
+    let set = json!({"moduleCode": "101", "configName": "wifi_only", "currentConfigValue": "on", "newConfigValue": "off"});
+    s.check_request("PATCH", &config, &set);
+    call(s, ts.req("PATCH", &config).json(set.clone()))
+        .await
+        .expect_ok();
+    call(s, ts.req("PATCH", &config).json(set.clone()))
+        .await
+        .expect(409, 409004);
+    call(s, ts.req("PATCH", &format!("{devices}/1/config")).json(set))
+        .await
+        .expect(404, 404003);
+    let configs = format!("{device}/configs");
+    call(s, ts.req("GET", &configs).query(&module_query))
+        .await
+        .expect_ok();
+    call(s, ts.req("GET", &configs)).await.expect(400, 400001);
+    call(s, ts.req("GET", &configs).user(BOB).query(&module_query))
+        .await
+        .expect(404, 404003);
+    let fresh = ts.record(ALICE, &lock, "100", "nas").await["recordId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file_path = format!("{records}/{fresh}/file");
+    let file = json!({"fileName": "IMG_0001.jpg", "sha256": "ab12", "length": 4096, "description": "a photo", "parentFolder": ["root"]});
+    s.check_request("POST", &file_path, &file);
+    call(s, ts.req("POST", &file_path).lock(&lock).json(file.clone()))
+        .await
+        .expect_ok();
+    call(
+        s,
+        ts.req("POST", &file_path)
+            .lock(&lock)
+            .json(json!({"fileName": "a/b"})),
+    )
+    .await
+    .expect(400, 400001);
+    call(s, ts.req("POST", &file_path).json(file.clone()))
+        .await
+        .expect(404, 404002);
+    call(s, ts.req("POST", &file_path).lock(&album).json(file.clone()))
+        .await
+        .expect(409, 409003);
+    call(s, ts.req("POST", &file_path).user(BOB).lock(&lock).json(file))
+        .await
+        .expect(403, 403001);
+    call(s, ts.req("DELETE", &device)).await.expect_ok();
+    call(s, ts.req("DELETE", &device)).await.expect(404, 404003);
+    call(s, ts.req("DELETE", &device).without("X-Date"))
+        .await
+        .expect(401, 401002);
+
     // Expired locks: 409002 on record operations and on a too-late renewal. The server clock is
     // moved an hour ahead (and X-Date with it) instead of waiting for the locks to expire.
     let id = ts.record(ALICE, &lock, "100", "nas").await["recordId"]
@@ -659,6 +832,9 @@ async fn served_responses_match_the_spec() {
         ..Default::default()
     });
     call(s, ts.req("GET", &record)).await.expect(500, 500001);
+    call(s, ts.req("GET", &format!("{PREFIX}/device")))
+        .await
+        .expect(500, 500001);
     ts.server.set_faults(koobackup::server::Faults {
         rate_limit_per_sec: Some(1),
         ..Default::default()

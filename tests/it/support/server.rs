@@ -28,6 +28,24 @@ impl TestServer {
         self.server.base_url()
     }
 
+    /// A client of this server as `user` (its lock lifetime known).
+    pub fn client(&self, user: (&str, &str)) -> koobackup::api::Client {
+        self.client_with(user, |_| {})
+    }
+
+    /// [`TestServer::client`] with options changed by `configure` (retries, timeouts…).
+    pub fn client_with(
+        &self,
+        (user, token): (&str, &str),
+        configure: impl FnOnce(&mut koobackup::api::ClientOptions),
+    ) -> koobackup::api::Client {
+        use koobackup::api::{Client, ClientOptions, Credentials, Token};
+        let mut options = ClientOptions::new(self.base_url(), Credentials::new(user, Token::new(token)));
+        options.lock_ttl = self.config.lock_ttl;
+        configure(&mut options);
+        Client::new(options).expect("client")
+    }
+
     /// A request as alice, with valid token and X-Date.
     pub fn req(&self, method: &str, path: &str) -> Req {
         Req {

@@ -1,0 +1,164 @@
+//! One method per device, scope, config and backup-file endpoint, each with the retry policy
+//! its effect allows. The scope list and the scope delete read their payload from the top level.
+
+use reqwest::Method;
+
+use super::client::{Call, Client, Idempotency};
+use super::error::ApiError;
+use super::model::{
+    AddScopesRequest, BackupFile, BindDeviceRequest, ConfigInfo, DeleteScopesRequest, DeviceEntity,
+    ModuleCode, NewBackupFile, Page, ScopeBaseInfo, ScopeDeleteResult, ScopeInfo, UpdateConfigRequest,
+};
+use super::sign;
+
+/// The local server's "device not bound" (our code).
+pub const DEVICE_NOT_FOUND: i64 = 404_003;
+
+/// `/device/{id}` with the id escaped, so that whatever it holds it stays one path segment.
+fn device_path(device_id: &str) -> String {
+    format!("/device/{}", sign::encode(device_id))
+}
+
+impl Client {
+    /// `POST /device`. Not repeated: whether a repeat binds a second device is the server's
+    /// business, not a client's guess.
+    pub async fn bind_device(&self, request: &BindDeviceRequest) -> Result<DeviceEntity, ApiError> {
+        let call = Call::new(Method::POST, "/device", Idempotency::NotIdempotent).json(request);
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed(answer.data())
+    }
+
+    /// `GET /device`: every bound device (no paging); devices that cannot be read are counted.
+    pub async fn list_devices(&self) -> Result<Page<DeviceEntity>, ApiError> {
+        let call = Call::new(Method::GET, "/device", Idempotency::Idempotent);
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed_page(answer.page("data"))
+    }
+
+    /// `DELETE /device/{id}`: the device as it was, or `None` when a repeat after a lost answer
+    /// found it unbound already.
+    pub async fn unbind_device(&self, device_id: &str) -> Result<Option<DeviceEntity>, ApiError> {
+        let path = device_path(device_id);
+        let call = Call::new(
+            Method::DELETE,
+            &path,
+            Idempotency::Removal {
+                gone: DEVICE_NOT_FOUND,
+            },
+        );
+        let answer = self.exchange(call).await?.0;
+        if answer.0.is_empty() {
+            return Ok(None);
+        }
+        self.scrubbed(answer.data()).map(Some)
+    }
+
+    /// `POST /device/{id}/scope`: adds up to 100 scopes of `module`. Not repeated.
+    pub async fn add_scopes(
+        &self,
+        device_id: &str,
+        module: ModuleCode,
+        scopes: Vec<ScopeBaseInfo>,
+    ) -> Result<Vec<ScopeInfo>, ApiError> {
+        let path = format!("{}/scope", device_path(device_id));
+        let body = AddScopesRequest {
+            module_code: module.code().into(),
+            scope_list: scopes,
+        };
+        let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent).json(&body);
+        let answer = self.exchange(call).await?.0;
+        // The reference shows no answer: a server that sends none added them all the same.
+        if !answer.0.contains_key("data") {
+            return Ok(Vec::new());
+        }
+        self.scrubbed(answer.data())
+    }
+
+    /// `GET /device/{id}/scope`: the scopes of `module`, from the top-level `scopeList`.
+    pub async fn list_scopes(
+        &self,
+        device_id: &str,
+        module: ModuleCode,
+    ) -> Result<Page<ScopeInfo>, ApiError> {
+        let path = format!("{}/scope", device_path(device_id));
+        let call = Call::new(Method::GET, &path, Idempotency::Idempotent).param("moduleCode", module.code());
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed_page(answer.page("scopeList"))
+    }
+
+    /// `DELETE /device/{id}/scope`: deletes up to 100 scopes; the answer says which could not be.
+    /// Not repeated, so that the report is of this one attempt.
+    pub async fn delete_scopes(
+        &self,
+        device_id: &str,
+        scope_ids: Vec<String>,
+    ) -> Result<ScopeDeleteResult, ApiError> {
+        let path = format!("{}/scope", device_path(device_id));
+        let body = DeleteScopesRequest {
+            scope_id_list: scope_ids,
+        };
+        let call = Call::new(Method::DELETE, &path, Idempotency::NotIdempotent).json(&body);
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed(answer.whole())
+    }
+
+    /// `GET /device/{id}/config`: one config.
+    pub async fn get_config(
+        &self,
+        device_id: &str,
+        module: ModuleCode,
+        name: &str,
+    ) -> Result<ConfigInfo, ApiError> {
+        let path = format!("{}/config", device_path(device_id));
+        let call = Call::new(Method::GET, &path, Idempotency::Idempotent)
+            .param("moduleCode", module.code())
+            .param("configName", name);
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed(answer.data())
+    }
+
+    /// `GET /device/{id}/configs`: the configs of `module`.
+    pub async fn list_configs(
+        &self,
+        device_id: &str,
+        module: ModuleCode,
+    ) -> Result<Page<ConfigInfo>, ApiError> {
+        let path = format!("{}/configs", device_path(device_id));
+        let call = Call::new(Method::GET, &path, Idempotency::Idempotent).param("moduleCode", module.code());
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed_page(answer.page("data"))
+    }
+
+    /// `PATCH /device/{id}/config`: sets a config if it still has the value the caller saw (a
+    /// compare-and-set). Not repeated: a repeat after a lost success would be refused as stale.
+    pub async fn update_config(
+        &self,
+        device_id: &str,
+        request: &UpdateConfigRequest,
+    ) -> Result<ConfigInfo, ApiError> {
+        let path = format!("{}/config", device_path(device_id));
+        let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent).json(request);
+        let answer = self.exchange(call).await?.0;
+        self.scrubbed(answer.data())
+    }
+
+    /// `POST /record/{id}/file` under `lock_id`: registers a backup file's metadata; the file as
+    /// stored, when the server answers it (the reference shows no answer). Not repeated: a lost
+    /// answer may hide a registered file.
+    pub async fn create_file(
+        &self,
+        lock_id: &str,
+        record_id: &str,
+        file: &NewBackupFile,
+    ) -> Result<Option<BackupFile>, ApiError> {
+        let path = format!("/record/{}/file", sign::encode(record_id));
+        let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent)
+            .lock(lock_id)
+            .json(file);
+        let answer = self.exchange(call).await?.0;
+        if !answer.0.contains_key("data") {
+            return Ok(None);
+        }
+        self.scrubbed(answer.data()).map(Some)
+    }
+}
