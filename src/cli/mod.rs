@@ -3,6 +3,7 @@
 
 mod check;
 mod cleanup;
+mod device;
 pub mod exit;
 mod hold;
 mod lock;
@@ -151,6 +152,9 @@ pub enum Command {
     /// Create, list, view, complete and delete backup records
     #[command(subcommand)]
     Record(RecordCommand),
+    /// Your bound devices, what each backs up (scopes) and its backup settings (configs)
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
     /// Find abandoned records and records marked to be deleted; delete them with --yes
     Cleanup(cleanup::CleanupArgs),
     /// Run a local KooDrive-compatible server
@@ -226,6 +230,8 @@ pub enum RecordCommand {
     Delete(record::DeleteArgs),
     /// List a record's backup files, following the cursor to the end
     Files(record::FilesArgs),
+    /// Register a backup file's metadata under a record (needs a lock for its module)
+    AddFile(record::AddFileArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,6 +299,9 @@ pub fn run(global: GlobalArgs, fresh: bool, command: Command) -> u8 {
         })),
         Command::Record(command) => block_on(connected(&options, out, async |ctx| {
             record::run(ctx, command).await
+        })),
+        Command::Device(command) => block_on(connected(&options, out, async |ctx| {
+            device::run(ctx, command).await
         })),
         Command::Cleanup(args) => block_on(connected(&options, out, async |ctx| {
             cleanup::run(ctx, args).await

@@ -15,6 +15,7 @@ use super::exit::{CliError, Exit};
 use super::output::{self, Output};
 use super::{Context, RecordCommand, parse_module};
 use crate::api::client::{NewRecord, RecordQuery};
+use crate::api::model::NewBackupFile;
 use crate::api::{
     ApiError, BackupFile, BackupRecord, Client, DEFAULT_MAX_PAGES, LockInfo, MAX_PAGE_SIZE, ModuleCode, Page,
 };
@@ -66,6 +67,26 @@ pub struct ListArgs {
     pub device: Option<String>,
     #[command(flatten)]
     pub paging: Paging,
+}
+
+#[derive(Debug, Args)]
+pub struct AddFileArgs {
+    #[arg(value_name = "RECORD_ID")]
+    pub id: String,
+    /// The file's name (no < > | : " * ? /; up to 250 characters)
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Its fingerprint (hex SHA-256)
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Its size in bytes
+    #[arg(long, value_name = "BYTES")]
+    pub length: Option<u64>,
+    /// What it is
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    #[command(flatten)]
+    pub lock: LockChoice,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +209,35 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
             .await?;
             let sentence = format!("deleted record {} and its backup files", args.id);
             report_change(ctx.out, &args.id, "deleted", &sentence)?;
+        }
+        RecordCommand::AddFile(args) => {
+            let module = record_module(ctx, &args.id, &args.lock).await?;
+            let file = NewBackupFile {
+                file_name: args.name.clone(),
+                sha256: args.sha256.clone(),
+                length: args.length,
+                description: args.description.clone(),
+                ..NewBackupFile::default()
+            };
+            let id = args.id.clone();
+            let created = with_lock(ctx, module, &args.lock, async |client, lock_id| {
+                client.create_file(lock_id, &id, &file).await
+            })
+            .await?;
+            match created {
+                Some(created) if ctx.out.json => ctx.out.json(&created)?,
+                Some(created) if ctx.out.quiet => ctx.out.value(&created.file_id)?,
+                Some(created) => ctx.out.line(&format!(
+                    "added file {} ({}) to record {}",
+                    created.file_id, created.file_name, args.id
+                ))?,
+                None => report_change(
+                    ctx.out,
+                    &args.id,
+                    "fileAdded",
+                    &format!("added file {} to record {}", args.name, args.id),
+                )?,
+            }
         }
         RecordCommand::Files(args) => {
             let bounds = args.paging.bounds;
