@@ -12,6 +12,9 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::api::client::{NewRecord, RecordQuery};
+use crate::api::model::{
+    ConfigInfo, DeviceEntity, ScopeBaseInfo, ScopeDeleteResult, ScopeInfo, UpdateConfigRequest,
+};
 use crate::api::{ApiError, BackupFile, BackupRecord, LockInfo, ModuleCode, Page};
 
 /// Identifies one API call from the moment it is requested until its outcome arrives.
@@ -88,7 +91,33 @@ pub enum ApiCall {
     /// One page of a record's files.
     ListFiles {
         record_id: String,
+        page_size: u32,
         cursor: Option<String>,
+    },
+    ListDevices,
+    UnbindDevice {
+        device_id: String,
+    },
+    ListScopes {
+        device_id: String,
+        module: ModuleCode,
+    },
+    AddScopes {
+        device_id: String,
+        module: ModuleCode,
+        scopes: Vec<ScopeBaseInfo>,
+    },
+    DeleteScopes {
+        device_id: String,
+        scope_ids: Vec<String>,
+    },
+    ListConfigs {
+        device_id: String,
+        module: ModuleCode,
+    },
+    UpdateConfig {
+        device_id: String,
+        request: Box<UpdateConfigRequest>,
     },
 }
 
@@ -104,6 +133,13 @@ pub enum ApiOutcome {
     RecordCompleted(Result<(), ApiError>),
     RecordDeleted(Result<(), ApiError>),
     FilesPage(Result<Page<BackupFile>, ApiError>),
+    DevicesListed(Result<Page<DeviceEntity>, ApiError>),
+    DeviceUnbound(Result<Option<DeviceEntity>, ApiError>),
+    ScopesListed(Result<Page<ScopeInfo>, ApiError>),
+    ScopesAdded(Result<Vec<ScopeInfo>, ApiError>),
+    ScopesDeleted(Result<ScopeDeleteResult, ApiError>),
+    ConfigsListed(Result<Page<ConfigInfo>, ApiError>),
+    ConfigUpdated(Result<ConfigInfo, ApiError>),
 }
 
 impl ApiOutcome {
@@ -116,6 +152,13 @@ impl ApiOutcome {
             ApiOutcome::RecordsPage(r) => r.as_ref().err(),
             ApiOutcome::RecordCreated(r) | ApiOutcome::RecordFetched(r) => r.as_ref().err(),
             ApiOutcome::FilesPage(r) => r.as_ref().err(),
+            ApiOutcome::DevicesListed(r) => r.as_ref().err(),
+            ApiOutcome::DeviceUnbound(r) => r.as_ref().err(),
+            ApiOutcome::ScopesListed(r) => r.as_ref().err(),
+            ApiOutcome::ScopesAdded(r) => r.as_ref().err(),
+            ApiOutcome::ScopesDeleted(r) => r.as_ref().err(),
+            ApiOutcome::ConfigsListed(r) => r.as_ref().err(),
+            ApiOutcome::ConfigUpdated(r) => r.as_ref().err(),
         }
     }
 }

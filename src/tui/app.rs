@@ -15,6 +15,7 @@ use ratatui::layout::{Position, Rect};
 
 use super::action::{Action, ApiCall, ApiReply, Effect, RequestId};
 use super::clock;
+use super::devices;
 use super::feature::{Ctx, Out, Pane, Session};
 use super::keymap::{Command, KeyOverrides, Keymap, Scope};
 use super::layout::ScreenLayout;
@@ -35,8 +36,13 @@ pub fn keymap_with(overrides: &KeyOverrides) -> Result<Keymap, String> {
     Keymap::with_overrides(&key_tables(), overrides)
 }
 
-fn key_tables() -> [&'static [super::keymap::KeyDef]; 3] {
-    [shell::keys::KEYS, locks::keys::KEYS, records::keys::KEYS]
+fn key_tables() -> [&'static [super::keymap::KeyDef]; 4] {
+    [
+        shell::keys::KEYS,
+        locks::keys::KEYS,
+        records::keys::KEYS,
+        devices::keys::KEYS,
+    ]
 }
 
 /// What an API call in flight was for, and so which feature takes its answer.
@@ -44,6 +50,7 @@ fn key_tables() -> [&'static [super::keymap::KeyDef]; 3] {
 enum Pending {
     Locks(locks::Pending),
     Records(records::Pending),
+    Devices(devices::Pending),
 }
 
 impl Pending {
@@ -51,7 +58,13 @@ impl Pending {
         match self {
             Pending::Locks(pending) => pending.describe(),
             Pending::Records(pending) => pending.describe(),
+            Pending::Devices(pending) => pending.describe(),
         }
+    }
+
+    /// Background calls whose successes are not worth a line in the activity log each.
+    fn is_quiet(&self) -> bool {
+        matches!(self, Pending::Devices(pending) if pending.is_quiet())
     }
 }
 
@@ -93,10 +106,11 @@ pub struct App {
     pub now: DateTime<Utc>,
     pub screen: Rect,
     pub focus: Pane,
-    /// Whether the records pane, rather than the locks pane, is shown above the activity log.
-    records_on_top: bool,
+    /// The pane shown above the activity log (locks, records or devices): the one focused last.
+    upper: Pane,
     pub locks: locks::State,
     pub records: records::State,
+    pub devices: devices::State,
     /// The help overlay or the quit prompt, when open.
     pub shell: Option<shell::Dialog>,
     pub activity: ActivityLog,
@@ -125,9 +139,10 @@ impl App {
             now,
             screen,
             focus: Pane::Locks,
-            records_on_top: false,
+            upper: Pane::Locks,
             locks: locks::State::new(held),
             records: records::State::default(),
+            devices: devices::State::default(),
             shell: None,
             activity: ActivityLog::default(),
             status: Status::default(),
@@ -235,7 +250,10 @@ impl App {
 
     /// Whether any dialog is open.
     pub fn dialog_open(&self) -> bool {
-        self.shell.is_some() || self.locks.dialog.is_some() || self.records.dialog.is_some()
+        self.shell.is_some()
+            || self.locks.dialog.is_some()
+            || self.records.dialog.is_some()
+            || self.devices.dialog.is_some()
     }
 
     /// Key scopes active now, most specific first: what the footer shows and keys look up.
@@ -249,10 +267,14 @@ impl App {
         if let Some(dialog) = &self.records.dialog {
             return vec![dialog.scope()];
         }
+        if let Some(dialog) = &self.devices.dialog {
+            return vec![dialog.scope()];
+        }
         let pane = match self.focus {
             Pane::Locks => Scope::LocksPane,
             Pane::Activity => Scope::ActivityPane,
             Pane::Records => Scope::RecordsPane,
+            Pane::Devices => Scope::DevicesPane,
         };
         vec![pane, Scope::Global]
     }
@@ -260,19 +282,23 @@ impl App {
     /// The pane shown above the activity log: the records pane once it was focused last.
     pub fn top_pane(&self) -> Pane {
         match self.focus {
-            Pane::Locks | Pane::Records => self.focus,
-            Pane::Activity if self.records_on_top => Pane::Records,
-            Pane::Activity => Pane::Locks,
+            Pane::Activity => self.upper,
+            pane => pane,
         }
     }
 
-    pub fn focus_pane(&mut self, pane: Pane) {
+    /// Focuses `pane`; an upper pane is shown too (the devices pane asks for its data the
+    /// first time).
+    pub fn focus_pane(&mut self, pane: Pane) -> Vec<Effect> {
         self.focus = pane;
-        match pane {
-            Pane::Locks => self.records_on_top = false,
-            Pane::Records => self.records_on_top = true,
-            Pane::Activity => {}
+        if pane != Pane::Activity {
+            self.upper = pane;
         }
+        if pane == Pane::Devices {
+            let outs = self.devices.shown();
+            return self.apply(outs, Pending::Devices);
+        }
+        Vec::new()
     }
 
     /// Our estimate of the server's clock (records' times are the server's).
@@ -284,7 +310,7 @@ impl App {
     }
 
     /// The tabs, left to right.
-    pub fn tabs(&self) -> [Tab; 2] {
+    pub fn tabs(&self) -> [Tab; 3] {
         let records = match self.records.module() {
             Some(module) => format!("Records: {} {}", module.code(), module.name()),
             None => "Records".to_string(),
@@ -299,6 +325,14 @@ impl App {
                 pane: Pane::Records,
                 key: 'R',
                 label: records,
+            },
+            Tab {
+                pane: Pane::Devices,
+                key: 'D',
+                label: match self.devices.load() {
+                    devices::Load::Loaded => format!("Devices ({})", self.devices.devices().len()),
+                    _ => "Devices".into(),
+                },
             },
         ]
     }
@@ -374,7 +408,7 @@ impl App {
                     text,
                 } => self.activity.note(self.now, kind.into(), operation, text),
                 Out::Error(text) => self.status.last_error = Some((self.now, text)),
-                Out::Focus(pane) => self.focus_pane(pane),
+                Out::Focus(pane) => effects.extend(self.focus_pane(pane)),
                 Out::NeedLock(module) => {
                     let outs = self.locks.create(module);
                     effects.extend(self.apply(outs, Pending::Locks));
@@ -385,6 +419,11 @@ impl App {
                     effects.extend(self.apply(outs, Pending::Locks));
                 }
                 Out::UnpinLock(lock_id) => self.locks.unpin(&lock_id),
+                Out::BrowseRecords { module, device_id } => {
+                    let outs = self.records.browse(module, device_id);
+                    effects.extend(self.apply(outs, Pending::Records));
+                    effects.extend(self.focus_pane(Pane::Records));
+                }
             }
         }
         effects
@@ -429,8 +468,10 @@ impl App {
         };
         let operation = pending.describe();
         let result = reply.outcome.error().map_or(Ok(()), Err);
-        self.activity
-            .api_call(reply.finished_at, operation.clone(), result, reply.latency);
+        if !pending.is_quiet() || result.is_err() {
+            self.activity
+                .api_call(reply.finished_at, operation.clone(), result, reply.latency);
+        }
         if let Some(error) = reply.outcome.error() {
             self.status.last_error = Some((reply.finished_at, format!("{operation}: {error}")));
         }
@@ -448,6 +489,10 @@ impl App {
             Pending::Records(pending) => {
                 let outs = self.records.on_reply(pending, reply.outcome, &snapshot.ctx());
                 self.apply(outs, Pending::Records)
+            }
+            Pending::Devices(pending) => {
+                let outs = self.devices.on_reply(pending, reply.outcome);
+                self.apply(outs, Pending::Devices)
             }
         };
         // A record operation may have been waiting for the lock this reply created.
@@ -494,6 +539,8 @@ impl App {
             let ctx = snapshot.ctx();
             if self.locks.dialog.is_some() {
                 self.locks.typed(key);
+            } else if self.devices.dialog.is_some() {
+                self.devices.typed(key);
             } else {
                 self.records.typed(key, &ctx);
             }
@@ -510,14 +557,19 @@ impl App {
             let outs = self.records.dialog_command(command, &snapshot.ctx());
             return self.apply(outs, Pending::Records);
         }
+        if self.devices.dialog.is_some() {
+            let outs = self.devices.dialog_command(command);
+            return self.apply(outs, Pending::Devices);
+        }
         let rows = snapshot.visible_rows;
         match command {
             Command::Quit => return self.quit(),
             Command::ToggleHelp => self.shell = Some(shell::Dialog::Help { scroll: 0 }),
-            Command::FocusNext => self.focus_pane(self.focus.cycle(1)),
-            Command::FocusPrevious => self.focus_pane(self.focus.cycle(-1)),
-            Command::ShowLocks => self.focus_pane(Pane::Locks),
-            Command::ShowRecords => self.focus_pane(Pane::Records),
+            Command::FocusNext => return self.focus_pane(self.focus.cycle(1)),
+            Command::FocusPrevious => return self.focus_pane(self.focus.cycle(-1)),
+            Command::ShowLocks => return self.focus_pane(Pane::Locks),
+            Command::ShowRecords => return self.focus_pane(Pane::Records),
+            Command::ShowDevices => return self.focus_pane(Pane::Devices),
             Command::Up => self.move_in_focus(-1, rows),
             Command::Down => self.move_in_focus(1, rows),
             Command::Top => self.move_in_focus(isize::MIN / 2, rows),
@@ -529,6 +581,10 @@ impl App {
             Command::Records(command) if self.focus == Pane::Records => {
                 let outs = self.records.command(command, &snapshot.ctx());
                 return self.apply(outs, Pending::Records);
+            }
+            Command::Devices(command) if self.focus == Pane::Devices => {
+                let outs = self.devices.command(command);
+                return self.apply(outs, Pending::Devices);
             }
             command if self.focus == Pane::Locks => {
                 let outs = self.locks.command(command, &snapshot.ctx());
@@ -597,6 +653,9 @@ impl App {
             // The log grows downwards: moving up means scrolling back in time.
             Pane::Activity => self.activity.scroll(-delta),
             Pane::Records => self.records.move_cursor(delta, rows),
+            Pane::Devices => self
+                .devices
+                .move_cursor(delta, devices::update::visible_devices(rows)),
         }
     }
 
@@ -606,6 +665,8 @@ impl App {
         }
         if self.locks.dialog.is_some() {
             self.locks.pasted(text);
+        } else if self.devices.dialog.is_some() {
+            self.devices.pasted(text);
         } else {
             let snapshot = self.snapshot();
             self.records.pasted(text, &snapshot.ctx());
@@ -625,8 +686,7 @@ impl App {
             && let Some(pane) = self.tab_at(position)
         {
             self.needs_redraw = true;
-            self.focus_pane(pane);
-            return Vec::new();
+            return self.focus_pane(pane);
         }
         let pane = if layout.locks.contains(position) {
             self.top_pane()
@@ -639,11 +699,16 @@ impl App {
             MouseEventKind::Down(MouseButton::Left) => {
                 self.needs_redraw = true;
                 self.focus = pane;
-                if let Some(row) = layout.lock_row_at(position) {
+                if pane == Pane::Devices {
+                    // The devices pane has no column header: its rows start below the border.
+                    if let Some(row) = position.y.checked_sub(layout.locks.y + 1) {
+                        self.devices.click(usize::from(row));
+                    }
+                } else if let Some(row) = layout.lock_row_at(position) {
                     match pane {
                         Pane::Records => self.records.click(row),
                         Pane::Locks => self.locks.click(row),
-                        Pane::Activity => {}
+                        Pane::Activity | Pane::Devices => {}
                     }
                 }
             }

@@ -7,6 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::App;
+use super::devices;
 use super::feature::Pane;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, ScreenLayout};
 use super::locks;
@@ -40,6 +41,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     // The records pane takes the locks pane's place while it is the one in use.
     match app.top_pane() {
         Pane::Records => records::view::draw(frame, layout.locks, &app.records, &chrome, server_now),
+        Pane::Devices => devices::view::draw(frame, layout.locks, &app.devices, &chrome, server_now),
         _ => locks::view::draw(frame, layout.locks, &app.locks, &chrome),
     }
     shell_view::draw_activity(frame, layout.activity, &app.activity, &chrome);
@@ -64,6 +66,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         locks::dialogs_view::draw(frame, area, dialog, theme);
     }
     records::dialogs_view::draw(frame, area, &app.records, &chrome, server_now);
+    devices::dialogs_view::draw(frame, area, &app.devices, &chrome);
 }
 
 fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {

@@ -7,9 +7,6 @@ use futures::StreamExt;
 use super::action::{ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress};
 use crate::api::Client;
 
-/// Files shown per page in the record detail view.
-pub const FILES_PAGE_SIZE: u32 = 20;
-
 /// Deletes in flight at once during a bulk delete, unless the job says otherwise.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 8;
 
@@ -39,11 +36,32 @@ pub async fn perform(client: &Client, call: ApiCall) -> ApiOutcome {
         ApiCall::DeleteRecord { lock_id, record_id } => {
             ApiOutcome::RecordDeleted(client.delete_record(&lock_id, &record_id).await)
         }
-        ApiCall::ListFiles { record_id, cursor } => ApiOutcome::FilesPage(
-            client
-                .list_files(&record_id, FILES_PAGE_SIZE, cursor.as_deref())
-                .await,
-        ),
+        ApiCall::ListFiles {
+            record_id,
+            page_size,
+            cursor,
+        } => ApiOutcome::FilesPage(client.list_files(&record_id, page_size, cursor.as_deref()).await),
+        ApiCall::ListDevices => ApiOutcome::DevicesListed(client.list_devices().await),
+        ApiCall::UnbindDevice { device_id } => {
+            ApiOutcome::DeviceUnbound(client.unbind_device(&device_id).await)
+        }
+        ApiCall::ListScopes { device_id, module } => {
+            ApiOutcome::ScopesListed(client.list_scopes(&device_id, module).await)
+        }
+        ApiCall::AddScopes {
+            device_id,
+            module,
+            scopes,
+        } => ApiOutcome::ScopesAdded(client.add_scopes(&device_id, module, scopes).await),
+        ApiCall::DeleteScopes { device_id, scope_ids } => {
+            ApiOutcome::ScopesDeleted(client.delete_scopes(&device_id, scope_ids).await)
+        }
+        ApiCall::ListConfigs { device_id, module } => {
+            ApiOutcome::ConfigsListed(client.list_configs(&device_id, module).await)
+        }
+        ApiCall::UpdateConfig { device_id, request } => {
+            ApiOutcome::ConfigUpdated(client.update_config(&device_id, &request).await)
+        }
     }
 }
 

@@ -31,10 +31,13 @@ pub enum Pane {
     Activity,
     /// Shown in the locks pane's place while it (or the log below it) has the focus.
     Records,
+    /// Likewise.
+    Devices,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 3] = [Pane::Locks, Pane::Activity, Pane::Records];
+    /// In Tab order (Shift+Tab from the locks pane goes to the records pane).
+    pub const ALL: [Pane; 4] = [Pane::Locks, Pane::Activity, Pane::Devices, Pane::Records];
 
     pub fn cycle(self, step: isize) -> Pane {
         let index = Pane::ALL.iter().position(|p| *p == self).unwrap_or(0) as isize;
@@ -110,6 +113,11 @@ pub enum Out<P> {
     /// auto-renew; and stop that again.
     PinLock(String),
     UnpinLock(String),
+    /// Devices: show this device's records of `module` in the records pane.
+    BrowseRecords {
+        module: ModuleCode,
+        device_id: String,
+    },
 }
 
 impl<P> Out<P> {

@@ -19,6 +19,8 @@ pub enum Command {
     ShowLocks,
     /// Show and focus the records pane.
     ShowRecords,
+    /// Show and focus the devices pane.
+    ShowDevices,
     Up,
     Down,
     Top,
@@ -48,6 +50,23 @@ pub enum Command {
     KeepAndQuit,
     /// The records pane and its dialogs.
     Records(RecordCommand),
+    /// The devices pane and its dialogs.
+    Devices(DeviceCommand),
+}
+
+/// What a key asks of the devices pane or one of its dialogs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCommand {
+    Refresh,
+    /// Open the device under the cursor.
+    Open,
+    Unbind,
+    /// Show the device's records in the records pane.
+    BrowseRecords,
+    /// Step the detail view's module by this many places.
+    ChangeModule(isize),
+    AddScope,
+    DeleteScope,
 }
 
 /// What a key asks of the records pane or one of its dialogs.
@@ -96,6 +115,7 @@ impl Command {
             Command::FocusPrevious => "previous-pane".into(),
             Command::ShowLocks => "show-locks".into(),
             Command::ShowRecords => "show-records".into(),
+            Command::ShowDevices => "show-devices".into(),
             Command::Up => "up".into(),
             Command::Down => "down".into(),
             Command::Top => "top".into(),
@@ -141,6 +161,16 @@ impl Command {
                 R::ToggleMarkedForDeletion => "toggle-marked".into(),
                 R::EditRetention => "retention".into(),
             },
+            Command::Devices(command) => match command {
+                DeviceCommand::Refresh => "refresh".into(),
+                DeviceCommand::Open => "open".into(),
+                DeviceCommand::Unbind => "unbind".into(),
+                DeviceCommand::BrowseRecords => "records".into(),
+                DeviceCommand::ChangeModule(step) if step < 0 => "previous-module".into(),
+                DeviceCommand::ChangeModule(_) => "next-module".into(),
+                DeviceCommand::AddScope => "add-scope".into(),
+                DeviceCommand::DeleteScope => "delete-scope".into(),
+            },
         }
     }
 
@@ -157,6 +187,9 @@ impl Command {
                 | Command::AdoptLock
                 | Command::ReleaseAllAndQuit
                 | Command::Records(R::NewRecord | R::Complete | R::Delete | R::Cleanup)
+                | Command::Devices(
+                    DeviceCommand::Unbind | DeviceCommand::AddScope | DeviceCommand::DeleteScope
+                )
         )
     }
 }
@@ -189,11 +222,16 @@ pub enum Scope {
     CleanupRules,
     BulkRunning,
     BulkSummary,
+    DevicesPane,
+    /// A device's settings and scopes.
+    DeviceDetail,
+    /// A setting's new value or a new scope being typed.
+    DeviceText,
 }
 
 impl Scope {
     /// Every scope, in the order the help overlay lists them.
-    pub const ALL: [Scope; 19] = [
+    pub const ALL: [Scope; 22] = [
         Scope::Global,
         Scope::LocksPane,
         Scope::ActivityPane,
@@ -213,6 +251,9 @@ impl Scope {
         Scope::CleanupRules,
         Scope::BulkRunning,
         Scope::BulkSummary,
+        Scope::DevicesPane,
+        Scope::DeviceDetail,
+        Scope::DeviceText,
     ];
 
     pub fn title(self) -> &'static str {
@@ -236,6 +277,9 @@ impl Scope {
             Scope::CleanupRules => "Clean-up: retention rules",
             Scope::BulkRunning => "Bulk delete running",
             Scope::BulkSummary => "Bulk delete summary",
+            Scope::DevicesPane => "Devices pane",
+            Scope::DeviceDetail => "A device",
+            Scope::DeviceText => "Device: change a setting or add a scope",
         }
     }
 
@@ -261,6 +305,9 @@ impl Scope {
             Scope::CleanupRules => "cleanup-rules",
             Scope::BulkRunning => "bulk-running",
             Scope::BulkSummary => "bulk-summary",
+            Scope::DevicesPane => "devices",
+            Scope::DeviceDetail => "device",
+            Scope::DeviceText => "device-text",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod action;
 pub mod app;
 mod clipboard;
 pub mod clock;
+pub mod devices;
 pub mod draw;
 mod editor;
 pub mod effects;

@@ -79,6 +79,17 @@ pub fn record(n: usize, status: RecordStatus) -> BackupRecord {
     }
 }
 
+/// Bound device `n`: id `dev-{n}`, which [`record`] `n % 3` uses.
+pub fn device(n: usize) -> DeviceEntity {
+    DeviceEntity {
+        device_id: format!("dev-{n}"),
+        machine_code: format!("MC_{n}"),
+        device_name: ["Pixel 7", "iPad Air", "Home NAS"][n % 3].into(),
+        device_os: ["Android 14", "iPadOS 18", "DSM 7"][n % 3].into(),
+        create_time: Some(t0() - chrono::Duration::days(30)),
+    }
+}
+
 /// A KooDrive error answer.
 pub fn api_error(status: u16, code: i64, msg: &str) -> ApiError {
     ApiError::Api {

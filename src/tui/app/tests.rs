@@ -85,7 +85,7 @@ fn tab_cycles_focus_and_keys_follow_it() {
 }
 
 #[test]
-fn capital_l_and_r_show_the_locks_and_records_panes_from_anywhere() {
+fn capital_l_r_and_d_show_the_locks_records_and_devices_panes_from_anywhere() {
     let mut app = app();
     ch(&mut app, 'R');
     assert_eq!((app.focus, app.top_pane()), (Pane::Records, Pane::Records));
@@ -95,6 +95,8 @@ fn capital_l_and_r_show_the_locks_and_records_panes_from_anywhere() {
     assert_eq!(app.focus, Pane::Activity);
     ch(&mut app, 'R');
     assert_eq!(app.focus, Pane::Records);
+    ch(&mut app, 'D');
+    assert_eq!((app.focus, app.top_pane()), (Pane::Devices, Pane::Devices));
     ch(&mut app, 'L');
     assert_eq!((app.focus, app.top_pane()), (Pane::Locks, Pane::Locks));
     assert!(ch(&mut app, 'r').len() == 1, "lower-case r still renews");
@@ -103,7 +105,7 @@ fn capital_l_and_r_show_the_locks_and_records_panes_from_anywhere() {
 #[test]
 fn the_tabs_name_both_panes_and_a_click_on_one_shows_it() {
     let mut app = app();
-    let [locks, records] = app.tabs();
+    let [locks, records, _devices] = app.tabs();
     assert_eq!(locks.text(), " [L] Locks (2) ");
     assert_eq!(records.text(), " [R] Records ");
     let y = app.layout().unwrap().locks.y;
@@ -747,10 +749,49 @@ mod arbitrary_answers {
             })
     }
 
+    fn device() -> impl Strategy<Value = DeviceEntity> {
+        (text(), text(), text(), text(), proptest::option::of(time())).prop_map(
+            |(id, machine, name, os, created)| DeviceEntity {
+                device_id: id,
+                machine_code: machine,
+                device_name: name,
+                device_os: os,
+                create_time: created,
+            },
+        )
+    }
+
+    fn scope() -> impl Strategy<Value = crate::api::model::ScopeInfo> {
+        (text(), text(), text(), text(), proptest::option::of(time())).prop_map(
+            |(id, module, local, target, created)| crate::api::model::ScopeInfo {
+                scope_id: id,
+                module_code: module,
+                local_path: local,
+                target_folder_path: target,
+                create_time: created,
+            },
+        )
+    }
+
+    fn config() -> impl Strategy<Value = crate::api::model::ConfigInfo> {
+        (text(), text(), text(), proptest::option::of(text())).prop_map(
+            |(device, name, value, description)| crate::api::model::ConfigInfo {
+                device_id: device,
+                module_code: "101".into(),
+                config_name: name,
+                config_value: value,
+                description,
+            },
+        )
+    }
+
     /// What the server answers, and how far off its clock is.
     #[derive(Debug, Clone)]
     struct Server {
         records: Vec<BackupRecord>,
+        devices: Vec<DeviceEntity>,
+        scopes: Vec<crate::api::model::ScopeInfo>,
+        configs: Vec<crate::api::model::ConfigInfo>,
         cursor: Option<String>,
         files: Vec<BackupFile>,
         expiry: DateTime<Utc>,
@@ -760,19 +801,31 @@ mod arbitrary_answers {
     fn server() -> impl Strategy<Value = Server> {
         const CENTURIES_MS: i64 = 300 * 365 * 24 * 3_600_000;
         (
-            proptest::collection::vec(record(), 0..12),
-            proptest::option::of(text()),
-            proptest::collection::vec(file(), 0..4),
+            (
+                proptest::collection::vec(record(), 0..12),
+                proptest::option::of(text()),
+                proptest::collection::vec(file(), 0..4),
+            ),
+            (
+                proptest::collection::vec(device(), 0..4),
+                proptest::collection::vec(scope(), 0..3),
+                proptest::collection::vec(config(), 0..3),
+            ),
             time(),
             -CENTURIES_MS..CENTURIES_MS,
         )
-            .prop_map(|(records, cursor, files, expiry, offset_ms)| Server {
-                records,
-                cursor,
-                files,
-                expiry,
-                offset_ms,
-            })
+            .prop_map(
+                |((records, cursor, files), (devices, scopes, configs), expiry, offset_ms)| Server {
+                    records,
+                    devices,
+                    scopes,
+                    configs,
+                    cursor,
+                    files,
+                    expiry,
+                    offset_ms,
+                },
+            )
     }
 
     /// Answers every call among `effects`, and the calls those answers lead to (a bounded number).
@@ -809,6 +862,24 @@ mod arbitrary_answers {
                     ApiCall::ReleaseLock(_) => ApiOutcome::LockReleased(Ok(())),
                     ApiCall::CompleteRecord { .. } => ApiOutcome::RecordCompleted(Ok(())),
                     ApiCall::DeleteRecord { .. } => ApiOutcome::RecordDeleted(Ok(())),
+                    ApiCall::ListDevices => {
+                        ApiOutcome::DevicesListed(Ok(Page::new(server.devices.clone(), None)))
+                    }
+                    ApiCall::UnbindDevice { .. } => {
+                        ApiOutcome::DeviceUnbound(Ok(server.devices.first().cloned()))
+                    }
+                    ApiCall::ListScopes { .. } => {
+                        ApiOutcome::ScopesListed(Ok(Page::new(server.scopes.clone(), None)))
+                    }
+                    ApiCall::AddScopes { .. } => ApiOutcome::ScopesAdded(Ok(server.scopes.clone())),
+                    ApiCall::DeleteScopes { .. } => ApiOutcome::ScopesDeleted(Err(timeout())),
+                    ApiCall::ListConfigs { .. } => {
+                        ApiOutcome::ConfigsListed(Ok(Page::new(server.configs.clone(), None)))
+                    }
+                    ApiCall::UpdateConfig { .. } => match server.configs.first() {
+                        Some(config) => ApiOutcome::ConfigUpdated(Ok(config.clone())),
+                        None => ApiOutcome::ConfigUpdated(Err(timeout())),
+                    },
                 };
                 let now = app.now;
                 effects.extend(app.update(crate::tui::test_support::reply_measured(

@@ -36,6 +36,9 @@ pub const LIST_PAGE_SIZE: u32 = crate::api::MAX_PAGE_SIZE;
 /// memory. Loading stops there, and says so.
 pub const MAX_LISTED_RECORDS: usize = 100_000;
 
+/// Files shown per page in the record detail view.
+pub const FILES_PAGE_SIZE: u32 = 20;
+
 /// One loaded record and the lower-case text the local filter searches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordRow {

@@ -865,6 +865,7 @@ fn the_detail_view_pages_through_files() {
         call,
         ApiCall::ListFiles {
             record_id: "9000000".into(),
+            page_size: super::FILES_PAGE_SIZE,
             cursor: None
         }
     );

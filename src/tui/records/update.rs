@@ -121,6 +121,13 @@ impl State {
     }
 
     /// Starts listing `module` from its first page (further pages follow in the background).
+    /// Lists only `device_id`'s records of `module` (from the devices pane).
+    pub fn browse(&mut self, module: ModuleCode, device_id: String) -> Vec<Out> {
+        self.dialog = None;
+        self.set_device_filter(Some(device_id));
+        self.list(module)
+    }
+
     pub fn list(&mut self, module: ModuleCode) -> Vec<Out> {
         let generation = self.start_listing(module);
         vec![self.page_request(generation, module, 0, None)]
@@ -659,6 +666,7 @@ fn files_request(detail: &mut RecordDetail, page: usize) -> Option<Out> {
     let record_id = detail.record.record_id.clone();
     let call = ApiCall::ListFiles {
         record_id: record_id.clone(),
+        page_size: super::FILES_PAGE_SIZE,
         cursor,
     };
     Some(Out::Call(Pending::Files { record_id, page }, call))

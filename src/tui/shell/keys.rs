@@ -11,6 +11,7 @@ pub static KEYS: &[KeyDef] = &[
     bind(Global, "Shift+Tab", "Shift+Tab", None, "Focus the previous pane", C::FocusPrevious),
     bind(Global, "L", "L", None, "Show the locks pane (or click its tab above the pane)", C::ShowLocks),
     bind(Global, "R", "R", None, "Show the backup records pane (or click its tab)", C::ShowRecords),
+    bind(Global, "D", "D", None, "Show the devices pane (or click its tab)", C::ShowDevices),
     bind(Global, "k Up", "k/↑", None, "Move up", C::Up),
     bind(Global, "j Down", "j/↓", None, "Move down", C::Down),
     bind(Global, "g Home", "g/Home", None, "Go to the first line", C::Top),

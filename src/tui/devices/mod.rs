@@ -1,0 +1,272 @@
+//! The devices pane: every bound device and, per module, its last completed backup, its records
+//! by status, the `new` ones older than a day, the size of its backups, and a 30-day sparkline
+//! of completed backups. Enter opens a device: its settings (configs) and what it backs up
+//! (scopes) per module.
+//!
+//! The figures come from the records of all three modules, listed page by page when the pane is
+//! first shown (`r` lists them again), and from the file lists of those records, read in the
+//! background a few at a time and cached: the pane is drawn with what has arrived so far. Ages
+//! and the sparkline's days are counted on the server's clock, which stamped the records.
+
+pub mod dialogs;
+pub mod dialogs_view;
+pub mod keys;
+pub mod replies;
+pub mod stats;
+pub mod update;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{BackupRecord, DeviceEntity, ModuleCode, RecordStatus};
+use dialogs::Dialog;
+
+/// File-list requests in flight at once while sizes are read in the background.
+pub const SIZE_CONCURRENCY: usize = 4;
+/// Files asked for per request while sizes are read.
+pub const SIZE_PAGE_SIZE: u32 = 100;
+/// Records listed per request.
+pub const RECORDS_PAGE_SIZE: u32 = 100;
+/// Rows one device takes in the pane: its own line and one per module.
+pub const ROWS_PER_DEVICE: usize = 1 + ModuleCode::ALL.len();
+
+/// What the pane keeps of a record: enough for the figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSummary {
+    pub record_id: String,
+    pub module: ModuleCode,
+    pub status: RecordStatus,
+    pub create_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+}
+
+impl RecordSummary {
+    /// `None` for a record of a module this version does not know (it is left out).
+    fn of(record: &BackupRecord) -> Option<RecordSummary> {
+        Some(RecordSummary {
+            record_id: record.record_id.clone(),
+            module: record.module_code.known()?,
+            status: record.status,
+            create_time: record.create_time,
+            end_time: record.end_time,
+        })
+    }
+}
+
+/// How far the total size of one record's files is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordSize {
+    /// Pages read so far add up to this; the next one starts at the cursor.
+    Partial {
+        bytes: u64,
+        cursor: String,
+    },
+    Known(u64),
+    /// Its files could not be listed (the reason went to the activity log).
+    Unknown,
+}
+
+/// Where the device list stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Load {
+    /// Never asked for (the pane was not shown yet).
+    Idle,
+    Loading,
+    Loaded,
+    Failed(String),
+}
+
+/// What an API call of this feature was for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    Devices {
+        generation: u64,
+    },
+    Records {
+        generation: u64,
+        module: ModuleCode,
+        page: usize,
+    },
+    Files {
+        generation: u64,
+        record_id: String,
+    },
+    Scopes {
+        device_id: String,
+        module: ModuleCode,
+    },
+    Configs {
+        device_id: String,
+        module: ModuleCode,
+    },
+    UpdateConfig {
+        device_id: String,
+        module: ModuleCode,
+        name: String,
+    },
+    AddScopes {
+        device_id: String,
+        module: ModuleCode,
+    },
+    DeleteScope {
+        device_id: String,
+        module: ModuleCode,
+        scope_id: String,
+    },
+    Unbind {
+        device_id: String,
+    },
+}
+
+impl Pending {
+    /// How the activity log names the call.
+    pub fn describe(&self) -> String {
+        let short = |id: &str| crate::tui::records::short_record_id(id);
+        match self {
+            Pending::Devices { .. } => "list devices".into(),
+            Pending::Records { module, page, .. } => format!("figures {} p{}", module.code(), page + 1),
+            Pending::Files { record_id, .. } => format!("size of {}", short(record_id)),
+            Pending::Scopes { device_id, module } => {
+                format!("scopes of {} in {}", short(device_id), module.code())
+            }
+            Pending::Configs { device_id, module } => {
+                format!("settings of {} in {}", short(device_id), module.code())
+            }
+            Pending::UpdateConfig { device_id, name, .. } => format!("set {name} of {}", short(device_id)),
+            Pending::AddScopes { device_id, .. } => format!("add scope to {}", short(device_id)),
+            Pending::DeleteScope { scope_id, .. } => format!("delete scope {scope_id}"),
+            Pending::Unbind { device_id } => format!("unbind {}", short(device_id)),
+        }
+    }
+
+    /// Background calls whose successes would flood the activity log: only failures are logged.
+    pub fn is_quiet(&self) -> bool {
+        matches!(self, Pending::Files { .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    devices: Vec<DeviceEntity>,
+    load: Load,
+    /// Bumped by every listing, so that answers of an abandoned one are ignored.
+    generation: u64,
+    /// The records of each device id (bound or not), as listed so far.
+    records: BTreeMap<String, Vec<RecordSummary>>,
+    /// Modules whose records are still being listed.
+    listing: Vec<ModuleCode>,
+    /// Why the listing of a module stopped, if one did.
+    listing_error: Option<String>,
+    /// Page cursors seen per module: a server handing one out twice is not followed forever.
+    cursors_seen: HashSet<String>,
+    listed: usize,
+    sizes: HashMap<String, RecordSize>,
+    /// Records whose sizes are still to be read, and how many are being read.
+    size_queue: VecDeque<String>,
+    sizes_in_flight: usize,
+    /// The device under the cursor, and the first one shown.
+    cursor: usize,
+    offset: usize,
+    pub dialog: Option<Dialog>,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            devices: Vec::new(),
+            load: Load::Idle,
+            generation: 0,
+            records: BTreeMap::new(),
+            listing: Vec::new(),
+            listing_error: None,
+            cursors_seen: HashSet::new(),
+            listed: 0,
+            sizes: HashMap::new(),
+            size_queue: VecDeque::new(),
+            sizes_in_flight: 0,
+            cursor: 0,
+            offset: 0,
+            dialog: None,
+        }
+    }
+}
+
+impl State {
+    pub fn devices(&self) -> &[DeviceEntity] {
+        &self.devices
+    }
+
+    pub fn load(&self) -> &Load {
+        &self.load
+    }
+
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    pub fn selected(&self) -> Option<&DeviceEntity> {
+        self.devices.get(self.cursor)
+    }
+
+    /// The records of `device_id` listed so far.
+    pub fn records_of(&self, device_id: &str) -> &[RecordSummary] {
+        self.records.get(device_id).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn sizes(&self) -> &HashMap<String, RecordSize> {
+        &self.sizes
+    }
+
+    /// Whether the records are still being listed.
+    pub fn is_listing(&self) -> bool {
+        !self.listing.is_empty()
+    }
+
+    pub fn listing_error(&self) -> Option<&str> {
+        self.listing_error.as_deref()
+    }
+
+    /// Sizes still to be read (queued or being read).
+    pub fn sizes_pending(&self) -> usize {
+        self.size_queue.len() + self.sizes_in_flight
+    }
+
+    /// Every figure is in: devices, records, and every size that can be known.
+    pub fn is_complete(&self) -> bool {
+        self.load == Load::Loaded && !self.is_listing() && self.sizes_pending() == 0
+    }
+
+    /// Moves the cursor by `delta` devices, scrolling so that it stays among the `visible`
+    /// devices shown.
+    pub fn move_cursor(&mut self, delta: isize, visible: usize) {
+        let last = self.devices.len().saturating_sub(1);
+        self.cursor = self.cursor.saturating_add_signed(delta).min(last);
+        self.scroll_to_cursor(visible);
+    }
+
+    pub fn scroll_to_cursor(&mut self, visible: usize) {
+        let visible = visible.max(1);
+        if self.cursor < self.offset {
+            self.offset = self.cursor;
+        } else if self.cursor >= self.offset + visible {
+            self.offset = self.cursor + 1 - visible;
+        }
+    }
+
+    /// Selects the device shown at `row` (0 = the first line of the pane's body), if any.
+    pub fn click(&mut self, row: usize) {
+        let index = self.offset + row / ROWS_PER_DEVICE;
+        if index < self.devices.len() {
+            self.cursor = index;
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! `App::update` for the devices pane: the figures as their pages arrive, the background size
+//! reading, a device's settings and scopes, unbinding, browsing its records; and its frames.
+
+use crossterm::event::KeyCode;
+
+use super::dialogs::{Dialog, Edit, Loading};
+use super::{Load, RecordSize, SIZE_CONCURRENCY};
+use crate::api::model::{ConfigInfo, ScopeDeleteFailedInfo, ScopeDeleteResult, ScopeInfo};
+use crate::api::{BackupFile, ModuleCode, Page, RecordStatus};
+use crate::tui::action::{ApiCall, ApiOutcome, Effect, RequestId};
+use crate::tui::app::App;
+use crate::tui::feature::Pane;
+use crate::tui::test_support::{
+    api_error, app_holding, calls, ch, device, only_call, press, record, reply_measured, screen_of, session,
+    t0, type_text,
+};
+
+fn app() -> App {
+    app_holding(session(), Vec::new(), 110, 40)
+}
+
+/// Answers `request` at `t0`, the server's clock on ours.
+fn reply(app: &mut App, request: RequestId, outcome: ApiOutcome) -> Vec<Effect> {
+    app.update(reply_measured(request, outcome, t0(), 3, 0))
+}
+
+fn files(sizes: &[u64]) -> Vec<BackupFile> {
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(i, size)| BackupFile {
+            file_id: i.to_string(),
+            file_name: format!("f{i}"),
+            sha256: None,
+            size: *size,
+            description: None,
+            create_time: None,
+        })
+        .collect()
+}
+
+/// Shows the pane and answers: three devices, and in module 102 nine records (three per
+/// device), the other modules empty. Returns the size calls that follow.
+fn loaded(app: &mut App) -> Vec<(RequestId, ApiCall)> {
+    let effects = ch(app, 'D');
+    let mut size_calls = Vec::new();
+    for (request, call) in calls(&effects) {
+        let outcome = match call {
+            ApiCall::ListDevices => {
+                ApiOutcome::DevicesListed(Ok(Page::new((0..3).map(device).collect(), None)))
+            }
+            ApiCall::ListRecords { query, .. } if query.module == ModuleCode::AddressBook => {
+                let statuses = [
+                    RecordStatus::Completed,
+                    RecordStatus::New,
+                    RecordStatus::ToBeDeleted,
+                ];
+                let items = (0..9).map(|n| record(n, statuses[(n / 3) % 3])).collect();
+                ApiOutcome::RecordsPage(Ok(Page::new(items, None)))
+            }
+            ApiCall::ListRecords { .. } => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
+            other => panic!("unexpected {other:?}"),
+        };
+        size_calls.extend(calls(&reply(app, request, outcome)));
+    }
+    size_calls
+}
+
+#[test]
+fn showing_the_pane_asks_for_devices_and_the_records_of_every_module_once() {
+    let mut app = app();
+    let effects = ch(&mut app, 'D');
+    assert_eq!((app.focus, app.top_pane()), (Pane::Devices, Pane::Devices));
+    let asked: Vec<ApiCall> = calls(&effects).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(asked.len(), 4);
+    assert!(asked.contains(&ApiCall::ListDevices));
+    for module in ModuleCode::ALL {
+        assert!(asked.iter().any(|c| matches!(c, ApiCall::ListRecords { query, cursor: None } if query.module == module && query.device_id.is_none())));
+    }
+    press(&mut app, KeyCode::Tab);
+    assert!(
+        calls(&ch(&mut app, 'D')).is_empty(),
+        "shown again: nothing asked again"
+    );
+}
+
+#[test]
+fn sizes_are_read_a_few_at_a_time_quietly_and_follow_file_cursors() {
+    let mut app = app();
+    let size_calls = loaded(&mut app);
+    assert_eq!(size_calls.len(), SIZE_CONCURRENCY, "only a few at once");
+    assert!(size_calls.iter().all(|(_, c)| matches!(
+        c,
+        ApiCall::ListFiles {
+            page_size: 100,
+            cursor: None,
+            ..
+        }
+    )));
+    let log_before = app.activity.entries().len();
+    // The first record has two pages of files.
+    let (first, _) = size_calls[0].clone();
+    let more = reply(
+        &mut app,
+        first,
+        ApiOutcome::FilesPage(Ok(Page::new(files(&[1000, 24]), Some("p2".into())))),
+    );
+    let (next, call) = only_call(&more);
+    assert!(
+        matches!(call, ApiCall::ListFiles { cursor: Some(c), .. } if c == "p2"),
+        "the same record goes on"
+    );
+    let mut pending: Vec<(RequestId, ApiCall)> = size_calls[1..].to_vec();
+    pending.extend(calls(&reply(
+        &mut app,
+        next,
+        ApiOutcome::FilesPage(Ok(Page::new(files(&[1024]), None))),
+    )));
+    let id0 = record(0, RecordStatus::Completed).record_id;
+    assert_eq!(app.devices.sizes().get(&id0), Some(&RecordSize::Known(2048)));
+    assert_eq!(
+        app.activity.entries().len(),
+        log_before,
+        "a size read is not logged"
+    );
+
+    // Answering the rest pulls in the remaining records, four at a time.
+    let mut answered = 1;
+    while let Some((request, _)) = pending.pop() {
+        let outcome = if answered == 3 {
+            ApiOutcome::FilesPage(Err(api_error(500, 500001, "boom")))
+        } else {
+            ApiOutcome::FilesPage(Ok(Page::new(files(&[10]), None)))
+        };
+        pending.extend(calls(&reply(&mut app, request, outcome)));
+        answered += 1;
+        assert!(pending.len() <= SIZE_CONCURRENCY);
+    }
+    assert_eq!(answered, 9, "every record's size was asked for once");
+    assert!(app.devices.is_complete());
+    assert!(
+        app.activity.entries().len() > log_before,
+        "a failed size read is logged"
+    );
+}
+
+#[test]
+fn the_figures_follow_the_records_of_each_device() {
+    let mut app = app();
+    let size_calls = loaded(&mut app);
+    assert_eq!(app.devices.load(), &Load::Loaded);
+    let screen = screen_of(&app, 110, 40);
+    assert!(screen.contains("[D] Devices (3)"), "{screen}");
+    // dev-0 has records 0 (completed, now), 3 (new, 3 h old) and 6 (to be deleted).
+    assert!(screen.contains("Pixel 7"), "{screen}");
+    let pixel = screen
+        .lines()
+        .skip_while(|l| !l.contains("Pixel 7"))
+        .nth(3)
+        .unwrap_or_default();
+    assert!(
+        pixel.contains("102 address book") && pixel.contains("1 done · 1 new · 1 to delete"),
+        "{screen}"
+    );
+    assert!(pixel.contains("last 0s ago"), "{pixel}");
+    assert!(
+        screen.contains("reading figures"),
+        "sizes are still being read: {screen}"
+    );
+    assert_eq!(size_calls.len(), SIZE_CONCURRENCY);
+}
+
+/// Opens the first device and answers its settings and scopes of 102.
+fn opened(app: &mut App) -> Vec<(RequestId, ApiCall)> {
+    loaded(app);
+    let effects = press(app, KeyCode::Enter);
+    let asked = calls(&effects);
+    for (request, call) in asked.clone() {
+        let outcome = match call {
+            ApiCall::ListConfigs { device_id, module } => {
+                assert_eq!(
+                    (device_id.as_str(), module),
+                    ("dev-0", ModuleCode::AddressBook),
+                    "the module with records"
+                );
+                let configs = [("auto_backup", "on"), ("wifi_only", "on")]
+                    .map(|(name, value)| ConfigInfo {
+                        device_id: "dev-0".into(),
+                        module_code: "102".into(),
+                        config_name: name.into(),
+                        config_value: value.into(),
+                        description: Some(format!("{name} setting")),
+                    })
+                    .to_vec();
+                ApiOutcome::ConfigsListed(Ok(Page::new(configs, None)))
+            }
+            ApiCall::ListScopes { .. } => ApiOutcome::ScopesListed(Ok(Page::new(
+                vec![ScopeInfo {
+                    scope_id: "6".into(),
+                    module_code: "102".into(),
+                    local_path: "/contacts".into(),
+                    target_folder_path: "/Contacts".into(),
+                    create_time: None,
+                }],
+                None,
+            ))),
+            other => panic!("unexpected {other:?}"),
+        };
+        reply(app, request, outcome);
+    }
+    asked
+}
+
+fn detail(app: &App) -> &super::dialogs::Detail {
+    match &app.devices.dialog {
+        Some(Dialog::Detail(detail)) => detail,
+        other => panic!("the device is open, not {other:?}"),
+    }
+}
+
+#[test]
+fn a_setting_is_changed_with_the_value_it_had_and_a_conflict_reads_them_again() {
+    let mut app = app();
+    opened(&mut app);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(&detail(&app).edit, Some(Edit::Config { name, .. }) if name == "wifi_only"));
+    crate::tui::test_support::ctrl(&mut app, 'u');
+    type_text(&mut app, "off");
+    let (request, call) = only_call(&press(&mut app, KeyCode::Enter));
+    let ApiCall::UpdateConfig {
+        device_id,
+        request: update,
+    } = call
+    else {
+        panic!("an update")
+    };
+    assert_eq!(device_id, "dev-0");
+    assert_eq!(
+        (
+            update.current_config_value.as_str(),
+            update.new_config_value.as_str()
+        ),
+        ("on", "off")
+    );
+    let changed = api_error(409, 409004, "config wifi_only is \"off\" now");
+    let (reread, call) = only_call(&reply(&mut app, request, ApiOutcome::ConfigUpdated(Err(changed))));
+    assert!(matches!(call, ApiCall::ListConfigs { .. }));
+    assert!(
+        detail(&app)
+            .message
+            .as_ref()
+            .unwrap()
+            .contains("changed by someone else")
+    );
+    let now_off = [("auto_backup", "on"), ("wifi_only", "off")]
+        .map(|(name, value)| ConfigInfo {
+            device_id: "dev-0".into(),
+            module_code: "102".into(),
+            config_name: name.into(),
+            config_value: value.into(),
+            description: None,
+        })
+        .to_vec();
+    reply(
+        &mut app,
+        reread,
+        ApiOutcome::ConfigsListed(Ok(Page::new(now_off, None))),
+    );
+    let shown = screen_of(&app, 110, 40);
+    assert!(
+        shown.contains("wifi_only            off"),
+        "the value read again: {shown}"
+    );
+
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Enter);
+    let (request, _) = only_call(&press(&mut app, KeyCode::Enter));
+    let done = ConfigInfo {
+        device_id: "dev-0".into(),
+        module_code: "102".into(),
+        config_name: "auto_backup".into(),
+        config_value: "on".into(),
+        description: None,
+    };
+    reply(&mut app, request, ApiOutcome::ConfigUpdated(Ok(done)));
+    assert_eq!(detail(&app).message.as_deref(), Some("auto_backup is now on"));
+}
+
+#[test]
+fn scopes_are_added_as_local_arrow_target_and_deleted_after_asking() {
+    let mut app = app();
+    opened(&mut app);
+    ch(&mut app, 'a');
+    type_text(&mut app, "sim");
+    assert!(calls(&press(&mut app, KeyCode::Enter)).is_empty());
+    assert!(
+        matches!(&detail(&app).edit, Some(Edit::AddScope { error: Some(e), .. }) if e.contains("must start with /"))
+    );
+    crate::tui::test_support::ctrl(&mut app, 'u');
+    type_text(&mut app, "/sim => /Contacts/SIM");
+    let (request, call) = only_call(&press(&mut app, KeyCode::Enter));
+    let ApiCall::AddScopes { scopes, module, .. } = call else {
+        panic!("an add")
+    };
+    assert_eq!(module, ModuleCode::AddressBook);
+    assert_eq!(
+        (
+            scopes[0].local_path.as_str(),
+            scopes[0].target_folder_path.as_str()
+        ),
+        ("/sim", "/Contacts/SIM")
+    );
+    let (_, reread) = only_call(&reply(&mut app, request, ApiOutcome::ScopesAdded(Ok(Vec::new()))));
+    assert!(
+        matches!(reread, ApiCall::ListScopes { .. }),
+        "the scopes are read again"
+    );
+
+    // The scope is the third row, below the two settings.
+    let mut app = self::app();
+    opened(&mut app);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    assert!(calls(&ch(&mut app, 'd')).is_empty(), "asks first");
+    assert!(calls(&ch(&mut app, 'n')).is_empty(), "no: nothing deleted");
+    ch(&mut app, 'd');
+    let (request, call) = only_call(&ch(&mut app, 'y'));
+    assert!(matches!(call, ApiCall::DeleteScopes { scope_ids, .. } if scope_ids == ["6"]));
+    let refused = ScopeDeleteResult {
+        scope_id_list: Vec::new(),
+        failed_scope_list: vec![ScopeDeleteFailedInfo {
+            scope_id: "6".into(),
+            error_code: "404004".into(),
+            msg: "scope 6 not found".into(),
+        }],
+    };
+    reply(&mut app, request, ApiOutcome::ScopesDeleted(Ok(refused)));
+    assert!(
+        detail(&app)
+            .message
+            .as_ref()
+            .unwrap()
+            .contains("not deleted (code 404004)")
+    );
+}
+
+#[test]
+fn unbinding_asks_first_says_the_records_stay_and_drops_the_device() {
+    let mut app = app();
+    loaded(&mut app);
+    assert!(calls(&ch(&mut app, 'u')).is_empty());
+    let screen = screen_of(&app, 110, 40);
+    assert!(screen.contains("Its 3 record(s) stay on the server"), "{screen}");
+    assert!(calls(&ch(&mut app, 'n')).is_empty());
+    assert_eq!(app.devices.devices().len(), 3);
+    ch(&mut app, 'u');
+    let (request, call) = only_call(&ch(&mut app, 'y'));
+    assert_eq!(
+        call,
+        ApiCall::UnbindDevice {
+            device_id: "dev-0".into()
+        }
+    );
+    reply(&mut app, request, ApiOutcome::DeviceUnbound(Ok(Some(device(0)))));
+    assert_eq!(app.devices.devices().len(), 2);
+    assert!(app.status.notice.as_deref().unwrap().contains("its records stay"));
+}
+
+#[test]
+fn b_browses_the_devices_records_in_the_records_pane() {
+    let mut app = app();
+    loaded(&mut app);
+    press(&mut app, KeyCode::Down);
+    let (_, call) = only_call(&ch(&mut app, 'b'));
+    let ApiCall::ListRecords { query, .. } = call else {
+        panic!("a listing")
+    };
+    assert_eq!(
+        (query.module, query.device_id.as_deref()),
+        (ModuleCode::AddressBook, Some("dev-1"))
+    );
+    assert_eq!(app.focus, Pane::Records);
+    assert_eq!(app.records.device_filter(), Some("dev-1"));
+}
+
+#[test]
+fn a_click_selects_the_device_under_it() {
+    let mut app = app();
+    loaded(&mut app);
+    let layout = app.layout().unwrap();
+    app.update(crate::tui::action::Action::Mouse(crossterm::event::MouseEvent {
+        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        column: 5,
+        row: layout.locks.y + 1 + 4 * 2 + 1,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    }));
+    assert_eq!(app.devices.cursor(), 2);
+}
+
+#[test]
+fn the_detail_view_loads_each_module_on_its_number() {
+    let mut app = app();
+    opened(&mut app);
+    assert!(matches!(detail(&app).configs, Loading::Loaded(_)));
+    let asked = calls(&ch(&mut app, '1'));
+    assert_eq!(asked.len(), 2);
+    assert!(asked.iter().all(|(_, c)| matches!(
+        c,
+        ApiCall::ListConfigs {
+            module: ModuleCode::Folder,
+            ..
+        } | ApiCall::ListScopes {
+            module: ModuleCode::Folder,
+            ..
+        }
+    )));
+    assert!(matches!(detail(&app).configs, Loading::Loading));
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.dialog_open());
+}
+
+/// Frame tests (`snapshots/`).
+mod frames {
+    use super::*;
+
+    #[test]
+    fn devices_with_figures_and_sparklines() {
+        let mut app = app();
+        let mut pending = loaded(&mut app);
+        while let Some((request, _)) = pending.pop() {
+            pending.extend(calls(&reply(
+                &mut app,
+                request,
+                ApiOutcome::FilesPage(Ok(Page::new(files(&[1_500_000]), None))),
+            )));
+        }
+        insta::assert_snapshot!(screen_of(&app, 110, 30));
+    }
+
+    #[test]
+    fn a_device_with_its_settings_and_scopes() {
+        let mut app = app();
+        opened(&mut app);
+        press(&mut app, KeyCode::Down);
+        insta::assert_snapshot!(screen_of(&app, 110, 30));
+    }
+}

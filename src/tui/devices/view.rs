@@ -1,0 +1,189 @@
+//! The devices pane: per device a line with its name, OS, machine code and a 30-day sparkline of
+//! completed backups, and a line per module with its figures. Only the devices on screen are
+//! built.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline};
+
+use super::stats::{ModuleStats, SPARK_DAYS, completed_per_day, module_stats};
+use super::update::visible_devices;
+use super::{Load, State};
+use crate::api::{DeviceEntity, ModuleCode};
+use crate::format;
+use crate::tui::feature::Pane;
+use crate::tui::widgets::Chrome;
+
+/// Inner width from which the sparkline is drawn.
+const WIDTH_WITH_SPARKLINE: u16 = 80;
+
+/// The pane at `area`; ages and days are counted at `server_now`, the server's clock.
+pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server_now: DateTime<Utc>) {
+    let theme = chrome.theme;
+    let mut block = chrome.upper_block(&title_detail(pane, chrome));
+    if let Some(error) = pane.listing_error() {
+        block = block.title_bottom(Line::styled(
+            format!(" figures incomplete: {} (r to retry) ", format::escape(error)),
+            theme.warning,
+        ));
+    } else if !pane.is_complete() && pane.load() == &Load::Loaded {
+        let text = format!(
+            " reading figures {} {} records listed, {} sizes to read ",
+            chrome.spinner(),
+            pane.listed,
+            pane.sizes_pending()
+        );
+        block = block.title_bottom(Line::styled(text, theme.dim));
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if let Some(message) = empty_message(pane) {
+        frame.render_widget(Paragraph::new(vec![Line::from(""), Line::from(message)]), inner);
+        return;
+    }
+    let focused = chrome.focused(Pane::Devices);
+    let shown = visible_devices(usize::from(inner.height));
+    for (row, (index, device)) in pane
+        .devices()
+        .iter()
+        .enumerate()
+        .skip(pane.offset())
+        .take(shown)
+        .enumerate()
+    {
+        let y = inner.y + (row * super::ROWS_PER_DEVICE) as u16;
+        let records = pane.records_of(&device.device_id);
+        let header = Rect::new(inner.x, y, inner.width, 1);
+        let selected = index == pane.cursor() && focused;
+        let mut line = device_line(device, chrome);
+        if selected {
+            line = line.style(theme.selected);
+        }
+        frame.render_widget(Paragraph::new(line), header);
+        if inner.width >= WIDTH_WITH_SPARKLINE {
+            let spark = Rect::new(inner.right() - SPARK_DAYS as u16 - 1, y, SPARK_DAYS as u16, 1);
+            let days = completed_per_day(records, server_now);
+            let label = Rect::new(spark.x.saturating_sub(9), y, 9, 1);
+            frame.render_widget(Paragraph::new(Span::styled("30 days ", theme.dim)), label);
+            frame.render_widget(Sparkline::default().data(&days).style(theme.ok), spark);
+        }
+        for (m, module) in ModuleCode::ALL.into_iter().enumerate() {
+            let line_area = Rect::new(inner.x, y + 1 + m as u16, inner.width, 1);
+            if line_area.y >= inner.bottom() {
+                break;
+            }
+            let stats = module_stats(records, module, pane.sizes(), server_now);
+            frame.render_widget(
+                Paragraph::new(module_line(module, &stats, pane, server_now, chrome)),
+                line_area,
+            );
+        }
+    }
+}
+
+fn title_detail(pane: &State, chrome: &Chrome) -> String {
+    match pane.load() {
+        Load::Idle => String::new(),
+        Load::Loading => format!("loading {}", chrome.spinner()),
+        Load::Loaded => String::new(),
+        Load::Failed(_) => "(failed)".into(),
+    }
+}
+
+fn empty_message(pane: &State) -> Option<String> {
+    if !pane.devices().is_empty() {
+        return None;
+    }
+    Some(match pane.load() {
+        Load::Idle | Load::Loading => "  Loading the devices…".into(),
+        Load::Failed(error) => format!(
+            "  Could not list the devices: {} (r to retry)",
+            format::escape(error)
+        ),
+        Load::Loaded => {
+            "  No devices bound. Bind one with `koobackup device bind --machine-code CODE`.".into()
+        }
+    })
+}
+
+fn device_line<'a>(device: &DeviceEntity, chrome: &Chrome) -> Line<'a> {
+    let theme = chrome.theme;
+    let mut spans = vec![
+        Span::styled(format!(" {} ", format::escape(&device.device_name)), theme.header),
+        Span::raw(format!(" {} ", format::escape(&device.device_os))),
+        Span::styled(format!(" {} ", format::escape(&device.machine_code)), theme.dim),
+    ];
+    if let Some(bound) = device.create_time {
+        spans.push(Span::styled(
+            format!(" bound {}", chrome.minutes(bound)),
+            theme.dim,
+        ));
+    }
+    Line::from(spans)
+}
+
+fn module_line<'a>(
+    module: ModuleCode,
+    stats: &ModuleStats,
+    pane: &State,
+    server_now: DateTime<Utc>,
+    chrome: &Chrome,
+) -> Line<'a> {
+    let theme = chrome.theme;
+    let label = Span::raw(format!(
+        "   {:<17}",
+        format!("{} {}", module.code(), module.name())
+    ));
+    if stats.records == 0 {
+        let text = if pane.is_listing() { "…" } else { "no backups" };
+        return Line::from(vec![label, Span::styled(text, theme.dim)]);
+    }
+    let last = match stats.last_completed {
+        Some(at) => format!(
+            "last {:<8}",
+            format!("{} ago", format::age(server_now.signed_duration_since(at)))
+        ),
+        None => format!("{:<13}", "never done"),
+    };
+    let last_style = match stats.last_completed {
+        Some(at) if server_now.signed_duration_since(at) <= chrono::Duration::days(7) => theme.ok,
+        Some(_) => theme.warning,
+        None => theme.critical,
+    };
+    let mut counts = vec![format!("{} done", stats.completed), format!("{} new", stats.new)];
+    if stats.to_be_deleted > 0 {
+        counts.push(format!("{} to delete", stats.to_be_deleted));
+    }
+    if stats.other > 0 {
+        counts.push(format!("{} other", stats.other));
+    }
+    let mut spans = vec![
+        label,
+        Span::styled(last, last_style),
+        Span::raw(format!("  {:<32}", counts.join(" · "))),
+    ];
+    if stats.stale_new > 0 {
+        spans.push(Span::styled(
+            format!("{} new > 1d  ", stats.stale_new),
+            theme.warning,
+        ));
+    }
+    spans.push(Span::styled(size_text(stats), theme.dim));
+    Line::from(spans)
+}
+
+/// The size of a module's backups: exact once every record's files were read, a lower bound
+/// while they are being read.
+fn size_text(stats: &ModuleStats) -> String {
+    match stats.sized {
+        0 => "size …".into(),
+        n if n == stats.records => format::human_size(stats.bytes),
+        n => format!(
+            "≥ {} ({n}/{} sized)",
+            format::human_size(stats.bytes),
+            stats.records
+        ),
+    }
+}
