@@ -75,6 +75,16 @@ pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A duration in seconds for messages: `10`, `1.5`, `0.7` (a tenth at most, no float noise).
+pub fn seconds(duration: std::time::Duration) -> String {
+    let tenths = (duration.as_millis() + 50) / 100;
+    if tenths % 10 == 0 {
+        format!("{}", tenths / 10)
+    } else {
+        format!("{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
 /// `532 B`, `1.5 KiB`, `3.4 MiB`… (powers of 1024).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -142,6 +152,15 @@ pub fn module_label(module: ModuleCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_are_written_without_float_noise() {
+        use std::time::Duration;
+        assert_eq!(seconds(Duration::from_secs(10)), "10");
+        assert_eq!(seconds(Duration::from_millis(703)), "0.7");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5");
+        assert_eq!(seconds(Duration::from_millis(40)), "0");
+    }
 
     #[test]
     fn json_for_a_terminal_is_the_same_json_without_raw_controls() {

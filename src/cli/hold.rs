@@ -24,6 +24,10 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+mod process;
+
+use process::{Terminal, group_alive, is_stopped, signal_group};
+
 use super::Context;
 use super::exit::{CliError, Exit};
 use crate::api::error::{LOCK_EXPIRED, LOCK_NOT_FOUND};
@@ -68,11 +72,37 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
         release(ctx, &lock, None).await;
         return Ok(signal_exit_code(signal));
     }
+    let ttl = ctx.client().lock_ttl();
+    let mut held = HeldNow {
+        lock: lock.clone(),
+        deadline: deadline_after(asked_at, ttl),
+        confirmed_at,
+    };
     let program = hold.command[0].to_string_lossy().into_owned();
+    if Instant::now() >= held.deadline {
+        // The answer came after the lock's lifetime, counted from the request: COMMAND would start
+        // unprotected.
+        release(ctx, &lock, None).await;
+        return Err(CliError::new(
+            Exit::Conflict,
+            format!(
+                "the server granted lock {} only after its lifetime had passed (a slow answer); \
+                 {} was not started",
+                lock.lock_id,
+                format::escape(&program)
+            ),
+        ));
+    }
     let mut command = tokio::process::Command::new(&hold.command[0]);
     command.args(&hold.command[1..]).env(LOCK_ID_ENV, &lock.lock_id);
     // Its own process group: every process COMMAND starts can be signalled together.
     command.process_group(0);
+    // SAFETY: getpid(2) here, prctl(2) and getppid(2) in the child; nothing else runs between
+    // fork and exec.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || process::die_with_parent(parent));
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -92,19 +122,20 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     // The group id is the child's pid. The child stays unreaped until `wait` returns, so the
     // group id cannot be reused while the loop below may signal it.
     let group = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
-    let ttl = ctx.client().lock_ttl();
+    // In a terminal, COMMAND gets the foreground: it can read the terminal, and Ctrl-C and
+    // Ctrl-Z reach it as they would without koobackup.
+    let terminal = group.and_then(|group| {
+        let terminal = Terminal::foreground()?;
+        terminal.lend(group);
+        Some(terminal)
+    });
     ctx.out.note(&format!(
         "holding lock {} for module {} while {program} runs; renewing every {} s",
-        lock.lock_id,
+        format::escape(&lock.lock_id),
         lock.module,
-        renew_interval(ttl).as_secs_f32()
+        format::seconds(renew_interval(ttl))
     ));
 
-    let mut held = HeldNow {
-        lock: lock.clone(),
-        deadline: deadline_after(asked_at, ttl),
-        confirmed_at,
-    };
     let (events, mut renewals) = mpsc::channel(8);
     let renewer = tokio::spawn(keep_renewed(
         ctx.client().clone(),
@@ -114,59 +145,26 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     ));
     let mut unprotected: Option<Unprotected> = None;
     let mut kill_at: Option<Instant> = None;
+    let mut watch = tokio::time::interval(STOP_POLL_INTERVAL);
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
             _ = sleep_until(kill_at) => {
                 ctx.out.warn(&format!(
                     "{program} did not stop within {} s of SIGTERM; sending SIGKILL",
-                    hold.grace.as_secs_f32()
+                    format::seconds(hold.grace)
                 ));
                 signal_group(group, libc::SIGKILL);
                 kill_at = None;
             }
             _ = tokio::time::sleep_until(held.deadline), if unprotected.is_none() => {
-                let reason = format!(
-                    "lock {} expired at {} without a successful renewal",
-                    lock.lock_id,
-                    format::local_time(held.lock.expires_at)
-                );
-                unprotected = Some(stop(ctx, group, &program, hold.grace, &mut kill_at, Unprotected {
-                    since: held.lock.expires_at,
-                    last_good: held.confirmed_at,
-                    reason,
-                }));
+                unprotected = Some(stop(ctx, group, &program, hold.grace, &mut kill_at, expired(&held)));
             }
-            Some(event) = renewals.recv() => match event {
-                Renewal::Renewed { lock: renewed, deadline } if unprotected.is_none() => {
-                    held = HeldNow { lock: renewed.clone(), deadline, confirmed_at: Utc::now() };
-                    match ctx.remember_renewal(&renewed, false) {
-                        Ok(true) => {}
-                        Ok(false) => ctx.out.warn(&format!(
-                            "lock {} was removed from the lock journal by another koobackup \
-                             (released there?); if so the next renewal finds it gone",
-                            renewed.lock_id
-                        )),
-                        Err(e) => ctx.out.warn(&format!("lock renewed, but {}", e.message)),
-                    }
+            Some(event) = renewals.recv() => {
+                if let Some(lost) = on_renewal(ctx, event, &mut held, unprotected.is_some()) {
+                    unprotected = Some(stop(ctx, group, &program, hold.grace, &mut kill_at, lost));
                 }
-                Renewal::Renewed { .. } => {}
-                Renewal::Failed { error, retry_in } => ctx.out.warn(&format!(
-                    "renewing lock {} failed ({error}); retrying in {} s, {} left",
-                    lock.lock_id,
-                    retry_in.as_secs_f32(),
-                    format::time_left(&held.lock, Utc::now())
-                )),
-                Renewal::Lost(error) if unprotected.is_none() => {
-                    let reason = format!("lock {} was lost: {error}", lock.lock_id);
-                    unprotected = Some(stop(ctx, group, &program, hold.grace, &mut kill_at, Unprotected {
-                        since: Utc::now(),
-                        last_good: held.confirmed_at,
-                        reason,
-                    }));
-                }
-                Renewal::Lost(_) => {}
-            },
+            }
             Some(signal) = signals.next() => {
                 ctx.out.note(&format!(
                     "received {}; passing it to {program}; the lock is released when it ends",
@@ -174,11 +172,34 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
                 ));
                 signal_group(group, signal);
             }
+            _ = watch.tick(), if terminal.is_some() => {
+                if let (Some(terminal), Some(group)) = (&terminal, group)
+                    && is_stopped(group)
+                {
+                    ctx.out.note(&format!(
+                        "{program} was stopped; koobackup stops too (fg continues both; the lock is \
+                         not renewed meanwhile and still runs out at its time)"
+                    ));
+                    terminal.stop_with(group);
+                }
+            }
         }
     };
-    renewer.abort();
+    if let Some(terminal) = &terminal {
+        terminal.take_back();
+    }
     let status = status.map_err(|e| CliError::failure(format!("cannot wait for {program}: {e}")))?;
-    stop_leftovers(ctx, group, &program, hold.grace).await;
+    stop_leftovers(
+        ctx,
+        group,
+        &program,
+        hold.grace,
+        &mut held,
+        &mut renewals,
+        &mut unprotected,
+    )
+    .await;
+    renewer.abort();
     let gone_at_end = release(ctx, &held.lock, unprotected.as_ref()).await;
     let unprotected = unprotected.or(gone_at_end.map(|gone| Unprotected {
         since: held.confirmed_at,
@@ -189,14 +210,77 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
         Some(lost) => Err(CliError::new(
             Exit::Conflict,
             format!(
-                "{}; {program}'s work was not protected by the lock from {} (the server last \
-                 confirmed the lock at {})",
+                "{}; {program}'s work was not protected by the lock from {} at the latest (the \
+                 server last confirmed the lock at {})",
                 lost.reason,
                 format::local_time(lost.since),
                 format::local_time(lost.last_good)
             ),
         )),
         None => Ok(exit_code(status)),
+    }
+}
+
+/// How often a stopped COMMAND (Ctrl-Z) and leftover processes are looked for.
+const STOP_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The lock ran out without a successful renewal.
+fn expired(held: &HeldNow) -> Unprotected {
+    Unprotected {
+        since: held.lock.expires_at,
+        last_good: held.confirmed_at,
+        reason: format!(
+            "lock {} expired at {} without a successful renewal",
+            format::escape(&held.lock.lock_id),
+            format::local_time(held.lock.expires_at)
+        ),
+    }
+}
+
+/// Takes one report of the renewal task; returns why the work is unprotected when the lock is
+/// lost. After that (`lost_already`), renewals change nothing.
+fn on_renewal(
+    ctx: &mut Context,
+    event: Renewal,
+    held: &mut HeldNow,
+    lost_already: bool,
+) -> Option<Unprotected> {
+    match event {
+        Renewal::Renewed {
+            lock: renewed,
+            deadline,
+        } if !lost_already => {
+            *held = HeldNow {
+                lock: renewed.clone(),
+                deadline,
+                confirmed_at: Utc::now(),
+            };
+            match ctx.remember_renewal(&renewed, false) {
+                Ok(true) => {}
+                Ok(false) => ctx.out.warn(&format!(
+                    "lock {} was removed from the lock journal by another koobackup (released \
+                     there?); if so the next renewal finds it gone",
+                    format::escape(&renewed.lock_id)
+                )),
+                Err(e) => ctx.out.warn(&format!("lock renewed, but {}", e.message)),
+            }
+            None
+        }
+        Renewal::Failed { error, retry_in } => {
+            ctx.out.warn(&format!(
+                "renewing lock {} failed ({error}); retrying in {} s, {} left",
+                format::escape(&held.lock.lock_id),
+                format::seconds(retry_in),
+                format::time_left(&held.lock, Utc::now())
+            ));
+            None
+        }
+        Renewal::Lost(error) if !lost_already => Some(Unprotected {
+            since: Utc::now(),
+            last_good: held.confirmed_at,
+            reason: format!("lock {} was lost: {error}", format::escape(&held.lock.lock_id)),
+        }),
+        Renewal::Renewed { .. } | Renewal::Lost(_) => None,
     }
 }
 
@@ -221,7 +305,7 @@ fn stop(
         format!(
             "{}; stopping {program} (SIGTERM now, SIGKILL after {} s): its work is not protected any more",
             why.reason,
-            grace.as_secs_f32()
+            format::seconds(grace)
         ),
     ));
     signal_group(group, libc::SIGTERM);
@@ -230,23 +314,46 @@ fn stop(
 }
 
 /// Processes COMMAND started and left running in its group would go on unprotected once the
-/// lock is released: they get SIGTERM, then SIGKILL after the grace period.
-async fn stop_leftovers(ctx: &Context, group: Option<libc::pid_t>, program: &str, grace: Duration) {
+/// lock is released: they get SIGTERM, then SIGKILL after the grace period. The lock is kept
+/// renewed meanwhile, and should it run out or be lost first, they get SIGKILL at once.
+async fn stop_leftovers(
+    ctx: &mut Context,
+    group: Option<libc::pid_t>,
+    program: &str,
+    grace: Duration,
+    held: &mut HeldNow,
+    renewals: &mut mpsc::Receiver<Renewal>,
+    unprotected: &mut Option<Unprotected>,
+) {
     if !group_alive(group) {
         return;
     }
     ctx.out.warn(&format!(
         "{program} left processes running in its process group; stopping them before the lock \
          is released (SIGTERM, then SIGKILL after {} s)",
-        grace.as_secs_f32()
+        format::seconds(grace)
     ));
     signal_group(group, libc::SIGTERM);
-    let deadline = Instant::now() + grace;
-    while group_alive(group) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    if group_alive(group) {
-        signal_group(group, libc::SIGKILL);
+    let mut kill_at = Some(Instant::now() + grace);
+    let mut poll = tokio::time::interval(Duration::from_millis(20));
+    while group_alive(group) {
+        tokio::select! {
+            _ = poll.tick() => {}
+            _ = sleep_until(kill_at) => {
+                signal_group(group, libc::SIGKILL);
+                kill_at = None;
+            }
+            _ = tokio::time::sleep_until(held.deadline), if unprotected.is_none() => {
+                *unprotected = Some(expired(held));
+                signal_group(group, libc::SIGKILL);
+            }
+            Some(event) = renewals.recv() => {
+                if let Some(lost) = on_renewal(ctx, event, held, unprotected.is_some()) {
+                    *unprotected = Some(lost);
+                    signal_group(group, libc::SIGKILL);
+                }
+            }
+        }
     }
 }
 
@@ -386,11 +493,15 @@ async fn release(ctx: &mut Context, lock: &LockInfo, already_lost: Option<&Unpro
     }
 }
 
-/// The signals koobackup passes on to COMMAND.
+/// The signals koobackup passes on to COMMAND: those that would otherwise end koobackup and
+/// leave COMMAND running without its lock renewed.
 struct Signals {
     interrupt: Signal,
     terminate: Signal,
     hangup: Signal,
+    quit: Signal,
+    user1: Signal,
+    user2: Signal,
 }
 
 impl Signals {
@@ -402,6 +513,9 @@ impl Signals {
             interrupt: install(SignalKind::interrupt())?,
             terminate: install(SignalKind::terminate())?,
             hangup: install(SignalKind::hangup())?,
+            quit: install(SignalKind::quit())?,
+            user1: install(SignalKind::user_defined1())?,
+            user2: install(SignalKind::user_defined2())?,
         })
     }
 
@@ -411,6 +525,9 @@ impl Signals {
             Some(()) = self.interrupt.recv() => Some(libc::SIGINT),
             Some(()) = self.terminate.recv() => Some(libc::SIGTERM),
             Some(()) = self.hangup.recv() => Some(libc::SIGHUP),
+            Some(()) = self.quit.recv() => Some(libc::SIGQUIT),
+            Some(()) = self.user1.recv() => Some(libc::SIGUSR1),
+            Some(()) = self.user2.recv() => Some(libc::SIGUSR2),
             else => None,
         }
     }
@@ -421,55 +538,14 @@ impl Signals {
     }
 }
 
-/// Signals every process of COMMAND's group. COMMAND is not in the terminal's foreground group,
-/// so a Ctrl-C reaches koobackup alone and arrives here once.
-fn signal_group(group: Option<libc::pid_t>, signal: i32) {
-    if let Some(group) = group {
-        // SAFETY: kill(2) on the process group our own, unreaped child leads.
-        unsafe {
-            libc::kill(-group, signal);
-        }
-    }
-}
-
-/// Whether any process of the group still runs. Where `/proc` is readable, zombies do not count:
-/// an orphan that exited stays a zombie until its new parent reaps it, and some init processes
-/// (container runtimes) never do. Elsewhere, whether the group can still be signalled at all.
-fn group_alive(group: Option<libc::pid_t>) -> bool {
-    let Some(group) = group else {
-        return false;
-    };
-    match running_in_group(group) {
-        Some(running) => running,
-        // SAFETY: signal 0 only checks that the group exists and may be signalled.
-        None => (unsafe { libc::kill(-group, 0) }) == 0,
-    }
-}
-
-/// Whether `/proc` lists a process of `group` that is not a zombie; `None` without `/proc`.
-fn running_in_group(group: libc::pid_t) -> Option<bool> {
-    let entries = std::fs::read_dir("/proc").ok()?;
-    Some(entries.flatten().any(|entry| {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            return false;
-        };
-        // `pid (comm) state ppid pgrp ...`: comm may hold spaces and parentheses, so the fields
-        // are counted from the last ')'.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            return false;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next();
-        let pgrp = fields.nth(1).and_then(|f| f.parse::<libc::pid_t>().ok());
-        pgrp == Some(group) && !matches!(state, Some("Z" | "X"))
-    }))
-}
-
 fn signal_name(signal: i32) -> &'static str {
     match signal {
         libc::SIGINT => "SIGINT",
         libc::SIGTERM => "SIGTERM",
         libc::SIGHUP => "SIGHUP",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
         _ => "a signal",
     }
 }

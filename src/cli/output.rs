@@ -67,14 +67,14 @@ impl Output {
     /// An informational note on stderr: skipped with `--quiet` or `--json`.
     pub fn note(&self, text: &str) {
         if !self.quiet && !self.json {
-            eprintln!("{}", format::escape_lines(text));
+            to_stderr(&format::escape_lines(text));
         }
     }
 
     /// Something the user should fix or know; skipped only with `--quiet`.
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            eprintln!("warning: {}", format::escape_lines(text));
+            to_stderr(&format!("warning: {}", format::escape_lines(text)));
         }
     }
 
@@ -92,11 +92,20 @@ impl Output {
                     "apiCode": error.api_code_json(),
                 }
             });
-            eprintln!("{}", format::json_for_terminal(&document.to_string()));
+            to_stderr(&format::json_for_terminal(&document.to_string()));
         } else {
-            eprintln!("error: {}", format::escape_lines(&error.message));
+            to_stderr(&format!("error: {}", format::escape_lines(&error.message)));
         }
     }
+}
+
+/// Writes a line to stderr, and carries on if it cannot be written (a closed pipe, a terminal
+/// gone with the SSH connection): a message nobody can read must not stop koobackup halfway,
+/// least of all `lock hold` with COMMAND running.
+fn to_stderr(line: &str) {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
 }
 
 fn stdout_error(e: std::io::Error) -> CliError {

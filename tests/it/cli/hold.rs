@@ -493,3 +493,202 @@ async fn a_short_outage_is_ridden_out_by_the_renewal_retries() {
     assert!(!run.stderr.contains("not protected"), "{}", run.stderr);
     assert!(module_is_free(&server).await, "released at the end");
 }
+
+/// Sends `signal` to process `pid`.
+fn send(pid: u32, signal: i32) {
+    // SAFETY: a signal to our own child process.
+    unsafe {
+        libc::kill(pid as i32, signal);
+    }
+}
+
+/// Waits until process `pid` no longer runs, at most `within`.
+async fn gone_within(pid: i32, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while process_running(pid) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    !process_running(pid)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stderr_does_not_stop_koobackup_from_stopping_the_command() {
+    // An SSH session that drops takes the terminal with it: every message koobackup writes
+    // then fails. It must still pass the signal on and release the lock.
+    let server = short_lock_server().await;
+    let cli = cli_for(&server);
+    let pid_file = cli.dir.path().join("pid");
+    let script = format!("echo $$ > '{}'; exec sleep 35", pid_file.display());
+    let mut command = cli.command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script]);
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    drop(child.stderr.take());
+    let sleeper = read_pid(&pid_file).await;
+    send(child.id().unwrap(), libc::SIGTERM);
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.code(),
+        Some(128 + libc::SIGTERM),
+        "not a panic: {status:?} {:?}",
+        status.signal()
+    );
+    assert!(
+        gone_within(sleeper, Duration::from_secs(5)).await,
+        "COMMAND was orphaned"
+    );
+    assert!(module_is_free(&server).await, "the lock was released");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigquit_and_sigusr1_are_passed_on_like_sigterm() {
+    let server = short_lock_server().await;
+    for signal in [libc::SIGQUIT, libc::SIGUSR1] {
+        let cli = cli_for(&server);
+        let pid_file = cli.dir.path().join("pid");
+        let script = format!("echo $$ > '{}'; exec sleep 35", pid_file.display());
+        let child = cli
+            .command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+            .spawn()
+            .unwrap();
+        let sleeper = read_pid(&pid_file).await;
+        send(child.id().unwrap(), signal);
+        let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+        assert_eq!(run.code, 128 + signal, "{run:?}");
+        assert!(!process_running(sleeper));
+        assert!(module_is_free(&server).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_koobackup_takes_its_command_with_it() {
+    let server = short_lock_server().await;
+    let cli = cli_for(&server);
+    let pid_file = cli.dir.path().join("pid");
+    let script = format!("echo $$ > '{}'; exec sleep 35", pid_file.display());
+    let mut child = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    let sleeper = read_pid(&pid_file).await;
+    send(child.id().unwrap(), libc::SIGKILL);
+    let _ = child.wait().await;
+    assert!(
+        gone_within(sleeper, Duration::from_secs(5)).await,
+        "COMMAND ran on without its lock being renewed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lock_stays_renewed_while_leftovers_are_being_stopped() {
+    let server = short_lock_server().await;
+    let cli = cli_for(&server);
+    let id_file = cli.dir.path().join("lock-id");
+    let pid_file = cli.dir.path().join("pid");
+    // A leftover that ignores SIGTERM runs on for the whole 5-second grace period, longer than
+    // the 3-second lock.
+    let script = format!(
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; (trap '' TERM; echo $$ > /dev/null; sleep 30) & echo $! > '{}'; exit 0",
+        id_file.display(),
+        pid_file.display()
+    );
+    let started = Instant::now();
+    let child = cli
+        .command(&[
+            "lock", "hold", "-m", "102", "--grace", "5", "--", "sh", "-c", &script,
+        ])
+        .spawn()
+        .unwrap();
+    let lock_id = read_lock_id(&id_file).await;
+    let leftover = read_pid(&pid_file).await;
+    tokio::time::sleep(TTL + Duration::from_secs(1)).await;
+    assert!(process_running(leftover), "the leftover still runs");
+    assert!(
+        lock_is_live(&server, &lock_id).await,
+        "the lock ran out while a leftover ran"
+    );
+    assert!(!module_is_free(&server).await);
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    run.code(0);
+    assert!(started.elapsed() >= Duration::from_secs(5));
+    assert!(!process_running(leftover));
+    assert!(module_is_free(&server).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_granted_after_its_lifetime_never_starts_the_command() {
+    // Answers take 4 s, the lock lives 3 s from the request: it is dead on arrival.
+    let server = spawn_server_with(|config| {
+        config.lock_ttl = TTL;
+        config.faults.latency = Duration::from_secs(4);
+    })
+    .await;
+    let cli = cli_for(&server);
+    let marker = cli.dir.path().join("ran");
+    let script = format!("touch '{}'", marker.display());
+    let run = cli
+        .run(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("was not started"), "{}", run.stderr);
+    assert!(!marker.exists(), "COMMAND ran without a lock");
+}
+
+/// In a terminal COMMAND is in the foreground: it reads what is typed, and Ctrl-Z stops it and
+/// koobackup with it, until both are continued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_terminal_the_command_reads_it_and_ctrl_z_stops_both() {
+    use crate::support::pty::Tui;
+    let server = spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base_url, dir_path) = (server.base_url(), dir.path().to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let script = "echo ready; read first; echo \"got $first\"; read second; echo \"then $second\"";
+        let args = [
+            "--user-id",
+            ALICE.0,
+            "lock",
+            "hold",
+            "-m",
+            "101",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ];
+        let mut tui = Tui::start_as(&base_url, &dir_path, &args, &[]);
+        tui.wait_text("ready");
+        tui.send("hello\r");
+        tui.wait_text("got hello");
+        // Ctrl-Z reaches COMMAND's group; koobackup sees it stopped and stops too.
+        tui.send("\u{1a}");
+        let pid = tui.pid() as i32;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(stat_state(pid).as_deref(), Some("T")) {
+            assert!(
+                Instant::now() < deadline,
+                "koobackup did not stop with its command"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // What `fg` does: continue koobackup, which gives the terminal back to COMMAND.
+        // SAFETY: a signal to the process under test.
+        unsafe {
+            libc::kill(pid, libc::SIGCONT);
+        }
+        tui.send("again\r");
+        tui.wait_text("then again");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+}
+
+fn stat_state(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().next().map(str::to_string)
+}

@@ -1,0 +1,142 @@
+//! COMMAND's process group: signalling it, telling whether it still runs or is stopped, and
+//! lending it the terminal. Unix only, through libc.
+
+use std::io::IsTerminal;
+
+/// Signals every process of COMMAND's group.
+pub fn signal_group(group: Option<libc::pid_t>, signal: i32) {
+    if let Some(group) = group {
+        // SAFETY: kill(2) on the process group our own, unreaped child leads.
+        unsafe {
+            libc::kill(-group, signal);
+        }
+    }
+}
+
+/// Whether any process of the group still runs. Where `/proc` is readable, zombies do not count:
+/// an orphan that exited stays a zombie until its new parent reaps it, and some init processes
+/// (container runtimes) never do. Elsewhere, whether the group can still be signalled at all.
+pub fn group_alive(group: Option<libc::pid_t>) -> bool {
+    let Some(group) = group else {
+        return false;
+    };
+    match running_in_group(group) {
+        Some(running) => running,
+        // SAFETY: signal 0 only checks that the group exists and may be signalled.
+        None => (unsafe { libc::kill(-group, 0) }) == 0,
+    }
+}
+
+/// `(state, pgrp)` of process `pid` from `/proc/<pid>/stat`.
+fn state_of(stat: &str) -> Option<(String, libc::pid_t)> {
+    // `pid (comm) state ppid pgrp ...`: comm may hold spaces and parentheses, so the fields are
+    // counted from the last ')'.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.to_string();
+    let pgrp = fields.nth(1)?.parse().ok()?;
+    Some((state, pgrp))
+}
+
+/// Whether `/proc` lists a process of `group` that is not a zombie; `None` without `/proc`.
+fn running_in_group(group: libc::pid_t) -> Option<bool> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    Some(entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        matches!(state_of(&stat), Some((state, pgrp)) if pgrp == group && !matches!(state.as_str(), "Z" | "X"))
+    }))
+}
+
+/// Whether process `pid` is stopped (Ctrl-Z, SIGSTOP); `false` where `/proc` cannot tell.
+pub fn is_stopped(pid: libc::pid_t) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| state_of(&stat))
+        .is_some_and(|(state, _)| state == "T")
+}
+
+/// Runs `f` with SIGTTOU ignored: a process not in the terminal's foreground may then still
+/// hand the foreground over (tcsetpgrp(3)).
+fn without_sigttou<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: swapping a signal disposition and restoring it; no handler runs Rust code.
+    unsafe {
+        let previous = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        let result = f();
+        libc::signal(libc::SIGTTOU, previous);
+        result
+    }
+}
+
+/// The terminal on standard input, when koobackup runs in its foreground: COMMAND is given the
+/// foreground (so it can read the terminal, and Ctrl-C and Ctrl-Z reach it as they would without
+/// koobackup), and it is taken back at the end.
+pub struct Terminal {
+    own_group: libc::pid_t,
+}
+
+impl Terminal {
+    /// `Some` when standard input is a terminal whose foreground group is koobackup's.
+    pub fn foreground() -> Option<Terminal> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        // SAFETY: plain queries of our own process group and of the terminal's.
+        let (own_group, foreground) = unsafe { (libc::getpgrp(), libc::tcgetpgrp(libc::STDIN_FILENO)) };
+        (foreground == own_group).then_some(Terminal { own_group })
+    }
+
+    /// Makes `group` the terminal's foreground group.
+    pub fn lend(&self, group: libc::pid_t) {
+        // SAFETY: tcsetpgrp(3) on our controlling terminal, to a group of our session.
+        without_sigttou(|| unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, group) });
+    }
+
+    /// Makes koobackup's group the foreground again.
+    pub fn take_back(&self) {
+        self.lend(self.own_group);
+    }
+
+    /// COMMAND was stopped (Ctrl-Z): koobackup stops too, with the terminal back, so the shell
+    /// sees the job stopped; when the shell continues it (`fg`), COMMAND gets the terminal and
+    /// SIGCONT. While koobackup is stopped the lock is not renewed; its deadline still counts.
+    pub fn stop_with(&self, group: libc::pid_t) {
+        self.take_back();
+        // SAFETY: stops this process until SIGCONT (the default action of SIGSTOP).
+        unsafe {
+            libc::raise(libc::SIGSTOP);
+        }
+        self.lend(group);
+        signal_group(Some(group), libc::SIGCONT);
+    }
+}
+
+/// To run in COMMAND's process just before it execs: dies with koobackup. When koobackup is
+/// killed outright (SIGKILL, a crash), COMMAND gets SIGKILL rather than running on without a
+/// lock being renewed. (Processes COMMAND starts itself do not inherit this.)
+pub fn die_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: prctl(2) and getppid(2) are async-signal-safe and touch only this process.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // The parent may have died before the prctl took effect.
+        if libc::getppid() != parent {
+            libc::_exit(137);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_line_is_read_from_its_last_parenthesis() {
+        let stat = "4242 (my (odd) prog) T 1 4242 4242 34816 4242 4194560";
+        assert_eq!(state_of(stat), Some(("T".to_string(), 4242)));
+        assert_eq!(state_of("garbage"), None);
+    }
+}
