@@ -78,7 +78,7 @@ pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
 /// A duration in seconds for messages: `10`, `1.5`, `0.7` (a tenth at most, no float noise).
 pub fn seconds(duration: std::time::Duration) -> String {
     let tenths = (duration.as_millis() + 50) / 100;
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         format!("{}", tenths / 10)
     } else {
         format!("{}.{}", tenths / 10, tenths % 10)
