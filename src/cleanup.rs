@@ -142,6 +142,15 @@ pub fn reason_for(record: &BackupRecord, rules: &CleanupRules, now: DateTime<Utc
     }
 }
 
+/// The instant clean-up measures ages at: the earlier of this machine's clock and the server's
+/// as measured. The records' times are the server's, so its clock is right when it is honest
+/// (a machine running ahead would otherwise see young records as abandoned); and one `Date`
+/// header from a broken server or proxy (year 9999) must not make every record look old. The
+/// earlier of the two never overstates an age by either clock.
+pub fn ages_measured_at(local_now: DateTime<Utc>, server_now: DateTime<Utc>) -> DateTime<Utc> {
+    local_now.min(server_now)
+}
+
 /// Parses an age such as `24h`, `90m`, `7d`, `3600s` or a combination like `1d12h`.
 pub fn parse_age(text: &str) -> Result<chrono::Duration, String> {
     let invalid = || format!("{text:?} is not an age; write it like 24h, 90m, 7d or 1d12h");

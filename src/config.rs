@@ -311,8 +311,10 @@ impl Profile {
         if self.timeout_secs == Some(0) {
             return Err("timeout_secs must be at least 1".into());
         }
-        if self.lock_ttl_secs == Some(0) {
-            return Err("lock_ttl_secs must be at least 1".into());
+        // Only ever shorter than KooDrive's 10 minutes (our rule): a longer one would have
+        // koobackup trust a lock the server has already dropped.
+        if self.lock_ttl_secs.is_some_and(|secs| !(1..=600).contains(&secs)) {
+            return Err("lock_ttl_secs must be between 1 and 600 (KooDrive's lock lifetime)".into());
         }
         let credential = self.credential()?;
         let name = match credential {
@@ -361,10 +363,11 @@ impl Profile {
 /// elsewhere than intended: no `user:password@` (it would go out as Basic credentials beside
 /// ours), no query, no fragment. The message never repeats a password.
 pub fn validate_base_url(url: &str) -> Result<(), String> {
+    let shown = base_url_for_message(url);
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("base URL {url:?} must start with http:// or https://"))?;
+        .ok_or_else(|| format!("base URL {shown:?} must start with http:// or https://"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
         return Err(
@@ -374,20 +377,41 @@ pub fn validate_base_url(url: &str) -> Result<(), String> {
         );
     }
     if authority.is_empty() {
-        return Err(format!("base URL {url:?} names no host"));
+        return Err(format!("base URL {shown:?} names no host"));
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
-            "base URL {:?} contains whitespace or control characters",
-            crate::format::escape(url)
+            "base URL {shown:?} contains whitespace or control characters"
         ));
     }
     if rest.contains(['?', '#']) {
         return Err(format!(
-            "base URL {url:?} must not contain a query (?…) or a fragment (#…)"
+            "base URL {shown:?} must not contain a query (?…) or a fragment (#…); \
+             they are left out here because they may hold a secret"
         ));
     }
     Ok(())
+}
+
+/// A base URL as error messages show it: without what follows `?` or `#` (a query may carry a
+/// token) and without user info (`user:password@`), escaped for the terminal.
+fn base_url_for_message(url: &str) -> String {
+    let before_query = url.split(['?', '#']).next().unwrap_or_default();
+    let without_user = match before_query.split_once("://") {
+        Some((scheme, rest)) => match rest.split('/').next().and_then(|a| a.rsplit_once('@')) {
+            Some((_, host)) => {
+                let path = &rest[rest.find('/').unwrap_or(rest.len())..];
+                format!("{scheme}://{host}{path}")
+            }
+            None => before_query.to_string(),
+        },
+        None => before_query
+            .split('@')
+            .next_back()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    crate::format::escape(&without_user).into_owned()
 }
 
 impl SecretSource {
@@ -498,10 +522,11 @@ fn read_secret(
 }
 
 /// Runs `sh -c command`, keeping at most [`MAX_SECRET_BYTES`] of its stdout (the secret), and
-/// stops it after [`SECRET_COMMAND_TIMEOUT`]. Its stderr stays on the terminal so prompts from
-/// gpg or pass are visible; nothing it prints is repeated in our messages. Without a terminal the
-/// command gets a process group of its own, so that stopping it stops what it started too (with
-/// a terminal it must stay in the foreground group to read a passphrase).
+/// stops it after [`SECRET_COMMAND_TIMEOUT`] or as soon as it prints more than that. Its stderr
+/// stays on the terminal so prompts from gpg or pass are visible; nothing it prints is repeated
+/// in our messages. Without a terminal the command gets a process group of its own, so that
+/// stopping it stops what it started too (with a terminal it must stay in the foreground group
+/// to read a passphrase).
 fn run_secret_command(command: &str, what: &'static str) -> Result<String, ConfigError> {
     use std::io::IsTerminal;
     let mut builder = Command::new("sh");
@@ -522,22 +547,22 @@ fn run_secret_command(command: &str, what: &'static str) -> Result<String, Confi
         what,
         source,
     })?;
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    // Read on a thread of its own, so that the wait below can give up on a command that hangs.
-    // Beyond the limit the output is drained unread, so the command is not stuck writing it.
-    let (output, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let result = (&mut stdout)
-            .take(MAX_SECRET_BYTES)
-            .read_to_end(&mut bytes)
-            .and_then(|_| std::io::copy(&mut stdout, &mut std::io::sink()))
-            .map(|_| bytes);
-        let _ = output.send(result);
-    });
+    let failed = |status: String| ConfigError::TokenCommandFailed {
+        command: command.to_string(),
+        what,
+        status,
+    };
+    let mut output = read_command_output(child.stdout.take().expect("stdout is piped"));
     let timeout = secret_command_timeout();
     let deadline = std::time::Instant::now() + timeout;
     let status = loop {
+        if let Ok(Err(SecretOutput::TooLong)) = output.try_peek() {
+            stop_command(&mut child, own_group);
+            return Err(failed(format!(
+                "it printed more than {} KiB, far more than a secret",
+                MAX_SECRET_BYTES / 1024
+            )));
+        }
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if std::time::Instant::now() >= deadline => {
@@ -558,20 +583,24 @@ fn run_secret_command(command: &str, what: &'static str) -> Result<String, Confi
             }
         }
     };
-    let failed = |status: String| ConfigError::TokenCommandFailed {
-        command: command.to_string(),
-        what,
-        status,
-    };
     if !status.success() {
         return Err(failed(describe_status(status)));
     }
     // The output ends when every process holding the pipe has closed it; one the command left
-    // running in the background gets a moment, then is not waited for.
-    let bytes = match received.recv_timeout(std::time::Duration::from_secs(2)) {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => return Err(failed(format!("its output could not be read: {e}"))),
-        Err(_) => {
+    // running in the background gets a moment, then is stopped with the rest of its group.
+    let bytes = match output.wait(std::time::Duration::from_secs(2)) {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(SecretOutput::TooLong)) => {
+            return Err(failed(format!(
+                "it printed more than {} KiB, far more than a secret",
+                MAX_SECRET_BYTES / 1024
+            )));
+        }
+        Some(Err(SecretOutput::Unreadable(e))) => {
+            return Err(failed(format!("its output could not be read: {e}")));
+        }
+        None => {
+            stop_group(&child, own_group);
             return Err(failed(
                 "it left a process behind that keeps its output open".into(),
             ));
@@ -580,17 +609,74 @@ fn run_secret_command(command: &str, what: &'static str) -> Result<String, Confi
     String::from_utf8(bytes).map_err(|_| failed("its output is not UTF-8 text".into()))
 }
 
+/// Why a secret command's output was not taken.
+enum SecretOutput {
+    TooLong,
+    Unreadable(std::io::Error),
+}
+
+/// A secret command's stdout, read on a thread of its own so that waiting for the command can
+/// give up on one that hangs. Reading stops one byte past the limit: a command that goes on
+/// printing is stopped rather than drained.
+struct CommandOutput {
+    received: std::sync::mpsc::Receiver<Result<Vec<u8>, SecretOutput>>,
+    early: Option<Result<Vec<u8>, SecretOutput>>,
+}
+
+fn read_command_output(stdout: std::process::ChildStdout) -> CommandOutput {
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let result = match stdout.take(MAX_SECRET_BYTES + 1).read_to_end(&mut bytes) {
+            Err(e) => Err(SecretOutput::Unreadable(e)),
+            Ok(_) if bytes.len() as u64 > MAX_SECRET_BYTES => Err(SecretOutput::TooLong),
+            Ok(_) => Ok(bytes),
+        };
+        let _ = sender.send(result);
+    });
+    CommandOutput {
+        received,
+        early: None,
+    }
+}
+
+impl CommandOutput {
+    /// What the reader has finished with, if it has, without waiting.
+    fn try_peek(&mut self) -> Result<&Result<Vec<u8>, SecretOutput>, ()> {
+        if self.early.is_none() {
+            self.early = self.received.try_recv().ok();
+        }
+        self.early.as_ref().ok_or(())
+    }
+
+    /// The whole output, or `None` when the pipe is still open after `patience`.
+    fn wait(mut self, patience: std::time::Duration) -> Option<Result<Vec<u8>, SecretOutput>> {
+        self.early
+            .take()
+            .or_else(|| self.received.recv_timeout(patience).ok())
+    }
+}
+
 /// Kills a secret command that ran too long: its whole process group when it has one.
 fn stop_command(child: &mut std::process::Child, own_group: bool) {
+    stop_group(child, own_group);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Kills what is left of the process group a secret command led (nothing with a terminal,
+/// where the command shares our group).
+fn stop_group(child: &std::process::Child, own_group: bool) {
     #[cfg(unix)]
     if own_group && let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill(2) on the process group our own, unreaped child leads.
+        // SAFETY: kill(2) on the process group our own child led. Linux does not hand out a
+        // process group's id again while any member lives; with none left the call fails.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    #[cfg(not(unix))]
+    let _ = (child, own_group);
 }
 
 fn describe_status(status: std::process::ExitStatus) -> String {
@@ -841,6 +927,54 @@ mod tests {
     }
 
     #[test]
+    fn a_token_command_that_prints_without_end_is_stopped_at_the_limit() {
+        let started = std::time::Instant::now();
+        let err = SecretSource::Command("yes endless-secret-line".into())
+            .resolve("access token")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 64 KiB"), "{err}");
+        assert!(!err.contains("endless-secret-line\n"), "{err}");
+        // Not drained until the 60 s timeout: stopped as soon as the limit is passed.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{err}");
+    }
+
+    #[test]
+    fn a_token_command_that_leaves_a_process_holding_its_output_is_refused() {
+        use std::io::IsTerminal;
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let command = format!(
+            "sleep 60 & echo $! > '{}'; echo $((6*7))-token",
+            pid_file.display()
+        );
+        let err = SecretSource::Command(command)
+            .resolve("access token")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("left a process behind"), "{err}");
+        assert!(!err.contains("42-token"), "{err}");
+        if std::io::stdin().is_terminal() {
+            // With a terminal the command shares our process group, which is not ours to kill.
+            return;
+        }
+        let pid: libc::pid_t = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!alive(), "the process the command left behind still runs");
+    }
+
+    #[test]
     fn a_profile_authenticates_one_way_only() {
         let app = Config::parse(
             r#"
@@ -882,6 +1016,14 @@ mod tests {
                 "app_id = \"a\"\napp_secret = { command = \" \" }\n",
                 "app_secret.command is empty",
             ),
+            (
+                "token = { env = \"T\" }\nlock_ttl_secs = 601\n",
+                "between 1 and 600",
+            ),
+            (
+                "token = { env = \"T\" }\nlock_ttl_secs = 0\n",
+                "between 1 and 600",
+            ),
         ] {
             let err = Config::parse(&format!("{header}{body}")).unwrap_err();
             assert!(err.contains(expected), "{body}: {err}");
@@ -893,15 +1035,24 @@ mod tests {
         for (url, expected) in [
             ("http://user:pw-secret@127.0.0.1:8080", "user name or password"),
             ("https://tok@drive.example/", "user name or password"),
-            ("https://drive.example/?x=1", "query"),
-            ("https://drive.example/#top", "fragment"),
+            ("https://drive.example/?access_token=pw-secret", "query"),
+            ("https://drive.example/#pw-secret", "fragment"),
             ("https:///", "names no host"),
             ("https://drive.example/\u{1b}[2J", "control characters"),
+            ("ftp://user:pw-secret@drive.example/", "must start with http"),
+            ("drive.example/?token=pw-secret", "must start with http"),
+            ("https://u:pw-secret@/x", "user name or password"),
         ] {
             let err = validate_base_url(url).unwrap_err();
             assert!(err.contains(expected), "{url}: {err}");
             assert!(!err.contains("pw-secret") && !err.contains('\u{1b}'), "{err}");
         }
+        assert!(
+            validate_base_url("https://drive.example/?x=1")
+                .unwrap_err()
+                .contains("\"https://drive.example/\""),
+            "the part without the query is still shown"
+        );
         validate_base_url("https://drive.example/koodrive-proxy/").unwrap();
     }
 

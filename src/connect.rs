@@ -244,6 +244,14 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
             "--user-id and --token-file need --base-url (or a profile) to say which server to use".into(),
         ));
     }
+    // A file given on purpose that configures nothing is a mistake, not a wish for demo data.
+    if let Some(path) = &options.config_path {
+        return Err(ConnectError::Options(format!(
+            "{} defines no profile; add one (see assets/config.example.toml), or leave out --config \
+             (and KOOBACKUP_CONFIG) to use the embedded demo server",
+            path.display()
+        )));
+    }
     Ok(Target::EmbeddedDemo(EmbeddedSettings {
         db_path: demo_db_path()?,
         fresh: options.fresh,

@@ -47,8 +47,21 @@ impl Client {
             .json(&CreateLockRequest { module_code: module });
         let (answer, sent) = self.exchange(call).await?;
         let data: CreateLockData = self.scrubbed(answer.data())?;
+        // A lock id names its module (`<uuid>@102`). One for another module than asked for would
+        // protect the wrong backups: it is given back, and the create fails.
+        if let Some(other) = LockInfo::module_of_id(&data.lock_id).filter(|m| *m != module) {
+            let _ = self.release_lock(&data.lock_id).await;
+            return Err(ApiError::Decode {
+                status: 200,
+                detail: format!(
+                    "asked for a lock for module {module}, the server granted {} for module {other}; \
+                     it was released again",
+                    crate::format::escape(&data.lock_id)
+                ),
+            });
+        }
         Ok(LockInfo {
-            module: LockInfo::module_of_id(&data.lock_id).unwrap_or(module),
+            module,
             lock_id: data.lock_id,
             expires_at: self.expiry_from(sent),
         })

@@ -13,12 +13,12 @@ use serde::Serialize;
 
 use super::exit::{CliError, Exit};
 use super::output;
-use super::record::{WalkBounds, report_unreadable, walk_error};
+use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, report_unreadable, too_big, walk_error};
 use super::{Context, parse_module};
 use crate::api::client::RecordQuery;
 use crate::api::error::LOCK_EXPIRED;
 use crate::api::{BackupRecord, LockInfo, MAX_PAGE_SIZE, ModuleCode};
-use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, parse_age, plan};
+use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, parse_age, plan};
 use crate::retention::Retention;
 
 #[derive(Debug, Args)]
@@ -138,6 +138,9 @@ struct CandidateReport {
     deleted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The exit class of the failure, for the exit code.
+    #[serde(skip)]
+    failure: Option<Exit>,
 }
 
 impl CandidateReport {
@@ -148,6 +151,7 @@ impl CandidateReport {
             record: candidate.record,
             deleted: false,
             error: None,
+            failure: None,
         }
     }
 }
@@ -194,7 +198,7 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
     }
     if let Some(failed) = reports.candidates.iter().find(|r| r.error.is_some()) {
         first_error.get_or_insert(CliError::new(
-            Exit::Failure,
+            failed.failure.unwrap_or(Exit::Failure),
             failed.error.clone().unwrap_or_default(),
         ));
     }
@@ -219,6 +223,7 @@ async fn find(
     };
     let mut pages = std::pin::pin!(ctx.client().record_pages(query, args.bounds.max_pages));
     let mut records: Vec<BackupRecord> = Vec::new();
+    let mut held = 0usize;
     let mut unreadable = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| walk_error(e, &args.bounds))?;
@@ -232,6 +237,10 @@ async fn find(
                     args.bounds.max_records
                 ),
             ));
+        }
+        held += page.items.iter().map(held_size).sum::<usize>();
+        if held > MAX_HELD_BYTES {
+            return Err(too_big(&format!("module {module}'s listing")));
         }
         records.extend(page.items);
     }
@@ -254,7 +263,11 @@ async fn find(
              machine's clock",
         );
     }
-    Ok(plan(&ours, rules, ctx.client().server_now()))
+    Ok(plan(
+        &ours,
+        rules,
+        ages_measured_at(Utc::now(), ctx.client().server_now()),
+    ))
 }
 
 /// Takes a lock for `module`, lists its candidates again under it, deletes them, releases it.
@@ -314,7 +327,10 @@ async fn delete_candidates(
         }
         match result {
             Ok(()) => report.deleted = true,
-            Err(error) => report.error = Some(error.to_string()),
+            Err(error) => {
+                report.error = Some(error.to_string());
+                report.failure = Some(CliError::from(error).exit);
+            }
         }
         reports.candidates.push(report);
     }
@@ -369,7 +385,15 @@ fn print(
         ))?;
     }
     if reports.is_empty() {
-        return out.line("no clean-up candidates");
+        return out.line(&if skipped.is_empty() {
+            "no clean-up candidates".to_string()
+        } else {
+            let modules: Vec<String> = skipped.iter().map(|m| m.module.to_string()).collect();
+            format!(
+                "no clean-up candidates in the modules that could be checked; not checked: {}",
+                modules.join(", ")
+            )
+        });
     }
     let rows: Vec<Vec<String>> = reports
         .iter()

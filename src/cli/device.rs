@@ -178,7 +178,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             } else if out.quiet {
                 out.value(&device.device_id)?;
             } else {
-                out.line(&format!(
+                out.sentence(&format!(
                     "device {} ({}) is bound, machine code {}",
                     device.device_id, device.device_name, device.machine_code
                 ))?;

@@ -236,7 +236,7 @@ fn report_lock(out: Output, verb: &str, lock: &LockInfo, auto_renew: bool) -> Re
     if out.quiet {
         return out.value(&lock.lock_id);
     }
-    out.line(&format!(
+    out.sentence(&format!(
         "{verb} lock {} for module {}; expires at {} ({} left)",
         lock.lock_id,
         lock.module,

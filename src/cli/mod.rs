@@ -106,13 +106,14 @@ pub struct GlobalArgs {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
-    /// The server's lock lifetime in seconds, for test servers with short-lived locks
+    /// The server's lock lifetime in seconds, for test servers with short-lived locks: at most
+    /// KooDrive's 600 (a longer one would make koobackup trust a lock the server has dropped)
     #[arg(
         long = "assume-lock-ttl-secs",
         global = true,
         hide = true,
         env = LOCK_TTL_ENV,
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = clap::value_parser!(u64).range(1..=600)
     )]
     pub lock_ttl_secs: Option<u64>,
 }
@@ -367,8 +368,13 @@ impl Context {
     async fn open(options: &ConnectOptions, out: Output) -> Result<Context, CliError> {
         let target = connect::resolve(options)?;
         if let Target::EmbeddedDemo(settings) = &target {
+            let why = if settings.config_path.exists() {
+                "has no profile"
+            } else {
+                "not found"
+            };
             out.note(&format!(
-                "note: no profile configured ({} not found); using the embedded demo server",
+                "note: no profile configured ({} {why}); using the embedded demo server",
                 settings.config_path.display()
             ));
         }

@@ -35,6 +35,12 @@ impl Output {
         self.raw(&format::escape_lines(text))
     }
 
+    /// Writes one sentence on a line, every control character escaped, line breaks included: a
+    /// server's text in it cannot forge a second line.
+    pub fn sentence(&self, text: &str) -> Result<(), CliError> {
+        self.raw(&format::escape(text))
+    }
+
     /// Writes one value (an id) alone on a line, every control character escaped, line breaks
     /// included: a script reading ids line by line gets exactly one line per value.
     pub fn value(&self, text: &str) -> Result<(), CliError> {
@@ -61,20 +67,20 @@ impl Output {
         if self.quiet || self.json {
             return Ok(());
         }
-        self.line(text)
+        self.sentence(text)
     }
 
     /// An informational note on stderr: skipped with `--quiet` or `--json`.
     pub fn note(&self, text: &str) {
         if !self.quiet && !self.json {
-            to_stderr(&format::escape_lines(text));
+            to_stderr(&format::escape(text));
         }
     }
 
     /// Something the user should fix or know; skipped only with `--quiet`.
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            to_stderr(&format!("warning: {}", format::escape_lines(text)));
+            to_stderr(&format!("warning: {}", format::escape(text)));
         }
     }
 
@@ -116,42 +122,26 @@ fn stdout_error(e: std::io::Error) -> CliError {
     }
 }
 
-/// Left-aligned columns separated by two spaces; the last column is not padded, and its
-/// continuation lines (a multi-line message) are indented to stay in that column. Cells are
-/// escaped ([`format::escape`]; the last column's line breaks are kept), so a value cannot
-/// break the table or reach the terminal as a control sequence.
+/// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
+/// escaped ([`format::escape`], line breaks included), so a value cannot break the table, forge
+/// a line, or reach the terminal as a control sequence.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
-        .map(|row| {
-            let last = row.len().saturating_sub(1);
-            row.iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let escaped = if i == last {
-                        format::escape_lines(cell)
-                    } else {
-                        format::escape(cell)
-                    };
-                    escaped.into_owned()
-                })
-                .collect()
-        })
+        .map(|row| row.iter().map(|cell| format::escape(cell).into_owned()).collect())
         .collect();
-    let rows = rows.as_slice();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let last_column_indent = " ".repeat(widths.iter().rev().skip(1).map(|w| w + 2).sum());
     let render = |cells: Vec<&str>| {
         let last = cells.len().saturating_sub(1);
         let mut line = String::new();
         for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
             if i == last {
-                line.push_str(&cell.replace('\n', &format!("\n{last_column_indent}")));
+                line.push_str(cell);
             } else {
                 line.push_str(&format!("{cell:<width$}  "));
             }
@@ -297,7 +287,10 @@ mod tests {
             &[vec!["1".into(), "alpha".into()], vec!["200".into(), "b".into()]],
         );
         assert_eq!(text, "ID   NAME\n1    alpha\n200  b");
-        let multi = table(&["A", "B"], &[vec!["x".into(), "one\ntwo".into()]]);
-        assert_eq!(multi, "A  B\nx  one\n   two");
+        let forged = table(&["A", "B"], &[vec!["x".into(), "one\nerror: forged".into()]]);
+        assert_eq!(
+            forged, "A  B\nx  one\\x0aerror: forged",
+            "a line break cannot forge a line"
+        );
     }
 }

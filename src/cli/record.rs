@@ -157,6 +157,27 @@ fn positive_count(text: &str) -> Result<usize, String> {
 /// Items a listing holds at most unless `--max-records` says otherwise.
 pub const DEFAULT_MAX_RECORDS: usize = 100_000;
 
+/// What a listing may hold in memory before it is printed (tables, `--json`, clean-up): each
+/// answer is capped at 16 MiB, but a thousand such pages would not fit. `--jsonl` streams.
+pub const MAX_HELD_BYTES: usize = 64 << 20;
+
+/// The bytes `item` takes, as its JSON.
+pub(crate) fn held_size<T: Serialize>(item: &T) -> usize {
+    serde_json::to_vec(item).map_or(0, |json| json.len())
+}
+
+/// The error for a listing past [`MAX_HELD_BYTES`].
+pub(crate) fn too_big(what: &str) -> CliError {
+    CliError::new(
+        Exit::Server,
+        format!(
+            "{what} takes more than {} MiB to hold; nothing was printed or changed. Use --jsonl to \
+             stream a listing, --limit N or --device to narrow it",
+            MAX_HELD_BYTES >> 20
+        ),
+    )
+}
+
 impl WalkBounds {
     /// The error for a listing that went past `--max-records`.
     fn too_many(&self) -> CliError {
@@ -227,7 +248,7 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
             match created {
                 Some(created) if ctx.out.json => ctx.out.json(&created)?,
                 Some(created) if ctx.out.quiet => ctx.out.value(&created.file_id)?,
-                Some(created) => ctx.out.line(&format!(
+                Some(created) => ctx.out.sentence(&format!(
                     "added file {} ({}) to record {}",
                     created.file_id, created.file_name, args.id
                 ))?,
@@ -274,7 +295,7 @@ async fn create(ctx: &mut Context, args: CreateArgs) -> Result<(), CliError> {
     } else if ctx.out.quiet {
         ctx.out.value(&record.record_id)
     } else {
-        ctx.out.line(&format!(
+        ctx.out.sentence(&format!(
             "created record {} in module {} for device {} (status {}, version {})",
             record.record_id, record.module_code, record.device_info.device_id, record.status, record.version
         ))
@@ -334,6 +355,7 @@ async fn print_pages<T: Serialize>(
         .limit
         .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     let mut kept: Vec<T> = Vec::new();
+    let mut held = 0usize;
     let mut count = 0usize;
     let mut unreadable = Vec::new();
     let mut pages = std::pin::pin!(pages);
@@ -350,6 +372,10 @@ async fn print_pages<T: Serialize>(
             if paging.jsonl {
                 out.json(&item)?;
             } else {
+                held += held_size(&item);
+                if held > MAX_HELD_BYTES {
+                    return Err(too_big("the listing"));
+                }
                 kept.push(item);
             }
         }

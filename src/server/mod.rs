@@ -165,6 +165,11 @@ impl RunningServer {
         self.faults.set(faults);
     }
 
+    /// The server's clock: real time plus the clock-offset fault.
+    pub fn clock(&self) -> chrono::DateTime<chrono::Utc> {
+        self.faults.now()
+    }
+
     /// Requests received and faults injected since the server started.
     pub fn stats(&self) -> ServerStats {
         self.faults.stats()

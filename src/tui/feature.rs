@@ -70,6 +70,11 @@ impl Ctx<'_> {
         self.live_locks.iter().find(|lock| lock.module == module)
     }
 
+    /// The instant clean-up measures ages at (see [`crate::cleanup::ages_measured_at`]).
+    pub fn cleanup_now(&self) -> DateTime<Utc> {
+        crate::cleanup::ages_measured_at(self.now, self.server_now())
+    }
+
     /// Our estimate of the server's clock now: the times of records are the server's, so their
     /// ages are measured on it. This machine's clock until an answer has measured the offset.
     pub fn server_now(&self) -> DateTime<Utc> {

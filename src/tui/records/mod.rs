@@ -36,6 +36,21 @@ pub const LIST_PAGE_SIZE: u32 = crate::api::MAX_PAGE_SIZE;
 /// memory. Loading stops there, and says so.
 pub const MAX_LISTED_RECORDS: usize = 100_000;
 
+/// The most the loaded records may take in memory (their text, roughly): each answer is capped
+/// at 16 MiB, but a thousand such pages would not fit.
+pub const MAX_LISTED_BYTES: usize = 64 << 20;
+
+/// Roughly what `record` takes in memory: its texts and a fixed overhead.
+fn record_bytes(record: &BackupRecord) -> usize {
+    let device = &record.device_info;
+    256 + record.record_id.len()
+        + record.properties.len()
+        + device.device_id.len()
+        + device.machine_code.len()
+        + device.device_name.len()
+        + device.device_os.len()
+}
+
 /// Files shown per page in the record detail view.
 pub const FILES_PAGE_SIZE: u32 = 20;
 
@@ -206,6 +221,8 @@ pub struct State {
     stale: Option<Stale>,
     /// Items of the listing's pages that could not be read (left out, counted).
     unreadable: usize,
+    /// Roughly what the current listing's records take (see [`MAX_LISTED_BYTES`]).
+    listed_bytes: usize,
     /// An operation that needs a lock for this module, waiting for the lock being created.
     pub waiting_for_lock: Option<(ModuleCode, LockedOp)>,
     pub dialog: Option<Dialog>,
@@ -235,6 +252,7 @@ impl Default for State {
             loaded_at: None,
             stale: None,
             unreadable: 0,
+            listed_bytes: 0,
             waiting_for_lock: None,
             dialog: None,
             jobs: 0,
@@ -335,6 +353,7 @@ impl State {
     fn begin(&mut self) -> u64 {
         self.cursors_seen.clear();
         self.unreadable = 0;
+        self.listed_bytes = 0;
         self.generation += 1;
         self.generation
     }
@@ -358,6 +377,11 @@ impl State {
         self.cursors_seen.insert(cursor.to_string())
     }
 
+    /// Roughly what the current listing's records take in memory.
+    pub fn listed_bytes(&self) -> usize {
+        self.listed_bytes
+    }
+
     /// Records the listing holds now (a refresh's collected ones while it runs).
     pub fn listed(&self) -> usize {
         self.refresh.as_ref().map_or(self.rows.len(), |r| r.rows.len())
@@ -373,6 +397,7 @@ impl State {
         visible_rows: usize,
         now: DateTime<Utc>,
     ) {
+        self.listed_bytes += records.iter().map(record_bytes).sum::<usize>();
         if let Some(refresh) = &mut self.refresh {
             refresh.rows.extend(records.into_iter().map(RecordRow::new));
             refresh.pages += 1;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::dialogs::Dialog;
 use super::form::Stage;
 use super::update::Out;
-use super::{MAX_LISTED_RECORDS, Pending, State};
+use super::{MAX_LISTED_BYTES, MAX_LISTED_RECORDS, Pending, State};
 use crate::api::{ApiError, BackupFile, BackupRecord, DEFAULT_MAX_PAGES, ModuleCode, Page};
 use crate::tui::action::{ApiCall, ApiOutcome, BulkProgress};
 use crate::tui::feature::{Ctx, LogKind, Pane};
@@ -97,6 +97,14 @@ impl State {
                 "stopped after {} records in {} pages (the listing limit): the server keeps sending a next cursor",
                 self.listed(),
                 page + 1
+            ))
+        } else if self.listed_bytes() >= MAX_LISTED_BYTES {
+            Some(format!(
+                "stopped after {} records in {} pages: they take more than {} MiB (the listing limit); \
+                 filter by device to see the rest",
+                self.listed(),
+                page + 1,
+                MAX_LISTED_BYTES >> 20
             ))
         } else {
             None

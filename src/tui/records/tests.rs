@@ -174,6 +174,36 @@ fn an_endless_chain_of_new_cursors_stops_at_the_listing_limit() {
 }
 
 #[test]
+fn pages_of_huge_records_stop_at_the_memory_limit() {
+    let mut app = app();
+    let mut effects = ch(&mut app, '3');
+    let mut pages = 0;
+    while let Some((request, _)) = calls(&effects).first().cloned() {
+        pages += 1;
+        assert!(pages <= 100, "still asking after {pages} pages");
+        // 10 records of 1 MiB each: a page the 16 MiB answer cap lets through.
+        let items = (0..10)
+            .map(|i| {
+                let mut big = record(pages * 10 + i, RecordStatus::New);
+                big.properties = format!("{{\"blob\":\"{}\"}}", "x".repeat(1 << 20));
+                big
+            })
+            .collect();
+        let page = Page::new(items, Some(format!("cursor-{pages}")));
+        effects = reply(&mut app, request, ApiOutcome::RecordsPage(Ok(page)));
+    }
+    assert_eq!(pages, 7, "stopped on the page that passed 64 MiB");
+    assert_eq!(app.records.rows.len(), 70, "what was loaded stays");
+    assert!(
+        matches!(&app.records.load, LoadState::Failed { message, .. }
+            if message.contains("more than 64 MiB") && message.contains("filter by device")),
+        "{:?}",
+        app.records.load
+    );
+    assert!(!app.is_busy());
+}
+
+#[test]
 fn a_failed_page_keeps_what_was_loaded_and_says_why() {
     let mut app = app();
     let (request, _) = only_call(&ch(&mut app, '3'));

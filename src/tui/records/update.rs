@@ -204,12 +204,13 @@ impl State {
             return vec![State::ask_for_module()];
         };
         let partial = !matches!(self.load, LoadState::Loaded { .. }) || self.stale.is_some();
-        // Ages are measured on the server's clock, which stamped the records.
+        // Ages are measured on the server's clock, which stamped the records (or on ours, when
+        // that is earlier: see `Ctx::cleanup_now`).
         let view = CleanupView::new(
             module,
             &self.records(),
             partial,
-            ctx.server_now(),
+            ctx.cleanup_now(),
             ctx.session.retention,
         );
         self.dialog = Some(Dialog::Cleanup(view));
@@ -415,7 +416,7 @@ impl State {
 
     fn cleanup_command(&mut self, mut view: CleanupView, command: Command, ctx: &Ctx) -> Vec<Out> {
         let records = self.records();
-        let now = ctx.server_now();
+        let now = ctx.cleanup_now();
         if view.editing.is_some() {
             match command {
                 Command::Confirm => view.finish_editing(),
@@ -642,7 +643,7 @@ impl State {
             Some(Dialog::ConfirmBulk(confirm)) => confirm.error = None,
             Some(Dialog::Cleanup(view)) => {
                 let records: Vec<BackupRecord> = self.rows.iter().map(|row| row.record.clone()).collect();
-                view.rules_edited(&records, ctx.server_now());
+                view.rules_edited(&records, ctx.cleanup_now());
             }
             Some(Dialog::Text(field)) => {
                 field.error = None;

@@ -148,6 +148,24 @@ async fn lock_list_shows_expired_locks_as_expired() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_lock_lifetime_beyond_koodrives_is_refused() {
+    let server = spawn_server().await;
+    for ttl in ["601", "0"] {
+        let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_LOCK_TTL_SECS", ttl);
+        let run = cli.run(&["lock", "create", "-m", "102"]).await;
+        run.code(2);
+        assert!(
+            run.stderr.contains("1..=600") || run.stderr.contains("600"),
+            "{}",
+            run.stderr
+        );
+        assert!(cli.journal_ids().is_empty());
+    }
+    // Nothing was locked: Alice can still take the module.
+    server.lock(ALICE, "102").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_damaged_journal_is_reported_and_left_alone() {
     let server = spawn_server().await;
     let cli = Cli::for_server(&server.base_url());

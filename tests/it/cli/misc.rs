@@ -162,6 +162,13 @@ async fn config_check_reads_the_profile_and_reports_in_plain_words() {
 async fn cleanup_is_a_dry_run_unless_told_yes() {
     let server = spawn_server().await;
     let cli = Cli::for_server(&server.base_url());
+    // The records are made an hour ago on the server's clock, which stamps them; then its clock
+    // is put right. (Ages are measured on the earlier of its clock and ours, so they are 1 h old
+    // by both.)
+    server.server.set_faults(Faults {
+        clock_offset: chrono::Duration::hours(-1),
+        ..Faults::default()
+    });
     cli.run(&["lock", "create", "-m", "101", "-q"]).await.ok();
     let mut ids = Vec::new();
     for _ in 0..3 {
@@ -171,17 +178,12 @@ async fn cleanup_is_a_dry_run_unless_told_yes() {
         ids.push(run.ok().stdout_trimmed().to_owned());
     }
     cli.run(&["record", "complete", &ids[2]]).await.ok();
+    cli.run(&["lock", "release", "--all"]).await.ok();
+    server.server.set_faults(Faults::default());
 
-    // Fresh records are not abandoned under the default rule (24 h).
+    // Records an hour old are not abandoned under the default rule (24 h), nor under 2 h.
     let none = cli.run(&["cleanup", "--json"]).await.ok().json();
     assert_eq!(none["candidates"].as_array().unwrap().len(), 0);
-    // An hour later on the server's clock (which ages are measured on): they are 1 h old. (The
-    // lock expired meanwhile, on that clock; a new one is taken.)
-    cli.run(&["lock", "release", "--all"]).await.ok();
-    server.server.set_faults(Faults {
-        clock_offset: chrono::Duration::hours(1),
-        ..Faults::default()
-    });
     cli.run(&["lock", "create", "-m", "101", "-q"]).await.ok();
     let young = cli
         .run(&["cleanup", "--older-than", "2h", "--json"])

@@ -13,7 +13,7 @@ use koobackup::server::Faults;
 
 /// Sets the server's clock `days` back and returns the X-Date a client would send then.
 fn server_days_ago(server: &TestServer, days: i64) -> String {
-    let offset = chrono::Duration::days(days) - chrono::Duration::days(2 * days);
+    let offset = -chrono::Duration::days(days);
     server.server.set_faults(Faults {
         clock_offset: offset,
         ..Faults::default()

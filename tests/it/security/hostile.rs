@@ -131,41 +131,48 @@ async fn json_output_keeps_server_text_exact_but_escaped_as_json() {
     assert_eq!(error["error"]["apiCode"], json!(409001));
 }
 
-/// Runs the binary and returns its outcome with its peak resident memory in KiB (its own, not
-/// its siblings': `wait4` on exactly this child).
+/// Runs the binary and returns its outcome with its peak resident memory in KiB: `VmHWM` of its
+/// own address space, read every few milliseconds while it runs (the high-water mark only
+/// grows, so the last reading is the peak up to then). Not `wait4`'s `ru_maxrss`: Linux folds
+/// the spawning process's high-water mark into it at `exec`, so it would report this test
+/// process, which holds other tests' fakes, rather than koobackup.
 async fn run_measured(cli: &Cli, args: &[&str]) -> (Run, u64) {
     let mut command = cli.command(args).into_std();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        // Reaped below with `wait4`, which also reports the child's peak memory.
-        #[allow(clippy::zombie_processes)]
-        let mut child = command.spawn().expect("spawn koobackup");
-        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-        let reader = std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = err.read_to_end(&mut text);
-            text
+        let child = command.spawn().expect("spawn koobackup");
+        let status_file = format!("/proc/{}/status", child.id());
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watching = done.clone();
+        let watcher = std::thread::spawn(move || {
+            let mut peak_kib = 0;
+            while !watching.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kib) = std::fs::read_to_string(&status_file)
+                    .ok()
+                    .as_deref()
+                    .and_then(high_water_kib)
+                {
+                    peak_kib = kib;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak_kib
         });
-        let mut stdout = Vec::new();
-        let _ = out.read_to_end(&mut stdout);
-        let stderr = reader.join().unwrap();
-        let mut status = 0;
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waits for our own child, writing into locals that outlive the call.
-        let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-        assert_eq!(pid, child.id() as libc::pid_t, "wait4");
-        use std::os::unix::process::ExitStatusExt;
-        let output = std::process::Output {
-            status: std::process::ExitStatus::from_raw(status),
-            stdout,
-            stderr,
-        };
+        let output = child.wait_with_output().expect("wait for koobackup");
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let peak_kib = watcher.join().unwrap();
+        assert!(peak_kib > 0, "no reading of the child's memory");
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        (Run::new(&refs, output), usage.ru_maxrss as u64)
+        (Run::new(&refs, output), peak_kib)
     })
     .await
     .unwrap()
+}
+
+/// `VmHWM` from a `/proc/PID/status` text (absent once the process has exited).
+fn high_water_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[tokio::test]
@@ -377,5 +384,162 @@ async fn the_token_environment_variable_never_overrides_a_chosen_profile() {
     assert!(
         check.stdout.contains("KOOBACKUP_TOKEN"),
         "config check says it is ignored: {check:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lock_granted_for_another_module_is_given_back_and_never_used() {
+    const FOREIGN: &str = "78e41c7e-db02-4d55-85b3-8153e4fefd2e@101";
+    let fake = Fake::start(|request| match request.method.as_str() {
+        "POST" => Reply::ok(json!({ "lockId": FOREIGN })),
+        _ => Reply::ok(Value::Null),
+    })
+    .await;
+    let cli = Cli::for_server(&fake.base_url);
+    let run = cli.run(&["lock", "create", "-m", "102"]).await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(
+        run.stderr.contains("module 102") && run.stderr.contains("module 101"),
+        "{}",
+        run.stderr
+    );
+    let marker = cli.dir.path().join("ran");
+    let script = format!("touch '{}'", marker.display());
+    let held = cli
+        .run(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .await;
+    assert_eq!(held.code, 7, "{held:?}");
+    assert!(!marker.exists(), "COMMAND never runs under another module's lock");
+    let released = fake
+        .seen()
+        .iter()
+        .filter(|r| r.is("DELETE", "/lock") && r.header("x-backup-lock-id") == Some(FOREIGN))
+        .count();
+    assert_eq!(released, 2, "each wrong lock was given back: {:?}", fake.seen());
+    assert!(cli.journal_ids().is_empty(), "no lock journalled");
+}
+
+#[tokio::test]
+async fn clean_up_never_ages_records_by_a_server_clock_far_ahead() {
+    let now = chrono::Utc::now();
+    let young = (now - chrono::Duration::hours(2)).to_rfc3339();
+    let old = (now - chrono::Duration::days(3)).to_rfc3339();
+    let fake = Fake::start(move |request| {
+        let reply = match request.method.as_str() {
+            "GET" if request.param("moduleCode").as_deref() == Some("102") => {
+                let mut fresh = record_with("1842862763295184641", "");
+                fresh["createTime"] = json!(young);
+                let mut stale = record_with("1842862763295184640", "");
+                stale["createTime"] = json!(old);
+                Reply::page(vec![fresh, stale], None)
+            }
+            "GET" => Reply::page(Vec::new(), None),
+            _ => Reply::ok(Value::Null),
+        };
+        // A broken server (or proxy) stamping a date years ahead.
+        reply.with_header("date", "Sat, 01 Dec 2035 00:00:00 GMT")
+    })
+    .await;
+    let cli = Cli::for_server(&fake.base_url);
+    let run = cli.run(&["cleanup", "-m", "102", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    let proposed: Vec<&str> = report["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .filter_map(|c| c["record"]["recordId"].as_str())
+        .collect();
+    assert_eq!(
+        proposed,
+        ["1842862763295184640"],
+        "only the record abandoned for 3 days by this machine's clock: {}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_config_file_named_on_purpose_without_a_profile_is_an_error() {
+    let cli = Cli::isolated();
+    let empty = cli.dir.path().join("empty.toml");
+    std::fs::write(&empty, "# profiles come later\n").unwrap();
+    let run = cli
+        .run(&["--config", empty.to_str().unwrap(), "record", "list", "-m", "102"])
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("defines no profile") && run.stderr.contains("empty.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "no demo data passed off as the user's");
+}
+
+/// Pages of ten-megabyte answers (100 records with 100 KB of properties each), eight of them.
+fn heavy_pages() -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
+    let page = |n: u64| {
+        let items: Vec<Value> = (0..100)
+            .map(|i| {
+                let mut item = record_with(&(1_842_862_763_295_184_641 - n * 100 - i).to_string(), "");
+                item["properties"] = json!(format!("{{\"blob\":\"{}\"}}", "x".repeat(100_000)));
+                item
+            })
+            .collect();
+        let next = (n < 7).then(|| format!("c{}", n + 1));
+        json!({"code": 0, "msg": "success", "data": items, "nextCursor": next}).to_string()
+    };
+    let pages: Vec<axum::body::Bytes> = (0..8).map(|n| page(n).into()).collect();
+    move |request| {
+        let n: usize = request
+            .param("cursor")
+            .and_then(|c| c.strip_prefix('c').and_then(|n| n.parse().ok()))
+            .unwrap_or(0);
+        match (request.method.as_str(), pages.get(n)) {
+            ("GET", Some(body)) => Reply::Raw {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: axum::body::Body::from(body.clone()),
+            },
+            ("POST", _) => Reply::ok(json!({ "lockId": LOCK })),
+            _ => Reply::ok(Value::Null),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_listing_too_big_to_hold_is_refused_and_jsonl_streams_it() {
+    let fake = Fake::start(heavy_pages()).await;
+    let cli = Cli::for_server(&fake.base_url);
+    let (run, peak_kib) = run_measured(&cli, &["record", "list", "-m", "102"]).await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(
+        run.stderr.contains("more than 64 MiB") && run.stderr.contains("--jsonl"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "no partial table passed off as the list");
+    println!(
+        "peak RSS of `record list` over 80 MB of pages: {} MiB",
+        peak_kib / 1024
+    );
+    assert!(peak_kib < 400 * 1024, "peak memory {peak_kib} KiB");
+
+    let streamed = cli.run(&["record", "list", "-m", "102", "--jsonl"]).await;
+    assert_eq!(streamed.code, 0, "{:?}", streamed.stderr);
+    assert_eq!(streamed.stdout.lines().count(), 800, "every record streamed");
+
+    let cleanup = cli.run(&["cleanup", "-m", "102", "--yes"]).await;
+    assert_eq!(cleanup.code, 7, "{cleanup:?}");
+    assert!(cleanup.stderr.contains("more than 64 MiB"), "{}", cleanup.stderr);
+    assert!(
+        !fake
+            .seen()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path.starts_with("/record")),
+        "nothing deleted from a listing that could not be held"
+    );
+    assert!(
+        fake.seen().iter().any(|r| r.is("DELETE", "/lock")),
+        "the clean-up's lock was given back"
     );
 }

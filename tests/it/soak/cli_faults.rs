@@ -278,8 +278,12 @@ async fn cleanup_round(cli: &Cli, server: &TestServer, round: u32) -> (BTreeSet<
 async fn bulk_delete_under_faults_reports_exactly_what_failed() {
     const RECORDS: usize = 40;
     let server = spawn_server_with(|c| c.lock_ttl = TTL).await;
-    // Seeded without faults: 40 abandoned records in module 100, and completed records in 101
-    // that no clean-up may touch.
+    // Seeded without faults, an hour ago on the server's clock (which stamps them): 40 abandoned
+    // records in module 100, and completed records in 101 that no clean-up may touch.
+    server.server.set_faults(Faults {
+        clock_offset: chrono::Duration::hours(-1),
+        ..Faults::default()
+    });
     let lock = server.lock(ALICE, "100").await;
     for n in 0..RECORDS {
         server
@@ -291,7 +295,7 @@ async fn bulk_delete_under_faults_reports_exactly_what_failed() {
         let record = server.record(ALICE, &other, "101", &format!("album-{n}")).await;
         let id = record["recordId"].as_str().unwrap();
         server
-            .req("PATCH", &format!("{PREFIX}/record/{id}"))
+            .req_on_server_clock("PATCH", &format!("{PREFIX}/record/{id}"))
             .lock(&other)
             .send()
             .await
@@ -299,7 +303,7 @@ async fn bulk_delete_under_faults_reports_exactly_what_failed() {
     }
     for lock in [&lock, &other] {
         server
-            .req("DELETE", &format!("{PREFIX}/lock"))
+            .req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
             .lock(lock)
             .send()
             .await
@@ -309,13 +313,8 @@ async fn bulk_delete_under_faults_reports_exactly_what_failed() {
     let created = record_ids(&server.db_path, "100");
     assert_eq!(created.len(), RECORDS);
 
-    // An hour later on the server's clock, which clean-up measures ages on: the records are
-    // abandoned.
-    let later = Faults {
-        clock_offset: chrono::Duration::hours(1),
-        ..faults()
-    };
-    server.server.set_faults(later.clone());
+    // The server's clock put right: the records are an hour old, abandoned. Now the faults.
+    server.server.set_faults(faults());
     let cli = cli_for(&server, TTL);
     let started = Instant::now();
     let (mut deleted, mut failures, mut rounds) = (BTreeSet::new(), 0, 0);
@@ -336,10 +335,7 @@ async fn bulk_delete_under_faults_reports_exactly_what_failed() {
         untouched,
         "records outside the clean-up changed"
     );
-    server.server.set_faults(Faults {
-        clock_offset: later.clock_offset,
-        ..Faults::default()
-    });
+    server.server.set_faults(Faults::default());
     let left = cli.run(&["cleanup", "-m", "100", "--json"]).await.ok().json();
     assert_eq!(left["candidates"], json!([]));
 

@@ -95,6 +95,30 @@ impl Reply {
         }
     }
 
+    /// This reply with header `name: value` added (a `Date` the server's clock stamped).
+    pub fn with_header(self, name: &str, value: &str) -> Reply {
+        let header = (name.to_string(), value.to_string());
+        match self {
+            Reply::Json(value) => Reply::Raw {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into()), header],
+                body: Body::from(value.to_string()),
+            },
+            Reply::Raw {
+                status,
+                mut headers,
+                body,
+            } => {
+                headers.push(header);
+                Reply::Raw {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+        }
+    }
+
     /// 200 whose body is `total` bytes of JSON that never closes (streamed in 64 KiB chunks).
     pub fn huge(total: usize) -> Reply {
         let chunk = Bytes::from(vec![b' '; 64 * 1024]);

@@ -82,10 +82,18 @@ impl TestServer {
         }
     }
 
-    /// Creates a lock for `user` on `module`, panicking unless it succeeds.
+    /// A request as alice whose X-Date is the server's clock, as from a client that has measured
+    /// its offset: for seeding while the clock-offset fault is set.
+    pub fn req_on_server_clock(&self, method: &str, path: &str) -> Req {
+        self.req(method, path)
+            .header("X-Date", &x_date(self.server.clock()))
+    }
+
+    /// Creates a lock for `user` on `module` (on the server's clock), panicking unless it
+    /// succeeds.
     pub async fn lock(&self, user: (&str, &str), module: &str) -> String {
         let resp = self
-            .req("POST", &format!("{PREFIX}/lock"))
+            .req_on_server_clock("POST", &format!("{PREFIX}/lock"))
             .user(user)
             .json(serde_json::json!({"moduleCode": module}))
             .send()
@@ -94,10 +102,11 @@ impl TestServer {
         resp.body["data"]["lockId"].as_str().expect("lockId").to_owned()
     }
 
-    /// Creates a record under `lock`, panicking unless it succeeds; returns the record JSON.
+    /// Creates a record under `lock` (on the server's clock), panicking unless it succeeds;
+    /// returns the record JSON.
     pub async fn record(&self, user: (&str, &str), lock: &str, module: &str, device: &str) -> Value {
         let resp = self
-            .req("POST", &format!("{PREFIX}/record"))
+            .req_on_server_clock("POST", &format!("{PREFIX}/record"))
             .user(user)
             .lock(lock)
             .json(serde_json::json!({"moduleCode": module, "deviceId": device, "properties": "{\"n\":1}"}))
