@@ -635,6 +635,10 @@ mod tests {
                 .code(),
             400001
         );
+        // Exactly the limit is still a device id.
+        let longest = new(ModuleCode::Folder, &"x".repeat(MAX_DEVICE_ID_LEN));
+        let created = create_record(c, "alice", Some(&lock), longest, t0()).unwrap();
+        assert_eq!(created.device_info.device_id.len(), MAX_DEVICE_ID_LEN);
     }
 
     #[test]
@@ -654,14 +658,16 @@ mod tests {
         ids.reverse();
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
-        loop {
+        // Three pages of 10 hold 25 records; a cursor that never ends fails here, not hangs.
+        for _ in 0..3 {
             let page = list_records(c, "alice", ModuleCode::Folder, None, 10, cursor.as_deref()).unwrap();
             seen.extend(page.items.into_iter().map(|r| r.record_id));
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
             }
         }
+        assert!(cursor.is_none(), "still a cursor after three pages");
         assert_eq!(seen, ids);
         let five = list_records(c, "alice", ModuleCode::Folder, Some("five"), 100, None).unwrap();
         assert_eq!(five.items.len(), 5);
@@ -727,7 +733,7 @@ mod tests {
         let lock = create_lock(c, "alice", ModuleCode::Album, t0(), ttl()).unwrap();
         let rec = create_record(c, "alice", Some(&lock), new(ModuleCode::Album, "cam"), t0()).unwrap();
         let id: i64 = rec.record_id.parse().unwrap();
-        for i in 0..7 {
+        for i in 0..10 {
             let name = format!("IMG_{i}.jpg");
             let file = store::NewFile {
                 name: &name,
@@ -741,7 +747,11 @@ mod tests {
         assert_eq!(first.items.len(), 5);
         let second = list_files(c, "alice", &rec.record_id, 5, first.next_cursor.as_deref()).unwrap();
         let names: Vec<_> = second.items.iter().map(|f| f.file_name.as_str()).collect();
-        assert_eq!(names, ["IMG_5.jpg", "IMG_6.jpg"]);
+        assert_eq!(
+            names,
+            ["IMG_5.jpg", "IMG_6.jpg", "IMG_7.jpg", "IMG_8.jpg", "IMG_9.jpg"]
+        );
+        // The last page is exactly full: no cursor to an empty page after it.
         assert!(second.next_cursor.is_none());
     }
 }

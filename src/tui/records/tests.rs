@@ -382,6 +382,62 @@ fn a_confirmed_delete_is_sent_under_the_lock_and_removes_the_row() {
     assert!(app.records.find("8999999").is_none());
 }
 
+fn left_click(app: &mut App, column: u16, row: u16) {
+    app.update(Action::Mouse(crossterm::event::MouseEvent {
+        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        column,
+        row,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    }));
+}
+
+#[test]
+fn a_click_selects_the_row_drawn_there_and_d_deletes_exactly_it() {
+    let mut app = loaded(250);
+    // Scrolled down a long way, so that the row on screen and the index in the list differ.
+    for _ in 0..60 {
+        press(&mut app, KeyCode::Down);
+    }
+    let layout = app.layout().unwrap();
+    assert!(app.records.offset > 0);
+    let screen_row = layout.locks.y + 4;
+    let drawn_there = screen_of(&app, 110, 30)
+        .lines()
+        .nth(usize::from(screen_row))
+        .unwrap()
+        .to_string();
+
+    left_click(&mut app, 10, screen_row);
+    let clicked = app.records.selected().unwrap().id().to_string();
+    assert!(
+        drawn_there.contains(&clicked),
+        "clicked {clicked}, drawn: {drawn_there}"
+    );
+    ch(&mut app, 'd');
+    assert!(
+        matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r)) if r.record_id == clicked),
+        "{:?}",
+        record_dialog(&app)
+    );
+    let (_, call) = only_call(&ch(&mut app, 'y'));
+    assert_eq!(
+        call,
+        ApiCall::DeleteRecord {
+            lock_id: LOCK_102.into(),
+            record_id: clicked
+        }
+    );
+}
+
+#[test]
+fn a_click_below_the_last_record_changes_nothing() {
+    let mut app = loaded(3);
+    press(&mut app, KeyCode::Down);
+    let layout = app.layout().unwrap();
+    left_click(&mut app, 10, layout.locks.bottom() - 2);
+    assert_eq!(app.records.selected().unwrap().id(), &id(1));
+}
+
 #[test]
 fn a_failed_delete_keeps_the_row() {
     let mut app = loaded(3);
@@ -1223,6 +1279,24 @@ fn scrolling_keeps_the_cursor_in_view() {
     assert_eq!((pane.cursor, pane.offset), (249, 240));
     pane.move_cursor(-1000, 10);
     assert_eq!((pane.cursor, pane.offset), (0, 0));
+}
+
+#[test]
+fn a_taller_window_scrolls_back_so_that_no_row_is_left_empty() {
+    let mut pane = pane_of(250);
+    pane.move_cursor(249, 10);
+    assert_eq!((pane.cursor, pane.offset), (249, 240));
+    // 40 rows now fit: the last 40 records show, the cursor stays on the last one.
+    pane.scroll_to_cursor(40);
+    assert_eq!((pane.cursor, pane.offset), (249, 210));
+    // Moving up past the top of the window scrolls it up to the cursor.
+    pane.move_cursor(-50, 40);
+    assert_eq!((pane.cursor, pane.offset), (199, 199));
+    // A click lands on the row counted from the window's top.
+    pane.click(3);
+    assert_eq!(pane.cursor, 202);
+    pane.click(500);
+    assert_eq!(pane.cursor, 202, "past the end: no change");
 }
 
 #[test]

@@ -174,7 +174,7 @@ async fn a_lost_lock_stops_the_command_and_exits_with_conflict() {
     let cli = cli_for(&server);
     let id_file = cli.dir.path().join("lock-id");
     let script = format!(
-        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; exec sleep 30",
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; exec sleep 120",
         id_file.display()
     );
     let started = Instant::now();
@@ -196,7 +196,9 @@ async fn a_lost_lock_stops_the_command_and_exits_with_conflict() {
     run.code(4);
     assert!(run.stderr.contains("was lost"), "{}", run.stderr);
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        // Half the command's own two minutes: stopped, not run to its end (a loaded machine
+        // cannot stretch a second's renewal that far).
+        started.elapsed() < Duration::from_secs(60),
         "the command was not stopped"
     );
     assert!(cli.journal_ids().is_empty());

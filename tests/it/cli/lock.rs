@@ -2,7 +2,7 @@
 
 use crate::support;
 use crate::support::cli::Cli;
-use crate::support::{ALICE, PREFIX, spawn_server};
+use crate::support::{ALICE, PREFIX, server_time_left_ms, spawn_server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_list_renew_release_keep_the_journal_in_step() {
@@ -109,8 +109,30 @@ async fn renew_all_and_release_all_cover_every_journalled_lock() {
     for module in ["100", "101", "102"] {
         cli.run(&["lock", "create", "-m", module, "-q"]).await.ok();
     }
+    let ids = cli.journal_ids();
+    assert_eq!(ids.len(), 3);
+    // Renewed five minutes later on the server's clock: each lock then lives until minute 15,
+    // five minutes past where it stood, on the server and in what the command reports.
+    server.at_minute(5);
     let renewed = cli.run(&["lock", "renew", "--all", "--json"]).await.ok().json();
-    assert_eq!(renewed.as_array().unwrap().len(), 3);
+    server.server.set_faults(Default::default());
+    let mut reported: Vec<&str> = renewed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lock| lock["lockId"].as_str().unwrap())
+        .collect();
+    reported.sort();
+    let mut journalled: Vec<&str> = ids.iter().map(String::as_str).collect();
+    journalled.sort();
+    assert_eq!(reported, journalled, "{renewed}");
+    for id in &ids {
+        let left = server_time_left_ms(&server.db_path, id).unwrap();
+        assert!(
+            (14 * 60_000..=15 * 60_000).contains(&left),
+            "{id}: {left} ms left on the server"
+        );
+    }
 
     // Another user's locks are not touched: bob's journal view is empty.
     let bob = Cli::for_server(&server.base_url())

@@ -1,5 +1,6 @@
 //! The real binary against the real local server: every subcommand, its output and exit codes.
 
+mod cleanup;
 mod device;
 mod hold;
 mod lock;

@@ -534,7 +534,8 @@ async fn a_closed_port_is_a_transport_error_naming_the_url() {
     assert!(text.to_lowercase().contains("refused"), "{text}");
     assert!(text.contains("check the base URL"), "{text}");
     assert_no_secret(&error);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Refused at once, so no timeout was waited for (that would be 10 s per attempt).
+    assert!(started.elapsed() < Duration::from_secs(9));
 }
 
 /// A release whose first answer is lost in a server failure may still have released the lock;

@@ -148,19 +148,25 @@ async fn fifty_concurrent_creates_have_exactly_one_winner() {
 
 #[tokio::test]
 async fn an_expired_lock_renews_from_its_expiry_until_that_is_past_too() {
-    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_millis(1500)).await;
+    let server = spawn_server().await;
     let client = server.client(ALICE);
     let lock = client.create_lock(ModuleCode::Album).await.unwrap();
 
-    // Expired, but expiry + ttl is still ahead: the renewal counts from the old expiry.
-    tokio::time::sleep(Duration::from_millis(1700)).await;
-    assert!(lock.is_expired(Utc::now()));
-    let renewed = client.renew_lock(&lock).await.unwrap();
-    assert_eq!(renewed.expires_at, lock.expires_at + ttl(&client));
+    // Eleven minutes later on both clocks (the server's moved by a fault, ours by ageing the
+    // lock's record): expired a minute ago, but expiry + ttl is still ahead, so the renewal
+    // counts from the old expiry. No sleeping: a loaded machine cannot change the outcome.
+    server.at_minute(11);
+    let aged = LockInfo {
+        expires_at: lock.expires_at - chrono::Duration::minutes(11),
+        ..lock.clone()
+    };
+    assert!(aged.is_expired(Utc::now()));
+    let renewed = client.renew_lock(&aged).await.unwrap();
+    assert_eq!(renewed.expires_at, aged.expires_at + ttl(&client));
     assert!(!renewed.is_expired(Utc::now()));
 
-    // Expired for longer than a ttl: too late to renew.
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // Expired for longer than a ttl (renewed until 20, 20 + 10 is before 40): too late to renew.
+    server.at_minute(40);
     let error = client.renew_lock(&renewed).await.unwrap_err();
     assert_eq!(error.code(), Some(409002), "{error:?}");
     assert_eq!(error.kind(), ErrorKind::Conflict);

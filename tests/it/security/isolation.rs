@@ -54,6 +54,19 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
     let alice = client_for(&ts.base_url(), ALICE);
     let bob = client_for(&ts.base_url(), BOB);
 
+    // Bob: his own lock on 100 (alice holding 100 does not stop him), and a record older than
+    // all of alice's.
+    let bobs_lock = bob.create_lock(ModuleCode::Folder).await.unwrap();
+    let bob_record = |device: &str| NewRecord {
+        module: ModuleCode::Folder,
+        device_id: device.into(),
+        properties: None,
+    };
+    let bobs_early_record = bob
+        .create_record(&bobs_lock.lock_id, &bob_record("bob-tablet"))
+        .await
+        .unwrap();
+
     // Alice: locks on 100 and 102, five records in 100 with files.
     let alices_lock = alice.create_lock(ModuleCode::Folder).await.unwrap();
     alice.create_lock(ModuleCode::AddressBook).await.unwrap();
@@ -87,17 +100,9 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
         .next_cursor
         .unwrap();
 
-    // Bob: his own lock on 100 (alice holding 100 does not stop him) and one record with files.
-    let bobs_lock = bob.create_lock(ModuleCode::Folder).await.unwrap();
+    // Bob's newest record, with files.
     let bobs_record = bob
-        .create_record(
-            &bobs_lock.lock_id,
-            &NewRecord {
-                module: ModuleCode::Folder,
-                device_id: "bob-phone".into(),
-                properties: None,
-            },
-        )
+        .create_record(&bobs_lock.lock_id, &bob_record("bob-phone"))
         .await
         .unwrap();
     insert_files(&ts.db_path, &bobs_record.record_id, 3);
@@ -149,16 +154,20 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
         .flat_map(|p| p.items)
         .map(|r| r.record_id)
         .collect();
-    assert_eq!(listed, vec![bobs_record.record_id.clone()]);
-    let from_alices_cursor = bob.list_records(&query, Some(&alices_cursor)).await.unwrap();
-    assert!(
-        from_alices_cursor
-            .items
-            .iter()
-            .all(|r| r.record_id == bobs_record.record_id),
-        "{:?}",
-        from_alices_cursor.items
+    assert_eq!(
+        listed,
+        [bobs_record.record_id.clone(), bobs_early_record.record_id.clone()],
+        "newest first, his own only"
     );
+    // Alice's cursor is only a position: from it bob sees his records older than it, nothing of
+    // hers.
+    let from_alices_cursor = bob.list_records(&query, Some(&alices_cursor)).await.unwrap();
+    let ids: Vec<&str> = from_alices_cursor
+        .items
+        .iter()
+        .map(|r| r.record_id.as_str())
+        .collect();
+    assert_eq!(ids, [bobs_early_record.record_id.as_str()]);
     let by_alices_device = bob
         .list_records(
             &RecordQuery {
@@ -175,7 +184,13 @@ async fn another_users_records_and_locks_are_out_of_reach_on_every_endpoint() {
         .list_files(&bobs_record.record_id, 100, Some(&alices_files_cursor))
         .await
         .unwrap();
-    assert!(bobs_files.items.len() <= 3);
+    let ids = |page: koobackup::api::Page<koobackup::api::BackupFile>| -> Vec<String> {
+        page.items.into_iter().map(|f| f.file_id).collect()
+    };
+    let all_of_bobs = bob.list_files(&bobs_record.record_id, 100, None).await.unwrap();
+    assert_eq!(all_of_bobs.items.len(), 3);
+    // His files were added after alice's, so all of them lie past her cursor's position.
+    assert_eq!(ids(bobs_files), ids(all_of_bobs));
 
     // Nothing of alice's changed, down to the database rows; her lock still works for her.
     assert_eq!(rows_of(&ts.db_path, ALICE.0), before);

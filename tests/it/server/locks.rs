@@ -139,35 +139,35 @@ async fn other_users_lock_is_forbidden_and_untouched() {
 
 #[tokio::test]
 async fn renewing_live_and_expired_locks() {
-    let ttl = Duration::from_millis(1500);
-    let ts = spawn_server_with(|c| c.lock_ttl = ttl).await;
+    // Locks live 10 minutes; every request carries the server's clock as its X-Date.
+    let ts = spawn_server().await;
     let lock = ts.lock(ALICE, "100").await;
+    let req = |method: &str, path: &str| ts.req_on_server_clock(method, path);
 
-    // Renewing a live lock pushes its expiry to now + ttl: after 1 s + renew + 1 s it is still live.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    ts.req("PATCH", &lock_path()).lock(&lock).send().await.expect_ok();
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    ts.req("POST", &lock_path())
+    // Renewing a live lock pushes its expiry to now + ttl: renewed at 9, it lives until 19.
+    ts.at_minute(9);
+    req("PATCH", &lock_path()).lock(&lock).send().await.expect_ok();
+    ts.at_minute(18);
+    req("POST", &lock_path())
         .json(json!({"moduleCode": "100"}))
         .send()
         .await
         .expect(409, 409001);
 
-    // Expired a little while ago (< ttl): renewal counts from the old expiry and succeeds.
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let record = ts
-        .req("POST", &format!("{PREFIX}/record"))
+    // Expired a minute ago (< ttl): renewal counts from the old expiry (19 + 10) and succeeds.
+    ts.at_minute(20);
+    req("POST", &format!("{PREFIX}/record"))
         .lock(&lock)
         .json(json!({"moduleCode": "100", "deviceId": "d"}))
         .send()
-        .await;
-    record.expect(409, 409002);
-    ts.req("PATCH", &lock_path()).lock(&lock).send().await.expect_ok();
+        .await
+        .expect(409, 409002);
+    req("PATCH", &lock_path()).lock(&lock).send().await.expect_ok();
     ts.record(ALICE, &lock, "100", "d").await;
 
-    // Expired for longer than a ttl: old expiry + ttl is still past, so 409002.
-    tokio::time::sleep(ttl * 3).await;
-    ts.req("PATCH", &lock_path())
+    // Expired for longer than a ttl (29 + 10 is before 60): 409002.
+    ts.at_minute(60);
+    req("PATCH", &lock_path())
         .lock(&lock)
         .send()
         .await
@@ -175,7 +175,7 @@ async fn renewing_live_and_expired_locks() {
     // An expired lock no longer blocks a new one, and is replaced by it.
     let fresh = ts.lock(ALICE, "100").await;
     assert_ne!(fresh, lock);
-    ts.req("PATCH", &lock_path())
+    req("PATCH", &lock_path())
         .lock(&lock)
         .send()
         .await
@@ -184,14 +184,25 @@ async fn renewing_live_and_expired_locks() {
 
 #[tokio::test]
 async fn expired_lock_can_still_be_released() {
-    let ts = spawn_server_with(|c| c.lock_ttl = Duration::from_millis(300)).await;
+    let ts = spawn_server().await;
     let lock = ts.lock(ALICE, "102").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    ts.req("DELETE", &lock_path())
+    ts.at_minute(11);
+    let req = |method: &str, path: &str| ts.req_on_server_clock(method, path);
+    // It is expired: a record operation under it is refused.
+    req("POST", &format!("{PREFIX}/record"))
+        .lock(&lock)
+        .json(json!({"moduleCode": "102", "deviceId": "d"}))
+        .send()
+        .await
+        .expect(409, 409002);
+    req("DELETE", &lock_path()).lock(&lock).send().await.expect_ok();
+    // And gone: neither renewable nor releasable again, and the module is free.
+    req("PATCH", &lock_path())
         .lock(&lock)
         .send()
         .await
-        .expect_ok();
+        .expect(404, 404002);
+    assert_ne!(ts.lock(ALICE, "102").await, lock);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

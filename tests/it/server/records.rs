@@ -24,7 +24,10 @@ fn files(id: &str) -> String {
 async fn walk(ts: &TestServer, user: (&str, &str), module: &str, size: usize) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut pages = 0;
     loop {
+        pages += 1;
+        crate::support::assert_page_cap(pages);
         let size_text = size.to_string();
         let mut query = vec![("moduleCode", module), ("pageSize", size_text.as_str())];
         if let Some(c) = cursor.as_deref() {
@@ -153,7 +156,10 @@ async fn files_are_paginated() {
     insert_files(&ts.db_path, &id, 230);
     let mut names = Vec::new();
     let mut cursor = String::new();
+    let mut pages = 0;
     loop {
+        pages += 1;
+        crate::support::assert_page_cap(pages);
         let resp = ts
             .req("GET", &files(&id))
             .query(&[("pageSize", "100"), ("cursor", &cursor)])
@@ -250,7 +256,10 @@ async fn pagination_is_stable_under_concurrent_inserts_and_deletes() {
     let mut cursor: Option<String> = None;
     let mut page_no = 0;
     let mut deleted = HashSet::new();
+    let mut pages = 0;
     loop {
+        pages += 1;
+        crate::support::assert_page_cap(pages);
         let mut query = vec![("moduleCode", "102"), ("pageSize", "20")];
         if let Some(c) = cursor.as_deref() {
             query.push(("cursor", c));

@@ -9,3 +9,12 @@ pub mod pty;
 pub mod server;
 
 pub use server::*;
+
+/// Fails a test whose pagination walk has read more pages than any test here needs: a cursor
+/// chain that never ends (a broken cursor encoding) then fails instead of hanging the suite.
+pub fn assert_page_cap(pages: usize) {
+    assert!(
+        pages <= 1000,
+        "more than 1000 pages: a cursor chain that never ends"
+    );
+}

@@ -82,6 +82,15 @@ impl TestServer {
         }
     }
 
+    /// Moves the server's clock to `minutes` after the real time (no sleeping: a loaded machine
+    /// cannot make a lock expire early or late). Replaces any other fault.
+    pub fn at_minute(&self, minutes: i64) {
+        self.server.set_faults(koobackup::server::Faults {
+            clock_offset: chrono::Duration::minutes(minutes),
+            ..koobackup::server::Faults::default()
+        });
+    }
+
     /// A request as alice whose X-Date is the server's clock, as from a client that has measured
     /// its offset: for seeding while the clock-offset fault is set.
     pub fn req_on_server_clock(&self, method: &str, path: &str) -> Req {

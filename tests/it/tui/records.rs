@@ -150,7 +150,10 @@ async fn create_records(client: &Client, lock: &LockInfo, n: usize) -> Vec<Backu
 async fn server_ids(client: &Client, module: ModuleCode) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cursor = None;
+    let mut pages = 0;
     loop {
+        pages += 1;
+        crate::support::assert_page_cap(pages);
         let query = RecordQuery {
             module,
             page_size: 100,
