@@ -222,12 +222,12 @@ pub enum RecordCommand {
     List(record::ListArgs),
     /// Show one record
     Get {
-        #[arg(value_name = "RECORD_ID")]
+        #[arg(value_name = "RECORD_ID", value_parser = record::parse_record_id)]
         id: String,
     },
     /// Mark a record completed (needs a lock for its module)
     Complete(record::CompleteArgs),
-    /// Delete a record and its backup files (needs a lock for its module)
+    /// Delete records and their backup files, after asking (needs a lock for their modules)
     Delete(record::DeleteArgs),
     /// List a record's backup files, following the cursor to the end
     Files(record::FilesArgs),

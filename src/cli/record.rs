@@ -21,6 +21,9 @@ use crate::api::{
 };
 use crate::properties::validate_properties;
 
+mod delete;
+pub use delete::DeleteArgs;
+
 /// How to get the lock a record change needs.
 #[derive(Debug, Args)]
 pub struct LockChoice {
@@ -71,7 +74,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct AddFileArgs {
-    #[arg(value_name = "RECORD_ID")]
+    #[arg(value_name = "RECORD_ID", value_parser = parse_record_id)]
     pub id: String,
     /// The file's name (no < > | : " * ? /; up to 250 characters)
     #[arg(long, value_name = "NAME")]
@@ -91,7 +94,7 @@ pub struct AddFileArgs {
 
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
-    #[arg(value_name = "RECORD_ID")]
+    #[arg(value_name = "RECORD_ID", value_parser = parse_record_id)]
     pub id: String,
     #[command(flatten)]
     pub properties: PropertiesArgs,
@@ -100,16 +103,8 @@ pub struct CompleteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DeleteArgs {
-    #[arg(value_name = "RECORD_ID")]
-    pub id: String,
-    #[command(flatten)]
-    pub lock: LockChoice,
-}
-
-#[derive(Debug, Args)]
 pub struct FilesArgs {
-    #[arg(value_name = "RECORD_ID")]
+    #[arg(value_name = "RECORD_ID", value_parser = parse_record_id)]
     pub id: String,
     #[command(flatten)]
     pub paging: Paging,
@@ -221,16 +216,7 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
                 &format!("completed record {}", args.id),
             )?;
         }
-        RecordCommand::Delete(args) => {
-            let module = record_module(ctx, &args.id, &args.lock).await?;
-            let id = args.id.clone();
-            with_lock(ctx, module, &args.lock, async |client, lock_id| {
-                client.delete_record(lock_id, &id).await
-            })
-            .await?;
-            let sentence = format!("deleted record {} and its backup files", args.id);
-            report_change(ctx.out, &args.id, "deleted", &sentence)?;
-        }
+        RecordCommand::Delete(args) => return delete::run(ctx, args).await,
         RecordCommand::AddFile(args) => {
             let module = record_module(ctx, &args.id, &args.lock).await?;
             let file = NewBackupFile {
@@ -456,6 +442,21 @@ async fn record_module(ctx: &Context, record_id: &str, choice: &LockChoice) -> R
     })
 }
 
+/// A record id as given on the command line: not empty, no whitespace or control characters
+/// (a pasted line break would otherwise reach the server as part of the id).
+pub fn parse_record_id(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("a record id cannot be empty".into());
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{} is not a record id: it holds spaces or control characters",
+            crate::format::escape(text)
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// Runs `change` under the lock chosen by `choice` for `module`.
 async fn with_lock<T>(
     ctx: &mut Context,
@@ -467,9 +468,10 @@ async fn with_lock<T>(
         if let Some(lock_module) = LockInfo::module_of_id(lock_id)
             && lock_module != module
         {
-            return Err(CliError::usage(format!(
-                "lock {lock_id} is for module {lock_module}, but the record is in module {module}"
-            )));
+            return Err(CliError::new(
+                Exit::Conflict,
+                format!("lock {lock_id} is for module {lock_module}, but the record is in module {module}"),
+            ));
         }
         return Ok(change(ctx.client(), lock_id).await?);
     }

@@ -255,3 +255,15 @@ async fn a_renewal_never_brings_back_a_lock_released_meanwhile() {
         cli.journal_ids()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_koobackup_journal_the_journal_lives_in_the_data_directory() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url()).without("KOOBACKUP_JOURNAL");
+    let data = cli.dir.path().join("data");
+    let lock = cli.run(&["lock", "create", "-m", "100", "-q"]).await;
+    let id = lock.ok().stdout_trimmed().to_owned();
+    let journal = std::fs::read_to_string(data.join("koobackup/locks.json")).unwrap();
+    assert!(journal.contains(&id), "{journal}");
+    cli.run(&["lock", "release", &id]).await.ok();
+}

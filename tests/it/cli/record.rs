@@ -82,7 +82,7 @@ async fn create_uses_the_journalled_lock_and_validates_properties_first() {
             &folder_lock,
         ])
         .await;
-    wrong.code(2);
+    wrong.code(4);
     assert!(wrong.stderr.contains("module 100"), "{}", wrong.stderr);
 }
 
@@ -247,15 +247,15 @@ async fn get_complete_files_and_delete_one_record() {
         .stdout_trimmed()
         .to_owned();
     let deleted = cli
-        .run(&["record", "delete", &id, "--lock", &lock, "--json"])
+        .run(&["record", "delete", &id, "--lock", &lock, "--yes", "--json"])
         .await;
-    assert_eq!(deleted.ok().json()["deleted"], true);
+    assert_eq!(deleted.ok().json()["ok"], serde_json::json!([id]));
     assert_eq!(support::count_files(&server.db_path, &id), 0);
 
     let gone = cli.run(&["record", "get", &id, "--json"]).await;
     gone.code(5);
     assert_eq!(gone.json_error()["error"]["apiCode"], 404001);
-    cli.run(&["record", "delete", &id]).await.code(5);
+    cli.run(&["record", "delete", &id, "--yes"]).await.code(5);
 }
 
 #[tokio::test(flavor = "multi_thread")]

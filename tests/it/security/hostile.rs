@@ -65,7 +65,7 @@ async fn server_text_with_escape_sequences_is_shown_visibly_in_every_command() {
         vec!["lock", "create", "-m", "102"],
         vec!["lock", "create", "-m", "102", "-q"],
         vec!["lock", "list"],
-        vec!["record", "delete", RECORD, "--lock", LOCK],
+        vec!["record", "delete", RECORD, "--lock", LOCK, "--yes"],
         vec!["record", "get", "404"],
     ];
     for args in runs {
@@ -82,7 +82,9 @@ async fn server_text_with_escape_sequences_is_shown_visibly_in_every_command() {
             run.args
         );
     }
-    let deleted = cli.run(&["record", "delete", RECORD, "--lock", LOCK]).await;
+    let deleted = cli
+        .run(&["record", "delete", RECORD, "--lock", LOCK, "--yes"])
+        .await;
     assert_eq!(deleted.code, 4, "the server's 409 is a conflict: {deleted:?}");
     assert!(
         deleted.stderr.contains("held by \\x1b]0;pwned\\x07"),
@@ -99,7 +101,7 @@ async fn json_output_keeps_server_text_exact_but_escaped_as_json() {
         vec!["record", "list", "-m", "102", "--json"],
         vec!["record", "list", "-m", "102", "--jsonl"],
         vec!["record", "get", RECORD, "--json"],
-        vec!["record", "delete", RECORD, "--lock", LOCK, "--json"],
+        vec!["record", "delete", RECORD, "--lock", LOCK, "--yes", "--json"],
     ] {
         let run = cli.run(&args).await;
         assert_nothing_raw(&run);
@@ -116,7 +118,7 @@ async fn json_output_keeps_server_text_exact_but_escaped_as_json() {
     );
     assert_eq!(record["properties"], record_with(RECORD, INJECTION)["properties"]);
     let failed = cli
-        .run(&["record", "delete", RECORD, "--lock", LOCK, "--json"])
+        .run(&["record", "delete", RECORD, "--lock", LOCK, "--yes", "--json"])
         .await;
     // The error message is a sentence for people, the server's text in it shown visibly; the
     // code stays exact.

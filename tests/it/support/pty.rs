@@ -54,6 +54,16 @@ impl Tui {
     /// Starts the app on `base_url` with these credential arguments (`--user-id`, `--app-id`…)
     /// and `extra` in its environment on top of [`env_for`].
     pub fn start_as(base_url: &str, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Tui {
+        let all: Vec<&str> = ["--base-url", base_url]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        Tui::run_in_pty(&all, dir, extra)
+    }
+
+    /// Runs koobackup with exactly `args` in a pseudo-terminal (a CLI command that asks, too),
+    /// with `extra` in its environment on top of [`env_for`].
+    pub fn run_in_pty(args: &[&str], dir: &Path, extra: &[(&str, &str)]) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -63,7 +73,6 @@ impl Tui {
             })
             .expect("open a pty");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_koobackup"));
-        command.args(["--base-url", base_url]);
         command.args(args);
         for (name, value) in env_for(dir) {
             command.env(name, value);

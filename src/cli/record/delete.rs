@@ -1,0 +1,254 @@
+//! `koobackup record delete RECORD_ID...`: names every record that would go, asks on a terminal
+//! (`--yes` skips the question, `--dry-run` only shows), deletes under one lock per module, and
+//! reports `{ok: [...], failed: [...]}`.
+//!
+//! Without a terminal to ask on and without `--yes` nothing is sent at all: a cron job that
+//! forgot `--yes` must not delete, and must not hang waiting for an answer.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{LockChoice, parse_record_id, with_lock};
+use crate::api::{BackupRecord, ModuleCode};
+use crate::cli::Context;
+use crate::cli::exit::{CliError, Exit};
+use crate::cli::output::{self, RECORD_HEADERS};
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Records to delete, with their backup files (one or more ids)
+    #[arg(value_name = "RECORD_ID", required = true, value_parser = parse_record_id)]
+    pub ids: Vec<String>,
+    /// Delete without asking (required when standard input is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Only show what would be deleted; change nothing
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub lock: LockChoice,
+}
+
+/// A record that was not deleted, and why.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Failed {
+    record_id: String,
+    error: String,
+    exit_code: u8,
+    api_code: serde_json::Value,
+    /// The failure as it is reported on stderr.
+    #[serde(skip)]
+    cause: CliError,
+}
+
+impl Failed {
+    fn new(record_id: &str, error: &CliError) -> Failed {
+        Failed {
+            record_id: record_id.to_string(),
+            error: error.message.clone(),
+            exit_code: error.exit.code(),
+            api_code: error.api_code_json(),
+            cause: error.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Outcome {
+    ok: Vec<String>,
+    failed: Vec<Failed>,
+}
+
+pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliError> {
+    let ask = !args.yes && !args.dry_run;
+    if ask && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(CliError::usage(
+            "record delete asks before deleting, and there is no terminal to ask on: add --yes to \
+             delete without asking, or --dry-run to see what would be deleted; nothing was deleted",
+        ));
+    }
+    let mut ids = args.ids.clone();
+    dedup_keeping_order(&mut ids);
+
+    // Look every record up first: the question names what goes, and a record that cannot be
+    // read (gone, another user's) is reported instead of deleted blind.
+    let mut outcome = Outcome::default();
+    let mut found: Vec<(BackupRecord, ModuleCode)> = Vec::new();
+    for id in &ids {
+        match look_up(ctx, id, &args.lock).await {
+            Ok(entry) => found.push(entry),
+            Err(error) => outcome.failed.push(Failed::new(id, &error)),
+        }
+    }
+
+    if args.dry_run {
+        return print_dry_run(ctx, &found, &outcome);
+    }
+    if ask && !found.is_empty() && !confirmed(&found)? {
+        return Err(CliError::failure("not confirmed; nothing was deleted"));
+    }
+
+    for module in ModuleCode::ALL {
+        let chosen: Vec<String> = found
+            .iter()
+            .filter(|(_, m)| *m == module)
+            .map(|(record, _)| record.record_id.clone())
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        let deleted = with_lock(ctx, module, &args.lock, async |client, lock_id| {
+            let mut results = Vec::new();
+            for id in &chosen {
+                results.push((id.clone(), client.delete_record(lock_id, id).await));
+            }
+            Ok(results)
+        })
+        .await;
+        match deleted {
+            Ok(results) => {
+                for (id, result) in results {
+                    match result {
+                        Ok(()) => outcome.ok.push(id),
+                        Err(error) => outcome.failed.push(Failed::new(&id, &CliError::from(error))),
+                    }
+                }
+            }
+            // No lock for the module: none of its records was touched.
+            Err(error) => outcome
+                .failed
+                .extend(chosen.iter().map(|id| Failed::new(id, &error))),
+        }
+    }
+    report(ctx, &outcome)
+}
+
+/// The record and the module whose lock its deletion needs.
+async fn look_up(
+    ctx: &Context,
+    id: &str,
+    choice: &LockChoice,
+) -> Result<(BackupRecord, ModuleCode), CliError> {
+    let record = ctx.client().get_record(id).await?;
+    let module = record.module_code.known().ok_or_else(|| {
+        CliError::usage(format!(
+            "record {id} is in module {}, which koobackup does not know, so it cannot take a lock \
+             for it",
+            record.module_code.code()
+        ))
+    })?;
+    if let Some(lock_module) = choice
+        .lock
+        .as_deref()
+        .and_then(crate::api::LockInfo::module_of_id)
+        .filter(|m| *m != module)
+    {
+        return Err(CliError::new(
+            Exit::Conflict,
+            format!("the lock given is for module {lock_module}, but record {id} is in module {module}"),
+        ));
+    }
+    Ok((record, module))
+}
+
+fn dedup_keeping_order(ids: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+}
+
+fn rows(found: &[(BackupRecord, ModuleCode)]) -> Vec<Vec<String>> {
+    found
+        .iter()
+        .map(|(record, _)| output::record_row(record))
+        .collect()
+}
+
+/// Shows the records on stderr and reads the answer from standard input: `y` or `yes`.
+fn confirmed(found: &[(BackupRecord, ModuleCode)]) -> Result<bool, CliError> {
+    let mut stderr = std::io::stderr().lock();
+    let question = format!(
+        "These {} record(s) and their backup files will be deleted:\n{}\nDelete them? [y/N] ",
+        found.len(),
+        output::table(&RECORD_HEADERS, &rows(found))
+    );
+    // The table's cells are escaped already; the rest is our own text.
+    let _ = write!(stderr, "{question}").and_then(|()| stderr.flush());
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::failure(format!("cannot read the answer: {e}; nothing was deleted")))?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+fn print_dry_run(
+    ctx: &Context,
+    found: &[(BackupRecord, ModuleCode)],
+    outcome: &Outcome,
+) -> Result<u8, CliError> {
+    let out = ctx.out;
+    report_failures(ctx, outcome);
+    if out.json {
+        let records: Vec<&BackupRecord> = found.iter().map(|(record, _)| record).collect();
+        out.json(&serde_json::json!({
+            "dryRun": true,
+            "wouldDelete": records,
+            "failed": outcome.failed,
+        }))?;
+    } else if out.quiet {
+        for (record, _) in found {
+            out.value(&record.record_id)?;
+        }
+    } else {
+        if found.is_empty() {
+            out.line("dry run: nothing would be deleted")?;
+        } else {
+            out.line(&format!(
+                "dry run: {} record(s) would be deleted with their backup files:",
+                found.len()
+            ))?;
+            out.line(&output::table(&RECORD_HEADERS, &rows(found)))?;
+        }
+    }
+    Ok(exit_of(outcome))
+}
+
+/// Every failure on stderr (a JSON error document each with `--json`), besides the report.
+fn report_failures(ctx: &Context, outcome: &Outcome) {
+    for failed in &outcome.failed {
+        ctx.out.error(
+            &failed
+                .cause
+                .clone()
+                .context(format!("record {}", failed.record_id)),
+        );
+    }
+}
+
+fn report(ctx: &Context, outcome: &Outcome) -> Result<u8, CliError> {
+    let out = ctx.out;
+    report_failures(ctx, outcome);
+    if out.json {
+        out.json(outcome)?;
+    } else {
+        for id in &outcome.ok {
+            if out.quiet {
+                out.value(id)?;
+            } else {
+                out.sentence(&format!("deleted record {id} and its backup files"))?;
+            }
+        }
+    }
+    Ok(exit_of(outcome))
+}
+
+/// The first failure's exit code; 0 when every record went.
+fn exit_of(outcome: &Outcome) -> u8 {
+    outcome
+        .failed
+        .first()
+        .map_or(Exit::Ok.code(), |failed| failed.exit_code)
+}
