@@ -89,11 +89,12 @@ impl CliError {
         CliError::new(Exit::Failure, message)
     }
 
-    /// Stdout was closed early (`koobackup record list | head`): stop quietly.
+    /// The reader of standard output went away (`| head -1`): nothing more can be shown, and
+    /// the command ends quietly with exit 0, as the reader asked for no more.
     pub fn broken_pipe() -> CliError {
         CliError {
             silent: true,
-            ..CliError::failure("standard output was closed")
+            ..CliError::new(Exit::Ok, "standard output was closed")
         }
     }
 

@@ -422,3 +422,35 @@ async fn completions_are_generated_for_each_shell() {
     }
     cli.run(&["completions", "tcsh"]).await.code(2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stdout_ends_every_output_form_quietly_with_exit_0() {
+    // The embedded demo data: records, devices and (after the first command) a held lock.
+    let cli = Cli::isolated();
+    cli.run(&["lock", "create", "-m", "100", "-q"]).await.ok();
+    let forms: &[&[&str]] = &[
+        &["record", "list"],
+        &["record", "list", "--json"],
+        &["record", "list", "--jsonl"],
+        &["record", "list", "-q"],
+        &["lock", "list"],
+        &["lock", "list", "--json"],
+        &["device", "list"],
+        &["device", "list", "--json"],
+        &["cleanup"],
+        &["cleanup", "--json"],
+        &["cleanup", "-q"],
+    ];
+    for args in forms {
+        // The reading end is closed before koobackup writes anything: its first write fails.
+        let mut child = cli.command(args).spawn().unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            stderr.lines().all(|line| line.starts_with("note:")),
+            "{args:?}: nothing but notes on stderr: {stderr}"
+        );
+    }
+}
