@@ -4,7 +4,7 @@
 use chrono::Utc;
 
 use super::exit::{CliError, Exit};
-use super::output::{self, LockJson, Output};
+use super::output::{self, Failed, LockJson, Output};
 use super::{Context, LockCommand, LockIds, hold};
 use crate::api::LockInfo;
 use crate::connect::{self, ConnectOptions};
@@ -153,7 +153,7 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliE
 }
 
 async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
-    let mut first_error = None;
+    let mut failed = Vec::new();
     let mut renewed = Vec::new();
     for Selected { held, journalled } in selected_locks(ctx, ids)? {
         match ctx.client().renew_lock(&held.lock).await {
@@ -183,10 +183,7 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
                     ctx.forget(&held.lock.lock_id)?;
                 }
                 ctx.out.error(&error);
-                first_error.get_or_insert(CliError {
-                    silent: true,
-                    ..error
-                });
+                failed.push(Failed::new(&held.lock.lock_id, &error));
             }
         }
     }
@@ -196,13 +193,14 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
             .iter()
             .map(|(lock, auto)| LockJson::new(lock, *auto, now))
             .collect();
-        ctx.out.json(&locks)?;
+        ctx.out
+            .json(&serde_json::json!({ "ok": locks, "failed": failed }))?;
     }
-    first_error.map_or(Ok(()), Err)
+    first_failure(failed)
 }
 
 async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
-    let mut first_error = None;
+    let mut failed = Vec::new();
     let mut released = Vec::new();
     for Selected { held, .. } in selected_locks(ctx, ids)? {
         let id = held.lock.lock_id;
@@ -214,17 +212,25 @@ async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
             Err(error) => {
                 let error = error.context(format!("cannot release {id}"));
                 ctx.out.error(&error);
-                first_error.get_or_insert(CliError {
-                    silent: true,
-                    ..error
-                });
+                failed.push(Failed::new(&id, &error));
             }
         }
     }
     if ctx.out.json {
-        ctx.out.json(&serde_json::json!({ "released": released }))?;
+        ctx.out
+            .json(&serde_json::json!({ "ok": released, "failed": failed }))?;
     }
-    first_error.map_or(Ok(()), Err)
+    first_failure(failed)
+}
+
+/// The first failure, already reported: it only sets the exit code.
+fn first_failure(failed: Vec<Failed>) -> Result<(), CliError> {
+    failed.into_iter().next().map_or(Ok(()), |failed| {
+        Err(CliError {
+            silent: true,
+            ..failed.cause
+        })
+    })
 }
 
 /// Prints a created or renewed lock: a sentence, the id alone with `--quiet`, or JSON.

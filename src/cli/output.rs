@@ -122,6 +122,32 @@ fn stdout_error(e: std::io::Error) -> CliError {
     }
 }
 
+/// One item of a command on several ids (`record delete`, `lock renew|release`) that failed, as
+/// listed under `failed` in its `{ok, failed}` JSON report.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failed {
+    pub id: String,
+    pub error: String,
+    pub exit_code: u8,
+    pub api_code: serde_json::Value,
+    /// The failure as it is reported on stderr.
+    #[serde(skip)]
+    pub cause: CliError,
+}
+
+impl Failed {
+    pub fn new(id: &str, error: &CliError) -> Failed {
+        Failed {
+            id: id.to_string(),
+            error: error.message.clone(),
+            exit_code: error.exit.code(),
+            api_code: error.api_code_json(),
+            cause: error.clone(),
+        }
+    }
+}
+
 /// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
 /// escaped ([`format::escape`], line breaks included), so a value cannot break the table, forge
 /// a line, or reach the terminal as a control sequence.

@@ -14,7 +14,7 @@ use super::{LockChoice, parse_record_id, with_lock};
 use crate::api::{BackupRecord, ModuleCode};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
-use crate::cli::output::{self, RECORD_HEADERS};
+use crate::cli::output::{self, Failed, RECORD_HEADERS};
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -29,31 +29,6 @@ pub struct DeleteArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub lock: LockChoice,
-}
-
-/// A record that was not deleted, and why.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Failed {
-    record_id: String,
-    error: String,
-    exit_code: u8,
-    api_code: serde_json::Value,
-    /// The failure as it is reported on stderr.
-    #[serde(skip)]
-    cause: CliError,
-}
-
-impl Failed {
-    fn new(record_id: &str, error: &CliError) -> Failed {
-        Failed {
-            record_id: record_id.to_string(),
-            error: error.message.clone(),
-            exit_code: error.exit.code(),
-            api_code: error.api_code_json(),
-            cause: error.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -219,12 +194,8 @@ fn print_dry_run(
 /// Every failure on stderr (a JSON error document each with `--json`), besides the report.
 fn report_failures(ctx: &Context, outcome: &Outcome) {
     for failed in &outcome.failed {
-        ctx.out.error(
-            &failed
-                .cause
-                .clone()
-                .context(format!("record {}", failed.record_id)),
-        );
+        ctx.out
+            .error(&failed.cause.clone().context(format!("record {}", failed.id)));
     }
 }
 

@@ -76,7 +76,7 @@ async fn several_records_go_only_with_yes_and_exactly_those() {
         .map(|r| r["recordId"].as_str().unwrap())
         .collect();
     assert_eq!(would, [first.as_str(), other_module.as_str()], "{report}");
-    assert_eq!(report["failed"][0]["recordId"], "404", "{report}");
+    assert_eq!(report["failed"][0]["id"], "404", "{report}");
     assert_eq!(report["failed"][0]["apiCode"], 404001, "{report}");
     assert_eq!(on_server(&server), set(&[first, kept, other_module]));
 

@@ -33,10 +33,22 @@ async fn create_list_renew_release_keep_the_journal_in_step() {
     assert_eq!(listed[0]["expired"], false);
 
     let renewed = cli.run(&["lock", "renew", &id, "--json"]).await.ok().json();
-    assert_eq!(renewed[0]["lockId"], id.as_str());
+    assert_eq!(renewed["ok"][0]["lockId"], id.as_str());
+    assert_eq!(renewed["failed"], serde_json::json!([]));
+
+    // One id the server does not know: the others are still renewed, the unknown one listed
+    // as failed with its code, and the exit code is not found.
+    let unknown = "3c1f0e2a-9d4b-4e8f-a6c7-5b2d1e0f9a83@101";
+    let mixed = cli.run(&["lock", "renew", &id, unknown, "--json"]).await;
+    mixed.code(5);
+    let report = mixed.json();
+    assert_eq!(report["ok"][0]["lockId"], id.as_str(), "{report}");
+    assert_eq!(report["failed"][0]["id"], unknown, "{report}");
+    assert_eq!(report["failed"][0]["apiCode"], 404002, "{report}");
+    assert_eq!(report["failed"][0]["exitCode"], 5, "{report}");
 
     let released = cli.run(&["lock", "release", &id, "--json"]).await.ok().json();
-    assert_eq!(released["released"][0], id.as_str());
+    assert_eq!(released, serde_json::json!({"ok": [id], "failed": []}));
     assert!(cli.journal_ids().is_empty());
 
     // Released on the server too: the module can be locked again at once.
@@ -116,7 +128,7 @@ async fn renew_all_and_release_all_cover_every_journalled_lock() {
     server.at_minute(5);
     let renewed = cli.run(&["lock", "renew", "--all", "--json"]).await.ok().json();
     server.server.set_faults(Default::default());
-    let mut reported: Vec<&str> = renewed
+    let mut reported: Vec<&str> = renewed["ok"]
         .as_array()
         .unwrap()
         .iter()
@@ -143,7 +155,7 @@ async fn renew_all_and_release_all_cover_every_journalled_lock() {
     assert_eq!(String::from_utf8_lossy(&bobs.stdout).trim(), "[]");
 
     let released = cli.run(&["lock", "release", "--all", "--json"]).await.ok().json();
-    assert_eq!(released["released"].as_array().unwrap().len(), 3);
+    assert_eq!(released["ok"].as_array().unwrap().len(), 3);
     assert!(cli.journal_ids().is_empty());
 }
 
