@@ -502,9 +502,14 @@ mod tests {
         journal
             .upsert(held("elsewhere@101", ModuleCode::Album, dead, "http://other"))
             .unwrap();
-        assert_eq!(journal.prune_dead("http://h", "alice", ttl, now()).unwrap(), 1);
+        journal
+            .upsert(held("dead@102", ModuleCode::AddressBook, dead, "http://h"))
+            .unwrap();
+        // Two of four forgotten: the count is the number removed.
+        assert_eq!(journal.prune_dead("http://h", "alice", ttl, now()).unwrap(), 2);
         let ids: Vec<_> = journal.all().iter().map(|h| h.lock.lock_id.as_str()).collect();
         assert_eq!(ids, ["renewable@100", "elsewhere@101"]);
+        assert_eq!(journal.prune_dead("http://h", "alice", ttl, now()).unwrap(), 0);
         // The prune is on disk, not only in this handle.
         let reloaded = Journal::load(journal.path()).unwrap();
         let ids: Vec<_> = reloaded.all().iter().map(|h| h.lock.lock_id.as_str()).collect();

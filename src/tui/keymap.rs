@@ -91,6 +91,8 @@ pub enum RecordCommand {
     PreviousField,
     /// Step the form's module selector by this many places.
     ChangeModule(isize),
+    /// Put the next (1) or previous (-1) bound device into the form's device field.
+    ChooseDevice(isize),
     /// Edit the properties of the form, or of the record being completed, in the user's own
     /// editor (`$VISUAL`, `$EDITOR`, else `vi`).
     EditProperties,
@@ -153,6 +155,8 @@ impl Command {
                 R::PreviousField => "previous-field".into(),
                 R::ChangeModule(step) if step < 0 => "previous-module".into(),
                 R::ChangeModule(_) => "next-module".into(),
+                R::ChooseDevice(step) if step < 0 => "previous-device".into(),
+                R::ChooseDevice(_) => "next-device".into(),
                 R::EditProperties => "editor".into(),
                 R::NextPage => "next-page".into(),
                 R::PreviousPage => "previous-page".into(),

@@ -82,9 +82,10 @@ fn draw_form(frame: &mut Frame, screen: Rect, app: &View, form: &RecordForm, the
     let mut device = input_line(&form.device_id, input_width, field_style(Field::DeviceId));
     device.spans.insert(0, label("Device ID"));
     lines.push(device);
+    // Device names and systems come from the server.
     lines.push(field_message(
         form.device_error.clone(),
-        "required: the device the backup comes from",
+        &format::escape(&form.device_hint()),
         theme,
     ));
     let properties_row = lines.len();

@@ -3,8 +3,8 @@
 
 use tui_input::Input;
 
-use crate::api::ModuleCode;
 use crate::api::client::NewRecord;
+use crate::api::{DeviceEntity, ModuleCode};
 use crate::properties::{self, PropertiesError, validate_properties};
 
 /// Longest device id accepted. The API sets no limit; this keeps a paste accident out.
@@ -24,6 +24,15 @@ impl Field {
         let index = Field::ORDER.iter().position(|f| *f == self).unwrap_or(0) as isize;
         Field::ORDER[(index + step).rem_euclid(Field::ORDER.len() as isize) as usize]
     }
+}
+
+/// The bound devices the device field offers (↑/↓), as far as they are known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeviceChoices {
+    Loading,
+    Listed(Vec<DeviceEntity>),
+    /// The list could not be read; any id can still be typed.
+    Failed(String),
 }
 
 /// Where the form is between typing and the server's answer.
@@ -48,6 +57,7 @@ pub struct RecordForm {
     /// Why the last round trip through the user's editor changed nothing.
     pub editor_error: Option<String>,
     pub stage: Stage,
+    pub devices: DeviceChoices,
 }
 
 impl RecordForm {
@@ -62,6 +72,72 @@ impl RecordForm {
             server_error: None,
             editor_error: None,
             stage: Stage::Editing,
+            devices: DeviceChoices::Loading,
+        }
+    }
+
+    /// The bound devices arrived (or could not be listed).
+    pub fn devices_listed(&mut self, result: Result<Vec<DeviceEntity>, String>) {
+        self.devices = match result {
+            Ok(devices) => DeviceChoices::Listed(devices),
+            Err(error) => DeviceChoices::Failed(error),
+        };
+    }
+
+    /// Where the typed device id is in the list of bound devices.
+    fn chosen_device(&self) -> Option<(usize, &DeviceEntity)> {
+        let DeviceChoices::Listed(devices) = &self.devices else {
+            return None;
+        };
+        let typed = self.device_id.value();
+        devices.iter().enumerate().find(|(_, d)| d.device_id == typed)
+    }
+
+    /// Puts the bound device `step` places after the one in the field (the first or last when
+    /// the field holds no bound device's id) into the device field.
+    pub fn choose_device(&mut self, step: isize) {
+        let DeviceChoices::Listed(devices) = &self.devices else {
+            return;
+        };
+        if devices.is_empty() {
+            return;
+        }
+        let count = devices.len() as isize;
+        let next = match self.chosen_device() {
+            Some((index, _)) => (index as isize + step).rem_euclid(count),
+            None if step < 0 => count - 1,
+            None => 0,
+        };
+        let id = devices[next as usize].device_id.clone();
+        self.device_id = Input::new(id);
+        self.focus = Field::DeviceId;
+        self.device_error = None;
+        self.server_error = None;
+    }
+
+    /// The line under the device field: which bound device the id is, or how to choose one.
+    pub fn device_hint(&self) -> String {
+        match &self.devices {
+            DeviceChoices::Loading => "required · listing your bound devices…".into(),
+            DeviceChoices::Failed(error) => {
+                format!("required · bound devices unavailable ({error}); type an id")
+            }
+            DeviceChoices::Listed(devices) if devices.is_empty() => {
+                "required · no device is bound to you; type an id".into()
+            }
+            DeviceChoices::Listed(devices) => match self.chosen_device() {
+                Some((index, device)) => format!(
+                    "{} · {} (bound device {} of {}; ↑/↓ others)",
+                    device.device_name,
+                    device.device_os,
+                    index + 1,
+                    devices.len()
+                ),
+                None => format!(
+                    "required · ↑/↓ choose one of your {} bound devices, or type any id",
+                    devices.len()
+                ),
+            },
         }
     }
 

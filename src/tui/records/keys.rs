@@ -20,6 +20,8 @@ pub static KEYS: &[KeyDef] = &[
     bind(RecordsPane, "x", "x", Some("cleanup"), "Propose abandoned and to-be-deleted records for deletion", C::Records(R::Cleanup)),
     bind(RecordForm, "Tab", "Tab", Some("next field"), "Go to the next field", C::Records(R::NextField)),
     bind(RecordForm, "Shift+Tab", "Shift+Tab", None, "Go to the previous field", C::Records(R::PreviousField)),
+    bind(RecordForm, "Down", "↓", Some("device"), "Put the next bound device into the device field", C::Records(R::ChooseDevice(1))),
+    bind(RecordForm, "Up", "↑", None, "Put the previous bound device into the device field", C::Records(R::ChooseDevice(-1))),
     bind(RecordForm, "Enter", "Enter", Some("create"), "Check the fields and create the record", C::Confirm),
     bind(RecordForm, "Ctrl+u", "Ctrl+U", Some("clear"), "Clear the field", C::ClearInput),
     bind(RecordForm, "Ctrl+e", "Ctrl+E", Some("editor"), "Edit the properties in $VISUAL or $EDITOR (else vi), multi-line", C::Records(R::EditProperties)),

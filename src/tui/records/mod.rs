@@ -158,6 +158,8 @@ pub enum Pending {
         record_id: String,
         page: usize,
     },
+    /// The bound devices, for the "new record" form.
+    FormDevices,
 }
 
 impl Pending {
@@ -174,6 +176,7 @@ impl Pending {
             Pending::Files { record_id, page } => {
                 format!("files of {} p{}", short_record_id(record_id), page + 1)
             }
+            Pending::FormDevices => "list devices".into(),
         }
     }
 }

@@ -26,6 +26,12 @@ impl State {
                 },
                 ApiOutcome::RecordsPage(result),
             ) => self.records_page(generation, module, page, result, ctx),
+            (Pending::FormDevices, ApiOutcome::DevicesListed(result)) => {
+                if let Some(Dialog::Form(form)) = &mut self.dialog {
+                    form.devices_listed(result.map(|page| page.items).map_err(|e| e.to_string()));
+                }
+                Vec::new()
+            }
             (Pending::Create { module }, ApiOutcome::RecordCreated(result)) => {
                 self.record_created(module, result)
             }

@@ -15,8 +15,8 @@ use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkProgress, Effect, Requ
 use crate::tui::app::App;
 use crate::tui::feature::Pane;
 use crate::tui::test_support::{
-    api_error, app_holding, calls, ch, ctrl, lock, only_call, press, record, reply_measured, screen_of,
-    session_named, t0, type_text,
+    api_error, app_holding, calls, ch, ctrl, device, lock, only_call, press, record, reply_measured,
+    screen_of, session_named, t0, type_text,
 };
 
 const LOCK_102: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@102";
@@ -293,6 +293,71 @@ fn a_valid_form_creates_the_record_under_the_held_lock_and_selects_it() {
     assert_eq!(app.records.selected().unwrap().id(), "9999999");
     assert_eq!(app.records.rows.len(), 6);
     assert_eq!(app.focus, Pane::Records);
+}
+
+#[test]
+fn the_form_offers_the_bound_devices_and_up_down_choose_one() {
+    let mut app = loaded(5);
+    let (request, call) = only_call(&ch(&mut app, 'n'));
+    assert_eq!(
+        call,
+        ApiCall::ListDevices,
+        "the form asks which devices are bound"
+    );
+    assert!(form(&app).device_hint().contains("listing"));
+    let devices = vec![device(0), device(1), device(2)];
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::DevicesListed(Ok(Page::new(devices, None))),
+    );
+    assert!(
+        form(&app).device_hint().contains("3 bound devices"),
+        "{}",
+        form(&app).device_hint()
+    );
+
+    press(&mut app, KeyCode::Down);
+    assert_eq!(form(&app).device_id.value(), "dev-0");
+    assert!(
+        form(&app)
+            .device_hint()
+            .contains("Pixel 7 · Android 14 (bound device 1 of 3")
+    );
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(form(&app).device_id.value(), "dev-2");
+    press(&mut app, KeyCode::Down);
+    assert_eq!(form(&app).device_id.value(), "dev-0", "round the list");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(form(&app).device_id.value(), "dev-2");
+
+    // The chosen id is what is sent.
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert!(
+        matches!(&call, ApiCall::CreateRecord { record, .. } if record.device_id == "dev-2"),
+        "{call:?}"
+    );
+}
+
+#[test]
+fn any_id_can_still_be_typed_and_a_failed_device_list_only_says_so() {
+    let mut app = loaded(5);
+    let (request, _) = only_call(&ch(&mut app, 'n'));
+    reply(&mut app, request, ApiOutcome::DevicesListed(Err(server_error())));
+    assert!(
+        form(&app).device_hint().contains("unavailable"),
+        "{}",
+        form(&app).device_hint()
+    );
+    press(&mut app, KeyCode::Down);
+    assert_eq!(form(&app).device_id.value(), "", "nothing to choose from");
+    type_text(&mut app, "nas-unbound");
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert!(
+        matches!(&call, ApiCall::CreateRecord { record, .. } if record.device_id == "nas-unbound"),
+        "{call:?}"
+    );
 }
 
 #[test]
@@ -1516,6 +1581,26 @@ mod frames {
         let mut app = loaded(3);
         press(&mut app, KeyCode::Char('n'));
         insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn the_form_with_a_bound_device_chosen() {
+        let mut app = loaded(3);
+        let (request, _) = only_call(&press(&mut app, KeyCode::Char('n')));
+        let mut hostile = crate::tui::test_support::device(1);
+        hostile.device_name = "iPad\u{1b}]0;pwned\u{7} Air".into();
+        let devices = vec![crate::tui::test_support::device(0), hostile];
+        app.update(reply_measured(
+            request,
+            ApiOutcome::DevicesListed(Ok(Page::new(devices, None))),
+            t0(),
+            5,
+            0,
+        ));
+        press(&mut app, KeyCode::Up);
+        let screen = screen_of(&app, WIDTH, HEIGHT);
+        assert!(!screen.contains('\u{1b}'), "the server's name is escaped");
+        insta::assert_snapshot!(screen);
     }
 
     #[test]

@@ -36,6 +36,8 @@ impl State {
             RecordCommand::NewRecord => {
                 let module = self.module.unwrap_or(ModuleCode::Folder);
                 self.dialog = Some(Dialog::Form(RecordForm::new(module)));
+                // The bound devices, offered in the device field once they arrive.
+                return vec![Out::Call(Pending::FormDevices, ApiCall::ListDevices)];
             }
             RecordCommand::Open => {
                 return match self.selected_record() {
@@ -69,6 +71,7 @@ impl State {
             RecordCommand::NextField
             | RecordCommand::PreviousField
             | RecordCommand::ChangeModule(_)
+            | RecordCommand::ChooseDevice(_)
             | RecordCommand::EditProperties
             | RecordCommand::NextPage
             | RecordCommand::PreviousPage
@@ -266,6 +269,7 @@ impl State {
             Command::Records(RecordCommand::NextField) => form.focus_step(1),
             Command::Records(RecordCommand::PreviousField) => form.focus_step(-1),
             Command::Records(RecordCommand::ChangeModule(step)) => form.change_module(step),
+            Command::Records(RecordCommand::ChooseDevice(step)) => form.choose_device(step),
             Command::Records(RecordCommand::EditProperties) => {
                 form.focus = Field::Properties;
                 let text = form.properties_for_editor();
