@@ -84,7 +84,8 @@ impl Bench {
         let now = Utc::now().timestamp_millis();
         for device in 0..4 {
             tx.execute(
-                "INSERT OR IGNORE INTO devices VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR IGNORE INTO devices (user_id, device_id, machine_code, device_name, device_os, create_time) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 rusqlite::params![
                     USER.0,
                     format!("dev-{device}"),

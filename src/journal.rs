@@ -529,6 +529,10 @@ mod tests {
         assert_eq!(journal.forget_server("http://h/").unwrap(), 1);
         assert_eq!(journal.all().len(), 1);
         assert_eq!(journal.all()[0].lock.lock_id, "b@100");
+        // Forgotten on disk, not only in this handle.
+        let reloaded = Journal::load(journal.path()).unwrap();
+        let ids: Vec<_> = reloaded.all().iter().map(|h| h.lock.lock_id.as_str()).collect();
+        assert_eq!(ids, ["b@100"]);
     }
 
     #[test]

@@ -692,3 +692,90 @@ async fn escape_sequences_from_the_server_never_reach_the_terminal() {
     .await
     .unwrap();
 }
+
+/// The Devices view in a real terminal: a bound device with its figures, opened, a scope added
+/// through the dialog (on the server afterwards), the form offering the device by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_view_shows_figures_opens_a_device_and_adds_a_scope() {
+    use koobackup::api::ModuleCode;
+    use koobackup::api::model::BindDeviceRequest;
+
+    let server = Arc::new(support::spawn_server().await);
+    let alice = server.client(support::ALICE);
+    let nas = alice
+        .bind_device(&BindDeviceRequest {
+            machine_code: "DS920_7F3A".into(),
+            device_name: Some("Home NAS".into()),
+            device_os: Some("DSM 7".into()),
+        })
+        .await
+        .unwrap();
+    // One completed folder backup of the NAS.
+    let lock = server.lock(support::ALICE, "100").await;
+    let record = server.record(support::ALICE, &lock, "100", &nas.device_id).await;
+    let record_id = record["recordId"].as_str().unwrap().to_string();
+    server
+        .req("PATCH", &format!("{}/record/{record_id}", support::PREFIX))
+        .lock(&lock)
+        .send()
+        .await
+        .expect_ok();
+    server
+        .req("DELETE", &format!("{}/lock", support::PREFIX))
+        .lock(&lock)
+        .send()
+        .await
+        .expect_ok();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (base_url, dir_path) = (server.base_url(), dir.path().to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("D");
+        tui.wait_for("the NAS and its figures", Duration::from_secs(15), |s| {
+            s.contains("Home NAS") && s.contains("DSM 7") && s.contains("1 done")
+        });
+
+        tui.send("\r");
+        tui.wait_text("What it backs up");
+        tui.send("a");
+        tui.wait_text("New scope:");
+        tui.send("/volume1/photos => /Photos\r");
+        tui.wait_text("/volume1/photos → /Photos");
+        // Esc alone (a key right after it would read as Alt+key): wait until it is taken.
+        tui.send("\x1b");
+        tui.wait_for("the device to close", Duration::from_secs(15), |s| {
+            !s.contains("What it backs up")
+        });
+
+        // The record form offers the NAS by name.
+        tui.send("R");
+        tui.wait_text("Choose a module");
+        tui.send("1");
+        tui.send("n");
+        tui.wait_text("bound devices");
+        tui.send("\x1b[B");
+        tui.wait_text("Home NAS · DSM 7 (bound device 1 of 1");
+        tui.send("\x1b");
+        tui.wait_for("the form to close", Duration::from_secs(15), |s| {
+            !s.contains("New backup record")
+        });
+
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+
+    let scopes = alice
+        .list_scopes(&nas.device_id, ModuleCode::Folder)
+        .await
+        .unwrap();
+    let added: Vec<(&str, &str)> = scopes
+        .items
+        .iter()
+        .map(|s| (s.local_path.as_str(), s.target_folder_path.as_str()))
+        .collect();
+    assert_eq!(added, [("/volume1/photos", "/Photos")]);
+}

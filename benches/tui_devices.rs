@@ -1,0 +1,199 @@
+//! The Devices view against the local server on 127.0.0.1: 50 bound devices × 3 modules × 200
+//! records each (30 000 records, one backup file each), loaded through `App::update` +
+//! `effects::perform` with the calls in flight at once as the runtime runs them.
+//! - `devices_view/first_paint`: from `D` until a frame shows the devices with partial figures;
+//! - `devices_view/every_figure`: from `D` until every figure is filled in (records of every
+//!   module listed, the file sizes of every record read).
+//!
+//! Data goes into the database directly (the API has no bulk create), so the bench spends its
+//! time on what it measures.
+
+use std::time::{Duration, Instant};
+
+use chrono::{FixedOffset, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use koobackup::api::{Client, ClientOptions, Credentials, ModuleCode, Token};
+use koobackup::server::{RunningServer, ServerConfig, UserCredential, start};
+use koobackup::tui::action::{Action, ApiReply, Effect};
+use koobackup::tui::effects;
+use koobackup::tui::theme::{ColorSupport, Theme};
+use koobackup::tui::{App, Session, draw};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use tokio::runtime::Runtime;
+use tokio::task::JoinSet;
+
+const USER: (&str, &str) = ("alice", "alice-token");
+const DEVICES: usize = 50;
+const RECORDS_PER_MODULE: usize = 200;
+
+struct Bench {
+    server: RunningServer,
+    client: Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    fn start(rt: &Runtime) -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("bench.db");
+        let mut config = ServerConfig::new(&db_path);
+        config.users.push(UserCredential {
+            user_id: USER.0.into(),
+            token: USER.1.into(),
+        });
+        let server = rt.block_on(start(config)).expect("start server");
+        fill(&db_path);
+        let mut options = ClientOptions::new(server.base_url(), Credentials::new(USER.0, Token::new(USER.1)));
+        options.retries = 0;
+        let client = Client::new(options).unwrap();
+        Bench {
+            server,
+            client,
+            _dir: dir,
+        }
+    }
+}
+
+/// 50 bound devices; per device and module 200 records (a third of them completed, spread over
+/// the last 60 days), each with one backup file.
+fn fill(db_path: &std::path::Path) {
+    let mut conn = rusqlite::Connection::open(db_path).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let tx = conn.transaction().unwrap();
+    let now = Utc::now().timestamp_millis();
+    let day = 86_400_000i64;
+    let mut record_id = 1_842_862_763_295_184_641i64;
+    for device in 0..DEVICES {
+        let device_id = format!("{}", 1_775_406_005_920_779_395u64 + device as u64);
+        tx.execute(
+            "INSERT INTO devices (user_id, device_id, machine_code, device_name, device_os, create_time, bound) \
+             VALUES (?1, ?2, ?3, ?4, 'Android 15', ?5, 1)",
+            rusqlite::params![USER.0, device_id, format!("PIXEL_{device:04}"), format!("phone {device}"), now - 90 * day],
+        )
+        .unwrap();
+        for module in ModuleCode::ALL {
+            for i in 0..RECORDS_PER_MODULE {
+                let status = i64::from(i % 3 == 0);
+                let created = now - (i as i64 * 60 * day) / RECORDS_PER_MODULE as i64;
+                tx.execute(
+                    "INSERT INTO records (record_id, user_id, module, device_id, status, properties, version, create_time, end_time) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, '{}', 1, ?6, ?7)",
+                    rusqlite::params![
+                        record_id,
+                        USER.0,
+                        module.code(),
+                        device_id,
+                        status,
+                        created,
+                        (status == 1).then_some(created + 60_000)
+                    ],
+                )
+                .unwrap();
+                tx.execute(
+                    "INSERT INTO files (record_id, file_name, size, create_time) VALUES (?1, 'backup.tar', ?2, ?3)",
+                    rusqlite::params![record_id, 1_000_000 + i as i64, created],
+                )
+                .unwrap();
+                record_id += 1;
+            }
+        }
+    }
+    tx.commit().unwrap();
+}
+
+fn app() -> App {
+    let session = Session {
+        label: "bench".into(),
+        embedded: false,
+        base_url: "http://127.0.0.1".into(),
+        user_id: USER.0.into(),
+        lock_ttl: chrono::Duration::seconds(600),
+        display_offset: FixedOffset::east_opt(0).unwrap(),
+        retention: None,
+    };
+    App::new(
+        session,
+        Vec::new(),
+        Vec::new(),
+        Utc::now(),
+        Rect::new(0, 0, 120, 40),
+    )
+}
+
+/// Opens the Devices view and answers its calls as they complete; returns (time until a frame
+/// with the devices is drawn, time until every figure is in).
+async fn load_devices(client: &Client) -> (Duration, Duration) {
+    let mut app = app();
+    let theme = Theme::new(ColorSupport::TrueColor);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let started = Instant::now();
+    let mut in_flight = JoinSet::new();
+    let spawn = |effects: Vec<Effect>, in_flight: &mut JoinSet<_>| {
+        for effect in effects {
+            if let Effect::Api { request, call } = effect {
+                let client = client.clone();
+                in_flight.spawn(async move { (request, effects::perform(&client, call).await) });
+            }
+        }
+    };
+    spawn(
+        app.update(Action::Key(KeyEvent::new(
+            KeyCode::Char('D'),
+            KeyModifiers::SHIFT,
+        ))),
+        &mut in_flight,
+    );
+    let mut first_paint = None;
+    while let Some(done) = in_flight.join_next().await {
+        let (request, outcome) = done.unwrap();
+        let effects = app.update(Action::ApiDone(Box::new(ApiReply {
+            request,
+            outcome,
+            latency: Duration::ZERO,
+            finished_at: Utc::now(),
+            clock_offset: chrono::Duration::zero(),
+        })));
+        spawn(effects, &mut in_flight);
+        if first_paint.is_none() && app.devices.devices().len() == DEVICES {
+            terminal.draw(|frame| draw::draw(frame, &app, &theme)).unwrap();
+            first_paint = Some(started.elapsed());
+        }
+    }
+    assert!(app.devices.is_complete(), "every figure is filled in");
+    terminal.draw(|frame| draw::draw(frame, &app, &theme)).unwrap();
+    (first_paint.expect("the devices arrived"), started.elapsed())
+}
+
+fn devices_view(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let bench = Bench::start(&rt);
+    let mut group = c.benchmark_group("devices_view");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20));
+    for (name, pick) in [("first_paint", 0usize), ("every_figure", 1)] {
+        let client = bench.client.clone();
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let client = client.clone();
+                async move {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (first, all) = load_devices(&client).await;
+                        total += if pick == 0 { first } else { all };
+                    }
+                    total
+                }
+            })
+        });
+    }
+    group.finish();
+    rt.block_on(bench.server.shutdown());
+}
+
+criterion_group!(benches, devices_view);
+criterion_main!(benches);
