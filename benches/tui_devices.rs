@@ -113,6 +113,7 @@ fn app() -> App {
         lock_ttl: chrono::Duration::seconds(600),
         display_offset: FixedOffset::east_opt(0).unwrap(),
         retention: None,
+        read_only: false,
     };
     App::new(
         session,

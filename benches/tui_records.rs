@@ -129,6 +129,7 @@ fn app() -> App {
         lock_ttl: chrono::Duration::seconds(600),
         display_offset: FixedOffset::east_opt(0).unwrap(),
         retention: None,
+        read_only: false,
     };
     let mut app = App::new(
         session,

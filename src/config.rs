@@ -61,6 +61,10 @@ pub struct Profile {
     /// option is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<crate::retention::Retention>,
+    /// Send nothing that changes the server through this profile (a production server one only
+    /// looks at): the TUI refuses such keys, the CLI such commands (exit 2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// Where a secret (an access token or an app secret) comes from. In TOML: `{ env = "VAR" }`,

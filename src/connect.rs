@@ -61,6 +61,8 @@ pub struct ConnectOptions {
     pub lock_ttl: Option<Duration>,
     /// Delete the embedded demo database before starting it.
     pub fresh: bool,
+    /// Send nothing that changes the server (`--read-only`; a profile can ask for it too).
+    pub read_only: bool,
 }
 
 /// Why no connection could be set up.
@@ -104,6 +106,8 @@ pub struct RemoteSettings {
     pub allow_insecure_http: bool,
     /// The profile's retention policy, if it has one.
     pub retention: Option<Retention>,
+    /// `--read-only`, or the profile's `read_only = true`.
+    pub read_only: bool,
 }
 
 impl RemoteSettings {
@@ -118,6 +122,7 @@ impl RemoteSettings {
         }
         options.ca_file = self.ca_file.as_deref().map(config::expand_home);
         options.allow_insecure_http = self.allow_insecure_http;
+        options.read_only = self.read_only;
         Client::new(options)
     }
 
@@ -136,6 +141,7 @@ pub struct EmbeddedSettings {
     pub db_path: PathBuf,
     pub fresh: bool,
     pub lock_ttl: Option<Duration>,
+    pub read_only: bool,
     /// The config file that was looked for and not found (for "no config" notes).
     pub config_path: PathBuf,
     /// The lock journal; with `fresh`, its entries for the demo server are dropped, because the
@@ -256,6 +262,7 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
         db_path: demo_db_path()?,
         fresh: options.fresh,
         lock_ttl: options.lock_ttl,
+        read_only: options.read_only,
         config_path,
         journal_path: Journal::default_path()?,
     }))
@@ -309,6 +316,7 @@ fn command_line_settings(options: &ConnectOptions, base_url: &str) -> Result<Rem
         ca_file: options.ca_file.clone(),
         allow_insecure_http: false,
         retention: None,
+        read_only: options.read_only,
     })
 }
 
@@ -359,6 +367,7 @@ fn profile_settings(
         ca_file: options.ca_file.clone().or(profile.ca_file),
         allow_insecure_http: profile.allow_insecure_http,
         retention: profile.retention,
+        read_only: options.read_only || profile.read_only,
         origin: Origin::Profile { name, config_path },
     })
 }
@@ -440,6 +449,7 @@ impl Target {
                 if let Some(ttl) = settings.lock_ttl {
                     options.lock_ttl = ttl;
                 }
+                options.read_only = settings.read_only;
                 Ok(Connection {
                     client: Client::new(options)?,
                     label: "embedded demo server".into(),
@@ -712,6 +722,7 @@ mod tests {
             db_path: db.clone(),
             fresh: false,
             lock_ttl: None,
+            read_only: false,
             config_path: dir.path().join("absent.toml"),
             journal_path: journal_path.clone(),
         });

@@ -16,15 +16,18 @@ use crate::api::{LockInfo, ModuleCode};
 
 /// Whether `c` must not reach a terminal as it is: C0 controls (line breaks and tabs included),
 /// DEL, C1 controls, and the bidirectional formatting characters that can make text read in
-/// another order than it is stored ("Trojan source").
-fn needs_escape(c: char) -> bool {
+/// another order than it is stored ("Trojan source"), and the invisible ones that make two
+/// different names look the same (`ok.txt` and `ok.txt` plus a zero-width space).
+pub fn needs_escape(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}'
         | '\u{7f}'..='\u{9f}'
         | '\u{61c}'
-        | '\u{200e}' | '\u{200f}'
+        | '\u{200b}'..='\u{200f}'
         | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}')
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}')
 }
 
 /// `text` with every character that [`needs_escape`] written visibly: `\x1b` for those below

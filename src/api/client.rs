@@ -56,6 +56,9 @@ pub struct ClientOptions {
     pub ca_file: Option<PathBuf>,
     /// Allow plain `http://` to a host that is not this machine (tokens travel readable).
     pub allow_insecure_http: bool,
+    /// Send only reads (GET): every call that would change something on the server fails with
+    /// [`ApiError::ReadOnly`] before anything is sent.
+    pub read_only: bool,
 }
 
 impl ClientOptions {
@@ -70,6 +73,7 @@ impl ClientOptions {
             max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
             ca_file: None,
             allow_insecure_http: false,
+            read_only: false,
         }
     }
 }
@@ -239,6 +243,11 @@ impl Client {
 
     /// Server clock minus local clock, as measured from recent `Date` headers (zero until the
     /// first answer).
+    /// Whether this client sends only reads ([`ClientOptions::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.options.read_only
+    }
+
     pub fn clock_offset(&self) -> chrono::Duration {
         self.skew.offset()
     }
@@ -266,6 +275,12 @@ impl Client {
     /// rejection, because the server refused it before acting and the retry carries a freshly
     /// corrected date.
     pub(super) async fn exchange(&self, call: Call<'_>) -> Result<(Answer, DateTime<Utc>), ApiError> {
+        // Every KooDrive call that changes something is a POST, PATCH or DELETE; reads are GETs.
+        if self.options.read_only && call.method != Method::GET {
+            return Err(ApiError::ReadOnly {
+                what: format!("{} {}", call.method, call.path),
+            });
+        }
         let mut retries_left = match call.idempotency {
             Idempotency::NotIdempotent => 0,
             Idempotency::Idempotent | Idempotency::Removal { .. } => self.options.retries,
@@ -388,10 +403,23 @@ impl Client {
             url: self.options.base_url.clone(),
             cause: format!("cannot build the request URL: {e}"),
         })?;
+        // A lock id comes from the user or a journal file, not from the checked settings: one an
+        // HTTP header cannot carry is refused here rather than silently left out.
+        if let Some(lock_id) = call.lock_id
+            && HeaderValue::from_str(lock_id).is_err()
+        {
+            return Err(ApiError::Settings {
+                url: self.options.base_url.clone(),
+                cause: format!(
+                    "the lock id {} holds characters an HTTP header cannot carry",
+                    crate::format::escape(lock_id)
+                ),
+            });
+        }
         let x_date = self.skew.x_date(now);
         let mut headers = HeaderMap::new();
         let mut put = |name: &'static str, value: &str| {
-            // Checked when the client was made, so these always fit a header.
+            // Checked when the client was made (the lock id just above), so these always fit.
             if let Ok(value) = HeaderValue::from_str(value) {
                 headers.insert(HeaderName::from_static(name), value);
             }

@@ -48,6 +48,10 @@ pub enum ApiError {
     #[error("cannot use the KooDrive server at {url}: {cause}")]
     Settings { url: String, cause: String },
 
+    /// A call that would change something, refused in read-only mode before it was sent.
+    #[error("read-only mode: {what} would change something on the server, so it was not sent")]
+    ReadOnly { what: String },
+
     #[error(
         "the KooDrive server did not answer within {} s (the limit for one attempt); it may be \
          overloaded or unreachable. Try again, or raise --timeout",
@@ -244,7 +248,9 @@ impl ApiError {
             ApiError::Decode { .. } | ApiError::TooLarge { .. } | ApiError::TooManyPages { .. } => {
                 ErrorKind::Server
             }
-            ApiError::Redirect { .. } | ApiError::Settings { .. } => ErrorKind::Invalid,
+            ApiError::Redirect { .. } | ApiError::Settings { .. } | ApiError::ReadOnly { .. } => {
+                ErrorKind::Invalid
+            }
             ApiError::Http { status } => kind_of_status(*status).unwrap_or(ErrorKind::Unknown),
             ApiError::Api { status, code, .. } => kind_of_status(*status)
                 .or_else(|| known_code(code).map(|(kind, _)| kind))
@@ -318,6 +324,7 @@ impl ApiError {
                 location: location.map(scrub),
             },
             other @ (ApiError::Timeout { .. }
+            | ApiError::ReadOnly { .. }
             | ApiError::Http { .. }
             | ApiError::TooLarge { .. }
             | ApiError::TooManyPages { .. }) => other,

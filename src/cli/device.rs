@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use super::exit::{CliError, Exit};
 use super::output::{self, Output};
 use super::record::report_unreadable;
-use super::{Context, parse_module};
+use super::{Context, parse_device_id, parse_module, parse_scope_id, unique};
 use crate::api::ModuleCode;
 use crate::api::model::{
     BindDeviceRequest, ConfigInfo, DeviceEntity, ScopeBaseInfo, ScopeInfo, UpdateConfigRequest,
@@ -30,28 +30,29 @@ pub enum DeviceCommand {
     },
     /// Unbind a device: its records stay, its scopes and configs go
     Unbind {
-        #[arg(value_name = "DEVICE_ID")]
+        #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
         id: String,
     },
     /// List what a device backs up in a module
     Scopes(DeviceModule),
-    /// Add backup scopes to a device: each --local with the --target after it (either may be left out)
+    /// Add backup scopes to a device: the n-th --local pairs with the n-th --target (give both
+    /// equally often, "" leaving a side out, or only one of them)
     ScopeAdd {
         #[command(flatten)]
         device: DeviceModule,
         /// A folder on the device (starts with /); repeat for several scopes
         #[arg(long = "local", value_name = "PATH")]
         locals: Vec<String>,
-        /// The folder in the cloud for the --local before it (starts with /)
+        /// The folder in the cloud (starts with /); the n-th goes with the n-th --local
         #[arg(long = "target", value_name = "PATH")]
         targets: Vec<String>,
     },
     /// Delete backup scopes of a device
     ScopeDelete {
-        #[arg(value_name = "DEVICE_ID")]
+        #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
         id: String,
         /// Scope ids (as `device scopes` lists them)
-        #[arg(value_name = "SCOPE_ID", required = true)]
+        #[arg(value_name = "SCOPE_ID", required = true, value_parser = parse_scope_id)]
         scope_ids: Vec<String>,
     },
     /// List a device's backup settings in a module
@@ -72,7 +73,7 @@ pub enum DeviceCommand {
 /// A device and one of its modules.
 #[derive(Debug, Args)]
 pub struct DeviceModule {
-    #[arg(value_name = "DEVICE_ID")]
+    #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
     pub id: String,
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
     #[arg(long, short, value_parser = parse_module)]
@@ -226,7 +227,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             }
         }
         DeviceCommand::ScopeDelete { id, scope_ids } => {
-            let result = client.delete_scopes(&id, scope_ids).await?;
+            let result = client.delete_scopes(&id, unique(scope_ids)).await?;
             if out.json {
                 out.json(&result)?;
             } else {
@@ -293,10 +294,21 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
     Ok(Exit::Ok.code())
 }
 
-/// Pairs each `--local` with the `--target` at the same position.
+/// Pairs each `--local` with the `--target` at the same position. Lists of different lengths
+/// are refused: `--local /a --local /b --target /B` could mean either pairing, and a scope
+/// stored with the wrong cloud folder backs up to the wrong place.
 fn scopes_from(locals: &[String], targets: &[String]) -> Result<Vec<ScopeBaseInfo>, CliError> {
     if locals.is_empty() && targets.is_empty() {
         return Err(CliError::usage("give at least one --local PATH or --target PATH"));
+    }
+    if !locals.is_empty() && !targets.is_empty() && locals.len() != targets.len() {
+        return Err(CliError::usage(format!(
+            "{} --local and {} --target: they pair up in order (the first --local with the first \
+             --target), so give both equally often (--target \"\" leaves a cloud folder out), or \
+             only one of them; nothing was added",
+            locals.len(),
+            targets.len()
+        )));
     }
     let count = locals.len().max(targets.len());
     Ok((0..count)

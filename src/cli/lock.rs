@@ -118,7 +118,7 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliE
             })
             .collect());
     }
-    ids.ids
+    super::unique(ids.ids)
         .into_iter()
         .map(|id| match ctx.journal()?.get(&id) {
             Some(held) => Ok(Selected {

@@ -59,6 +59,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KOOBACKUP_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
 
+    /// Send nothing that changes the server: only look (the TUI refuses such keys; commands
+    /// that would change something fail with exit 2 before sending)
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
     /// Server base URL; without --profile the config file is not used at all
     #[arg(long, global = true, env = "KOOBACKUP_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
@@ -141,6 +146,7 @@ impl GlobalArgs {
             timeout: self.timeout.map(Duration::from_secs),
             lock_ttl: self.lock_ttl_secs.map(Duration::from_secs),
             fresh,
+            read_only: self.read_only,
         }
     }
 }
@@ -207,7 +213,7 @@ pub enum LockCommand {
 #[derive(Debug, Args)]
 pub struct LockIds {
     /// Lock ids (as printed by `lock create`)
-    #[arg(value_name = "LOCK_ID", required_unless_present = "all")]
+    #[arg(value_name = "LOCK_ID", required_unless_present = "all", value_parser = parse_lock_id)]
     pub ids: Vec<String>,
     /// Every lock of the journal for this server and user
     #[arg(long, conflicts_with = "ids")]
@@ -222,7 +228,7 @@ pub enum RecordCommand {
     List(record::ListArgs),
     /// Show one record
     Get {
-        #[arg(value_name = "RECORD_ID", value_parser = record::parse_record_id)]
+        #[arg(value_name = "RECORD_ID", value_parser = parse_record_id)]
         id: String,
     },
     /// Mark a record completed (needs a lock for its module)
@@ -264,21 +270,75 @@ pub fn parse_module(text: &str) -> Result<ModuleCode, String> {
     }
 }
 
+/// `ids` without repeats, in the order first given: a command on several ids acts on each once.
+pub(crate) fn unique(ids: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+}
+
+/// An id as given on the command line: not empty, no whitespace or control characters (a pasted
+/// line break would otherwise reach the server inside the id, or be dropped from a header).
+fn check_id(kind: &str, text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err(format!("a {kind} id cannot be empty"));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || crate::format::needs_escape(c))
+    {
+        return Err(format!(
+            "{} is not a {kind} id: it holds spaces or control characters",
+            crate::format::escape(text)
+        ));
+    }
+    Ok(text.to_string())
+}
+
+pub fn parse_record_id(text: &str) -> Result<String, String> {
+    check_id("record", text)
+}
+
+/// A lock id travels in an HTTP header: ASCII only (`<uuid>@<module>`).
+pub fn parse_lock_id(text: &str) -> Result<String, String> {
+    let id = check_id("lock", text)?;
+    if !id.is_ascii() {
+        return Err(format!(
+            "{} is not a lock id: lock ids are ASCII (<uuid>@<module>)",
+            crate::format::escape(&id)
+        ));
+    }
+    Ok(id)
+}
+
+pub fn parse_device_id(text: &str) -> Result<String, String> {
+    check_id("device", text)
+}
+
+pub fn parse_scope_id(text: &str) -> Result<String, String> {
+    check_id("scope", text)
+}
+
 /// Parses the command line. On a usage error with `--json` among the arguments, the error is
 /// reported as JSON on stderr; either way the process exits with code 2.
 pub fn parse() -> Cli {
     match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) if error.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
-            let out = Output {
-                json: true,
-                quiet: false,
-            };
-            // clap's rendering starts with "error: " and ends with a hint to use --help.
+        Err(error) if error.use_stderr() => {
+            let json = std::env::args_os().any(|a| a == "--json");
+            // clap's rendering starts with "error: ", quotes the argument as typed (which may
+            // hold control characters) and ends with a hint to use --help.
             let rendered = error.to_string();
-            let first_line = rendered.lines().next().unwrap_or_default();
-            let message = first_line.trim_start_matches("error: ").to_string();
+            let message = rendered
+                .trim_start_matches("error: ")
+                .lines()
+                .filter(|line| !line.trim().is_empty() && !line.starts_with("For more information"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let out = Output { json, quiet: false };
             out.error(&CliError::usage(message));
+            if !json {
+                eprintln!("For more information, try '--help'.");
+            }
             std::process::exit(i32::from(Exit::Usage.code()));
         }
         Err(error) => error.exit(),

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::exit::{CliError, Exit};
 use super::output::{self, Output};
-use super::{Context, RecordCommand, parse_module};
+use super::{Context, RecordCommand, parse_lock_id, parse_module, parse_record_id};
 use crate::api::client::{NewRecord, RecordQuery};
 use crate::api::model::NewBackupFile;
 use crate::api::{
@@ -28,7 +28,7 @@ pub use delete::DeleteArgs;
 #[derive(Debug, Args)]
 pub struct LockChoice {
     /// Lock to use (default: your unexpired lock for the module, from the journal)
-    #[arg(long, value_name = "LOCK_ID")]
+    #[arg(long, value_name = "LOCK_ID", value_parser = parse_lock_id)]
     pub lock: Option<String>,
     /// Without a lock in the journal, create one for this command and release it afterwards
     #[arg(long, conflicts_with = "lock")]
@@ -442,19 +442,22 @@ async fn record_module(ctx: &Context, record_id: &str, choice: &LockChoice) -> R
     })
 }
 
-/// A record id as given on the command line: not empty, no whitespace or control characters
-/// (a pasted line break would otherwise reach the server as part of the id).
-pub fn parse_record_id(text: &str) -> Result<String, String> {
-    if text.is_empty() {
-        return Err("a record id cannot be empty".into());
+/// Whether [`with_lock`] has a lock to use for `module` without asking the server for one; the
+/// error it would give when it has none.
+fn lock_available(ctx: &mut Context, module: ModuleCode, choice: &LockChoice) -> Result<(), CliError> {
+    if choice.lock.is_some() || choice.auto_lock || ctx.live_lock(module)?.is_some() {
+        return Ok(());
     }
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "{} is not a record id: it holds spaces or control characters",
-            crate::format::escape(text)
-        ));
-    }
-    Ok(text.to_string())
+    Err(no_lock(ctx, module))
+}
+
+fn no_lock(ctx: &Context, module: ModuleCode) -> CliError {
+    CliError::usage(format!(
+        "this needs a lock for module {module}, and the lock journal has no unexpired one for {}: \
+         pass --lock ID, run `koobackup lock create --module {}` first, or add --auto-lock",
+        ctx.connection.label,
+        module.code()
+    ))
 }
 
 /// Runs `change` under the lock chosen by `choice` for `module`.
@@ -479,12 +482,7 @@ async fn with_lock<T>(
         return Ok(change(ctx.client(), &held.lock.lock_id).await?);
     }
     if !choice.auto_lock {
-        return Err(CliError::usage(format!(
-            "this needs a lock for module {module}, and the lock journal has no unexpired one for \
-             {}: pass --lock ID, run `koobackup lock create --module {}` first, or add --auto-lock",
-            ctx.connection.label,
-            module.code()
-        )));
+        return Err(no_lock(ctx, module));
     }
     let lock = ctx.create_lock(module, false).await?;
     let result = change(ctx.client(), &lock.lock_id).await;

@@ -546,6 +546,13 @@ impl App {
             }
             return Vec::new();
         };
+        if self.session.read_only && command.changes_the_server() {
+            self.status.notice = Some(format!(
+                "read-only mode: \"{}\" would change the server; nothing was sent",
+                command.name()
+            ));
+            return Vec::new();
+        }
         if let Some(dialog) = self.shell.take() {
             return self.shell_dialog_command(dialog, command);
         }
@@ -728,5 +735,7 @@ impl App {
     }
 }
 
+#[cfg(test)]
+mod read_only_tests;
 #[cfg(test)]
 mod tests;

@@ -51,11 +51,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         app.keymap(),
         &app.active_scopes(),
         app.status.notice.as_deref(),
+        app.session.read_only,
         theme,
     );
     match &app.shell {
         Some(shell::Dialog::Help { scroll }) => {
-            shell_view::draw_help(frame, area, app.keymap(), *scroll, theme)
+            shell_view::draw_help(frame, area, app.keymap(), *scroll, app.session.read_only, theme)
         }
         Some(shell::Dialog::QuitPrompt { live_locks }) => {
             shell_view::draw_quit_prompt(frame, area, *live_locks, theme)

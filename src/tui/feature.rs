@@ -22,6 +22,9 @@ pub struct Session {
     pub display_offset: FixedOffset,
     /// The profile's retention policy, which the clean-up view starts with.
     pub retention: Option<crate::retention::Retention>,
+    /// Only look: keys that would change the server are refused (and the client sends only
+    /// reads).
+    pub read_only: bool,
 }
 
 /// The panes that take focus, in Tab order.

@@ -79,6 +79,7 @@ pub async fn run(
         lock_ttl: chrono::Duration::from_std(client.lock_ttl()).unwrap_or(chrono::Duration::MAX),
         display_offset: *Local::now().offset(),
         retention: connection.retention,
+        read_only: client.is_read_only(),
     };
 
     let (actions, results) = runtime::action_channel();

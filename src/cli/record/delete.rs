@@ -10,11 +10,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use clap::Args;
 use serde::Serialize;
 
-use super::{LockChoice, parse_record_id, with_lock};
+use super::{LockChoice, lock_available, with_lock};
 use crate::api::{BackupRecord, ModuleCode};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
 use crate::cli::output::{self, Failed, RECORD_HEADERS};
+use crate::cli::{parse_record_id, unique};
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -45,8 +46,7 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
              delete without asking, or --dry-run to see what would be deleted; nothing was deleted",
         ));
     }
-    let mut ids = args.ids.clone();
-    dedup_keeping_order(&mut ids);
+    let ids = unique(args.ids.clone());
 
     // Look every record up first: the question names what goes, and a record that cannot be
     // read (gone, another user's) is reported instead of deleted blind.
@@ -54,16 +54,33 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
     let mut found: Vec<(BackupRecord, ModuleCode)> = Vec::new();
     for id in &ids {
         match look_up(ctx, id, &args.lock).await {
+            // The same record named twice (`7` and `07` may both find it) is deleted once.
+            Ok(entry) if found.iter().any(|(r, _)| r.record_id == entry.0.record_id) => {}
             Ok(entry) => found.push(entry),
             Err(error) => outcome.failed.push(Failed::new(id, &error)),
         }
     }
+    // Records of a module with no lock to use cannot go: said now, not after the question.
+    let mut deletable = Vec::new();
+    for (record, module) in found {
+        match lock_available(ctx, module, &args.lock) {
+            Ok(()) => deletable.push((record, module)),
+            Err(error) => outcome.failed.push(Failed::new(&record.record_id, &error)),
+        }
+    }
+    let found = deletable;
 
     if args.dry_run {
         return print_dry_run(ctx, &found, &outcome);
     }
-    if ask && !found.is_empty() && !confirmed(&found)? {
-        return Err(CliError::failure("not confirmed; nothing was deleted"));
+    let mut reported = 0;
+    if ask && !found.is_empty() {
+        // What cannot be deleted is shown before the question about the rest.
+        report_failures(ctx, &outcome.failed);
+        reported = outcome.failed.len();
+        if !confirmed(&found)? {
+            return Err(CliError::failure("not confirmed; nothing was deleted"));
+        }
     }
 
     for module in ModuleCode::ALL {
@@ -98,7 +115,7 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
                 .extend(chosen.iter().map(|id| Failed::new(id, &error))),
         }
     }
-    report(ctx, &outcome)
+    report(ctx, &outcome, reported)
 }
 
 /// The record and the module whose lock its deletion needs.
@@ -127,11 +144,6 @@ async fn look_up(
         ));
     }
     Ok((record, module))
-}
-
-fn dedup_keeping_order(ids: &mut Vec<String>) {
-    let mut seen = std::collections::HashSet::new();
-    ids.retain(|id| seen.insert(id.clone()));
 }
 
 fn rows(found: &[(BackupRecord, ModuleCode)]) -> Vec<Vec<String>> {
@@ -165,7 +177,7 @@ fn print_dry_run(
     outcome: &Outcome,
 ) -> Result<u8, CliError> {
     let out = ctx.out;
-    report_failures(ctx, outcome);
+    report_failures(ctx, &outcome.failed);
     if out.json {
         let records: Vec<&BackupRecord> = found.iter().map(|(record, _)| record).collect();
         out.json(&serde_json::json!({
@@ -192,16 +204,18 @@ fn print_dry_run(
 }
 
 /// Every failure on stderr (a JSON error document each with `--json`), besides the report.
-fn report_failures(ctx: &Context, outcome: &Outcome) {
-    for failed in &outcome.failed {
+fn report_failures(ctx: &Context, failed: &[Failed]) {
+    for failed in failed {
         ctx.out
             .error(&failed.cause.clone().context(format!("record {}", failed.id)));
     }
 }
 
-fn report(ctx: &Context, outcome: &Outcome) -> Result<u8, CliError> {
+/// The outcome; failures from `already_reported` on are shown (those before were shown ahead of
+/// the question).
+fn report(ctx: &Context, outcome: &Outcome, already_reported: usize) -> Result<u8, CliError> {
     let out = ctx.out;
-    report_failures(ctx, outcome);
+    report_failures(ctx, &outcome.failed[already_reported..]);
     if out.json {
         out.json(outcome)?;
     } else {

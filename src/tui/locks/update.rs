@@ -95,6 +95,11 @@ impl State {
 
     /// The clock moved: the renewals that fall due (auto-renew, and pinned locks).
     pub fn tick(&mut self, ctx: &Ctx) -> Vec<Out> {
+        // Read-only: nothing is renewed (another koobackup holding the lock renews it; the
+        // journal keeps its auto-renew setting as it is).
+        if ctx.session.read_only {
+            return Vec::new();
+        }
         let (now, ttl) = (ctx.now, ctx.session.lock_ttl);
         let ahead = renew_ahead(ttl);
         let due: Vec<LockInfo> = self

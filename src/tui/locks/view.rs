@@ -77,7 +77,8 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         Constraint::Length(7),
         Constraint::Length(if show_gauge { GAUGE_CELLS as u16 } else { 0 }),
         Constraint::Length(10),
-        Constraint::Length(4),
+        // "paused" in read-only mode; "auto" otherwise, leaving narrow screens their room.
+        Constraint::Length(if chrome.session.read_only { 6 } else { 4 }),
     ];
     let table = Table::new(rows, widths)
         .header(header)
@@ -118,7 +119,12 @@ fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected:
         Cell::from(entry.countdown(now)).style(time_style),
         Cell::from(gauge(entry, now, chrome.session.lock_ttl)).style(time_style),
         Cell::from(state).style(state_style),
-        Cell::from(if entry.auto_renew { "auto" } else { "" }),
+        Cell::from(match (entry.auto_renew, chrome.session.read_only) {
+            (true, false) => "auto",
+            // Read-only sends no renewal: the setting is kept, but nothing acts on it here.
+            (true, true) => "paused",
+            (false, _) => "",
+        }),
     ]);
     if selected {
         row.style(theme.selected)

@@ -24,7 +24,7 @@ pub fn draw_status(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chro
         Some(offset) => format!("{:+.1} s", offset.num_milliseconds() as f64 / 1000.0),
         None => "not measured yet".to_string(),
     };
-    let spans = vec![
+    let mut spans = vec![
         Span::styled(" koobackup ", theme.header),
         Span::raw("│ "),
         Span::raw(session.label.clone()),
@@ -33,6 +33,10 @@ pub fn draw_status(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chro
         Span::raw(" │ server clock "),
         Span::raw(offset),
     ];
+    if session.read_only {
+        spans.push(Span::raw(" │ "));
+        spans.push(Span::styled("READ-ONLY", theme.error));
+    }
     let error = match &status.last_error {
         Some((at, error)) => {
             let at = at.with_timezone(&session.display_offset).format("%H:%M:%S");
@@ -101,6 +105,7 @@ pub fn draw_footer(
     keymap: &Keymap,
     scopes: &[Scope],
     notice: Option<&str>,
+    read_only: bool,
     theme: &Theme,
 ) {
     let hints_area = match notice {
@@ -115,7 +120,7 @@ pub fn draw_footer(
         }
     };
     let mut spans = Vec::new();
-    for binding in fitting_hints(keymap, scopes, usize::from(hints_area.width)) {
+    for binding in fitting_hints(keymap, scopes, usize::from(hints_area.width), read_only) {
         spans.push(Span::styled(format!(" {}", binding.keys), theme.key));
         spans.push(Span::raw(format!(" {} ", binding.hint.unwrap_or_default())));
     }
@@ -125,7 +130,13 @@ pub fn draw_footer(
 /// The hints of `scopes` that fit in `width` columns, whole. The keys that work everywhere
 /// (quit, help, switching panes) are kept first, so that a newcomer always sees how to get
 /// around; the focused pane's own hints fill the rest in table order. Every key is in the help.
-fn fitting_hints<'a>(keymap: &'a Keymap, scopes: &[Scope], width: usize) -> Vec<&'a Binding> {
+/// In read-only mode the keys that would change the server are left out (the help marks them).
+fn fitting_hints<'a>(
+    keymap: &'a Keymap,
+    scopes: &[Scope],
+    width: usize,
+    read_only: bool,
+) -> Vec<&'a Binding> {
     let hint_width = |b: &&Binding| b.keys.chars().count() + b.hint.unwrap_or_default().chars().count() + 3;
     let (own, everywhere): (Vec<Scope>, Vec<Scope>) = scopes.iter().partition(|s| **s != Scope::Global);
     let everywhere = keymap.hints(&everywhere);
@@ -133,6 +144,7 @@ fn fitting_hints<'a>(keymap: &'a Keymap, scopes: &[Scope], width: usize) -> Vec<
     let mut fitting: Vec<&Binding> = keymap
         .hints(&own)
         .into_iter()
+        .filter(|hint| !(read_only && hint.command.changes_the_server()))
         .take_while(|hint| match room.checked_sub(hint_width(hint)) {
             Some(left) => {
                 room = left;
@@ -146,13 +158,24 @@ fn fitting_hints<'a>(keymap: &'a Keymap, scopes: &[Scope], width: usize) -> Vec<
 }
 
 /// The help overlay: every key of the keymap, grouped by where it works.
-pub fn draw_help(frame: &mut Frame, screen: Rect, keymap: &Keymap, scroll: usize, theme: &Theme) {
+pub fn draw_help(
+    frame: &mut Frame,
+    screen: Rect,
+    keymap: &Keymap,
+    scroll: usize,
+    read_only: bool,
+    theme: &Theme,
+) {
     let lines: Vec<Line> = keymap
         .help_lines()
         .into_iter()
         .map(|line| match line {
             HelpLine::Blank => Line::from(""),
             HelpLine::Title(scope) => Line::styled(scope.title(), theme.header),
+            HelpLine::Key(binding) if read_only && binding.command.changes_the_server() => Line::styled(
+                format!("  {:<12}{} (disabled: read-only)", binding.keys, binding.help),
+                theme.dim,
+            ),
             HelpLine::Key(binding) => Line::from(vec![
                 Span::styled(format!("  {:<12}", binding.keys), theme.key),
                 Span::raw(binding.help),
@@ -219,12 +242,12 @@ mod tests {
     fn global_hints_survive_a_narrow_footer_and_pane_hints_are_never_cut() {
         let keymap = default_keymap();
         let scopes = [Scope::LocksPane, Scope::Global];
-        let wide = shown(&fitting_hints(&keymap, &scopes, 200));
+        let wide = shown(&fitting_hints(&keymap, &scopes, 200, false));
         assert!(
             wide.contains("v full ids") && wide.ends_with("Tab next pane "),
             "{wide}"
         );
-        let narrow = fitting_hints(&keymap, &scopes, 60);
+        let narrow = fitting_hints(&keymap, &scopes, 60, false);
         let text = shown(&narrow);
         assert!(text.chars().count() <= 60, "{text}");
         assert!(
@@ -237,7 +260,7 @@ mod tests {
     #[test]
     fn dialogs_show_only_their_own_hints() {
         let keymap = default_keymap();
-        let text = shown(&fitting_hints(&keymap, &[Scope::Confirm], 100));
+        let text = shown(&fitting_hints(&keymap, &[Scope::Confirm], 100, false));
         assert_eq!(text, " y/Enter yes  n/Esc no ");
     }
 }

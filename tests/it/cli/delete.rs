@@ -64,6 +64,7 @@ async fn several_records_go_only_with_yes_and_exactly_those() {
             other_module,
             "404",
             "--dry-run",
+            "--auto-lock",
             "--json",
         ])
         .await;
@@ -182,4 +183,58 @@ async fn at_a_terminal_it_asks_naming_the_record_and_only_y_deletes() {
     let (code, _) = delete_at_a_terminal(&server, id, "y").await;
     assert_eq!(code, 0);
     assert!(on_server(&server).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_record_named_twice_goes_once_and_a_missing_lock_is_said_before_anything() {
+    let server = spawn_server().await;
+    let ids = records_in(&server, &["100"]).await;
+    let id = &ids[0];
+    let cli = Cli::for_server(&server.base_url());
+
+    // No lock in the journal and no --auto-lock: refused (exit 2), the record stays.
+    let no_lock = cli.run(&["record", "delete", id, "--yes"]).await;
+    no_lock.code(2);
+    assert!(no_lock.stderr.contains("needs a lock"), "{}", no_lock.stderr);
+    assert_eq!(on_server(&server), set(&[id]));
+
+    // `0<id>` is the same record to the server: deleted once, reported once, success.
+    let padded = format!("0{id}");
+    let run = cli
+        .run(&["record", "delete", id, &padded, "--yes", "--auto-lock", "--json"])
+        .await;
+    assert_eq!(run.ok().json(), json!({"ok": [id], "failed": []}));
+    assert!(on_server(&server).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_that_are_no_ids_are_usage_errors_shown_escaped() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let before = server.server.stats().requests;
+    for args in [
+        vec!["record", "delete", "1", "--yes", "--lock", "\u{1b}[31m@100"],
+        vec!["device", "unbind", ""],
+        vec!["device", "scopes", "", "-m", "100"],
+        vec!["lock", "release", "a\u{202e}b@100"],
+        vec!["record", "get", "1\r2"],
+    ] {
+        let run = cli.run(&args).await;
+        run.code(2);
+        assert!(
+            !crate::support::fake::has_raw_controls(&run.stderr),
+            "{args:?}: {:?}",
+            run.stderr
+        );
+    }
+    assert_eq!(server.server.stats().requests, before, "nothing was sent");
+
+    // With --json the whole message is kept, naming what is missing.
+    let missing = cli.run(&["record", "delete", "--json"]).await;
+    missing.code(2);
+    let error = missing.json_error();
+    assert!(
+        error["error"]["message"].as_str().unwrap().contains("RECORD_ID"),
+        "{error}"
+    );
 }

@@ -56,12 +56,36 @@ async fn devices_their_scopes_and_settings_from_the_command_line() {
             "/Photos",
             "--local",
             "/Pictures",
+            "--target",
+            "",
             "--json",
         ])
         .await
         .ok()
         .json();
     assert_eq!(added.as_array().unwrap().len(), 2);
+    // Unequal lists could pair either way: refused, nothing added.
+    let ambiguous = cli
+        .run(&[
+            "device",
+            "scope-add",
+            &id,
+            "-m",
+            "101",
+            "--local",
+            "/a",
+            "--local",
+            "/b",
+            "--target",
+            "/B",
+        ])
+        .await;
+    ambiguous.code(2);
+    assert!(
+        ambiguous.stderr.contains("pair up in order"),
+        "{}",
+        ambiguous.stderr
+    );
     assert_eq!(added[1]["localPath"], json!("/Pictures"));
     assert_eq!(added[1]["targetFolderPath"], json!(""));
     let scopes = cli

@@ -279,3 +279,23 @@ async fn without_koobackup_journal_the_journal_lives_in_the_data_directory() {
     assert!(journal.contains(&id), "{journal}");
     cli.run(&["lock", "release", &id]).await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_named_twice_is_renewed_and_released_once() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let id = cli
+        .run(&["lock", "create", "-m", "100", "-q"])
+        .await
+        .ok()
+        .stdout_trimmed()
+        .to_owned();
+    let renewed = cli.run(&["lock", "renew", &id, &id, "--json"]).await.ok().json();
+    assert_eq!(renewed["ok"].as_array().unwrap().len(), 1, "{renewed}");
+    let released = cli
+        .run(&["lock", "release", &id, &id, "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(released, serde_json::json!({"ok": [id], "failed": []}));
+}

@@ -454,3 +454,40 @@ async fn a_closed_stdout_ends_every_output_form_quietly_with_exit_0() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_sends_nothing_that_changes_the_server() {
+    let server = crate::support::spawn_server().await;
+    let lock = server.lock(crate::support::ALICE, "100").await;
+    let record = server.record(crate::support::ALICE, &lock, "100", "pixel").await["recordId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cli = Cli::for_server(&server.base_url());
+
+    // --read-only: reads work; a change fails with exit 2 before anything is sent.
+    cli.run(&["--read-only", "record", "get", &record]).await.ok();
+    let before = server.server.stats().requests;
+    let create = cli.run(&["--read-only", "lock", "create", "-m", "101"]).await;
+    create.code(2);
+    assert!(create.stderr.contains("read-only mode"), "{}", create.stderr);
+    assert_eq!(server.server.stats().requests, before, "nothing was sent");
+
+    // The same from the profile.
+    let config = cli.write_config(&format!(
+        "default_profile = \"look\"\n[profiles.look]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+         token = {{ env = \"KOOBACKUP_TOKEN\" }}\nread_only = true\n",
+        server.base_url()
+    ));
+    assert!(config.exists());
+    let profiled = cli.without("KOOBACKUP_BASE_URL").without("KOOBACKUP_USER_ID");
+    let delete = profiled
+        .run(&["record", "delete", &record, "--lock", &lock, "--yes"])
+        .await;
+    delete.code(2);
+    assert!(delete.stderr.contains("read-only mode"), "{}", delete.stderr);
+    assert!(
+        crate::support::record_ids(&server.db_path, "100").contains(&record),
+        "the record is still there"
+    );
+}

@@ -779,3 +779,26 @@ async fn devices_view_shows_figures_opens_a_device_and_adds_a_scope() {
         .collect();
     assert_eq!(added, [("/volume1/photos", "/Photos")]);
 }
+
+/// `--read-only` in a real terminal: the status bar says so, a key that would change the
+/// server is refused with a message, and the server sees no change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_changes_in_a_real_terminal() {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base_url, dir_path) = (server.base_url(), dir.path().to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let args = ["--user-id", support::ALICE.0, "--read-only"];
+        let mut tui = Tui::start_as(&base_url, &dir_path, &args, &[]);
+        tui.wait_text("READ-ONLY");
+        tui.send("n");
+        tui.wait_text("read-only mode");
+        assert!(journal_ids(&dir_path).is_empty(), "no lock was created");
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+    // The module is free: nothing was locked on the server.
+    server.lock(support::ALICE, "100").await;
+}

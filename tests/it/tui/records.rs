@@ -35,6 +35,7 @@ impl Driver {
             lock_ttl: chrono::Duration::seconds(600),
             display_offset: FixedOffset::east_opt(0).unwrap(),
             retention: None,
+            read_only: false,
         };
         let held = held.into_iter().map(|lock| (lock, false)).collect();
         let mut app = App::new(session, held, Vec::new(), Utc::now(), Rect::new(0, 0, 120, 40));
