@@ -355,3 +355,77 @@ fn a_policy_reads_back_what_it_writes_and_refuses_nonsense() {
         assert!(error.contains(says), "{bad}: {error}");
     }
 }
+
+#[test]
+fn the_newest_is_kept_by_its_own_guard_when_no_rule_keeps_it() {
+    // keep_last 0 keeps nothing by itself (check() refuses such a policy; the engine must still
+    // never empty a device when asked to use it).
+    let device = vec![completed("a", "d", noon(1)), completed("b", "d", noon(2))];
+    let none = Retention {
+        keep_last: Some(0),
+        ..Retention::default()
+    };
+    assert_eq!(
+        verdicts(none, &device),
+        [("a".into(), "delete"), ("b".into(), "newest-of-device")]
+    );
+    let allowed = Retention {
+        allow_empty: true,
+        ..none
+    };
+    assert_eq!(
+        verdicts(allowed, &device),
+        [("a".into(), "delete"), ("b".into(), "delete")]
+    );
+    assert!(kept_ids(none, &[]).is_empty(), "no records, nothing to keep");
+}
+
+#[test]
+fn any_one_rule_makes_a_policy_and_each_is_read_by_its_name() {
+    let day = chrono::Duration::days(1);
+    for (text, policy) in [
+        (
+            "keep_last 1",
+            Retention {
+                keep_last: Some(1),
+                ..Retention::default()
+            },
+        ),
+        (
+            "keep_daily 2",
+            Retention {
+                keep_daily: Some(2),
+                ..Retention::default()
+            },
+        ),
+        (
+            "keep_weekly 3",
+            Retention {
+                keep_weekly: Some(3),
+                ..Retention::default()
+            },
+        ),
+        (
+            "keep_monthly 4",
+            Retention {
+                keep_monthly: Some(4),
+                ..Retention::default()
+            },
+        ),
+        (
+            "keep_within 1d",
+            Retention {
+                keep_within: Some(day),
+                ..Retention::default()
+            },
+        ),
+    ] {
+        assert!(policy.is_set(), "{text}");
+        assert_eq!(Retention::parse(text), Ok(Some(policy)), "{text}");
+    }
+    assert!(!Retention::default().is_set());
+    assert_eq!(
+        crate::cleanup::parse_age("2w").unwrap(),
+        chrono::Duration::days(14)
+    );
+}
