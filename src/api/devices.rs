@@ -19,6 +19,10 @@ fn device_path(device_id: &str) -> String {
     format!("/device/{}", sign::encode(device_id))
 }
 
+/// Scopes one call may add or delete (the reference's limit for `scopeList` and
+/// `scopeIdList`).
+pub const MAX_SCOPES_PER_CALL: usize = 100;
+
 impl Client {
     /// `POST /device`. Not repeated: whether a repeat binds a second device is the server's
     /// business, not a client's guess.
@@ -53,7 +57,8 @@ impl Client {
         self.scrubbed(answer.data()).map(Some)
     }
 
-    /// `POST /device/{id}/scope`: adds up to 100 scopes of `module`. Not repeated.
+    /// `POST /device/{id}/scope`: adds up to [`MAX_SCOPES_PER_CALL`] scopes of `module`. Not
+    /// repeated.
     pub async fn add_scopes(
         &self,
         device_id: &str,

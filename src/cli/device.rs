@@ -8,6 +8,7 @@ use super::output::{self, Output};
 use super::record::report_unreadable;
 use super::{Context, parse_device_id, parse_module, parse_scope_id, unique};
 use crate::api::ModuleCode;
+use crate::api::devices::MAX_SCOPES_PER_CALL;
 use crate::api::model::{
     BindDeviceRequest, ConfigInfo, DeviceEntity, ScopeBaseInfo, ScopeInfo, UpdateConfigRequest,
 };
@@ -227,7 +228,11 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             }
         }
         DeviceCommand::ScopeDelete { id, scope_ids } => {
-            let result = client.delete_scopes(&id, unique(scope_ids)).await?;
+            let scope_ids = unique(scope_ids);
+            if scope_ids.len() > MAX_SCOPES_PER_CALL {
+                return Err(too_many_scopes(scope_ids.len(), "deleted"));
+            }
+            let result = client.delete_scopes(&id, scope_ids).await?;
             if out.json {
                 out.json(&result)?;
             } else {
@@ -294,12 +299,25 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
     Ok(Exit::Ok.code())
 }
 
+/// One call takes at most [`MAX_SCOPES_PER_CALL`] scopes; more are refused whole rather than
+/// half done.
+fn too_many_scopes(count: usize, done: &str) -> CliError {
+    CliError::usage(format!(
+        "{count} scopes given; KooDrive takes at most {MAX_SCOPES_PER_CALL} per call, so run it in \
+         parts; nothing was {done}"
+    ))
+}
+
 /// Pairs each `--local` with the `--target` at the same position. Lists of different lengths
 /// are refused: `--local /a --local /b --target /B` could mean either pairing, and a scope
 /// stored with the wrong cloud folder backs up to the wrong place.
 fn scopes_from(locals: &[String], targets: &[String]) -> Result<Vec<ScopeBaseInfo>, CliError> {
     if locals.is_empty() && targets.is_empty() {
         return Err(CliError::usage("give at least one --local PATH or --target PATH"));
+    }
+    let count = locals.len().max(targets.len());
+    if count > MAX_SCOPES_PER_CALL {
+        return Err(too_many_scopes(count, "added"));
     }
     if !locals.is_empty() && !targets.is_empty() && locals.len() != targets.len() {
         return Err(CliError::usage(format!(
@@ -310,7 +328,6 @@ fn scopes_from(locals: &[String], targets: &[String]) -> Result<Vec<ScopeBaseInf
             targets.len()
         )));
     }
-    let count = locals.len().max(targets.len());
     Ok((0..count)
         .map(|i| ScopeBaseInfo {
             local_path: locals.get(i).cloned().unwrap_or_default(),

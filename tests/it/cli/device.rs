@@ -86,6 +86,17 @@ async fn devices_their_scopes_and_settings_from_the_command_line() {
         "{}",
         ambiguous.stderr
     );
+    // More than one call takes: refused whole, not half added.
+    let paths: Vec<String> = (0..101).map(|i| format!("/folder-{i}")).collect();
+    let mut args = vec!["device", "scope-add", &id, "-m", "101"];
+    for path in &paths {
+        args.extend(["--local", path.as_str()]);
+    }
+    let too_many = cli.run(&args).await;
+    too_many.code(2);
+    assert!(too_many.stderr.contains("at most 100"), "{}", too_many.stderr);
+    let listed = cli.run(&["device", "scopes", &id, "-m", "101", "--json"]).await;
+    assert!(!listed.ok().stdout.contains("/folder-"), "nothing was added");
     assert_eq!(added[1]["localPath"], json!("/Pictures"));
     assert_eq!(added[1]["targetFolderPath"], json!(""));
     let scopes = cli
