@@ -273,7 +273,7 @@ async fn a_cut_network_stops_the_command_when_the_lock_runs_out_and_before_anoth
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
-        wait_for_file(&marker, Duration::from_secs(5)).await,
+        wait_for_file(&marker, Duration::from_secs(20)).await,
         "another holder has the lock and the command was never stopped"
     );
     let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
@@ -539,7 +539,7 @@ async fn a_closed_stderr_does_not_stop_koobackup_from_stopping_the_command() {
         status.signal()
     );
     assert!(
-        gone_within(sleeper, Duration::from_secs(5)).await,
+        gone_within(sleeper, Duration::from_secs(20)).await,
         "COMMAND was orphaned"
     );
     assert!(module_is_free(&server).await, "the lock was released");
@@ -579,7 +579,7 @@ async fn a_killed_koobackup_takes_its_command_with_it() {
     send(child.id().unwrap(), libc::SIGKILL);
     let _ = child.wait().await;
     assert!(
-        gone_within(sleeper, Duration::from_secs(5)).await,
+        gone_within(sleeper, Duration::from_secs(20)).await,
         "COMMAND ran on without its lock being renewed"
     );
 }

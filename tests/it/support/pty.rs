@@ -275,3 +275,20 @@ pub fn countdown_of(screen: &str, module: &str) -> Option<String> {
         })
         .map(str::to_string)
 }
+
+/// The journal's lock ids once there are `count` of them: the app writes its journal in the
+/// background, a moment after the screen shows the change. Fails after 15 s.
+pub fn wait_journal(dir: &Path, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let ids = journal_ids(dir);
+        if ids.len() == count {
+            return ids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the journal holds {ids:?}, not {count} lock(s)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
