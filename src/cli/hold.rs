@@ -97,11 +97,22 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     command.args(&hold.command[1..]).env(LOCK_ID_ENV, &lock.lock_id);
     // Its own process group: every process COMMAND starts can be signalled together.
     command.process_group(0);
-    // SAFETY: getpid(2) here, prctl(2) and getppid(2) in the child; nothing else runs between
-    // fork and exec.
+    // In a terminal, COMMAND gets the foreground: it can read the terminal, and Ctrl-C and
+    // Ctrl-Z reach it as they would without koobackup. Both sides hand it over (as shells do):
+    // a COMMAND that reads before koobackup's hand-over would otherwise be stopped (SIGTTIN).
+    let terminal = Terminal::foreground();
+    let in_foreground = terminal.is_some();
+    // SAFETY: getpid(2) here; prctl(2), getppid(2), signal(2) and tcsetpgrp(3) in the child,
+    // all async-signal-safe; nothing else runs between fork and exec.
     let parent = unsafe { libc::getpid() };
     unsafe {
-        command.pre_exec(move || process::die_with_parent(parent));
+        command.pre_exec(move || {
+            process::die_with_parent(parent)?;
+            if in_foreground {
+                process::take_the_foreground();
+            }
+            Ok(())
+        });
     }
     let mut child = match command.spawn() {
         Ok(child) => child,
@@ -122,12 +133,9 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     // The group id is the child's pid. The child stays unreaped until `wait` returns, so the
     // group id cannot be reused while the loop below may signal it.
     let group = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
-    // In a terminal, COMMAND gets the foreground: it can read the terminal, and Ctrl-C and
-    // Ctrl-Z reach it as they would without koobackup.
-    let terminal = group.and_then(|group| {
-        let terminal = Terminal::foreground()?;
+    let terminal = terminal.zip(group).map(|(terminal, group)| {
         terminal.lend(group);
-        Some(terminal)
+        terminal
     });
     ctx.out.note(&format!(
         "holding lock {} for module {} while {program} runs; renewing every {} s",

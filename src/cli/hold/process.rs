@@ -115,6 +115,19 @@ impl Terminal {
 /// To run in COMMAND's process just before it execs: dies with koobackup. When koobackup is
 /// killed outright (SIGKILL, a crash), COMMAND gets SIGKILL rather than running on without a
 /// lock being renewed. (Processes COMMAND starts itself do not inherit this.)
+/// In the child between fork and exec: makes its own (new) process group the terminal's
+/// foreground, as the parent does too, so that whichever runs first wins the race with a read.
+pub fn take_the_foreground() {
+    // SAFETY: signal(2), getpgrp(2) and tcsetpgrp(3) are async-signal-safe; SIGTTOU is ignored
+    // only for the call (a background group asking gets it) and its disposition restored, so
+    // COMMAND starts with koobackup's.
+    unsafe {
+        let previous = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
+        libc::signal(libc::SIGTTOU, previous);
+    }
+}
+
 pub fn die_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
     // SAFETY: prctl(2) and getppid(2) are async-signal-safe and touch only this process.
     unsafe {
