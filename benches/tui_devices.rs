@@ -10,52 +10,24 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{FixedOffset, Utc};
+use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use koobackup::api::{Client, ClientOptions, Credentials, ModuleCode, Token};
-use koobackup::server::{RunningServer, ServerConfig, UserCredential, start};
+use koobackup::api::{Client, ModuleCode};
 use koobackup::tui::action::{Action, ApiReply, Effect};
+use koobackup::tui::draw;
 use koobackup::tui::effects;
 use koobackup::tui::theme::{ColorSupport, Theme};
-use koobackup::tui::{App, Session, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::layout::Rect;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
-const USER: (&str, &str) = ("alice", "alice-token");
+mod support;
+
+use support::{LocalServer, USER, app};
 const DEVICES: usize = 50;
 const RECORDS_PER_MODULE: usize = 200;
-
-struct Bench {
-    server: RunningServer,
-    client: Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Bench {
-    fn start(rt: &Runtime) -> Bench {
-        let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("bench.db");
-        let mut config = ServerConfig::new(&db_path);
-        config.users.push(UserCredential {
-            user_id: USER.0.into(),
-            token: USER.1.into(),
-        });
-        let server = rt.block_on(start(config)).expect("start server");
-        fill(&db_path);
-        let mut options = ClientOptions::new(server.base_url(), Credentials::new(USER.0, Token::new(USER.1)));
-        options.retries = 0;
-        let client = Client::new(options).unwrap();
-        Bench {
-            server,
-            client,
-            _dir: dir,
-        }
-    }
-}
 
 /// 50 bound devices; per device and module 200 records (a third of them completed, spread over
 /// the last 60 days), each with one backup file.
@@ -104,26 +76,6 @@ fn fill(db_path: &std::path::Path) {
     tx.commit().unwrap();
 }
 
-fn app() -> App {
-    let session = Session {
-        label: "bench".into(),
-        embedded: false,
-        base_url: "http://127.0.0.1".into(),
-        user_id: USER.0.into(),
-        lock_ttl: chrono::Duration::seconds(600),
-        display_offset: FixedOffset::east_opt(0).unwrap(),
-        retention: None,
-        read_only: false,
-    };
-    App::new(
-        session,
-        Vec::new(),
-        Vec::new(),
-        Utc::now(),
-        Rect::new(0, 0, 120, 40),
-    )
-}
-
 /// Opens the Devices view and answers its calls as they complete; returns (time until a frame
 /// with the devices is drawn, time until every figure is in).
 async fn load_devices(client: &Client) -> (Duration, Duration) {
@@ -170,7 +122,8 @@ async fn load_devices(client: &Client) -> (Duration, Duration) {
 
 fn devices_view(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
-    let bench = Bench::start(&rt);
+    let bench = LocalServer::start(&rt);
+    fill(&bench.db_path);
     let mut group = c.benchmark_group("devices_view");
     group
         .sample_size(10)

@@ -12,62 +12,43 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{FixedOffset, Utc};
+use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use koobackup::api::{
-    BackupRecord, Client, ClientOptions, Credentials, DeviceEntity, LockInfo, ModuleCode, Page, RecordStatus,
-    Token,
-};
-use koobackup::server::{Faults, RunningServer, ServerConfig, UserCredential, start};
+use koobackup::api::{BackupRecord, Client, DeviceEntity, LockInfo, ModuleCode, Page, RecordStatus};
+use koobackup::server::Faults;
 use koobackup::tui::action::{
     Action, ApiOutcome, ApiReply, BulkDeleteJob, BulkProgress, CancelFlag, Effect, JobId,
 };
 use koobackup::tui::effects::{self, DEFAULT_BULK_CONCURRENCY};
 use koobackup::tui::records::LoadState;
 use koobackup::tui::theme::{ColorSupport, Theme};
-use koobackup::tui::{App, Session, draw};
+use koobackup::tui::{App, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::layout::Rect;
 use tokio::runtime::Runtime;
 
-const USER: (&str, &str) = ("alice", "alice-token");
+mod support;
+
+use support::{LocalServer, USER};
 
 struct Bench {
-    server: RunningServer,
-    db_path: std::path::PathBuf,
-    client: Client,
-    _dir: tempfile::TempDir,
+    local: LocalServer,
     /// Next record id to insert (ids only grow, so each batch is the newest).
     next_id: i64,
 }
 
 impl Bench {
     fn start(rt: &Runtime) -> Bench {
-        let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("bench.db");
-        let mut config = ServerConfig::new(&db_path);
-        config.users.push(UserCredential {
-            user_id: USER.0.into(),
-            token: USER.1.into(),
-        });
-        let server = rt.block_on(start(config)).expect("start server");
-        let mut options = ClientOptions::new(server.base_url(), Credentials::new(USER.0, Token::new(USER.1)));
-        options.retries = 0;
-        let client = Client::new(options).unwrap();
         Bench {
-            server,
-            db_path,
-            client,
-            _dir: dir,
+            local: LocalServer::start(rt),
             next_id: 1_842_862_763_295_184_641,
         }
     }
 
     /// Records of `module` in the database.
     fn count_records(&self, module: ModuleCode) -> usize {
-        let conn = rusqlite::Connection::open(&self.db_path).unwrap();
+        let conn = rusqlite::Connection::open(&self.local.db_path).unwrap();
         conn.query_row(
             "SELECT COUNT(*) FROM records WHERE module = ?1",
             [module.code()],
@@ -78,7 +59,7 @@ impl Bench {
 
     /// Inserts `n` new records of `module` in one transaction; returns their ids.
     fn insert_records(&mut self, module: ModuleCode, n: usize) -> Vec<String> {
-        let mut conn = rusqlite::Connection::open(&self.db_path).unwrap();
+        let mut conn = rusqlite::Connection::open(&self.local.db_path).unwrap();
         conn.busy_timeout(Duration::from_secs(5)).unwrap();
         let tx = conn.transaction().unwrap();
         let now = Utc::now().timestamp_millis();
@@ -121,23 +102,7 @@ impl Bench {
 }
 
 fn app() -> App {
-    let session = Session {
-        label: "bench".into(),
-        embedded: false,
-        base_url: "http://127.0.0.1".into(),
-        user_id: USER.0.into(),
-        lock_ttl: chrono::Duration::seconds(600),
-        display_offset: FixedOffset::east_opt(0).unwrap(),
-        retention: None,
-        read_only: false,
-    };
-    let mut app = App::new(
-        session,
-        Vec::new(),
-        Vec::new(),
-        Utc::now(),
-        Rect::new(0, 0, 120, 40),
-    );
+    let mut app = support::app();
     key(&mut app, KeyCode::BackTab);
     app
 }
@@ -180,7 +145,7 @@ fn records_load(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(15));
-    let client = bench.client.clone();
+    let client = bench.local.client.clone();
     group.bench_function("first_page", |b| {
         b.to_async(&rt).iter_custom(|iters| {
             let client = client.clone();
@@ -208,7 +173,7 @@ fn records_load(c: &mut Criterion) {
         })
     });
     group.finish();
-    rt.block_on(bench.server.shutdown());
+    rt.block_on(bench.local.server.shutdown());
 }
 
 /// An app showing `n` records of 102 (fed straight into `update`), cursor on the last one.
@@ -276,7 +241,7 @@ fn bulk_delete(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let mut bench = Bench::start(&rt);
     let lock: LockInfo = rt
-        .block_on(bench.client.create_lock(ModuleCode::AddressBook))
+        .block_on(bench.local.client.create_lock(ModuleCode::AddressBook))
         .unwrap();
     let mut group = c.benchmark_group("bulk_delete_1000");
     group
@@ -303,11 +268,15 @@ fn bulk_delete(c: &mut Criterion) {
                     };
                     let failures = std::sync::atomic::AtomicUsize::new(0);
                     let started = Instant::now();
-                    rt.block_on(effects::run_bulk_delete(bench.client.clone(), job, |progress| {
-                        if let BulkProgress::Deleted { result: Err(_), .. } = progress {
-                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }));
+                    rt.block_on(effects::run_bulk_delete(
+                        bench.local.client.clone(),
+                        job,
+                        |progress| {
+                            if let BulkProgress::Deleted { result: Err(_), .. } = progress {
+                                failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        },
+                    ));
                     total += started.elapsed();
                     assert_eq!(failures.into_inner(), 0);
                 }
@@ -316,7 +285,7 @@ fn bulk_delete(c: &mut Criterion) {
         });
     }
     group.finish();
-    rt.block_on(bench.server.shutdown());
+    rt.block_on(bench.local.server.shutdown());
 }
 
 /// Deletes `ids` under `lock` as the TUI does; returns how often each id was reported deleted
@@ -361,9 +330,9 @@ fn bulk_delete_under_faults(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let mut bench = Bench::start(&rt);
     let lock: LockInfo = rt
-        .block_on(bench.client.create_lock(ModuleCode::AddressBook))
+        .block_on(bench.local.client.create_lock(ModuleCode::AddressBook))
         .unwrap();
-    bench.server.set_faults(Faults {
+    bench.local.server.set_faults(Faults {
         error_rate: 0.1,
         rate_limit_per_sec: Some(200),
         ..Faults::default()
@@ -379,7 +348,7 @@ fn bulk_delete_under_faults(c: &mut Criterion) {
             for i in 0..iters {
                 let ids = bench.insert_records(ModuleCode::AddressBook, 1000);
                 let started = Instant::now();
-                let (reported, failures) = run_bulk(&rt, &bench.client, &lock, ids, i);
+                let (reported, failures) = run_bulk(&rt, &bench.local.client, &lock, ids, i);
                 total += started.elapsed();
                 assert_eq!(failures, 0, "every delete went through in the end");
                 assert!(
@@ -392,12 +361,12 @@ fn bulk_delete_under_faults(c: &mut Criterion) {
         })
     });
     group.finish();
-    let stats = bench.server.stats();
+    let stats = bench.local.server.stats();
     println!(
         "bulk_delete_1000_faults: {} requests, {} injected 500s, {} answered 429",
         stats.requests, stats.injected_errors, stats.rate_limited
     );
-    rt.block_on(bench.server.shutdown());
+    rt.block_on(bench.local.server.shutdown());
 }
 
 criterion_group!(

@@ -609,6 +609,17 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_devices_machine_code_is_fnv1a_of_user_and_device() {
+        // Worked out by hand from FNV-1a 64 over "alice\0phone-1" (and over "\0" alone): the
+        // code must stay the same across versions, or a device would look new after an upgrade.
+        assert_eq!(
+            default_device("alice", "phone-1", t0()).machine_code,
+            "796543dc176d24d5"
+        );
+        assert_eq!(default_device("", "", t0()).machine_code, "af63bd4c8601b7df");
+    }
+
+    #[test]
     fn create_validates_its_input() {
         let store = Store::open_in_memory();
         let c = &mut *store.conn();
