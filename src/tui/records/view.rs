@@ -136,8 +136,13 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
         parts.push(format!("device {}", format::escape(device)));
     }
     let count = pane.rows().len();
+    // Where the cursor is among the rows shown ("+" while more are still loading).
+    let shown = pane.visible().len();
+    let at = (shown > 0).then(|| format!("row {} of {shown}", pane.cursor() + 1));
+    let filtered = !pane.filter().is_empty();
     match (pane.load(), pane.refreshing()) {
         (LoadState::Loading { .. }, Some(pages)) => {
+            parts.extend(at);
             parts.push(format!(
                 "{count} · refreshing {} page {}…",
                 chrome.spinner(),
@@ -145,21 +150,27 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
             ));
         }
         (LoadState::Loading { pages }, None) => {
+            parts.extend(at.map(|at| format!("{at}+")));
             parts.push(format!("{count} loaded {} page {}…", chrome.spinner(), pages + 1));
         }
-        (LoadState::Loaded { .. }, _) => parts.push(count.to_string()),
-        (LoadState::Failed { .. }, _) => parts.push(format!("{count} (incomplete)")),
+        (LoadState::Loaded { .. }, _) => match at {
+            Some(at) if filtered => parts.push(format!("{at} ({count} loaded)")),
+            Some(at) => parts.push(at),
+            None => parts.push(count.to_string()),
+        },
+        (LoadState::Failed { .. }, _) => {
+            parts.extend(at);
+            parts.push(format!("{count} (incomplete)"));
+        }
         (LoadState::Idle, _) => {}
     }
     if pane.unreadable() > 0 {
         parts.push(format!("{} unreadable", pane.unreadable()));
     }
-    if !pane.filter().is_empty() {
-        parts.push(format!(
-            "filter \"{}\": {} match",
-            pane.filter(),
-            pane.visible().len()
-        ));
+    if filtered {
+        // How many match is the "of N" above; said here only when none does.
+        let none = if shown == 0 { ": no match" } else { "" };
+        parts.push(format!("filter \"{}\"{none}", format::escape(pane.filter())));
     }
     // The locks pane is hidden meanwhile: say how long the module's lock has left.
     if let Some(lock) = chrome.live_lock(module) {
