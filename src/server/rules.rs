@@ -722,6 +722,16 @@ mod tests {
             code(list_records(c, "a", ModuleCode::Folder, None, 10, Some(&long))),
             400001
         );
+        // The length limit itself: one past it is refused for its length, at it for its content.
+        let mut message = |cursor: &str| {
+            list_records(c, "a", ModuleCode::Folder, None, 10, Some(cursor))
+                .unwrap_err()
+                .to_string()
+        };
+        let too_long = message(&long);
+        assert!(too_long.contains("at most"), "{too_long}");
+        let at_limit = message(&"A".repeat(MAX_CURSOR_LEN));
+        assert!(at_limit.contains("invalid cursor"), "{at_limit}");
         let files_cursor = encode_cursor("files", 3);
         assert_eq!(
             code(list_records(

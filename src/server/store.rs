@@ -570,6 +570,22 @@ pub fn list_files(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_database_file_is_created_private_and_other_failures_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        super::create_private_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        super::create_private_file(&path).expect("an existing file is fine");
+        let nowhere = dir.path().join("missing").join("x.db");
+        assert!(super::create_private_file(&nowhere).is_err());
+    }
+
     use super::*;
 
     #[test]
