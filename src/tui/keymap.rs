@@ -93,6 +93,9 @@ pub enum RecordCommand {
     ChangeModule(isize),
     /// Put the next (1) or previous (-1) bound device into the form's device field.
     ChooseDevice(isize),
+    /// Copy the selected record's id (or, in the details, its device id) to the clipboard.
+    CopyId,
+    CopyDeviceId,
     /// Edit the properties of the form, or of the record being completed, in the user's own
     /// editor (`$VISUAL`, `$EDITOR`, else `vi`).
     EditProperties,
@@ -157,6 +160,8 @@ impl Command {
                 R::ChangeModule(_) => "next-module".into(),
                 R::ChooseDevice(step) if step < 0 => "previous-device".into(),
                 R::ChooseDevice(_) => "next-device".into(),
+                R::CopyId => "copy-id".into(),
+                R::CopyDeviceId => "copy-device-id".into(),
                 R::EditProperties => "editor".into(),
                 R::NextPage => "next-page".into(),
                 R::PreviousPage => "previous-page".into(),

@@ -504,6 +504,25 @@ fn a_click_below_the_last_record_changes_nothing() {
 }
 
 #[test]
+fn y_copies_the_selected_record_id_and_in_the_details_y_and_shift_y_the_ids() {
+    let mut app = loaded(3);
+    press(&mut app, KeyCode::Down);
+    let effects = ch(&mut app, 'y');
+    assert_eq!(effects, vec![Effect::CopyToClipboard(id(1))]);
+    assert!(app.status.notice.as_deref().unwrap().contains(&id(1)));
+
+    let (request, _) = only_call(&press(&mut app, KeyCode::Enter));
+    let _ = request;
+    assert_eq!(ch(&mut app, 'y'), vec![Effect::CopyToClipboard(id(1))]);
+    let device = record(1, RecordStatus::New).device_info.device_id;
+    assert_eq!(ch(&mut app, 'Y'), vec![Effect::CopyToClipboard(device)]);
+    assert!(
+        matches!(record_dialog(&app), Some(Dialog::Detail(_))),
+        "the details stay open"
+    );
+}
+
+#[test]
 fn a_failed_delete_keeps_the_row() {
     let mut app = loaded(3);
     ch(&mut app, 'd');

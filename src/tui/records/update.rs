@@ -68,10 +68,17 @@ impl State {
                 self.dialog = Some(Dialog::Text(TextField::new(TextPurpose::DeviceFilter, &current)));
             }
             RecordCommand::Cleanup => return self.open_cleanup(ctx),
+            RecordCommand::CopyId => {
+                return match self.selected_record() {
+                    Ok(record) => copy("record id", record.record_id),
+                    Err(notice) => vec![notice],
+                };
+            }
             RecordCommand::NextField
             | RecordCommand::PreviousField
             | RecordCommand::ChangeModule(_)
             | RecordCommand::ChooseDevice(_)
+            | RecordCommand::CopyDeviceId
             | RecordCommand::EditProperties
             | RecordCommand::NextPage
             | RecordCommand::PreviousPage
@@ -335,6 +342,12 @@ impl State {
             Command::Records(RecordCommand::Delete) => {
                 self.dialog = Some(Dialog::ConfirmDelete(detail.record));
                 return outs;
+            }
+            Command::Records(RecordCommand::CopyId) => {
+                outs = copy("record id", detail.record.record_id.clone());
+            }
+            Command::Records(RecordCommand::CopyDeviceId) => {
+                outs = copy("device id", detail.record.device_info.device_id.clone());
             }
             _ => {}
         }
@@ -687,4 +700,12 @@ fn changeable_module(record: &BackupRecord) -> Result<ModuleCode, Out> {
             record.module_code.code()
         ))
     })
+}
+
+/// Puts `text` (an id) on the clipboard and says so.
+fn copy(what: &str, text: String) -> Vec<Out> {
+    vec![
+        Out::notice(format!("copied {what} {text} to the clipboard (OSC 52)")),
+        Out::Effect(Effect::CopyToClipboard(text)),
+    ]
 }
