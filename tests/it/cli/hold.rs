@@ -586,12 +586,15 @@ async fn a_killed_koobackup_takes_its_command_with_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_lock_stays_renewed_while_leftovers_are_being_stopped() {
-    let server = short_lock_server().await;
-    let cli = cli_for(&server);
+    // A 6-second lock (renewed every 2 s), so that a loaded machine's slow renewal is not
+    // mistaken for a lost lock.
+    let ttl = Duration::from_secs(6);
+    let server = spawn_server_with(|config| config.lock_ttl = ttl).await;
+    let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_LOCK_TTL_SECS", "6");
     let id_file = cli.dir.path().join("lock-id");
     let pid_file = cli.dir.path().join("pid");
-    // A leftover that ignores SIGTERM runs on for the whole 5-second grace period, longer than
-    // the 3-second lock.
+    // A leftover that ignores SIGTERM runs on for the whole 15-second grace period, more than
+    // twice the lock's lifetime.
     let script = format!(
         "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; (trap '' TERM; echo $$ > /dev/null; sleep 30) & echo $! > '{}'; exit 0",
         id_file.display(),
@@ -600,14 +603,20 @@ async fn the_lock_stays_renewed_while_leftovers_are_being_stopped() {
     let started = Instant::now();
     let child = cli
         .command(&[
-            "lock", "hold", "-m", "102", "--grace", "5", "--", "sh", "-c", &script,
+            "lock", "hold", "-m", "102", "--grace", "15", "--", "sh", "-c", &script,
         ])
         .spawn()
         .unwrap();
     let lock_id = read_lock_id(&id_file).await;
     let leftover = read_pid(&pid_file).await;
-    tokio::time::sleep(TTL + Duration::from_secs(1)).await;
-    assert!(process_running(leftover), "the leftover still runs");
+    tokio::time::sleep(ttl + Duration::from_secs(1)).await;
+    if !process_running(leftover) {
+        let out = child.wait_with_output().await.unwrap();
+        panic!(
+            "the leftover is gone early: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     assert!(
         lock_is_live(&server, &lock_id).await,
         "the lock ran out while a leftover ran"
@@ -615,7 +624,7 @@ async fn the_lock_stays_renewed_while_leftovers_are_being_stopped() {
     assert!(!module_is_free(&server).await);
     let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
     run.code(0);
-    assert!(started.elapsed() >= Duration::from_secs(5));
+    assert!(started.elapsed() >= Duration::from_secs(15));
     assert!(!process_running(leftover));
     assert!(module_is_free(&server).await);
 }
