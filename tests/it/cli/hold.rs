@@ -596,9 +596,12 @@ async fn the_lock_stays_renewed_while_leftovers_are_being_stopped() {
     // A leftover that ignores SIGTERM runs on for the whole 15-second grace period, more than
     // twice the lock's lifetime.
     let script = format!(
-        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; (trap '' TERM; echo $$ > /dev/null; sleep 30) & echo $! > '{}'; exit 0",
-        id_file.display(),
-        pid_file.display()
+        // The leftover writes its pid only once it ignores SIGTERM, and COMMAND ends only after
+        // that: a SIGTERM can never arrive before the trap is set.
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{id}'; sh -c 'trap \"\" TERM; echo $$ > {pid}; exec sleep 30' & \
+         while [ ! -s '{pid}' ]; do sleep 0.05; done; exit 0",
+        id = id_file.display(),
+        pid = pid_file.display()
     );
     let started = Instant::now();
     let child = cli
