@@ -95,7 +95,8 @@ impl RetentionArgs {
             policy.check().map_err(CliError::usage)?;
         } else if self.allow_empty {
             return Err(CliError::usage(
-                "--allow-empty needs retention rules (--keep-last, --keep-daily, --keep-weekly,                  --keep-monthly or --keep-within)",
+                "--allow-empty needs retention rules (--keep-last, --keep-daily, --keep-weekly, \
+                 --keep-monthly or --keep-within)",
             ));
         }
         Ok(policy)
@@ -164,6 +165,9 @@ struct SkippedModule {
 }
 
 pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliError> {
+    if args.yes {
+        super::refuse_if_read_only(ctx, "cleanup --yes")?;
+    }
     let rules = CleanupRules {
         stale_new_after: args.older_than,
         include_to_be_deleted: !args.keep_marked,
@@ -349,7 +353,7 @@ fn print(
     if out.json {
         return out.json(&serde_json::json!({
             "dryRun": !args.yes,
-            "retention": rules.retention.map(|policy| policy.describe()),
+            "retention": rules.retention.map(|policy| policy.to_text()),
             "candidates": reports,
             "kept": all.kept,
             "skippedModules": skipped,

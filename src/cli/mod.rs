@@ -270,6 +270,17 @@ pub fn parse_module(text: &str) -> Result<ModuleCode, String> {
     }
 }
 
+/// Refuses up front, in read-only mode, a command that can only end in changes (`what`), so that
+/// it neither asks nor lists what it then cannot do.
+pub(crate) fn refuse_if_read_only(ctx: &Context, what: &str) -> Result<(), CliError> {
+    if ctx.client().is_read_only() {
+        return Err(CliError::from(crate::api::ApiError::ReadOnly {
+            what: what.into(),
+        }));
+    }
+    Ok(())
+}
+
 /// `ids` without repeats, in the order first given: a command on several ids acts on each once.
 pub(crate) fn unique(ids: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();

@@ -547,10 +547,11 @@ impl App {
             return Vec::new();
         };
         if self.session.read_only && command.changes_the_server() {
-            self.status.notice = Some(format!(
-                "read-only mode: \"{}\" would change the server; nothing was sent",
-                command.name()
-            ));
+            let what = self
+                .keymap
+                .help_of(command)
+                .map_or_else(|| command.name(), str::to_lowercase);
+            self.status.notice = Some(format!("read-only, not sent: {what}"));
             return Vec::new();
         }
         if let Some(dialog) = self.shell.take() {

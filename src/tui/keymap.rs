@@ -67,6 +67,8 @@ pub enum DeviceCommand {
     ChangeModule(isize),
     AddScope,
     DeleteScope,
+    /// Change the selected setting of the device detail view.
+    EditSetting,
 }
 
 /// What a key asks of the records pane or one of its dialogs.
@@ -179,6 +181,7 @@ impl Command {
                 DeviceCommand::ChangeModule(_) => "next-module".into(),
                 DeviceCommand::AddScope => "add-scope".into(),
                 DeviceCommand::DeleteScope => "delete-scope".into(),
+                DeviceCommand::EditSetting => "edit-setting".into(),
             },
         }
     }
@@ -197,7 +200,10 @@ impl Command {
                 | Command::ReleaseAllAndQuit
                 | Command::Records(R::NewRecord | R::Complete | R::Delete | R::Cleanup)
                 | Command::Devices(
-                    DeviceCommand::Unbind | DeviceCommand::AddScope | DeviceCommand::DeleteScope
+                    DeviceCommand::Unbind
+                        | DeviceCommand::AddScope
+                        | DeviceCommand::DeleteScope
+                        | DeviceCommand::EditSetting
                 )
         )
     }
@@ -593,6 +599,14 @@ impl Keymap {
     /// The bindings of one scope, in table order.
     pub fn bindings_of(&self, scope: Scope) -> impl Iterator<Item = &Binding> {
         self.bindings.iter().filter(move |b| b.scope == scope)
+    }
+
+    /// What a command does, in its help's words (its first binding's).
+    pub fn help_of(&self, command: Command) -> Option<&'static str> {
+        self.bindings
+            .iter()
+            .find(|b| b.command == command)
+            .map(|b| b.help)
     }
 
     /// Footer hints for `scopes`, in table order.

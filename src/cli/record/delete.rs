@@ -15,7 +15,7 @@ use crate::api::{BackupRecord, ModuleCode};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
 use crate::cli::output::{self, Failed, RECORD_HEADERS};
-use crate::cli::{parse_record_id, unique};
+use crate::cli::{parse_record_id, refuse_if_read_only, unique};
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -39,6 +39,9 @@ struct Outcome {
 }
 
 pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliError> {
+    if !args.dry_run {
+        refuse_if_read_only(ctx, "record delete")?;
+    }
     let ask = !args.yes && !args.dry_run;
     if ask && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(CliError::usage(

@@ -31,7 +31,11 @@ fn keys_that_would_change_the_server_are_refused_and_send_nothing() {
         let effects = ch(&mut app, key);
         assert!(calls(&effects).is_empty(), "{key}: {effects:?}");
         assert!(!app.dialog_open(), "{key}: no dialog opens");
-        assert!(notice(&app).contains("read-only mode"), "{key}: {}", notice(&app));
+        assert!(
+            notice(&app).contains("read-only, not sent: "),
+            "{key}: {}",
+            notice(&app)
+        );
     }
 
     // The records pane: browsing works, creating, completing and deleting do not.
@@ -48,7 +52,7 @@ fn keys_that_would_change_the_server_are_refused_and_send_nothing() {
         assert!(calls(&effects).is_empty(), "{key}: {effects:?}");
         assert!(!app.dialog_open(), "{key}");
         assert!(
-            notice(&app).contains("nothing was sent"),
+            notice(&app).contains("read-only, not sent"),
             "{key}: {}",
             notice(&app)
         );
@@ -81,5 +85,5 @@ fn the_screen_says_read_only_and_leaves_the_disabled_keys_out() {
 
     ch(&mut app, '?');
     let help = screen_of(&app, 110, 30);
-    assert!(help.contains("(disabled: read-only)"), "{help}");
+    assert!(help.contains("[read-only: disabled]"), "{help}");
 }

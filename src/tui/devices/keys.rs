@@ -16,7 +16,7 @@ pub static KEYS: &[KeyDef] = &[
     bind(DeviceDetail, "Right l", "→/l", Some("module"), "Next module", C::Devices(D::ChangeModule(1))),
     bind(DeviceDetail, "k Up", "k/↑", None, "Previous setting or scope", C::Up),
     bind(DeviceDetail, "j Down", "j/↓", None, "Next setting or scope", C::Down),
-    bind(DeviceDetail, "Enter", "Enter", Some("change"), "Change the selected setting (refused if it changed meanwhile)", C::Confirm),
+    bind(DeviceDetail, "Enter", "Enter", Some("change"), "Change the selected setting (refused if it changed meanwhile)", C::Devices(D::EditSetting)),
     bind(DeviceDetail, "a", "a", Some("add scope"), "Add a folder the device backs up in this module", C::Devices(D::AddScope)),
     bind(DeviceDetail, "d Del", "d/Del", Some("delete scope"), "Delete the selected scope (asks first)", C::Devices(D::DeleteScope)),
     bind(DeviceDetail, "b", "b", Some("records"), "Browse the device's records in this module", C::Devices(D::BrowseRecords)),

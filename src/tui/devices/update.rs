@@ -130,9 +130,10 @@ impl State {
                 }]
             }
             // The detail view's keys.
-            DeviceCommand::ChangeModule(_) | DeviceCommand::AddScope | DeviceCommand::DeleteScope => {
-                Vec::new()
-            }
+            DeviceCommand::ChangeModule(_)
+            | DeviceCommand::AddScope
+            | DeviceCommand::DeleteScope
+            | DeviceCommand::EditSetting => Vec::new(),
         }
     }
 
@@ -206,7 +207,7 @@ impl State {
                 let module = detail.module;
                 outs = switch_module(&mut detail, module);
             }
-            Command::Confirm => match detail.selected() {
+            Command::Devices(DeviceCommand::EditSetting) => match detail.selected() {
                 Some(Selected::Config(config)) => {
                     detail.edit = Some(Edit::Config {
                         name: config.config_name.clone(),

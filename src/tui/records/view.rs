@@ -142,12 +142,8 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
     let filtered = !pane.filter().is_empty();
     match (pane.load(), pane.refreshing()) {
         (LoadState::Loading { .. }, Some(pages)) => {
-            parts.extend(at);
-            parts.push(format!(
-                "{count} · refreshing {} page {}…",
-                chrome.spinner(),
-                pages + 1
-            ));
+            parts.push(at.unwrap_or_else(|| count.to_string()));
+            parts.push(format!("refreshing {} page {}…", chrome.spinner(), pages + 1));
         }
         (LoadState::Loading { pages }, None) => {
             parts.extend(at.map(|at| format!("{at}+")));
@@ -170,7 +166,11 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
     if filtered {
         // How many match is the "of N" above; said here only when none does.
         let none = if shown == 0 { ": no match" } else { "" };
-        parts.push(format!("filter \"{}\"{none}", format::escape(pane.filter())));
+        // Quoted as Rust writes strings: a quote inside the filter cannot end it early.
+        parts.push(format!(
+            "filter {}{none}",
+            format::escape(&format!("{:?}", pane.filter()))
+        ));
     }
     // The locks pane is hidden meanwhile: say how long the module's lock has left.
     if let Some(lock) = chrome.live_lock(module) {

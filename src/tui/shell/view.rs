@@ -172,8 +172,9 @@ pub fn draw_help(
         .map(|line| match line {
             HelpLine::Blank => Line::from(""),
             HelpLine::Title(scope) => Line::styled(scope.title(), theme.header),
+            // The mark first: a long help text is cut at the right edge.
             HelpLine::Key(binding) if read_only && binding.command.changes_the_server() => Line::styled(
-                format!("  {:<12}{} (disabled: read-only)", binding.keys, binding.help),
+                format!("  {:<12}[read-only: disabled] {}", binding.keys, binding.help),
                 theme.dim,
             ),
             HelpLine::Key(binding) => Line::from(vec![

@@ -162,3 +162,20 @@ async fn a_long_clean_up_renews_its_lock_before_it_lapses() {
     let refusal = text.find("status=409").unwrap_or(usize::MAX);
     assert!(renewal < refusal, "renewed only after a refusal:\n{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_records_is_a_bound_exactly_at_its_value() {
+    // The module holds four records: a limit of four reads them, three refuses (exit 7) and
+    // deletes nothing.
+    let fake = koodrive().await;
+    let cli = Cli::for_server(&fake.base_url);
+    cli.run(&["cleanup", "-m", "100", "--max-records", "4", "-q"])
+        .await
+        .ok();
+    let over = cli
+        .run(&["cleanup", "-m", "100", "--max-records", "3", "--yes"])
+        .await;
+    over.code(7);
+    assert!(over.stderr.contains("more than 3 records"), "{}", over.stderr);
+    assert!(deletes_sent(&fake).is_empty());
+}

@@ -486,6 +486,10 @@ async fn read_only_sends_nothing_that_changes_the_server() {
         .await;
     delete.code(2);
     assert!(delete.stderr.contains("read-only mode"), "{}", delete.stderr);
+    // Clean-up with --yes is refused before it lists anything it could not delete.
+    let cleanup = profiled.run(&["cleanup", "--yes", "--older-than", "0s"]).await;
+    cleanup.code(2);
+    assert!(cleanup.stderr.contains("read-only mode"), "{}", cleanup.stderr);
     assert!(
         crate::support::record_ids(&server.db_path, "100").contains(&record),
         "the record is still there"

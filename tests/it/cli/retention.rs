@@ -265,4 +265,11 @@ async fn a_profile_can_hold_the_rules() {
         expected
     );
     assert!(reasons(&report, "kept").contains_key(&newest));
+    // --allow-empty joins the profile's rules.
+    let report = cli
+        .run(&["cleanup", "-m", "102", "--allow-empty", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(report["retention"], json!("keep_last 2, allow_empty"));
 }

@@ -792,7 +792,7 @@ async fn read_only_refuses_changes_in_a_real_terminal() {
         let mut tui = Tui::start_as(&base_url, &dir_path, &args, &[]);
         tui.wait_text("READ-ONLY");
         tui.send("n");
-        tui.wait_text("read-only mode");
+        tui.wait_text("read-only, not sent: create a lock");
         assert!(journal_ids(&dir_path).is_empty(), "no lock was created");
         tui.send("q");
         assert!(tui.wait_exit(Duration::from_secs(15)).success());
