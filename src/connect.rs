@@ -385,7 +385,9 @@ fn env_source(var: &str) -> Option<SecretSource> {
 /// Whether `$KOOBACKUP_TOKEN` is set although these settings do not use it (a profile's own
 /// source wins): worth saying, since the user may expect otherwise.
 pub fn ignored_token_env(settings: &RemoteSettings) -> bool {
-    matches!(settings.origin, Origin::Profile { .. }) && std::env::var_os(TOKEN_ENV).is_some()
+    // A profile that reads its token from that very variable uses it.
+    let reads_it = matches!(settings.credential.secret(), SecretSource::Env(name) if name == TOKEN_ENV);
+    matches!(settings.origin, Origin::Profile { .. }) && !reads_it && std::env::var_os(TOKEN_ENV).is_some()
 }
 
 /// `$KOOBACKUP_DATA_DIR/demo.sqlite`, else `demo.sqlite` in the data directory.

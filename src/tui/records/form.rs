@@ -96,6 +96,10 @@ impl RecordForm {
     /// Puts the bound device `step` places after the one in the field (the first or last when
     /// the field holds no bound device's id) into the device field.
     pub fn choose_device(&mut self, step: isize) {
+        // Only in the device field: from elsewhere it would overwrite a typed id unseen.
+        if self.focus != Field::DeviceId {
+            return;
+        }
         let DeviceChoices::Listed(devices) = &self.devices else {
             return;
         };
@@ -110,7 +114,6 @@ impl RecordForm {
         };
         let id = devices[next as usize].device_id.clone();
         self.device_id = Input::new(id);
-        self.focus = Field::DeviceId;
         self.device_error = None;
         self.server_error = None;
     }

@@ -331,6 +331,10 @@ fn the_form_offers_the_bound_devices_and_up_down_choose_one() {
     assert_eq!(form(&app).device_id.value(), "dev-0", "round the list");
     press(&mut app, KeyCode::Up);
     assert_eq!(form(&app).device_id.value(), "dev-2");
+    // In the properties field the arrows leave the device alone.
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(form(&app).device_id.value(), "dev-2");
 
     // The chosen id is what is sent.
     let (_, call) = only_call(&press(&mut app, KeyCode::Enter));

@@ -495,3 +495,25 @@ async fn read_only_sends_nothing_that_changes_the_server() {
         "the record is still there"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_check_warns_of_an_ignored_koobackup_token_only_when_it_is_ignored() {
+    let server = crate::support::spawn_server().await;
+    let cli = Cli::isolated().env("KOOBACKUP_TOKEN", ALICE_TOKEN);
+    let profile = |token: &str| {
+        format!(
+            "default_profile = \"p\"\n[profiles.p]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+             token = {token}\n",
+            server.base_url()
+        )
+    };
+    // The profile reads that very variable: nothing is ignored.
+    cli.write_config(&profile("{ env = \"KOOBACKUP_TOKEN\" }"));
+    let check = cli.run(&["config", "check"]).await;
+    assert!(!check.ok().stdout.contains("not used"), "{}", check.stdout);
+    // The profile reads another one: $KOOBACKUP_TOKEN is set for nothing, and said so.
+    let other = cli.env("OTHER_TOKEN", ALICE_TOKEN);
+    other.write_config(&profile("{ env = \"OTHER_TOKEN\" }"));
+    let check = other.run(&["config", "check"]).await;
+    assert!(check.ok().stdout.contains("not used"), "{}", check.stdout);
+}
