@@ -12,6 +12,7 @@ use crate::api::devices::MAX_SCOPES_PER_CALL;
 use crate::api::model::{
     BindDeviceRequest, ConfigInfo, DeviceEntity, ScopeBaseInfo, ScopeInfo, UpdateConfigRequest,
 };
+use crate::format;
 
 #[derive(Debug, Subcommand)]
 pub enum DeviceCommand {
@@ -33,6 +34,9 @@ pub enum DeviceCommand {
     Unbind {
         #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
         id: String,
+        /// Unbind without asking (required when standard input is not a terminal)
+        #[arg(long)]
+        yes: bool,
     },
     /// List what a device backs up in a module
     Scopes(DeviceModule),
@@ -186,7 +190,10 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
                 ))?;
             }
         }
-        DeviceCommand::Unbind { id } => {
+        DeviceCommand::Unbind { id, yes } => {
+            if !yes {
+                confirm_unbind(ctx, &id).await?;
+            }
             let device = client.unbind_device(&id).await?;
             if out.json {
                 out.json(&serde_json::json!({"deviceId": id, "unbound": true, "device": device}))?;
@@ -297,6 +304,37 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
         }
     }
     Ok(Exit::Ok.code())
+}
+
+/// Asks before unbinding `id` (naming the device), or refuses without a terminal to ask on.
+async fn confirm_unbind(ctx: &Context, id: &str) -> Result<(), CliError> {
+    super::refuse_if_read_only(ctx, "device unbind")?;
+    if !super::can_ask() {
+        return Err(CliError::usage(
+            "device unbind asks first, and there is no terminal to ask on: add --yes to unbind \
+             without asking; nothing was changed",
+        ));
+    }
+    let devices = ctx.client().list_devices().await?;
+    let Some(device) = devices.items.iter().find(|d| d.device_id == id) else {
+        return Err(CliError::new(
+            Exit::NotFound,
+            format!("no device {id} is bound to you; nothing was changed"),
+        ));
+    };
+    let question = format!(
+        "Unbind device {} ({}, {}, machine code {})? Its scopes and settings in every module are \
+         deleted; its backup records stay.",
+        format::escape(id),
+        format::escape(&device.device_name),
+        format::escape(&device.device_os),
+        format::escape(&device.machine_code)
+    );
+    if super::ask(&question)? {
+        Ok(())
+    } else {
+        Err(CliError::failure("not confirmed; the device stays bound"))
+    }
 }
 
 /// One call takes at most [`MAX_SCOPES_PER_CALL`] scopes; more are refused whole rather than

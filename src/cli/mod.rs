@@ -281,6 +281,27 @@ pub(crate) fn refuse_if_read_only(ctx: &Context, what: &str) -> Result<(), CliEr
     Ok(())
 }
 
+/// Whether a question can be asked: standard input (the answer) and standard error (the
+/// question) are both a terminal.
+pub(crate) fn can_ask() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Writes `question` (our own text, with any server text in it already escaped) to stderr and
+/// reads the answer from stdin: `y` or `yes` is yes, anything else (Enter, end of input) no.
+pub(crate) fn ask(question: &str) -> Result<bool, CliError> {
+    use std::io::{BufRead, Write};
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{question} [y/N] ").and_then(|()| stderr.flush());
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::failure(format!("cannot read the answer: {e}; nothing was changed")))?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
 /// `ids` without repeats, in the order first given: a command on several ids acts on each once.
 pub(crate) fn unique(ids: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();

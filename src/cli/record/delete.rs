@@ -5,8 +5,6 @@
 //! Without a terminal to ask on and without `--yes` nothing is sent at all: a cron job that
 //! forgot `--yes` must not delete, and must not hang waiting for an answer.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use clap::Args;
 use serde::Serialize;
 
@@ -15,7 +13,7 @@ use crate::api::{BackupRecord, ModuleCode};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
 use crate::cli::output::{self, Failed, RECORD_HEADERS};
-use crate::cli::{parse_record_id, refuse_if_read_only, unique};
+use crate::cli::{ask, can_ask, parse_record_id, refuse_if_read_only, unique};
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -42,8 +40,8 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
     if !args.dry_run {
         refuse_if_read_only(ctx, "record delete")?;
     }
-    let ask = !args.yes && !args.dry_run;
-    if ask && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    let asking = !args.yes && !args.dry_run;
+    if asking && !can_ask() {
         return Err(CliError::usage(
             "record delete asks before deleting, and there is no terminal to ask on: add --yes to \
              delete without asking, or --dry-run to see what would be deleted; nothing was deleted",
@@ -77,7 +75,7 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
         return print_dry_run(ctx, &found, &outcome);
     }
     let mut reported = 0;
-    if ask && !found.is_empty() {
+    if asking && !found.is_empty() {
         // What cannot be deleted is shown before the question about the rest.
         report_failures(ctx, &outcome.failed);
         reported = outcome.failed.len();
@@ -158,20 +156,12 @@ fn rows(found: &[(BackupRecord, ModuleCode)]) -> Vec<Vec<String>> {
 
 /// Shows the records on stderr and reads the answer from standard input: `y` or `yes`.
 fn confirmed(found: &[(BackupRecord, ModuleCode)]) -> Result<bool, CliError> {
-    let mut stderr = std::io::stderr().lock();
-    let question = format!(
-        "These {} record(s) and their backup files will be deleted:\n{}\nDelete them? [y/N] ",
+    // The table's cells are escaped already; the rest is our own text.
+    ask(&format!(
+        "These {} record(s) and their backup files will be deleted:\n{}\nDelete them?",
         found.len(),
         output::table(&RECORD_HEADERS, &rows(found))
-    );
-    // The table's cells are escaped already; the rest is our own text.
-    let _ = write!(stderr, "{question}").and_then(|()| stderr.flush());
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| CliError::failure(format!("cannot read the answer: {e}; nothing was deleted")))?;
-    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    ))
 }
 
 fn print_dry_run(

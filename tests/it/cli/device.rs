@@ -152,9 +152,13 @@ async fn devices_their_scopes_and_settings_from_the_command_line() {
         .await;
     assert_eq!(unknown.code, 5, "{unknown:?}");
 
-    let gone = cli.run(&["device", "unbind", &id]).await;
+    // Without a terminal to ask on, unbinding needs --yes.
+    let unasked = cli.run(&["device", "unbind", &id]).await;
+    unasked.code(2);
+    assert!(unasked.stderr.contains("--yes"), "{}", unasked.stderr);
+    let gone = cli.run(&["device", "unbind", &id, "--yes"]).await;
     assert!(gone.ok().stdout.contains("records stay"), "{gone:?}");
-    assert_eq!(cli.run(&["device", "unbind", &id]).await.code, 5);
+    assert_eq!(cli.run(&["device", "unbind", &id, "--yes"]).await.code, 5);
     assert_eq!(cli.run(&["device", "scopes", &id, "-m", "101"]).await.code, 5);
 }
 
@@ -209,4 +213,43 @@ async fn a_file_is_added_to_a_record_under_its_modules_lock() {
         .run(&["record", "add-file", &record, "--name", "a/b", "--auto-lock"])
         .await;
     assert_eq!(bad_name.code, 2, "{bad_name:?}");
+}
+
+/// Runs `device unbind ID` in a pseudo-terminal as alice, answers `answer`, returns the exit
+/// code and the question as shown.
+async fn unbind_at_a_terminal(server: &crate::support::TestServer, id: &str, answer: &str) -> (u32, String) {
+    let (url, id, answer) = (server.base_url(), id.to_string(), answer.to_string());
+    tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ["device", "unbind", &id, "--base-url", &url, "--user-id", "alice"];
+        let mut tty = crate::support::pty::Tui::run_in_pty(&args, dir.path(), &[]);
+        let question = tty.wait_text("[y/N]");
+        tty.send(&format!("{answer}\r"));
+        let code = tty.wait_exit(std::time::Duration::from_secs(30)).exit_code();
+        (code, question)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_a_terminal_unbind_names_the_device_and_only_y_unbinds() {
+    let server = spawn_server().await;
+    let alice = server.client(crate::support::ALICE);
+    let request = koobackup::api::model::BindDeviceRequest {
+        machine_code: "20250911".into(),
+        device_name: Some("Magic v3".into()),
+        device_os: Some("android".into()),
+    };
+    let device = alice.bind_device(&request).await.unwrap();
+    let (code, question) = unbind_at_a_terminal(&server, &device.device_id, "n").await;
+    assert_eq!(code, 1);
+    assert!(
+        question.contains("Magic v3"),
+        "the question names the device:\n{question}"
+    );
+    assert_eq!(alice.list_devices().await.unwrap().items.len(), 1, "still bound");
+    let (code, _) = unbind_at_a_terminal(&server, &device.device_id, "y").await;
+    assert_eq!(code, 0);
+    assert!(alice.list_devices().await.unwrap().items.is_empty());
 }
