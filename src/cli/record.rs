@@ -432,14 +432,34 @@ async fn record_module(ctx: &Context, record_id: &str, choice: &LockChoice) -> R
     if let Some(module) = choice.lock.as_deref().and_then(LockInfo::module_of_id) {
         return Ok(module);
     }
-    let record = ctx.client().get_record(record_id).await?;
+    lock_module_of(&ctx.client().get_record(record_id).await?)
+}
+
+/// The module whose lock a change of `record` needs; one koobackup does not know is refused.
+fn lock_module_of(record: &BackupRecord) -> Result<ModuleCode, CliError> {
     record.module_code.known().ok_or_else(|| {
         CliError::usage(format!(
-            "record {record_id} is in module {}, which koobackup does not know, so it cannot take \
-             a lock for it",
+            "record {} is in module {}, which koobackup does not know, so it cannot take a lock \
+             for it",
+            record.record_id,
             record.module_code.code()
         ))
     })
+}
+
+/// A `--lock` for another module than the record's is refused (exit 4) before anything is sent
+/// under it.
+fn check_lock_module(choice: &LockChoice, module: ModuleCode) -> Result<(), CliError> {
+    if let Some(lock_id) = &choice.lock
+        && let Some(lock_module) = LockInfo::module_of_id(lock_id)
+        && lock_module != module
+    {
+        return Err(CliError::new(
+            Exit::Conflict,
+            format!("lock {lock_id} is for module {lock_module}, but the record is in module {module}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether [`with_lock`] has a lock to use for `module` without asking the server for one; the
@@ -467,15 +487,8 @@ async fn with_lock<T>(
     choice: &LockChoice,
     change: impl AsyncFnOnce(&Client, &str) -> Result<T, ApiError>,
 ) -> Result<T, CliError> {
+    check_lock_module(choice, module)?;
     if let Some(lock_id) = &choice.lock {
-        if let Some(lock_module) = LockInfo::module_of_id(lock_id)
-            && lock_module != module
-        {
-            return Err(CliError::new(
-                Exit::Conflict,
-                format!("lock {lock_id} is for module {lock_module}, but the record is in module {module}"),
-            ));
-        }
         return Ok(change(ctx.client(), lock_id).await?);
     }
     if let Some(held) = ctx.live_lock(module)? {

@@ -22,8 +22,8 @@ use crate::api::model::{
     ScopeDeleteFailedInfo, ScopeDeleteResult, ScopeInfo, UpdateConfigRequest,
 };
 
-/// Most scopes added or deleted in one call.
-pub const MAX_BATCH: usize = 100;
+// Most scopes added or deleted in one call: the reference's limit, which the client checks too.
+use crate::api::devices::MAX_SCOPES_PER_CALL as MAX_BATCH;
 /// Longest scope path.
 const MAX_PATH_LEN: usize = 10_000;
 /// Longest file name.

@@ -140,4 +140,13 @@ impl<P> Out<P> {
     pub fn notice(text: impl Into<String>) -> Out<P> {
         Out::Notice(text.into())
     }
+
+    /// Puts `text` (an id, of `kind` if given) on the clipboard with OSC 52 and says so.
+    pub fn copy(kind: Option<&str>, text: String) -> Vec<Out<P>> {
+        let named = kind.map_or_else(|| text.clone(), |kind| format!("{kind} {text}"));
+        vec![
+            Out::notice(format!("copied {named} to the clipboard (OSC 52)")),
+            Out::Effect(Effect::CopyToClipboard(text)),
+        ]
+    }
 }

@@ -8,7 +8,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::{LockChoice, lock_available, with_lock};
+use super::{LockChoice, check_lock_module, lock_available, lock_module_of, with_lock};
 use crate::api::{BackupRecord, ModuleCode};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
@@ -126,24 +126,8 @@ async fn look_up(
     choice: &LockChoice,
 ) -> Result<(BackupRecord, ModuleCode), CliError> {
     let record = ctx.client().get_record(id).await?;
-    let module = record.module_code.known().ok_or_else(|| {
-        CliError::usage(format!(
-            "record {id} is in module {}, which koobackup does not know, so it cannot take a lock \
-             for it",
-            record.module_code.code()
-        ))
-    })?;
-    if let Some(lock_module) = choice
-        .lock
-        .as_deref()
-        .and_then(crate::api::LockInfo::module_of_id)
-        .filter(|m| *m != module)
-    {
-        return Err(CliError::new(
-            Exit::Conflict,
-            format!("the lock given is for module {lock_module}, but record {id} is in module {module}"),
-        ));
-    }
+    let module = lock_module_of(&record)?;
+    check_lock_module(choice, module)?;
     Ok((record, module))
 }
 

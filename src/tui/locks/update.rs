@@ -223,11 +223,7 @@ impl State {
         let Some(entry) = self.selected_entry() else {
             return Vec::new();
         };
-        let lock_id = entry.id().to_string();
-        vec![
-            Out::notice(format!("copied {lock_id} to the clipboard (OSC 52)")),
-            Out::Effect(Effect::CopyToClipboard(lock_id)),
-        ]
+        Out::copy(None, entry.id().to_string())
     }
 
     fn adopt(&mut self, input: tui_input::Input, ctx: &Ctx) -> Vec<Out> {

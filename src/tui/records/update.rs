@@ -70,7 +70,7 @@ impl State {
             RecordCommand::Cleanup => return self.open_cleanup(ctx),
             RecordCommand::CopyId => {
                 return match self.selected_record() {
-                    Ok(record) => copy("record id", record.record_id),
+                    Ok(record) => Out::copy(Some("record id"), record.record_id),
                     Err(notice) => vec![notice],
                 };
             }
@@ -344,10 +344,10 @@ impl State {
                 return outs;
             }
             Command::Records(RecordCommand::CopyId) => {
-                outs = copy("record id", detail.record.record_id.clone());
+                outs = Out::copy(Some("record id"), detail.record.record_id.clone());
             }
             Command::Records(RecordCommand::CopyDeviceId) => {
-                outs = copy("device id", detail.record.device_info.device_id.clone());
+                outs = Out::copy(Some("device id"), detail.record.device_info.device_id.clone());
             }
             _ => {}
         }
@@ -700,12 +700,4 @@ fn changeable_module(record: &BackupRecord) -> Result<ModuleCode, Out> {
             record.module_code.code()
         ))
     })
-}
-
-/// Puts `text` (an id) on the clipboard and says so.
-fn copy(what: &str, text: String) -> Vec<Out> {
-    vec![
-        Out::notice(format!("copied {what} {text} to the clipboard (OSC 52)")),
-        Out::Effect(Effect::CopyToClipboard(text)),
-    ]
 }

@@ -3,12 +3,11 @@
 //! `{ok, failed}`.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde_json::json;
 
 use crate::support::cli::Cli;
-use crate::support::pty::Tui;
+use crate::support::pty::answer_the_question;
 use crate::support::{ALICE, PREFIX, TestServer, record_ids, spawn_server};
 
 /// Creates one record per module in `modules` (in order) on `server`; returns their ids.
@@ -141,21 +140,7 @@ async fn bad_ids_and_a_lock_for_another_module_change_nothing() {
 async fn delete_at_a_terminal(server: &TestServer, id: &str, answer: &str) -> (u32, String) {
     let (url, id, answer) = (server.base_url(), id.to_string(), answer.to_string());
     tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let args = [
-            "record",
-            "delete",
-            &id,
-            "--auto-lock",
-            "--base-url",
-            &url,
-            "--user-id",
-            ALICE.0,
-        ];
-        let mut tty = Tui::run_in_pty(&args, dir.path(), &[]);
-        let question = tty.wait_text("Delete them? [y/N]");
-        tty.send(&format!("{answer}\r"));
-        (tty.wait_exit(Duration::from_secs(30)).exit_code(), question)
+        answer_the_question(&url, &["record", "delete", &id, "--auto-lock"], &answer)
     })
     .await
     .unwrap()

@@ -220,13 +220,7 @@ async fn a_file_is_added_to_a_record_under_its_modules_lock() {
 async fn unbind_at_a_terminal(server: &crate::support::TestServer, id: &str, answer: &str) -> (u32, String) {
     let (url, id, answer) = (server.base_url(), id.to_string(), answer.to_string());
     tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let args = ["device", "unbind", &id, "--base-url", &url, "--user-id", "alice"];
-        let mut tty = crate::support::pty::Tui::run_in_pty(&args, dir.path(), &[]);
-        let question = tty.wait_text("[y/N]");
-        tty.send(&format!("{answer}\r"));
-        let code = tty.wait_exit(std::time::Duration::from_secs(30)).exit_code();
-        (code, question)
+        crate::support::pty::answer_the_question(&url, &["device", "unbind", &id], &answer)
     })
     .await
     .unwrap()

@@ -13,12 +13,8 @@ use koobackup::server::Faults;
 
 /// Sets the server's clock `days` back and returns the X-Date a client would send then.
 fn server_days_ago(server: &TestServer, days: i64) -> String {
-    let offset = -chrono::Duration::days(days);
-    server.server.set_faults(Faults {
-        clock_offset: offset,
-        ..Faults::default()
-    });
-    x_date(chrono::Utc::now() + offset)
+    server.at_minute(-days * 24 * 60);
+    x_date(server.server.clock())
 }
 
 /// A backup of `device` in module 102 made `days` ago (the server's clock), completed unless

@@ -292,3 +292,19 @@ pub fn wait_journal(dir: &Path, count: usize) -> Vec<String> {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Runs koobackup with `args` (as alice on `base_url`) in a pseudo-terminal, waits for its
+/// `[y/N]` question, answers `answer` and Enter, and returns the exit code with the screen as
+/// the question showed it. Blocking: call it from `spawn_blocking`.
+pub fn answer_the_question(base_url: &str, args: &[&str], answer: &str) -> (u32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let all: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--base-url", base_url, "--user-id", server::ALICE.0])
+        .collect();
+    let mut tty = Tui::run_in_pty(&all, dir.path(), &[]);
+    let question = tty.wait_text("[y/N]");
+    tty.send(&format!("{answer}\r"));
+    (tty.wait_exit(Duration::from_secs(30)).exit_code(), question)
+}
