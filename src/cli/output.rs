@@ -124,15 +124,11 @@ fn stdout_error(e: std::io::Error) -> CliError {
 
 /// One item of a command on several ids (`record delete`, `lock renew|release`) that failed, as
 /// listed under `failed` in its `{ok, failed}` JSON report.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// In JSON: `{"id", "error", "exitCode", "apiCode"}`, all read from the failure itself.
+#[derive(Debug)]
 pub struct Failed {
     pub id: String,
-    pub error: String,
-    pub exit_code: u8,
-    pub api_code: serde_json::Value,
-    /// The failure as it is reported on stderr.
-    #[serde(skip)]
+    /// The failure, as it is also reported on stderr.
     pub cause: CliError,
 }
 
@@ -140,11 +136,20 @@ impl Failed {
     pub fn new(id: &str, error: &CliError) -> Failed {
         Failed {
             id: id.to_string(),
-            error: error.message.clone(),
-            exit_code: error.exit.code(),
-            api_code: error.api_code_json(),
             cause: error.clone(),
         }
+    }
+}
+
+impl Serialize for Failed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::json!({
+            "id": self.id,
+            "error": self.cause.message,
+            "exitCode": self.cause.exit.code(),
+            "apiCode": self.cause.api_code_json(),
+        })
+        .serialize(serializer)
     }
 }
 

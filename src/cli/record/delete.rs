@@ -212,5 +212,5 @@ fn exit_of(outcome: &Outcome) -> u8 {
     outcome
         .failed
         .first()
-        .map_or(Exit::Ok.code(), |failed| failed.exit_code)
+        .map_or(Exit::Ok.code(), |failed| failed.cause.exit.code())
 }
