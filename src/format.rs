@@ -140,11 +140,23 @@ pub fn time_left(lock: &LockInfo, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A time for messages, in the local zone with the zone written out: `2025-11-03 08:01:40 +01:00`.
+/// A time for messages, in the local zone with the zone written out: `2025-11-03 08:01:40 +01:00`
+/// (`… UTC` where the local zone is UTC).
 pub fn local_time(time: DateTime<Utc>) -> String {
-    time.with_timezone(&chrono::Local)
-        .format("%Y-%m-%d %H:%M:%S %:z")
-        .to_string()
+    local_with_zone(time, "%Y-%m-%d %H:%M:%S")
+}
+
+/// `time` in the local zone as `pattern` (chrono's strftime), followed by the zone: `UTC`, or
+/// the offset (`+01:00`). Tables and messages name the zone the same way.
+pub fn local_with_zone(time: DateTime<Utc>, pattern: &str) -> String {
+    use chrono::Offset;
+    let local = time.with_timezone(&chrono::Local);
+    let zone = if local.offset().fix().local_minus_utc() == 0 {
+        "UTC".to_string()
+    } else {
+        local.format("%:z").to_string()
+    };
+    format!("{} {zone}", local.format(pattern))
 }
 
 /// `102 address book`: short enough for a table column.

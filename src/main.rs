@@ -10,6 +10,7 @@ use koobackup::connect;
 use koobackup::journal::Journal;
 
 fn main() -> ExitCode {
+    cli::complete_if_asked();
     let args = cli::parse();
     if let Some(path) = &args.global.log_file
         && let Err(message) = koobackup::logging::to_file(path)

@@ -59,6 +59,18 @@ pub struct ClientOptions {
     /// Send only reads (GET): every call that would change something on the server fails with
     /// [`ApiError::ReadOnly`] before anything is sent.
     pub read_only: bool,
+    /// Told of every retry as it happens, in a sentence (the command line prints it as a note).
+    pub on_retry: Option<RetryNotes>,
+}
+
+/// Receives a sentence for each retry: which call failed, how, and when it is tried again.
+#[derive(Clone)]
+pub struct RetryNotes(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for RetryNotes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RetryNotes")
+    }
 }
 
 impl ClientOptions {
@@ -74,6 +86,7 @@ impl ClientOptions {
             ca_file: None,
             allow_insecure_http: false,
             read_only: false,
+            on_retry: None,
         }
     }
 }
@@ -208,6 +221,17 @@ impl Client {
         })
     }
 
+    /// The same client (sharing connections and the clock estimate) telling `notes` of each
+    /// retry.
+    pub fn with_retry_notes(&self, notes: RetryNotes) -> Client {
+        let mut options = (*self.options).clone();
+        options.on_retry = Some(notes);
+        Client {
+            options: Arc::new(options),
+            ..self.clone()
+        }
+    }
+
     /// The same client (sharing connections and the clock estimate) with `retries` extra
     /// attempts for the calls that can be repeated, e.g. for a bulk delete that must get through
     /// a rate limit.
@@ -335,6 +359,15 @@ impl Client {
                 retries_left,
                 "retrying"
             );
+            if let Some(RetryNotes(notes)) = &self.options.on_retry {
+                notes(&format!(
+                    "{} {} failed ({error}); trying again in {} s ({} more attempt(s) at most)",
+                    call.method,
+                    call.path,
+                    crate::format::seconds(wait),
+                    retries_left + 1
+                ));
+            }
             tokio::time::sleep(wait).await;
             backoff = backoff
                 .saturating_mul(2)

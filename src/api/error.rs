@@ -144,67 +144,93 @@ impl fmt::Display for ApiMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ApiMessage(code, msg) = *self;
         let code = format::escape(code);
-        if msg.trim().is_empty() {
-            write!(f, "the server reported error code {code}")?;
-        } else {
-            // The server's text, escaped: this message is shown on terminals.
-            write!(f, "{} (code {code})", format::escape(msg))?;
+        let known = known_code(&code);
+        // The server's text says what happened; koobackup adds only what to do about it, so
+        // nothing is said twice. Without a text, the code's meaning stands in for it.
+        match known {
+            _ if !msg.trim().is_empty() => write!(f, "{} (code {code})", format::escape(msg))?,
+            Some(Known { meaning, .. }) => write!(f, "{meaning} (code {code})")?,
+            None => write!(f, "the server reported error code {code}")?,
         }
-        match known_code(&code) {
-            Some((_, hint)) if !hint.is_empty() => write!(f, ": {hint}"),
+        match known {
+            Some(Known { advice, .. }) if !advice.is_empty() => write!(f, "; {advice}"),
             _ => Ok(()),
         }
     }
 }
 
+/// A code koobackup knows by name: its class, what it means, and what to do about it.
+#[derive(Clone, Copy)]
+struct Known {
+    kind: ErrorKind,
+    meaning: &'static str,
+    /// Empty when there is nothing to do but read the meaning.
+    advice: &'static str,
+}
+
 /// The codes koobackup knows by name: the published KooDrive codes (enterprise reference, HTTP
-/// 400) and the local server's own table (our rule). Each with its class and a short hint.
-fn known_code(code: &str) -> Option<(ErrorKind, &'static str)> {
+/// 400) and the local server's own table (our rule).
+fn known_code(code: &str) -> Option<Known> {
     use ErrorKind::*;
-    Some(match code {
-        "13000101" => (Invalid, "KooDrive refused the request as malformed"),
+    let (kind, meaning, advice) = match code {
+        "13000101" => (Invalid, "KooDrive refused the request as malformed", ""),
         "13000102" => (
             Invalid,
-            "KooDrive's parameter check failed; check the values given",
+            "KooDrive's parameter check failed",
+            "check the values given",
         ),
-        "13000301" => (NotFound, "the KooDrive space does not exist"),
-        "13000309" => (NotFound, "the resource does not exist (it may have been deleted)"),
-        "13000311" => (Server, "the KooDrive space is full"),
-        "13000401" => (NotFound, "the upload task does not exist"),
+        "13000301" => (NotFound, "the KooDrive space does not exist", ""),
+        "13000309" => (
+            NotFound,
+            "the resource does not exist",
+            "it may have been deleted",
+        ),
+        "13000311" => (Server, "the KooDrive space is full", ""),
+        "13000401" => (NotFound, "the upload task does not exist", ""),
         "13000402" => (
             Invalid,
-            "the integrity check failed: the file's fingerprint does not match",
+            "the integrity check failed",
+            "the file's fingerprint does not match its contents",
         ),
-        "13000405" => (Conflict, "a file with this name exists already"),
-        "13000410" => (Auth, "this user has no permission on the KooDrive space"),
+        "13000405" => (Conflict, "a file with this name exists already", ""),
+        "13000410" => (Auth, "this user has no permission on the KooDrive space", ""),
         "400001" => (
             Invalid,
-            "the request was rejected as invalid; check the values given",
+            "the request was rejected as invalid",
+            "check the values given",
         ),
         "401001" => (
             Auth,
+            "the credentials were rejected",
             "check the user id and the credentials (access token or app secret) of this profile",
         ),
-        "401002" => (Auth, "the request time was rejected; check this machine's clock"),
-        "403001" => (Auth, "that lock, record or device belongs to another user"),
-        "404001" => (NotFound, "the record does not exist (it may have been deleted)"),
-        "404002" => (
-            NotFound,
-            "the lock is gone (released or never existed); create a new one",
+        "401002" => (
+            Auth,
+            "the request time was rejected",
+            "check this machine's clock",
         ),
-        "404003" => (NotFound, "the device is not bound (list them with `device list`)"),
-        "404004" => (NotFound, "the backup scope does not exist"),
-        "404005" => (NotFound, "the device has no such config"),
+        "403001" => (Auth, "that lock, record or device belongs to another user", ""),
+        "404001" => (NotFound, "the record does not exist", "it may have been deleted"),
+        "404002" => (NotFound, "the lock does not exist", "create a new one"),
+        "404003" => (NotFound, "the device is not bound", ""),
+        "404004" => (NotFound, "the backup scope does not exist", ""),
+        "404005" => (NotFound, "the device has no such config", ""),
         "409001" => (
             Conflict,
-            "a lock for this module is already held; release it or wait until it expires",
+            "a lock for this module is already held",
+            "release it or wait until it expires",
         ),
-        "409002" => (Conflict, "the lock has expired; renew it or create a new one"),
-        "409003" => (Conflict, "the lock is for a different module than the record"),
-        "409004" => (Conflict, "the config changed meanwhile; read it again"),
-        "429001" => (Server, "too many requests; wait a moment and try again"),
-        "500001" => (Server, "the server failed; try again later"),
+        "409002" => (Conflict, "the lock has expired", "renew it or create a new one"),
+        "409003" => (Conflict, "the lock is for a different module than the record", ""),
+        "409004" => (Conflict, "the config changed meanwhile", "read it again"),
+        "429001" => (Server, "too many requests", "wait a moment and try again"),
+        "500001" => (Server, "the server failed", "try again later"),
         _ => return None,
+    };
+    Some(Known {
+        kind,
+        meaning,
+        advice,
     })
 }
 
@@ -253,7 +279,7 @@ impl ApiError {
             }
             ApiError::Http { status } => kind_of_status(*status).unwrap_or(ErrorKind::Unknown),
             ApiError::Api { status, code, .. } => kind_of_status(*status)
-                .or_else(|| known_code(code).map(|(kind, _)| kind))
+                .or_else(|| known_code(code).map(|known| known.kind))
                 .unwrap_or(ErrorKind::Unknown),
         }
     }

@@ -354,6 +354,15 @@ impl<T> Page<T> {
             unreadable: Vec::new(),
         }
     }
+
+    /// The same page with each item turned into another type.
+    pub fn map_items<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+            unreadable: self.unreadable,
+        }
+    }
 }
 
 /// The envelope of every response: `{"code", "msg", "data", "nextCursor"}`.

@@ -62,7 +62,7 @@ impl Report {
     }
 
     fn print(&self, out: Output) -> Result<(), CliError> {
-        if out.json {
+        if out.is_json() {
             return out.json(&serde_json::json!({
                 "ok": self.first_problem.is_none(),
                 "checks": self.findings,
@@ -84,9 +84,13 @@ impl Report {
         if rows.is_empty() {
             return Ok(());
         }
-        let table = output::table(&["CHECK", "STATUS", "DETAIL"], &rows);
-        // The header row is noise in a list of findings.
-        out.line(table.split_once('\n').map_or("", |(_, body)| body))
+        // The header row is noise in a list of findings, and no detail is cut short.
+        out.line(&output::fitted_table(
+            &["CHECK", "STATUS", "DETAIL"],
+            &rows,
+            None,
+            false,
+        ))
     }
 }
 

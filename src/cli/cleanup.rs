@@ -24,7 +24,7 @@ use crate::retention::Retention;
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Module to clean; repeat for several (default: all three)
-    #[arg(long, short, value_parser = parse_module)]
+    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device
     #[arg(long, value_name = "DEVICE_ID")]
@@ -107,6 +107,7 @@ impl RetentionArgs {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct KeptReport {
+    #[serde(serialize_with = "output::record_json")]
     record: BackupRecord,
     reason: String,
     reason_code: &'static str,
@@ -133,6 +134,7 @@ struct Reports {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CandidateReport {
+    #[serde(serialize_with = "output::record_json")]
     record: BackupRecord,
     reason: String,
     reason_code: &'static str,
@@ -157,11 +159,24 @@ impl CandidateReport {
     }
 }
 
-/// A module that could not be cleaned at all.
-#[derive(Debug, Serialize)]
+/// A module that could not be cleaned at all. In JSON: `{"moduleCode", "error", "exitCode",
+/// "apiCode"}`, read from the failure.
+#[derive(Debug)]
 struct SkippedModule {
     module: ModuleCode,
-    error: String,
+    cause: CliError,
+}
+
+impl Serialize for SkippedModule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::json!({
+            "moduleCode": self.module,
+            "error": self.cause.message,
+            "exitCode": self.cause.exit.code(),
+            "apiCode": self.cause.api_code_json(),
+        })
+        .serialize(serializer)
+    }
 }
 
 pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliError> {
@@ -178,12 +193,27 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
     } else {
         args.module.clone()
     };
+    let chosen = if args.yes && super::can_ask() {
+        match confirm_many(ctx, &modules, &args, &rules).await? {
+            Confirmation::Declined => {
+                return Err(CliError::failure("not confirmed; nothing was deleted"));
+            }
+            Confirmation::Chosen(ids) => Some(ids),
+            Confirmation::NotNeeded => None,
+        }
+    } else {
+        None
+    };
     let mut reports = Reports::default();
     let mut skipped = Vec::new();
     let mut first_error: Option<CliError> = None;
     for module in modules {
         let outcome = if args.yes {
-            delete_in_module(ctx, module, &args, &rules, &mut reports).await
+            let targets = Targets {
+                rules: &rules,
+                chosen: chosen.as_ref(),
+            };
+            delete_in_module(ctx, module, &args, targets, &mut reports).await
         } else {
             find(ctx, module, &args, &rules).await.map(|found| {
                 reports
@@ -195,7 +225,7 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
         if let Err(error) = outcome {
             skipped.push(SkippedModule {
                 module,
-                error: error.message.clone(),
+                cause: error.clone(),
             });
             first_error.get_or_insert(error);
         }
@@ -274,12 +304,66 @@ async fn find(
     ))
 }
 
+/// More candidates than this are named and confirmed before `--yes` deletes them on a terminal.
+const CONFIRM_ABOVE: usize = 10;
+
+/// Whether the user agreed to a large clean-up.
+enum Confirmation {
+    /// Few enough candidates: `--yes` is enough.
+    NotNeeded,
+    /// The user said yes to exactly these records.
+    Chosen(std::collections::HashSet<String>),
+    Declined,
+}
+
+/// On a terminal, a `--yes` over more than [`CONFIRM_ABOVE`] records first lists them all (as a
+/// dry run would) and asks. The answer covers exactly the records shown: one that becomes a
+/// candidate only by the time its module is locked is left alone.
+async fn confirm_many(
+    ctx: &Context,
+    modules: &[ModuleCode],
+    args: &CleanupArgs,
+    rules: &CleanupRules,
+) -> Result<Confirmation, CliError> {
+    let mut candidates = Vec::new();
+    for &module in modules {
+        candidates.extend(find(ctx, module, args, rules).await?.delete);
+    }
+    if candidates.len() <= CONFIRM_ABOVE {
+        return Ok(Confirmation::NotNeeded);
+    }
+    let rows: Vec<Vec<String>> = candidates
+        .iter()
+        .map(|c| candidate_row(&c.record, &c.reason.to_string()))
+        .collect();
+    // The table's cells are escaped; the rest is our own text.
+    let question = format!(
+        "These {} records and their backup files will be deleted:\n{}\nDelete them?",
+        candidates.len(),
+        output::table(&CANDIDATE_HEADERS, &rows)
+    );
+    if !super::ask(&question)? {
+        return Ok(Confirmation::Declined);
+    }
+    Ok(Confirmation::Chosen(
+        candidates.into_iter().map(|c| c.record.record_id).collect(),
+    ))
+}
+
+/// What a `--yes` run deletes: the rules' candidates, and of those only the ones the user
+/// confirmed, when asked.
+#[derive(Clone, Copy)]
+struct Targets<'a> {
+    rules: &'a CleanupRules,
+    chosen: Option<&'a std::collections::HashSet<String>>,
+}
+
 /// Takes a lock for `module`, lists its candidates again under it, deletes them, releases it.
 async fn delete_in_module(
     ctx: &mut Context,
     module: ModuleCode,
     args: &CleanupArgs,
-    rules: &CleanupRules,
+    targets: Targets<'_>,
     reports: &mut Reports,
 ) -> Result<(), CliError> {
     let mut lock = ctx.create_lock(module, false).await.map_err(|error| {
@@ -291,7 +375,7 @@ async fn delete_in_module(
             error.context(format!("cannot lock module {module}"))
         }
     })?;
-    let result = delete_candidates(ctx, &mut lock, args, rules, reports).await;
+    let result = delete_candidates(ctx, &mut lock, args, targets, reports).await;
     if let Err(error) = ctx.release_lock(&lock.lock_id).await {
         ctx.out.warn(
             &error
@@ -306,14 +390,19 @@ async fn delete_candidates(
     ctx: &mut Context,
     lock: &mut LockInfo,
     args: &CleanupArgs,
-    rules: &CleanupRules,
+    targets: Targets<'_>,
     reports: &mut Reports,
 ) -> Result<(), CliError> {
     let renew_below =
         chrono::Duration::from_std(ctx.client().lock_ttl() / 3).unwrap_or(chrono::Duration::MAX);
-    let found = find(ctx, lock.module, args, rules).await?;
+    let found = find(ctx, lock.module, args, targets.rules).await?;
     reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
-    for candidate in found.delete {
+    let confirmed = |candidate: &Candidate| {
+        targets
+            .chosen
+            .is_none_or(|chosen| chosen.contains(&candidate.record.record_id))
+    };
+    for candidate in found.delete.into_iter().filter(confirmed) {
         // A long clean-up must not outlive its lock.
         if lock.time_left(Utc::now()) < renew_below {
             *lock = ctx.client().renew_lock(lock).await?;
@@ -341,6 +430,24 @@ async fn delete_candidates(
     Ok(())
 }
 
+const CANDIDATE_HEADERS: [&str; 5] = ["RECORD ID", "MODULE", "DEVICE", "CREATED", "REASON"];
+
+/// A record clean-up deletes or keeps, with why.
+fn candidate_row(record: &BackupRecord, reason: &str) -> Vec<String> {
+    vec![
+        record.record_id.clone(),
+        record.module_code.label(),
+        record.device_info.device_id.clone(),
+        output::local_minutes(record.create_time),
+        reason.to_string(),
+    ]
+}
+
+fn to_value(item: &impl Serialize) -> Result<serde_json::Value, CliError> {
+    serde_json::to_value(item)
+        .map_err(|e| CliError::failure(format!("cannot encode the output as JSON: {e}")))
+}
+
 fn print(
     ctx: &Context,
     args: &CleanupArgs,
@@ -350,7 +457,29 @@ fn print(
 ) -> Result<(), CliError> {
     let out = ctx.out;
     let reports = &all.candidates;
-    if out.json {
+    if out.is_jsonl() {
+        // One document per record: each candidate (`"kind": "candidate"`), then each record the
+        // retention policy keeps (`"kind": "kept"`); skipped modules are errors on stderr.
+        for module in skipped {
+            out.error(&module.cause);
+        }
+        let tagged = |kind: &str, item: serde_json::Value| {
+            let mut item = item;
+            if let Some(object) = item.as_object_mut() {
+                object.insert("kind".into(), kind.into());
+                object.insert("dryRun".into(), (!args.yes).into());
+            }
+            item
+        };
+        for report in reports {
+            out.json(&tagged("candidate", to_value(report)?))?;
+        }
+        for kept in &all.kept {
+            out.json(&tagged("kept", to_value(kept)?))?;
+        }
+        return Ok(());
+    }
+    if out.is_json() {
         return out.json(&serde_json::json!({
             "dryRun": !args.yes,
             "retention": rules.retention.map(|policy| policy.to_text()),
@@ -360,7 +489,7 @@ fn print(
         }));
     }
     for module in skipped {
-        out.error(&CliError::failure(module.error.clone()));
+        out.error(&module.cause);
     }
     if out.quiet {
         let done = reports.iter().filter(|r| !args.yes || r.deleted);
@@ -372,21 +501,10 @@ fn print(
         let rows: Vec<Vec<String>> = all
             .kept
             .iter()
-            .map(|k| {
-                vec![
-                    k.record.record_id.clone(),
-                    k.record.module_code.label(),
-                    k.record.device_info.device_id.clone(),
-                    output::local_minutes(k.record.create_time),
-                    k.reason.clone(),
-                ]
-            })
+            .map(|k| candidate_row(&k.record, &k.reason))
             .collect();
         out.line(&format!("kept by the retention policy ({}):", policy.describe()))?;
-        out.line(&output::table(
-            &["RECORD ID", "MODULE", "DEVICE", "CREATED", "REASON"],
-            &rows,
-        ))?;
+        out.line(&out.table(&CANDIDATE_HEADERS, &rows))?;
     }
     if reports.is_empty() {
         return out.line(&if skipped.is_empty() {
@@ -402,13 +520,7 @@ fn print(
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {
-            let mut row = vec![
-                r.record.record_id.clone(),
-                r.record.module_code.label(),
-                r.record.device_info.device_id.clone(),
-                output::local_minutes(r.record.create_time),
-                r.reason.clone(),
-            ];
+            let mut row = candidate_row(&r.record, &r.reason);
             if args.yes {
                 row.push(match &r.error {
                     None => "deleted".into(),
@@ -418,11 +530,11 @@ fn print(
             row
         })
         .collect();
-    let mut headers = vec!["RECORD ID", "MODULE", "DEVICE", "CREATED", "REASON"];
+    let mut headers = CANDIDATE_HEADERS.to_vec();
     if args.yes {
         headers.push("RESULT");
     }
-    out.line(&output::table(&headers, &rows))?;
+    out.line(&out.table(&headers, &rows))?;
     if args.yes {
         let deleted = reports.iter().filter(|r| r.deleted).count();
         out.line(&format!("deleted {deleted} of {} candidates", reports.len()))

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 
 use super::exit::{CliError, Exit};
-use super::output::{self, Output};
+use super::output;
 use super::record::report_unreadable;
 use super::{Context, parse_device_id, parse_module, parse_scope_id, unique};
 use crate::api::ModuleCode;
@@ -32,6 +32,7 @@ pub enum DeviceCommand {
     },
     /// Unbind a device: its records stay, its scopes and configs go
     Unbind {
+        /// The device's id (as `device list` shows it)
         #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
         id: String,
         /// Unbind without asking (required when standard input is not a terminal)
@@ -54,6 +55,7 @@ pub enum DeviceCommand {
     },
     /// Delete backup scopes of a device
     ScopeDelete {
+        /// The device's id (as `device list` shows it)
         #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
         id: String,
         /// Scope ids (as `device scopes` lists them)
@@ -78,10 +80,11 @@ pub enum DeviceCommand {
 /// A device and one of its modules.
 #[derive(Debug, Args)]
 pub struct DeviceModule {
+    /// The device's id (as `device list` shows it)
     #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
     pub id: String,
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-    #[arg(long, short, value_parser = parse_module)]
+    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
     pub module: ModuleCode,
 }
 
@@ -133,22 +136,6 @@ fn config_rows(configs: &[ConfigInfo]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// A list as a table, or `empty` when there is nothing.
-fn print_list<T: serde::Serialize>(
-    out: Output,
-    items: &[T],
-    empty: &str,
-    table: impl FnOnce() -> String,
-) -> Result<(), CliError> {
-    if out.json {
-        return out.json(items);
-    }
-    if items.is_empty() {
-        return out.say(empty);
-    }
-    out.line(&table())
-}
-
 pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8, CliError> {
     let out = ctx.out;
     let client = ctx.client().clone();
@@ -156,7 +143,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
         DeviceCommand::List => {
             let page = client.list_devices().await?;
             report_unreadable(out, &page.unreadable);
-            if out.quiet && !out.json {
+            if out.quiet && !out.is_json() {
                 return page
                     .items
                     .iter()
@@ -164,8 +151,8 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
                     .map(|()| Exit::Ok.code());
             }
             let rows: Vec<Vec<String>> = page.items.iter().map(device_row).collect();
-            print_list(out, &page.items, "no devices bound", || {
-                output::table(&DEVICE_HEADERS, &rows)
+            out.list(&page.items, "no devices bound", || {
+                out.table(&DEVICE_HEADERS, &rows)
             })?;
         }
         DeviceCommand::Bind {
@@ -179,7 +166,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
                 device_os: os,
             };
             let device = client.bind_device(&request).await?;
-            if out.json {
+            if out.is_json() {
                 out.json(&device)?;
             } else if out.quiet {
                 out.value(&device.device_id)?;
@@ -195,7 +182,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
                 confirm_unbind(ctx, &id).await?;
             }
             let device = client.unbind_device(&id).await?;
-            if out.json {
+            if out.is_json() {
                 out.json(&serde_json::json!({"deviceId": id, "unbound": true, "device": device}))?;
             } else {
                 out.say(&format!(
@@ -208,8 +195,8 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             report_unreadable(out, &page.unreadable);
             let rows = scope_rows(&page.items);
             let empty = format!("device {id} backs up nothing in module {module}");
-            print_list(out, &page.items, &empty, || {
-                output::table(&["SCOPE ID", "ON THE DEVICE", "IN THE CLOUD"], &rows)
+            out.list(&page.items, &empty, || {
+                out.table(&["SCOPE ID", "ON THE DEVICE", "IN THE CLOUD"], &rows)
             })?;
         }
         DeviceCommand::ScopeAdd {
@@ -219,10 +206,10 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
         } => {
             let scopes = scopes_from(&locals, &targets)?;
             let added = client.add_scopes(&device.id, device.module, scopes).await?;
-            if out.json {
+            if out.is_json() {
                 out.json(&added)?;
             } else if !added.is_empty() {
-                out.line(&output::table(
+                out.line(&out.table(
                     &["SCOPE ID", "ON THE DEVICE", "IN THE CLOUD"],
                     &scope_rows(&added),
                 ))?;
@@ -240,7 +227,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
                 return Err(too_many_scopes(scope_ids.len(), "deleted"));
             }
             let result = client.delete_scopes(&id, scope_ids).await?;
-            if out.json {
+            if out.is_json() {
                 out.json(&result)?;
             } else {
                 for scope in &result.scope_id_list {
@@ -265,8 +252,8 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             report_unreadable(out, &page.unreadable);
             let rows = config_rows(&page.items);
             let empty = format!("device {id} has no settings in module {module}");
-            print_list(out, &page.items, &empty, || {
-                output::table(&["NAME", "VALUE", "DESCRIPTION"], &rows)
+            out.list(&page.items, &empty, || {
+                out.table(&["NAME", "VALUE", "DESCRIPTION"], &rows)
             })?;
         }
         DeviceCommand::ConfigSet { device, name, value } => {
@@ -293,7 +280,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
                         error
                     }
                 })?;
-            if out.json {
+            if out.is_json() {
                 out.json(&updated)?;
             } else {
                 out.say(&format!(

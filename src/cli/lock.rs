@@ -58,39 +58,29 @@ pub(crate) fn list(options: &ConnectOptions, out: Output) -> Result<u8, CliError
 
 fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError> {
     let now = Utc::now();
-    if out.json {
-        let locks: Vec<LockJson> = held
-            .iter()
-            .map(|h| LockJson::new(&h.lock, h.auto_renew, now))
-            .collect();
-        return out.json(&locks);
+    if out.quiet && out.human() {
+        return held.iter().try_for_each(|h| out.value(&h.lock.lock_id));
     }
-    if held.is_empty() {
-        out.note(&format!("no locks held on {label} (per the lock journal)"));
-        return Ok(());
-    }
-    if out.quiet {
-        for h in held {
-            out.value(&h.lock.lock_id)?;
-        }
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = held
+    let locks: Vec<LockJson> = held
         .iter()
-        .map(|h| {
-            vec![
-                h.lock.lock_id.clone(),
-                format::module_label(h.lock.module),
-                output::local_clock(h.lock.expires_at),
-                format::time_left(&h.lock, now),
-                if h.auto_renew { "yes" } else { "no" }.to_string(),
-            ]
-        })
+        .map(|h| LockJson::new(&h.lock, h.auto_renew, now))
         .collect();
-    out.line(&output::table(
-        &["LOCK ID", "MODULE", "EXPIRES", "LEFT", "AUTO-RENEW"],
-        &rows,
-    ))
+    let empty = format!("no locks held on {label} (per the lock journal)");
+    out.list(&locks, &empty, || {
+        let rows: Vec<Vec<String>> = held
+            .iter()
+            .map(|h| {
+                vec![
+                    h.lock.lock_id.clone(),
+                    format::module_label(h.lock.module),
+                    output::local_clock(h.lock.expires_at),
+                    format::time_left(&h.lock, now),
+                    if h.auto_renew { "yes" } else { "no" }.to_string(),
+                ]
+            })
+            .collect();
+        out.table(&["LOCK ID", "MODULE", "EXPIRES", "LEFT", "AUTO-RENEW"], &rows)
+    })
 }
 
 /// A lock a renew or release applies to, and whether the journal had it when it was chosen.
@@ -187,7 +177,7 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
             }
         }
     }
-    if ctx.out.json {
+    if ctx.out.is_json() {
         let now = Utc::now();
         let locks: Vec<LockJson> = renewed
             .iter()
@@ -216,7 +206,7 @@ async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
             }
         }
     }
-    if ctx.out.json {
+    if ctx.out.is_json() {
         ctx.out
             .json(&serde_json::json!({ "ok": released, "failed": failed }))?;
     }
@@ -236,7 +226,7 @@ fn first_failure(failed: Vec<Failed>) -> Result<(), CliError> {
 /// Prints a created or renewed lock: a sentence, the id alone with `--quiet`, or JSON.
 fn report_lock(out: Output, verb: &str, lock: &LockInfo, auto_renew: bool) -> Result<(), CliError> {
     let now = Utc::now();
-    if out.json {
+    if out.is_json() {
         return out.json(&LockJson::new(lock, auto_renew, now));
     }
     if out.quiet {

@@ -4,6 +4,7 @@
 mod check;
 mod cleanup;
 mod device;
+mod discover;
 pub mod exit;
 mod hold;
 mod lock;
@@ -15,11 +16,12 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::api::{Client, LockInfo, ModuleCode};
 use crate::connect::{self, ConnectOptions, Connection, Target};
 use crate::journal::{HeldLock, Journal};
+pub use discover::complete_if_asked;
 use exit::{CliError, Exit};
 use output::Output;
 
@@ -54,9 +56,10 @@ pub struct Cli {
 
 /// Options every command accepts.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Profile of the config file to use (default: the file's default_profile)
-    #[arg(long, global = true, env = "KOOBACKUP_PROFILE", value_name = "NAME")]
+    #[arg(long, global = true, env = "KOOBACKUP_PROFILE", value_name = "NAME", add = discover::profile_completer())]
     pub profile: Option<String>,
 
     /// Send nothing that changes the server: only look (the TUI refuses such keys; commands
@@ -99,13 +102,27 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KOOBACKUP_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
 
-    /// Limit for one HTTP exchange, in seconds (default 10)
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub timeout: Option<u64>,
+    /// Limit for one attempt of an HTTP exchange, in seconds, fractions allowed (1.5s; default
+    /// 10). Reads that fail are tried again, each attempt with this limit
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
 
-    /// Print one JSON document per command on stdout; errors as JSON on stderr
-    #[arg(long, global = true)]
+    /// Output form: table (fitted to the terminal), wide (every column, nothing cut), json (one
+    /// document; errors as JSON on stderr) or jsonl (one document per item of a list)
+    #[arg(long, short, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<output::Format>,
+
+    /// The same as -o json
+    #[arg(long, global = true, conflicts_with_all = ["output", "jsonl"])]
     pub json: bool,
+
+    /// The same as -o jsonl
+    #[arg(long, global = true, conflicts_with = "output")]
+    pub jsonl: bool,
+
+    /// Tables without their header line
+    #[arg(long, global = true)]
+    pub no_headers: bool,
 
     /// Print only essential output (ids), no notes
     #[arg(long, short, global = true)]
@@ -114,6 +131,7 @@ pub struct GlobalArgs {
     /// The server's lock lifetime in seconds, for test servers with short-lived locks: at most
     /// KooDrive's 600 (a longer one would make koobackup trust a lock the server has dropped)
     #[arg(
+        id = "assume_lock_ttl_secs",
         long = "assume-lock-ttl-secs",
         global = true,
         hide = true,
@@ -125,9 +143,21 @@ pub struct GlobalArgs {
 
 impl GlobalArgs {
     pub fn output(&self) -> Output {
+        let format = if self.json {
+            output::Format::Json
+        } else if self.jsonl {
+            output::Format::Jsonl
+        } else {
+            self.output.unwrap_or_default()
+        };
+        let width = (format == output::Format::Table)
+            .then(output::terminal_width)
+            .flatten();
         Output {
-            json: self.json,
+            format,
             quiet: self.quiet,
+            no_headers: self.no_headers,
+            width,
         }
     }
 
@@ -143,7 +173,7 @@ impl GlobalArgs {
             app_secret_file: self.app_secret_file.clone(),
             ca_file: self.ca_file.clone(),
             default_config_path: None,
-            timeout: self.timeout.map(Duration::from_secs),
+            timeout: self.timeout,
             lock_ttl: self.lock_ttl_secs.map(Duration::from_secs),
             fresh,
             read_only: self.read_only,
@@ -169,10 +199,21 @@ pub enum Command {
     /// Check the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Print a shell completion script
+    /// Print a shell completion script: it asks koobackup for commands, options, lock ids (from
+    /// the journal), profiles and modules as you press Tab. bash: `source <(koobackup
+    /// completions bash)`; zsh: `source <(koobackup completions zsh)`; fish: `koobackup
+    /// completions fish | source`
     Completions {
+        /// The shell to complete in
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of koobackup or of one of its commands: `koobackup man |
+    /// man -l -`, `koobackup man record delete`
+    Man {
+        /// The command whose page to print, as words (`record delete`); none: koobackup itself
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
     },
 }
 
@@ -181,7 +222,7 @@ pub enum LockCommand {
     /// Create a lock and remember it in the journal
     Create {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-        #[arg(long, short, value_parser = parse_module)]
+        #[arg(long, short, value_parser = parse_module, add = discover::module_completer())]
         module: ModuleCode,
         /// Mark the lock so a running koobackup TUI keeps renewing it
         #[arg(long)]
@@ -198,7 +239,7 @@ pub enum LockCommand {
     /// (its whole process group) is stopped if the lock is lost or runs out
     Hold {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-        #[arg(long, short, value_parser = parse_module)]
+        #[arg(long, short, value_parser = parse_module, add = discover::module_completer())]
         module: ModuleCode,
         /// Seconds between SIGTERM and SIGKILL when COMMAND must stop
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
@@ -212,8 +253,9 @@ pub enum LockCommand {
 /// Which locks a renew or release applies to.
 #[derive(Debug, Args)]
 pub struct LockIds {
-    /// Lock ids (as printed by `lock create`)
-    #[arg(value_name = "LOCK_ID", required_unless_present = "all", value_parser = parse_lock_id)]
+    /// Lock ids (as printed by `lock create` and `lock list`)
+    #[arg(value_name = "LOCK_ID", required_unless_present = "all", value_parser = parse_lock_id,
+          add = discover::lock_id_completer())]
     pub ids: Vec<String>,
     /// Every lock of the journal for this server and user
     #[arg(long, conflicts_with = "ids")]
@@ -228,6 +270,7 @@ pub enum RecordCommand {
     List(record::ListArgs),
     /// Show one record
     Get {
+        /// The record's id (as `record list` shows it)
         #[arg(value_name = "RECORD_ID", value_parser = parse_record_id)]
         id: String,
     },
@@ -256,6 +299,14 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
             Ok(Duration::from_secs_f64(secs))
         }
         _ => Err(format!("{text:?} is not a number of seconds (e.g. 10 or 1.5s)")),
+    }
+}
+
+/// `--timeout`: seconds as [`parse_seconds`] reads them, more than zero.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match parse_seconds(text)? {
+        limit if limit.is_zero() => Err(format!("{text:?} is no time at all: give more than 0 seconds")),
+        limit => Ok(limit),
     }
 }
 
@@ -350,13 +401,17 @@ pub fn parse_scope_id(text: &str) -> Result<String, String> {
     check_id("scope", text)
 }
 
-/// Parses the command line. On a usage error with `--json` among the arguments, the error is
-/// reported as JSON on stderr; either way the process exits with code 2.
+/// Parses the command line. On a usage error with JSON output asked for (`--json`, `--jsonl`,
+/// `-o json`), the error is reported as JSON on stderr; either way the process exits with code 2.
 pub fn parse() -> Cli {
-    match Cli::try_parse() {
+    let parsed = Cli::command().try_get_matches().and_then(|matches| {
+        reject_client_options(&matches)?;
+        Cli::from_arg_matches(&matches)
+    });
+    match parsed {
         Ok(cli) => cli,
         Err(error) if error.use_stderr() => {
-            let json = std::env::args_os().any(|a| a == "--json");
+            let json = asks_for_json(std::env::args_os().skip(1));
             // clap's rendering starts with "error: ", quotes the argument as typed (which may
             // hold control characters) and ends with a hint to use --help.
             let rendered = error.to_string();
@@ -366,7 +421,15 @@ pub fn parse() -> Cli {
                 .filter(|line| !line.trim().is_empty() && !line.starts_with("For more information"))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let out = Output { json, quiet: false };
+            let format = if json {
+                output::Format::Json
+            } else {
+                output::Format::Table
+            };
+            let out = Output {
+                format,
+                ..Output::default()
+            };
             out.error(&CliError::usage(message));
             if !json {
                 eprintln!("For more information, try '--help'.");
@@ -377,13 +440,75 @@ pub fn parse() -> Cli {
     }
 }
 
+/// Whether the arguments ask for JSON output, read without clap (which has just refused them).
+fn asks_for_json(args: impl Iterator<Item = OsString>) -> bool {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let is_json = |form: &str| matches!(form, "json" | "jsonl");
+    args.iter().enumerate().any(|(i, arg)| match arg.as_str() {
+        "--json" | "--jsonl" => true,
+        "-o" | "--output" => args.get(i + 1).is_some_and(|form| is_json(form)),
+        other => other
+            .strip_prefix("--output=")
+            .or_else(|| other.strip_prefix("-o"))
+            .is_some_and(|form| is_json(form.trim_start_matches('='))),
+    })
+}
+
+/// Options that only a command talking to a server reads. `serve`, `completions` and `man`
+/// refuse them when typed, instead of silently ignoring them (a variable in the environment is
+/// not typed, and stays harmless).
+const CLIENT_OPTIONS: [&str; 11] = [
+    "profile",
+    "read_only",
+    "base_url",
+    "user_id",
+    "token_file",
+    "app_id",
+    "app_secret_file",
+    "ca_file",
+    "config",
+    "timeout",
+    "assume_lock_ttl_secs",
+];
+
+fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+    let Some((name, sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    if !matches!(name, "serve" | "completions" | "man") {
+        return Ok(());
+    }
+    let typed = |id: &str| {
+        [matches, sub]
+            .iter()
+            .any(|m| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+    };
+    let command = Cli::command();
+    let given: Vec<String> = command
+        .get_arguments()
+        .filter(|arg| CLIENT_OPTIONS.contains(&arg.get_id().as_str()) && typed(arg.get_id().as_str()))
+        .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
+        .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(command.clone().error(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!(
+            "`{name}` does not talk to a server and takes no client options; remove {}",
+            given.join(", ")
+        ),
+    ))
+}
+
 /// Runs a subcommand to completion and returns the process exit code. `fresh` resets the
 /// embedded demo server's database if that is where the command connects.
 pub fn run(global: GlobalArgs, fresh: bool, command: Command) -> u8 {
     let out = global.output();
     let options = global.connect_options(fresh);
     let result = match command {
-        Command::Completions { shell } => completions(shell),
+        Command::Completions { shell } => discover::completions(shell),
+        Command::Man { command } => discover::man(&command),
         Command::Serve(args) => serve::run(args, out),
         Command::Lock(LockCommand::List) => lock::list(&options, out),
         Command::Config(ConfigCommand::Check) => block_on(check::run(&options, out)),
@@ -431,19 +556,6 @@ async fn connected(
     result
 }
 
-fn completions(shell: clap_complete::Shell) -> Result<u8, CliError> {
-    let mut command = Cli::command();
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut command, "koobackup", &mut script);
-    let text = String::from_utf8_lossy(&script);
-    Output {
-        json: false,
-        quiet: false,
-    }
-    .raw(text.trim_end())?;
-    Ok(Exit::Ok.code())
-}
-
 pub(crate) fn load_journal() -> Result<Journal, CliError> {
     Ok(Journal::load(Journal::default_path()?)?)
 }
@@ -470,7 +582,11 @@ impl Context {
                 settings.config_path.display()
             ));
         }
-        let connection = target.connect().await?;
+        let mut connection = target.connect().await?;
+        let notes = crate::api::client::RetryNotes(std::sync::Arc::new(move |note: &str| {
+            out.note(&format!("note: {note}"));
+        }));
+        connection.client = connection.client.with_retry_notes(notes);
         for warning in &connection.warnings {
             out.warn(warning);
         }

@@ -10,24 +10,87 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::exit::{CliError, Exit};
+use crate::api::model::{DeviceEntity, RecordModule, RecordStatus};
 use crate::api::{BackupFile, BackupRecord, LockInfo, ModuleCode};
 use crate::format;
 
+/// The output form (`-o`): a table fitted to the terminal, a wide table with every column in
+/// full, one JSON document, or JSON lines (one document per item of a list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Wide,
+    Json,
+    Jsonl,
+}
+
 /// How the user asked for output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Output {
-    pub json: bool,
+    pub format: Format,
     pub quiet: bool,
+    /// Tables without their header line (`--no-headers`).
+    pub no_headers: bool,
+    /// The width tables are fitted to: the terminal's, when stdout is one and the form is
+    /// `table`; `None` prints every cell in full (pipes, files, `-o wide`).
+    pub width: Option<usize>,
 }
 
 impl Output {
-    /// Whether output is for people (not `--json`).
+    /// Plain sentences on stdout, nothing fitted: for commands that print no tables.
+    pub fn plain() -> Output {
+        Output::default()
+    }
+
+    /// Whether output is for machines (`-o json` or `-o jsonl`).
+    pub fn is_json(&self) -> bool {
+        matches!(self.format, Format::Json | Format::Jsonl)
+    }
+
+    /// Whether a list is printed as one JSON document per item (`-o jsonl`).
+    pub fn is_jsonl(&self) -> bool {
+        self.format == Format::Jsonl
+    }
+
+    /// Whether output is for people (a table or sentences).
     pub fn human(&self) -> bool {
-        !self.json
+        !self.is_json()
+    }
+
+    /// Whether tables show their extra columns (`-o wide`).
+    pub fn wide(&self) -> bool {
+        self.format == Format::Wide
+    }
+
+    /// `rows` under `headers` (unless `--no-headers`), fitted to [`Output::width`].
+    pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) -> String {
+        fitted_table(headers, rows, self.width, !self.no_headers)
+    }
+
+    /// Prints a list: JSON lines, one JSON array, or (for people) `table()`, or `empty` as a
+    /// note when there is nothing. `--quiet` is the caller's to handle first.
+    pub fn list<T: Serialize>(
+        &self,
+        items: &[T],
+        empty: &str,
+        table: impl FnOnce() -> String,
+    ) -> Result<(), CliError> {
+        if self.is_jsonl() {
+            return items.iter().try_for_each(|item| self.json(item));
+        }
+        if self.is_json() {
+            return self.json(items);
+        }
+        if items.is_empty() {
+            self.note(empty);
+            return Ok(());
+        }
+        self.line(&table())
     }
 
     /// Writes `text` (lines for people) and a newline to stdout, control characters escaped.
@@ -64,7 +127,7 @@ impl Output {
 
     /// A human message on stdout: skipped with `--quiet` or `--json`.
     pub fn say(&self, text: &str) -> Result<(), CliError> {
-        if self.quiet || self.json {
+        if self.quiet || self.is_json() {
             return Ok(());
         }
         self.sentence(text)
@@ -72,7 +135,7 @@ impl Output {
 
     /// An informational note on stderr: skipped with `--quiet` or `--json`.
     pub fn note(&self, text: &str) {
-        if !self.quiet && !self.json {
+        if !self.quiet && !self.is_json() {
             to_stderr(&format::escape(text));
         }
     }
@@ -89,7 +152,7 @@ impl Output {
         if error.silent {
             return;
         }
-        if self.json {
+        if self.is_json() {
             let document = serde_json::json!({
                 "error": {
                     "message": error.message,
@@ -153,33 +216,79 @@ impl Serialize for Failed {
     }
 }
 
-/// Left-aligned columns separated by two spaces; the last column is not padded. Cells are
-/// escaped ([`format::escape`], line breaks included), so a value cannot break the table, forge
-/// a line, or reach the terminal as a control sequence.
+/// The terminal's width when stdout is a terminal (`$COLUMNS` first, as shells set it), else
+/// `None`: a pipe or file gets every cell in full.
+pub fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    columns
+        .or_else(|| {
+            crossterm::terminal::size()
+                .ok()
+                .map(|(cols, _)| usize::from(cols))
+        })
+        .filter(|&cols| cols > 0)
+}
+
+/// Left-aligned columns separated by two spaces, the last one unpadded, every cell in full.
+/// Cells are escaped ([`format::escape`], line breaks included), so a value cannot break the
+/// table, forge a line, or reach the terminal as a control sequence.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    fitted_table(headers, rows, None, true)
+}
+
+/// The narrowest a column is shrunk to: room for a short id or date and the `…`.
+const MIN_COLUMN: usize = 8;
+
+/// [`table`] fitted to `width` columns of the terminal: while the table is too wide, the widest
+/// column gives up one column (never below its header or [`MIN_COLUMN`]), and cells longer than
+/// their column end in `…`. A column whose header names an id (`RECORD ID`, `LOCK ID`) stays
+/// whole: a cut id cannot be copied into the next command. Widths are display widths (a CJK
+/// device name takes two per glyph).
+pub fn fitted_table(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    width: Option<usize>,
+    with_headers: bool,
+) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|row| row.iter().map(|cell| format::escape(cell).into_owned()).collect())
         .collect();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|h| if with_headers { display_width(h) } else { 0 })
+        .collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(display_width(cell));
         }
+    }
+    if let Some(limit) = width {
+        shrink_to(&mut widths, headers, limit);
     }
     let render = |cells: Vec<&str>| {
         let last = cells.len().saturating_sub(1);
         let mut line = String::new();
-        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
-            if i == last {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  "));
+        for (i, (cell, &width)) in cells.iter().zip(&widths).enumerate() {
+            let cell = truncate(cell, width);
+            line.push_str(&cell);
+            if i != last {
+                let pad = width.saturating_sub(display_width(&cell)) + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
             }
         }
         line.trim_end().to_string()
     };
-    let mut lines = vec![render(headers.to_vec())];
+    let mut lines = Vec::with_capacity(rows.len() + 1);
+    if with_headers {
+        lines.push(render(headers.to_vec()));
+    }
     lines.extend(
         rows.iter()
             .map(|row| render(row.iter().map(String::as_str).collect())),
@@ -187,14 +296,63 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     lines.join("\n")
 }
 
-/// A local time for tables: `2025-11-03 08:01`.
-pub fn local_minutes(time: DateTime<Utc>) -> String {
-    time.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+/// Narrows `widths` until the columns and their two-space gaps fit `limit`, or no column can
+/// give up more.
+fn shrink_to(widths: &mut [usize], headers: &[&str], limit: usize) {
+    let total = |widths: &[usize]| widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+    let floor: Vec<usize> = widths
+        .iter()
+        .zip(headers)
+        .map(|(&w, h)| {
+            if h.ends_with(" ID") {
+                w
+            } else {
+                w.min(MIN_COLUMN.max(display_width(h)))
+            }
+        })
+        .collect();
+    while total(widths) > limit {
+        let widest = (0..widths.len())
+            .filter(|&i| widths[i] > floor[i])
+            .max_by_key(|&i| widths[i]);
+        match widest {
+            Some(i) => widths[i] -= 1,
+            None => break,
+        }
+    }
 }
 
-/// Local time of day: `08:11:40`.
+fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` cut to `width` display columns, ending in `…` when anything was cut.
+fn truncate(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if display_width(text) <= width {
+        return text.into();
+    }
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        cut.push(c);
+        used += w;
+    }
+    cut.push('…');
+    cut.into()
+}
+
+/// A local time for tables, with its zone: `2025-11-03 08:01 +01:00`.
+pub fn local_minutes(time: DateTime<Utc>) -> String {
+    format::local_with_zone(time, "%Y-%m-%d %H:%M")
+}
+
+/// Local time of day, with its zone: `08:11:40 UTC`.
 pub fn local_clock(time: DateTime<Utc>) -> String {
-    time.with_timezone(&Local).format("%H:%M:%S").to_string()
+    format::local_with_zone(time, "%H:%M:%S")
 }
 
 /// A lock as `--json` shows it.
@@ -202,7 +360,7 @@ pub fn local_clock(time: DateTime<Utc>) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct LockJson<'a> {
     pub lock_id: &'a str,
-    pub module: ModuleCode,
+    pub module_code: ModuleCode,
     pub expires_at: DateTime<Utc>,
     pub seconds_left: i64,
     pub expired: bool,
@@ -213,7 +371,7 @@ impl<'a> LockJson<'a> {
     pub fn new(lock: &'a LockInfo, auto_renew: bool, now: DateTime<Utc>) -> LockJson<'a> {
         LockJson {
             lock_id: &lock.lock_id,
-            module: lock.module,
+            module_code: lock.module,
             expires_at: lock.expires_at,
             seconds_left: lock.time_left(now).num_seconds(),
             expired: lock.is_expired(now),
@@ -222,7 +380,66 @@ impl<'a> LockJson<'a> {
     }
 }
 
-pub const RECORD_HEADERS: [&str; 7] = [
+/// A record as the command line's JSON shows it: the API's fields under the API's names, plus
+/// `statusName`, with `endTime` always present (`null` until the record is completed).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordJson<'a> {
+    pub record_id: &'a str,
+    pub module_code: &'a RecordModule,
+    pub status: RecordStatus,
+    pub status_name: &'static str,
+    pub properties: &'a str,
+    pub version: i64,
+    pub create_time: DateTime<Utc>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub device_info: &'a DeviceEntity,
+}
+
+impl<'a> RecordJson<'a> {
+    pub fn new(record: &'a BackupRecord) -> RecordJson<'a> {
+        RecordJson {
+            record_id: &record.record_id,
+            module_code: &record.module_code,
+            status: record.status,
+            status_name: status_name(record.status),
+            properties: &record.properties,
+            version: record.version,
+            create_time: record.create_time,
+            end_time: record.end_time,
+            device_info: &record.device_info,
+        }
+    }
+}
+
+/// A record field of a serialized struct, in the [`RecordJson`] shape
+/// (`#[serde(serialize_with = "output::record_json")]`).
+pub fn record_json<S: serde::Serializer>(record: &BackupRecord, serializer: S) -> Result<S::Ok, S::Error> {
+    RecordJson::new(record).serialize(serializer)
+}
+
+/// A record as a list item: serialized in the [`RecordJson`] shape.
+#[derive(Debug)]
+pub struct ListedRecord(pub BackupRecord);
+
+impl Serialize for ListedRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        record_json(&self.0, serializer)
+    }
+}
+
+/// The status as a name scripts can match: `new`, `completed`, `toBeDeleted`, or `unknown` for a
+/// number koobackup does not know (still given as `status`).
+pub fn status_name(status: RecordStatus) -> &'static str {
+    match status {
+        RecordStatus::New => "new",
+        RecordStatus::Completed => "completed",
+        RecordStatus::ToBeDeleted => "toBeDeleted",
+        RecordStatus::Unknown(_) => "unknown",
+    }
+}
+
+const RECORD_HEADERS: [&str; 7] = [
     "RECORD ID",
     "MODULE",
     "STATUS",
@@ -232,8 +449,18 @@ pub const RECORD_HEADERS: [&str; 7] = [
     "ENDED",
 ];
 
-pub fn record_row(record: &BackupRecord) -> Vec<String> {
-    vec![
+/// The columns of a record table; `-o wide` adds the properties.
+pub fn record_headers(wide: bool) -> Vec<&'static str> {
+    let mut headers = RECORD_HEADERS.to_vec();
+    if wide {
+        headers.push("PROPERTIES");
+    }
+    headers
+}
+
+/// A record's row under [`record_headers`].
+pub fn record_row(record: &BackupRecord, wide: bool) -> Vec<String> {
+    let mut row = vec![
         record.record_id.clone(),
         record.module_code.label(),
         record.status.label(),
@@ -241,7 +468,15 @@ pub fn record_row(record: &BackupRecord) -> Vec<String> {
         device_label(record),
         local_minutes(record.create_time),
         record.end_time.map(local_minutes).unwrap_or_else(|| "-".into()),
-    ]
+    ];
+    if wide {
+        row.push(if record.properties.is_empty() {
+            "-".into()
+        } else {
+            record.properties.clone()
+        });
+    }
+    row
 }
 
 fn device_label(record: &BackupRecord) -> String {

@@ -28,7 +28,8 @@ pub use delete::DeleteArgs;
 #[derive(Debug, Args)]
 pub struct LockChoice {
     /// Lock to use (default: your unexpired lock for the module, from the journal)
-    #[arg(long, value_name = "LOCK_ID", value_parser = parse_lock_id)]
+    #[arg(long, value_name = "LOCK_ID", value_parser = parse_lock_id,
+          add = super::discover::lock_id_completer())]
     pub lock: Option<String>,
     /// Without a lock in the journal, create one for this command and release it afterwards
     #[arg(long, conflicts_with = "lock")]
@@ -49,7 +50,7 @@ pub struct PropertiesArgs {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-    #[arg(long, short, value_parser = parse_module)]
+    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
     pub module: ModuleCode,
     /// Id of the device the backup is made from
     #[arg(long, value_name = "DEVICE_ID")]
@@ -63,7 +64,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Module to list; repeat for several (default: all three)
-    #[arg(long, short, value_parser = parse_module)]
+    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device
     #[arg(long, value_name = "DEVICE_ID")]
@@ -74,6 +75,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct AddFileArgs {
+    /// The record's id (as `record list` shows it)
     #[arg(value_name = "RECORD_ID", value_parser = parse_record_id)]
     pub id: String,
     /// The file's name (no < > | : " * ? /; up to 250 characters)
@@ -94,6 +96,7 @@ pub struct AddFileArgs {
 
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
+    /// The record's id (as `record list` shows it)
     #[arg(value_name = "RECORD_ID", value_parser = parse_record_id)]
     pub id: String,
     #[command(flatten)]
@@ -104,6 +107,7 @@ pub struct CompleteArgs {
 
 #[derive(Debug, Args)]
 pub struct FilesArgs {
+    /// The record's id (as `record list` shows it)
     #[arg(value_name = "RECORD_ID", value_parser = parse_record_id)]
     pub id: String,
     #[command(flatten)]
@@ -120,9 +124,6 @@ pub struct Paging {
     #[arg(long, value_name = "N", default_value_t = MAX_PAGE_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE)))]
     pub page_size: u32,
-    /// Print one JSON object per line as pages arrive (instead of a table or one JSON array)
-    #[arg(long)]
-    pub jsonl: bool,
     #[command(flatten)]
     pub bounds: WalkBounds,
 }
@@ -193,8 +194,8 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
         RecordCommand::List(args) => list(ctx, args).await?,
         RecordCommand::Get { id } => {
             let record = ctx.client().get_record(&id).await?;
-            if ctx.out.json {
-                ctx.out.json(&record)?;
+            if ctx.out.is_json() {
+                ctx.out.json(&output::RecordJson::new(&record))?;
             } else if ctx.out.quiet {
                 ctx.out.value(&record.record_id)?;
             } else {
@@ -209,12 +210,7 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
                 client.complete_record(lock_id, &id, properties).await
             })
             .await?;
-            report_change(
-                ctx.out,
-                &args.id,
-                "completed",
-                &format!("completed record {}", args.id),
-            )?;
+            report_completed(ctx, &args.id).await?;
         }
         RecordCommand::Delete(args) => return delete::run(ctx, args).await,
         RecordCommand::AddFile(args) => {
@@ -232,7 +228,7 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
             })
             .await?;
             match created {
-                Some(created) if ctx.out.json => ctx.out.json(&created)?,
+                Some(created) if ctx.out.is_json() => ctx.out.json(&created)?,
                 Some(created) if ctx.out.quiet => ctx.out.value(&created.file_id)?,
                 Some(created) => ctx.out.sentence(&format!(
                     "added file {} ({}) to record {}",
@@ -276,8 +272,8 @@ async fn create(ctx: &mut Context, args: CreateArgs) -> Result<(), CliError> {
         client.create_record(lock_id, &new).await
     })
     .await?;
-    if ctx.out.json {
-        ctx.out.json(&record)
+    if ctx.out.is_json() {
+        ctx.out.json(&output::RecordJson::new(&record))
     } else if ctx.out.quiet {
         ctx.out.value(&record.record_id)
     } else {
@@ -307,12 +303,16 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
             client.record_pages(query, args.paging.bounds.max_pages)
         })
         .collect();
-    let stream = futures::stream::iter(streams).flatten();
+    let stream = futures::stream::iter(streams)
+        .flatten()
+        .map(|page| page.map(|page| page.map_items(output::ListedRecord)));
+    let wide = ctx.out.wide();
+    let headers = output::record_headers(wide);
     let table = Table {
         empty: "no records found",
-        headers: &output::RECORD_HEADERS,
-        id: |r: &BackupRecord| r.record_id.clone(),
-        row: output::record_row,
+        headers: &headers,
+        id: |r: &output::ListedRecord| r.0.record_id.clone(),
+        row: |r: &output::ListedRecord| output::record_row(&r.0, wide),
     };
     print_pages(ctx.out, &args.paging, stream, table).await
 }
@@ -355,7 +355,7 @@ async fn print_pages<T: Serialize>(
                 return Err(paging.bounds.too_many());
             }
             count += 1;
-            if paging.jsonl {
+            if out.is_jsonl() {
                 out.json(&item)?;
             } else {
                 held += held_size(&item);
@@ -367,10 +367,10 @@ async fn print_pages<T: Serialize>(
         }
     }
     report_unreadable(out, &unreadable);
-    if paging.jsonl {
+    if out.is_jsonl() {
         return Ok(());
     }
-    if out.json {
+    if out.is_json() {
         return out.json(&kept);
     }
     if out.quiet {
@@ -381,7 +381,7 @@ async fn print_pages<T: Serialize>(
         return Ok(());
     }
     let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
-    out.line(&output::table(table.headers, &rows))
+    out.line(&out.table(table.headers, &rows))
 }
 
 /// An error of a listing, with the option that moves its bound when it is one.
@@ -509,10 +509,42 @@ async fn with_lock<T>(
     Ok(result?)
 }
 
+/// Reports a completed record as it now is, read back from the server (completing answers
+/// nothing). If it cannot be read back, stdout stays empty and a warning says so; the record
+/// was completed, so the command still succeeds.
+async fn report_completed(ctx: &Context, record_id: &str) -> Result<(), CliError> {
+    let out = ctx.out;
+    let record = match ctx.client().get_record(record_id).await {
+        Ok(record) => record,
+        Err(error) => {
+            out.warn(&format!(
+                "record {record_id} was completed, but reading it back failed: {}",
+                CliError::from(error).message
+            ));
+            return Ok(());
+        }
+    };
+    if out.is_json() {
+        out.json(&output::RecordJson::new(&record))
+    } else if out.quiet {
+        out.value(&record.record_id)
+    } else {
+        out.sentence(&format!(
+            "completed record {} (status {}, version {}, ended {})",
+            record.record_id,
+            record.status,
+            record.version,
+            record
+                .end_time
+                .map_or_else(|| "-".into(), crate::format::local_time)
+        ))
+    }
+}
+
 /// Reports a completed or deleted record: `sentence` for people, `{"recordId", field: true}` as
 /// JSON.
 fn report_change(out: Output, record_id: &str, field: &str, sentence: &str) -> Result<(), CliError> {
-    if out.json {
+    if out.is_json() {
         let mut document = serde_json::Map::new();
         document.insert("recordId".into(), record_id.into());
         document.insert(field.into(), true.into());

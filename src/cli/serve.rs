@@ -198,7 +198,7 @@ pub(crate) fn run(args: ServeArgs, out: Output) -> Result<u8, CliError> {
             }
             other => CliError::failure(other.to_string()),
         })?;
-        if out.json {
+        if out.is_json() {
             out.json(&serde_json::json!({ "baseUrl": server.base_url() }))?;
         } else {
             out.line(&format!("listening on {}", server.base_url()))?;
@@ -250,8 +250,8 @@ mod tests {
         let path = dir.path().join("users");
         std::fs::write(&path, "# users\nalice:a-token\n\nbob:b-token\n").unwrap();
         let out = Output {
-            json: false,
             quiet: true,
+            ..Output::default()
         };
         let users = read_users_file(&path, out).unwrap();
         assert_eq!(users.len(), 2);

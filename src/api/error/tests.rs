@@ -46,7 +46,9 @@ fn under_a_status_that_says_nothing_only_named_codes_classify() {
     assert_eq!(published.kind(), ErrorKind::Invalid);
     assert!(!published.is_transient());
     assert!(
-        published.to_string().contains("parameter check failed"),
+        published
+            .to_string()
+            .ends_with("(code 13000102); check the values given"),
         "{published}"
     );
     let held = api(200, "409001", "lock exists");
@@ -68,8 +70,14 @@ fn under_a_status_that_says_nothing_only_named_codes_classify() {
 fn messages_say_what_to_do_even_without_server_text() {
     assert_eq!(
         api(500, "500001", " ").to_string(),
-        "the server reported error code 500001: the server failed; try again later"
+        "the server failed (code 500001); try again later"
     );
+    // The server's text says what happened; the hint adds only what to do, nothing twice.
+    assert_eq!(
+        api(409, "409001", "a lock for this module is already held").to_string(),
+        "a lock for this module is already held (code 409001); release it or wait until it expires"
+    );
+    assert_eq!(api(400, "9", " ").to_string(), "the server reported error code 9");
     assert_eq!(api(418, "418007", "teapot").to_string(), "teapot (code 418007)");
     assert!(ApiError::Http { status: 404 }.to_string().contains("base URL"));
     assert!(

@@ -12,7 +12,7 @@ use super::{LockChoice, check_lock_module, lock_available, lock_module_of, with_
 use crate::api::{BackupRecord, ModuleCode};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
-use crate::cli::output::{self, Failed, RECORD_HEADERS};
+use crate::cli::output::{self, Failed};
 use crate::cli::{ask, can_ask, parse_record_id, refuse_if_read_only, unique};
 
 #[derive(Debug, Args)]
@@ -131,10 +131,10 @@ async fn look_up(
     Ok((record, module))
 }
 
-fn rows(found: &[(BackupRecord, ModuleCode)]) -> Vec<Vec<String>> {
+fn rows(found: &[(BackupRecord, ModuleCode)], wide: bool) -> Vec<Vec<String>> {
     found
         .iter()
-        .map(|(record, _)| output::record_row(record))
+        .map(|(record, _)| output::record_row(record, wide))
         .collect()
 }
 
@@ -144,7 +144,7 @@ fn confirmed(found: &[(BackupRecord, ModuleCode)]) -> Result<bool, CliError> {
     ask(&format!(
         "These {} record(s) and their backup files will be deleted:\n{}\nDelete them?",
         found.len(),
-        output::table(&RECORD_HEADERS, &rows(found))
+        output::table(&output::record_headers(false), &rows(found, false))
     ))
 }
 
@@ -155,8 +155,11 @@ fn print_dry_run(
 ) -> Result<u8, CliError> {
     let out = ctx.out;
     report_failures(ctx, &outcome.failed);
-    if out.json {
-        let records: Vec<&BackupRecord> = found.iter().map(|(record, _)| record).collect();
+    if out.is_json() {
+        let records: Vec<output::RecordJson> = found
+            .iter()
+            .map(|(record, _)| output::RecordJson::new(record))
+            .collect();
         out.json(&serde_json::json!({
             "dryRun": true,
             "wouldDelete": records,
@@ -174,7 +177,8 @@ fn print_dry_run(
                 "dry run: {} record(s) would be deleted with their backup files:",
                 found.len()
             ))?;
-            out.line(&output::table(&RECORD_HEADERS, &rows(found)))?;
+            let wide = out.wide();
+            out.line(&out.table(&output::record_headers(wide), &rows(found, wide)))?;
         }
     }
     Ok(exit_of(outcome))
@@ -193,7 +197,7 @@ fn report_failures(ctx: &Context, failed: &[Failed]) {
 fn report(ctx: &Context, outcome: &Outcome, already_reported: usize) -> Result<u8, CliError> {
     let out = ctx.out;
     report_failures(ctx, &outcome.failed[already_reported..]);
-    if out.json {
+    if out.is_json() {
         out.json(outcome)?;
     } else {
         for id in &outcome.ok {

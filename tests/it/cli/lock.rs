@@ -13,7 +13,7 @@ async fn create_list_renew_release_keep_the_journal_in_step() {
     let lock = created.ok().json();
     let id = lock["lockId"].as_str().unwrap().to_owned();
     assert!(id.ends_with("@102"), "{lock}");
-    assert_eq!(lock["module"], "102");
+    assert_eq!(lock["moduleCode"], "102");
     assert!(lock["secondsLeft"].as_i64().unwrap() > 590, "{lock}");
     assert_eq!(cli.journal_ids(), std::slice::from_ref(&id));
 

@@ -1,4 +1,4 @@
-//! Exit codes, `config check`, `cleanup`, `serve`, `completions` and the embedded demo server,
+//! Exit codes, `config check`, `cleanup`, `serve` and the embedded demo server,
 //! through the real binary.
 
 use std::time::Duration;
@@ -409,18 +409,6 @@ async fn serve_prints_its_address_serves_and_stops_on_sigterm() {
         "{}",
         twice.stderr
     );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn completions_are_generated_for_each_shell() {
-    let cli = Cli::isolated();
-    for shell in ["bash", "zsh", "fish"] {
-        let run = cli.run(&["completions", shell]).await;
-        run.ok();
-        assert!(run.stdout.contains("koobackup"), "{shell}");
-        assert!(run.stdout.contains("hold"), "{shell}: subcommands are completed");
-    }
-    cli.run(&["completions", "tcsh"]).await.code(2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

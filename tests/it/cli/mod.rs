@@ -6,5 +6,7 @@ mod device;
 mod hold;
 mod lock;
 mod misc;
+mod output;
 mod record;
 mod retention;
+mod schemas;

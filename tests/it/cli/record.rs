@@ -234,7 +234,11 @@ async fn get_complete_files_and_delete_one_record() {
             "--json",
         ])
         .await;
-    assert_eq!(completed.ok().json()["completed"], true);
+    let completed = completed.ok().json();
+    assert_eq!(
+        (completed["recordId"].as_str(), completed["status"].as_i64()),
+        (Some(id.as_str()), Some(1))
+    );
     assert!(cli.journal_ids().is_empty(), "the automatic lock is released");
     let record = cli.run(&["record", "get", &id, "--json"]).await.ok().json();
     assert_eq!(record["status"], 1);

@@ -275,7 +275,10 @@ async fn lock_conflicts_are_409001_409002_and_409003() {
         409003,
         ErrorKind::Conflict,
     );
-    assert!(error.to_string().contains("different module"), "{error}");
+    assert!(
+        error.to_string().contains("the record is in module 100"),
+        "{error}"
+    );
     expect_api(
         client
             .create_record(&album_lock.lock_id, &folder_record("srv"))
