@@ -41,6 +41,9 @@ pub enum Action {
     ApiDone(Box<ApiReply>),
     /// A journal write finished; `Err` holds a message for the user.
     JournalWritten(Result<(), String>),
+    /// The journal file changed (another koobackup process, or our own write): this
+    /// connection's locks in it now.
+    JournalChanged(JournalSnapshot),
     /// A running bulk delete deleted (or failed to delete) a record, or ended.
     Bulk(BulkProgress),
     /// The user's editor was closed: the edited text, or why there is none.
@@ -48,6 +51,14 @@ pub enum Action {
     /// Something went wrong outside the app's own thread (a background task panicked, the
     /// embedded server stopped): shown in the activity log, never drawn over the screen.
     Background(String),
+}
+
+/// This connection's locks as the journal file holds them, read after the app's first `applied`
+/// journal changes were written (the app ignores a snapshot older than its own changes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalSnapshot {
+    pub held: Vec<(crate::api::LockInfo, bool)>,
+    pub applied: u64,
 }
 
 /// The answer to one [`Effect::Api`], with what the runtime measured around it.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use super::action::{Action, ApiCall, ApiReply, Effect, RequestId};
+use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId};
 use super::clock;
 use super::devices;
 use super::feature::{Ctx, Out, Pane, Session};
@@ -122,6 +122,9 @@ pub struct App {
     next_request: u64,
     quit_plan: Option<QuitPlan>,
     needs_redraw: bool,
+    /// Journal changes handed to the runtime so far, to tell a journal snapshot read before
+    /// the latest of them (which would undo it) from a current one.
+    journal_changes_sent: u64,
 }
 
 impl App {
@@ -152,6 +155,7 @@ impl App {
             next_request: 1,
             quit_plan: None,
             needs_redraw: true,
+            journal_changes_sent: 0,
         };
         let connected = if app.session.embedded {
             format!("started {} at {}", app.session.label, app.session.base_url)
@@ -184,6 +188,13 @@ impl App {
 
     /// Applies one action and returns the work it asks for.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.dispatch(action);
+        let journal_changes = effects.iter().filter(|e| matches!(e, Effect::Journal(_))).count();
+        self.journal_changes_sent += journal_changes as u64;
+        effects
+    }
+
+    fn dispatch(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Tick(now) => self.on_tick(now),
             Action::Animate => {
@@ -216,6 +227,7 @@ impl App {
                         self.apply(outs, Pending::Records)
                     }
                     Action::JournalWritten(Ok(())) => Vec::new(),
+                    Action::JournalChanged(snapshot) => self.on_journal_changed(snapshot),
                     Action::JournalWritten(Err(message)) => {
                         self.warn("journal", format!("could not write the lock journal: {message}"));
                         Vec::new()
@@ -439,6 +451,22 @@ impl App {
             self.needs_redraw = true;
         }
         effects
+    }
+
+    /// The journal file changed. A snapshot read before our own latest change is ignored (the
+    /// next one, a second later, includes it); otherwise the locks pane takes it in, and the
+    /// screen is redrawn only if that changed something.
+    fn on_journal_changed(&mut self, snapshot: JournalSnapshot) -> Vec<Effect> {
+        if snapshot.applied < self.journal_changes_sent {
+            self.needs_redraw = false;
+            return Vec::new();
+        }
+        let before = self.locks.entries().to_vec();
+        let outs = self.locks.reconcile(snapshot.held, self.now);
+        let rows = self.visible_rows();
+        self.locks.scroll_to_selection(rows);
+        self.needs_redraw = self.locks.entries() != before.as_slice();
+        self.apply(outs, Pending::Locks)
     }
 
     fn on_resize(&mut self, width: u16, height: u16) {

@@ -1,13 +1,42 @@
 //! Applies journal changes on a thread of its own: each write locks, re-reads and atomically
 //! replaces the file, which must not stall the UI, and changes must land in order.
+//!
+//! The same thread watches the file for other koobackup processes (a `lock hold` cron job, a
+//! second app): about once a second it compares the file's size and modification time, and
+//! when they changed it reads the journal and reports this connection's locks as
+//! [`Action::JournalChanged`]. Idle, that is one `stat` a second. Reading and writing on one
+//! thread means a report never predates a change applied before it; each report says how many
+//! of the app's changes it includes, so the app can tell a report older than its own changes.
 
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::action::{Action, JournalChange};
+use super::action::{Action, JournalChange, JournalSnapshot};
 use crate::journal::{HeldLock, Journal};
+
+/// How often the journal file is looked at for changes made by other processes.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What tells one version of the journal file from another without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    len: u64,
+}
+
+impl Stamp {
+    /// `None` when the file does not exist (yet).
+    fn of(path: &Path) -> Option<Stamp> {
+        std::fs::metadata(path).ok().map(|meta| Stamp {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+        })
+    }
+}
 
 pub struct JournalWriter {
     changes: Option<mpsc::Sender<JournalChange>>,
@@ -25,7 +54,33 @@ impl JournalWriter {
     ) -> JournalWriter {
         let (changes, incoming) = mpsc::channel::<JournalChange>();
         let thread = std::thread::spawn(move || {
-            for change in incoming {
+            let path = journal.path().to_path_buf();
+            let mut seen = Stamp::of(&path);
+            let mut applied = 0u64;
+            loop {
+                let change = match incoming.recv_timeout(WATCH_INTERVAL) {
+                    Ok(change) => change,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        let stamp = Stamp::of(&path);
+                        if stamp != seen {
+                            seen = stamp;
+                            // An unreadable journal (being replaced, damaged) is reported by the
+                            // next write; the watch just waits for the next change.
+                            if let Ok(now) = Journal::load(&path) {
+                                let held = now
+                                    .locks_for(&server, &user_id)
+                                    .into_iter()
+                                    .map(|h| (h.lock.clone(), h.auto_renew))
+                                    .collect();
+                                let _ =
+                                    results.send(Action::JournalChanged(JournalSnapshot { held, applied }));
+                            }
+                        }
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
+                applied += 1;
                 let result = match change {
                     JournalChange::Upsert { lock, auto_renew } => journal.upsert(HeldLock {
                         lock,

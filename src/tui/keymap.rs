@@ -36,6 +36,8 @@ pub enum Command {
     AdoptLock,
     CopyLockId,
     ToggleFullIds,
+    /// Forget every expired or gone lock (after a confirmation).
+    ForgetExpired,
     /// Confirm the open dialog (yes / submit / choose).
     Confirm,
     /// Close the open dialog without doing anything.
@@ -138,6 +140,7 @@ impl Command {
             Command::AdoptLock => "adopt".into(),
             Command::CopyLockId => "copy".into(),
             Command::ToggleFullIds => "full-ids".into(),
+            Command::ForgetExpired => "forget-expired".into(),
             Command::Confirm => "confirm".into(),
             Command::Cancel => "cancel".into(),
             Command::PickOption(n) => format!("option-{}", n + 1),

@@ -12,15 +12,26 @@ const MAX_LOCK_ID_LEN: usize = 200;
 
 #[derive(Debug, Clone)]
 pub enum Dialog {
-    ConfirmRelease { lock_id: String },
-    ModulePicker { selected: usize },
-    Adopt { input: Input, error: Option<String> },
+    ConfirmRelease {
+        lock_id: String,
+    },
+    /// Forget these expired or gone locks (remove them from the pane and the journal).
+    ConfirmForget {
+        lock_ids: Vec<String>,
+    },
+    ModulePicker {
+        selected: usize,
+    },
+    Adopt {
+        input: Input,
+        error: Option<String>,
+    },
 }
 
 impl Dialog {
     pub fn scope(&self) -> Scope {
         match self {
-            Dialog::ConfirmRelease { .. } => Scope::Confirm,
+            Dialog::ConfirmRelease { .. } | Dialog::ConfirmForget { .. } => Scope::Confirm,
             Dialog::ModulePicker { .. } => Scope::ModulePicker,
             Dialog::Adopt { .. } => Scope::TextInput,
         }

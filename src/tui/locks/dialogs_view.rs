@@ -26,6 +26,33 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
                 Line::from("Backups using it will be refused until a new lock is created."),
             ],
         ),
+        Dialog::ConfirmForget { lock_ids } => {
+            let mut lines = vec![Line::from(format!(
+                "Forget {} expired or gone lock(s)?",
+                lock_ids.len()
+            ))];
+            // As many ids as fit; the count above says how many there are.
+            let shown = lock_ids
+                .len()
+                .min(usize::from(screen.height.saturating_sub(9)).max(1));
+            for lock_id in &lock_ids[..shown] {
+                lines.push(Line::from(Span::styled(
+                    format::escape(lock_id).into_owned(),
+                    theme.header,
+                )));
+            }
+            if shown < lock_ids.len() {
+                lines.push(Line::styled(
+                    format!("… and {} more", lock_ids.len() - shown),
+                    theme.dim,
+                ));
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::from(
+                "They leave the list and the journal. Nothing is sent.",
+            ));
+            (" Forget locks ", lines)
+        }
         Dialog::ModulePicker { selected } => {
             let mut lines = vec![Line::from("Create a lock for which module?"), Line::from("")];
             for (index, module) in PICKER_MODULES.iter().enumerate() {

@@ -77,6 +77,12 @@ pub struct LockEntry {
     pub auto_renew_failures: u32,
     /// Earliest time of the next auto-renew attempt after a failure.
     pub retry_after: Option<DateTime<Utc>>,
+    /// The journal file has been seen holding this lock. Only then may its absence from the
+    /// file (another koobackup released it) remove it here: a lock whose journal write failed
+    /// stays on screen.
+    pub seen_in_journal: bool,
+    /// Its expiry was noted in the activity log (once per expiry).
+    pub expiry_noted: bool,
 }
 
 impl LockEntry {
@@ -88,6 +94,16 @@ impl LockEntry {
             gone: false,
             auto_renew_failures: 0,
             retry_after: None,
+            seen_in_journal: false,
+            expiry_noted: false,
+        }
+    }
+
+    /// An entry read from the journal file.
+    pub fn from_journal(lock: LockInfo, auto_renew: bool) -> LockEntry {
+        LockEntry {
+            seen_in_journal: true,
+            ..LockEntry::new(lock, auto_renew)
         }
     }
 

@@ -12,6 +12,7 @@ pub static KEYS: &[KeyDef] = &[
     bind(LocksPane, "i", "i", Some("adopt"), "Adopt a lock id created by another tool (type or paste it)", C::AdoptLock),
     bind(LocksPane, "y c", "y/c", Some("copy id"), "Copy the selected lock id to the clipboard (OSC 52)", C::CopyLockId),
     bind(LocksPane, "v", "v", Some("full ids"), "Show full lock ids or shortened ones", C::ToggleFullIds),
+    bind(LocksPane, "X", "X", None, "Forget every expired or gone lock (asks first; nothing is sent)", C::ForgetExpired),
     bind(ModulePicker, "1", "1", None, "Folder backup (100)", C::PickOption(0)),
     bind(ModulePicker, "2", "2", None, "Album backup (101)", C::PickOption(1)),
     bind(ModulePicker, "3", "3", None, "Address-book backup (102)", C::PickOption(2)),

@@ -12,6 +12,7 @@ pub mod dialogs;
 pub mod dialogs_view;
 pub mod entry;
 pub mod keys;
+pub mod live;
 pub mod replies;
 pub mod update;
 pub mod view;
@@ -73,7 +74,7 @@ impl State {
         State {
             entries: held
                 .into_iter()
-                .map(|(lock, auto_renew)| LockEntry::new(lock, auto_renew))
+                .map(|(lock, auto_renew)| LockEntry::from_journal(lock, auto_renew))
                 .collect(),
             ..State::default()
         }

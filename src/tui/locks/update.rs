@@ -38,6 +38,7 @@ impl State {
             Command::NewLock => self.dialog = Some(Dialog::ModulePicker { selected: 0 }),
             Command::AdoptLock => self.dialog = Some(Dialog::adopt()),
             Command::ToggleFullIds => self.full_ids = !self.full_ids,
+            Command::ForgetExpired => return self.confirm_forget_dead(ctx.now),
             Command::RenewLock => return self.renew_selected(),
             Command::ReleaseLock => return self.confirm_release_selected(),
             Command::ToggleAutoRenew => return self.toggle_auto_renew(ctx),
@@ -54,6 +55,7 @@ impl State {
         };
         match (dialog, command) {
             (_, Command::Cancel) => {}
+            (Dialog::ConfirmForget { lock_ids }, Command::Confirm) => return self.forget(lock_ids),
             (Dialog::ConfirmRelease { lock_id }, Command::Confirm) => {
                 if self.contains(&lock_id) {
                     return vec![self.release(lock_id)];
@@ -95,10 +97,11 @@ impl State {
 
     /// The clock moved: the renewals that fall due (auto-renew, and pinned locks).
     pub fn tick(&mut self, ctx: &Ctx) -> Vec<Out> {
+        let mut outs = self.note_expiries(ctx.now);
         // Read-only: nothing is renewed (another koobackup holding the lock renews it; the
         // journal keeps its auto-renew setting as it is).
         if ctx.session.read_only {
-            return Vec::new();
+            return outs;
         }
         let (now, ttl) = (ctx.now, ctx.session.lock_ttl);
         let ahead = renew_ahead(ttl);
@@ -114,7 +117,8 @@ impl State {
             })
             .map(|e| e.lock.clone())
             .collect();
-        due.into_iter().map(|lock| self.renew(lock, true)).collect()
+        outs.extend(due.into_iter().map(|lock| self.renew(lock, true)));
+        outs
     }
 
     /// Keeps `lock_id` renewed until [`State::unpin`], whatever its auto-renew setting.

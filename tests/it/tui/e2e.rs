@@ -112,6 +112,55 @@ async fn journalled_locks_come_back_and_sigterm_restores_the_terminal() {
     .unwrap();
 }
 
+/// Runs the command line beside the app, on the same server, user and journal.
+fn cli_beside(base_url: &str, dir: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_koobackup"))
+        .args(args)
+        .args(["--base-url", base_url, "--user-id", support::ALICE.0, "-q"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(crate::support::pty::env_for(dir))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locks_another_koobackup_takes_and_releases_show_up_live() {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        let lock_id = cli_beside(&base_url, &dir_path, &["lock", "create", "-m", "101"]);
+        let short = lock_id[..8].to_string();
+        let screen = tui.wait_for("the other process's lock", Duration::from_secs(10), |s| {
+            countdown_of(s, "101 album").is_some() && s.contains(&short)
+        });
+        assert!(screen.contains("taken by another koobackup"), "{screen}");
+
+        cli_beside(&base_url, &dir_path, &["lock", "release", &lock_id]);
+        let screen = tui.wait_for("its release", Duration::from_secs(10), |s| {
+            countdown_of(s, "101 album").is_none()
+        });
+        assert!(screen.contains("released or forgotten by another"), "{screen}");
+        tui.send("q");
+        assert!(
+            tui.wait_exit(Duration::from_secs(10)).success(),
+            "no live lock: quits at once"
+        );
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_restores_the_terminal_and_keeps_the_journal() {
     // What a closed terminal window or a dropped SSH session sends.
