@@ -206,6 +206,22 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, ConnectErro
     resolve(options)?.connect().await
 }
 
+/// The profiles of the config file the options point at (none when it cannot be read): what
+/// the TUI's `:profile` offers.
+pub fn profile_names(options: &ConnectOptions) -> Vec<String> {
+    let path = match (&options.config_path, &options.default_config_path) {
+        (Some(path), _) | (None, Some(path)) => path.clone(),
+        (None, None) => match Config::default_path() {
+            Ok(path) => path,
+            Err(_) => return Vec::new(),
+        },
+    };
+    match Config::load(&path) {
+        Ok(Some(config)) => config.profiles.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Decides where to connect from the options and the config file. Reads no token, starts
 /// nothing and sends nothing.
 pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {

@@ -51,7 +51,7 @@ fn app_session(global: &GlobalArgs, fresh: bool) -> Result<(), CliError> {
         let journal_path = Journal::default_path()?;
         let connection = connect::connect(&options).await?;
         let warnings = connection.warnings.clone();
-        koobackup::tui::run(connection, journal_path, warnings)
+        koobackup::tui::run(connection, options.clone(), journal_path, warnings)
             .await
             .map_err(|e| CliError::failure(e.to_string()))
     })

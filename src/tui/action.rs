@@ -44,6 +44,10 @@ pub enum Action {
     /// The journal file changed (another koobackup process, or our own write): this
     /// connection's locks in it now.
     JournalChanged(JournalSnapshot),
+    /// The runtime now talks to another profile or user (`:profile`, `:user`).
+    Connected(Box<Switched>),
+    /// Connecting elsewhere failed; the current connection stays.
+    ConnectFailed(String),
     /// A running bulk delete deleted (or failed to delete) a record, or ended.
     Bulk(BulkProgress),
     /// The user's editor was closed: the edited text, or why there is none.
@@ -206,6 +210,26 @@ pub enum Effect {
     EditInEditor(String),
     /// Leave the app (the terminal is restored by the runtime).
     Quit,
+    /// Connect to another profile or as another user (`:profile`, `:user`). The runtime
+    /// switches once no call is in flight, and reports [`Action::Connected`] or
+    /// [`Action::ConnectFailed`].
+    Connect(ConnectTo),
+}
+
+/// Where `:profile` and `:user` go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectTo {
+    Profile(String),
+    User(String),
+}
+
+/// A connection the runtime has switched to: what the app shows of it.
+#[derive(Debug, Clone)]
+pub struct Switched {
+    pub session: super::feature::Session,
+    /// Its locks in the journal, with their auto-renew setting.
+    pub held: Vec<(crate::api::LockInfo, bool)>,
+    pub warnings: Vec<String>,
 }
 
 /// Tells a running bulk delete to launch no further deletes. The app hands it out in

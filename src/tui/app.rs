@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
+use tui_input::backend::crossterm::EventHandler;
 
-use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId};
+use super::action::{Action, ApiCall, ApiReply, ConnectTo, Effect, JournalSnapshot, RequestId, Switched};
 use super::clock;
 use super::devices;
 use super::feature::{Ctx, Out, Pane, Session};
@@ -22,6 +23,7 @@ use super::layout::ScreenLayout;
 use super::locks;
 use super::records;
 use super::shell::activity::{ActivityLog, Outcome};
+use super::shell::command_line::{self, CommandLine, LineCommand};
 use super::shell::{self, Status};
 use super::widgets::Tab;
 use crate::api::{LockInfo, ModuleCode};
@@ -125,6 +127,13 @@ pub struct App {
     /// Journal changes handed to the runtime so far, to tell a journal snapshot read before
     /// the latest of them (which would undo it) from a current one.
     journal_changes_sent: u64,
+    /// The command lines run this session, oldest first (↑ in the command line).
+    history: Vec<String>,
+    /// The config file's profiles, for `:profile` and its completion.
+    profiles: Vec<String>,
+    /// Read-only was asked for at start (`--read-only`, the profile): `:readonly off` cannot
+    /// lift it, since the client refuses changes anyway.
+    read_only_forced: bool,
 }
 
 impl App {
@@ -156,7 +165,11 @@ impl App {
             quit_plan: None,
             needs_redraw: true,
             journal_changes_sent: 0,
+            history: Vec::new(),
+            profiles: Vec::new(),
+            read_only_forced: false,
         };
+        app.read_only_forced = app.session.read_only;
         let connected = if app.session.embedded {
             format!("started {} at {}", app.session.label, app.session.base_url)
         } else {
@@ -174,6 +187,12 @@ impl App {
             app.status.notice = Some(warning);
         }
         app
+    }
+
+    /// The same app offering these profiles to `:profile`.
+    pub fn with_profiles(mut self, profiles: Vec<String>) -> App {
+        self.profiles = profiles;
+        self
     }
 
     /// The same app with `keymap` instead of the default keys.
@@ -228,6 +247,15 @@ impl App {
                     }
                     Action::JournalWritten(Ok(())) => Vec::new(),
                     Action::JournalChanged(snapshot) => self.on_journal_changed(snapshot),
+                    Action::Connected(switched) => {
+                        self.on_connected(*switched);
+                        Vec::new()
+                    }
+                    Action::ConnectFailed(message) => {
+                        self.warn("connect", format!("not switched: {message}"));
+                        self.status.notice = Some("not switched; see the log".into());
+                        Vec::new()
+                    }
                     Action::JournalWritten(Err(message)) => {
                         self.warn("journal", format!("could not write the lock journal: {message}"));
                         Vec::new()
@@ -565,7 +593,10 @@ impl App {
         let snapshot = self.snapshot();
         let Some(command) = command else {
             let ctx = snapshot.ctx();
-            if self.locks.dialog.is_some() {
+            if let Some(shell::Dialog::CommandLine(line)) = &mut self.shell {
+                line.input.handle_event(&crossterm::event::Event::Key(key));
+                line.message = None;
+            } else if self.locks.dialog.is_some() {
                 self.locks.typed(key);
             } else if self.devices.dialog.is_some() {
                 self.devices.typed(key);
@@ -601,6 +632,9 @@ impl App {
         match command {
             Command::Quit => return self.quit(),
             Command::ToggleHelp => self.shell = Some(shell::Dialog::Help { scroll: 0 }),
+            Command::OpenCommandLine => {
+                self.shell = Some(shell::Dialog::CommandLine(CommandLine::default()));
+            }
             Command::FocusNext => return self.focus_pane(self.focus.cycle(1)),
             Command::FocusPrevious => return self.focus_pane(self.focus.cycle(-1)),
             Command::ShowLocks => return self.focus_pane(Pane::Locks),
@@ -634,6 +668,16 @@ impl App {
     fn shell_dialog_command(&mut self, dialog: shell::Dialog, command: Command) -> Vec<Effect> {
         match (dialog, command) {
             (_, Command::Cancel) => {}
+            (shell::Dialog::CommandLine(line), Command::Confirm) => return self.run_line(line),
+            (shell::Dialog::CommandLine(mut line), command) => {
+                match command {
+                    Command::Up | Command::Down => line.walk(&self.history, command == Command::Up),
+                    Command::Complete => line.complete(&self.profiles),
+                    Command::ClearInput => line = CommandLine::default(),
+                    _ => {}
+                }
+                self.shell = Some(shell::Dialog::CommandLine(line));
+            }
             (shell::Dialog::Help { scroll }, Command::Up | Command::Down) => {
                 let scroll = if command == Command::Up {
                     scroll.saturating_sub(1)
@@ -654,6 +698,132 @@ impl App {
             (dialog, _) => self.shell = Some(dialog),
         }
         Vec::new()
+    }
+
+    /// Runs a command line; one that is not understood stays open with the reason under it.
+    fn run_line(&mut self, mut line: CommandLine) -> Vec<Effect> {
+        let text = line.input.value().to_string();
+        let command = match command_line::parse(&text) {
+            Ok(command) => command,
+            Err(message) => {
+                line.message = Some(message);
+                line.history_at = None;
+                self.shell = Some(shell::Dialog::CommandLine(line));
+                return Vec::new();
+            }
+        };
+        command_line::remember(&mut self.history, &text);
+        let rows = self.visible_rows();
+        match command {
+            LineCommand::Locks => self.focus_pane(Pane::Locks),
+            LineCommand::Devices => self.focus_pane(Pane::Devices),
+            LineCommand::Records(None) => self.focus_pane(Pane::Records),
+            LineCommand::Records(Some(module)) => {
+                self.records.set_device_filter(None);
+                let outs = self.records.list(module);
+                let mut effects = self.apply(outs, Pending::Records);
+                effects.extend(self.focus_pane(Pane::Records));
+                effects
+            }
+            LineCommand::Filter(text) => {
+                self.records.set_filter(&text, rows);
+                self.focus_pane(Pane::Records)
+            }
+            LineCommand::ReadOnly(wanted) => {
+                self.set_read_only(wanted.unwrap_or(!self.session.read_only));
+                Vec::new()
+            }
+            LineCommand::Quit => self.quit(),
+            LineCommand::Profile(name) if !self.profiles.contains(&name) => {
+                let known = if self.profiles.is_empty() {
+                    "the config file defines none".to_string()
+                } else {
+                    format!("profiles: {}", self.profiles.join(", "))
+                };
+                line.message = Some(format!("no profile {name:?}; {known}"));
+                self.shell = Some(shell::Dialog::CommandLine(line));
+                Vec::new()
+            }
+            LineCommand::User(_) if self.session.embedded => {
+                line.message = Some("the embedded demo server has one user".into());
+                self.shell = Some(shell::Dialog::CommandLine(line));
+                Vec::new()
+            }
+            LineCommand::Profile(name) => self.connect(ConnectTo::Profile(name)),
+            LineCommand::User(id) => self.connect(ConnectTo::User(id)),
+        }
+    }
+
+    fn set_read_only(&mut self, on: bool) {
+        if !on && self.read_only_forced {
+            self.status.notice =
+                Some("read-only was asked for at start (--read-only or the profile); it stays on".into());
+            return;
+        }
+        self.session.read_only = on;
+        let text = if on {
+            "read-only on: nothing that changes the server is sent, auto-renew pauses"
+        } else {
+            "read-only off"
+        };
+        self.activity
+            .note(self.now, Outcome::Info, "read-only", text.into());
+        self.status.notice = Some(text.into());
+    }
+
+    fn connect(&mut self, to: ConnectTo) -> Vec<Effect> {
+        let what = match &to {
+            ConnectTo::Profile(name) => format!("profile {name}"),
+            ConnectTo::User(id) => format!("user {id} on {}", self.session.label),
+        };
+        let text = if self.is_busy() {
+            format!("switching to {what} once the calls in flight have answered…")
+        } else {
+            format!("switching to {what}…")
+        };
+        self.activity
+            .note(self.now, Outcome::Info, "connect", text.clone());
+        self.status.notice = Some(text);
+        vec![Effect::Connect(to)]
+    }
+
+    /// The runtime switched connections: the panes start again for the new server and user,
+    /// with its locks from the journal. The old connection's locks stay in the journal.
+    fn on_connected(&mut self, switched: Switched) {
+        let live = self.locks.live_ids(self.now).len();
+        if live > 0 {
+            let text = format!(
+                "{live} live lock(s) of {} stay in the journal; nothing here renews them now",
+                self.session.label
+            );
+            self.activity.note(self.now, Outcome::Warning, "connect", text);
+        }
+        self.read_only_forced = switched.session.read_only;
+        // A new journal writer counts its changes from zero.
+        self.journal_changes_sent = 0;
+        self.session = switched.session;
+        self.locks = locks::State::new(switched.held);
+        self.records = records::State::default();
+        self.devices = devices::State::default();
+        self.quit_plan = None;
+        self.status.last_error = None;
+        self.status.clock_offset = None;
+        let text = format!(
+            "{} at {} as user {}",
+            self.session.label, self.session.base_url, self.session.user_id
+        );
+        self.activity
+            .note(self.now, Outcome::Info, "connect", text.clone());
+        self.status.notice = Some(format!("now on {text}"));
+        let held = self.locks.entries().len();
+        if held > 0 {
+            let message = format!("{held} lock(s) from the journal");
+            self.activity.note(self.now, Outcome::Info, "journal", message);
+        }
+        for warning in switched.warnings {
+            self.warn("warning", warning);
+        }
+        self.focus_pane(Pane::Locks);
     }
 
     fn quit(&mut self) -> Vec<Effect> {
@@ -699,7 +869,10 @@ impl App {
         if self.layout().is_none() {
             return Vec::new();
         }
-        if self.locks.dialog.is_some() {
+        if let Some(shell::Dialog::CommandLine(line)) = &mut self.shell {
+            let one_line: String = text.chars().filter(|c| !c.is_control()).collect();
+            crate::tui::text_input::insert_at_cursor(&mut line.input, &one_line);
+        } else if self.locks.dialog.is_some() {
             self.locks.pasted(text);
         } else if self.devices.dialog.is_some() {
             self.devices.pasted(text);
@@ -764,6 +937,8 @@ impl App {
     }
 }
 
+#[cfg(test)]
+mod command_line_tests;
 #[cfg(test)]
 mod read_only_tests;
 #[cfg(test)]

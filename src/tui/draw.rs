@@ -61,6 +61,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(shell::Dialog::QuitPrompt { live_locks }) => {
             shell_view::draw_quit_prompt(frame, area, *live_locks, theme)
         }
+        Some(shell::Dialog::CommandLine(line)) => shell_view::draw_command_line(frame, area, line, theme),
         None => {}
     }
     if let Some(dialog) = &app.locks.dialog {

@@ -38,6 +38,10 @@ pub enum Command {
     ToggleFullIds,
     /// Forget every expired or gone lock (after a confirmation).
     ForgetExpired,
+    /// Open the `:` command line.
+    OpenCommandLine,
+    /// Complete the word being typed (the command line's Tab).
+    Complete,
     /// Confirm the open dialog (yes / submit / choose).
     Confirm,
     /// Close the open dialog without doing anything.
@@ -141,6 +145,8 @@ impl Command {
             Command::CopyLockId => "copy".into(),
             Command::ToggleFullIds => "full-ids".into(),
             Command::ForgetExpired => "forget-expired".into(),
+            Command::OpenCommandLine => "command-line".into(),
+            Command::Complete => "complete-word".into(),
             Command::Confirm => "confirm".into(),
             Command::Cancel => "cancel".into(),
             Command::PickOption(n) => format!("option-{}", n + 1),
@@ -245,11 +251,13 @@ pub enum Scope {
     DeviceDetail,
     /// A setting's new value or a new scope being typed.
     DeviceText,
+    /// The `:` command line.
+    CommandLine,
 }
 
 impl Scope {
     /// Every scope, in the order the help overlay lists them.
-    pub const ALL: [Scope; 22] = [
+    pub const ALL: [Scope; 23] = [
         Scope::Global,
         Scope::LocksPane,
         Scope::ActivityPane,
@@ -272,6 +280,7 @@ impl Scope {
         Scope::DevicesPane,
         Scope::DeviceDetail,
         Scope::DeviceText,
+        Scope::CommandLine,
     ];
 
     pub fn title(self) -> &'static str {
@@ -298,6 +307,7 @@ impl Scope {
             Scope::DevicesPane => "Devices pane",
             Scope::DeviceDetail => "A device",
             Scope::DeviceText => "Device: change a setting or add a scope",
+            Scope::CommandLine => "Command line (:)",
         }
     }
 
@@ -326,6 +336,7 @@ impl Scope {
             Scope::DevicesPane => "devices",
             Scope::DeviceDetail => "device",
             Scope::DeviceText => "device-text",
+            Scope::CommandLine => "command-line",
         }
     }
 }

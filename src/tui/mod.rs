@@ -46,28 +46,20 @@ pub use action::{Action, ApiCall, ApiOutcome, Effect};
 pub use app::App;
 pub use feature::{Pane, Session};
 
-use crate::connect::Connection;
+use crate::connect::{ConnectOptions, Connection};
 use crate::journal::Journal;
 use journal_writer::JournalWriter;
-use runtime::{Runtime, TerminalHost};
+use runtime::{Runtime, Switcher, TerminalHost};
 use terminal::TerminalGuard;
 use theme::Theme;
 
-/// Runs the TUI on this terminal against `connection`, showing and recording held locks in the
-/// journal at `journal_path`. `warnings` (e.g. a token file readable by others) are shown in the
-/// status bar and the activity log. Returns when the user quits or on SIGTERM/SIGHUP/SIGINT; the
-/// terminal is restored in every case, and the embedded server (if any) is shut down.
-pub async fn run(
-    mut connection: Connection,
-    journal_path: PathBuf,
-    warnings: Vec<String>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let journal = Journal::load(&journal_path)?;
-    let client = connection.client.clone();
-    let server_key = connection.journal_key().to_string();
+/// What the app shows of `connection`, and its locks in `journal` with their auto-renew
+/// setting.
+fn session_of(connection: &Connection, journal: &Journal) -> (Session, Vec<(crate::api::LockInfo, bool)>) {
+    let client = &connection.client;
     let user_id = client.user_id().to_string();
     let held = journal
-        .locks_for(&server_key, &user_id)
+        .locks_for(connection.journal_key(), &user_id)
         .into_iter()
         .map(|held| (held.lock.clone(), held.auto_renew))
         .collect();
@@ -75,12 +67,31 @@ pub async fn run(
         label: connection.label.clone(),
         embedded: connection.is_embedded(),
         base_url: client.base_url().to_string(),
-        user_id: user_id.clone(),
+        user_id,
         lock_ttl: chrono::Duration::from_std(client.lock_ttl()).unwrap_or(chrono::Duration::MAX),
         display_offset: *Local::now().offset(),
         retention: connection.retention,
         read_only: client.is_read_only(),
     };
+    (session, held)
+}
+
+/// Runs the TUI on this terminal against `connection`, showing and recording held locks in the
+/// journal at `journal_path`. `warnings` (e.g. a token file readable by others) are shown in the
+/// status bar and the activity log. `options` (how `connection` was made) let `:profile` and
+/// `:user` connect elsewhere. Returns when the user quits or on SIGTERM/SIGHUP/SIGINT; the
+/// terminal is restored in every case, and the embedded server (if any) is shut down.
+pub async fn run(
+    mut connection: Connection,
+    options: ConnectOptions,
+    journal_path: PathBuf,
+    warnings: Vec<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let journal = Journal::load(&journal_path)?;
+    let client = connection.client.clone();
+    let server_key = connection.journal_key().to_string();
+    let (session, held) = session_of(&connection, &journal);
+    let user_id = session.user_id.clone();
 
     let (actions, results) = runtime::action_channel();
     // Failures off the app's thread reach the activity log, never the screen.
@@ -105,18 +116,23 @@ pub async fn run(
     let screen = Rect::new(0, 0, size.width, size.height);
     let mut runtime = Runtime {
         terminal,
-        app: App::new(session, held, warnings, Utc::now(), screen),
+        app: App::new(session, held, warnings, Utc::now(), screen)
+            .with_profiles(crate::connect::profile_names(&options)),
         theme: Theme::from_env(),
         client,
         journal: JournalWriter::start(journal, server_key, user_id, actions.clone()),
         host: TerminalHost,
         actions,
         results,
+        switcher: Some(Switcher::new(options, connection, journal_path)),
     };
     let result = runtime.run().await;
+    let switcher = runtime.switcher.take();
     // Journal writes first (dropping the writer waits for them), then the terminal.
     drop(runtime);
     drop(guard);
-    connection.close().await;
+    if let Some(switcher) = switcher {
+        switcher.close().await;
+    }
     result.map(drop)
 }

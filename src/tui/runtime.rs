@@ -9,6 +9,7 @@
 //! the tick deadline, the hand-over to the editor) are tested without a terminal.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -21,7 +22,7 @@ use ratatui::backend::Backend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-use super::action::{Action, ApiCall, ApiReply, Effect, RequestId};
+use super::action::{Action, ApiCall, ApiReply, ConnectTo, Effect, RequestId, Switched};
 use super::app::App;
 use super::clipboard;
 use super::draw;
@@ -31,6 +32,8 @@ use super::journal_writer::JournalWriter;
 use super::terminal;
 use super::theme::Theme;
 use crate::api::Client;
+use crate::connect::{self, ConnectOptions, Connection};
+use crate::journal::Journal;
 
 /// How often the busy spinner moves while a call is in flight.
 const SPINNER_INTERVAL: Duration = Duration::from_millis(120);
@@ -135,6 +138,76 @@ pub struct Runtime<B: Backend, H: Host> {
     pub host: H,
     pub actions: UnboundedSender<Action>,
     pub results: UnboundedReceiver<Action>,
+    /// What `:profile` and `:user` switch; `None` where the app was not started from a
+    /// configuration (tests), and then they fail with a message.
+    pub switcher: Option<Switcher>,
+}
+
+/// A connection attempt's outcome, with the options it was made from.
+type Attempt = (ConnectOptions, Result<Connection, String>);
+
+/// The connection the app talks through and how it was made, so that `:profile` and `:user`
+/// can make the next one; the old one is closed (an embedded server stops) once the new one is
+/// in use.
+pub struct Switcher {
+    options: ConnectOptions,
+    connection: Connection,
+    journal_path: PathBuf,
+    /// An attempt that succeeded or failed, waiting for the calls in flight to answer first.
+    ready: Option<Attempt>,
+    sender: UnboundedSender<Attempt>,
+    receiver: UnboundedReceiver<Attempt>,
+}
+
+impl Switcher {
+    pub fn new(options: ConnectOptions, connection: Connection, journal_path: PathBuf) -> Switcher {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        Switcher {
+            options,
+            connection,
+            journal_path,
+            ready: None,
+            sender,
+            receiver,
+        }
+    }
+
+    /// Closes the connection in use (stops the embedded server, if that is where it goes).
+    pub async fn close(self) {
+        self.connection.close().await;
+    }
+
+    /// Starts connecting to `to` in the background.
+    fn start(&self, to: ConnectTo) {
+        let mut next = self.options.clone();
+        next.fresh = false;
+        match to {
+            ConnectTo::Profile(name) => {
+                // Another profile: the command line's overrides of this connection do not apply.
+                next.profile = Some(name);
+                next.base_url = None;
+                next.user_id = None;
+                next.token_file = None;
+                next.app_id = None;
+                next.app_secret_file = None;
+                next.ca_file = None;
+            }
+            ConnectTo::User(id) => next.user_id = Some(id),
+        }
+        let sender = self.sender.clone();
+        tokio::spawn(async move {
+            let result = connect::connect(&next).await.map_err(|e| e.to_string());
+            let _ = sender.send((next, result));
+        });
+    }
+}
+
+/// The next finished connection attempt, or never without a switcher.
+async fn next_attempt(switcher: &mut Option<Switcher>) -> Option<Attempt> {
+    match switcher {
+        Some(switcher) => switcher.receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// A channel for actions produced outside the terminal (API results, journal writes).
@@ -174,6 +247,16 @@ where
                 }
                 _ = spinner.tick(), if self.app.is_busy() => Action::Animate,
                 Some(action) = self.results.recv() => action,
+                Some(attempt) = next_attempt(&mut self.switcher) => {
+                    if let Some(switcher) = &mut self.switcher {
+                        switcher.ready = Some(attempt);
+                    }
+                    self.switch_when_idle().await?;
+                    if events.is_some() && self.app.take_redraw() {
+                        self.draw()?;
+                    }
+                    continue;
+                }
                 Some(stop) = stops.next() => match (stop, &events) {
                     // Not while the editor runs: there Ctrl+C is meant for the editor.
                     (Stop::Interrupt, None) => continue,
@@ -188,6 +271,7 @@ where
             if flow.quit {
                 break Exit::Quit;
             }
+            self.switch_when_idle().await?;
             if let Some(text) = flow.edit {
                 // The stream's reader would take the editor's keys: stop it first.
                 events = None;
@@ -202,12 +286,71 @@ where
         Ok(exit)
     }
 
+    /// Puts a finished connection attempt into use once no call is in flight (an answer of the
+    /// old server must reach the app, and a created lock the journal, before the switch): the
+    /// client, the journal writer (for the new server and user), and the app's panes.
+    async fn switch_when_idle(&mut self) -> io::Result<()> {
+        let Some(switcher) = &mut self.switcher else {
+            return Ok(());
+        };
+        if switcher.ready.is_none() || self.app.is_busy() {
+            return Ok(());
+        }
+        let Some((options, result)) = switcher.ready.take() else {
+            return Ok(());
+        };
+        let connection = match result {
+            Ok(connection) => connection,
+            Err(message) => {
+                self.apply(Action::ConnectFailed(message))?;
+                return Ok(());
+            }
+        };
+        let journal = match Journal::load(&switcher.journal_path) {
+            Ok(journal) => journal,
+            Err(e) => {
+                connection.close().await;
+                self.apply(Action::ConnectFailed(format!(
+                    "cannot read the lock journal: {e}"
+                )))?;
+                return Ok(());
+            }
+        };
+        let old = std::mem::replace(&mut switcher.connection, connection);
+        switcher.options = options;
+        old.close().await;
+        let connection = &switcher.connection;
+        let (session, held) = super::session_of(connection, &journal);
+        let warnings = connection.warnings.clone();
+        self.client = connection.client.clone();
+        self.journal = JournalWriter::start(
+            journal,
+            connection.journal_key().to_string(),
+            session.user_id.clone(),
+            self.actions.clone(),
+        );
+        self.apply(Action::Connected(Box::new(Switched {
+            session,
+            held,
+            warnings,
+        })))?;
+        Ok(())
+    }
+
     /// Updates the app and carries out its effects, except those for the loop itself.
     fn apply(&mut self, action: Action) -> io::Result<Flow> {
         let mut flow = Flow::default();
         for effect in self.app.update(action) {
             match effect {
                 Effect::Quit => flow.quit = true,
+                Effect::Connect(to) => match &self.switcher {
+                    Some(switcher) => switcher.start(to),
+                    None => {
+                        let _ = self.actions.send(Action::ConnectFailed(
+                            "this app was not started from a configuration".into(),
+                        ));
+                    }
+                },
                 Effect::EditInEditor(text) => flow.edit = Some(text),
                 Effect::Api { request, call } => {
                     spawn_call(self.client.clone(), request, call, &self.actions)

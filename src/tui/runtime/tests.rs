@@ -183,6 +183,7 @@ fn runtime_on(
         host,
         actions,
         results,
+        switcher: None,
     };
     let controls = Controls {
         events: events_in,

@@ -2,6 +2,7 @@
 //! that work now, the help overlay and the quit prompt.
 
 pub mod activity;
+pub mod command_line;
 pub mod keys;
 pub mod view;
 
@@ -21,7 +22,7 @@ pub struct Status {
 }
 
 /// The shell's own dialogs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Dialog {
     /// The key list, scrolled down by `scroll` lines.
     Help {
@@ -30,6 +31,7 @@ pub enum Dialog {
     QuitPrompt {
         live_locks: usize,
     },
+    CommandLine(command_line::CommandLine),
 }
 
 impl Dialog {
@@ -37,6 +39,7 @@ impl Dialog {
         match self {
             Dialog::Help { .. } => Scope::Help,
             Dialog::QuitPrompt { .. } => Scope::QuitPrompt,
+            Dialog::CommandLine(_) => Scope::CommandLine,
         }
     }
 }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::Status;
 use super::activity::{ActivityLog, LogEntry, Outcome};
+use super::command_line::CommandLine;
 use crate::format;
 use crate::tui::feature::Pane;
 use crate::tui::keymap::{Binding, HelpLine, Keymap, Scope};
@@ -196,6 +197,45 @@ pub fn draw_help(
         Paragraph::new(lines).block(block).scroll((scroll as u16, 0)),
         area,
     );
+}
+
+/// The `:` command line: a box across the bottom of the screen, above the footer, with the
+/// line as typed and under it the completions or why the last line was refused.
+pub fn draw_command_line(frame: &mut Frame, screen: Rect, line: &CommandLine, theme: &Theme) {
+    // The message wraps (up to three lines), so a long list of choices is read whole.
+    let inner = usize::from(screen.width.saturating_sub(2)).max(1);
+    let message_rows = line
+        .message
+        .as_ref()
+        .map_or(0, |m| m.chars().count().div_ceil(inner).clamp(1, 3) as u16);
+    let height = 3 + message_rows;
+    let area = Rect::new(
+        screen.x,
+        screen.y + screen.height.saturating_sub(height + 1),
+        screen.width,
+        height.min(screen.height),
+    );
+    let room = usize::from(area.width.saturating_sub(3));
+    let scroll = line.input.visual_scroll(room);
+    let shown: String = line.input.value().chars().skip(scroll).collect();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(":", theme.key),
+        Span::raw(format::escape(&shown).into_owned()),
+    ])];
+    if let Some(message) = &line.message {
+        lines.push(Line::styled(format::escape(message).into_owned(), theme.dim));
+    }
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(" Command — Tab completes, ↑ history, Esc closes ");
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
+    let cursor = line.input.visual_cursor().saturating_sub(scroll).min(room) as u16;
+    frame.set_cursor_position(ratatui::layout::Position::new(area.x + 2 + cursor, area.y + 1));
 }
 
 /// Outer width of the quit prompt.

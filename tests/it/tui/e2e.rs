@@ -162,6 +162,63 @@ async fn locks_another_koobackup_takes_and_releases_show_up_live() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_switches_profiles_without_restarting() {
+    let one = support::spawn_server().await;
+    let two = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config/koobackup/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let profile = |name: &str, url: &str| {
+        format!(
+            "[profiles.{name}]\nbase_url = \"{url}\"\nuser_id = \"{}\"\ntoken = {{ env = \"KOOBACKUP_TOKEN\" }}\n",
+            support::ALICE.0
+        )
+    };
+    std::fs::write(
+        &config,
+        format!(
+            "{}{}",
+            profile("one", &one.base_url()),
+            profile("two", &two.base_url())
+        ),
+    )
+    .unwrap();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::run_in_pty(&["--profile", "one"], &dir_path, &[]);
+        tui.wait_text("No locks held");
+        tui.send("n");
+        tui.wait_text("Create a lock for which module?");
+        tui.send("1");
+        tui.wait_for("the new lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "100 folder").is_some()
+        });
+        wait_journal(&dir_path, 1);
+
+        // Tab completes the profile name.
+        tui.send(":profile t\t\r");
+        let screen = tui.wait_for("profile two", Duration::from_secs(15), |s| {
+            s.contains("│ profile two │") && s.contains("No locks held")
+        });
+        assert!(screen.contains("stay in the journal"), "{screen}");
+        assert_eq!(journal_ids(&dir_path).len(), 1, "the lock of profile one is kept");
+
+        tui.send(":profile one\r");
+        tui.wait_for(
+            "back on profile one, with its lock",
+            Duration::from_secs(15),
+            |s| s.contains("│ profile one │") && countdown_of(s, "100 folder").is_some(),
+        );
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("k");
+        assert!(tui.wait_exit(Duration::from_secs(10)).success());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_restores_the_terminal_and_keeps_the_journal() {
     // What a closed terminal window or a dropped SSH session sends.
     signal_restores_the_terminal_and_keeps_the_journal("HUP").await;
