@@ -94,6 +94,8 @@ pub enum RecordCommand {
     MarkAll,
     LocalFilter,
     DeviceFilter,
+    /// Esc in the pane: clear the local filter, else the device filter, else the marks.
+    ClearFilter,
     Cleanup,
     NextField,
     PreviousField,
@@ -164,6 +166,7 @@ impl Command {
                 R::MarkAll => "mark-all".into(),
                 R::LocalFilter => "filter".into(),
                 R::DeviceFilter => "device-filter".into(),
+                R::ClearFilter => "clear-filter".into(),
                 R::Cleanup => "cleanup".into(),
                 R::NextField => "next-field".into(),
                 R::PreviousField => "previous-field".into(),

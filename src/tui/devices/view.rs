@@ -87,7 +87,8 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
     match pane.load() {
         Load::Idle => String::new(),
         Load::Loading => format!("loading {}", chrome.spinner()),
-        Load::Loaded => String::new(),
+        Load::Loaded if pane.devices().is_empty() => String::new(),
+        Load::Loaded => format!("· row {} of {}", pane.cursor() + 1, pane.devices().len()),
         Load::Failed(_) => "(failed)".into(),
     }
 }

@@ -19,7 +19,11 @@ const WIDTH_WITH_GAUGE: u16 = 68;
 
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     let theme = chrome.theme;
-    let block = chrome.upper_block("");
+    let at = match pane.entries().len() {
+        0 => String::new(),
+        held => format!("· row {} of {held}", pane.selected() + 1),
+    };
+    let block = chrome.upper_block(&at);
     if pane.entries().is_empty() && pane.creating().is_empty() {
         let text = vec![
             Line::from(""),

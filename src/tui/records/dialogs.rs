@@ -114,6 +114,8 @@ pub struct BulkConfirm {
     pub record_ids: Vec<String>,
     pub typed: Input,
     pub error: Option<String>,
+    /// The first record shown in the list of what goes (↑/↓).
+    pub scroll: usize,
 }
 
 impl BulkConfirm {
@@ -123,6 +125,7 @@ impl BulkConfirm {
             record_ids,
             typed: Input::default(),
             error: None,
+            scroll: 0,
         }
     }
 

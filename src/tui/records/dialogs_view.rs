@@ -338,10 +338,36 @@ fn draw_confirm_bulk(frame: &mut Frame, screen: Rect, app: &View, confirm: &Bulk
         ),
         lock,
         Line::from(""),
-        Line::from(format!(
-            "Type {n} and press Enter to delete them (Esc keeps them):"
-        )),
     ];
+    // Which records: as many as the screen has room for, from `scroll` (↑/↓).
+    let room = usize::from(screen.height.saturating_sub(13)).clamp(1, 8);
+    let first = confirm.scroll.min(n.saturating_sub(1));
+    for id in confirm.record_ids.iter().skip(first).take(room) {
+        let (device, status) = app.pane.find(id).map_or((String::new(), String::new()), |row| {
+            let device = &row.record.device_info;
+            let name = if device.device_name.is_empty() {
+                &device.device_id
+            } else {
+                &device.device_name
+            };
+            (format::escape(name).into_owned(), row.record.status.label())
+        });
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {} ", format::escape(id)), theme.header),
+            Span::raw(format!("{device:<20} {status}")),
+        ]));
+    }
+    let after = n.saturating_sub(first + room);
+    if first > 0 || after > 0 {
+        lines.push(Line::styled(
+            format!("  ({first} above, {after} below; ↑/↓ scroll)"),
+            theme.dim,
+        ));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(format!(
+        "Type {n} and press Enter to delete them (Esc keeps them):"
+    )));
     let input_row = lines.len();
     lines.push(input_line(&confirm.typed, input_width, theme.header));
     lines.push(match &confirm.error {

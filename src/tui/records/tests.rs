@@ -227,6 +227,82 @@ fn the_device_filter_asks_the_server() {
 }
 
 #[test]
+fn the_device_filter_opens_empty_and_takes_a_device_name_too() {
+    let mut app = loaded(3);
+    app.records.set_device_filter(Some("dev-1".into()));
+    ch(&mut app, 'f');
+    let Some(Dialog::Text(field)) = record_dialog(&app) else {
+        panic!("f opens the field")
+    };
+    assert_eq!(field.input.value(), "", "opens empty, not with the last device");
+    type_text(&mut app, "Phone 2");
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    let ApiCall::ListRecords { query, .. } = call else {
+        panic!("{call:?}")
+    };
+    assert_eq!(
+        query.device_id.as_deref(),
+        Some("dev-2"),
+        "the name is the device's id"
+    );
+}
+
+#[test]
+fn a_device_name_several_devices_share_is_refused_with_their_ids() {
+    let mut app = loaded(3);
+    app.records.rows[0].record.device_info.device_name = "twin".into();
+    app.records.rows[1].record.device_info.device_name = "twin".into();
+    ch(&mut app, 'f');
+    type_text(&mut app, "twin");
+    assert!(calls(&press(&mut app, KeyCode::Enter)).is_empty());
+    let Some(Dialog::Text(field)) = record_dialog(&app) else {
+        panic!("still open")
+    };
+    let error = field.error.clone().unwrap();
+    assert!(
+        error.contains("2 devices are named \"twin\"") && error.contains("dev-0, dev-1"),
+        "{error}"
+    );
+}
+
+#[test]
+fn esc_clears_the_filter_then_the_device_filter_then_the_marks() {
+    let mut app = loaded(30);
+    ch(&mut app, ' ');
+    ch(&mut app, '/');
+    type_text(&mut app, "phone 2");
+    press(&mut app, KeyCode::Enter);
+    app.records.set_device_filter(Some("dev-2".into()));
+    assert!(calls(&press(&mut app, KeyCode::Esc)).is_empty());
+    assert_eq!(
+        (app.records.filter(), app.status.notice.as_deref()),
+        ("", Some("filter cleared"))
+    );
+    let (_, call) = only_call(&press(&mut app, KeyCode::Esc));
+    let ApiCall::ListRecords { query, .. } = call else {
+        panic!("{call:?}")
+    };
+    assert_eq!(query.device_id, None, "listed again for every device");
+    assert_eq!(app.records.marked().len(), 1, "the marks stay until the next Esc");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.records.marked().is_empty());
+    assert_eq!(app.status.notice.as_deref(), Some("1 mark(s) cleared"));
+}
+
+#[test]
+fn an_empty_result_says_a_filter_is_on() {
+    let mut app = loaded(3);
+    ch(&mut app, '/');
+    type_text(&mut app, "nothing matches this");
+    press(&mut app, KeyCode::Enter);
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        screen.contains("No loaded record matches the filter") && screen.contains("Esc clears it"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn the_local_filter_applies_while_typing_and_esc_clears_it() {
     let mut app = loaded(30);
     ch(&mut app, '/');
@@ -1786,4 +1862,35 @@ mod frames {
         assert_eq!(colour_of("completed"), theme.ok.fg.unwrap());
         assert_eq!(colour_of("to be deleted"), theme.critical.fg.unwrap());
     }
+}
+
+#[test]
+fn the_bulk_confirmation_lists_the_records_and_scrolls() {
+    let mut app = loaded(20);
+    ch(&mut app, 'a');
+    ch(&mut app, 'd');
+    let first = app.records.visible.len();
+    assert_eq!(first, 20);
+    let screen = screen_of(&app, 110, 30);
+    assert!(screen.contains(&id(0)), "the first record is named:\n{screen}");
+    assert!(screen.contains("below; ↑/↓ scroll"), "{screen}");
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let Some(Dialog::ConfirmBulk(confirm)) = record_dialog(&app) else {
+        panic!("still asking")
+    };
+    assert_eq!(confirm.scroll, 2);
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        !screen.contains(&format!("  {} ", id(0))) && screen.contains(&id(2)),
+        "{screen}"
+    );
+    assert!(screen.contains("(2 above"), "{screen}");
+    for _ in 0..30 {
+        press(&mut app, KeyCode::Down);
+    }
+    let Some(Dialog::ConfirmBulk(confirm)) = record_dialog(&app) else {
+        panic!("still asking")
+    };
+    assert_eq!(confirm.scroll, 19, "stops at the last record");
 }

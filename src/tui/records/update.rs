@@ -64,9 +64,9 @@ impl State {
                 )));
             }
             RecordCommand::DeviceFilter => {
-                let current = self.device_filter.clone().unwrap_or_default();
-                self.dialog = Some(Dialog::Text(TextField::new(TextPurpose::DeviceFilter, &current)));
+                self.dialog = Some(Dialog::Text(TextField::new(TextPurpose::DeviceFilter, "")));
             }
+            RecordCommand::ClearFilter => return self.clear_filter(rows),
             RecordCommand::Cleanup => return self.open_cleanup(ctx),
             RecordCommand::CopyId => {
                 return match self.selected_record() {
@@ -355,8 +355,63 @@ impl State {
         outs
     }
 
+    /// Esc in the pane: the local filter goes first, then the device filter (listing the module
+    /// again), then the marks; each press clears one and says which.
+    fn clear_filter(&mut self, rows: usize) -> Vec<Out> {
+        if !self.filter.is_empty() {
+            self.set_filter("", rows);
+            return vec![Out::notice("filter cleared")];
+        }
+        if let Some(device) = self.device_filter.take() {
+            let mut outs = vec![Out::notice(format!("showing every device again (was {device})"))];
+            if let Some(module) = self.module {
+                outs.extend(self.list(module));
+            }
+            return outs;
+        }
+        if !self.marked.is_empty() {
+            let count = self.marked.len();
+            self.marked.clear();
+            return vec![Out::notice(format!("{count} mark(s) cleared"))];
+        }
+        Vec::new()
+    }
+
+    /// The device id `typed` names: an id as typed, or the id of the one loaded device with that
+    /// name (case aside). A name several devices share is refused with their ids.
+    fn device_id_named(&self, typed: &str) -> Result<String, String> {
+        let mut named: Vec<&str> = self
+            .rows
+            .iter()
+            .map(|row| &row.record.device_info)
+            .filter(|d| {
+                d.device_id != typed && !d.device_name.is_empty() && d.device_name.eq_ignore_ascii_case(typed)
+            })
+            .map(|d| d.device_id.as_str())
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        let is_an_id = self
+            .rows
+            .iter()
+            .any(|row| row.record.device_info.device_id == typed);
+        match named.as_slice() {
+            [id] if !is_an_id => Ok(id.to_string()),
+            [_, _, ..] if !is_an_id => Err(format!(
+                "{} devices are named {typed:?}; type one id: {}",
+                named.len(),
+                named.join(", ")
+            )),
+            _ => Ok(typed.to_string()),
+        }
+    }
+
     fn bulk_confirm_command(&mut self, mut confirm: BulkConfirm, command: Command, ctx: &Ctx) -> Vec<Out> {
         match command {
+            Command::Up => confirm.scroll = confirm.scroll.saturating_sub(1),
+            Command::Down => {
+                confirm.scroll = (confirm.scroll + 1).min(confirm.record_ids.len().saturating_sub(1));
+            }
             Command::Cancel => {
                 return vec![Out::notice(format!(
                     "nothing deleted: {} records kept",
@@ -400,8 +455,15 @@ impl State {
                 }
             }
             (TextPurpose::DeviceFilter, Command::Confirm) => {
-                let device = field.input.value().trim();
-                self.device_filter = (!device.is_empty()).then(|| device.to_string());
+                let device = match self.device_id_named(field.input.value().trim()) {
+                    Ok(device) => device,
+                    Err(error) => {
+                        field.error = Some(error);
+                        self.dialog = Some(Dialog::Text(field));
+                        return Vec::new();
+                    }
+                };
+                self.device_filter = (!device.is_empty()).then_some(device);
                 return match self.module {
                     Some(module) => self.list(module),
                     None => vec![State::ask_for_module()],

@@ -193,10 +193,14 @@ fn empty_message(pane: &State) -> Option<String> {
         (Some(_), LoadState::Loading { .. }) if pane.rows().is_empty() => "  Loading…".into(),
         (Some(_), _) if !pane.rows().is_empty() => {
             format!(
-                "  No loaded record matches \"{}\" (/ to change the filter).",
+                "  No loaded record matches the filter \"{}\" (/ changes it, Esc clears it).",
                 format::escape(pane.filter())
             )
         }
+        (Some(module), LoadState::Loaded { .. }) if pane.device_filter().is_some() => format!(
+            "  No records of device {} in {module}: a device filter is on (Esc clears it).",
+            format::escape(pane.device_filter().unwrap_or_default())
+        ),
         (Some(module), LoadState::Failed { .. }) => format!("  Could not list the records of {module}."),
         (Some(module), _) => format!("  No records in {module}. Press n to create one."),
     };
