@@ -159,6 +159,67 @@ pub fn local_with_zone(time: DateTime<Utc>, pattern: &str) -> String {
     format!("{} {zone}", local.format(pattern))
 }
 
+/// `text` in lines of at most `width` characters, broken between words (a word longer than a
+/// line is broken inside it, as nothing else fits).
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let used = line.chars().count();
+            let needed = word.chars().count() + usize::from(used > 0);
+            if used + needed <= width {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` whole if it fits `width` characters, else cut after the last whole word that fits,
+/// with `…`: a notice on one line never ends in half a word.
+pub fn fit_words(text: &str, width: usize) -> Cow<'_, str> {
+    if text.chars().count() <= width {
+        return text.into();
+    }
+    let room = width.saturating_sub(1);
+    let mut cut = String::new();
+    for word in text.split(' ') {
+        let extra = word.chars().count() + usize::from(!cut.is_empty());
+        if cut.chars().count() + extra > room {
+            break;
+        }
+        if !cut.is_empty() {
+            cut.push(' ');
+        }
+        cut.push_str(word);
+    }
+    if cut.is_empty() {
+        cut = text.chars().take(room).collect();
+    }
+    cut.push('…');
+    cut.into()
+}
+
 /// `102 address book`: short enough for a table column.
 pub fn module_label(module: ModuleCode) -> String {
     format!("{} {}", module.code(), module.name())
@@ -261,5 +322,20 @@ mod tests {
         assert_eq!(time_left(&lock(1), now), "00:01");
         assert_eq!(time_left(&lock(0), now), "expired");
         assert_eq!(time_left(&lock(-5), now), "expired");
+    }
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::*;
+
+    #[test]
+    fn words_wrap_between_words_and_long_ones_inside() {
+        assert_eq!(wrap_words("one two three four", 9), ["one two", "three", "four"]);
+        assert_eq!(wrap_words("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_words("", 5), [""]);
+        assert_eq!(fit_words("released lock 0b6e7a1c@100", 20), "released lock…");
+        assert_eq!(fit_words("short", 20), "short");
+        assert_eq!(fit_words("averyveryverylongword", 8), "averyve…");
     }
 }

@@ -510,8 +510,9 @@ impl App {
 
     /// Help scrolled this far shows its last line at the bottom of the overlay.
     fn max_help_scroll(&self) -> usize {
-        self.keymap
-            .help_lines()
+        let width = super::layout::help_area(self.screen).width;
+        let theme = super::theme::Theme::new(super::theme::ColorSupport::None);
+        shell::view::help_text(&self.keymap, self.session.read_only, width, &theme)
             .len()
             .saturating_sub(super::layout::help_rows(self.screen))
     }
@@ -634,6 +635,11 @@ impl App {
             Command::ToggleHelp => self.shell = Some(shell::Dialog::Help { scroll: 0 }),
             Command::OpenCommandLine => {
                 self.shell = Some(shell::Dialog::CommandLine(CommandLine::default()));
+            }
+            Command::OpenLogEntry if self.focus == Pane::Activity => {
+                if let Some(entry) = self.activity.selected() {
+                    self.shell = Some(shell::Dialog::LogEntry(Box::new(entry.clone())));
+                }
             }
             Command::FocusNext => return self.focus_pane(self.focus.cycle(1)),
             Command::FocusPrevious => return self.focus_pane(self.focus.cycle(-1)),

@@ -62,6 +62,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             shell_view::draw_quit_prompt(frame, area, *live_locks, theme)
         }
         Some(shell::Dialog::CommandLine(line)) => shell_view::draw_command_line(frame, area, line, theme),
+        Some(shell::Dialog::LogEntry(entry)) => shell_view::draw_log_entry(frame, area, entry, &chrome),
         None => {}
     }
     if let Some(dialog) = &app.locks.dialog {

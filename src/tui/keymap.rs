@@ -40,6 +40,8 @@ pub enum Command {
     ForgetExpired,
     /// Open the `:` command line.
     OpenCommandLine,
+    /// Open the activity log's selected line whole.
+    OpenLogEntry,
     /// Complete the word being typed (the command line's Tab).
     Complete,
     /// Confirm the open dialog (yes / submit / choose).
@@ -148,6 +150,7 @@ impl Command {
             Command::ToggleFullIds => "full-ids".into(),
             Command::ForgetExpired => "forget-expired".into(),
             Command::OpenCommandLine => "command-line".into(),
+            Command::OpenLogEntry => "open".into(),
             Command::Complete => "complete-word".into(),
             Command::Confirm => "confirm".into(),
             Command::Cancel => "cancel".into(),
@@ -256,11 +259,13 @@ pub enum Scope {
     DeviceText,
     /// The `:` command line.
     CommandLine,
+    /// One line of the activity log, whole.
+    LogEntry,
 }
 
 impl Scope {
     /// Every scope, in the order the help overlay lists them.
-    pub const ALL: [Scope; 23] = [
+    pub const ALL: [Scope; 24] = [
         Scope::Global,
         Scope::LocksPane,
         Scope::ActivityPane,
@@ -284,6 +289,7 @@ impl Scope {
         Scope::DeviceDetail,
         Scope::DeviceText,
         Scope::CommandLine,
+        Scope::LogEntry,
     ];
 
     pub fn title(self) -> &'static str {
@@ -311,6 +317,7 @@ impl Scope {
             Scope::DeviceDetail => "A device",
             Scope::DeviceText => "Device: change a setting or add a scope",
             Scope::CommandLine => "Command line (:)",
+            Scope::LogEntry => "A line of the activity log",
         }
     }
 
@@ -340,6 +347,7 @@ impl Scope {
             Scope::DeviceDetail => "device",
             Scope::DeviceText => "device-text",
             Scope::CommandLine => "command-line",
+            Scope::LogEntry => "log-entry",
         }
     }
 }

@@ -166,12 +166,23 @@ fn when(t: DateTime<Utc>, app: &View) -> String {
 fn draw_detail(frame: &mut Frame, screen: Rect, app: &View, detail: &RecordDetail, theme: &Theme) {
     let record = &detail.record;
     let device = &record.device_info;
-    let field = |name: &str, value: String| {
-        Line::from(vec![
-            Span::styled(format!("{name:<14}"), theme.header),
-            Span::raw(value),
-        ])
+    let width = screen.width.saturating_sub(4).min(100);
+    let inner = usize::from(width.saturating_sub(2));
+    // Long values wrap under themselves (the scroll counts these lines), never cut at the edge.
+    let wrapped = |name: &str, value: String| -> Vec<Line<'static>> {
+        format::wrap_words(&value, inner.saturating_sub(14))
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let label = if i == 0 { name } else { "" };
+                Line::from(vec![
+                    Span::styled(format!("{label:<14}"), theme.header),
+                    Span::raw(part),
+                ])
+            })
+            .collect()
     };
+    let field = |name: &str, value: String| wrapped(name, value);
     let or_dash = |text: &str| {
         if text.is_empty() {
             "—".to_string()
@@ -179,32 +190,40 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &View, detail: &RecordDetai
             format::escape(text).into_owned()
         }
     };
-    let mut lines = vec![
-        field("Record id", format::escape(&record.record_id).into_owned()),
-        field("Module", record.module_code.to_string()),
-        Line::from(vec![
-            Span::styled(format!("{:<14}", "Status"), theme.header),
-            Span::styled(record.status.label(), status_style(record.status, theme)),
-        ]),
-        field("Version", record.version.to_string()),
-        field("Created", when(record.create_time, app)),
-        field("Ended", record.end_time.map_or("—".into(), |t| when(t, app))),
-        field("Device id", or_dash(&device.device_id)),
-        field("Device name", or_dash(&device.device_name)),
-        field("Device OS", or_dash(&device.device_os)),
-        field("Machine code", or_dash(&device.machine_code)),
-        field(
-            "Device since",
-            device.create_time.map_or("—".into(), |t| when(t, app)),
-        ),
-        Line::from(""),
-        Line::styled("Properties", theme.header),
-    ];
-    lines.extend(
-        pretty_properties(&record.properties)
-            .lines()
-            .map(|l| Line::from(format!("  {}", format::escape(l)))),
-    );
+    let mut lines = Vec::new();
+    lines.extend(field("Record id", format::escape(&record.record_id).into_owned()));
+    lines.extend(field("Module", record.module_code.to_string()));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:<14}", "Status"), theme.header),
+        Span::styled(record.status.label(), status_style(record.status, theme)),
+    ]));
+    lines.extend(field("Version", record.version.to_string()));
+    lines.extend(field("Created", when(record.create_time, app)));
+    lines.extend(field(
+        "Ended",
+        record.end_time.map_or("—".into(), |t| when(t, app)),
+    ));
+    lines.extend(field("Device id", or_dash(&device.device_id)));
+    lines.extend(field("Device name", or_dash(&device.device_name)));
+    lines.extend(field("Device OS", or_dash(&device.device_os)));
+    lines.extend(field("Machine code", or_dash(&device.machine_code)));
+    lines.extend(field(
+        "Device since",
+        device.create_time.map_or("—".into(), |t| when(t, app)),
+    ));
+    lines.push(Line::from(""));
+    lines.push(Line::styled("Properties", theme.header));
+    for line in pretty_properties(&record.properties).lines() {
+        let text = format::escape(line);
+        let indent = text.chars().take_while(|c| *c == ' ').count() + 2;
+        for (i, part) in format::wrap_words(text.trim_start(), inner.saturating_sub(indent + 2))
+            .into_iter()
+            .enumerate()
+        {
+            let pad = if i == 0 { indent } else { indent + 2 };
+            lines.push(Line::from(format!("{:pad$}{part}", "")));
+        }
+    }
     lines.push(Line::from(""));
     let pager = &detail.files;
     let state = if pager.loading {
@@ -235,7 +254,6 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &View, detail: &RecordDetai
             format::human_size(file.size)
         )));
     }
-    let width = screen.width.saturating_sub(4).min(100);
     let area = centered(screen, width, screen.height.saturating_sub(2));
     let visible = usize::from(area.height.saturating_sub(2));
     let scroll = detail.scroll.min(lines.len().saturating_sub(visible));

@@ -1835,6 +1835,30 @@ mod frames {
     }
 
     #[test]
+    fn at_80x24_the_details_wrap_long_values_and_say_how_to_close() {
+        let mut app = loaded(3);
+        app.update(Action::Resize {
+            width: 80,
+            height: 24,
+        });
+        let long = format!(
+            r#"{{"note":"{}","path":"/srv/backups/2025/november/very/deep/directory/structure/contacts.vcf"}}"#,
+            "word ".repeat(30).trim_end()
+        );
+        app.records.rows[0].record.properties = long;
+        app.records.rows[0].record.device_info.device_name =
+            "A device name that is much longer than the value column of the details".into();
+        press(&mut app, KeyCode::Enter);
+        let screen = screen_of(&app, 80, 24);
+        assert!(screen.lines().last().unwrap().contains("Esc close"), "{screen}");
+        assert!(
+            screen.contains("the value column of") && screen.contains("  the details"),
+            "the name wraps whole:\n{screen}"
+        );
+        insta::assert_snapshot!(screen);
+    }
+
+    #[test]
     fn cleanup_candidates() {
         let mut app = loaded(60);
         press(&mut app, KeyCode::Char('x'));

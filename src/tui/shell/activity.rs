@@ -103,6 +103,12 @@ impl ActivityLog {
         });
     }
 
+    /// The line at the bottom of the view: the one Enter opens.
+    pub fn selected(&self) -> Option<&LogEntry> {
+        let index = self.entries.len().checked_sub(1 + self.scroll_back)?;
+        self.entries.get(index)
+    }
+
     pub fn scroll(&mut self, delta: isize) {
         let max = self.entries.len().saturating_sub(1);
         self.scroll_back = self.scroll_back.saturating_add_signed(delta).min(max);

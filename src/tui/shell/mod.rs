@@ -32,6 +32,8 @@ pub enum Dialog {
         live_locks: usize,
     },
     CommandLine(command_line::CommandLine),
+    /// A line of the activity log, whole (a copy: new lines may push it out of the log).
+    LogEntry(Box<activity::LogEntry>),
 }
 
 impl Dialog {
@@ -40,6 +42,7 @@ impl Dialog {
             Dialog::Help { .. } => Scope::Help,
             Dialog::QuitPrompt { .. } => Scope::QuitPrompt,
             Dialog::CommandLine(_) => Scope::CommandLine,
+            Dialog::LogEntry(_) => Scope::LogEntry,
         }
     }
 }

@@ -54,10 +54,7 @@ fn help_scrolled_to_the_end_on_a_short_terminal() {
         press(&mut app, KeyCode::Char('j'));
     }
     let screen = screen_of(&app, WIDTH, 15);
-    assert!(
-        screen.contains("Cancel: nothing is changed"),
-        "the last key is reachable"
-    );
+    assert!(screen.contains("Close the line"), "the last key is reachable");
     insta::assert_snapshot!(screen);
 }
 
@@ -106,4 +103,71 @@ fn the_tab_of_the_shown_pane_is_highlighted_and_the_other_dimmed() {
         Some(Color::DarkGray)
     );
     assert_eq!(colour_of(&records_up, tabs_row, "[R] Records"), Some(Color::Cyan));
+}
+
+#[test]
+fn enter_on_the_activity_log_opens_the_highlighted_line_whole() {
+    let mut app = three_locks();
+    let long = "the server answered HTTP 502 with a body that is not KooDrive JSON (expected value at line 1 \
+                column 1); is the base URL a KooDrive server? A proxy in front of it may be failing";
+    app.activity.note(
+        at(1),
+        crate::tui::shell::activity::Outcome::Warning,
+        "list records 101",
+        long.into(),
+    );
+    app.activity.note(
+        at(2),
+        crate::tui::shell::activity::Outcome::Info,
+        "later",
+        "newest line".into(),
+    );
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    press(&mut app, KeyCode::Tab);
+    // k moves the highlight up one line: to the long one.
+    press(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::Enter);
+    let Some(crate::tui::shell::Dialog::LogEntry(entry)) = &app.shell else {
+        panic!("Enter opens the line: {:?}", app.shell)
+    };
+    assert_eq!(entry.message, long);
+    let screen = screen_of(&app, 80, 24);
+    for word in ["expected", "proxy", "failing"] {
+        assert!(screen.contains(word), "{word} is shown, not cut off:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.shell.is_none());
+}
+
+#[test]
+fn at_80_columns_no_help_line_and_no_notice_is_cut_inside_a_word() {
+    let app = three_locks();
+    let screen = ratatui::layout::Rect::new(0, 0, 80, 24);
+    let width = crate::tui::layout::help_area(screen).width;
+    let theme = Theme::new(ColorSupport::None);
+    for line in crate::tui::shell::view::help_text(app.keymap(), true, width, &theme) {
+        assert!(
+            line.width() <= usize::from(width - 2),
+            "cut at the edge: {line:?}"
+        );
+    }
+    let mut app = three_locks();
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    app.status.notice = Some(
+        "bulk delete in 102: deleted 10 of 40, stopped: 30 left untouched, and this goes on past the edge"
+            .into(),
+    );
+    let footer = screen_of(&app, 80, 24).lines().last().unwrap().to_string();
+    assert!(
+        footer.trim_end().ends_with("the…") || footer.trim_end().ends_with('…'),
+        "{footer}"
+    );
+    assert!(!footer.contains("edg"), "{footer}");
 }

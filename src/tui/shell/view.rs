@@ -12,7 +12,7 @@ use super::activity::{ActivityLog, LogEntry, Outcome};
 use super::command_line::CommandLine;
 use crate::format;
 use crate::tui::feature::Pane;
-use crate::tui::keymap::{Binding, HelpLine, Keymap, Scope};
+use crate::tui::keymap::{Binding, Command, HelpLine, Keymap, Scope};
 use crate::tui::layout::{help_area, help_rows};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{Chrome, centered};
@@ -64,12 +64,65 @@ pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &
     let rows = usize::from(area.height.saturating_sub(2));
     let end = log.entries().len().saturating_sub(log.scroll_back());
     let start = end.saturating_sub(rows);
+    let focused = chrome.focus == Pane::Activity && !chrome.dialog_open;
     let lines: Vec<Line> = log
         .entries()
         .range(start..end)
-        .map(|entry| log_line(entry, chrome))
+        .enumerate()
+        .map(|(i, entry)| {
+            let line = log_line(entry, chrome);
+            // The line Enter opens.
+            if focused && start + i + 1 == end {
+                line.style(chrome.theme.selected)
+            } else {
+                line
+            }
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// One line of the activity log, whole and wrapped, with its time, result and latency.
+pub fn draw_log_entry(frame: &mut Frame, screen: Rect, entry: &LogEntry, chrome: &Chrome) {
+    let theme = chrome.theme;
+    let time = entry
+        .at
+        .with_timezone(&chrome.session.display_offset)
+        .format("%Y-%m-%d %H:%M:%S %:z");
+    let result = match &entry.outcome {
+        Outcome::Success => "success".to_string(),
+        Outcome::Failure { code: Some(code) } => format!("failed, code {code}"),
+        Outcome::Failure { code: None } => "failed".to_string(),
+        Outcome::Info => "note".to_string(),
+        Outcome::Warning => "warning".to_string(),
+    };
+    let mut facts = format!("{time} · {result}");
+    if let Some(latency) = entry.latency {
+        facts.push_str(&format!(" · {} ms", latency.as_millis()));
+    }
+    let lines = vec![
+        Line::styled(format::escape(&entry.operation).into_owned(), theme.header),
+        Line::styled(facts, theme.dim),
+        Line::from(""),
+        Line::from(format::escape(&entry.message).into_owned()),
+    ];
+    let width = screen.width.saturating_sub(4).min(100);
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let wrapped = lines
+        .iter()
+        .map(|line| line.width().div_ceil(inner).max(1))
+        .sum::<usize>();
+    let height = (wrapped as u16 + 2).min(screen.height);
+    let area = centered(screen, width, height);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(" Activity — Esc closes ");
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
 }
 
 fn log_line<'a>(entry: &'a LogEntry, chrome: &Chrome) -> Line<'a> {
@@ -112,8 +165,11 @@ pub fn draw_footer(
     let hints_area = match notice {
         None => area,
         Some(notice) => {
+            // The notice comes first: it takes the whole line if it needs to (the hints are
+            // back at the next key), and a longer one ends after its last whole word.
             let notice = format::escape(notice);
-            let notice_width = (notice.chars().count() as u16 + 1).min(area.width / 2);
+            let notice = format::fit_words(&notice, usize::from(area.width.saturating_sub(1))).into_owned();
+            let notice_width = (notice.chars().count() as u16 + 1).min(area.width);
             let [left, right] =
                 Layout::horizontal([Constraint::Min(0), Constraint::Length(notice_width)]).areas(area);
             frame.render_widget(Paragraph::new(Span::styled(notice, theme.notice)), right);
@@ -142,16 +198,31 @@ fn fitting_hints<'a>(
     let (own, everywhere): (Vec<Scope>, Vec<Scope>) = scopes.iter().partition(|s| **s != Scope::Global);
     let everywhere = keymap.hints(&everywhere);
     let mut room = width.saturating_sub(everywhere.iter().map(hint_width).sum());
-    let mut fitting: Vec<&Binding> = keymap
+    let own: Vec<&Binding> = keymap
         .hints(&own)
         .into_iter()
         .filter(|hint| !(read_only && hint.command.changes_the_server()))
-        .take_while(|hint| match room.checked_sub(hint_width(hint)) {
-            Some(left) => {
-                room = left;
-                true
+        .collect();
+    // How to get out of a dialog (Esc) has its room set aside first, so no width hides it;
+    // the hints keep their table order.
+    let is_way_out = |hint: &Binding| hint.command == Command::Cancel;
+    room = room.saturating_sub(own.iter().filter(|h| is_way_out(h)).map(hint_width).sum());
+    let mut others_fit = true;
+    let mut fitting: Vec<&Binding> = own
+        .into_iter()
+        .filter(|hint| {
+            if is_way_out(hint) {
+                return true;
             }
-            None => false,
+            others_fit = others_fit
+                && match room.checked_sub(hint_width(hint)) {
+                    Some(left) => {
+                        room = left;
+                        true
+                    }
+                    None => false,
+                };
+            others_fit
         })
         .collect();
     fitting.extend(everywhere);
@@ -167,24 +238,8 @@ pub fn draw_help(
     read_only: bool,
     theme: &Theme,
 ) {
-    let lines: Vec<Line> = keymap
-        .help_lines()
-        .into_iter()
-        .map(|line| match line {
-            HelpLine::Blank => Line::from(""),
-            HelpLine::Title(scope) => Line::styled(scope.title(), theme.header),
-            // The mark first: a long help text is cut at the right edge.
-            HelpLine::Key(binding) if read_only && binding.command.changes_the_server() => Line::styled(
-                format!("  {:<12}[read-only: disabled] {}", binding.keys, binding.help),
-                theme.dim,
-            ),
-            HelpLine::Key(binding) => Line::from(vec![
-                Span::styled(format!("  {:<12}", binding.keys), theme.key),
-                Span::raw(binding.help),
-            ]),
-        })
-        .collect();
     let area = help_area(screen);
+    let lines = help_text(keymap, read_only, area.width, theme);
     // The app caps the scroll for the size it knows; this frame may be bigger (a resize not
     // yet reported), and then shows no empty lines past the last one either.
     let scroll = scroll.min(lines.len().saturating_sub(help_rows(screen)));
@@ -236,6 +291,42 @@ pub fn draw_command_line(frame: &mut Frame, screen: Rect, line: &CommandLine, th
     );
     let cursor = line.input.visual_cursor().saturating_sub(scroll).min(room) as u16;
     frame.set_cursor_position(ratatui::layout::Position::new(area.x + 2 + cursor, area.y + 1));
+}
+
+/// Columns of the key column in the help, before the text.
+const HELP_KEY_COLUMN: usize = 14;
+
+/// The help's lines for an overlay `width` columns wide: each key's text wrapped between words
+/// under itself, so nothing is cut at the right edge.
+pub fn help_text(keymap: &Keymap, read_only: bool, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let room = usize::from(width.saturating_sub(2))
+        .saturating_sub(HELP_KEY_COLUMN)
+        .max(10);
+    let mut lines = Vec::new();
+    for line in keymap.help_lines() {
+        match line {
+            HelpLine::Blank => lines.push(Line::from("")),
+            HelpLine::Title(scope) => lines.push(Line::styled(scope.title(), theme.header)),
+            HelpLine::Key(binding) => {
+                let disabled = read_only && binding.command.changes_the_server();
+                let text = if disabled {
+                    format!("[read-only: disabled] {}", binding.help)
+                } else {
+                    binding.help.to_string()
+                };
+                for (i, part) in format::wrap_words(&text, room).into_iter().enumerate() {
+                    let keys = if i == 0 { binding.keys.as_str() } else { "" };
+                    let key = format!("  {keys:<width$}", width = HELP_KEY_COLUMN - 2);
+                    lines.push(if disabled {
+                        Line::styled(format!("{key}{part}"), theme.dim)
+                    } else {
+                        Line::from(vec![Span::styled(key, theme.key), Span::raw(part)])
+                    });
+                }
+            }
+        }
+    }
+    lines
 }
 
 /// Outer width of the quit prompt.
