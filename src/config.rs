@@ -423,6 +423,7 @@ impl SecretSource {
     pub fn describe(&self) -> String {
         match self {
             SecretSource::Env(var) => format!("environment variable {var}"),
+            SecretSource::File(path) if path.as_os_str() == "-" => "standard input".into(),
             SecretSource::File(path) => format!("file {}", expand_home(path).display()),
             SecretSource::Command(command) => format!("command `{command}`"),
         }
@@ -436,9 +437,7 @@ impl SecretSource {
                 var: var.clone(),
                 what,
             })?,
-            SecretSource::File(path) if path.as_os_str() == "-" => {
-                read_secret(std::io::stdin(), what, || "standard input".into())?
-            }
+            SecretSource::File(path) if path.as_os_str() == "-" => read_stdin_secret(what)?,
             SecretSource::File(path) => {
                 let path = expand_home(path);
                 let file = std::fs::File::open(&path).map_err(|source| ConfigError::TokenFile {
@@ -499,6 +498,61 @@ fn secret_command_timeout() -> std::time::Duration {
         .map_or(SECRET_COMMAND_TIMEOUT, |secs| {
             std::time::Duration::from_secs_f64(secs.min(86_400.0))
         })
+}
+
+/// The first line of standard input. On a terminal it asks for it on stderr and does not echo
+/// what is typed (a token on screen is a token seen); Enter ends it, as a pipe's first line does.
+fn read_stdin_secret(what: &'static str) -> Result<String, ConfigError> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let on_terminal = stdin.is_terminal();
+    let echo_off = on_terminal.then(EchoOff::new).flatten();
+    if on_terminal {
+        let _ = write!(std::io::stderr(), "{what} (not shown): ");
+    }
+    let mut line = Vec::new();
+    let read = stdin.lock().take(MAX_SECRET_BYTES).read_until(b'\n', &mut line);
+    drop(echo_off);
+    if on_terminal {
+        let _ = writeln!(std::io::stderr());
+    }
+    read.map_err(|source| ConfigError::TokenFile {
+        path: PathBuf::from("standard input"),
+        what,
+        source,
+    })?;
+    String::from_utf8(line).map_err(|_| ConfigError::TokenFile {
+        path: PathBuf::from("standard input"),
+        what,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "the input is not UTF-8 text"),
+    })
+}
+
+/// The terminal on standard input with echo off, until dropped.
+struct EchoOff(libc::termios);
+
+impl EchoOff {
+    fn new() -> Option<EchoOff> {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios the call itself fills in.
+        unsafe {
+            let mut settings: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut settings) != 0 {
+                return None;
+            }
+            let saved = settings;
+            settings.c_lflag &= !libc::ECHO;
+            (libc::tcsetattr(0, libc::TCSANOW, &settings) == 0).then_some(EchoOff(saved))
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        // SAFETY: restores the settings read in `new`.
+        unsafe {
+            libc::tcsetattr(0, libc::TCSANOW, &self.0);
+        }
+    }
 }
 
 /// Reads at most [`MAX_SECRET_BYTES`] of UTF-8 text from `source` (named by `name` in errors).

@@ -225,6 +225,12 @@ pub fn profile_names(options: &ConnectOptions) -> Vec<String> {
 /// Decides where to connect from the options and the config file. Reads no token, starts
 /// nothing and sends nothing.
 pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
+    let from_stdin = |file: &Option<PathBuf>| file.as_ref().is_some_and(|f| f.as_os_str() == "-");
+    if from_stdin(&options.token_file) && from_stdin(&options.app_secret_file) {
+        return Err(ConnectError::Options(
+            "--token-file - and --app-secret-file - cannot both read standard input".into(),
+        ));
+    }
     let config_path = match (&options.config_path, &options.default_config_path) {
         (Some(path), _) | (None, Some(path)) => path.clone(),
         (None, None) => Config::default_path()?,

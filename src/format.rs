@@ -220,6 +220,15 @@ pub fn fit_words(text: &str, width: usize) -> Cow<'_, str> {
     cut.into()
 }
 
+/// `1 record`, `3 records`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `102 address book`: short enough for a table column.
 pub fn module_label(module: ModuleCode) -> String {
     format!("{} {}", module.code(), module.name())

@@ -63,6 +63,55 @@ pub struct ClientOptions {
     pub on_retry: Option<RetryNotes>,
 }
 
+/// What a call does, in words for messages: `creating a lock`, `deleting record 42`.
+pub fn describe_call(method: &Method, path: &str) -> String {
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| {
+            crate::format::escape(&percent_encoding::percent_decode_str(s).decode_utf8_lossy()).into_owned()
+        })
+        .collect();
+    let verb = match *method {
+        Method::GET => "reading",
+        Method::POST => "creating",
+        Method::PATCH | Method::PUT => "changing",
+        Method::DELETE => "deleting",
+        _ => "sending",
+    };
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match (method, segments.as_slice()) {
+        (&Method::POST, ["lock"]) => "creating a lock".into(),
+        (&Method::PATCH, ["lock"]) => "renewing a lock".into(),
+        (&Method::DELETE, ["lock"]) => "releasing a lock".into(),
+        (&Method::GET, ["record"]) => "listing records".into(),
+        (_, ["record"]) => format!("{verb} a record"),
+        (&Method::PATCH, ["record", id]) => format!("completing record {id}"),
+        (_, ["record", id]) => format!("{verb} record {id}"),
+        (_, ["record", id, ..]) => format!("{verb} the files of record {id}"),
+        (&Method::GET, ["device"]) => "listing devices".into(),
+        (&Method::POST, ["device"]) => "binding a device".into(),
+        (_, ["device", id, rest @ ..]) => match rest.first() {
+            Some(part) => format!("{verb} the {part} of device {id}"),
+            None => format!("{verb} device {id}"),
+        },
+        _ => format!("{verb} {}", segments.join("/")),
+    }
+}
+
+/// A failure in a few words, for a retry note (the full message comes if the last attempt
+/// fails too).
+fn brief(error: &ApiError) -> String {
+    match error {
+        ApiError::Timeout { after } => format!("no answer within {} s", crate::format::seconds(*after)),
+        ApiError::Transport { .. } => "the connection failed".into(),
+        ApiError::Http { status } => format!("HTTP {status}"),
+        ApiError::Api { status, code, .. } => format!("HTTP {status}, code {}", crate::format::escape(code)),
+        ApiError::Decode { status, .. } => format!("HTTP {status} with an answer that is not KooDrive JSON"),
+        other => other.to_string(),
+    }
+}
+
 /// Receives a sentence for each retry: which call failed, how, and when it is tried again.
 #[derive(Clone)]
 pub struct RetryNotes(pub Arc<dyn Fn(&str) + Send + Sync>);
@@ -302,7 +351,7 @@ impl Client {
         // Every KooDrive call that changes something is a POST, PATCH or DELETE; reads are GETs.
         if self.options.read_only && call.method != Method::GET {
             return Err(ApiError::ReadOnly {
-                what: format!("{} {}", call.method, call.path),
+                what: describe_call(&call.method, call.path),
             });
         }
         let mut retries_left = match call.idempotency {
@@ -361,9 +410,9 @@ impl Client {
             );
             if let Some(RetryNotes(notes)) = &self.options.on_retry {
                 notes(&format!(
-                    "{} {} failed ({error}); trying again in {} s ({} more attempt(s) at most)",
-                    call.method,
-                    call.path,
+                    "{} failed ({}); trying again in {} s ({} more attempt(s) at most)",
+                    describe_call(&call.method, call.path),
+                    brief(&error),
                     crate::format::seconds(wait),
                     retries_left + 1
                 ));

@@ -202,7 +202,7 @@ fn known_code(code: &str) -> Option<Known> {
         "401001" => (
             Auth,
             "the credentials were rejected",
-            "check the user id and the credentials (access token or app secret) of this profile",
+            "check the user id and the credentials (access token or app secret)",
         ),
         "401002" => (
             Auth,

@@ -340,7 +340,7 @@ async fn confirm_many(
     let question = format!(
         "These {} records and their backup files will be deleted:\n{}\nDelete them?",
         candidates.len(),
-        output::table(&CANDIDATE_HEADERS, &rows)
+        output::fitted_table(&CANDIDATE_HEADERS, &rows, output::stderr_width(), true)
     );
     if !super::ask(&question)? {
         return Ok(Confirmation::Declined);
@@ -366,15 +366,24 @@ async fn delete_in_module(
     targets: Targets<'_>,
     reports: &mut Reports,
 ) -> Result<(), CliError> {
-    let mut lock = ctx.create_lock(module, false).await.map_err(|error| {
-        if error.exit == Exit::Conflict {
-            error.context(format!(
-                "module {module} is locked (a backup may be running); skipped it"
-            ))
-        } else {
-            error.context(format!("cannot lock module {module}"))
+    let mut lock = match ctx.create_lock(module, false).await {
+        Ok(lock) => lock,
+        Err(error) if error.exit == Exit::Conflict => {
+            // Said once, in our words: whose lock it is decides what the user can do.
+            let message = match ctx.live_lock(module).ok().flatten() {
+                Some(held) => format!(
+                    "module {module} is locked by your own lock {} ({} left); skipped it. Release \
+                     it with `koobackup lock release {}` to clean up this module",
+                    held.lock.lock_id,
+                    crate::format::time_left(&held.lock, Utc::now()),
+                    held.lock.lock_id
+                ),
+                None => format!("module {module} is locked elsewhere (a backup may be running); skipped it"),
+            };
+            return Err(CliError { message, ..error });
         }
-    })?;
+        Err(error) => return Err(error.context(format!("cannot lock module {module}"))),
+    };
     let result = delete_candidates(ctx, &mut lock, args, targets, reports).await;
     if let Err(error) = ctx.release_lock(&lock.lock_id).await {
         ctx.out.warn(
@@ -503,8 +512,13 @@ fn print(
             .iter()
             .map(|k| candidate_row(&k.record, &k.reason))
             .collect();
-        out.line(&format!("kept by the retention policy ({}):", policy.describe()))?;
-        out.line(&out.table(&CANDIDATE_HEADERS, &rows))?;
+        // On stderr: stdout lists only what would go, so no kept backup can be piped into a
+        // delete by mistake.
+        out.note_lines(&format!(
+            "kept by the retention policy ({}):\n{}",
+            policy.describe(),
+            out.table(&CANDIDATE_HEADERS, &rows)
+        ));
     }
     if reports.is_empty() {
         return out.line(&if skipped.is_empty() {
@@ -537,11 +551,14 @@ fn print(
     out.line(&out.table(&headers, &rows))?;
     if args.yes {
         let deleted = reports.iter().filter(|r| r.deleted).count();
-        out.line(&format!("deleted {deleted} of {} candidates", reports.len()))
+        out.line(&format!(
+            "deleted {deleted} of {}",
+            crate::format::count(reports.len(), "candidate")
+        ))
     } else {
         out.line(&format!(
-            "{} candidates; nothing was deleted (dry run). Run again with --yes to delete them",
-            reports.len()
+            "{}; nothing was deleted (dry run). Run again with --yes to delete them",
+            crate::format::count(reports.len(), "candidate")
         ))
     }
 }

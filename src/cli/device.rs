@@ -193,6 +193,13 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
         DeviceCommand::Scopes(DeviceModule { id, module }) => {
             let page = client.list_scopes(&id, module).await?;
             report_unreadable(out, &page.unreadable);
+            if out.quiet && out.human() {
+                return page
+                    .items
+                    .iter()
+                    .try_for_each(|s| out.value(&s.scope_id))
+                    .map(|()| Exit::Ok.code());
+            }
             let rows = scope_rows(&page.items);
             let empty = format!("device {id} backs up nothing in module {module}");
             out.list(&page.items, &empty, || {
@@ -208,6 +215,8 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             let added = client.add_scopes(&device.id, device.module, scopes).await?;
             if out.is_json() {
                 out.json(&added)?;
+            } else if out.quiet {
+                added.iter().try_for_each(|s| out.value(&s.scope_id))?;
             } else if !added.is_empty() {
                 out.line(&out.table(
                     &["SCOPE ID", "ON THE DEVICE", "IN THE CLOUD"],
@@ -250,6 +259,13 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
         DeviceCommand::Configs(DeviceModule { id, module }) => {
             let page = client.list_configs(&id, module).await?;
             report_unreadable(out, &page.unreadable);
+            if out.quiet && out.human() {
+                return page
+                    .items
+                    .iter()
+                    .try_for_each(|c| out.value(&c.config_name))
+                    .map(|()| Exit::Ok.code());
+            }
             let rows = config_rows(&page.items);
             let empty = format!("device {id} has no settings in module {module}");
             out.list(&page.items, &empty, || {

@@ -67,19 +67,27 @@ pub(super) fn man(path: &[String]) -> Result<u8, CliError> {
     command.build();
     let mut name = "koobackup".to_string();
     for word in path {
-        let found = command.find_subcommand(word).cloned().ok_or_else(|| {
-            let known: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
-            CliError::usage(format!(
-                "{name} has no command {}; its commands: {}",
-                crate::format::escape(word),
-                known.join(", ")
-            ))
-        })?;
+        let found = command
+            .find_subcommand(word)
+            .filter(|c| c.get_name() != "help")
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<&str> = command
+                    .get_subcommands()
+                    .map(|c| c.get_name())
+                    .filter(|name| *name != "help")
+                    .collect();
+                CliError::usage(format!(
+                    "{name} has no command {}; its commands: {}",
+                    crate::format::escape(word),
+                    known.join(", ")
+                ))
+            })?;
         name = format!("{name}-{}", found.get_name());
         command = found;
     }
     let mut page = Vec::new();
-    clap_mangen::Man::new(command.name(name))
+    clap_mangen::Man::new(command.name(name).version(env!("CARGO_PKG_VERSION")))
         .render(&mut page)
         .map_err(|e| CliError::failure(format!("cannot write the manual page: {e}")))?;
     Output::plain().raw(String::from_utf8_lossy(&page).trim_end())?;

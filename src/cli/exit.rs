@@ -103,6 +103,16 @@ impl CliError {
         self.message = format!("{context}: {}", self.message);
         self
     }
+
+    /// The same error about `id`: `what id: message`, or the message alone when it names the
+    /// id already (a server's "record 42 not found"), so the id is said once.
+    pub fn about(self, what: &str, id: &str) -> CliError {
+        if self.message.contains(id) {
+            self
+        } else {
+            self.context(format!("{what} {id}"))
+        }
+    }
 }
 
 impl CliError {

@@ -167,7 +167,7 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
                 renewed.push((lock, held.auto_renew));
             }
             Err(error) => {
-                let error = CliError::from(error).context(format!("cannot renew {}", held.lock.lock_id));
+                let error = CliError::from(error).about("cannot renew lock", &held.lock.lock_id);
                 // Gone for good (released, or expired beyond renewal): stop remembering it.
                 if matches!(error.api_code_number(), Some(404_002 | 409_002)) {
                     ctx.forget(&held.lock.lock_id)?;
@@ -200,7 +200,7 @@ async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
                 released.push(id);
             }
             Err(error) => {
-                let error = error.context(format!("cannot release {id}"));
+                let error = error.about("cannot release lock", &id);
                 ctx.out.error(&error);
                 failed.push(Failed::new(&id, &error));
             }

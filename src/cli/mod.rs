@@ -475,18 +475,33 @@ fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> 
     let Some((name, sub)) = matches.subcommand() else {
         return Ok(());
     };
-    if !matches!(name, "serve" | "completions" | "man") {
-        return Ok(());
-    }
+    // What each of them refuses: the client options, and for the two that only print a text,
+    // the output and logging options too (they print no table and no JSON, and log nothing).
+    let refused: &[&str] = match name {
+        "serve" => &["no_headers", "fresh"],
+        "completions" | "man" => &[
+            "output",
+            "json",
+            "jsonl",
+            "no_headers",
+            "quiet",
+            "fresh",
+            "log_file",
+        ],
+        _ => return Ok(()),
+    };
     let typed = |id: &str| {
-        [matches, sub]
-            .iter()
-            .any(|m| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        [matches, sub].iter().any(|m| {
+            m.ids().any(|i| i == id) && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        })
     };
     let command = Cli::command();
     let given: Vec<String> = command
         .get_arguments()
-        .filter(|arg| CLIENT_OPTIONS.contains(&arg.get_id().as_str()) && typed(arg.get_id().as_str()))
+        .filter(|arg| {
+            let id = arg.get_id().as_str();
+            (CLIENT_OPTIONS.contains(&id) || refused.contains(&id)) && typed(id)
+        })
         .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
         .collect();
     if given.is_empty() {
@@ -495,7 +510,7 @@ fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> 
     Err(command.clone().error(
         clap::error::ErrorKind::ArgumentConflict,
         format!(
-            "`{name}` does not talk to a server and takes no client options; remove {}",
+            "`{name}` talks to no server and does not take {}; leave it out",
             given.join(", ")
         ),
     ))
@@ -672,7 +687,15 @@ impl Context {
         let lock = match self.client().create_lock(module).await {
             Ok(lock) => lock,
             Err(error) => {
+                let lost_answer = error.kind() == crate::api::error::ErrorKind::Network;
                 let mut error = CliError::from(error);
+                if lost_answer {
+                    // A create is never repeated: it may have landed without its answer.
+                    error.message.push_str(
+                        "; the lock may have been created anyway: if `koobackup lock create` now says \
+                         one exists, it expires on its own within 10 minutes",
+                    );
+                }
                 if error.exit == Exit::Conflict
                     && let Ok(Some(held)) = self.live_lock(module)
                 {

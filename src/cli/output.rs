@@ -140,6 +140,14 @@ impl Output {
         }
     }
 
+    /// Informational lines on stderr (a table beside the output proper): skipped with `--quiet`
+    /// or `--json`.
+    pub fn note_lines(&self, text: &str) {
+        if !self.quiet && !self.is_json() {
+            to_stderr(&format::escape_lines(text));
+        }
+    }
+
     /// Something the user should fix or know; skipped only with `--quiet`.
     pub fn warn(&self, text: &str) {
         if !self.quiet {
@@ -304,7 +312,7 @@ fn shrink_to(widths: &mut [usize], headers: &[&str], limit: usize) {
         .iter()
         .zip(headers)
         .map(|(&w, h)| {
-            if h.ends_with(" ID") {
+            if keeps_whole(h) {
                 w
             } else {
                 w.min(MIN_COLUMN.max(display_width(h)))
@@ -320,6 +328,12 @@ fn shrink_to(widths: &mut [usize], headers: &[&str], limit: usize) {
             None => break,
         }
     }
+}
+
+/// Columns never cut: ids (a cut id cannot be copied into the next command) and times (a cut
+/// time loses its hour and zone).
+fn keeps_whole(header: &str) -> bool {
+    header.ends_with(" ID") || matches!(header, "CREATED" | "ENDED" | "EXPIRES" | "BOUND" | "LEFT")
 }
 
 fn display_width(text: &str) -> usize {
@@ -458,6 +472,18 @@ pub fn record_headers(wide: bool) -> Vec<&'static str> {
     headers
 }
 
+/// The terminal width of standard error, for tables that go with a question there.
+pub fn stderr_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    crossterm::terminal::size()
+        .ok()
+        .map(|(cols, _)| usize::from(cols))
+        .filter(|&c| c > 0)
+}
+
 /// A record's row under [`record_headers`].
 pub fn record_row(record: &BackupRecord, wide: bool) -> Vec<String> {
     let mut row = vec![
@@ -479,12 +505,14 @@ pub fn record_row(record: &BackupRecord, wide: bool) -> Vec<String> {
     row
 }
 
+/// The device as `name (id)`: when the column is cut, the name (which tells devices apart)
+/// stays; ids often share a long prefix.
 fn device_label(record: &BackupRecord) -> String {
     let device = &record.device_info;
     if device.device_name.is_empty() || device.device_name == device.device_id {
         device.device_id.clone()
     } else {
-        format!("{} ({})", device.device_id, device.device_name)
+        format!("{} ({})", device.device_name, device.device_id)
     }
 }
 

@@ -426,13 +426,12 @@ fn read_properties(args: &PropertiesArgs) -> Result<Option<String>, CliError> {
     validate_properties(&text).map_err(|e| CliError::usage(e.to_string()))
 }
 
-/// The module of the record to change: taken from `--lock ID` when the id names it, else asked
-/// from the server.
+/// The module of the record to change, read from the server, so that a `--lock` for another
+/// module is refused before anything is sent under it.
 async fn record_module(ctx: &Context, record_id: &str, choice: &LockChoice) -> Result<ModuleCode, CliError> {
-    if let Some(module) = choice.lock.as_deref().and_then(LockInfo::module_of_id) {
-        return Ok(module);
-    }
-    lock_module_of(&ctx.client().get_record(record_id).await?)
+    let module = lock_module_of(&ctx.client().get_record(record_id).await?)?;
+    check_lock_module(choice, module)?;
+    Ok(module)
 }
 
 /// The module whose lock a change of `record` needs; one koobackup does not know is refused.
@@ -450,10 +449,15 @@ fn lock_module_of(record: &BackupRecord) -> Result<ModuleCode, CliError> {
 /// A `--lock` for another module than the record's is refused (exit 4) before anything is sent
 /// under it.
 fn check_lock_module(choice: &LockChoice, module: ModuleCode) -> Result<(), CliError> {
-    if let Some(lock_id) = &choice.lock
-        && let Some(lock_module) = LockInfo::module_of_id(lock_id)
-        && lock_module != module
-    {
+    let Some(lock_id) = &choice.lock else {
+        return Ok(());
+    };
+    let Some(lock_module) = LockInfo::module_of_id(lock_id) else {
+        return Err(CliError::usage(format!(
+            "{lock_id} is not a lock id: lock ids end in @100, @101 or @102 (their module)"
+        )));
+    };
+    if lock_module != module {
         return Err(CliError::new(
             Exit::Conflict,
             format!("lock {lock_id} is for module {lock_module}, but the record is in module {module}"),
@@ -473,9 +477,9 @@ fn lock_available(ctx: &mut Context, module: ModuleCode, choice: &LockChoice) ->
 
 fn no_lock(ctx: &Context, module: ModuleCode) -> CliError {
     CliError::usage(format!(
-        "this needs a lock for module {module}, and the lock journal has no unexpired one for {}: \
-         pass --lock ID, run `koobackup lock create --module {}` first, or add --auto-lock",
-        ctx.connection.label,
+        "this needs a lock for module {module}, and the lock journal has no unexpired one for it \
+         on {}: pass --lock ID, run `koobackup lock create --module {}` first, or add --auto-lock",
+        ctx.client().base_url(),
         module.code()
     ))
 }

@@ -61,6 +61,23 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
             Err(error) => outcome.failed.push(Failed::new(id, &error)),
         }
     }
+    if args.dry_run {
+        // A preview needs no lock; it says which modules a real run would need one for.
+        let mut unlocked: Vec<ModuleCode> = Vec::new();
+        for (_, module) in &found {
+            if !unlocked.contains(module) && lock_available(ctx, *module, &args.lock).is_err() {
+                unlocked.push(*module);
+            }
+        }
+        for module in unlocked {
+            ctx.out.warn(&format!(
+                "deleting the records of module {module} needs a lock for it: pass --lock ID or \
+                 --auto-lock, or run `koobackup lock create --module {}` first",
+                module.code()
+            ));
+        }
+        return print_dry_run(ctx, &found, &outcome);
+    }
     // Records of a module with no lock to use cannot go: said now, not after the question.
     let mut deletable = Vec::new();
     for (record, module) in found {
@@ -70,10 +87,6 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
         }
     }
     let found = deletable;
-
-    if args.dry_run {
-        return print_dry_run(ctx, &found, &outcome);
-    }
     let mut reported = 0;
     if asking && !found.is_empty() {
         // What cannot be deleted is shown before the question about the rest.
@@ -141,10 +154,18 @@ fn rows(found: &[(BackupRecord, ModuleCode)], wide: bool) -> Vec<Vec<String>> {
 /// Shows the records on stderr and reads the answer from standard input: `y` or `yes`.
 fn confirmed(found: &[(BackupRecord, ModuleCode)]) -> Result<bool, CliError> {
     // The table's cells are escaped already; the rest is our own text.
+    let (these, their, them) = match found.len() {
+        1 => ("This record".to_string(), "its", "it"),
+        n => (format!("These {n} records"), "their", "them"),
+    };
+    let table = output::fitted_table(
+        &output::record_headers(false),
+        &rows(found, false),
+        output::stderr_width(),
+        true,
+    );
     ask(&format!(
-        "These {} record(s) and their backup files will be deleted:\n{}\nDelete them?",
-        found.len(),
-        output::table(&output::record_headers(false), &rows(found, false))
+        "{these} and {their} backup files will be deleted:\n{table}\nDelete {them}?"
     ))
 }
 
@@ -174,8 +195,8 @@ fn print_dry_run(
             out.line("dry run: nothing would be deleted")?;
         } else {
             out.line(&format!(
-                "dry run: {} record(s) would be deleted with their backup files:",
-                found.len()
+                "dry run: {} would be deleted with their backup files:",
+                crate::format::count(found.len(), "record")
             ))?;
             let wide = out.wide();
             out.line(&out.table(&output::record_headers(wide), &rows(found, wide)))?;
@@ -187,8 +208,7 @@ fn print_dry_run(
 /// Every failure on stderr (a JSON error document each with `--json`), besides the report.
 fn report_failures(ctx: &Context, failed: &[Failed]) {
     for failed in failed {
-        ctx.out
-            .error(&failed.cause.clone().context(format!("record {}", failed.id)));
+        ctx.out.error(&failed.cause.clone().about("record", &failed.id));
     }
 }
 

@@ -234,8 +234,11 @@ async fn a_failed_read_says_it_is_retried_and_the_timeout_is_per_attempt() {
         .filter(|l| l.contains("trying again"))
         .collect();
     assert_eq!(retries.len(), 1, "{}", run.stderr);
-    assert!(retries[0].contains("busy (code 500001)"), "{}", retries[0]);
-    assert!(retries[0].starts_with("note: GET "), "{}", retries[0]);
+    assert!(
+        retries[0].starts_with("note: listing records failed (HTTP 503, code 500001); trying again in"),
+        "in words, said briefly: {}",
+        retries[0]
+    );
 
     cli.run(&["record", "list", "--timeout", "0"]).await.code(2);
     let help = cli.run(&["record", "list", "--help"]).await;
@@ -315,11 +318,13 @@ async fn serve_completions_and_man_refuse_client_options() {
         &["completions", "bash", "--profile", "work"],
         &["man", "--timeout", "3"],
         &["serve", "--read-only"],
+        &["man", "--log-file", "x.log"],
+        &["completions", "fish", "-o", "json"],
     ] {
         let run = cli.run(args).await;
         run.code(2);
         assert!(
-            run.stderr.contains("takes no client options"),
+            run.stderr.contains("talks to no server and does not take"),
             "{args:?}: {}",
             run.stderr
         );
@@ -350,6 +355,11 @@ async fn man_prints_a_page_for_koobackup_and_for_each_command() {
         delete.stdout
     );
     assert!(delete.stdout.contains("RECORD_ID"), "{}", delete.stdout);
+    assert!(
+        delete.stdout.contains(env!("CARGO_PKG_VERSION")),
+        "command pages carry the version"
+    );
+    cli.run(&["man", "help"]).await.code(2);
     let unknown = cli.run(&["man", "record", "shred"]).await;
     unknown.code(2);
     assert!(unknown.stderr.contains("create, list, get"), "{}", unknown.stderr);
@@ -446,4 +456,159 @@ async fn cleanup_yes_at_a_terminal_confirms_more_than_ten_records_naming_them() 
     let (code, _) = ask("y").await.unwrap();
     assert_eq!(code, 0);
     assert!(crate::support::record_ids(&server.db_path, "101").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_lists_kept_backups_on_stderr_so_stdout_is_only_what_goes() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let created = cli
+            .run(&[
+                "record",
+                "create",
+                "-m",
+                "100",
+                "--device",
+                "nas",
+                "--auto-lock",
+                "-q",
+            ])
+            .await;
+        let id = created.ok().stdout_trimmed().to_string();
+        cli.run(&["record", "complete", &id, "--auto-lock", "-q"])
+            .await
+            .ok();
+        ids.push(id);
+    }
+    let run = cli
+        .run(&["cleanup", "-m", "100", "--keep-last", "1", "--no-headers"])
+        .await;
+    run.ok();
+    let rows: Vec<&str> = run.stdout.lines().filter(|l| l.contains("100 folder")).collect();
+    assert_eq!(rows.len(), 1, "only the candidate on stdout:\n{}", run.stdout);
+    assert!(rows[0].starts_with(&ids[0]), "the older one goes: {}", run.stdout);
+    assert!(
+        !run.stdout.contains("kept by the retention policy"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("kept by the retention policy") && run.stderr.contains(&ids[1]),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_of_another_module_or_without_a_module_is_refused_before_anything_is_sent() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let created = cli
+        .run(&[
+            "record",
+            "create",
+            "-m",
+            "100",
+            "--device",
+            "nas",
+            "--auto-lock",
+            "-q",
+        ])
+        .await;
+    let id = created.ok().stdout_trimmed().to_string();
+    let album = cli.run(&["lock", "create", "-m", "101", "-q"]).await;
+    let album = album.ok().stdout_trimmed().to_string();
+    for command in [&["complete"][..], &["add-file", "--name", "x.vcf"]] {
+        let mut args = vec!["record", command[0], id.as_str()];
+        args.extend_from_slice(&command[1..]);
+        args.extend(["--lock", album.as_str()]);
+        let before = server.server.stats().requests;
+        let refused = cli.run(&args).await;
+        refused.code(4);
+        assert_eq!(
+            server.server.stats().requests,
+            before + 1,
+            "{args:?}: only the record was read: {}",
+            refused.stderr
+        );
+        args.pop();
+        args.push("no-module-here");
+        cli.run(&args).await.code(2);
+    }
+    let record = cli.run(&["record", "get", &id, "--json"]).await;
+    assert_eq!(record.ok().json()["status"], 0, "still new");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_needs_no_lock_and_device_lists_print_ids_with_quiet() {
+    let (server, id) = server_with_a_long_device().await;
+    let cli = Cli::for_server(&server.base_url());
+    let dry = cli.run(&["record", "delete", &id, "--dry-run"]).await;
+    dry.ok();
+    assert!(dry.stdout.contains(&id), "{}", dry.stdout);
+    assert!(dry.stderr.contains("needs a lock for it"), "{}", dry.stderr);
+    let device = cli.run(&["device", "bind", "--machine-code", "MC1", "-q"]).await;
+    let device = device.ok().stdout_trimmed().to_string();
+    let added = cli
+        .run(&[
+            "device",
+            "scope-add",
+            &device,
+            "-m",
+            "101",
+            "--local",
+            "/DCIM",
+            "-q",
+        ])
+        .await;
+    let scope = added.ok().stdout_trimmed().to_string();
+    assert!(
+        !scope.contains(' ') && !scope.is_empty(),
+        "an id alone: {scope:?}"
+    );
+    let scopes = cli.run(&["device", "scopes", &device, "-m", "101", "-q"]).await;
+    assert_eq!(scopes.ok().stdout_trimmed(), scope);
+    let configs = cli.run(&["device", "configs", &device, "-m", "101", "-q"]).await;
+    assert!(
+        configs.ok().stdout.lines().all(|l| !l.contains(' ')),
+        "{}",
+        configs.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_typed_at_a_terminal_is_not_shown_and_enter_ends_it() {
+    let server = spawn_server().await;
+    let url = server.base_url();
+    let screen = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tty = Tui::run_in_pty(
+            &[
+                "record",
+                "list",
+                "-m",
+                "100",
+                "--token-file",
+                "-",
+                "--base-url",
+                &url,
+                "--user-id",
+                ALICE.0,
+            ],
+            dir.path(),
+            &[],
+        );
+        tty.wait_text("access token (not shown):");
+        tty.send(&format!("{}\r", crate::support::cli::ALICE_TOKEN));
+        let status = tty.wait_exit(Duration::from_secs(30));
+        let screen = tty.contents();
+        assert_eq!(status.exit_code(), 0, "{screen}");
+        tty.assert_token_never_shown();
+        screen
+    })
+    .await
+    .unwrap();
+    assert!(!screen.contains(crate::support::cli::ALICE_TOKEN), "{screen}");
 }

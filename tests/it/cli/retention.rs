@@ -131,7 +131,11 @@ async fn keep_rules_preview_then_delete_exactly_what_they_do_not_keep() {
         .run(&["cleanup", "-m", "102", "--keep-last", "2", "--keep-daily", "4"])
         .await;
     let human = human.ok();
-    assert!(human.stdout.contains("kept by keep_daily 4"), "{}", human.stdout);
+    assert!(
+        human.stderr.contains("kept by keep_daily 4") && !human.stdout.contains(" kept by keep_daily 4"),
+        "what is kept goes to stderr: {}",
+        human.stderr
+    );
     assert!(
         human.stdout.contains("not kept by keep_last 2, keep_daily 4"),
         "{}",
