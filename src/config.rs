@@ -27,6 +27,16 @@ pub struct Config {
     pub default_profile: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// `[keys.SCOPE]`: the terminal app's keys, `command = "keys"` (`renew = "R Ctrl+r"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keys: BTreeMap<String, BTreeMap<String, toml::Spanned<String>>>,
+    /// `[theme]`: the terminal app's colours by role, `warning = "light-yellow"` or
+    /// `status-bar = "white on #263a5a"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub theme: BTreeMap<String, toml::Spanned<String>>,
+    /// The text the file was parsed from, to say where in it a value is.
+    #[serde(skip)]
+    pub text: String,
 }
 
 /// One KooDrive account on one server.
@@ -196,6 +206,34 @@ pub enum ConfigError {
     NoHome { what: &'static str, hint: &'static str },
 }
 
+impl Config {
+    /// Where a value of the file is: `line L, column C` (1-based).
+    pub fn position_of<T>(&self, value: &toml::Spanned<T>) -> String {
+        line_and_column(&self.text, value.span().start)
+    }
+
+    /// The user's `[keys]` as plain text, for the keymap.
+    pub fn key_overrides(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        self.keys
+            .iter()
+            .map(|(scope, commands)| {
+                let commands = commands
+                    .iter()
+                    .map(|(command, keys)| (command.clone(), keys.get_ref().clone()))
+                    .collect();
+                (scope.clone(), commands)
+            })
+            .collect()
+    }
+}
+
+fn line_and_column(text: &str, offset: usize) -> String {
+    let before = text.get(..offset.min(text.len())).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.chars().count() - before.rfind('\n').map_or(0, |i| before[..=i].chars().count()) + 1;
+    format!("line {line}, column {column}")
+}
+
 /// A TOML error as "line L, column C: message", without the excerpt of the file toml's own
 /// rendering adds and without the offending value: a value that does not fit is often the token
 /// itself, pasted where `token = { file = ... }` belongs, and must not be printed. A misnamed key
@@ -205,10 +243,7 @@ fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     let Some(span) = error.span() else {
         return message;
     };
-    let start = span.start.min(text.len());
-    let before = text.get(..start).unwrap_or_default();
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let position = line_and_column(text, span.start);
     let key_error = message.starts_with("unknown field") || message.starts_with("duplicate key");
     let offending = text
         .get(span)
@@ -219,7 +254,7 @@ fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     if !key_error && !offending.is_empty() {
         message = message.replace(offending, "<value not shown>");
     }
-    format!("line {line}, column {column}: {message}")
+    format!("{position}: {message}")
 }
 
 fn known_profiles(known: &[String]) -> String {
@@ -272,7 +307,8 @@ impl Config {
 
     /// Parses config text and checks every profile. The error names the line and column.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
+        let mut config: Config = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
+        config.text = text.to_string();
         if let Some(name) = &config.default_profile
             && !config.profiles.contains_key(name)
         {

@@ -209,17 +209,20 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, ConnectErro
 /// The profiles of the config file the options point at (none when it cannot be read): what
 /// the TUI's `:profile` offers.
 pub fn profile_names(options: &ConnectOptions) -> Vec<String> {
-    let path = match (&options.config_path, &options.default_config_path) {
-        (Some(path), _) | (None, Some(path)) => path.clone(),
-        (None, None) => match Config::default_path() {
-            Ok(path) => path,
-            Err(_) => return Vec::new(),
-        },
-    };
-    match Config::load(&path) {
-        Ok(Some(config)) => config.profiles.keys().cloned().collect(),
+    match config_file(options) {
+        Ok((_, Some(config))) => config.profiles.keys().cloned().collect(),
         _ => Vec::new(),
     }
+}
+
+/// The config file the options point at, with its path; `None` when there is none.
+pub fn config_file(options: &ConnectOptions) -> Result<(PathBuf, Option<Config>), ConfigError> {
+    let path = match (&options.config_path, &options.default_config_path) {
+        (Some(path), _) | (None, Some(path)) => path.clone(),
+        (None, None) => Config::default_path()?,
+    };
+    let config = Config::load(&path)?;
+    Ok((path, config))
 }
 
 /// Decides where to connect from the options and the config file. Reads no token, starts

@@ -106,6 +106,15 @@ async fn check(options: &ConnectOptions, report: &mut Report) {
         Ok(target) => target,
         Err(error) => return report.problem("config", error.into()),
     };
+    // The terminal app's keys and colours, checked as the app checks them at start.
+    if let Ok((path, Some(config))) = connect::config_file(options)
+        && (!config.keys.is_empty() || !config.theme.is_empty())
+    {
+        match crate::tui::look(Some(&config), &path) {
+            Ok(_) => report.ok("app", "the [keys] and [theme] of the config file work"),
+            Err(problem) => report.problem("app", CliError::usage(problem)),
+        }
+    }
     match &target {
         Target::Remote(settings) => {
             match &settings.origin {

@@ -58,9 +58,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(shell::Dialog::Help { scroll }) => {
             shell_view::draw_help(frame, area, app.keymap(), *scroll, app.session.read_only, theme)
         }
-        Some(shell::Dialog::QuitPrompt { live_locks }) => {
-            shell_view::draw_quit_prompt(frame, area, *live_locks, theme)
-        }
+        Some(shell::Dialog::QuitPrompt { live_locks }) => shell_view::draw_quit_prompt(
+            frame,
+            area,
+            *live_locks,
+            app.keymap(),
+            app.session.read_only,
+            theme,
+        ),
         Some(shell::Dialog::CommandLine(line)) => shell_view::draw_command_line(frame, area, line, theme),
         Some(shell::Dialog::LogEntry(entry)) => shell_view::draw_log_entry(frame, area, entry, &chrome),
         None => {}

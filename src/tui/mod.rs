@@ -33,6 +33,8 @@ pub mod theme;
 pub mod widgets;
 
 #[cfg(test)]
+mod look_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
 
 use std::path::PathBuf;
@@ -52,6 +54,39 @@ use journal_writer::JournalWriter;
 use runtime::{Runtime, Switcher, TerminalHost};
 use terminal::TerminalGuard;
 use theme::Theme;
+
+/// The keys and colours of the app: the defaults with the config file's `[keys]` and `[theme]`
+/// on top. A value that cannot work is refused with where it is in the file (`line L, column
+/// C`) and why, before the terminal is touched.
+pub fn look(
+    config: Option<&crate::config::Config>,
+    path: &std::path::Path,
+) -> Result<(keymap::Keymap, Theme), String> {
+    let mut keymap = app::default_keymap();
+    let mut theme = Theme::from_env();
+    let Some(config) = config else {
+        return Ok((keymap, theme));
+    };
+    let at = |position: String| format!("{} {position}", path.display());
+    // One override at a time, so that the one that breaks the map is the one named.
+    let mut applied = keymap::KeyOverrides::new();
+    for (scope, commands) in &config.keys {
+        for (command, keys) in commands {
+            applied
+                .entry(scope.clone())
+                .or_default()
+                .insert(command.clone(), keys.get_ref().clone());
+            keymap =
+                app::keymap_with(&applied).map_err(|e| format!("{}: {e}", at(config.position_of(keys))))?;
+        }
+    }
+    for (role, colour) in &config.theme {
+        theme = theme
+            .with_colour(role, colour.get_ref())
+            .map_err(|e| format!("{}: [theme] {role}: {e}", at(config.position_of(colour))))?;
+    }
+    Ok((keymap, theme))
+}
 
 /// What the app shows of `connection`, and its locks in `journal` with their auto-renew
 /// setting.
@@ -86,6 +121,7 @@ pub async fn run(
     options: ConnectOptions,
     journal_path: PathBuf,
     warnings: Vec<String>,
+    (keymap, theme): (keymap::Keymap, Theme),
 ) -> Result<(), Box<dyn std::error::Error>> {
     let journal = Journal::load(&journal_path)?;
     let client = connection.client.clone();
@@ -117,8 +153,9 @@ pub async fn run(
     let mut runtime = Runtime {
         terminal,
         app: App::new(session, held, warnings, Utc::now(), screen)
-            .with_profiles(crate::connect::profile_names(&options)),
-        theme: Theme::from_env(),
+            .with_profiles(crate::connect::profile_names(&options))
+            .with_keymap(keymap),
+        theme,
         client,
         journal: JournalWriter::start(journal, server_key, user_id, actions.clone()),
         host: TerminalHost,

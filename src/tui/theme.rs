@@ -125,6 +125,77 @@ impl Theme {
     }
 }
 
+/// The roles `[theme]` can colour, as written there.
+pub const ROLES: [&str; 15] = [
+    "border",
+    "border-focused",
+    "header",
+    "selected",
+    "ok",
+    "warning",
+    "critical",
+    "expired",
+    "busy",
+    "error",
+    "success",
+    "dim",
+    "key",
+    "status-bar",
+    "notice",
+];
+
+impl Theme {
+    /// This theme with the user's colour for `role`: `"COLOUR"` (the text) or `"COLOUR on
+    /// COLOUR"` (text and background), each a name (`red`, `light-blue`, `dark-gray`), `#rrggbb`
+    /// or a 256-colour index. Emphasis (bold, reverse) stays. Without colour (`NO_COLOR`) the
+    /// value is still checked but not used. The error is for the user, naming what is wrong.
+    pub fn with_colour(mut self, role: &str, value: &str) -> Result<Theme, String> {
+        let (fg, bg) = match value.split_once(" on ") {
+            Some((fg, bg)) => (parse_colour(fg)?, Some(parse_colour(bg)?)),
+            None => (parse_colour(value)?, None),
+        };
+        let coloured = self.support != ColorSupport::None;
+        let Some(style) = self.role_mut(role) else {
+            return Err(format!("no role {role:?} to colour; roles: {}", ROLES.join(", ")));
+        };
+        if coloured {
+            *style = style.fg(fg);
+            if let Some(bg) = bg {
+                *style = style.bg(bg);
+            }
+        }
+        Ok(self)
+    }
+
+    fn role_mut(&mut self, role: &str) -> Option<&mut Style> {
+        Some(match role {
+            "border" => &mut self.border,
+            "border-focused" => &mut self.border_focused,
+            "header" => &mut self.header,
+            "selected" => &mut self.selected,
+            "ok" => &mut self.ok,
+            "warning" => &mut self.warning,
+            "critical" => &mut self.critical,
+            "expired" => &mut self.expired,
+            "busy" => &mut self.busy,
+            "error" => &mut self.error,
+            "success" => &mut self.success,
+            "dim" => &mut self.dim,
+            "key" => &mut self.key,
+            "status-bar" => &mut self.status_bar,
+            "notice" => &mut self.notice,
+            _ => return None,
+        })
+    }
+}
+
+fn parse_colour(text: &str) -> Result<Color, String> {
+    let text = text.trim();
+    text.parse::<Color>().map_err(|_| {
+        format!("{text:?} is not a colour (a name such as red or light-blue, #rrggbb, or 0-255)")
+    })
+}
+
 struct Palette {
     green: Color,
     yellow: Color,

@@ -87,3 +87,22 @@ fn the_screen_says_read_only_and_leaves_the_disabled_keys_out() {
     let help = screen_of(&app, 110, 30);
     assert!(help.contains("[read-only: disabled]"), "{help}");
 }
+
+#[test]
+fn read_only_offers_nothing_it_would_refuse_in_the_quit_prompt_and_empty_panes() {
+    let mut app = read_only_app();
+    ch(&mut app, 'q');
+    let screen = screen_of(&app, 110, 30);
+    assert!(screen.contains("keep them"), "{screen}");
+    assert!(!screen.contains("release them"), "no release offered:\n{screen}");
+
+    let mut session = session();
+    session.read_only = true;
+    let mut empty = app_holding(session, vec![], 110, 30);
+    let screen = screen_of(&empty, 110, 30);
+    assert!(screen.contains("read-only: none can be created"), "{screen}");
+    assert!(!screen.contains("Press n"), "{screen}");
+    press(&mut empty, KeyCode::BackTab);
+    let screen = screen_of(&empty, 110, 30);
+    assert!(!screen.contains("n creates a record"), "{screen}");
+}

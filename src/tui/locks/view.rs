@@ -24,6 +24,14 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         held => format!("· row {} of {held}", pane.selected() + 1),
     };
     let block = chrome.upper_block(&at);
+    if pane.entries().is_empty() && pane.creating().is_empty() && chrome.session.read_only {
+        let text = vec![
+            Line::from(""),
+            Line::from("  No locks held (read-only: none can be created or adopted here)."),
+        ];
+        frame.render_widget(Paragraph::new(text).block(block), area);
+        return;
+    }
     if pane.entries().is_empty() && pane.creating().is_empty() {
         let text = vec![
             Line::from(""),

@@ -42,10 +42,18 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server
             theme.warning,
         ));
     } else if !pane.marked().is_empty() {
-        let text = format!(" {} marked: d deletes them ", pane.marked().len());
+        // In read-only mode nothing can be deleted: the marks are only counted.
+        let text = if chrome.session.read_only {
+            format!(" {} marked ", pane.marked().len())
+        } else {
+            format!(
+                " {} marked: d deletes them, Esc clears them ",
+                pane.marked().len()
+            )
+        };
         block = block.title_bottom(Line::styled(text, theme.notice));
     }
-    if let Some(message) = empty_message(pane) {
+    if let Some(message) = empty_message(pane, chrome.session.read_only) {
         let text = vec![Line::from(""), Line::from(message)];
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
@@ -184,11 +192,12 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
 }
 
 /// What the pane says instead of a table, if it has no row to show.
-fn empty_message(pane: &State) -> Option<String> {
+fn empty_message(pane: &State, read_only: bool) -> Option<String> {
     if !pane.visible().is_empty() {
         return None;
     }
     let message = match (&pane.module(), pane.load()) {
+        (None, _) if read_only => "  Choose a module: 1 folder, 2 album, 3 address book.".to_string(),
         (None, _) => "  Choose a module: 1 folder, 2 album, 3 address book. n creates a record.".to_string(),
         (Some(_), LoadState::Loading { .. }) if pane.rows().is_empty() => "  Loading…".into(),
         (Some(_), _) if !pane.rows().is_empty() => {
@@ -202,6 +211,7 @@ fn empty_message(pane: &State) -> Option<String> {
             format::escape(pane.device_filter().unwrap_or_default())
         ),
         (Some(module), LoadState::Failed { .. }) => format!("  Could not list the records of {module}."),
+        (Some(module), _) if read_only => format!("  No records in {module}."),
         (Some(module), _) => format!("  No records in {module}. Press n to create one."),
     };
     Some(message)

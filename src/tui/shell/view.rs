@@ -332,20 +332,42 @@ pub fn help_text(keymap: &Keymap, read_only: bool, width: u16, theme: &Theme) ->
 /// Outer width of the quit prompt.
 const DIALOG_WIDTH: u16 = 66;
 
-pub fn draw_quit_prompt(frame: &mut Frame, screen: Rect, live_locks: usize, theme: &Theme) {
-    let lines = vec![
+/// The quit prompt, with the user's keys for its choices; in read-only mode releasing is not
+/// offered (it would change the server).
+pub fn draw_quit_prompt(
+    frame: &mut Frame,
+    screen: Rect,
+    live_locks: usize,
+    keymap: &Keymap,
+    read_only: bool,
+    theme: &Theme,
+) {
+    let mut lines = vec![
         Line::from(format!("You hold {live_locks} live lock(s).")),
         Line::from(""),
-        Line::from(vec![
-            Span::styled("r", theme.key),
-            Span::raw("  release them, then quit"),
-        ]),
-        Line::from(vec![
-            Span::styled("k", theme.key),
-            Span::raw("  keep them (they stay in the journal) and quit"),
-        ]),
-        Line::from(vec![Span::styled("c", theme.key), Span::raw("  cancel")]),
     ];
+    let choices = [
+        (Command::ReleaseAllAndQuit, "release them, then quit"),
+        (
+            Command::KeepAndQuit,
+            "keep them (they stay in the journal) and quit",
+        ),
+        (Command::Cancel, "cancel"),
+    ];
+    for (command, text) in choices {
+        if read_only && command.changes_the_server() {
+            continue;
+        }
+        if let Some(binding) = keymap
+            .bindings_of(Scope::QuitPrompt)
+            .find(|b| b.command == command)
+        {
+            lines.push(Line::from(vec![
+                Span::styled(binding.keys.clone(), theme.key),
+                Span::raw(format!("  {text}")),
+            ]));
+        }
+    }
     let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
     let block = Block::new()
         .borders(Borders::ALL)

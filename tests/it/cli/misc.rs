@@ -505,3 +505,33 @@ async fn config_check_warns_of_an_ignored_koobackup_token_only_when_it_is_ignore
     let check = other.run(&["config", "check"]).await;
     assert!(check.ok().stdout.contains("not used"), "{}", check.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_check_checks_the_apps_keys_and_colours_with_their_line() {
+    let server = spawn_server().await;
+    let cli = Cli::isolated().env("KOOBACKUP_TOKEN", ALICE_TOKEN);
+    let profile = format!(
+        "default_profile = \"local\"\n[profiles.local]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+         token = {{ env = \"KOOBACKUP_TOKEN\" }}\n",
+        server.base_url()
+    );
+    cli.write_config(&format!("{profile}[keys.locks]\nrenew = \"e\"\n"));
+    let fine = cli.run(&["config", "check"]).await;
+    assert!(
+        fine.ok()
+            .stdout
+            .contains("[keys] and [theme] of the config file work"),
+        "{}",
+        fine.stdout
+    );
+    cli.write_config(&format!("{profile}[theme]\nkey = \"no-such-colour\"\n"));
+    let broken = cli.run(&["config", "check"]).await;
+    broken.code(2);
+    assert!(
+        broken
+            .stdout
+            .contains("line 7, column 7: [theme] key: \"no-such-colour\" is not a colour"),
+        "{}",
+        broken.stdout
+    );
+}

@@ -219,6 +219,52 @@ async fn the_command_line_switches_profiles_without_restarting() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_colours_from_the_config_file_and_their_errors_before_the_screen() {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config/koobackup/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let write = move |extra: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[profiles.one]\nbase_url = \"{base_url}\"\nuser_id = \"{}\"\ntoken = {{ env = \"KOOBACKUP_TOKEN\" }}\n{extra}",
+                support::ALICE.0
+            ),
+        )
+        .unwrap();
+    };
+    tokio::task::spawn_blocking(move || {
+        write("\n[theme]\nwarning = \"mauve\"\n");
+        let mut tui = Tui::run_in_pty(&["--profile", "one"], &dir_path, &[]);
+        let status = tui.wait_exit(Duration::from_secs(15));
+        let screen = tui.contents();
+        assert_eq!(status.exit_code(), 2, "{screen}");
+        assert!(screen.contains("line 7, column 11: [theme] warning"), "{screen}");
+
+        write("\n[keys.locks]\nnew = \"N\"\n");
+        let mut tui = Tui::run_in_pty(&["--profile", "one"], &dir_path, &[]);
+        let screen = tui.wait_text("No locks held");
+        assert!(
+            screen.contains(" N new "),
+            "the footer shows the user's key:\n{screen}"
+        );
+        tui.send("N");
+        tui.wait_text("Create a lock for which module?");
+        tui.send("\x1b");
+        tui.wait_for("the picker to close", Duration::from_secs(5), |s| {
+            !s.contains("Create a lock for which")
+        });
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(10)).success());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_restores_the_terminal_and_keeps_the_journal() {
     // What a closed terminal window or a dropped SSH session sends.
     signal_restores_the_terminal_and_keeps_the_journal("HUP").await;
