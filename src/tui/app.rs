@@ -519,7 +519,7 @@ impl App {
 
     fn on_api_reply(&mut self, reply: ApiReply) -> Vec<Effect> {
         self.now = self.now.max(reply.finished_at);
-        self.status.clock_offset = Some(reply.clock_offset);
+        self.status.measured_offset(reply.clock_offset);
         let Some(pending) = self.pending.remove(&reply.request) else {
             return Vec::new();
         };
@@ -813,7 +813,7 @@ impl App {
         self.devices = devices::State::default();
         self.quit_plan = None;
         self.status.last_error = None;
-        self.status.clock_offset = None;
+        self.status.forget_offset();
         let text = format!(
             "{} at {} as user {}",
             self.session.label, self.session.base_url, self.session.user_id

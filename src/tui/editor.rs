@@ -31,25 +31,68 @@ pub async fn edit(text: &str, editor: &str, dir: &Path) -> Result<String, String
     let file = TempFile::create(dir, text)
         .map_err(|e| format!("could not create a file to edit in {}: {e}", dir.display()))?;
     // As git runs its editor: the command through the shell, the file as its last argument.
-    let status = Command::new("sh")
+    // Its stderr is read here, not left on the terminal: what an editor (or `code --wait`)
+    // prints there would stay on the app's screen once the app takes it back. The last line is
+    // said if the editor fails.
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("{editor} \"$@\""))
         .arg(editor)
         .arg(&file.path)
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
-        .status()
+        .spawn()
+        .map_err(|e| format!("could not run the editor `{editor}`: {e}"))?;
+    let stderr = child.stderr.take().map(read_capped);
+    let status = child
+        .wait()
         .await
         .map_err(|e| format!("could not run the editor `{editor}`: {e}"))?;
+    let said = match stderr {
+        Some(reading) => reading.await.unwrap_or_default(),
+        None => String::new(),
+    };
+    let last_line = said.lines().rev().find(|l| !l.trim().is_empty()).map(|line| {
+        let line: String = line.chars().take(200).collect();
+        format!(" ({})", crate::format::escape(line.trim()))
+    });
+    let last_line = last_line.unwrap_or_default();
     match status.code() {
         Some(0) => file.read(),
         // The shell's answer when it cannot find or run the command.
         Some(127) => Err(format!(
-            "could not start the editor `{editor}`: command not found"
+            "could not start the editor `{editor}`: command not found{last_line}"
         )),
-        Some(code) => Err(format!("the editor `{editor}` exited with status {code}")),
-        None => Err(format!("the editor `{editor}` was stopped by a signal")),
+        Some(code) => Err(format!(
+            "the editor `{editor}` exited with status {code}{last_line}"
+        )),
+        None => Err(format!(
+            "the editor `{editor}` was stopped by a signal{last_line}"
+        )),
     }
 }
+
+/// Reads `stderr` to its end in a task, keeping its last [`MAX_EDITOR_STDERR`] bytes (where the
+/// last word is; the rest is read and dropped, so a chatty editor never blocks on a full pipe).
+fn read_capped(mut stderr: tokio::process::ChildStderr) -> tokio::task::JoinHandle<String> {
+    use tokio::io::AsyncReadExt;
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+            kept.extend_from_slice(&buffer[..n]);
+            let excess = kept.len().saturating_sub(MAX_EDITOR_STDERR);
+            kept.drain(..excess);
+        }
+        String::from_utf8_lossy(&kept).into_owned()
+    })
+}
+
+/// What is kept of an editor's stderr.
+const MAX_EDITOR_STDERR: usize = 4096;
 
 /// A temporary file that only its owner can read, removed when dropped.
 struct TempFile {
@@ -138,6 +181,29 @@ mod tests {
         let missing = edit("{}", "no-such-editor-here", dir.path()).await.unwrap_err();
         assert!(missing.contains("command not found"), "{missing}");
         assert_eq!(leftovers(dir.path()), 0, "the file is removed every time");
+    }
+
+    #[tokio::test]
+    async fn the_editors_stderr_is_kept_off_the_screen_and_its_last_line_said_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        // A chatty editor: more than a pipe holds, then a last word with an escape sequence,
+        // and a failure.
+        let script = dir.path().join("chatty-editor");
+        std::fs::write(
+            &script,
+            "head -c 200000 /dev/zero | tr '\\0' x >&2\necho >&2\nprintf 'cannot open \\033[2J display\\n' >&2\nexit 3\n",
+        )
+        .unwrap();
+        let chatty = format!("sh {}", script.display());
+        let chatty = chatty.as_str();
+        let failed = edit("{}", chatty, dir.path()).await.unwrap_err();
+        assert!(failed.starts_with("the editor "), "{failed}");
+        assert!(
+            failed.ends_with("exited with status 3 (cannot open \\x1b[2J display)"),
+            "{failed}"
+        );
+        let quiet_success = "sh -c 'echo warning: deprecated >&2' sh";
+        assert_eq!(edit("{}", quiet_success, dir.path()).await.unwrap(), "{}");
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use tui_input::Input;
 
 use super::bulk::BulkRun;
 use super::cleanup::CleanupView;
-use super::form::{Field, RecordForm, properties_from_editor};
+use super::form::{EditedProperties, Field, RecordForm, properties_from_editor};
 use crate::api::{BackupFile, BackupRecord, ModuleCode};
 use crate::tui::keymap::Scope;
 
@@ -45,8 +45,10 @@ impl Dialog {
         match self {
             Dialog::Form(form) if !form.is_busy() => form.properties_from_editor(text),
             Dialog::Text(field) if field.is_complete() => {
-                field.input = properties_from_editor(text);
-                field.error = None;
+                let (input, edited) = properties_from_editor(text);
+                field.input = input;
+                field.error = edited.error().map(ToString::to_string);
+                field.from_editor = edited;
             }
             _ => {}
         }
@@ -91,6 +93,8 @@ pub struct TextField {
     pub purpose: TextPurpose,
     pub input: Input,
     pub error: Option<String>,
+    /// What the editor gave back for the properties of a completion, if it was not JSON.
+    pub from_editor: EditedProperties,
 }
 
 impl TextField {
@@ -99,6 +103,7 @@ impl TextField {
             purpose,
             input: Input::new(text.to_string()),
             error: None,
+            from_editor: EditedProperties::default(),
         }
     }
 

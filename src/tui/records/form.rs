@@ -56,6 +56,8 @@ pub struct RecordForm {
     pub server_error: Option<String>,
     /// Why the last round trip through the user's editor changed nothing.
     pub editor_error: Option<String>,
+    /// What the editor gave back, if it was not JSON.
+    pub from_editor: EditedProperties,
     pub stage: Stage,
     pub devices: DeviceChoices,
 }
@@ -71,6 +73,7 @@ impl RecordForm {
             properties_error: None,
             server_error: None,
             editor_error: None,
+            from_editor: EditedProperties::default(),
             stage: Stage::Editing,
             devices: DeviceChoices::Loading,
         }
@@ -182,9 +185,12 @@ impl RecordForm {
 
     /// Takes the properties back from the editor's file ([`properties_from_editor`]).
     pub fn properties_from_editor(&mut self, text: &str) {
-        self.properties = properties_from_editor(text);
+        let (input, edited) = properties_from_editor(text);
+        self.properties = input;
         self.focus = Field::Properties;
         self.edited();
+        self.properties_error = edited.error().cloned();
+        self.from_editor = edited;
     }
 
     pub fn is_busy(&self) -> bool {
@@ -196,7 +202,7 @@ impl RecordForm {
     pub fn validate(&mut self) -> Option<NewRecord> {
         self.server_error = None;
         let device = check_device_id(self.device_id.value());
-        let properties = validate_properties(self.properties.value());
+        let properties = self.from_editor.check(self.properties.value());
         self.device_error = device.as_ref().err().cloned();
         self.properties_error = properties.as_ref().err().cloned();
         if self.device_error.is_some() {
@@ -223,20 +229,45 @@ pub fn properties_for_editor(typed: &str) -> String {
 }
 
 /// The editor's file back as a one-line field, the cursor at its end: valid JSON in compact
-/// form, anything else with its line breaks made blanks (as JSON reads them). The field is
-/// checked on submit as usual.
-pub fn properties_from_editor(text: &str) -> Input {
-    let value = match validate_properties(text) {
-        Ok(Some(compact)) => compact,
-        Ok(None) => String::new(),
-        Err(_) => text
-            .trim_end()
-            .chars()
-            .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
-            .collect(),
+/// form, anything else with its line breaks made blanks (as JSON reads them). Invalid JSON is
+/// judged as the user wrote it, so its error names the line and column in the editor, not in
+/// the joined line.
+pub fn properties_from_editor(text: &str) -> (Input, EditedProperties) {
+    let (value, invalid) = match validate_properties(text) {
+        Ok(Some(compact)) => (compact, None),
+        Ok(None) => (String::new(), None),
+        Err(error) => {
+            let joined: String = text
+                .trim_end()
+                .chars()
+                .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
+                .collect();
+            (joined.clone(), Some((joined, error)))
+        }
     };
     let end = value.chars().count();
-    Input::new(value).with_cursor(end)
+    (Input::new(value).with_cursor(end), EditedProperties(invalid))
+}
+
+/// Properties that came back from the user's editor as invalid JSON: the one-line text the
+/// field was given, and the error as positioned in the editor. While the field still holds
+/// exactly that text, checking it gives that error.
+#[derive(Debug, Clone, Default)]
+pub struct EditedProperties(Option<(String, PropertiesError)>);
+
+impl EditedProperties {
+    /// Checks `value` (the field's text); see [`validate_properties`].
+    pub fn check(&self, value: &str) -> Result<Option<String>, PropertiesError> {
+        match &self.0 {
+            Some((joined, error)) if joined == value => Err(error.clone()),
+            _ => validate_properties(value),
+        }
+    }
+
+    /// The error of the editor's text, to show at once.
+    pub fn error(&self) -> Option<&PropertiesError> {
+        self.0.as_ref().map(|(_, error)| error)
+    }
 }
 
 /// A device id as it will be sent, or why it cannot be.
@@ -364,6 +395,12 @@ mod tests {
         assert!(form.properties_error.is_none());
         form.properties_from_editor("{\n\t\"a\": 1,\n}\n");
         assert_eq!(form.properties.value(), "{  \"a\": 1, }", "kept to be fixed");
+        // The error points where the user wrote it: line 3 of the editor, not column 12 of
+        // the joined line, at once and again on submit.
+        let shown = form.properties_error.clone().expect("said at once");
+        assert!(shown.to_string().contains("at line 3, column 1"), "{shown}");
+        form.validate();
+        assert_eq!(form.properties_error, Some(shown), "the same on submit");
         form.properties_from_editor("\n");
         assert_eq!(form.properties.value(), "");
     }

@@ -12,7 +12,6 @@ use super::form::{Field, RecordForm, Stage, properties_for_editor};
 use super::{LIST_PAGE_SIZE, LoadState, LockedOp, Pending, State};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, LockInfo, ModuleCode, RecordStatus};
-use crate::properties::validate_properties;
 use crate::tui::action::{ApiCall, BulkDeleteJob, Effect, JobId};
 use crate::tui::effects::DEFAULT_BULK_CONCURRENCY;
 use crate::tui::feature::{Ctx, LogKind};
@@ -475,7 +474,7 @@ impl State {
                 return vec![Out::Effect(Effect::EditInEditor(text))];
             }
             (TextPurpose::CompleteProperties { record_id, module }, Command::Confirm) => {
-                match validate_properties(field.input.value()) {
+                match field.from_editor.check(field.input.value()) {
                     Ok(properties) => {
                         let (record_id, module) = (record_id.clone(), *module);
                         let op = LockedOp::Complete {

@@ -15,10 +15,35 @@ use crate::tui::keymap::Scope;
 pub struct Status {
     /// The most recent failure, with when it happened. Stays until the next one.
     pub last_error: Option<(DateTime<Utc>, String)>,
-    /// Server clock minus local clock, once a call has measured it.
+    /// Server clock minus local clock, once a call has measured it: the median of the recent
+    /// measurements, so that one slow answer does not make the figure (or record ages) jump.
     pub clock_offset: Option<chrono::Duration>,
+    /// The recent measurements, newest last.
+    offsets: std::collections::VecDeque<chrono::Duration>,
     /// A one-off confirmation ("copied …"); cleared by the next key.
     pub notice: Option<String>,
+}
+
+/// Measurements the clock offset is the median of.
+const OFFSET_SAMPLES: usize = 9;
+
+impl Status {
+    /// Takes in one measurement of the clock offset.
+    pub fn measured_offset(&mut self, offset: chrono::Duration) {
+        if self.offsets.len() == OFFSET_SAMPLES {
+            self.offsets.pop_front();
+        }
+        self.offsets.push_back(offset);
+        let mut sorted: Vec<chrono::Duration> = self.offsets.iter().copied().collect();
+        sorted.sort_unstable();
+        self.clock_offset = Some(sorted[sorted.len() / 2]);
+    }
+
+    /// Forgets the measurements (another server now).
+    pub fn forget_offset(&mut self) {
+        self.offsets.clear();
+        self.clock_offset = None;
+    }
 }
 
 /// The shell's own dialogs.

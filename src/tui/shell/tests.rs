@@ -171,3 +171,27 @@ fn at_80_columns_no_help_line_and_no_notice_is_cut_inside_a_word() {
     );
     assert!(!footer.contains("edg"), "{footer}");
 }
+
+#[test]
+fn the_clock_offset_is_the_median_of_recent_measurements_in_whole_seconds() {
+    let mut status = crate::tui::shell::Status::default();
+    let ms = chrono::Duration::milliseconds;
+    for sample in [ms(3_100), ms(2_900), ms(60_000), ms(3_000), ms(-40_000)] {
+        status.measured_offset(sample);
+    }
+    assert_eq!(
+        status.clock_offset,
+        Some(ms(3_000)),
+        "one outlier each way does not move it"
+    );
+    let mut app = three_locks();
+    app.status = status;
+    assert!(screen_of(&app, WIDTH, HEIGHT).contains("server clock +3 s"));
+    for _ in 0..9 {
+        app.status.measured_offset(ms(400));
+    }
+    assert!(
+        screen_of(&app, WIDTH, HEIGHT).contains("server clock in step"),
+        "under a second: no figure"
+    );
+}

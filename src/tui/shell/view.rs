@@ -21,8 +21,13 @@ use crate::tui::widgets::{Chrome, centered};
 /// last error, on a line of its own so that its message is not cut short.
 pub fn draw_status(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chrome) {
     let (session, theme) = (chrome.session, chrome.theme);
+    // Whole seconds (the `Date` header has no more), and nothing to say under one.
     let offset = match status.clock_offset {
-        Some(offset) => format!("{:+.1} s", offset.num_milliseconds() as f64 / 1000.0),
+        Some(offset) if offset.num_milliseconds().abs() < 1000 => "in step".to_string(),
+        Some(offset) => format!(
+            "{:+} s",
+            (offset.num_milliseconds() as f64 / 1000.0).round() as i64
+        ),
         None => "not measured yet".to_string(),
     };
     let mut spans = vec![
