@@ -210,6 +210,8 @@ pub enum Effect {
     EditInEditor(String),
     /// Leave the app (the terminal is restored by the runtime).
     Quit,
+    /// Remember the module the records pane shows, for the next start.
+    RememberModule(ModuleCode),
     /// Connect to another profile or as another user (`:profile`, `:user`). The runtime
     /// switches once no call is in flight, and reports [`Action::Connected`] or
     /// [`Action::ConnectFailed`].

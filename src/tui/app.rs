@@ -131,6 +131,9 @@ pub struct App {
     history: Vec<String>,
     /// The config file's profiles, for `:profile` and its completion.
     profiles: Vec<String>,
+    /// The module the records pane showed last (this session or, from the state file, the
+    /// last one): where it opens.
+    last_module: Option<ModuleCode>,
     /// Read-only was asked for at start (`--read-only`, the profile): `:readonly off` cannot
     /// lift it, since the client refuses changes anyway.
     read_only_forced: bool,
@@ -168,6 +171,7 @@ impl App {
             history: Vec::new(),
             profiles: Vec::new(),
             read_only_forced: false,
+            last_module: None,
         };
         app.read_only_forced = app.session.read_only;
         let connected = if app.session.embedded {
@@ -189,6 +193,12 @@ impl App {
         app
     }
 
+    /// The same app opening the records pane on `module` (the one used last time).
+    pub fn with_last_module(mut self, module: Option<ModuleCode>) -> App {
+        self.last_module = module;
+        self
+    }
+
     /// The same app offering these profiles to `:profile`.
     pub fn with_profiles(mut self, profiles: Vec<String>) -> App {
         self.profiles = profiles;
@@ -207,7 +217,14 @@ impl App {
 
     /// Applies one action and returns the work it asks for.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
-        let effects = self.dispatch(action);
+        let shown_module = self.records.module();
+        let mut effects = self.dispatch(action);
+        if let Some(module) = self.records.module()
+            && shown_module != Some(module)
+        {
+            self.last_module = Some(module);
+            effects.push(Effect::RememberModule(module));
+        }
         let journal_changes = effects.iter().filter(|e| matches!(e, Effect::Journal(_))).count();
         self.journal_changes_sent += journal_changes as u64;
         effects
@@ -337,6 +354,13 @@ impl App {
         if pane == Pane::Devices {
             let outs = self.devices.shown();
             return self.apply(outs, Pending::Devices);
+        }
+        if pane == Pane::Records
+            && self.records.module().is_none()
+            && let Some(module) = self.last_module
+        {
+            let outs = self.records.list(module);
+            return self.apply(outs, Pending::Records);
         }
         Vec::new()
     }

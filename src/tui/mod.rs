@@ -88,6 +88,29 @@ pub fn look(
     Ok((keymap, theme))
 }
 
+/// Where the module the records pane showed last is kept between runs.
+fn last_module_path() -> Option<PathBuf> {
+    crate::config::data_dir().ok().map(|dir| dir.join("last-module"))
+}
+
+/// The module the records pane showed when the app last ran, if known.
+fn last_module() -> Option<crate::api::ModuleCode> {
+    let text = std::fs::read_to_string(last_module_path()?).ok()?;
+    crate::api::ModuleCode::from_code(text.trim())
+}
+
+/// Keeps `module` for the next start (a failure is said in the activity log, nothing more).
+fn remember_module(module: crate::api::ModuleCode) -> Result<(), String> {
+    let Some(path) = last_module_path() else {
+        return Ok(());
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot keep the last module: {e}"))?;
+    }
+    std::fs::write(&path, module.code())
+        .map_err(|e| format!("cannot keep the last module in {}: {e}", path.display()))
+}
+
 /// What the app shows of `connection`, and its locks in `journal` with their auto-renew
 /// setting.
 fn session_of(connection: &Connection, journal: &Journal) -> (Session, Vec<(crate::api::LockInfo, bool)>) {
@@ -154,6 +177,7 @@ pub async fn run(
         terminal,
         app: App::new(session, held, warnings, Utc::now(), screen)
             .with_profiles(crate::connect::profile_names(&options))
+            .with_last_module(last_module())
             .with_keymap(keymap),
         theme,
         client,

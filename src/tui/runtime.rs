@@ -343,6 +343,11 @@ where
         for effect in self.app.update(action) {
             match effect {
                 Effect::Quit => flow.quit = true,
+                Effect::RememberModule(module) => {
+                    if let Err(message) = super::remember_module(module) {
+                        let _ = self.actions.send(Action::Background(message));
+                    }
+                }
                 Effect::Connect(to) => match &self.switcher {
                     Some(switcher) => switcher.start(to),
                     None => {

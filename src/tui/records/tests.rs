@@ -1918,3 +1918,55 @@ fn the_bulk_confirmation_lists_the_records_and_scrolls() {
     };
     assert_eq!(confirm.scroll, 19, "stops at the last record");
 }
+
+#[test]
+fn a_bulk_delete_waiting_for_its_lock_says_so_with_a_spinner() {
+    let mut app = app_without_lock();
+    let effects = ch(&mut app, '3');
+    let (request, _) = only_call(&effects);
+    let items = (0..3).map(|i| record(i, RecordStatus::New)).collect();
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::RecordsPage(Ok(Page::new(items, None))),
+    );
+    ch(&mut app, 'a');
+    ch(&mut app, 'd');
+    type_text(&mut app, "3");
+    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        call,
+        ApiCall::CreateLock(ModuleCode::AddressBook),
+        "the lock comes first"
+    );
+    let screen = screen_of(&app, 110, 30);
+    assert!(screen.contains("creating a lock for 102 "), "{screen}");
+    app.update(Action::Animate);
+    let turned = screen_of(&app, 110, 30);
+    assert_ne!(screen, turned, "the spinner turns while the lock is created");
+}
+
+#[test]
+fn the_records_pane_opens_on_the_module_used_last_and_remembers_a_new_choice() {
+    let mut app = app_holding(session_named("test", false), Vec::new(), 110, 30)
+        .with_last_module(Some(ModuleCode::Album));
+    let effects = press(&mut app, KeyCode::BackTab);
+    assert_eq!(
+        app.records.module(),
+        Some(ModuleCode::Album),
+        "opened on the last module"
+    );
+    let (_, call) = only_call(&effects);
+    assert!(matches!(call, ApiCall::ListRecords { query, .. } if query.module == ModuleCode::Album));
+    assert!(effects.contains(&Effect::RememberModule(ModuleCode::Album)));
+    let effects = ch(&mut app, '3');
+    assert!(
+        effects.contains(&Effect::RememberModule(ModuleCode::AddressBook)),
+        "{effects:?}"
+    );
+    let again = ch(&mut app, 'r');
+    assert!(
+        !again.iter().any(|e| matches!(e, Effect::RememberModule(_))),
+        "only on a change"
+    );
+}

@@ -180,6 +180,14 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
             format::escape(&format!("{:?}", pane.filter()))
         ));
     }
+    // A delete (or create, complete) waits for its lock to be created: say so, turning.
+    if let Some((waiting, _)) = &pane.waiting_for_lock {
+        parts.push(format!(
+            "creating a lock for {} {}",
+            waiting.code(),
+            chrome.spinner()
+        ));
+    }
     // The locks pane is hidden meanwhile: say how long the module's lock has left.
     if let Some(lock) = chrome.live_lock(module) {
         parts.push(format!("lock {}", format::countdown(lock.time_left(chrome.now))));

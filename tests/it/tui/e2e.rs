@@ -265,6 +265,35 @@ async fn keys_and_colours_from_the_config_file_and_their_errors_before_the_scree
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_records_pane_opens_on_the_module_used_last_time() {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("R");
+        tui.wait_text("Choose a module");
+        tui.send("2");
+        tui.wait_text("Records: 101 album");
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(10)).success());
+
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        tui.send("R");
+        tui.wait_for("album again", Duration::from_secs(10), |s| {
+            s.contains("Records: 101 album") && !s.contains("Choose a module")
+        });
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(10)).success());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_restores_the_terminal_and_keeps_the_journal() {
     // What a closed terminal window or a dropped SSH session sends.
     signal_restores_the_terminal_and_keeps_the_journal("HUP").await;

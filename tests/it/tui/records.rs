@@ -90,7 +90,9 @@ impl Driver {
                 flag.cancel();
                 Vec::new()
             }
-            Effect::Journal(_) | Effect::CopyToClipboard(_) | Effect::Quit => Vec::new(),
+            Effect::Journal(_) | Effect::CopyToClipboard(_) | Effect::Quit | Effect::RememberModule(_) => {
+                Vec::new()
+            }
             Effect::EditInEditor(_) => panic!("no flow here opens the editor (see tui_e2e)"),
             Effect::Connect(_) => panic!("no flow here switches connections (see tui::e2e)"),
         }
