@@ -325,13 +325,19 @@ async fn confirm_unbind(ctx: &Context, id: &str) -> Result<(), CliError> {
             format!("no device {id} is bound to you; nothing was changed"),
         ));
     };
+    let mut facts: Vec<String> = [&device.device_name, &device.device_os]
+        .into_iter()
+        .filter(|fact| !fact.is_empty())
+        .map(|fact| format::escape(fact).into_owned())
+        .collect();
+    if !device.machine_code.is_empty() {
+        facts.push(format!("machine code {}", format::escape(&device.machine_code)));
+    }
     let question = format!(
-        "Unbind device {} ({}, {}, machine code {})? Its scopes and settings in every module are \
-         deleted; its backup records stay.",
+        "Unbind device {} ({})? Its scopes and settings in every module are deleted; its backup \
+         records stay.",
         format::escape(id),
-        format::escape(&device.device_name),
-        format::escape(&device.device_os),
-        format::escape(&device.machine_code)
+        facts.join(", ")
     );
     if super::ask(&question)? {
         Ok(())

@@ -298,6 +298,7 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
         Ok(secs) if secs.is_finite() && (0.0..=86_400.0 * 365.0).contains(&secs) => {
             Ok(Duration::from_secs_f64(secs))
         }
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Err(format!("{text:?} is more than a year")),
         _ => Err(format!("{text:?} is not a number of seconds (e.g. 10 or 1.5s)")),
     }
 }
