@@ -252,7 +252,18 @@ fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
         .trim_matches(['"', '\''])
         .trim();
     if !key_error && !offending.is_empty() {
-        message = message.replace(offending, "<value not shown>");
+        // Only where the message quotes the value: replacing every occurrence of a short value
+        // (`e`) would mangle the message's own words.
+        for quoted in [
+            format!("\"{offending}\""),
+            format!("`{offending}`"),
+            format!("'{offending}'"),
+        ] {
+            message = message.replace(&quoted, "<value not shown>");
+        }
+        if offending.chars().count() > 8 {
+            message = message.replace(offending, "<value not shown>");
+        }
     }
     format!("{position}: {message}")
 }

@@ -137,6 +137,11 @@ pub struct App {
     /// Read-only was asked for at start (`--read-only`, the profile): `:readonly off` cannot
     /// lift it, since the client refuses changes anyway.
     read_only_forced: bool,
+    /// The user turned read-only on (`:readonly`): it stays on across `:profile` and `:user`.
+    read_only_chosen: bool,
+    /// A `:profile` or `:user` switch asked for and not yet done: what it goes to. Meanwhile
+    /// nothing that changes the server is sent (it would be left behind on the old one).
+    switching: Option<String>,
 }
 
 impl App {
@@ -171,6 +176,8 @@ impl App {
             history: Vec::new(),
             profiles: Vec::new(),
             read_only_forced: false,
+            read_only_chosen: false,
+            switching: None,
             last_module: None,
         };
         app.read_only_forced = app.session.read_only;
@@ -269,6 +276,7 @@ impl App {
                         Vec::new()
                     }
                     Action::ConnectFailed(message) => {
+                        self.switching = None;
                         self.warn("connect", format!("not switched: {message}"));
                         self.status.notice = Some("not switched; see the log".into());
                         Vec::new()
@@ -630,6 +638,14 @@ impl App {
             }
             return Vec::new();
         };
+        if let Some(target) = &self.switching
+            && command.changes_the_server()
+        {
+            self.status.notice = Some(format!(
+                "switching to {target}: nothing is changed until it is done"
+            ));
+            return Vec::new();
+        }
         if self.session.read_only && command.changes_the_server() {
             let what = self
                 .keymap
@@ -708,13 +724,28 @@ impl App {
                 }
                 self.shell = Some(shell::Dialog::CommandLine(line));
             }
-            (shell::Dialog::Help { scroll }, Command::Up | Command::Down) => {
-                let scroll = if command == Command::Up {
-                    scroll.saturating_sub(1)
-                } else {
-                    (scroll + 1).min(self.max_help_scroll())
+            (
+                shell::Dialog::Help { scroll },
+                Command::Up
+                | Command::Down
+                | Command::PageUp
+                | Command::PageDown
+                | Command::Top
+                | Command::Bottom,
+            ) => {
+                let page = super::layout::help_rows(self.screen).max(1);
+                let max = self.max_help_scroll();
+                let scroll = match command {
+                    Command::Up => scroll.saturating_sub(1),
+                    Command::Down => scroll + 1,
+                    Command::PageUp => scroll.saturating_sub(page),
+                    Command::PageDown => scroll + page,
+                    Command::Top => 0,
+                    _ => max,
                 };
-                self.shell = Some(shell::Dialog::Help { scroll });
+                self.shell = Some(shell::Dialog::Help {
+                    scroll: scroll.min(max),
+                });
             }
             (shell::Dialog::QuitPrompt { .. }, Command::KeepAndQuit) => {
                 let kept = self.locks.live_ids(self.now).len();
@@ -742,8 +773,27 @@ impl App {
                 return Vec::new();
             }
         };
-        command_line::remember(&mut self.history, &text);
         let rows = self.visible_rows();
+        let refused = match &command {
+            LineCommand::Profile(name) if !self.profiles.contains(name) => Some(format!(
+                "no profile {name:?}; {}",
+                if self.profiles.is_empty() {
+                    "the config file defines none".to_string()
+                } else {
+                    format!("profiles: {}", self.profiles.join(", "))
+                }
+            )),
+            LineCommand::User(_) if self.session.embedded => {
+                Some("the embedded demo server has one user".into())
+            }
+            _ => None,
+        };
+        if let Some(message) = refused {
+            line.message = Some(message);
+            self.shell = Some(shell::Dialog::CommandLine(line));
+            return Vec::new();
+        }
+        command_line::remember(&mut self.history, &text);
         match command {
             LineCommand::Locks => self.focus_pane(Pane::Locks),
             LineCommand::Devices => self.focus_pane(Pane::Devices),
@@ -764,21 +814,6 @@ impl App {
                 Vec::new()
             }
             LineCommand::Quit => self.quit(),
-            LineCommand::Profile(name) if !self.profiles.contains(&name) => {
-                let known = if self.profiles.is_empty() {
-                    "the config file defines none".to_string()
-                } else {
-                    format!("profiles: {}", self.profiles.join(", "))
-                };
-                line.message = Some(format!("no profile {name:?}; {known}"));
-                self.shell = Some(shell::Dialog::CommandLine(line));
-                Vec::new()
-            }
-            LineCommand::User(_) if self.session.embedded => {
-                line.message = Some("the embedded demo server has one user".into());
-                self.shell = Some(shell::Dialog::CommandLine(line));
-                Vec::new()
-            }
             LineCommand::Profile(name) => self.connect(ConnectTo::Profile(name)),
             LineCommand::User(id) => self.connect(ConnectTo::User(id)),
         }
@@ -791,6 +826,7 @@ impl App {
             return;
         }
         self.session.read_only = on;
+        self.read_only_chosen = on;
         let text = if on {
             "read-only on: nothing that changes the server is sent, auto-renew pauses"
         } else {
@@ -814,14 +850,18 @@ impl App {
         self.activity
             .note(self.now, Outcome::Info, "connect", text.clone());
         self.status.notice = Some(text);
+        self.switching = Some(what);
         vec![Effect::Connect(to)]
     }
 
     /// The runtime switched connections: the panes start again for the new server and user,
     /// with its locks from the journal. The old connection's locks stay in the journal.
     fn on_connected(&mut self, switched: Switched) {
+        self.switching = None;
         let live = self.locks.live_ids(self.now).len();
-        if live > 0 {
+        let same_locks = switched.session.base_url == self.session.base_url
+            && switched.session.user_id == self.session.user_id;
+        if live > 0 && !same_locks {
             let text = format!(
                 "{live} live lock(s) of {} stay in the journal; nothing here renews them now",
                 self.session.label
@@ -832,6 +872,7 @@ impl App {
         // A new journal writer counts its changes from zero.
         self.journal_changes_sent = 0;
         self.session = switched.session;
+        self.session.read_only |= self.read_only_chosen;
         self.locks = locks::State::new(switched.held);
         self.records = records::State::default();
         self.devices = devices::State::default();

@@ -20,7 +20,11 @@ use super::widgets::Chrome;
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     let Some(layout) = ScreenLayout::new(area) else {
-        draw_too_small(frame, area, theme);
+        let asking = match &app.shell {
+            Some(shell::Dialog::QuitPrompt { live_locks }) => Some(*live_locks),
+            _ => None,
+        };
+        draw_too_small(frame, area, asking, theme);
         return;
     };
     let tabs = app.tabs();
@@ -77,14 +81,20 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     devices::dialogs_view::draw(frame, area, &app.devices, &chrome);
 }
 
-fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// The screen below the smallest size; `asking` is the live locks of a quit prompt waiting to be
+/// shown, which only a larger screen can answer.
+fn draw_too_small(frame: &mut Frame, area: Rect, asking: Option<usize>, theme: &Theme) {
+    let last = match asking {
+        Some(live) => format!("you hold {live} live lock(s): enlarge it to say whether to release them"),
+        None => "enlarge it, or press q to quit".into(),
+    };
     let text = vec![
         Line::from("Terminal too small"),
         Line::from(format!(
             "{}x{}, need {MIN_WIDTH}x{MIN_HEIGHT}",
             area.width, area.height
         )),
-        Line::from("enlarge it, or press q to quit"),
+        Line::from(last),
     ];
     let [middle] = Layout::vertical([Constraint::Length(3)])
         .flex(Flex::Center)

@@ -64,17 +64,29 @@ impl JournalWriter {
                         let stamp = Stamp::of(&path);
                         if stamp != seen {
                             seen = stamp;
-                            // An unreadable journal (being replaced, damaged) is reported by the
-                            // next write; the watch just waits for the next change.
-                            if let Ok(now) = Journal::load(&path) {
-                                let held = now
-                                    .locks_for(&server, &user_id)
-                                    .into_iter()
-                                    .map(|h| (h.lock.clone(), h.auto_renew))
-                                    .collect();
-                                let _ =
-                                    results.send(Action::JournalChanged(JournalSnapshot { held, applied }));
-                            }
+                            // A journal gone or unreadable says nothing about the locks: the app
+                            // keeps showing (and renewing) them, and says what happened.
+                            let report = match (stamp, Journal::load(&path)) {
+                                (None, _) => Action::Background(format!(
+                                    "the lock journal {} was deleted: the locks shown stay in this \
+                                     app, but the next start and other koobackup processes will not \
+                                     know them; release them here before quitting",
+                                    path.display()
+                                )),
+                                (Some(_), Err(e)) => Action::Background(format!(
+                                    "the lock journal changed but cannot be read ({e}); the locks \
+                                     shown stay as they were"
+                                )),
+                                (Some(_), Ok(now)) => {
+                                    let held = now
+                                        .locks_for(&server, &user_id)
+                                        .into_iter()
+                                        .map(|h| (h.lock.clone(), h.auto_renew))
+                                        .collect();
+                                    Action::JournalChanged(JournalSnapshot { held, applied })
+                                }
+                            };
+                            let _ = results.send(report);
                         }
                         continue;
                     }

@@ -82,3 +82,14 @@ fn without_a_config_file_the_defaults_apply() {
     let (keymap, _) = look(None, Path::new("c.toml")).unwrap();
     assert_eq!(keymap.len(), super::app::default_keymap().len());
 }
+
+#[test]
+fn a_short_value_of_the_wrong_type_keeps_the_message_readable() {
+    let error = Config::parse("[keys]\nrenew = \"e\"\n").unwrap_err();
+    assert!(error.starts_with("line 2, column 9: invalid type"), "{error}");
+    assert!(
+        error.contains("expected a map"),
+        "the message's own words stay: {error}"
+    );
+    assert!(!error.contains("\"e\""), "the value is not shown: {error}");
+}

@@ -143,8 +143,8 @@ pub struct Runtime<B: Backend, H: Host> {
     pub switcher: Option<Switcher>,
 }
 
-/// A connection attempt's outcome, with the options it was made from.
-type Attempt = (ConnectOptions, Result<Connection, String>);
+/// A connection attempt's outcome, with the options it was made from and its number.
+type Attempt = (u64, ConnectOptions, Result<Connection, String>);
 
 /// The connection the app talks through and how it was made, so that `:profile` and `:user`
 /// can make the next one; the old one is closed (an embedded server stops) once the new one is
@@ -155,6 +155,9 @@ pub struct Switcher {
     journal_path: PathBuf,
     /// An attempt that succeeded or failed, waiting for the calls in flight to answer first.
     ready: Option<Attempt>,
+    /// The number of the latest attempt: only its outcome counts (a slower earlier one, say a
+    /// token command that took its time, must not switch after the user asked for another).
+    latest: u64,
     sender: UnboundedSender<Attempt>,
     receiver: UnboundedReceiver<Attempt>,
 }
@@ -167,6 +170,7 @@ impl Switcher {
             connection,
             journal_path,
             ready: None,
+            latest: 0,
             sender,
             receiver,
         }
@@ -178,7 +182,11 @@ impl Switcher {
     }
 
     /// Starts connecting to `to` in the background.
-    fn start(&self, to: ConnectTo) {
+    fn start(&mut self, to: ConnectTo) {
+        self.latest += 1;
+        // An earlier attempt waiting to be put in use is superseded too.
+        self.ready = None;
+        let attempt = self.latest;
         let mut next = self.options.clone();
         next.fresh = false;
         match to {
@@ -197,7 +205,7 @@ impl Switcher {
         let sender = self.sender.clone();
         tokio::spawn(async move {
             let result = connect::connect(&next).await.map_err(|e| e.to_string());
-            let _ = sender.send((next, result));
+            let _ = sender.send((attempt, next, result));
         });
     }
 }
@@ -249,7 +257,11 @@ where
                 Some(action) = self.results.recv() => action,
                 Some(attempt) = next_attempt(&mut self.switcher) => {
                     if let Some(switcher) = &mut self.switcher {
-                        switcher.ready = Some(attempt);
+                        if attempt.0 == switcher.latest {
+                            switcher.ready = Some(attempt);
+                        } else if let (_, _, Ok(superseded)) = attempt {
+                            superseded.close().await;
+                        }
                     }
                     self.switch_when_idle().await?;
                     if events.is_some() && self.app.take_redraw() {
@@ -296,7 +308,7 @@ where
         if switcher.ready.is_none() || self.app.is_busy() {
             return Ok(());
         }
-        let Some((options, result)) = switcher.ready.take() else {
+        let Some((_, options, result)) = switcher.ready.take() else {
             return Ok(());
         };
         let connection = match result {
@@ -348,7 +360,7 @@ where
                         let _ = self.actions.send(Action::Background(message));
                     }
                 }
-                Effect::Connect(to) => match &self.switcher {
+                Effect::Connect(to) => match &mut self.switcher {
                     Some(switcher) => switcher.start(to),
                     None => {
                         let _ = self.actions.send(Action::ConnectFailed(

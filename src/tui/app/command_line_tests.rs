@@ -200,3 +200,48 @@ fn a_switch_shows_the_new_connection_and_its_locks_and_says_the_old_ones_stay() 
             .contains("not switched: no such profile")
     );
 }
+
+#[test]
+fn while_a_switch_waits_nothing_that_changes_the_server_is_sent() {
+    let mut app = app();
+    run(&mut app, "profile work");
+    let effects = ch(&mut app, 'n');
+    assert!(
+        effects.is_empty() && !app.dialog_open(),
+        "no lock is created on the server being left"
+    );
+    assert!(
+        app.status
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("switching to profile work")
+    );
+    app.update(Action::ConnectFailed("nope".into()));
+    ch(&mut app, 'n');
+    assert!(app.dialog_open(), "after the switch failed, keys work again");
+}
+
+#[test]
+fn read_only_turned_on_stays_on_across_a_switch_and_the_same_server_keeps_quiet() {
+    let mut app = app();
+    run(&mut app, "readonly on");
+    let mut same = session_named("profile home-ro", false);
+    same.user_id = app.session.user_id.clone();
+    app.update(Action::Connected(Box::new(Switched {
+        session: same,
+        held: vec![(lock(A, 600), true)],
+        warnings: vec![],
+    })));
+    assert!(app.session.read_only, "the user's read-only survives the switch");
+    let log: Vec<&str> = app
+        .activity
+        .entries()
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect();
+    assert!(
+        !log.iter().any(|m| m.contains("stay in the journal")),
+        "same server and user: {log:?}"
+    );
+}

@@ -657,6 +657,11 @@ fn while_the_screen_is_too_small_only_quitting_works() {
         ch(&mut app, 'r').is_empty(),
         "the prompt waits for a screen that shows it"
     );
+    let screen = crate::tui::test_support::screen_of(&app, 50, 12);
+    assert!(
+        screen.contains("you hold 2 live lock(s)"),
+        "the small screen says what waits:\n{screen}"
+    );
     app.update(Action::Resize {
         width: 100,
         height: 30,

@@ -15,6 +15,9 @@ use crate::tui::action::{Effect, JournalChange};
 use crate::tui::feature::LogKind;
 use crate::tui::widgets::short_lock_id;
 
+/// More locks than this appearing at once are logged as one line.
+const MANY: usize = 3;
+
 impl State {
     /// Takes in the journal's locks for this connection (`held`, with their auto-renew setting),
     /// read after every change this app made. Locks another process took are added (the cursor
@@ -22,6 +25,7 @@ impl State {
     /// them is in flight here or this app has never seen them in the file.
     pub fn reconcile(&mut self, held: Vec<(LockInfo, bool)>, now: DateTime<Utc>) -> Vec<Out> {
         let mut outs = Vec::new();
+        let mut taken = Vec::new();
         let ids: Vec<String> = held.iter().map(|(lock, _)| lock.lock_id.clone()).collect();
         for (lock, auto_renew) in held {
             match self.find_mut(&lock.lock_id) {
@@ -36,19 +40,29 @@ impl State {
                     }
                 }
                 None => {
-                    outs.push(Out::log(
-                        LogKind::Info,
-                        "journal",
-                        format!(
-                            "lock {} ({}) taken by another koobackup, {} left",
-                            short_lock_id(&lock.lock_id),
-                            format::module_label(lock.module),
-                            format::time_left(&lock, now)
-                        ),
+                    taken.push(format!(
+                        "lock {} ({}) taken by another koobackup, {} left",
+                        short_lock_id(&lock.lock_id),
+                        format::module_label(lock.module),
+                        format::time_left(&lock, now)
                     ));
                     self.entries.push(LockEntry::from_journal(lock, auto_renew));
                 }
             }
+        }
+        // One line each for a few; one line for many (a journal of hundreds is not a log).
+        if taken.len() > MANY {
+            outs.push(Out::log(
+                LogKind::Info,
+                "journal",
+                format!("{} locks taken by another koobackup", taken.len()),
+            ));
+        } else {
+            outs.extend(
+                taken
+                    .into_iter()
+                    .map(|text| Out::log(LogKind::Info, "journal", text)),
+            );
         }
         let released: Vec<String> = self
             .entries

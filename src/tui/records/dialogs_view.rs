@@ -427,7 +427,7 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
     let (title, prompt, hint) = match &field.purpose {
         TextPurpose::DeviceFilter => (
             "List one device's records".to_string(),
-            "Device ID (empty: every device):",
+            "Device id, or (part of) its name (empty: every device):",
             "The list is loaded again from the server.",
         ),
         TextPurpose::CompleteProperties { record_id, .. } => (

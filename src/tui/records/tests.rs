@@ -235,7 +235,7 @@ fn the_device_filter_opens_empty_and_takes_a_device_name_too() {
         panic!("f opens the field")
     };
     assert_eq!(field.input.value(), "", "opens empty, not with the last device");
-    type_text(&mut app, "Phone 2");
+    type_text(&mut app, "ONE 2");
     let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
     let ApiCall::ListRecords { query, .. } = call else {
         panic!("{call:?}")
@@ -260,7 +260,7 @@ fn a_device_name_several_devices_share_is_refused_with_their_ids() {
     };
     let error = field.error.clone().unwrap();
     assert!(
-        error.contains("2 devices are named \"twin\"") && error.contains("dev-0, dev-1"),
+        error.contains("2 devices have \"twin\" in their name") && error.contains("dev-0, dev-1"),
         "{error}"
     );
 }
@@ -1969,4 +1969,34 @@ fn the_records_pane_opens_on_the_module_used_last_and_remembers_a_new_choice() {
         !again.iter().any(|e| matches!(e, Effect::RememberModule(_))),
         "only on a change"
     );
+}
+
+#[test]
+fn the_details_and_the_bulk_list_page_with_pgdn_and_pgup() {
+    let mut app = loaded(20);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::PageDown);
+    let Some(Dialog::Detail(detail)) = record_dialog(&app) else {
+        panic!("details")
+    };
+    assert_eq!(detail.scroll, 10);
+    press(&mut app, KeyCode::Home);
+    let Some(Dialog::Detail(detail)) = record_dialog(&app) else {
+        panic!("details")
+    };
+    assert_eq!(detail.scroll, 0);
+    press(&mut app, KeyCode::Esc);
+    ch(&mut app, 'a');
+    ch(&mut app, 'd');
+    press(&mut app, KeyCode::PageDown);
+    press(&mut app, KeyCode::PageDown);
+    let Some(Dialog::ConfirmBulk(confirm)) = record_dialog(&app) else {
+        panic!("asking")
+    };
+    assert_eq!(confirm.scroll, 16);
+    press(&mut app, KeyCode::PageUp);
+    let Some(Dialog::ConfirmBulk(confirm)) = record_dialog(&app) else {
+        panic!("asking")
+    };
+    assert_eq!(confirm.scroll, 8);
 }

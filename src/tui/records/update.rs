@@ -21,6 +21,11 @@ use crate::tui::text_input::insert_at_cursor;
 /// What the records feature asks of the app.
 pub type Out = crate::tui::feature::Out<Pending>;
 
+/// Lines a page key scrolls the record details by.
+const DETAIL_PAGE: usize = 10;
+/// Records a page key scrolls the bulk-delete list by (what it shows at most).
+const BULK_LIST_PAGE: usize = 8;
+
 impl State {
     /// A key command while the records pane has the focus and no dialog is open.
     pub fn command(&mut self, command: RecordCommand, ctx: &Ctx) -> Vec<Out> {
@@ -322,6 +327,9 @@ impl State {
             Command::Cancel => return outs,
             Command::Up => detail.scroll = detail.scroll.saturating_sub(1),
             Command::Down => detail.scroll = detail.scroll.saturating_add(1),
+            Command::PageUp => detail.scroll = detail.scroll.saturating_sub(DETAIL_PAGE),
+            Command::PageDown => detail.scroll = detail.scroll.saturating_add(DETAIL_PAGE),
+            Command::Top => detail.scroll = 0,
             Command::Records(RecordCommand::NextPage) if !detail.files.loading => {
                 let page = detail.files.page + 1;
                 outs.extend(files_request(&mut detail, page));
@@ -376,40 +384,52 @@ impl State {
         Vec::new()
     }
 
-    /// The device id `typed` names: an id as typed, or the id of the one loaded device with that
-    /// name (case aside). A name several devices share is refused with their ids.
+    /// The device id `typed` names: an id of a loaded record's device as typed; else the id of
+    /// the one loaded device whose name is `typed` or, failing that, holds it (case aside);
+    /// else the text as an id. A name several devices fit is refused with their ids.
     fn device_id_named(&self, typed: &str) -> Result<String, String> {
-        let mut named: Vec<&str> = self
-            .rows
-            .iter()
-            .map(|row| &row.record.device_info)
-            .filter(|d| {
-                d.device_id != typed && !d.device_name.is_empty() && d.device_name.eq_ignore_ascii_case(typed)
-            })
-            .map(|d| d.device_id.as_str())
-            .collect();
-        named.sort_unstable();
-        named.dedup();
-        let is_an_id = self
-            .rows
-            .iter()
-            .any(|row| row.record.device_info.device_id == typed);
+        let devices = || self.rows.iter().map(|row| &row.record.device_info);
+        if devices().any(|d| d.device_id == typed) {
+            return Ok(typed.to_string());
+        }
+        let wanted = typed.to_lowercase();
+        let ids_where = |fits: &dyn Fn(&str) -> bool| {
+            let mut ids: Vec<&str> = devices()
+                .filter(|d| !d.device_name.is_empty() && fits(&d.device_name.to_lowercase()))
+                .map(|d| d.device_id.as_str())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let mut named = ids_where(&|name| name == wanted);
+        if named.is_empty() && !wanted.is_empty() {
+            named = ids_where(&|name| name.contains(&wanted));
+        }
         match named.as_slice() {
-            [id] if !is_an_id => Ok(id.to_string()),
-            [_, _, ..] if !is_an_id => Err(format!(
-                "{} devices are named {typed:?}; type one id: {}",
+            [id] => Ok(id.to_string()),
+            [_, _, ..] => Err(format!(
+                "{} devices have {typed:?} in their name; type one id: {}",
                 named.len(),
                 named.join(", ")
             )),
-            _ => Ok(typed.to_string()),
+            [] => Ok(typed.to_string()),
         }
     }
 
     fn bulk_confirm_command(&mut self, mut confirm: BulkConfirm, command: Command, ctx: &Ctx) -> Vec<Out> {
         match command {
-            Command::Up => confirm.scroll = confirm.scroll.saturating_sub(1),
-            Command::Down => {
-                confirm.scroll = (confirm.scroll + 1).min(confirm.record_ids.len().saturating_sub(1));
+            Command::Up | Command::PageUp => {
+                let step = if command == Command::Up { 1 } else { BULK_LIST_PAGE };
+                confirm.scroll = confirm.scroll.saturating_sub(step);
+            }
+            Command::Down | Command::PageDown => {
+                let step = if command == Command::Down {
+                    1
+                } else {
+                    BULK_LIST_PAGE
+                };
+                confirm.scroll = (confirm.scroll + step).min(confirm.record_ids.len().saturating_sub(1));
             }
             Command::Cancel => {
                 return vec![Out::notice(format!(

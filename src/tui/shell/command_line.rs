@@ -151,7 +151,8 @@ pub fn parse(line: &str) -> Result<LineCommand, String> {
             other => Err(format!(":readonly takes on or off, not {other:?}")),
         },
         "filter" => Ok(LineCommand::Filter(rest.to_string())),
-        "q" | "quit" | "q!" => Ok(LineCommand::Quit),
+        "q" | "quit" | "q!" if rest.is_empty() => Ok(LineCommand::Quit),
+        "q" | "quit" | "q!" => Err(format!(":{word} takes nothing after it")),
         "" => Err(format!("type a command: {}", usage())),
         other => Err(format!("no command {other:?}; commands: {}", usage())),
     }

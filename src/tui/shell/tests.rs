@@ -195,3 +195,24 @@ fn the_clock_offset_is_the_median_of_recent_measurements_in_whole_seconds() {
         "under a second: no figure"
     );
 }
+
+#[test]
+fn the_help_pages_with_pgdn_pgup_home_and_end() {
+    let mut app = three_locks();
+    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::End);
+    let Some(crate::tui::shell::Dialog::Help { scroll: last }) = app.shell.clone() else {
+        panic!("help open")
+    };
+    assert!(last > 0);
+    press(&mut app, KeyCode::PageUp);
+    let rows = crate::tui::layout::help_rows(app.screen);
+    assert!(matches!(app.shell, Some(crate::tui::shell::Dialog::Help { scroll }) if scroll == last - rows));
+    press(&mut app, KeyCode::Home);
+    assert!(matches!(
+        app.shell,
+        Some(crate::tui::shell::Dialog::Help { scroll: 0 })
+    ));
+    press(&mut app, KeyCode::PageDown);
+    assert!(matches!(app.shell, Some(crate::tui::shell::Dialog::Help { scroll }) if scroll == rows));
+}

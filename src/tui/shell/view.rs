@@ -30,10 +30,19 @@ pub fn draw_status(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chro
         ),
         None => "not measured yet".to_string(),
     };
+    // A profile's name says which config entry; the host says which server is live.
+    let label = match session.label.starts_with("profile ") {
+        true => format!(
+            "{} ({})",
+            session.label,
+            format::escape(host_of(&session.base_url))
+        ),
+        false => session.label.clone(),
+    };
     let mut spans = vec![
         Span::styled(" koobackup ", theme.header),
         Span::raw("│ "),
-        Span::raw(session.label.clone()),
+        Span::raw(label),
         Span::raw(" │ user "),
         Span::raw(format::escape(&session.user_id).into_owned()),
         Span::raw(" │ server clock "),
@@ -56,6 +65,12 @@ pub fn draw_status(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chro
     let [first, second] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), first);
     frame.render_widget(Paragraph::new(error), second);
+}
+
+/// `host:port` of a base URL (what tells servers apart at a glance).
+fn host_of(base_url: &str) -> &str {
+    let rest = base_url.split_once("://").map_or(base_url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
 }
 
 /// The activity log pane: newest line at the bottom.
@@ -174,7 +189,20 @@ pub fn draw_footer(
             // back at the next key), and a longer one ends after its last whole word.
             let notice = format::escape(notice);
             let notice = format::fit_words(&notice, usize::from(area.width.saturating_sub(1))).into_owned();
-            let notice_width = (notice.chars().count() as u16 + 1).min(area.width);
+            let notice_width = notice.chars().count() as u16 + 1;
+            // The hints that must stay (getting around, the way out of a dialog), as drawn.
+            let essential: usize = fitting_hints(keymap, scopes, 0, read_only)
+                .into_iter()
+                .map(hint_width)
+                .sum();
+            if usize::from(notice_width) + essential > usize::from(area.width) {
+                // Too long to share the line: the notice alone (the hints are back at the next key).
+                frame.render_widget(
+                    Paragraph::new(Span::styled(format!(" {notice}"), theme.notice)),
+                    area,
+                );
+                return;
+            }
             let [left, right] =
                 Layout::horizontal([Constraint::Min(0), Constraint::Length(notice_width)]).areas(area);
             frame.render_widget(Paragraph::new(Span::styled(notice, theme.notice)), right);
@@ -199,10 +227,9 @@ fn fitting_hints<'a>(
     width: usize,
     read_only: bool,
 ) -> Vec<&'a Binding> {
-    let hint_width = |b: &&Binding| b.keys.chars().count() + b.hint.unwrap_or_default().chars().count() + 3;
     let (own, everywhere): (Vec<Scope>, Vec<Scope>) = scopes.iter().partition(|s| **s != Scope::Global);
     let everywhere = keymap.hints(&everywhere);
-    let mut room = width.saturating_sub(everywhere.iter().map(hint_width).sum());
+    let mut room = width.saturating_sub(everywhere.iter().map(|b| hint_width(b)).sum());
     let own: Vec<&Binding> = keymap
         .hints(&own)
         .into_iter()
@@ -211,7 +238,7 @@ fn fitting_hints<'a>(
     // How to get out of a dialog (Esc) has its room set aside first, so no width hides it;
     // the hints keep their table order.
     let is_way_out = |hint: &Binding| hint.command == Command::Cancel;
-    room = room.saturating_sub(own.iter().filter(|h| is_way_out(h)).map(hint_width).sum());
+    room = room.saturating_sub(own.iter().filter(|h| is_way_out(h)).map(|h| hint_width(h)).sum());
     let mut others_fit = true;
     let mut fitting: Vec<&Binding> = own
         .into_iter()
@@ -234,6 +261,11 @@ fn fitting_hints<'a>(
     fitting
 }
 
+/// The columns a hint takes in the footer: ` keys hint `.
+fn hint_width(binding: &Binding) -> usize {
+    binding.keys.chars().count() + binding.hint.unwrap_or_default().chars().count() + 3
+}
+
 /// The help overlay: every key of the keymap, grouped by where it works.
 pub fn draw_help(
     frame: &mut Frame,
@@ -245,13 +277,18 @@ pub fn draw_help(
 ) {
     let area = help_area(screen);
     let lines = help_text(keymap, read_only, area.width, theme);
+    // The user's keys for closing, as the footer shows them.
+    let close_keys = keymap
+        .bindings_of(Scope::Help)
+        .find(|b| b.command == Command::Cancel)
+        .map_or_else(|| "Esc".to_string(), |b| b.keys.clone());
     // The app caps the scroll for the size it knows; this frame may be bigger (a resize not
     // yet reported), and then shows no empty lines past the last one either.
     let scroll = scroll.min(lines.len().saturating_sub(help_rows(screen)));
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
-        .title(" Keys — j/k scroll, ? or Esc close ");
+        .title(format!(" Keys — j/k scroll, {} close ", close_keys));
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).block(block).scroll((scroll as u16, 0)),

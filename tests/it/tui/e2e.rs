@@ -162,6 +162,40 @@ async fn locks_another_koobackup_takes_and_releases_show_up_live() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_or_damaged_journal_never_drops_a_lock_from_the_screen() {
+    let server = support::spawn_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("No locks held");
+        let lock_id = cli_beside(&base_url, &dir_path, &["lock", "create", "-m", "100"]);
+        tui.wait_for("the lock", Duration::from_secs(10), |s| {
+            countdown_of(s, "100 folder").is_some()
+        });
+        std::fs::write(crate::support::pty::journal_path(&dir_path), "not json at all").unwrap();
+        tui.wait_text("cannot be read");
+        std::fs::remove_file(crate::support::pty::journal_path(&dir_path)).unwrap();
+        let screen = tui.wait_text("was deleted");
+        assert!(
+            countdown_of(&screen, "100 folder").is_some(),
+            "still listed:\n{screen}"
+        );
+        assert!(screen.contains(&lock_id[..8]), "{screen}");
+        tui.send("q");
+        tui.wait_text("You hold 1 live lock(s).");
+        tui.send("r");
+        assert!(
+            tui.wait_exit(Duration::from_secs(10)).success(),
+            "released, then quit"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_switches_profiles_without_restarting() {
     let one = support::spawn_server().await;
     let two = support::spawn_server().await;
@@ -174,10 +208,18 @@ async fn the_command_line_switches_profiles_without_restarting() {
             support::ALICE.0
         )
     };
+    // A third profile whose token takes 3 s to come: a switch to it that another overtakes
+    // must not land afterwards.
+    let slow = format!(
+        "[profiles.slow]\nbase_url = \"{}\"\nuser_id = \"{}\"\ntoken = {{ command = \"sleep 3; echo {}\" }}\n",
+        two.base_url(),
+        support::ALICE.0,
+        support::ALICE.1
+    );
     std::fs::write(
         &config,
         format!(
-            "{}{}",
+            "{}{}{slow}",
             profile("one", &one.base_url()),
             profile("two", &two.base_url())
         ),
@@ -198,16 +240,24 @@ async fn the_command_line_switches_profiles_without_restarting() {
         // Tab completes the profile name.
         tui.send(":profile t\t\r");
         let screen = tui.wait_for("profile two", Duration::from_secs(15), |s| {
-            s.contains("│ profile two │") && s.contains("No locks held")
+            s.contains("│ profile two (127.0.0.1:") && s.contains("No locks held")
         });
         assert!(screen.contains("stay in the journal"), "{screen}");
         assert_eq!(journal_ids(&dir_path).len(), 1, "the lock of profile one is kept");
 
+        tui.send(":profile slow\r");
         tui.send(":profile one\r");
         tui.wait_for(
             "back on profile one, with its lock",
             Duration::from_secs(15),
-            |s| s.contains("│ profile one │") && countdown_of(s, "100 folder").is_some(),
+            |s| s.contains("│ profile one (127.0.0.1:") && countdown_of(s, "100 folder").is_some(),
+        );
+        // The slow token has come by now; the switch it belonged to was overtaken.
+        std::thread::sleep(Duration::from_secs(4));
+        let screen = tui.contents();
+        assert!(
+            screen.contains("│ profile one (127.0.0.1:"),
+            "still on profile one:\n{screen}"
         );
         tui.send("q");
         tui.wait_text("You hold 1 live lock(s).");
