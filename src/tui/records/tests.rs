@@ -2000,3 +2000,21 @@ fn the_details_and_the_bulk_list_page_with_pgdn_and_pgup() {
     };
     assert_eq!(confirm.scroll, 8);
 }
+
+#[test]
+fn at_60_columns_record_ids_are_shown_whole() {
+    let mut app = loaded(3);
+    // KooDrive's ids are 19 digits.
+    let long: Vec<String> = (0..3).map(|n| format!("21277948892518809{n:02}")).collect();
+    for (row, id) in app.records.rows.iter_mut().zip(&long) {
+        row.record.record_id = id.clone();
+    }
+    app.update(Action::Resize {
+        width: 60,
+        height: 20,
+    });
+    let screen = screen_of(&app, 60, 20);
+    for id in &long {
+        assert!(screen.contains(id.as_str()), "{id} whole:\n{screen}");
+    }
+}

@@ -17,6 +17,8 @@ use crate::tui::widgets::Chrome;
 
 /// Inner widths from which the optional columns are shown.
 const WIDTH_WITH_CREATED: u16 = 84;
+/// Inner width from which the version column is shown: below it, the record id would be cut.
+const WIDTH_WITH_VERSION: u16 = 62;
 const WIDTH_WITH_ENDED: u16 = 102;
 
 /// The pane at `area`; ages are measured at `server_now`, the server's clock.
@@ -65,7 +67,7 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server
         true,
         true,
         true,
-        true,
+        inner_width >= WIDTH_WITH_VERSION,
         inner_width >= WIDTH_WITH_CREATED,
         inner_width >= WIDTH_WITH_ENDED,
         true,
