@@ -212,6 +212,11 @@ impl Config {
         line_and_column(&self.text, value.span().start)
     }
 
+    /// The names of the profiles, in order.
+    pub fn profile_names(&self) -> Vec<String> {
+        self.profiles.keys().cloned().collect()
+    }
+
     /// The user's `[keys]` as plain text, for the keymap.
     pub fn key_overrides(&self) -> BTreeMap<String, BTreeMap<String, String>> {
         self.keys
@@ -346,7 +351,7 @@ impl Config {
             None => Err(ConfigError::UnknownProfile {
                 name: name.to_string(),
                 path: path.to_path_buf(),
-                known: self.profiles.keys().cloned().collect(),
+                known: self.profile_names(),
             }),
         }
     }

@@ -207,10 +207,10 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, ConnectErro
 }
 
 /// The profiles of the config file the options point at (none when it cannot be read): what
-/// the TUI's `:profile` offers.
+/// `--profile` completes to.
 pub fn profile_names(options: &ConnectOptions) -> Vec<String> {
     match config_file(options) {
-        Ok((_, Some(config))) => config.profiles.keys().cloned().collect(),
+        Ok((_, Some(config))) => config.profile_names(),
         _ => Vec::new(),
     }
 }

@@ -47,14 +47,22 @@ fn app_session(global: &GlobalArgs, fresh: bool) -> Result<(), CliError> {
     let options = global.connect_options(fresh);
     let (config_path, config) = connect::config_file(&options)?;
     let look = koobackup::tui::look(config.as_ref(), &config_path).map_err(CliError::usage)?;
+    let profiles = config.as_ref().map(|c| c.profile_names()).unwrap_or_default();
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let journal_path = Journal::default_path()?;
         let connection = connect::connect(&options).await?;
         let warnings = connection.warnings.clone();
-        koobackup::tui::run(connection, options.clone(), journal_path, warnings, look)
-            .await
-            .map_err(|e| CliError::failure(e.to_string()))
+        koobackup::tui::run(
+            connection,
+            options.clone(),
+            journal_path,
+            warnings,
+            look,
+            profiles,
+        )
+        .await
+        .map_err(|e| CliError::failure(e.to_string()))
     })
 }

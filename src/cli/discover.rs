@@ -15,7 +15,6 @@ use super::Cli;
 use super::exit::{CliError, Exit};
 use super::output::Output;
 use crate::api::ModuleCode;
-use crate::config::Config;
 use crate::journal::Journal;
 
 /// The environment variable that turns a run into a completion request.
@@ -126,13 +125,10 @@ pub fn lock_ids() -> Vec<CompletionCandidate> {
 /// Candidates for `--profile`: the profiles of the config file ($KOOBACKUP_CONFIG or the
 /// default path; `--config` on the line being completed is not known yet).
 pub fn profiles() -> Vec<CompletionCandidate> {
-    let Ok(Some(config)) = Config::default_path()
-        .map(|path| Config::load(&path))
-        .and_then(|c| c)
-    else {
-        return Vec::new();
-    };
-    config.profiles.keys().map(CompletionCandidate::new).collect()
+    crate::connect::profile_names(&crate::connect::ConnectOptions::default())
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
 }
 
 /// The completer of module arguments (`add = discover::module_completer()`).

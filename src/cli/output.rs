@@ -234,13 +234,14 @@ pub fn terminal_width() -> Option<usize> {
     let columns = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok());
-    columns
-        .or_else(|| {
-            crossterm::terminal::size()
-                .ok()
-                .map(|(cols, _)| usize::from(cols))
-        })
-        .filter(|&cols| cols > 0)
+    columns.or_else(terminal_columns).filter(|&cols| cols > 0)
+}
+
+/// The controlling terminal's width, as the terminal reports it.
+fn terminal_columns() -> Option<usize> {
+    crossterm::terminal::size()
+        .ok()
+        .map(|(cols, _)| usize::from(cols))
 }
 
 /// Left-aligned columns separated by two spaces, the last one unpadded, every cell in full.
@@ -478,10 +479,7 @@ pub fn stderr_width() -> Option<usize> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    crossterm::terminal::size()
-        .ok()
-        .map(|(cols, _)| usize::from(cols))
-        .filter(|&c| c > 0)
+    terminal_columns().filter(|&cols| cols > 0)
 }
 
 /// A record's row under [`record_headers`].

@@ -764,7 +764,11 @@ impl App {
     /// Runs a command line; one that is not understood stays open with the reason under it.
     fn run_line(&mut self, mut line: CommandLine) -> Vec<Effect> {
         let text = line.input.value().to_string();
-        let command = match command_line::parse(&text) {
+        let checked = command_line::parse(&text).and_then(|command| match self.refusal(&command) {
+            Some(message) => Err(message),
+            None => Ok(command),
+        });
+        let command = match checked {
             Ok(command) => command,
             Err(message) => {
                 line.message = Some(message);
@@ -774,25 +778,6 @@ impl App {
             }
         };
         let rows = self.visible_rows();
-        let refused = match &command {
-            LineCommand::Profile(name) if !self.profiles.contains(name) => Some(format!(
-                "no profile {name:?}; {}",
-                if self.profiles.is_empty() {
-                    "the config file defines none".to_string()
-                } else {
-                    format!("profiles: {}", self.profiles.join(", "))
-                }
-            )),
-            LineCommand::User(_) if self.session.embedded => {
-                Some("the embedded demo server has one user".into())
-            }
-            _ => None,
-        };
-        if let Some(message) = refused {
-            line.message = Some(message);
-            self.shell = Some(shell::Dialog::CommandLine(line));
-            return Vec::new();
-        }
         command_line::remember(&mut self.history, &text);
         match command {
             LineCommand::Locks => self.focus_pane(Pane::Locks),
@@ -816,6 +801,24 @@ impl App {
             LineCommand::Quit => self.quit(),
             LineCommand::Profile(name) => self.connect(ConnectTo::Profile(name)),
             LineCommand::User(id) => self.connect(ConnectTo::User(id)),
+        }
+    }
+
+    /// Why this connection cannot run `command` (which parsed), if it cannot.
+    fn refusal(&self, command: &LineCommand) -> Option<String> {
+        match command {
+            LineCommand::Profile(name) if !self.profiles.contains(name) => Some(format!(
+                "no profile {name:?}; {}",
+                if self.profiles.is_empty() {
+                    "the config file defines none".to_string()
+                } else {
+                    format!("profiles: {}", self.profiles.join(", "))
+                }
+            )),
+            LineCommand::User(_) if self.session.embedded => {
+                Some("the embedded demo server has one user".into())
+            }
+            _ => None,
         }
     }
 

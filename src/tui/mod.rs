@@ -137,7 +137,8 @@ fn session_of(connection: &Connection, journal: &Journal) -> (Session, Vec<(crat
 /// Runs the TUI on this terminal against `connection`, showing and recording held locks in the
 /// journal at `journal_path`. `warnings` (e.g. a token file readable by others) are shown in the
 /// status bar and the activity log. `options` (how `connection` was made) let `:profile` and
-/// `:user` connect elsewhere. Returns when the user quits or on SIGTERM/SIGHUP/SIGINT; the
+/// `:user` connect elsewhere, `profiles` being the config file's (read once, by the caller). The
+/// app has the keys and colours of `look`. Returns when the user quits or on SIGTERM/SIGHUP/SIGINT; the
 /// terminal is restored in every case, and the embedded server (if any) is shut down.
 pub async fn run(
     mut connection: Connection,
@@ -145,6 +146,7 @@ pub async fn run(
     journal_path: PathBuf,
     warnings: Vec<String>,
     (keymap, theme): (keymap::Keymap, Theme),
+    profiles: Vec<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let journal = Journal::load(&journal_path)?;
     let client = connection.client.clone();
@@ -176,7 +178,7 @@ pub async fn run(
     let mut runtime = Runtime {
         terminal,
         app: App::new(session, held, warnings, Utc::now(), screen)
-            .with_profiles(crate::connect::profile_names(&options))
+            .with_profiles(profiles)
             .with_last_module(last_module())
             .with_keymap(keymap),
         theme,

@@ -34,6 +34,15 @@ fn run(app: &mut App, line: &str) -> Vec<Effect> {
     press(app, KeyCode::Enter)
 }
 
+/// Every message of the activity log, oldest first.
+fn log_messages(app: &App) -> Vec<&str> {
+    app.activity
+        .entries()
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect()
+}
+
 fn line_message(app: &App) -> Option<String> {
     match &app.shell {
         Some(shell::Dialog::CommandLine(line)) => line.message.clone(),
@@ -173,12 +182,7 @@ fn a_switch_shows_the_new_connection_and_its_locks_and_says_the_old_ones_stay() 
     assert_eq!(app.session.user_id, "bob");
     let ids: Vec<&str> = app.locks.entries().iter().map(|e| e.id()).collect();
     assert_eq!(ids, [B]);
-    let log: Vec<&str> = app
-        .activity
-        .entries()
-        .iter()
-        .map(|e| e.message.as_str())
-        .collect();
+    let log = log_messages(&app);
     assert!(
         log.iter()
             .any(|m| m.contains("1 live lock(s) of profile home stay in the journal")),
@@ -234,12 +238,7 @@ fn read_only_turned_on_stays_on_across_a_switch_and_the_same_server_keeps_quiet(
         warnings: vec![],
     })));
     assert!(app.session.read_only, "the user's read-only survives the switch");
-    let log: Vec<&str> = app
-        .activity
-        .entries()
-        .iter()
-        .map(|e| e.message.as_str())
-        .collect();
+    let log = log_messages(&app);
     assert!(
         !log.iter().any(|m| m.contains("stay in the journal")),
         "same server and user: {log:?}"

@@ -458,25 +458,31 @@ async fn cleanup_yes_at_a_terminal_confirms_more_than_ten_records_naming_them() 
     assert!(crate::support::record_ids(&server.db_path, "101").is_empty());
 }
 
+/// Creates a record in module 100 for `device`, under a lock taken for this one command;
+/// returns its id.
+async fn new_record(cli: &Cli, device: &str) -> String {
+    let created = cli
+        .run(&[
+            "record",
+            "create",
+            "-m",
+            "100",
+            "--device",
+            device,
+            "--auto-lock",
+            "-q",
+        ])
+        .await;
+    created.ok().stdout_trimmed().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn cleanup_lists_kept_backups_on_stderr_so_stdout_is_only_what_goes() {
     let server = spawn_server().await;
     let cli = Cli::for_server(&server.base_url());
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let created = cli
-            .run(&[
-                "record",
-                "create",
-                "-m",
-                "100",
-                "--device",
-                "nas",
-                "--auto-lock",
-                "-q",
-            ])
-            .await;
-        let id = created.ok().stdout_trimmed().to_string();
+        let id = new_record(&cli, "nas").await;
         cli.run(&["record", "complete", &id, "--auto-lock", "-q"])
             .await
             .ok();
@@ -505,19 +511,7 @@ async fn cleanup_lists_kept_backups_on_stderr_so_stdout_is_only_what_goes() {
 async fn a_lock_of_another_module_or_without_a_module_is_refused_before_anything_is_sent() {
     let server = spawn_server().await;
     let cli = Cli::for_server(&server.base_url());
-    let created = cli
-        .run(&[
-            "record",
-            "create",
-            "-m",
-            "100",
-            "--device",
-            "nas",
-            "--auto-lock",
-            "-q",
-        ])
-        .await;
-    let id = created.ok().stdout_trimmed().to_string();
+    let id = new_record(&cli, "nas").await;
     let album = cli.run(&["lock", "create", "-m", "101", "-q"]).await;
     let album = album.ok().stdout_trimmed().to_string();
     for command in [&["complete"][..], &["add-file", "--name", "x.vcf"]] {

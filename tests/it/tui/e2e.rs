@@ -195,6 +195,15 @@ async fn a_deleted_or_damaged_journal_never_drops_a_lock_from_the_screen() {
     .unwrap();
 }
 
+/// A config file section for profile `name` on `url` as alice, her token from the environment
+/// the pty tests set.
+fn profile(name: &str, url: &str) -> String {
+    format!(
+        "[profiles.{name}]\nbase_url = \"{url}\"\nuser_id = \"{}\"\ntoken = {{ env = \"KOOBACKUP_TOKEN\" }}\n",
+        support::ALICE.0
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_switches_profiles_without_restarting() {
     let one = support::spawn_server().await;
@@ -202,12 +211,6 @@ async fn the_command_line_switches_profiles_without_restarting() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config/koobackup/config.toml");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
-    let profile = |name: &str, url: &str| {
-        format!(
-            "[profiles.{name}]\nbase_url = \"{url}\"\nuser_id = \"{}\"\ntoken = {{ env = \"KOOBACKUP_TOKEN\" }}\n",
-            support::ALICE.0
-        )
-    };
     // A third profile whose token takes 3 s to come: a switch to it that another overtakes
     // must not land afterwards.
     let slow = format!(
@@ -277,14 +280,7 @@ async fn keys_and_colours_from_the_config_file_and_their_errors_before_the_scree
     let base_url = server.base_url();
     let dir_path = dir.path().to_path_buf();
     let write = move |extra: &str| {
-        std::fs::write(
-            &config,
-            format!(
-                "[profiles.one]\nbase_url = \"{base_url}\"\nuser_id = \"{}\"\ntoken = {{ env = \"KOOBACKUP_TOKEN\" }}\n{extra}",
-                support::ALICE.0
-            ),
-        )
-        .unwrap();
+        std::fs::write(&config, format!("{}{extra}", profile("one", &base_url))).unwrap();
     };
     tokio::task::spawn_blocking(move || {
         write("\n[theme]\nwarning = \"mauve\"\n");
