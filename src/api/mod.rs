@@ -15,6 +15,7 @@ pub mod pages;
 pub mod sign;
 
 pub use auth::{Credentials, Scheme, Token};
+pub use backup::Deleted;
 pub use client::{Client, ClientOptions};
 pub use error::ApiError;
 pub use model::*;

@@ -380,6 +380,12 @@ pub struct LockJson<'a> {
     pub seconds_left: i64,
     pub expired: bool,
     pub auto_renew: bool,
+    /// Who holds it (journal entries only; absent for entries older koobackups wrote).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<&'a crate::lease::Owner>,
+    /// Where the owner stands from here: `this-process`, `running`, `orphaned`, `kept`…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_state: Option<&'static str>,
 }
 
 impl<'a> LockJson<'a> {
@@ -391,6 +397,17 @@ impl<'a> LockJson<'a> {
             seconds_left: lock.time_left(now).num_seconds(),
             expired: lock.is_expired(now),
             auto_renew,
+            owner: None,
+            owner_state: None,
+        }
+    }
+
+    /// A journal entry, with its owner.
+    pub fn held(held: &'a crate::journal::HeldLock, now: DateTime<Utc>) -> LockJson<'a> {
+        LockJson {
+            owner: held.owner.as_ref(),
+            owner_state: Some(held.standing().code()),
+            ..LockJson::new(&held.lock, held.auto_renew, now)
         }
     }
 }

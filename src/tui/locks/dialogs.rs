@@ -37,9 +37,10 @@ impl Dialog {
         }
     }
 
-    pub fn adopt() -> Dialog {
+    /// The adopt field, holding `id` to start with.
+    pub fn adopt(id: &str) -> Dialog {
         Dialog::Adopt {
-            input: Input::default(),
+            input: Input::new(id.to_string()),
             error: None,
         }
     }

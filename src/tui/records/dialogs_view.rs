@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
 use super::State;
 use super::bulk::BulkRun;
 use super::cleanup::CleanupView;
-use super::dialogs::{BulkConfirm, Dialog, RecordDetail, TextField, TextPurpose};
+use super::dialogs::{BulkConfirm, Dialog, OrphanRelease, RecordDetail, TextField, TextPurpose};
 use super::form::{Field, RecordForm, Stage};
 use super::view::status_style;
 use crate::api::{BackupRecord, RecordStatus};
@@ -51,6 +51,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, pane: &State, chrome: &Chrome, serv
         Dialog::Text(field) => draw_text_field(frame, screen, field, theme),
         Dialog::Cleanup(view) => draw_cleanup(frame, screen, app, view, theme),
         Dialog::Bulk(run) => draw_bulk(frame, screen, run, theme),
+        Dialog::ReleaseOrphan(orphan) => draw_release_orphan(frame, screen, orphan, theme),
     }
 }
 
@@ -274,6 +275,48 @@ fn pretty_properties(text: &str) -> String {
         return "(none)".into();
     }
     crate::properties::pretty(text).unwrap_or_else(|| text.to_string())
+}
+
+fn draw_release_orphan(frame: &mut Frame, screen: Rect, orphan: &OrphanRelease, theme: &Theme) {
+    let width = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    let mut lines = vec![Line::from(vec![
+        Span::raw(format!("Module {} is locked by lock ", orphan.module)),
+        Span::styled(format::escape(&orphan.lock_id).into_owned(), theme.header),
+    ])];
+    // Wrapped here (not by the paragraph) so the dialog's height fits what is drawn.
+    lines.extend(
+        format::wrap_words(&orphan.holder, width)
+            .into_iter()
+            .map(|line| Line::styled(line, theme.warning)),
+    );
+    lines.extend(
+        format::wrap_words(
+            "Nobody renews or releases it, and it blocks every backup of the module until it \
+             expires.",
+            width,
+        )
+        .into_iter()
+        .map(Line::from),
+    );
+    lines.push(Line::from(""));
+    lines.extend(
+        format::wrap_words(
+            &format!(
+                "Release it, then take a lock for this ({}) and release that when it is done?",
+                format::escape(&orphan.op.describe())
+            ),
+            width,
+        )
+        .into_iter()
+        .map(Line::from),
+    );
+    lines.push(Line::from(""));
+    lines.push(Line::styled(
+        "y: release it and go on · n / Esc: leave it",
+        theme.dim,
+    ));
+    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    boxed(frame, area, "Orphaned lock", lines, theme);
 }
 
 fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &BackupRecord, theme: &Theme) {

@@ -107,7 +107,10 @@ async fn every_command_prints_the_documented_json_shape() {
     assert_eq!(renewed.json()["failed"][0]["id"], unknown);
 
     // Records.
-    let created = json(&["record", "create", "-m", "102", "--device", "pixel-8"]).await;
+    let created = json(&[
+        "record", "create", "-m", "102", "--device", "pixel-8", "--lock", &lock_id,
+    ])
+    .await;
     schemas.check("record-create", &created);
     let id = created["recordId"].as_str().unwrap().to_string();
     schemas.check("record-list", &json(&["record", "list", "-m", "102"]).await);
@@ -121,6 +124,8 @@ async fn every_command_prints_the_documented_json_shape() {
         "contacts.vcf",
         "--length",
         "42",
+        "--lock",
+        &lock_id,
     ])
     .await;
     schemas.check("record-add-file", &file);
@@ -129,11 +134,23 @@ async fn every_command_prints_the_documented_json_shape() {
         "record-files",
         &cli.run(&["record", "files", &id, "-o", "jsonl"]).await,
     );
-    schemas.check("record-complete", &json(&["record", "complete", &id]).await);
+    schemas.check(
+        "record-complete",
+        &json(&["record", "complete", &id, "--lock", &lock_id]).await,
+    );
     let dry = json(&["record", "delete", &id, "--dry-run"]).await;
     schemas.check("record-delete", &dry);
     let deleted = cli
-        .run(&["record", "delete", &id, "999999999", "--yes", "--json"])
+        .run(&[
+            "record",
+            "delete",
+            &id,
+            "999999999",
+            "--yes",
+            "--lock",
+            &lock_id,
+            "--json",
+        ])
         .await;
     schemas.check("record-delete", &deleted.code(5).json());
     schemas.check_error(&deleted);

@@ -144,7 +144,7 @@ async fn locks_another_koobackup_takes_and_releases_show_up_live() {
         let screen = tui.wait_for("the other process's lock", Duration::from_secs(10), |s| {
             countdown_of(s, "101 album").is_some() && s.contains(&short)
         });
-        assert!(screen.contains("taken by another koobackup"), "{screen}");
+        assert!(screen.contains("held by you, with"), "{screen}");
 
         cli_beside(&base_url, &dir_path, &["lock", "release", &lock_id]);
         let screen = tui.wait_for("its release", Duration::from_secs(10), |s| {
@@ -570,8 +570,8 @@ async fn records_create_browse_and_delete_with_confirmation() {
         let ids = on_server();
         assert_eq!(ids.len(), 1, "the record exists on the server");
         tui.wait_text(&ids[0]);
-        // The lock created for it is journalled.
-        wait_journal(&dir_path, 1);
+        // The lock taken for it alone is released once the record is created.
+        wait_journal(&dir_path, 0);
 
         tui.send("d");
         tui.wait_text("Its backup files are deleted too");
@@ -584,11 +584,13 @@ async fn records_create_browse_and_delete_with_confirmation() {
         tui.send("y");
         tui.wait_text("No records in 102");
         assert!(on_server().is_empty(), "the record is gone from the server");
+        wait_journal(&dir_path, 0);
 
         tui.send("q");
-        tui.wait_text("You hold 1 live lock(s).");
-        tui.send("r");
-        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+        assert!(
+            tui.wait_exit(Duration::from_secs(15)).success(),
+            "no lock left behind: quits at once"
+        );
     })
     .await
     .unwrap();
@@ -677,6 +679,19 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
         tui.wait_for("the filter to be cleared", Duration::from_secs(15), |s| {
             s.contains(" of 250 ") && !s.contains("filter \"")
         });
+        // The lock taken for the completion is released once it is done.
+        wait_journal(&dir_path, 0);
+
+        // A lock held on purpose in the app, which the bulk delete then runs under.
+        tui.send("L");
+        tui.send("n");
+        tui.send("3");
+        tui.wait_for("the app's lock", Duration::from_secs(15), |s| {
+            s.lines()
+                .any(|l| l.contains("102 address book") && l.contains("this app"))
+        });
+        tui.send("R");
+        tui.wait_text(" of 250 ");
 
         // Mark the 100 newest, then delete them with 10% of the answers failing.
         tui.send("g");
@@ -756,6 +771,12 @@ async fn bulk_delete_retries_a_rate_limit_and_d_retries_what_failed() {
         };
         let mut tui = Tui::start(&base_url, &dir_path);
         tui.wait_text("No locks held");
+        // A lock held on purpose in the app: every bulk delete below runs under it.
+        tui.send("n");
+        tui.send("3");
+        tui.wait_for("the app's lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "102 address book").is_some()
+        });
         tui.send("R");
         tui.send("3");
         tui.wait_text(&format!(" of {RECORDS} "));
@@ -781,7 +802,8 @@ async fn bulk_delete_retries_a_rate_limit_and_d_retries_what_failed() {
         assert!(rate_limited > 0, "the test met no rate limit");
         tui.send("\r");
 
-        // The other 12 while every answer fails: each is tried six times, then reported.
+        // The other 12 while every answer fails: each is tried six times (its re-read first),
+        // then reported.
         tui.send("a");
         tui.wait_text(" 12 marked");
         tui.send("d");
@@ -889,9 +911,9 @@ async fn properties_are_edited_in_the_users_editor() {
             vec![(r#""{\"a\":1}""#.to_string(), "pixel-7".to_string())],
             "the edited properties were sent"
         );
+        // The lock taken for the create is released after it: nothing to ask about.
+        wait_journal(&dir_path, 0);
         tui.send("q");
-        tui.wait_text("You hold 1 live lock(s).");
-        tui.send("r");
         assert!(tui.wait_exit(Duration::from_secs(15)).success());
 
         let mut tui = Tui::start_with(&base_url, &dir_path, &[("EDITOR", "false"), ("TMPDIR", tmp_dir)]);
