@@ -37,7 +37,7 @@ use watchdog::Watchdog;
 use super::Context;
 use super::exit::{CliError, Exit};
 use super::locking::LOCK_ID_ENV;
-use crate::api::ModuleCode;
+use crate::api::{ApiError, ModuleCode};
 use crate::format;
 use crate::lease::Purpose;
 use crate::lease::clock::BootInstant;
@@ -240,6 +240,13 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     if let Some(terminal) = &terminal {
         terminal.take_back();
     }
+    // COMMAND may have ended (killed by the watchdog while koobackup was stopped, say) before
+    // a look at the clock noticed the deadline had passed.
+    if run.lost.is_none()
+        && let Some(lost) = run.keeper.lost()
+    {
+        run.lost = Some(lost);
+    }
     let status = status.map_err(|e| CliError::failure(format!("cannot wait for {}: {e}", run.program)))?;
     run.stop_leftovers(ctx).await;
     let Running {
@@ -336,18 +343,9 @@ impl Running {
                 error,
                 retry_in,
                 left,
-            } => {
-                let left = if left > chrono::Duration::zero() {
-                    format!("{} left on the lock", format::countdown(left))
-                } else {
-                    "the lock has run out by koobackup's count".into()
-                };
-                ctx.out.warn(&format!(
-                    "renewing lock {} failed ({error}); retrying in {} s, {left}",
-                    format::escape(&self.keeper.lock().lock_id),
-                    format::seconds(retry_in),
-                ));
-            }
+            } => ctx
+                .out
+                .warn(&retry_text(&self.keeper.lock().lock_id, &error, retry_in, left)),
             Event::Lost(lost) => {
                 if self.lost.is_none() {
                     self.stop(ctx, &lost);
@@ -413,6 +411,21 @@ impl Running {
             }
         }
     }
+}
+
+/// A failed renewal, in words: what failed, when it is tried again, and the time left (or that
+/// there is none).
+fn retry_text(lock_id: &str, error: &ApiError, retry_in: Duration, left: chrono::Duration) -> String {
+    let left = if left > chrono::Duration::zero() {
+        format!("{} left on the lock", format::countdown(left))
+    } else {
+        "the lock has run out by koobackup's count".into()
+    };
+    format!(
+        "renewing lock {} failed ({error}); retrying in {} s, {left}",
+        format::escape(lock_id),
+        format::seconds(retry_in),
+    )
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -538,6 +551,29 @@ mod tests {
         assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
         assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
         assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGINT)), 130);
+    }
+
+    #[test]
+    fn a_retry_says_the_time_left_or_that_there_is_none() {
+        let error = ApiError::Timeout {
+            after: Duration::from_secs(10),
+        };
+        let live = retry_text(
+            "a@102",
+            &error,
+            Duration::from_secs(2),
+            chrono::Duration::seconds(95),
+        );
+        assert!(
+            live.ends_with("retrying in 2 s, 01:35 left on the lock"),
+            "{live}"
+        );
+        let lapsed = retry_text("a@102", &error, Duration::from_secs(2), chrono::Duration::zero());
+        assert!(
+            lapsed.ends_with("the lock has run out by koobackup's count"),
+            "{lapsed}"
+        );
+        assert!(!lapsed.contains("expired left"));
     }
 
     #[test]

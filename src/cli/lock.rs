@@ -10,7 +10,7 @@ use crate::api::LockInfo;
 use crate::connect::{self, ConnectOptions};
 use crate::format;
 use crate::journal::HeldLock;
-use crate::lease::{Owner, Purpose, Standing};
+use crate::lease::{Owner, Purpose, Standing, describe_holder};
 
 pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, CliError> {
     match command {
@@ -129,7 +129,22 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliE
                 ctx.connection.label
             ));
         }
-        return Ok(held
+        // `--all` means your locks: those of operations still running (a `lock hold` backup, a
+        // clean-up, the app) stay theirs, unless named one by one.
+        let (running, yours): (Vec<HeldLock>, Vec<HeldLock>) = held.into_iter().partition(|h| {
+            matches!(
+                h.standing(),
+                Standing::Running | Standing::Ancestor | Standing::Elsewhere
+            )
+        });
+        for held in running {
+            ctx.out.warn(&format!(
+                "skipped lock {}, {}: name it to act on it anyway",
+                format::escape(&held.lock.lock_id),
+                describe_holder(held.owner.as_ref(), held.standing())
+            ));
+        }
+        return Ok(yours
             .into_iter()
             .map(|held| Selected {
                 held,

@@ -268,7 +268,8 @@ pub struct LockIds {
     #[arg(value_name = "LOCK_ID", required_unless_present = "all", value_parser = parse_lock_id,
           add = discover::lock_id_completer())]
     pub ids: Vec<String>,
-    /// Every lock of the journal for this server and user
+    /// Every lock of the journal for this server and user, except those of operations still
+    /// running (a `lock hold`, a clean-up, the app): name those to act on them
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
 }

@@ -164,7 +164,7 @@ impl Chrome<'_> {
             ),
             None => Line::styled(
                 format!(
-                    "none held for {}: one is taken for this and released when it is done",
+                    "none for {} yet: one is taken for this and released after",
                     module.code()
                 ),
                 self.theme.warning,

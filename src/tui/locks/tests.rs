@@ -204,7 +204,9 @@ fn renewal_answered_lock_not_found_marks_the_lock_gone_but_keeps_it() {
 fn release_asks_first_and_cancel_changes_nothing() {
     let mut app = app();
     assert!(ch(&mut app, 'd').is_empty());
-    assert!(matches!(&app.locks.dialog, Some(Dialog::ConfirmRelease { lock_id }) if lock_id == A));
+    assert!(
+        matches!(&app.locks.dialog, Some(Dialog::ConfirmRelease { lock_id, holder: None }) if lock_id == A)
+    );
     assert!(ch(&mut app, 'n').is_empty());
     assert!(!app.dialog_open());
     press(&mut app, KeyCode::Delete);

@@ -66,7 +66,7 @@ impl State {
         match (dialog, command) {
             (_, Command::Cancel) => {}
             (Dialog::ConfirmForget { lock_ids }, Command::Confirm) => return self.forget(lock_ids),
-            (Dialog::ConfirmRelease { lock_id }, Command::Confirm) => {
+            (Dialog::ConfirmRelease { lock_id, .. }, Command::Confirm) => {
                 if self.contains(&lock_id) {
                     return vec![self.release(lock_id)];
                 }
@@ -242,6 +242,7 @@ impl State {
         match self.selected_idle_lock() {
             Ok(Some(entry)) => {
                 self.dialog = Some(Dialog::ConfirmRelease {
+                    holder: (!entry.holder.is_app()).then(|| entry.holder.describe()),
                     lock_id: entry.lock.lock_id,
                 });
                 Vec::new()

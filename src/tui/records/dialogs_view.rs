@@ -360,7 +360,10 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &Bac
         Line::from(""),
         Line::styled("y / Enter: delete · n / Esc: keep it", theme.dim),
     ];
-    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    // The lock line may wrap (a holder's name): the box grows with it.
+    let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, DIALOG_WIDTH, rows as u16 + 2);
     boxed(frame, area, "Delete record", lines, theme);
 }
 
@@ -429,13 +432,16 @@ fn draw_confirm_bulk(frame: &mut Frame, screen: Rect, app: &View, confirm: &Bulk
     lines.push(Line::from(format!(
         "Type {n} and press Enter to delete them (Esc keeps them):"
     )));
-    let input_row = lines.len();
+    // Lines that wrap (the lock's holder) push the field down: rows are counted as drawn.
+    let inner = usize::from(width.saturating_sub(2));
+    let input_row: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
     lines.push(input_line(&confirm.typed, input_width, theme.header));
     lines.push(match &confirm.error {
         Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
         None => Line::from(""),
     });
-    let area = centered(screen, width, lines.len() as u16 + 2);
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, width, rows as u16 + 2);
     boxed(frame, area, &format!("Delete {n} records"), lines, theme);
     set_input_cursor(
         frame,

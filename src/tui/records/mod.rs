@@ -19,6 +19,8 @@ pub mod update;
 pub mod view;
 
 #[cfg(test)]
+mod ownership_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -195,6 +195,66 @@ async fn a_deleted_or_damaged_journal_never_drops_a_lock_from_the_screen() {
     .unwrap();
 }
 
+/// A `lock hold` backup runs beside the app; its record, still `new` and 25 hours old, is a
+/// clean-up candidate. The app's clean-up must not delete it under the backup's lock: it says
+/// whose lock holds the module and sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_clean_up_never_deletes_under_a_running_backups_lock() {
+    let server = Arc::new(support::spawn_server().await);
+    server.at_minute(-25 * 60);
+    let seed = server.lock(support::ALICE, "102").await;
+    let record = server.record(support::ALICE, &seed, "102", "nas").await;
+    let record_id = record["recordId"].as_str().unwrap().to_string();
+    server
+        .req_on_server_clock("DELETE", &format!("{}/lock", support::PREFIX))
+        .lock(&seed)
+        .send()
+        .await
+        .expect_ok();
+    server.server.set_faults(koobackup::server::Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut backup = std::process::Command::new(env!("CARGO_BIN_EXE_koobackup"))
+            .args(["--base-url", &base_url, "--user-id", support::ALICE.0])
+            .args(["lock", "hold", "-m", "102", "--", "sleep", "60"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(crate::support::pty::env_for(&dir_path))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_journal(&dir_path, 1);
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("`lock hold` of `sleep 60`");
+        tui.send("R");
+        tui.send("3");
+        tui.wait_text(&record_id);
+        tui.send("x");
+        tui.wait_text("abandoned");
+        tui.send("\r");
+        tui.wait_text("Delete record");
+        tui.send("y");
+        let screen = tui.wait_text("not sent");
+        assert!(screen.contains("lock hold"), "the holder is named:\n{screen}");
+        let left = handle.block_on(server_record_ids(&server, "102"));
+        assert_eq!(
+            left,
+            vec![record_id.clone()],
+            "the backup's record is still there"
+        );
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+        backup.kill().unwrap();
+        backup.wait().unwrap();
+    })
+    .await
+    .unwrap();
+}
+
 /// A config file section for profile `name` on `url` as alice, her token from the environment
 /// the pty tests set.
 fn profile(name: &str, url: &str) -> String {
