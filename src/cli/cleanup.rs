@@ -13,10 +13,10 @@ use clap::Args;
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::Context;
 use super::exit::{CliError, Exit};
 use super::output;
 use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, report_unreadable, too_big, walk_error};
-use super::{Context, parse_module};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
@@ -29,7 +29,7 @@ use crate::retention::Retention;
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Module to clean; repeat for several (default: all three)
-    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device
     #[arg(long, value_name = "DEVICE_ID")]
@@ -603,7 +603,7 @@ fn print(
     if args.yes {
         headers.push("RESULT");
     }
-    out.line(&out.table(&headers, &rows))?;
+    out.print_table(&out.table(&headers, &rows))?;
     if args.yes {
         let deleted = reports.iter().filter(|r| r.deleted).count();
         out.line(&format!(

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::exit::{CliError, Exit};
 use super::locking::named_lock;
 use super::output::{self, Output};
-use super::{Context, RecordCommand, parse_lock_id, parse_module, parse_record_id};
+use super::{Context, RecordCommand, parse_lock_id, parse_record_id};
 use crate::api::client::{NewRecord, RecordQuery};
 use crate::api::model::NewBackupFile;
 use crate::api::{
@@ -62,7 +62,7 @@ pub struct PropertiesArgs {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
     pub module: ModuleCode,
     /// Id of the device the backup is made from
     #[arg(long, value_name = "DEVICE_ID")]
@@ -76,7 +76,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Module to list; repeat for several (default: all three)
-    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device
     #[arg(long, value_name = "DEVICE_ID")]
@@ -405,7 +405,7 @@ async fn print_pages<T: Serialize>(
         return Ok(());
     }
     let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
-    out.line(&out.table(table.headers, &rows))
+    out.print_table(&out.table(table.headers, &rows))
 }
 
 /// An error of a listing, with the option that moves its bound when it is one.
