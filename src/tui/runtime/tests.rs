@@ -143,7 +143,12 @@ impl Controls {
     /// counts as asked for once the loop has taken it).
     async fn wait_for_nth(&self, what: &str, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        let count = || self.logged().iter().filter(|entry| entry.starts_with(what)).count();
+        let count = || {
+            self.logged()
+                .iter()
+                .filter(|entry| entry.starts_with(what))
+                .count()
+        };
         while count() < n {
             assert!(
                 Instant::now() < deadline,
