@@ -223,6 +223,7 @@ impl Serialize for SkippedModule {
 pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliError> {
     if args.yes {
         super::refuse_if_read_only(ctx, "cleanup --yes")?;
+        ctx.interrupt.wind_down();
     }
     let rules = CleanupRules {
         stale_new_after: args.older_than,
@@ -249,7 +250,12 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
     let mut skipped = Vec::new();
     let mut first_error: Option<CliError> = None;
     for module in modules {
-        let outcome = if args.yes {
+        let outcome = if let Some(signal) = ctx.interrupt.received() {
+            Err(CliError::failure(format!(
+                "interrupted ({}) before it was cleaned up",
+                super::interrupt::signal_name(signal)
+            )))
+        } else if args.yes {
             let targets = Targets {
                 rules: &rules,
                 chosen: chosen.as_ref(),
@@ -475,17 +481,24 @@ async fn delete_candidates(
     };
     let lock_id = keeper.lock().lock_id;
     let client = ctx.client().clone();
-    let guard = || keeper.lost().map(|lost| Stop::LockLost(lost.reason));
+    let interrupt = ctx.interrupt.clone();
+    let guard = || {
+        keeper
+            .lost()
+            .map(|lost| Stop::LockLost(lost.reason))
+            .or_else(|| interrupt.stop())
+    };
     let summary = bulk::delete_all(&client, &lock_id, work, options, guard, |done| {
         if let Some(&i) = index.get(&done.record_id) {
             candidates[i].settle(&done.outcome);
         }
     })
     .await;
-    if let Some(Stop::LockLost(reason)) = &summary.stop {
+    if let Some(stop) = &summary.stop {
+        let reason = stop.describe();
         for id in &summary.not_attempted {
             if let Some(&i) = index.get(id) {
-                candidates[i].not_attempted(reason);
+                candidates[i].not_attempted(&reason);
             }
         }
     }

@@ -23,9 +23,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::FutureExt;
 use serde::Serialize;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::time::Instant;
 
 mod process;
@@ -36,6 +34,7 @@ use watchdog::Watchdog;
 
 use super::Context;
 use super::exit::{CliError, Exit};
+use super::interrupt::{PASSED_ON, Signals, exit_code as exit_code_of_signal, signal_name};
 use super::locking::LOCK_ID_ENV;
 use crate::api::{ApiError, ModuleCode};
 use crate::format;
@@ -91,7 +90,8 @@ struct Summary<'a> {
 pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     // Installed before anything else, so an early Ctrl-C is seen instead of killing us with a
     // lock left behind.
-    let mut signals = Signals::install()?;
+    ctx.interrupt.handle_own_signals();
+    let mut signals = Signals::install(&PASSED_ON)?;
     let program = hold.command[0].to_string_lossy().into_owned();
     let purpose = Purpose::Hold {
         command: command_text(&hold.command),
@@ -100,13 +100,13 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
         keeper = ctx.hold_lock(hold.module, purpose, hold.wait) => keeper?,
         Some(signal) = signals.next() => {
             ctx.out.note(&format!("received {}; nothing was started", signal_name(signal)));
-            return Ok(signal_exit_code(signal));
+            return Ok(exit_code_of_signal(signal));
         }
     };
     let lock = keeper.lock();
     if let Some(signal) = signals.pending() {
         finish(ctx, keeper, None).await;
-        return Ok(signal_exit_code(signal));
+        return Ok(exit_code_of_signal(signal));
     }
     if !keeper.is_held() {
         // The answer came after the lock's lifetime, counted from the request: COMMAND would start
@@ -479,73 +479,12 @@ async fn finish(ctx: &mut Context, keeper: Keeper, already_lost: Option<&Lost>) 
     }
 }
 
-/// The signals koobackup passes on to COMMAND: those that would otherwise end koobackup and
-/// leave COMMAND running without its lock renewed.
-struct Signals {
-    interrupt: Signal,
-    terminate: Signal,
-    hangup: Signal,
-    quit: Signal,
-    user1: Signal,
-    user2: Signal,
-}
-
-impl Signals {
-    fn install() -> Result<Signals, CliError> {
-        let install = |kind: SignalKind| {
-            signal(kind).map_err(|e| CliError::failure(format!("cannot install a signal handler: {e}")))
-        };
-        Ok(Signals {
-            interrupt: install(SignalKind::interrupt())?,
-            terminate: install(SignalKind::terminate())?,
-            hangup: install(SignalKind::hangup())?,
-            quit: install(SignalKind::quit())?,
-            user1: install(SignalKind::user_defined1())?,
-            user2: install(SignalKind::user_defined2())?,
-        })
-    }
-
-    /// The next signal received, as its number.
-    async fn next(&mut self) -> Option<i32> {
-        tokio::select! {
-            Some(()) = self.interrupt.recv() => Some(libc::SIGINT),
-            Some(()) = self.terminate.recv() => Some(libc::SIGTERM),
-            Some(()) = self.hangup.recv() => Some(libc::SIGHUP),
-            Some(()) = self.quit.recv() => Some(libc::SIGQUIT),
-            Some(()) = self.user1.recv() => Some(libc::SIGUSR1),
-            Some(()) = self.user2.recv() => Some(libc::SIGUSR2),
-            else => None,
-        }
-    }
-
-    /// A signal that already arrived, without waiting.
-    fn pending(&mut self) -> Option<i32> {
-        self.next().now_or_never().flatten()
-    }
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGINT => "SIGINT",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGUSR2 => "SIGUSR2",
-        _ => "a signal",
-    }
-}
-
-fn signal_exit_code(signal: i32) -> u8 {
-    u8::try_from(128 + signal).unwrap_or(u8::MAX)
-}
-
 /// COMMAND's exit code, or 128 + signal number as a shell reports it.
 fn exit_code(status: ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(u8::MAX),
-        (None, Some(signal)) => signal_exit_code(signal),
+        (None, Some(signal)) => exit_code_of_signal(signal),
         (None, None) => Exit::Failure.code(),
     }
 }

@@ -7,6 +7,7 @@ mod device;
 mod discover;
 pub mod exit;
 mod hold;
+mod interrupt;
 mod lock;
 mod locking;
 pub mod output;
@@ -687,7 +688,8 @@ async fn connected(
     command: impl AsyncFnOnce(&mut Context) -> Result<u8, CliError>,
 ) -> Result<u8, CliError> {
     let mut ctx = Context::open(options, out).await?;
-    let result = command(&mut ctx).await;
+    let interrupt = ctx.interrupt.clone();
+    let result = interrupt::supervise(&interrupt, out, command(&mut ctx)).await;
     ctx.connection.close().await;
     result
 }
@@ -700,6 +702,8 @@ pub(crate) fn load_journal() -> Result<Journal, CliError> {
 pub(crate) struct Context {
     pub connection: Connection,
     pub out: Output,
+    /// A signal received while the command runs, and how the command answers it.
+    pub interrupt: interrupt::Interrupt,
     /// Read on first use, so a damaged journal does not stop commands that do not need it.
     journal: Option<Journal>,
 }
@@ -729,6 +733,7 @@ impl Context {
         Ok(Context {
             connection,
             out,
+            interrupt: interrupt::Interrupt::default(),
             journal: None,
         })
     }
