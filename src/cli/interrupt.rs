@@ -127,8 +127,11 @@ pub async fn supervise(
     }
 }
 
+/// A signal to listen to: its kind for tokio, and its number.
+pub type Listened = (fn() -> SignalKind, i32);
+
 /// The signals that end a command.
-const ENDING: [(fn() -> SignalKind, i32); 3] = [
+const ENDING: [Listened; 3] = [
     (SignalKind::interrupt, libc::SIGINT),
     (SignalKind::terminate, libc::SIGTERM),
     (SignalKind::hangup, libc::SIGHUP),
@@ -136,7 +139,7 @@ const ENDING: [(fn() -> SignalKind, i32); 3] = [
 
 /// The signals `lock hold` passes on to COMMAND: those that would otherwise end koobackup and
 /// leave COMMAND running without its lock renewed.
-pub const PASSED_ON: [(fn() -> SignalKind, i32); 6] = [
+pub const PASSED_ON: [Listened; 6] = [
     (SignalKind::interrupt, libc::SIGINT),
     (SignalKind::terminate, libc::SIGTERM),
     (SignalKind::hangup, libc::SIGHUP),
@@ -149,7 +152,7 @@ pub const PASSED_ON: [(fn() -> SignalKind, i32); 6] = [
 pub struct Signals(Vec<(Signal, i32)>);
 
 impl Signals {
-    pub fn install(kinds: &[(fn() -> SignalKind, i32)]) -> Result<Signals, CliError> {
+    pub fn install(kinds: &[Listened]) -> Result<Signals, CliError> {
         kinds
             .iter()
             .map(|(kind, number)| {
