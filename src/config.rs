@@ -75,6 +75,12 @@ pub struct Profile {
     /// looks at): the TUI refuses such keys, the CLI such commands (exit 2).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    /// `[profiles.NAME.health]`: when backups are late or stale, for `status` and the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::HealthConfig>,
+    /// `[profiles.NAME.hooks]`: commands run on events (`lock-lost`, `status-critical`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<crate::hooks::Hooks>,
 }
 
 /// Where a secret (an access token or an app secret) comes from. In TOML: `{ env = "VAR" }`,
@@ -371,6 +377,13 @@ impl Profile {
         // koobackup trust a lock the server has already dropped.
         if self.lock_ttl_secs.is_some_and(|secs| !(1..=600).contains(&secs)) {
             return Err("lock_ttl_secs must be between 1 and 600 (KooDrive's lock lifetime)".into());
+        }
+        if let Some(health) = &self.health {
+            crate::health::HealthConfig::rules(Some(health), Default::default())
+                .map_err(|problem| format!("health: {problem}"))?;
+        }
+        if let Some(hooks) = &self.hooks {
+            hooks.validate()?;
         }
         let credential = self.credential()?;
         let name = match credential {

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use crate::api::{ApiError, Client, ClientOptions, Credentials, Token};
 use crate::config::{self, Config, ConfigError, CredentialSource, SecretSource};
+use crate::health::{self, HealthConfig};
+use crate::hooks::{self, Hooks};
 use crate::journal::{Journal, JournalError};
 use crate::server::{self, RunningServer, ServerConfig, ServerError};
 
@@ -108,6 +110,9 @@ pub struct RemoteSettings {
     pub retention: Option<Retention>,
     /// `--read-only`, or the profile's `read_only = true`.
     pub read_only: bool,
+    /// The profile's health thresholds and hooks, if it has them.
+    pub health: Option<HealthConfig>,
+    pub hooks: Option<Hooks>,
 }
 
 impl RemoteSettings {
@@ -168,6 +173,12 @@ pub struct Connection {
     pub warnings: Vec<String>,
     /// The profile's retention policy for `cleanup`, if it has one.
     pub retention: Option<Retention>,
+    /// The profile's health thresholds (`status`, the app's Devices view), if it has them.
+    pub health: Option<HealthConfig>,
+    /// The profile's hooks (none without a profile).
+    pub hooks: Hooks,
+    /// The environment variable the profile's secret is read from, if it is one: kept from hooks.
+    secret_var: Option<String>,
     journal_key: String,
 }
 
@@ -191,6 +202,21 @@ impl Connection {
 
     pub fn is_embedded(&self) -> bool {
         self.embedded.is_some()
+    }
+
+    /// The health rules of this connection's profile with `overrides` from the command line.
+    pub fn health_rules(&self, overrides: health::rules::Overrides) -> Result<health::Rules, String> {
+        HealthConfig::rules(self.health.as_ref(), overrides)
+    }
+
+    /// What the hooks of this connection are told of where an event happened.
+    pub fn hook_origin(&self) -> hooks::Origin {
+        hooks::Origin {
+            connection: self.label.clone(),
+            server: self.client.base_url().to_string(),
+            user_id: self.client.user_id().to_string(),
+            secret_vars: self.secret_var.iter().cloned().collect(),
+        }
     }
 
     /// Stops the embedded server, if any, letting requests in flight finish.
@@ -342,6 +368,8 @@ fn command_line_settings(options: &ConnectOptions, base_url: &str) -> Result<Rem
         allow_insecure_http: false,
         retention: None,
         read_only: options.read_only,
+        health: None,
+        hooks: None,
     })
 }
 
@@ -393,6 +421,8 @@ fn profile_settings(
         allow_insecure_http: profile.allow_insecure_http,
         retention: profile.retention,
         read_only: options.read_only || profile.read_only,
+        health: profile.health,
+        hooks: profile.hooks,
         origin: Origin::Profile { name, config_path },
     })
 }
@@ -454,12 +484,19 @@ impl Target {
                     .into_iter()
                     .collect();
                 let credentials = settings.credential.resolve(&settings.user_id)?;
+                let secret_var = match settings.credential.secret() {
+                    SecretSource::Env(var) => Some(var.clone()),
+                    _ => None,
+                };
                 Ok(Connection {
                     client: settings.client(credentials)?,
                     label: settings.label(),
                     embedded: None,
                     warnings,
                     retention: settings.retention,
+                    health: settings.health,
+                    hooks: settings.hooks.unwrap_or_default(),
+                    secret_var,
                     journal_key,
                 })
             }
@@ -483,6 +520,9 @@ impl Target {
                     embedded: Some(server),
                     warnings: Vec::new(),
                     retention: None,
+                    health: None,
+                    hooks: Hooks::default(),
+                    secret_var: None,
                     journal_key,
                 })
             }

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod format;
+pub mod health;
+pub mod hooks;
 pub mod journal;
 pub mod lease;
 pub mod logging;

@@ -51,6 +51,18 @@ impl ModuleCode {
     pub fn from_code(code: &str) -> Option<ModuleCode> {
         ModuleCode::ALL.into_iter().find(|m| m.code() == code.trim())
     }
+
+    /// A module as people write it: `100`/`101`/`102`, or the names `folder`, `album`,
+    /// `address-book` (`address book`, `contacts`), case aside. The error says what exists.
+    pub fn from_user_text(text: &str) -> Result<ModuleCode, String> {
+        let normalized = text.trim().to_ascii_lowercase().replace([' ', '_'], "-");
+        match normalized.as_str() {
+            "folder" => Ok(ModuleCode::Folder),
+            "album" => Ok(ModuleCode::Album),
+            "address-book" | "addressbook" | "contacts" => Ok(ModuleCode::AddressBook),
+            _ => text.parse(),
+        }
+    }
 }
 
 impl fmt::Display for ModuleCode {

@@ -358,13 +358,7 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 
 /// Accepts `100`/`101`/`102` and the names `folder`, `album`, `address-book`.
 pub fn parse_module(text: &str) -> Result<ModuleCode, String> {
-    let normalized = text.trim().to_ascii_lowercase().replace([' ', '_'], "-");
-    match normalized.as_str() {
-        "folder" => Ok(ModuleCode::Folder),
-        "album" => Ok(ModuleCode::Album),
-        "address-book" | "addressbook" | "contacts" => Ok(ModuleCode::AddressBook),
-        _ => text.parse(),
-    }
+    ModuleCode::from_user_text(text)
 }
 
 /// Refuses up front, in read-only mode, a command that can only end in changes (`what`), so that
