@@ -868,11 +868,15 @@ pub(crate) fn non_empty_env(name: &str) -> Option<std::ffi::OsString> {
 /// temporary file in the same directory (mode 0600), fsync, rename, then fsync of the directory.
 /// Missing parent directories are created with mode 0700.
 pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    create_private_dir_all(dir)?;
+    create_private_dir_all(parent_dir(path))?;
+    write_atomically(path, bytes, 0o600)
+}
+
+/// [`write_private_atomically`] for a file others read too (a Prometheus textfile the collector
+/// reads as another user): created with `mode` (less the umask) in a directory that must exist.
+/// The temporary file's name ends in `.tmp`, so a collector reading `*.prom` never sees it.
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = parent_dir(path);
     let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let temp_path = dir.join(format!(
         ".{file_name}.{}.{}.tmp",
@@ -880,7 +884,7 @@ pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()
         fastrand::u64(..)
     ));
     let result = (|| {
-        let mut file = private_file_options().open(&temp_path)?;
+        let mut file = new_file_options(mode).open(&temp_path)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp_path, path)?;
@@ -893,14 +897,24 @@ pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()
     result
 }
 
-fn private_file_options() -> std::fs::OpenOptions {
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+fn new_file_options(mode: u32) -> std::fs::OpenOptions {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(mode);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     options
 }
 

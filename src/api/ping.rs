@@ -38,8 +38,9 @@ impl Pinger {
     /// Refuses a URL that is not absolute `http://` or `https://` with a host (the message does
     /// not repeat it).
     pub fn new(url: &str, budget: Duration) -> Result<Pinger, String> {
-        let parsed = Url::parse(url.trim())
-            .map_err(|e| format!("the ping URL is not a URL ({e}); write it like https://hc-ping.com/UUID"))?;
+        let parsed = Url::parse(url.trim()).map_err(|e| {
+            format!("the ping URL is not a URL ({e}); write it like https://hc-ping.com/UUID")
+        })?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
             return Err("the ping URL must start with http:// or https:// and name a host".into());
         }
@@ -151,7 +152,11 @@ mod tests {
 
     #[test]
     fn what_is_not_a_ping_url_is_refused_without_repeating_it() {
-        for url in ["hc-ping.com/secret-uuid", "ftp://h/secret-uuid", "mailto:secret-uuid@x"] {
+        for url in [
+            "hc-ping.com/secret-uuid",
+            "ftp://h/secret-uuid",
+            "mailto:secret-uuid@x",
+        ] {
             let err = Pinger::new(url, DEFAULT_PING_BUDGET).unwrap_err();
             assert!(!err.contains("secret-uuid"), "{err}");
         }

@@ -12,6 +12,7 @@ mod locking;
 pub mod output;
 mod record;
 mod serve;
+mod status;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -195,6 +196,10 @@ pub enum Command {
     Device(device::DeviceCommand),
     /// Find abandoned records and records marked to be deleted; delete them with --yes
     Cleanup(cleanup::CleanupArgs),
+    /// The health of every device's backups, for monitoring: a Nagios/Icinga plugin (exit 0
+    /// OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), JSON, a Prometheus textfile, healthchecks pings
+    #[command(long_about = STATUS_ABOUT, after_long_help = STATUS_EXIT)]
+    Status(status::StatusArgs),
     /// Run a local KooDrive-compatible server
     Serve(serve::ServeArgs),
     /// Check the configuration
@@ -348,6 +353,24 @@ const HOLD_EXIT: &str = "Exit status: COMMAND's own, or 128 + the signal number 
     use --json (or -o json) to tell the two apart: its summary has `lockHeld` and \
     `commandExit`.";
 
+/// The long help of `status`.
+const STATUS_ABOUT: &str = "The health of every bound device's backups, for monitoring.\n\n\
+    For each device and module: the last completed backup and its age on the server's clock, the \
+    records by status, the records still new after --abandoned-after (abandoned), the size with \
+    --sizes, and the locks the lock journal holds. A backup older than --warn-age is late \
+    (WARNING), older than --crit-age stale (CRITICAL); a module with no records at all is unused \
+    unless the profile requires it ([profiles.NAME.health.modules.MODULE] required = true).\n\n\
+    The output is a monitoring plugin's: one line `KOOBACKUP STATE - summary | perfdata`, then one \
+    line per device module that is not OK (-o wide: every one). -o json prints one document \
+    (assets/schemas/status.json); --prometheus FILE writes node_exporter's textfile format too.";
+
+/// The exit-status part of `status`'s long help.
+const STATUS_EXIT: &str = "Exit status (the monitoring plugins' contract, not the other commands' \
+    codes): 0 OK, 1 WARNING (a backup is late), 2 CRITICAL (a backup is stale), 3 UNKNOWN (bad \
+    options, the server unreachable, credentials refused, nothing bound, a --device that matches \
+    nothing, a Prometheus file that cannot be written). With --users, the worst over all users: \
+    CRITICAL, then UNKNOWN, then WARNING.";
+
 /// `--timeout`: seconds as [`parse_seconds`] reads them, more than zero.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     match parse_seconds(text)? {
@@ -450,6 +473,17 @@ pub fn parse() -> Cli {
     });
     match parsed {
         Ok(cli) => cli,
+        Err(error) if error.use_stderr() && is_status(std::env::args_os()) => {
+            // A monitoring plugin's usage error is UNKNOWN (3): a 2 would read as CRITICAL.
+            let rendered = error.to_string();
+            let message = rendered
+                .trim_start_matches("error: ")
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or_default();
+            println!("{}", status::usage_error(message));
+            std::process::exit(i32::from(crate::health::State::Unknown.code()));
+        }
         Err(error) if error.use_stderr() => {
             let json = asks_for_json(std::env::args_os().skip(1));
             // clap's rendering starts with "error: ", quotes the argument as typed (which may
@@ -478,6 +512,14 @@ pub fn parse() -> Cli {
         }
         Err(error) => error.exit(),
     }
+}
+
+/// Whether the command line is `status`'s, read leniently (clap has just refused it).
+fn is_status(args: impl Iterator<Item = OsString>) -> bool {
+    Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(args)
+        .is_ok_and(|matches| matches.subcommand_name() == Some("status"))
 }
 
 /// Whether the arguments ask for JSON output, read without clap (which has just refused them).
@@ -579,6 +621,7 @@ pub fn run(global: GlobalArgs, fresh: bool, command: Command) -> u8 {
         Command::Cleanup(args) => block_on(connected(&options, out, async |ctx| {
             cleanup::run(ctx, args).await
         })),
+        Command::Status(args) => block_on(async { Ok(status::run(&options, out, args).await) }),
     };
     match result {
         Ok(code) => code,

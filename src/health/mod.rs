@@ -179,7 +179,7 @@ impl State {
     /// How bad it is, for the worst of several: critical, then unknown (nothing could be
     /// checked), then warning, then OK — as Icinga orders states (our rule where checks of
     /// several users disagree).
-    fn severity(self) -> u8 {
+    pub fn severity(self) -> u8 {
         match self {
             State::Ok => 0,
             State::Warning => 1,
@@ -286,12 +286,12 @@ impl Verdict {
     }
 
     /// What is wrong (or right), in words for people: `last backup 3d 2h ago`, `no backup
-    /// completed; the first record was made 2d 1h ago`, `no backup since it was bound 3d ago`.
+    /// completed, the first began 2d 1h ago`, `no backup since it was bound 3d 0h ago`.
     pub fn describe(&self) -> String {
         let age = self.age.map(crate::format::age).unwrap_or_default();
         match self.since {
             Since::LastCompleted(_) => format!("last backup {age} ago"),
-            Since::FirstRecord(_) => format!("no backup completed; the first began {age} ago"),
+            Since::FirstRecord(_) => format!("no backup completed, the first began {age} ago"),
             Since::Bound(_) => format!("no backup since it was bound {age} ago"),
             Since::Nothing => "no backups".into(),
         }

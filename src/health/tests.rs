@@ -121,7 +121,7 @@ fn verdicts_follow_the_thresholds_and_say_what_they_count_from() {
     assert!(matches!(failing.since, Since::FirstRecord(_)));
     assert_eq!(
         failing.describe(),
-        "no backup completed; the first began 1d 6h ago"
+        "no backup completed, the first began 1d 6h ago"
     );
     assert_eq!(judge_at(1, RecordStatus::New).freshness, Freshness::Fresh);
 }
