@@ -109,7 +109,7 @@ pub fn render(report: &Report) -> String {
                         families[records].push(&with_status, n as f64);
                     }
                     families[abandoned].push(&labels, figures.abandoned as f64);
-                    if let Some(bytes) = figures.size() {
+                    if let Some(bytes) = figures.size().filter(|_| figures.records > 0) {
                         families[size].push(&labels, bytes as f64);
                     }
                 }

@@ -11,3 +11,4 @@ mod ownership;
 mod record;
 mod retention;
 mod schemas;
+mod status;
