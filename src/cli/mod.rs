@@ -494,7 +494,8 @@ pub fn parse() -> Cli {
                 .lines()
                 .find(|line| !line.trim().is_empty())
                 .unwrap_or_default();
-            println!("{}", status::usage_error(message));
+            let json = asks_for_json(std::env::args_os().skip(1));
+            println!("{}", status::usage_error(message, json));
             std::process::exit(i32::from(crate::health::State::Unknown.code()));
         }
         Err(error) if error.use_stderr() => {

@@ -160,9 +160,20 @@ pub(crate) async fn run(options: &ConnectOptions, out: Output, args: StatusArgs)
     code
 }
 
-/// The plugin line for options clap refused.
-pub(crate) fn usage_error(message: &str) -> String {
-    plugin::unknown(message)
+/// What `status` prints for options clap refused: the plugin line, or with `json` the document,
+/// UNKNOWN either way.
+pub(crate) fn usage_error(message: &str, json: bool) -> String {
+    if !json {
+        return plugin::unknown(message);
+    }
+    let report = Report {
+        users: Vec::new(),
+        rules: Rules::standard(),
+        many_users: false,
+        started: Utc::now(),
+        problems: vec![message.to_string()],
+    };
+    format::json_for_terminal(&json::document(&report).to_string()).into_owned()
 }
 
 /// Checks the connection's user, or each user of `users`.

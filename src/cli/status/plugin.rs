@@ -64,7 +64,7 @@ fn lock_lines(report: &Report) -> Vec<String> {
     lines
 }
 
-/// The first line alone, for a run that could not start (bad options, no connection).
+/// The first line alone, for options clap refused.
 pub fn unknown(message: &str) -> String {
     format!("KOOBACKUP {} - {}", State::Unknown.name(), text(message))
 }
