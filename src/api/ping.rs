@@ -16,20 +16,6 @@ pub const DEFAULT_PING_BUDGET: Duration = Duration::from_secs(10);
 /// Attempts per ping, within its budget.
 const ATTEMPTS: u32 = 3;
 
-/// `url` as a ping URL: absolute `http://` or `https://` with a host and a path. The error does
-/// not repeat it (its path is the check's key).
-pub fn check_url(url: &str) -> Result<Url, String> {
-    let parsed = Url::parse(url.trim())
-        .map_err(|e| format!("the ping URL is not a URL ({e}); write it like https://hc-ping.com/UUID"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
-        return Err("the ping URL must start with http:// or https:// and name a host".into());
-    }
-    if parsed.cannot_be_a_base() {
-        return Err("the ping URL has no path a ping can be added to".into());
-    }
-    Ok(parsed)
-}
-
 /// What a ping says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ping {

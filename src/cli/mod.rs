@@ -263,7 +263,9 @@ pub enum LockCommand {
         /// Ping a healthchecks-style URL: URL/start when COMMAND starts, then URL on success,
         /// URL/N when COMMAND exits N, URL/fail when the lock was lost or COMMAND never ran; with
         /// the last lines of COMMAND's stderr. A ping never changes what lock hold does
-        #[arg(long, value_name = "URL", value_parser = parse_ping_url)]
+        // Checked by the command, not by clap, whose message would repeat the URL (its path is
+        // the check's key).
+        #[arg(long, value_name = "URL")]
         ping: Option<String>,
         /// How long each ping may take, retries included
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_timeout)]
@@ -378,11 +380,6 @@ const STATUS_EXIT: &str = "Exit status (the monitoring plugins' contract, not th
     options, the server unreachable, credentials refused, nothing bound, a --device that matches \
     nothing, a Prometheus file that cannot be written). With --users, the worst over all users: \
     CRITICAL, then UNKNOWN, then WARNING.";
-
-/// `--ping URL`: a healthchecks-style URL (checked, never repeated in the error).
-fn parse_ping_url(text: &str) -> Result<String, String> {
-    crate::api::ping::check_url(text).map(|_| text.trim().to_string())
-}
 
 /// `--timeout`: seconds as [`parse_seconds`] reads them, more than zero.
 fn parse_timeout(text: &str) -> Result<Duration, String> {

@@ -79,7 +79,7 @@ pub struct StatusArgs {
     #[arg(long, value_name = "FILE")]
     prometheus: Option<PathBuf>,
     /// Ping a healthchecks-style URL when done: URL on OK, URL/fail otherwise, with the output
-    #[arg(long, value_name = "URL", value_parser = super::parse_ping_url)]
+    #[arg(long, value_name = "URL")]
     ping: Option<String>,
     /// How long the ping may take, retries included
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = super::parse_timeout)]

@@ -6,6 +6,7 @@ mod device;
 mod hold;
 mod lock;
 mod misc;
+mod notify;
 mod output;
 mod ownership;
 mod record;
