@@ -157,7 +157,7 @@ pub struct EmbeddedSettings {
 /// The decision of where to connect, before anything is started or sent.
 #[derive(Debug, Clone)]
 pub enum Target {
-    Remote(RemoteSettings),
+    Remote(Box<RemoteSettings>),
     EmbeddedDemo(EmbeddedSettings),
 }
 
@@ -267,7 +267,7 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
     if options.profile.is_none()
         && let Some(base_url) = &options.base_url
     {
-        return command_line_settings(options, base_url).map(Target::Remote);
+        return command_line_settings(options, base_url).map(|settings| Target::Remote(Box::new(settings)));
     }
     // A file named explicitly must exist: a typo must not quietly mean "nothing configured"
     // and so the embedded demo server.
@@ -286,7 +286,8 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
         None => None,
     };
     if let Some((name, profile)) = selected {
-        return profile_settings(options, name, profile, config_path).map(Target::Remote);
+        return profile_settings(options, name, profile, config_path)
+            .map(|settings| Target::Remote(Box::new(settings)));
     }
     if let Some(config) = config.filter(|c| !c.profiles.is_empty()) {
         let names: Vec<_> = config.profiles.keys().cloned().collect();
