@@ -53,7 +53,7 @@ fn status(c: &mut Criterion) {
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(10));
+        .measurement_time(Duration::from_secs(15));
     for (name, latency, extra) in [
         ("latency_0ms", 0, &[][..]),
         ("latency_50ms", 50, &[][..]),

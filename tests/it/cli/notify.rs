@@ -3,7 +3,6 @@
 //! profile's hooks (`lock-lost`, `hold-failed`, `status-critical`, `cleanup-done`) given their
 //! event on stdin and in variables, never a secret.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -231,7 +230,7 @@ async fn a_lost_lock_pings_fail_and_runs_the_lock_lost_and_hold_failed_hooks() {
         ])
         .spawn()
         .unwrap();
-    let lock_id = wait_for_line(&id_file).await;
+    let lock_id = super::hold::read_lock_id(&id_file).await;
     server
         .req("DELETE", &format!("{PREFIX}/lock"))
         .lock(&lock_id)
@@ -262,20 +261,6 @@ async fn a_lost_lock_pings_fail_and_runs_the_lock_lost_and_hold_failed_hooks() {
         (Some(4), Some(false))
     );
     assert!(failed["command"].as_str().unwrap().starts_with("sh -c"));
-}
-
-/// The first line of `path`, once a line is there.
-async fn wait_for_line(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && text.ends_with('\n')
-        {
-            return text.trim().to_string();
-        }
-        assert!(Instant::now() < deadline, "nothing written to {}", path.display());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -313,16 +298,7 @@ async fn cleanup_runs_the_cleanup_done_hook_after_deleting() {
     let server = spawn_server().await;
     let cli = with_hooks(&server, "");
     // An abandoned backup: still new two days after it began.
-    server.at_minute(-48 * 60);
-    let lock = server.lock(ALICE, "102").await;
-    server.record(ALICE, &lock, "102", "pixel").await;
-    server
-        .req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
-    server.server.set_faults(Default::default());
+    super::ownership::old_records(&server, "102", 1).await;
     cli.run(&["cleanup"]).await.ok();
     assert!(
         hook_ran(&cli, "cleanup-done").is_none(),
