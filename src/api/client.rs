@@ -367,6 +367,13 @@ impl Client {
         &self.options.base_url
     }
 
+    /// `text` with every occurrence of this client's secret (token or app secret) replaced by
+    /// `<redacted>`: for text from elsewhere that leaves koobackup (a ping's body).
+    pub fn scrub(&self, text: &str) -> String {
+        let secret = self.options.credentials.scheme.secret().expose();
+        String::from_utf8_lossy(&without_secret(text.as_bytes(), secret)).into_owned()
+    }
+
     pub fn user_id(&self) -> &str {
         &self.options.credentials.user_id
     }

@@ -27,8 +27,8 @@ pub struct Teller {
     pinger: Option<Pinger>,
     hooks: Hooks,
     origin: hooks::Origin,
-    /// The credential's secret, scrubbed out of ping bodies should COMMAND print it.
-    secret: String,
+    /// Scrubs the credential's secret out of ping bodies, should COMMAND print it.
+    client: crate::api::Client,
     module: ModuleCode,
     command: String,
     out: Output,
@@ -52,7 +52,7 @@ impl Teller {
             pinger,
             hooks: ctx.connection.hooks.clone(),
             origin: ctx.connection.hook_origin(),
-            secret: ctx.client().credentials().scheme.secret().expose().to_string(),
+            client: ctx.client().clone(),
             module,
             command,
             out: ctx.out,
@@ -146,10 +146,7 @@ impl Teller {
                 body.push('\n');
             }
             body.push_str(&format!("koobackup lock hold: exit {exit}; {why}"));
-            if !self.secret.is_empty() {
-                body = body.replace(&self.secret, "<redacted>");
-            }
-            if let Err(problem) = pinger.send(ping, body).await {
+            if let Err(problem) = pinger.send(ping, self.client.scrub(&body)).await {
                 self.out.warn(&problem);
             }
         }

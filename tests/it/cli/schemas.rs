@@ -258,6 +258,27 @@ async fn status_prints_the_documented_shape_in_every_state() {
     schemas.check("status", &line.code(2).json_lines()[0]);
     let refused = Cli::for_server(&server.base_url()).env("KOOBACKUP_TOKEN", "wrong");
     schemas.check("status", &refused.run(&["status", "--json"]).await.code(3).json());
+
+    // config check names a profile's health rules and hooks.
+    let profile = Cli::isolated().env("PROFILE_TOKEN", "alice-token");
+    profile.write_config(&format!(
+        "default_profile = \"p\"\n[profiles.p]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+         token = {{ env = \"PROFILE_TOKEN\" }}\n[profiles.p.health]\nwarn_age = \"1d\"\n\
+         [profiles.p.hooks]\nstatus-critical = \"no-such-program-here\"\n",
+        server.base_url()
+    ));
+    let check = profile.run(&["config", "check", "--json"]).await.ok().json();
+    schemas.check("config-check", &check);
+    let checks: Vec<&str> = check["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(
+        checks.contains(&"health") && checks.contains(&"hooks"),
+        "{checks:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
