@@ -3,7 +3,8 @@
 //! - `status/latency_0ms`, `status/latency_50ms`: the check as cron or Icinga runs it, with the
 //!   server answering at once or 50 ms late (its latency fault) — 1 device listing and 5 record
 //!   pages per module, the modules listed at once;
-//! - `status/sizes_latency_0ms`: with `--sizes` (one file listing per record, 8 at once).
+//! - `status/sizes_latency_0ms`, `status/sizes_latency_50ms`: with `--sizes` (one file listing
+//!   per record, 8 at once).
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -58,6 +59,7 @@ fn status(c: &mut Criterion) {
         ("latency_0ms", 0, &[][..]),
         ("latency_50ms", 50, &[][..]),
         ("sizes_latency_0ms", 0, &["--sizes"][..]),
+        ("sizes_latency_50ms", 50, &["--sizes"][..]),
     ] {
         server.set_faults(Faults {
             latency: Duration::from_millis(latency),

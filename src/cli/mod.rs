@@ -41,7 +41,8 @@ pub const LOCK_TTL_ENV: &str = "KOOBACKUP_LOCK_TTL_SECS";
         The access token is read from $KOOBACKUP_TOKEN, --token-file, or the profile's token source; \
         never from a command-line argument.",
     after_help = "Exit codes: 0 ok, 1 other failure, 2 usage or configuration, 3 authentication, \
-        4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error."
+        4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error. \
+        `status` is a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -1,3 +1,6 @@
+//! The health figures and verdicts on a fixed clock: counts, abandoned and future-dated records,
+//! the sparkline, the thresholds and what each verdict counts from.
+
 use chrono::TimeZone;
 
 use super::*;
