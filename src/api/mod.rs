@@ -2,7 +2,8 @@
 //!
 //! `client` sends requests (credentials, X-Date, signatures, retries, size limits), `decode`
 //! reads answers tolerantly, `backup` has one method per endpoint, `pages` walks cursors,
-//! `sign` is the app-signature rule, `model` the wire types shared with the local server.
+//! `sign` is the app-signature rule, `model` the wire types shared with the local server;
+//! `ping` sends healthchecks-style pings (the one HTTP call that is not KooDrive's).
 
 pub mod auth;
 pub mod backup;
@@ -12,6 +13,7 @@ pub mod devices;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod ping;
 pub mod sign;
 
 pub use auth::{Credentials, Scheme, Token};

@@ -22,6 +22,7 @@ use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, plan};
 use crate::format::parse_age;
+use crate::hooks::{self, HookEvent};
 use crate::lease::Purpose;
 use crate::lease::keeper::Keeper;
 use crate::retention::Retention;
@@ -29,7 +30,7 @@ use crate::retention::Retention;
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Module to clean; repeat for several (default: all three)
-    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device
     #[arg(long, value_name = "DEVICE_ID")]
@@ -296,7 +297,40 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
         ));
     }
     print(ctx, &args, &rules, &reports, &skipped)?;
-    Ok(first_error.map_or(Exit::Ok.code(), |e| e.exit.code()))
+    let exit = first_error.map_or(Exit::Ok.code(), |e| e.exit.code());
+    if args.yes {
+        tell_done(ctx, &reports, &skipped, exit).await;
+    }
+    Ok(exit)
+}
+
+/// The profile's `cleanup-done` hook, told what went: the outcomes counted, the modules skipped.
+async fn tell_done(ctx: &Context, reports: &Reports, skipped: &[SkippedModule], exit: u8) {
+    let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
+    for candidate in &reports.candidates {
+        *outcomes
+            .entry(candidate.outcome.unwrap_or("not-attempted"))
+            .or_default() += 1;
+    }
+    let details = serde_json::json!({
+        "exitCode": exit,
+        "candidates": reports.candidates.len(),
+        "deleted": outcomes.get("deleted").copied().unwrap_or(0),
+        "outcomes": outcomes,
+        "skippedModules": skipped.iter().map(|s| s.module).collect::<Vec<_>>(),
+    });
+    let hooks = &ctx.connection.hooks;
+    if let Some(ending) = hooks::fire(
+        hooks,
+        HookEvent::CleanupDone,
+        &ctx.connection.hook_origin(),
+        details,
+    )
+    .await
+        && let Some(warning) = hooks::warning(HookEvent::CleanupDone, &ending)
+    {
+        ctx.out.warn(&warning);
+    }
 }
 
 /// The module's candidates at this moment, and what the retention policy keeps. Ages are

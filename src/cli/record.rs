@@ -62,7 +62,7 @@ pub struct PropertiesArgs {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: ModuleCode,
     /// Id of the device the backup is made from
     #[arg(long, value_name = "DEVICE_ID")]
@@ -76,7 +76,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Module to list; repeat for several (default: all three)
-    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device
     #[arg(long, value_name = "DEVICE_ID")]

@@ -384,6 +384,12 @@ impl App {
         }
     }
 
+    /// The instant backups' ages are measured at, as `status` measures them (see
+    /// [`crate::cleanup::ages_measured_at`]).
+    pub fn health_now(&self) -> DateTime<Utc> {
+        crate::cleanup::ages_measured_at(self.now, self.server_now())
+    }
+
     /// The tabs, left to right.
     pub fn tabs(&self) -> [Tab; 3] {
         let records = match self.records.module() {
@@ -405,7 +411,11 @@ impl App {
                 pane: Pane::Devices,
                 key: 'D',
                 label: match self.devices.load() {
-                    devices::Load::Loaded => format!("Devices ({})", self.devices.devices().len()),
+                    devices::Load::Loaded => devices_label(
+                        self.devices.devices().len(),
+                        self.devices
+                            .late_and_stale(&self.session.health, self.health_now()),
+                    ),
                     _ => "Devices".into(),
                 },
             },
@@ -1037,5 +1047,23 @@ impl App {
 mod command_line_tests;
 #[cfg(test)]
 mod read_only_tests;
+/// The Devices tab: how many devices, and how many are late or stale (in `status`'s terms,
+/// once every record is listed).
+fn devices_label(devices: usize, late_and_stale: Option<(usize, usize)>) -> String {
+    match late_and_stale {
+        Some((late, stale)) if late + stale > 0 => {
+            let mut parts = vec![devices.to_string()];
+            if late > 0 {
+                parts.push(format!("{late} late"));
+            }
+            if stale > 0 {
+                parts.push(format!("{stale} stale"));
+            }
+            format!("Devices ({})", parts.join(" · "))
+        }
+        _ => format!("Devices ({devices})"),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     // The records pane takes the locks pane's place while it is the one in use.
     match app.top_pane() {
         Pane::Records => records::view::draw(frame, layout.locks, &app.records, &chrome, server_now),
-        Pane::Devices => devices::view::draw(frame, layout.locks, &app.devices, &chrome, server_now),
+        Pane::Devices => devices::view::draw(frame, layout.locks, &app.devices, &chrome, app.health_now()),
         _ => locks::view::draw(frame, layout.locks, &app.locks, &chrome),
     }
     shell_view::draw_activity(frame, layout.activity, &app.activity, &chrome);

@@ -22,6 +22,8 @@ pub struct Session {
     pub display_offset: FixedOffset,
     /// The profile's retention policy, which the clean-up view starts with.
     pub retention: Option<crate::retention::Retention>,
+    /// The profile's health thresholds: when the Devices view calls a backup late or stale.
+    pub health: crate::health::Rules,
     /// Only look: keys that would change the server are refused (and the client sends only
     /// reads).
     pub read_only: bool,

@@ -16,7 +16,7 @@ use koobackup::server::Faults;
 
 /// `n` records of `module` made two days ago on the server's clock (abandoned if still new);
 /// their ids, oldest first.
-async fn old_records(server: &TestServer, module: &str, n: usize) -> Vec<String> {
+pub async fn old_records(server: &TestServer, module: &str, n: usize) -> Vec<String> {
     server.at_minute(-2 * 24 * 60);
     let lock = server.lock(ALICE, module).await;
     let mut ids = Vec::new();
