@@ -64,10 +64,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(shell::Dialog::Help { scroll }) => {
             shell_view::draw_help(frame, area, app.keymap(), *scroll, app.session.read_only, theme)
         }
-        Some(shell::Dialog::QuitPrompt { live_locks }) => shell_view::draw_quit_prompt(
+        Some(shell::Dialog::QuitPrompt { .. }) => shell_view::draw_quit_prompt(
             frame,
             area,
-            *live_locks,
+            &app.locks.live_labels(app.now),
             app.keymap(),
             app.session.read_only,
             theme,

@@ -45,19 +45,6 @@ impl Holder {
         matches!(self, Holder::App(_))
     }
 
-    /// This app's, or the user's own (kept with `lock create`, or of an older koobackup that
-    /// recorded no owner): what the user may release when quitting.
-    pub fn is_users(&self) -> bool {
-        matches!(
-            self,
-            Holder::App(_)
-                | Holder::Other {
-                    standing: Standing::Kept | Standing::Unknown,
-                    ..
-                }
-        )
-    }
-
     /// A lock this app took for one operation, released when it ends.
     pub fn is_for_operation(&self) -> bool {
         matches!(self, Holder::App(Purpose::Operation { .. }))
