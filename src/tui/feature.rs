@@ -83,11 +83,10 @@ impl Ctx<'_> {
     }
 
     /// This app's lock for `module` taken for one operation, if there is one.
-    pub fn operation_lock(&self, module: ModuleCode) -> Option<&LockInfo> {
+    pub fn operation_lock(&self, module: ModuleCode) -> Option<&OwnLock> {
         self.own_locks
             .iter()
             .find(|own| own.lock.module == module && own.for_operation)
-            .map(|own| &own.lock)
     }
 
     /// Another holder's live lock on `module`, orphaned ones last.
@@ -118,6 +117,8 @@ pub struct OwnLock {
     pub lock: LockInfo,
     /// Created for one operation (released when it ends), rather than held on purpose.
     pub for_operation: bool,
+    /// Its operation ended but the release failed; it is being released again.
+    pub release_failed: bool,
 }
 
 /// A lock someone other than this app holds, as the records side needs to know it.

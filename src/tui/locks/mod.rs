@@ -183,6 +183,7 @@ impl State {
             .map(|e| OwnLock {
                 lock: e.lock.clone(),
                 for_operation: e.holder.is_for_operation(),
+                release_failed: e.release_failures > 0,
             })
             .collect()
     }

@@ -128,6 +128,16 @@ impl State {
             .map(|e| e.lock.clone())
             .collect();
         outs.extend(due.into_iter().map(|lock| self.renew(lock, true)));
+        let release_again: Vec<String> = self
+            .entries
+            .iter_mut()
+            .filter(|e| e.busy.is_none() && e.release_again_at.is_some_and(|at| at <= now))
+            .map(|e| {
+                e.release_again_at = None;
+                e.id().to_string()
+            })
+            .collect();
+        outs.extend(release_again.into_iter().map(|id| self.release(id)));
         outs
     }
 

@@ -646,9 +646,14 @@ impl State {
         if let Some(lock) = ctx.live_lock(module) {
             return self.run_locked(op, lock.clone(), false);
         }
-        if ctx.operation_lock(module).is_some() {
+        if let Some(other) = ctx.operation_lock(module) {
+            let why = if other.release_failed {
+                "the lock of an operation that ended is still being released (its release failed)"
+            } else {
+                "another operation here holds the lock"
+            };
             return vec![Out::notice(format!(
-                "not sent: another operation here holds the lock for {module}; try again when it is done"
+                "not sent: {why} for {module}; try again when it is done"
             ))];
         }
         if let Some((waiting_module, _)) = &self.waiting_for_lock {
@@ -784,8 +789,8 @@ impl State {
             return Vec::new();
         };
         let module = *module;
-        if let Some(lock) = ctx.operation_lock(module) {
-            let lock = lock.clone();
+        if let Some(own) = ctx.operation_lock(module).filter(|own| !own.release_failed) {
+            let lock = own.lock.clone();
             let Some((_, op)) = self.waiting_for_lock.take() else {
                 return Vec::new();
             };
