@@ -759,6 +759,23 @@ impl State {
         }
     }
 
+    /// The app is ending: a bulk delete under way sends nothing more (the answers to what it
+    /// sent still come, for a short while, and its lock is then released).
+    pub fn stop_for_exit(&mut self) -> Vec<Out> {
+        match &mut self.dialog {
+            Some(Dialog::Bulk(run)) if !run.finished && !run.stopping => {
+                run.stopping = true;
+                vec![Out::Effect(Effect::CancelBulkDelete(run.cancel.clone()))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether a bulk delete has not ended yet.
+    pub fn bulk_under_way(&self) -> bool {
+        matches!(&self.dialog, Some(Dialog::Bulk(run)) if !run.finished)
+    }
+
     /// A lock this app holds is lost: a bulk delete under it launches nothing more.
     pub fn on_lock_lost(&mut self, lock_id: &str) -> Vec<Out> {
         match &mut self.dialog {
