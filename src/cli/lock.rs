@@ -92,11 +92,12 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
         let rows: Vec<Vec<String>> = held
             .iter()
             .map(|h| {
+                let here = h.lock_here(None);
                 vec![
                     h.lock.lock_id.clone(),
                     format::module_label(h.lock.module),
-                    format::local_time(h.lock.expires_at),
-                    format::time_left(&h.lock, now),
+                    format::local_time(here.expires_at),
+                    format::time_left(&here, now),
                     if h.auto_renew { "yes" } else { "no" }.to_string(),
                     owner_cell(h),
                 ]

@@ -82,9 +82,23 @@ impl Context {
     }
 
     /// What the journal knows of who holds `module`.
+    /// The server's clock minus ours, once an answer has measured it.
+    pub(crate) fn measured_offset(&self) -> Option<chrono::Duration> {
+        let client = self.client();
+        client.clock_measured().then(|| client.clock_offset())
+    }
+
     fn holders(&mut self, module: ModuleCode) -> Result<Holders, CliError> {
         let (key, user) = self.identity();
-        Ok(Holders::of(self.journal()?, &key, &user, module, Utc::now()))
+        let offset = self.measured_offset();
+        Ok(Holders::of(
+            self.journal()?,
+            &key,
+            &user,
+            module,
+            Utc::now(),
+            offset,
+        ))
     }
 
     /// Creates a lock for `purpose` and journals it with this process as its owner. When the

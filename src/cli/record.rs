@@ -502,11 +502,12 @@ fn lock_available(ctx: &mut Context, module: ModuleCode, choice: &LockChoice) ->
 /// The error for a change that has no lock to go under: what to do, and the journal's locks for
 /// the module, which are used only when named (they may belong to a running backup).
 fn no_lock(ctx: &mut Context, module: ModuleCode) -> CliError {
+    let offset = ctx.measured_offset();
     let journalled: Vec<String> = ctx
         .held_locks()
         .unwrap_or_default()
         .into_iter()
-        .filter(|held| held.lock.module == module && !held.lock.is_expired(chrono::Utc::now()))
+        .filter(|held| held.lock.module == module && !held.lock_here(offset).is_expired(chrono::Utc::now()))
         .map(|held| {
             format!(
                 "{} ({})",

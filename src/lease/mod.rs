@@ -33,6 +33,8 @@ pub struct Holders {
     pub orphaned: Vec<HeldLock>,
     /// Every other entry that may still hold the module, longest-lived first.
     pub others: Vec<HeldLock>,
+    /// The server's clock minus ours, if measured: how the entries' expiries are read.
+    pub offset: Option<chrono::Duration>,
 }
 
 impl Holders {
@@ -44,9 +46,11 @@ impl Holders {
         user_id: &str,
         module: ModuleCode,
         now: DateTime<Utc>,
+        offset: Option<chrono::Duration>,
     ) -> Holders {
         let mut holders = Holders::default();
-        for held in journal.holders_of(base_url, user_id, module, now) {
+        holders.offset = offset;
+        for held in journal.holders_of(base_url, user_id, module, now, offset) {
             match held.standing() {
                 Standing::Orphaned => holders.orphaned.push(held.clone()),
                 _ => holders.others.push(held.clone()),
@@ -62,7 +66,7 @@ impl Holders {
                 "module {module} is locked by lock {}, {} ({} left)",
                 crate::format::escape(&held.lock.lock_id),
                 describe_holder(held.owner.as_ref(), held.standing()),
-                crate::format::time_left(&held.lock, Utc::now())
+                crate::format::time_left(&held.lock_here(self.offset), Utc::now())
             ),
             None => format!(
                 "module {module} is locked by a lock the lock journal does not list (taken on \
@@ -102,7 +106,14 @@ mod tests {
         journal.upsert(entry("orphan@102", Some(gone), 5)).unwrap();
         journal.upsert(entry("hold@102", Some(hold), 9)).unwrap();
         journal.upsert(entry("expired@102", None, -1)).unwrap();
-        let holders = Holders::of(&journal, "http://h", "alice", ModuleCode::AddressBook, Utc::now());
+        let holders = Holders::of(
+            &journal,
+            "http://h",
+            "alice",
+            ModuleCode::AddressBook,
+            Utc::now(),
+            None,
+        );
         assert_eq!(holders.orphaned.len(), 1);
         assert_eq!(holders.orphaned[0].lock.lock_id, "orphan@102");
         assert_eq!(holders.others.len(), 1, "the expired entry holds nothing");
