@@ -48,8 +48,10 @@ impl Holders {
         now: DateTime<Utc>,
         offset: Option<chrono::Duration>,
     ) -> Holders {
-        let mut holders = Holders::default();
-        holders.offset = offset;
+        let mut holders = Holders {
+            offset,
+            ..Holders::default()
+        };
         for held in journal.holders_of(base_url, user_id, module, now, offset) {
             match held.standing() {
                 Standing::Orphaned => holders.orphaned.push(held.clone()),
