@@ -128,7 +128,7 @@ pub enum JournalError {
     Read { path: PathBuf, source: std::io::Error },
     #[error(
         "the lock journal {} is damaged ({detail}). It lists the locks you hold, which KooDrive \
-         cannot list: repair it or move it aside (locks it names expire on their own within 10 minutes)",
+         cannot list: repair it or move it aside (locks it names expire on their own unless renewed)",
         path.display()
     )]
     Corrupt { path: PathBuf, detail: String },

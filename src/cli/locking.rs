@@ -115,6 +115,8 @@ impl Context {
     ) -> Result<Taken, CliError> {
         // A lock of its own is released, not dropped, when a signal comes.
         self.interrupt.wind_down();
+        // Only `lock hold` and `lock create` take --wait.
+        let waitable = matches!(purpose, Purpose::Hold { .. } | Purpose::Kept { .. });
         let give_up_at = wait.map(|wait| BootInstant::now().after(wait));
         let mut released: Vec<String> = Vec::new();
         let mut step = Duration::from_secs(1);
@@ -182,10 +184,15 @@ impl Context {
                 }
                 None => {
                     let error = CliError::from(error);
+                    let advice = if waitable {
+                        "add --wait DURATION to wait for it"
+                    } else {
+                        "try again once it is released"
+                    };
                     return Err(CliError {
                         message: format!(
-                            "{}: {explanation}; add --wait DURATION to wait for it (`koobackup lock \
-                             list` shows the journal's locks)",
+                            "{}: {explanation}; {advice} (`koobackup lock list` shows the journal's \
+                             locks)",
                             error.message
                         ),
                         ..error
@@ -217,10 +224,13 @@ impl Context {
         let mut error = CliError::from(error);
         if lost_answer {
             // A create is never repeated: it may have landed without its answer.
-            error.message.push_str(
-                "; the lock may have been created anyway: if `koobackup lock create` now says one \
-                 exists, it expires on its own within 10 minutes",
-            );
+            error.message.push_str(&format!(
+                "; the lock may have been created anyway: if `koobackup lock create` now says \
+                     one exists, it expires on its own within {}",
+                format::age(
+                    chrono::Duration::from_std(self.client().lock_ttl()).unwrap_or(chrono::Duration::zero())
+                )
+            ));
         }
         error
     }
@@ -230,8 +240,9 @@ impl Context {
         let whose = describe_holder(orphan.owner.as_ref(), Standing::Orphaned);
         let id = format::escape(&orphan.lock.lock_id).into_owned();
         match self.release_lock(&orphan.lock.lock_id).await {
-            Ok(released) => self.out.note(&format!(
-                "note: released the orphaned lock {id} ({whose}){}",
+            // A warning, so that it is said with --json too: a lock was released.
+            Ok(released) => self.out.warn(&format!(
+                "released the orphaned lock {id} ({whose}){}",
                 released.journal_note()
             )),
             Err(error) if error.exit == Exit::NotFound => self.out.note(&format!(
@@ -304,13 +315,13 @@ impl Context {
 
     /// `lock_id`, named by the user, about to be used: a warning when the journal says another
     /// running process holds it (the user named it, so it is used).
-    pub(crate) fn check_named_lock(&mut self, lock_id: &str) {
+    pub(crate) fn check_named_lock(&mut self, lock_id: &str, doing: &str) {
         let Some(held) = self.journal().ok().and_then(|j| j.get(lock_id).cloned()) else {
             return;
         };
         if matches!(held.standing(), Standing::Running | Standing::Elsewhere) {
             self.out.warn(&format!(
-                "lock {} is {}; using it because it was named",
+                "lock {} is {}; {doing}",
                 format::escape(lock_id),
                 describe_holder(held.owner.as_ref(), held.standing())
             ));

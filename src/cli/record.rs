@@ -542,17 +542,26 @@ async fn with_lock<T>(
 ) -> Result<T, CliError> {
     check_lock_module(choice, module)?;
     if let Some(lock_id) = choice.named()? {
-        ctx.check_named_lock(&lock_id);
+        ctx.check_named_lock(&lock_id, "using it because it was named");
         return Ok(change(ctx.client(), &lock_id).await?);
     }
     if !choice.auto_lock {
         return Err(no_lock(ctx, module));
     }
     let purpose = Purpose::Operation { what: what.into() };
-    let lock = ctx.create_lock(module, purpose, None).await?.lock;
+    let lock = ctx
+        .create_lock(module, purpose, None)
+        .await
+        .map_err(|e| e.context(format!("cannot take a lock for module {module} (--auto-lock)")))?
+        .lock;
     let result = change(ctx.client(), &lock.lock_id).await;
     release_own(ctx, &lock.lock_id).await;
-    Ok(result?)
+    result.map_err(|e| {
+        CliError::from(e).context(format!(
+            "{what} under the automatic lock {}",
+            crate::format::escape(&lock.lock_id)
+        ))
+    })
 }
 
 /// Releases a lock this command took for itself; a failure is a warning (the lock stays in the

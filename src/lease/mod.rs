@@ -73,7 +73,7 @@ impl Holders {
             None => format!(
                 "module {module} is locked by a lock the lock journal does not list (taken on \
                  another machine, by another tool, or by a koobackup whose entry was lost); it \
-                 expires within 10 minutes unless its holder renews it"
+                 expires on its own unless its holder renews it"
             ),
         }
     }
