@@ -1,6 +1,7 @@
 //! What the record side's keys do: browsing, the form, details, confirmations (the clean-up's and
-//! the bulk delete's in their own folders: [`super::cleanup`], [`super::bulk`]). Operations that need a lock use this app's own lock for the record's module, or ask
-//! for one taken for that operation alone ([`Out::NeedLock`]), carry on when it arrives, and
+//! the bulk delete's in their own folders: [`super::cleanup`], [`super::bulk`]). Operations that
+//! need a lock use this app's own lock for the record's module, or ask for one taken for that
+//! operation alone ([`Out::NeedLock`]), carry on when it arrives, and
 //! release it when they end. A lock another process holds is never used: the user is told whose
 //! it is; an orphaned one (its process gone) may be released first, after asking.
 
