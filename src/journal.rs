@@ -33,6 +33,12 @@ use crate::api::{LockInfo, ModuleCode};
 use crate::config::{self, ConfigError};
 use crate::lease::{Owner, Standing};
 
+mod holders;
+mod reassert;
+
+pub use holders::Holders;
+pub use reassert::Reassert;
+
 /// Overrides the journal location (tests point it into a temporary directory).
 pub const JOURNAL_ENV: &str = "KOOBACKUP_JOURNAL";
 

@@ -14,9 +14,10 @@ use crate::api::error::ErrorKind;
 use crate::api::{LockInfo, ModuleCode};
 use crate::format;
 use crate::journal::HeldLock;
+use crate::journal::{Holders, Reassert};
 use crate::lease::clock::BootInstant;
-use crate::lease::keeper::{Keeper, Reassert};
-use crate::lease::{Holders, Owner, Purpose, Standing, describe_holder};
+use crate::lease::keeper::Keeper;
+use crate::lease::{Owner, Purpose, Standing, describe_holder};
 
 /// The variable `lock hold` gives COMMAND the lock id in: a lock named by the user.
 pub const LOCK_ID_ENV: &str = "KOOBACKUP_LOCK_ID";
@@ -291,7 +292,7 @@ impl Context {
             self.client().clone(),
             taken.lock,
             taken.asked,
-            Some(reassert),
+            Some(Box::new(reassert)),
         ))
     }
 
