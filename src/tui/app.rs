@@ -2,10 +2,11 @@
 //! never reads the clock: time arrives in [`Action::Tick`] and with API replies, and any work for
 //! the outside world leaves as an [`Effect`].
 //!
-//! The app owns the features (`locks`, `records`) and the shell's parts, routes keys and answers
-//! to them, gives each call an id, and carries out what the features ask ([`Out`]): calls,
-//! notices, log lines, focus changes, and the few things one feature needs of another (a lock for
-//! a record operation, a lock kept renewed during a bulk delete).
+//! The app owns the features (`locks`, `records`, `devices`) and the shell's parts, routes keys
+//! and answers to them, gives each call an id, and carries out what the features ask ([`Out`]):
+//! calls, notices, log lines, focus changes, and the few things one feature needs of another (a
+//! lock for a record operation, a lock kept renewed during a bulk delete). What the command line
+//! runs is in `line.rs`, switching connections in `session.rs`, quitting in `quit.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +15,7 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEve
 use ratatui::layout::{Position, Rect};
 use tui_input::backend::crossterm::EventHandler;
 
-use super::action::{Action, ApiCall, ApiReply, ConnectTo, Effect, JournalSnapshot, RequestId, Switched};
+use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId};
 use super::clock;
 use super::devices;
 use super::feature::{Ctx, Foreign, Out, OwnLock, Pane, Session};
@@ -23,7 +24,7 @@ use super::layout::ScreenLayout;
 use super::locks;
 use super::records;
 use super::shell::activity::{ActivityLog, Outcome};
-use super::shell::command_line::{self, CommandLine, LineCommand};
+use super::shell::command_line::CommandLine;
 use super::shell::{self, Status};
 use super::widgets::Tab;
 use crate::api::ModuleCode;
@@ -643,26 +644,6 @@ impl App {
         effects
     }
 
-    /// Quits once every release asked for by the quit prompt has answered, unless one failed.
-    fn advance_quit_plan(&mut self, request: RequestId) -> Vec<Effect> {
-        let Some(plan) = &mut self.quit_plan else {
-            return Vec::new();
-        };
-        plan.waiting.remove(&request);
-        if !plan.waiting.is_empty() {
-            return Vec::new();
-        }
-        let failed = plan.failed;
-        self.quit_plan = None;
-        if failed {
-            self.status.notice =
-                Some("not quitting: some locks could not be released (see the log); q to try again".into());
-            Vec::new()
-        } else {
-            vec![Effect::Quit]
-        }
-    }
-
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         self.status.notice = None;
         let command = self.keymap.lookup(&self.active_scopes(), &key);
@@ -817,172 +798,6 @@ impl App {
         Vec::new()
     }
 
-    /// Runs a command line; one that is not understood stays open with the reason under it.
-    fn run_line(&mut self, mut line: CommandLine) -> Vec<Effect> {
-        let text = line.input.value().to_string();
-        let checked = command_line::parse(&text).and_then(|command| match self.refusal(&command) {
-            Some(message) => Err(message),
-            None => Ok(command),
-        });
-        let command = match checked {
-            Ok(command) => command,
-            Err(message) => {
-                line.message = Some(message);
-                line.history_at = None;
-                self.shell = Some(shell::Dialog::CommandLine(line));
-                return Vec::new();
-            }
-        };
-        let rows = self.visible_rows();
-        command_line::remember(&mut self.history, &text);
-        match command {
-            LineCommand::Locks => self.focus_pane(Pane::Locks),
-            LineCommand::Devices => self.focus_pane(Pane::Devices),
-            LineCommand::Records(None) => self.focus_pane(Pane::Records),
-            LineCommand::Records(Some(module)) => {
-                self.records.set_device_filter(None);
-                let outs = self.records.list(module);
-                let mut effects = self.apply(outs, Pending::Records);
-                effects.extend(self.focus_pane(Pane::Records));
-                effects
-            }
-            LineCommand::Filter(text) => {
-                self.records.set_filter(&text, rows);
-                self.focus_pane(Pane::Records)
-            }
-            LineCommand::ReadOnly(wanted) => {
-                self.set_read_only(wanted.unwrap_or(!self.session.read_only));
-                Vec::new()
-            }
-            LineCommand::Quit => self.quit(),
-            LineCommand::Profile(name) => self.connect(ConnectTo::Profile(name)),
-            LineCommand::User(id) => self.connect(ConnectTo::User(id)),
-        }
-    }
-
-    /// Why this connection cannot run `command` (which parsed), if it cannot.
-    fn refusal(&self, command: &LineCommand) -> Option<String> {
-        match command {
-            LineCommand::Profile(name) if !self.profiles.contains(name) => Some(format!(
-                "no profile {name:?}; {}",
-                if self.profiles.is_empty() {
-                    "the config file defines none".to_string()
-                } else {
-                    format!("profiles: {}", self.profiles.join(", "))
-                }
-            )),
-            LineCommand::User(_) if self.session.embedded => {
-                Some("the embedded demo server has one user".into())
-            }
-            _ => None,
-        }
-    }
-
-    fn set_read_only(&mut self, on: bool) {
-        if !on && self.read_only_forced {
-            self.status.notice =
-                Some("read-only was asked for at start (--read-only or the profile); it stays on".into());
-            return;
-        }
-        self.session.read_only = on;
-        self.read_only_chosen = on;
-        let text = if on {
-            "read-only on: nothing that changes the server is sent, auto-renew pauses"
-        } else {
-            "read-only off"
-        };
-        self.activity
-            .note(self.now, Outcome::Info, "read-only", text.into());
-        self.status.notice = Some(text.into());
-    }
-
-    fn connect(&mut self, to: ConnectTo) -> Vec<Effect> {
-        let what = match &to {
-            ConnectTo::Profile(name) => format!("profile {name}"),
-            ConnectTo::User(id) => format!("user {id} on {}", self.session.label),
-        };
-        let text = if self.is_busy() {
-            format!("switching to {what} once the calls in flight have answered…")
-        } else {
-            format!("switching to {what}…")
-        };
-        self.activity
-            .note(self.now, Outcome::Info, "connect", text.clone());
-        self.status.notice = Some(text);
-        self.switching = Some(what);
-        vec![Effect::Connect(to)]
-    }
-
-    /// The runtime switched connections: the panes start again for the new server and user,
-    /// with its locks from the journal. The old connection's locks stay in the journal.
-    fn on_connected(&mut self, switched: Switched) {
-        self.switching = None;
-        let live = self.locks.live_ids(self.now).len();
-        let same_locks = switched.session.base_url == self.session.base_url
-            && switched.session.user_id == self.session.user_id;
-        if live > 0 && !same_locks {
-            let text = format!(
-                "{live} live lock(s) of {} stay in the journal; nothing here renews them now",
-                self.session.label
-            );
-            self.activity.note(self.now, Outcome::Warning, "connect", text);
-        }
-        self.read_only_forced = switched.session.read_only;
-        // A new journal writer counts its changes from zero.
-        self.journal_changes_sent = 0;
-        self.session = switched.session;
-        self.session.read_only |= self.read_only_chosen;
-        self.locks = locks::State::new(switched.held);
-        self.records = records::State::default();
-        self.devices = devices::State::default();
-        self.quit_plan = None;
-        self.status.last_error = None;
-        self.status.forget_offset();
-        let text = format!(
-            "{} at {} as user {}",
-            self.session.label, self.session.base_url, self.session.user_id
-        );
-        self.activity
-            .note(self.now, Outcome::Info, "connect", text.clone());
-        self.status.notice = Some(format!("now on {text}"));
-        let held = self.locks.entries().len();
-        if held > 0 {
-            let message = format!("{held} lock(s) from the journal");
-            self.activity.note(self.now, Outcome::Info, "journal", message);
-        }
-        for warning in switched.warnings {
-            self.warn("warning", warning);
-        }
-        self.focus_pane(Pane::Locks);
-    }
-
-    fn quit(&mut self) -> Vec<Effect> {
-        let live_locks = self.locks.live_ids(self.now).len();
-        if live_locks == 0 {
-            return vec![Effect::Quit];
-        }
-        self.shell = Some(shell::Dialog::QuitPrompt { live_locks });
-        Vec::new()
-    }
-
-    fn release_all_and_quit(&mut self) -> Vec<Effect> {
-        let mut plan = QuitPlan::default();
-        let mut effects = Vec::new();
-        for lock_id in self.locks.live_ids(self.now) {
-            if let Out::Call(pending, call) = self.locks.release(lock_id) {
-                let (request, effect) = self.call(Pending::Locks(pending), call);
-                plan.waiting.insert(request);
-                effects.push(effect);
-            }
-        }
-        if effects.is_empty() {
-            return vec![Effect::Quit];
-        }
-        self.quit_plan = Some(plan);
-        self.status.notice = Some("releasing locks, then quitting…".into());
-        effects
-    }
-
     fn move_in_focus(&mut self, delta: isize, rows: usize) {
         match self.focus {
             Pane::Locks => self.locks.move_selection(delta, rows),
@@ -1066,6 +881,10 @@ impl App {
         Vec::new()
     }
 }
+
+mod line;
+mod quit;
+mod session;
 
 #[cfg(test)]
 mod command_line_tests;

@@ -4,12 +4,13 @@
 //! state plus [`Effect`]s → the [`runtime`] performs them (API calls through [`effects`], journal
 //! writes on a writer thread, OSC 52) → results come back as actions. [`draw`] only draws.
 //!
-//! Layout: one folder per feature — `locks/`, `records/`, `shell/` (status bar, activity log,
-//! footer, help, quit prompt) — each with its state (`mod.rs`), `update.rs` (keys), `replies.rs`
-//! (answers), dialogs, `keys.rs` (its default key table) and `view.rs`. Features read the rest
-//! of the app through [`feature::Ctx`] and ask for the rest through [`feature::Out`]; they meet
-//! in [`app`], which routes. Below them: the vocabulary ([`action`], [`keymap`], [`feature`]) and
-//! the drawing helpers ([`widgets`]).
+//! Layout: one folder per feature — `locks/`, `records/` (with `cleanup/` and `bulk/`),
+//! `devices/`, `shell/` (status bar, activity log, footer, help, quit prompt, command line) —
+//! each with its state (`mod.rs`), `update.rs` (keys), `replies.rs` (answers), dialogs,
+//! `keys.rs` (its default key table) and `view.rs`. Features read the rest of the app through
+//! [`feature::Ctx`] and ask for the rest through [`feature::Out`]; they meet in [`app`], which
+//! routes (with its rooms for the command line, switching connections and quitting). Below them:
+//! the vocabulary ([`action`], [`keymap`], [`feature`]) and the drawing helpers ([`widgets`]).
 
 pub mod action;
 pub mod app;

@@ -1,0 +1,72 @@
+//! The connection the app works on: switching to another profile or user (the runtime connects;
+//! the panes then start again for the new server and user, with its locks from the journal).
+
+use super::App;
+use crate::tui::action::{ConnectTo, Effect, Switched};
+use crate::tui::devices;
+use crate::tui::feature::Pane;
+use crate::tui::locks;
+use crate::tui::records;
+use crate::tui::shell::activity::Outcome;
+
+impl App {
+    pub(super) fn connect(&mut self, to: ConnectTo) -> Vec<Effect> {
+        let what = match &to {
+            ConnectTo::Profile(name) => format!("profile {name}"),
+            ConnectTo::User(id) => format!("user {id} on {}", self.session.label),
+        };
+        let text = if self.is_busy() {
+            format!("switching to {what} once the calls in flight have answered…")
+        } else {
+            format!("switching to {what}…")
+        };
+        self.activity
+            .note(self.now, Outcome::Info, "connect", text.clone());
+        self.status.notice = Some(text);
+        self.switching = Some(what);
+        vec![Effect::Connect(to)]
+    }
+
+    /// The runtime switched connections: the panes start again for the new server and user,
+    /// with its locks from the journal. The old connection's locks stay in the journal.
+    pub(super) fn on_connected(&mut self, switched: Switched) {
+        self.switching = None;
+        let live = self.locks.live_ids(self.now).len();
+        let same_locks = switched.session.base_url == self.session.base_url
+            && switched.session.user_id == self.session.user_id;
+        if live > 0 && !same_locks {
+            let text = format!(
+                "{live} live lock(s) of {} stay in the journal; nothing here renews them now",
+                self.session.label
+            );
+            self.activity.note(self.now, Outcome::Warning, "connect", text);
+        }
+        self.read_only_forced = switched.session.read_only;
+        // A new journal writer counts its changes from zero.
+        self.journal_changes_sent = 0;
+        self.session = switched.session;
+        self.session.read_only |= self.read_only_chosen;
+        self.locks = locks::State::new(switched.held);
+        self.records = records::State::default();
+        self.devices = devices::State::default();
+        self.quit_plan = None;
+        self.status.last_error = None;
+        self.status.forget_offset();
+        let text = format!(
+            "{} at {} as user {}",
+            self.session.label, self.session.base_url, self.session.user_id
+        );
+        self.activity
+            .note(self.now, Outcome::Info, "connect", text.clone());
+        self.status.notice = Some(format!("now on {text}"));
+        let held = self.locks.entries().len();
+        if held > 0 {
+            let message = format!("{held} lock(s) from the journal");
+            self.activity.note(self.now, Outcome::Info, "journal", message);
+        }
+        for warning in switched.warnings {
+            self.warn("warning", warning);
+        }
+        self.focus_pane(Pane::Locks);
+    }
+}
