@@ -419,6 +419,9 @@ impl Profile {
 /// elsewhere than intended: no `user:password@` (it would go out as Basic credentials beside
 /// ours), no query, no fragment. The message never repeats a password.
 pub fn validate_base_url(url: &str) -> Result<(), String> {
+    if let Some(problem) = crate::api::client::base_url_length_problem(url) {
+        return Err(problem);
+    }
     let shown = base_url_for_message(url);
     let rest = url
         .strip_prefix("http://")

@@ -13,3 +13,4 @@ pub mod properties;
 pub mod retention;
 pub mod server;
 pub mod tui;
+pub mod units;

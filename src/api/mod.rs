@@ -2,7 +2,8 @@
 //!
 //! `client` sends requests (credentials, X-Date, signatures, retries, size limits), `decode`
 //! reads answers tolerantly, `backup` has one method per endpoint, `pages` walks cursors,
-//! `sign` is the app-signature rule, `model` the wire types shared with the local server.
+//! `sign` is the app-signature rule, `path` the one place ids become path segments, `tls` whom
+//! the client trusts, `model` the wire types shared with the local server.
 
 pub mod auth;
 pub mod backup;
@@ -12,7 +13,9 @@ pub mod devices;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod path;
 pub mod sign;
+pub mod tls;
 
 pub use auth::{Credentials, Scheme, Token};
 pub use client::{Client, ClientOptions};

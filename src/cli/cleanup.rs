@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::exit::{CliError, Exit};
 use super::output;
-use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, report_unreadable, too_big, walk_error};
+use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, walk_error};
 use super::{Context, parse_module};
 use crate::api::client::RecordQuery;
 use crate::api::error::LOCK_EXPIRED;
@@ -128,6 +128,9 @@ impl From<Kept> for KeptReport {
 struct Reports {
     candidates: Vec<CandidateReport>,
     kept: Vec<KeptReport>,
+    /// Records of the listings that could not be read (never candidates): the clean-up is
+    /// incomplete.
+    unreadable: Vec<String>,
 }
 
 /// What happened to one candidate.
@@ -139,11 +142,20 @@ struct CandidateReport {
     reason: String,
     reason_code: &'static str,
     deleted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    /// The exit class of the failure, for the exit code.
-    #[serde(skip)]
-    failure: Option<Exit>,
+    /// Why it was not deleted; in JSON its message (`error`), exactly as the server said it.
+    #[serde(
+        rename = "error",
+        serialize_with = "failure_message",
+        skip_serializing_if = "Option::is_none"
+    )]
+    failure: Option<CliError>,
+}
+
+fn failure_message<S: serde::Serializer>(
+    failure: &Option<CliError>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    failure.as_ref().map(|f| &f.message).serialize(serializer)
 }
 
 impl CandidateReport {
@@ -153,7 +165,6 @@ impl CandidateReport {
             reason_code: candidate.reason.code(),
             record: candidate.record,
             deleted: false,
-            error: None,
             failure: None,
         }
     }
@@ -215,12 +226,14 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
             };
             delete_in_module(ctx, module, &args, targets, &mut reports).await
         } else {
-            find(ctx, module, &args, &rules).await.map(|found| {
-                reports
-                    .candidates
-                    .extend(found.delete.into_iter().map(CandidateReport::new));
-                reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
-            })
+            find(ctx, module, &args, &rules, &mut reports.unreadable)
+                .await
+                .map(|found| {
+                    reports
+                        .candidates
+                        .extend(found.delete.into_iter().map(CandidateReport::new));
+                    reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
+                })
         };
         if let Err(error) = outcome {
             skipped.push(SkippedModule {
@@ -230,25 +243,30 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
             first_error.get_or_insert(error);
         }
     }
-    if let Some(failed) = reports.candidates.iter().find(|r| r.error.is_some()) {
-        first_error.get_or_insert(CliError::new(
-            failed.failure.unwrap_or(Exit::Failure),
-            failed.error.clone().unwrap_or_default(),
-        ));
+    if let Some(failure) = reports.candidates.iter().find_map(|r| r.failure.clone()) {
+        first_error.get_or_insert(failure);
     }
     print(ctx, &args, &rules, &reports, &skipped)?;
-    Ok(first_error.map_or(Exit::Ok.code(), |e| e.exit.code()))
+    // Said after the rest; the exit code is the first failure's, else this one's (8).
+    let incomplete = incomplete(&reports.unreadable).err();
+    if let Some(error) = &incomplete {
+        ctx.out.error(error);
+    }
+    Ok(first_error
+        .or(incomplete)
+        .map_or(Exit::Ok.code(), |e| e.exit.code()))
 }
 
 /// The module's candidates at this moment, and what the retention policy keeps. Ages are
 /// measured on the server's clock (the records' times are the server's), through the offset the
-/// listing itself measured. Records that could not be read, or that the server lists under
-/// another module, are never candidates.
+/// listing itself measured. Records that could not be read (added to `unreadable`), or that
+/// the server lists under another module, are never candidates.
 async fn find(
     ctx: &Context,
     module: ModuleCode,
     args: &CleanupArgs,
     rules: &CleanupRules,
+    unreadable: &mut Vec<String>,
 ) -> Result<Plan, CliError> {
     let query = RecordQuery {
         module,
@@ -258,7 +276,6 @@ async fn find(
     let mut pages = std::pin::pin!(ctx.client().record_pages(query, args.bounds.max_pages));
     let mut records: Vec<BackupRecord> = Vec::new();
     let mut held = 0usize;
-    let mut unreadable = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| walk_error(e, &args.bounds))?;
         unreadable.extend(page.unreadable);
@@ -278,7 +295,6 @@ async fn find(
         }
         records.extend(page.items);
     }
-    report_unreadable(ctx.out, &unreadable);
     let (ours, odd): (Vec<BackupRecord>, Vec<BackupRecord>) = records
         .into_iter()
         .partition(|record| record.module_code == module);
@@ -327,7 +343,8 @@ async fn confirm_many(
 ) -> Result<Confirmation, CliError> {
     let mut candidates = Vec::new();
     for &module in modules {
-        candidates.extend(find(ctx, module, args, rules).await?.delete);
+        // What cannot be read is said once, by the listing under the lock that follows.
+        candidates.extend(find(ctx, module, args, rules, &mut Vec::new()).await?.delete);
     }
     if candidates.len() <= CONFIRM_ABOVE {
         return Ok(Confirmation::NotNeeded);
@@ -389,7 +406,7 @@ async fn delete_in_module(
         ctx.out.warn(
             &error
                 .context(format!("cannot release lock {}", lock.lock_id))
-                .message,
+                .to_string(),
         );
     }
     result
@@ -404,7 +421,7 @@ async fn delete_candidates(
 ) -> Result<(), CliError> {
     let renew_below =
         chrono::Duration::from_std(ctx.client().lock_ttl() / 3).unwrap_or(chrono::Duration::MAX);
-    let found = find(ctx, lock.module, args, targets.rules).await?;
+    let found = find(ctx, lock.module, args, targets.rules, &mut reports.unreadable).await?;
     reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
     let confirmed = |candidate: &Candidate| {
         targets
@@ -430,8 +447,7 @@ async fn delete_candidates(
         match result {
             Ok(()) => report.deleted = true,
             Err(error) => {
-                report.error = Some(error.to_string());
-                report.failure = Some(CliError::from(error).exit);
+                report.failure = Some(CliError::from(error));
             }
         }
         reports.candidates.push(report);
@@ -500,9 +516,16 @@ fn print(
     for module in skipped {
         out.error(&module.cause);
     }
+    // Failures are errors on stderr, also with -q: stdout lists only what went (or would go), so
+    // that `cleanup --no-headers | awk '{print $1}'` yields record ids and nothing else.
+    for report in reports {
+        if let Some(failure) = &report.failure {
+            out.error(&failure.clone().about("record", &report.record.record_id));
+        }
+    }
+    let done: Vec<&CandidateReport> = reports.iter().filter(|r| !args.yes || r.deleted).collect();
     if out.quiet {
-        let done = reports.iter().filter(|r| !args.yes || r.deleted);
-        return done.into_iter().try_for_each(|r| out.value(&r.record.record_id));
+        return done.iter().try_for_each(|r| out.value(&r.record.record_id));
     }
     if let Some(policy) = rules.retention
         && !all.kept.is_empty()
@@ -517,48 +540,32 @@ fn print(
         out.note_lines(&format!(
             "kept by the retention policy ({}):\n{}",
             policy.describe(),
-            out.table(&CANDIDATE_HEADERS, &rows)
+            output::fitted_table(&CANDIDATE_HEADERS, &rows, output::stderr_width(), !out.no_headers)
         ));
     }
-    if reports.is_empty() {
-        return out.line(&if skipped.is_empty() {
-            "no clean-up candidates".to_string()
-        } else {
-            let modules: Vec<String> = skipped.iter().map(|m| m.module.to_string()).collect();
-            format!(
-                "no clean-up candidates in the modules that could be checked; not checked: {}",
-                modules.join(", ")
-            )
-        });
+    if !done.is_empty() {
+        let rows: Vec<Vec<String>> = done.iter().map(|r| candidate_row(&r.record, &r.reason)).collect();
+        out.line(&out.table(&CANDIDATE_HEADERS, &rows))?;
     }
-    let rows: Vec<Vec<String>> = reports
-        .iter()
-        .map(|r| {
-            let mut row = candidate_row(&r.record, &r.reason);
-            if args.yes {
-                row.push(match &r.error {
-                    None => "deleted".into(),
-                    Some(error) => format!("FAILED: {error}"),
-                });
-            }
-            row
-        })
-        .collect();
-    let mut headers = CANDIDATE_HEADERS.to_vec();
-    if args.yes {
-        headers.push("RESULT");
-    }
-    out.line(&out.table(&headers, &rows))?;
-    if args.yes {
+    out.note(&summary(args.yes, reports, skipped));
+    Ok(())
+}
+
+/// What clean-up did, in a sentence for stderr.
+fn summary(deleting: bool, reports: &[CandidateReport], skipped: &[SkippedModule]) -> String {
+    let candidates = crate::format::count(reports.len(), "candidate");
+    if reports.is_empty() && skipped.is_empty() {
+        "no clean-up candidates".into()
+    } else if reports.is_empty() {
+        let modules: Vec<String> = skipped.iter().map(|m| m.module.to_string()).collect();
+        format!(
+            "no clean-up candidates in the modules that could be checked; not checked: {}",
+            modules.join(", ")
+        )
+    } else if deleting {
         let deleted = reports.iter().filter(|r| r.deleted).count();
-        out.line(&format!(
-            "deleted {deleted} of {}",
-            crate::format::count(reports.len(), "candidate")
-        ))
+        format!("deleted {deleted} of {candidates}")
     } else {
-        out.line(&format!(
-            "{}; nothing was deleted (dry run). Run again with --yes to delete them",
-            crate::format::count(reports.len(), "candidate")
-        ))
+        format!("{candidates}; nothing was deleted (dry run). Run again with --yes to delete them")
     }
 }

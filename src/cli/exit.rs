@@ -24,6 +24,9 @@ pub enum Exit {
     Network = 6,
     /// The server failed, rate-limited us, or answered something that is not KooDrive JSON.
     Server = 7,
+    /// A listing was printed, but items of it could not be read and are left out: the output
+    /// is not the whole list.
+    Incomplete = 8,
 }
 
 impl Exit {
@@ -42,6 +45,7 @@ impl Exit {
             Exit::NotFound => "not-found",
             Exit::Network => "network",
             Exit::Server => "server",
+            Exit::Incomplete => "incomplete",
         }
     }
 }
@@ -61,6 +65,10 @@ impl From<ErrorKind> for Exit {
 }
 
 /// A failed command: what to tell the user and which exit code to use.
+///
+/// `message` holds any server text exactly as sent and without the server's code (JSON carries
+/// the code in `apiCode`); its display, for people, adds `(code N)`. Whatever prints either for
+/// a terminal escapes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CliError {
     pub exit: Exit,
@@ -133,7 +141,11 @@ impl CliError {
 
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        match &self.api_code {
+            Some(code) => write!(f, " (code {code})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -144,7 +156,7 @@ impl From<ApiError> for CliError {
         CliError {
             exit: error.kind().into(),
             api_code: error.code_text().map(str::to_string),
-            ..CliError::new(Exit::Failure, error.to_string())
+            ..CliError::new(Exit::Failure, error.message())
         }
     }
 }
@@ -218,10 +230,11 @@ mod tests {
             Exit::NotFound,
             Exit::Network,
             Exit::Server,
+            Exit::Incomplete,
         ]
         .into_iter()
         .map(Exit::code)
         .collect();
-        assert_eq!(codes.len(), 8);
+        assert_eq!(codes.len(), 9);
     }
 }

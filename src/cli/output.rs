@@ -155,7 +155,9 @@ impl Output {
         }
     }
 
-    /// Reports a failed command on stderr (as JSON with `--json`).
+    /// Reports a failed command on stderr: as JSON with `--json` (the message exactly as it is,
+    /// the code in `apiCode`), else as one line with the code, every control character escaped,
+    /// line breaks included, so that a server's text cannot forge a second line.
     pub fn error(&self, error: &CliError) {
         if error.silent {
             return;
@@ -171,7 +173,7 @@ impl Output {
             });
             to_stderr(&format::json_for_terminal(&document.to_string()));
         } else {
-            to_stderr(&format!("error: {}", format::escape_lines(&error.message)));
+            to_stderr(&format!("error: {}", format::escape(&error.to_string())));
         }
     }
 }

@@ -328,7 +328,8 @@ struct Table<'a, I, R> {
 }
 
 /// Prints every item of `pages` up to the limit: JSON lines as they arrive, one JSON array, ids
-/// (`--quiet`), or a table. Items a page held but that could not be read are reported on stderr.
+/// (`--quiet`), or a table. Items a page held but that could not be read end it as incomplete
+/// (exit 8), after what could be read is printed.
 /// A listing longer than `--max-records` (or `--max-pages`) is an error; nothing of it is printed
 /// but the JSON lines already streamed.
 async fn print_pages<T: Serialize>(
@@ -366,22 +367,17 @@ async fn print_pages<T: Serialize>(
             }
         }
     }
-    report_unreadable(out, &unreadable);
-    if out.is_jsonl() {
-        return Ok(());
-    }
-    if out.is_json() {
-        return out.json(&kept);
-    }
-    if out.quiet {
-        return kept.iter().try_for_each(|item| out.value(&(table.id)(item)));
-    }
-    if kept.is_empty() {
+    if out.is_json() && !out.is_jsonl() {
+        out.json(&kept)?;
+    } else if out.quiet && out.human() {
+        kept.iter().try_for_each(|item| out.value(&(table.id)(item)))?;
+    } else if out.human() && kept.is_empty() {
         out.note(table.empty);
-        return Ok(());
+    } else if out.human() {
+        let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
+        out.line(&out.table(table.headers, &rows))?;
     }
-    let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
-    out.line(&out.table(table.headers, &rows))
+    incomplete(&unreadable)
 }
 
 /// An error of a listing, with the option that moves its bound when it is one.
@@ -395,15 +391,26 @@ pub(crate) fn walk_error(error: ApiError, bounds: &WalkBounds) -> CliError {
     }
 }
 
-/// Warns about items of a listing that could not be read (and so are not shown or acted on).
-pub(crate) fn report_unreadable(out: Output, unreadable: &[String]) {
-    if let Some(first) = unreadable.first() {
-        out.warn(&format!(
-            "{} item(s) of the listing could not be read and are left out ({first}{})",
-            unreadable.len(),
-            if unreadable.len() > 1 { ", …" } else { "" }
-        ));
+/// The failure of a listing that left out items it could not read (exit 8, after the rest was
+/// printed), naming each item and the field that could not be read; `Ok` when every item read.
+pub(crate) fn incomplete(unreadable: &[String]) -> Result<(), CliError> {
+    /// Items named one by one; the rest are counted.
+    const NAMED: usize = 5;
+    if unreadable.is_empty() {
+        return Ok(());
     }
+    let mut named = unreadable[..unreadable.len().min(NAMED)].join("; ");
+    if unreadable.len() > NAMED {
+        named.push_str(&format!("; and {} more", unreadable.len() - NAMED));
+    }
+    Err(CliError::new(
+        Exit::Incomplete,
+        format!(
+            "the listing is incomplete: {} could not be read and {} left out ({named})",
+            crate::format::count(unreadable.len(), "item"),
+            if unreadable.len() == 1 { "is" } else { "are" }
+        ),
+    ))
 }
 
 /// Validated properties from `--properties` or `--properties-file`; `None` when neither is given
@@ -523,7 +530,7 @@ async fn report_completed(ctx: &Context, record_id: &str) -> Result<(), CliError
         Err(error) => {
             out.warn(&format!(
                 "record {record_id} was completed, but reading it back failed: {}",
-                CliError::from(error).message
+                CliError::from(error)
             ));
             return Ok(());
         }

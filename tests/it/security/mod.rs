@@ -4,5 +4,7 @@ mod app_signing;
 mod hostile;
 mod isolation;
 mod listen;
+mod odd_answers;
+mod paths;
 mod tls;
 mod token;
