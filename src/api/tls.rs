@@ -130,22 +130,28 @@ fn is_ca_used_as_end_entity(error: &rustls::Error) -> bool {
 pub fn certificate_problem(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut current = Some(error);
     while let Some(error) = current {
-        // An I/O error passes on its inner error's source, not the inner error itself: look
-        // inside it, or the TLS error it wraps is skipped.
-        let inner = error
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .map(|inner| inner as &(dyn std::error::Error + 'static));
-        for candidate in [Some(error), inner].into_iter().flatten() {
-            if let Some(rustls::Error::InvalidCertificate(problem)) =
-                candidate.downcast_ref::<rustls::Error>()
-            {
-                return Some(describe(problem));
-            }
+        if let Some(rustls::Error::InvalidCertificate(problem)) = error.downcast_ref::<rustls::Error>() {
+            return Some(describe(problem));
         }
-        current = error.source();
+        // An I/O error passes on its inner error's source, not the inner error itself (and
+        // hyper wraps the TLS error in two of them): step inside it instead.
+        current = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
     None
+}
+
+/// A name as webpki lists a certificate's names, `DnsName("drive.example.com")`, without its
+/// wrapping: `drive.example.com`.
+fn bare_name(listed: &str) -> &str {
+    listed
+        .split_once("(\"")
+        .and_then(|(_, rest)| rest.strip_suffix("\")"))
+        .unwrap_or(listed)
 }
 
 const GIVE_CA_FILE: &str = "if the server uses a private certificate authority or a self-signed \
@@ -162,7 +168,11 @@ fn describe(problem: &CertificateError) -> String {
             if presented.is_empty() {
                 "no host name".to_string()
             } else {
-                presented.join(", ")
+                presented
+                    .iter()
+                    .map(|name| bare_name(name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
             expected.to_str()
         ),
