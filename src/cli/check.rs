@@ -151,14 +151,19 @@ async fn check(options: &ConnectOptions, report: &mut Report) {
                 report.ok("tls", format!("trusting the system's CAs and {}", ca.display()));
             }
         }
-        Target::EmbeddedDemo(settings) => report.warning(
-            "config",
-            format!(
-                "no config file at {}; without a profile koobackup uses the embedded demo server \
-                 (see assets/config.example.toml)",
-                settings.config_path.display()
-            ),
-        ),
+        Target::EmbeddedDemo(settings) => {
+            report.warning(
+                "config",
+                format!(
+                    "no config file at {}; without a profile koobackup uses the embedded demo \
+                     server (see assets/config.example.toml)",
+                    settings.config_path.display()
+                ),
+            );
+            if let Some(warning) = &settings.config_warning {
+                report.warning("config", warning.clone());
+            }
+        }
     }
     let connection = match target.connect().await {
         Ok(connection) => connection,
