@@ -12,6 +12,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::exit::{CliError, Exit};
+use super::named_device::NamedDevice;
 use super::output;
 use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, walk_error};
 use super::{Context, parse_module};
@@ -26,8 +27,8 @@ pub struct CleanupArgs {
     /// Module to clean; repeat for several (default: all three)
     #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
-    /// Only records of this device
-    #[arg(long, value_name = "DEVICE_ID")]
+    /// Only records of this device: its id, machine code or name (see `device list`)
+    #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
     /// A record still "new" after this long is abandoned (e.g. 24h, 90m, 7d, 1d12h)
     #[arg(long, value_name = "AGE", default_value = "24h", value_parser = parse_age)]
@@ -128,8 +129,15 @@ impl From<Kept> for KeptReport {
 struct Reports {
     candidates: Vec<CandidateReport>,
     kept: Vec<KeptReport>,
-    /// Records of the listings that could not be read (never candidates): the clean-up is
-    /// incomplete.
+    listed: Listed,
+}
+
+/// What the listings under clean-up held.
+#[derive(Debug, Default)]
+struct Listed {
+    /// Records read.
+    records: usize,
+    /// Records that could not be read (never candidates): the clean-up is incomplete.
     unreadable: Vec<String>,
 }
 
@@ -190,10 +198,15 @@ impl Serialize for SkippedModule {
     }
 }
 
-pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliError> {
+pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, CliError> {
     if args.yes {
         super::refuse_if_read_only(ctx, "cleanup --yes")?;
     }
+    let device = match &args.device {
+        Some(given) => Some(NamedDevice::resolve(ctx.client(), given).await?),
+        None => None,
+    };
+    args.device = device.as_ref().map(|d| d.id.clone());
     let rules = CleanupRules {
         stale_new_after: args.older_than,
         include_to_be_deleted: !args.keep_marked,
@@ -226,7 +239,7 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
             };
             delete_in_module(ctx, module, &args, targets, &mut reports).await
         } else {
-            find(ctx, module, &args, &rules, &mut reports.unreadable)
+            find(ctx, module, &args, &rules, &mut reports.listed)
                 .await
                 .map(|found| {
                     reports
@@ -246,9 +259,16 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
     if let Some(failure) = reports.candidates.iter().find_map(|r| r.failure.clone()) {
         first_error.get_or_insert(failure);
     }
+    if let Some(device) = device.filter(|d| !d.bound)
+        && reports.listed.records == 0
+        && reports.listed.unreadable.is_empty()
+        && skipped.is_empty()
+    {
+        return Err(device.names_nothing());
+    }
     print(ctx, &args, &rules, &reports, &skipped)?;
     // Said after the rest; the exit code is the first failure's, else this one's (8).
-    let incomplete = incomplete(&reports.unreadable).err();
+    let incomplete = incomplete(&reports.listed.unreadable).err();
     if let Some(error) = &incomplete {
         ctx.out.error(error);
     }
@@ -259,14 +279,14 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
 
 /// The module's candidates at this moment, and what the retention policy keeps. Ages are
 /// measured on the server's clock (the records' times are the server's), through the offset the
-/// listing itself measured. Records that could not be read (added to `unreadable`), or that
-/// the server lists under another module, are never candidates.
+/// listing itself measured. Records that could not be read (counted in `listed`), or that the
+/// server lists under another module, are never candidates.
 async fn find(
     ctx: &Context,
     module: ModuleCode,
     args: &CleanupArgs,
     rules: &CleanupRules,
-    unreadable: &mut Vec<String>,
+    listed: &mut Listed,
 ) -> Result<Plan, CliError> {
     let query = RecordQuery {
         module,
@@ -278,7 +298,7 @@ async fn find(
     let mut held = 0usize;
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| walk_error(e, &args.bounds))?;
-        unreadable.extend(page.unreadable);
+        listed.unreadable.extend(page.unreadable);
         if records.len() + page.items.len() > args.bounds.max_records {
             return Err(CliError::new(
                 Exit::Server,
@@ -295,6 +315,7 @@ async fn find(
         }
         records.extend(page.items);
     }
+    listed.records += records.len();
     let (ours, odd): (Vec<BackupRecord>, Vec<BackupRecord>) = records
         .into_iter()
         .partition(|record| record.module_code == module);
@@ -344,7 +365,11 @@ async fn confirm_many(
     let mut candidates = Vec::new();
     for &module in modules {
         // What cannot be read is said once, by the listing under the lock that follows.
-        candidates.extend(find(ctx, module, args, rules, &mut Vec::new()).await?.delete);
+        candidates.extend(
+            find(ctx, module, args, rules, &mut Listed::default())
+                .await?
+                .delete,
+        );
     }
     if candidates.len() <= CONFIRM_ABOVE {
         return Ok(Confirmation::NotNeeded);
@@ -421,7 +446,7 @@ async fn delete_candidates(
 ) -> Result<(), CliError> {
     let renew_below =
         chrono::Duration::from_std(ctx.client().lock_ttl() / 3).unwrap_or(chrono::Duration::MAX);
-    let found = find(ctx, lock.module, args, targets.rules, &mut reports.unreadable).await?;
+    let found = find(ctx, lock.module, args, targets.rules, &mut reports.listed).await?;
     reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
     let confirmed = |candidate: &Candidate| {
         targets

@@ -8,6 +8,7 @@ mod discover;
 pub mod exit;
 mod hold;
 mod lock;
+mod named_device;
 pub mod output;
 mod record;
 mod serve;

@@ -12,6 +12,7 @@ use futures::{Stream, StreamExt};
 use serde::Serialize;
 
 use super::exit::{CliError, Exit};
+use super::named_device::NamedDevice;
 use super::output::{self, Output};
 use super::{Context, RecordCommand, parse_lock_id, parse_module, parse_record_id};
 use crate::api::client::{NewRecord, RecordQuery};
@@ -66,8 +67,8 @@ pub struct ListArgs {
     /// Module to list; repeat for several (default: all three)
     #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
-    /// Only records of this device
-    #[arg(long, value_name = "DEVICE_ID")]
+    /// Only records of this device: its id, machine code or name (see `device list`)
+    #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
     #[command(flatten)]
     pub paging: Paging,
@@ -248,7 +249,7 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
                 .client()
                 .file_pages(&args.id, args.paging.page_size, bounds.max_pages);
             let table = Table {
-                empty: "the record has no files",
+                empty: Ok("the record has no files"),
                 headers: &output::FILE_HEADERS,
                 id: |f: &BackupFile| f.file_id.clone(),
                 row: output::file_row,
@@ -291,6 +292,10 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
         args.module
     };
     let client = ctx.client();
+    let device = match &args.device {
+        Some(given) => Some(NamedDevice::resolve(client, given).await?),
+        None => None,
+    };
     // One module after the other, each followed to its last page.
     let streams: Vec<_> = modules
         .into_iter()
@@ -298,7 +303,7 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
             let query = RecordQuery {
                 module,
                 page_size: args.paging.page_size,
-                device_id: args.device.clone(),
+                device_id: device.as_ref().map(|d| d.id.clone()),
             };
             client.record_pages(query, args.paging.bounds.max_pages)
         })
@@ -309,7 +314,10 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
     let wide = ctx.out.wide();
     let headers = output::record_headers(wide);
     let table = Table {
-        empty: "no records found",
+        empty: match &device {
+            Some(device) if !device.bound => Err(device.names_nothing()),
+            _ => Ok("no records found"),
+        },
         headers: &headers,
         id: |r: &output::ListedRecord| r.0.record_id.clone(),
         row: |r: &output::ListedRecord| output::record_row(&r.0, wide),
@@ -319,8 +327,8 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
 
 /// How items of a list are shown to people.
 struct Table<'a, I, R> {
-    /// Said when the list is empty.
-    empty: &'a str,
+    /// Said when the list is empty; or the error an empty list is (a device that names nothing).
+    empty: Result<&'a str, CliError>,
     headers: &'a [&'a str],
     /// The id printed with `--quiet`.
     id: I,
@@ -367,12 +375,17 @@ async fn print_pages<T: Serialize>(
             }
         }
     }
+    let empty = match table.empty {
+        Ok(note) => note,
+        Err(error) if count == 0 && unreadable.is_empty() => return Err(error),
+        Err(_) => "",
+    };
     if out.is_json() && !out.is_jsonl() {
         out.json(&kept)?;
     } else if out.quiet && out.human() {
         kept.iter().try_for_each(|item| out.value(&(table.id)(item)))?;
     } else if out.human() && kept.is_empty() {
-        out.note(table.empty);
+        out.note(empty);
     } else if out.human() {
         let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
         out.line(&out.table(table.headers, &rows))?;
