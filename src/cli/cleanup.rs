@@ -141,29 +141,34 @@ struct Listed {
     unreadable: Vec<String>,
 }
 
-/// What happened to one candidate.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// What happened to one candidate. In JSON: `{"record", "reason", "reasonCode", "deleted"}`,
+/// and for a failed delete its `error` (the message exactly as the server said it), `exitCode`
+/// and `apiCode`, as a failed item of `record delete` says them.
+#[derive(Debug)]
 struct CandidateReport {
-    #[serde(serialize_with = "output::record_json")]
     record: BackupRecord,
     reason: String,
     reason_code: &'static str,
     deleted: bool,
-    /// Why it was not deleted; in JSON its message (`error`), exactly as the server said it.
-    #[serde(
-        rename = "error",
-        serialize_with = "failure_message",
-        skip_serializing_if = "Option::is_none"
-    )]
+    /// Why it was not deleted.
     failure: Option<CliError>,
 }
 
-fn failure_message<S: serde::Serializer>(
-    failure: &Option<CliError>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    failure.as_ref().map(|f| &f.message).serialize(serializer)
+impl Serialize for CandidateReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut report = serde_json::json!({
+            "record": output::RecordJson::new(&self.record),
+            "reason": self.reason,
+            "reasonCode": self.reason_code,
+            "deleted": self.deleted,
+        });
+        if let Some(failure) = &self.failure {
+            report["error"] = failure.message.clone().into();
+            report["exitCode"] = failure.exit.code().into();
+            report["apiCode"] = failure.api_code_json();
+        }
+        report.serialize(serializer)
+    }
 }
 
 impl CandidateReport {
