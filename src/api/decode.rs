@@ -73,14 +73,16 @@ impl Answer {
 }
 
 /// One list item as `T`, or why not, naming the field that could not be read
-/// (`field "status": 2.5 is not an integer`).
+/// (`field "status": 2.5 is not an integer`), clipped like any server text (serde quotes the
+/// value it could not read).
 fn read_item<T: DeserializeOwned>(item: Value) -> Result<T, String> {
     serde_path_to_error::deserialize(item).map_err(|error| {
         let path = error.path().to_string();
+        let why = error.into_inner().to_string();
         if path == "." {
-            error.into_inner().to_string()
+            clip(&why)
         } else {
-            format!("field \"{path}\": {}", error.into_inner())
+            clip(&format!("field \"{path}\": {why}"))
         }
     })
 }

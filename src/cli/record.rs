@@ -376,9 +376,8 @@ async fn print_pages<T: Serialize>(
         }
     }
     let empty = match table.empty {
-        Ok(note) => note,
-        Err(error) if count == 0 && unreadable.is_empty() => return Err(error),
-        Err(_) => "",
+        Err(nothing) if count == 0 && unreadable.is_empty() => return Err(nothing),
+        empty => empty.unwrap_or_default(),
     };
     if out.is_json() && !out.is_jsonl() {
         out.json(&kept)?;
