@@ -40,7 +40,7 @@ fn retention(c: &mut Criterion) {
         ..Retention::default()
     };
     let kept = policy
-        .decide(&records)
+        .decide(&records, chrono::Utc::now())
         .iter()
         .filter(|d| d.kept.is_some())
         .count();
@@ -48,7 +48,7 @@ fn retention(c: &mut Criterion) {
     let mut group = c.benchmark_group("retention");
     group.sample_size(20);
     group.bench_function("decide_100k_records_1000_devices", |b| {
-        b.iter(|| policy.decide(&records))
+        b.iter(|| policy.decide(&records, chrono::Utc::now()))
     });
     group.finish();
 }

@@ -16,6 +16,7 @@ use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use koobackup::api::{BackupRecord, Client, DeviceEntity, LockInfo, ModuleCode, Page, RecordStatus};
+use koobackup::bulk::{Outcome, Target};
 use koobackup::server::Faults;
 use koobackup::tui::action::{
     Action, ApiOutcome, ApiReply, BulkDeleteJob, BulkProgress, CancelFlag, Effect, JobId,
@@ -262,7 +263,7 @@ fn bulk_delete(c: &mut Criterion) {
                     let job = BulkDeleteJob {
                         job: JobId(i),
                         lock_id: lock.lock_id.clone(),
-                        record_ids: ids,
+                        targets: targets(ids),
                         concurrency,
                         cancel: CancelFlag::default(),
                     };
@@ -272,7 +273,11 @@ fn bulk_delete(c: &mut Criterion) {
                         bench.local.client.clone(),
                         job,
                         |progress| {
-                            if let BulkProgress::Deleted { result: Err(_), .. } = progress {
+                            if let BulkProgress::Deleted {
+                                outcome: Outcome::Failed(_),
+                                ..
+                            } = progress
+                            {
                                 failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             }
                         },
@@ -286,6 +291,16 @@ fn bulk_delete(c: &mut Criterion) {
     }
     group.finish();
     rt.block_on(bench.local.server.shutdown());
+}
+
+/// `ids` as bulk-delete targets named without being read.
+fn targets(ids: Vec<String>) -> Vec<Target> {
+    ids.into_iter()
+        .map(|record_id| Target {
+            record_id,
+            chosen: None,
+        })
+        .collect()
 }
 
 /// Deletes `ids` under `lock` as the TUI does; returns how often each id was reported deleted
@@ -304,18 +319,18 @@ fn run_bulk(
     let job = BulkDeleteJob {
         job: JobId(job),
         lock_id: lock.lock_id.clone(),
-        record_ids: ids,
+        targets: targets(ids),
         concurrency: DEFAULT_BULK_CONCURRENCY,
         cancel: CancelFlag::default(),
     };
     rt.block_on(effects::run_bulk_delete(client.clone(), job, |progress| {
         if let BulkProgress::Deleted {
-            record_id, result, ..
+            record_id, outcome, ..
         } = progress
         {
-            match result {
-                Ok(()) => reported.lock().unwrap()[positions[&record_id]] += 1,
-                Err(_) => {
+            match outcome {
+                Outcome::Deleted { .. } => reported.lock().unwrap()[positions[&record_id]] += 1,
+                _ => {
                     failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }

@@ -787,15 +787,11 @@ mod tests {
             (embedded_journal_key(&db), "demo@100"),
             ("http://elsewhere".into(), "other@100"),
         ] {
-            let held = crate::journal::HeldLock {
-                lock: crate::api::LockInfo {
-                    lock_id: id.into(),
-                    ..lock.clone()
-                },
-                base_url: key,
-                user_id: server::DEMO_USER_ID.into(),
-                auto_renew: false,
+            let lock = crate::api::LockInfo {
+                lock_id: id.into(),
+                ..lock.clone()
             };
+            let held = crate::journal::HeldLock::new(lock, key, server::DEMO_USER_ID);
             journal.upsert(held).unwrap();
         }
         assert_eq!(journal.all().len(), 2);

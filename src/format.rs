@@ -95,6 +95,44 @@ pub fn age(age: chrono::Duration) -> String {
     }
 }
 
+/// Parses an age such as `24h`, `90m`, `7d`, `3600s` or a combination like `1d12h`.
+pub fn parse_age(text: &str) -> Result<chrono::Duration, String> {
+    let invalid = || format!("{text:?} is not an age; write it like 24h, 90m, 7d or 1d12h");
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = chrono::Duration::zero();
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let amount: i64 = digits.parse().map_err(|_| invalid())?;
+        digits.clear();
+        let unit_secs = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(invalid()),
+        };
+        let part = amount
+            .checked_mul(unit_secs)
+            .and_then(chrono::Duration::try_seconds)
+            .ok_or_else(invalid)?;
+        total = total.checked_add(&part).ok_or_else(invalid)?;
+    }
+    if !digits.is_empty() {
+        return Err(format!(
+            "{text:?} has a number without a unit; write it like 24h, 90m or 7d"
+        ));
+    }
+    Ok(total)
+}
+
 /// Time left on a lock as a countdown: `mm:ss`, `h:mm:ss` from an hour up. Whole seconds,
 /// truncated, so a countdown never shows more time than there is.
 pub fn countdown(left: chrono::Duration) -> String {
@@ -213,6 +251,18 @@ pub fn module_label(module: ModuleCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_parse_and_print() {
+        assert_eq!(parse_age("24h").unwrap(), chrono::Duration::hours(24));
+        assert_eq!(parse_age("1d12h").unwrap(), chrono::Duration::hours(36));
+        assert_eq!(parse_age("90m").unwrap(), chrono::Duration::minutes(90));
+        assert_eq!(parse_age("0s").unwrap(), chrono::Duration::zero());
+        assert!(parse_age("24").unwrap_err().contains("without a unit"));
+        assert!(parse_age("1y").is_err());
+        assert!(parse_age("").is_err());
+        assert!(parse_age("99999999999999999w").is_err());
+    }
 
     #[test]
     fn json_for_a_terminal_is_the_same_json_without_raw_controls() {

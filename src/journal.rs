@@ -1,15 +1,27 @@
-//! The locks this user holds, kept on disk.
+//! The locks this user holds, kept on disk, each with its owner.
 //!
 //! KooDrive has no endpoint that lists locks: a client that loses a lock id can neither renew nor
 //! release that lock until it expires. Every lock koobackup creates is therefore written here
 //! (`~/.local/share/koobackup/locks.json`, or `$KOOBACKUP_JOURNAL`) and removed when released.
+//! Each entry names its owner ([`Owner`]: what the lock is for, host, process), because a lock
+//! is a mutex between operations, not a credential: an operation uses only its own lock or one
+//! the user named (see [`crate::lease`]).
 //!
 //! Several koobackup processes may share the file (a TUI, a `lock hold`, a cron job), so every
 //! change re-reads the file under an exclusive file lock, applies itself, and replaces the file
-//! atomically. A change is a compare-and-set against what is on disk then: a renewal updates an
-//! entry only if it is still there ([`Journal::update`]), so a lock released meanwhile by another
-//! process never comes back. A damaged or unreadable file is reported, never silently replaced:
-//! it may be the only record of a lock that is still held.
+//! atomically; readers take the same lock shared. A change is a compare-and-set against what is
+//! on disk then: a renewal by anyone but the owner updates an entry only if it is still there
+//! ([`Journal::update`]), so a lock released meanwhile never comes back; the owner re-asserts
+//! its entry at every renewal ([`Journal::upsert`]), so a journal restored from an older copy
+//! heals. A damaged or unreadable file is reported, never silently replaced: it may be the only
+//! record of a lock that is still held.
+//!
+//! Nothing is forgotten because of this machine's clock alone: only on the server's word (a
+//! release, "lock not found", "expired beyond renewal"), or past renewal by the server's clock
+//! as measured ([`Journal::prune_dead`]).
+//!
+//! A symlinked journal is written through its link. A removal that cannot be written for lack
+//! of space is written in place (the file only shrinks), so a released lock is not shown as held.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,12 +31,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{LockInfo, ModuleCode};
 use crate::config::{self, ConfigError};
+use crate::lease::{Owner, Standing};
 
 /// Overrides the journal location (tests point it into a temporary directory).
 pub const JOURNAL_ENV: &str = "KOOBACKUP_JOURNAL";
 
-/// Version of the file layout, written into the file.
+/// Version of the file layout, written into the file. Entries gained optional fields (owner,
+/// server expiry) without a new version: older koobackups ignore them.
 const FORMAT_VERSION: u32 = 1;
+
+/// A journal larger than this is not read: it cannot be a list of locks (each entry takes a few
+/// hundred bytes), and reading a huge file would stall every command.
+pub const MAX_JOURNAL_BYTES: u64 = 16 << 20;
+
+/// How much later than the server's clock as measured an entry is kept before it is pruned:
+/// the server's `Date` has whole seconds, and a measurement is a round trip old.
+const PRUNE_SLACK: chrono::Duration = chrono::Duration::seconds(5);
 
 /// One lock this user holds on one server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,11 +60,36 @@ pub struct HeldLock {
     /// Whether a running TUI should keep renewing this lock.
     #[serde(default)]
     pub auto_renew: bool,
+    /// Who holds it; absent in entries older koobackups wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    /// The expiry on the server's clock, as the writer estimated it through its measured clock
+    /// offset (`lock.expires_at` is on the writer's own clock); absent when it had not measured
+    /// the server's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_expires_at: Option<DateTime<Utc>>,
 }
 
 impl HeldLock {
+    /// An entry for `lock` on `base_url` as `user_id`, with no owner and no server expiry yet.
+    pub fn new(lock: LockInfo, base_url: impl Into<String>, user_id: impl Into<String>) -> HeldLock {
+        HeldLock {
+            lock,
+            base_url: base_url.into(),
+            user_id: user_id.into(),
+            auto_renew: false,
+            owner: None,
+            server_expires_at: None,
+        }
+    }
+
     fn belongs_to(&self, base_url: &str, user_id: &str) -> bool {
         same_server(&self.base_url, base_url) && self.user_id == user_id
+    }
+
+    /// Where its owner stands, seen from this process.
+    pub fn standing(&self) -> Standing {
+        Standing::of(self.owner.as_ref())
     }
 }
 
@@ -60,6 +107,13 @@ pub enum JournalError {
     Corrupt { path: PathBuf, detail: String },
     #[error("cannot write the lock journal {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
+}
+
+impl JournalError {
+    /// Whether the journal could not be written for lack of space (or quota).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, JournalError::Write { source, .. } if is_disk_full(source))
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -85,10 +139,14 @@ impl Journal {
         Ok(config::data_dir()?.join("locks.json"))
     }
 
-    /// Reads the journal; a missing file is an empty journal.
+    /// Reads the journal; a missing file is an empty journal. A reader never waits for a writer
+    /// (a stuck process holding the lock must not hang `lock list`): it takes the lock shared
+    /// when it is free, which keeps it from reading a removal being written in place.
     pub fn load(path: impl Into<PathBuf>) -> Result<Journal, JournalError> {
         let path = path.into();
+        let guard = lock_file(&path, Access::TryShared).ok();
         let locks = read_locks(&path)?;
+        drop(guard);
         Ok(Journal { path, locks })
     }
 
@@ -112,32 +170,43 @@ impl Journal {
         locks
     }
 
-    pub fn get(&self, lock_id: &str) -> Option<&HeldLock> {
-        self.locks.iter().find(|held| held.lock.lock_id == lock_id)
-    }
-
-    /// The unexpired lock for `module`, if this journal has one (the longest-lived if several).
-    pub fn live_lock_for(
+    /// The entries of `module`'s locks on `base_url` for `user_id` that may still hold it at
+    /// `now` (not expired by the writer's estimate), longest-lived first: whoever holds the
+    /// module, as far as this journal knows.
+    pub fn holders_of(
         &self,
         base_url: &str,
         user_id: &str,
         module: ModuleCode,
         now: DateTime<Utc>,
-    ) -> Option<&HeldLock> {
-        self.locks_for(base_url, user_id)
+    ) -> Vec<&HeldLock> {
+        let mut holders: Vec<&HeldLock> = self
+            .locks_for(base_url, user_id)
             .into_iter()
             .filter(|held| held.lock.module == module && !held.lock.is_expired(now))
-            .max_by_key(|held| held.lock.expires_at)
+            .collect();
+        holders.reverse();
+        holders
+    }
+
+    pub fn get(&self, lock_id: &str) -> Option<&HeldLock> {
+        self.locks.iter().find(|held| held.lock.lock_id == lock_id)
     }
 
     /// Updates the entry of `held`'s lock (a new expiry after a renewal, a new auto-renew
-    /// setting) if the journal on disk still has it. Returns whether it had: `false` means it was
-    /// removed meanwhile (released by another koobackup), and it stays removed.
+    /// setting) if the journal on disk still has it, keeping its owner unless `held` names one.
+    /// Returns whether it had: `false` means it was removed meanwhile (released by another
+    /// koobackup), and it stays removed.
     pub fn update(&mut self, held: HeldLock) -> Result<bool, JournalError> {
         let mut found = false;
         self.modify(|locks| {
             if let Some(existing) = locks.iter_mut().find(|l| l.lock.lock_id == held.lock.lock_id) {
-                *existing = held.clone();
+                let owner = held.owner.clone().or(existing.owner.take());
+                *existing = HeldLock {
+                    owner,
+                    server_expires_at: held.server_expires_at.or(existing.server_expires_at),
+                    ..held.clone()
+                };
                 found = true;
             }
             found
@@ -146,7 +215,8 @@ impl Journal {
         Ok(found)
     }
 
-    /// Adds the lock (just created, or adopted), or replaces the entry with the same lock id.
+    /// Adds the lock (just created, or adopted), or replaces the entry with the same lock id:
+    /// also how an owner re-asserts its entry at a renewal.
     pub fn upsert(&mut self, held: HeldLock) -> Result<(), JournalError> {
         self.modify(|locks| {
             match locks.iter_mut().find(|l| l.lock.lock_id == held.lock.lock_id) {
@@ -172,22 +242,32 @@ impl Journal {
         Ok(found)
     }
 
-    /// Forgets this server's and user's locks that can never be renewed again: the server extends
-    /// an expired lock from its old expiry, so one whose expiry plus `ttl` is not after `now` is
-    /// gone for good (the same instant the server answers 409002; see [`is_dead`]). Returns how
-    /// many were forgotten.
+    /// Forgets this server's and user's locks that can never be renewed again by the server's
+    /// clock: the server extends an expired lock from its old expiry, so one whose server expiry
+    /// plus `ttl` is not after `server_now` (with a few seconds' slack) is gone for good. Only
+    /// entries whose writer measured the server's clock are judged; `server_now` must come from
+    /// a measurement too. Returns how many were forgotten.
     pub fn prune_dead(
         &mut self,
         base_url: &str,
         user_id: &str,
         ttl: std::time::Duration,
-        now: DateTime<Utc>,
+        server_now: DateTime<Utc>,
     ) -> Result<usize, JournalError> {
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let dead = |held: &HeldLock| {
+            held.belongs_to(base_url, user_id)
+                && held.server_expires_at.is_some_and(|expiry| {
+                    expiry
+                        .checked_add_signed(ttl)
+                        .and_then(|t| t.checked_add_signed(PRUNE_SLACK))
+                        .is_some_and(|renewable_until| renewable_until <= server_now)
+                })
+        };
         let mut pruned = 0;
         self.modify(|locks| {
             let before = locks.len();
-            locks.retain(|held| !(held.belongs_to(base_url, user_id) && is_dead(&held.lock, ttl, now)));
+            locks.retain(|held| !dead(held));
             pruned = before - locks.len();
             pruned > 0
         })?;
@@ -210,12 +290,14 @@ impl Journal {
     /// Re-reads the file under an exclusive lock, lets `change` edit the entries, and writes the
     /// result if `change` reports a change. Other processes' updates are never lost.
     fn modify(&mut self, change: impl FnOnce(&mut Vec<HeldLock>) -> bool) -> Result<(), JournalError> {
+        let target = resolve_links(&self.path);
         let write_error = |source| JournalError::Write {
             path: self.path.clone(),
             source,
         };
-        let guard = lock_file(&self.path).map_err(write_error)?;
+        let guard = lock_file(&self.path, Access::Exclusive).map_err(write_error)?;
         let mut locks = read_locks(&self.path)?;
+        let before = locks.len();
         if change(&mut locks) {
             let file = JournalFile {
                 version: FORMAT_VERSION,
@@ -223,7 +305,16 @@ impl Journal {
             };
             let mut bytes = serde_json::to_vec_pretty(&file).expect("journal entries serialize");
             bytes.push(b'\n');
-            config::write_private_atomically(&self.path, &bytes).map_err(write_error)?;
+            match config::write_private_atomically(&target, &bytes) {
+                Ok(()) => {}
+                // A disk too full for a new copy still holds the old one: a removal, which only
+                // shrinks it, is written over it (under the lock, which readers take too), so a
+                // released lock is not left looking held.
+                Err(e) if is_disk_full(&e) && locks.len() < before => {
+                    write_in_place(&target, &bytes).map_err(|_| write_error(e))?;
+                }
+                Err(e) => return Err(write_error(e)),
+            }
         }
         drop(guard);
         self.locks = locks;
@@ -231,13 +322,21 @@ impl Journal {
     }
 }
 
-/// Whether a renewal of `lock` at `now` can no longer succeed: renewing an expired lock sets its
-/// expiry to the old one plus `ttl`, and an expiry that is not after `now` is no lock at all.
-/// Saturates: an expiry at the end of time is never dead.
-pub fn is_dead(lock: &LockInfo, ttl: chrono::Duration, now: DateTime<Utc>) -> bool {
-    lock.expires_at
-        .checked_add_signed(ttl)
-        .is_some_and(|renewable_until| renewable_until <= now)
+/// Whether an I/O error means the disk (or the user's quota) is full.
+fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+}
+
+/// Overwrites `path` with `bytes` (no longer than what it holds) and cuts it to their length.
+fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+    if file.metadata()?.len() < bytes.len() as u64 {
+        return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+    }
+    file.write_all(bytes)?;
+    file.set_len(bytes.len() as u64)?;
+    file.sync_all()
 }
 
 /// Base URLs are compared without trailing slashes.
@@ -245,21 +344,60 @@ fn same_server(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
-fn read_locks(path: &Path) -> Result<Vec<HeldLock>, JournalError> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(JournalError::Read {
-                path: path.to_path_buf(),
-                source,
-            });
+/// The file a path names once its symlinks are followed (a link to a file not there yet
+/// resolves to where the file will be): writes go through the link instead of replacing it.
+fn resolve_links(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&current) {
+            Ok(target) if target.is_absolute() => current = target,
+            Ok(target) => {
+                current = current
+                    .parent()
+                    .map_or_else(|| target.clone(), |dir| dir.join(&target));
+            }
+            Err(_) => break,
         }
+    }
+    current
+}
+
+fn read_locks(path: &Path) -> Result<Vec<HeldLock>, JournalError> {
+    let read_error = |source| JournalError::Read {
+        path: path.to_path_buf(),
+        source,
     };
     let corrupt = |detail: String| JournalError::Corrupt {
         path: path.to_path_buf(),
         detail,
     };
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(read_error(source)),
+    };
+    let meta = file.metadata().map_err(read_error)?;
+    if meta.is_dir() {
+        return Err(corrupt("it is a directory, not a file".into()));
+    }
+    if meta.len() > MAX_JOURNAL_BYTES {
+        return Err(corrupt(format!(
+            "it is {} MiB, more than the {} MiB a lock journal can take; it was not read",
+            meta.len() >> 20,
+            MAX_JOURNAL_BYTES >> 20
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    use std::io::Read;
+    file.take(MAX_JOURNAL_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_JOURNAL_BYTES {
+        return Err(corrupt(format!(
+            "it holds more than the {} MiB a lock journal can take; it was not read",
+            MAX_JOURNAL_BYTES >> 20
+        )));
+    }
     let file: JournalFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     if file.version != FORMAT_VERSION {
         return Err(corrupt(format!(
@@ -270,9 +408,18 @@ fn read_locks(path: &Path) -> Result<Vec<HeldLock>, JournalError> {
     Ok(file.locks)
 }
 
-/// Holds an exclusive lock on `<journal>.lock` until dropped. A separate file is used because the
-/// journal itself is replaced by rename on every write.
-fn lock_file(journal: &Path) -> std::io::Result<File> {
+/// How the journal is locked: shared to read (if free), exclusive to change.
+#[derive(Clone, Copy)]
+enum Access {
+    TryShared,
+    Exclusive,
+}
+
+/// Holds a lock on `<journal>.lock` (beside the file the journal's links lead to) until
+/// dropped. A separate file is used because the journal itself is replaced by rename on every
+/// write.
+fn lock_file(journal: &Path, access: Access) -> std::io::Result<File> {
+    let journal = resolve_links(journal);
     let mut name = journal.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     let path = journal.with_file_name(name);
@@ -287,7 +434,10 @@ fn lock_file(journal: &Path) -> std::io::Result<File> {
         options.mode(0o600);
     }
     let file = options.open(&path)?;
-    file.lock()?;
+    match access {
+        Access::TryShared => file.try_lock_shared().map_err(std::io::Error::other)?,
+        Access::Exclusive => file.lock()?,
+    }
     Ok(file)
 }
 
@@ -296,15 +446,15 @@ mod tests {
     use super::*;
 
     fn held(id: &str, module: ModuleCode, expires_at: DateTime<Utc>, base_url: &str) -> HeldLock {
+        let lock = LockInfo {
+            lock_id: id.into(),
+            module,
+            expires_at,
+        };
         HeldLock {
-            lock: LockInfo {
-                lock_id: id.into(),
-                module,
-                expires_at,
-            },
-            base_url: base_url.into(),
-            user_id: "alice".into(),
-            auto_renew: false,
+            // Written by a koobackup whose clock agrees with the server's.
+            server_expires_at: Some(expires_at),
+            ..HeldLock::new(lock, base_url, "alice")
         }
     }
 
@@ -377,11 +527,12 @@ mod tests {
     }
 
     #[test]
-    fn live_lock_ignores_expired_entries_and_other_modules() {
+    fn holders_ignore_expired_entries_and_other_modules() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = Journal::load(dir.path().join("locks.json")).unwrap();
         let past = now() - chrono::Duration::seconds(1);
         let future = now() + chrono::Duration::minutes(5);
+        let later = now() + chrono::Duration::minutes(8);
         journal
             .upsert(held("old@102", ModuleCode::AddressBook, past, "http://h"))
             .unwrap();
@@ -390,16 +541,21 @@ mod tests {
             .unwrap();
         assert!(
             journal
-                .live_lock_for("http://h", "alice", ModuleCode::AddressBook, now())
-                .is_none()
+                .holders_of("http://h", "alice", ModuleCode::AddressBook, now())
+                .is_empty()
         );
         journal
             .upsert(held("new@102", ModuleCode::AddressBook, future, "http://h"))
             .unwrap();
-        let live = journal
-            .live_lock_for("http://h", "alice", ModuleCode::AddressBook, now())
+        journal
+            .upsert(held("newer@102", ModuleCode::AddressBook, later, "http://h"))
             .unwrap();
-        assert_eq!(live.lock.lock_id, "new@102");
+        let ids: Vec<&str> = journal
+            .holders_of("http://h", "alice", ModuleCode::AddressBook, now())
+            .iter()
+            .map(|h| h.lock.lock_id.as_str())
+            .collect();
+        assert_eq!(ids, ["newer@102", "new@102"], "longest-lived first");
     }
 
     #[test]
@@ -445,24 +601,31 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_is_dead_exactly_when_the_server_refuses_its_renewal() {
-        // The server (rules::renew_lock) refuses when old expiry + ttl <= now: at that very
-        // millisecond the journal forgets it too, and not a millisecond before.
-        let ttl = chrono::Duration::minutes(10);
-        let lock = LockInfo {
-            lock_id: "x@100".into(),
-            module: ModuleCode::Folder,
-            expires_at: now(),
-        };
-        let ms = chrono::Duration::milliseconds;
-        assert!(!is_dead(&lock, ttl, now() + ttl - ms(1)));
-        assert!(is_dead(&lock, ttl, now() + ttl));
-        assert!(is_dead(&lock, ttl, now() + ttl + ms(1)));
-        let forever = LockInfo {
-            expires_at: DateTime::<Utc>::MAX_UTC,
-            ..lock
-        };
-        assert!(!is_dead(&forever, ttl, DateTime::<Utc>::MAX_UTC));
+    fn an_update_keeps_the_owner_and_an_upsert_reasserts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks.json");
+        let mut journal = Journal::load(&path).unwrap();
+        let owner = Owner::this_process(crate::lease::Purpose::Cleanup);
+        let mut entry = held("a@100", ModuleCode::Folder, now(), "http://h");
+        entry.owner = Some(owner.clone());
+        journal.upsert(entry.clone()).unwrap();
+        // Someone else's renewal (no owner of its own) keeps the owner.
+        let renewed = held(
+            "a@100",
+            ModuleCode::Folder,
+            now() + chrono::Duration::minutes(10),
+            "http://h",
+        );
+        assert!(journal.update(renewed).unwrap());
+        assert_eq!(
+            Journal::load(&path).unwrap().get("a@100").unwrap().owner,
+            Some(owner)
+        );
+        // A journal restored from a copy without the entry: the owner's next renewal brings it
+        // back.
+        std::fs::write(&path, "{\"version\":1,\"locks\":[]}").unwrap();
+        journal.upsert(entry).unwrap();
+        assert!(Journal::load(&path).unwrap().get("a@100").is_some());
     }
 
     #[test]
@@ -473,7 +636,8 @@ mod tests {
         let path = dir.path().join("locks.json");
         std::fs::create_dir(&path).unwrap();
         std::fs::write(path.join("keep"), "x").unwrap();
-        assert!(matches!(Journal::load(&path), Err(JournalError::Read { .. })));
+        let error = Journal::load(&path).unwrap_err();
+        assert!(error.to_string().contains("is a directory"), "{error}");
         let mut journal = Journal {
             path: path.clone(),
             locks: Vec::new(),
@@ -487,7 +651,7 @@ mod tests {
     }
 
     #[test]
-    fn prune_forgets_only_locks_past_renewal() {
+    fn prune_forgets_only_locks_past_renewal_by_the_servers_clock() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = Journal::load(dir.path().join("locks.json")).unwrap();
         let ttl = std::time::Duration::from_secs(600);
@@ -505,15 +669,70 @@ mod tests {
         journal
             .upsert(held("dead@102", ModuleCode::AddressBook, dead, "http://h"))
             .unwrap();
-        // Two of four forgotten: the count is the number removed.
+        // Written by a koobackup that never measured the server's clock: only its local expiry
+        // is known, which says nothing a skewed clock could not fake. Kept.
+        let mut unmeasured = held("unmeasured@100", ModuleCode::Folder, dead, "http://h");
+        unmeasured.server_expires_at = None;
+        journal.upsert(unmeasured).unwrap();
+        // Two of five forgotten: the count is the number removed.
         assert_eq!(journal.prune_dead("http://h", "alice", ttl, now()).unwrap(), 2);
         let ids: Vec<_> = journal.all().iter().map(|h| h.lock.lock_id.as_str()).collect();
-        assert_eq!(ids, ["renewable@100", "elsewhere@101"]);
+        assert_eq!(ids, ["renewable@100", "elsewhere@101", "unmeasured@100"]);
         assert_eq!(journal.prune_dead("http://h", "alice", ttl, now()).unwrap(), 0);
         // The prune is on disk, not only in this handle.
         let reloaded = Journal::load(journal.path()).unwrap();
         let ids: Vec<_> = reloaded.all().iter().map(|h| h.lock.lock_id.as_str()).collect();
-        assert_eq!(ids, ["renewable@100", "elsewhere@101"]);
+        assert_eq!(ids, ["renewable@100", "elsewhere@101", "unmeasured@100"]);
+    }
+
+    #[test]
+    fn the_last_seconds_before_the_server_refuses_a_renewal_keep_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::load(dir.path().join("locks.json")).unwrap();
+        let ttl = std::time::Duration::from_secs(600);
+        journal
+            .upsert(held("a@100", ModuleCode::Folder, now(), "http://h"))
+            .unwrap();
+        let renewal_refused = now() + chrono::Duration::minutes(10);
+        assert_eq!(
+            journal
+                .prune_dead("http://h", "alice", ttl, renewal_refused)
+                .unwrap(),
+            0
+        );
+        let past_slack = renewal_refused + PRUNE_SLACK;
+        assert_eq!(
+            journal.prune_dead("http://h", "alice", ttl, past_slack).unwrap(),
+            1
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_journal_is_written_through_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("shared").join("locks.json");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        let link = dir.path().join("locks.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut journal = Journal::load(&link).unwrap();
+        journal
+            .upsert(held("a@100", ModuleCode::Folder, now(), "http://h"))
+            .unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(Journal::load(&real).unwrap().all().len(), 1);
+        assert_eq!(Journal::load(&link).unwrap().all().len(), 1);
+    }
+
+    #[test]
+    fn a_huge_file_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks.json");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_JOURNAL_BYTES + 1).unwrap();
+        let error = Journal::load(&path).unwrap_err();
+        assert!(error.to_string().contains("MiB"), "{error}");
+        assert!(matches!(error, JournalError::Corrupt { .. }));
     }
 
     #[test]

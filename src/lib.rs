@@ -2,12 +2,14 @@
 //! KooDrive backup locks and records.
 
 pub mod api;
+pub mod bulk;
 pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod format;
 pub mod journal;
+pub mod lease;
 pub mod logging;
 pub mod properties;
 pub mod retention;

@@ -12,7 +12,11 @@
 //!   last ones).
 //!
 //! Whatever the rules, the newest completed record of each group is kept unless `allow_empty`
-//! is set, and a policy that can keep nothing (no rule, or every count 0) is refused. Records
+//! is set, and a policy that can keep nothing (no rule, or every count 0) is refused.
+//!
+//! A record dated more than [`FUTURE_SLACK`] after now (a server whose clock once ran ahead)
+//! is kept and flagged, and left out of its group: it never counts as the newest backup of its
+//! device, so it cannot make every real backup look old to `keep_within` or `keep_last`. Records
 //! that are not completed are not this module's business (see `crate::cleanup`). The result does
 //! not depend on the order records come in: ties in `createTime` are broken by record id.
 
@@ -49,7 +53,13 @@ pub enum KeepReason {
     Within(chrono::Duration),
     /// No rule kept it, but it is the newest completed record of its device and module.
     Newest,
+    /// Dated after now: its date cannot be trusted, so no rule judges it.
+    FutureDated,
 }
+
+/// How far after now a record's date may lie before it is taken for a clock that ran ahead (a
+/// record just made, dated by a server a little ahead of the clock that measures it, is not).
+pub const FUTURE_SLACK: chrono::Duration = chrono::Duration::hours(1);
 
 impl fmt::Display for KeepReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -62,6 +72,10 @@ impl fmt::Display for KeepReason {
             KeepReason::Newest => {
                 f.write_str("kept: the newest backup of its device (--allow-empty deletes it)")
             }
+            KeepReason::FutureDated => f.write_str(
+                "kept: dated in the future (the server's clock was ahead when it was made); not \
+                 counted as the newest of its device",
+            ),
         }
     }
 }
@@ -76,6 +90,7 @@ impl KeepReason {
             KeepReason::Monthly(_) => "keep-monthly",
             KeepReason::Within(_) => "keep-within",
             KeepReason::Newest => "newest-of-device",
+            KeepReason::FutureDated => "future-dated",
         }
     }
 }
@@ -166,7 +181,7 @@ impl Retention {
             }
             let value = words.next().ok_or_else(|| format!("{name} needs a value"))?;
             if name == "keep_within" {
-                policy.keep_within = Some(crate::cleanup::parse_age(value)?);
+                policy.keep_within = Some(crate::format::parse_age(value)?);
                 continue;
             }
             let count: u32 = value
@@ -200,17 +215,28 @@ impl Retention {
         text
     }
 
-    /// The decision for every completed record of `records`, grouped by (device, module) and
-    /// newest first within each group; groups in order of device id, then module.
-    pub fn decide(&self, records: &[BackupRecord]) -> Vec<Decision> {
+    /// The decision for every completed record of `records` at `now`, grouped by (device,
+    /// module) and newest first within each group; groups in order of device id, then module;
+    /// records dated in the future first.
+    pub fn decide(&self, records: &[BackupRecord], now: DateTime<Utc>) -> Vec<Decision> {
+        let cutoff = now
+            .checked_add_signed(FUTURE_SLACK)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut groups: BTreeMap<(&str, &str), Vec<&BackupRecord>> = BTreeMap::new();
+        let mut decisions = Vec::new();
         for record in records.iter().filter(|r| r.status == RecordStatus::Completed) {
+            if record.create_time > cutoff {
+                decisions.push(Decision {
+                    record: record.clone(),
+                    kept: Some(KeepReason::FutureDated),
+                });
+                continue;
+            }
             groups
                 .entry((record.device_info.device_id.as_str(), record.module_code.code()))
                 .or_default()
                 .push(record);
         }
-        let mut decisions = Vec::new();
         for group in groups.values_mut() {
             group.sort_by(|a, b| newest_first(a, b));
             let kept = self.keep_in(group);
@@ -312,7 +338,7 @@ mod within {
         deserializer: D,
     ) -> Result<Option<chrono::Duration>, D::Error> {
         let text: Option<String> = Option::deserialize(deserializer)?;
-        text.map(|text| crate::cleanup::parse_age(&text).map_err(serde::de::Error::custom))
+        text.map(|text| crate::format::parse_age(&text).map_err(serde::de::Error::custom))
             .transpose()
     }
 

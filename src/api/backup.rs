@@ -44,12 +44,23 @@ pub struct NewRecord {
     pub properties: Option<String>,
 }
 
+/// How a delete ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The server answered the delete with success: this request deleted the record.
+    Confirmed,
+    /// An attempt may have landed without its answer, and the repeat was answered "record not
+    /// found": the record is gone, but whether this client deleted it cannot be proven.
+    GoneOnRetry,
+}
+
 impl Client {
     /// `POST /lock`. The expiry is counted from the moment the request was sent.
     pub async fn create_lock(&self, module: ModuleCode) -> Result<LockInfo, ApiError> {
         let call = Call::new(Method::POST, "/lock", Idempotency::NotIdempotent)
             .json(&CreateLockRequest { module_code: module });
-        let (answer, sent) = self.exchange(call).await?;
+        let reply = self.exchange(call).await?;
+        let (answer, sent) = (reply.answer, reply.sent);
         let data: CreateLockData = self.scrubbed(answer.data())?;
         // A lock id that cannot be sent back (a line break, no id at all, a megabyte of it) could
         // never be renewed or released: it is refused now, not journalled to fail later.
@@ -87,7 +98,7 @@ impl Client {
     /// an expired lock from its expiry).
     pub async fn renew_lock(&self, lock: &LockInfo) -> Result<LockInfo, ApiError> {
         let call = Call::new(Method::PATCH, "/lock", Idempotency::Idempotent).lock(&lock.lock_id);
-        let (_, sent) = self.exchange(call).await?;
+        let sent = self.exchange(call).await?.sent;
         let expires_at = if sent >= lock.expires_at {
             self.expiry_from(lock.expires_at)
         } else {
@@ -124,7 +135,7 @@ impl Client {
         let call = Call::new(Method::POST, "/record", Idempotency::NotIdempotent)
             .lock(lock_id)
             .json(&body);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.data())
     }
 
@@ -143,7 +154,7 @@ impl Client {
         if let Some(cursor) = cursor {
             call = call.param("cursor", cursor);
         }
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed_page(answer.page("data"))
     }
 
@@ -169,7 +180,7 @@ impl Client {
     pub async fn get_record(&self, record_id: &str) -> Result<BackupRecord, ApiError> {
         let path = path::record(record_id)?;
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.data())
     }
 
@@ -189,15 +200,21 @@ impl Client {
     }
 
     /// `DELETE /record/{id}`: deletes the record and its backup files. Repeated after a failure
-    /// in transit or a rate limit; a repeat answered "record not found" then means the earlier
-    /// attempt deleted it (the server never gives a deleted record's id to another).
-    pub async fn delete_record(&self, lock_id: &str, record_id: &str) -> Result<(), ApiError> {
+    /// in transit or a rate limit; a repeat answered "record not found" is reported as
+    /// [`Deleted::GoneOnRetry`]: gone, most likely by the earlier attempt, but not provably by
+    /// this one.
+    pub async fn delete_record(&self, lock_id: &str, record_id: &str) -> Result<Deleted, ApiError> {
         let path = path::record(record_id)?;
         let idempotency = Idempotency::Removal {
             gone: RECORD_NOT_FOUND,
         };
         let call = Call::new(Method::DELETE, &path, idempotency).lock(lock_id);
-        self.exchange(call).await.map(drop)
+        let reply = self.exchange(call).await?;
+        Ok(if reply.gone_on_retry {
+            Deleted::GoneOnRetry
+        } else {
+            Deleted::Confirmed
+        })
     }
 
     /// `GET /record/{id}/files`: one page of a record's files.
@@ -213,7 +230,7 @@ impl Client {
         if let Some(cursor) = cursor {
             call = call.param("cursor", cursor);
         }
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed_page(answer.page("data"))
     }
 

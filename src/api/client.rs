@@ -62,6 +62,8 @@ pub struct ClientOptions {
     pub read_only: bool,
     /// Told of every retry as it happens, in a sentence (the command line prints it as a note).
     pub on_retry: Option<RetryNotes>,
+    /// Told of every attempt's outcome (the bulk engine adapts its concurrency to them).
+    pub on_attempt: Option<AttemptObserver>,
 }
 
 /// What a call does, in words for messages: `creating a lock`, `deleting record 42`. An id in
@@ -126,6 +128,30 @@ impl std::fmt::Debug for RetryNotes {
     }
 }
 
+/// What one attempt of a call met, for whoever paces the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempted {
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// Whether the attempt failed in a way a later one may not (a rate limit, a server error, a
+    /// timeout, a broken connection): the server is loaded or the link is bad.
+    pub pushed_back: bool,
+    /// From sending the request to reading the whole answer (or giving up).
+    pub latency: Duration,
+    /// The server's `Retry-After`, when it sent one.
+    pub retry_after: Option<Duration>,
+}
+
+/// Receives each attempt's [`Attempted`].
+#[derive(Clone)]
+pub struct AttemptObserver(pub Arc<dyn Fn(&Attempted) + Send + Sync>);
+
+impl std::fmt::Debug for AttemptObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AttemptObserver")
+    }
+}
+
 impl ClientOptions {
     pub fn new(base_url: impl Into<String>, credentials: Credentials) -> ClientOptions {
         ClientOptions {
@@ -140,6 +166,7 @@ impl ClientOptions {
             allow_insecure_http: false,
             read_only: false,
             on_retry: None,
+            on_attempt: None,
         }
     }
 }
@@ -199,6 +226,15 @@ impl<'a> Call<'a> {
     }
 }
 
+/// A successful exchange: the answer, and when the attempt that got it was sent.
+pub(super) struct Reply {
+    pub answer: Answer,
+    pub sent: DateTime<Utc>,
+    /// A removal whose repeat (after an attempt that may have landed) was answered "not found":
+    /// gone, most likely by the earlier attempt, but that cannot be proven.
+    pub gone_on_retry: bool,
+}
+
 /// A KooDrive client. Cheap to clone; clones share the connection pool and the clock estimate.
 #[derive(Clone)]
 pub struct Client {
@@ -224,6 +260,8 @@ impl std::fmt::Debug for Client {
 struct Attempt {
     result: Result<Answer, ApiError>,
     sent: DateTime<Utc>,
+    /// The HTTP status, when an answer came.
+    status: Option<u16>,
     /// The server's `Retry-After`, when it sent one.
     retry_after: Option<Duration>,
 }
@@ -270,6 +308,17 @@ impl Client {
     pub fn with_retry_notes(&self, notes: RetryNotes) -> Client {
         let mut options = (*self.options).clone();
         options.on_retry = Some(notes);
+        Client {
+            options: Arc::new(options),
+            ..self.clone()
+        }
+    }
+
+    /// The same client (sharing connections and the clock estimate) telling `observer` of each
+    /// attempt's outcome.
+    pub fn with_observer(&self, observer: AttemptObserver) -> Client {
+        let mut options = (*self.options).clone();
+        options.on_attempt = Some(observer);
         Client {
             options: Arc::new(options),
             ..self.clone()
@@ -348,7 +397,7 @@ impl Client {
     /// transient failures (honouring `Retry-After`); any call is repeated once after an X-Date
     /// rejection, because the server refused it before acting and the retry carries a freshly
     /// corrected date.
-    pub(super) async fn exchange(&self, call: Call<'_>) -> Result<(Answer, DateTime<Utc>), ApiError> {
+    pub(super) async fn exchange(&self, call: Call<'_>) -> Result<Reply, ApiError> {
         // Every KooDrive call that changes something is a POST, PATCH or DELETE; reads are GETs.
         if self.options.read_only && call.method != Method::GET {
             return Err(ApiError::ReadOnly {
@@ -363,9 +412,24 @@ impl Client {
         let mut backoff = self.options.retry_backoff;
         let mut an_attempt_may_have_landed = false;
         loop {
+            let started = std::time::Instant::now();
             let attempt = self.attempt(&call).await;
+            if let Some(AttemptObserver(observe)) = &self.options.on_attempt {
+                observe(&Attempted {
+                    status: attempt.status,
+                    pushed_back: attempt.result.as_ref().is_err_and(ApiError::is_transient),
+                    latency: started.elapsed(),
+                    retry_after: attempt.retry_after,
+                });
+            }
             let error = match attempt.result {
-                Ok(answer) => return Ok((answer, attempt.sent)),
+                Ok(answer) => {
+                    return Ok(Reply {
+                        answer,
+                        sent: attempt.sent,
+                        gone_on_retry: false,
+                    });
+                }
                 Err(error) => error,
             };
             if error.is_clock_rejection() && clock_retry_left {
@@ -388,7 +452,11 @@ impl Client {
                     path = call.path,
                     "gone after an attempt that may have landed: done"
                 );
-                return Ok((Answer(serde_json::Map::new()), attempt.sent));
+                return Ok(Reply {
+                    answer: Answer(serde_json::Map::new()),
+                    sent: attempt.sent,
+                    gone_on_retry: true,
+                });
             }
             if !error.is_transient() || retries_left == 0 {
                 return Err(error);
@@ -436,6 +504,7 @@ impl Client {
                 return Attempt {
                     result: Err(error),
                     sent,
+                    status: None,
                     retry_after: None,
                 };
             }
@@ -447,6 +516,7 @@ impl Client {
                 return Attempt {
                     result: Err(self.transport_error(e)),
                     sent,
+                    status: None,
                     retry_after: None,
                 };
             }
@@ -471,6 +541,7 @@ impl Client {
         Attempt {
             result,
             sent,
+            status: Some(status.as_u16()),
             retry_after,
         }
     }

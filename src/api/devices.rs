@@ -30,14 +30,14 @@ impl Client {
     pub async fn bind_device(&self, request: &BindDeviceRequest) -> Result<DeviceEntity, ApiError> {
         request.check().map_err(not_sent)?;
         let call = Call::new(Method::POST, "/device", Idempotency::NotIdempotent).json(request);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.data())
     }
 
     /// `GET /device`: every bound device (no paging); devices that cannot be read are counted.
     pub async fn list_devices(&self) -> Result<Page<DeviceEntity>, ApiError> {
         let call = Call::new(Method::GET, "/device", Idempotency::Idempotent);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed_page(answer.page("data"))
     }
 
@@ -52,7 +52,7 @@ impl Client {
                 gone: DEVICE_NOT_FOUND,
             },
         );
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         if answer.0.is_empty() {
             return Ok(None);
         }
@@ -73,7 +73,7 @@ impl Client {
             scope_list: scopes,
         };
         let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent).json(&body);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         // The reference shows no answer: a server that sends none added them all the same.
         if !answer.0.contains_key("data") {
             return Ok(Vec::new());
@@ -89,7 +89,7 @@ impl Client {
     ) -> Result<Page<ScopeInfo>, ApiError> {
         let path = format!("{}/scope", path::device(device_id)?);
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent).param("moduleCode", module.code());
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed_page(answer.page("scopeList"))
     }
 
@@ -105,7 +105,7 @@ impl Client {
             scope_id_list: scope_ids,
         };
         let call = Call::new(Method::DELETE, &path, Idempotency::NotIdempotent).json(&body);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.whole())
     }
 
@@ -121,7 +121,7 @@ impl Client {
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent)
             .param("moduleCode", module.code())
             .param("configName", name);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.data())
     }
 
@@ -133,7 +133,7 @@ impl Client {
     ) -> Result<Page<ConfigInfo>, ApiError> {
         let path = format!("{}/configs", path::device(device_id)?);
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent).param("moduleCode", module.code());
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed_page(answer.page("data"))
     }
 
@@ -147,7 +147,7 @@ impl Client {
         let path = format!("{}/config", path::device(device_id)?);
         request.check().map_err(not_sent)?;
         let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent).json(request);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.data())
     }
 
@@ -164,7 +164,7 @@ impl Client {
         let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent)
             .lock(lock_id)
             .json(file);
-        let answer = self.exchange(call).await?.0;
+        let answer = self.exchange(call).await?.answer;
         if !answer.0.contains_key("data") {
             return Ok(None);
         }

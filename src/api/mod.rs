@@ -18,6 +18,7 @@ pub mod sign;
 pub mod tls;
 
 pub use auth::{Credentials, Scheme, Token};
+pub use backup::Deleted;
 pub use client::{Client, ClientOptions};
 pub use error::ApiError;
 pub use model::*;

@@ -1,10 +1,12 @@
 //! `koobackup cleanup`: the TUI's clean-up candidates (see `crate::cleanup`), listed by default and
 //! deleted with `--yes`.
 //!
-//! Deleting takes a fresh lock per module, never a lock from the journal: a journalled lock may
-//! belong to a backup that is running right now (`lock hold`), whose `new` record must not be
-//! deleted under it. If the module is locked, it is skipped. Records are listed again *under* the
-//! lock, so a backup that completed in the meantime is not deleted.
+//! Deleting takes a fresh lock per module (owned by this clean-up, kept renewed by the keeper,
+//! released at the end), never a lock from the journal: a journalled lock may belong to a backup
+//! that is running right now (`lock hold`), whose `new` record must not be deleted under it. An
+//! orphaned lock (its process gone, e.g. a clean-up killed half-way) is released first; a module
+//! locked by a live operation is skipped, naming it. Records are listed again *under* the lock,
+//! and each is re-read right before it is deleted and kept if its status or version changed.
 
 use chrono::Utc;
 use clap::Args;
@@ -17,9 +19,12 @@ use super::output;
 use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, walk_error};
 use super::{Context, parse_module};
 use crate::api::client::RecordQuery;
-use crate::api::error::LOCK_EXPIRED;
-use crate::api::{BackupRecord, LockInfo, MAX_PAGE_SIZE, ModuleCode};
-use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, parse_age, plan};
+use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode};
+use crate::bulk::{self, Chosen, Outcome, Stop, Target};
+use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, plan};
+use crate::format::parse_age;
+use crate::lease::Purpose;
+use crate::lease::keeper::Keeper;
 use crate::retention::Retention;
 
 #[derive(Debug, Args)]
@@ -44,6 +49,10 @@ pub struct CleanupArgs {
     /// Delete the candidates
     #[arg(long)]
     pub yes: bool,
+    /// Requests in flight at most while deleting; the pace adapts below it
+    #[arg(long, value_name = "N", default_value_t = super::record::DEFAULT_CONCURRENCY,
+          value_parser = super::parse_concurrency)]
+    pub concurrency: usize,
     #[command(flatten)]
     pub bounds: WalkBounds,
 }
@@ -141,34 +150,45 @@ struct Listed {
     unreadable: Vec<String>,
 }
 
-/// What happened to one candidate. In JSON: `{"record", "reason", "reasonCode", "deleted"}`,
-/// and for a failed delete its `error` (the message exactly as the server said it), `exitCode`
-/// and `apiCode`, as a failed item of `record delete` says them.
-#[derive(Debug)]
+/// What happened to one candidate.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct CandidateReport {
+    #[serde(serialize_with = "output::record_json")]
     record: BackupRecord,
     reason: String,
     reason_code: &'static str,
     deleted: bool,
-    /// Why it was not deleted.
-    failure: Option<CliError>,
+    /// Why deleting it failed; in JSON its message exactly as the server said it (`error`), its
+    /// `exitCode` and `apiCode`, as a failed item of `record delete` says them.
+    #[serde(
+        flatten,
+        serialize_with = "failure_fields",
+        skip_serializing_if = "Option::is_none"
+    )]
+    error: Option<CliError>,
+    /// With `--yes`: what happened to it, as a code and in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome_text: Option<String>,
+    /// The exit class of the failure, for the exit code.
+    #[serde(skip)]
+    failure: Option<Exit>,
 }
 
-impl Serialize for CandidateReport {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut report = serde_json::json!({
-            "record": output::RecordJson::new(&self.record),
-            "reason": self.reason,
-            "reasonCode": self.reason_code,
-            "deleted": self.deleted,
-        });
-        if let Some(failure) = &self.failure {
-            report["error"] = failure.message.clone().into();
-            report["exitCode"] = failure.exit.code().into();
-            report["apiCode"] = failure.api_code_json();
-        }
-        report.serialize(serializer)
-    }
+/// `{"error", "exitCode", "apiCode"}` of a failed delete, flattened into its candidate.
+fn failure_fields<S: serde::Serializer>(error: &Option<CliError>, serializer: S) -> Result<S::Ok, S::Error> {
+    error
+        .as_ref()
+        .map(|error| {
+            serde_json::json!({
+                "error": error.message,
+                "exitCode": error.exit.code(),
+                "apiCode": error.api_code_json(),
+            })
+        })
+        .serialize(serializer)
 }
 
 impl CandidateReport {
@@ -178,8 +198,37 @@ impl CandidateReport {
             reason_code: candidate.reason.code(),
             record: candidate.record,
             deleted: false,
+            error: None,
+            outcome: None,
+            outcome_text: None,
             failure: None,
         }
+    }
+
+    /// Takes in what the bulk engine did with it.
+    fn settle(&mut self, outcome: &Outcome) {
+        let code = match outcome {
+            Outcome::Deleted { .. } => "deleted",
+            Outcome::GoneUnproven { .. } => "gone-unproven",
+            Outcome::AlreadyGone => "already-gone",
+            Outcome::Changed { .. } => "kept-changed",
+            Outcome::Failed(error) => {
+                let error = CliError::from(error.clone());
+                self.failure = Some(error.exit);
+                self.error = Some(error);
+                "failed"
+            }
+        };
+        self.deleted = matches!(outcome, Outcome::Deleted { .. });
+        self.outcome = Some(code);
+        self.outcome_text = Some(outcome.describe());
+    }
+
+    /// Never sent, because the lock was lost (or the run stopped).
+    fn not_attempted(&mut self, why: &str) {
+        self.outcome = Some("not-attempted");
+        self.outcome_text = Some(format!("not sent: {why}"));
+        self.failure = Some(Exit::Conflict);
     }
 }
 
@@ -261,8 +310,23 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
             first_error.get_or_insert(error);
         }
     }
-    if let Some(failure) = reports.candidates.iter().find_map(|r| r.failure.clone()) {
-        first_error.get_or_insert(failure);
+    // A failure, a record kept because it changed, or one never sent (the lock was lost) sets
+    // the exit code: not everything chosen went.
+    if let Some(failed) = reports.candidates.iter().find(|r| r.failure.is_some()) {
+        first_error.get_or_insert(CliError::new(
+            failed.failure.unwrap_or(Exit::Failure),
+            failed.outcome_text.clone().unwrap_or_default(),
+        ));
+    }
+    if reports
+        .candidates
+        .iter()
+        .any(|r| r.outcome == Some("kept-changed"))
+    {
+        first_error.get_or_insert(CliError::new(
+            Exit::Conflict,
+            "records changed meanwhile were kept",
+        ));
     }
     if let Some(device) = device.filter(|d| !d.bound)
         && reports.listed.records == 0
@@ -405,7 +469,8 @@ struct Targets<'a> {
     chosen: Option<&'a std::collections::HashSet<String>>,
 }
 
-/// Takes a lock for `module`, lists its candidates again under it, deletes them, releases it.
+/// Takes a lock for `module` (kept renewed meanwhile), lists its candidates again under it,
+/// deletes them through the bulk engine, releases it.
 async fn delete_in_module(
     ctx: &mut Context,
     module: ModuleCode,
@@ -413,75 +478,76 @@ async fn delete_in_module(
     targets: Targets<'_>,
     reports: &mut Reports,
 ) -> Result<(), CliError> {
-    let mut lock = match ctx.create_lock(module, false).await {
-        Ok(lock) => lock,
+    let keeper = match ctx.hold_lock(module, Purpose::Cleanup, None).await {
+        Ok(keeper) => keeper,
         Err(error) if error.exit == Exit::Conflict => {
-            // Said once, in our words: whose lock it is decides what the user can do.
-            let message = match ctx.live_lock(module).ok().flatten() {
-                Some(held) => format!(
-                    "module {module} is locked by your own lock {} ({} left); skipped it. Release \
-                     it with `koobackup lock release {}` to clean up this module",
-                    held.lock.lock_id,
-                    crate::format::time_left(&held.lock, Utc::now()),
-                    held.lock.lock_id
-                ),
-                None => format!("module {module} is locked elsewhere (a backup may be running); skipped it"),
-            };
-            return Err(CliError { message, ..error });
+            return Err(CliError {
+                message: format!("{}; skipped the module", error.message),
+                ..error
+            });
         }
         Err(error) => return Err(error.context(format!("cannot lock module {module}"))),
     };
-    let result = delete_candidates(ctx, &mut lock, args, targets, reports).await;
-    if let Err(error) = ctx.release_lock(&lock.lock_id).await {
-        ctx.out.warn(
-            &error
-                .context(format!("cannot release lock {}", lock.lock_id))
-                .to_string(),
-        );
-    }
+    let result = delete_candidates(ctx, &keeper, module, args, targets, reports).await;
+    let lock = keeper.stop();
+    super::record::release_own(ctx, &lock.lock_id).await;
     result
 }
 
 async fn delete_candidates(
     ctx: &mut Context,
-    lock: &mut LockInfo,
+    keeper: &Keeper,
+    module: ModuleCode,
     args: &CleanupArgs,
     targets: Targets<'_>,
     reports: &mut Reports,
 ) -> Result<(), CliError> {
-    let renew_below =
-        chrono::Duration::from_std(ctx.client().lock_ttl() / 3).unwrap_or(chrono::Duration::MAX);
-    let found = find(ctx, lock.module, args, targets.rules, &mut reports.listed).await?;
+    let found = find(ctx, module, args, targets.rules, &mut reports.listed).await?;
     reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
     let confirmed = |candidate: &Candidate| {
         targets
             .chosen
             .is_none_or(|chosen| chosen.contains(&candidate.record.record_id))
     };
-    for candidate in found.delete.into_iter().filter(confirmed) {
-        // A long clean-up must not outlive its lock.
-        if lock.time_left(Utc::now()) < renew_below {
-            *lock = ctx.client().renew_lock(lock).await?;
-            ctx.remember_renewal(lock, false)?;
+    let mut candidates: Vec<CandidateReport> = found
+        .delete
+        .into_iter()
+        .filter(confirmed)
+        .map(CandidateReport::new)
+        .collect();
+    let work: Vec<Target> = candidates
+        .iter()
+        .map(|c| Target {
+            record_id: c.record.record_id.clone(),
+            chosen: Some(Chosen::of(&c.record)),
+        })
+        .collect();
+    let index: std::collections::HashMap<String, usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.record.record_id.clone(), i))
+        .collect();
+    let options = bulk::Options {
+        reread: true,
+        ceiling: args.concurrency,
+    };
+    let lock_id = keeper.lock().lock_id;
+    let client = ctx.client().clone();
+    let guard = || keeper.lost().map(|lost| Stop::LockLost(lost.reason));
+    let summary = bulk::delete_all(&client, &lock_id, work, options, guard, |done| {
+        if let Some(&i) = index.get(&done.record_id) {
+            candidates[i].settle(&done.outcome);
         }
-        let mut report = CandidateReport::new(candidate);
-        let record_id = report.record.record_id.clone();
-        let mut result = ctx.client().delete_record(&lock.lock_id, &record_id).await;
-        if matches!(&result, Err(error) if error.code() == Some(LOCK_EXPIRED)) {
-            // The lock lapsed during slow calls (retries, a slow server). Renewed soon after its
-            // expiry it lives again; the refused delete changed nothing and is sent once more.
-            *lock = ctx.client().renew_lock(lock).await?;
-            ctx.remember_renewal(lock, false)?;
-            result = ctx.client().delete_record(&lock.lock_id, &record_id).await;
-        }
-        match result {
-            Ok(()) => report.deleted = true,
-            Err(error) => {
-                report.failure = Some(CliError::from(error));
+    })
+    .await;
+    if let Some(Stop::LockLost(reason)) = &summary.stop {
+        for id in &summary.not_attempted {
+            if let Some(&i) = index.get(id) {
+                candidates[i].not_attempted(reason);
             }
         }
-        reports.candidates.push(report);
     }
+    reports.candidates.extend(candidates);
     Ok(())
 }
 
@@ -549,8 +615,8 @@ fn print(
     // Failures are errors on stderr, also with -q: stdout lists only what went (or would go), so
     // that `cleanup --no-headers | awk '{print $1}'` yields record ids and nothing else.
     for report in reports {
-        if let Some(failure) = &report.failure {
-            out.error(&failure.clone().about("record", &report.record.record_id));
+        if let Some(error) = &report.error {
+            out.error(&error.clone().about("record", &report.record.record_id));
         }
     }
     let done: Vec<&CandidateReport> = reports.iter().filter(|r| !args.yes || r.deleted).collect();
@@ -571,6 +637,18 @@ fn print(
             "kept by the retention policy ({}):\n{}",
             policy.describe(),
             output::fitted_table(&CANDIDATE_HEADERS, &rows, output::stderr_width(), !out.no_headers)
+        ));
+    }
+    // What happened to the rest (kept because it changed, gone before this run, never sent),
+    // in words on stderr.
+    for report in reports
+        .iter()
+        .filter(|r| args.yes && !r.deleted && r.error.is_none())
+    {
+        out.note(&format!(
+            "record {}: {}",
+            report.record.record_id,
+            report.outcome_text.as_deref().unwrap_or("not sent")
         ));
     }
     if !done.is_empty() {

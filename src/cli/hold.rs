@@ -1,18 +1,22 @@
-//! `koobackup lock hold --module M -- COMMAND ...`: create a lock, run COMMAND with the lock id in
-//! `KOOBACKUP_LOCK_ID`, keep the lock renewed while COMMAND runs, and release it when COMMAND
-//! ends — also when koobackup is interrupted, after passing the signal on.
+//! `koobackup lock hold --module M -- COMMAND ...`: create a lock (waiting for it with
+//! `--wait`), run COMMAND with the lock id in `KOOBACKUP_LOCK_ID`, keep the lock renewed while
+//! COMMAND runs (the [`Keeper`]), and release it when COMMAND ends — also when koobackup is
+//! interrupted, after passing the signal on.
 //!
 //! The guarantee: COMMAND never runs past the lock. COMMAND runs in a process group of its own
 //! (as GNU `timeout` runs its command), and the group is what koobackup signals. When the lock
-//! is lost (the server answers a renewal with "lock not found" or "expired"), or its expiry —
-//! counted from the moment the last successful create or renewal was *sent*, which is never
-//! later than the server's own count — passes without a successful renewal, the group gets
-//! SIGTERM, then SIGKILL after the grace period. Processes COMMAND leaves behind in its group
-//! when it ends are stopped the same way before the lock is released.
+//! is lost (the server answers a renewal with "lock not found" or "expired"), or its deadline —
+//! counted from the moment the last successful create or renewal was *sent*, on a clock that
+//! counts time the machine was suspended, and checked against the server's clock after any gap
+//! — passes, the group gets SIGTERM, then SIGKILL after the grace period. A [`Watchdog`]
+//! outside koobackup's process group holds the same deadline, so a stopped, frozen or killed
+//! koobackup cannot let COMMAND run on. Processes COMMAND leaves behind in its group when it
+//! ends are stopped the same way before the lock is released.
 //!
 //! Exit code: COMMAND's own, or 128 + signal number when a signal ended it (as shells report it).
-//! Exceptions: 126/127 when COMMAND cannot be started, and 4 (conflict) when the lock was lost or
-//! expired while COMMAND ran, or was found gone when COMMAND ended.
+//! Exceptions: 126/127 when COMMAND cannot be started, and 4 (conflict) when the lock was not
+//! held from start to end (lost, expired, found gone when COMMAND ended). `--json` prints one
+//! summary line that tells COMMAND's own 4 from koobackup's.
 
 use std::ffi::OsString;
 use std::process::ExitStatus;
@@ -20,29 +24,24 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
+use serde::Serialize;
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 mod process;
+mod watchdog;
 
 use process::{Terminal, group_alive, is_stopped, signal_group};
+use watchdog::Watchdog;
 
 use super::Context;
 use super::exit::{CliError, Exit};
-use crate::api::error::{LOCK_EXPIRED, LOCK_NOT_FOUND};
-use crate::api::{ApiError, Client, LockInfo, ModuleCode};
+use super::locking::LOCK_ID_ENV;
+use crate::api::{ApiError, ModuleCode};
 use crate::format;
-
-/// Name of the environment variable that carries the lock id to COMMAND.
-pub const LOCK_ID_ENV: &str = "KOOBACKUP_LOCK_ID";
-
-/// Renewals are never closer together than this, whatever the lock lifetime.
-const MIN_RENEW_INTERVAL: Duration = Duration::from_millis(100);
-
-/// Longest wait between two renewal attempts after a failure: with KooDrive's 10-minute locks,
-/// a renewal that fails at the 6:40 mark is tried again some twenty times before the lock runs out.
-const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(10);
+use crate::lease::Purpose;
+use crate::lease::clock::BootInstant;
+use crate::lease::keeper::{Event, Keeper, Lost};
 
 /// What `lock hold` does, as parsed from the command line.
 pub(crate) struct Hold {
@@ -50,45 +49,75 @@ pub(crate) struct Hold {
     pub command: Vec<OsString>,
     /// Between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// How long to wait for a module another operation holds.
+    pub wait: Option<Duration>,
 }
 
-/// Why COMMAND's work stopped being protected, for the final message and the exit code.
-struct Unprotected {
-    /// From when: the lock's expiry, or when it was found gone.
-    since: DateTime<Utc>,
-    /// When the lock was last confirmed by the server.
-    last_good: DateTime<Utc>,
-    reason: String,
+/// COMMAND as the journal names it: its words, shortened.
+fn command_text(command: &[OsString]) -> String {
+    const MAX: usize = 80;
+    let text = command
+        .iter()
+        .map(|word| word.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if text.chars().count() <= MAX {
+        text
+    } else {
+        let cut: String = text.chars().take(MAX - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The one line `--json` prints when everything is over.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary<'a> {
+    lock_id: &'a str,
+    module_code: ModuleCode,
+    /// COMMAND's exit code (128 + signal when a signal ended it); `null` if it never ran.
+    command_exit: Option<u8>,
+    /// Whether the lock was held from COMMAND's start to its end.
+    lock_held: bool,
+    /// When the work stopped being protected, at the latest; `null` while it was held.
+    unprotected_from: Option<DateTime<Utc>>,
+    /// Why, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    /// koobackup's own exit code.
+    exit_code: u8,
 }
 
 pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     // Installed before anything else, so an early Ctrl-C is seen instead of killing us with a
     // lock left behind.
     let mut signals = Signals::install()?;
-    let asked_at = Instant::now();
-    let lock = ctx.create_lock(hold.module, false).await?;
-    let confirmed_at = Utc::now();
+    let program = hold.command[0].to_string_lossy().into_owned();
+    let purpose = Purpose::Hold {
+        command: command_text(&hold.command),
+    };
+    let keeper = tokio::select! {
+        keeper = ctx.hold_lock(hold.module, purpose, hold.wait) => keeper?,
+        Some(signal) = signals.next() => {
+            ctx.out.note(&format!("received {}; nothing was started", signal_name(signal)));
+            return Ok(signal_exit_code(signal));
+        }
+    };
+    let lock = keeper.lock();
     if let Some(signal) = signals.pending() {
-        release(ctx, &lock, None).await;
+        finish(ctx, keeper, None).await;
         return Ok(signal_exit_code(signal));
     }
-    let ttl = ctx.client().lock_ttl();
-    let mut held = HeldNow {
-        lock: lock.clone(),
-        deadline: deadline_after(asked_at, ttl),
-        confirmed_at,
-    };
-    let program = hold.command[0].to_string_lossy().into_owned();
-    if Instant::now() >= held.deadline {
+    if !keeper.is_held() {
         // The answer came after the lock's lifetime, counted from the request: COMMAND would start
         // unprotected.
-        release(ctx, &lock, None).await;
+        finish(ctx, keeper, None).await;
         return Err(CliError::new(
             Exit::Conflict,
             format!(
                 "the server granted lock {} only after its lifetime had passed (a slow answer); \
                  {} was not started",
-                lock.lock_id,
+                format::escape(&lock.lock_id),
                 format::escape(&program)
             ),
         ));
@@ -117,7 +146,7 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            release(ctx, &lock, None).await;
+            finish(ctx, keeper, None).await;
             ctx.out.error(&CliError::failure(format!(
                 "cannot start {}: {e}",
                 format::escape(&program)
@@ -137,56 +166,71 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
         terminal.lend(group);
         terminal
     });
+    let watchdog = group.and_then(|group| {
+        let deadline = BootInstant::now().after(keeper.time_left());
+        match Watchdog::start(group, deadline, hold.grace) {
+            Ok(watchdog) => Some(watchdog),
+            Err(e) => {
+                ctx.out.warn(&format!(
+                    "cannot start the watchdog ({e}); only koobackup itself stops {} if the lock \
+                     runs out",
+                    format::escape(&program)
+                ));
+                None
+            }
+        }
+    });
     ctx.out.note(&format!(
-        "holding lock {} for module {} while {program} runs; renewing every {} s",
+        "holding lock {} for module {} while {} runs",
         format::escape(&lock.lock_id),
         lock.module,
-        format::seconds(renew_interval(ttl))
+        format::escape(&program)
     ));
-
-    let (events, mut renewals) = mpsc::channel(8);
-    let renewer = tokio::spawn(keep_renewed(
-        ctx.client().clone(),
-        lock.clone(),
-        held.deadline,
-        events,
-    ));
-    let mut unprotected: Option<Unprotected> = None;
-    let mut kill_at: Option<Instant> = None;
+    let mut run = Running {
+        keeper,
+        watchdog,
+        group,
+        program: format::escape(&program).into_owned(),
+        grace: hold.grace,
+        lost: None,
+        kill_at: None,
+    };
     let mut watch = tokio::time::interval(STOP_POLL_INTERVAL);
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
-            _ = sleep_until(kill_at) => {
+            _ = sleep_until(run.kill_at) => {
                 ctx.out.warn(&format!(
-                    "{program} did not stop within {} s of SIGTERM; sending SIGKILL",
-                    format::seconds(hold.grace)
+                    "{} did not stop within {} s of SIGTERM; sending SIGKILL",
+                    run.program,
+                    format::seconds(run.grace)
                 ));
-                signal_group(group, libc::SIGKILL);
-                kill_at = None;
+                signal_group(run.group, libc::SIGKILL);
+                run.kill_at = None;
             }
-            _ = tokio::time::sleep_until(held.deadline), if unprotected.is_none() => {
-                unprotected = Some(stop(ctx, group, &program, hold.grace, &mut kill_at, expired(&held)));
-            }
-            Some(event) = renewals.recv() => {
-                if let Some(lost) = on_renewal(ctx, event, &mut held, unprotected.is_some()) {
-                    unprotected = Some(stop(ctx, group, &program, hold.grace, &mut kill_at, lost));
-                }
-            }
+            Some(event) = run.keeper.next_event() => run.on_event(ctx, event),
             Some(signal) = signals.next() => {
                 ctx.out.note(&format!(
-                    "received {}; passing it to {program}; the lock is released when it ends",
-                    signal_name(signal)
+                    "received {}; passing it to {}; the lock is released when it ends",
+                    signal_name(signal),
+                    run.program
                 ));
-                signal_group(group, signal);
+                signal_group(run.group, signal);
             }
-            _ = watch.tick(), if terminal.is_some() => {
-                if let (Some(terminal), Some(group)) = (&terminal, group)
+            _ = watch.tick() => {
+                // A lost lock the keeper has not reported yet (its deadline passed).
+                if run.lost.is_none()
+                    && let Some(lost) = run.keeper.lost()
+                {
+                    run.on_event(ctx, Event::Lost(lost));
+                }
+                if let (Some(terminal), Some(group)) = (&terminal, run.group)
                     && is_stopped(group)
                 {
                     ctx.out.note(&format!(
-                        "{program} was stopped; koobackup stops too (fg continues both; the lock is \
-                         not renewed meanwhile and still runs out at its time)"
+                        "{} was stopped; koobackup stops too (fg continues both; the lock is not \
+                         renewed meanwhile, and COMMAND is ended if it runs out)",
+                        run.program
                     ));
                     terminal.stop_with(group);
                 }
@@ -196,173 +240,192 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     if let Some(terminal) = &terminal {
         terminal.take_back();
     }
-    let status = status.map_err(|e| CliError::failure(format!("cannot wait for {program}: {e}")))?;
-    stop_leftovers(
-        ctx,
-        group,
-        &program,
-        hold.grace,
-        &mut held,
-        &mut renewals,
-        &mut unprotected,
-    )
-    .await;
-    renewer.abort();
-    let gone_at_end = release(ctx, &held.lock, unprotected.as_ref()).await;
-    let unprotected = unprotected.or(gone_at_end.map(|gone| Unprotected {
-        since: held.confirmed_at,
-        last_good: held.confirmed_at,
-        reason: gone,
+    // COMMAND may have ended (killed by the watchdog while koobackup was stopped, say) before
+    // a look at the clock noticed the deadline had passed.
+    if run.lost.is_none()
+        && let Some(lost) = run.keeper.lost()
+    {
+        run.lost = Some(lost);
+    }
+    let status = status.map_err(|e| CliError::failure(format!("cannot wait for {}: {e}", run.program)))?;
+    run.stop_leftovers(ctx).await;
+    let Running {
+        keeper,
+        watchdog,
+        lost,
+        program,
+        ..
+    } = run;
+    if let Some(watchdog) = watchdog {
+        watchdog.done();
+    }
+    let confirmed = keeper.confirmed_at();
+    let gone_at_end = finish(ctx, keeper, lost.as_ref()).await;
+    let lost = lost.or(gone_at_end.map(|reason| Lost {
+        since: confirmed,
+        last_confirmed: confirmed,
+        reason,
     }));
-    match unprotected {
-        Some(lost) => Err(CliError::new(
-            Exit::Conflict,
-            format!(
-                "{}; {program}'s work was not protected by the lock from {} at the latest (the \
-                 server last confirmed the lock at {})",
-                lost.reason,
-                format::local_time(lost.since),
-                format::local_time(lost.last_good)
-            ),
-        )),
-        None => Ok(exit_code(status)),
+    let command_exit = exit_code(status);
+    let exit = if lost.is_some() {
+        Exit::Conflict.code()
+    } else {
+        command_exit
+    };
+    if ctx.out.is_json() {
+        let summary = Summary {
+            lock_id: &lock.lock_id,
+            module_code: lock.module,
+            command_exit: Some(command_exit),
+            lock_held: lost.is_none(),
+            unprotected_from: lost.as_ref().map(|l| l.since),
+            reason: lost.as_ref().map(|l| l.reason.as_str()),
+            exit_code: exit,
+        };
+        let line = serde_json::to_string(&summary).expect("the summary serializes");
+        ctx.out.value(&line)?;
+    }
+    match lost {
+        Some(lost) => {
+            let error = CliError::new(
+                Exit::Conflict,
+                format!(
+                    "{}; {program}'s work was not protected by the lock from {} at the latest (the \
+                     server last confirmed the lock at {})",
+                    lost.reason,
+                    format::local_time(lost.since),
+                    format::local_time(lost.last_confirmed)
+                ),
+            );
+            if ctx.out.is_json() {
+                ctx.out.error(&error);
+                return Ok(exit);
+            }
+            Err(error)
+        }
+        None => Ok(exit),
     }
 }
 
-/// How often a stopped COMMAND (Ctrl-Z) and leftover processes are looked for.
+/// How often a stopped COMMAND (Ctrl-Z), leftover processes and the deadline are looked at.
 const STOP_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// The lock ran out without a successful renewal.
-fn expired(held: &HeldNow) -> Unprotected {
-    Unprotected {
-        since: held.lock.expires_at,
-        last_good: held.confirmed_at,
-        reason: format!(
-            "lock {} expired at {} without a successful renewal",
-            format::escape(&held.lock.lock_id),
-            format::local_time(held.lock.expires_at)
-        ),
-    }
-}
-
-/// Takes one report of the renewal task; returns why the work is unprotected when the lock is
-/// lost. After that (`lost_already`), renewals change nothing.
-fn on_renewal(
-    ctx: &mut Context,
-    event: Renewal,
-    held: &mut HeldNow,
-    lost_already: bool,
-) -> Option<Unprotected> {
-    match event {
-        Renewal::Renewed {
-            lock: renewed,
-            deadline,
-        } if !lost_already => {
-            *held = HeldNow {
-                lock: renewed.clone(),
-                deadline,
-                confirmed_at: Utc::now(),
-            };
-            match ctx.remember_renewal(&renewed, false) {
-                Ok(true) => {}
-                Ok(false) => ctx.out.warn(&format!(
-                    "lock {} was removed from the lock journal by another koobackup (released \
-                     there?); if so the next renewal finds it gone",
-                    format::escape(&renewed.lock_id)
-                )),
-                Err(e) => ctx.out.warn(&format!("lock renewed, but {}", e.message)),
-            }
-            None
-        }
-        Renewal::Failed { error, retry_in } => {
-            ctx.out.warn(&format!(
-                "renewing lock {} failed ({error}); retrying in {} s, {} left",
-                format::escape(&held.lock.lock_id),
-                format::seconds(retry_in),
-                format::time_left(&held.lock, Utc::now())
-            ));
-            None
-        }
-        Renewal::Lost(error) if !lost_already => Some(Unprotected {
-            since: Utc::now(),
-            last_good: held.confirmed_at,
-            reason: format!("lock {} was lost: {error}", format::escape(&held.lock.lock_id)),
-        }),
-        Renewal::Renewed { .. } | Renewal::Lost(_) => None,
-    }
-}
-
-/// The lock as last confirmed, and when it runs out on the monotonic clock.
-struct HeldNow {
-    lock: LockInfo,
-    deadline: Instant,
-    confirmed_at: DateTime<Utc>,
-}
-
-/// Sends COMMAND's group SIGTERM because its work is no longer protected, and arms the SIGKILL.
-fn stop(
-    ctx: &Context,
+/// COMMAND running under the lock.
+struct Running {
+    keeper: Keeper,
+    watchdog: Option<Watchdog>,
     group: Option<libc::pid_t>,
-    program: &str,
+    /// COMMAND's program, escaped for messages.
+    program: String,
     grace: Duration,
-    kill_at: &mut Option<Instant>,
-    why: Unprotected,
-) -> Unprotected {
-    ctx.out.error(&CliError::new(
-        Exit::Conflict,
-        format!(
-            "{}; stopping {program} (SIGTERM now, SIGKILL after {} s): its work is not protected any more",
-            why.reason,
-            format::seconds(grace)
-        ),
-    ));
-    signal_group(group, libc::SIGTERM);
-    *kill_at = Some(Instant::now() + grace);
-    why
+    /// Why the work is no longer protected, once it is not.
+    lost: Option<Lost>,
+    /// When SIGKILL follows the SIGTERM already sent.
+    kill_at: Option<Instant>,
 }
 
-/// Processes COMMAND started and left running in its group would go on unprotected once the
-/// lock is released: they get SIGTERM, then SIGKILL after the grace period. The lock is kept
-/// renewed meanwhile, and should it run out or be lost first, they get SIGKILL at once.
-async fn stop_leftovers(
-    ctx: &mut Context,
-    group: Option<libc::pid_t>,
-    program: &str,
-    grace: Duration,
-    held: &mut HeldNow,
-    renewals: &mut mpsc::Receiver<Renewal>,
-    unprotected: &mut Option<Unprotected>,
-) {
-    if !group_alive(group) {
-        return;
-    }
-    ctx.out.warn(&format!(
-        "{program} left processes running in its process group; stopping them before the lock \
-         is released (SIGTERM, then SIGKILL after {} s)",
-        format::seconds(grace)
-    ));
-    signal_group(group, libc::SIGTERM);
-    let mut kill_at = Some(Instant::now() + grace);
-    let mut poll = tokio::time::interval(Duration::from_millis(20));
-    while group_alive(group) {
-        tokio::select! {
-            _ = poll.tick() => {}
-            _ = sleep_until(kill_at) => {
-                signal_group(group, libc::SIGKILL);
-                kill_at = None;
+impl Running {
+    /// One report of the keeper.
+    fn on_event(&mut self, ctx: &mut Context, event: Event) {
+        match event {
+            Event::Renewed { lock, journal } => {
+                if let Some(watchdog) = &self.watchdog {
+                    watchdog.extend(BootInstant::now().after(self.keeper.time_left()));
+                }
+                if let Err(e) = journal {
+                    ctx.out.warn(&format!(
+                        "lock {} renewed, but its lock journal entry could not be written: {e}",
+                        format::escape(&lock.lock_id)
+                    ));
+                }
             }
-            _ = tokio::time::sleep_until(held.deadline), if unprotected.is_none() => {
-                *unprotected = Some(expired(held));
-                signal_group(group, libc::SIGKILL);
-            }
-            Some(event) = renewals.recv() => {
-                if let Some(lost) = on_renewal(ctx, event, held, unprotected.is_some()) {
-                    *unprotected = Some(lost);
-                    signal_group(group, libc::SIGKILL);
+            Event::Retrying {
+                error,
+                retry_in,
+                left,
+            } => ctx
+                .out
+                .warn(&retry_text(&self.keeper.lock().lock_id, &error, retry_in, left)),
+            Event::Lost(lost) => {
+                if self.lost.is_none() {
+                    self.stop(ctx, &lost);
+                    self.lost = Some(lost);
                 }
             }
         }
     }
+
+    /// Sends COMMAND's group SIGTERM because its work is no longer protected, and arms the
+    /// SIGKILL.
+    fn stop(&mut self, ctx: &Context, why: &Lost) {
+        ctx.out.error(&CliError::new(
+            Exit::Conflict,
+            format!(
+                "{}; stopping {} (SIGTERM now, SIGKILL after {} s): its work is not protected any more",
+                why.reason,
+                self.program,
+                format::seconds(self.grace)
+            ),
+        ));
+        signal_group(self.group, libc::SIGTERM);
+        self.kill_at = Some(Instant::now() + self.grace);
+    }
+
+    /// Processes COMMAND started and left running in its group would go on unprotected once the
+    /// lock is released: they get SIGTERM, then SIGKILL after the grace period. The lock is kept
+    /// renewed meanwhile, and should it be lost first, they get SIGKILL at once.
+    async fn stop_leftovers(&mut self, ctx: &mut Context) {
+        if !group_alive(self.group) {
+            return;
+        }
+        ctx.out.warn(&format!(
+            "{} left processes running in its process group; stopping them before the lock is \
+             released (SIGTERM, then SIGKILL after {} s)",
+            self.program,
+            format::seconds(self.grace)
+        ));
+        signal_group(self.group, libc::SIGTERM);
+        let mut kill_at = Some(Instant::now() + self.grace);
+        let mut poll = tokio::time::interval(Duration::from_millis(20));
+        while group_alive(self.group) {
+            tokio::select! {
+                _ = poll.tick() => {
+                    if self.lost.is_none()
+                        && let Some(lost) = self.keeper.lost()
+                    {
+                        self.lost = Some(lost);
+                        signal_group(self.group, libc::SIGKILL);
+                    }
+                }
+                _ = sleep_until(kill_at) => {
+                    signal_group(self.group, libc::SIGKILL);
+                    kill_at = None;
+                }
+                Some(event) = self.keeper.next_event() => {
+                    let was_lost = self.lost.is_some();
+                    self.on_event(ctx, event);
+                    if !was_lost && self.lost.is_some() {
+                        signal_group(self.group, libc::SIGKILL);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A failed renewal, in words: what failed, when it is tried again, and the time left (or that
+/// there is none).
+fn retry_text(lock_id: &str, error: &ApiError, retry_in: Duration, left: chrono::Duration) -> String {
+    let left = if left > chrono::Duration::zero() {
+        format!("{} left on the lock", format::countdown(left))
+    } else {
+        "the lock has run out by koobackup's count".into()
+    };
+    format!(
+        "renewing lock {} failed ({error}); retrying in {} s, {left}",
+        format::escape(lock_id),
+        format::seconds(retry_in),
+    )
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -372,129 +435,34 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// The instant a lock asked for at `asked` runs out: `asked + ttl` (the server counts from when
-/// it received the request, which is later).
-fn deadline_after(asked: Instant, ttl: Duration) -> Instant {
-    asked
-        .checked_add(ttl)
-        .unwrap_or(asked + Duration::from_secs(365 * 86_400))
-}
-
-/// What the renewal task reports.
-enum Renewal {
-    Renewed {
-        lock: LockInfo,
-        deadline: Instant,
-    },
-    /// A failure that may pass: retried after `retry_in`.
-    Failed {
-        error: ApiError,
-        retry_in: Duration,
-    },
-    /// The server says the lock is gone (404002) or expired beyond renewal (409002).
-    Lost(ApiError),
-}
-
-/// Whether the server's answer means the lock is gone for good.
-fn is_lost(error: &ApiError) -> bool {
-    matches!(error.code(), Some(LOCK_NOT_FOUND | LOCK_EXPIRED))
-}
-
-/// Renews `lock` a third of its lifetime after each success, and after a failure again and
-/// again at shrinking intervals until the deadline; stops when the lock is lost or the task is
-/// aborted. Each renewal (the client's own retries included) may take until the deadline: one
-/// that succeeds in time is never cut short, and one that does not is useless anyway.
-async fn keep_renewed(
-    client: Client,
-    mut lock: LockInfo,
-    mut deadline: Instant,
-    events: mpsc::Sender<Renewal>,
-) {
-    let ttl = client.lock_ttl();
-    let mut next = Instant::now() + renew_interval(ttl);
-    loop {
-        tokio::time::sleep_until(next).await;
-        let asked = Instant::now();
-        let budget = deadline.saturating_duration_since(asked).max(MIN_RENEW_INTERVAL);
-        let outcome = tokio::time::timeout(budget, client.renew_lock(&lock)).await;
-        let event = match outcome {
-            Ok(Ok(renewed)) => {
-                // Renewing a live lock counts from the request; an expired one from its expiry.
-                deadline = if asked >= deadline {
-                    deadline_after(deadline, ttl)
-                } else {
-                    deadline_after(asked, ttl)
-                };
-                lock = renewed.clone();
-                next = Instant::now() + renew_interval(ttl);
-                Renewal::Renewed {
-                    lock: renewed,
-                    deadline,
-                }
-            }
-            Ok(Err(error)) if is_lost(&error) => {
-                let _ = events.send(Renewal::Lost(error)).await;
-                return;
-            }
-            result => {
-                let error = match result {
-                    Ok(Err(error)) => error,
-                    _ => ApiError::Timeout { after: budget },
-                };
-                let retry_in = retry_interval(deadline.saturating_duration_since(Instant::now()));
-                next = Instant::now() + retry_in;
-                Renewal::Failed { error, retry_in }
-            }
-        };
-        if events.send(event).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// A third of the lock lifetime: the lock is renewed with two thirds of it left.
-fn renew_interval(ttl: Duration) -> Duration {
-    (ttl / 3).max(MIN_RENEW_INTERVAL)
-}
-
-/// The wait after a failed renewal with `left` on the lock: a fifth of the time left (at most
-/// [`MAX_RETRY_INTERVAL`]), so attempts come faster as the expiry nears and there are several
-/// before it.
-fn retry_interval(left: Duration) -> Duration {
-    (left / 5).clamp(MIN_RENEW_INTERVAL, MAX_RETRY_INTERVAL)
-}
-
-/// Releases the lock after COMMAND ended. Returns, when the server no longer knew the lock,
-/// why that means the work was not protected (unless that is known already). Any other failure
-/// is reported; the journal then keeps the lock, so it can be released later.
-async fn release(ctx: &mut Context, lock: &LockInfo, already_lost: Option<&Unprotected>) -> Option<String> {
+/// Stops renewing and releases the lock after COMMAND ended. Returns, when the server no longer
+/// knew the lock, why that means the work was not protected (unless that is known already). Any
+/// other failure is reported; the journal then keeps the lock, so it can be released later.
+async fn finish(ctx: &mut Context, keeper: Keeper, already_lost: Option<&Lost>) -> Option<String> {
+    let lock = keeper.stop();
+    let id = format::escape(&lock.lock_id).into_owned();
     match ctx.release_lock(&lock.lock_id).await {
-        Ok(()) => {
-            ctx.out.note(&format!("released lock {}", lock.lock_id));
+        Ok(released) => {
+            ctx.out
+                .note(&format!("released lock {id}{}", released.journal_note()));
             None
         }
         // Forgotten by release_lock: the server does not know it (404002).
-        Err(error) if error.exit == Exit::NotFound => (already_lost.is_none()).then(|| {
-            format!(
-                "lock {} was gone when the command ended ({})",
-                lock.lock_id, error.message
-            )
-        }),
+        Err(error) if error.exit == Exit::NotFound => (already_lost.is_none())
+            .then(|| format!("lock {id} was gone when the command ended ({})", error.message)),
         Err(error) => {
             let still_journalled = ctx.journal().is_ok_and(|j| j.get(&lock.lock_id).is_some());
             let advice = if still_journalled {
                 format!(
-                    "; it stays in the lock journal: release it with `koobackup lock release {}` or let it expire",
-                    lock.lock_id
+                    "; it stays in the lock journal: release it with `koobackup lock release {id}` \
+                     or let it expire"
                 )
             } else {
                 String::new()
             };
             ctx.out.warn(&format!(
                 "{}{advice}",
-                error
-                    .context(format!("cannot release lock {}", lock.lock_id))
-                    .message
+                error.context(format!("cannot release lock {id}")).message
             ));
             None
         }
@@ -578,75 +546,43 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
 
     #[test]
-    fn renewals_happen_every_third_of_the_lifetime() {
-        assert_eq!(renew_interval(Duration::from_secs(600)), Duration::from_secs(200));
-        assert_eq!(renew_interval(Duration::from_secs(3)), Duration::from_secs(1));
-        assert_eq!(renew_interval(Duration::from_millis(30)), MIN_RENEW_INTERVAL);
-    }
-
-    /// Walks the schedule from the first renewal to the expiry, every request failing after
-    /// `fails_after` (a server that does not answer within the timeout, or answers 500 slowly):
-    /// how many requests are sent before the lock runs out. A renewal call makes three attempts
-    /// (the client's two retries, whose backoff is left out here) and may run until the deadline.
-    fn requests_before_expiry(ttl: Duration, fails_after: Duration) -> usize {
-        let mut left = ttl - renew_interval(ttl);
-        let mut requests = 0;
-        while left > Duration::ZERO {
-            for _ in 0..3 {
-                if left.is_zero() {
-                    break;
-                }
-                requests += 1;
-                left = left.saturating_sub(fails_after);
-            }
-            left = left.saturating_sub(retry_interval(left));
-        }
-        requests
-    }
-
-    #[test]
-    fn a_failing_renewal_is_tried_again_several_times_before_the_lock_runs_out() {
-        for (ttl, fails_after, at_least) in [
-            // KooDrive's 10 minutes against a server that never answers (10 s timeout).
-            (Duration::from_secs(600), Duration::from_secs(10), 30),
-            // Against a slow, failing one.
-            (Duration::from_secs(600), Duration::from_millis(300), 100),
-            (Duration::from_secs(6), Duration::from_millis(300), 10),
-            (Duration::from_secs(3), Duration::from_secs(1), 2),
-        ] {
-            let requests = requests_before_expiry(ttl, fails_after);
-            assert!(
-                requests >= at_least,
-                "{requests} requests for ttl {ttl:?}, failing after {fails_after:?}"
-            );
-        }
-        // Calls come faster as the expiry nears.
-        assert!(retry_interval(Duration::from_secs(3)) < retry_interval(Duration::from_secs(30)));
-        assert_eq!(retry_interval(Duration::from_secs(400)), MAX_RETRY_INTERVAL);
-        assert_eq!(retry_interval(Duration::ZERO), MIN_RENEW_INTERVAL);
-    }
-
-    #[test]
-    fn only_not_found_and_expired_mean_lost() {
-        let api = |status: u16, code: &str| ApiError::Api {
-            status,
-            code: code.into(),
-            msg: "m".into(),
-        };
-        assert!(is_lost(&api(404, "404002")));
-        assert!(is_lost(&api(409, "409002")));
-        assert!(!is_lost(&api(500, "500001")));
-        assert!(!is_lost(&api(401, "401001")), "retried until the expiry decides");
-        assert!(!is_lost(&ApiError::Timeout {
-            after: Duration::from_secs(1)
-        }));
-    }
-
-    #[test]
     fn exit_codes_follow_the_shell_convention() {
         assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
         assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
         assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGTERM)), 143);
         assert_eq!(exit_code(ExitStatus::from_raw(libc::SIGINT)), 130);
+    }
+
+    #[test]
+    fn a_retry_says_the_time_left_or_that_there_is_none() {
+        let error = ApiError::Timeout {
+            after: Duration::from_secs(10),
+        };
+        let live = retry_text(
+            "a@102",
+            &error,
+            Duration::from_secs(2),
+            chrono::Duration::seconds(95),
+        );
+        assert!(
+            live.ends_with("retrying in 2 s, 01:35 left on the lock"),
+            "{live}"
+        );
+        let lapsed = retry_text("a@102", &error, Duration::from_secs(2), chrono::Duration::zero());
+        assert!(
+            lapsed.ends_with("the lock has run out by koobackup's count"),
+            "{lapsed}"
+        );
+        assert!(!lapsed.contains("expired left"));
+    }
+
+    #[test]
+    fn the_journal_names_command_shortened() {
+        let words: Vec<OsString> = ["restic", "backup", "/srv"].map(OsString::from).to_vec();
+        assert_eq!(command_text(&words), "restic backup /srv");
+        let long: Vec<OsString> = vec![OsString::from("x".repeat(200))];
+        let text = command_text(&long);
+        assert_eq!(text.chars().count(), 80);
+        assert!(text.ends_with('…'));
     }
 }

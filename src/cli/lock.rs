@@ -10,18 +10,35 @@ use crate::api::LockInfo;
 use crate::connect::{self, ConnectOptions};
 use crate::format;
 use crate::journal::HeldLock;
+use crate::lease::{Owner, Purpose, Standing, describe_holder};
 
 pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, CliError> {
     match command {
-        LockCommand::Create { module, auto_renew } => {
-            let lock = ctx.create_lock(module, auto_renew).await?;
+        LockCommand::Create {
+            module,
+            auto_renew,
+            wait,
+        } => {
+            let purpose = Purpose::Kept {
+                via: "`lock create`".into(),
+            };
+            let lock = ctx.create_lock(module, purpose, wait).await?.lock;
+            if auto_renew {
+                ctx.remember_renewal(&lock, true)?;
+            }
             report_lock(ctx.out, "created", &lock, auto_renew)?;
+            ctx.out.note(&format!(
+                "note: commands use it where it is named: --lock {0}, or export \
+                 KOOBACKUP_LOCK_ID={0}; release it with `koobackup lock release {0}`",
+                format::escape(&lock.lock_id)
+            ));
         }
         LockCommand::Renew(ids) => renew(ctx, ids).await?,
         LockCommand::Release(ids) => release(ctx, ids).await?,
         LockCommand::Hold {
             module,
             grace,
+            wait,
             command,
         } => {
             return hold::run(
@@ -30,6 +47,7 @@ pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, C
                     module,
                     command,
                     grace,
+                    wait,
                 },
             )
             .await;
@@ -61,10 +79,7 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
     if out.quiet && out.human() {
         return held.iter().try_for_each(|h| out.value(&h.lock.lock_id));
     }
-    let locks: Vec<LockJson> = held
-        .iter()
-        .map(|h| LockJson::new(&h.lock, h.auto_renew, now))
-        .collect();
+    let locks: Vec<LockJson> = held.iter().map(|h| LockJson::held(h, now)).collect();
     let empty = format!("no locks held on {label} (per the lock journal)");
     out.list(&locks, &empty, || {
         let rows: Vec<Vec<String>> = held
@@ -76,11 +91,25 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
                     output::local_clock(h.lock.expires_at),
                     format::time_left(&h.lock, now),
                     if h.auto_renew { "yes" } else { "no" }.to_string(),
+                    owner_cell(h),
                 ]
             })
             .collect();
-        out.table(&["LOCK ID", "MODULE", "EXPIRES", "LEFT", "AUTO-RENEW"], &rows)
+        out.table(
+            &["LOCK ID", "MODULE", "EXPIRES", "LEFT", "AUTO-RENEW", "OWNER"],
+            &rows,
+        )
     })
+}
+
+/// Who holds a journalled lock, in a table cell: "orphaned: a clean-up on web-01, pid 7, …".
+fn owner_cell(held: &HeldLock) -> String {
+    let standing = held.standing();
+    match &held.owner {
+        None => standing.label().to_string(),
+        Some(owner) if standing == Standing::Orphaned => format!("orphaned: {}", owner.describe()),
+        Some(owner) => owner.describe(),
+    }
 }
 
 /// A lock a renew or release applies to, and whether the journal had it when it was chosen.
@@ -100,7 +129,22 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliE
                 ctx.connection.label
             ));
         }
-        return Ok(held
+        // `--all` means your locks: those of operations still running (a `lock hold` backup, a
+        // clean-up, the app) stay theirs, unless named one by one.
+        let (running, yours): (Vec<HeldLock>, Vec<HeldLock>) = held.into_iter().partition(|h| {
+            matches!(
+                h.standing(),
+                Standing::Running | Standing::Ancestor | Standing::Elsewhere
+            )
+        });
+        for held in running {
+            ctx.out.warn(&format!(
+                "skipped lock {}, {}: name it to act on it anyway",
+                format::escape(&held.lock.lock_id),
+                describe_holder(held.owner.as_ref(), held.standing())
+            ));
+        }
+        return Ok(yours
             .into_iter()
             .map(|held| Selected {
                 held,
@@ -122,17 +166,13 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliE
                          (<uuid>@<module>); see `koobackup lock list`"
                     ))
                 })?;
-                let held = HeldLock {
-                    // Unknown expiry: "now" makes the renewed expiry count from the renewal.
-                    lock: LockInfo {
-                        lock_id: id,
-                        module,
-                        expires_at: Utc::now(),
-                    },
-                    base_url: ctx.connection.journal_key().to_string(),
-                    user_id: ctx.client().user_id().to_string(),
-                    auto_renew: false,
+                // Unknown expiry: "now" makes the renewed expiry count from the renewal.
+                let lock = LockInfo {
+                    lock_id: id,
+                    module,
+                    expires_at: Utc::now(),
                 };
+                let held = HeldLock::new(lock, ctx.connection.journal_key(), ctx.client().user_id());
                 Ok(Selected {
                     held,
                     journalled: false,
@@ -159,7 +199,10 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
                         ));
                     }
                 } else {
-                    ctx.remember(&lock, held.auto_renew)?;
+                    let owner = Owner::this_process(Purpose::Kept {
+                        via: "`lock renew`, adopted".into(),
+                    });
+                    ctx.remember(&lock, held.auto_renew, owner)?;
                 }
                 if ctx.out.human() && !ctx.out.quiet {
                     report_lock(ctx.out, "renewed", &lock, held.auto_renew)?;
@@ -195,7 +238,14 @@ async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
     for Selected { held, .. } in selected_locks(ctx, ids)? {
         let id = held.lock.lock_id;
         match ctx.release_lock(&id).await {
-            Ok(()) => {
+            Ok(done) => {
+                if let Some(error) = &done.journal {
+                    ctx.out.warn(&format!(
+                        "{id} was released on the server, but it could not be removed from the lock \
+                         journal ({}); `lock list` may show it until the journal can be written",
+                        error.message
+                    ));
+                }
                 ctx.out.say(&format!("released {id}"))?;
                 released.push(id);
             }

@@ -8,6 +8,7 @@ mod discover;
 pub mod exit;
 mod hold;
 mod lock;
+mod locking;
 mod named_device;
 pub mod output;
 mod record;
@@ -19,9 +20,9 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::api::{Client, LockInfo, ModuleCode};
+use crate::api::{Client, ModuleCode};
 use crate::connect::{self, ConnectOptions, Connection, Target};
-use crate::journal::{HeldLock, Journal};
+use crate::journal::Journal;
 pub use discover::complete_if_asked;
 use exit::{CliError, Exit};
 use output::Output;
@@ -221,7 +222,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum LockCommand {
-    /// Create a lock and remember it in the journal
+    /// Create a lock and remember it in the journal, kept until you release it. Commands use
+    /// it only where it is named: --lock ID, or $KOOBACKUP_LOCK_ID
     Create {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
         #[arg(long, short, value_parser = parse_module, add = discover::module_completer())]
@@ -229,6 +231,10 @@ pub enum LockCommand {
         /// Mark the lock so a running koobackup TUI keeps renewing it
         #[arg(long)]
         auto_renew: bool,
+        /// When the module is locked by another operation, wait up to DURATION for it (e.g.
+        /// 30m), trying again with backoff and saying whose lock it is
+        #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
+        wait: Option<Duration>,
     },
     /// Renew locks (validity starts again at 10 minutes)
     Renew(LockIds),
@@ -239,6 +245,7 @@ pub enum LockCommand {
     /// Hold a lock while COMMAND runs: renewed in the background, exported as
     /// KOOBACKUP_LOCK_ID, released when COMMAND ends; exits with COMMAND's exit code. COMMAND
     /// (its whole process group) is stopped if the lock is lost or runs out
+    #[command(long_about = HOLD_ABOUT, after_long_help = HOLD_EXIT)]
     Hold {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
         #[arg(long, short, value_parser = parse_module, add = discover::module_completer())]
@@ -246,6 +253,10 @@ pub enum LockCommand {
         /// Seconds between SIGTERM and SIGKILL when COMMAND must stop
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
         grace: Duration,
+        /// When the module is locked by another operation (a clean-up, another backup), wait up
+        /// to DURATION for it (e.g. 2h) before starting COMMAND, as restic's --retry-lock does
+        #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
+        wait: Option<Duration>,
         /// The command and its arguments (put them after --)
         #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
         command: Vec<OsString>,
@@ -259,7 +270,8 @@ pub struct LockIds {
     #[arg(value_name = "LOCK_ID", required_unless_present = "all", value_parser = parse_lock_id,
           add = discover::lock_id_completer())]
     pub ids: Vec<String>,
-    /// Every lock of the journal for this server and user
+    /// Every lock of the journal for this server and user, except those of operations still
+    /// running (a `lock hold`, a clean-up, the app): name those to act on them
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
 }
@@ -304,6 +316,39 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
         _ => Err(format!("{text:?} is not a number of seconds (e.g. 10 or 1.5s)")),
     }
 }
+
+/// `--concurrency`: a whole number from 1 to 256.
+pub(crate) fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a number of requests from 1 to 256")),
+    }
+}
+
+/// `--wait`: an age as `format::parse_age` reads it (`30s`, `10m`, `2h`, `1d`).
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    crate::format::parse_age(text)?
+        .to_std()
+        .map_err(|_| format!("{text:?} is not a time to wait"))
+}
+
+/// The long help of `lock hold`.
+const HOLD_ABOUT: &str = "Hold a lock while COMMAND runs.\n\n\
+    koobackup creates a lock for the module (waiting for it with --wait), starts COMMAND with the \
+    lock id in KOOBACKUP_LOCK_ID (koobackup commands COMMAND runs use it as their --lock), keeps \
+    the lock renewed while COMMAND runs, and releases it when COMMAND ends. COMMAND runs in a \
+    process group of its own; when the lock is lost or runs out, the group gets SIGTERM, then \
+    SIGKILL after --grace. A watchdog outside koobackup's process group holds the deadline, so \
+    a stopped or frozen koobackup cannot extend COMMAND's run past the lock's expiry plus \
+    --grace, and time the machine spends suspended counts.";
+
+/// The exit-status part of `lock hold`'s long help.
+const HOLD_EXIT: &str = "Exit status: COMMAND's own, or 128 + the signal number when a signal \
+    ended it; 126/127 when COMMAND cannot be started. 4 means the lock was not held from start \
+    to end (lost, expired, or found gone when COMMAND ended), whatever COMMAND returned: any \
+    other status means COMMAND ran under the lock all along. Because COMMAND may itself exit 4, \
+    use --json (or -o json) to tell the two apart: its summary has `lockHeld` and \
+    `commandExit`.";
 
 /// `--timeout`: seconds as [`parse_seconds`] reads them, more than zero.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -638,118 +683,6 @@ impl Context {
 
     pub fn client(&self) -> &Client {
         &self.connection.client
-    }
-
-    /// The journal's locks for this server and user.
-    pub fn held_locks(&mut self) -> Result<Vec<HeldLock>, CliError> {
-        let (key, user) = self.identity();
-        let held = self.journal()?.locks_for(&key, &user);
-        Ok(held.into_iter().cloned().collect())
-    }
-
-    /// The journal's unexpired lock for `module`, if any.
-    pub fn live_lock(&mut self, module: ModuleCode) -> Result<Option<HeldLock>, CliError> {
-        let (key, user) = self.identity();
-        let live = self
-            .journal()?
-            .live_lock_for(&key, &user, module, chrono::Utc::now());
-        Ok(live.cloned())
-    }
-
-    /// The journal key of the server and the user id: whose locks are ours.
-    fn identity(&self) -> (String, String) {
-        (
-            self.connection.journal_key().to_string(),
-            self.client().user_id().to_string(),
-        )
-    }
-
-    /// Writes `lock` to the journal: a lock just created (or adopted).
-    pub fn remember(&mut self, lock: &LockInfo, auto_renew: bool) -> Result<(), CliError> {
-        let held = self.held(lock, auto_renew);
-        Ok(self.journal()?.upsert(held)?)
-    }
-
-    /// Gives the journal's entry of `lock` its new expiry, if the entry is still there. Returns
-    /// whether it was: `false` when another koobackup released the lock meanwhile (the entry
-    /// stays gone).
-    pub fn remember_renewal(&mut self, lock: &LockInfo, auto_renew: bool) -> Result<bool, CliError> {
-        let held = self.held(lock, auto_renew);
-        Ok(self.journal()?.update(held)?)
-    }
-
-    fn held(&self, lock: &LockInfo, auto_renew: bool) -> HeldLock {
-        let (base_url, user_id) = self.identity();
-        HeldLock {
-            lock: lock.clone(),
-            base_url,
-            user_id,
-            auto_renew,
-        }
-    }
-
-    /// Removes `lock_id` from the journal.
-    pub fn forget(&mut self, lock_id: &str) -> Result<(), CliError> {
-        self.journal()?.remove(lock_id)?;
-        Ok(())
-    }
-
-    /// Creates a lock and journals it. If the journal cannot be written, the lock is released
-    /// again: a lock nobody remembers cannot be renewed or released until it expires.
-    pub async fn create_lock(&mut self, module: ModuleCode, auto_renew: bool) -> Result<LockInfo, CliError> {
-        let (key, user) = self.identity();
-        let ttl = self.client().lock_ttl();
-        self.journal()?.prune_dead(&key, &user, ttl, chrono::Utc::now())?;
-        let lock = match self.client().create_lock(module).await {
-            Ok(lock) => lock,
-            Err(error) => {
-                let lost_answer = error.kind() == crate::api::error::ErrorKind::Network;
-                let mut error = CliError::from(error);
-                if lost_answer {
-                    // A create is never repeated: it may have landed without its answer.
-                    error.message.push_str(
-                        "; the lock may have been created anyway: if `koobackup lock create` now says \
-                         one exists, it expires on its own within 10 minutes",
-                    );
-                }
-                if error.exit == Exit::Conflict
-                    && let Ok(Some(held)) = self.live_lock(module)
-                {
-                    error.message.push_str(&format!(
-                        " (the journal says you hold it: {}, {} left; see `koobackup lock list`)",
-                        held.lock.lock_id,
-                        crate::format::time_left(&held.lock, chrono::Utc::now())
-                    ));
-                }
-                return Err(error);
-            }
-        };
-        if let Err(error) = self.remember(&lock, auto_renew) {
-            let released = self.client().release_lock(&lock.lock_id).await;
-            let outcome = match released {
-                Ok(()) => "it was released again".to_string(),
-                Err(e) => format!("releasing it failed too ({e}); it expires on its own"),
-            };
-            return Err(error.context(format!(
-                "lock {} was created but not journalled; {outcome}",
-                lock.lock_id
-            )));
-        }
-        Ok(lock)
-    }
-
-    /// Releases a lock and forgets it. A lock the server no longer knows is forgotten too.
-    pub async fn release_lock(&mut self, lock_id: &str) -> Result<(), CliError> {
-        match self.client().release_lock(lock_id).await {
-            Ok(()) => self.forget(lock_id),
-            Err(error) => {
-                let error = CliError::from(error);
-                if error.exit == Exit::NotFound {
-                    self.forget(lock_id)?;
-                }
-                Err(error)
-            }
-        }
     }
 }
 

@@ -270,8 +270,8 @@ const MIN_COLUMN: usize = 8;
 
 /// Columns a narrow terminal can do without, the least needed first: a table too wide leaves
 /// these out whole before it cuts a word of another column (as kubectl shows fewer columns
-/// rather than cut ones).
-const DROPPABLE: [&str; 6] = ["SHA-256", "ENDED", "VER", "AUTO-RENEW", "BOUND", "OS"];
+/// rather than cut ones). `MODULE` goes last: a lock id names its module anyway (`…@102`).
+const DROPPABLE: [&str; 7] = ["SHA-256", "ENDED", "VER", "AUTO-RENEW", "BOUND", "OS", "MODULE"];
 
 /// Columns of times, whose cells end in the zone (`2026-12-01 14:26 UTC`).
 const TIMES: [&str; 4] = ["CREATED", "ENDED", "EXPIRES", "BOUND"];
@@ -489,6 +489,12 @@ pub struct LockJson<'a> {
     pub seconds_left: i64,
     pub expired: bool,
     pub auto_renew: bool,
+    /// Who holds it (journal entries only; absent for entries older koobackups wrote).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<&'a crate::lease::Owner>,
+    /// Where the owner stands from here: `this-process`, `running`, `orphaned`, `kept`…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_state: Option<&'static str>,
 }
 
 impl<'a> LockJson<'a> {
@@ -500,6 +506,17 @@ impl<'a> LockJson<'a> {
             seconds_left: lock.time_left(now).num_seconds(),
             expired: lock.is_expired(now),
             auto_renew,
+            owner: None,
+            owner_state: None,
+        }
+    }
+
+    /// A journal entry, with its owner.
+    pub fn held(held: &'a crate::journal::HeldLock, now: DateTime<Utc>) -> LockJson<'a> {
+        LockJson {
+            owner: held.owner.as_ref(),
+            owner_state: Some(held.standing().code()),
+            ..LockJson::new(&held.lock, held.auto_renew, now)
         }
     }
 }

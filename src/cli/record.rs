@@ -1,8 +1,9 @@
 //! `koobackup record create|list|get|complete|delete|files`.
 //!
-//! Creating, completing and deleting need a lock for the record's module. The lock is, in order:
-//! `--lock ID`; else your unexpired lock for that module from the journal; else, with
-//! `--auto-lock`, a lock created for this one command and released right after it.
+//! Creating, completing and deleting need a lock for the record's module. The lock is the one
+//! the user names (`--lock ID`, else `$KOOBACKUP_LOCK_ID`, which `lock hold` gives COMMAND), or
+//! with `--auto-lock` a lock created for this one command and released right after it. A lock
+//! in the journal is never borrowed: it may belong to a backup running right now.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use futures::{Stream, StreamExt};
 use serde::Serialize;
 
 use super::exit::{CliError, Exit};
+use super::locking::named_lock;
 use super::named_device::NamedDevice;
 use super::output::{self, Output};
 use super::{Context, RecordCommand, parse_lock_id, parse_module, parse_record_id};
@@ -20,21 +22,31 @@ use crate::api::model::NewBackupFile;
 use crate::api::{
     ApiError, BackupFile, BackupRecord, Client, DEFAULT_MAX_PAGES, LockInfo, MAX_PAGE_SIZE, ModuleCode, Page,
 };
+use crate::lease::{Purpose, describe_holder};
 use crate::properties::validate_properties;
 
 mod delete;
-pub use delete::DeleteArgs;
+pub use delete::{DEFAULT_CONCURRENCY, DeleteArgs};
 
 /// How to get the lock a record change needs.
 #[derive(Debug, Args)]
 pub struct LockChoice {
-    /// Lock to use (default: your unexpired lock for the module, from the journal)
+    /// Lock to use (default: $KOOBACKUP_LOCK_ID, which `lock hold` gives COMMAND). A lock in
+    /// the journal is used only when named here
     #[arg(long, value_name = "LOCK_ID", value_parser = parse_lock_id,
           add = super::discover::lock_id_completer())]
     pub lock: Option<String>,
-    /// Without a lock in the journal, create one for this command and release it afterwards
+    /// Create a lock for this command and release it afterwards (fails, naming the holder,
+    /// when another operation holds the module)
     #[arg(long, conflicts_with = "lock")]
     pub auto_lock: bool,
+}
+
+impl LockChoice {
+    /// The lock the user named: `--lock`, else `$KOOBACKUP_LOCK_ID` (without `--auto-lock`).
+    pub fn named(&self) -> Result<Option<String>, CliError> {
+        named_lock(self.lock.as_deref(), self.auto_lock)
+    }
 }
 
 /// A record's properties: JSON text given inline or read from a file.
@@ -207,9 +219,13 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
             let properties = read_properties(&args.properties)?;
             let module = record_module(ctx, &args.id, &args.lock).await?;
             let id = args.id.clone();
-            with_lock(ctx, module, &args.lock, async |client, lock_id| {
-                client.complete_record(lock_id, &id, properties).await
-            })
+            with_lock(
+                ctx,
+                module,
+                &args.lock,
+                "record complete",
+                async |client, lock_id| client.complete_record(lock_id, &id, properties).await,
+            )
             .await?;
             report_completed(ctx, &args.id).await?;
         }
@@ -224,9 +240,13 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
                 ..NewBackupFile::default()
             };
             let id = args.id.clone();
-            let created = with_lock(ctx, module, &args.lock, async |client, lock_id| {
-                client.create_file(lock_id, &id, &file).await
-            })
+            let created = with_lock(
+                ctx,
+                module,
+                &args.lock,
+                "record add-file",
+                async |client, lock_id| client.create_file(lock_id, &id, &file).await,
+            )
             .await?;
             match created {
                 Some(created) if ctx.out.is_json() => ctx.out.json(&created)?,
@@ -269,9 +289,13 @@ async fn create(ctx: &mut Context, args: CreateArgs) -> Result<(), CliError> {
     if new.device_id.is_empty() {
         return Err(CliError::usage("--device must not be empty"));
     }
-    let record = with_lock(ctx, args.module, &args.lock, async |client, lock_id| {
-        client.create_record(lock_id, &new).await
-    })
+    let record = with_lock(
+        ctx,
+        args.module,
+        &args.lock,
+        "record create",
+        async |client, lock_id| client.create_record(lock_id, &new).await,
+    )
     .await?;
     if ctx.out.is_json() {
         ctx.out.json(&output::RecordJson::new(&record))
@@ -465,13 +489,13 @@ fn lock_module_of(record: &BackupRecord) -> Result<ModuleCode, CliError> {
     })
 }
 
-/// A `--lock` for another module than the record's is refused (exit 4) before anything is sent
-/// under it.
+/// A named lock for another module than the record's is refused (exit 4) before anything is
+/// sent under it.
 fn check_lock_module(choice: &LockChoice, module: ModuleCode) -> Result<(), CliError> {
-    let Some(lock_id) = &choice.lock else {
+    let Some(lock_id) = choice.named()? else {
         return Ok(());
     };
-    let Some(lock_module) = LockInfo::module_of_id(lock_id) else {
+    let Some(lock_module) = LockInfo::module_of_id(&lock_id) else {
         return Err(CliError::usage(format!(
             "{lock_id} is not a lock id: lock ids end in @100, @101 or @102 (their module)"
         )));
@@ -485,51 +509,89 @@ fn check_lock_module(choice: &LockChoice, module: ModuleCode) -> Result<(), CliE
     Ok(())
 }
 
-/// Whether [`with_lock`] has a lock to use for `module` without asking the server for one; the
-/// error it would give when it has none.
+/// Whether [`with_lock`] has a lock to use for `module`: one named, or `--auto-lock`; the error
+/// it would give when it has none.
 fn lock_available(ctx: &mut Context, module: ModuleCode, choice: &LockChoice) -> Result<(), CliError> {
-    if choice.lock.is_some() || choice.auto_lock || ctx.live_lock(module)?.is_some() {
+    if choice.auto_lock || choice.named()?.is_some() {
         return Ok(());
     }
     Err(no_lock(ctx, module))
 }
 
-fn no_lock(ctx: &Context, module: ModuleCode) -> CliError {
+/// The error for a change that has no lock to go under: what to do, and the journal's locks for
+/// the module, which are used only when named (they may belong to a running backup).
+fn no_lock(ctx: &mut Context, module: ModuleCode) -> CliError {
+    let journalled: Vec<String> = ctx
+        .held_locks()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|held| held.lock.module == module && !held.lock.is_expired(chrono::Utc::now()))
+        .map(|held| {
+            format!(
+                "{} ({})",
+                crate::format::escape(&held.lock.lock_id),
+                describe_holder(held.owner.as_ref(), held.standing())
+            )
+        })
+        .collect();
+    let journal = if journalled.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ". The lock journal lists {}; a journalled lock is used only when named, since it may \
+             belong to a running backup",
+            journalled.join(", ")
+        )
+    };
     CliError::usage(format!(
-        "this needs a lock for module {module}, and the lock journal has no unexpired one for it \
-         on {}: pass --lock ID, run `koobackup lock create --module {}` first, or add --auto-lock",
-        ctx.client().base_url(),
-        module.code()
+        "this needs a lock for module {module}: pass --lock ID (or set KOOBACKUP_LOCK_ID), or \
+         --auto-lock to take one for this command{journal}"
     ))
 }
 
-/// Runs `change` under the lock chosen by `choice` for `module`.
+/// Runs `change` (`what`, in words) under the lock chosen by `choice` for `module`: the one the
+/// user named, else with `--auto-lock` one created for this command and released right after.
 async fn with_lock<T>(
     ctx: &mut Context,
     module: ModuleCode,
     choice: &LockChoice,
+    what: &str,
     change: impl AsyncFnOnce(&Client, &str) -> Result<T, ApiError>,
 ) -> Result<T, CliError> {
     check_lock_module(choice, module)?;
-    if let Some(lock_id) = &choice.lock {
-        return Ok(change(ctx.client(), lock_id).await?);
-    }
-    if let Some(held) = ctx.live_lock(module)? {
-        return Ok(change(ctx.client(), &held.lock.lock_id).await?);
+    if let Some(lock_id) = choice.named()? {
+        ctx.check_named_lock(&lock_id);
+        return Ok(change(ctx.client(), &lock_id).await?);
     }
     if !choice.auto_lock {
         return Err(no_lock(ctx, module));
     }
-    let lock = ctx.create_lock(module, false).await?;
+    let purpose = Purpose::Operation { what: what.into() };
+    let lock = ctx.create_lock(module, purpose, None).await?.lock;
     let result = change(ctx.client(), &lock.lock_id).await;
-    if let Err(error) = ctx.release_lock(&lock.lock_id).await {
-        ctx.out.warn(
-            &error
-                .context(format!("cannot release the automatic lock {}", lock.lock_id))
-                .message,
-        );
-    }
+    release_own(ctx, &lock.lock_id).await;
     Ok(result?)
+}
+
+/// Releases a lock this command took for itself; a failure is a warning (the lock stays in the
+/// journal, and expires on its own).
+pub(crate) async fn release_own(ctx: &mut Context, lock_id: &str) {
+    match ctx.release_lock(lock_id).await {
+        Ok(released) if released.journal.is_some() => ctx.out.warn(&format!(
+            "released the automatic lock {}{}",
+            crate::format::escape(lock_id),
+            released.journal_note()
+        )),
+        Ok(_) => {}
+        Err(error) => ctx.out.warn(
+            &error
+                .context(format!(
+                    "cannot release the automatic lock {}",
+                    crate::format::escape(lock_id)
+                ))
+                .message,
+        ),
+    }
 }
 
 /// Reports a completed record as it now is, read back from the server (completing answers

@@ -21,6 +21,11 @@ fn completed(id: &str, device: &str, at: DateTime<Utc>) -> BackupRecord {
     }
 }
 
+/// A "now" after every record of these tests, so none is dated in the future.
+fn far_future() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
+}
+
 fn noon(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 11, day, 12, 0, 0).unwrap()
 }
@@ -42,7 +47,7 @@ fn ten_days() -> Vec<BackupRecord> {
 /// `(record id, reason code or "delete")`, sorted by id.
 fn verdicts(policy: Retention, records: &[BackupRecord]) -> Vec<(String, &'static str)> {
     let mut out: Vec<_> = policy
-        .decide(records)
+        .decide(records, far_future())
         .into_iter()
         .map(|d| (d.record.record_id, d.kept.map_or("delete", |k| k.code())))
         .collect();
@@ -52,7 +57,7 @@ fn verdicts(policy: Retention, records: &[BackupRecord]) -> Vec<(String, &'stati
 
 fn kept_ids(policy: Retention, records: &[BackupRecord]) -> Vec<String> {
     let mut ids: Vec<String> = policy
-        .decide(records)
+        .decide(records, far_future())
         .into_iter()
         .filter(|d| d.kept.is_some())
         .map(|d| d.record.record_id)
@@ -164,7 +169,7 @@ fn groups_are_per_device_and_module_and_only_completed_records_count() {
     assert_eq!(kept_ids(policy, &records), ["10", "album", "ipad"]);
     assert!(
         policy
-            .decide(&records)
+            .decide(&records, far_future())
             .iter()
             .all(|d| d.record.record_id != "new")
     );
@@ -286,18 +291,18 @@ proptest! {
     #[test]
     fn a_second_pass_proposes_nothing(records in any_records(), policy in any_policy()) {
         let kept: Vec<BackupRecord> = policy
-            .decide(&records)
+            .decide(&records, far_future())
             .into_iter()
             .filter(|d| d.kept.is_some())
             .map(|d| d.record)
             .collect();
-        let again = policy.decide(&kept);
+        let again = policy.decide(&kept, far_future());
         prop_assert!(again.iter().all(|d| d.kept.is_some()), "{:?}", again);
     }
 
     #[test]
     fn the_newest_of_every_device_survives_and_keep_last_is_honoured(records in any_records(), policy in any_policy()) {
-        let decisions = policy.decide(&records);
+        let decisions = policy.decide(&records, far_future());
         let mut groups: BTreeMap<(String, String), Vec<&Decision>> = BTreeMap::new();
         for decision in &decisions {
             let record = &decision.record;
@@ -425,7 +430,49 @@ fn any_one_rule_makes_a_policy_and_each_is_read_by_its_name() {
     }
     assert!(!Retention::default().is_set());
     assert_eq!(
-        crate::cleanup::parse_age("2w").unwrap(),
+        crate::format::parse_age("2w").unwrap(),
         chrono::Duration::days(14)
     );
+}
+
+#[test]
+fn a_record_dated_in_the_future_is_kept_flagged_and_never_the_newest() {
+    // One backup made while the server's clock was a year ahead, among ten real ones.
+    let mut records = ten_days();
+    records.push(completed(
+        "ahead",
+        "pixel",
+        noon(10) + chrono::Duration::days(365),
+    ));
+    let now = noon(11);
+    let policy = Retention {
+        keep_within: Some(chrono::Duration::days(3)),
+        ..Retention::default()
+    };
+    let decisions = policy.decide(&records, now);
+    let verdict = |id: &str| {
+        decisions
+            .iter()
+            .find(|d| d.record.record_id == id)
+            .and_then(|d| d.kept)
+    };
+    assert_eq!(verdict("ahead"), Some(KeepReason::FutureDated));
+    // keep_within counts from the newest real backup (the 10th), not the future one.
+    for kept in ["08", "09", "10", "10a"] {
+        assert!(
+            verdict(kept).is_some(),
+            "{kept} is within 3 days of the newest real one"
+        );
+    }
+    assert_eq!(verdict("01"), None);
+    // A record dated a few minutes ahead of now (a server a little ahead) is judged as usual.
+    let mut fresh = ten_days();
+    fresh.push(completed("fresh", "pixel", now + chrono::Duration::minutes(5)));
+    let decisions = Retention {
+        keep_last: Some(1),
+        ..Retention::default()
+    }
+    .decide(&fresh, now);
+    let newest = decisions.iter().find(|d| d.record.record_id == "fresh").unwrap();
+    assert_eq!(newest.kept, Some(KeepReason::Last(1)));
 }

@@ -217,6 +217,17 @@ impl Store {
         }
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
+        // This start's instance bits for new ids: random, and kept only by this connection (a
+        // temporary table), so that a database restored from an older copy and a clock stepped
+        // back do not make this start issue the ids an earlier one issued.
+        conn.execute("CREATE TEMP TABLE instance (bits INTEGER NOT NULL)", [])
+            .and_then(|_| {
+                conn.execute(
+                    "INSERT INTO temp.instance (bits) VALUES (?1)",
+                    [i64::from(fastrand::u16(..INSTANCES))],
+                )
+            })
+            .map_err(err)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -392,6 +403,11 @@ pub fn get_record(conn: &Connection, record_id: i64) -> rusqlite::Result<Option<
 /// like KooDrive's, e.g. `1842862763295184641`.
 const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
 
+/// The 22 bits below an id's milliseconds: 12 bits of instance (random per server start), then
+/// 10 bits of sequence within a millisecond.
+const SEQUENCE_BITS: u32 = 10;
+const INSTANCES: u16 = 1 << 12;
+
 /// The smallest snowflake-like record id for time `t`: milliseconds since
 /// [`SNOWFLAKE_EPOCH_MS`] shifted left by 22 bits (the low bits left for a sequence), at least
 /// `1 << 22`, and at most what fits an `i64`.
@@ -400,10 +416,14 @@ pub fn snowflake(t: DateTime<Utc>) -> i64 {
     ms << 22
 }
 
-/// Issues a new record id for a record created at `now`: [`snowflake`] of `now`, and above the
-/// high-water mark of every id ever issued, which it then raises. The mark is persisted and only
-/// grows, so an id is never issued twice — not after the newest record is deleted, not after a
-/// restart, not when the clock steps back. Run inside the transaction that inserts the record.
+/// Issues a new record id for a record created at `now`: [`snowflake`] of `now` with this
+/// start's instance bits, and above the high-water mark of every id ever issued, which it then
+/// raises. The mark is persisted and only grows, so an id is never issued twice — not after the
+/// newest record is deleted, not after a restart, not when the clock steps back. When the
+/// database is also restored from an older copy (the mark goes back with it), the instance bits,
+/// drawn anew at every start, keep this start's ids apart from an earlier start's (a collision
+/// needs the same millisecond, the same of 4 096 instances and the same sequence number). Run
+/// inside the transaction that inserts the record.
 pub fn issue_record_id(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<i64> {
     issue_id(conn, RECORD_ID_HWM, now)
 }
@@ -418,13 +438,34 @@ fn issue_id(conn: &Connection, mark: &str, now: DateTime<Utc>) -> rusqlite::Resu
         .query_row("SELECT value FROM meta WHERE key = ?1", [mark], |r| r.get(0))
         .optional()?
         .unwrap_or(0);
-    let id = snowflake(now).max(hwm.saturating_add(1));
+    let instance: i64 = conn
+        .query_row("SELECT bits FROM temp.instance", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let id = next_id(snowflake(now), instance, hwm);
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
         params![mark, id],
     )?;
     Ok(id)
+}
+
+/// The id after `hwm` for the millisecond `ms_id` (a [`snowflake`]) and `instance`: the first of
+/// that millisecond's sequence when it is above the mark, else the mark plus one within the same
+/// millisecond and instance, else the first of the next millisecond.
+fn next_id(ms_id: i64, instance: i64, hwm: i64) -> i64 {
+    let first = ms_id | (instance << SEQUENCE_BITS);
+    if first > hwm {
+        return first;
+    }
+    let next = hwm.saturating_add(1);
+    let same_slot = |id: i64| id >> SEQUENCE_BITS == hwm >> SEQUENCE_BITS;
+    if same_slot(next) && (hwm >> SEQUENCE_BITS) & i64::from(INSTANCES - 1) == instance {
+        next
+    } else {
+        ((hwm >> 22).saturating_add(1) << 22) | (instance << SEQUENCE_BITS)
+    }
 }
 
 /// Inserts `record` (its id must be numeric and unused) for `user_id`. The device described
@@ -637,6 +678,58 @@ mod tests {
     }
 
     #[test]
+    fn the_sequence_stays_within_its_instance_and_millisecond() {
+        let ms = 5 << 22;
+        assert_eq!(next_id(ms, 3, 0), ms | 3 << 10);
+        assert_eq!(next_id(ms, 3, ms | 3 << 10), (ms | 3 << 10) + 1);
+        // The sequence ran out: on to the next millisecond, same instance.
+        let full = ms | 3 << 10 | 1023;
+        assert_eq!(next_id(ms, 3, full), (6 << 22) | 3 << 10);
+        // A mark of another instance in a later millisecond (a clock stepped back): the next
+        // millisecond after it, with this instance's bits.
+        assert_eq!(next_id(ms, 3, (9 << 22) | 7 << 10), (10 << 22) | 3 << 10);
+    }
+
+    #[test]
+    fn a_restored_database_and_a_clock_stepped_back_do_not_reissue_ids() {
+        // Ids issued at t by the start that wrote the database; then the database is restored
+        // from a copy made before them, and a new start issues at the same t (its clock stepped
+        // back). Different instance bits keep the new ids apart.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ids.db");
+        let t = Utc::now();
+        drop(Store::open(&path).unwrap());
+        std::fs::copy(&path, dir.path().join("backup.db")).unwrap();
+        let mut issued = std::collections::BTreeSet::new();
+        // Each start draws its instance at random: the same bits twice would give the same ids,
+        // which is the 1 in 4 096 chance the design accepts; retry until two starts differ.
+        let first_start = Store::open(&path).unwrap();
+        let first_bits: i64 = first_start
+            .conn()
+            .query_row("SELECT bits FROM temp.instance", [], |r| r.get(0))
+            .unwrap();
+        for _ in 0..5 {
+            issued.insert(issue_record_id(&first_start.conn(), t).unwrap());
+        }
+        drop(first_start);
+        std::fs::copy(dir.path().join("backup.db"), &path).unwrap();
+        let second_start = loop {
+            let store = Store::open(&path).unwrap();
+            let bits: i64 = store
+                .conn()
+                .query_row("SELECT bits FROM temp.instance", [], |r| r.get(0))
+                .unwrap();
+            if bits != first_bits {
+                break store;
+            }
+        };
+        for _ in 0..5 {
+            let id = issue_record_id(&second_start.conn(), t).unwrap();
+            assert!(issued.insert(id), "{id} issued twice");
+        }
+    }
+
+    #[test]
     fn the_id_format_is_pinned() {
         // Hand-computed: 2025-12-17T07:59:20.752Z is 1_765_958_360_752 ms after the Unix epoch,
         // 477_123_386_095 ms after the snowflake epoch; shifted left by 22 bits.
@@ -652,7 +745,10 @@ mod tests {
         assert_eq!(snowflake(DateTime::<Utc>::MAX_UTC), (i64::MAX >> 22) << 22);
         let store = Store::open_in_memory();
         let conn = store.conn();
-        assert_eq!(issue_record_id(&conn, t).unwrap(), snowflake(t));
+        let instance: i64 = conn
+            .query_row("SELECT bits FROM temp.instance", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(issue_record_id(&conn, t).unwrap(), snowflake(t) | instance << 10);
     }
 
     #[test]
@@ -682,10 +778,7 @@ mod tests {
         let conn = store.conn();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
-        assert_eq!(
-            issue_record_id(&conn, Utc::now()).unwrap(),
-            9_000_000_000_000_000_001
-        );
+        assert!(issue_record_id(&conn, Utc::now()).unwrap() > 9_000_000_000_000_000_000);
         let files = list_files(&conn, 9_000_000_000_000_000_000, None, 10).unwrap();
         assert_eq!(
             (files[0].sha256.clone(), files[0].description.clone()),

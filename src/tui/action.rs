@@ -16,6 +16,7 @@ use crate::api::model::{
     ConfigInfo, DeviceEntity, ScopeBaseInfo, ScopeDeleteResult, ScopeInfo, UpdateConfigRequest,
 };
 use crate::api::{ApiError, BackupFile, BackupRecord, LockInfo, ModuleCode, Page};
+use crate::lease::{Owner, Purpose, Standing};
 
 /// Identifies one API call from the moment it is requested until its outcome arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,8 +62,30 @@ pub enum Action {
 /// journal changes were written (the app ignores a snapshot older than its own changes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JournalSnapshot {
-    pub held: Vec<(crate::api::LockInfo, bool)>,
+    pub held: Vec<Journalled>,
     pub applied: u64,
+}
+
+/// A journal entry as the app sees it: the lock, its auto-renew setting, its owner, and where
+/// the owner stands from this process (worked out by the runtime, which may look at `/proc`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Journalled {
+    pub lock: LockInfo,
+    pub auto_renew: bool,
+    pub owner: Option<Owner>,
+    pub standing: Standing,
+}
+
+impl Journalled {
+    /// The entry `held`, with its owner's standing looked up now.
+    pub fn of(held: &crate::journal::HeldLock) -> Journalled {
+        Journalled {
+            lock: held.lock.clone(),
+            auto_renew: held.auto_renew,
+            owner: held.owner.clone(),
+            standing: held.standing(),
+        }
+    }
 }
 
 /// The answer to one [`Effect::Api`], with what the runtime measured around it.
@@ -100,9 +123,10 @@ pub enum ApiCall {
         record_id: String,
         properties: Option<String>,
     },
+    /// Re-read the record, and delete it unless it changed since it was chosen.
     DeleteRecord {
         lock_id: String,
-        record_id: String,
+        target: Box<crate::bulk::Target>,
     },
     /// One page of a record's files.
     ListFiles {
@@ -147,7 +171,7 @@ pub enum ApiOutcome {
     RecordCreated(Result<BackupRecord, ApiError>),
     RecordFetched(Result<BackupRecord, ApiError>),
     RecordCompleted(Result<(), ApiError>),
-    RecordDeleted(Result<(), ApiError>),
+    RecordDeleted(crate::bulk::Outcome),
     FilesPage(Result<Page<BackupFile>, ApiError>),
     DevicesListed(Result<Page<DeviceEntity>, ApiError>),
     DeviceUnbound(Result<Option<DeviceEntity>, ApiError>),
@@ -162,9 +186,11 @@ impl ApiOutcome {
     pub fn error(&self) -> Option<&ApiError> {
         match self {
             ApiOutcome::LockCreated(r) | ApiOutcome::LockRenewed(r) => r.as_ref().err(),
-            ApiOutcome::LockReleased(r) | ApiOutcome::RecordCompleted(r) | ApiOutcome::RecordDeleted(r) => {
-                r.as_ref().err()
-            }
+            ApiOutcome::LockReleased(r) | ApiOutcome::RecordCompleted(r) => r.as_ref().err(),
+            ApiOutcome::RecordDeleted(outcome) => match outcome {
+                crate::bulk::Outcome::Failed(error) => Some(error),
+                _ => None,
+            },
             ApiOutcome::RecordsPage(r) => r.as_ref().err(),
             ApiOutcome::RecordCreated(r) | ApiOutcome::RecordFetched(r) => r.as_ref().err(),
             ApiOutcome::FilesPage(r) => r.as_ref().err(),
@@ -182,10 +208,17 @@ impl ApiOutcome {
 /// A change to the on-disk journal of held locks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalChange {
-    /// Record a lock just created or adopted.
-    Upsert { lock: LockInfo, auto_renew: bool },
-    /// Update a held lock's entry (a renewal, the auto-renew setting) if it is still there:
-    /// a lock another koobackup released meanwhile is not brought back.
+    /// Record a lock this app owns for `purpose`: just created or adopted, or re-asserted at a
+    /// renewal (so an entry lost from the file comes back), or handed to the user when the app
+    /// quits keeping it.
+    Upsert {
+        lock: LockInfo,
+        auto_renew: bool,
+        purpose: Purpose,
+    },
+    /// Update the entry of a lock someone else owns (a renewal, the auto-renew setting) if it is
+    /// still there, keeping its owner: a lock another koobackup released meanwhile is not
+    /// brought back.
     Update { lock: LockInfo, auto_renew: bool },
     /// Forget a lock: only after it was released (or the server says it no longer exists).
     Remove { lock_id: String },
@@ -230,8 +263,8 @@ pub enum ConnectTo {
 #[derive(Debug, Clone)]
 pub struct Switched {
     pub session: super::feature::Session,
-    /// Its locks in the journal, with their auto-renew setting.
-    pub held: Vec<(crate::api::LockInfo, bool)>,
+    /// Its locks in the journal.
+    pub held: Vec<Journalled>,
     pub warnings: Vec<String>,
 }
 
@@ -273,12 +306,13 @@ impl fmt::Debug for CancelFlag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(pub u64);
 
-/// Delete `record_ids` under `lock_id`, at most `concurrency` at a time.
+/// Delete `targets` under `lock_id` through the bulk engine (each re-read first, and kept if it
+/// changed since it was chosen), at most `concurrency` at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkDeleteJob {
     pub job: JobId,
     pub lock_id: String,
-    pub record_ids: Vec<String>,
+    pub targets: Vec<crate::bulk::Target>,
     pub concurrency: usize,
     pub cancel: CancelFlag,
 }
@@ -289,7 +323,7 @@ pub enum BulkProgress {
     Deleted {
         job: JobId,
         record_id: String,
-        result: Result<(), ApiError>,
+        outcome: crate::bulk::Outcome,
     },
     /// No delete of the job is in flight any more. `cancelled` when some were never launched.
     Finished { job: JobId, cancelled: bool },

@@ -17,7 +17,7 @@ use tui_input::backend::crossterm::EventHandler;
 use super::action::{Action, ApiCall, ApiReply, ConnectTo, Effect, JournalSnapshot, RequestId, Switched};
 use super::clock;
 use super::devices;
-use super::feature::{Ctx, Out, Pane, Session};
+use super::feature::{Ctx, Foreign, Out, OwnLock, Pane, Session};
 use super::keymap::{Command, KeyOverrides, Keymap, Scope};
 use super::layout::ScreenLayout;
 use super::locks;
@@ -26,7 +26,8 @@ use super::shell::activity::{ActivityLog, Outcome};
 use super::shell::command_line::{self, CommandLine, LineCommand};
 use super::shell::{self, Status};
 use super::widgets::Tab;
-use crate::api::{LockInfo, ModuleCode};
+use crate::api::ModuleCode;
+use crate::lease::Purpose;
 
 /// The keys of every feature, defaults only.
 pub fn default_keymap() -> Keymap {
@@ -82,7 +83,8 @@ struct Snapshot {
     now: DateTime<Utc>,
     session: Session,
     clock_offset: Option<chrono::Duration>,
-    live_locks: Vec<LockInfo>,
+    own_locks: Vec<OwnLock>,
+    foreign: Vec<Foreign>,
     creating: Vec<ModuleCode>,
     last_error: Option<String>,
     visible_rows: usize,
@@ -95,7 +97,8 @@ impl Snapshot {
             session: &self.session,
             clock_offset: self.clock_offset,
             visible_rows: self.visible_rows,
-            live_locks: &self.live_locks,
+            own_locks: &self.own_locks,
+            foreign: &self.foreign,
             creating: &self.creating,
             last_error: self.last_error.as_deref(),
         }
@@ -149,7 +152,7 @@ impl App {
     /// `warnings` (e.g. from reading the configuration) in the activity log.
     pub fn new(
         session: Session,
-        held: Vec<(LockInfo, bool)>,
+        held: Vec<super::action::Journalled>,
         warnings: Vec<String>,
         now: DateTime<Utc>,
         screen: Rect,
@@ -445,8 +448,9 @@ impl App {
             now: self.now,
             session: self.session.clone(),
             clock_offset: self.status.clock_offset,
-            live_locks: self.locks.live_locks(self.now),
-            creating: self.locks.creating().to_vec(),
+            own_locks: self.locks.own_locks(self.now),
+            foreign: self.locks.foreign(self.now),
+            creating: self.locks.coming(),
             last_error: self.status.last_error.as_ref().map(|(_, e)| e.clone()),
             visible_rows: self.visible_rows(),
         }
@@ -481,9 +485,24 @@ impl App {
                 } => self.activity.note(self.now, kind.into(), operation, text),
                 Out::Error(text) => self.status.last_error = Some((self.now, text)),
                 Out::Focus(pane) => effects.extend(self.focus_pane(pane)),
-                Out::NeedLock(module) => {
-                    let outs = self.locks.create(module);
+                Out::NeedLock { module, what } => {
+                    let outs = self.locks.create(module, Purpose::Operation { what });
                     effects.extend(self.apply(outs, Pending::Locks));
+                }
+                Out::ReleaseOrphanThenLock { orphan, module, what } => {
+                    let purpose = Purpose::Operation { what };
+                    let outs = self.locks.release_orphan_then_create(orphan, module, purpose);
+                    effects.extend(self.apply(outs, Pending::Locks));
+                }
+                Out::ReleaseLock(lock_id) => {
+                    if self.locks.contains(&lock_id) {
+                        let out = self.locks.release(lock_id);
+                        effects.extend(self.apply(vec![out], Pending::Locks));
+                    }
+                }
+                Out::LockLost(lock_id) => {
+                    let outs = self.records.on_lock_lost(&lock_id);
+                    effects.extend(self.apply(outs, Pending::Records));
                 }
                 Out::PinLock(lock_id) => {
                     let snapshot = self.snapshot();
@@ -751,9 +770,12 @@ impl App {
             }
             (shell::Dialog::QuitPrompt { .. }, Command::KeepAndQuit) => {
                 let kept = self.locks.live_ids(self.now).len();
-                let text = format!("kept {kept} live lock(s) in the journal");
+                let text = format!("kept {kept} live lock(s) in the journal, as yours until released");
                 self.activity.note(self.now, Outcome::Info, "quit", text);
-                return vec![Effect::Quit];
+                let outs = self.locks.keep_for_user(self.now);
+                let mut effects = self.apply(outs, Pending::Locks);
+                effects.push(Effect::Quit);
+                return effects;
             }
             (shell::Dialog::QuitPrompt { .. }, Command::ReleaseAllAndQuit) => {
                 return self.release_all_and_quit();

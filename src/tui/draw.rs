@@ -28,7 +28,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         return;
     };
     let tabs = app.tabs();
-    let live_locks = app.locks.live_locks(app.now);
+    let own_locks = app.locks.own_locks(app.now);
+    let foreign = app.locks.foreign(app.now);
     let chrome = Chrome {
         now: app.now,
         session: &app.session,
@@ -38,7 +39,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         top: app.top_pane(),
         dialog_open: app.dialog_open(),
         tabs: &tabs,
-        live_locks: &live_locks,
+        own_locks: &own_locks,
+        foreign: &foreign,
     };
     let server_now = app.server_now();
     shell_view::draw_status(frame, layout.status, &app.status, &chrome);

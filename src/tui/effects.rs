@@ -1,19 +1,13 @@
 //! The one place the app's KooDrive calls run: [`perform`] turns an [`ApiCall`] into its
-//! [`ApiOutcome`], and [`run_bulk_delete`] deletes many records with bounded concurrency.
+//! [`ApiOutcome`], and [`run_bulk_delete`] deletes many records through the bulk engine.
 //! Nothing here decides anything; results go back to the app.
-
-use futures::StreamExt;
 
 use super::action::{ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress};
 use crate::api::Client;
+use crate::bulk::{self, Stop};
 
-/// Deletes in flight at once during a bulk delete, unless the job says otherwise.
-pub const DEFAULT_BULK_CONCURRENCY: usize = 8;
-
-/// Attempts of one delete in a bulk delete beyond the first: a rate limit or a flaky server must
-/// not turn into a list of failures to retry by hand. A delete repeated after a lost answer and
-/// then answered "not found" counts as done (the server never reuses an id).
-pub const BULK_DELETE_RETRIES: u32 = 5;
+/// Deletes in flight at most during a bulk delete (the pace adapts below it).
+pub const DEFAULT_BULK_CONCURRENCY: usize = 64;
 
 /// Performs `call` and returns its outcome.
 pub async fn perform(client: &Client, call: ApiCall) -> ApiOutcome {
@@ -33,8 +27,8 @@ pub async fn perform(client: &Client, call: ApiCall) -> ApiOutcome {
             record_id,
             properties,
         } => ApiOutcome::RecordCompleted(client.complete_record(&lock_id, &record_id, properties).await),
-        ApiCall::DeleteRecord { lock_id, record_id } => {
-            ApiOutcome::RecordDeleted(client.delete_record(&lock_id, &record_id).await)
+        ApiCall::DeleteRecord { lock_id, target } => {
+            ApiOutcome::RecordDeleted(bulk::delete_one(client, &lock_id, &target, true).await)
         }
         ApiCall::ListFiles {
             record_id,
@@ -65,48 +59,33 @@ pub async fn perform(client: &Client, call: ApiCall) -> ApiOutcome {
     }
 }
 
-/// Deletes the job's records, at most `job.concurrency` at a time, each with
-/// [`BULK_DELETE_RETRIES`] retries, calling `report` after each one and once at the end. After
-/// the job's cancel flag is set no further delete is started; those already sent finish and are
+/// Deletes the job's records through the bulk engine (adaptive pace up to `job.concurrency`,
+/// each record re-read first), calling `report` after each one and once at the end. After the
+/// job's cancel flag is set no further delete is started; those already sent finish and are
 /// reported, the rest are left untouched.
 pub async fn run_bulk_delete(client: Client, job: BulkDeleteJob, report: impl Fn(BulkProgress)) {
     let BulkDeleteJob {
         job: id,
         lock_id,
-        record_ids,
+        targets,
         concurrency,
         cancel,
     } = job;
-    let client = client.with_retries(BULK_DELETE_RETRIES);
-    let total = record_ids.len();
-    let mut launched = 0usize;
-    // `buffer_unordered` creates each future only when a slot is free, so the flag is checked
-    // at the moment a delete would start.
-    let deletes = futures::stream::iter(record_ids)
-        .map(|record_id| {
-            let (client, lock_id, cancel) = (&client, &lock_id, &cancel);
-            async move {
-                if cancel.is_cancelled() {
-                    return None;
-                }
-                let result = client.delete_record(lock_id, &record_id).await;
-                Some((record_id, result))
-            }
+    let options = bulk::Options {
+        reread: true,
+        ceiling: concurrency,
+    };
+    let guard = || cancel.is_cancelled().then_some(Stop::Cancelled);
+    let summary = bulk::delete_all(&client, &lock_id, targets, options, guard, |done| {
+        report(BulkProgress::Deleted {
+            job: id,
+            record_id: done.record_id,
+            outcome: done.outcome,
         })
-        .buffer_unordered(concurrency.max(1));
-    futures::pin_mut!(deletes);
-    while let Some(done) = deletes.next().await {
-        if let Some((record_id, result)) = done {
-            launched += 1;
-            report(BulkProgress::Deleted {
-                job: id,
-                record_id,
-                result,
-            });
-        }
-    }
+    })
+    .await;
     report(BulkProgress::Finished {
         job: id,
-        cancelled: launched < total,
+        cancelled: !summary.not_attempted.is_empty(),
     });
 }

@@ -59,18 +59,40 @@ pub struct Ctx<'a> {
     pub clock_offset: Option<chrono::Duration>,
     /// Rows the upper pane shows (at least 1).
     pub visible_rows: usize,
-    /// The locks this user holds that are live now and not being released.
-    pub live_locks: &'a [LockInfo],
-    /// Modules whose lock is being created right now.
+    /// This app's own locks that are live now and not being released: the only ones record
+    /// operations run under.
+    pub own_locks: &'a [OwnLock],
+    /// Other holders' live locks, for "whose lock is it" answers.
+    pub foreign: &'a [Foreign],
+    /// Modules whose lock is being created right now (or will be, after an orphan's release).
     pub creating: &'a [ModuleCode],
     /// The most recent failure's text, for "could not …: why" messages.
     pub last_error: Option<&'a str>,
 }
 
 impl Ctx<'_> {
-    /// The live lock held for `module`, if any.
+    /// This app's lock held on purpose for `module` (not one taken for another operation), if
+    /// it has one.
     pub fn live_lock(&self, module: ModuleCode) -> Option<&LockInfo> {
-        self.live_locks.iter().find(|lock| lock.module == module)
+        self.own_locks
+            .iter()
+            .find(|own| own.lock.module == module && !own.for_operation)
+            .map(|own| &own.lock)
+    }
+
+    /// This app's lock for `module` taken for one operation, if there is one.
+    pub fn operation_lock(&self, module: ModuleCode) -> Option<&LockInfo> {
+        self.own_locks
+            .iter()
+            .find(|own| own.lock.module == module && own.for_operation)
+            .map(|own| &own.lock)
+    }
+
+    /// Another holder's live lock on `module`, orphaned ones last.
+    pub fn foreign_holder(&self, module: ModuleCode) -> Option<&Foreign> {
+        let mut holders: Vec<&Foreign> = self.foreign.iter().filter(|f| f.module == module).collect();
+        holders.sort_by_key(|f| f.orphaned);
+        holders.first().copied()
     }
 
     /// The instant clean-up measures ages at (see [`crate::cleanup::ages_measured_at`]).
@@ -86,6 +108,25 @@ impl Ctx<'_> {
             None => self.now,
         }
     }
+}
+
+/// A lock this app holds, live now, that record operations may run under.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnLock {
+    pub lock: LockInfo,
+    /// Created for one operation (released when it ends), rather than held on purpose.
+    pub for_operation: bool,
+}
+
+/// A lock someone other than this app holds, as the records side needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    pub module: ModuleCode,
+    pub lock_id: String,
+    /// "held by `lock hold` of `restic backup` on web-01, pid 4711, since …".
+    pub holder: String,
+    /// Its process is gone: it may be released to make way.
+    pub orphaned: bool,
 }
 
 /// How an activity-log line a feature writes is marked.
@@ -115,8 +156,22 @@ pub enum Out<P> {
     /// A failure for the status bar's "last error" line.
     Error(String),
     Focus(Pane),
-    /// Records: an operation waits for a lock on this module; create one.
-    NeedLock(ModuleCode),
+    /// Records: an operation (`what`) waits for a lock on this module; create one for it.
+    NeedLock {
+        module: ModuleCode,
+        what: String,
+    },
+    /// Records: release this orphaned lock, then create one for the waiting operation.
+    ReleaseOrphanThenLock {
+        orphan: String,
+        module: ModuleCode,
+        what: String,
+    },
+    /// Records: the operation that took this lock for itself is over; release it.
+    ReleaseLock(String),
+    /// Locks: this lock is lost (the server no longer knows it, or it ran out beyond renewal):
+    /// stop what runs under it.
+    LockLost(String),
     /// Records: keep this lock renewed while a bulk delete runs under it, even without
     /// auto-renew; and stop that again.
     PinLock(String),

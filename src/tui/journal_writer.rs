@@ -15,8 +15,12 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::action::{Action, JournalChange, JournalSnapshot};
+use std::collections::HashMap;
+
+use super::action::{Action, JournalChange, JournalSnapshot, Journalled};
+use crate::api::{Client, LockInfo};
 use crate::journal::{HeldLock, Journal};
+use crate::lease::{Owner, Purpose};
 
 /// How often the journal file is looked at for changes made by other processes.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
@@ -44,19 +48,23 @@ pub struct JournalWriter {
 }
 
 impl JournalWriter {
-    /// Writes `journal` under the server key `server` and user `user_id`; reports each result
-    /// to `results`.
+    /// Writes `journal` under the server key `server` and user `user_id`, with expiries on the
+    /// server's clock as `client` measured it; reports each result to `results`.
     pub fn start(
         mut journal: Journal,
         server: String,
-        user_id: String,
+        client: Client,
         results: UnboundedSender<Action>,
     ) -> JournalWriter {
+        let user_id = client.user_id().to_string();
         let (changes, incoming) = mpsc::channel::<JournalChange>();
         let thread = std::thread::spawn(move || {
             let path = journal.path().to_path_buf();
             let mut seen = Stamp::of(&path);
             let mut applied = 0u64;
+            // This app's own entries: the owner first written, so that re-asserting an entry
+            // keeps the time it was taken.
+            let mut owners: HashMap<String, Owner> = HashMap::new();
             loop {
                 let change = match incoming.recv_timeout(WATCH_INTERVAL) {
                     Ok(change) => change,
@@ -81,7 +89,7 @@ impl JournalWriter {
                                     let held = now
                                         .locks_for(&server, &user_id)
                                         .into_iter()
-                                        .map(|h| (h.lock.clone(), h.auto_renew))
+                                        .map(Journalled::of)
                                         .collect();
                                     Action::JournalChanged(JournalSnapshot { held, applied })
                                 }
@@ -93,22 +101,30 @@ impl JournalWriter {
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 };
                 applied += 1;
+                let entry = |lock: LockInfo, auto_renew: bool, owner: Option<Owner>| HeldLock {
+                    auto_renew,
+                    owner,
+                    server_expires_at: client
+                        .clock_measured()
+                        .then(|| lock.expires_at + client.clock_offset()),
+                    ..HeldLock::new(lock, server.clone(), user_id.clone())
+                };
                 let result = match change {
-                    JournalChange::Upsert { lock, auto_renew } => journal.upsert(HeldLock {
+                    JournalChange::Upsert {
                         lock,
-                        base_url: server.clone(),
-                        user_id: user_id.clone(),
                         auto_renew,
-                    }),
-                    JournalChange::Update { lock, auto_renew } => journal
-                        .update(HeldLock {
-                            lock,
-                            base_url: server.clone(),
-                            user_id: user_id.clone(),
-                            auto_renew,
-                        })
-                        .map(drop),
-                    JournalChange::Remove { lock_id } => journal.remove(&lock_id).map(drop),
+                        purpose,
+                    } => {
+                        let owner = owner_for(&mut owners, &lock.lock_id, purpose);
+                        journal.upsert(entry(lock, auto_renew, Some(owner)))
+                    }
+                    JournalChange::Update { lock, auto_renew } => {
+                        journal.update(entry(lock, auto_renew, None)).map(drop)
+                    }
+                    JournalChange::Remove { lock_id } => {
+                        owners.remove(&lock_id);
+                        journal.remove(&lock_id).map(drop)
+                    }
                 };
                 // The receiver is gone only when the app has quit; the write itself is done.
                 let _ = results.send(Action::JournalWritten(result.map_err(|e| e.to_string())));
@@ -126,6 +142,18 @@ impl JournalWriter {
             let _ = changes.send(change);
         }
     }
+}
+
+/// The owner to write for this app's lock `lock_id` taken for `purpose`: the one written before
+/// (its start time kept), or this process from now.
+fn owner_for(owners: &mut HashMap<String, Owner>, lock_id: &str, purpose: Purpose) -> Owner {
+    let owner = match owners.get(lock_id) {
+        Some(owner) if owner.purpose == purpose => owner.clone(),
+        Some(owner) => owner.with_purpose(purpose),
+        None => Owner::this_process(purpose),
+    };
+    owners.insert(lock_id.to_string(), owner.clone());
+    owner
 }
 
 impl Drop for JournalWriter {

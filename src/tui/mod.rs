@@ -111,15 +111,14 @@ fn remember_module(module: crate::api::ModuleCode) -> Result<(), String> {
         .map_err(|e| format!("cannot keep the last module in {}: {e}", path.display()))
 }
 
-/// What the app shows of `connection`, and its locks in `journal` with their auto-renew
-/// setting.
-fn session_of(connection: &Connection, journal: &Journal) -> (Session, Vec<(crate::api::LockInfo, bool)>) {
+/// What the app shows of `connection`, and its locks in `journal`.
+fn session_of(connection: &Connection, journal: &Journal) -> (Session, Vec<action::Journalled>) {
     let client = &connection.client;
     let user_id = client.user_id().to_string();
     let held = journal
         .locks_for(connection.journal_key(), &user_id)
         .into_iter()
-        .map(|held| (held.lock.clone(), held.auto_renew))
+        .map(action::Journalled::of)
         .collect();
     let session = Session {
         label: connection.label.clone(),
@@ -152,7 +151,6 @@ pub async fn run(
     let client = connection.client.clone();
     let server_key = connection.journal_key().to_string();
     let (session, held) = session_of(&connection, &journal);
-    let user_id = session.user_id.clone();
 
     let (actions, results) = runtime::action_channel();
     // Failures off the app's thread reach the activity log, never the screen.
@@ -183,7 +181,7 @@ pub async fn run(
             .with_keymap(keymap),
         theme,
         client,
-        journal: JournalWriter::start(journal, server_key, user_id, actions.clone()),
+        journal: JournalWriter::start(journal, server_key, connection.client.clone(), actions.clone()),
         host: TerminalHost,
         actions,
         results,

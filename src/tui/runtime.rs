@@ -338,7 +338,7 @@ where
         self.journal = JournalWriter::start(
             journal,
             connection.journal_key().to_string(),
-            session.user_id.clone(),
+            connection.client.clone(),
             self.actions.clone(),
         );
         self.apply(Action::Connected(Box::new(Switched {

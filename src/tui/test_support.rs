@@ -16,6 +16,8 @@ use super::draw;
 use super::feature::Session;
 use super::theme::{ColorSupport, Theme};
 use crate::api::{ApiError, BackupRecord, DeviceEntity, LockInfo, ModuleCode, RecordStatus};
+use crate::lease::{Owner, Purpose, Standing};
+use crate::tui::action::Journalled;
 
 /// The tests' "now": 2025-11-03 07:00:00 UTC.
 pub fn t0() -> DateTime<Utc> {
@@ -106,8 +108,37 @@ pub fn timeout() -> ApiError {
     }
 }
 
-/// An app on a `width` x `height` screen holding `held`, at `t0`.
+/// A journal entry of a lock this app holds (created in it on purpose), with its auto-renew
+/// setting.
+pub fn own(lock: LockInfo, auto_renew: bool) -> Journalled {
+    let mut owner = Owner::this_process(Purpose::App { adopted: false });
+    owner.since = t0();
+    Journalled {
+        lock,
+        auto_renew,
+        owner: Some(owner),
+        standing: Standing::Mine,
+    }
+}
+
+/// A journal entry of a lock someone else holds, their owner standing as `standing` from here.
+pub fn foreign(lock: LockInfo, purpose: Purpose, standing: Standing) -> Journalled {
+    let mut owner = Owner::this_process(purpose);
+    owner.pid = 4711;
+    owner.host = "web-01".into();
+    owner.since = t0() - chrono::Duration::minutes(5);
+    Journalled {
+        lock,
+        auto_renew: false,
+        owner: Some(owner),
+        standing,
+    }
+}
+
+/// An app on a `width` x `height` screen holding `held` (its own locks, with their auto-renew
+/// setting), at `t0`.
 pub fn app_holding(session: Session, held: Vec<(LockInfo, bool)>, width: u16, height: u16) -> App {
+    let held = held.into_iter().map(|(lock, auto)| own(lock, auto)).collect();
     App::new(session, held, Vec::new(), t0(), Rect::new(0, 0, width, height))
 }
 

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
-use super::feature::{Pane, Session};
+use super::feature::{Foreign, OwnLock, Pane, Session};
 use super::layout::TAB_SEPARATOR;
 use super::theme::Theme;
 use crate::api::{LockInfo, ModuleCode};
@@ -47,7 +47,10 @@ pub struct Chrome<'a> {
     pub top: Pane,
     pub dialog_open: bool,
     pub tabs: &'a [Tab],
-    pub live_locks: &'a [LockInfo],
+    /// This app's own live locks: what record operations run under.
+    pub own_locks: &'a [OwnLock],
+    /// Other holders' live locks.
+    pub foreign: &'a [Foreign],
 }
 
 impl Chrome<'_> {
@@ -60,8 +63,12 @@ impl Chrome<'_> {
         self.focus == pane && !self.dialog_open
     }
 
+    /// This app's lock held on purpose for `module`, if any.
     pub fn live_lock(&self, module: ModuleCode) -> Option<&LockInfo> {
-        self.live_locks.iter().find(|lock| lock.module == module)
+        self.own_locks
+            .iter()
+            .find(|own| own.lock.module == module && !own.for_operation)
+            .map(|own| &own.lock)
     }
 
     /// A time in the display zone: `2025-11-03 07:00`.
@@ -125,16 +132,41 @@ impl Chrome<'_> {
         self.bordered(shown).title(Line::from(spans))
     }
 
-    /// How a lock for `module` stands, for forms and confirmations: `abcdef12…@102, 09:05 left`.
+    /// How a lock for `module` stands, for forms and confirmations: this app's own
+    /// (`abcdef12…@102, 09:05 left`), one taken for this operation alone, or another holder's
+    /// (which is never used).
     pub fn lock_line<'b>(&self, module: ModuleCode) -> Line<'b> {
-        match self.live_lock(module) {
-            Some(lock) => Line::from(format!(
-                "{}, {} left",
+        if let Some(lock) = self.live_lock(module) {
+            return Line::from(format!(
+                "yours, {}, {} left",
                 format::escape(&short_lock_id(&lock.lock_id)),
                 format::countdown(lock.time_left(self.now))
-            )),
+            ));
+        }
+        let mut foreign: Vec<&Foreign> = self.foreign.iter().filter(|f| f.module == module).collect();
+        foreign.sort_by_key(|f| f.orphaned);
+        match foreign.first() {
+            Some(f) if f.orphaned => Line::styled(
+                format!(
+                    "{} is {}: you are asked before it is released",
+                    format::escape(&short_lock_id(&f.lock_id)),
+                    f.holder
+                ),
+                self.theme.warning,
+            ),
+            Some(f) => Line::styled(
+                format!(
+                    "{} is {}: nothing can be sent until it is released",
+                    format::escape(&short_lock_id(&f.lock_id)),
+                    f.holder
+                ),
+                self.theme.error,
+            ),
             None => Line::styled(
-                format!("none held for {}: it is created first", module.code()),
+                format!(
+                    "none for {} yet: one is taken for this and released after",
+                    module.code()
+                ),
                 self.theme.warning,
             ),
         }

@@ -112,9 +112,6 @@ impl Terminal {
     }
 }
 
-/// To run in COMMAND's process just before it execs: dies with koobackup. When koobackup is
-/// killed outright (SIGKILL, a crash), COMMAND gets SIGKILL rather than running on without a
-/// lock being renewed. (Processes COMMAND starts itself do not inherit this.)
 /// In the child between fork and exec: makes its own (new) process group the terminal's
 /// foreground, as the parent does too, so that whichever runs first wins the race with a read.
 pub fn take_the_foreground() {
@@ -128,7 +125,13 @@ pub fn take_the_foreground() {
     }
 }
 
+/// To run in COMMAND's process just before it execs: dies with koobackup. When koobackup is
+/// killed outright (SIGKILL, a crash), COMMAND gets SIGKILL rather than running on without a
+/// lock being renewed. (Processes COMMAND starts itself do not inherit this; the watchdog stops
+/// them.) Linux only (prctl's PR_SET_PDEATHSIG). Elsewhere this does nothing, and the watchdog is what
+/// stops COMMAND's group when koobackup vanishes (its pipe closes).
 pub fn die_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: prctl(2) and getppid(2) are async-signal-safe and touch only this process.
     unsafe {
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
@@ -139,6 +142,8 @@ pub fn die_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
             libc::_exit(137);
         }
     }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = parent;
     Ok(())
 }
 

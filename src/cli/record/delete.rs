@@ -1,19 +1,29 @@
-//! `koobackup record delete RECORD_ID...`: names every record that would go, asks on a terminal
-//! (`--yes` skips the question, `--dry-run` only shows), deletes under one lock per module, and
-//! reports `{ok: [...], failed: [...]}`.
+//! `koobackup record delete RECORD_ID...`: reads every record (concurrently), names what would
+//! go, asks on a terminal (`--yes` skips the question, `--dry-run` only shows), then deletes
+//! through the bulk engine ([`crate::bulk`]) under one lock per module: the lock named, or with
+//! `--auto-lock` one of its own kept renewed by the keeper and released at the end. Each record
+//! is read again right before it is deleted and kept if it changed since it was shown.
 //!
-//! Without a terminal to ask on and without `--yes` nothing is sent at all: a cron job that
-//! forgot `--yes` must not delete, and must not hang waiting for an answer.
+//! Reports `{ok, gone, kept, failed, notAttempted}`: only a delete the server confirmed is
+//! `ok`. Without a terminal to ask on and without `--yes` nothing is sent at all: a cron job
+//! that forgot `--yes` must not delete, and must not hang waiting for an answer.
 
 use clap::Args;
+use futures::StreamExt;
 use serde::Serialize;
 
-use super::{LockChoice, check_lock_module, lock_available, lock_module_of, with_lock};
+use super::{LockChoice, check_lock_module, lock_available, lock_module_of, release_own};
 use crate::api::{BackupRecord, ModuleCode};
+use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
 use crate::cli::output::{self, Failed};
 use crate::cli::{ask, can_ask, parse_record_id, refuse_if_read_only, unique};
+use crate::lease::Purpose;
+use crate::lease::keeper::Keeper;
+
+/// Requests in flight at most unless `--concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 64;
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
@@ -28,12 +38,36 @@ pub struct DeleteArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub lock: LockChoice,
+    /// Requests in flight at most; the pace adapts below it (starts at 8, grows while the
+    /// server keeps up, halves when it pushes back)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY,
+          value_parser = crate::cli::parse_concurrency)]
+    pub concurrency: usize,
+}
+
+/// A record that went, but not provably by this run; or one kept because it changed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Noted {
+    record_id: String,
+    reason: String,
 }
 
 #[derive(Debug, Default, Serialize)]
-struct Outcome {
+#[serde(rename_all = "camelCase")]
+struct Report {
+    /// Deleted by this run: the server confirmed each.
     ok: Vec<String>,
+    /// Gone, but not provably by this run.
+    gone: Vec<Noted>,
+    /// Changed since they were shown: kept.
+    kept: Vec<Noted>,
     failed: Vec<Failed>,
+    /// Never sent: the lock was lost.
+    not_attempted: Vec<Noted>,
+    /// Some were already gone before this run (someone else deleted them).
+    #[serde(skip)]
+    already_gone: bool,
 }
 
 pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliError> {
@@ -49,16 +83,25 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
     }
     let ids = unique(args.ids.clone());
 
-    // Look every record up first: the question names what goes, and a record that cannot be
-    // read (gone, another user's) is reported instead of deleted blind.
-    let mut outcome = Outcome::default();
+    // Look every record up first, concurrently: the question names what goes, the lock is per
+    // module, and a record that cannot be read (gone, another user's) is reported instead of
+    // deleted blind.
+    let mut report = Report::default();
     let mut found: Vec<(BackupRecord, ModuleCode)> = Vec::new();
-    for id in &ids {
-        match look_up(ctx, id, &args.lock).await {
+    let looked_up: Vec<(String, Looked)> = futures::stream::iter(ids.iter().cloned())
+        .map(|id| async {
+            let result = look_up(ctx, &id, &args.lock).await;
+            (id, result)
+        })
+        .buffered(args.concurrency.min(bulk::limit::START * 2))
+        .collect()
+        .await;
+    for (id, result) in looked_up {
+        match result {
             // The same record named twice (`7` and `07` may both find it) is deleted once.
             Ok(entry) if found.iter().any(|(r, _)| r.record_id == entry.0.record_id) => {}
             Ok(entry) => found.push(entry),
-            Err(error) => outcome.failed.push(Failed::new(id, &error)),
+            Err(error) => report.failed.push(Failed::new(&id, &error)),
         }
     }
     if args.dry_run {
@@ -72,72 +115,138 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
         for module in unlocked {
             ctx.out.warn(&format!(
                 "deleting the records of module {module} needs a lock for it: pass --lock ID or \
-                 --auto-lock, or run `koobackup lock create --module {}` first",
-                module.code()
+                 --auto-lock"
             ));
         }
-        return print_dry_run(ctx, &found, &outcome);
+        return print_dry_run(ctx, &found, &report);
     }
     // Records of a module with no lock to use cannot go: said now, not after the question.
     let mut deletable = Vec::new();
     for (record, module) in found {
         match lock_available(ctx, module, &args.lock) {
             Ok(()) => deletable.push((record, module)),
-            Err(error) => outcome.failed.push(Failed::new(&record.record_id, &error)),
+            Err(error) => report.failed.push(Failed::new(&record.record_id, &error)),
         }
     }
     let found = deletable;
     let mut reported = 0;
     if asking && !found.is_empty() {
         // What cannot be deleted is shown before the question about the rest.
-        report_failures(ctx, &outcome.failed);
-        reported = outcome.failed.len();
+        report_failures(ctx, &report.failed);
+        reported = report.failed.len();
         if !confirmed(&found)? {
             return Err(CliError::failure("not confirmed; nothing was deleted"));
         }
     }
 
     for module in ModuleCode::ALL {
-        let chosen: Vec<String> = found
+        let targets: Vec<Target> = found
             .iter()
             .filter(|(_, m)| *m == module)
-            .map(|(record, _)| record.record_id.clone())
+            .map(|(record, _)| Target {
+                record_id: record.record_id.clone(),
+                chosen: Some(Chosen::of(record)),
+            })
             .collect();
-        if chosen.is_empty() {
+        if targets.is_empty() {
             continue;
         }
-        let deleted = with_lock(ctx, module, &args.lock, async |client, lock_id| {
-            let mut results = Vec::new();
-            for id in &chosen {
-                results.push((id.clone(), client.delete_record(lock_id, id).await));
-            }
-            Ok(results)
-        })
-        .await;
-        match deleted {
-            Ok(results) => {
-                for (id, result) in results {
-                    match result {
-                        Ok(()) => outcome.ok.push(id),
-                        Err(error) => outcome.failed.push(Failed::new(&id, &CliError::from(error))),
-                    }
-                }
-            }
+        if let Err(error) = delete_in_module(ctx, module, &args, targets.clone(), &mut report).await {
             // No lock for the module: none of its records was touched.
-            Err(error) => outcome
+            report
                 .failed
-                .extend(chosen.iter().map(|id| Failed::new(id, &error))),
+                .extend(targets.iter().map(|t| Failed::new(&t.record_id, &error)));
         }
     }
-    report(ctx, &outcome, reported)
+    print_report(ctx, &report, reported)
 }
 
+/// Deletes `targets` of `module` under the named lock, or under one of this command's own,
+/// kept renewed while the deletes run and released after them.
+async fn delete_in_module(
+    ctx: &mut Context,
+    module: ModuleCode,
+    args: &DeleteArgs,
+    targets: Vec<Target>,
+    report: &mut Report,
+) -> Result<(), CliError> {
+    let options = bulk::Options {
+        reread: true,
+        ceiling: args.concurrency,
+    };
+    if let Some(lock_id) = args.lock.named()? {
+        check_lock_module(&args.lock, module)?;
+        ctx.check_named_lock(&lock_id);
+        let client = ctx.client().clone();
+        let summary = bulk::delete_all(
+            &client,
+            &lock_id,
+            targets,
+            options,
+            || None,
+            |done| take(report, done),
+        )
+        .await;
+        note_summary(report, &summary);
+        return Ok(());
+    }
+    let purpose = Purpose::Operation {
+        what: "record delete".into(),
+    };
+    let keeper: Keeper = ctx.hold_lock(module, purpose, None).await?;
+    let lock = keeper.lock();
+    let client = ctx.client().clone();
+    let guard = || keeper.lost().map(|lost| Stop::LockLost(lost.reason));
+    let summary = bulk::delete_all(&client, &lock.lock_id, targets, options, guard, |done| {
+        take(report, done)
+    })
+    .await;
+    note_summary(report, &summary);
+    let lock = keeper.stop();
+    release_own(ctx, &lock.lock_id).await;
+    Ok(())
+}
+
+/// Files one record's outcome in the report.
+fn take(report: &mut Report, done: bulk::Done) {
+    let noted = |outcome: &Outcome| Noted {
+        record_id: done.record_id.clone(),
+        reason: outcome.describe(),
+    };
+    match &done.outcome {
+        Outcome::Deleted { .. } => report.ok.push(done.record_id.clone()),
+        Outcome::GoneUnproven { .. } => report.gone.push(noted(&done.outcome)),
+        Outcome::AlreadyGone => {
+            report.already_gone = true;
+            report.gone.push(noted(&done.outcome));
+        }
+        Outcome::Changed { .. } => report.kept.push(noted(&done.outcome)),
+        Outcome::Failed(error) => report
+            .failed
+            .push(Failed::new(&done.record_id, &CliError::from(error.clone()))),
+    }
+}
+
+/// Records the run never sent, with why.
+fn note_summary(report: &mut Report, summary: &bulk::Summary) {
+    let reason = match &summary.stop {
+        Some(Stop::LockLost(reason)) => format!("not sent: {reason}"),
+        Some(Stop::Cancelled) => "not sent: stopped".into(),
+        None => return,
+    };
+    report
+        .not_attempted
+        .extend(summary.not_attempted.iter().map(|id| Noted {
+            record_id: id.clone(),
+            reason: reason.clone(),
+        }));
+}
+
+/// A record read for the question, with the module whose lock its deletion needs.
+type Looked = Result<(BackupRecord, ModuleCode), CliError>;
+
 /// The record and the module whose lock its deletion needs.
-async fn look_up(
-    ctx: &Context,
-    id: &str,
-    choice: &LockChoice,
-) -> Result<(BackupRecord, ModuleCode), CliError> {
+async fn look_up(ctx: &Context, id: &str, choice: &LockChoice) -> Looked {
     let record = ctx.client().get_record(id).await?;
     let module = lock_module_of(&record)?;
     check_lock_module(choice, module)?;
@@ -172,10 +281,10 @@ fn confirmed(found: &[(BackupRecord, ModuleCode)]) -> Result<bool, CliError> {
 fn print_dry_run(
     ctx: &Context,
     found: &[(BackupRecord, ModuleCode)],
-    outcome: &Outcome,
+    report: &Report,
 ) -> Result<u8, CliError> {
     let out = ctx.out;
-    report_failures(ctx, &outcome.failed);
+    report_failures(ctx, &report.failed);
     if out.is_json() {
         let records: Vec<output::RecordJson> = found
             .iter()
@@ -184,25 +293,23 @@ fn print_dry_run(
         out.json(&serde_json::json!({
             "dryRun": true,
             "wouldDelete": records,
-            "failed": outcome.failed,
+            "failed": report.failed,
         }))?;
     } else if out.quiet {
         for (record, _) in found {
             out.value(&record.record_id)?;
         }
+    } else if found.is_empty() {
+        out.line("dry run: nothing would be deleted")?;
     } else {
-        if found.is_empty() {
-            out.line("dry run: nothing would be deleted")?;
-        } else {
-            out.line(&format!(
-                "dry run: {} would be deleted with their backup files:",
-                crate::format::count(found.len(), "record")
-            ))?;
-            let wide = out.wide();
-            out.line(&out.table(&output::record_headers(wide), &rows(found, wide)))?;
-        }
+        out.line(&format!(
+            "dry run: {} would be deleted with their backup files:",
+            crate::format::count(found.len(), "record")
+        ))?;
+        let wide = out.wide();
+        out.line(&out.table(&output::record_headers(wide), &rows(found, wide)))?;
     }
-    Ok(exit_of(outcome))
+    Ok(exit_of(report))
 }
 
 /// Every failure on stderr (a JSON error document each with `--json`), besides the report.
@@ -212,29 +319,43 @@ fn report_failures(ctx: &Context, failed: &[Failed]) {
     }
 }
 
-/// The outcome; failures from `already_reported` on are shown (those before were shown ahead of
-/// the question).
-fn report(ctx: &Context, outcome: &Outcome, already_reported: usize) -> Result<u8, CliError> {
+/// The report; failures from `already_reported` on are shown (those before were shown ahead of
+/// the question). stdout gets the deleted records only; everything else goes to stderr.
+fn print_report(ctx: &Context, report: &Report, already_reported: usize) -> Result<u8, CliError> {
     let out = ctx.out;
-    report_failures(ctx, &outcome.failed[already_reported..]);
+    report_failures(ctx, &report.failed[already_reported..]);
     if out.is_json() {
-        out.json(outcome)?;
-    } else {
-        for id in &outcome.ok {
-            if out.quiet {
-                out.value(id)?;
-            } else {
-                out.sentence(&format!("deleted record {id} and its backup files"))?;
-            }
+        out.json(report)?;
+        return Ok(exit_of(report));
+    }
+    for noted in report.kept.iter().chain(&report.not_attempted) {
+        out.warn(&format!("record {}: {}", noted.record_id, noted.reason));
+    }
+    for noted in &report.gone {
+        out.note(&format!("note: record {}: {}", noted.record_id, noted.reason));
+    }
+    for id in &report.ok {
+        if out.quiet {
+            out.value(id)?;
+        } else {
+            out.sentence(&format!("deleted record {id} and its backup files"))?;
         }
     }
-    Ok(exit_of(outcome))
+    Ok(exit_of(report))
 }
 
-/// The first failure's exit code; 0 when every record went.
-fn exit_of(outcome: &Outcome) -> u8 {
-    outcome
-        .failed
-        .first()
-        .map_or(Exit::Ok.code(), |failed| failed.cause.exit.code())
+/// The first failure's exit code; else 4 when records were kept or not sent (the lock was lost);
+/// else 5 when some were gone before this run; 0 when every record went by this run's hand (or,
+/// unprovably, by its earlier attempt).
+fn exit_of(report: &Report) -> u8 {
+    if let Some(failed) = report.failed.first() {
+        return failed.cause.exit.code();
+    }
+    if !report.kept.is_empty() || !report.not_attempted.is_empty() {
+        return Exit::Conflict.code();
+    }
+    if report.already_gone {
+        return Exit::NotFound.code();
+    }
+    Exit::Ok.code()
 }

@@ -10,7 +10,7 @@ use crate::tui::app::App;
 use crate::tui::feature::Pane;
 use crate::tui::shell;
 use crate::tui::test_support::{
-    HEIGHT, WIDTH, app_holding, calls, ch, lock, only_call, press, screen_of, session, session_named,
+    HEIGHT, WIDTH, app_holding, calls, ch, lock, only_call, own, press, screen_of, session, session_named,
     type_text,
 };
 
@@ -176,7 +176,7 @@ fn a_switch_shows_the_new_connection_and_its_locks_and_says_the_old_ones_stay() 
     next.user_id = "bob".into();
     app.update(Action::Connected(Box::new(Switched {
         session: next,
-        held: vec![(lock(B, 300), false)],
+        held: vec![own(lock(B, 300), false)],
         warnings: vec![],
     })));
     assert_eq!(app.session.user_id, "bob");
@@ -234,7 +234,7 @@ fn read_only_turned_on_stays_on_across_a_switch_and_the_same_server_keeps_quiet(
     same.user_id = app.session.user_id.clone();
     app.update(Action::Connected(Box::new(Switched {
         session: same,
-        held: vec![(lock(A, 600), true)],
+        held: vec![own(lock(A, 600), true)],
         warnings: vec![],
     })));
     assert!(app.session.read_only, "the user's read-only survives the switch");

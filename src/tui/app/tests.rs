@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use chrono::Duration;
 
 use super::*;
-use crate::api::{BackupRecord, DeviceEntity, RecordStatus};
+use crate::api::{BackupRecord, DeviceEntity, LockInfo, RecordStatus};
 use crate::tui::action::ApiOutcome;
 use crate::tui::locks::entry::LockEntry;
 use crate::tui::shell::Dialog;
@@ -215,10 +215,28 @@ fn quitting_with_live_locks_asks_and_cancel_stays() {
 }
 
 #[test]
-fn quitting_and_keeping_leaves_the_journal_alone() {
+fn quitting_and_keeping_hands_the_apps_locks_to_the_user() {
     let mut app = app();
     ch(&mut app, 'q');
-    assert_eq!(ch(&mut app, 'k'), [Effect::Quit]);
+    let effects = ch(&mut app, 'k');
+    let kept = Purpose::Kept {
+        via: "the app, kept when it quit".into(),
+    };
+    let expected: Vec<Effect> = [lock(A, 600), lock(B, 300)]
+        .into_iter()
+        .map(|lock| {
+            Effect::Journal(crate::tui::action::JournalChange::Upsert {
+                lock,
+                auto_renew: false,
+                purpose: kept.clone(),
+            })
+        })
+        .chain([Effect::Quit])
+        .collect();
+    assert_eq!(
+        effects, expected,
+        "kept as the user's, so nobody takes them for orphans"
+    );
 }
 
 #[test]
@@ -573,6 +591,7 @@ fn young_ages_share_the_countdown_tick_and_older_ones_wake_on_their_minute() {
             expires_at: t0() + Duration::milliseconds(300_300),
         },
         false,
+        crate::tui::locks::Holder::App(Purpose::App { adopted: false }),
     ));
     assert_eq!(app.next_clock_change(), Some(t0() + Duration::milliseconds(600)));
     // Once past their first minute, the young ones step by the minute as well: then the
@@ -874,7 +893,9 @@ mod arbitrary_answers {
                     })),
                     ApiCall::ReleaseLock(_) => ApiOutcome::LockReleased(Ok(())),
                     ApiCall::CompleteRecord { .. } => ApiOutcome::RecordCompleted(Ok(())),
-                    ApiCall::DeleteRecord { .. } => ApiOutcome::RecordDeleted(Ok(())),
+                    ApiCall::DeleteRecord { .. } => {
+                        ApiOutcome::RecordDeleted(crate::bulk::Outcome::Deleted { was: None })
+                    }
                     ApiCall::ListDevices => {
                         ApiOutcome::DevicesListed(Ok(Page::new(server.devices.clone(), None)))
                     }

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::entry::renew_ahead;
 use super::{Busy, State};
+use crate::lease::schedule::renew_ahead;
 use crate::tui::clock::{Changes, next_second_rollover};
 
 impl State {

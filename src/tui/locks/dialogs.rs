@@ -14,6 +14,8 @@ const MAX_LOCK_ID_LEN: usize = 200;
 pub enum Dialog {
     ConfirmRelease {
         lock_id: String,
+        /// Who holds it, when it is not this app: "held by `lock hold` of …".
+        holder: Option<String>,
     },
     /// Forget these expired or gone locks (remove them from the pane and the journal).
     ConfirmForget {
@@ -37,9 +39,10 @@ impl Dialog {
         }
     }
 
-    pub fn adopt() -> Dialog {
+    /// The adopt field, holding `id` to start with.
+    pub fn adopt(id: &str) -> Dialog {
         Dialog::Adopt {
-            input: Input::default(),
+            input: Input::new(id.to_string()),
             error: None,
         }
     }

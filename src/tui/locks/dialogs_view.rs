@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::dialogs::{Dialog, PICKER_MODULES};
 use crate::format;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::centered;
+use crate::tui::widgets::{centered, wrapped_rows};
 
 /// Outer width of a dialog.
 const DIALOG_WIDTH: u16 = 66;
@@ -17,15 +17,24 @@ const INPUT_WIDTH: usize = DIALOG_WIDTH as usize - 5;
 
 pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
     let (title, lines) = match dialog {
-        Dialog::ConfirmRelease { lock_id } => (
-            " Release lock ",
-            vec![
+        Dialog::ConfirmRelease { lock_id, holder } => {
+            let mut lines = vec![
                 Line::from("Release this lock?"),
                 Line::from(Span::styled(format::escape(lock_id), theme.header)),
                 Line::from(""),
-                Line::from("Backups using it will be refused until a new lock is created."),
-            ],
-        ),
+            ];
+            if let Some(holder) = holder {
+                // Another operation's lock: releasing it takes the module from under it.
+                lines.push(Line::styled(
+                    format!("It is {holder}: that operation loses its lock."),
+                    theme.warning,
+                ));
+            }
+            lines.push(Line::from(
+                "Backups using it will be refused until a new lock is created.",
+            ));
+            (" Release lock ", lines)
+        }
         Dialog::ConfirmForget { lock_ids } => {
             let mut lines = vec![Line::from(format!(
                 "Forget {} expired or gone lock(s)?",
@@ -88,7 +97,10 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
             (" Adopt a lock ", lines)
         }
     };
-    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    // Wrapped lines (a long error) make the dialog taller, so its last line is never cut.
+    let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, DIALOG_WIDTH, rows as u16 + 2);
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)

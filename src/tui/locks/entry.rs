@@ -3,24 +3,120 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::api::error::ErrorKind;
 use crate::api::{ApiError, LockInfo};
 use crate::format;
+use crate::lease::schedule::{self, renew_ahead, retry_delay};
+use crate::lease::{Owner, Purpose, Standing, describe_holder};
+use crate::tui::action::Journalled;
 
 /// Time left below which a lock is shown as a warning.
 pub const WARNING_BELOW: chrono::Duration = chrono::Duration::seconds(120);
 /// Time left below which a lock is shown as critical.
 pub const CRITICAL_BELOW: chrono::Duration = chrono::Duration::seconds(30);
-/// Auto-renew gives up after this many failures in a row.
+/// Auto-renew gives up after this many failures in a row (the renewal policy itself is
+/// [`crate::lease::schedule`]'s, shared with every other holder).
 pub const AUTO_RENEW_MAX_FAILURES: u32 = 5;
-/// Auto-renew acts at least this long before expiry, but never earlier than halfway through the
-/// lifetime: with KooDrive's 10 minutes a third (200 s) is more anyway, while a 60-second test
-/// lock still gets 30 s for its retries.
-const RENEW_AHEAD_FLOOR: chrono::Duration = chrono::Duration::seconds(30);
-/// Bounds of the wait after the first failed auto-renewal, which is a twentieth of the lifetime
-/// (5 s for KooDrive's 10 minutes, 300 ms for a 6-second test lock).
-const FIRST_RETRY_MIN: chrono::Duration = chrono::Duration::milliseconds(250);
-const FIRST_RETRY_MAX: chrono::Duration = chrono::Duration::seconds(5);
+
+/// Who holds a lock the pane shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Holder {
+    /// This app: created here (on purpose, or for one operation) or adopted.
+    App(Purpose),
+    /// Anyone else, as the journal names them, and where they stand from here.
+    Other {
+        owner: Option<Owner>,
+        standing: Standing,
+    },
+}
+
+impl Holder {
+    /// The holder of a journal entry: this app when the entry says this process.
+    pub fn of(entry: &Journalled) -> Holder {
+        match (&entry.owner, entry.standing) {
+            (Some(owner), Standing::Mine) => Holder::App(owner.purpose.clone()),
+            (owner, standing) => Holder::Other {
+                owner: owner.clone(),
+                standing,
+            },
+        }
+    }
+
+    pub fn is_app(&self) -> bool {
+        matches!(self, Holder::App(_))
+    }
+
+    /// This app's, or the user's own (kept with `lock create`, or of an older koobackup that
+    /// recorded no owner): what the user may release when quitting.
+    pub fn is_users(&self) -> bool {
+        matches!(
+            self,
+            Holder::App(_)
+                | Holder::Other {
+                    standing: Standing::Kept | Standing::Unknown,
+                    ..
+                }
+        )
+    }
+
+    /// A lock this app took for one operation, released when it ends.
+    pub fn is_for_operation(&self) -> bool {
+        matches!(self, Holder::App(Purpose::Operation { .. }))
+    }
+
+    pub fn is_orphaned(&self) -> bool {
+        matches!(
+            self,
+            Holder::Other {
+                standing: Standing::Orphaned,
+                ..
+            }
+        )
+    }
+
+    /// Whether this app may take the lock over (adopt it): not while another process that
+    /// still runs (or may, on another host) holds it.
+    pub fn adoptable(&self) -> Result<(), String> {
+        match self {
+            Holder::App(_) => Err("this app holds it already".into()),
+            Holder::Other { owner, standing } => match standing {
+                Standing::Running | Standing::Ancestor | Standing::Elsewhere => Err(format!(
+                    "it is {}, which may still be using it: it cannot be adopted",
+                    describe_holder(owner.as_ref(), *standing)
+                )),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// In a table cell: "this app", "this app: one delete", "`lock hold` of `restic`", …
+    pub fn label(&self) -> String {
+        match self {
+            Holder::App(Purpose::Operation { what }) => format!("this app: {}", format::escape(what)),
+            Holder::App(Purpose::App { adopted: true }) => "this app (adopted)".into(),
+            Holder::App(_) => "this app".into(),
+            Holder::Other {
+                owner: Some(owner),
+                standing,
+            } => match standing {
+                Standing::Orphaned => format!("orphaned ({})", owner.purpose.describe()),
+                Standing::Kept => "you (kept)".into(),
+                _ => format!("{} pid {}", owner.purpose.describe(), owner.pid),
+            },
+            Holder::Other {
+                owner: None,
+                standing,
+            } => standing.label().into(),
+        }
+    }
+
+    /// In a sentence: "held by `lock hold` of `restic backup` on web-01, pid 4711, since …".
+    pub fn describe(&self) -> String {
+        match self {
+            Holder::App(purpose) => format!("held by this app ({})", purpose.describe()),
+            Holder::Other { owner, standing } => describe_holder(owner.as_ref(), *standing),
+        }
+    }
+}
 
 /// How close a lock is to expiring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,6 +166,7 @@ impl Busy {
 pub struct LockEntry {
     pub lock: LockInfo,
     pub auto_renew: bool,
+    pub holder: Holder,
     pub busy: Option<Busy>,
     /// The server answered "lock not found" to a renewal: it was released or expired
     /// elsewhere. The entry stays (and stays in the journal) until the user releases it.
@@ -86,10 +183,11 @@ pub struct LockEntry {
 }
 
 impl LockEntry {
-    pub fn new(lock: LockInfo, auto_renew: bool) -> LockEntry {
+    pub fn new(lock: LockInfo, auto_renew: bool, holder: Holder) -> LockEntry {
         LockEntry {
             lock,
             auto_renew,
+            holder,
             busy: None,
             gone: false,
             auto_renew_failures: 0,
@@ -100,10 +198,11 @@ impl LockEntry {
     }
 
     /// An entry read from the journal file.
-    pub fn from_journal(lock: LockInfo, auto_renew: bool) -> LockEntry {
+    pub fn from_journal(entry: Journalled) -> LockEntry {
+        let holder = Holder::of(&entry);
         LockEntry {
             seen_in_journal: true,
-            ..LockEntry::new(lock, auto_renew)
+            ..LockEntry::new(entry.lock, entry.auto_renew, holder)
         }
     }
 
@@ -143,8 +242,7 @@ impl LockEntry {
     /// ([`retry_delay`]).
     pub fn auto_renew_failed(&mut self, error: &ApiError, now: DateTime<Utc>, ttl: chrono::Duration) -> bool {
         self.auto_renew_failures += 1;
-        let retryable = matches!(error.kind(), ErrorKind::Network | ErrorKind::Server);
-        if !retryable || self.auto_renew_failures >= AUTO_RENEW_MAX_FAILURES {
+        if !schedule::is_retryable(error) || self.auto_renew_failures >= AUTO_RENEW_MAX_FAILURES {
             self.auto_renew = false;
             self.auto_renew_failures = 0;
             self.retry_after = None;
@@ -160,31 +258,6 @@ impl LockEntry {
         self.gone = false;
         self.auto_renew_failures = 0;
         self.retry_after = None;
-    }
-}
-
-/// How long before expiry auto-renew acts: a third of the lifetime, but at least
-/// [`RENEW_AHEAD_FLOOR`], or half the lifetime where the floor would be more than that (so a
-/// short-lived lock is renewed halfway through its life, not on every tick). Either way there is
-/// room for several retries before the lock runs out.
-pub fn renew_ahead(ttl: chrono::Duration) -> chrono::Duration {
-    (ttl / 3).max(RENEW_AHEAD_FLOOR.min(ttl / 2))
-}
-
-/// The wait before retrying after the `failures`-th failed auto-renewal in a row, with
-/// `time_left` on the lock: a twentieth of the lifetime (kept within 250 ms and 5 s), doubled
-/// for each further failure, but never more than half the time left, so that while the lock is
-/// live a retry always comes before it expires. Once it has expired by our estimate (which
-/// never overstates), retrying may still revive it, since the server extends an expired lock
-/// from its old expiry: then the doubling alone paces the retries.
-pub fn retry_delay(ttl: chrono::Duration, failures: u32, time_left: chrono::Duration) -> chrono::Duration {
-    let first = (ttl / 20).clamp(FIRST_RETRY_MIN, FIRST_RETRY_MAX);
-    let doublings = failures.saturating_sub(1).min(AUTO_RENEW_MAX_FAILURES);
-    let backoff = first * 2i32.pow(doublings);
-    if time_left > chrono::Duration::zero() {
-        backoff.min(time_left / 2)
-    } else {
-        backoff
     }
 }
 
@@ -217,7 +290,11 @@ mod tests {
 
     #[test]
     fn countdown_is_minutes_and_seconds_then_expired() {
-        let entry = LockEntry::new(lock_expiring_at(600), false);
+        let entry = LockEntry::new(
+            lock_expiring_at(600),
+            false,
+            Holder::App(Purpose::App { adopted: false }),
+        );
         assert_eq!(entry.countdown(at(0)), "10:00");
         assert_eq!(entry.countdown(at(1)), "09:59");
         assert_eq!(entry.countdown(at(599)), "00:01");
@@ -237,7 +314,11 @@ mod tests {
     #[test]
     fn auto_renew_acts_a_third_of_the_ttl_ahead_and_backs_off() {
         let ttl = chrono::Duration::seconds(600);
-        let mut entry = LockEntry::new(lock_expiring_at(600), true);
+        let mut entry = LockEntry::new(
+            lock_expiring_at(600),
+            true,
+            Holder::App(Purpose::App { adopted: false }),
+        );
         assert!(!entry.wants_auto_renew(at(399), ttl));
         assert!(entry.wants_auto_renew(at(400), ttl));
         assert!(!entry.auto_renew_failed(&timeout(), at(400), ttl));
@@ -250,56 +331,15 @@ mod tests {
     }
 
     #[test]
-    fn the_renewal_window_scales_with_the_lifetime() {
-        // A third of the lifetime, or 30 s where that is at most half of it.
-        let cases = [
-            (600_000, 200_000),
-            (90_000, 30_000),
-            (60_000, 30_000),
-            (45_000, 22_500),
-        ];
-        for (ttl, ahead) in cases {
-            assert_eq!(renew_ahead(ms(ttl)), ms(ahead), "ttl {ttl} ms");
-        }
-        assert_eq!(renew_ahead(ms(6_000)), ms(3_000));
-        assert_eq!(renew_ahead(ms(1_000)), ms(500));
-        // A 6-second lock is renewed halfway through its life, not on every tick.
-        let ttl = chrono::Duration::seconds(6);
-        let entry = LockEntry::new(lock_expiring_at(6), true);
-        assert!(!entry.wants_auto_renew(at(0), ttl));
-        assert!(!entry.wants_auto_renew(at(2), ttl));
-        assert!(entry.wants_auto_renew(at(3), ttl));
-    }
-
-    #[test]
-    fn retries_are_a_fraction_of_the_lifetime_and_come_before_expiry() {
-        // KooDrive's 10 minutes: 5, 10, 20, 40 s while there is time for them.
-        let ttl = chrono::Duration::seconds(600);
-        let plenty = chrono::Duration::seconds(200);
-        let delays: Vec<_> = (1..=4).map(|n| retry_delay(ttl, n, plenty)).collect();
-        assert_eq!(delays, [5, 10, 20, 40].map(chrono::Duration::seconds));
-        assert_eq!(retry_delay(ttl, 4, chrono::Duration::seconds(50)), ms(25_000));
-        // A 6-second test lock: 300 ms, doubling, at most half the time left.
-        let ttl = chrono::Duration::seconds(6);
-        assert_eq!(retry_delay(ttl, 1, ms(3_000)), ms(300));
-        assert_eq!(retry_delay(ttl, 2, ms(2_500)), ms(600));
-        assert_eq!(retry_delay(ttl, 3, ms(1_600)), ms(800));
-        // Very short and very long lifetimes stay within 250 ms and 5 s at first.
-        assert_eq!(retry_delay(ms(1_000), 1, ms(1_000)), ms(250));
-        assert_eq!(
-            retry_delay(chrono::Duration::days(1), 1, chrono::Duration::hours(8)),
-            ms(5_000)
-        );
-        // Expired by our estimate: no time left to halve, the backoff alone paces the retries.
-        assert_eq!(retry_delay(ttl, 3, ms(-200)), ms(1_200));
-    }
-
-    #[test]
     fn a_short_lived_lock_gets_every_retry_before_it_expires() {
         // 6-second lock, renewal due 3 s before expiry, each call failing 100 ms after it was
         // sent: every retry the policy allows must still fall before the expiry.
         let ttl = chrono::Duration::seconds(6);
-        let mut entry = LockEntry::new(lock_expiring_at(6), true);
+        let mut entry = LockEntry::new(
+            lock_expiring_at(6),
+            true,
+            Holder::App(Purpose::App { adopted: false }),
+        );
         let mut now = at(3);
         for _ in 1..AUTO_RENEW_MAX_FAILURES {
             assert!(entry.wants_auto_renew(now, ttl));
@@ -323,7 +363,11 @@ mod tests {
     #[test]
     fn auto_renew_gives_up_after_repeated_or_hopeless_failures() {
         let ttl = chrono::Duration::seconds(600);
-        let mut entry = LockEntry::new(lock_expiring_at(600), true);
+        let mut entry = LockEntry::new(
+            lock_expiring_at(600),
+            true,
+            Holder::App(Purpose::App { adopted: false }),
+        );
         for _ in 1..AUTO_RENEW_MAX_FAILURES {
             assert!(!entry.auto_renew_failed(&timeout(), at(400), ttl));
         }
@@ -333,7 +377,11 @@ mod tests {
         // Answers that no retry can change: the lock is unknown, expired too long ago to be
         // renewed, or not ours to renew.
         for (status, code) in [(404, 404002), (409, 409002), (401, 401001), (403, 403001)] {
-            let mut entry = LockEntry::new(lock_expiring_at(-1), true);
+            let mut entry = LockEntry::new(
+                lock_expiring_at(-1),
+                true,
+                Holder::App(Purpose::App { adopted: false }),
+            );
             let refused = ApiError::Api {
                 status,
                 code: code.to_string(),
@@ -344,7 +392,11 @@ mod tests {
         }
         // A transient failure after our estimated expiry is retried: the server extends an
         // expired lock from its old expiry, so the lock may still be saved.
-        let mut entry = LockEntry::new(lock_expiring_at(-1), true);
+        let mut entry = LockEntry::new(
+            lock_expiring_at(-1),
+            true,
+            Holder::App(Purpose::App { adopted: false }),
+        );
         let failed = ApiError::Api {
             status: 500,
             code: 500001.to_string(),

@@ -8,10 +8,9 @@ use chrono::{DateTime, Utc};
 use super::dialogs::Dialog;
 use super::entry::Urgency;
 use super::update::Out;
-use super::{Busy, LockEntry, State};
-use crate::api::LockInfo;
+use super::{Busy, Holder, LockEntry, State};
 use crate::format;
-use crate::tui::action::{Effect, JournalChange};
+use crate::tui::action::{Effect, JournalChange, Journalled};
 use crate::tui::feature::LogKind;
 use crate::tui::widgets::short_lock_id;
 
@@ -19,15 +18,16 @@ use crate::tui::widgets::short_lock_id;
 const MANY: usize = 3;
 
 impl State {
-    /// Takes in the journal's locks for this connection (`held`, with their auto-renew setting),
-    /// read after every change this app made. Locks another process took are added (the cursor
-    /// stays), later expiries it wrote are taken over, and locks it removed go, unless a call on
-    /// them is in flight here or this app has never seen them in the file.
-    pub fn reconcile(&mut self, held: Vec<(LockInfo, bool)>, now: DateTime<Utc>) -> Vec<Out> {
+    /// Takes in the journal's locks for this connection (`held`), read after every change this
+    /// app made. Locks another process took are added (the cursor stays), later expiries it
+    /// wrote are taken over, owners it changed are shown, and locks it removed go, unless a call
+    /// on them is in flight here or this app has never seen them in the file.
+    pub fn reconcile(&mut self, held: Vec<Journalled>, now: DateTime<Utc>) -> Vec<Out> {
         let mut outs = Vec::new();
         let mut taken = Vec::new();
-        let ids: Vec<String> = held.iter().map(|(lock, _)| lock.lock_id.clone()).collect();
-        for (lock, auto_renew) in held {
+        let ids: Vec<String> = held.iter().map(|entry| entry.lock.lock_id.clone()).collect();
+        for journalled in held {
+            let lock = journalled.lock.clone();
             match self.find_mut(&lock.lock_id) {
                 Some(entry) => {
                     entry.seen_in_journal = true;
@@ -36,17 +36,23 @@ impl State {
                         entry.gone = false;
                     }
                     if entry.busy.is_none() {
-                        entry.auto_renew = auto_renew;
+                        entry.auto_renew = journalled.auto_renew;
+                        // This app knows what it holds; anyone else's holder is the journal's.
+                        if !entry.holder.is_app() {
+                            entry.holder = Holder::of(&journalled);
+                        }
                     }
                 }
                 None => {
+                    let holder = Holder::of(&journalled);
                     taken.push(format!(
-                        "lock {} ({}) taken by another koobackup, {} left",
+                        "lock {} ({}) {}, {} left",
                         short_lock_id(&lock.lock_id),
                         format::module_label(lock.module),
+                        holder.describe(),
                         format::time_left(&lock, now)
                     ));
-                    self.entries.push(LockEntry::from_journal(lock, auto_renew));
+                    self.entries.push(LockEntry::from_journal(journalled));
                 }
             }
         }
@@ -55,7 +61,7 @@ impl State {
             outs.push(Out::log(
                 LogKind::Info,
                 "journal",
-                format!("{} locks taken by another koobackup", taken.len()),
+                format!("{} locks taken by other koobackup processes", taken.len()),
             ));
         } else {
             outs.extend(

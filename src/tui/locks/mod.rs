@@ -6,6 +6,12 @@
 //! removes one, or a release answered 404002 ("lock not found"): the server no longer knows the
 //! lock, so there is nothing left to release. A *renewal* answered 404002 keeps the lock, marked
 //! "gone", so the user sees what happened.
+//!
+//! Ownership rule (see [`crate::lease`]): the pane shows every lock of the journal with its
+//! holder, but record operations run only under this app's own locks ([`State::own_locks`]):
+//! one created here on purpose (`n`) or adopted (`i`), or one created for that operation alone
+//! and released when it ends. Another process's lock is never used; an orphaned one (its
+//! process gone) may be released to make way.
 
 pub mod clock;
 pub mod dialogs;
@@ -24,15 +30,18 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::{LockInfo, ModuleCode};
+use crate::api::ModuleCode;
+use crate::lease::Purpose;
+use crate::tui::action::Journalled;
+use crate::tui::feature::{Foreign, OwnLock};
 use crate::tui::widgets::short_lock_id;
 pub use dialogs::Dialog;
-pub use entry::{Busy, LockEntry, Urgency};
+pub use entry::{Busy, Holder, LockEntry, Urgency};
 
 /// What a locks call in flight was for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {
-    Create(ModuleCode),
+    Create { module: ModuleCode, purpose: Purpose },
     Renew { lock_id: String, auto: bool },
     Adopt { lock_id: String },
     Release { lock_id: String },
@@ -42,7 +51,7 @@ impl Pending {
     /// The operation column of the activity log.
     pub fn describe(&self) -> String {
         match self {
-            Pending::Create(module) => format!("create lock {}", module.code()),
+            Pending::Create { module, .. } => format!("create lock {}", module.code()),
             Pending::Renew { lock_id, auto: false } => format!("renew {}", short_lock_id(lock_id)),
             Pending::Renew { lock_id, auto: true } => format!("auto-renew {}", short_lock_id(lock_id)),
             Pending::Adopt { lock_id } => format!("adopt {}", short_lock_id(lock_id)),
@@ -65,17 +74,16 @@ pub struct State {
     creating: Vec<ModuleCode>,
     /// Locks kept renewed whatever their auto-renew setting (a bulk delete runs under them).
     pinned: BTreeSet<String>,
+    /// A lock to create for this purpose once this orphaned lock is released.
+    after_release: Option<(String, ModuleCode, Purpose)>,
     pub dialog: Option<Dialog>,
 }
 
 impl State {
-    /// The pane showing `held` (locks from the journal, with their auto-renew setting).
-    pub fn new(held: Vec<(LockInfo, bool)>) -> State {
+    /// The pane showing `held` (this connection's journal entries).
+    pub fn new(held: Vec<Journalled>) -> State {
         State {
-            entries: held
-                .into_iter()
-                .map(|(lock, auto_renew)| LockEntry::from_journal(lock, auto_renew))
-                .collect(),
+            entries: held.into_iter().map(LockEntry::from_journal).collect(),
             ..State::default()
         }
     }
@@ -94,6 +102,14 @@ impl State {
 
     pub fn creating(&self) -> &[ModuleCode] {
         &self.creating
+    }
+
+    /// Modules whose lock is being created, or will be once an orphaned lock is released: an
+    /// operation waiting for one of them keeps waiting.
+    pub fn coming(&self) -> Vec<ModuleCode> {
+        let mut modules = self.creating.clone();
+        modules.extend(self.after_release.iter().map(|(_, module, _)| *module));
+        modules
     }
 
     pub fn selected_entry(&self) -> Option<&LockEntry> {
@@ -157,21 +173,40 @@ impl State {
         !self.creating.is_empty() || self.entries.iter().any(|e| e.busy.is_some())
     }
 
-    /// The locks that are live at `now` and not being released: what record operations may run
-    /// under.
-    pub fn live_locks(&self, now: DateTime<Utc>) -> Vec<LockInfo> {
+    /// This app's locks that are live at `now` and not being released: what record operations
+    /// may run under.
+    pub fn own_locks(&self, now: DateTime<Utc>) -> Vec<OwnLock> {
         self.entries
             .iter()
-            .filter(|e| e.is_live(now) && e.busy != Some(Busy::Releasing))
-            .map(|e| e.lock.clone())
+            .filter(|e| e.holder.is_app() && e.is_live(now) && e.busy != Some(Busy::Releasing))
+            .map(|e| OwnLock {
+                lock: e.lock.clone(),
+                for_operation: e.holder.is_for_operation(),
+            })
             .collect()
     }
 
-    /// The ids of the locks worth releasing before quitting.
+    /// Locks of others that may hold a module at `now`, for "whose lock is it" answers.
+    pub fn foreign(&self, now: DateTime<Utc>) -> Vec<Foreign> {
+        self.entries
+            .iter()
+            .filter(|e| !e.holder.is_app() && !e.gone && !e.lock.is_expired(now))
+            .map(|e| Foreign {
+                module: e.lock.module,
+                lock_id: e.id().to_string(),
+                holder: e.holder.describe(),
+                orphaned: e.holder.is_orphaned(),
+            })
+            .collect()
+    }
+
+    /// The ids of the live locks worth releasing before quitting: this app's, and the ones
+    /// the user keeps (`lock create`, or entries of older koobackups). Locks of other processes
+    /// are their holders' to release.
     pub fn live_ids(&self, now: DateTime<Utc>) -> Vec<String> {
         self.entries
             .iter()
-            .filter(|e| e.is_live(now))
+            .filter(|e| e.holder.is_users() && e.is_live(now))
             .map(|e| e.id().to_string())
             .collect()
     }

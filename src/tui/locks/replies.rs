@@ -1,9 +1,10 @@
 //! How the locks pane takes the answer to each call it asked for.
 
-use super::update::{Out, journal_update, journal_upsert};
-use super::{Busy, LockEntry, Pending, State};
+use super::update::{Out, journal_write};
+use super::{Busy, Holder, LockEntry, Pending, State};
 use crate::api::error::LOCK_NOT_FOUND;
 use crate::api::{ApiError, LockInfo};
+use crate::lease::{Purpose, schedule};
 use crate::tui::action::{ApiOutcome, Effect, JournalChange};
 use crate::tui::feature::{Ctx, LogKind};
 
@@ -23,10 +24,10 @@ impl State {
         ctx: &Ctx,
     ) -> (Vec<Out>, Option<Released>) {
         match (pending, outcome) {
-            (Pending::Create(module), ApiOutcome::LockCreated(result)) => {
+            (Pending::Create { module, purpose }, ApiOutcome::LockCreated(result)) => {
                 self.creating.retain(|m| *m != module);
                 match result {
-                    Ok(lock) => (self.created(lock, ctx), None),
+                    Ok(lock) => (self.created(lock, purpose, ctx), None),
                     Err(_) => (Vec::new(), None),
                 }
             }
@@ -49,9 +50,9 @@ impl State {
         }
     }
 
-    fn created(&mut self, lock: LockInfo, ctx: &Ctx) -> Vec<Out> {
-        let entry = LockEntry::new(lock, false);
-        let journal = journal_upsert(&entry);
+    fn created(&mut self, lock: LockInfo, purpose: Purpose, ctx: &Ctx) -> Vec<Out> {
+        let entry = LockEntry::new(lock, false, Holder::App(purpose));
+        let journal = journal_write(&entry);
         self.push(entry, ctx.visible_rows);
         vec![journal]
     }
@@ -74,41 +75,48 @@ impl State {
         match result {
             Ok(lock) => {
                 entry.renewed(lock);
-                vec![journal_update(entry)]
+                vec![journal_write(entry)]
             }
             Err(error) => {
                 if error.code() == Some(LOCK_NOT_FOUND) {
                     entry.gone = true;
                 }
+                // Whatever runs under a lost lock must stop (a bulk delete launches no more).
+                let lost = schedule::is_lost(&error).then(|| Out::LockLost(lock_id.to_string()));
                 if !auto || !entry.auto_renew {
-                    return Vec::new();
+                    return lost.into_iter().collect();
                 }
                 let failures = entry.auto_renew_failures + 1;
                 if !entry.auto_renew_failed(&error, now, ctx.session.lock_ttl) {
                     return Vec::new();
                 }
                 let text = format!("gave up auto-renewing {lock_id} after {failures} failure(s): {error}");
-                vec![
-                    journal_update(entry),
+                let mut outs = vec![
+                    journal_write(entry),
                     Out::log(LogKind::Warning, "auto-renew", text.clone()),
                     Out::Error(text),
-                ]
+                ];
+                outs.extend(lost);
+                outs
             }
         }
     }
 
     fn adopted(&mut self, lock_id: &str, result: Result<LockInfo, ApiError>) -> Vec<Out> {
+        let Some(entry) = self.find_mut(lock_id) else {
+            return Vec::new();
+        };
+        entry.busy = None;
         match result {
             Ok(lock) => {
-                let Some(entry) = self.find_mut(lock_id) else {
-                    return Vec::new();
-                };
-                entry.busy = None;
                 entry.renewed(lock);
-                vec![journal_upsert(entry)]
+                entry.holder = Holder::App(Purpose::App { adopted: true });
+                vec![journal_write(entry)]
             }
+            // An entry of another holder stays as it was; a typed id was never shown to be ours
+            // and was never journalled, so it simply goes away.
+            Err(_) if entry.seen_in_journal => Vec::new(),
             Err(_) => {
-                // Never journalled: the id was not shown to be ours, so it simply goes away.
                 self.remove(lock_id);
                 Vec::new()
             }
@@ -127,6 +135,10 @@ impl State {
                 if let Some(entry) = self.find_mut(lock_id) {
                     entry.busy = None;
                 }
+                // The orphan stays: the operation waiting behind it gets no lock.
+                if self.after_release.as_ref().is_some_and(|(id, ..)| id == lock_id) {
+                    self.after_release = None;
+                }
                 return (outs, Released::Failed);
             }
         }
@@ -135,6 +147,9 @@ impl State {
         outs.push(Out::Effect(Effect::Journal(JournalChange::Remove {
             lock_id: lock_id.to_string(),
         })));
+        if let Some((_, module, purpose)) = self.after_release.take_if(|(id, ..)| id == lock_id) {
+            outs.extend(self.create(module, purpose));
+        }
         (outs, Released::Yes)
     }
 }

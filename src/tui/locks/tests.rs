@@ -11,12 +11,14 @@ use super::State;
 use super::dialogs::Dialog;
 use super::entry::{AUTO_RENEW_MAX_FAILURES, Busy, Urgency};
 use crate::api::{ApiError, LockInfo, ModuleCode};
+use crate::lease::Purpose;
 use crate::tui::action::{Action, ApiCall, ApiOutcome, Effect, JournalChange, RequestId};
 use crate::tui::app::App;
 use crate::tui::feature::Session;
 use crate::tui::shell::activity::Outcome;
 use crate::tui::test_support::{
-    api_error, app_holding, at, ch, lock, ms, only_call, press, reply, reply_measured, session, t0, timeout,
+    api_error, app_holding, at, ch, lock, ms, only_call, own, press, reply, reply_measured, session, t0,
+    timeout,
 };
 
 const A: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@100";
@@ -110,7 +112,8 @@ fn created_lock_is_listed_selected_journalled_and_logged() {
         effects,
         [Effect::Journal(JournalChange::Upsert {
             lock: created,
-            auto_renew: false
+            auto_renew: false,
+            purpose: Purpose::App { adopted: false },
         })]
     );
     assert_eq!(ids(&app), [B]);
@@ -164,9 +167,10 @@ fn renew_marks_the_lock_busy_and_then_extends_it() {
     ));
     assert_eq!(
         effects,
-        [Effect::Journal(JournalChange::Update {
+        [Effect::Journal(JournalChange::Upsert {
             lock: renewed.clone(),
-            auto_renew: false
+            auto_renew: false,
+            purpose: Purpose::App { adopted: false },
         })]
     );
     assert_eq!(app.locks.entries[0].lock, renewed);
@@ -200,7 +204,9 @@ fn renewal_answered_lock_not_found_marks_the_lock_gone_but_keeps_it() {
 fn release_asks_first_and_cancel_changes_nothing() {
     let mut app = app();
     assert!(ch(&mut app, 'd').is_empty());
-    assert!(matches!(&app.locks.dialog, Some(Dialog::ConfirmRelease { lock_id }) if lock_id == A));
+    assert!(
+        matches!(&app.locks.dialog, Some(Dialog::ConfirmRelease { lock_id, holder: None }) if lock_id == A)
+    );
     assert!(ch(&mut app, 'n').is_empty());
     assert!(!app.dialog_open());
     press(&mut app, KeyCode::Delete);
@@ -296,9 +302,10 @@ fn auto_renew_toggle_is_journalled_and_renews_when_due() {
     assert!(app.locks.entries[0].auto_renew);
     assert_eq!(
         effects[0],
-        Effect::Journal(JournalChange::Update {
+        Effect::Journal(JournalChange::Upsert {
             lock: lock(A, 100),
-            auto_renew: true
+            auto_renew: true,
+            purpose: Purpose::App { adopted: false },
         })
     );
     // 100 s left is inside the renewal window (a third of 600 s): it renews at once.
@@ -311,9 +318,10 @@ fn auto_renew_toggle_is_journalled_and_renews_when_due() {
     let effects = ch(&mut fresh, 'a');
     assert_eq!(
         effects,
-        [Effect::Journal(JournalChange::Update {
+        [Effect::Journal(JournalChange::Upsert {
             lock: lock(A, 600),
-            auto_renew: false
+            auto_renew: false,
+            purpose: Purpose::App { adopted: false },
         })]
     );
 }
@@ -354,9 +362,10 @@ fn auto_renew_retries_with_backoff_then_gives_up_and_says_so() {
         } else {
             assert_eq!(
                 effects,
-                [Effect::Journal(JournalChange::Update {
+                [Effect::Journal(JournalChange::Upsert {
                     lock: lock(A, 600),
-                    auto_renew: false
+                    auto_renew: false,
+                    purpose: Purpose::App { adopted: false },
                 })]
             );
         }
@@ -438,9 +447,10 @@ fn a_six_second_lock_is_renewed_halfway_and_retried_within_its_lifetime() {
     let effects = app.update(renewal_answer(request, Ok(renewed.clone()), ms(5_100)));
     assert_eq!(
         effects,
-        [Effect::Journal(JournalChange::Update {
+        [Effect::Journal(JournalChange::Upsert {
             lock: renewed,
-            auto_renew: true
+            auto_renew: true,
+            purpose: Purpose::App { adopted: false },
         })]
     );
     let entry = &app.locks.entries[0];
@@ -464,9 +474,10 @@ fn auto_renew_of_a_lock_expired_too_long_ago_gives_up_and_says_so() {
     let effects = app.update(renewal_answer(request, Err(expired), ms(400)));
     assert_eq!(
         effects,
-        [Effect::Journal(JournalChange::Update {
+        [Effect::Journal(JournalChange::Upsert {
             lock: lock(A, -20),
-            auto_renew: false
+            auto_renew: false,
+            purpose: Purpose::App { adopted: false },
         })]
     );
     assert_eq!(ids(&app), [A], "the lock stays listed for the user to release");
@@ -515,7 +526,8 @@ fn adopt_validates_renews_and_journals_the_lock() {
         effects,
         [Effect::Journal(JournalChange::Upsert {
             lock: renewed,
-            auto_renew: false
+            auto_renew: false,
+            purpose: Purpose::App { adopted: true },
         })]
     );
     assert_eq!(app.locks.entries[0].busy, None);
@@ -532,7 +544,7 @@ fn adopting_a_lock_already_held_is_refused() {
     app.update(Action::Paste(A.into()));
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(
-        matches!(&app.locks.dialog, Some(Dialog::Adopt { error: Some(e), .. }) if e.contains("already hold"))
+        matches!(&app.locks.dialog, Some(Dialog::Adopt { error: Some(e), .. }) if e.contains("holds it already"))
     );
 }
 
@@ -598,7 +610,7 @@ fn expired_locks_stay_and_say_so() {
 fn selection_scrolls_into_view() {
     let mut pane = State::new(
         (0..10)
-            .map(|i| (lock(&format!("id{i}@100"), 600 + i), false))
+            .map(|i| own(lock(&format!("id{i}@100"), 600 + i), false))
             .collect(),
     );
     pane.move_selection(5, 3);

@@ -5,9 +5,10 @@ use crossterm::event::{Event, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 
 use super::dialogs::{self, Dialog, PICKER_MODULES};
-use super::entry::renew_ahead;
-use super::{Busy, LockEntry, Pending, State};
+use super::{Busy, Holder, LockEntry, Pending, State};
 use crate::api::{LockInfo, ModuleCode};
+use crate::lease::Purpose;
+use crate::lease::schedule::renew_ahead;
 use crate::tui::action::{ApiCall, Effect, JournalChange};
 use crate::tui::feature::{Ctx, LogKind};
 use crate::tui::keymap::Command;
@@ -15,20 +16,22 @@ use crate::tui::keymap::Command;
 /// What the locks feature asks of the app.
 pub type Out = crate::tui::feature::Out<Pending>;
 
-/// The journal change recording a lock just created or adopted.
-pub(super) fn journal_upsert(entry: &LockEntry) -> Out {
-    Out::Effect(Effect::Journal(JournalChange::Upsert {
-        lock: entry.lock.clone(),
-        auto_renew: entry.auto_renew,
-    }))
-}
-
-/// The journal change updating a held lock's entry, unless another koobackup removed it.
-pub(super) fn journal_update(entry: &LockEntry) -> Out {
-    Out::Effect(Effect::Journal(JournalChange::Update {
-        lock: entry.lock.clone(),
-        auto_renew: entry.auto_renew,
-    }))
+/// The journal change for an entry that changed (created, adopted, renewed, auto-renew set):
+/// this app's own locks are (re-)asserted with it as their owner, so an entry lost from the file
+/// comes back; anyone else's are updated only if still there, keeping their owner.
+pub(super) fn journal_write(entry: &LockEntry) -> Out {
+    let change = match &entry.holder {
+        Holder::App(purpose) => JournalChange::Upsert {
+            lock: entry.lock.clone(),
+            auto_renew: entry.auto_renew,
+            purpose: purpose.clone(),
+        },
+        Holder::Other { .. } => JournalChange::Update {
+            lock: entry.lock.clone(),
+            auto_renew: entry.auto_renew,
+        },
+    };
+    Out::Effect(Effect::Journal(change))
 }
 
 impl State {
@@ -36,7 +39,14 @@ impl State {
     pub fn command(&mut self, command: Command, ctx: &Ctx) -> Vec<Out> {
         match command {
             Command::NewLock => self.dialog = Some(Dialog::ModulePicker { selected: 0 }),
-            Command::AdoptLock => self.dialog = Some(Dialog::adopt()),
+            Command::AdoptLock => {
+                // On another holder's lock that may be taken over, the field starts with its id.
+                let id = self
+                    .selected_entry()
+                    .filter(|e| e.holder.adoptable().is_ok())
+                    .map(|e| e.id().to_string());
+                self.dialog = Some(Dialog::adopt(id.as_deref().unwrap_or("")));
+            }
             Command::ToggleFullIds => self.full_ids = !self.full_ids,
             Command::ForgetExpired => return self.confirm_forget_dead(ctx.now),
             Command::RenewLock => return self.renew_selected(),
@@ -56,7 +66,7 @@ impl State {
         match (dialog, command) {
             (_, Command::Cancel) => {}
             (Dialog::ConfirmForget { lock_ids }, Command::Confirm) => return self.forget(lock_ids),
-            (Dialog::ConfirmRelease { lock_id }, Command::Confirm) => {
+            (Dialog::ConfirmRelease { lock_id, .. }, Command::Confirm) => {
                 if self.contains(&lock_id) {
                     return vec![self.release(lock_id)];
                 }
@@ -156,8 +166,8 @@ impl State {
         )
     }
 
-    /// Creates a lock for `module`, unless one is being created already.
-    pub fn create(&mut self, module: ModuleCode) -> Vec<Out> {
+    /// Creates a lock for `module` held for `purpose`, unless one is being created already.
+    pub fn create(&mut self, module: ModuleCode, purpose: Purpose) -> Vec<Out> {
         if self.creating.contains(&module) {
             return vec![Out::notice(format!(
                 "a lock for {module} is already being created"
@@ -165,14 +175,46 @@ impl State {
         }
         self.creating.push(module);
         vec![State::request(
-            Pending::Create(module),
+            Pending::Create { module, purpose },
             ApiCall::CreateLock(module),
         )]
     }
 
+    /// Releases the orphaned lock `orphan` (its process is gone), then creates a lock for
+    /// `module` held for `purpose`.
+    pub fn release_orphan_then_create(
+        &mut self,
+        orphan: String,
+        module: ModuleCode,
+        purpose: Purpose,
+    ) -> Vec<Out> {
+        if !self.contains(&orphan) {
+            return self.create(module, purpose);
+        }
+        self.after_release = Some((orphan.clone(), module, purpose));
+        let text = format!("releasing the orphaned lock {orphan} to make way");
+        vec![Out::log(LogKind::Info, "release", text), self.release(orphan)]
+    }
+
+    /// Quitting, keeping the locks: this app's own live locks are handed to the user (kept until
+    /// released, bound to no process), so that nobody takes them for orphans.
+    pub fn keep_for_user(&mut self, now: chrono::DateTime<chrono::Utc>) -> Vec<Out> {
+        let kept = Purpose::Kept {
+            via: "the app, kept when it quit".into(),
+        };
+        self.entries
+            .iter_mut()
+            .filter(|e| e.holder.is_app() && e.is_live(now))
+            .map(|e| {
+                e.holder = Holder::App(kept.clone());
+                journal_write(e)
+            })
+            .collect()
+    }
+
     fn create_nth(&mut self, index: usize) -> Vec<Out> {
         match PICKER_MODULES.get(index) {
-            Some(&module) => self.create(module),
+            Some(&module) => self.create(module, Purpose::App { adopted: false }),
             None => Vec::new(),
         }
     }
@@ -200,6 +242,7 @@ impl State {
         match self.selected_idle_lock() {
             Ok(Some(entry)) => {
                 self.dialog = Some(Dialog::ConfirmRelease {
+                    holder: (!entry.holder.is_app()).then(|| entry.holder.describe()),
                     lock_id: entry.lock.lock_id,
                 });
                 Vec::new()
@@ -218,7 +261,7 @@ impl State {
         entry.retry_after = None;
         let state = if entry.auto_renew { "on" } else { "off" };
         let text = format!("auto-renew {state} for {}", entry.id());
-        let mut outs = vec![journal_update(entry), Out::log(LogKind::Info, "auto-renew", text)];
+        let mut outs = vec![journal_write(entry), Out::log(LogKind::Info, "auto-renew", text)];
         outs.extend(self.tick(ctx));
         outs
     }
@@ -231,10 +274,14 @@ impl State {
     }
 
     fn adopt(&mut self, input: tui_input::Input, ctx: &Ctx) -> Vec<Out> {
-        let lock_id = match dialogs::parse_lock_id(input.value()) {
-            Ok(id) if self.contains(&id) => Err(format!("you already hold {id}")),
-            other => other,
-        };
+        let lock_id = dialogs::parse_lock_id(input.value()).and_then(|id| match self.find(&id) {
+            Some(entry) => entry
+                .holder
+                .adoptable()
+                .map(|()| id.clone())
+                .map_err(|why| format!("{id}: {why}")),
+            None => Ok(id),
+        });
         let lock_id = match lock_id {
             Ok(id) => id,
             Err(message) => {
@@ -256,9 +303,14 @@ impl State {
                 .checked_add_signed(ctx.session.lock_ttl)
                 .unwrap_or(ctx.now),
         };
-        let mut entry = LockEntry::new(lock.clone(), false);
-        entry.busy = Some(Busy::Adopting);
-        self.push(entry, ctx.visible_rows);
+        if let Some(entry) = self.find_mut(&lock_id) {
+            // Another holder's entry, taken over in place once the renewal proves it alive.
+            entry.busy = Some(Busy::Adopting);
+        } else {
+            let mut entry = LockEntry::new(lock.clone(), false, Holder::App(Purpose::App { adopted: true }));
+            entry.busy = Some(Busy::Adopting);
+            self.push(entry, ctx.visible_rows);
+        }
         vec![State::request(
             Pending::Adopt { lock_id },
             ApiCall::RenewLock(lock),

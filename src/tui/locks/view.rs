@@ -14,8 +14,11 @@ use crate::tui::widgets::{Chrome, short_lock_id};
 
 /// Cells of the time-left gauge.
 const GAUGE_CELLS: i64 = 10;
-/// Inner width from which the gauge column is shown (all columns with short ids).
-const WIDTH_WITH_GAUGE: u16 = 68;
+/// Inner width from which the holder column is shown: who holds a lock matters more than the
+/// gauge, which goes first.
+const WIDTH_WITH_HOLDER: u16 = 68;
+/// Inner width from which the gauge column is shown too (all columns with short ids).
+const WIDTH_WITH_GAUGE: u16 = 90;
 
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     let theme = chrome.theme;
@@ -60,8 +63,18 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     // The gauge is the first thing to go on a narrow terminal: the countdown says it all.
     let inner_width = area.width.saturating_sub(2);
     let show_gauge = inner_width >= WIDTH_WITH_GAUGE;
-    let header =
-        Row::new(["", "Module", "Lock id", "Left", "Time left", "State", "Auto"]).style(theme.header);
+    let show_holder = inner_width >= WIDTH_WITH_HOLDER;
+    let header = Row::new([
+        "",
+        "Module",
+        "Lock id",
+        "Left",
+        "Time left",
+        "State",
+        "Auto",
+        "Held by",
+    ])
+    .style(theme.header);
     let rows = pane
         .entries()
         .iter()
@@ -80,6 +93,7 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
                 Cell::from(""),
                 Cell::from("creating").style(theme.busy),
                 Cell::from(""),
+                Cell::from("this app"),
             ])
         }));
     let widths = [
@@ -91,6 +105,11 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         Constraint::Length(10),
         // "paused" in read-only mode; "auto" otherwise, leaving narrow screens their room.
         Constraint::Length(if chrome.session.read_only { 6 } else { 4 }),
+        if show_holder {
+            Constraint::Min(8)
+        } else {
+            Constraint::Length(0)
+        },
     ];
     let table = Table::new(rows, widths)
         .header(header)
@@ -136,6 +155,13 @@ fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected:
             // Read-only sends no renewal: the setting is kept, but nothing acts on it here.
             (true, true) => "paused",
             (false, _) => "",
+        }),
+        Cell::from(entry.holder.label()).style(if entry.holder.is_orphaned() {
+            theme.warning
+        } else if entry.holder.is_app() {
+            Style::new()
+        } else {
+            theme.dim
         }),
     ]);
     if selected {

@@ -3,10 +3,12 @@
 
 use tui_input::Input;
 
+use super::LockedOp;
 use super::bulk::BulkRun;
 use super::cleanup::CleanupView;
 use super::form::{EditedProperties, Field, RecordForm, properties_from_editor};
 use crate::api::{BackupFile, BackupRecord, ModuleCode};
+use crate::bulk::Target;
 use crate::tui::keymap::Scope;
 
 #[derive(Debug, Clone)]
@@ -20,6 +22,20 @@ pub enum Dialog {
     Text(TextField),
     Cleanup(CleanupView),
     Bulk(BulkRun),
+    /// The module is locked by an orphaned lock (its process is gone): release it and go on?
+    ReleaseOrphan(OrphanRelease),
+}
+
+/// An operation held up by an orphaned lock, and the lock.
+#[derive(Debug, Clone)]
+pub struct OrphanRelease {
+    pub module: ModuleCode,
+    pub lock_id: String,
+    /// Who held it: "held by a clean-up on web-01, pid 7, … — orphaned".
+    pub holder: String,
+    pub op: LockedOp,
+    /// The new-record form that asked, kept as typed behind the question.
+    pub form: Option<Box<RecordForm>>,
 }
 
 impl Dialog {
@@ -28,7 +44,7 @@ impl Dialog {
             Dialog::Form(form) if form.focus == Field::Module => Scope::RecordFormModule,
             Dialog::Form(_) => Scope::RecordForm,
             Dialog::Detail(_) => Scope::RecordDetail,
-            Dialog::ConfirmDelete(_) => Scope::Confirm,
+            Dialog::ConfirmDelete(_) | Dialog::ReleaseOrphan(_) => Scope::Confirm,
             Dialog::ConfirmBulk(_) => Scope::TypeToConfirm,
             Dialog::Text(field) if field.is_complete() => Scope::CompleteRecord,
             Dialog::Text(_) => Scope::RecordText,
@@ -117,6 +133,8 @@ impl TextField {
 pub struct BulkConfirm {
     pub module: ModuleCode,
     pub record_ids: Vec<String>,
+    /// The same records as they were when chosen: each is deleted only while still so.
+    pub targets: Vec<Target>,
     pub typed: Input,
     pub error: Option<String>,
     /// The first record shown in the list of what goes (↑/↓).
@@ -124,10 +142,11 @@ pub struct BulkConfirm {
 }
 
 impl BulkConfirm {
-    pub fn new(module: ModuleCode, record_ids: Vec<String>) -> BulkConfirm {
+    pub fn new(module: ModuleCode, targets: Vec<Target>) -> BulkConfirm {
         BulkConfirm {
             module,
-            record_ids,
+            record_ids: targets.iter().map(|t| t.record_id.clone()).collect(),
+            targets,
             typed: Input::default(),
             error: None,
             scroll: 0,
@@ -219,7 +238,11 @@ mod tests {
 
     #[test]
     fn a_bulk_delete_needs_the_exact_number() {
-        let mut confirm = BulkConfirm::new(ModuleCode::Folder, vec!["1".into(), "2".into(), "3".into()]);
+        let targets = ["1", "2", "3"].map(|id| Target {
+            record_id: id.into(),
+            chosen: None,
+        });
+        let mut confirm = BulkConfirm::new(ModuleCode::Folder, targets.to_vec());
         assert!(!confirm.is_confirmed());
         confirm.typed = Input::new("2".into());
         assert!(!confirm.is_confirmed());

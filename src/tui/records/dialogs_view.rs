@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
 use super::State;
 use super::bulk::BulkRun;
 use super::cleanup::CleanupView;
-use super::dialogs::{BulkConfirm, Dialog, RecordDetail, TextField, TextPurpose};
+use super::dialogs::{BulkConfirm, Dialog, OrphanRelease, RecordDetail, TextField, TextPurpose};
 use super::form::{Field, RecordForm, Stage};
 use super::view::status_style;
 use crate::api::{BackupRecord, RecordStatus};
@@ -51,6 +51,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, pane: &State, chrome: &Chrome, serv
         Dialog::Text(field) => draw_text_field(frame, screen, field, theme),
         Dialog::Cleanup(view) => draw_cleanup(frame, screen, app, view, theme),
         Dialog::Bulk(run) => draw_bulk(frame, screen, run, theme),
+        Dialog::ReleaseOrphan(orphan) => draw_release_orphan(frame, screen, orphan, theme),
     }
 }
 
@@ -276,6 +277,48 @@ fn pretty_properties(text: &str) -> String {
     crate::properties::pretty(text).unwrap_or_else(|| text.to_string())
 }
 
+fn draw_release_orphan(frame: &mut Frame, screen: Rect, orphan: &OrphanRelease, theme: &Theme) {
+    let width = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    let mut lines = vec![Line::from(vec![
+        Span::raw(format!("Module {} is locked by lock ", orphan.module)),
+        Span::styled(format::escape(&orphan.lock_id).into_owned(), theme.header),
+    ])];
+    // Wrapped here (not by the paragraph) so the dialog's height fits what is drawn.
+    lines.extend(
+        format::wrap_words(&orphan.holder, width)
+            .into_iter()
+            .map(|line| Line::styled(line, theme.warning)),
+    );
+    lines.extend(
+        format::wrap_words(
+            "Nobody renews or releases it, and it blocks every backup of the module until it \
+             expires.",
+            width,
+        )
+        .into_iter()
+        .map(Line::from),
+    );
+    lines.push(Line::from(""));
+    lines.extend(
+        format::wrap_words(
+            &format!(
+                "Release it, then take a lock for this ({}) and release that when it is done?",
+                format::escape(&orphan.op.describe())
+            ),
+            width,
+        )
+        .into_iter()
+        .map(Line::from),
+    );
+    lines.push(Line::from(""));
+    lines.push(Line::styled(
+        "y: release it and go on · n / Esc: leave it",
+        theme.dim,
+    ));
+    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    boxed(frame, area, "Orphaned lock", lines, theme);
+}
+
 fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &BackupRecord, theme: &Theme) {
     let device = &record.device_info;
     let name = format::escape(if device.device_name.is_empty() {
@@ -317,7 +360,10 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &Bac
         Line::from(""),
         Line::styled("y / Enter: delete · n / Esc: keep it", theme.dim),
     ];
-    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    // The lock line may wrap (a holder's name): the box grows with it.
+    let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, DIALOG_WIDTH, rows as u16 + 2);
     boxed(frame, area, "Delete record", lines, theme);
 }
 
@@ -386,13 +432,16 @@ fn draw_confirm_bulk(frame: &mut Frame, screen: Rect, app: &View, confirm: &Bulk
     lines.push(Line::from(format!(
         "Type {n} and press Enter to delete them (Esc keeps them):"
     )));
-    let input_row = lines.len();
+    // Lines that wrap (the lock's holder) push the field down: rows are counted as drawn.
+    let inner = usize::from(width.saturating_sub(2));
+    let input_row: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
     lines.push(input_line(&confirm.typed, input_width, theme.header));
     lines.push(match &confirm.error {
         Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
         None => Line::from(""),
     });
-    let area = centered(screen, width, lines.len() as u16 + 2);
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, width, rows as u16 + 2);
     boxed(frame, area, &format!("Delete {n} records"), lines, theme);
     set_input_cursor(
         frame,

@@ -19,6 +19,8 @@ pub mod update;
 pub mod view;
 
 #[cfg(test)]
+mod ownership_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -27,6 +29,7 @@ use chrono::{DateTime, Utc};
 
 use crate::api::client::NewRecord;
 use crate::api::{BackupRecord, ModuleCode, RecordStatus};
+use crate::bulk::{Chosen, Target};
 pub use dialogs::Dialog;
 
 /// Page size used to list records: the largest the API accepts.
@@ -124,12 +127,25 @@ pub enum LockedOp {
         record_id: String,
         properties: Option<String>,
     },
+    /// Deleted only if still as chosen (re-read first).
     Delete {
-        record_id: String,
+        target: Target,
     },
     BulkDelete {
-        record_ids: Vec<String>,
+        targets: Vec<Target>,
     },
+}
+
+impl LockedOp {
+    /// What it is, in a few words: the purpose of a lock taken for it.
+    pub fn describe(&self) -> String {
+        match self {
+            LockedOp::Create(_) => "app: create a record".into(),
+            LockedOp::Complete { record_id, .. } => format!("app: complete record {record_id}"),
+            LockedOp::Delete { target } => format!("app: delete record {}", target.record_id),
+            LockedOp::BulkDelete { targets } => format!("app: delete {} records", targets.len()),
+        }
+    }
 }
 
 /// What a records call in flight was for.
@@ -141,11 +157,15 @@ pub enum Pending {
         module: ModuleCode,
         page: usize,
     },
+    /// `release`: the lock taken for this operation alone, released when it answers (boxed:
+    /// every call in flight carries one of these).
     Create {
         module: ModuleCode,
+        release: Option<Box<String>>,
     },
     Complete {
         record_id: String,
+        release: Option<Box<String>>,
     },
     /// Reading a record again after it changed.
     Refetch {
@@ -153,6 +173,7 @@ pub enum Pending {
     },
     Delete {
         record_id: String,
+        release: Option<Box<String>>,
     },
     Files {
         record_id: String,
@@ -169,10 +190,10 @@ impl Pending {
             Pending::Page { module, page, .. } => {
                 format!("list records {} p{}", module.code(), page + 1)
             }
-            Pending::Create { module } => format!("create record {}", module.code()),
-            Pending::Complete { record_id } => format!("complete {}", short_record_id(record_id)),
+            Pending::Create { module, .. } => format!("create record {}", module.code()),
+            Pending::Complete { record_id, .. } => format!("complete {}", short_record_id(record_id)),
             Pending::Refetch { record_id } => format!("get record {}", short_record_id(record_id)),
-            Pending::Delete { record_id } => format!("delete {}", short_record_id(record_id)),
+            Pending::Delete { record_id, .. } => format!("delete {}", short_record_id(record_id)),
             Pending::Files { record_id, page } => {
                 format!("files of {} p{}", short_record_id(record_id), page + 1)
             }
@@ -507,6 +528,17 @@ impl State {
 
     pub fn selected(&self) -> Option<&RecordRow> {
         self.visible.get(self.cursor).and_then(|&i| self.rows.get(i))
+    }
+
+    /// `record_ids` as bulk-delete targets, each as it is loaded now (what the user chose).
+    pub fn targets_for(&self, record_ids: &[String]) -> Vec<Target> {
+        record_ids
+            .iter()
+            .map(|id| Target {
+                record_id: id.clone(),
+                chosen: self.find(id).map(|row| Chosen::of(&row.record)),
+            })
+            .collect()
     }
 
     pub fn find(&self, record_id: &str) -> Option<&RecordRow> {

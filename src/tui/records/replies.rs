@@ -8,11 +8,9 @@ use super::form::Stage;
 use super::update::Out;
 use super::{MAX_LISTED_BYTES, MAX_LISTED_RECORDS, Pending, State};
 use crate::api::{ApiError, BackupFile, BackupRecord, DEFAULT_MAX_PAGES, ModuleCode, Page};
+use crate::bulk::Outcome;
 use crate::tui::action::{ApiCall, ApiOutcome, BulkProgress};
 use crate::tui::feature::{Ctx, LogKind, Pane};
-
-/// KooDrive's "record not found" code.
-const RECORD_NOT_FOUND: i64 = 404001;
 
 impl State {
     /// The answer to a call of this feature.
@@ -32,18 +30,24 @@ impl State {
                 }
                 Vec::new()
             }
-            (Pending::Create { module }, ApiOutcome::RecordCreated(result)) => {
-                self.record_created(module, result)
+            (Pending::Create { module, release }, ApiOutcome::RecordCreated(result)) => {
+                let mut outs = self.record_created(module, result);
+                outs.extend(release.map(|id| Out::ReleaseLock(*id)));
+                outs
             }
-            (Pending::Complete { record_id }, ApiOutcome::RecordCompleted(result)) => {
-                self.record_completed(record_id, result)
+            (Pending::Complete { record_id, release }, ApiOutcome::RecordCompleted(result)) => {
+                let mut outs = self.record_completed(record_id, result);
+                outs.extend(release.map(|id| Out::ReleaseLock(*id)));
+                outs
             }
             (Pending::Refetch { .. }, ApiOutcome::RecordFetched(Ok(record))) => {
                 self.record_changed(record);
                 Vec::new()
             }
-            (Pending::Delete { record_id }, ApiOutcome::RecordDeleted(result)) => {
-                self.record_deleted(record_id, result, ctx)
+            (Pending::Delete { record_id, release }, ApiOutcome::RecordDeleted(outcome)) => {
+                let mut outs = self.record_deleted(record_id, outcome, ctx);
+                outs.extend(release.map(|id| Out::ReleaseLock(*id)));
+                outs
             }
             (Pending::Files { record_id, page }, ApiOutcome::FilesPage(result)) => {
                 self.files_page(&record_id, page, result);
@@ -178,16 +182,27 @@ impl State {
         self.replace(record);
     }
 
-    fn record_deleted(&mut self, record_id: String, result: Result<(), ApiError>, ctx: &Ctx) -> Vec<Out> {
-        let outs = match result {
-            Ok(()) => vec![Out::notice(format!(
+    fn record_deleted(&mut self, record_id: String, outcome: Outcome, ctx: &Ctx) -> Vec<Out> {
+        let outs = match &outcome {
+            Outcome::Deleted { .. } => vec![Out::notice(format!(
                 "deleted record {record_id} and its backup files"
             ))],
-            Err(error) if error.code() == Some(RECORD_NOT_FOUND) => {
-                let text = format!("record {record_id} no longer exists; removed it from the list");
-                vec![Out::log(LogKind::Info, "delete", text)]
+            Outcome::GoneUnproven { .. } | Outcome::AlreadyGone => {
+                let text = format!(
+                    "record {record_id}: {}; removed it from the list",
+                    outcome.describe()
+                );
+                vec![Out::log(LogKind::Info, "delete", text.clone()), Out::notice(text)]
             }
-            Err(_) => return Vec::new(),
+            Outcome::Changed { now, .. } => {
+                let text = format!("record {record_id} not deleted: {}", outcome.describe());
+                self.record_changed((**now).clone());
+                return vec![
+                    Out::log(LogKind::Warning, "delete", text.clone()),
+                    Out::notice(text),
+                ];
+            }
+            Outcome::Failed(_) => return Vec::new(),
         };
         self.close_detail_of(&record_id);
         self.remove(&BTreeSet::from([record_id]), ctx.visible_rows);
@@ -236,51 +251,66 @@ impl State {
     /// marked, so that `d` tries them again.
     pub fn on_bulk_progress(&mut self, progress: BulkProgress, ctx: &Ctx) -> Vec<Out> {
         let rows = ctx.visible_rows;
-        let run = match &mut self.dialog {
-            Some(Dialog::Bulk(run)) => Some(run),
-            _ => None,
-        };
         match progress {
             BulkProgress::Deleted {
                 job,
                 record_id,
-                result,
+                outcome,
             } => {
                 let mut outs = Vec::new();
-                if let Err(error) = &result {
-                    let text = format!("bulk delete of {record_id}: {error}");
-                    outs.push(Out::log(LogKind::Failure(error.code()), "delete", text));
+                match &outcome {
+                    Outcome::Failed(error) => {
+                        let text = format!("bulk delete of {record_id}: {error}");
+                        outs.push(Out::log(LogKind::Failure(error.code()), "delete", text));
+                    }
+                    Outcome::Deleted { .. } => {}
+                    other => {
+                        let text = format!("bulk delete of {record_id}: {}", other.describe());
+                        outs.push(Out::log(LogKind::Info, "delete", text));
+                    }
                 }
-                match run {
-                    Some(run) if run.job == job => run.record_result(record_id, result),
+                if let Outcome::Changed { now, .. } = &outcome {
+                    self.replace((**now).clone());
+                }
+                let gone = outcome.is_gone();
+                match self.dialog.as_mut() {
+                    Some(Dialog::Bulk(run)) if run.job == job => run.record_result(record_id, outcome),
                     // Not shown any more: still keep the list true.
-                    _ if result.is_ok() => self.remove(&BTreeSet::from([record_id]), rows),
+                    _ if gone => self.remove(&BTreeSet::from([record_id]), rows),
                     _ => self.mark([record_id]),
                 }
                 outs
             }
             BulkProgress::Finished { job, cancelled } => {
-                let Some(run) = run.filter(|run| run.job == job) else {
+                let Some(Dialog::Bulk(run)) = &mut self.dialog else {
                     return Vec::new();
                 };
+                if run.job != job {
+                    return Vec::new();
+                }
                 run.finished = true;
                 run.cancelled = cancelled;
-                let deleted = run.deleted.clone();
+                let gone: BTreeSet<String> = run.deleted.union(&run.gone).cloned().collect();
                 let failed: Vec<String> = run.failures.iter().map(|f| f.record_id.clone()).collect();
                 let headline = format!("bulk delete in {}: {}", run.module.code(), run.headline());
-                let kind = if failed.is_empty() {
+                let kind = if failed.is_empty() && run.kept.is_empty() {
                     LogKind::Info
                 } else {
                     LogKind::Warning
                 };
                 let lock_id = run.lock_id.clone();
-                self.remove(&deleted, rows);
+                let release = run.release_lock;
+                self.remove(&gone, rows);
                 self.mark(failed);
-                vec![
+                let mut outs = vec![
                     Out::log(kind, "bulk delete", headline.clone()),
                     Out::notice(headline),
-                    Out::UnpinLock(lock_id),
-                ]
+                    Out::UnpinLock(lock_id.clone()),
+                ];
+                if release {
+                    outs.push(Out::ReleaseLock(lock_id));
+                }
+                outs
             }
         }
     }

@@ -11,7 +11,8 @@ use super::form::{RecordForm, Stage};
 use super::{LoadState, State};
 use crate::api::client::{NewRecord, RecordQuery};
 use crate::api::{ApiError, BackupRecord, DeviceEntity, ModuleCode, Page, RecordStatus};
-use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkProgress, Effect, RequestId};
+use crate::bulk::{Chosen, Outcome, Target};
+use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress, Effect, RequestId};
 use crate::tui::app::App;
 use crate::tui::feature::Pane;
 use crate::tui::test_support::{
@@ -73,6 +74,33 @@ fn loaded(n: usize) -> App {
 
 fn record_dialog(app: &App) -> Option<&Dialog> {
     app.records.dialog.as_ref()
+}
+
+/// The delete target for the loaded record `id`, as listed (deleted only while still so).
+fn chosen_as_listed(app: &App, id: &str) -> Target {
+    let row = app.records.find(id).expect("a loaded record");
+    Target {
+        record_id: id.into(),
+        chosen: Some(Chosen::of(&row.record)),
+    }
+}
+
+/// The ids a bulk delete job works on, in order.
+fn target_ids(job: &BulkDeleteJob) -> Vec<String> {
+    job.targets.iter().map(|t| t.record_id.clone()).collect()
+}
+
+/// A delete the server confirmed.
+fn deleted() -> Outcome {
+    Outcome::Deleted { was: None }
+}
+
+/// A bulk delete's outcome for a plain success or failure.
+fn outcome_of(result: Result<(), ApiError>) -> Outcome {
+    match result {
+        Ok(()) => deleted(),
+        Err(error) => Outcome::Failed(error),
+    }
 }
 
 #[test]
@@ -518,11 +546,11 @@ fn a_confirmed_delete_is_sent_under_the_lock_and_removes_the_row() {
         call,
         ApiCall::DeleteRecord {
             lock_id: LOCK_102.into(),
-            record_id: "8999999".into()
+            target: Box::new(chosen_as_listed(&app, "8999999")),
         }
     );
     assert_eq!(app.records.rows.len(), 3, "nothing changes before the answer");
-    reply(&mut app, request, ApiOutcome::RecordDeleted(Ok(())));
+    reply(&mut app, request, ApiOutcome::RecordDeleted(deleted()));
     assert_eq!(app.records.rows.len(), 2);
     assert!(app.records.find("8999999").is_none());
 }
@@ -569,7 +597,7 @@ fn a_click_selects_the_row_drawn_there_and_d_deletes_exactly_it() {
         call,
         ApiCall::DeleteRecord {
             lock_id: LOCK_102.into(),
-            record_id: clicked
+            target: Box::new(chosen_as_listed(&app, &clicked)),
         }
     );
 }
@@ -607,7 +635,11 @@ fn a_failed_delete_keeps_the_row() {
     let mut app = loaded(3);
     ch(&mut app, 'd');
     let (request, _) = only_call(&ch(&mut app, 'y'));
-    reply(&mut app, request, ApiOutcome::RecordDeleted(Err(server_error())));
+    reply(
+        &mut app,
+        request,
+        ApiOutcome::RecordDeleted(Outcome::Failed(server_error())),
+    );
     assert_eq!(app.records.rows.len(), 3);
     assert!(app.status.last_error.as_ref().unwrap().1.contains("500001"));
 }
@@ -636,9 +668,13 @@ fn several_marked_records_need_their_number_typed() {
     let [Effect::StartBulkDelete(job)] = &effects[..] else {
         panic!("{effects:?}")
     };
-    assert_eq!(job.record_ids, ["9000000", "8999999", "8999998"]);
+    assert_eq!(target_ids(job), ["9000000", "8999999", "8999998"]);
+    assert!(
+        job.targets.iter().all(|t| t.chosen.is_some()),
+        "each is deleted only while as chosen"
+    );
     assert_eq!(job.lock_id, LOCK_102);
-    assert_eq!(job.concurrency, 8);
+    assert_eq!(job.concurrency, crate::tui::effects::DEFAULT_BULK_CONCURRENCY);
 }
 
 #[test]
@@ -651,12 +687,12 @@ fn a_bulk_delete_counts_progress_and_lists_every_failure() {
     let [Effect::StartBulkDelete(job)] = &effects[..] else {
         panic!("{effects:?}")
     };
-    for (i, id) in job.record_ids.iter().enumerate() {
+    for (i, id) in target_ids(job).iter().enumerate() {
         let result = if i % 4 == 0 { Err(server_error()) } else { Ok(()) };
         app.update(Action::Bulk(BulkProgress::Deleted {
             job: job.job,
             record_id: id.clone(),
-            result,
+            outcome: outcome_of(result),
         }));
     }
     let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
@@ -695,7 +731,7 @@ fn the_failures_of_a_bulk_delete_stay_marked_and_d_retries_exactly_them() {
     let [Effect::StartBulkDelete(job)] = &effects[..] else {
         panic!("{effects:?}")
     };
-    for (i, id) in job.record_ids.iter().enumerate() {
+    for (i, id) in target_ids(job).iter().enumerate() {
         let result = if i % 4 == 0 {
             Err(api_error(429, 429001, "too many requests"))
         } else {
@@ -704,7 +740,7 @@ fn the_failures_of_a_bulk_delete_stay_marked_and_d_retries_exactly_them() {
         app.update(Action::Bulk(BulkProgress::Deleted {
             job: job.job,
             record_id: id.clone(),
-            result,
+            outcome: outcome_of(result),
         }));
     }
     app.update(Action::Bulk(BulkProgress::Finished {
@@ -720,7 +756,7 @@ fn the_failures_of_a_bulk_delete_stay_marked_and_d_retries_exactly_them() {
     let [Effect::StartBulkDelete(retry)] = &effects[..] else {
         panic!("{effects:?}")
     };
-    assert_eq!(retry.record_ids.iter().cloned().collect::<BTreeSet<_>>(), failed);
+    assert_eq!(target_ids(retry).into_iter().collect::<BTreeSet<_>>(), failed);
     assert_ne!(
         retry.job, job.job,
         "a new job: answers of the old one are not its own"
@@ -1173,7 +1209,7 @@ fn only_one_operation_waits_for_a_lock_at_a_time() {
             .contains("still waiting for a lock")
     );
     assert!(
-        matches!(&app.records.waiting_for_lock, Some((_, super::LockedOp::Delete { record_id })) if record_id == "8999999"),
+        matches!(&app.records.waiting_for_lock, Some((_, super::LockedOp::Delete { target })) if target.record_id == "8999999"),
         "the first delete still waits"
     );
 }
@@ -1539,6 +1575,7 @@ fn completing_changes_the_status_in_place() {
 mod frames {
     use crossterm::event::KeyCode;
 
+    use super::{outcome_of, target_ids};
     use crate::api::{BackupRecord, DeviceEntity, ModuleCode, Page, RecordStatus};
     use crate::tui::App;
     use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkProgress, Effect};
@@ -1770,7 +1807,7 @@ mod frames {
         let [Effect::StartBulkDelete(job)] = &effects[..] else {
             panic!("{effects:?}")
         };
-        for (i, id) in job.record_ids.iter().take(ok + failed).enumerate() {
+        for (i, id) in target_ids(job).iter().take(ok + failed).enumerate() {
             let result = if i < failed {
                 Err(api_error(
                     500,
@@ -1783,7 +1820,7 @@ mod frames {
             app.update(Action::Bulk(BulkProgress::Deleted {
                 job: job.job,
                 record_id: id.clone(),
-                result,
+                outcome: outcome_of(result),
             }));
         }
         if finish {

@@ -1,17 +1,20 @@
 //! What the record side's keys do: browsing, the form, details, confirmations, clean-up and bulk
-//! deletes. Operations that need a lock use the live lock held for the record's module, or ask
-//! for one ([`Out::NeedLock`]) and carry on when it arrives.
+//! deletes. Operations that need a lock use this app's own lock for the record's module, or ask
+//! for one taken for that operation alone ([`Out::NeedLock`]), carry on when it arrives, and
+//! release it when they end. A lock another process holds is never used: the user is told whose
+//! it is; an orphaned one (its process gone) may be released first, after asking.
 
 use crossterm::event::{Event, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 
 use super::bulk::BulkRun;
 use super::cleanup::CleanupView;
-use super::dialogs::{BulkConfirm, Dialog, RecordDetail, TextField, TextPurpose};
+use super::dialogs::{BulkConfirm, Dialog, OrphanRelease, RecordDetail, TextField, TextPurpose};
 use super::form::{Field, RecordForm, Stage, properties_for_editor};
 use super::{LIST_PAGE_SIZE, LoadState, LockedOp, Pending, State};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, LockInfo, ModuleCode, RecordStatus};
+use crate::bulk::{Chosen, Target};
 use crate::tui::action::{ApiCall, BulkDeleteJob, Effect, JobId};
 use crate::tui::effects::DEFAULT_BULK_CONCURRENCY;
 use crate::tui::feature::{Ctx, LogKind};
@@ -205,8 +208,14 @@ impl State {
             1 => self.dialog = Some(Dialog::ConfirmDelete(marked[0].clone())),
             _ => {
                 if let Some(module) = marked[0].module_code.known() {
-                    let ids = marked.into_iter().map(|r| r.record_id).collect();
-                    self.dialog = Some(Dialog::ConfirmBulk(BulkConfirm::new(module, ids)));
+                    let targets = marked
+                        .iter()
+                        .map(|record| Target {
+                            record_id: record.record_id.clone(),
+                            chosen: Some(Chosen::of(record)),
+                        })
+                        .collect();
+                    self.dialog = Some(Dialog::ConfirmBulk(BulkConfirm::new(module, targets)));
                 }
             }
         }
@@ -243,7 +252,10 @@ impl State {
                 Command::Confirm => match changeable_module(&record) {
                     Ok(module) => {
                         let op = LockedOp::Delete {
-                            record_id: record.record_id.clone(),
+                            target: Target {
+                                record_id: record.record_id.clone(),
+                                chosen: Some(Chosen::of(&record)),
+                            },
                         };
                         self.with_lock(module, op, ctx)
                     }
@@ -262,6 +274,35 @@ impl State {
             Dialog::Text(field) => self.text_command(field, command, ctx),
             Dialog::Cleanup(view) => self.cleanup_command(view, command, ctx),
             Dialog::Bulk(run) => self.bulk_command(run, command),
+            Dialog::ReleaseOrphan(orphan) => match command {
+                Command::Confirm => {
+                    let what = orphan.op.describe();
+                    if let Some(mut form) = orphan.form {
+                        form.stage = Stage::WaitingForLock;
+                        self.dialog = Some(Dialog::Form(*form));
+                    }
+                    self.waiting_for_lock = Some((orphan.module, orphan.op));
+                    vec![Out::ReleaseOrphanThenLock {
+                        orphan: orphan.lock_id,
+                        module: orphan.module,
+                        what,
+                    }]
+                }
+                Command::Cancel => {
+                    if let Some(mut form) = orphan.form {
+                        form.stage = Stage::Editing;
+                        self.dialog = Some(Dialog::Form(*form));
+                    }
+                    vec![Out::notice(format!(
+                        "nothing sent: the orphaned lock {} stays",
+                        orphan.lock_id
+                    ))]
+                }
+                _ => {
+                    self.dialog = Some(Dialog::ReleaseOrphan(orphan));
+                    Vec::new()
+                }
+            },
         }
     }
 
@@ -443,7 +484,7 @@ impl State {
             }
             Command::Confirm if confirm.is_confirmed() => {
                 let op = LockedOp::BulkDelete {
-                    record_ids: confirm.record_ids,
+                    targets: confirm.targets,
                 };
                 return self.with_lock(confirm.module, op, ctx);
             }
@@ -559,7 +600,19 @@ impl State {
                         }
                     }
                     _ => {
-                        self.dialog = Some(Dialog::ConfirmBulk(BulkConfirm::new(view.module, ticked)));
+                        // As the clean-up view showed them: each is deleted only while still so.
+                        let targets = ticked
+                            .iter()
+                            .map(|id| Target {
+                                record_id: id.clone(),
+                                chosen: view
+                                    .candidates
+                                    .iter()
+                                    .find(|c| &c.record.record_id == id)
+                                    .map(|c| Chosen::of(&c.record)),
+                            })
+                            .collect();
+                        self.dialog = Some(Dialog::ConfirmBulk(BulkConfirm::new(view.module, targets)));
                         return Vec::new();
                     }
                 }
@@ -586,10 +639,17 @@ impl State {
         outs
     }
 
-    /// Runs `op` under the live lock of `module`, or asks for that lock first.
+    /// Runs `op` under this app's own lock for `module`; without one, under a lock taken for
+    /// `op` alone (released when it ends). Never under another holder's lock: a live one is
+    /// named and nothing is sent; an orphaned one may be released first, after asking.
     fn with_lock(&mut self, module: ModuleCode, op: LockedOp, ctx: &Ctx) -> Vec<Out> {
         if let Some(lock) = ctx.live_lock(module) {
-            return self.run_locked(op, lock.clone());
+            return self.run_locked(op, lock.clone(), false);
+        }
+        if ctx.operation_lock(module).is_some() {
+            return vec![Out::notice(format!(
+                "not sent: another operation here holds the lock for {module}; try again when it is done"
+            ))];
         }
         if let Some((waiting_module, _)) = &self.waiting_for_lock {
             // One operation waits at a time, so that none is dropped unseen.
@@ -597,25 +657,63 @@ impl State {
                 "not sent: still waiting for a lock for {waiting_module}; try again in a moment"
             ))];
         }
+        if let Some(foreign) = ctx.foreign_holder(module) {
+            if foreign.orphaned {
+                // The form (if it is what asked) waits behind the question, as typed.
+                let form = match self.dialog.take() {
+                    Some(Dialog::Form(form)) => Some(Box::new(form)),
+                    other => {
+                        self.dialog = other;
+                        None
+                    }
+                };
+                self.dialog = Some(Dialog::ReleaseOrphan(OrphanRelease {
+                    module,
+                    lock_id: foreign.lock_id.clone(),
+                    holder: foreign.holder.clone(),
+                    op,
+                    form,
+                }));
+                return Vec::new();
+            }
+            let text = format!(
+                "not sent: {module} is locked: lock {} is {}; this app uses only its own locks \
+                 (adopt it with i on the locks pane if it is yours to use)",
+                crate::tui::widgets::short_lock_id(&foreign.lock_id),
+                foreign.holder.trim_start_matches("held by ")
+            );
+            if let Some(Dialog::Form(form)) = &mut self.dialog {
+                form.stage = Stage::Editing;
+                form.server_error = Some(text.clone());
+            }
+            return vec![
+                Out::log(LogKind::Warning, "records", text.clone()),
+                Out::notice(text),
+            ];
+        }
+        let what = op.describe();
         self.waiting_for_lock = Some((module, op));
         if ctx.creating.contains(&module) {
             return Vec::new();
         }
-        let text = format!("no live lock for {module}: creating one first");
+        let text = format!("taking a lock for {module} for this operation; it is released when it ends");
         vec![
             Out::log(LogKind::Info, "records", text.clone()),
             Out::notice(text),
-            Out::NeedLock(module),
+            Out::NeedLock { module, what },
         ]
     }
 
-    fn run_locked(&mut self, op: LockedOp, lock: LockInfo) -> Vec<Out> {
+    /// Sends `op` under `lock`; `release` when the lock was taken for `op` alone.
+    fn run_locked(&mut self, op: LockedOp, lock: LockInfo, release: bool) -> Vec<Out> {
         let lock_id = lock.lock_id.clone();
+        let release = release.then(|| Box::new(lock_id.clone()));
         match op {
             LockedOp::Create(record) => {
                 self.set_form_stage(Stage::Sending);
                 let pending = Pending::Create {
                     module: record.module,
+                    release,
                 };
                 vec![Out::Call(pending, ApiCall::CreateRecord { lock_id, record })]
             }
@@ -628,22 +726,24 @@ impl State {
                     record_id: record_id.clone(),
                     properties,
                 };
-                vec![Out::Call(Pending::Complete { record_id }, call)]
+                vec![Out::Call(Pending::Complete { record_id, release }, call)]
             }
-            LockedOp::Delete { record_id } => {
+            LockedOp::Delete { target } => {
+                let record_id = target.record_id.clone();
                 let call = ApiCall::DeleteRecord {
                     lock_id,
-                    record_id: record_id.clone(),
+                    target: Box::new(target),
                 };
-                vec![Out::Call(Pending::Delete { record_id }, call)]
+                vec![Out::Call(Pending::Delete { record_id, release }, call)]
             }
-            LockedOp::BulkDelete { record_ids } => {
+            LockedOp::BulkDelete { targets } => {
                 let job = JobId(self.next_job());
-                let run = BulkRun::new(job, lock.module, lock_id.clone(), record_ids.len());
+                let mut run = BulkRun::new(job, lock.module, lock_id.clone(), targets.len());
+                run.release_lock = release.is_some();
                 let effect = Effect::StartBulkDelete(BulkDeleteJob {
                     job,
                     lock_id: lock_id.clone(),
-                    record_ids,
+                    targets,
                     concurrency: DEFAULT_BULK_CONCURRENCY,
                     cancel: run.cancel.clone(),
                 });
@@ -651,6 +751,23 @@ impl State {
                 // The lock must outlive the run: renewed while it lasts, auto-renew or not.
                 vec![Out::PinLock(lock_id), Out::Effect(effect)]
             }
+        }
+    }
+
+    /// A lock this app holds is lost: a bulk delete under it launches nothing more.
+    pub fn on_lock_lost(&mut self, lock_id: &str) -> Vec<Out> {
+        match &mut self.dialog {
+            Some(Dialog::Bulk(run)) if run.lock_id == lock_id && !run.finished && !run.stopping => {
+                run.stopping = true;
+                run.lock_lost = true;
+                let text = format!("the lock {lock_id} was lost: no further record is deleted");
+                vec![
+                    Out::Effect(Effect::CancelBulkDelete(run.cancel.clone())),
+                    Out::log(LogKind::Warning, "bulk delete", text.clone()),
+                    Out::notice(text),
+                ]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -667,12 +784,12 @@ impl State {
             return Vec::new();
         };
         let module = *module;
-        if let Some(lock) = ctx.live_lock(module) {
+        if let Some(lock) = ctx.operation_lock(module) {
             let lock = lock.clone();
             let Some((_, op)) = self.waiting_for_lock.take() else {
                 return Vec::new();
             };
-            return self.run_locked(op, lock);
+            return self.run_locked(op, lock, true);
         }
         if ctx.creating.contains(&module) {
             return Vec::new();

@@ -94,7 +94,10 @@ async fn several_records_go_only_with_yes_and_exactly_those() {
         ])
         .await;
     let report = done.ok().json();
-    assert_eq!(report, json!({"ok": [first, other_module], "failed": []}));
+    assert_eq!(
+        report,
+        json!({"ok": [first, other_module], "gone": [], "kept": [], "failed": [], "notAttempted": []})
+    );
     assert_eq!(on_server(&server), set(&[kept]));
     assert!(cli.journal_ids().is_empty(), "the automatic locks are released");
 
@@ -188,7 +191,10 @@ async fn one_record_named_twice_goes_once_and_a_missing_lock_is_said_before_anyt
     let run = cli
         .run(&["record", "delete", id, &padded, "--yes", "--auto-lock", "--json"])
         .await;
-    assert_eq!(run.ok().json(), json!({"ok": [id], "failed": []}));
+    assert_eq!(
+        run.ok().json(),
+        json!({"ok": [id], "gone": [], "kept": [], "failed": [], "notAttempted": []})
+    );
     assert!(on_server(&server).is_empty());
 }
 

@@ -706,3 +706,161 @@ fn stat_state(pid: i32) -> Option<String> {
     let (_, rest) = stat.rsplit_once(')')?;
     rest.split_whitespace().next().map(str::to_string)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suspend_longer_than_the_lock_ends_the_command_with_4_even_if_the_server_renews() {
+    // 6-second locks. The machine sleeps 8 s: koobackup's wall clock jumps (faketime, with the
+    // monotonic clock left alone, as a suspend leaves it) and so does the server's. The lapsed
+    // lock can still be renewed (its old expiry plus 6 s is ahead), but it was not held in
+    // between: COMMAND is stopped and the exit is 4.
+    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_secs(6)).await;
+    let clock = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(clock.path(), "+0").unwrap();
+    let cli = Cli::for_server(&server.base_url())
+        .env("KOOBACKUP_LOCK_TTL_SECS", "6")
+        .env("LD_PRELOAD", crate::support::faketime())
+        .env("FAKETIME_TIMESTAMP_FILE", clock.path().to_str().unwrap())
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    let id_file = cli.dir.path().join("lock-id");
+    let script = format!("echo \"$KOOBACKUP_LOCK_ID\" > '{}'; sleep 60", id_file.display());
+    let child = cli
+        .command(&[
+            "lock", "hold", "--grace", "1", "--json", "-m", "102", "--", "sh", "-c", &script,
+        ])
+        .spawn()
+        .unwrap();
+    let lock_id = read_lock_id(&id_file).await;
+    std::fs::write(clock.path(), "+8s").unwrap();
+    server.server.set_faults(koobackup::server::Faults {
+        clock_offset: chrono::Duration::seconds(8),
+        ..koobackup::server::Faults::default()
+    });
+    let started = Instant::now();
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    run.code(4);
+    assert!(started.elapsed() < Duration::from_secs(20), "the command ran on");
+    assert!(run.stderr.contains("suspended"), "{}", run.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().unwrap_or_default()).expect("one JSON summary");
+    assert_eq!(summary["lockId"], lock_id.as_str());
+    assert_eq!(summary["lockHeld"], false, "{summary}");
+    assert_eq!(summary["exitCode"], 4);
+    assert!(summary["unprotectedFrom"].is_string(), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_koobackup_cannot_let_the_command_run_past_the_lock() {
+    let server = short_lock_server().await;
+    let cli = cli_for(&server);
+    let dir = cli.dir.path();
+    let (id_file, ticks) = (dir.join("lock-id"), dir.join("ticks"));
+    // The command writes the time (ns) ten times a second for as long as it runs.
+    let script = format!(
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; while :; do date +%s%N > '{}'; sleep 0.1; done",
+        id_file.display(),
+        ticks.display()
+    );
+    let child = cli
+        .command(&[
+            "lock", "hold", "--grace", "1", "-m", "102", "--", "sh", "-c", &script,
+        ])
+        .spawn()
+        .unwrap();
+    let pid = i32::try_from(child.id().unwrap()).unwrap();
+    read_lock_id(&id_file).await;
+    // A debugger, a freezer, `kill -STOP`: koobackup stops, and with it every renewal.
+    // SAFETY: a signal to the process under test.
+    unsafe {
+        libc::kill(pid, libc::SIGSTOP);
+    }
+    let stopped_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    // The command stops ticking once the watchdog outside koobackup ends it.
+    let last_tick = || -> Duration {
+        let text = std::fs::read_to_string(&ticks).unwrap_or_default();
+        Duration::from_nanos(text.trim().parse().unwrap_or(0))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = last_tick();
+    let mut quiet_since = Instant::now();
+    while quiet_since.elapsed() < Duration::from_secs(1) {
+        assert!(Instant::now() < deadline, "the command kept running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = last_tick();
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
+        }
+    }
+    // The lock lives 3 s from its last renewal (at most 3 s before the stop), then 1 s of
+    // grace: the command never runs more than that after the stop (plus a tick's slack).
+    let ran_on = last.saturating_sub(stopped_at);
+    assert!(
+        ran_on <= TTL + Duration::from_millis(1_500),
+        "the command ran {ran_on:?} after koobackup stopped"
+    );
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(pid, libc::SIGCONT);
+    }
+    let run = Run::new(&["lock hold"], child.wait_with_output().await.unwrap());
+    run.code(4);
+    assert!(run.stderr.contains("expired at"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_takes_the_module_once_the_other_operation_is_done() {
+    let server = short_lock_server().await;
+    let cli = cli_for(&server);
+    let marker = cli.dir.path().join("first-done");
+    let script = format!("sleep 2; touch '{}'", marker.display());
+    let first = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    cli.wait_for_owner("hold").await;
+
+    // Without --wait: refused at once, naming the holder and the way to wait.
+    let refused = cli.run(&["lock", "hold", "-m", "102", "--", "true"]).await;
+    refused.code(4);
+    assert!(
+        refused.stderr.contains("`lock hold` of `sh -c") && refused.stderr.contains("--wait"),
+        "{}",
+        refused.stderr
+    );
+    // With it: waits, saying for whom, and runs once the first is done.
+    let check = format!("test -e '{}'", marker.display());
+    let waited = cli
+        .run(&[
+            "lock", "hold", "--wait", "30s", "-m", "102", "--", "sh", "-c", &check,
+        ])
+        .await;
+    waited.ok();
+    assert!(waited.stderr.contains("waiting up to"), "{}", waited.stderr);
+    Run::new(&["first hold"], first.wait_with_output().await.unwrap()).ok();
+    // `lock create --wait` gives up after its time.
+    let blocker = cli.run(&["lock", "create", "-m", "101", "-q"]).await;
+    blocker.ok();
+    let gave_up = cli.run(&["lock", "create", "-m", "101", "--wait", "1s"]).await;
+    gave_up.code(4);
+    assert!(gave_up.stderr.contains("gave up waiting"), "{}", gave_up.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_tells_the_commands_own_4_from_a_lost_lock() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let run = cli
+        .run(&["lock", "hold", "--json", "-m", "100", "--", "sh", "-c", "exit 4"])
+        .await;
+    run.code(4);
+    let summary: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one summary line");
+    assert_eq!(summary["lockHeld"], true, "{summary}");
+    assert_eq!(summary["commandExit"], 4);
+    assert_eq!(summary["exitCode"], 4);
+    assert!(summary["unprotectedFrom"].is_null());
+    let help = cli.run(&["lock", "hold", "--help"]).await;
+    assert!(help.ok().stdout.contains("lockHeld"), "{}", help.stdout);
+}

@@ -169,15 +169,20 @@ async fn cleanup_is_a_dry_run_unless_told_yes() {
         clock_offset: chrono::Duration::hours(-1),
         ..Faults::default()
     });
-    cli.run(&["lock", "create", "-m", "101", "-q"]).await.ok();
+    let lock = cli.run(&["lock", "create", "-m", "101", "-q"]).await;
+    let lock = lock.ok().stdout_trimmed().to_owned();
     let mut ids = Vec::new();
     for _ in 0..3 {
         let run = cli
-            .run(&["record", "create", "-m", "101", "--device", "d", "-q"])
+            .run(&[
+                "record", "create", "-m", "101", "--device", "d", "--lock", &lock, "-q",
+            ])
             .await;
         ids.push(run.ok().stdout_trimmed().to_owned());
     }
-    cli.run(&["record", "complete", &ids[2]]).await.ok();
+    cli.run(&["record", "complete", &ids[2], "--lock", &lock])
+        .await
+        .ok();
     cli.run(&["lock", "release", "--all"]).await.ok();
     server.server.set_faults(Faults::default());
 

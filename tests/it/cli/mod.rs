@@ -7,6 +7,7 @@ mod hold;
 mod lock;
 mod misc;
 mod output;
+mod ownership;
 mod record;
 mod retention;
 mod schemas;

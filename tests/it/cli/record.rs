@@ -6,15 +6,17 @@ use crate::support::cli::Cli;
 use crate::support::{ALICE, BOB, spawn_server};
 use serde_json::Value;
 
-/// Creates `n` records in module 100 under one journalled lock; returns their ids.
+/// Creates `n` records in module 100 under one lock taken with `lock create`; returns their ids.
 async fn create_records(cli: &Cli, n: usize) -> Vec<String> {
     let lock = cli.run(&["lock", "create", "-m", "100", "-q"]).await;
-    lock.ok();
+    let lock = lock.ok().stdout_trimmed().to_owned();
     let mut ids = Vec::new();
     for i in 0..n {
         let device = format!("device-{}", i % 2);
         let run = cli
-            .run(&["record", "create", "-m", "100", "--device", &device, "-q"])
+            .run(&[
+                "record", "create", "-m", "100", "--device", &device, "--lock", &lock, "-q",
+            ])
             .await;
         ids.push(run.ok().stdout_trimmed().to_owned());
     }
@@ -23,7 +25,7 @@ async fn create_records(cli: &Cli, n: usize) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn create_uses_the_journalled_lock_and_validates_properties_first() {
+async fn create_uses_the_named_lock_only_and_validates_properties_first() {
     let server = spawn_server().await;
     let cli = Cli::for_server(&server.base_url());
 
@@ -33,7 +35,18 @@ async fn create_uses_the_journalled_lock_and_validates_properties_first() {
     no_lock.code(2);
     assert!(no_lock.stderr.contains("--auto-lock"), "{}", no_lock.stderr);
 
-    cli.run(&["lock", "create", "-m", "102"]).await.ok();
+    // A lock in the journal is not borrowed: it is named in the message, and used once named.
+    let lock = cli.run(&["lock", "create", "-m", "102", "-q"]).await;
+    let lock = lock.ok().stdout_trimmed().to_owned();
+    let unnamed = cli
+        .run(&["record", "create", "-m", "102", "--device", "d1"])
+        .await;
+    unnamed.code(2);
+    assert!(
+        unnamed.stderr.contains(&lock) && unnamed.stderr.contains("only when named"),
+        "{}",
+        unnamed.stderr
+    );
     let bad = cli
         .run(&[
             "record",
@@ -42,6 +55,8 @@ async fn create_uses_the_journalled_lock_and_validates_properties_first() {
             "102",
             "--device",
             "d1",
+            "--lock",
+            &lock,
             "--properties",
             "{\n\"a\": 1,\n}",
         ])
@@ -49,8 +64,9 @@ async fn create_uses_the_journalled_lock_and_validates_properties_first() {
     bad.code(2);
     assert!(bad.stderr.contains("line 3, column 1"), "{}", bad.stderr);
 
+    // $KOOBACKUP_LOCK_ID names it as well (as `lock hold` does for COMMAND).
     let created = cli
-        .run(&[
+        .command(&[
             "record",
             "create",
             "-m",
@@ -61,7 +77,11 @@ async fn create_uses_the_journalled_lock_and_validates_properties_first() {
             "{\"files\": 3}",
             "--json",
         ])
-        .await;
+        .env("KOOBACKUP_LOCK_ID", &lock)
+        .output()
+        .await
+        .unwrap();
+    let created = support::cli::Run::new(&["record create"], created);
     let record = created.ok().json();
     assert_eq!(record["moduleCode"], "102");
     assert_eq!(record["status"], 0);

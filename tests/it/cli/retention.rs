@@ -274,6 +274,39 @@ async fn a_profile_can_hold_the_rules() {
     assert_eq!(report["retention"], json!("keep_last 2, allow_empty"));
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_dated_in_the_future_is_kept_flagged_and_never_the_newest() {
+    // One backup made while the server's clock ran a year ahead, beside real ones of 2, 10 and
+    // 40 days ago. keep_within 30d counts from the newest real backup (2 days ago): the one of
+    // 40 days goes; the future one is kept, flagged, and does not make the others look old.
+    let server = spawn_server().await;
+    let ahead = backup(&server, "pixel", -365, true).await;
+    let recent = backup(&server, "pixel", 2, true).await;
+    let middle = backup(&server, "pixel", 10, true).await;
+    let old = backup(&server, "pixel", 40, true).await;
+    let cli = Cli::for_server(&server.base_url());
+    let report = cli
+        .run(&["cleanup", "-m", "102", "--keep-within", "30d", "--json"])
+        .await;
+    let report = report.ok().json();
+    let kept = reasons(&report, "kept");
+    assert_eq!(
+        kept.get(&ahead).map(String::as_str),
+        Some("future-dated"),
+        "{report}"
+    );
+    assert!(
+        kept.contains_key(&recent) && kept.contains_key(&middle),
+        "{report}"
+    );
+    let candidates = reasons(&report, "candidates");
+    assert_eq!(candidates.keys().collect::<Vec<_>>(), [&old], "{report}");
+    assert!(
+        record_ids(&server.db_path, "102").contains(&old),
+        "a dry run deletes nothing"
+    );
+}
+
 #[tokio::test]
 async fn device_names_a_bound_device_by_id_machine_code_or_name_and_a_typo_is_an_error() {
     let server = spawn_server().await;

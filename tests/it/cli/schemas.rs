@@ -108,7 +108,10 @@ async fn every_command_prints_the_documented_json_shape() {
     assert_eq!(renewed.json()["failed"][0]["id"], unknown);
 
     // Records.
-    let created = json(&["record", "create", "-m", "102", "--device", "pixel-8"]).await;
+    let created = json(&[
+        "record", "create", "-m", "102", "--device", "pixel-8", "--lock", &lock_id,
+    ])
+    .await;
     schemas.check("record-create", &created);
     let id = created["recordId"].as_str().unwrap().to_string();
     schemas.check("record-list", &json(&["record", "list", "-m", "102"]).await);
@@ -122,6 +125,8 @@ async fn every_command_prints_the_documented_json_shape() {
         "contacts.vcf",
         "--length",
         "42",
+        "--lock",
+        &lock_id,
     ])
     .await;
     schemas.check("record-add-file", &file);
@@ -130,11 +135,23 @@ async fn every_command_prints_the_documented_json_shape() {
         "record-files",
         &cli.run(&["record", "files", &id, "-o", "jsonl"]).await,
     );
-    schemas.check("record-complete", &json(&["record", "complete", &id]).await);
+    schemas.check(
+        "record-complete",
+        &json(&["record", "complete", &id, "--lock", &lock_id]).await,
+    );
     let dry = json(&["record", "delete", &id, "--dry-run"]).await;
     schemas.check("record-delete", &dry);
     let deleted = cli
-        .run(&["record", "delete", &id, "999999999", "--yes", "--json"])
+        .run(&[
+            "record",
+            "delete",
+            &id,
+            "999999999",
+            "--yes",
+            "--lock",
+            &lock_id,
+            "--json",
+        ])
         .await;
     schemas.check("record-delete", &deleted.code(5).json());
     schemas.check_error(&deleted);
@@ -277,18 +294,17 @@ async fn failed_deletes_and_incomplete_listings_have_the_documented_shape() {
     use serde_json::json;
     let schemas = Schemas::load();
     let created = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
-    let fake = Fake::start(move |request| match (request.method.as_str(), request.path.as_str()) {
-        ("POST", "/lock") => Reply::ok(json!({"lockId": "9f2c4e1a-6b7d-4c3e-8a15-0d2f9e8b7c61@100"})),
-        ("GET", "/record") => Reply::page(
-            vec![
-                json!({"recordId": "41", "moduleCode": "100", "status": 0, "version": 1, "createTime": created}),
-                json!({"recordId": "42", "moduleCode": "100", "status": 0.5, "version": 1, "createTime": created}),
-            ],
-            None,
-        ),
-        ("DELETE", "/record/41") => Reply::error(403, json!(403001), "not your record"),
-        _ => Reply::ok(json!({})),
-    })
+    let record = move |id: &str, status: Value| json!({"recordId": id, "moduleCode": "100", "status": status, "version": 1, "createTime": created});
+    let fake = Fake::start(
+        move |request| match (request.method.as_str(), request.path.as_str()) {
+            ("POST", "/lock") => Reply::ok(json!({"lockId": "9f2c4e1a-6b7d-4c3e-8a15-0d2f9e8b7c61@100"})),
+            ("GET", "/record") => Reply::page(vec![record("41", json!(0)), record("42", json!(0.5))], None),
+            // Clean-up reads a record again right before deleting it.
+            ("GET", "/record/41") => Reply::ok(record("41", json!(0))),
+            ("DELETE", "/record/41") => Reply::error(403, json!(403001), "not your record"),
+            _ => Reply::ok(json!({})),
+        },
+    )
     .await;
     let cli = Cli::for_server(&fake.base_url);
 

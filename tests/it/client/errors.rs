@@ -303,7 +303,8 @@ async fn lock_conflicts_are_409001_409002_and_409003() {
             .await,
         client
             .delete_record(&folder_lock.lock_id, &record.record_id)
-            .await,
+            .await
+            .map(drop),
         client
             .create_record(&folder_lock.lock_id, &folder_record("srv"))
             .await

@@ -311,7 +311,10 @@ async fn run(client: &Client, call: Call) -> Result<(), ApiError> {
                 .complete_record(&lock.lock_id, "1842862763295184641", None)
                 .await
         }
-        Call::DeleteRecord => client.delete_record(&lock.lock_id, "1842862763295184641").await,
+        Call::DeleteRecord => client
+            .delete_record(&lock.lock_id, "1842862763295184641")
+            .await
+            .map(drop),
         Call::ListFiles => client.list_files("1842862763295184641", 10, None).await.map(drop),
     }
 }

@@ -92,7 +92,7 @@ impl Call {
             Call::GetRecord => client.get_record(id).await.map(drop),
             Call::ListFiles => client.list_files(id, 10, None).await.map(drop),
             Call::CompleteRecord => client.complete_record(LOCK, id, None).await,
-            Call::DeleteRecord => client.delete_record(LOCK, id).await,
+            Call::DeleteRecord => client.delete_record(LOCK, id).await.map(drop),
             Call::CreateFile => client.create_file(LOCK, id, &file).await.map(drop),
             Call::UnbindDevice => client.unbind_device(id).await.map(drop),
             Call::ListScopes => client.list_scopes(id, module).await.map(drop),

@@ -49,6 +49,8 @@ async fn a_dot_segment_id_from_the_server_is_never_sent_back() {
     let fake = Fake::start(|request| match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/lock") => Reply::ok(json!({"lockId": "9f2c4e1a-6b7d-4c3e-8a15-0d2f9e8b7c61@100"})),
         ("GET", "/record") => Reply::page(vec![abandoned(".."), abandoned("."), abandoned("42")], None),
+        // Clean-up reads each record again right before deleting it.
+        ("GET", "/record/42") => Reply::ok(abandoned("42")),
         _ => Reply::ok(json!({})),
     })
     .await;

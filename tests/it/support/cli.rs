@@ -70,6 +70,36 @@ impl Cli {
             .collect()
     }
 
+    /// The journal's entries as written (empty when the file does not exist).
+    pub fn journal_entries(&self) -> Vec<Value> {
+        let Ok(text) = std::fs::read_to_string(self.journal_path()) else {
+            return Vec::new();
+        };
+        let journal: Value = serde_json::from_str(&text).expect("journal is JSON");
+        journal["locks"].as_array().expect("locks array").clone()
+    }
+
+    /// Waits (up to 20 s) for a journal entry whose owner's purpose is `kind` (`hold`,
+    /// `cleanup`, `operation`, `kept`…); returns its lock id.
+    pub async fn wait_for_owner(&self, kind: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(entry) = self
+                .journal_entries()
+                .into_iter()
+                .find(|e| e["owner"]["purpose"]["kind"] == kind)
+            {
+                return entry["lock"]["lockId"].as_str().expect("lockId").to_owned();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no lock of a {kind} in the journal: {:?}",
+                self.journal_entries()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(BIN);
         command.args(args).env_clear();

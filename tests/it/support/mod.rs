@@ -18,3 +18,57 @@ pub fn assert_page_cap(pages: usize) {
         "more than 1000 pages: a cursor chain that never ends"
     );
 }
+
+/// The pinned version of Debian's libfaketime the clock tests use.
+const FAKETIME_DEB: &str = "libfaketime=0.9.10-2.1";
+/// Where Debian's package puts the library.
+const FAKETIME_LIBRARY: &str = "usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// libfaketime, for tests of clocks that jump (a clock running ahead, a suspend): the system's
+/// when it is installed, else Debian's pinned package fetched with `apt-get download` and
+/// unpacked under the target directory on first use (no root needed), so that `cargo test`
+/// needs nothing installed by hand.
+pub fn faketime() -> &'static str {
+    static LIBRARY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        let system = std::path::Path::new("/").join(FAKETIME_LIBRARY);
+        if system.exists() {
+            return system.to_string_lossy().into_owned();
+        }
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("libfaketime");
+        let library = dir.join(FAKETIME_LIBRARY);
+        if !library.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            let fetched = std::process::Command::new("apt-get")
+                .args(["download", FAKETIME_DEB])
+                .current_dir(&dir)
+                .status();
+            assert!(
+                fetched.is_ok_and(|s| s.success()),
+                "cannot fetch {FAKETIME_DEB} with apt-get download (Debian's package registry)"
+            );
+            let deb = std::fs::read_dir(&dir)
+                .unwrap()
+                .flatten()
+                .find(|e| e.file_name().to_string_lossy().ends_with(".deb"))
+                .expect("the downloaded .deb")
+                .path();
+            let unpacked = std::process::Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(&deb)
+                .arg(&dir)
+                .status();
+            assert!(
+                unpacked.is_ok_and(|s| s.success()),
+                "cannot unpack {}",
+                deb.display()
+            );
+        }
+        assert!(
+            library.exists(),
+            "{} is missing after unpacking",
+            library.display()
+        );
+        library.to_string_lossy().into_owned()
+    })
+}

@@ -144,7 +144,7 @@ async fn locks_another_koobackup_takes_and_releases_show_up_live() {
         let screen = tui.wait_for("the other process's lock", Duration::from_secs(10), |s| {
             countdown_of(s, "101 album").is_some() && s.contains(&short)
         });
-        assert!(screen.contains("taken by another koobackup"), "{screen}");
+        assert!(screen.contains("held by you, with"), "{screen}");
 
         cli_beside(&base_url, &dir_path, &["lock", "release", &lock_id]);
         let screen = tui.wait_for("its release", Duration::from_secs(10), |s| {
@@ -190,6 +190,66 @@ async fn a_deleted_or_damaged_journal_never_drops_a_lock_from_the_screen() {
             tui.wait_exit(Duration::from_secs(10)).success(),
             "released, then quit"
         );
+    })
+    .await
+    .unwrap();
+}
+
+/// A `lock hold` backup runs beside the app; its record, still `new` and 25 hours old, is a
+/// clean-up candidate. The app's clean-up must not delete it under the backup's lock: it says
+/// whose lock holds the module and sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_clean_up_never_deletes_under_a_running_backups_lock() {
+    let server = Arc::new(support::spawn_server().await);
+    server.at_minute(-25 * 60);
+    let seed = server.lock(support::ALICE, "102").await;
+    let record = server.record(support::ALICE, &seed, "102", "nas").await;
+    let record_id = record["recordId"].as_str().unwrap().to_string();
+    server
+        .req_on_server_clock("DELETE", &format!("{}/lock", support::PREFIX))
+        .lock(&seed)
+        .send()
+        .await
+        .expect_ok();
+    server.server.set_faults(koobackup::server::Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut backup = std::process::Command::new(env!("CARGO_BIN_EXE_koobackup"))
+            .args(["--base-url", &base_url, "--user-id", support::ALICE.0])
+            .args(["lock", "hold", "-m", "102", "--", "sleep", "60"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(crate::support::pty::env_for(&dir_path))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_journal(&dir_path, 1);
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("`lock hold` of `sleep 60`");
+        tui.send("R");
+        tui.send("3");
+        tui.wait_text(&record_id);
+        tui.send("x");
+        tui.wait_text("abandoned");
+        tui.send("\r");
+        tui.wait_text("Delete record");
+        tui.send("y");
+        let screen = tui.wait_text("not sent");
+        assert!(screen.contains("lock hold"), "the holder is named:\n{screen}");
+        let left = handle.block_on(server_record_ids(&server, "102"));
+        assert_eq!(
+            left,
+            vec![record_id.clone()],
+            "the backup's record is still there"
+        );
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+        backup.kill().unwrap();
+        backup.wait().unwrap();
     })
     .await
     .unwrap();
@@ -570,8 +630,8 @@ async fn records_create_browse_and_delete_with_confirmation() {
         let ids = on_server();
         assert_eq!(ids.len(), 1, "the record exists on the server");
         tui.wait_text(&ids[0]);
-        // The lock created for it is journalled.
-        wait_journal(&dir_path, 1);
+        // The lock taken for it alone is released once the record is created.
+        wait_journal(&dir_path, 0);
 
         tui.send("d");
         tui.wait_text("Its backup files are deleted too");
@@ -584,11 +644,13 @@ async fn records_create_browse_and_delete_with_confirmation() {
         tui.send("y");
         tui.wait_text("No records in 102");
         assert!(on_server().is_empty(), "the record is gone from the server");
+        wait_journal(&dir_path, 0);
 
         tui.send("q");
-        tui.wait_text("You hold 1 live lock(s).");
-        tui.send("r");
-        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+        assert!(
+            tui.wait_exit(Duration::from_secs(15)).success(),
+            "no lock left behind: quits at once"
+        );
     })
     .await
     .unwrap();
@@ -677,6 +739,19 @@ async fn records_paging_filter_complete_and_bulk_delete_with_failures() {
         tui.wait_for("the filter to be cleared", Duration::from_secs(15), |s| {
             s.contains(" of 250 ") && !s.contains("filter \"")
         });
+        // The lock taken for the completion is released once it is done.
+        wait_journal(&dir_path, 0);
+
+        // A lock held on purpose in the app, which the bulk delete then runs under.
+        tui.send("L");
+        tui.send("n");
+        tui.send("3");
+        tui.wait_for("the app's lock", Duration::from_secs(15), |s| {
+            s.lines()
+                .any(|l| l.contains("102 address book") && l.contains("this app"))
+        });
+        tui.send("R");
+        tui.wait_text(" of 250 ");
 
         // Mark the 100 newest, then delete them with 10% of the answers failing.
         tui.send("g");
@@ -756,6 +831,12 @@ async fn bulk_delete_retries_a_rate_limit_and_d_retries_what_failed() {
         };
         let mut tui = Tui::start(&base_url, &dir_path);
         tui.wait_text("No locks held");
+        // A lock held on purpose in the app: every bulk delete below runs under it.
+        tui.send("n");
+        tui.send("3");
+        tui.wait_for("the app's lock", Duration::from_secs(15), |s| {
+            countdown_of(s, "102 address book").is_some()
+        });
         tui.send("R");
         tui.send("3");
         tui.wait_text(&format!(" of {RECORDS} "));
@@ -781,7 +862,8 @@ async fn bulk_delete_retries_a_rate_limit_and_d_retries_what_failed() {
         assert!(rate_limited > 0, "the test met no rate limit");
         tui.send("\r");
 
-        // The other 12 while every answer fails: each is tried six times, then reported.
+        // The other 12 while every answer fails: each is tried six times (its re-read first),
+        // then reported.
         tui.send("a");
         tui.wait_text(" 12 marked");
         tui.send("d");
@@ -889,9 +971,9 @@ async fn properties_are_edited_in_the_users_editor() {
             vec![(r#""{\"a\":1}""#.to_string(), "pixel-7".to_string())],
             "the edited properties were sent"
         );
+        // The lock taken for the create is released after it: nothing to ask about.
+        wait_journal(&dir_path, 0);
         tui.send("q");
-        tui.wait_text("You hold 1 live lock(s).");
-        tui.send("r");
         assert!(tui.wait_exit(Duration::from_secs(15)).success());
 
         let mut tui = Tui::start_with(&base_url, &dir_path, &[("EDITOR", "false"), ("TMPDIR", tmp_dir)]);

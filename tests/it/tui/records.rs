@@ -11,6 +11,8 @@ use chrono::{FixedOffset, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use koobackup::api::client::{NewRecord, RecordQuery};
 use koobackup::api::{BackupRecord, Client, ClientOptions, Credentials, LockInfo, ModuleCode, Token};
+use koobackup::bulk::{Outcome, Target};
+use koobackup::lease::{Owner, Purpose, Standing};
 use koobackup::server::Faults;
 use koobackup::tui::action::{Action, ApiReply, BulkDeleteJob, BulkProgress, CancelFlag, Effect, JobId};
 use koobackup::tui::effects;
@@ -37,7 +39,16 @@ impl Driver {
             retention: None,
             read_only: false,
         };
-        let held = held.into_iter().map(|lock| (lock, false)).collect();
+        // Locks this app holds: created through it (this process owns them).
+        let held = held
+            .into_iter()
+            .map(|lock| koobackup::tui::action::Journalled {
+                lock,
+                auto_renew: false,
+                owner: Some(Owner::this_process(Purpose::App { adopted: false })),
+                standing: Standing::Mine,
+            })
+            .collect();
         let mut app = App::new(session, held, Vec::new(), Utc::now(), Rect::new(0, 0, 120, 40));
         app.update(key(KeyCode::BackTab));
         Driver { app, client }
@@ -267,7 +278,7 @@ async fn invalid_input_reaches_no_server() {
 }
 
 #[tokio::test]
-async fn without_a_held_lock_the_form_creates_one_then_the_record() {
+async fn without_a_held_lock_the_form_takes_one_for_the_record_and_releases_it() {
     let server = support::spawn_server().await;
     let client = client(&server);
     let mut driver = Driver::new(client.clone(), Vec::new());
@@ -276,12 +287,14 @@ async fn without_a_held_lock_the_form_creates_one_then_the_record() {
     driver.type_text("laptop").await;
     driver.press(KeyCode::Enter).await;
     assert!(driver.dialog().is_none());
-    assert_eq!(
-        driver.app.locks.entries().len(),
-        1,
-        "the new lock is held and shown"
-    );
     assert_eq!(server_ids(&client, ModuleCode::Folder).await.len(), 1);
+    assert!(
+        driver.app.locks.entries().is_empty(),
+        "the lock taken for the record is released once it is made"
+    );
+    // Released on the server too: a backup elsewhere can take the module at once.
+    let other = client.create_lock(ModuleCode::Folder).await.unwrap();
+    client.release_lock(&other.lock_id).await.unwrap();
 }
 
 #[tokio::test]
@@ -381,8 +394,8 @@ async fn bulk_delete_of_100_with_injected_errors_reports_exactly_the_failures() 
     driver.press(KeyCode::Char('d')).await;
     driver.type_text("100").await;
 
-    // Each delete is tried 6 times (BULK_DELETE_RETRIES): at a 75% error rate about 18 of
-    // 100 records still fail.
+    // Each record is read again, then deleted, each request tried 6 times (bulk::RETRIES): at a
+    // 75% error rate about a third of 100 records still fail.
     server.server.set_faults(Faults {
         error_rate: 0.75,
         ..Faults::default()
@@ -427,7 +440,13 @@ async fn a_cancelled_bulk_delete_leaves_the_rest_untouched() {
     let job = BulkDeleteJob {
         job: JobId(1),
         lock_id: lock.lock_id.clone(),
-        record_ids: ids.clone(),
+        targets: ids
+            .iter()
+            .map(|id| Target {
+                record_id: id.clone(),
+                chosen: None,
+            })
+            .collect(),
         concurrency: 4,
         cancel: flag.clone(),
     };
@@ -447,7 +466,7 @@ async fn a_cancelled_bulk_delete_leaves_the_rest_untouched() {
         .filter_map(|p| match p {
             BulkProgress::Deleted {
                 record_id,
-                result: Ok(()),
+                outcome: Outcome::Deleted { .. },
                 ..
             } => Some(record_id.clone()),
             _ => None,

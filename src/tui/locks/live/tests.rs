@@ -4,11 +4,14 @@
 use crossterm::event::KeyCode;
 
 use crate::api::LockInfo;
-use crate::tui::action::{Action, Effect, JournalChange, JournalSnapshot};
+use crate::lease::{Purpose, Standing};
+use crate::tui::action::{Action, Effect, JournalChange, JournalSnapshot, Journalled};
 use crate::tui::app::App;
 use crate::tui::locks::dialogs::Dialog;
 use crate::tui::shell::activity::Outcome;
-use crate::tui::test_support::{HEIGHT, WIDTH, app_holding, at, ch, lock, press, screen_of, session};
+use crate::tui::test_support::{
+    HEIGHT, WIDTH, app_holding, at, ch, foreign, lock, press, screen_of, session,
+};
 
 const A: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@100";
 const B: &str = "7c1d2e3f-0000-4a8e-9d59-2f0f0c7d9e11@101";
@@ -22,7 +25,22 @@ fn ids(app: &App) -> Vec<&str> {
     app.locks.entries().iter().map(|e| e.id()).collect()
 }
 
+/// A snapshot of the journal holding `held` (locks of another koobackup that still runs, with
+/// their auto-renew setting).
 fn snapshot(held: Vec<(LockInfo, bool)>, applied: u64) -> Action {
+    let held = held
+        .into_iter()
+        .map(|(lock, auto_renew)| Journalled {
+            auto_renew,
+            ..foreign(
+                lock,
+                Purpose::Hold {
+                    command: "backup".into(),
+                },
+                Standing::Running,
+            )
+        })
+        .collect();
     Action::JournalChanged(JournalSnapshot { held, applied })
 }
 
@@ -48,7 +66,8 @@ fn a_lock_another_koobackup_takes_appears_without_moving_the_cursor() {
     let (operation, outcome, message) = last_log(&app);
     assert_eq!((operation.as_str(), outcome), ("journal", Outcome::Info));
     assert!(
-        message.contains("9e0f1a2b") && message.contains("another koobackup"),
+        message.contains("9e0f1a2b")
+            && message.contains("held by `lock hold` of `backup` on web-01, pid 4711"),
         "{message}"
     );
 }
@@ -97,7 +116,11 @@ fn a_lock_released_elsewhere_goes_but_not_one_in_flight_or_never_journalled() {
 #[test]
 fn a_lock_whose_journal_write_never_landed_stays_on_screen() {
     let mut app = app_with(vec![]);
-    let mut created = crate::tui::locks::LockEntry::new(lock(C, 600), false);
+    let mut created = crate::tui::locks::LockEntry::new(
+        lock(C, 600),
+        false,
+        crate::tui::locks::Holder::App(Purpose::App { adopted: false }),
+    );
     created.seen_in_journal = false;
     app.locks.entries_mut().push(created);
     app.update(snapshot(vec![], 0));

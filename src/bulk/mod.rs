@@ -1,0 +1,258 @@
+//! The one engine for deleting many records (`record delete ID...`, `cleanup --yes`, the app's
+//! bulk delete and clean-up): concurrent, at an adaptive pace ([`limit`]), each record re-read
+//! right before it is deleted, and a report of exactly what happened to each.
+//!
+//! Rules:
+//! - A record is deleted at most once: the targets are made unique, and a delete is repeated
+//!   only by the client's own retries of the same request.
+//! - With re-reading on, a record whose status or version changed since it was chosen is kept
+//!   ([`Outcome::Changed`]), and one already gone is someone else's delete
+//!   ([`Outcome::AlreadyGone`]), never counted as ours.
+//! - Only a success answer proves a delete was ours ([`Outcome::Deleted`]); "not found" on a
+//!   repeat after an attempt that may have landed is [`Outcome::GoneUnproven`].
+//! - Before each record is sent, `guard` is asked whether to go on: it stops the run when the
+//!   user cancels or the lock is lost. Requests already sent finish and are reported.
+
+pub mod limit;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
+use crate::api::client::AttemptObserver;
+use crate::api::error::ErrorKind;
+use crate::api::{ApiError, BackupRecord, Client, Deleted, RecordStatus};
+use limit::Limit;
+
+/// KooDrive's "record not found".
+const RECORD_NOT_FOUND: i64 = 404001;
+
+/// Attempts of one request beyond the first: a rate limit or a flaky server must not turn into a
+/// list of failures to retry by hand.
+pub const RETRIES: u32 = 5;
+
+/// The record as it was when it was chosen: it is deleted only while it still is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chosen {
+    pub status: RecordStatus,
+    pub version: i64,
+}
+
+impl Chosen {
+    pub fn of(record: &BackupRecord) -> Chosen {
+        Chosen {
+            status: record.status,
+            version: record.version,
+        }
+    }
+}
+
+/// One record to delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub record_id: String,
+    /// How it was when chosen; `None` when it was named by id without being read.
+    pub chosen: Option<Chosen>,
+}
+
+/// Why the rest of a run was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    Cancelled,
+    LockLost(String),
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Deleted by this run: the server answered the delete with success. `was` is the record
+    /// as read right before.
+    Deleted {
+        was: Option<Box<BackupRecord>>,
+    },
+    /// Gone, but not provably by this run: a repeat after an attempt that may have landed was
+    /// answered "not found".
+    GoneUnproven {
+        was: Option<Box<BackupRecord>>,
+    },
+    /// Gone before this run deleted it: someone else's delete.
+    AlreadyGone,
+    /// Changed since it was chosen (completed, or given a new version): kept.
+    Changed {
+        chosen: Chosen,
+        now: Box<BackupRecord>,
+    },
+    Failed(ApiError),
+}
+
+impl Outcome {
+    /// Whether the record is gone from the server (by this run or not).
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Deleted { .. } | Outcome::GoneUnproven { .. } | Outcome::AlreadyGone
+        )
+    }
+
+    /// In a few words, for tables and the log: "deleted", "kept: completed meanwhile"…
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Deleted { .. } => "deleted".into(),
+            Outcome::GoneUnproven { .. } => "gone: not found when the delete was repeated after a lost \
+                                              answer (most likely deleted by the first attempt)"
+                .into(),
+            Outcome::AlreadyGone => "already gone: deleted by someone else before this run".into(),
+            Outcome::Changed { chosen, now } => changed_text(chosen, now),
+            Outcome::Failed(error) => format!("failed: {error}"),
+        }
+    }
+}
+
+/// "kept: completed meanwhile (status new → completed, version 1 → 2)".
+fn changed_text(chosen: &Chosen, now: &BackupRecord) -> String {
+    let what = if chosen.status != now.status && now.status == RecordStatus::Completed {
+        "completed meanwhile"
+    } else {
+        "changed meanwhile"
+    };
+    let mut parts = Vec::new();
+    if chosen.status != now.status {
+        parts.push(format!("status {} → {}", chosen.status, now.status));
+    }
+    if chosen.version != now.version {
+        parts.push(format!("version {} → {}", chosen.version, now.version));
+    }
+    format!("kept: {what} ({})", parts.join(", "))
+}
+
+/// One record's outcome, as the run reports it.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub record_id: String,
+    pub outcome: Outcome,
+}
+
+/// How a run is paced and checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Read each record right before deleting it.
+    pub reread: bool,
+    /// Requests in flight at most (`--concurrency`).
+    pub ceiling: usize,
+}
+
+/// The end of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Records never sent, because the run stopped.
+    pub not_attempted: Vec<String>,
+    pub stop: Option<Stop>,
+    /// The most requests the pace allowed at once, and how many attempts were pushed back.
+    pub peak_concurrency: usize,
+    pub pushed_back: usize,
+}
+
+/// Deletes `targets` under `lock_id`, reporting each record to `on_done` as it ends. `guard` is
+/// asked before each record is sent; when it answers a [`Stop`], nothing more is sent.
+pub async fn delete_all(
+    client: &Client,
+    lock_id: &str,
+    targets: Vec<Target>,
+    options: Options,
+    guard: impl Fn() -> Option<Stop>,
+    mut on_done: impl FnMut(Done),
+) -> Summary {
+    let limit = Arc::new(Limit::new(options.ceiling));
+    let observer = {
+        let limit = limit.clone();
+        AttemptObserver(Arc::new(move |attempt| limit.observe(attempt, Instant::now())))
+    };
+    let client = client.with_retries(RETRIES).with_observer(observer);
+    let mut seen = HashSet::new();
+    let mut queue = targets
+        .into_iter()
+        .filter(|target| seen.insert(target.record_id.clone()));
+    let mut in_flight = FuturesUnordered::new();
+    let mut stop = None;
+    loop {
+        let mut paused = None;
+        while stop.is_none() && in_flight.len() < limit.current() {
+            if let Some(wait) = limit.pause(Instant::now()) {
+                paused = Some(wait);
+                break;
+            }
+            if let Some(reason) = guard() {
+                stop = Some(reason);
+                break;
+            }
+            let Some(target) = queue.next() else {
+                break;
+            };
+            let client = &client;
+            in_flight.push(async move {
+                let outcome = delete_one(client, lock_id, &target, options.reread).await;
+                Done {
+                    record_id: target.record_id,
+                    outcome,
+                }
+            });
+        }
+        if in_flight.is_empty() {
+            match paused {
+                Some(wait) => {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        // While paused, wake at the pause's end too; otherwise at the next answer.
+        let wake = paused.unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            Some(done) = in_flight.next() => on_done(done),
+            _ = tokio::time::sleep(wake) => {}
+        }
+    }
+    let (peak_concurrency, pushed_back) = limit.summary();
+    Summary {
+        not_attempted: queue.map(|target| target.record_id).collect(),
+        stop,
+        peak_concurrency,
+        pushed_back,
+    }
+}
+
+fn not_found(error: &ApiError) -> bool {
+    error.kind() == ErrorKind::NotFound && error.code() == Some(RECORD_NOT_FOUND)
+}
+
+/// Deletes one record (re-read first when `reread`), as a run does each of its targets.
+pub async fn delete_one(client: &Client, lock_id: &str, target: &Target, reread: bool) -> Outcome {
+    let mut was = None;
+    if reread {
+        match client.get_record(&target.record_id).await {
+            Ok(record) => {
+                if let Some(chosen) = target.chosen
+                    && (record.status != chosen.status || record.version != chosen.version)
+                {
+                    return Outcome::Changed {
+                        chosen,
+                        now: Box::new(record),
+                    };
+                }
+                was = Some(Box::new(record));
+            }
+            Err(error) if not_found(&error) => return Outcome::AlreadyGone,
+            Err(error) => return Outcome::Failed(error),
+        }
+    }
+    match client.delete_record(lock_id, &target.record_id).await {
+        Ok(Deleted::Confirmed) => Outcome::Deleted { was },
+        Ok(Deleted::GoneOnRetry) => Outcome::GoneUnproven { was },
+        Err(error) if not_found(&error) => Outcome::AlreadyGone,
+        Err(error) => Outcome::Failed(error),
+    }
+}

@@ -1,0 +1,391 @@
+//! Who holds a lock: what it is for, on which host, in which process (pid and the process's
+//! start time, so a reused pid is not taken for the owner), and since when. Written into every
+//! journal entry, and read back to tell a lock of this process from one of a running backup,
+//! one kept on purpose, and one whose process is gone (orphaned).
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::format::escape;
+
+/// What a lock was taken for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Purpose {
+    /// `lock hold` running COMMAND (its program and arguments, shortened).
+    Hold { command: String },
+    /// A clean-up: `cleanup --yes`, the app's clean-up, `pending apply`.
+    Cleanup,
+    /// One operation of the command line or the app (`record delete`, `record complete
+    /// --auto-lock`, a delete in the app): released when it ends.
+    Operation { what: String },
+    /// Held by the app for as long as it runs: created there on purpose, or adopted.
+    App {
+        #[serde(default)]
+        adopted: bool,
+    },
+    /// Taken on purpose by the user and kept until released (`lock create`, kept when the app
+    /// quit, adopted by `lock renew`): bound to no process, and used only where it is named.
+    /// `via` says how, in words: "`lock create`".
+    Kept { via: String },
+}
+
+impl Purpose {
+    /// Whether the lock lives and dies with its process: when that process is gone, the lock
+    /// is orphaned. A lock kept on purpose outlives the command that made it.
+    pub fn is_process_bound(&self) -> bool {
+        !matches!(self, Purpose::Kept { .. })
+    }
+
+    /// "`lock hold` of `restic backup`", "a clean-up", "the koobackup app": for a terminal, so
+    /// what came from a journal file is escaped.
+    pub fn describe(&self) -> String {
+        match self {
+            Purpose::Hold { command } => format!("`lock hold` of `{}`", escape(command)),
+            Purpose::Cleanup => "a clean-up".into(),
+            Purpose::Operation { what } => format!("`{}`", escape(what)),
+            Purpose::App { adopted: false } => "the koobackup app".into(),
+            Purpose::App { adopted: true } => "the koobackup app (adopted)".into(),
+            Purpose::Kept { via } => format!("you, with {}", escape(via)),
+        }
+    }
+}
+
+/// The owner of a journal entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Owner {
+    pub purpose: Purpose,
+    pub host: String,
+    pub pid: u32,
+    /// When the process started, in the kernel's clock ticks since boot (Linux); absent where
+    /// it cannot be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_start: Option<u64>,
+    /// The boot the process belongs to (Linux): after a reboot every pid is someone else's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+    pub since: DateTime<Utc>,
+}
+
+/// Where an owner stands, seen from this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// This very process.
+    Mine,
+    /// A process this one runs under (COMMAND of a `lock hold`, using the hold's lock).
+    Ancestor,
+    /// Another process on this machine, still running.
+    Running,
+    /// Its process is gone (or its pid now belongs to another process): nobody renews or
+    /// releases the lock, which may be released by whoever needs the module.
+    Orphaned,
+    /// A process on another host: whether it still runs cannot be told from here.
+    Elsewhere,
+    /// Kept on purpose by the user, bound to no process.
+    Kept,
+    /// Written by an older koobackup, which recorded no owner.
+    Unknown,
+}
+
+impl Standing {
+    /// The standing of an entry with `owner` (none for entries older koobackups wrote).
+    pub fn of(owner: Option<&Owner>) -> Standing {
+        let Some(owner) = owner else {
+            return Standing::Unknown;
+        };
+        if !owner.purpose.is_process_bound() {
+            return Standing::Kept;
+        }
+        let here = Machine::current();
+        if owner.host != here.host {
+            return Standing::Elsewhere;
+        }
+        if let (Some(theirs), Some(ours)) = (&owner.boot_id, &here.boot_id)
+            && theirs != ours
+        {
+            return Standing::Orphaned;
+        }
+        if owner.pid == std::process::id() && same_start(owner, process_start(owner.pid)) {
+            return Standing::Mine;
+        }
+        if !is_running(owner) {
+            return Standing::Orphaned;
+        }
+        if ancestors().contains(&owner.pid) {
+            Standing::Ancestor
+        } else {
+            Standing::Running
+        }
+    }
+
+    /// Whether this process may use the lock without it being named: only its own.
+    pub fn is_mine(self) -> bool {
+        self == Standing::Mine
+    }
+
+    /// A stable name for scripts (`--json`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Standing::Mine => "this-process",
+            Standing::Ancestor => "parent-process",
+            Standing::Running => "running",
+            Standing::Orphaned => "orphaned",
+            Standing::Elsewhere => "another-host",
+            Standing::Kept => "kept",
+            Standing::Unknown => "unknown",
+        }
+    }
+
+    /// A few words for tables: "this process", "running", "orphaned"…
+    pub fn label(self) -> &'static str {
+        match self {
+            Standing::Mine => "this process",
+            Standing::Ancestor => "running (parent)",
+            Standing::Running => "running",
+            Standing::Orphaned => "orphaned",
+            Standing::Elsewhere => "another host",
+            Standing::Kept => "kept",
+            Standing::Unknown => "owner unknown",
+        }
+    }
+}
+
+impl Owner {
+    /// This process, taking a lock for `purpose` now.
+    pub fn this_process(purpose: Purpose) -> Owner {
+        let here = Machine::current();
+        let pid = std::process::id();
+        Owner {
+            purpose,
+            host: here.host.clone(),
+            pid,
+            process_start: process_start(pid),
+            boot_id: here.boot_id.clone(),
+            since: Utc::now(),
+        }
+    }
+
+    /// The same owner, now for `purpose` (a lock the app kept when it quit).
+    pub fn with_purpose(&self, purpose: Purpose) -> Owner {
+        Owner {
+            purpose,
+            ..self.clone()
+        }
+    }
+
+    /// "`lock hold` of `restic backup` on web-01, pid 4711, since 02:10".
+    pub fn describe(&self) -> String {
+        let since = crate::format::local_time(self.since);
+        let host = escape(&self.host);
+        if self.purpose.is_process_bound() {
+            format!(
+                "{} on {host}, pid {}, since {since}",
+                self.purpose.describe(),
+                self.pid
+            )
+        } else {
+            format!(
+                "{} on {host}, since {since} (kept until released)",
+                self.purpose.describe()
+            )
+        }
+    }
+}
+
+/// A holder of a lock as people read it, with what can be done about it: "held by `lock hold`
+/// of `restic backup` on web-01, pid 4711, since 02:10".
+pub fn describe_holder(owner: Option<&Owner>, standing: Standing) -> String {
+    match (owner, standing) {
+        (None, _) => "held by a koobackup that did not record its owner (an older version)".into(),
+        (Some(owner), Standing::Orphaned) => {
+            format!("held by {} — orphaned: that process is gone", owner.describe())
+        }
+        (Some(owner), Standing::Mine) => format!("held by this process ({})", owner.purpose.describe()),
+        (Some(owner), _) => format!("held by {}", owner.describe()),
+    }
+}
+
+/// This machine, as owners name it.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub host: String,
+    pub boot_id: Option<String>,
+}
+
+impl Machine {
+    pub fn current() -> &'static Machine {
+        static MACHINE: OnceLock<Machine> = OnceLock::new();
+        MACHINE.get_or_init(|| Machine {
+            host: host_name(),
+            boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .ok()
+                .map(|id| id.trim().to_string())
+                .filter(|id| !id.is_empty()),
+        })
+    }
+}
+
+/// The host name, or "localhost" when it cannot be read.
+fn host_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: gethostname(2) writes at most `len` bytes into the buffer we own.
+    let ok = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) } == 0;
+    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
+    let name = String::from_utf8_lossy(&buffer[..end]).trim().to_string();
+    if ok && !name.is_empty() {
+        name
+    } else {
+        "localhost".into()
+    }
+}
+
+/// Fields of `/proc/<pid>/stat` after the command name (which may hold spaces and parentheses,
+/// so the count starts after its last `)`): state is the first.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// When process `pid` started (field 22 of its stat line), where `/proc` tells.
+fn process_start(pid: u32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
+}
+
+fn same_start(owner: &Owner, now: Option<u64>) -> bool {
+    match (owner.process_start, now) {
+        (Some(recorded), Some(now)) => recorded == now,
+        _ => true,
+    }
+}
+
+/// Whether the owner's process still runs: the same pid started at the same time, and not a
+/// zombie. Without `/proc`, whether the pid exists at all.
+fn is_running(owner: &Owner) -> bool {
+    if std::path::Path::new("/proc/self/stat").exists() {
+        return match stat_fields(owner.pid) {
+            None => false,
+            Some(fields) => {
+                let zombie = matches!(fields.first().map(String::as_str), Some("Z" | "X"));
+                !zombie && same_start(owner, fields.get(19).and_then(|s| s.parse().ok()))
+            }
+        };
+    }
+    let Ok(pid) = libc::pid_t::try_from(owner.pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists; EPERM means it does.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    alive || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// The pids this process runs under, parent first, up to init (where `/proc` tells).
+fn ancestors() -> Vec<u32> {
+    let mut chain = Vec::new();
+    // SAFETY: getppid(2) cannot fail.
+    let mut pid = u32::try_from(unsafe { libc::getppid() }).unwrap_or(0);
+    while pid > 1 && chain.len() < 64 {
+        chain.push(pid);
+        pid = stat_fields(pid)
+            .and_then(|fields| fields.get(1)?.parse().ok())
+            .unwrap_or(0);
+    }
+    chain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(purpose: Purpose) -> Owner {
+        Owner::this_process(purpose)
+    }
+
+    #[test]
+    fn this_process_is_mine_and_names_its_purpose() {
+        let me = owner(Purpose::Cleanup);
+        assert_eq!(Standing::of(Some(&me)), Standing::Mine);
+        assert!(me.describe().starts_with("a clean-up on "), "{}", me.describe());
+        assert!(me.describe().contains(&format!("pid {}", std::process::id())));
+    }
+
+    #[test]
+    fn a_kept_lock_is_bound_to_no_process() {
+        let mut kept = owner(Purpose::Kept {
+            via: "lock create".into(),
+        });
+        kept.pid = u32::MAX;
+        assert_eq!(Standing::of(Some(&kept)), Standing::Kept);
+        assert_eq!(Standing::of(None), Standing::Unknown);
+    }
+
+    #[test]
+    fn a_gone_or_reused_pid_is_orphaned() {
+        let mut gone = owner(Purpose::Hold {
+            command: "sleep 1".into(),
+        });
+        gone.pid = u32::MAX - 1;
+        assert_eq!(Standing::of(Some(&gone)), Standing::Orphaned);
+        let mut reused = owner(Purpose::Cleanup);
+        if let Some(start) = reused.process_start.as_mut() {
+            *start += 1;
+            assert_eq!(Standing::of(Some(&reused)), Standing::Orphaned);
+        }
+        let mut rebooted = owner(Purpose::Cleanup);
+        if rebooted.boot_id.is_some() {
+            rebooted.boot_id = Some("another-boot".into());
+            assert_eq!(Standing::of(Some(&rebooted)), Standing::Orphaned);
+        }
+    }
+
+    #[test]
+    fn another_running_process_and_another_host() {
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut running = owner(Purpose::Cleanup);
+        running.pid = child.id();
+        running.process_start = process_start(child.id());
+        assert_eq!(Standing::of(Some(&running)), Standing::Running);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(Standing::of(Some(&running)), Standing::Orphaned);
+
+        let mut remote = owner(Purpose::Cleanup);
+        remote.host = format!("{}-elsewhere", remote.host);
+        assert_eq!(Standing::of(Some(&remote)), Standing::Elsewhere);
+    }
+
+    #[test]
+    fn the_parent_process_is_an_ancestor() {
+        // SAFETY: getppid(2) cannot fail.
+        let parent = u32::try_from(unsafe { libc::getppid() }).unwrap();
+        let mut hold = owner(Purpose::Hold {
+            command: "backup".into(),
+        });
+        hold.pid = parent;
+        hold.process_start = process_start(parent);
+        assert_eq!(Standing::of(Some(&hold)), Standing::Ancestor);
+    }
+
+    #[test]
+    fn old_entries_and_new_fields_read_back() {
+        let json = r#"{"purpose":{"kind":"hold","command":"restic backup"},"host":"web-01","pid":4711,"since":"2026-12-05T02:10:00Z"}"#;
+        let read: Owner = serde_json::from_str(json).unwrap();
+        assert_eq!(read.process_start, None);
+        assert_eq!(
+            read.purpose,
+            Purpose::Hold {
+                command: "restic backup".into()
+            }
+        );
+        let text = describe_holder(Some(&read), Standing::Elsewhere);
+        assert!(
+            text.starts_with("held by `lock hold` of `restic backup` on web-01, pid 4711, since 2026-12-05"),
+            "{text}"
+        );
+        let app: Purpose = serde_json::from_str(r#"{"kind":"app"}"#).unwrap();
+        assert_eq!(app, Purpose::App { adopted: false });
+    }
+}

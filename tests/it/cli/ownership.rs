@@ -1,0 +1,418 @@
+//! A lock belongs to one operation (issue 22), through the real binary against the real server:
+//! no command borrows another operation's lock from the journal, a clean-up re-reads what it
+//! deletes, long deletes keep their lock renewed, a clock running ahead forgets nothing, an
+//! interrupted clean-up never blocks the next backup, and what is said is true (a full disk, a
+//! journal restored from an older copy, two deletes of the same records).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::cli::{Cli, Run};
+use crate::support::{ALICE, PREFIX, TestServer, record_ids, spawn_server, spawn_server_with};
+use koobackup::server::Faults;
+
+/// `n` records of `module` made two days ago on the server's clock (abandoned if still new);
+/// their ids, oldest first.
+async fn old_records(server: &TestServer, module: &str, n: usize) -> Vec<String> {
+    server.at_minute(-2 * 24 * 60);
+    let lock = server.lock(ALICE, module).await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let record = server.record(ALICE, &lock, module, &format!("d{i}")).await;
+        ids.push(record["recordId"].as_str().unwrap().to_owned());
+    }
+    server
+        .req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
+        .lock(&lock)
+        .send()
+        .await
+        .expect_ok();
+    server.server.set_faults(Faults::default());
+    ids
+}
+
+fn latency(server: &TestServer, ms: u64) {
+    server.server.set_faults(Faults {
+        latency: Duration::from_millis(ms),
+        ..Faults::default()
+    });
+}
+
+async fn finish(child: tokio::process::Child, what: &str) -> Run {
+    Run::new(&[what], child.wait_with_output().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_complete_never_borrows_a_running_clean_ups_lock_and_the_clean_up_keeps_what_changed() {
+    let server = spawn_server().await;
+    let ids = old_records(&server, "102", 60).await;
+    // The oldest record is listed (and so deleted) last: time for what follows.
+    let target = ids[0].clone();
+    latency(&server, 250);
+    let cli = Cli::for_server(&server.base_url());
+    let cleanup = cli
+        .command(&["cleanup", "-m", "102", "--older-than", "1s", "--yes", "--json"])
+        .spawn()
+        .unwrap();
+    let cleanup_lock = cli.wait_for_owner("cleanup").await;
+
+    // Unnamed, the clean-up's lock is not used: the command says whose it is.
+    let plain = cli.run(&["record", "complete", &target]).await;
+    plain.code(2);
+    assert!(
+        plain.stderr.contains(&cleanup_lock) && plain.stderr.contains("a clean-up"),
+        "{}",
+        plain.stderr
+    );
+    // --auto-lock wants a lock of its own: the module is held, by the clean-up.
+    let auto = cli.run(&["record", "complete", &target, "--auto-lock"]).await;
+    auto.code(4);
+    assert!(auto.stderr.contains("a clean-up"), "{}", auto.stderr);
+
+    // Named on purpose, it is used (with a warning); the clean-up then finds the record
+    // completed and keeps it.
+    let named = cli
+        .run(&["record", "complete", &target, "--lock", &cleanup_lock])
+        .await;
+    named.ok();
+    assert!(
+        named.stderr.contains("using it because it was named"),
+        "{}",
+        named.stderr
+    );
+    let report = finish(cleanup, "cleanup").await;
+    report.code(4);
+    let candidates = report.json()["candidates"].as_array().unwrap().clone();
+    let kept = candidates
+        .iter()
+        .find(|c| c["record"]["recordId"] == target.as_str())
+        .expect("the completed record was a candidate");
+    assert_eq!(kept["outcome"], "kept-changed", "{kept}");
+    assert!(
+        kept["outcomeText"]
+            .as_str()
+            .unwrap()
+            .contains("completed meanwhile"),
+        "{kept}"
+    );
+    let left = record_ids(&server.db_path, "102");
+    assert_eq!(left, BTreeSet::from([target]), "only the completed one stays");
+    assert!(cli.journal_ids().is_empty(), "the clean-up released its lock");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_delete_of_many_keeps_its_lock_renewed() {
+    // 3-second locks and 300 ms answers: 60 reads and 60 deletes take longer than a lock lives.
+    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_secs(3)).await;
+    let ids = old_records(&server, "100", 60).await;
+    latency(&server, 300);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let cli = Cli::for_server(&server.base_url())
+        .env("KOOBACKUP_LOCK_TTL_SECS", "3")
+        .env("KOOBACKUP_LOG", log.path().to_str().unwrap());
+    let mut args = vec!["record", "delete", "--yes", "--auto-lock", "--json"];
+    args.extend(ids.iter().map(String::as_str));
+    let run = cli.run(&args).await;
+    run.ok();
+    assert_eq!(run.json()["ok"].as_array().unwrap().len(), 60, "{}", run.stdout);
+    assert!(record_ids(&server.db_path, "100").is_empty());
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        text.contains(r#"method=PATCH path="/lock""#),
+        "the lock was never renewed:\n{text}"
+    );
+    assert!(
+        !text.contains("status=409"),
+        "a delete met a lapsed lock:\n{text}"
+    );
+    assert!(cli.journal_ids().is_empty(), "its own lock is released");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clock_running_ahead_forgets_no_live_lock() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let kept = cli.run(&["lock", "create", "-m", "100", "-q"]).await;
+    let kept = kept.ok().stdout_trimmed().to_owned();
+    let hold = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    let held = cli.wait_for_owner("hold").await;
+
+    // Another koobackup whose clock is 25 minutes ahead (another host on a shared home, a
+    // clock step) takes a lock of its own.
+    let ahead = cli
+        .command(&["lock", "create", "-m", "101", "-q"])
+        .env("LD_PRELOAD", crate::support::faketime())
+        .env("FAKETIME", "+25m")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .output()
+        .await
+        .unwrap();
+    Run::new(&["lock create (clock ahead)"], ahead).ok();
+    let ids: BTreeSet<String> = cli.journal_ids().into_iter().collect();
+    assert!(
+        ids.contains(&kept) && ids.contains(&held),
+        "a live lock was forgotten by a clock running ahead: {ids:?}"
+    );
+    assert_eq!(ids.len(), 3);
+    let mut hold = hold;
+    hold.start_kill().unwrap();
+    let _ = hold.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clean_up_killed_half_way_does_not_block_the_next_backup() {
+    let server = spawn_server().await;
+    old_records(&server, "102", 20).await;
+    latency(&server, 150);
+    let cli = Cli::for_server(&server.base_url());
+    let mut cleanup = cli.command(&["cleanup", "-m", "102", "--yes"]).spawn().unwrap();
+    cli.wait_for_owner("cleanup").await;
+    // Killed once it has deleted some.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while record_ids(&server.db_path, "102").len() == 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clean-up deleted nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cleanup.start_kill().unwrap();
+    let _ = cleanup.wait().await;
+    server.server.set_faults(Faults::default());
+    assert_eq!(
+        cli.journal_ids().len(),
+        1,
+        "the dead clean-up's lock is left behind"
+    );
+
+    // The next backup finds the module locked by a lock whose process is gone: released, and
+    // the backup runs.
+    let backup = cli.run(&["lock", "hold", "-m", "102", "--", "true"]).await;
+    backup.ok();
+    assert!(
+        backup.stderr.contains("released the orphaned lock") && backup.stderr.contains("a clean-up"),
+        "{}",
+        backup.stderr
+    );
+    assert!(cli.journal_ids().is_empty());
+    // `lock list` before that would have shown it as orphaned.
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lock_list_names_each_owner_and_an_orphan() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    cli.run(&["lock", "create", "-m", "100"]).await.ok();
+    cli.run(&["lock", "create", "-m", "101"]).await.ok();
+    // A clean-up whose process is gone: its entry names a pid that runs nothing.
+    let mut journal: Value =
+        serde_json::from_str(&std::fs::read_to_string(cli.journal_path()).unwrap()).unwrap();
+    let entry = &mut journal["locks"][1]["owner"];
+    entry["purpose"] = serde_json::json!({"kind": "cleanup"});
+    entry["pid"] = u32::MAX.into();
+    std::fs::write(cli.journal_path(), journal.to_string()).unwrap();
+
+    let list = cli.run(&["lock", "list", "--json"]).await;
+    let locks = list.ok().json();
+    let states: Vec<&str> = locks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["ownerState"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["kept", "orphaned"], "{locks}");
+    let table = cli.run(&["lock", "list", "-o", "wide"]).await;
+    assert!(
+        table.ok().stdout.contains("orphaned: a clean-up"),
+        "{}",
+        table.stdout
+    );
+}
+
+/// A small filesystem of its own at `dir` (tmpfs), unmounted when dropped.
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "cannot mount a tmpfs for the full-disk test (needs root, as in CI)"
+        );
+        SmallDisk {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Writes until nothing more fits.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.dir.join("filler")).unwrap();
+        let block = vec![b'x'; 4096];
+        while filler.write_all(&block).is_ok() {}
+        let _ = filler.sync_all();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_on_a_full_disk_is_said_as_done_and_not_listed_again() {
+    let server = spawn_server().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&scratch.path().join("small"));
+    let journal = disk.dir.join("locks.json");
+    let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_JOURNAL", journal.to_str().unwrap());
+    let first = cli.run(&["lock", "create", "-m", "100", "-q"]).await;
+    let first = first.ok().stdout_trimmed().to_owned();
+    let second = cli.run(&["lock", "create", "-m", "101", "-q"]).await;
+    let second = second.ok().stdout_trimmed().to_owned();
+    disk.fill();
+
+    let release = cli.run(&["lock", "release", &first]).await;
+    release.ok();
+    assert!(release.stdout.contains("released"), "{}", release.stdout);
+    let listed = cli.run(&["lock", "list", "-q"]).await;
+    assert_eq!(
+        listed.ok().stdout_trimmed(),
+        second,
+        "the released lock is not shown as held"
+    );
+
+    // A change that must grow the file cannot be written: said, and the lock is not left
+    // behind unjournalled.
+    let grow = cli.run(&["lock", "create", "-m", "102"]).await;
+    grow.code(1);
+    assert!(
+        grow.stderr.contains("not journalled") && grow.stderr.contains("released again"),
+        "{}",
+        grow.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_journal_restored_from_an_older_copy_heals_at_the_next_renewal() {
+    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_secs(3)).await;
+    let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_LOCK_TTL_SECS", "3");
+    let old = cli.run(&["lock", "create", "-m", "102", "-q"]).await;
+    let old = old.ok().stdout_trimmed().to_owned();
+    let copy = std::fs::read(cli.journal_path()).unwrap();
+    cli.run(&["lock", "release", &old]).await.ok();
+
+    let hold = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sleep", "20"])
+        .spawn()
+        .unwrap();
+    let held = cli.wait_for_owner("hold").await;
+    // The older copy comes back: it lists the released lock, not the held one.
+    std::fs::write(cli.journal_path(), &copy).unwrap();
+    assert_eq!(cli.journal_ids(), std::slice::from_ref(&old));
+    // The hold re-asserts its entry at its next renewal (every 1.5 s here).
+    let healed = cli.wait_for_owner("hold").await;
+    assert_eq!(healed, held);
+
+    // A conflict now points at the lock that holds the module.
+    let conflict = cli.run(&["lock", "create", "-m", "102"]).await;
+    conflict.code(4);
+    assert!(
+        conflict.stderr.contains(&held) && conflict.stderr.contains("`lock hold` of `sleep 20`"),
+        "{}",
+        conflict.stderr
+    );
+    let mut hold = hold;
+    hold.start_kill().unwrap();
+    let _ = hold.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_deletes_of_the_same_records_never_both_claim_one() {
+    let server = spawn_server().await;
+    let ids = old_records(&server, "101", 30).await;
+    let cli = Cli::for_server(&server.base_url());
+    let lock = cli.run(&["lock", "create", "-m", "101", "-q"]).await;
+    let lock = lock.ok().stdout_trimmed().to_owned();
+    server.server.set_faults(Faults {
+        error_rate: 0.2,
+        ..Faults::default()
+    });
+    let mut args = vec!["record", "delete", "--yes", "--json", "--lock", &lock];
+    args.extend(ids.iter().map(String::as_str));
+    let first = cli.command(&args).spawn().unwrap();
+    let second = cli.command(&args).spawn().unwrap();
+    let (first, second) = (finish(first, "delete 1").await, finish(second, "delete 2").await);
+    server.server.set_faults(Faults::default());
+    let ok = |run: &Run| -> BTreeSet<String> {
+        run.json()["ok"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (a, b) = (ok(&first), ok(&second));
+    assert!(
+        a.is_disjoint(&b),
+        "both claim {:?}",
+        a.intersection(&b).collect::<Vec<_>>()
+    );
+    let left = record_ids(&server.db_path, "101");
+    for id in &ids {
+        assert!(
+            a.contains(id) || b.contains(id) || left.contains(id) || {
+                // Gone, reported as gone without a claim.
+                let gone = |run: &Run| {
+                    run.json()["gone"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|g| g["recordId"] == id.as_str())
+                };
+                gone(&first) || gone(&second)
+            },
+            "{id} is neither claimed, nor said gone, nor left"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn release_all_leaves_a_running_backups_lock_alone() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let kept = cli.run(&["lock", "create", "-m", "100", "-q"]).await;
+    let kept = kept.ok().stdout_trimmed().to_owned();
+    let mut hold = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    let held = cli.wait_for_owner("hold").await;
+    let all = cli.run(&["lock", "release", "--all"]).await;
+    all.ok();
+    assert!(
+        all.stderr.contains(&format!("skipped lock {held}")) && all.stderr.contains("`lock hold`"),
+        "{}",
+        all.stderr
+    );
+    assert_eq!(
+        cli.journal_ids(),
+        std::slice::from_ref(&held),
+        "only the kept one ({kept}) went"
+    );
+    hold.start_kill().unwrap();
+    let _ = hold.wait().await;
+}
