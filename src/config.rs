@@ -873,6 +873,18 @@ pub fn data_dir() -> Result<PathBuf, ConfigError> {
     Ok(base.join("koobackup"))
 }
 
+/// `$XDG_STATE_HOME/koobackup`, else `~/.local/state/koobackup`: crash reports (and, later, the
+/// history) live here.
+pub fn state_dir() -> Result<PathBuf, ConfigError> {
+    let base = match non_empty_env("XDG_STATE_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => home_dir("state directory", "XDG_STATE_HOME")?
+            .join(".local")
+            .join("state"),
+    };
+    Ok(base.join("koobackup"))
+}
+
 fn home_dir(what: &'static str, hint: &'static str) -> Result<PathBuf, ConfigError> {
     std::env::home_dir().ok_or(ConfigError::NoHome { what, hint })
 }

@@ -10,8 +10,12 @@ use koobackup::connect;
 use koobackup::journal::Journal;
 
 fn main() -> ExitCode {
+    koobackup::crash::install();
     cli::complete_if_asked();
     let args = cli::parse();
+    if args.version {
+        return ExitCode::from(cli::print_version(args.verbose).unwrap_or(Exit::Ok.code()));
+    }
     if let Some(path) = &args.global.log_file
         && let Err(message) = koobackup::logging::to_file(path)
     {
@@ -19,10 +23,17 @@ fn main() -> ExitCode {
         return ExitCode::from(Exit::Usage.code());
     }
     let code = match args.command {
-        Some(command) => cli::run(args.global, args.fresh, command),
+        Some(command) => cli::run(args.global, args.fresh, command, app_check),
         None => run_app(&args.global, args.fresh),
     };
     ExitCode::from(code)
+}
+
+/// What `config check` and `config edit` check of the app's `[keys]` and `[theme]`: what the app
+/// itself checks at start. Given to the command line from here, above both, so the command line
+/// does not depend on the app.
+fn app_check(config: &koobackup::config::Config, path: &std::path::Path) -> Result<(), String> {
+    koobackup::tui::look(Some(config), path, koobackup::color::ColorChoice::Never).map(drop)
 }
 
 /// The no-subcommand path: connect (profile, command line, or the embedded demo server, reset
@@ -46,7 +57,7 @@ fn app_session(global: &GlobalArgs, fresh: bool) -> Result<(), CliError> {
     }
     let options = global.connect_options(fresh);
     let (config_path, config) = connect::config_file(&options)?;
-    let look = koobackup::tui::look(config.as_ref(), &config_path).map_err(CliError::usage)?;
+    let look = koobackup::tui::look(config.as_ref(), &config_path, global.color).map_err(CliError::usage)?;
     let profiles = config.as_ref().map(|c| c.profile_names()).unwrap_or_default();
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;

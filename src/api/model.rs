@@ -59,6 +59,20 @@ impl fmt::Display for ModuleCode {
     }
 }
 
+impl ModuleCode {
+    /// A module as people type it: `100`/`101`/`102`, or the names `folder`, `album`,
+    /// `address-book` (case, spaces and `_` aside; `contacts` too).
+    pub fn parse_named(text: &str) -> Result<ModuleCode, String> {
+        let normalized = text.trim().to_ascii_lowercase().replace([' ', '_'], "-");
+        match normalized.as_str() {
+            "folder" => Ok(ModuleCode::Folder),
+            "album" => Ok(ModuleCode::Album),
+            "address-book" | "addressbook" | "contacts" => Ok(ModuleCode::AddressBook),
+            _ => text.parse(),
+        }
+    }
+}
+
 impl std::str::FromStr for ModuleCode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

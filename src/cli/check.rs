@@ -94,14 +94,18 @@ impl Report {
     }
 }
 
-pub(crate) async fn run(options: &ConnectOptions, out: Output) -> Result<u8, CliError> {
+pub(crate) async fn run(
+    options: &ConnectOptions,
+    out: Output,
+    app_check: super::settings::AppCheck,
+) -> Result<u8, CliError> {
     let mut report = Report::default();
-    check(options, &mut report).await;
+    check(options, &mut report, app_check).await;
     report.print(out)?;
     Ok(report.first_problem.unwrap_or(Exit::Ok).code())
 }
 
-async fn check(options: &ConnectOptions, report: &mut Report) {
+async fn check(options: &ConnectOptions, report: &mut Report, app_check: super::settings::AppCheck) {
     let target = match connect::resolve(options) {
         Ok(target) => target,
         Err(error) => return report.problem("config", error.into()),
@@ -110,7 +114,7 @@ async fn check(options: &ConnectOptions, report: &mut Report) {
     if let Ok((path, Some(config))) = connect::config_file(options)
         && (!config.keys.is_empty() || !config.theme.is_empty())
     {
-        match crate::tui::look(Some(&config), &path) {
+        match app_check(&config, &path) {
             Ok(_) => report.ok("app", "the [keys] and [theme] of the config file work"),
             Err(problem) => report.problem("app", CliError::usage(problem)),
         }

@@ -13,11 +13,11 @@ use clap::Args;
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::Context;
 use super::exit::{CliError, Exit};
 use super::named_device::NamedDevice;
 use super::output;
 use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, walk_error};
-use super::{Context, parse_module};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
@@ -30,7 +30,7 @@ use crate::retention::Retention;
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Module to clean; repeat for several (default: all three)
-    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device: its id, machine code or name (see `device list`)
     #[arg(long, value_name = "DEVICE")]
@@ -653,7 +653,7 @@ fn print(
     }
     if !done.is_empty() {
         let rows: Vec<Vec<String>> = done.iter().map(|r| candidate_row(&r.record, &r.reason)).collect();
-        out.line(&out.table(&CANDIDATE_HEADERS, &rows))?;
+        out.print_table(&out.table(&CANDIDATE_HEADERS, &rows))?;
     }
     out.note(&summary(args.yes, reports, skipped));
     Ok(())

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use super::exit::{CliError, Exit};
 use super::output;
 use super::record::incomplete;
-use super::{Context, parse_device_id, parse_module, parse_scope_id, unique};
+use super::{Context, parse_device_id, parse_scope_id, unique};
 use crate::api::ModuleCode;
 use crate::api::devices::MAX_SCOPES_PER_CALL;
 use crate::api::model::{
@@ -84,7 +84,7 @@ pub struct DeviceModule {
     #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
     pub id: String,
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
     pub module: ModuleCode,
 }
 
@@ -212,7 +212,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             } else if out.quiet {
                 added.iter().try_for_each(|s| out.value(&s.scope_id))?;
             } else if !added.is_empty() {
-                out.line(&out.table(
+                out.print_table(&out.table(
                     &["SCOPE ID", "ON THE DEVICE", "IN THE CLOUD"],
                     &scope_rows(&added),
                 ))?;

@@ -6,8 +6,6 @@
 //! <words>` and koobackup prints the candidates, so lock ids come from the journal as it is
 //! when Tab is pressed, not from when the script was written.
 
-use std::ffi::OsString;
-
 use clap::CommandFactory;
 use clap_complete::engine::CompletionCandidate;
 
@@ -28,35 +26,21 @@ pub fn complete_if_asked() {
         .complete();
 }
 
-/// `koobackup completions SHELL`: the registration script for `shell`, which calls this
-/// binary (as it was started) for every completion.
+/// `koobackup completions SHELL`: the registration script for `shell`, which calls `koobackup`
+/// (found on `$PATH` when Tab is pressed, so the script keeps working when the binary moves or is
+/// upgraded) for every completion.
 pub(super) fn completions(shell: clap_complete::Shell) -> Result<u8, CliError> {
     let name = shell.to_string();
     let shells = clap_complete::env::Shells::builtins();
     let completer = shells
         .completer(&name)
         .ok_or_else(|| CliError::usage(format!("no completion support for {name}")))?;
-    let program = std::env::args_os()
-        .next()
-        .map(absolute_program)
-        .unwrap_or_else(|| "koobackup".into());
     let mut script = Vec::new();
     completer
-        .write_registration(COMPLETE_ENV, "koobackup", "koobackup", &program, &mut script)
+        .write_registration(COMPLETE_ENV, "koobackup", "koobackup", "koobackup", &mut script)
         .map_err(|e| CliError::failure(format!("cannot write the completion script: {e}")))?;
     Output::plain().raw(String::from_utf8_lossy(&script).trim_end())?;
     Ok(Exit::Ok.code())
-}
-
-/// The program as the shell will find it later: a relative path with a directory in it
-/// (`./target/release/koobackup`) made absolute; a bare name is left to `$PATH`.
-fn absolute_program(program: OsString) -> String {
-    let path = std::path::PathBuf::from(&program);
-    let path = match std::env::current_dir() {
-        Ok(dir) if path.components().count() > 1 && path.is_relative() => dir.join(path),
-        _ => path,
-    };
-    path.to_string_lossy().into_owned()
 }
 
 /// `koobackup man [COMMAND...]`: the roff manual page of koobackup, or of one of its commands
@@ -86,11 +70,121 @@ pub(super) fn man(path: &[String]) -> Result<u8, CliError> {
         command = found;
     }
     let mut page = Vec::new();
-    clap_mangen::Man::new(command.name(name).version(env!("CARGO_PKG_VERSION")))
-        .render(&mut page)
-        .map_err(|e| CliError::failure(format!("cannot write the manual page: {e}")))?;
+    let man = clap_mangen::Man::new(command.name(name).version(env!("CARGO_PKG_VERSION")));
+    let rendered = (|| -> std::io::Result<()> {
+        man.render_title(&mut page)?;
+        man.render_name_section(&mut page)?;
+        man.render_synopsis_section(&mut page)?;
+        man.render_description_section(&mut page)?;
+        man.render_options_section(&mut page)?;
+        man.render_subcommands_section(&mut page)?;
+        man.render_extra_section(&mut page)?;
+        page.extend_from_slice(exit_status_section().as_bytes());
+        page.extend_from_slice(environment_section().as_bytes());
+        man.render_version_section(&mut page)
+    })();
+    rendered.map_err(|e| CliError::failure(format!("cannot write the manual page: {e}")))?;
     Output::plain().raw(String::from_utf8_lossy(&page).trim_end())?;
     Ok(Exit::Ok.code())
+}
+
+/// The variables koobackup reads, and what for.
+const ENVIRONMENT: [(&str, &str); 22] = [
+    ("KOOBACKUP_PROFILE", "the profile to use (--profile)"),
+    (
+        "KOOBACKUP_BASE_URL",
+        "the server (--base-url); without a profile the config file is not read",
+    ),
+    ("KOOBACKUP_USER_ID", "the KooDrive user id (--user-id)"),
+    (
+        "KOOBACKUP_TOKEN",
+        "the access token, for --base-url connections only (never a profile's)",
+    ),
+    (
+        "KOOBACKUP_APP_SECRET",
+        "the app secret, for --base-url --app-id connections only",
+    ),
+    ("KOOBACKUP_CONFIG", "the config file (--config)"),
+    (
+        "KOOBACKUP_JOURNAL",
+        "the lock journal (default: $XDG_DATA_HOME/koobackup/locks.json)",
+    ),
+    (
+        "KOOBACKUP_DATA_DIR",
+        "where the embedded demo server keeps its database",
+    ),
+    (
+        "KOOBACKUP_LOCK_ID",
+        "a lock named for record changes, as lock hold gives its COMMAND",
+    ),
+    (
+        "KOOBACKUP_LOCK_TTL_SECS",
+        "the server's lock lifetime, for test servers with short locks",
+    ),
+    (
+        "KOOBACKUP_SECRET_TIMEOUT_SECS",
+        "how long a token command may run (default 60)",
+    ),
+    ("KOOBACKUP_LOG", "append a log to this file (--log-file)"),
+    (
+        "KOOBACKUP_LOG_LEVEL",
+        "what the log keeps (tracing filter syntax: info, koobackup=trace); else RUST_LOG",
+    ),
+    (
+        "RUST_LOG",
+        "what the log keeps, when KOOBACKUP_LOG_LEVEL is not set",
+    ),
+    ("XDG_CONFIG_HOME", "the config directory (default ~/.config)"),
+    (
+        "XDG_DATA_HOME",
+        "the data directory: journal, demo database (default ~/.local/share)",
+    ),
+    (
+        "XDG_STATE_HOME",
+        "the state directory: crash reports (default ~/.local/state)",
+    ),
+    (
+        "VISUAL, EDITOR",
+        "the editor of properties in the app, and of config edit",
+    ),
+    ("NO_COLOR", "any value turns colour off (unless --color always)"),
+    (
+        "CLICOLOR, CLICOLOR_FORCE",
+        "0 turns colour off; a value but 0 forces it on",
+    ),
+    ("COLUMNS", "the width tables are fitted to on a terminal"),
+    (
+        "COMPLETE",
+        "set by the completion scripts to ask koobackup for candidates",
+    ),
+];
+
+/// A roff section of `items` as tagged paragraphs.
+fn roff_section(title: &str, items: impl Iterator<Item = (String, String)>) -> String {
+    let escape = |text: &str| text.replace('\\', "\\\\").replace('-', "\\-");
+    let mut roff = format!(".SH \"{title}\"\n");
+    for (tag, text) in items {
+        roff.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", escape(&tag), escape(&text)));
+    }
+    roff
+}
+
+fn exit_status_section() -> String {
+    roff_section(
+        "EXIT STATUS",
+        super::exit::EXIT_CODES
+            .iter()
+            .map(|(code, meaning)| (code.to_string(), meaning.to_string())),
+    )
+}
+
+fn environment_section() -> String {
+    roff_section(
+        "ENVIRONMENT",
+        ENVIRONMENT
+            .iter()
+            .map(|(name, meaning)| (name.to_string(), meaning.to_string())),
+    )
 }
 
 /// Candidates for a module argument: the codes, each with its name.

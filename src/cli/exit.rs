@@ -50,6 +50,44 @@ impl Exit {
     }
 }
 
+/// Every exit code and what it means: the one table `--help`, the manual page and the README
+/// repeat.
+pub const EXIT_CODES: [(u8, &str); 9] = [
+    (0, "success"),
+    (
+        1,
+        "any other failure (local I/O, a damaged lock journal), or a confirmation answered no",
+    ),
+    (
+        2,
+        "usage or configuration: bad arguments (an id or field refused before anything is sent included), a bad config file or one others could change, a missing token, no lock for a record change, or a request the server rejected as invalid",
+    ),
+    (
+        3,
+        "authentication: token, user id or request time rejected, or the lock, record or device belongs to another user",
+    ),
+    (
+        4,
+        "conflict: the module is locked by another operation, the lock expired or is for another module, a record changed after it was chosen and was kept, or was not sent because the lock was lost; for lock hold, the lock was not held from the command's start to its end",
+    ),
+    (
+        5,
+        "not found: no such record, lock or device (or some were gone before the command reached them), or a --device that names no device and no record",
+    ),
+    (
+        6,
+        "network: the server could not be reached or did not answer in time, or its TLS certificate is not trusted",
+    ),
+    (
+        7,
+        "server: a 5xx answer, rate limiting, an answer that is not KooDrive JSON or cannot be used, or a listing that never ends",
+    ),
+    (
+        8,
+        "incomplete: a listing was printed without the items of the answer that could not be read (each is named on stderr)",
+    ),
+];
+
 impl From<ErrorKind> for Exit {
     fn from(kind: ErrorKind) -> Exit {
         match kind {

@@ -4,7 +4,7 @@
 use chrono::Utc;
 
 use super::exit::{CliError, Exit};
-use super::output::{self, Failed, LockJson, Output};
+use super::output::{Failed, LockJson, Output};
 use super::{Context, LockCommand, LockIds, hold};
 use crate::api::LockInfo;
 use crate::connect::{self, ConnectOptions};
@@ -88,7 +88,7 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
                 vec![
                     h.lock.lock_id.clone(),
                     format::module_label(h.lock.module),
-                    output::local_clock(h.lock.expires_at),
+                    format::local_time(h.lock.expires_at),
                     format::time_left(&h.lock, now),
                     if h.auto_renew { "yes" } else { "no" }.to_string(),
                     owner_cell(h),
@@ -286,7 +286,7 @@ fn report_lock(out: Output, verb: &str, lock: &LockInfo, auto_renew: bool) -> Re
         "{verb} lock {} for module {}; expires at {} ({} left)",
         lock.lock_id,
         lock.module,
-        output::local_clock(lock.expires_at),
+        format::local_time(lock.expires_at),
         format::time_left(lock, now)
     ))
 }

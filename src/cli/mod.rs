@@ -13,6 +13,7 @@ mod named_device;
 pub mod output;
 mod record;
 mod serve;
+pub mod settings;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -30,10 +31,24 @@ use output::Output;
 /// Environment variable telling the client the server's lock lifetime (test servers only).
 pub const LOCK_TTL_ENV: &str = "KOOBACKUP_LOCK_TTL_SECS";
 
+/// `koobackup --version`: the version, the commit it was built from, the build date and the
+/// target.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("KOOBACKUP_COMMIT"),
+    " ",
+    env!("KOOBACKUP_BUILD_DATE"),
+    " ",
+    env!("KOOBACKUP_TARGET"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "koobackup",
-    version,
+    version = VERSION,
+    disable_version_flag = true,
     about = "KooDrive backup locks and records: a terminal app, a scriptable command line and a local server",
     long_about = "KooDrive backup locks and records.\n\n\
         Without a subcommand koobackup starts the terminal app. With no profile configured it uses an \
@@ -47,6 +62,14 @@ pub const LOCK_TTL_ENV: &str = "KOOBACKUP_LOCK_TTL_SECS";
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+
+    /// Print the version (commit, build date, target); with --verbose, what it was built with
+    #[arg(long, short = 'V')]
+    pub version: bool,
+
+    /// With --version: the build's components and features too
+    #[arg(long, requires = "version")]
+    pub verbose: bool,
 
     /// Reset the embedded demo server's database first (used only when no profile or
     /// --base-url is given)
@@ -131,6 +154,11 @@ pub struct GlobalArgs {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Colour: auto (on a terminal, unless NO_COLOR is set or CLICOLOR=0; CLICOLOR_FORCE
+    /// forces it), always or never. For the app and the command line alike
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::color::ColorChoice::Auto)]
+    pub color: crate::color::ColorChoice,
+
     /// The server's lock lifetime in seconds, for test servers with short-lived locks: at most
     /// KooDrive's 600 (a longer one would make koobackup trust a lock the server has dropped)
     #[arg(
@@ -161,6 +189,8 @@ impl GlobalArgs {
             quiet: self.quiet,
             no_headers: self.no_headers,
             width,
+            color_out: self.color.enabled(crate::color::Stream::Stdout),
+            color_err: self.color.enabled(crate::color::Stream::Stderr),
         }
     }
 
@@ -199,9 +229,12 @@ pub enum Command {
     Cleanup(cleanup::CleanupArgs),
     /// Run a local KooDrive-compatible server
     Serve(serve::ServeArgs),
-    /// Check the configuration
+    /// Check, show, locate or edit the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The profiles of the config file
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Print a shell completion script: it asks koobackup for commands, options, lock ids (from
     /// the journal), profiles and modules as you press Tab. bash: `source <(koobackup
     /// completions bash)`; zsh: `source <(koobackup completions zsh)`; fish: `koobackup
@@ -211,6 +244,8 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the version, the commit, build date and target, and what the binary was built with
+    Version,
     /// Print the manual page (roff) of koobackup or of one of its commands: `koobackup man |
     /// man -l -`, `koobackup man record delete`
     Man {
@@ -226,7 +261,7 @@ pub enum LockCommand {
     /// it only where it is named: --lock ID, or $KOOBACKUP_LOCK_ID
     Create {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-        #[arg(long, short, value_parser = parse_module, add = discover::module_completer())]
+        #[arg(long, short, value_parser = ModuleCode::parse_named, add = discover::module_completer())]
         module: ModuleCode,
         /// Mark the lock so a running koobackup TUI keeps renewing it
         #[arg(long)]
@@ -248,7 +283,7 @@ pub enum LockCommand {
     #[command(long_about = HOLD_ABOUT, after_long_help = HOLD_EXIT)]
     Hold {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-        #[arg(long, short, value_parser = parse_module, add = discover::module_completer())]
+        #[arg(long, short, value_parser = ModuleCode::parse_named, add = discover::module_completer())]
         module: ModuleCode,
         /// Seconds between SIGTERM and SIGKILL when COMMAND must stop
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
@@ -303,6 +338,19 @@ pub enum ConfigCommand {
     /// Read the profile, check the token source, and make one harmless call to check the
     /// server, the credentials and the clock offset
     Check,
+    /// Where the config file, the lock journal and koobackup's data and state are
+    Path,
+    /// What the config file says: every profile, secrets only as their source
+    Show,
+    /// Edit the config file in $VISUAL/$EDITOR: a copy is checked as `config check` does and
+    /// replaces the file only when it is good (like visudo)
+    Edit,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Every profile, with its server, user and where its credentials come from
+    List,
 }
 
 /// Seconds, fractions allowed (`1.5`), with an optional `s` (`10s`).
@@ -355,17 +403,6 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     match parse_seconds(text)? {
         limit if limit.is_zero() => Err(format!("{text:?} is no time at all: give more than 0 seconds")),
         limit => Ok(limit),
-    }
-}
-
-/// Accepts `100`/`101`/`102` and the names `folder`, `album`, `address-book`.
-pub fn parse_module(text: &str) -> Result<ModuleCode, String> {
-    let normalized = text.trim().to_ascii_lowercase().replace([' ', '_'], "-");
-    match normalized.as_str() {
-        "folder" => Ok(ModuleCode::Folder),
-        "album" => Ok(ModuleCode::Album),
-        "address-book" | "addressbook" | "contacts" => Ok(ModuleCode::AddressBook),
-        _ => text.parse(),
     }
 }
 
@@ -540,7 +577,7 @@ fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> 
     // the output and logging options too (they print no table and no JSON, and log nothing).
     let refused: &[&str] = match name {
         "serve" => &["no_headers", "fresh"],
-        "completions" | "man" => &[
+        "completions" | "man" | "version" => &[
             "output",
             "json",
             "jsonl",
@@ -579,15 +616,20 @@ fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> 
 
 /// Runs a subcommand to completion and returns the process exit code. `fresh` resets the
 /// embedded demo server's database if that is where the command connects.
-pub fn run(global: GlobalArgs, fresh: bool, command: Command) -> u8 {
+pub fn run(global: GlobalArgs, fresh: bool, command: Command, app_check: settings::AppCheck) -> u8 {
     let out = global.output();
     let options = global.connect_options(fresh);
     let result = match command {
         Command::Completions { shell } => discover::completions(shell),
         Command::Man { command } => discover::man(&command),
+        Command::Version => print_version(true),
         Command::Serve(args) => serve::run(args, out),
         Command::Lock(LockCommand::List) => lock::list(&options, out),
-        Command::Config(ConfigCommand::Check) => block_on(check::run(&options, out)),
+        Command::Config(ConfigCommand::Check) => block_on(check::run(&options, out, app_check)),
+        Command::Config(ConfigCommand::Path) => settings::path(&options, out),
+        Command::Config(ConfigCommand::Show) => settings::show(&options, out),
+        Command::Config(ConfigCommand::Edit) => block_on(settings::edit(&options, out, app_check)),
+        Command::Profile(ProfileCommand::List) => settings::profiles(&options, out),
         Command::Lock(command) => block_on(connected(&options, out, async |ctx| {
             lock::run(ctx, command).await
         })),
@@ -608,6 +650,39 @@ pub fn run(global: GlobalArgs, fresh: bool, command: Command) -> u8 {
             error.exit.code()
         }
     }
+}
+
+/// `--version` (`verbose`: `--version --verbose`, `version`): one line, or the build's facts.
+pub fn print_version(verbose: bool) -> Result<u8, CliError> {
+    let out = Output::plain();
+    out.raw(&format!("koobackup {VERSION}"))?;
+    if verbose {
+        out.raw(&build_facts())?;
+    }
+    Ok(Exit::Ok.code())
+}
+
+/// What the binary was built with, one fact a line.
+fn build_facts() -> String {
+    let facts = [
+        ("commit", env!("KOOBACKUP_COMMIT")),
+        ("built", env!("KOOBACKUP_BUILD_DATE")),
+        ("target", env!("KOOBACKUP_TARGET")),
+        ("profile", env!("KOOBACKUP_PROFILE")),
+        ("compiler", env!("KOOBACKUP_RUSTC")),
+        ("tls", "rustls, with the operating system's certificate store"),
+        ("sqlite", rusqlite::version()),
+        ("cargo features", "none (everything is built in)"),
+        (
+            "parts",
+            "terminal app, command line, local server (axum), lock-hold watchdog",
+        ),
+    ];
+    facts
+        .iter()
+        .map(|(name, value)| format!("{name:<15}{value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Runs `future` on a single-threaded runtime: a command makes a handful of sequential requests,
@@ -697,10 +772,17 @@ mod tests {
 
     #[test]
     fn modules_parse_by_code_or_name() {
-        assert_eq!(parse_module("102"), Ok(ModuleCode::AddressBook));
-        assert_eq!(parse_module("Address book"), Ok(ModuleCode::AddressBook));
-        assert_eq!(parse_module("folder"), Ok(ModuleCode::Folder));
-        assert!(parse_module("103").unwrap_err().contains("100 (folder)"));
+        assert_eq!(ModuleCode::parse_named("102"), Ok(ModuleCode::AddressBook));
+        assert_eq!(
+            ModuleCode::parse_named("Address book"),
+            Ok(ModuleCode::AddressBook)
+        );
+        assert_eq!(ModuleCode::parse_named("folder"), Ok(ModuleCode::Folder));
+        assert!(
+            ModuleCode::parse_named("103")
+                .unwrap_err()
+                .contains("100 (folder)")
+        );
     }
 
     #[test]

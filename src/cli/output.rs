@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::exit::{CliError, Exit};
 use crate::api::model::{DeviceEntity, RecordModule, RecordStatus};
 use crate::api::{BackupFile, BackupRecord, LockInfo, ModuleCode};
-use crate::format;
+use crate::{color, format};
 
 /// The output form (`-o`): a table fitted to the terminal, a wide table with every column in
 /// full, one JSON document, or JSON lines (one document per item of a list).
@@ -36,6 +36,10 @@ pub struct Output {
     pub quiet: bool,
     /// Tables without their header line (`--no-headers`).
     pub no_headers: bool,
+    /// Colour on stdout (table headers) and stderr (`error:` and `warning:`), as `--color` and
+    /// the environment decide.
+    pub color_out: bool,
+    pub color_err: bool,
     /// The width tables are fitted to: the terminal's, when stdout is one and the form is
     /// `table`; `None` prints every cell in full (pipes, files, `-o wide`).
     pub width: Option<usize>,
@@ -80,6 +84,19 @@ impl Output {
         fitted.text
     }
 
+    /// Writes a [`Output::table`] to stdout like [`Output::line`], its header in bold when
+    /// stdout is coloured (painted after escaping, so the paint is not escaped itself, and after
+    /// fitting, so widths stay true).
+    pub fn print_table(&self, table: &str) -> Result<(), CliError> {
+        let text = format::escape_lines(table);
+        match text.split_once('\n') {
+            Some((header, body)) if self.color_out && !self.no_headers => {
+                self.raw(&format!("{}\n{body}", color::bold(header, true)))
+            }
+            _ => self.raw(&text),
+        }
+    }
+
     /// Prints a list: JSON lines, one JSON array, or (for people) `table()`, or `empty` as a
     /// note when there is nothing. `--quiet` is the caller's to handle first.
     pub fn list<T: Serialize>(
@@ -98,7 +115,7 @@ impl Output {
             self.note(empty);
             return Ok(());
         }
-        self.line(&table())
+        self.print_table(&table())
     }
 
     /// Writes `text` (lines for people) and a newline to stdout, control characters escaped.
@@ -159,7 +176,11 @@ impl Output {
     /// Something the user should fix or know; skipped only with `--quiet`.
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            to_stderr(&format!("warning: {}", format::escape(text)));
+            to_stderr(&format!(
+                "{} {}",
+                color::warning("warning:", self.color_err),
+                format::escape(text)
+            ));
         }
     }
 
@@ -181,7 +202,11 @@ impl Output {
             });
             to_stderr(&format::json_for_terminal(&document.to_string()));
         } else {
-            to_stderr(&format!("error: {}", format::escape(&error.to_string())));
+            to_stderr(&format!(
+                "{} {}",
+                color::error("error:", self.color_err),
+                format::escape(&error.to_string())
+            ));
         }
     }
 }
@@ -472,11 +497,6 @@ fn truncate(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
 /// A local time for tables, with its zone: `2025-11-03 08:01 +01:00`.
 pub fn local_minutes(time: DateTime<Utc>) -> String {
     format::local_with_zone(time, "%Y-%m-%d %H:%M")
-}
-
-/// Local time of day, with its zone: `08:11:40 UTC`.
-pub fn local_clock(time: DateTime<Utc>) -> String {
-    format::local_with_zone(time, "%H:%M:%S")
 }
 
 /// A lock as `--json` shows it.

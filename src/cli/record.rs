@@ -16,7 +16,7 @@ use super::exit::{CliError, Exit};
 use super::locking::named_lock;
 use super::named_device::NamedDevice;
 use super::output::{self, Output};
-use super::{Context, RecordCommand, parse_lock_id, parse_module, parse_record_id};
+use super::{Context, RecordCommand, parse_lock_id, parse_record_id};
 use crate::api::client::{NewRecord, RecordQuery};
 use crate::api::model::NewBackupFile;
 use crate::api::{
@@ -63,7 +63,7 @@ pub struct PropertiesArgs {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
     pub module: ModuleCode,
     /// Id of the device the backup is made from
     #[arg(long, value_name = "DEVICE_ID")]
@@ -77,7 +77,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Module to list; repeat for several (default: all three)
-    #[arg(long, short, value_parser = parse_module, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device: its id, machine code or name (see `device list`)
     #[arg(long, value_name = "DEVICE")]
@@ -411,7 +411,7 @@ async fn print_pages<T: Serialize>(
         out.note(empty);
     } else if out.human() {
         let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
-        out.line(&out.table(table.headers, &rows))?;
+        out.print_table(&out.table(table.headers, &rows))?;
     }
     incomplete(&unreadable)
 }

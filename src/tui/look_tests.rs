@@ -8,6 +8,7 @@ use ratatui::style::Color;
 
 use super::keymap::{Command, Scope};
 use super::look;
+use crate::color::ColorChoice;
 use crate::config::Config;
 
 fn config(text: &str) -> Config {
@@ -19,7 +20,7 @@ fn user_keys_and_colours_are_applied() {
     let config = config(
         "[keys.locks]\nrenew = \"e\"\nrelease = \"x Del\"\n\n[theme]\nwarning = \"light-magenta\"\nstatus-bar = \"black on #d0d0d0\"\n",
     );
-    let (keymap, theme) = look(Some(&config), Path::new("config.toml")).unwrap();
+    let (keymap, theme) = look(Some(&config), Path::new("config.toml"), ColorChoice::Always).unwrap();
     let renew = keymap
         .bindings_of(Scope::LocksPane)
         .find(|b| b.command == Command::RenewLock)
@@ -40,7 +41,12 @@ fn user_keys_and_colours_are_applied() {
 fn keys_that_cannot_work_are_refused_with_the_line_and_column() {
     // Line 3: `q` quits everywhere, so a pane key may not take it.
     let clash = config("[keys.locks]\nrenew = \"e\"\nrelease = \"q\"\n");
-    let error = look(Some(&clash), Path::new("/home/me/config.toml")).unwrap_err();
+    let error = look(
+        Some(&clash),
+        Path::new("/home/me/config.toml"),
+        ColorChoice::Always,
+    )
+    .unwrap_err();
     assert!(
         error.starts_with("/home/me/config.toml line 3, column 11: "),
         "{error}"
@@ -48,12 +54,12 @@ fn keys_that_cannot_work_are_refused_with_the_line_and_column() {
     assert!(error.contains("key q"), "{error}");
 
     let unknown = config("[keys.locks]\n\nrenw = \"e\"\n");
-    let error = look(Some(&unknown), Path::new("c.toml")).unwrap_err();
+    let error = look(Some(&unknown), Path::new("c.toml"), ColorChoice::Always).unwrap_err();
     assert!(error.starts_with("c.toml line 3, column 8: "), "{error}");
     assert!(error.contains("renw") && error.contains("renew"), "{error}");
 
     let bad_key = config("[keys.records]\nrefresh = \"Hyper+r\"\n");
-    let error = look(Some(&bad_key), Path::new("c.toml")).unwrap_err();
+    let error = look(Some(&bad_key), Path::new("c.toml"), ColorChoice::Always).unwrap_err();
     assert!(
         error.contains("line 2, column 11") && error.contains("Hyper+r"),
         "{error}"
@@ -63,14 +69,14 @@ fn keys_that_cannot_work_are_refused_with_the_line_and_column() {
 #[test]
 fn colours_that_do_not_exist_are_refused_with_the_line_and_column() {
     let bad = config("[theme]\nok = \"green\"\nwarning = \"mauve-ish\"\n");
-    let error = look(Some(&bad), Path::new("c.toml")).unwrap_err();
+    let error = look(Some(&bad), Path::new("c.toml"), ColorChoice::Always).unwrap_err();
     assert!(
         error.starts_with("c.toml line 3, column 11: [theme] warning: "),
         "{error}"
     );
     assert!(error.contains("\"mauve-ish\" is not a colour"), "{error}");
     let role = config("[theme]\nwarnings = \"red\"\n");
-    let error = look(Some(&role), Path::new("c.toml")).unwrap_err();
+    let error = look(Some(&role), Path::new("c.toml"), ColorChoice::Always).unwrap_err();
     assert!(
         error.contains("no role \"warnings\"") && error.contains("status-bar"),
         "{error}"
@@ -79,7 +85,7 @@ fn colours_that_do_not_exist_are_refused_with_the_line_and_column() {
 
 #[test]
 fn without_a_config_file_the_defaults_apply() {
-    let (keymap, _) = look(None, Path::new("c.toml")).unwrap();
+    let (keymap, _) = look(None, Path::new("c.toml"), ColorChoice::Always).unwrap();
     assert_eq!(keymap.len(), super::app::default_keymap().len());
 }
 

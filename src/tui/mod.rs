@@ -17,7 +17,6 @@ mod clipboard;
 pub mod clock;
 pub mod devices;
 pub mod draw;
-mod editor;
 pub mod effects;
 pub mod feature;
 mod journal_writer;
@@ -61,9 +60,10 @@ use theme::Theme;
 pub fn look(
     config: Option<&crate::config::Config>,
     path: &std::path::Path,
+    color: crate::color::ColorChoice,
 ) -> Result<(keymap::Keymap, Theme), String> {
     let mut keymap = app::default_keymap();
-    let mut theme = Theme::from_env();
+    let mut theme = Theme::chosen(color);
     let Some(config) = config else {
         return Ok((keymap, theme));
     };

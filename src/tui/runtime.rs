@@ -26,13 +26,13 @@ use super::action::{Action, ApiCall, ApiReply, ConnectTo, Effect, RequestId, Swi
 use super::app::App;
 use super::clipboard;
 use super::draw;
-use super::editor;
 use super::effects;
 use super::journal_writer::JournalWriter;
 use super::terminal;
 use super::theme::Theme;
 use crate::api::Client;
 use crate::connect::{self, ConnectOptions, Connection};
+use crate::editor;
 use crate::journal::Journal;
 
 /// How often the busy spinner moves while a call is in flight.

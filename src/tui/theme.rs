@@ -1,7 +1,8 @@
-//! Colours and emphasis. Three levels: no colour (NO_COLOR, TERM=dumb) where meaning is carried
-//! by text and bold/reverse only; the 16 ANSI colours, which every terminal has; and true colour
-//! when COLORTERM says so.
+//! Colours and emphasis. Three levels: no colour (`--color never`, NO_COLOR, TERM=dumb: see
+//! `crate::color`) where meaning is carried by text and bold/reverse only; the 16 ANSI colours,
+//! which every terminal has; and true colour when COLORTERM says so.
 
+use crate::color::{ColorChoice, Environment};
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,16 +13,13 @@ pub enum ColorSupport {
 }
 
 impl ColorSupport {
-    /// Decides from the environment, read through `var` (so tests need not touch the real one).
-    pub fn detect(var: impl Fn(&str) -> Option<String>) -> ColorSupport {
-        // https://no-color.org: any non-empty value disables colour.
-        if var("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+    /// What `--color` (`choice`) and the environment (`env`) allow on the app's terminal, at the
+    /// depth the terminal announces in `COLORTERM`.
+    pub fn chosen(choice: ColorChoice, env: &Environment, colorterm: Option<&str>) -> ColorSupport {
+        if !choice.decide(true, env) {
             return ColorSupport::None;
         }
-        if var("TERM").is_some_and(|t| t == "dumb") {
-            return ColorSupport::None;
-        }
-        match var("COLORTERM").as_deref() {
+        match colorterm {
             Some("truecolor" | "24bit") => ColorSupport::TrueColor,
             _ => ColorSupport::Ansi16,
         }
@@ -50,8 +48,14 @@ pub struct Theme {
 }
 
 impl Theme {
-    pub fn from_env() -> Theme {
-        Theme::new(ColorSupport::detect(|name| std::env::var(name).ok()))
+    /// The theme `--color` (`choice`) and the environment ask for.
+    pub fn chosen(choice: ColorChoice) -> Theme {
+        let colorterm = std::env::var("COLORTERM").ok();
+        Theme::new(ColorSupport::chosen(
+            choice,
+            &Environment::read(),
+            colorterm.as_deref(),
+        ))
     }
 
     pub fn new(support: ColorSupport) -> Theme {
@@ -209,33 +213,50 @@ struct Palette {
 mod tests {
     use super::*;
 
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    fn terminal() -> Environment {
+        Environment {
+            clicolor_force: false,
+            no_color: false,
+            clicolor: None,
+            term_supports_color: true,
+        }
     }
 
     #[test]
-    fn no_color_wins_over_everything() {
-        let support = ColorSupport::detect(env(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")]));
+    fn no_color_and_a_dumb_terminal_get_no_colour() {
+        let no_color = Environment {
+            no_color: true,
+            ..terminal()
+        };
+        let support = ColorSupport::chosen(ColorChoice::Auto, &no_color, Some("truecolor"));
         assert_eq!(support, ColorSupport::None);
-        assert_eq!(ColorSupport::detect(env(&[("TERM", "dumb")])), ColorSupport::None);
-    }
-
-    #[test]
-    fn an_empty_no_color_does_not_count() {
+        let dumb = Environment {
+            term_supports_color: false,
+            ..terminal()
+        };
         assert_eq!(
-            ColorSupport::detect(env(&[("NO_COLOR", "")])),
-            ColorSupport::Ansi16
+            ColorSupport::chosen(ColorChoice::Auto, &dumb, None),
+            ColorSupport::None
+        );
+        assert_eq!(
+            ColorSupport::chosen(ColorChoice::Never, &terminal(), Some("truecolor")),
+            ColorSupport::None
+        );
+        assert_eq!(
+            ColorSupport::chosen(ColorChoice::Always, &no_color, None),
+            ColorSupport::Ansi16,
+            "--color always wins"
         );
     }
 
     #[test]
     fn true_colour_only_when_announced() {
         assert_eq!(
-            ColorSupport::detect(env(&[("COLORTERM", "24bit")])),
+            ColorSupport::chosen(ColorChoice::Auto, &terminal(), Some("24bit")),
             ColorSupport::TrueColor
         );
         assert_eq!(
-            ColorSupport::detect(env(&[("TERM", "xterm-256color")])),
+            ColorSupport::chosen(ColorChoice::Auto, &terminal(), None),
             ColorSupport::Ansi16
         );
     }

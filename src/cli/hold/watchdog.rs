@@ -112,24 +112,10 @@ fn nanos(instant: BootInstant) -> u64 {
         .max(1)
 }
 
-/// The suspend-counting clock (the one [`BootInstant`] reads), in nanoseconds, read with one
-/// async-signal-safe call.
+/// The suspend-counting clock, in nanoseconds: [`BootInstant::now`] is one clock_gettime(2)
+/// call and arithmetic, async-signal-safe, so the forked child may read it.
 fn now_ns() -> u64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let clock = libc::CLOCK_BOOTTIME;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let clock = libc::CLOCK_MONOTONIC;
-    // SAFETY: clock_gettime(2) into a timespec we own.
-    unsafe {
-        libc::clock_gettime(clock, &mut now);
-    }
-    (now.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(now.tv_nsec as u64)
+    nanos(BootInstant::now())
 }
 
 /// The watchdog's life, in the forked child.

@@ -307,7 +307,7 @@ fn print_dry_run(
             crate::format::count(found.len(), "record")
         ))?;
         let wide = out.wide();
-        out.line(&out.table(&output::record_headers(wide), &rows(found, wide)))?;
+        out.print_table(&out.table(&output::record_headers(wide), &rows(found, wide)))?;
     }
     Ok(exit_of(report))
 }

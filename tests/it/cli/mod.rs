@@ -3,6 +3,7 @@
 mod cleanup;
 mod delete;
 mod device;
+mod habits;
 mod hold;
 mod lock;
 mod misc;

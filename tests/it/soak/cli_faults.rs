@@ -237,14 +237,21 @@ async fn cleanup_round(cli: &Cli, server: &TestServer, round: u32) -> (BTreeSet<
             );
             deleted.insert(id);
         } else {
-            let error = candidate["error"]
-                .as_str()
-                .unwrap_or_else(|| panic!("no error for {candidate}"));
-            assert_eq!(candidate["apiCode"], 500001, "round {round}: {id}: {error}");
-            assert!(!error.contains("500001"), "the code is apiCode's alone: {error}");
+            match candidate["outcome"].as_str() {
+                Some("failed") => {
+                    let error = candidate["error"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("no error for {candidate}"));
+                    assert_eq!(candidate["apiCode"], 500001, "round {round}: {id}: {error}");
+                    assert!(!error.contains("500001"), "the code is apiCode's alone: {error}");
+                }
+                // The lock could not be kept renewed through the faults: the rest were not sent.
+                Some("not-attempted") => {}
+                other => panic!("round {round}: {id}: unexpected outcome {other:?} in {candidate}"),
+            }
             assert!(
                 after.contains(&id),
-                "round {round}: {id} reported failed but is gone"
+                "round {round}: {id} reported not deleted but is gone"
             );
             failed.insert(id);
         }

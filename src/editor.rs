@@ -1,6 +1,7 @@
-//! Editing text in the user's own editor: the text goes into a private temporary file, the
-//! editor runs on it in the foreground, and the file's new content comes back. The runtime has
-//! handed the terminal over first (see `runtime`).
+//! Editing text in the user's own editor (`$VISUAL`, `$EDITOR`): the text goes into a private
+//! temporary file, the editor runs on it in the foreground, and the file's new content comes
+//! back. Used by the app (properties; its runtime hands the terminal over first) and by `config
+//! edit`.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
