@@ -156,7 +156,10 @@ pub struct GlobalArgs {
 
     /// Colour: auto (on a terminal, unless NO_COLOR is set or CLICOLOR=0; CLICOLOR_FORCE
     /// forces it), always or never. For the app and the command line alike
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::color::ColorChoice::Auto)]
+    // The values are named in the help above: clap's list of them would put every option's
+    // help of every long `--help` on a line of its own.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", hide_possible_values = true,
+          default_value_t = crate::color::ColorChoice::Auto)]
     pub color: crate::color::ColorChoice,
 
     /// The server's lock lifetime in seconds, for test servers with short-lived locks: at most
