@@ -14,6 +14,7 @@ pub mod format;
 pub mod journal;
 pub mod lease;
 pub mod logging;
+pub mod process;
 pub mod properties;
 pub mod retention;
 pub mod server;

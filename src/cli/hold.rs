@@ -162,6 +162,16 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     // The group id is the child's pid. The child stays unreaped until `wait` returns, so the
     // group id cannot be reused while the loop below may signal it.
     let group = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
+    if let Some(id) = child.id()
+        && let Err(e) = keeper.record_command_group(id)
+    {
+        ctx.out.warn(&format!(
+            "cannot record {}'s process group in the lock journal ({e}); if koobackup is killed, \
+             another koobackup may take the lock for orphaned while {} still runs",
+            format::escape(&program),
+            format::escape(&program)
+        ));
+    }
     let terminal = terminal.zip(group).map(|(terminal, group)| {
         terminal.lend(group);
         terminal

@@ -63,17 +63,23 @@ pub struct Reassert {
 }
 
 impl Reassert {
-    fn apply(&self, lock: &LockInfo, server_expires_at: Option<DateTime<Utc>>) -> Result<(), String> {
-        let entry = HeldLock {
-            lock: lock.clone(),
-            server_expires_at,
-            ..self.entry.clone()
-        };
+    /// Writes the entry with `lock` as renewed, and keeps it as the entry's latest.
+    fn apply(&mut self, lock: &LockInfo, server_expires_at: Option<DateTime<Utc>>) -> Result<(), String> {
+        self.entry.lock = lock.clone();
+        self.entry.server_expires_at = server_expires_at;
+        self.write()
+    }
+
+    fn write(&self) -> Result<(), String> {
         Journal::load(&self.journal_path)
-            .and_then(|mut journal| journal.upsert(entry))
+            .and_then(|mut journal| journal.upsert(self.entry.clone()))
             .map_err(|e| e.to_string())
     }
 }
+
+/// The entry, shared between the keeper's task (which re-asserts it) and its handle (which may
+/// amend it).
+type SharedEntry = Arc<Mutex<Option<Reassert>>>;
 
 /// The lock as last confirmed, shared between the task and its handle.
 #[derive(Debug, Clone)]
@@ -87,6 +93,7 @@ struct Held {
 /// A running keeper; dropping it stops the renewals.
 pub struct Keeper {
     held: Arc<Mutex<Held>>,
+    entry: SharedEntry,
     events: mpsc::UnboundedReceiver<Event>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -108,8 +115,27 @@ impl Keeper {
             lost: None,
         }));
         let (sender, events) = mpsc::unbounded_channel();
-        let task = tokio::spawn(keep(client, held.clone(), sender, reassert));
-        Keeper { held, events, task }
+        let entry = Arc::new(Mutex::new(reassert));
+        let task = tokio::spawn(keep(client, held.clone(), sender, entry.clone()));
+        Keeper {
+            held,
+            entry,
+            events,
+            task,
+        }
+    }
+
+    /// Records in the journal entry (now, and at every renewal) the process group of the command
+    /// run under the lock: while it lives, the lock is in use even if this process is killed.
+    pub fn record_command_group(&self, group: u32) -> Result<(), String> {
+        let mut entry = self.entry.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(reassert) = entry.as_mut() else {
+            return Ok(());
+        };
+        if let Some(owner) = reassert.entry.owner.as_mut() {
+            owner.command_group = Some(group);
+        }
+        reassert.write()
     }
 
     fn held(&self) -> Held {
@@ -175,7 +201,7 @@ async fn keep(
     client: Client,
     held: Arc<Mutex<Held>>,
     events: mpsc::UnboundedSender<Event>,
-    reassert: Option<Reassert>,
+    entry: SharedEntry,
 ) {
     let ttl = client.lock_ttl();
     let chrono_ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
@@ -250,8 +276,10 @@ async fn keep(
                     shared.deadline = deadline;
                     shared.confirmed_at = Utc::now();
                 }
-                let journal = reassert
-                    .as_ref()
+                let journal = entry
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_mut()
                     .map_or(Ok(()), |r| r.apply(&renewed, server_expiry));
                 let _ = events.send(Event::Renewed {
                     lock: renewed,

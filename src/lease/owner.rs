@@ -1,7 +1,12 @@
 //! Who holds a lock: what it is for, on which host, in which process (pid and the process's
-//! start time, so a reused pid is not taken for the owner), and since when. Written into every
-//! journal entry, and read back to tell a lock of this process from one of a running backup,
-//! one kept on purpose, and one whose process is gone (orphaned).
+//! start time, so a reused pid is not taken for the owner; its PID namespace and boot, so a
+//! container's or another boot's pids are not taken for ours), and since when. Written into
+//! every journal entry, and read back to tell a lock of this process from one of a running
+//! backup, one kept on purpose, and one whose process is gone (orphaned).
+//!
+//! Orphaned is said only when this machine can tell: the same host, PID namespace and boot, and
+//! neither the owner nor the command it runs (`lock hold`'s process group) is alive. Anything
+//! it cannot see into is elsewhere, and never released on its own.
 
 use std::sync::OnceLock;
 
@@ -9,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::format::escape;
+use crate::process;
 
 /// What a lock was taken for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +73,13 @@ pub struct Owner {
     /// The boot the process belongs to (Linux): after a reboot every pid is someone else's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// The PID namespace of the process (Linux): a container's pid 1 is not the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_namespace: Option<u64>,
+    /// The process group of the command a `lock hold` runs: while it lives the lock is in use,
+    /// even when the hold itself was killed (its watchdog ends the command at the lock's expiry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_group: Option<u32>,
     pub since: DateTime<Utc>,
 }
 
@@ -79,10 +92,12 @@ pub enum Standing {
     Ancestor,
     /// Another process on this machine, still running.
     Running,
-    /// Its process is gone (or its pid now belongs to another process): nobody renews or
-    /// releases the lock, which may be released by whoever needs the module.
+    /// Its process is gone (or its pid now belongs to another process), and so is the command
+    /// it ran: nobody renews or releases the lock, which may be released by whoever needs the
+    /// module.
     Orphaned,
-    /// A process on another host: whether it still runs cannot be told from here.
+    /// A process on another host, in another PID namespace (a container) or another machine's
+    /// boot: whether it still runs cannot be told from here.
     Elsewhere,
     /// Kept on purpose by the user, bound to no process.
     Kept,
@@ -103,18 +118,33 @@ impl Standing {
         if owner.host != here.host {
             return Standing::Elsewhere;
         }
+        if let (Some(theirs), Some(ours)) = (owner.pid_namespace, here.pid_namespace)
+            && theirs != ours
+        {
+            return Standing::Elsewhere;
+        }
         if let (Some(theirs), Some(ours)) = (&owner.boot_id, &here.boot_id)
             && theirs != ours
         {
-            return Standing::Orphaned;
+            // An earlier boot of this machine when the entry is older than this boot (all its
+            // processes are gone); otherwise another machine of the same name sharing the
+            // journal (a shared home directory).
+            return match here.booted_at {
+                Some(booted) if owner.since < booted => Standing::Orphaned,
+                _ => Standing::Elsewhere,
+            };
         }
-        if owner.pid == std::process::id() && same_start(owner, process_start(owner.pid)) {
+        if owner.pid == std::process::id() && process::is_running(owner.pid, owner.process_start) {
             return Standing::Mine;
         }
-        if !is_running(owner) {
-            return Standing::Orphaned;
+        if !process::is_running(owner.pid, owner.process_start) {
+            return if owner.command_group.is_some_and(process::group_alive) {
+                Standing::Running
+            } else {
+                Standing::Orphaned
+            };
         }
-        if ancestors().contains(&owner.pid) {
+        if process::ancestors().contains(&owner.pid) {
             Standing::Ancestor
         } else {
             Standing::Running
@@ -162,8 +192,10 @@ impl Owner {
             purpose,
             host: here.host.clone(),
             pid,
-            process_start: process_start(pid),
+            process_start: process::start_time(pid),
             boot_id: here.boot_id.clone(),
+            pid_namespace: here.pid_namespace,
+            command_group: None,
             since: Utc::now(),
         }
     }
@@ -213,6 +245,8 @@ pub fn describe_holder(owner: Option<&Owner>, standing: Standing) -> String {
 pub struct Machine {
     pub host: String,
     pub boot_id: Option<String>,
+    pub booted_at: Option<DateTime<Utc>>,
+    pub pid_namespace: Option<u64>,
 }
 
 impl Machine {
@@ -220,10 +254,9 @@ impl Machine {
         static MACHINE: OnceLock<Machine> = OnceLock::new();
         MACHINE.get_or_init(|| Machine {
             host: host_name(),
-            boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-                .ok()
-                .map(|id| id.trim().to_string())
-                .filter(|id| !id.is_empty()),
+            boot_id: process::boot_id(),
+            booted_at: process::boot_time(),
+            pid_namespace: process::pid_namespace(),
         })
     }
 }
@@ -240,60 +273,6 @@ fn host_name() -> String {
     } else {
         "localhost".into()
     }
-}
-
-/// Fields of `/proc/<pid>/stat` after the command name (which may hold spaces and parentheses,
-/// so the count starts after its last `)`): state is the first.
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    Some(rest.split_whitespace().map(str::to_string).collect())
-}
-
-/// When process `pid` started (field 22 of its stat line), where `/proc` tells.
-fn process_start(pid: u32) -> Option<u64> {
-    stat_fields(pid)?.get(19)?.parse().ok()
-}
-
-fn same_start(owner: &Owner, now: Option<u64>) -> bool {
-    match (owner.process_start, now) {
-        (Some(recorded), Some(now)) => recorded == now,
-        _ => true,
-    }
-}
-
-/// Whether the owner's process still runs: the same pid started at the same time, and not a
-/// zombie. Without `/proc`, whether the pid exists at all.
-fn is_running(owner: &Owner) -> bool {
-    if std::path::Path::new("/proc/self/stat").exists() {
-        return match stat_fields(owner.pid) {
-            None => false,
-            Some(fields) => {
-                let zombie = matches!(fields.first().map(String::as_str), Some("Z" | "X"));
-                !zombie && same_start(owner, fields.get(19).and_then(|s| s.parse().ok()))
-            }
-        };
-    }
-    let Ok(pid) = libc::pid_t::try_from(owner.pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only asks whether the process exists; EPERM means it does.
-    let alive = unsafe { libc::kill(pid, 0) } == 0;
-    alive || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-/// The pids this process runs under, parent first, up to init (where `/proc` tells).
-fn ancestors() -> Vec<u32> {
-    let mut chain = Vec::new();
-    // SAFETY: getppid(2) cannot fail.
-    let mut pid = u32::try_from(unsafe { libc::getppid() }).unwrap_or(0);
-    while pid > 1 && chain.len() < 64 {
-        chain.push(pid);
-        pid = stat_fields(pid)
-            .and_then(|fields| fields.get(1)?.parse().ok())
-            .unwrap_or(0);
-    }
-    chain
 }
 
 #[cfg(test)]
@@ -337,8 +316,50 @@ mod tests {
         let mut rebooted = owner(Purpose::Cleanup);
         if rebooted.boot_id.is_some() {
             rebooted.boot_id = Some("another-boot".into());
+            rebooted.since = Utc::now() - chrono::Duration::days(3650);
             assert_eq!(Standing::of(Some(&rebooted)), Standing::Orphaned);
         }
+    }
+
+    #[test]
+    fn what_this_machine_cannot_see_into_is_elsewhere_never_orphaned() {
+        // Another boot id on an entry newer than this boot: another machine of the same name
+        // (a shared home directory), not this machine before a reboot.
+        let mut twin = owner(Purpose::Cleanup);
+        if twin.boot_id.is_some() {
+            twin.boot_id = Some("another-machine".into());
+            twin.pid = u32::MAX - 1;
+            assert_eq!(Standing::of(Some(&twin)), Standing::Elsewhere);
+        }
+        // Another PID namespace (a container sharing the host name): its pid 1 is not ours.
+        let mut contained = owner(Purpose::Hold {
+            command: "backup".into(),
+        });
+        if let Some(ours) = contained.pid_namespace {
+            contained.pid_namespace = Some(ours + 1);
+            contained.pid = 1;
+            contained.process_start = Some(0);
+            assert_eq!(Standing::of(Some(&contained)), Standing::Elsewhere);
+        }
+    }
+
+    #[test]
+    fn a_killed_hold_whose_command_still_runs_is_running() {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut hold = owner(Purpose::Hold {
+            command: "sleep 30".into(),
+        });
+        hold.pid = u32::MAX - 1;
+        hold.command_group = Some(command.id());
+        assert_eq!(Standing::of(Some(&hold)), Standing::Running);
+        command.kill().unwrap();
+        command.wait().unwrap();
+        assert_eq!(Standing::of(Some(&hold)), Standing::Orphaned);
     }
 
     #[test]
@@ -346,7 +367,7 @@ mod tests {
         let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let mut running = owner(Purpose::Cleanup);
         running.pid = child.id();
-        running.process_start = process_start(child.id());
+        running.process_start = process::start_time(child.id());
         assert_eq!(Standing::of(Some(&running)), Standing::Running);
         child.kill().unwrap();
         child.wait().unwrap();
@@ -365,7 +386,7 @@ mod tests {
             command: "backup".into(),
         });
         hold.pid = parent;
-        hold.process_start = process_start(parent);
+        hold.process_start = process::start_time(parent);
         assert_eq!(Standing::of(Some(&hold)), Standing::Ancestor);
     }
 

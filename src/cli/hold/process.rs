@@ -1,5 +1,5 @@
-//! COMMAND's process group: signalling it, telling whether it still runs or is stopped, and
-//! lending it the terminal. Unix only, through libc.
+//! COMMAND's process group: signalling it, telling whether it still runs or is stopped (through
+//! [`crate::process`]), and lending it the terminal. Unix only, through libc.
 
 use std::io::IsTerminal;
 
@@ -13,48 +13,16 @@ pub fn signal_group(group: Option<libc::pid_t>, signal: i32) {
     }
 }
 
-/// Whether any process of the group still runs. Where `/proc` is readable, zombies do not count:
-/// an orphan that exited stays a zombie until its new parent reaps it, and some init processes
-/// (container runtimes) never do. Elsewhere, whether the group can still be signalled at all.
+/// Whether any process of COMMAND's group still runs (zombies do not count where `/proc` tells).
 pub fn group_alive(group: Option<libc::pid_t>) -> bool {
-    let Some(group) = group else {
-        return false;
-    };
-    match running_in_group(group) {
-        Some(running) => running,
-        // SAFETY: signal 0 only checks that the group exists and may be signalled.
-        None => (unsafe { libc::kill(-group, 0) }) == 0,
-    }
+    group
+        .and_then(|group| u32::try_from(group).ok())
+        .is_some_and(crate::process::group_alive)
 }
 
-/// `(state, pgrp)` of process `pid` from `/proc/<pid>/stat`.
-fn state_of(stat: &str) -> Option<(String, libc::pid_t)> {
-    // `pid (comm) state ppid pgrp ...`: comm may hold spaces and parentheses, so the fields are
-    // counted from the last ')'.
-    let (_, rest) = stat.rsplit_once(')')?;
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.to_string();
-    let pgrp = fields.nth(1)?.parse().ok()?;
-    Some((state, pgrp))
-}
-
-/// Whether `/proc` lists a process of `group` that is not a zombie; `None` without `/proc`.
-fn running_in_group(group: libc::pid_t) -> Option<bool> {
-    let entries = std::fs::read_dir("/proc").ok()?;
-    Some(entries.flatten().any(|entry| {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            return false;
-        };
-        matches!(state_of(&stat), Some((state, pgrp)) if pgrp == group && !matches!(state.as_str(), "Z" | "X"))
-    }))
-}
-
-/// Whether process `pid` is stopped (Ctrl-Z, SIGSTOP); `false` where `/proc` cannot tell.
+/// Whether COMMAND's leader is stopped (Ctrl-Z, SIGSTOP); `false` where `/proc` cannot tell.
 pub fn is_stopped(pid: libc::pid_t) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| state_of(&stat))
-        .is_some_and(|(state, _)| state == "T")
+    u32::try_from(pid).is_ok_and(crate::process::is_stopped)
 }
 
 /// Runs `f` with SIGTTOU ignored: a process not in the terminal's foreground may then still
@@ -145,16 +113,4 @@ pub fn die_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let _ = parent;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stat_line_is_read_from_its_last_parenthesis() {
-        let stat = "4242 (my (odd) prog) T 1 4242 4242 34816 4242 4194560";
-        assert_eq!(state_of(stat), Some(("T".to_string(), 4242)));
-        assert_eq!(state_of("garbage"), None);
-    }
 }

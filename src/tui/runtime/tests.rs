@@ -72,7 +72,15 @@ impl Host for FakeHost {
 
     fn stop_signals(&mut self) -> BoxStream<'static, Stop> {
         let mut stops = self.stops.take().expect("stop signals are asked for once");
-        futures::stream::poll_fn(move |cx| stops.poll_recv(cx)).boxed()
+        let log = self.log.clone();
+        futures::stream::poll_fn(move |cx| {
+            let polled = stops.poll_recv(cx);
+            if let std::task::Poll::Ready(Some(stop)) = &polled {
+                log.lock().unwrap().push(format!("stop {stop:?}"));
+            }
+            polled
+        })
+        .boxed()
     }
 
     fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -128,11 +136,23 @@ impl Controls {
 
     /// Waits (up to 10 s) until the host has been asked for `what`.
     async fn wait_for(&self, what: &str) {
+        self.wait_for_nth(what, 1).await;
+    }
+
+    /// Waits (up to 10 s) until the host has been asked for `what` `n` times (a stop signal
+    /// counts as asked for once the loop has taken it).
+    async fn wait_for_nth(&self, what: &str, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.logged().iter().any(|entry| entry.starts_with(what)) {
+        let count = || {
+            self.logged()
+                .iter()
+                .filter(|entry| entry.starts_with(what))
+                .count()
+        };
+        while count() < n {
             assert!(
                 Instant::now() < deadline,
-                "the host was never asked to {what}: {:?}",
+                "the host was asked {what} fewer than {n} times: {:?}",
                 self.logged()
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -242,16 +262,17 @@ async fn the_editor_gets_the_terminal_and_gives_it_back_redrawn() {
         controls.key(KeyCode::Char('n'));
         controls.key_with(KeyCode::Char('e'), KeyModifiers::CONTROL);
         controls.wait_for("suspend").await;
-        // Ctrl+C in the editor arrives as SIGINT: it is the editor's, not ours.
+        // Ctrl+C in the editor arrives as SIGINT: it is the editor's, not ours. (Once the loop
+        // has taken it, the single-threaded test runtime runs the script only when the loop
+        // waits again: the signal has been dealt with.)
         controls.stops.send(Stop::Interrupt).unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        controls.wait_for("stop Interrupt").await;
         controls
             .edits
             .send(Ok("{\"from\": \"the editor\"}\n".into()))
             .unwrap();
-        controls.wait_for("resume").await;
-        // Back in the app, SIGINT ends it.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Back in the app (reading the terminal's events again), SIGINT ends it.
+        controls.wait_for_nth("events", 2).await;
         controls.stops.send(Stop::Interrupt).unwrap();
     };
     let (exit, ()) = tokio::join!(runtime.run(), script);
@@ -261,7 +282,7 @@ async fn the_editor_gets_the_terminal_and_gives_it_back_redrawn() {
     let order: Vec<&str> = log.iter().map(|entry| entry.split(' ').next().unwrap()).collect();
     assert_eq!(
         order,
-        ["events", "suspend", "edit", "resume", "events"],
+        ["events", "suspend", "edit", "stop", "resume", "events", "stop"],
         "{log:?}"
     );
     let Some(Dialog::Form(form)) = &runtime.app.records.dialog else {

@@ -416,3 +416,57 @@ async fn release_all_leaves_a_running_backups_lock_alone() {
     hold.start_kill().unwrap();
     let _ = hold.wait().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_hold_whose_command_still_runs_is_not_an_orphan() {
+    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_secs(4)).await;
+    let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_LOCK_TTL_SECS", "4");
+    let marker = cli.dir.path().join("command-ran");
+    // COMMAND itself dies with the hold (PR_SET_PDEATHSIG); what it started in its group and
+    // that ignores SIGTERM does not: the watchdog, finding the hold gone, sends the group
+    // SIGTERM at once and SIGKILL only after the grace.
+    let script = format!(
+        "(trap '' TERM; exec sleep 60) & echo $$ > {}; wait",
+        marker.display()
+    );
+    let mut hold = cli
+        .command(&[
+            "lock", "hold", "-m", "100", "--grace", "5s", "--", "sh", "-c", &script,
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&marker).is_ok_and(|pid| pid.ends_with('\n')) {
+        assert!(std::time::Instant::now() < deadline, "COMMAND never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let entries = cli.journal_entries();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let group: u32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+    assert_eq!(entries[0]["owner"]["commandGroup"], group, "{entries:?}");
+    hold.start_kill().unwrap();
+    let _ = hold.wait().await;
+
+    // The hold is gone, its command is not: the lock is in use, not orphaned.
+    let list = cli.run(&["lock", "list", "--json"]).await.ok().json();
+    assert_eq!(list[0]["ownerState"], "running", "{list}");
+    let taken = cli.run(&["lock", "create", "-m", "100"]).await;
+    taken.code(4);
+    assert!(
+        !taken.stderr.contains("released the orphaned"),
+        "{}",
+        taken.stderr
+    );
+
+    // The watchdog kills what is left after the grace; then the lock is an orphan and the next
+    // operation releases it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while koobackup::process::group_alive(group) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watchdog never ended COMMAND"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cli.run(&["lock", "create", "-m", "100"]).await.ok();
+}
