@@ -36,6 +36,10 @@ pub enum Purpose {
     /// quit, adopted by `lock renew`): bound to no process, and used only where it is named.
     /// `via` says how, in words: "`lock create`".
     Kept { via: String },
+    /// A purpose a newer koobackup wrote, kept as written (a journal is shared between versions:
+    /// an entry this version does not know must neither stop it nor be rewritten by it).
+    #[serde(skip)]
+    Unrecognised(serde_json::Value),
 }
 
 impl Purpose {
@@ -55,7 +59,31 @@ impl Purpose {
             Purpose::App { adopted: false } => "the koobackup app".into(),
             Purpose::App { adopted: true } => "the koobackup app (adopted)".into(),
             Purpose::Kept { via } => format!("you, with {}", escape(via)),
+            Purpose::Unrecognised(written) => {
+                let kind = written.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
+                format!("an operation of a newer koobackup (`{}`)", escape(kind))
+            }
         }
+    }
+}
+
+/// A [`Purpose`] as the journal holds it: a kind this version does not know is read as
+/// [`Purpose::Unrecognised`] and written back exactly.
+mod purpose_as_written {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Purpose;
+
+    pub fn serialize<S: Serializer>(purpose: &Purpose, serializer: S) -> Result<S::Ok, S::Error> {
+        match purpose {
+            Purpose::Unrecognised(written) => written.serialize(serializer),
+            known => known.serialize(serializer),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Purpose, D::Error> {
+        let written = serde_json::Value::deserialize(deserializer)?;
+        Ok(Purpose::deserialize(&written).unwrap_or(Purpose::Unrecognised(written)))
     }
 }
 
@@ -63,6 +91,7 @@ impl Purpose {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Owner {
+    #[serde(with = "purpose_as_written")]
     pub purpose: Purpose,
     pub host: String,
     pub pid: u32,
@@ -408,5 +437,25 @@ mod tests {
         );
         let app: Purpose = serde_json::from_str(r#"{"kind":"app"}"#).unwrap();
         assert_eq!(app, Purpose::App { adopted: false });
+    }
+
+    #[test]
+    fn a_purpose_of_a_newer_version_is_read_and_written_back_as_it_was() {
+        let json = r#"{"purpose":{"kind":"pending-apply","batch":7},"host":"web-01","pid":4711,"since":"2026-12-05T02:10:00Z"}"#;
+        let read: Owner = serde_json::from_str(json).unwrap();
+        assert!(matches!(read.purpose, Purpose::Unrecognised(_)));
+        assert!(read.purpose.is_process_bound(), "judged by its process");
+        assert!(
+            read.purpose.describe().contains("newer koobackup (`pending-apply`)"),
+            "{}",
+            read.purpose.describe()
+        );
+        let written = serde_json::to_value(&read).unwrap();
+        assert_eq!(
+            written["purpose"],
+            serde_json::json!({"kind": "pending-apply", "batch": 7})
+        );
+        let known = serde_json::to_value(Owner::this_process(Purpose::Cleanup)).unwrap();
+        assert_eq!(known["purpose"], serde_json::json!({"kind": "cleanup"}));
     }
 }
