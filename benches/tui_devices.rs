@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use koobackup::api::{Client, ModuleCode};
+use koobackup::api::Client;
 use koobackup::tui::action::{Action, ApiReply, Effect};
 use koobackup::tui::draw;
 use koobackup::tui::effects;
@@ -23,58 +23,13 @@ use ratatui::backend::TestBackend;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
+#[path = "support/fleet.rs"]
+mod fleet;
 mod support;
 
 use support::{LocalServer, USER, app};
 const DEVICES: usize = 50;
 const RECORDS_PER_MODULE: usize = 200;
-
-/// 50 bound devices; per device and module 200 records (a third of them completed, spread over
-/// the last 60 days), each with one backup file.
-fn fill(db_path: &std::path::Path) {
-    let mut conn = rusqlite::Connection::open(db_path).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    let tx = conn.transaction().unwrap();
-    let now = Utc::now().timestamp_millis();
-    let day = 86_400_000i64;
-    let mut record_id = 1_842_862_763_295_184_641i64;
-    for device in 0..DEVICES {
-        let device_id = format!("{}", 1_775_406_005_920_779_395u64 + device as u64);
-        tx.execute(
-            "INSERT INTO devices (user_id, device_id, machine_code, device_name, device_os, create_time, bound) \
-             VALUES (?1, ?2, ?3, ?4, 'Android 15', ?5, 1)",
-            rusqlite::params![USER.0, device_id, format!("PIXEL_{device:04}"), format!("phone {device}"), now - 90 * day],
-        )
-        .unwrap();
-        for module in ModuleCode::ALL {
-            for i in 0..RECORDS_PER_MODULE {
-                let status = i64::from(i % 3 == 0);
-                let created = now - (i as i64 * 60 * day) / RECORDS_PER_MODULE as i64;
-                tx.execute(
-                    "INSERT INTO records (record_id, user_id, module, device_id, status, properties, version, create_time, end_time) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, '{}', 1, ?6, ?7)",
-                    rusqlite::params![
-                        record_id,
-                        USER.0,
-                        module.code(),
-                        device_id,
-                        status,
-                        created,
-                        (status == 1).then_some(created + 60_000)
-                    ],
-                )
-                .unwrap();
-                tx.execute(
-                    "INSERT INTO files (record_id, file_name, size, create_time) VALUES (?1, 'backup.tar', ?2, ?3)",
-                    rusqlite::params![record_id, 1_000_000 + i as i64, created],
-                )
-                .unwrap();
-                record_id += 1;
-            }
-        }
-    }
-    tx.commit().unwrap();
-}
 
 /// Opens the Devices view and answers its calls as they complete; returns (time until a frame
 /// with the devices is drawn, time until every figure is in).
@@ -123,7 +78,7 @@ async fn load_devices(client: &Client) -> (Duration, Duration) {
 fn devices_view(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let bench = LocalServer::start(&rt);
-    fill(&bench.db_path);
+    fleet::fill(&bench.db_path, USER.0, DEVICES, RECORDS_PER_MODULE);
     let mut group = c.benchmark_group("devices_view");
     group
         .sample_size(10)

@@ -5,15 +5,16 @@
 //! terminal that is not `TERM=dumb`. The same order as the Rust ecosystem's `anstream`, whose
 //! environment readers (`anstyle-query`) are used here.
 
-/// `--color`.
+/// `--color`. (Its values carry no doc comments: those would turn every command's `--help`
+/// into the long form; the option's own help says what each does.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
-    /// Colour on a terminal, as the environment allows.
+    // Colour on a terminal, as the environment allows.
     #[default]
     Auto,
-    /// Always colour, whatever the environment says.
+    // Always colour, whatever the environment says.
     Always,
-    /// Never colour.
+    // Never colour.
     Never,
 }
 

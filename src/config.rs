@@ -80,6 +80,12 @@ pub struct Profile {
     /// looks at): the TUI refuses such keys, the CLI such commands (exit 2).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    /// `[profiles.NAME.health]`: when backups are late or stale, for `status` and the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::HealthConfig>,
+    /// `[profiles.NAME.hooks]`: commands run on events (`lock-lost`, `status-critical`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<crate::hooks::Hooks>,
 }
 
 /// Where a secret (an access token or an app secret) comes from. In TOML: `{ env = "VAR" }`,
@@ -398,6 +404,13 @@ impl Profile {
         // koobackup trust a lock the server has already dropped.
         if self.lock_ttl_secs.is_some_and(|secs| !(1..=600).contains(&secs)) {
             return Err("lock_ttl_secs must be between 1 and 600 (KooDrive's lock lifetime)".into());
+        }
+        if let Some(health) = &self.health {
+            crate::health::HealthConfig::rules(Some(health), Default::default())
+                .map_err(|problem| format!("health: {problem}"))?;
+        }
+        if let Some(hooks) = &self.hooks {
+            hooks.validate()?;
         }
         let credential = self.credential()?;
         let name = match credential {
@@ -897,11 +910,15 @@ pub(crate) fn non_empty_env(name: &str) -> Option<std::ffi::OsString> {
 /// temporary file in the same directory (mode 0600), fsync, rename, then fsync of the directory.
 /// Missing parent directories are created with mode 0700.
 pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    create_private_dir_all(dir)?;
+    create_private_dir_all(parent_dir(path))?;
+    write_atomically(path, bytes, 0o600)
+}
+
+/// [`write_private_atomically`] for a file others read too (a Prometheus textfile the collector
+/// reads as another user): created with `mode` (less the umask) in a directory that must exist.
+/// The temporary file's name ends in `.tmp`, so a collector reading `*.prom` never sees it.
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = parent_dir(path);
     let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let temp_path = dir.join(format!(
         ".{file_name}.{}.{}.tmp",
@@ -909,7 +926,7 @@ pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()
         fastrand::u64(..)
     ));
     let result = (|| {
-        let mut file = private_file_options().open(&temp_path)?;
+        let mut file = new_file_options(mode).open(&temp_path)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp_path, path)?;
@@ -922,14 +939,24 @@ pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()
     result
 }
 
-fn private_file_options() -> std::fs::OpenOptions {
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+fn new_file_options(mode: u32) -> std::fs::OpenOptions {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(mode);
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     options
 }
 

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use crate::api::{ApiError, Client, ClientOptions, Credentials, Token};
 use crate::config::{self, Config, ConfigError, CredentialSource, SecretSource};
+use crate::health::{self, HealthConfig};
+use crate::hooks::{self, Hooks};
 use crate::journal::{Journal, JournalError};
 use crate::server::{self, RunningServer, ServerConfig, ServerError};
 
@@ -108,6 +110,9 @@ pub struct RemoteSettings {
     pub retention: Option<Retention>,
     /// `--read-only`, or the profile's `read_only = true`.
     pub read_only: bool,
+    /// The profile's health thresholds and hooks, if it has them.
+    pub health: Option<HealthConfig>,
+    pub hooks: Option<Hooks>,
 }
 
 impl RemoteSettings {
@@ -154,7 +159,7 @@ pub struct EmbeddedSettings {
 /// The decision of where to connect, before anything is started or sent.
 #[derive(Debug, Clone)]
 pub enum Target {
-    Remote(RemoteSettings),
+    Remote(Box<RemoteSettings>),
     EmbeddedDemo(EmbeddedSettings),
 }
 
@@ -170,6 +175,12 @@ pub struct Connection {
     pub warnings: Vec<String>,
     /// The profile's retention policy for `cleanup`, if it has one.
     pub retention: Option<Retention>,
+    /// The profile's health thresholds (`status`, the app's Devices view), if it has them.
+    pub health: Option<HealthConfig>,
+    /// The profile's hooks (none without a profile).
+    pub hooks: Hooks,
+    /// The environment variable the profile's secret is read from, if it is one: kept from hooks.
+    secret_var: Option<String>,
     journal_key: String,
 }
 
@@ -193,6 +204,21 @@ impl Connection {
 
     pub fn is_embedded(&self) -> bool {
         self.embedded.is_some()
+    }
+
+    /// The health rules of this connection's profile with `overrides` from the command line.
+    pub fn health_rules(&self, overrides: health::rules::Overrides) -> Result<health::Rules, String> {
+        HealthConfig::rules(self.health.as_ref(), overrides)
+    }
+
+    /// What the hooks of this connection are told of where an event happened.
+    pub fn hook_origin(&self) -> hooks::Origin {
+        hooks::Origin {
+            connection: self.label.clone(),
+            server: self.client.base_url().to_string(),
+            user_id: self.client.user_id().to_string(),
+            secret_vars: self.secret_var.iter().cloned().collect(),
+        }
     }
 
     /// Stops the embedded server, if any, letting requests in flight finish.
@@ -243,7 +269,7 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
     if options.profile.is_none()
         && let Some(base_url) = &options.base_url
     {
-        return command_line_settings(options, base_url).map(Target::Remote);
+        return command_line_settings(options, base_url).map(|settings| Target::Remote(Box::new(settings)));
     }
     // A file named explicitly must exist: a typo must not quietly mean "nothing configured"
     // and so the embedded demo server.
@@ -262,7 +288,8 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
         None => None,
     };
     if let Some((name, profile)) = selected {
-        return profile_settings(options, name, profile, config_path).map(Target::Remote);
+        return profile_settings(options, name, profile, config_path)
+            .map(|settings| Target::Remote(Box::new(settings)));
     }
     if let Some(config) = config.as_ref().filter(|c| !c.profiles.is_empty()) {
         let names: Vec<_> = config.profiles.keys().cloned().collect();
@@ -345,6 +372,8 @@ fn command_line_settings(options: &ConnectOptions, base_url: &str) -> Result<Rem
         allow_insecure_http: false,
         retention: None,
         read_only: options.read_only,
+        health: None,
+        hooks: None,
     })
 }
 
@@ -396,6 +425,8 @@ fn profile_settings(
         allow_insecure_http: profile.allow_insecure_http,
         retention: profile.retention,
         read_only: options.read_only || profile.read_only,
+        health: profile.health,
+        hooks: profile.hooks,
         origin: Origin::Profile { name, config_path },
     })
 }
@@ -457,12 +488,19 @@ impl Target {
                     .into_iter()
                     .collect();
                 let credentials = settings.credential.resolve(&settings.user_id)?;
+                let secret_var = match settings.credential.secret() {
+                    SecretSource::Env(var) => Some(var.clone()),
+                    _ => None,
+                };
                 Ok(Connection {
                     client: settings.client(credentials)?,
                     label: settings.label(),
                     embedded: None,
                     warnings,
                     retention: settings.retention,
+                    health: settings.health,
+                    hooks: settings.hooks.unwrap_or_default(),
+                    secret_var,
                     journal_key,
                 })
             }
@@ -486,6 +524,9 @@ impl Target {
                     embedded: Some(server),
                     warnings: settings.config_warning.into_iter().collect(),
                     retention: None,
+                    health: None,
+                    hooks: Hooks::default(),
+                    secret_var: None,
                     journal_key,
                 })
             }

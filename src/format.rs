@@ -133,6 +133,46 @@ pub fn parse_age(text: &str) -> Result<chrono::Duration, String> {
     Ok(total)
 }
 
+/// An age exactly, the way [`parse_age`] reads it: `30d`, `1d12h`, `90m` (as `1h30m`), `0s`.
+pub fn exact_age(age: chrono::Duration) -> String {
+    let mut secs = age.num_seconds().max(0);
+    let mut text = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            text.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    if text.is_empty() {
+        text.push_str("0s");
+    }
+    text
+}
+
+/// An optional age in a config file (`keep_within = "30d"`, `warn_age = "26h"`), read with
+/// [`parse_age`]: `#[serde(default, with = "crate::format::optional_age")]`.
+pub mod optional_age {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<chrono::Duration>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        text.map(|text| super::parse_age(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<chrono::Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => serializer.serialize_str(&format!("{}s", duration.num_seconds())),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
 /// Time left on a lock as a countdown: `mm:ss`, `h:mm:ss` from an hour up. Whole seconds,
 /// truncated, so a countdown never shows more time than there is.
 pub fn countdown(left: chrono::Duration) -> String {

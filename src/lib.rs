@@ -11,6 +11,8 @@ pub mod connect;
 pub mod crash;
 pub mod editor;
 pub mod format;
+pub mod health;
+pub mod hooks;
 pub mod journal;
 pub mod lease;
 pub mod logging;

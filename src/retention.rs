@@ -36,7 +36,7 @@ pub struct Retention {
     pub keep_weekly: Option<u32>,
     pub keep_monthly: Option<u32>,
     /// How far back from the group's newest record everything is kept.
-    #[serde(default, with = "within")]
+    #[serde(default, with = "crate::format::optional_age")]
     pub keep_within: Option<chrono::Duration>,
     /// Let the rules delete even the newest completed record of a device.
     #[serde(default)]
@@ -68,7 +68,7 @@ impl fmt::Display for KeepReason {
             KeepReason::Daily(n) => write!(f, "kept by keep_daily {n}"),
             KeepReason::Weekly(n) => write!(f, "kept by keep_weekly {n}"),
             KeepReason::Monthly(n) => write!(f, "kept by keep_monthly {n}"),
-            KeepReason::Within(d) => write!(f, "kept by keep_within {}", age_text(*d)),
+            KeepReason::Within(d) => write!(f, "kept by keep_within {}", crate::format::exact_age(*d)),
             KeepReason::Newest => {
                 f.write_str("kept: the newest backup of its device (--allow-empty deletes it)")
             }
@@ -147,7 +147,7 @@ impl Retention {
             }
         }
         if let Some(within) = self.keep_within {
-            parts.push(format!("keep_within {}", age_text(within)));
+            parts.push(format!("keep_within {}", crate::format::exact_age(within)));
         }
         parts.join(", ")
     }
@@ -305,22 +305,6 @@ type CalendarRule = (
     fn(u32) -> KeepReason,
 );
 
-/// An age exactly, the way `parse_age` reads it: `30d`, `1d12h`, `90m` (as `1h30m`), `0s`.
-fn age_text(age: chrono::Duration) -> String {
-    let mut secs = age.num_seconds().max(0);
-    let mut text = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if secs >= size {
-            text.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    if text.is_empty() {
-        text.push_str("0s");
-    }
-    text
-}
-
 /// Newest `createTime` first; for equal times the larger record id first (ids are numeric
 /// strings: a longer one is larger), so that the order never depends on the server's.
 fn newest_first(a: &BackupRecord, b: &BackupRecord) -> std::cmp::Ordering {
@@ -328,29 +312,6 @@ fn newest_first(a: &BackupRecord, b: &BackupRecord) -> std::cmp::Ordering {
         .cmp(&a.create_time)
         .then_with(|| b.record_id.len().cmp(&a.record_id.len()))
         .then_with(|| b.record_id.cmp(&a.record_id))
-}
-
-/// `keep_within` in a config file is written like an age on the command line: `"30d"`.
-mod within {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<chrono::Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(deserializer)?;
-        text.map(|text| crate::format::parse_age(&text).map_err(serde::de::Error::custom))
-            .transpose()
-    }
-
-    pub fn serialize<S: Serializer>(
-        value: &Option<chrono::Duration>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(duration) => serializer.serialize_str(&format!("{}s", duration.num_seconds())),
-            None => serializer.serialize_none(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -337,8 +337,36 @@ impl Client {
         }
     }
 
+    /// The same client (sharing connections and the clock estimate) acting for `user_id`: an
+    /// app signs for any user of the carrier (app-based authentication), so it can check many
+    /// users in one run. A bearer token belongs to one user and is refused for another.
+    pub fn acting_for(&self, user_id: &str) -> Result<Client, ApiError> {
+        if matches!(self.options.credentials.scheme, Scheme::Bearer(_)) && user_id != self.user_id() {
+            return Err(ApiError::Settings {
+                url: self.options.base_url.clone(),
+                cause: "an access token belongs to one user: acting for other users needs app \
+                        credentials (app_id and app_secret)"
+                    .into(),
+            });
+        }
+        let mut options = (*self.options).clone();
+        options.credentials.user_id = user_id.to_string();
+        check_options(&options)?;
+        Ok(Client {
+            options: Arc::new(options),
+            ..self.clone()
+        })
+    }
+
     pub fn base_url(&self) -> &str {
         &self.options.base_url
+    }
+
+    /// `text` with every occurrence of this client's secret (token or app secret) replaced by
+    /// `<redacted>`: for text from elsewhere that leaves koobackup (a ping's body).
+    pub fn scrub(&self, text: &str) -> String {
+        let secret = self.options.credentials.scheme.secret().expose();
+        String::from_utf8_lossy(&without_secret(text.as_bytes(), secret)).into_owned()
     }
 
     pub fn user_id(&self) -> &str {

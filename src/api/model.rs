@@ -51,18 +51,10 @@ impl ModuleCode {
     pub fn from_code(code: &str) -> Option<ModuleCode> {
         ModuleCode::ALL.into_iter().find(|m| m.code() == code.trim())
     }
-}
 
-impl fmt::Display for ModuleCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.code(), self.name())
-    }
-}
-
-impl ModuleCode {
-    /// A module as people type it: `100`/`101`/`102`, or the names `folder`, `album`,
-    /// `address-book` (case, spaces and `_` aside; `contacts` too).
-    pub fn parse_named(text: &str) -> Result<ModuleCode, String> {
+    /// A module as people write it: `100`/`101`/`102`, or the names `folder`, `album`,
+    /// `address-book` (`address book`, `contacts`), case aside. The error says what exists.
+    pub fn from_user_text(text: &str) -> Result<ModuleCode, String> {
         let normalized = text.trim().to_ascii_lowercase().replace([' ', '_'], "-");
         match normalized.as_str() {
             "folder" => Ok(ModuleCode::Folder),
@@ -70,6 +62,12 @@ impl ModuleCode {
             "address-book" | "addressbook" | "contacts" => Ok(ModuleCode::AddressBook),
             _ => text.parse(),
         }
+    }
+}
+
+impl fmt::Display for ModuleCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.code(), self.name())
     }
 }
 

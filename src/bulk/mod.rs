@@ -61,8 +61,22 @@ pub struct Target {
 /// Why the rest of a run was not sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
+    /// The user cancelled it (the app).
     Cancelled,
+    /// A signal (its name) asked the command to end.
+    Interrupted(String),
     LockLost(String),
+}
+
+impl Stop {
+    /// Why, in words: "interrupted (SIGTERM)", or the lock's loss as the keeper said it.
+    pub fn describe(&self) -> String {
+        match self {
+            Stop::Cancelled => "stopped".into(),
+            Stop::Interrupted(signal) => format!("interrupted ({signal})"),
+            Stop::LockLost(reason) => reason.clone(),
+        }
+    }
 }
 
 /// What happened to one record.

@@ -11,6 +11,7 @@ use super::output::{self, Output};
 use crate::api::client::RecordQuery;
 use crate::api::{ApiError, ModuleCode};
 use crate::connect::{self, ConnectOptions, Origin, Target};
+use crate::format;
 
 /// KooDrive rejects a request whose X-Date is more than this far behind its clock.
 const SERVER_CLOCK_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
@@ -154,6 +155,10 @@ async fn check(options: &ConnectOptions, report: &mut Report, app_check: super::
             if let Some(ca) = &settings.ca_file {
                 report.ok("tls", format!("trusting the system's CAs and {}", ca.display()));
             }
+            check_health(settings, report);
+            if let Some(hooks) = &settings.hooks {
+                check_hooks(hooks, report);
+            }
         }
         Target::EmbeddedDemo(settings) => {
             report.warning(
@@ -175,6 +180,84 @@ async fn check(options: &ConnectOptions, report: &mut Report, app_check: super::
     };
     call_server(&connection, report).await;
     connection.close().await;
+}
+
+/// The profile's health thresholds, in words (they were checked when the file was read).
+fn check_health(settings: &connect::RemoteSettings, report: &mut Report) {
+    let Some(config) = &settings.health else {
+        return;
+    };
+    match crate::health::HealthConfig::rules(Some(config), Default::default()) {
+        Ok(rules) => {
+            let mut text = format!(
+                "late after {}, stale after {}, abandoned after {}",
+                format::exact_age(rules.default.warn_age),
+                format::exact_age(rules.default.crit_age),
+                format::exact_age(rules.abandoned_after)
+            );
+            for (module, own) in &rules.modules {
+                text.push_str(&format!(
+                    "; module {}: late after {}, stale after {}{}",
+                    module.code(),
+                    format::exact_age(own.warn_age),
+                    format::exact_age(own.crit_age),
+                    if own.required { ", required" } else { "" }
+                ));
+            }
+            report.ok("health", text);
+        }
+        Err(problem) => report.problem("health", CliError::usage(problem)),
+    }
+}
+
+/// The profile's hooks: which events have one, and a warning for a program that is not found.
+fn check_hooks(hooks: &crate::hooks::Hooks, report: &mut Report) {
+    let events = hooks.configured();
+    if events.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
+    report.ok(
+        "hooks",
+        format!(
+            "{} (time limit {} s)",
+            names.join(", "),
+            format::seconds(hooks.time_limit())
+        ),
+    );
+    for event in events {
+        let command = hooks.command(event).unwrap_or_default();
+        let program = command.split_whitespace().next().unwrap_or_default();
+        if !program_exists(program) {
+            report.warning(
+                "hooks",
+                format!(
+                    "hooks.{}: {} is not found (the hook will fail)",
+                    event.name(),
+                    format::escape(program)
+                ),
+            );
+        }
+    }
+}
+
+/// Whether `sh -c` can run `program`: a path to a file, a program on `$PATH`, or something the
+/// shell itself knows (a builtin, a variable, a quote: not judged).
+fn program_exists(program: &str) -> bool {
+    if program.is_empty() || program.contains(['$', '"', '\'', '(', '`', '=']) {
+        return true;
+    }
+    const BUILTINS: [&str; 10] = [
+        "echo", "printf", "test", "[", "true", "false", ":", "exit", "exec", "cd",
+    ];
+    if BUILTINS.contains(&program) {
+        return true;
+    }
+    if program.contains('/') {
+        return std::path::Path::new(&crate::config::expand_home(std::path::Path::new(program))).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// One read-only request: proves the server answers, accepts the credentials and our X-Date,

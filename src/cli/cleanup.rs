@@ -23,6 +23,7 @@ use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, plan};
 use crate::format::parse_age;
+use crate::hooks::{self, HookEvent};
 use crate::lease::Purpose;
 use crate::lease::keeper::Keeper;
 use crate::retention::Retention;
@@ -30,7 +31,7 @@ use crate::retention::Retention;
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Module to clean; repeat for several (default: all three)
-    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device: its id, machine code or name (see `device list`)
     #[arg(long, value_name = "DEVICE")]
@@ -255,6 +256,7 @@ impl Serialize for SkippedModule {
 pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, CliError> {
     if args.yes {
         super::refuse_if_read_only(ctx, "cleanup --yes")?;
+        ctx.interrupt.wind_down();
     }
     let device = match &args.device {
         Some(given) => Some(NamedDevice::resolve(ctx.client(), given).await?),
@@ -286,7 +288,12 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     let mut skipped = Vec::new();
     let mut first_error: Option<CliError> = None;
     for module in modules {
-        let outcome = if args.yes {
+        let outcome = if let Some(signal) = ctx.interrupt.received() {
+            Err(CliError::failure(format!(
+                "interrupted ({}) before it was cleaned up",
+                super::interrupt::signal_name(signal)
+            )))
+        } else if args.yes {
             let targets = Targets {
                 rules: &rules,
                 chosen: chosen.as_ref(),
@@ -341,9 +348,42 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     if let Some(error) = &incomplete {
         ctx.out.error(error);
     }
-    Ok(first_error
+    let exit = first_error
         .or(incomplete)
-        .map_or(Exit::Ok.code(), |e| e.exit.code()))
+        .map_or(Exit::Ok.code(), |e| e.exit.code());
+    if args.yes {
+        tell_done(ctx, &reports, &skipped, exit).await;
+    }
+    Ok(exit)
+}
+
+/// The profile's `cleanup-done` hook, told what went: the outcomes counted, the modules skipped.
+async fn tell_done(ctx: &Context, reports: &Reports, skipped: &[SkippedModule], exit: u8) {
+    let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
+    for candidate in &reports.candidates {
+        *outcomes
+            .entry(candidate.outcome.unwrap_or("not-attempted"))
+            .or_default() += 1;
+    }
+    let details = serde_json::json!({
+        "exitCode": exit,
+        "candidates": reports.candidates.len(),
+        "deleted": outcomes.get("deleted").copied().unwrap_or(0),
+        "outcomes": outcomes,
+        "skippedModules": skipped.iter().map(|s| s.module).collect::<Vec<_>>(),
+    });
+    let hooks = &ctx.connection.hooks;
+    if let Some(ending) = hooks::fire(
+        hooks,
+        HookEvent::CleanupDone,
+        &ctx.connection.hook_origin(),
+        details,
+    )
+    .await
+        && let Some(warning) = hooks::warning(HookEvent::CleanupDone, &ending)
+    {
+        ctx.out.warn(&warning);
+    }
 }
 
 /// The module's candidates at this moment, and what the retention policy keeps. Ages are
@@ -533,17 +573,24 @@ async fn delete_candidates(
     };
     let lock_id = keeper.lock().lock_id;
     let client = ctx.client().clone();
-    let guard = || keeper.lost().map(|lost| Stop::LockLost(lost.reason));
+    let interrupt = ctx.interrupt.clone();
+    let guard = || {
+        keeper
+            .lost()
+            .map(|lost| Stop::LockLost(lost.reason))
+            .or_else(|| interrupt.stop())
+    };
     let summary = bulk::delete_all(&client, &lock_id, work, options, guard, |done| {
         if let Some(&i) = index.get(&done.record_id) {
             candidates[i].settle(&done.outcome);
         }
     })
     .await;
-    if let Some(Stop::LockLost(reason)) = &summary.stop {
+    if let Some(stop) = &summary.stop {
+        let reason = stop.describe();
         for id in &summary.not_attempted {
             if let Some(&i) = index.get(id) {
-                candidates[i].not_attempted(reason);
+                candidates[i].not_attempted(&reason);
             }
         }
     }

@@ -84,7 +84,7 @@ pub struct DeviceModule {
     #[arg(value_name = "DEVICE_ID", value_parser = parse_device_id)]
     pub id: String,
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: ModuleCode,
 }
 

@@ -89,7 +89,7 @@ pub(super) fn man(path: &[String]) -> Result<u8, CliError> {
 }
 
 /// The variables koobackup reads, and what for.
-const ENVIRONMENT: [(&str, &str); 22] = [
+const ENVIRONMENT: [(&str, &str); 23] = [
     ("KOOBACKUP_PROFILE", "the profile to use (--profile)"),
     (
         "KOOBACKUP_BASE_URL",
@@ -116,6 +116,10 @@ const ENVIRONMENT: [(&str, &str); 22] = [
     (
         "KOOBACKUP_LOCK_ID",
         "a lock named for record changes, as lock hold gives its COMMAND",
+    ),
+    (
+        "KOOBACKUP_EVENT",
+        "set for a hook: the event's name; its fields in KOOBACKUP_EVENT_* (see the README, Hooks)",
     ),
     (
         "KOOBACKUP_LOCK_TTL_SECS",

@@ -23,19 +23,22 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::FutureExt;
 use serde::Serialize;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::time::Instant;
 
 mod process;
+mod tee;
+mod tell;
 mod watchdog;
 
 use process::{Terminal, group_alive, is_stopped, signal_group};
+use tee::Tee;
+use tell::Teller;
 use watchdog::Watchdog;
 
 use super::Context;
 use super::exit::{CliError, Exit};
+use super::interrupt::{PASSED_ON, Signals, exit_code as exit_code_of_signal, signal_name};
 use super::locking::LOCK_ID_ENV;
 use crate::api::{ApiError, ModuleCode};
 use crate::format;
@@ -51,6 +54,8 @@ pub(crate) struct Hold {
     pub grace: Duration,
     /// How long to wait for a module another operation holds.
     pub wait: Option<Duration>,
+    /// Where to ping (`--ping`).
+    pub ping: Option<crate::api::ping::Pinger>,
 }
 
 /// COMMAND as the journal names it: its words, shortened.
@@ -88,10 +93,23 @@ struct Summary<'a> {
     exit_code: u8,
 }
 
-pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
+pub(crate) async fn run(ctx: &mut Context, mut hold: Hold) -> Result<u8, CliError> {
+    let mut teller = Teller::new(ctx, hold.ping.take(), hold.module, command_text(&hold.command));
+    let result = hold_while_running(ctx, hold, &mut teller).await;
+    let (exit, error) = match &result {
+        Ok(code) => (*code, None),
+        Err(error) => (error.exit.code(), Some(error.message.as_str())),
+    };
+    teller.finish(exit, error).await;
+    result
+}
+
+/// Everything but the pings and hooks (`teller` is told what happens).
+async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) -> Result<u8, CliError> {
     // Installed before anything else, so an early Ctrl-C is seen instead of killing us with a
     // lock left behind.
-    let mut signals = Signals::install()?;
+    ctx.interrupt.handle_own_signals();
+    let mut signals = Signals::install(&PASSED_ON)?;
     let program = hold.command[0].to_string_lossy().into_owned();
     let purpose = Purpose::Hold {
         command: command_text(&hold.command),
@@ -100,13 +118,14 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
         keeper = ctx.hold_lock(hold.module, purpose, hold.wait) => keeper?,
         Some(signal) = signals.next() => {
             ctx.out.note(&format!("received {}; nothing was started", signal_name(signal)));
-            return Ok(signal_exit_code(signal));
+            return Ok(exit_code_of_signal(signal));
         }
     };
     let lock = keeper.lock();
+    teller.lock_id = Some(lock.lock_id.clone());
     if let Some(signal) = signals.pending() {
         finish(ctx, keeper, None).await;
-        return Ok(signal_exit_code(signal));
+        return Ok(exit_code_of_signal(signal));
     }
     if !keeper.is_held() {
         // The answer came after the lock's lifetime, counted from the request: COMMAND would start
@@ -126,6 +145,9 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     command.args(&hold.command[1..]).env(LOCK_ID_ENV, &lock.lock_id);
     // Its own process group: every process COMMAND starts can be signalled together.
     command.process_group(0);
+    if teller.wants_stderr() {
+        command.stderr(std::process::Stdio::piped());
+    }
     // In a terminal, COMMAND gets the foreground: it can read the terminal, and Ctrl-C and
     // Ctrl-Z reach it as they would without koobackup. Both sides hand it over (as shells do):
     // a COMMAND that reads before koobackup's hand-over would otherwise be stopped (SIGTTIN).
@@ -147,10 +169,9 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
         Ok(child) => child,
         Err(e) => {
             finish(ctx, keeper, None).await;
-            ctx.out.error(&CliError::failure(format!(
-                "cannot start {}: {e}",
-                format::escape(&program)
-            )));
+            let error = CliError::failure(format!("cannot start {}: {e}", format::escape(&program)));
+            ctx.out.error(&error);
+            teller.error = Some(error.message);
             // The codes a shell uses for "not found" and "not executable".
             return Ok(if e.kind() == std::io::ErrorKind::NotFound {
                 127
@@ -159,6 +180,16 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
             });
         }
     };
+    if let Some(stderr) = child.stderr.take() {
+        match stderr.into_owned_fd() {
+            Ok(pipe) => teller.tee = Some(Tee::start(pipe)),
+            Err(e) => ctx.out.warn(&format!(
+                "cannot read {}'s standard error for the ping ({e})",
+                format::escape(&program)
+            )),
+        }
+    }
+    teller.started();
     // The group id is the child's pid. The child stays unreaped until `wait` returns, so the
     // group id cannot be reused while the loop below may signal it.
     let group = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
@@ -204,6 +235,7 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
         grace: hold.grace,
         lost: None,
         kill_at: None,
+        teller,
     };
     let mut watch = tokio::time::interval(STOP_POLL_INTERVAL);
     let status = loop {
@@ -255,7 +287,7 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     if run.lost.is_none()
         && let Some(lost) = run.keeper.lost()
     {
-        run.lost = Some(lost);
+        run.mark_lost(lost);
     }
     let status = status.map_err(|e| CliError::failure(format!("cannot wait for {}: {e}", run.program)))?;
     run.stop_leftovers(ctx).await;
@@ -264,6 +296,7 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
         watchdog,
         lost,
         program,
+        teller,
         ..
     } = run;
     if let Some(watchdog) = watchdog {
@@ -271,12 +304,18 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
     }
     let confirmed = keeper.confirmed_at();
     let gone_at_end = finish(ctx, keeper, lost.as_ref()).await;
-    let lost = lost.or(gone_at_end.map(|reason| Lost {
-        since: confirmed,
-        last_confirmed: confirmed,
-        reason,
+    let lost = lost.or(gone_at_end.map(|reason| {
+        let lost = Lost {
+            since: confirmed,
+            last_confirmed: confirmed,
+            reason,
+        };
+        teller.lock_lost(&lock.lock_id, &lost);
+        lost
     }));
     let command_exit = exit_code(status);
+    teller.command_exit = Some(command_exit);
+    teller.lost = lost.as_ref().map(|l| l.reason.clone());
     let exit = if lost.is_some() {
         Exit::Conflict.code()
     } else {
@@ -321,7 +360,7 @@ pub(crate) async fn run(ctx: &mut Context, hold: Hold) -> Result<u8, CliError> {
 const STOP_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// COMMAND running under the lock.
-struct Running {
+struct Running<'t> {
     keeper: Keeper,
     watchdog: Option<Watchdog>,
     group: Option<libc::pid_t>,
@@ -332,9 +371,17 @@ struct Running {
     lost: Option<Lost>,
     /// When SIGKILL follows the SIGTERM already sent.
     kill_at: Option<Instant>,
+    /// Told when the lock is lost (the `lock-lost` hook).
+    teller: &'t mut Teller,
 }
 
-impl Running {
+impl Running<'_> {
+    /// The work is no longer protected: remembered, and the `lock-lost` hook told.
+    fn mark_lost(&mut self, lost: Lost) {
+        self.teller.lock_lost(&self.keeper.lock().lock_id, &lost);
+        self.lost = Some(lost);
+    }
+
     /// One report of the keeper.
     fn on_event(&mut self, ctx: &mut Context, event: Event) {
         match event {
@@ -359,7 +406,7 @@ impl Running {
             Event::Lost(lost) => {
                 if self.lost.is_none() {
                     self.stop(ctx, &lost);
-                    self.lost = Some(lost);
+                    self.mark_lost(lost);
                 }
             }
         }
@@ -403,7 +450,7 @@ impl Running {
                     if self.lost.is_none()
                         && let Some(lost) = self.keeper.lost()
                     {
-                        self.lost = Some(lost);
+                        self.mark_lost(lost);
                         signal_group(self.group, libc::SIGKILL);
                     }
                 }
@@ -479,73 +526,12 @@ async fn finish(ctx: &mut Context, keeper: Keeper, already_lost: Option<&Lost>) 
     }
 }
 
-/// The signals koobackup passes on to COMMAND: those that would otherwise end koobackup and
-/// leave COMMAND running without its lock renewed.
-struct Signals {
-    interrupt: Signal,
-    terminate: Signal,
-    hangup: Signal,
-    quit: Signal,
-    user1: Signal,
-    user2: Signal,
-}
-
-impl Signals {
-    fn install() -> Result<Signals, CliError> {
-        let install = |kind: SignalKind| {
-            signal(kind).map_err(|e| CliError::failure(format!("cannot install a signal handler: {e}")))
-        };
-        Ok(Signals {
-            interrupt: install(SignalKind::interrupt())?,
-            terminate: install(SignalKind::terminate())?,
-            hangup: install(SignalKind::hangup())?,
-            quit: install(SignalKind::quit())?,
-            user1: install(SignalKind::user_defined1())?,
-            user2: install(SignalKind::user_defined2())?,
-        })
-    }
-
-    /// The next signal received, as its number.
-    async fn next(&mut self) -> Option<i32> {
-        tokio::select! {
-            Some(()) = self.interrupt.recv() => Some(libc::SIGINT),
-            Some(()) = self.terminate.recv() => Some(libc::SIGTERM),
-            Some(()) = self.hangup.recv() => Some(libc::SIGHUP),
-            Some(()) = self.quit.recv() => Some(libc::SIGQUIT),
-            Some(()) = self.user1.recv() => Some(libc::SIGUSR1),
-            Some(()) = self.user2.recv() => Some(libc::SIGUSR2),
-            else => None,
-        }
-    }
-
-    /// A signal that already arrived, without waiting.
-    fn pending(&mut self) -> Option<i32> {
-        self.next().now_or_never().flatten()
-    }
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGINT => "SIGINT",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGUSR2 => "SIGUSR2",
-        _ => "a signal",
-    }
-}
-
-fn signal_exit_code(signal: i32) -> u8 {
-    u8::try_from(128 + signal).unwrap_or(u8::MAX)
-}
-
 /// COMMAND's exit code, or 128 + signal number as a shell reports it.
 fn exit_code(status: ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(u8::MAX),
-        (None, Some(signal)) => signal_exit_code(signal),
+        (None, Some(signal)) => exit_code_of_signal(signal),
         (None, None) => Exit::Failure.code(),
     }
 }

@@ -39,8 +39,14 @@ pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, C
             module,
             grace,
             wait,
+            ping,
+            ping_timeout,
             command,
         } => {
+            let ping = ping
+                .map(|url| crate::api::ping::Pinger::new(&url, ping_timeout))
+                .transpose()
+                .map_err(CliError::usage)?;
             return hold::run(
                 ctx,
                 hold::Hold {
@@ -48,6 +54,7 @@ pub(crate) async fn run(ctx: &mut Context, command: LockCommand) -> Result<u8, C
                     command,
                     grace,
                     wait,
+                    ping,
                 },
             )
             .await;

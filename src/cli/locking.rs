@@ -99,6 +99,8 @@ impl Context {
         purpose: Purpose,
         wait: Option<Duration>,
     ) -> Result<Taken, CliError> {
+        // A lock of its own is released, not dropped, when a signal comes.
+        self.interrupt.wind_down();
         let give_up_at = wait.map(|wait| BootInstant::now().after(wait));
         let mut released: Vec<String> = Vec::new();
         let mut step = Duration::from_secs(1);
@@ -133,6 +135,12 @@ impl Context {
                 continue;
             }
             let explanation = holders.explain(module);
+            if let Some(signal) = self.interrupt.received() {
+                return Err(CliError::from(error).context(format!(
+                    "interrupted ({}) while waiting for module {module}",
+                    super::interrupt::signal_name(signal)
+                )));
+            }
             match give_up_at.map(|at| BootInstant::now().until(at)) {
                 Some(left) if !left.is_zero() => {
                     if !waiting_said {
@@ -145,7 +153,10 @@ impl Context {
                         ));
                         waiting_said = true;
                     }
-                    tokio::time::sleep(step.min(left)).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(step.min(left)) => {}
+                        () = self.interrupt.arrived() => {}
+                    }
                     step = (step * 2).min(MAX_WAIT_STEP);
                 }
                 Some(_) => {

@@ -7,6 +7,7 @@ mod device;
 mod discover;
 pub mod exit;
 mod hold;
+mod interrupt;
 mod lock;
 mod locking;
 mod named_device;
@@ -14,6 +15,7 @@ pub mod output;
 mod record;
 mod serve;
 pub mod settings;
+mod status;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -57,7 +59,8 @@ pub const VERSION: &str = concat!(
         never from a command-line argument.",
     after_help = "Exit codes: 0 ok, 1 other failure, 2 usage or configuration, 3 authentication, \
         4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error, \
-        8 incomplete listing (printed without the items that could not be read)."
+        8 incomplete listing (printed without the items that could not be read). \
+        `status` is a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -230,6 +233,10 @@ pub enum Command {
     Device(device::DeviceCommand),
     /// Find abandoned records and records marked to be deleted; delete them with --yes
     Cleanup(cleanup::CleanupArgs),
+    /// The health of every device's backups, for monitoring: a Nagios/Icinga plugin (exit 0
+    /// OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), JSON, a Prometheus textfile, healthchecks pings
+    #[command(long_about = STATUS_ABOUT, after_long_help = STATUS_EXIT)]
+    Status(status::StatusArgs),
     /// Run a local KooDrive-compatible server
     Serve(serve::ServeArgs),
     /// Check, show, locate or edit the configuration
@@ -264,7 +271,7 @@ pub enum LockCommand {
     /// it only where it is named: --lock ID, or $KOOBACKUP_LOCK_ID
     Create {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-        #[arg(long, short, value_parser = ModuleCode::parse_named, add = discover::module_completer())]
+        #[arg(long, short, value_parser = ModuleCode::from_user_text, add = discover::module_completer())]
         module: ModuleCode,
         /// Mark the lock so a running koobackup TUI keeps renewing it
         #[arg(long)]
@@ -286,7 +293,7 @@ pub enum LockCommand {
     #[command(long_about = HOLD_ABOUT, after_long_help = HOLD_EXIT)]
     Hold {
         /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-        #[arg(long, short, value_parser = ModuleCode::parse_named, add = discover::module_completer())]
+        #[arg(long, short, value_parser = ModuleCode::from_user_text, add = discover::module_completer())]
         module: ModuleCode,
         /// Seconds between SIGTERM and SIGKILL when COMMAND must stop
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
@@ -295,6 +302,16 @@ pub enum LockCommand {
         /// to DURATION for it (e.g. 2h) before starting COMMAND, as restic's --retry-lock does
         #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
         wait: Option<Duration>,
+        /// Ping a healthchecks-style URL: URL/start when COMMAND starts, then URL on success,
+        /// URL/N when COMMAND exits N, URL/fail when the lock was lost or COMMAND never ran; with
+        /// the last lines of COMMAND's stderr. A ping never changes what lock hold does
+        // Checked by the command, not by clap, whose message would repeat the URL (its path is
+        // the check's key).
+        #[arg(long, value_name = "URL")]
+        ping: Option<String>,
+        /// How long each ping may take, retries included
+        #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_timeout)]
+        ping_timeout: Duration,
         /// The command and its arguments (put them after --)
         #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
         command: Vec<OsString>,
@@ -401,6 +418,24 @@ const HOLD_EXIT: &str = "Exit status: COMMAND's own, or 128 + the signal number 
     use --json (or -o json) to tell the two apart: its summary has `lockHeld` and \
     `commandExit`.";
 
+/// The long help of `status`.
+const STATUS_ABOUT: &str = "The health of every bound device's backups, for monitoring.\n\n\
+    For each device and module: the last completed backup and its age on the server's clock, the \
+    records by status, the records still new after --abandoned-after (abandoned), the size with \
+    --sizes, and the locks the lock journal holds. A backup older than --warn-age is late \
+    (WARNING), older than --crit-age stale (CRITICAL); a module with no records at all is unused \
+    unless the profile requires it ([profiles.NAME.health.modules.MODULE] required = true).\n\n\
+    The output is a monitoring plugin's: one line `KOOBACKUP STATE - summary | perfdata`, then one \
+    line per device module that is not OK (-o wide: every one). -o json prints one document \
+    (assets/schemas/status.json); --prometheus FILE writes node_exporter's textfile format too.";
+
+/// The exit-status part of `status`'s long help.
+const STATUS_EXIT: &str = "Exit status (the monitoring plugins' contract, not the other commands' \
+    codes): 0 OK, 1 WARNING (a backup is late), 2 CRITICAL (a backup is stale), 3 UNKNOWN (bad \
+    options, the server unreachable, credentials refused, nothing bound, a --device that matches \
+    nothing, a Prometheus file that cannot be written). With --users, the worst over all users: \
+    CRITICAL, then UNKNOWN, then WARNING.";
+
 /// `--timeout`: seconds as [`parse_seconds`] reads them, more than zero.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     match parse_seconds(text)? {
@@ -504,6 +539,18 @@ pub fn parse() -> Cli {
     });
     match parsed {
         Ok(cli) => cli,
+        Err(error) if error.use_stderr() && is_status(std::env::args_os()) => {
+            // A monitoring plugin's usage error is UNKNOWN (3): a 2 would read as CRITICAL.
+            let rendered = error.to_string();
+            let message = rendered
+                .trim_start_matches("error: ")
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or_default();
+            let json = asks_for_json(std::env::args_os().skip(1));
+            println!("{}", status::usage_error(message, json));
+            std::process::exit(i32::from(crate::health::State::Unknown.code()));
+        }
         Err(error) if error.use_stderr() => {
             let json = asks_for_json(std::env::args_os().skip(1));
             // clap's rendering starts with "error: ", quotes the argument as typed (which may
@@ -539,6 +586,14 @@ pub fn parse() -> Cli {
         }
         Err(error) => error.exit(),
     }
+}
+
+/// Whether the command line is `status`'s, read leniently (clap has just refused it).
+fn is_status(args: impl Iterator<Item = OsString>) -> bool {
+    Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(args)
+        .is_ok_and(|matches| matches.subcommand_name() == Some("status"))
 }
 
 /// Whether the arguments ask for JSON output, read without clap (which has just refused them).
@@ -645,6 +700,7 @@ pub fn run(global: GlobalArgs, fresh: bool, command: Command, app_check: setting
         Command::Cleanup(args) => block_on(connected(&options, out, async |ctx| {
             cleanup::run(ctx, args).await
         })),
+        Command::Status(args) => block_on(async { Ok(status::run(&options, out, args).await) }),
     };
     match result {
         Ok(code) => code,
@@ -705,7 +761,8 @@ async fn connected(
     command: impl AsyncFnOnce(&mut Context) -> Result<u8, CliError>,
 ) -> Result<u8, CliError> {
     let mut ctx = Context::open(options, out).await?;
-    let result = command(&mut ctx).await;
+    let interrupt = ctx.interrupt.clone();
+    let result = interrupt::supervise(&interrupt, out, command(&mut ctx)).await;
     ctx.connection.close().await;
     result
 }
@@ -718,6 +775,8 @@ pub(crate) fn load_journal() -> Result<Journal, CliError> {
 pub(crate) struct Context {
     pub connection: Connection,
     pub out: Output,
+    /// A signal received while the command runs, and how the command answers it.
+    pub interrupt: interrupt::Interrupt,
     /// Read on first use, so a damaged journal does not stop commands that do not need it.
     journal: Option<Journal>,
 }
@@ -747,6 +806,7 @@ impl Context {
         Ok(Context {
             connection,
             out,
+            interrupt: interrupt::Interrupt::default(),
             journal: None,
         })
     }
@@ -775,14 +835,14 @@ mod tests {
 
     #[test]
     fn modules_parse_by_code_or_name() {
-        assert_eq!(ModuleCode::parse_named("102"), Ok(ModuleCode::AddressBook));
+        assert_eq!(ModuleCode::from_user_text("102"), Ok(ModuleCode::AddressBook));
         assert_eq!(
-            ModuleCode::parse_named("Address book"),
+            ModuleCode::from_user_text("Address book"),
             Ok(ModuleCode::AddressBook)
         );
-        assert_eq!(ModuleCode::parse_named("folder"), Ok(ModuleCode::Folder));
+        assert_eq!(ModuleCode::from_user_text("folder"), Ok(ModuleCode::Folder));
         assert!(
-            ModuleCode::parse_named("103")
+            ModuleCode::from_user_text("103")
                 .unwrap_err()
                 .contains("100 (folder)")
         );

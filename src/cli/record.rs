@@ -63,7 +63,7 @@ pub struct PropertiesArgs {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Backup module: 100 (folder), 101 (album), 102 (address book), or its name
-    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: ModuleCode,
     /// Id of the device the backup is made from
     #[arg(long, value_name = "DEVICE_ID")]
@@ -77,7 +77,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Module to list; repeat for several (default: all three)
-    #[arg(long, short, value_parser = ModuleCode::parse_named, add = super::discover::module_completer())]
+    #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
     /// Only records of this device: its id, machine code or name (see `device list`)
     #[arg(long, value_name = "DEVICE")]

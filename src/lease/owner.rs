@@ -446,7 +446,9 @@ mod tests {
         assert!(matches!(read.purpose, Purpose::Unrecognised(_)));
         assert!(read.purpose.is_process_bound(), "judged by its process");
         assert!(
-            read.purpose.describe().contains("newer koobackup (`pending-apply`)"),
+            read.purpose
+                .describe()
+                .contains("newer koobackup (`pending-apply`)"),
             "{}",
             read.purpose.describe()
         );

@@ -49,6 +49,9 @@ pub enum Action {
     Connected(Box<Switched>),
     /// Connecting elsewhere failed; the current connection stays.
     ConnectFailed(String),
+    /// A connection attempt (to the profile or user named) ended after a later one was asked
+    /// for: it is not used.
+    Superseded(String),
     /// A running bulk delete deleted (or failed to delete) a record, or ended.
     Bulk(BulkProgress),
     /// The user's editor was closed: the edited text, or why there is none.

@@ -292,6 +292,11 @@ impl App {
                         self.warn("background", message);
                         Vec::new()
                     }
+                    Action::Superseded(what) => {
+                        let text = format!("{what} answered after another was asked for: not used");
+                        self.activity.note(self.now, Outcome::Info, "connect", text);
+                        Vec::new()
+                    }
                     Action::Tick(_) | Action::Animate | Action::Mouse(_) => unreachable!("handled above"),
                 }
             }
@@ -306,6 +311,23 @@ impl App {
     /// Whether any API call is in flight (the spinner then needs animating).
     pub fn is_busy(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// The app is ending (quit, a signal, the end of input): a bulk delete stops sending, and a
+    /// lock of an ended operation whose release failed is released again. What is under way
+    /// then answers while the runtime waits (see [`App::has_work_in_flight`]), and the locks
+    /// taken for those operations are released as they end: none is left to block the module.
+    pub fn shut_down(&mut self) -> Vec<Effect> {
+        let outs = self.records.stop_for_exit();
+        let mut effects = self.apply(outs, Pending::Records);
+        let outs = self.locks.release_leftovers();
+        effects.extend(self.apply(outs, Pending::Locks));
+        effects
+    }
+
+    /// Whether something still has to answer: a call, or a bulk delete's sent deletes.
+    pub fn has_work_in_flight(&self) -> bool {
+        self.is_busy() || self.records.bulk_under_way()
     }
 
     pub fn layout(&self) -> Option<ScreenLayout> {
@@ -384,6 +406,12 @@ impl App {
         }
     }
 
+    /// The instant backups' ages are measured at, as `status` measures them (see
+    /// [`crate::cleanup::ages_measured_at`]).
+    pub fn health_now(&self) -> DateTime<Utc> {
+        crate::cleanup::ages_measured_at(self.now, self.server_now())
+    }
+
     /// The tabs, left to right.
     pub fn tabs(&self) -> [Tab; 3] {
         let records = match self.records.module() {
@@ -405,7 +433,11 @@ impl App {
                 pane: Pane::Devices,
                 key: 'D',
                 label: match self.devices.load() {
-                    devices::Load::Loaded => format!("Devices ({})", self.devices.devices().len()),
+                    devices::Load::Loaded => devices_label(
+                        self.devices.devices().len(),
+                        self.devices
+                            .late_and_stale(&self.session.health, self.health_now()),
+                    ),
                     _ => "Devices".into(),
                 },
             },
@@ -769,10 +801,12 @@ impl App {
                 });
             }
             (shell::Dialog::QuitPrompt { .. }, Command::KeepAndQuit) => {
-                let kept = self.locks.live_ids(self.now).len();
-                let text = format!("kept {kept} live lock(s) in the journal, as yours until released");
-                self.activity.note(self.now, Outcome::Info, "quit", text);
                 let outs = self.locks.keep_for_user(self.now);
+                let text = format!(
+                    "kept {} live lock(s) in the journal, as yours until released",
+                    outs.len()
+                );
+                self.activity.note(self.now, Outcome::Info, "quit", text);
                 let mut effects = self.apply(outs, Pending::Locks);
                 effects.push(Effect::Quit);
                 return effects;
@@ -1039,5 +1073,23 @@ impl App {
 mod command_line_tests;
 #[cfg(test)]
 mod read_only_tests;
+/// The Devices tab: how many devices, and how many are late or stale (in `status`'s terms,
+/// once every record is listed).
+fn devices_label(devices: usize, late_and_stale: Option<(usize, usize)>) -> String {
+    match late_and_stale {
+        Some((late, stale)) if late + stale > 0 => {
+            let mut parts = vec![devices.to_string()];
+            if late > 0 {
+                parts.push(format!("{late} late"));
+            }
+            if stale > 0 {
+                parts.push(format!("{stale} stale"));
+            }
+            format!("Devices ({})", parts.join(" · "))
+        }
+        _ => format!("Devices ({devices})"),
+    }
+}
+
 #[cfg(test)]
 mod tests;

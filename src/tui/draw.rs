@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     // The records pane takes the locks pane's place while it is the one in use.
     match app.top_pane() {
         Pane::Records => records::view::draw(frame, layout.locks, &app.records, &chrome, server_now),
-        Pane::Devices => devices::view::draw(frame, layout.locks, &app.devices, &chrome, server_now),
+        Pane::Devices => devices::view::draw(frame, layout.locks, &app.devices, &chrome, app.health_now()),
         _ => locks::view::draw(frame, layout.locks, &app.locks, &chrome),
     }
     shell_view::draw_activity(frame, layout.activity, &app.activity, &chrome);
@@ -64,10 +64,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(shell::Dialog::Help { scroll }) => {
             shell_view::draw_help(frame, area, app.keymap(), *scroll, app.session.read_only, theme)
         }
-        Some(shell::Dialog::QuitPrompt { live_locks }) => shell_view::draw_quit_prompt(
+        Some(shell::Dialog::QuitPrompt { .. }) => shell_view::draw_quit_prompt(
             frame,
             area,
-            *live_locks,
+            &app.locks.live_labels(app.now),
             app.keymap(),
             app.session.read_only,
             theme,

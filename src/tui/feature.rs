@@ -22,6 +22,8 @@ pub struct Session {
     pub display_offset: FixedOffset,
     /// The profile's retention policy, which the clean-up view starts with.
     pub retention: Option<crate::retention::Retention>,
+    /// The profile's health thresholds: when the Devices view calls a backup late or stale.
+    pub health: crate::health::Rules,
     /// Only look: keys that would change the server are refused (and the client sends only
     /// reads).
     pub read_only: bool,
@@ -81,11 +83,10 @@ impl Ctx<'_> {
     }
 
     /// This app's lock for `module` taken for one operation, if there is one.
-    pub fn operation_lock(&self, module: ModuleCode) -> Option<&LockInfo> {
+    pub fn operation_lock(&self, module: ModuleCode) -> Option<&OwnLock> {
         self.own_locks
             .iter()
             .find(|own| own.lock.module == module && own.for_operation)
-            .map(|own| &own.lock)
     }
 
     /// Another holder's live lock on `module`, orphaned ones last.
@@ -116,6 +117,8 @@ pub struct OwnLock {
     pub lock: LockInfo,
     /// Created for one operation (released when it ends), rather than held on purpose.
     pub for_operation: bool,
+    /// Its operation ended but the release failed; it is being released again.
+    pub release_failed: bool,
 }
 
 /// A lock someone other than this app holds, as the records side needs to know it.

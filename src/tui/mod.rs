@@ -128,6 +128,10 @@ fn session_of(connection: &Connection, journal: &Journal) -> (Session, Vec<actio
         lock_ttl: chrono::Duration::from_std(client.lock_ttl()).unwrap_or(chrono::Duration::MAX),
         display_offset: *Local::now().offset(),
         retention: connection.retention,
+        // Checked when the config was read; the defaults stand in should that ever change.
+        health: connection
+            .health_rules(Default::default())
+            .unwrap_or_else(|_| crate::health::Rules::standard()),
         read_only: client.is_read_only(),
     };
     (session, held)

@@ -259,8 +259,16 @@ where
                     if let Some(switcher) = &mut self.switcher {
                         if attempt.0 == switcher.latest {
                             switcher.ready = Some(attempt);
-                        } else if let (_, _, Ok(superseded)) = attempt {
-                            superseded.close().await;
+                        } else {
+                            let (_, options, result) = attempt;
+                            if let Ok(superseded) = result {
+                                superseded.close().await;
+                            }
+                            let what = options.profile.map_or_else(
+                                || "the earlier connection".to_string(),
+                                |name| format!("profile {name}"),
+                            );
+                            self.apply(Action::Superseded(what))?;
                         }
                     }
                     self.switch_when_idle().await?;
@@ -437,18 +445,33 @@ where
             .map_err(io::Error::other)
     }
 
-    /// After the loop: lets calls in flight answer (for a short while) so their journal
-    /// changes are written. Nothing is drawn any more.
+    /// After the loop: stops what the app was doing ([`App::shut_down`]) and lets what is
+    /// under way answer, for a short while, so that journal changes are written and locks taken
+    /// for one operation are released as it ends. Nothing is drawn any more, and nothing new is
+    /// started but those releases.
     async fn finish_calls_in_flight(&mut self) {
         let deadline = tokio::time::Instant::now() + QUIT_GRACE;
-        while self.app.is_busy() {
+        let effects = self.app.shut_down();
+        self.carry_out_at_exit(effects);
+        while self.app.has_work_in_flight() {
             let Ok(Some(action)) = tokio::time::timeout_at(deadline, self.results.recv()).await else {
                 break;
             };
-            for effect in self.app.update(action) {
-                if let Effect::Journal(change) = effect {
-                    self.journal.apply(change);
-                }
+            let effects = self.app.update(action);
+            self.carry_out_at_exit(effects);
+        }
+    }
+
+    fn carry_out_at_exit(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Journal(change) => self.journal.apply(change),
+                Effect::CancelBulkDelete(flag) => flag.cancel(),
+                Effect::Api {
+                    request,
+                    call: call @ ApiCall::ReleaseLock(_),
+                } => spawn_call(self.client.clone(), request, call, &self.actions),
+                _ => {}
             }
         }
     }

@@ -73,6 +73,7 @@ struct Report {
 pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliError> {
     if !args.dry_run {
         refuse_if_read_only(ctx, "record delete")?;
+        ctx.interrupt.wind_down();
     }
     let asking = !args.yes && !args.dry_run;
     if asking && !can_ask() {
@@ -151,6 +152,17 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
         if targets.is_empty() {
             continue;
         }
+        if let Some(signal) = ctx.interrupt.received() {
+            let reason = format!(
+                "not sent: interrupted ({})",
+                super::super::interrupt::signal_name(signal)
+            );
+            report.not_attempted.extend(targets.iter().map(|t| Noted {
+                record_id: t.record_id.clone(),
+                reason: reason.clone(),
+            }));
+            continue;
+        }
         if let Err(error) = delete_in_module(ctx, module, &args, targets.clone(), &mut report).await {
             // No lock for the module: none of its records was touched.
             report
@@ -178,12 +190,13 @@ async fn delete_in_module(
         check_lock_module(&args.lock, module)?;
         ctx.check_named_lock(&lock_id);
         let client = ctx.client().clone();
+        let interrupt = ctx.interrupt.clone();
         let summary = bulk::delete_all(
             &client,
             &lock_id,
             targets,
             options,
-            || None,
+            || interrupt.stop(),
             |done| take(report, done),
         )
         .await;
@@ -196,7 +209,13 @@ async fn delete_in_module(
     let keeper: Keeper = ctx.hold_lock(module, purpose, None).await?;
     let lock = keeper.lock();
     let client = ctx.client().clone();
-    let guard = || keeper.lost().map(|lost| Stop::LockLost(lost.reason));
+    let interrupt = ctx.interrupt.clone();
+    let guard = || {
+        keeper
+            .lost()
+            .map(|lost| Stop::LockLost(lost.reason))
+            .or_else(|| interrupt.stop())
+    };
     let summary = bulk::delete_all(&client, &lock.lock_id, targets, options, guard, |done| {
         take(report, done)
     })
@@ -229,11 +248,10 @@ fn take(report: &mut Report, done: bulk::Done) {
 
 /// Records the run never sent, with why.
 fn note_summary(report: &mut Report, summary: &bulk::Summary) {
-    let reason = match &summary.stop {
-        Some(Stop::LockLost(reason)) => format!("not sent: {reason}"),
-        Some(Stop::Cancelled) => "not sent: stopped".into(),
-        None => return,
+    let Some(stop) = &summary.stop else {
+        return;
     };
+    let reason = format!("not sent: {}", stop.describe());
     report
         .not_attempted
         .extend(summary.not_attempted.iter().map(|id| Noted {

@@ -240,6 +240,43 @@ fn quitting_and_keeping_hands_the_apps_locks_to_the_user() {
 }
 
 #[test]
+fn the_quit_prompt_releases_only_the_apps_own_locks() {
+    use crate::lease::{Purpose, Standing};
+    use crate::tui::test_support::{foreign, own};
+    // A lock kept with `lock create` in another shell: a script may be using it by its id.
+    let kept = foreign(
+        lock("kept-by-lock-create@101", 600),
+        Purpose::Kept {
+            via: "`lock create`".into(),
+        },
+        Standing::Kept,
+    );
+    let mut app = App::new(
+        session(),
+        vec![own(lock(A, 600), false), kept],
+        Vec::new(),
+        t0(),
+        Rect::new(0, 0, 100, 30),
+    );
+    assert!(ch(&mut app, 'q').is_empty());
+    assert!(matches!(app.shell, Some(Dialog::QuitPrompt { live_locks: 1 })));
+    let screen = screen_of(&app, 100, 30);
+    assert!(screen.contains("This app holds 1 live lock(s):"), "{screen}");
+    assert!(
+        !screen.contains("101 album  kept-by"),
+        "not in the prompt:\n{screen}"
+    );
+    let released: Vec<String> = crate::tui::test_support::calls(&ch(&mut app, 'r'))
+        .into_iter()
+        .filter_map(|(_, call)| match call {
+            ApiCall::ReleaseLock(lock_id) => Some(lock_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(released, [A]);
+}
+
+#[test]
 fn quitting_and_releasing_waits_for_every_release() {
     let mut app = app();
     ch(&mut app, 'q');

@@ -12,7 +12,6 @@ pub mod dialogs;
 pub mod dialogs_view;
 pub mod keys;
 pub mod replies;
-pub mod stats;
 pub mod update;
 pub mod view;
 
@@ -21,55 +20,16 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use chrono::{DateTime, Utc};
-
-use crate::api::{BackupRecord, DeviceEntity, ModuleCode, RecordStatus};
+use crate::api::{DeviceEntity, ModuleCode};
+pub use crate::health::{RecordSize, RecordSummary};
 use dialogs::Dialog;
 
 /// File-list requests in flight at once while sizes are read in the background.
 pub const SIZE_CONCURRENCY: usize = 4;
-/// Files asked for per request while sizes are read.
-pub const SIZE_PAGE_SIZE: u32 = 100;
 /// Records listed per request.
 pub const RECORDS_PAGE_SIZE: u32 = 100;
 /// Rows one device takes in the pane: its own line and one per module.
 pub const ROWS_PER_DEVICE: usize = 1 + ModuleCode::ALL.len();
-
-/// What the pane keeps of a record: enough for the figures.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordSummary {
-    pub record_id: String,
-    pub module: ModuleCode,
-    pub status: RecordStatus,
-    pub create_time: DateTime<Utc>,
-    pub end_time: Option<DateTime<Utc>>,
-}
-
-impl RecordSummary {
-    /// `None` for a record of a module this version does not know (it is left out).
-    fn of(record: &BackupRecord) -> Option<RecordSummary> {
-        Some(RecordSummary {
-            record_id: record.record_id.clone(),
-            module: record.module_code.known()?,
-            status: record.status,
-            create_time: record.create_time,
-            end_time: record.end_time,
-        })
-    }
-}
-
-/// How far the total size of one record's files is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordSize {
-    /// Pages read so far add up to this; the next one starts at the cursor.
-    Partial {
-        bytes: u64,
-        cursor: String,
-    },
-    Known(u64),
-    /// Its files could not be listed (the reason went to the activity log).
-    Unknown,
-}
 
 /// Where the device list stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,6 +198,36 @@ impl State {
     /// Sizes still to be read (queued or being read).
     pub fn sizes_pending(&self) -> usize {
         self.size_queue.len() + self.sizes_in_flight
+    }
+
+    /// How many devices are late and how many stale under `rules` at `now`, once the devices
+    /// and every record are listed (`None` before, or when a listing failed: a device with part
+    /// of its records is not judged).
+    pub fn late_and_stale(
+        &self,
+        rules: &crate::health::Rules,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<(usize, usize)> {
+        if self.load != Load::Loaded || self.is_listing() || self.listing_error.is_some() {
+            return None;
+        }
+        let mut counts = (0, 0);
+        for device in &self.devices {
+            let modules = crate::health::device_health(
+                self.records_of(&device.device_id),
+                device.create_time,
+                &ModuleCode::ALL,
+                &self.sizes,
+                rules,
+                now,
+            );
+            match crate::health::worst_freshness(&modules) {
+                crate::health::Freshness::Late => counts.0 += 1,
+                crate::health::Freshness::Stale => counts.1 += 1,
+                crate::health::Freshness::Fresh | crate::health::Freshness::Unused => {}
+            }
+        }
+        Some(counts)
     }
 
     /// Every figure is in: devices, records, and every size that can be known.

@@ -183,37 +183,17 @@ impl State {
     }
 
     fn files_page(&mut self, record_id: String, result: Result<Page<BackupFile>, ApiError>) -> Vec<Out> {
-        let so_far = match self.sizes.get(&record_id) {
-            Some(RecordSize::Partial { bytes, .. }) => *bytes,
-            _ => 0,
+        let size = match result {
+            Ok(page) => RecordSize::after_page(self.sizes.get(&record_id), &page),
+            Err(_) => RecordSize::Unknown,
         };
-        match result {
-            Ok(page) => {
-                let bytes = page
-                    .items
-                    .iter()
-                    .fold(so_far, |sum, file| sum.saturating_add(file.size));
-                match page.next_cursor {
-                    Some(cursor) => {
-                        self.sizes.insert(
-                            record_id.clone(),
-                            RecordSize::Partial {
-                                bytes,
-                                cursor: cursor.clone(),
-                            },
-                        );
-                        // The same slot goes on to the record's next page.
-                        return vec![self.files_request(record_id, Some(cursor))];
-                    }
-                    None => {
-                        self.sizes.insert(record_id, RecordSize::Known(bytes));
-                    }
-                }
-            }
-            Err(_) => {
-                self.sizes.insert(record_id, RecordSize::Unknown);
-            }
+        if let RecordSize::Partial { cursor, .. } = &size {
+            let cursor = cursor.clone();
+            self.sizes.insert(record_id.clone(), size);
+            // The same slot goes on to the record's next page.
+            return vec![self.files_request(record_id, Some(cursor))];
         }
+        self.sizes.insert(record_id, size);
         self.sizes_in_flight = self.sizes_in_flight.saturating_sub(1);
         self.pump_sizes()
     }

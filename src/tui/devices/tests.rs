@@ -6,7 +6,7 @@ use crossterm::event::KeyCode;
 use super::dialogs::{Dialog, Edit, Loading};
 use super::{Load, RecordSize, SIZE_CONCURRENCY};
 use crate::api::model::{ConfigInfo, ScopeDeleteFailedInfo, ScopeDeleteResult, ScopeInfo};
-use crate::api::{BackupFile, ModuleCode, Page, RecordStatus};
+use crate::api::{BackupFile, BackupRecord, ModuleCode, Page, RecordStatus};
 use crate::tui::action::{ApiCall, ApiOutcome, Effect, RequestId};
 use crate::tui::app::App;
 use crate::tui::feature::Pane;
@@ -435,6 +435,33 @@ mod frames {
                 ApiOutcome::FilesPage(Ok(Page::new(files(&[1_500_000]), None))),
             )));
         }
+        insta::assert_snapshot!(screen_of(&app, 110, 30));
+    }
+
+    /// Device 0 backed up now, device 1 36 h ago (late), device 2 three days ago (stale): the
+    /// tab counts them in `status`'s words, each module line says which.
+    #[test]
+    fn late_and_stale_devices_in_the_tab_and_their_lines() {
+        let mut app = app();
+        for (request, call) in calls(&ch(&mut app, 'D')) {
+            let outcome = match call {
+                ApiCall::ListDevices => {
+                    ApiOutcome::DevicesListed(Ok(Page::new((0..3).map(device).collect(), None)))
+                }
+                ApiCall::ListRecords { query, .. } if query.module == ModuleCode::AddressBook => {
+                    let items = [(0, 0), (1, 36), (2, 72)]
+                        .map(|(n, hours)| BackupRecord {
+                            create_time: t0() - chrono::Duration::hours(hours),
+                            ..record(n, RecordStatus::Completed)
+                        })
+                        .to_vec();
+                    ApiOutcome::RecordsPage(Ok(Page::new(items, None)))
+                }
+                _ => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
+            };
+            reply(&mut app, request, outcome);
+        }
+        assert_eq!(app.tabs()[2].label, "Devices (3 · 1 late · 1 stale)");
         insta::assert_snapshot!(screen_of(&app, 110, 30));
     }
 

@@ -5,12 +5,11 @@ use crossterm::event::{Event, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 
 use super::dialogs::{Detail, Dialog, Edit, Selected, parse_scope};
-use super::{
-    Load, Pending, RECORDS_PAGE_SIZE, ROWS_PER_DEVICE, RecordSize, SIZE_CONCURRENCY, SIZE_PAGE_SIZE, State,
-};
+use super::{Load, Pending, RECORDS_PAGE_SIZE, ROWS_PER_DEVICE, RecordSize, SIZE_CONCURRENCY, State};
 use crate::api::ModuleCode;
 use crate::api::client::RecordQuery;
 use crate::api::model::UpdateConfigRequest;
+use crate::health::sizes::SIZE_PAGE_SIZE;
 use crate::tui::action::ApiCall;
 use crate::tui::keymap::{Command, DeviceCommand};
 use crate::tui::text_input::insert_at_cursor;

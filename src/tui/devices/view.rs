@@ -1,5 +1,6 @@
 //! The devices pane: per device a line with its name, OS, machine code and a 30-day sparkline of
-//! completed backups, and a line per module with its figures. Only the devices on screen are
+//! completed backups, and a line per module with its figures and whether its backups are fresh,
+//! late or stale (the thresholds and words of `koobackup status`). Only the devices on screen are
 //! built.
 
 use chrono::{DateTime, Utc};
@@ -8,19 +9,19 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
-use super::stats::{ModuleStats, SPARK_DAYS, completed_per_day, module_stats};
 use super::update::visible_devices;
 use super::{Load, State};
 use crate::api::{DeviceEntity, ModuleCode};
 use crate::format;
+use crate::health::{Freshness, ModuleHealth, SPARK_DAYS, completed_per_day, device_health};
 use crate::tui::feature::Pane;
 use crate::tui::widgets::Chrome;
 
 /// Inner width from which the sparkline is drawn.
 const WIDTH_WITH_SPARKLINE: u16 = 80;
 
-/// The pane at `area`; ages and days are counted at `server_now`, the server's clock.
-pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server_now: DateTime<Utc>) {
+/// The pane at `area`; ages and days are counted at `now`, on the server's clock.
+pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: DateTime<Utc>) {
     let theme = chrome.theme;
     let mut block = chrome.upper_block(&title_detail(pane, chrome));
     if let Some(error) = pane.listing_error() {
@@ -64,21 +65,25 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server
         frame.render_widget(Paragraph::new(line), header);
         if inner.width >= WIDTH_WITH_SPARKLINE {
             let spark = Rect::new(inner.right() - SPARK_DAYS as u16 - 1, y, SPARK_DAYS as u16, 1);
-            let days = completed_per_day(records, server_now);
+            let days = completed_per_day(records, now);
             let label = Rect::new(spark.x.saturating_sub(9), y, 9, 1);
             frame.render_widget(Paragraph::new(Span::styled("30 days ", theme.dim)), label);
             frame.render_widget(Sparkline::default().data(&days).style(theme.ok), spark);
         }
-        for (m, module) in ModuleCode::ALL.into_iter().enumerate() {
+        let modules = device_health(
+            records,
+            device.create_time,
+            &ModuleCode::ALL,
+            pane.sizes(),
+            &chrome.session.health,
+            now,
+        );
+        for (m, health) in modules.iter().enumerate() {
             let line_area = Rect::new(inner.x, y + 1 + m as u16, inner.width, 1);
             if line_area.y >= inner.bottom() {
                 break;
             }
-            let stats = module_stats(records, module, pane.sizes(), server_now);
-            frame.render_widget(
-                Paragraph::new(module_line(module, &stats, pane, server_now, chrome)),
-                line_area,
-            );
+            frame.render_widget(Paragraph::new(module_line(health, pane, chrome)), line_area);
         }
     }
 }
@@ -125,66 +130,69 @@ fn device_line<'a>(device: &DeviceEntity, chrome: &Chrome) -> Line<'a> {
     Line::from(spans)
 }
 
-fn module_line<'a>(
-    module: ModuleCode,
-    stats: &ModuleStats,
-    pane: &State,
-    server_now: DateTime<Utc>,
-    chrome: &Chrome,
-) -> Line<'a> {
-    let theme = chrome.theme;
+fn module_line<'a>(health: &ModuleHealth, pane: &State, chrome: &Chrome) -> Line<'a> {
+    let (theme, module, figures) = (chrome.theme, health.module, &health.figures);
     let label = Span::raw(format!(
         "   {:<17}",
         format!("{} {}", module.code(), module.name())
     ));
-    if stats.records == 0 {
+    if figures.records == 0 && health.verdict.freshness == Freshness::Unused {
         let text = if pane.is_listing() { "…" } else { "no backups" };
         return Line::from(vec![label, Span::styled(text, theme.dim)]);
     }
-    let last = match stats.last_completed {
-        Some(at) => format!(
-            "last {:<8}",
-            format!("{} ago", format::age(server_now.signed_duration_since(at)))
-        ),
-        None => format!("{:<13}", "never done"),
+    // Judged only once every record is in: part of them could make a device look stale.
+    let judged = !pane.is_listing() && pane.listing_error().is_none();
+    let word = if judged {
+        health.verdict.freshness.word()
+    } else {
+        "…"
     };
-    let last_style = match stats.last_completed {
-        Some(at) if server_now.signed_duration_since(at) <= chrono::Duration::days(7) => theme.ok,
-        Some(_) => theme.warning,
-        None => theme.critical,
+    let style = match health.verdict.freshness {
+        _ if !judged => theme.dim,
+        Freshness::Fresh | Freshness::Unused => theme.ok,
+        Freshness::Late => theme.warning,
+        Freshness::Stale => theme.critical,
     };
-    let mut counts = vec![format!("{} done", stats.completed), format!("{} new", stats.new)];
-    if stats.to_be_deleted > 0 {
-        counts.push(format!("{} to delete", stats.to_be_deleted));
+    let last = match (figures.last_completed, health.verdict.age) {
+        (Some(_), Some(age)) => format!("last {:<8}", format!("{} ago", format::age(age))),
+        _ => format!("{:<13}", "never done"),
+    };
+    let mut counts = vec![
+        format!("{} done", figures.completed),
+        format!("{} new", figures.new),
+    ];
+    if figures.to_be_deleted > 0 {
+        counts.push(format!("{} to delete", figures.to_be_deleted));
     }
-    if stats.other > 0 {
-        counts.push(format!("{} other", stats.other));
+    if figures.other > 0 {
+        counts.push(format!("{} other", figures.other));
     }
     let mut spans = vec![
         label,
-        Span::styled(last, last_style),
+        Span::styled(format!("{word:<7}"), style),
+        Span::styled(last, style),
         Span::raw(format!("  {:<32}", counts.join(" · "))),
     ];
-    if stats.stale_new > 0 {
+    if figures.abandoned > 0 {
         spans.push(Span::styled(
-            format!("{} new > 1d  ", stats.stale_new),
+            format!("{} abandoned  ", figures.abandoned),
             theme.warning,
         ));
     }
-    spans.push(Span::styled(size_text(stats), theme.dim));
+    spans.push(Span::styled(size_text(figures), theme.dim));
     Line::from(spans)
 }
 
 /// The size of a module's backups: exact once every record's files were read, a lower bound
 /// while they are being read.
-fn size_text(stats: &ModuleStats) -> String {
-    match stats.sized {
-        0 => "size …".into(),
-        n if n == stats.records => format::human_size(stats.bytes),
-        n => format!(
+fn size_text(figures: &crate::health::Figures) -> String {
+    match (figures.size(), figures.sized) {
+        (Some(bytes), _) => format::human_size(bytes),
+        (None, 0) => "size …".into(),
+        (None, n) => format!(
             "≥ {} ({n}/{} sized)",
-            format::human_size(stats.bytes),
-            stats.records
+            format::human_size(figures.bytes),
+            figures.records
         ),
     }
 }

@@ -45,19 +45,6 @@ impl Holder {
         matches!(self, Holder::App(_))
     }
 
-    /// This app's, or the user's own (kept with `lock create`, or of an older koobackup that
-    /// recorded no owner): what the user may release when quitting.
-    pub fn is_users(&self) -> bool {
-        matches!(
-            self,
-            Holder::App(_)
-                | Holder::Other {
-                    standing: Standing::Kept | Standing::Unknown,
-                    ..
-                }
-        )
-    }
-
     /// A lock this app took for one operation, released when it ends.
     pub fn is_for_operation(&self) -> bool {
         matches!(self, Holder::App(Purpose::Operation { .. }))
@@ -91,7 +78,11 @@ impl Holder {
     /// In a table cell: "this app", "this app: one delete", "`lock hold` of `restic`", …
     pub fn label(&self) -> String {
         match self {
-            Holder::App(Purpose::Operation { what }) => format!("this app: {}", format::escape(what)),
+            // "app: delete record 7" names the app to other processes; here it is said already.
+            Holder::App(Purpose::Operation { what }) => format!(
+                "this app: {}",
+                format::escape(what.strip_prefix("app: ").unwrap_or(what))
+            ),
             Holder::App(Purpose::App { adopted: true }) => "this app (adopted)".into(),
             Holder::App(_) => "this app".into(),
             Holder::Other {
@@ -180,6 +171,10 @@ pub struct LockEntry {
     pub seen_in_journal: bool,
     /// Its expiry was noted in the activity log (once per expiry).
     pub expiry_noted: bool,
+    /// A lock taken for one operation whose release failed: released again at this time (the
+    /// operation is over; until the release lands the module waits for it).
+    pub release_again_at: Option<DateTime<Utc>>,
+    pub release_failures: u32,
 }
 
 impl LockEntry {
@@ -194,6 +189,8 @@ impl LockEntry {
             retry_after: None,
             seen_in_journal: false,
             expiry_noted: false,
+            release_again_at: None,
+            release_failures: 0,
         }
     }
 

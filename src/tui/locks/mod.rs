@@ -31,6 +31,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 
 use crate::api::ModuleCode;
+use crate::format;
 use crate::lease::Purpose;
 use crate::tui::action::Journalled;
 use crate::tui::feature::{Foreign, OwnLock};
@@ -182,6 +183,7 @@ impl State {
             .map(|e| OwnLock {
                 lock: e.lock.clone(),
                 for_operation: e.holder.is_for_operation(),
+                release_failed: e.release_failures > 0,
             })
             .collect()
     }
@@ -204,11 +206,30 @@ impl State {
     /// the user keeps (`lock create`, or entries of older koobackups). Locks of other processes
     /// are their holders' to release.
     pub fn live_ids(&self, now: DateTime<Utc>) -> Vec<String> {
+        self.live_of_app(now).map(|e| e.id().to_string()).collect()
+    }
+
+    /// The live locks this app holds, one line each for the quit prompt: "102 address book
+    /// 1358b16f…@102 09:58".
+    pub fn live_labels(&self, now: DateTime<Utc>) -> Vec<String> {
+        self.live_of_app(now)
+            .map(|e| {
+                format!(
+                    "{}  {}  {}",
+                    format::module_label(e.lock.module),
+                    format::escape(&short_lock_id(e.id())),
+                    e.countdown(now)
+                )
+            })
+            .collect()
+    }
+
+    /// Only the app's own: a lock kept with `lock create` (a script may use it by its id) or held
+    /// by another operation is not the app's to release or keep when it quits.
+    fn live_of_app(&self, now: DateTime<Utc>) -> impl Iterator<Item = &LockEntry> {
         self.entries
             .iter()
-            .filter(|e| e.holder.is_users() && e.is_live(now))
-            .map(|e| e.id().to_string())
-            .collect()
+            .filter(move |e| e.holder.is_app() && e.is_live(now))
     }
 
     /// The countdowns and urgencies as shown (to tell whether a tick changed the screen).

@@ -38,7 +38,7 @@ impl State {
                 (self.adopted(&lock_id, result), None)
             }
             (Pending::Release { lock_id }, ApiOutcome::LockReleased(result)) => {
-                let (outs, released) = self.released(&lock_id, result.as_ref().err());
+                let (outs, released) = self.released(&lock_id, result.as_ref().err(), ctx);
                 (outs, Some(released))
             }
             (pending, outcome) => {
@@ -123,7 +123,7 @@ impl State {
         }
     }
 
-    fn released(&mut self, lock_id: &str, error: Option<&ApiError>) -> (Vec<Out>, Released) {
+    fn released(&mut self, lock_id: &str, error: Option<&ApiError>, ctx: &Ctx) -> (Vec<Out>, Released) {
         let mut outs = Vec::new();
         match error {
             None => {}
@@ -131,9 +131,12 @@ impl State {
                 let text = format!("the server no longer knows {lock_id}; removed it from the journal");
                 outs.push(Out::log(LogKind::Info, "release", text));
             }
-            Some(_) => {
+            Some(error) => {
                 if let Some(entry) = self.find_mut(lock_id) {
                     entry.busy = None;
+                    if entry.holder.is_for_operation() && entry.is_live(ctx.now) {
+                        outs.push(release_again_later(entry, error, ctx));
+                    }
                 }
                 // The orphan stays: the operation waiting behind it gets no lock.
                 if self.after_release.as_ref().is_some_and(|(id, ..)| id == lock_id) {
@@ -152,4 +155,25 @@ impl State {
         }
         (outs, Released::Yes)
     }
+}
+
+/// Schedules another release of an operation's lock whose release failed (the pace of renewal
+/// retries, [`schedule::retry_delay`]), and says so: until it lands, the module waits for it.
+fn release_again_later(entry: &mut LockEntry, error: &ApiError, ctx: &Ctx) -> Out {
+    entry.release_failures += 1;
+    let left = entry.lock.time_left(ctx.now);
+    let delay = schedule::retry_delay(ctx.session.lock_ttl, entry.release_failures, left);
+    entry.release_again_at = Some(ctx.now + delay);
+    Out::log(
+        LogKind::Warning,
+        "release",
+        format!(
+            "could not release the lock of {} ({}): {error}; trying again in {} s — until then \
+             {} waits for it",
+            entry.holder.label(),
+            crate::tui::widgets::short_lock_id(entry.id()),
+            delay.num_seconds().max(1),
+            entry.lock.module
+        ),
+    )
 }

@@ -128,7 +128,28 @@ impl State {
             .map(|e| e.lock.clone())
             .collect();
         outs.extend(due.into_iter().map(|lock| self.renew(lock, true)));
+        outs.extend(self.release_again(|at| at <= now));
         outs
+    }
+
+    /// Releases now the locks of ended operations whose release failed (the app is ending).
+    pub fn release_leftovers(&mut self) -> Vec<Out> {
+        self.release_again(|_| true)
+    }
+
+    /// Releases again the locks of ended operations whose release failed, those whose next
+    /// attempt is `due`.
+    fn release_again(&mut self, due: impl Fn(chrono::DateTime<chrono::Utc>) -> bool) -> Vec<Out> {
+        let again: Vec<String> = self
+            .entries
+            .iter_mut()
+            .filter(|e| e.busy.is_none() && e.release_again_at.is_some_and(&due))
+            .map(|e| {
+                e.release_again_at = None;
+                e.id().to_string()
+            })
+            .collect();
+        again.into_iter().map(|id| self.release(id)).collect()
     }
 
     /// Keeps `lock_id` renewed until [`State::unpin`], whatever its auto-renew setting.
@@ -204,7 +225,8 @@ impl State {
         };
         self.entries
             .iter_mut()
-            .filter(|e| e.holder.is_app() && e.is_live(now))
+            // A lock taken for one operation is released when the operation ends, also now.
+            .filter(|e| e.holder.is_app() && !e.holder.is_for_operation() && e.is_live(now))
             .map(|e| {
                 e.holder = Holder::App(kept.clone());
                 journal_write(e)

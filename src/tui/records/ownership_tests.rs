@@ -133,6 +133,46 @@ fn without_a_lock_one_is_taken_for_the_delete_and_released_after() {
 }
 
 #[test]
+fn a_failed_release_of_an_operations_lock_is_tried_again_and_said() {
+    let mut app = app_seeing(Vec::new(), 0..3);
+    ch(&mut app, 'd');
+    let (request, _) = only_call(&ch(&mut app, 'y'));
+    let taken = lock("0d0d0d0d-0000-4a8e-9d59-2f0f0c7d9e11@102", 600);
+    let effects = answer(&mut app, request, ApiOutcome::LockCreated(Ok(taken.clone())));
+    let (request, _) = only_call(&effects);
+    let effects = answer(
+        &mut app,
+        request,
+        ApiOutcome::RecordDeleted(Outcome::Deleted { was: None }),
+    );
+    let (request, _) = only_call(&effects);
+    let failure = crate::tui::test_support::api_error(500, 500_001, "internal error");
+    answer(&mut app, request, ApiOutcome::LockReleased(Err(failure)));
+    let said: Vec<String> = app.activity.entries().iter().map(|e| e.message.clone()).collect();
+    assert!(
+        said.iter().any(
+            |m| m.contains("could not release the lock of this app: delete record 9000000")
+                && m.contains("trying again in")
+        ),
+        "{said:?}"
+    );
+
+    // Meanwhile the module waits for it, and the reason is the true one.
+    ch(&mut app, 'j');
+    ch(&mut app, 'd');
+    assert!(calls(&ch(&mut app, 'y')).is_empty());
+    let notice = app.status.notice.clone().unwrap();
+    assert!(notice.contains("still being released"), "{notice}");
+
+    // The next tick after the pause releases it again.
+    let effects = app.update(Action::Tick(t0() + chrono::Duration::seconds(60)));
+    let (request, call) = only_call(&effects);
+    assert_eq!(call, ApiCall::ReleaseLock(taken.lock_id.clone()));
+    answer(&mut app, request, ApiOutcome::LockReleased(Ok(())));
+    assert!(app.locks.entries().is_empty(), "nothing left held");
+}
+
+#[test]
 fn an_orphaned_lock_is_released_only_after_asking() {
     let orphan = foreign(lock(HOLD_102, 500), Purpose::Cleanup, Standing::Orphaned);
     let mut app = app_seeing(vec![orphan], 0..3);

@@ -646,9 +646,14 @@ impl State {
         if let Some(lock) = ctx.live_lock(module) {
             return self.run_locked(op, lock.clone(), false);
         }
-        if ctx.operation_lock(module).is_some() {
+        if let Some(other) = ctx.operation_lock(module) {
+            let why = if other.release_failed {
+                "the lock of an operation that ended is still being released (its release failed)"
+            } else {
+                "another operation here holds the lock"
+            };
             return vec![Out::notice(format!(
-                "not sent: another operation here holds the lock for {module}; try again when it is done"
+                "not sent: {why} for {module}; try again when it is done"
             ))];
         }
         if let Some((waiting_module, _)) = &self.waiting_for_lock {
@@ -754,6 +759,23 @@ impl State {
         }
     }
 
+    /// The app is ending: a bulk delete under way sends nothing more (the answers to what it
+    /// sent still come, for a short while, and its lock is then released).
+    pub fn stop_for_exit(&mut self) -> Vec<Out> {
+        match &mut self.dialog {
+            Some(Dialog::Bulk(run)) if !run.finished && !run.stopping => {
+                run.stopping = true;
+                vec![Out::Effect(Effect::CancelBulkDelete(run.cancel.clone()))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether a bulk delete has not ended yet.
+    pub fn bulk_under_way(&self) -> bool {
+        matches!(&self.dialog, Some(Dialog::Bulk(run)) if !run.finished)
+    }
+
     /// A lock this app holds is lost: a bulk delete under it launches nothing more.
     pub fn on_lock_lost(&mut self, lock_id: &str) -> Vec<Out> {
         match &mut self.dialog {
@@ -784,8 +806,8 @@ impl State {
             return Vec::new();
         };
         let module = *module;
-        if let Some(lock) = ctx.operation_lock(module) {
-            let lock = lock.clone();
+        if let Some(own) = ctx.operation_lock(module).filter(|own| !own.release_failed) {
+            let lock = own.lock.clone();
             let Some((_, op)) = self.waiting_for_lock.take() else {
                 return Vec::new();
             };

@@ -134,7 +134,7 @@ pub fn parse(line: &str) -> Result<LineCommand, String> {
         "locks" | "lock" | "l" => Ok(LineCommand::Locks),
         "devices" | "device" | "d" => Ok(LineCommand::Devices),
         "records" | "record" | "r" if rest.is_empty() => Ok(LineCommand::Records(None)),
-        "records" | "record" | "r" => ModuleCode::parse_named(rest)
+        "records" | "record" | "r" => ModuleCode::from_user_text(rest)
             .map(|module| LineCommand::Records(Some(module)))
             .map_err(|_| format!("no module {rest:?}: use 100 (folder), 101 (album) or 102 (address book)")),
         "profile" | "ctx" if rest.is_empty() => needs("a profile name"),

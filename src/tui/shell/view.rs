@@ -15,7 +15,7 @@ use crate::tui::feature::Pane;
 use crate::tui::keymap::{Binding, Command, HelpLine, Keymap, Scope};
 use crate::tui::layout::{help_area, help_rows};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Chrome, centered};
+use crate::tui::widgets::{Chrome, centered, wrapped_rows};
 
 /// The top two lines: where we are connected, as whom, and the server's clock offset; then the
 /// last error, on a line of its own so that its message is not cut short.
@@ -379,15 +379,23 @@ const DIALOG_WIDTH: u16 = 66;
 pub fn draw_quit_prompt(
     frame: &mut Frame,
     screen: Rect,
-    live_locks: usize,
+    locks: &[String],
     keymap: &Keymap,
     read_only: bool,
     theme: &Theme,
 ) {
-    let mut lines = vec![
-        Line::from(format!("You hold {live_locks} live lock(s).")),
-        Line::from(""),
-    ];
+    /// Locks named one by one; more are counted.
+    const LISTED: usize = 5;
+    let mut lines = vec![Line::from(format!(
+        "This app holds {} live lock(s):",
+        locks.len()
+    ))];
+    lines.extend(locks.iter().take(LISTED).map(|l| Line::from(format!("  {l}"))));
+    if locks.len() > LISTED {
+        lines.push(Line::from(format!("  and {} more", locks.len() - LISTED)));
+    }
+    lines.push(Line::from("Locks kept with `lock create` stay as they are."));
+    lines.push(Line::from(""));
     let choices = [
         (Command::ReleaseAllAndQuit, "release them, then quit"),
         (
@@ -410,7 +418,9 @@ pub fn draw_quit_prompt(
             ]));
         }
     }
-    let area = centered(screen, DIALOG_WIDTH, lines.len() as u16 + 2);
+    let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, DIALOG_WIDTH, u16::try_from(rows + 2).unwrap_or(u16::MAX));
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)

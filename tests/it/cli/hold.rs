@@ -19,7 +19,7 @@ fn cli_for(server: &TestServer) -> Cli {
 }
 
 /// Waits until the child has written its lock id to `path`.
-async fn read_lock_id(path: &Path) -> String {
+pub async fn read_lock_id(path: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(text) = std::fs::read_to_string(path)

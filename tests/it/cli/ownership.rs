@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
 
 use crate::support::cli::{Cli, Run};
 use crate::support::{ALICE, PREFIX, TestServer, record_ids, spawn_server, spawn_server_with};
@@ -15,7 +16,7 @@ use koobackup::server::Faults;
 
 /// `n` records of `module` made two days ago on the server's clock (abandoned if still new);
 /// their ids, oldest first.
-async fn old_records(server: &TestServer, module: &str, n: usize) -> Vec<String> {
+pub async fn old_records(server: &TestServer, module: &str, n: usize) -> Vec<String> {
     server.at_minute(-2 * 24 * 60);
     let lock = server.lock(ALICE, module).await;
     let mut ids = Vec::new();
@@ -469,4 +470,115 @@ async fn a_killed_hold_whose_command_still_runs_is_not_an_orphan() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     cli.run(&["lock", "create", "-m", "100"]).await.ok();
+}
+
+/// Waits until the server has fewer than `n` records of `module`.
+async fn until_fewer(server: &TestServer, module: &str, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while record_ids(&server.db_path, module).len() >= n {
+        assert!(std::time::Instant::now() < deadline, "nothing was deleted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn send(child: &tokio::process::Child, signal: i32) {
+    let pid = libc::pid_t::try_from(child.id().expect("running")).unwrap();
+    // SAFETY: kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_record_delete_reports_what_went_and_releases_the_lock() {
+    let server = spawn_server().await;
+    let ids = old_records(&server, "100", 80).await;
+    latency(&server, 100);
+    let cli = Cli::for_server(&server.base_url());
+    let mut args = vec![
+        "record",
+        "delete",
+        "--yes",
+        "--auto-lock",
+        "--json",
+        "--concurrency",
+        "2",
+    ];
+    args.extend(ids.iter().map(String::as_str));
+    let delete = cli.command(&args).spawn().unwrap();
+    until_fewer(&server, "100", 75).await;
+    send(&delete, libc::SIGTERM);
+    let run = finish(delete, "record delete").await;
+    run.code(143);
+    assert!(run.stderr.contains("received SIGTERM"), "{}", run.stderr);
+    let report = run.json();
+    let deleted: BTreeSet<String> = report["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    let left = record_ids(&server.db_path, "100");
+    assert!(!deleted.is_empty() && !left.is_empty(), "stopped half-way");
+    assert_eq!(deleted.len() + left.len(), 80, "{report}");
+    assert!(deleted.is_disjoint(&left), "what is said deleted is gone");
+    let not_sent = report["notAttempted"].as_array().unwrap();
+    assert_eq!(not_sent.len(), left.len(), "{report}");
+    assert!(
+        not_sent[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted (SIGTERM)"),
+        "{report}"
+    );
+    // The lock is released, not left to expire: the module is free at once, with no orphan.
+    assert!(cli.journal_ids().is_empty());
+    let next = cli.run(&["lock", "create", "-m", "100"]).await;
+    next.ok();
+    assert!(!next.stderr.contains("orphaned"), "{}", next.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_a_clean_up_stops_it_cleanly_and_twice_stops_it_at_once() {
+    let server = spawn_server().await;
+    old_records(&server, "102", 40).await;
+    latency(&server, 100);
+    let cli = Cli::for_server(&server.base_url());
+    let cleanup = cli
+        .command(&["cleanup", "-m", "102", "--yes", "--concurrency", "1"])
+        .spawn()
+        .unwrap();
+    until_fewer(&server, "102", 38).await;
+    send(&cleanup, libc::SIGINT);
+    let run = finish(cleanup, "cleanup").await;
+    run.code(130);
+    assert!(
+        run.stdout.contains("deleted"),
+        "the partial report: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("interrupted (SIGINT)"), "{}", run.stdout);
+    assert!(cli.journal_ids().is_empty(), "the clean-up's lock is released");
+
+    // A second signal does not wait for anything (sent once the first was taken: signals that
+    // arrive together count once).
+    latency(&server, 2_000);
+    let mut cleanup = cli
+        .command(&["cleanup", "-m", "102", "--yes", "--concurrency", "1"])
+        .spawn()
+        .unwrap();
+    cli.wait_for_owner("cleanup").await;
+    send(&cleanup, libc::SIGINT);
+    let mut stderr = tokio::io::BufReader::new(cleanup.stderr.take().unwrap()).lines();
+    while let Some(line) = stderr.next_line().await.unwrap() {
+        if line.contains("received SIGINT") {
+            break;
+        }
+    }
+    let started = std::time::Instant::now();
+    send(&cleanup, libc::SIGINT);
+    let status = cleanup.wait().await.unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        started.elapsed() < Duration::from_millis(1_500),
+        "it waited for a 2 s answer"
+    );
 }

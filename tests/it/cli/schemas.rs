@@ -238,6 +238,51 @@ async fn every_command_prints_the_documented_json_shape() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn status_prints_the_documented_shape_in_every_state() {
+    let schemas = Schemas::load();
+    let server = spawn_server().await;
+    super::status::fleet(&server).await;
+    let cli = Cli::for_server(&server.base_url());
+    cli.run(&["lock", "create", "-m", "102"]).await.ok();
+    for (args, code) in [
+        (vec!["status", "--json"], 2),
+        (vec!["status", "--json", "--device", "IPAD_LATE"], 1),
+        (vec!["status", "--json", "--device", "PIXEL_NOW", "--sizes"], 0),
+        (vec!["status", "--json", "--device", "nothing-like-it"], 3),
+        (vec!["status", "--json", "--crit-age", "1x"], 3),
+    ] {
+        let run = cli.run(&args).await;
+        run.code(code);
+        schemas.check("status", &run.json());
+    }
+    let line = cli.run(&["status", "-o", "jsonl"]).await;
+    schemas.check("status", &line.code(2).json_lines()[0]);
+    let refused = Cli::for_server(&server.base_url()).env("KOOBACKUP_TOKEN", "wrong");
+    schemas.check("status", &refused.run(&["status", "--json"]).await.code(3).json());
+
+    // config check names a profile's health rules and hooks.
+    let profile = Cli::isolated().env("PROFILE_TOKEN", "alice-token");
+    profile.write_config(&format!(
+        "default_profile = \"p\"\n[profiles.p]\nbase_url = \"{}\"\nuser_id = \"alice\"\n\
+         token = {{ env = \"PROFILE_TOKEN\" }}\n[profiles.p.health]\nwarn_age = \"1d\"\n\
+         [profiles.p.hooks]\nstatus-critical = \"no-such-program-here\"\n",
+        server.base_url()
+    ));
+    let check = profile.run(&["config", "check", "--json"]).await.ok().json();
+    schemas.check("config-check", &check);
+    let checks: Vec<&str> = check["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(
+        checks.contains(&"health") && checks.contains(&"hooks"),
+        "{checks:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn serve_prints_its_address_in_the_documented_shape() {
     use tokio::io::AsyncBufReadExt;
     let schemas = Schemas::load();

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod fake;
+pub mod prometheus;
 pub mod proxy;
 pub mod pty;
 pub mod server;

@@ -37,6 +37,7 @@ impl Driver {
             lock_ttl: chrono::Duration::seconds(600),
             display_offset: FixedOffset::east_opt(0).unwrap(),
             retention: None,
+            health: koobackup::health::Rules::standard(),
             read_only: false,
         };
         // Locks this app holds: created through it (this process owns them).
