@@ -33,6 +33,12 @@ use crate::api::{LockInfo, ModuleCode};
 use crate::config::{self, ConfigError};
 use crate::lease::{Owner, Standing};
 
+mod holders;
+mod reassert;
+
+pub use holders::Holders;
+pub use reassert::Reassert;
+
 /// Overrides the journal location (tests point it into a temporary directory).
 pub const JOURNAL_ENV: &str = "KOOBACKUP_JOURNAL";
 
@@ -91,6 +97,33 @@ impl HeldLock {
     pub fn standing(&self) -> Standing {
         Standing::of(self.owner.as_ref())
     }
+
+    /// When the lock expires on this machine's clock, as well as can be told. `lock.expires_at`
+    /// is on the writer's clock, which may be off; `server_expires_at` (when the writer had
+    /// measured the server's clock) is on the server's. With this machine's own offset to the
+    /// server measured (`offset`: the server's clock minus ours), the server's expiry is brought
+    /// onto our clock. Without, an entry written on this host is read on its own clock (the same
+    /// one), another host's by the server's expiry (ours is then assumed right).
+    pub fn expires_here(&self, offset: Option<chrono::Duration>) -> DateTime<Utc> {
+        let written_here = self
+            .owner
+            .as_ref()
+            .is_some_and(|owner| owner.host == crate::lease::owner::Machine::current().host);
+        match (self.server_expires_at, offset) {
+            (Some(server), Some(offset)) => server - offset,
+            (Some(server), None) if !written_here => server,
+            _ => self.lock.expires_at,
+        }
+    }
+
+    /// The lock with [`HeldLock::expires_here`] as its expiry: for countdowns and "is it still
+    /// live?".
+    pub fn lock_here(&self, offset: Option<chrono::Duration>) -> LockInfo {
+        LockInfo {
+            expires_at: self.expires_here(offset),
+            ..self.lock.clone()
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +134,7 @@ pub enum JournalError {
     Read { path: PathBuf, source: std::io::Error },
     #[error(
         "the lock journal {} is damaged ({detail}). It lists the locks you hold, which KooDrive \
-         cannot list: repair it or move it aside (locks it names expire on their own within 10 minutes)",
+         cannot list: repair it or move it aside (locks it names expire on their own unless renewed)",
         path.display()
     )]
     Corrupt { path: PathBuf, detail: String },
@@ -171,19 +204,21 @@ impl Journal {
     }
 
     /// The entries of `module`'s locks on `base_url` for `user_id` that may still hold it at
-    /// `now` (not expired by the writer's estimate), longest-lived first: whoever holds the
-    /// module, as far as this journal knows.
+    /// `now` (not expired, on this machine's clock with the server `offset` if measured: see
+    /// [`HeldLock::expires_here`]), longest-lived first: whoever holds the module, as far as this
+    /// journal knows.
     pub fn holders_of(
         &self,
         base_url: &str,
         user_id: &str,
         module: ModuleCode,
         now: DateTime<Utc>,
+        offset: Option<chrono::Duration>,
     ) -> Vec<&HeldLock> {
         let mut holders: Vec<&HeldLock> = self
             .locks_for(base_url, user_id)
             .into_iter()
-            .filter(|held| held.lock.module == module && !held.lock.is_expired(now))
+            .filter(|held| held.lock.module == module && !held.lock_here(offset).is_expired(now))
             .collect();
         holders.reverse();
         holders
@@ -463,6 +498,29 @@ mod tests {
     }
 
     #[test]
+    fn an_expiry_is_read_on_this_machines_clock_whoever_wrote_it() {
+        use crate::lease::{Owner, Purpose};
+        let minutes = chrono::Duration::minutes;
+        // A writer whose clock is 25 minutes behind the server's: its own expiry says 07:05,
+        // the server's 07:30.
+        let mut entry = held("a@100", ModuleCode::Folder, now() + minutes(5), "http://h");
+        entry.server_expires_at = Some(now() + minutes(30));
+        let mut elsewhere = Owner::this_process(Purpose::Cleanup);
+        elsewhere.host = "web-02".into();
+        entry.owner = Some(elsewhere);
+        assert_eq!(entry.expires_here(None), now() + minutes(30), "the server's word");
+        // Our own offset measured (our clock 2 minutes behind the server's): onto our clock.
+        assert_eq!(entry.expires_here(Some(minutes(2))), now() + minutes(28));
+        // Written on this host: its clock is ours, its own expiry is read as it is.
+        entry.owner = Some(Owner::this_process(Purpose::Cleanup));
+        assert_eq!(entry.expires_here(None), now() + minutes(5));
+        // Nothing measured by the writer: its expiry is all there is.
+        entry.server_expires_at = None;
+        assert_eq!(entry.expires_here(Some(minutes(2))), now() + minutes(5));
+        assert_eq!(entry.lock_here(None).expires_at, now() + minutes(5));
+    }
+
+    #[test]
     fn missing_file_is_an_empty_journal() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::load(dir.path().join("locks.json")).unwrap();
@@ -541,7 +599,7 @@ mod tests {
             .unwrap();
         assert!(
             journal
-                .holders_of("http://h", "alice", ModuleCode::AddressBook, now())
+                .holders_of("http://h", "alice", ModuleCode::AddressBook, now(), None)
                 .is_empty()
         );
         journal
@@ -551,7 +609,7 @@ mod tests {
             .upsert(held("newer@102", ModuleCode::AddressBook, later, "http://h"))
             .unwrap();
         let ids: Vec<&str> = journal
-            .holders_of("http://h", "alice", ModuleCode::AddressBook, now())
+            .holders_of("http://h", "alice", ModuleCode::AddressBook, now(), None)
             .iter()
             .map(|h| h.lock.lock_id.as_str())
             .collect();

@@ -69,7 +69,7 @@ pub enum ApiError {
     ReadOnly { what: String },
 
     #[error(
-        "the KooDrive server did not answer within {} s (the limit for one attempt); it may be \
+        "the KooDrive server did not answer within {:.1} s (the limit for one attempt); it may be \
          overloaded or unreachable. Try again, or raise --timeout",
         .after.as_secs_f32()
     )]

@@ -115,8 +115,9 @@ impl Outcome {
     pub fn describe(&self) -> String {
         match self {
             Outcome::Deleted { .. } => "deleted".into(),
-            Outcome::GoneUnproven { .. } => "gone: not found when the delete was repeated after a lost \
-                                              answer (most likely deleted by the first attempt)"
+            Outcome::GoneUnproven { .. } => "gone: not found when the delete was repeated after a \
+                                              failed or unanswered attempt; whether this run or \
+                                              another deleted it cannot be told"
                 .into(),
             Outcome::AlreadyGone => "already gone: deleted by someone else before this run".into(),
             Outcome::Changed { chosen, now } => changed_text(chosen, now),

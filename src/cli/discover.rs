@@ -213,7 +213,7 @@ pub fn lock_ids() -> Vec<CompletionCandidate> {
             let help = format!(
                 "{}, {} left",
                 crate::format::module_label(held.lock.module),
-                crate::format::time_left(&held.lock, now)
+                crate::format::time_left(&held.lock_here(None), now)
             );
             CompletionCandidate::new(held.lock.lock_id.clone()).help(Some(help.into()))
         })

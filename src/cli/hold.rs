@@ -86,7 +86,7 @@ struct Summary<'a> {
     lock_held: bool,
     /// When the work stopped being protected, at the latest; `null` while it was held.
     unprotected_from: Option<DateTime<Utc>>,
-    /// Why, in words.
+    /// Why the lock was not held throughout, or why COMMAND never ran, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     /// koobackup's own exit code.
@@ -169,15 +169,30 @@ async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) 
         Ok(child) => child,
         Err(e) => {
             finish(ctx, keeper, None).await;
-            let error = CliError::failure(format!("cannot start {}: {e}", format::escape(&program)));
-            ctx.out.error(&error);
-            teller.error = Some(error.message);
             // The codes a shell uses for "not found" and "not executable".
-            return Ok(if e.kind() == std::io::ErrorKind::NotFound {
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
                 127
             } else {
                 126
-            });
+            };
+            let message = format!("cannot start {}: {e}", format::escape(&program));
+            if ctx.out.is_json() {
+                let summary = Summary {
+                    lock_id: &lock.lock_id,
+                    module_code: lock.module,
+                    command_exit: None,
+                    lock_held: true,
+                    unprotected_from: None,
+                    reason: Some(&message),
+                    exit_code: code,
+                };
+                let line = serde_json::to_string(&summary).expect("the summary serializes");
+                ctx.out.value(&line)?;
+            } else {
+                ctx.out.error(&CliError::failure(message.clone()));
+            }
+            teller.error = Some(message);
+            return Ok(code);
         }
     };
     if let Some(stderr) = child.stderr.take() {

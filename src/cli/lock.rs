@@ -92,11 +92,12 @@ fn list_held(held: &[HeldLock], label: &str, out: Output) -> Result<(), CliError
         let rows: Vec<Vec<String>> = held
             .iter()
             .map(|h| {
+                let here = h.lock_here(None);
                 vec![
                     h.lock.lock_id.clone(),
                     format::module_label(h.lock.module),
-                    format::local_time(h.lock.expires_at),
-                    format::time_left(&h.lock, now),
+                    format::local_time(here.expires_at),
+                    format::time_left(&here, now),
                     if h.auto_renew { "yes" } else { "no" }.to_string(),
                     owner_cell(h),
                 ]
@@ -125,9 +126,17 @@ struct Selected {
     journalled: bool,
 }
 
+/// What is done to the selected locks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Renew,
+    Release,
+}
+
 /// The locks a renew or release applies to. An id the journal does not know is still accepted
-/// (the lock may come from another tool); its module is read from the id.
-fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliError> {
+/// (the lock may come from another tool); its module is read from the id. A named lock another
+/// running operation holds is acted on, with a warning.
+fn selected_locks(ctx: &mut Context, ids: LockIds, act: Act) -> Result<Vec<Selected>, CliError> {
     if ids.all {
         let held = ctx.held_locks()?;
         if held.is_empty() {
@@ -151,6 +160,20 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliE
                 describe_holder(held.owner.as_ref(), held.standing())
             ));
         }
+        // Renewing an orphan would keep its module blocked for nobody.
+        let (orphans, yours): (Vec<HeldLock>, Vec<HeldLock>) = yours
+            .into_iter()
+            .partition(|h| act == Act::Renew && h.standing() == Standing::Orphaned);
+        for held in orphans {
+            ctx.out.warn(&format!(
+                "skipped lock {}, {}: renewing it would keep module {} blocked; release it with \
+                 `koobackup lock release {}`",
+                format::escape(&held.lock.lock_id),
+                describe_holder(held.owner.as_ref(), Standing::Orphaned),
+                held.lock.module,
+                format::escape(&held.lock.lock_id)
+            ));
+        }
         return Ok(yours
             .into_iter()
             .map(|held| Selected {
@@ -159,13 +182,20 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliE
             })
             .collect());
     }
+    let doing = match act {
+        Act::Renew => "renewing it because it was named",
+        Act::Release => "releasing it because it was named: that operation is no longer protected",
+    };
     super::unique(ids.ids)
         .into_iter()
-        .map(|id| match ctx.journal()?.get(&id) {
-            Some(held) => Ok(Selected {
-                held: held.clone(),
-                journalled: true,
-            }),
+        .map(|id| match ctx.journal()?.get(&id).cloned() {
+            Some(held) => {
+                ctx.check_named_lock(&id, doing);
+                Ok(Selected {
+                    held,
+                    journalled: true,
+                })
+            }
             None => {
                 let module = LockInfo::module_of_id(&id).ok_or_else(|| {
                     CliError::usage(format!(
@@ -192,7 +222,7 @@ fn selected_locks(ctx: &mut Context, ids: LockIds) -> Result<Vec<Selected>, CliE
 async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
     let mut failed = Vec::new();
     let mut renewed = Vec::new();
-    for Selected { held, journalled } in selected_locks(ctx, ids)? {
+    for Selected { held, journalled } in selected_locks(ctx, ids, Act::Renew)? {
         match ctx.client().renew_lock(&held.lock).await {
             Ok(lock) => {
                 // A journalled lock is only updated (another koobackup may have released it
@@ -242,7 +272,7 @@ async fn renew(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
 async fn release(ctx: &mut Context, ids: LockIds) -> Result<(), CliError> {
     let mut failed = Vec::new();
     let mut released = Vec::new();
-    for Selected { held, .. } in selected_locks(ctx, ids)? {
+    for Selected { held, .. } in selected_locks(ctx, ids, Act::Release)? {
         let id = held.lock.lock_id;
         match ctx.release_lock(&id).await {
             Ok(done) => {

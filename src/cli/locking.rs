@@ -14,9 +14,10 @@ use crate::api::error::ErrorKind;
 use crate::api::{LockInfo, ModuleCode};
 use crate::format;
 use crate::journal::HeldLock;
+use crate::journal::{Holders, Reassert};
 use crate::lease::clock::BootInstant;
-use crate::lease::keeper::{Keeper, Reassert};
-use crate::lease::{Holders, Owner, Purpose, Standing, describe_holder};
+use crate::lease::keeper::Keeper;
+use crate::lease::{Owner, Purpose, Standing, describe_holder};
 
 /// The variable `lock hold` gives COMMAND the lock id in: a lock named by the user.
 pub const LOCK_ID_ENV: &str = "KOOBACKUP_LOCK_ID";
@@ -82,9 +83,23 @@ impl Context {
     }
 
     /// What the journal knows of who holds `module`.
+    /// The server's clock minus ours, once an answer has measured it.
+    pub(crate) fn measured_offset(&self) -> Option<chrono::Duration> {
+        let client = self.client();
+        client.clock_measured().then(|| client.clock_offset())
+    }
+
     fn holders(&mut self, module: ModuleCode) -> Result<Holders, CliError> {
         let (key, user) = self.identity();
-        Ok(Holders::of(self.journal()?, &key, &user, module, Utc::now()))
+        let offset = self.measured_offset();
+        Ok(Holders::of(
+            self.journal()?,
+            &key,
+            &user,
+            module,
+            Utc::now(),
+            offset,
+        ))
     }
 
     /// Creates a lock for `purpose` and journals it with this process as its owner. When the
@@ -101,6 +116,8 @@ impl Context {
     ) -> Result<Taken, CliError> {
         // A lock of its own is released, not dropped, when a signal comes.
         self.interrupt.wind_down();
+        // Only `lock hold` and `lock create` take --wait.
+        let waitable = matches!(purpose, Purpose::Hold { .. } | Purpose::Kept { .. });
         let give_up_at = wait.map(|wait| BootInstant::now().after(wait));
         let mut released: Vec<String> = Vec::new();
         let mut step = Duration::from_secs(1);
@@ -168,10 +185,15 @@ impl Context {
                 }
                 None => {
                     let error = CliError::from(error);
+                    let advice = if waitable {
+                        "add --wait DURATION to wait for it"
+                    } else {
+                        "try again once it is released"
+                    };
                     return Err(CliError {
                         message: format!(
-                            "{}: {explanation}; add --wait DURATION to wait for it (`koobackup lock \
-                             list` shows the journal's locks)",
+                            "{}: {explanation}; {advice} (`koobackup lock list` shows the journal's \
+                             locks)",
                             error.message
                         ),
                         ..error
@@ -203,10 +225,13 @@ impl Context {
         let mut error = CliError::from(error);
         if lost_answer {
             // A create is never repeated: it may have landed without its answer.
-            error.message.push_str(
-                "; the lock may have been created anyway: if `koobackup lock create` now says one \
-                 exists, it expires on its own within 10 minutes",
-            );
+            error.message.push_str(&format!(
+                "; the lock may have been created anyway: if `koobackup lock create` now says \
+                     one exists, it expires on its own within {}",
+                format::age(
+                    chrono::Duration::from_std(self.client().lock_ttl()).unwrap_or(chrono::Duration::zero())
+                )
+            ));
         }
         error
     }
@@ -216,8 +241,9 @@ impl Context {
         let whose = describe_holder(orphan.owner.as_ref(), Standing::Orphaned);
         let id = format::escape(&orphan.lock.lock_id).into_owned();
         match self.release_lock(&orphan.lock.lock_id).await {
-            Ok(released) => self.out.note(&format!(
-                "note: released the orphaned lock {id} ({whose}){}",
+            // A warning, so that it is said with --json too: a lock was released.
+            Ok(released) => self.out.warn(&format!(
+                "released the orphaned lock {id} ({whose}){}",
                 released.journal_note()
             )),
             Err(error) if error.exit == Exit::NotFound => self.out.note(&format!(
@@ -266,7 +292,7 @@ impl Context {
             self.client().clone(),
             taken.lock,
             taken.asked,
-            Some(reassert),
+            Some(Box::new(reassert)),
         ))
     }
 
@@ -290,13 +316,13 @@ impl Context {
 
     /// `lock_id`, named by the user, about to be used: a warning when the journal says another
     /// running process holds it (the user named it, so it is used).
-    pub(crate) fn check_named_lock(&mut self, lock_id: &str) {
+    pub(crate) fn check_named_lock(&mut self, lock_id: &str, doing: &str) {
         let Some(held) = self.journal().ok().and_then(|j| j.get(lock_id).cloned()) else {
             return;
         };
         if matches!(held.standing(), Standing::Running | Standing::Elsewhere) {
             self.out.warn(&format!(
-                "lock {} is {}; using it because it was named",
+                "lock {} is {}; {doing}",
                 format::escape(lock_id),
                 describe_holder(held.owner.as_ref(), held.standing())
             ));

@@ -170,6 +170,7 @@ pub struct GlobalArgs {
     #[arg(
         id = "assume_lock_ttl_secs",
         long = "assume-lock-ttl-secs",
+        value_name = "SECONDS",
         global = true,
         hide = true,
         env = LOCK_TTL_ENV,

@@ -532,10 +532,16 @@ impl<'a> LockJson<'a> {
     }
 
     /// A journal entry, with its owner.
+    /// Its expiry is read on this machine's clock ([`crate::journal::HeldLock::expires_here`]:
+    /// `lock list` asks no server, so with no offset measured).
     pub fn held(held: &'a crate::journal::HeldLock, now: DateTime<Utc>) -> LockJson<'a> {
+        let here = held.lock_here(None);
         LockJson {
             owner: held.owner.as_ref(),
             owner_state: Some(held.standing().code()),
+            expires_at: here.expires_at,
+            seconds_left: here.time_left(now).num_seconds(),
+            expired: here.is_expired(now),
             ..LockJson::new(&held.lock, held.auto_renew, now)
         }
     }

@@ -521,11 +521,12 @@ fn lock_available(ctx: &mut Context, module: ModuleCode, choice: &LockChoice) ->
 /// The error for a change that has no lock to go under: what to do, and the journal's locks for
 /// the module, which are used only when named (they may belong to a running backup).
 fn no_lock(ctx: &mut Context, module: ModuleCode) -> CliError {
+    let offset = ctx.measured_offset();
     let journalled: Vec<String> = ctx
         .held_locks()
         .unwrap_or_default()
         .into_iter()
-        .filter(|held| held.lock.module == module && !held.lock.is_expired(chrono::Utc::now()))
+        .filter(|held| held.lock.module == module && !held.lock_here(offset).is_expired(chrono::Utc::now()))
         .map(|held| {
             format!(
                 "{} ({})",
@@ -560,17 +561,26 @@ async fn with_lock<T>(
 ) -> Result<T, CliError> {
     check_lock_module(choice, module)?;
     if let Some(lock_id) = choice.named()? {
-        ctx.check_named_lock(&lock_id);
+        ctx.check_named_lock(&lock_id, "using it because it was named");
         return Ok(change(ctx.client(), &lock_id).await?);
     }
     if !choice.auto_lock {
         return Err(no_lock(ctx, module));
     }
     let purpose = Purpose::Operation { what: what.into() };
-    let lock = ctx.create_lock(module, purpose, None).await?.lock;
+    let lock = ctx
+        .create_lock(module, purpose, None)
+        .await
+        .map_err(|e| e.context(format!("cannot take a lock for module {module} (--auto-lock)")))?
+        .lock;
     let result = change(ctx.client(), &lock.lock_id).await;
     release_own(ctx, &lock.lock_id).await;
-    Ok(result?)
+    result.map_err(|e| {
+        CliError::from(e).context(format!(
+            "{what} under the automatic lock {}",
+            crate::format::escape(&lock.lock_id)
+        ))
+    })
 }
 
 /// Releases a lock this command took for itself; a failure is a warning (the lock stays in the

@@ -20,7 +20,6 @@ use tokio::sync::mpsc;
 use super::clock::{BootInstant, GapWatch};
 use super::schedule::{is_lost, renew_ahead, retry_delay};
 use crate::api::{ApiError, Client, LockInfo};
-use crate::journal::{HeldLock, Journal};
 
 /// How often the keeper looks at the clocks: how late after a resume a lost lock is noticed.
 pub const LOOK_INTERVAL: Duration = Duration::from_millis(200);
@@ -53,33 +52,19 @@ pub enum Event {
     Lost(Lost),
 }
 
-/// The journal entry a keeper re-asserts at each renewal: its owner's, so that a journal
-/// restored from an older copy, or an entry removed by mistake, comes back.
-#[derive(Debug, Clone)]
-pub struct Reassert {
-    pub journal_path: std::path::PathBuf,
-    /// The entry as first written; its lock and server expiry are replaced at each renewal.
-    pub entry: HeldLock,
-}
-
-impl Reassert {
-    /// Writes the entry with `lock` as renewed, and keeps it as the entry's latest.
-    fn apply(&mut self, lock: &LockInfo, server_expires_at: Option<DateTime<Utc>>) -> Result<(), String> {
-        self.entry.lock = lock.clone();
-        self.entry.server_expires_at = server_expires_at;
-        self.write()
-    }
-
-    fn write(&self) -> Result<(), String> {
-        Journal::load(&self.journal_path)
-            .and_then(|mut journal| journal.upsert(self.entry.clone()))
-            .map_err(|e| e.to_string())
-    }
+/// Where a keeper writes its lock's entry (the lock journal, see `crate::journal::Reassert`):
+/// at each renewal, so that a journal restored from an older copy, or an entry removed by
+/// mistake, comes back; and when the command run under the lock is known.
+pub trait EntryWriter: Send {
+    /// The lock as renewed, with its expiry on the server's clock when measured.
+    fn renewed(&mut self, lock: &LockInfo, server_expires_at: Option<DateTime<Utc>>) -> Result<(), String>;
+    /// The process group of the command run under the lock.
+    fn command_group(&mut self, group: u32) -> Result<(), String>;
 }
 
 /// The entry, shared between the keeper's task (which re-asserts it) and its handle (which may
 /// amend it).
-type SharedEntry = Arc<Mutex<Option<Reassert>>>;
+type SharedEntry = Arc<Mutex<Option<Box<dyn EntryWriter>>>>;
 
 /// The lock as last confirmed, shared between the task and its handle.
 #[derive(Debug, Clone)]
@@ -106,7 +91,12 @@ impl Drop for Keeper {
 
 impl Keeper {
     /// Keeps `lock` renewed; it was created (or last renewed) by a request sent at `asked`.
-    pub fn start(client: Client, lock: LockInfo, asked: BootInstant, reassert: Option<Reassert>) -> Keeper {
+    pub fn start(
+        client: Client,
+        lock: LockInfo,
+        asked: BootInstant,
+        entry: Option<Box<dyn EntryWriter>>,
+    ) -> Keeper {
         let ttl = client.lock_ttl();
         let held = Arc::new(Mutex::new(Held {
             lock,
@@ -115,7 +105,7 @@ impl Keeper {
             lost: None,
         }));
         let (sender, events) = mpsc::unbounded_channel();
-        let entry = Arc::new(Mutex::new(reassert));
+        let entry = Arc::new(Mutex::new(entry));
         let task = tokio::spawn(keep(client, held.clone(), sender, entry.clone()));
         Keeper {
             held,
@@ -129,13 +119,9 @@ impl Keeper {
     /// run under the lock: while it lives, the lock is in use even if this process is killed.
     pub fn record_command_group(&self, group: u32) -> Result<(), String> {
         let mut entry = self.entry.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(reassert) = entry.as_mut() else {
-            return Ok(());
-        };
-        if let Some(owner) = reassert.entry.owner.as_mut() {
-            owner.command_group = Some(group);
-        }
-        reassert.write()
+        entry
+            .as_mut()
+            .map_or(Ok(()), |writer| writer.command_group(group))
     }
 
     fn held(&self) -> Held {
@@ -280,7 +266,7 @@ async fn keep(
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .as_mut()
-                    .map_or(Ok(()), |r| r.apply(&renewed, server_expiry));
+                    .map_or(Ok(()), |writer| writer.renewed(&renewed, server_expiry));
                 let _ = events.send(Event::Renewed {
                     lock: renewed,
                     journal,

@@ -80,10 +80,11 @@ pub struct Journalled {
 }
 
 impl Journalled {
-    /// The entry `held`, with its owner's standing looked up now.
+    /// The entry `held`, with its owner's standing looked up now and its expiry on this
+    /// machine's clock (see [`crate::journal::HeldLock::expires_here`]).
     pub fn of(held: &crate::journal::HeldLock) -> Journalled {
         Journalled {
-            lock: held.lock.clone(),
+            lock: held.lock_here(None),
             auto_renew: held.auto_renew,
             owner: held.owner.clone(),
             standing: held.standing(),

@@ -188,7 +188,7 @@ async fn delete_in_module(
     };
     if let Some(lock_id) = args.lock.named()? {
         check_lock_module(&args.lock, module)?;
-        ctx.check_named_lock(&lock_id);
+        ctx.check_named_lock(&lock_id, "using it because it was named");
         let client = ctx.client().clone();
         let interrupt = ctx.interrupt.clone();
         let summary = bulk::delete_all(

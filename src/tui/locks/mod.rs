@@ -42,10 +42,23 @@ pub use entry::{Busy, Holder, LockEntry, Urgency};
 /// What a locks call in flight was for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {
-    Create { module: ModuleCode, purpose: Purpose },
-    Renew { lock_id: String, auto: bool },
-    Adopt { lock_id: String },
-    Release { lock_id: String },
+    Create {
+        module: ModuleCode,
+        purpose: Purpose,
+    },
+    /// `after_expiry`: the lock had expired (by our clock, at this time) when the renewal was
+    /// sent: what ran under it was unprotected since, whatever the server answers.
+    Renew {
+        lock_id: String,
+        auto: bool,
+        after_expiry: Option<DateTime<Utc>>,
+    },
+    Adopt {
+        lock_id: String,
+    },
+    Release {
+        lock_id: String,
+    },
 }
 
 impl Pending {
@@ -53,8 +66,12 @@ impl Pending {
     pub fn describe(&self) -> String {
         match self {
             Pending::Create { module, .. } => format!("create lock {}", module.code()),
-            Pending::Renew { lock_id, auto: false } => format!("renew {}", short_lock_id(lock_id)),
-            Pending::Renew { lock_id, auto: true } => format!("auto-renew {}", short_lock_id(lock_id)),
+            Pending::Renew {
+                lock_id, auto: false, ..
+            } => format!("renew {}", short_lock_id(lock_id)),
+            Pending::Renew {
+                lock_id, auto: true, ..
+            } => format!("auto-renew {}", short_lock_id(lock_id)),
             Pending::Adopt { lock_id } => format!("adopt {}", short_lock_id(lock_id)),
             Pending::Release { lock_id } => format!("release {}", short_lock_id(lock_id)),
         }

@@ -31,8 +31,19 @@ impl State {
                     Err(_) => (Vec::new(), None),
                 }
             }
-            (Pending::Renew { lock_id, auto }, ApiOutcome::LockRenewed(result)) => {
-                (self.renewed(&lock_id, auto, result, ctx), None)
+            (
+                Pending::Renew {
+                    lock_id,
+                    auto,
+                    after_expiry,
+                },
+                ApiOutcome::LockRenewed(result),
+            ) => {
+                let mut outs = self.renewed(&lock_id, auto, result.clone(), ctx);
+                if let (Some(expired_at), Ok(_)) = (after_expiry, &result) {
+                    outs.extend(lapsed(&lock_id, expired_at));
+                }
+                (outs, None)
             }
             (Pending::Adopt { lock_id }, ApiOutcome::LockRenewed(result)) => {
                 (self.adopted(&lock_id, result), None)
@@ -176,4 +187,21 @@ fn release_again_later(entry: &mut LockEntry, error: &ApiError, ctx: &Ctx) -> Ou
             entry.lock.module
         ),
     )
+}
+
+/// A renewal the server accepted after the lock had expired by our clock (the machine was
+/// suspended, or the clock jumped): the lock is held again, but what ran under it was not
+/// protected in between, so it stops, as the command line's keeper stops its COMMAND.
+fn lapsed(lock_id: &str, expired_at: chrono::DateTime<chrono::Utc>) -> Vec<Out> {
+    let text = format!(
+        "lock {} ran out at {} before it was renewed (the machine slept or its clock jumped): it \
+         is held again, but nothing ran under its protection in between; an operation under it \
+         stops",
+        crate::tui::widgets::short_lock_id(lock_id),
+        crate::format::local_time(expired_at)
+    );
+    vec![
+        Out::log(LogKind::Warning, "renew", text),
+        Out::LockLost(lock_id.to_string()),
+    ]
 }

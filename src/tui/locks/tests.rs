@@ -344,6 +344,43 @@ fn ticks_start_auto_renewal_when_due() {
 }
 
 #[test]
+fn a_renewal_after_the_lock_ran_out_while_asleep_stops_what_ran_under_it() {
+    let mut app = app_with(vec![(lock(A, 100), true)]);
+    // The machine slept: the next tick comes 10 minutes later, long after the lock's expiry.
+    let effects = app.update(Action::Tick(at(700)));
+    let (request, call) = only_call(&effects);
+    assert_eq!(call, ApiCall::RenewLock(lock(A, 100)));
+    // The server renews it anyway (its clock jumped too, or it keeps expired locks a while).
+    let effects = app.update(reply(
+        request,
+        ApiOutcome::LockRenewed(Ok(lock(A, 1300))),
+        at(700),
+    ));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Journal(_))),
+        "held again, journalled: {effects:?}"
+    );
+    let said: Vec<String> = app.activity.entries().iter().map(|e| e.message.clone()).collect();
+    assert!(
+        said.iter()
+            .any(|m| m.contains("ran out at") && m.contains("nothing ran under its protection")),
+        "{said:?}"
+    );
+    // A renewal in time says nothing of the kind.
+    let mut app = app_with(vec![(lock(A, 100), true)]);
+    let (request, _) = only_call(&app.update(Action::Tick(at(50))));
+    app.update(reply(request, ApiOutcome::LockRenewed(Ok(lock(A, 650))), at(50)));
+    assert!(
+        !app.activity
+            .entries()
+            .iter()
+            .any(|e| e.message.contains("ran out at")),
+        "{:?}",
+        app.activity.entries()
+    );
+}
+
+#[test]
 fn auto_renew_retries_with_backoff_then_gives_up_and_says_so() {
     let mut app = app_with(vec![(lock(A, 600), true)]);
     let mut now = 400;

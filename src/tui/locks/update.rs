@@ -49,7 +49,7 @@ impl State {
             }
             Command::ToggleFullIds => self.full_ids = !self.full_ids,
             Command::ForgetExpired => return self.confirm_forget_dead(ctx.now),
-            Command::RenewLock => return self.renew_selected(),
+            Command::RenewLock => return self.renew_selected(ctx.now),
             Command::ReleaseLock => return self.confirm_release_selected(),
             Command::ToggleAutoRenew => return self.toggle_auto_renew(ctx),
             Command::CopyLockId => return self.copy_selected_id(),
@@ -127,7 +127,7 @@ impl State {
             })
             .map(|e| e.lock.clone())
             .collect();
-        outs.extend(due.into_iter().map(|lock| self.renew(lock, true)));
+        outs.extend(due.into_iter().map(|lock| self.renew(lock, true, now)));
         outs.extend(self.release_again(|at| at <= now));
         outs
     }
@@ -166,12 +166,22 @@ impl State {
         Out::Call(pending, call)
     }
 
-    pub(super) fn renew(&mut self, lock: LockInfo, auto: bool) -> Out {
+    /// Renews `lock`, sent at `now`: if it has expired by then (the machine slept, or its clock
+    /// jumped), the renewal is noted as coming after a gap.
+    pub(super) fn renew(&mut self, lock: LockInfo, auto: bool, now: chrono::DateTime<chrono::Utc>) -> Out {
         if let Some(entry) = self.find_mut(&lock.lock_id) {
             entry.busy = Some(Busy::Renewing);
         }
         let lock_id = lock.lock_id.clone();
-        State::request(Pending::Renew { lock_id, auto }, ApiCall::RenewLock(lock))
+        let after_expiry = lock.is_expired(now).then_some(lock.expires_at);
+        State::request(
+            Pending::Renew {
+                lock_id,
+                auto,
+                after_expiry,
+            },
+            ApiCall::RenewLock(lock),
+        )
     }
 
     /// Releases `lock_id` (marked busy meanwhile).
@@ -252,9 +262,9 @@ impl State {
         }
     }
 
-    fn renew_selected(&mut self) -> Vec<Out> {
+    fn renew_selected(&mut self, now: chrono::DateTime<chrono::Utc>) -> Vec<Out> {
         match self.selected_idle_lock() {
-            Ok(Some(entry)) => vec![self.renew(entry.lock, false)],
+            Ok(Some(entry)) => vec![self.renew(entry.lock, false, now)],
             Ok(None) => Vec::new(),
             Err(notice) => vec![notice],
         }

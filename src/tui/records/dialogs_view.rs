@@ -1,20 +1,21 @@
-//! The record side's dialogs: the form, the detail view, delete confirmations, one-line fields,
-//! the clean-up candidates and the bulk delete's progress and summary.
+//! The record side's dialogs: the form, the detail view, a delete's confirmation, one-line
+//! fields; the clean-up's and the bulk delete's are drawn in their own folders
+//! ([`super::cleanup::view`], [`super::bulk::view`]).
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::State;
-use super::bulk::BulkRun;
-use super::cleanup::CleanupView;
-use super::dialogs::{BulkConfirm, Dialog, OrphanRelease, RecordDetail, TextField, TextPurpose};
+use super::bulk::view::{draw_bulk, draw_confirm_bulk};
+use super::cleanup::view::draw_cleanup;
+use super::dialogs::{Dialog, OrphanRelease, RecordDetail, TextField, TextPurpose};
 use super::form::{Field, RecordForm, Stage};
 use super::view::status_style;
-use crate::api::{BackupRecord, RecordStatus};
+use crate::api::BackupRecord;
 use crate::format;
 use crate::tui::layout::ScreenLayout;
 use crate::tui::theme::Theme;
@@ -22,16 +23,16 @@ use crate::tui::widgets::{Chrome, boxed, centered, input_line, set_input_cursor,
 
 /// What the dialogs read besides themselves: the pane, the frame, and the server's clock (which
 /// records' ages are measured on).
-struct View<'a> {
-    pane: &'a State,
-    chrome: &'a Chrome<'a>,
-    server_now: DateTime<Utc>,
+pub(in crate::tui::records) struct View<'a> {
+    pub pane: &'a State,
+    pub chrome: &'a Chrome<'a>,
+    pub server_now: DateTime<Utc>,
 }
 
 /// Outer width of the small dialogs.
-const DIALOG_WIDTH: u16 = 76;
+pub(in crate::tui::records) const DIALOG_WIDTH: u16 = 76;
 /// Column where the form's values start.
-const LABEL_WIDTH: u16 = 13;
+pub(in crate::tui::records) const LABEL_WIDTH: u16 = 13;
 
 pub fn draw(frame: &mut Frame, screen: Rect, pane: &State, chrome: &Chrome, server_now: DateTime<Utc>) {
     let Some(dialog) = &pane.dialog else {
@@ -154,7 +155,7 @@ fn field_message<'a>(error: Option<String>, hint: &str, theme: &Theme) -> Line<'
     }
 }
 
-fn when(t: DateTime<Utc>, app: &View) -> String {
+pub(in crate::tui::records) fn when(t: DateTime<Utc>, app: &View) -> String {
     let local = t
         .with_timezone(&app.chrome.session.display_offset)
         .format("%Y-%m-%d %H:%M:%S");
@@ -367,91 +368,6 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &Bac
     boxed(frame, area, "Delete record", lines, theme);
 }
 
-fn draw_confirm_bulk(frame: &mut Frame, screen: Rect, app: &View, confirm: &BulkConfirm, theme: &Theme) {
-    let n = confirm.record_ids.len();
-    let mut counts = [0usize; 4];
-    for id in &confirm.record_ids {
-        let slot = match app.pane.find(id).map(|row| row.record.status) {
-            Some(RecordStatus::New) => 0,
-            Some(RecordStatus::Completed) => 1,
-            Some(RecordStatus::ToBeDeleted) => 2,
-            _ => 3,
-        };
-        counts[slot] += 1;
-    }
-    let statuses = ["new", "completed", "to be deleted", "other"]
-        .iter()
-        .zip(counts)
-        .filter(|(_, count)| *count > 0)
-        .map(|(label, count)| format!("{count} {label}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut lock = app.chrome.lock_line(confirm.module);
-    lock.spans.insert(0, Span::raw("Lock: "));
-    let width = DIALOG_WIDTH.min(screen.width);
-    let input_width = usize::from(width.saturating_sub(5));
-    let mut lines = vec![
-        Line::from(vec![
-            Span::raw("Delete "),
-            Span::styled(format!("{n} records"), theme.header),
-            Span::raw(format!(" of {} ({statuses})?", confirm.module)),
-        ]),
-        Line::styled(
-            "Their backup files are deleted too. This cannot be undone.",
-            theme.warning,
-        ),
-        lock,
-        Line::from(""),
-    ];
-    // Which records: as many as the screen has room for, from `scroll` (↑/↓).
-    let room = usize::from(screen.height.saturating_sub(13)).clamp(1, 8);
-    let first = confirm.scroll.min(n.saturating_sub(1));
-    for id in confirm.record_ids.iter().skip(first).take(room) {
-        let (device, status) = app.pane.find(id).map_or((String::new(), String::new()), |row| {
-            let device = &row.record.device_info;
-            let name = if device.device_name.is_empty() {
-                &device.device_id
-            } else {
-                &device.device_name
-            };
-            (format::escape(name).into_owned(), row.record.status.label())
-        });
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {} ", format::escape(id)), theme.header),
-            Span::raw(format!("{device:<20} {status}")),
-        ]));
-    }
-    let after = n.saturating_sub(first + room);
-    if first > 0 || after > 0 {
-        lines.push(Line::styled(
-            format!("  ({first} above, {after} below; ↑/↓ scroll)"),
-            theme.dim,
-        ));
-    }
-    lines.push(Line::from(""));
-    lines.push(Line::from(format!(
-        "Type {n} and press Enter to delete them (Esc keeps them):"
-    )));
-    // Lines that wrap (the lock's holder) push the field down: rows are counted as drawn.
-    let inner = usize::from(width.saturating_sub(2));
-    let input_row: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
-    lines.push(input_line(&confirm.typed, input_width, theme.header));
-    lines.push(match &confirm.error {
-        Some(error) => Line::styled(format::escape(error).into_owned(), theme.error),
-        None => Line::from(""),
-    });
-    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
-    let area = centered(screen, width, rows as u16 + 2);
-    boxed(frame, area, &format!("Delete {n} records"), lines, theme);
-    set_input_cursor(
-        frame,
-        &confirm.typed,
-        input_width,
-        area.x + 1,
-        area.y + 1 + input_row as u16,
-    );
-}
-
 /// The local filter is typed on the records pane's bottom border, so the list stays visible.
 fn draw_filter_line(frame: &mut Frame, screen: Rect, field: &TextField, theme: &Theme) {
     let Some(layout) = ScreenLayout::new(screen) else {
@@ -503,226 +419,6 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
     let area = centered(screen, width, rows as u16 + 2);
     boxed(frame, area, &title, lines, theme);
     set_input_cursor(frame, &field.input, input_width, area.x + 1, area.y + 2);
-}
-
-fn draw_cleanup(frame: &mut Frame, screen: Rect, app: &View, view: &CleanupView, theme: &Theme) {
-    let width = screen.width.saturating_sub(4).min(110);
-    let yes_no = if view.rules.include_to_be_deleted {
-        "yes"
-    } else {
-        "no"
-    };
-    let mut lines = vec![Line::from(format!(
-        "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
-        format::age(view.rules.stale_new_after)
-    ))];
-    let input_width = usize::from(width.saturating_sub(5));
-    let mut cursor_row = None;
-    match &view.editing {
-        Some(editor) => {
-            lines.push(Line::from(
-                "Retention rules for completed backups (Enter done · Esc undo):",
-            ));
-            cursor_row = Some(lines.len());
-            lines.push(input_line(&editor.input, input_width, theme.header));
-            lines.push(match &editor.error {
-                Some(error) => Line::styled(
-                    format!("not yet a policy: {}", format::escape(error)),
-                    theme.warning,
-                ),
-                None => Line::styled(
-                    "e.g. keep_last 3, keep_daily 7, keep_weekly 4, keep_monthly 6, keep_within 30d",
-                    theme.dim,
-                ),
-            });
-        }
-        None => lines.push(Line::from(match view.rules.retention {
-            Some(policy) => format!("Retention: {} (e to edit)", policy.to_text()),
-            None => "Retention: none, completed backups are kept (e to set rules)".to_string(),
-        })),
-    }
-    if view.rules.retention.is_some() {
-        for device in view.summary(app.pane.known_sizes()) {
-            let freed = match device.sized {
-                0 => String::new(),
-                n if n == device.deleted => format!(", frees {}", format::human_size(device.freed)),
-                n => format!(
-                    ", frees at least {} (sizes of {n} of {} known)",
-                    format::human_size(device.freed),
-                    device.deleted
-                ),
-            };
-            lines.push(Line::styled(
-                format!(
-                    "  {} · {}: keep {}, delete {}{freed}",
-                    format::escape(&device.device),
-                    format::escape(&device.module),
-                    device.kept,
-                    device.deleted
-                ),
-                theme.dim,
-            ));
-        }
-    }
-    if view.partial {
-        lines.push(Line::styled(
-            format!(
-                "The list is not fully loaded: only the {} records loaded so far were checked.",
-                app.pane.rows().len()
-            ),
-            theme.warning,
-        ));
-    }
-    let ticked = view.ticked().len();
-    lines.push(Line::styled(
-        format!(
-            "{ticked} of {} ticked · Space untick · Enter delete the ticked ones",
-            view.candidates.len()
-        ),
-        theme.dim,
-    ));
-    lines.push(Line::from(""));
-    let header_rows = lines.len();
-    if view.candidates.is_empty() {
-        lines.push(Line::styled(
-            "No candidates: nothing needs cleaning up under these rules.",
-            theme.ok,
-        ));
-    }
-    // As tall as the candidates need, up to the screen.
-    let height =
-        (header_rows + view.candidates.len().max(1) + 2).min(usize::from(screen.height.saturating_sub(2)));
-    let area = centered(screen, width, height as u16);
-    let rows = height.saturating_sub(header_rows + 2).max(1);
-    let first = view.cursor.saturating_sub(rows - 1);
-    for (index, candidate) in view.candidates.iter().enumerate().skip(first).take(rows) {
-        let record = &candidate.record;
-        let tick = if view.is_ticked(candidate) { "[x]" } else { "[ ]" };
-        let device = format::escape(if record.device_info.device_name.is_empty() {
-            &record.device_info.device_id
-        } else {
-            &record.device_info.device_name
-        });
-        let line = Line::from(vec![
-            Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
-            Span::styled(
-                format!("{:<13} ", record.status.label()),
-                status_style(record.status, theme),
-            ),
-            Span::raw(format!("{:<18.18} ", device)),
-            Span::styled(candidate.reason.to_string(), theme.dim),
-        ]);
-        lines.push(if index == view.cursor {
-            line.style(theme.selected)
-        } else {
-            line
-        });
-    }
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(theme.border_focused)
-        .title(format!(" Clean-up candidates in {} ", view.module));
-    frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(block), area);
-    if let (Some(row), Some(editor)) = (cursor_row, &view.editing) {
-        set_input_cursor(
-            frame,
-            &editor.input,
-            input_width,
-            area.x + 1,
-            area.y + 1 + row as u16,
-        );
-    }
-}
-
-fn draw_bulk(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &Theme) {
-    let width = DIALOG_WIDTH.min(screen.width);
-    if run.finished {
-        draw_bulk_summary(frame, screen, run, theme);
-        return;
-    }
-    let state = if run.stopping {
-        Line::styled(
-            "stopping: no further deletes start; those in flight finish",
-            theme.warning,
-        )
-    } else {
-        Line::styled(
-            "c / Esc stops: records already deleted stay deleted, the rest stay",
-            theme.dim,
-        )
-    };
-    let lines = vec![
-        Line::from(""),
-        Line::from(vec![
-            Span::styled(format!("deleted {}", run.deleted.len()), theme.ok),
-            Span::raw(" · "),
-            Span::styled(
-                format!("failed {}", run.failures.len()),
-                if run.failures.is_empty() {
-                    theme.dim
-                } else {
-                    theme.error
-                },
-            ),
-            Span::raw(format!(" · left {} of {}", run.untouched(), run.total)),
-        ]),
-        Line::from(""),
-        state,
-    ];
-    let area = centered(screen, width, lines.len() as u16 + 2);
-    boxed(
-        frame,
-        area,
-        &format!("Deleting {} records in {}", run.total, run.module.code()),
-        lines,
-        theme,
-    );
-    let gauge_area = Rect::new(area.x + 2, area.y + 1, area.width.saturating_sub(4), 1);
-    let gauge = Gauge::default()
-        .gauge_style(theme.busy)
-        .ratio(run.ratio().clamp(0.0, 1.0))
-        .label(format!("{} / {}", run.done(), run.total));
-    frame.render_widget(gauge, gauge_area);
-}
-
-fn draw_bulk_summary(frame: &mut Frame, screen: Rect, run: &BulkRun, theme: &Theme) {
-    let width = screen.width.saturating_sub(4).min(110);
-    let style = if run.failures.is_empty() {
-        theme.ok
-    } else {
-        theme.warning
-    };
-    let mut lines = vec![Line::styled(run.headline(), style), Line::from("")];
-    if run.failures.is_empty() {
-        lines.push(Line::from("No failures."));
-    } else {
-        lines.push(Line::styled(
-            format!(
-                "{} failure(s); those records stay marked: close this and press d to try them again",
-                run.failures.len()
-            ),
-            theme.header,
-        ));
-    }
-    let header_rows = lines.len();
-    let height = (header_rows + run.failures.len() + 2).min(usize::from(screen.height.saturating_sub(2)));
-    let rows = height.saturating_sub(header_rows + 2);
-    for failure in run.failures.iter().skip(run.scroll).take(rows) {
-        let code = failure.code.map_or("-".to_string(), |c| c.to_string());
-        lines.push(Line::from(vec![
-            Span::raw(format!("  {:<19} ", format::escape(&failure.record_id))),
-            Span::styled(format!("{code:>7} "), theme.error),
-            Span::raw(format::escape(&failure.message).into_owned()),
-        ]));
-    }
-    let area = centered(screen, width, height as u16);
-    let title = if run.cancelled {
-        "Bulk delete stopped"
-    } else {
-        "Bulk delete finished"
-    };
-    boxed(frame, area, title, lines, theme);
 }
 
 #[cfg(test)]

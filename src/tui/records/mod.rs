@@ -1,7 +1,7 @@
 //! The records pane: one module's records as loaded so far (pages arrive in the background), the
 //! local filter (kept as indices so that a frame only touches the rows it shows), the cursor and
-//! the marks; and the record side's dialogs (form, details, confirmations, clean-up, bulk
-//! delete).
+//! the marks; and the record side's dialogs (form, details, confirmations), with the clean-up
+//! and the bulk delete in folders of their own (`cleanup/`, `bulk/`: state, keys, drawing).
 //!
 //! A listing of a new module (or device) shows its pages as they arrive. A refresh of the same
 //! listing keeps the rows on screen until the new listing is complete, then swaps it in; if the

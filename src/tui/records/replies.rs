@@ -9,7 +9,7 @@ use super::update::Out;
 use super::{MAX_LISTED_BYTES, MAX_LISTED_RECORDS, Pending, State};
 use crate::api::{ApiError, BackupFile, BackupRecord, DEFAULT_MAX_PAGES, ModuleCode, Page};
 use crate::bulk::Outcome;
-use crate::tui::action::{ApiCall, ApiOutcome, BulkProgress};
+use crate::tui::action::{ApiCall, ApiOutcome};
 use crate::tui::feature::{Ctx, LogKind, Pane};
 
 impl State {
@@ -244,74 +244,6 @@ impl State {
                 pager.error = None;
             }
             Err(error) => pager.error = Some(error.to_string()),
-        }
-    }
-
-    /// One result of a running bulk delete, or its end. Records that could not be deleted stay
-    /// marked, so that `d` tries them again.
-    pub fn on_bulk_progress(&mut self, progress: BulkProgress, ctx: &Ctx) -> Vec<Out> {
-        let rows = ctx.visible_rows;
-        match progress {
-            BulkProgress::Deleted {
-                job,
-                record_id,
-                outcome,
-            } => {
-                let mut outs = Vec::new();
-                match &outcome {
-                    Outcome::Failed(error) => {
-                        let text = format!("bulk delete of {record_id}: {error}");
-                        outs.push(Out::log(LogKind::Failure(error.code()), "delete", text));
-                    }
-                    Outcome::Deleted { .. } => {}
-                    other => {
-                        let text = format!("bulk delete of {record_id}: {}", other.describe());
-                        outs.push(Out::log(LogKind::Info, "delete", text));
-                    }
-                }
-                if let Outcome::Changed { now, .. } = &outcome {
-                    self.replace((**now).clone());
-                }
-                let gone = outcome.is_gone();
-                match self.dialog.as_mut() {
-                    Some(Dialog::Bulk(run)) if run.job == job => run.record_result(record_id, outcome),
-                    // Not shown any more: still keep the list true.
-                    _ if gone => self.remove(&BTreeSet::from([record_id]), rows),
-                    _ => self.mark([record_id]),
-                }
-                outs
-            }
-            BulkProgress::Finished { job, cancelled } => {
-                let Some(Dialog::Bulk(run)) = &mut self.dialog else {
-                    return Vec::new();
-                };
-                if run.job != job {
-                    return Vec::new();
-                }
-                run.finished = true;
-                run.cancelled = cancelled;
-                let gone: BTreeSet<String> = run.deleted.union(&run.gone).cloned().collect();
-                let failed: Vec<String> = run.failures.iter().map(|f| f.record_id.clone()).collect();
-                let headline = format!("bulk delete in {}: {}", run.module.code(), run.headline());
-                let kind = if failed.is_empty() && run.kept.is_empty() {
-                    LogKind::Info
-                } else {
-                    LogKind::Warning
-                };
-                let lock_id = run.lock_id.clone();
-                let release = run.release_lock;
-                self.remove(&gone, rows);
-                self.mark(failed);
-                let mut outs = vec![
-                    Out::log(kind, "bulk delete", headline.clone()),
-                    Out::notice(headline),
-                    Out::UnpinLock(lock_id.clone()),
-                ];
-                if release {
-                    outs.push(Out::ReleaseLock(lock_id));
-                }
-                outs
-            }
         }
     }
 }

@@ -1,6 +1,7 @@
-//! What the record side's keys do: browsing, the form, details, confirmations, clean-up and bulk
-//! deletes. Operations that need a lock use this app's own lock for the record's module, or ask
-//! for one taken for that operation alone ([`Out::NeedLock`]), carry on when it arrives, and
+//! What the record side's keys do: browsing, the form, details, confirmations (the clean-up's and
+//! the bulk delete's in their own folders: [`super::cleanup`], [`super::bulk`]). Operations that
+//! need a lock use this app's own lock for the record's module, or ask for one taken for that
+//! operation alone ([`Out::NeedLock`]), carry on when it arrives, and
 //! release it when they end. A lock another process holds is never used: the user is told whose
 //! it is; an orphaned one (its process gone) may be released first, after asking.
 
@@ -8,10 +9,9 @@ use crossterm::event::{Event, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 
 use super::bulk::BulkRun;
-use super::cleanup::CleanupView;
 use super::dialogs::{BulkConfirm, Dialog, OrphanRelease, RecordDetail, TextField, TextPurpose};
 use super::form::{Field, RecordForm, Stage, properties_for_editor};
-use super::{LIST_PAGE_SIZE, LoadState, LockedOp, Pending, State};
+use super::{LIST_PAGE_SIZE, LockedOp, Pending, State};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, LockInfo, ModuleCode, RecordStatus};
 use crate::bulk::{Chosen, Target};
@@ -26,8 +26,6 @@ pub type Out = crate::tui::feature::Out<Pending>;
 
 /// Lines a page key scrolls the record details by.
 const DETAIL_PAGE: usize = 10;
-/// Records a page key scrolls the bulk-delete list by (what it shows at most).
-const BULK_LIST_PAGE: usize = 8;
 
 impl State {
     /// A key command while the records pane has the focus and no dialog is open.
@@ -96,7 +94,7 @@ impl State {
         Vec::new()
     }
 
-    fn ask_for_module() -> Out {
+    pub(super) fn ask_for_module() -> Out {
         Out::notice("choose a module first: 1 folder, 2 album, 3 address book")
     }
 
@@ -219,24 +217,6 @@ impl State {
                 }
             }
         }
-        Vec::new()
-    }
-
-    fn open_cleanup(&mut self, ctx: &Ctx) -> Vec<Out> {
-        let Some(module) = self.module else {
-            return vec![State::ask_for_module()];
-        };
-        let partial = !matches!(self.load, LoadState::Loaded { .. }) || self.stale.is_some();
-        // Ages are measured on the server's clock, which stamped the records (or on ours, when
-        // that is earlier: see `Ctx::cleanup_now`).
-        let view = CleanupView::new(
-            module,
-            &self.records(),
-            partial,
-            ctx.cleanup_now(),
-            ctx.session.retention,
-        );
-        self.dialog = Some(Dialog::Cleanup(view));
         Vec::new()
     }
 
@@ -458,46 +438,6 @@ impl State {
         }
     }
 
-    fn bulk_confirm_command(&mut self, mut confirm: BulkConfirm, command: Command, ctx: &Ctx) -> Vec<Out> {
-        match command {
-            Command::Up | Command::PageUp => {
-                let step = if command == Command::Up { 1 } else { BULK_LIST_PAGE };
-                confirm.scroll = confirm.scroll.saturating_sub(step);
-            }
-            Command::Down | Command::PageDown => {
-                let step = if command == Command::Down {
-                    1
-                } else {
-                    BULK_LIST_PAGE
-                };
-                confirm.scroll = (confirm.scroll + step).min(confirm.record_ids.len().saturating_sub(1));
-            }
-            Command::Cancel => {
-                return vec![Out::notice(format!(
-                    "nothing deleted: {} records kept",
-                    confirm.record_ids.len()
-                ))];
-            }
-            Command::ClearInput => {
-                confirm.typed.reset();
-                confirm.error = None;
-            }
-            Command::Confirm if confirm.is_confirmed() => {
-                let op = LockedOp::BulkDelete {
-                    targets: confirm.targets,
-                };
-                return self.with_lock(confirm.module, op, ctx);
-            }
-            Command::Confirm => {
-                let n = confirm.record_ids.len();
-                confirm.error = Some(format!("type {n} (the number of records) to delete them"));
-            }
-            _ => {}
-        }
-        self.dialog = Some(Dialog::ConfirmBulk(confirm));
-        Vec::new()
-    }
-
     fn text_command(&mut self, mut field: TextField, command: Command, ctx: &Ctx) -> Vec<Out> {
         let rows = ctx.visible_rows;
         match (&field.purpose, command) {
@@ -553,96 +493,10 @@ impl State {
         Vec::new()
     }
 
-    fn cleanup_command(&mut self, mut view: CleanupView, command: Command, ctx: &Ctx) -> Vec<Out> {
-        let records = self.records();
-        let now = ctx.cleanup_now();
-        if view.editing.is_some() {
-            match command {
-                Command::Confirm => view.finish_editing(),
-                Command::Cancel => view.cancel_editing(&records, now),
-                Command::ClearInput => {
-                    if let Some(editor) = &mut view.editing {
-                        editor.input.reset();
-                    }
-                    view.rules_edited(&records, now);
-                }
-                _ => {}
-            }
-            self.dialog = Some(Dialog::Cleanup(view));
-            return Vec::new();
-        }
-        match command {
-            Command::Cancel => return Vec::new(),
-            Command::Records(RecordCommand::EditRetention) => view.edit_rules(),
-            Command::Up => view.move_cursor(-1),
-            Command::Down => view.move_cursor(1),
-            Command::Records(RecordCommand::ToggleMark) => {
-                view.toggle();
-                view.move_cursor(1);
-            }
-            Command::Records(RecordCommand::MarkAll) => view.toggle_all(),
-            Command::Records(RecordCommand::ChangeAge(step)) => view.change_age(step, &records, now),
-            Command::Records(RecordCommand::ToggleMarkedForDeletion) => {
-                view.toggle_marked_for_deletion(&records, now)
-            }
-            Command::Confirm => {
-                let ticked = view.ticked();
-                match ticked.len() {
-                    0 => {
-                        self.dialog = Some(Dialog::Cleanup(view));
-                        return vec![Out::notice("nothing ticked: nothing to delete")];
-                    }
-                    1 => {
-                        let record = view.candidates.iter().find(|c| c.record.record_id == ticked[0]);
-                        if let Some(candidate) = record {
-                            self.dialog = Some(Dialog::ConfirmDelete(candidate.record.clone()));
-                            return Vec::new();
-                        }
-                    }
-                    _ => {
-                        // As the clean-up view showed them: each is deleted only while still so.
-                        let targets = ticked
-                            .iter()
-                            .map(|id| Target {
-                                record_id: id.clone(),
-                                chosen: view
-                                    .candidates
-                                    .iter()
-                                    .find(|c| &c.record.record_id == id)
-                                    .map(|c| Chosen::of(&c.record)),
-                            })
-                            .collect();
-                        self.dialog = Some(Dialog::ConfirmBulk(BulkConfirm::new(view.module, targets)));
-                        return Vec::new();
-                    }
-                }
-            }
-            _ => {}
-        }
-        self.dialog = Some(Dialog::Cleanup(view));
-        Vec::new()
-    }
-
-    fn bulk_command(&mut self, mut run: BulkRun, command: Command) -> Vec<Out> {
-        let mut outs = Vec::new();
-        match command {
-            Command::Cancel if run.finished => return outs,
-            Command::Cancel if !run.stopping => {
-                run.stopping = true;
-                outs.push(Out::Effect(Effect::CancelBulkDelete(run.cancel.clone())));
-            }
-            Command::Up => run.scroll(-1),
-            Command::Down => run.scroll(1),
-            _ => {}
-        }
-        self.dialog = Some(Dialog::Bulk(run));
-        outs
-    }
-
     /// Runs `op` under this app's own lock for `module`; without one, under a lock taken for
     /// `op` alone (released when it ends). Never under another holder's lock: a live one is
     /// named and nothing is sent; an orphaned one may be released first, after asking.
-    fn with_lock(&mut self, module: ModuleCode, op: LockedOp, ctx: &Ctx) -> Vec<Out> {
+    pub(super) fn with_lock(&mut self, module: ModuleCode, op: LockedOp, ctx: &Ctx) -> Vec<Out> {
         if let Some(lock) = ctx.live_lock(module) {
             return self.run_locked(op, lock.clone(), false);
         }
@@ -756,40 +610,6 @@ impl State {
                 // The lock must outlive the run: renewed while it lasts, auto-renew or not.
                 vec![Out::PinLock(lock_id), Out::Effect(effect)]
             }
-        }
-    }
-
-    /// The app is ending: a bulk delete under way sends nothing more (the answers to what it
-    /// sent still come, for a short while, and its lock is then released).
-    pub fn stop_for_exit(&mut self) -> Vec<Out> {
-        match &mut self.dialog {
-            Some(Dialog::Bulk(run)) if !run.finished && !run.stopping => {
-                run.stopping = true;
-                vec![Out::Effect(Effect::CancelBulkDelete(run.cancel.clone()))]
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// Whether a bulk delete has not ended yet.
-    pub fn bulk_under_way(&self) -> bool {
-        matches!(&self.dialog, Some(Dialog::Bulk(run)) if !run.finished)
-    }
-
-    /// A lock this app holds is lost: a bulk delete under it launches nothing more.
-    pub fn on_lock_lost(&mut self, lock_id: &str) -> Vec<Out> {
-        match &mut self.dialog {
-            Some(Dialog::Bulk(run)) if run.lock_id == lock_id && !run.finished && !run.stopping => {
-                run.stopping = true;
-                run.lock_lost = true;
-                let text = format!("the lock {lock_id} was lost: no further record is deleted");
-                vec![
-                    Out::Effect(Effect::CancelBulkDelete(run.cancel.clone())),
-                    Out::log(LogKind::Warning, "bulk delete", text.clone()),
-                    Out::notice(text),
-                ]
-            }
-            _ => Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The real binary against the real local server: every subcommand, its output and exit codes.
 
 mod cleanup;
+mod cleanup_confirm;
 mod delete;
 mod device;
 mod habits;

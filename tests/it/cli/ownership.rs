@@ -586,3 +586,83 @@ async fn ctrl_c_during_a_clean_up_stops_it_cleanly_and_twice_stops_it_at_once() 
         "it waited for a 2 s answer"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renew_all_leaves_an_orphan_and_releasing_a_running_backups_lock_warns() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    cli.run(&["lock", "create", "-m", "100"]).await.ok();
+    let orphan = cli.run(&["lock", "create", "-m", "101", "-q"]).await;
+    let orphan = orphan.ok().stdout_trimmed().to_owned();
+    let mut journal: Value =
+        serde_json::from_str(&std::fs::read_to_string(cli.journal_path()).unwrap()).unwrap();
+    let entry = &mut journal["locks"][1]["owner"];
+    entry["purpose"] = serde_json::json!({"kind": "cleanup"});
+    entry["pid"] = u32::MAX.into();
+    std::fs::write(cli.journal_path(), journal.to_string()).unwrap();
+
+    let renew = cli.run(&["lock", "renew", "--all", "--json"]).await;
+    renew.ok();
+    assert_eq!(
+        renew.json()["ok"].as_array().unwrap().len(),
+        1,
+        "{}",
+        renew.stdout
+    );
+    assert!(
+        renew.stderr.contains(&format!("skipped lock {orphan}"))
+            && renew.stderr.contains("renewing it would keep module 101"),
+        "{}",
+        renew.stderr
+    );
+
+    // Naming a running backup's lock releases it, and says what that means.
+    let mut hold = cli
+        .command(&["lock", "hold", "-m", "102", "--", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    let held = cli.wait_for_owner("hold").await;
+    let release = cli.run(&["lock", "release", &held]).await;
+    release.ok();
+    assert!(
+        release.stderr.contains("`lock hold` of `sleep 30`")
+            && release.stderr.contains("that operation is no longer protected"),
+        "{}",
+        release.stderr
+    );
+    hold.start_kill().unwrap();
+    let _ = hold.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_a_failure_says_is_true() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    // A COMMAND that does not exist: the shell's 127, and the --json summary says so.
+    let missing = cli
+        .run(&["lock", "hold", "-m", "100", "--json", "--", "/nonexistent/backup"])
+        .await;
+    missing.code(127);
+    let summary: Value = serde_json::from_str(missing.stdout_trimmed()).unwrap();
+    assert_eq!(summary["exitCode"], 127, "{summary}");
+    assert_eq!(summary["commandExit"], Value::Null);
+    assert!(
+        summary["reason"].as_str().unwrap().contains("cannot start"),
+        "{summary}"
+    );
+    assert!(cli.journal_ids().is_empty(), "its lock was released");
+
+    // A module held by someone else: --auto-lock commands take no --wait, so none is offered.
+    cli.run(&["lock", "create", "-m", "102"]).await.ok();
+    let refused = cli
+        .run(&["record", "create", "-m", "102", "--device", "d1", "--auto-lock"])
+        .await;
+    refused.code(4);
+    assert!(
+        refused.stderr.contains("cannot take a lock for module 102")
+            && refused.stderr.contains("try again once it is released")
+            && !refused.stderr.contains("--wait"),
+        "{}",
+        refused.stderr
+    );
+}

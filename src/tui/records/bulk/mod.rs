@@ -2,6 +2,9 @@
 //! changed, which were gone already, which failed and why, and whether it was stopped. The
 //! deleting itself happens in the runtime (`effects`, through the bulk engine).
 
+mod update;
+pub mod view;
+
 use std::collections::BTreeSet;
 
 use crate::api::{ApiError, ModuleCode};

@@ -3,6 +3,9 @@
 //! for completed backups is edited in place (`e`), the candidates and the per-device summary
 //! following each keystroke that makes a valid policy.
 
+mod update;
+pub mod view;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};

@@ -1,0 +1,150 @@
+//! The clean-up view: the candidates with why each would go, the ticks, and what retention
+//! keeps.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::CleanupView;
+use crate::format;
+use crate::tui::records::dialogs_view::View;
+use crate::tui::records::view::status_style;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{centered, input_line, set_input_cursor};
+
+pub(in crate::tui::records) fn draw_cleanup(
+    frame: &mut Frame,
+    screen: Rect,
+    app: &View,
+    view: &CleanupView,
+    theme: &Theme,
+) {
+    let width = screen.width.saturating_sub(4).min(110);
+    let yes_no = if view.rules.include_to_be_deleted {
+        "yes"
+    } else {
+        "no"
+    };
+    let mut lines = vec![Line::from(format!(
+        "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
+        format::age(view.rules.stale_new_after)
+    ))];
+    let input_width = usize::from(width.saturating_sub(5));
+    let mut cursor_row = None;
+    match &view.editing {
+        Some(editor) => {
+            lines.push(Line::from(
+                "Retention rules for completed backups (Enter done · Esc undo):",
+            ));
+            cursor_row = Some(lines.len());
+            lines.push(input_line(&editor.input, input_width, theme.header));
+            lines.push(match &editor.error {
+                Some(error) => Line::styled(
+                    format!("not yet a policy: {}", format::escape(error)),
+                    theme.warning,
+                ),
+                None => Line::styled(
+                    "e.g. keep_last 3, keep_daily 7, keep_weekly 4, keep_monthly 6, keep_within 30d",
+                    theme.dim,
+                ),
+            });
+        }
+        None => lines.push(Line::from(match view.rules.retention {
+            Some(policy) => format!("Retention: {} (e to edit)", policy.to_text()),
+            None => "Retention: none, completed backups are kept (e to set rules)".to_string(),
+        })),
+    }
+    if view.rules.retention.is_some() {
+        for device in view.summary(app.pane.known_sizes()) {
+            let freed = match device.sized {
+                0 => String::new(),
+                n if n == device.deleted => format!(", frees {}", format::human_size(device.freed)),
+                n => format!(
+                    ", frees at least {} (sizes of {n} of {} known)",
+                    format::human_size(device.freed),
+                    device.deleted
+                ),
+            };
+            lines.push(Line::styled(
+                format!(
+                    "  {} · {}: keep {}, delete {}{freed}",
+                    format::escape(&device.device),
+                    format::escape(&device.module),
+                    device.kept,
+                    device.deleted
+                ),
+                theme.dim,
+            ));
+        }
+    }
+    if view.partial {
+        lines.push(Line::styled(
+            format!(
+                "The list is not fully loaded: only the {} records loaded so far were checked.",
+                app.pane.rows().len()
+            ),
+            theme.warning,
+        ));
+    }
+    let ticked = view.ticked().len();
+    lines.push(Line::styled(
+        format!(
+            "{ticked} of {} ticked · Space untick · Enter delete the ticked ones",
+            view.candidates.len()
+        ),
+        theme.dim,
+    ));
+    lines.push(Line::from(""));
+    let header_rows = lines.len();
+    if view.candidates.is_empty() {
+        lines.push(Line::styled(
+            "No candidates: nothing needs cleaning up under these rules.",
+            theme.ok,
+        ));
+    }
+    // As tall as the candidates need, up to the screen.
+    let height =
+        (header_rows + view.candidates.len().max(1) + 2).min(usize::from(screen.height.saturating_sub(2)));
+    let area = centered(screen, width, height as u16);
+    let rows = height.saturating_sub(header_rows + 2).max(1);
+    let first = view.cursor.saturating_sub(rows - 1);
+    for (index, candidate) in view.candidates.iter().enumerate().skip(first).take(rows) {
+        let record = &candidate.record;
+        let tick = if view.is_ticked(candidate) { "[x]" } else { "[ ]" };
+        let device = format::escape(if record.device_info.device_name.is_empty() {
+            &record.device_info.device_id
+        } else {
+            &record.device_info.device_name
+        });
+        let line = Line::from(vec![
+            Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
+            Span::styled(
+                format!("{:<13} ", record.status.label()),
+                status_style(record.status, theme),
+            ),
+            Span::raw(format!("{:<18.18} ", device)),
+            Span::styled(candidate.reason.to_string(), theme.dim),
+        ]);
+        lines.push(if index == view.cursor {
+            line.style(theme.selected)
+        } else {
+            line
+        });
+    }
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(format!(" Clean-up candidates in {} ", view.module));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+    if let (Some(row), Some(editor)) = (cursor_row, &view.editing) {
+        set_input_cursor(
+            frame,
+            &editor.input,
+            input_width,
+            area.x + 1,
+            area.y + 1 + row as u16,
+        );
+    }
+}
