@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::Token;
 
+pub mod permissions;
+
 /// Overrides the config file location (used by tests and by operators with several setups).
 pub const CONFIG_ENV: &str = "KOOBACKUP_CONFIG";
 
@@ -37,6 +39,9 @@ pub struct Config {
     /// The text the file was parsed from, to say where in it a value is.
     #[serde(skip)]
     pub text: String,
+    /// Others could change the file, which configures no profile, so it is used: say so.
+    #[serde(skip)]
+    pub permission_warning: Option<String>,
 }
 
 /// One KooDrive account on one server.
@@ -208,6 +213,14 @@ pub enum ConfigError {
     },
     #[error("the config file {} given with --config or KOOBACKUP_CONFIG does not exist", path.display())]
     Missing { path: PathBuf },
+    /// The file names secrets and can run a command, and others could change it (see
+    /// [`permissions`]).
+    #[error(
+        "{problem}: whoever can change it could send your credentials to another server or run a \
+         command as you, so koobackup does not use it (as ssh does). Run chmod go-w on it and its \
+         directory"
+    )]
+    Unsafe { problem: String },
     #[error("no home directory is known (HOME is not set), so the {what} cannot be located; set {hint}")]
     NoHome { what: &'static str, hint: &'static str },
 }
@@ -309,21 +322,35 @@ impl Config {
     }
 
     /// Reads and checks the config file. `Ok(None)` when it does not exist.
+    /// A file others could change is refused when it configures a profile (every profile names
+    /// a secret and may run a command), and used with a warning otherwise.
     pub fn load(path: &Path) -> Result<Option<Config>, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
+        let read_error = |source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
         };
-        let config = Config::parse(&text).map_err(|detail| ConfigError::Parse {
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(read_error(source)),
+        };
+        // Judged by the file opened and read, not by a name that could be swapped meanwhile.
+        let metadata = file.metadata().map_err(read_error)?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(read_error)?;
+        let mut config = Config::parse(&text).map_err(|detail| ConfigError::Parse {
             path: path.to_path_buf(),
             detail,
         })?;
+        if let Some(problem) = permissions::writable_by_others("the config file", path, &metadata) {
+            if !config.profiles.is_empty() {
+                return Err(ConfigError::Unsafe { problem });
+            }
+            config.permission_warning = Some(format!(
+                "{problem}; it configures no profile, so it is used, but run chmod go-w on it and \
+                 its directory"
+            ));
+        }
         Ok(Some(config))
     }
 
@@ -432,6 +459,9 @@ impl Profile {
 /// elsewhere than intended: no `user:password@` (it would go out as Basic credentials beside
 /// ours), no query, no fragment. The message never repeats a password.
 pub fn validate_base_url(url: &str) -> Result<(), String> {
+    if let Some(problem) = crate::api::client::base_url_length_problem(url) {
+        return Err(problem);
+    }
     let shown = base_url_for_message(url);
     let rest = url
         .strip_prefix("http://")

@@ -152,6 +152,8 @@ pub struct EmbeddedSettings {
     /// The lock journal; with `fresh`, its entries for the demo server are dropped, because the
     /// reset database knows none of those locks.
     pub journal_path: PathBuf,
+    /// The config file (keys and colours only) could be changed by others: said as a warning.
+    pub config_warning: Option<String>,
 }
 
 /// The decision of where to connect, before anything is started or sent.
@@ -289,7 +291,7 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
         return profile_settings(options, name, profile, config_path)
             .map(|settings| Target::Remote(Box::new(settings)));
     }
-    if let Some(config) = config.filter(|c| !c.profiles.is_empty()) {
+    if let Some(config) = config.as_ref().filter(|c| !c.profiles.is_empty()) {
         let names: Vec<_> = config.profiles.keys().cloned().collect();
         return Err(ConnectError::Options(format!(
             "{} defines profiles ({}) but no default_profile; pass --profile NAME or set default_profile",
@@ -317,6 +319,7 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
         read_only: options.read_only,
         config_path,
         journal_path: Journal::default_path()?,
+        config_warning: config.and_then(|c| c.permission_warning),
     }))
 }
 
@@ -519,7 +522,7 @@ impl Target {
                     client: Client::new(options)?,
                     label: "embedded demo server".into(),
                     embedded: Some(server),
-                    warnings: Vec::new(),
+                    warnings: settings.config_warning.into_iter().collect(),
                     retention: None,
                     health: None,
                     hooks: Hooks::default(),
@@ -793,6 +796,7 @@ mod tests {
             read_only: false,
             config_path: dir.path().join("absent.toml"),
             journal_path: journal_path.clone(),
+            config_warning: None,
         });
         let connection = target.clone().connect().await.unwrap();
         assert!(connection.is_embedded());

@@ -21,3 +21,4 @@ pub mod properties;
 pub mod retention;
 pub mod server;
 pub mod tui;
+pub mod units;

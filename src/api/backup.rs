@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use reqwest::Method;
 
-use super::client::{Call, Client, Idempotency};
+use super::client::{Call, Client, Idempotency, header_safe};
 use super::error::ApiError;
 use super::error::LOCK_NOT_FOUND;
 use super::model::{
@@ -13,10 +13,19 @@ use super::model::{
     LockInfo, ModuleCode, Page,
 };
 use super::pages::follow_cursors;
-use super::sign;
+use super::path;
 
 /// "record not found".
 const RECORD_NOT_FOUND: i64 = 404001;
+
+/// Why a lock id the server granted cannot be used, in words, or `None` when it can: it must
+/// travel back in a header and be accepted as an id.
+fn unusable_lock_id(lock_id: &str) -> Option<String> {
+    if !header_safe(lock_id) {
+        return Some("holds line breaks or other characters an HTTP header cannot carry".into());
+    }
+    path::id_problem(lock_id).map(|problem| format!("cannot be used as an id ({problem})"))
+}
 
 /// What to list: one module's records, optionally of one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +54,6 @@ pub enum Deleted {
     GoneOnRetry,
 }
 
-/// `/record/{id}` with the id escaped, so that whatever it holds it stays one path segment.
-fn record_path(record_id: &str) -> String {
-    format!("/record/{}", sign::encode(record_id))
-}
-
 impl Client {
     /// `POST /lock`. The expiry is counted from the moment the request was sent.
     pub async fn create_lock(&self, module: ModuleCode) -> Result<LockInfo, ApiError> {
@@ -58,16 +62,27 @@ impl Client {
         let reply = self.exchange(call).await?;
         let (answer, sent) = (reply.answer, reply.sent);
         let data: CreateLockData = self.scrubbed(answer.data())?;
+        // A lock id that cannot be sent back (a line break, no id at all, a megabyte of it) could
+        // never be renewed or released: it is refused now, not journalled to fail later.
+        if let Some(problem) = unusable_lock_id(&data.lock_id) {
+            return Err(ApiError::BadAnswer {
+                detail: format!(
+                    "the server granted the lock id {}, which {problem}, so it could never be \
+                     renewed or released; it was not kept, and expires on the server on its own \
+                     within 10 minutes",
+                    path::shown_id(&data.lock_id)
+                ),
+            });
+        }
         // A lock id names its module (`<uuid>@102`). One for another module than asked for would
         // protect the wrong backups: it is given back, and the create fails.
         if let Some(other) = LockInfo::module_of_id(&data.lock_id).filter(|m| *m != module) {
             let _ = self.release_lock(&data.lock_id).await;
-            return Err(ApiError::Decode {
-                status: 200,
+            return Err(ApiError::BadAnswer {
                 detail: format!(
                     "asked for a lock for module {module}, the server granted {} for module {other}; \
                      it was released again",
-                    crate::format::escape(&data.lock_id)
+                    data.lock_id
                 ),
             });
         }
@@ -163,7 +178,7 @@ impl Client {
 
     /// `GET /record/{id}`.
     pub async fn get_record(&self, record_id: &str) -> Result<BackupRecord, ApiError> {
-        let path = record_path(record_id);
+        let path = path::record(record_id)?;
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent);
         let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.data())
@@ -177,7 +192,7 @@ impl Client {
         record_id: &str,
         properties: Option<String>,
     ) -> Result<(), ApiError> {
-        let path = record_path(record_id);
+        let path = path::record(record_id)?;
         let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent)
             .lock(lock_id)
             .json(&CompleteRecordRequest { properties });
@@ -189,7 +204,7 @@ impl Client {
     /// [`Deleted::GoneOnRetry`]: gone, most likely by the earlier attempt, but not provably by
     /// this one.
     pub async fn delete_record(&self, lock_id: &str, record_id: &str) -> Result<Deleted, ApiError> {
-        let path = record_path(record_id);
+        let path = path::record(record_id)?;
         let idempotency = Idempotency::Removal {
             gone: RECORD_NOT_FOUND,
         };
@@ -209,7 +224,7 @@ impl Client {
         page_size: u32,
         cursor: Option<&str>,
     ) -> Result<Page<BackupFile>, ApiError> {
-        let path = format!("{}/files", record_path(record_id));
+        let path = format!("{}/files", path::record(record_id)?);
         let mut call =
             Call::new(Method::GET, &path, Idempotency::Idempotent).param("pageSize", page_size.to_string());
         if let Some(cursor) = cursor {
@@ -236,17 +251,5 @@ impl Client {
             },
             max_pages,
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_ids_stay_one_path_segment() {
-        assert_eq!(record_path("1842862763295184641"), "/record/1842862763295184641");
-        assert_eq!(record_path("../x"), "/record/..%2Fx");
-        assert_eq!(record_path("a b?c#d"), "/record/a%20b%3Fc%23d");
     }
 }

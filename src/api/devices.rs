@@ -6,17 +6,18 @@ use reqwest::Method;
 use super::client::{Call, Client, Idempotency};
 use super::error::ApiError;
 use super::model::{
-    AddScopesRequest, BackupFile, BindDeviceRequest, ConfigInfo, DeleteScopesRequest, DeviceEntity,
-    ModuleCode, NewBackupFile, Page, ScopeBaseInfo, ScopeDeleteResult, ScopeInfo, UpdateConfigRequest,
+    AddScopesRequest, BackupFile, BindDeviceRequest, CONFIG_NAME, ConfigInfo, DeleteScopesRequest,
+    DeviceEntity, ModuleCode, NewBackupFile, Page, ScopeBaseInfo, ScopeDeleteResult, ScopeInfo,
+    UpdateConfigRequest,
 };
-use super::sign;
+use super::path;
 
 /// The local server's "device not bound" (our code).
 pub const DEVICE_NOT_FOUND: i64 = 404_003;
 
-/// `/device/{id}` with the id escaped, so that whatever it holds it stays one path segment.
-fn device_path(device_id: &str) -> String {
-    format!("/device/{}", sign::encode(device_id))
+/// A field that breaks its documented pattern: refused before it is sent.
+fn not_sent(cause: String) -> ApiError {
+    ApiError::NotSent { cause }
 }
 
 /// Scopes one call may add or delete (the reference's limit for `scopeList` and
@@ -27,6 +28,7 @@ impl Client {
     /// `POST /device`. Not repeated: whether a repeat binds a second device is the server's
     /// business, not a client's guess.
     pub async fn bind_device(&self, request: &BindDeviceRequest) -> Result<DeviceEntity, ApiError> {
+        request.check().map_err(not_sent)?;
         let call = Call::new(Method::POST, "/device", Idempotency::NotIdempotent).json(request);
         let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.data())
@@ -42,7 +44,7 @@ impl Client {
     /// `DELETE /device/{id}`: the device as it was, or `None` when a repeat after a lost answer
     /// found it unbound already.
     pub async fn unbind_device(&self, device_id: &str) -> Result<Option<DeviceEntity>, ApiError> {
-        let path = device_path(device_id);
+        let path = path::device(device_id)?;
         let call = Call::new(
             Method::DELETE,
             &path,
@@ -65,7 +67,7 @@ impl Client {
         module: ModuleCode,
         scopes: Vec<ScopeBaseInfo>,
     ) -> Result<Vec<ScopeInfo>, ApiError> {
-        let path = format!("{}/scope", device_path(device_id));
+        let path = format!("{}/scope", path::device(device_id)?);
         let body = AddScopesRequest {
             module_code: module.code().into(),
             scope_list: scopes,
@@ -85,7 +87,7 @@ impl Client {
         device_id: &str,
         module: ModuleCode,
     ) -> Result<Page<ScopeInfo>, ApiError> {
-        let path = format!("{}/scope", device_path(device_id));
+        let path = format!("{}/scope", path::device(device_id)?);
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent).param("moduleCode", module.code());
         let answer = self.exchange(call).await?.answer;
         self.scrubbed_page(answer.page("scopeList"))
@@ -98,7 +100,7 @@ impl Client {
         device_id: &str,
         scope_ids: Vec<String>,
     ) -> Result<ScopeDeleteResult, ApiError> {
-        let path = format!("{}/scope", device_path(device_id));
+        let path = format!("{}/scope", path::device(device_id)?);
         let body = DeleteScopesRequest {
             scope_id_list: scope_ids,
         };
@@ -114,7 +116,8 @@ impl Client {
         module: ModuleCode,
         name: &str,
     ) -> Result<ConfigInfo, ApiError> {
-        let path = format!("{}/config", device_path(device_id));
+        let path = format!("{}/config", path::device(device_id)?);
+        CONFIG_NAME.check(name).map_err(not_sent)?;
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent)
             .param("moduleCode", module.code())
             .param("configName", name);
@@ -128,7 +131,7 @@ impl Client {
         device_id: &str,
         module: ModuleCode,
     ) -> Result<Page<ConfigInfo>, ApiError> {
-        let path = format!("{}/configs", device_path(device_id));
+        let path = format!("{}/configs", path::device(device_id)?);
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent).param("moduleCode", module.code());
         let answer = self.exchange(call).await?.answer;
         self.scrubbed_page(answer.page("data"))
@@ -141,7 +144,8 @@ impl Client {
         device_id: &str,
         request: &UpdateConfigRequest,
     ) -> Result<ConfigInfo, ApiError> {
-        let path = format!("{}/config", device_path(device_id));
+        let path = format!("{}/config", path::device(device_id)?);
+        request.check().map_err(not_sent)?;
         let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent).json(request);
         let answer = self.exchange(call).await?.answer;
         self.scrubbed(answer.data())
@@ -156,7 +160,7 @@ impl Client {
         record_id: &str,
         file: &NewBackupFile,
     ) -> Result<Option<BackupFile>, ApiError> {
-        let path = format!("/record/{}/file", sign::encode(record_id));
+        let path = format!("{}/file", path::record(record_id)?);
         let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent)
             .lock(lock_id)
             .json(file);

@@ -10,6 +10,7 @@ mod hold;
 mod interrupt;
 mod lock;
 mod locking;
+mod named_device;
 pub mod output;
 mod record;
 mod serve;
@@ -57,7 +58,8 @@ pub const VERSION: &str = concat!(
         The access token is read from $KOOBACKUP_TOKEN, --token-file, or the profile's token source; \
         never from a command-line argument.",
     after_help = "Exit codes: 0 ok, 1 other failure, 2 usage or configuration, 3 authentication, \
-        4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error. \
+        4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error, \
+        8 incomplete listing (printed without the items that could not be read). \
         `status` is a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 pub struct Cli {
@@ -157,7 +159,10 @@ pub struct GlobalArgs {
 
     /// Colour: auto (on a terminal, unless NO_COLOR is set or CLICOLOR=0; CLICOLOR_FORCE
     /// forces it), always or never. For the app and the command line alike
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::color::ColorChoice::Auto)]
+    // The values are named in the help above: clap's list of them would put every option's
+    // help of every long `--help` on a line of its own.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", hide_possible_values = true,
+          default_value_t = crate::color::ColorChoice::Auto)]
     pub color: crate::color::ColorChoice,
 
     /// The server's lock lifetime in seconds, for test servers with short-lived locks: at most
@@ -478,11 +483,17 @@ pub(crate) fn unique(ids: Vec<String>) -> Vec<String> {
     ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
 }
 
-/// An id as given on the command line: not empty, no whitespace or control characters (a pasted
-/// line break would otherwise reach the server inside the id, or be dropped from a header).
+/// An id as given on the command line: one the API would refuse (empty, `.` or `..`, too long:
+/// [`crate::api::path::id_problem`]) is refused here already, and so is one with whitespace or
+/// control characters (a pasted line break would otherwise reach the server inside the id, or
+/// be dropped from a header). The message quotes at most the id's start.
 fn check_id(kind: &str, text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err(format!("a {kind} id cannot be empty"));
+    }
+    let shown = || crate::format::escape(&crate::api::path::shown_id(text)).into_owned();
+    if let Some(problem) = crate::api::path::id_problem(text) {
+        return Err(format!("{} is not a {kind} id: {problem}", shown()));
     }
     if text
         .chars()
@@ -490,7 +501,7 @@ fn check_id(kind: &str, text: &str) -> Result<String, String> {
     {
         return Err(format!(
             "{} is not a {kind} id: it holds spaces or control characters",
-            crate::format::escape(text)
+            shown()
         ));
     }
     Ok(text.to_string())
@@ -545,24 +556,31 @@ pub fn parse() -> Cli {
             let json = asks_for_json(std::env::args_os().skip(1));
             // clap's rendering starts with "error: ", quotes the argument as typed (which may
             // hold control characters) and ends with a hint to use --help.
-            let rendered = error.to_string();
+            let mut rendered = error.to_string();
+            // A long argument is quoted by its start only: a 100 KB id is no 100 KB message.
+            for arg in std::env::args_os()
+                .skip(1)
+                .filter_map(|arg| arg.into_string().ok())
+            {
+                if arg.chars().count() > 100 && rendered.contains(&arg) {
+                    rendered = rendered.replace(&arg, &crate::api::path::shown_id(&arg));
+                }
+            }
             let message = rendered
                 .trim_start_matches("error: ")
                 .lines()
                 .filter(|line| !line.trim().is_empty() && !line.starts_with("For more information"))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let format = if json {
-                output::Format::Json
+            if json {
+                let out = Output {
+                    format: output::Format::Json,
+                    ..Output::default()
+                };
+                out.error(&CliError::usage(message));
             } else {
-                output::Format::Table
-            };
-            let out = Output {
-                format,
-                ..Output::default()
-            };
-            out.error(&CliError::usage(message));
-            if !json {
+                // clap's own lines (the usage under the error) stay lines.
+                eprintln!("error: {}", crate::format::escape_lines(&message));
                 eprintln!("For more information, try '--help'.");
             }
             std::process::exit(i32::from(Exit::Usage.code()));

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::exit::{CliError, Exit};
 use super::locking::named_lock;
+use super::named_device::NamedDevice;
 use super::output::{self, Output};
 use super::{Context, RecordCommand, parse_lock_id, parse_record_id};
 use crate::api::client::{NewRecord, RecordQuery};
@@ -78,8 +79,8 @@ pub struct ListArgs {
     /// Module to list; repeat for several (default: all three)
     #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
-    /// Only records of this device
-    #[arg(long, value_name = "DEVICE_ID")]
+    /// Only records of this device: its id, machine code or name (see `device list`)
+    #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
     #[command(flatten)]
     pub paging: Paging,
@@ -268,7 +269,7 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
                 .client()
                 .file_pages(&args.id, args.paging.page_size, bounds.max_pages);
             let table = Table {
-                empty: "the record has no files",
+                empty: Ok("the record has no files"),
                 headers: &output::FILE_HEADERS,
                 id: |f: &BackupFile| f.file_id.clone(),
                 row: output::file_row,
@@ -315,6 +316,10 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
         args.module
     };
     let client = ctx.client();
+    let device = match &args.device {
+        Some(given) => Some(NamedDevice::resolve(client, given).await?),
+        None => None,
+    };
     // One module after the other, each followed to its last page.
     let streams: Vec<_> = modules
         .into_iter()
@@ -322,7 +327,7 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
             let query = RecordQuery {
                 module,
                 page_size: args.paging.page_size,
-                device_id: args.device.clone(),
+                device_id: device.as_ref().map(|d| d.id.clone()),
             };
             client.record_pages(query, args.paging.bounds.max_pages)
         })
@@ -333,7 +338,10 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
     let wide = ctx.out.wide();
     let headers = output::record_headers(wide);
     let table = Table {
-        empty: "no records found",
+        empty: match &device {
+            Some(device) if !device.bound => Err(device.names_nothing()),
+            _ => Ok("no records found"),
+        },
         headers: &headers,
         id: |r: &output::ListedRecord| r.0.record_id.clone(),
         row: |r: &output::ListedRecord| output::record_row(&r.0, wide),
@@ -343,8 +351,8 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
 
 /// How items of a list are shown to people.
 struct Table<'a, I, R> {
-    /// Said when the list is empty.
-    empty: &'a str,
+    /// Said when the list is empty; or the error an empty list is (a device that names nothing).
+    empty: Result<&'a str, CliError>,
     headers: &'a [&'a str],
     /// The id printed with `--quiet`.
     id: I,
@@ -352,7 +360,8 @@ struct Table<'a, I, R> {
 }
 
 /// Prints every item of `pages` up to the limit: JSON lines as they arrive, one JSON array, ids
-/// (`--quiet`), or a table. Items a page held but that could not be read are reported on stderr.
+/// (`--quiet`), or a table. Items a page held but that could not be read end it as incomplete
+/// (exit 8), after what could be read is printed.
 /// A listing longer than `--max-records` (or `--max-pages`) is an error; nothing of it is printed
 /// but the JSON lines already streamed.
 async fn print_pages<T: Serialize>(
@@ -390,22 +399,21 @@ async fn print_pages<T: Serialize>(
             }
         }
     }
-    report_unreadable(out, &unreadable);
-    if out.is_jsonl() {
-        return Ok(());
+    let empty = match table.empty {
+        Err(nothing) if count == 0 && unreadable.is_empty() => return Err(nothing),
+        empty => empty.unwrap_or_default(),
+    };
+    if out.is_json() && !out.is_jsonl() {
+        out.json(&kept)?;
+    } else if out.quiet && out.human() {
+        kept.iter().try_for_each(|item| out.value(&(table.id)(item)))?;
+    } else if out.human() && kept.is_empty() {
+        out.note(empty);
+    } else if out.human() {
+        let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
+        out.print_table(&out.table(table.headers, &rows))?;
     }
-    if out.is_json() {
-        return out.json(&kept);
-    }
-    if out.quiet {
-        return kept.iter().try_for_each(|item| out.value(&(table.id)(item)));
-    }
-    if kept.is_empty() {
-        out.note(table.empty);
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
-    out.print_table(&out.table(table.headers, &rows))
+    incomplete(&unreadable)
 }
 
 /// An error of a listing, with the option that moves its bound when it is one.
@@ -419,15 +427,26 @@ pub(crate) fn walk_error(error: ApiError, bounds: &WalkBounds) -> CliError {
     }
 }
 
-/// Warns about items of a listing that could not be read (and so are not shown or acted on).
-pub(crate) fn report_unreadable(out: Output, unreadable: &[String]) {
-    if let Some(first) = unreadable.first() {
-        out.warn(&format!(
-            "{} item(s) of the listing could not be read and are left out ({first}{})",
-            unreadable.len(),
-            if unreadable.len() > 1 { ", …" } else { "" }
-        ));
+/// The failure of a listing that left out items it could not read (exit 8, after the rest was
+/// printed), naming each item and the field that could not be read; `Ok` when every item read.
+pub(crate) fn incomplete(unreadable: &[String]) -> Result<(), CliError> {
+    /// Items named one by one; the rest are counted.
+    const NAMED: usize = 5;
+    if unreadable.is_empty() {
+        return Ok(());
     }
+    let mut named = unreadable[..unreadable.len().min(NAMED)].join("; ");
+    if unreadable.len() > NAMED {
+        named.push_str(&format!("; and {} more", unreadable.len() - NAMED));
+    }
+    Err(CliError::new(
+        Exit::Incomplete,
+        format!(
+            "the listing is incomplete: {} could not be read and {} left out ({named})",
+            crate::format::count(unreadable.len(), "item"),
+            if unreadable.len() == 1 { "is" } else { "are" }
+        ),
+    ))
 }
 
 /// Validated properties from `--properties` or `--properties-file`; `None` when neither is given
@@ -595,7 +614,7 @@ async fn report_completed(ctx: &Context, record_id: &str) -> Result<(), CliError
         Err(error) => {
             out.warn(&format!(
                 "record {record_id} was completed, but reading it back failed: {}",
-                CliError::from(error).message
+                CliError::from(error)
             ));
             return Ok(());
         }

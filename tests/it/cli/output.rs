@@ -163,16 +163,97 @@ async fn a_pipe_gets_every_cell_in_full_with_the_zone_and_no_headers_on_request(
 
 /// Runs `args` in a pseudo-terminal `columns` wide (by `$COLUMNS`) and returns its screen.
 fn screen_of(base_url: &str, args: &[&str], columns: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
+    screen_in(
+        tempfile::tempdir().unwrap().path(),
+        base_url,
+        args,
+        columns,
+        "UTC",
+    )
+}
+
+/// [`screen_of`] with the home (and so the lock journal) in `dir`, in time zone `tz`.
+fn screen_in(dir: &std::path::Path, base_url: &str, args: &[&str], columns: &str, tz: &str) -> String {
     let all: Vec<&str> = args
         .iter()
         .copied()
         .chain(["--base-url", base_url, "--user-id", ALICE.0])
         .collect();
-    let mut tty = Tui::run_in_pty(&all, dir.path(), &[("COLUMNS", columns), ("TZ", "UTC")]);
+    let mut tty = Tui::run_in_pty(&all, dir, &[("COLUMNS", columns), ("TZ", tz)]);
     let status = tty.wait_exit(Duration::from_secs(30));
     assert_eq!(status.exit_code(), 0, "{}", tty.contents());
     tty.contents()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_80_columns_every_table_fits_with_whole_words_and_says_what_it_left_out() {
+    let server = spawn_server().await;
+    let home = tempfile::tempdir().unwrap();
+    let journal = crate::support::pty::journal_path(home.path());
+    let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_JOURNAL", journal.to_str().unwrap());
+    let device = cli
+        .run(&[
+            "device",
+            "bind",
+            "--machine-code",
+            "LAPTOP_7F3A_WORKSTATION",
+            "--name",
+            "Mia ThinkPad X1 Carbon",
+            "--os",
+            "Fedora 41 Workstation",
+            "-q",
+        ])
+        .await
+        .ok()
+        .stdout_trimmed()
+        .to_string();
+    for _ in 0..2 {
+        let id = new_record(&cli, &device).await;
+        cli.run(&["record", "complete", &id, "--auto-lock", "-q"])
+            .await
+            .ok();
+    }
+    new_record(&cli, &device).await;
+    cli.run(&["lock", "create", "-m", "102", "--auto-renew"])
+        .await
+        .ok();
+    let url = server.base_url();
+    let dir = home.path().to_path_buf();
+    let screens = tokio::task::spawn_blocking(move || {
+        [
+            vec!["record", "list"],
+            vec!["device", "list"],
+            vec!["cleanup", "--keep-last", "1"],
+            vec!["lock", "list"],
+        ]
+        .map(|args| screen_in(&dir, &url, &args, "80", "CET-1"))
+    })
+    .await
+    .unwrap();
+    for screen in &screens {
+        for line in screen.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns:\n{screen}",
+                line.chars().count()
+            );
+        }
+        assert!(
+            !screen.contains("complet…"),
+            "no word of a status is cut:\n{screen}"
+        );
+    }
+    assert!(
+        screens[0].contains("CREATED +01:00"),
+        "the zone once:\n{}",
+        screens[0]
+    );
+    assert!(
+        screens[0].contains("left out to fit 80 columns: ENDED"),
+        "{}",
+        screens[0]
+    );
+    assert!(screens[3].contains("LOCK ID"), "{}", screens[3]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,7 +268,11 @@ async fn at_a_terminal_tables_fit_its_width_and_wide_shows_everything() {
     })
     .await
     .unwrap();
-    let lines: Vec<&str> = narrow.lines().filter(|l| !l.trim().is_empty()).collect();
+    // The note saying which columns were left out to fit goes to stderr, on the same screen.
+    let lines: Vec<&str> = narrow
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("note:"))
+        .collect();
     assert_eq!(lines.len(), 2, "a header and one row:\n{narrow}");
     for line in &lines {
         assert!(
