@@ -23,6 +23,7 @@ use std::time::Duration;
 use crate::api::{ApiError, Client, ClientOptions, Credentials, Token};
 use crate::config::{self, Config, ConfigError, CredentialSource, SecretSource};
 use crate::health::{self, HealthConfig};
+use crate::history::{self, History, Keeping, Recorder, Who};
 use crate::hooks::{self, Hooks};
 use crate::journal::{Journal, JournalError};
 use crate::server::{self, RunningServer, ServerConfig, ServerError};
@@ -65,6 +66,9 @@ pub struct ConnectOptions {
     pub fresh: bool,
     /// Send nothing that changes the server (`--read-only`; a profile can ask for it too).
     pub read_only: bool,
+    /// Write the changes this connection sends into the history (`--no-history` turns it off;
+    /// off by default, so tests and library users write nothing in the user's home).
+    pub history: bool,
 }
 
 /// Why no connection could be set up.
@@ -181,6 +185,8 @@ pub struct Connection {
     pub hooks: Hooks,
     /// The environment variable the profile's secret is read from, if it is one: kept from hooks.
     secret_var: Option<String>,
+    /// Whether (and where) this connection's changes are written down.
+    pub history: Keeping,
     journal_key: String,
 }
 
@@ -221,6 +227,30 @@ impl Connection {
         }
     }
 
+    /// Writes this connection's changes into the history from now on (when `wanted`): its client
+    /// tells a recorder of every change. The history is found in the state directory; when it
+    /// cannot be, [`Keeping::Broken`] says why and destructive commands refuse.
+    pub fn keep_history(&mut self, wanted: bool) {
+        if !wanted {
+            self.history = Keeping::Off;
+            return;
+        }
+        self.history = match History::default_place() {
+            Ok(history) => {
+                let who = Who::here(
+                    Some(self.label.clone()),
+                    self.journal_key.clone(),
+                    self.client.user_id().to_string(),
+                    history::command_line(std::env::args().skip(1)),
+                );
+                let recorder = Recorder::new(history, who);
+                self.client = self.client.with_changes(recorder.changes());
+                Keeping::Recording(recorder)
+            }
+            Err(error) => Keeping::Broken(error.to_string()),
+        };
+    }
+
     /// Stops the embedded server, if any, letting requests in flight finish.
     pub async fn close(self) {
         if let Some(server) = self.embedded {
@@ -229,9 +259,11 @@ impl Connection {
     }
 }
 
-/// Resolves and connects in one step.
+/// Resolves and connects in one step, with the history the options ask for.
 pub async fn connect(options: &ConnectOptions) -> Result<Connection, ConnectError> {
-    resolve(options)?.connect().await
+    let mut connection = resolve(options)?.connect().await?;
+    connection.keep_history(options.history);
+    Ok(connection)
 }
 
 /// The profiles of the config file the options point at (none when it cannot be read): what
@@ -501,6 +533,7 @@ impl Target {
                     health: settings.health,
                     hooks: settings.hooks.unwrap_or_default(),
                     secret_var,
+                    history: Keeping::Off,
                     journal_key,
                 })
             }
@@ -527,6 +560,7 @@ impl Target {
                     health: None,
                     hooks: Hooks::default(),
                     secret_var: None,
+                    history: Keeping::Off,
                     journal_key,
                 })
             }

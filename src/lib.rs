@@ -12,6 +12,7 @@ pub mod crash;
 pub mod editor;
 pub mod format;
 pub mod health;
+pub mod history;
 pub mod hooks;
 pub mod journal;
 pub mod lease;

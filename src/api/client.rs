@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 
 use super::auth::{ClockSkew, Credentials, Scheme};
+use super::changes::{Change, Changes, nothing_sent};
 use super::decode::{Answer, decode_answer, without_secret};
 use super::error::ApiError;
 use super::model::{LOCK_TTL, Page};
@@ -64,6 +65,8 @@ pub struct ClientOptions {
     pub on_retry: Option<RetryNotes>,
     /// Told of every attempt's outcome (the bulk engine adapts its concurrency to them).
     pub on_attempt: Option<AttemptObserver>,
+    /// Told of every change call once it ended, and of records and files read (the history).
+    pub on_change: Option<Changes>,
 }
 
 /// What a call does, in words for messages: `creating a lock`, `deleting record 42`. An id in
@@ -167,6 +170,7 @@ impl ClientOptions {
             read_only: false,
             on_retry: None,
             on_attempt: None,
+            on_change: None,
         }
     }
 }
@@ -323,6 +327,35 @@ impl Client {
             options: Arc::new(options),
             ..self.clone()
         }
+    }
+
+    /// The same client (sharing connections and the clock estimate) telling `changes` of every
+    /// change call and of what it read.
+    pub fn with_changes(&self, changes: Changes) -> Client {
+        let mut options = (*self.options).clone();
+        options.on_change = Some(changes);
+        Client {
+            options: Arc::new(options),
+            ..self.clone()
+        }
+    }
+
+    /// The listener told of changes and reads, if any.
+    pub(super) fn changes(&self) -> Option<&Changes> {
+        self.options.on_change.as_ref()
+    }
+
+    /// Tells the listener, if any, that `change` ended with `result` (not when nothing was sent).
+    pub(super) fn tell<'a, T>(&self, mut change: Change<'a>, result: &'a Result<T, ApiError>) {
+        let Some(changes) = &self.options.on_change else {
+            return;
+        };
+        change.failure = result.as_ref().err();
+        if change.failure.is_some_and(nothing_sent) {
+            return;
+        }
+        change.server_offset = self.clock_measured().then(|| self.clock_offset());
+        changes.0.changed(&change);
     }
 
     /// The same client (sharing connections and the clock estimate) with `retries` extra

@@ -3,6 +3,7 @@
 
 use reqwest::Method;
 
+use super::changes::{Change, ChangeKind};
 use super::client::{Call, Client, Idempotency};
 use super::error::ApiError;
 use super::model::{
@@ -28,10 +29,19 @@ impl Client {
     /// `POST /device`. Not repeated: whether a repeat binds a second device is the server's
     /// business, not a client's guess.
     pub async fn bind_device(&self, request: &BindDeviceRequest) -> Result<DeviceEntity, ApiError> {
-        request.check().map_err(not_sent)?;
-        let call = Call::new(Method::POST, "/device", Idempotency::NotIdempotent).json(request);
-        let answer = self.exchange(call).await?.answer;
-        self.scrubbed(answer.data())
+        let result: Result<DeviceEntity, ApiError> = async {
+            request.check().map_err(not_sent)?;
+            let call = Call::new(Method::POST, "/device", Idempotency::NotIdempotent).json(request);
+            let answer = self.exchange(call).await?.answer;
+            self.scrubbed(answer.data())
+        }
+        .await;
+        let mut change = Change::of(ChangeKind::DeviceBind).ids([request.machine_code.clone()]);
+        if let Ok(device) = &result {
+            change = change.device(&device.device_id);
+        }
+        self.tell(change, &result);
+        result
     }
 
     /// `GET /device`: every bound device (no paging); devices that cannot be read are counted.
@@ -44,19 +54,24 @@ impl Client {
     /// `DELETE /device/{id}`: the device as it was, or `None` when a repeat after a lost answer
     /// found it unbound already.
     pub async fn unbind_device(&self, device_id: &str) -> Result<Option<DeviceEntity>, ApiError> {
-        let path = path::device(device_id)?;
-        let call = Call::new(
-            Method::DELETE,
-            &path,
-            Idempotency::Removal {
-                gone: DEVICE_NOT_FOUND,
-            },
-        );
-        let answer = self.exchange(call).await?.answer;
-        if answer.0.is_empty() {
-            return Ok(None);
+        let result = async {
+            let path = path::device(device_id)?;
+            let call = Call::new(
+                Method::DELETE,
+                &path,
+                Idempotency::Removal {
+                    gone: DEVICE_NOT_FOUND,
+                },
+            );
+            let answer = self.exchange(call).await?.answer;
+            if answer.0.is_empty() {
+                return Ok(None);
+            }
+            self.scrubbed(answer.data()).map(Some)
         }
-        self.scrubbed(answer.data()).map(Some)
+        .await;
+        self.tell(Change::of(ChangeKind::DeviceUnbind).device(device_id), &result);
+        result
     }
 
     /// `POST /device/{id}/scope`: adds up to [`MAX_SCOPES_PER_CALL`] scopes of `module`. Not
@@ -67,18 +82,27 @@ impl Client {
         module: ModuleCode,
         scopes: Vec<ScopeBaseInfo>,
     ) -> Result<Vec<ScopeInfo>, ApiError> {
-        let path = format!("{}/scope", path::device(device_id)?);
-        let body = AddScopesRequest {
-            module_code: module.code().into(),
-            scope_list: scopes,
-        };
-        let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent).json(&body);
-        let answer = self.exchange(call).await?.answer;
-        // The reference shows no answer: a server that sends none added them all the same.
-        if !answer.0.contains_key("data") {
-            return Ok(Vec::new());
+        let result: Result<Vec<ScopeInfo>, ApiError> = async {
+            let path = format!("{}/scope", path::device(device_id)?);
+            let body = AddScopesRequest {
+                module_code: module.code().into(),
+                scope_list: scopes,
+            };
+            let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent).json(&body);
+            let answer = self.exchange(call).await?.answer;
+            // The reference shows no answer: a server that sends none added them all the same.
+            if !answer.0.contains_key("data") {
+                return Ok(Vec::new());
+            }
+            self.scrubbed(answer.data())
         }
-        self.scrubbed(answer.data())
+        .await;
+        let mut change = Change::of(ChangeKind::ScopeAdd).module(module).device(device_id);
+        if let Ok(added) = &result {
+            change = change.ids(added.iter().map(|scope| scope.scope_id.clone()));
+        }
+        self.tell(change, &result);
+        result
     }
 
     /// `GET /device/{id}/scope`: the scopes of `module`, from the top-level `scopeList`.
@@ -100,13 +124,22 @@ impl Client {
         device_id: &str,
         scope_ids: Vec<String>,
     ) -> Result<ScopeDeleteResult, ApiError> {
-        let path = format!("{}/scope", path::device(device_id)?);
-        let body = DeleteScopesRequest {
-            scope_id_list: scope_ids,
-        };
-        let call = Call::new(Method::DELETE, &path, Idempotency::NotIdempotent).json(&body);
-        let answer = self.exchange(call).await?.answer;
-        self.scrubbed(answer.whole())
+        let ids = scope_ids.clone();
+        let result = async {
+            let path = format!("{}/scope", path::device(device_id)?);
+            let body = DeleteScopesRequest {
+                scope_id_list: scope_ids,
+            };
+            let call = Call::new(Method::DELETE, &path, Idempotency::NotIdempotent).json(&body);
+            let answer = self.exchange(call).await?.answer;
+            self.scrubbed(answer.whole())
+        }
+        .await;
+        self.tell(
+            Change::of(ChangeKind::ScopeDelete).device(device_id).ids(ids),
+            &result,
+        );
+        result
     }
 
     /// `GET /device/{id}/config`: one config.
@@ -144,11 +177,21 @@ impl Client {
         device_id: &str,
         request: &UpdateConfigRequest,
     ) -> Result<ConfigInfo, ApiError> {
-        let path = format!("{}/config", path::device(device_id)?);
-        request.check().map_err(not_sent)?;
-        let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent).json(request);
-        let answer = self.exchange(call).await?.answer;
-        self.scrubbed(answer.data())
+        let result = async {
+            let path = format!("{}/config", path::device(device_id)?);
+            request.check().map_err(not_sent)?;
+            let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent).json(request);
+            let answer = self.exchange(call).await?.answer;
+            self.scrubbed(answer.data())
+        }
+        .await;
+        self.tell(
+            Change::of(ChangeKind::ConfigSet)
+                .device(device_id)
+                .ids([request.config_name.clone()]),
+            &result,
+        );
+        result
     }
 
     /// `POST /record/{id}/file` under `lock_id`: registers a backup file's metadata; the file as
@@ -160,14 +203,25 @@ impl Client {
         record_id: &str,
         file: &NewBackupFile,
     ) -> Result<Option<BackupFile>, ApiError> {
-        let path = format!("{}/file", path::record(record_id)?);
-        let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent)
-            .lock(lock_id)
-            .json(file);
-        let answer = self.exchange(call).await?.answer;
-        if !answer.0.contains_key("data") {
-            return Ok(None);
+        let result = async {
+            let path = format!("{}/file", path::record(record_id)?);
+            let call = Call::new(Method::POST, &path, Idempotency::NotIdempotent)
+                .lock(lock_id)
+                .json(file);
+            let answer = self.exchange(call).await?.answer;
+            if !answer.0.contains_key("data") {
+                return Ok(None);
+            }
+            self.scrubbed(answer.data()).map(Some)
         }
-        self.scrubbed(answer.data()).map(Some)
+        .await;
+        self.tell(
+            Change::of(ChangeKind::FileAdd)
+                .lock(lock_id)
+                .record(record_id)
+                .ids([file.file_name.clone()]),
+            &result,
+        );
+        result
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod changes;
 pub mod client;
 pub mod decode;
 pub mod devices;

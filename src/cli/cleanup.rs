@@ -13,16 +13,17 @@ use clap::Args;
 use futures::StreamExt;
 use serde::Serialize;
 
-use super::Context;
 use super::exit::{CliError, Exit};
 use super::named_device::NamedDevice;
 use super::output;
 use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, walk_error};
+use super::{Context, open_plan};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, plan};
 use crate::format::parse_age;
+use crate::history::Planned;
 use crate::hooks::{self, HookEvent};
 use crate::lease::Purpose;
 use crate::lease::keeper::Keeper;
@@ -571,8 +572,16 @@ async fn delete_candidates(
         reread: true,
         ceiling: args.concurrency,
     };
+    let planned = candidates
+        .iter()
+        .map(|c| Planned {
+            record_id: c.record.record_id.clone(),
+            record: Some(c.record.clone()),
+        })
+        .collect();
+    let plan = open_plan(ctx, "clean-up", module.code(), planned)?;
     let lock_id = keeper.lock().lock_id;
-    let client = ctx.client().clone();
+    let client = plan.client(ctx.client());
     let interrupt = ctx.interrupt.clone();
     let guard = || {
         keeper
@@ -580,12 +589,15 @@ async fn delete_candidates(
             .map(|lost| Stop::LockLost(lost.reason))
             .or_else(|| interrupt.stop())
     };
+    let mut deleted = 0;
     let summary = bulk::delete_all(&client, &lock_id, work, options, guard, |done| {
+        deleted += usize::from(matches!(done.outcome, Outcome::Deleted { .. }));
         if let Some(&i) = index.get(&done.record_id) {
             candidates[i].settle(&done.outcome);
         }
     })
     .await;
+    plan.finish(deleted);
     if let Some(stop) = &summary.stop {
         let reason = stop.describe();
         for id in &summary.not_attempted {

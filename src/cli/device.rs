@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use super::exit::{CliError, Exit};
 use super::output;
 use super::record::incomplete;
-use super::{Context, parse_device_id, parse_scope_id, unique};
+use super::{Context, parse_device_id, parse_scope_id, refuse_without_history, unique};
 use crate::api::ModuleCode;
 use crate::api::devices::MAX_SCOPES_PER_CALL;
 use crate::api::model::{
@@ -175,6 +175,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             }
         }
         DeviceCommand::Unbind { id, yes } => {
+            refuse_without_history(ctx, "the unbind")?;
             if !yes {
                 confirm_unbind(ctx, &id).await?;
             }
@@ -229,6 +230,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             if scope_ids.len() > MAX_SCOPES_PER_CALL {
                 return Err(too_many_scopes(scope_ids.len(), "deleted"));
             }
+            refuse_without_history(ctx, "the scope delete")?;
             let result = client.delete_scopes(&id, scope_ids).await?;
             if out.is_json() {
                 out.json(&result)?;

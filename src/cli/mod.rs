@@ -6,6 +6,7 @@ mod cleanup;
 mod device;
 mod discover;
 pub mod exit;
+mod history;
 mod hold;
 mod interrupt;
 mod lock;
@@ -95,6 +96,11 @@ pub struct GlobalArgs {
     /// that would change something fail with exit 2 before sending)
     #[arg(long, global = true)]
     pub read_only: bool,
+
+    /// Write nothing into the history of changes (see `koobackup history`); needed to delete
+    /// while the history cannot be written (a full or read-only disk)
+    #[arg(long, global = true)]
+    pub no_history: bool,
 
     /// Server base URL; without --profile the config file is not used at all
     #[arg(long, global = true, env = "KOOBACKUP_BASE_URL", value_name = "URL")]
@@ -217,6 +223,7 @@ impl GlobalArgs {
             lock_ttl: self.lock_ttl_secs.map(Duration::from_secs),
             fresh,
             read_only: self.read_only,
+            history: !self.no_history,
         }
     }
 }
@@ -238,6 +245,9 @@ pub enum Command {
     /// OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), JSON, a Prometheus textfile, healthchecks pings
     #[command(long_about = STATUS_ABOUT, after_long_help = STATUS_EXIT)]
     Status(status::StatusArgs),
+    /// What koobackup on this machine changed on servers, newest first: every lock, record,
+    /// file, device, scope and config change, deletes with the record as it was
+    History(history::HistoryArgs),
     /// Run a local KooDrive-compatible server
     Serve(serve::ServeArgs),
     /// Check, show, locate or edit the configuration
@@ -456,6 +466,40 @@ pub(crate) fn refuse_if_read_only(ctx: &Context, what: &str) -> Result<(), CliEr
     Ok(())
 }
 
+/// Refuses, before anything is sent, a change that leaves no trace but the history (`what`: "a
+/// delete") while the history cannot be written, unless the user said `--no-history`.
+pub(crate) fn refuse_without_history(ctx: &Context, what: &str) -> Result<(), CliError> {
+    match ctx.connection.history.refusal() {
+        None => Ok(()),
+        Some(why) => Err(CliError::failure(format!(
+            "{why}; {what} was not sent, since it would leave no trace. Free space or fix the \
+             directory, or give --no-history to send it without one"
+        ))),
+    }
+}
+
+/// Opens `what`'s plan of deleting `planned` from `module` in the history (see
+/// [`crate::history::Plan`]), or refuses as [`refuse_without_history`] does.
+pub(crate) fn open_plan(
+    ctx: &Context,
+    what: &str,
+    module: &str,
+    planned: Vec<crate::history::Planned>,
+) -> Result<crate::history::Plan, CliError> {
+    if !planned.is_empty() {
+        refuse_without_history(ctx, &format!("the {what}"))?;
+    }
+    ctx.connection
+        .history
+        .open_plan(what, module, planned)
+        .map_err(|error| {
+            CliError::failure(format!(
+                "{error}; the {what} was not sent, since it would leave no trace. Free space or \
+                 fix the directory, or give --no-history to send it without one"
+            ))
+        })
+}
+
 /// Whether a question can be asked: standard input (the answer) and standard error (the
 /// question) are both a terminal.
 pub(crate) fn can_ask() -> bool {
@@ -636,6 +680,7 @@ fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> 
     // the output and logging options too (they print no table and no JSON, and log nothing).
     let refused: &[&str] = match name {
         "serve" => &["no_headers", "fresh"],
+        "history" => &["fresh", "no_history"],
         "completions" | "man" | "version" => &[
             "output",
             "json",
@@ -657,7 +702,9 @@ fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> 
         .get_arguments()
         .filter(|arg| {
             let id = arg.get_id().as_str();
-            (CLIENT_OPTIONS.contains(&id) || refused.contains(&id)) && typed(id)
+            // `history` reads --profile as a filter.
+            let filter = name == "history" && id == "profile";
+            ((CLIENT_OPTIONS.contains(&id) && !filter) || refused.contains(&id)) && typed(id)
         })
         .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
         .collect();
@@ -702,6 +749,7 @@ pub fn run(global: GlobalArgs, fresh: bool, command: Command, app_check: setting
             cleanup::run(ctx, args).await
         })),
         Command::Status(args) => block_on(async { Ok(status::run(&options, out, args).await) }),
+        Command::History(args) => history::run(args, options.profile.clone(), out),
     };
     match result {
         Ok(code) => code,
@@ -764,6 +812,11 @@ async fn connected(
     let mut ctx = Context::open(options, out).await?;
     let interrupt = ctx.interrupt.clone();
     let result = interrupt::supervise(&interrupt, out, command(&mut ctx)).await;
+    if let Some(failure) = ctx.connection.history.recorder().and_then(|r| r.take_failure()) {
+        out.warn(&format!(
+            "{failure}: some of the changes this command sent are missing from the history"
+        ));
+    }
     ctx.connection.close().await;
     result
 }
@@ -797,12 +850,18 @@ impl Context {
             ));
         }
         let mut connection = target.connect().await?;
+        connection.keep_history(options.history);
         let notes = crate::api::client::RetryNotes(std::sync::Arc::new(move |note: &str| {
             out.note(&format!("note: {note}"));
         }));
         connection.client = connection.client.with_retry_notes(notes);
         for warning in &connection.warnings {
             out.warn(warning);
+        }
+        if let Some(recorder) = connection.history.recorder() {
+            for said in crate::history::recover(recorder, &connection.client).await {
+                out.warn(&said);
+            }
         }
         Ok(Context {
             connection,

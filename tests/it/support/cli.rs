@@ -52,6 +52,11 @@ impl Cli {
         self
     }
 
+    /// The isolated `$HOME`.
+    pub fn home(&self) -> PathBuf {
+        PathBuf::from(&self.env["HOME"])
+    }
+
     pub fn journal_path(&self) -> PathBuf {
         PathBuf::from(&self.env["KOOBACKUP_JOURNAL"])
     }
