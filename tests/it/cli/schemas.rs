@@ -230,6 +230,37 @@ async fn every_command_prints_the_documented_json_shape() {
     schemas.check_lines("cleanup", &cli.run(&["cleanup", "-o", "jsonl"]).await);
     schemas.check("config-check", &json(&["config", "check"]).await);
 
+    // The history of all of the above: each kind of change it made, in the documented shape.
+    let history = json(&["history", "--limit", "0"]).await;
+    schemas.check("history", &history);
+    schemas.check_lines(
+        "history",
+        &cli.run(&["history", "-o", "jsonl", "--limit", "0"]).await,
+    );
+    let ops: std::collections::BTreeSet<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["op"].as_str())
+        .collect();
+    for op in [
+        "lock.create",
+        "record.create",
+        "record.complete",
+        "file.add",
+        "device.bind",
+        "scope.add",
+        "scope.delete",
+        "config.set",
+        "device.unbind",
+    ] {
+        assert!(ops.contains(op), "no {op} in the history: {ops:?}");
+    }
+    let first = history[0]["id"].as_str().unwrap();
+    let shown = json(&["history", "show", first]).await;
+    let item = serde_json::json!({"$ref": format!("{BASE}history.json#/$defs/item")});
+    assert!(schemas.errors(&item, &shown).is_empty(), "{shown:#}");
+
     // Errors, from clap and from the server.
     let missing = cli.run(&["record", "get", "12345", "--json"]).await;
     missing.code(5);
