@@ -187,6 +187,8 @@ pub struct Connection {
     secret_var: Option<String>,
     /// Whether (and where) this connection's changes are written down.
     pub history: Keeping,
+    /// The profile's name, when the connection comes from one.
+    pub profile: Option<String>,
     journal_key: String,
 }
 
@@ -238,10 +240,10 @@ impl Connection {
         self.history = match History::default_place() {
             Ok(history) => {
                 let who = Who::here(
-                    Some(self.label.clone()),
+                    self.profile.clone(),
                     self.journal_key.clone(),
                     self.client.user_id().to_string(),
-                    history::command_line(std::env::args().skip(1)),
+                    history::this_command_line(),
                 );
                 let recorder = Recorder::new(history, who);
                 self.client = self.client.with_changes(recorder.changes());
@@ -534,6 +536,10 @@ impl Target {
                     hooks: settings.hooks.unwrap_or_default(),
                     secret_var,
                     history: Keeping::Off,
+                    profile: match &settings.origin {
+                        Origin::Profile { name, .. } => Some(name.clone()),
+                        Origin::CommandLine => None,
+                    },
                     journal_key,
                 })
             }
@@ -561,6 +567,7 @@ impl Target {
                     hooks: Hooks::default(),
                     secret_var: None,
                     history: Keeping::Off,
+                    profile: None,
                     journal_key,
                 })
             }

@@ -9,7 +9,8 @@ use super::exit::{CliError, Exit};
 use super::output::Output;
 use crate::api::ModuleCode;
 use crate::format;
-use crate::history::{Entry, History, Query, query::parse_when};
+use crate::history::query::{End, parse_when};
+use crate::history::{Entry, History, Op, Query};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -61,6 +62,16 @@ pub enum HistoryCommand {
     },
 }
 
+/// The profile `history` narrows to: `--profile` when typed on this command line (one exported in
+/// `$KOOBACKUP_PROFILE` chooses where commands connect, and must not hide the history of
+/// others silently).
+pub fn typed_profile(options: &crate::connect::ConnectOptions) -> Option<String> {
+    let typed = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .any(|arg| arg == "--profile" || arg.starts_with("--profile="));
+    options.profile.clone().filter(|_| typed)
+}
+
 /// Runs `history`; `profile` (the global `--profile`) narrows it to that profile's entries.
 pub fn run(args: HistoryArgs, profile: Option<String>, out: Output) -> Result<u8, CliError> {
     let history = History::default_place().map_err(history_error)?;
@@ -98,14 +109,32 @@ fn history_error(error: crate::history::HistoryError) -> CliError {
 
 fn query_of(args: &HistoryArgs, profile: Option<String>) -> Result<Query, CliError> {
     let now = chrono::Utc::now();
-    let when = |text: &Option<String>, option: &str| {
+    let when = |text: &Option<String>, option: &str, end: End| {
         text.as_deref()
-            .map(|t| parse_when(t, now).map_err(|e| CliError::usage(format!("{option}: {e}"))))
+            .map(|t| parse_when(t, now, end).map_err(|e| CliError::usage(format!("{option}: {e}"))))
             .transpose()
     };
+    let since = when(&args.since, "--since", End::Since)?;
+    let until = when(&args.until, "--until", End::Until)?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        return Err(CliError::usage(
+            "--since is later than --until: nothing could match; swap them",
+        ));
+    }
+    if let Some(op) = &args.op
+        && !Op::ALL.iter().any(|known| known.matches(op))
+    {
+        let names: Vec<&str> = Op::ALL.iter().map(|known| known.name()).collect();
+        return Err(CliError::usage(format!(
+            "--op {op:?} names no operation; give one of {} or either half of one (delete, lock)",
+            names.join(", ")
+        )));
+    }
     Ok(Query {
-        since: when(&args.since, "--since")?,
-        until: when(&args.until, "--until")?,
+        since,
+        until,
         op: args.op.clone(),
         module: args.module.map(|m| m.code().to_string()),
         device: args.device.clone(),

@@ -750,7 +750,7 @@ pub fn run(global: GlobalArgs, fresh: bool, command: Command, app_check: setting
             cleanup::run(ctx, args).await
         })),
         Command::Status(args) => block_on(async { Ok(status::run(&options, out, args).await) }),
-        Command::History(args) => history::run(args, options.profile.clone(), out),
+        Command::History(args) => history::run(args, history::typed_profile(&options), out),
     };
     match result {
         Ok(code) => code,
@@ -860,8 +860,20 @@ impl Context {
             out.warn(warning);
         }
         if let Some(recorder) = connection.history.recorder() {
+            let history = recorder.history();
+            // Said once, to someone: a quiet command (a cron job, a monitoring check) keeps
+            // what it found for the next command that can say it.
             for said in crate::history::recover(recorder, &connection.client).await {
-                out.warn(&said);
+                if out.quiet {
+                    let _ = history.save_notice(&said);
+                } else {
+                    out.warn(&said);
+                }
+            }
+            if !out.quiet {
+                for notice in history.take_notices() {
+                    out.warn(&notice);
+                }
             }
         }
         Ok(Context {

@@ -24,7 +24,7 @@ mod secret;
 pub use files::{create_private_dir_all, write_atomically, write_private_atomically};
 use paths::home_dir;
 pub(crate) use paths::non_empty_env;
-pub use paths::{data_dir, expand_home, state_dir};
+pub use paths::{cache_dir, data_dir, expand_home, state_dir};
 pub use secret::{SECRET_TIMEOUT_ENV, token_file_permission_warning};
 
 /// Overrides the config file location (used by tests and by operators with several setups).

@@ -1,5 +1,6 @@
 //! Where koobackup keeps what it writes: the data directory (demo database, lock journal) and the
-//! state directory (crash reports, history), after the XDG variables, and `~/` in paths.
+//! state directory (crash reports, history), the cache directory (sizes of backups), after the
+//! XDG variables, and `~/` in paths.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,16 @@ pub fn state_dir() -> Result<PathBuf, ConfigError> {
         None => home_dir("state directory", "XDG_STATE_HOME")?
             .join(".local")
             .join("state"),
+    };
+    Ok(base.join("koobackup"))
+}
+
+/// `$XDG_CACHE_HOME/koobackup`, else `~/.cache/koobackup`: what can be fetched again (the
+/// sizes of backups) lives here.
+pub fn cache_dir() -> Result<PathBuf, ConfigError> {
+    let base = match non_empty_env("XDG_CACHE_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => home_dir("cache directory", "XDG_CACHE_HOME")?.join(".cache"),
     };
     Ok(base.join("koobackup"))
 }

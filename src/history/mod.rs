@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::api::changes::{Change, ChangeKind, ChangeObserver, Changes};
 use crate::api::error::ErrorKind;
-use crate::api::{ApiError, BackupFile, BackupRecord, Client};
+use futures::StreamExt;
+
+use crate::api::{ApiError, BackupFile, BackupRecord, Client, LockInfo};
 use crate::lease::{Owner, Purpose, Standing};
 
 /// Options whose values are written into the history's "by" (the command line); any other
@@ -49,18 +51,32 @@ const SHOWN_VALUES: [&str; 14] = [
 ];
 
 /// The command line as the history shows it: the words and ids as typed, option values only for
-/// the options in [`SHOWN_VALUES`] (others as `…`), nothing after `--` (a `lock hold` COMMAND's
-/// own arguments).
+/// the options in [`SHOWN_VALUES`] (others as `…`), and nothing of a `lock hold` COMMAND (after
+/// `--`, or from its first word when `--` was left out): its arguments may hold anything.
 pub fn command_line(args: impl IntoIterator<Item = String>) -> String {
+    /// What the next argument is: an option's value (shown or not), or a word of its own.
+    enum Next {
+        Word,
+        ShownValue,
+        HiddenValue,
+    }
     let mut words = vec!["koobackup".to_string()];
-    let mut hide_next = false;
+    let mut next = Next::Word;
+    let mut holding = false;
     for arg in args {
-        if hide_next {
-            words.push("…".into());
-            hide_next = false;
-            continue;
+        match std::mem::replace(&mut next, Next::Word) {
+            Next::ShownValue => {
+                words.push(arg);
+                continue;
+            }
+            Next::HiddenValue => {
+                words.push("…".into());
+                continue;
+            }
+            Next::Word => {}
         }
-        if arg == "--" {
+        let command_starts = holding && (!arg.starts_with('-') || !(is_flag(&arg) || holds_value(&arg)));
+        if arg == "--" || command_starts {
             words.push("-- …".into());
             break;
         }
@@ -74,13 +90,53 @@ pub fn command_line(args: impl IntoIterator<Item = String>) -> String {
             }
             continue;
         }
-        let takes_value = arg.starts_with('-') && !is_flag(&arg);
-        if takes_value && !SHOWN_VALUES.contains(&arg.as_str()) {
-            hide_next = true;
+        if arg.starts_with('-') && !is_flag(&arg) {
+            next = if SHOWN_VALUES.contains(&arg.as_str()) {
+                Next::ShownValue
+            } else {
+                Next::HiddenValue
+            };
         }
+        holding = holding || (arg == "hold" && words.last().is_some_and(|w| w == "lock"));
         words.push(arg);
     }
     words.join(" ")
+}
+
+/// [`command_line`] of this process (arguments that are not UTF-8 shown with `�`).
+pub fn this_command_line() -> String {
+    command_line(
+        std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned()),
+    )
+}
+
+/// The options `lock hold` takes a value for (its own and the global ones): in `lock hold`, any
+/// other word, or option, starts its COMMAND.
+fn holds_value(arg: &str) -> bool {
+    let name = arg.split_once('=').map_or(arg, |(name, _)| name);
+    matches!(
+        name,
+        "-m" | "--module"
+            | "--grace"
+            | "--wait"
+            | "--ping"
+            | "--ping-timeout"
+            | "--profile"
+            | "--base-url"
+            | "--user-id"
+            | "--token-file"
+            | "--app-id"
+            | "--app-secret-file"
+            | "--ca-file"
+            | "--config"
+            | "--log-file"
+            | "--timeout"
+            | "-o"
+            | "--output"
+            | "--color"
+    )
 }
 
 /// Options that take no value.
@@ -102,6 +158,8 @@ fn is_flag(arg: &str) -> bool {
             | "--keep-marked"
             | "--verbose"
             | "--no-history"
+            | "-h"
+            | "--help"
     )
 }
 
@@ -251,7 +309,7 @@ impl Recorder {
 
     /// Whether the history can be written now (a write of nothing, under its lock).
     pub fn check_writable(&self) -> Result<(), HistoryError> {
-        self.history.append_all(&[])
+        self.history.check_writable()
     }
 
     /// Opens a plan: `what` ("clean-up of 102") will delete `planned` in `module`. Written (and
@@ -264,7 +322,7 @@ impl Recorder {
         start.owner = Some(Owner::this_process(Purpose::Operation {
             what: what.to_string(),
         }));
-        start.planned = planned;
+        start.planned = within_budget(planned);
         self.history.open_plan(&start)?;
         Ok(start.id)
     }
@@ -277,6 +335,29 @@ impl Recorder {
         end.deleted = Some(deleted);
         self.history.close_plan(&end)
     }
+}
+
+/// What a plan's records may take in its `plan.start` (and its file), about: the history holds
+/// 40 MiB in all, and one plan of a thousand records with large properties must not push out a
+/// week of it. Records beyond keep their ids alone; each delete's own entry still carries the
+/// record as it was.
+const PLAN_RECORDS_BUDGET: usize = 2 << 20;
+
+/// `planned` with the records themselves kept only while they fit [`PLAN_RECORDS_BUDGET`].
+fn within_budget(mut planned: Vec<Planned>) -> Vec<Planned> {
+    let mut left = PLAN_RECORDS_BUDGET;
+    for one in &mut planned {
+        let size = one
+            .record
+            .as_ref()
+            .map_or(0, |r| r.properties.len() + r.record_id.len() + 300);
+        if size > left {
+            one.record = None;
+        } else {
+            left -= size;
+        }
+    }
+    planned
 }
 
 impl ChangeObserver for Recorder {
@@ -301,7 +382,11 @@ impl ChangeObserver for Recorder {
         entry.lock_id = change.lock_id.clone();
         entry.device_id = change.device_id.clone();
         entry.ids = change.ids.clone();
-        entry.module = change.module.map(|m| m.code().to_string());
+        // A lock id names its module (`<uuid>@102`): a release says which module it freed.
+        entry.module = change
+            .module
+            .or_else(|| change.lock_id.as_deref().and_then(LockInfo::module_of_id))
+            .map(|m| m.code().to_string());
         if let Some(record_id) = &change.record_id {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
             let (record, files) = if change.kind == ChangeKind::RecordDelete {
@@ -338,80 +423,100 @@ impl ChangeObserver for Recorder {
 /// Finds plans left open by processes that are gone, asks the server (through `client`, as the
 /// plan's user) which of their records are gone, writes a `record.delete` for each with the
 /// record as the plan chose it, closes the plan, and returns one sentence per plan for the user.
-/// Plans of another user or server, or whose process may still run, are left alone.
+/// Plans of another user or server, or whose process may still run, are left alone; while
+/// another process recovers this history's plans, this one leaves them to it.
 pub async fn recover(recorder: &Recorder, client: &Client) -> Vec<String> {
+    let history = &recorder.history;
+    // Held to the end, so two commands never both close a plan.
+    let Some(_recovering) = history.recovery_lock() else {
+        return Vec::new();
+    };
     let mut said = Vec::new();
-    for plan in recorder.history.open_plans() {
+    for plan in history.open_plans() {
         let same_connection = plan.who.server == recorder.who.server && plan.who.user == recorder.who.user;
-        let orphaned = Standing::of(plan.owner.as_ref()) == Standing::Orphaned;
-        if !same_connection || !orphaned {
+        if !same_connection || Standing::of(plan.owner.as_ref()) != Standing::Orphaned {
             continue;
         }
-        let Some(id) = plan.plan.clone() else { continue };
-        let module = plan.module.clone().unwrap_or_default();
-        let already: std::collections::HashSet<String> = recorder
-            .history
-            .read()
-            .map(|read| {
-                read.entries
-                    .into_iter()
-                    .filter(|e| e.plan.as_deref() == Some(id.as_str()) && e.op == Op::RecordDelete)
-                    .filter_map(|e| e.record_id)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut gone = already.len();
-        let mut entries = Vec::new();
-        let mut unknown = false;
-        for planned in plan.planned.iter().filter(|p| !already.contains(&p.record_id)) {
-            match client.get_record(&planned.record_id).await {
-                Ok(_) => {}
-                Err(error) if is_gone(&error) => {
-                    gone += 1;
-                    let mut entry = recorder.entry(
-                        Op::RecordDelete,
-                        Outcome {
-                            ok: true,
-                            status: None,
-                            code: None,
-                            message: Some(
-                                "found gone after the plan's process ended without a word: most \
-                                 likely deleted by it"
-                                    .into(),
-                            ),
-                        },
-                    );
-                    entry.plan = Some(id.clone());
-                    entry.module = Some(module.clone());
-                    entry.record_id = Some(planned.record_id.clone());
-                    entry.record = planned.record.clone();
-                    entry.recovered = true;
-                    entries.push(entry);
-                }
-                Err(_) => unknown = true,
-            }
+        if let Some(sentence) = recover_plan(recorder, client, &plan).await {
+            said.push(sentence);
         }
-        if unknown {
-            // The server could not tell for some: the plan stays open for the next look.
-            continue;
-        }
-        let mut end = recorder.entry(Op::PlanEnd, Outcome::ok());
-        end.plan = Some(id.clone());
-        end.module = Some(module.clone());
-        end.deleted = Some(gone);
-        end.recovered = true;
-        if recorder.history.append_all(&entries).is_err() || recorder.history.close_plan(&end).is_err() {
-            continue;
-        }
-        said.push(format!(
-            "an interrupted {} at {} deleted {gone} of {} record(s) of {module}; see `koobackup \
-             history`",
-            plan.what.as_deref().unwrap_or("bulk delete"),
-            crate::format::local_time(plan.at),
-            plan.planned.len()
-        ));
     }
     said
+}
+
+/// Records asked about at once while a plan is recovered.
+const RECOVERY_CONCURRENCY: usize = 16;
+
+/// Recovers one orphaned plan (see [`recover`]); `None` when it must stay open: the history
+/// could not be read or written, or the server could not tell for some record.
+async fn recover_plan(recorder: &Recorder, client: &Client, plan: &Entry) -> Option<String> {
+    let history = &recorder.history;
+    let id = plan.plan.clone()?;
+    let module = plan.module.clone().unwrap_or_default();
+    let read = history.read().ok()?;
+    let mine = |e: &&Entry| e.plan.as_deref() == Some(id.as_str()) && e.op == Op::RecordDelete;
+    // Records the plan's process wrote an outcome for are settled: deleted when it says so.
+    let settled: std::collections::HashSet<&str> = read
+        .entries
+        .iter()
+        .filter(mine)
+        .filter_map(|e| e.record_id.as_deref())
+        .collect();
+    let deleted_before = read.entries.iter().filter(mine).filter(|e| e.outcome.ok).count();
+    let unsettled: Vec<&Planned> = plan
+        .planned
+        .iter()
+        .filter(|p| !settled.contains(p.record_id.as_str()))
+        .collect();
+    let answers: Vec<(&Planned, Result<(), ApiError>)> = futures::stream::iter(unsettled)
+        .map(|planned| async move { (planned, client.get_record(&planned.record_id).await.map(drop)) })
+        .buffer_unordered(RECOVERY_CONCURRENCY)
+        .collect()
+        .await;
+    let mut entries = Vec::new();
+    for (planned, answer) in answers {
+        match answer {
+            Ok(()) => {}
+            Err(error) if is_gone(&error) => {
+                // The plan's process did it, as far as anyone can tell: its entry says so.
+                let mut entry = Entry::new(
+                    plan.who.clone(),
+                    Op::RecordDelete,
+                    Outcome {
+                        message: Some(
+                            "found gone after the plan's process ended without a word: most \
+                             likely deleted by it"
+                                .into(),
+                        ),
+                        ..Outcome::ok()
+                    },
+                );
+                entry.plan = Some(id.clone());
+                entry.module = Some(module.clone());
+                entry.record_id = Some(planned.record_id.clone());
+                entry.record = planned.record.clone();
+                entry.recovered = true;
+                entries.push(entry);
+            }
+            // The server could not tell for this one: the plan stays open for the next look.
+            Err(_) => return None,
+        }
+    }
+    let gone = deleted_before + entries.len();
+    let mut end = recorder.entry(Op::PlanEnd, Outcome::ok());
+    end.plan = Some(id.clone());
+    end.module = Some(module.clone());
+    end.deleted = Some(gone);
+    end.recovered = true;
+    history.append_all(&entries).ok()?;
+    history.close_plan(&end).ok()?;
+    Some(format!(
+        "an interrupted {} at {} deleted {gone} of {} record(s) of {module}; see `koobackup \
+         history`",
+        plan.what.as_deref().unwrap_or("bulk delete"),
+        crate::format::local_time(plan.at),
+        plan.planned.len()
+    ))
 }
 
 fn is_gone(error: &ApiError) -> bool {
@@ -457,6 +562,20 @@ mod tests {
                 "x"
             ]),
             "koobackup lock hold --ping=… -m 100 -- …"
+        );
+        // Without `--`, the COMMAND starts at its first word all the same.
+        assert_eq!(
+            line(&["lock", "hold", "-m", "100", "env", "PGPASSWORD=s3cret", "pg_dump"]),
+            "koobackup lock hold -m 100 -- …"
+        );
+        assert_eq!(
+            line(&["lock", "hold", "--wait", "5m", "-m", "100", "true", "-pDASH"]),
+            "koobackup lock hold --wait 5m -m 100 -- …"
+        );
+        assert_eq!(
+            line(&["lock", "hold", "-m", "100", "--password=x", "-pDASH"]),
+            "koobackup lock hold -m 100 -- …",
+            "an option lock hold does not know starts the COMMAND"
         );
     }
 }

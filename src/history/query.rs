@@ -23,15 +23,16 @@ pub struct Query {
 impl Query {
     pub fn matches(&self, entry: &Entry) -> bool {
         let device_matches = |wanted: &str| {
-            entry.device() == Some(wanted)
-                || entry.record.as_ref().is_some_and(|r| {
-                    r.device_info.device_name == wanted || r.device_info.machine_code == wanted
-                })
-                || entry.planned.iter().any(|p| {
-                    p.record.as_ref().is_some_and(|r| {
-                        r.device_info.device_id == wanted || r.device_info.device_name == wanted
-                    })
-                })
+            // As `cleanup --device` reads it: an id, or a machine code or name, case aside.
+            let same = |text: &str| text.eq_ignore_ascii_case(wanted);
+            let names = |r: &crate::api::BackupRecord| {
+                same(&r.device_info.device_id)
+                    || same(&r.device_info.device_name)
+                    || same(&r.device_info.machine_code)
+            };
+            entry.device().is_some_and(same)
+                || entry.record.as_ref().is_some_and(names)
+                || entry.planned.iter().any(|p| p.record.as_ref().is_some_and(names))
         };
         self.since.is_none_or(|since| entry.at >= since)
             && self.until.is_none_or(|until| entry.at <= until)
@@ -53,25 +54,58 @@ impl Query {
     }
 }
 
-/// `7d`, `36h` (that long ago from `now`), a date (`2026-12-01`, local midnight) or an RFC 3339
-/// time.
-pub fn parse_when(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+/// Which end of a time span a date names: a day starts at its local midnight, and (for `--until`)
+/// ends at the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Since,
+    Until,
+}
+
+/// `7d`, `36h` (that long ago from `now`), a date (`2026-12-01`: its local midnight, or for
+/// [`End::Until`] the next one, so a day's entries are all in), a local time (`2026-12-01 14:30`,
+/// `2026-12-01T14:30:00`) or an RFC 3339 time.
+pub fn parse_when(text: &str, now: DateTime<Utc>, end: End) -> Result<DateTime<Utc>, String> {
+    use chrono::TimeZone;
     let text = text.trim();
+    let local = |naive: chrono::NaiveDateTime| {
+        chrono::Local
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|time| time.with_timezone(&Utc))
+            .ok_or_else(|| format!("{text:?} does not exist in the local time zone"))
+    };
     if let Ok(age) = crate::format::parse_age(text) {
-        return Ok(now - age);
+        return now
+            .checked_sub_signed(age)
+            .ok_or_else(|| format!("{text:?} reaches before the start of time"));
     }
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        use chrono::TimeZone;
-        let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-        if let Some(local) = chrono::Local.from_local_datetime(&midnight).earliest() {
-            return Ok(local.with_timezone(&Utc));
+    for form in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, form) {
+            return local(naive);
         }
     }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let day = match end {
+            End::Since => Some(date),
+            End::Until => date.succ_opt(),
+        };
+        let midnight = day
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .ok_or("a date beyond the calendar")?;
+        return local(midnight);
+    }
     Err(format!(
-        "{text:?} is neither an age (7d, 36h), a date (2026-12-01) nor a time (2026-12-01T02:14:00Z)"
+        "{text:?} is neither an age (7d, 36h), a date (2026-12-01), a local time (2026-12-01 14:30) \
+         nor a time with its zone (2026-12-01T02:14:00Z)"
     ))
 }
 
@@ -136,20 +170,46 @@ mod tests {
 
     #[test]
     fn when_is_an_age_a_date_or_a_time() {
+        use chrono::TimeZone;
         let now: DateTime<Utc> = "2026-12-08T12:00:00Z".parse().unwrap();
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
         assert_eq!(
-            parse_when("7d", now).unwrap(),
-            "2026-12-01T12:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            parse_when("7d", now, End::Since).unwrap(),
+            at("2026-12-01T12:00:00Z")
         );
         assert_eq!(
-            parse_when("2026-12-01T02:14:00Z", now).unwrap(),
-            "2026-12-01T02:14:00Z".parse::<DateTime<Utc>>().unwrap()
+            parse_when("2026-12-01T02:14:00Z", now, End::Until).unwrap(),
+            at("2026-12-01T02:14:00Z")
         );
-        assert!(parse_when("2026-12-01", now).is_ok());
+        let midnight = |day: u32| {
+            chrono::Local
+                .with_ymd_and_hms(2026, 12, day, 0, 0, 0)
+                .earliest()
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        assert_eq!(parse_when("2026-12-01", now, End::Since).unwrap(), midnight(1));
+        assert_eq!(
+            parse_when("2026-12-01", now, End::Until).unwrap(),
+            midnight(2),
+            "a day given as the end takes the whole day in"
+        );
+        let local = chrono::Local
+            .with_ymd_and_hms(2026, 12, 1, 14, 30, 0)
+            .earliest()
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_when("2026-12-01 14:30", now, End::Since).unwrap(), local);
+        assert_eq!(parse_when("2026-12-01T14:30:00", now, End::Since).unwrap(), local);
         assert!(
-            parse_when("last tuesday", now)
+            parse_when("last tuesday", now, End::Since)
                 .unwrap_err()
                 .contains("neither an age")
+        );
+        assert!(
+            parse_when("100000000d", now, End::Since)
+                .unwrap_err()
+                .contains("before the start of time")
         );
     }
 }

@@ -20,6 +20,8 @@ pub const ROTATIONS: usize = 4;
 const CURRENT: &str = "history.jsonl";
 const LOCK: &str = "history.lock";
 const PLANS: &str = "plans";
+const NOTICES: &str = "notices";
+const RECOVERY_LOCK: &str = "recovery.lock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -115,6 +117,9 @@ impl History {
     }
 
     fn write(&self, entries: &[Entry], flush: Flush) -> Result<(), HistoryError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let mut text = String::new();
         for entry in entries {
             let line = serde_json::to_string(entry).map_err(|e| self.write_error(e.into()))?;
@@ -123,8 +128,16 @@ impl History {
         }
         self.locked(|| {
             self.rotate_if_full()?;
-            let mut file = private_options().append(true).open(self.dir.join(CURRENT))?;
+            let mut file = private_options()
+                .read(true)
+                .append(true)
+                .open(self.dir.join(CURRENT))?;
             let before = file.metadata()?.len();
+            if before > 0 && !ends_in_newline(&mut file, before)? {
+                // A line cut short (a crash mid-write by an older version, a hand edit) must not
+                // swallow this one: it stays one unreadable line of its own.
+                text.insert(0, '\n');
+            }
             let written = file.write_all(text.as_bytes()).and_then(|()| match flush {
                 Flush::ToDisk => file.sync_data(),
                 Flush::Later => Ok(()),
@@ -171,15 +184,17 @@ impl History {
                 }
             };
             let mut lines: Vec<Entry> = Vec::new();
-            for line in BufReader::new(file).lines() {
+            // Split on bytes: a line that is not UTF-8 (damage) is one unreadable line, not an
+            // unreadable history.
+            for line in BufReader::new(file).split(b'\n') {
                 let line = line.map_err(|source| HistoryError::Read {
                     dir: self.dir.clone(),
                     source,
                 })?;
-                if line.trim().is_empty() {
+                if line.trim_ascii().is_empty() {
                     continue;
                 }
-                match serde_json::from_str(&line) {
+                match serde_json::from_slice(&line) {
                     Ok(entry) => lines.push(entry),
                     Err(_) => read.unreadable += 1,
                 }
@@ -190,12 +205,34 @@ impl History {
         Ok(read)
     }
 
-    /// Writes a plan's file (beside its `plan.start` entry, appended first).
+    /// Writes a plan's file and its `plan.start` entry; when either cannot be written, neither
+    /// is left behind.
     pub fn open_plan(&self, start: &Entry) -> Result<(), HistoryError> {
         debug_assert_eq!(start.op, Op::PlanStart);
-        self.append(start)?;
         let text = serde_json::to_vec(start).map_err(|e| self.write_error(e.into()))?;
-        config::write_private_atomically(&self.plan_path(&start.id), &text).map_err(|e| self.write_error(e))
+        let path = self.plan_path(&start.id);
+        config::write_private_atomically(&path, &text).map_err(|e| self.write_error(e))?;
+        self.append(start).inspect_err(|_| {
+            let _ = std::fs::remove_file(&path);
+        })
+    }
+
+    /// Whether something can be written now: a block of the disk is taken and given back (an
+    /// empty write succeeds on a full disk), under the history's lock.
+    pub fn check_writable(&self) -> Result<(), HistoryError> {
+        self.locked(|| {
+            let probe = self.dir.join(format!(".probe-{}", std::process::id()));
+            let written = private_options()
+                .write(true)
+                .truncate(true)
+                .open(&probe)
+                .and_then(|mut file| {
+                    file.write_all(&[0u8; 4096])?;
+                    file.sync_data()
+                });
+            let _ = std::fs::remove_file(&probe);
+            written
+        })
     }
 
     /// Removes a plan's file once its `plan.end` is written.
@@ -211,20 +248,73 @@ impl History {
         Ok(())
     }
 
-    /// The plans whose `plan.end` was never written (their process may still run).
+    /// The plans whose `plan.end` was never written (their process may still run). A file that
+    /// is not a plan of ours under its own name (damaged, or a copy) is set aside as
+    /// `*.json.damaged` once, never read as a plan.
     pub fn open_plans(&self) -> Vec<Entry> {
         let Ok(dir) = std::fs::read_dir(self.dir.join(PLANS)) else {
             return Vec::new();
         };
-        let mut plans: Vec<Entry> = dir
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| std::fs::read(e.path()).ok())
-            .filter_map(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
-            .filter(|entry| entry.op == Op::PlanStart)
-            .collect();
+        let mut plans = Vec::new();
+        for path in dir.flatten().map(|e| e.path()) {
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let plan = std::fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
+                .filter(|entry| entry.op == Op::PlanStart && self.plan_path(&entry.id) == path);
+            match plan {
+                Some(plan) => plans.push(plan),
+                None => {
+                    let mut aside = path.clone().into_os_string();
+                    aside.push(".damaged");
+                    let _ = std::fs::rename(&path, aside);
+                }
+            }
+        }
         plans.sort_by(|a, b| a.id.cmp(&b.id));
         plans
+    }
+
+    /// The right to recover this history's plans, held until the returned file is dropped;
+    /// `None` while another process holds it (or it cannot be taken).
+    pub fn recovery_lock(&self) -> Option<File> {
+        config::create_private_dir_all(&self.dir).ok()?;
+        let lock = private_options()
+            .read(true)
+            .write(true)
+            .open(self.dir.join(RECOVERY_LOCK))
+            .ok()?;
+        lock.try_lock().ok()?;
+        Some(lock)
+    }
+
+    /// Keeps `notice` for the next command that can show it (see [`History::take_notices`]).
+    pub fn save_notice(&self, notice: &str) -> Result<(), HistoryError> {
+        let path = self
+            .dir
+            .join(NOTICES)
+            .join(format!("{}.txt", super::entry::new_id(chrono::Utc::now())));
+        config::write_private_atomically(&path, notice.as_bytes()).map_err(|e| self.write_error(e))
+    }
+
+    /// The notices kept by commands that could not show them, oldest first; each is given once.
+    pub fn take_notices(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.dir.join(NOTICES)) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                let text = std::fs::read_to_string(&path).ok();
+                // Given once: a notice that cannot be removed is not shown (it would repeat).
+                std::fs::remove_file(&path).ok()?;
+                text
+            })
+            .collect()
     }
 
     fn plan_path(&self, id: &str) -> PathBuf {
@@ -235,6 +325,15 @@ impl History {
             .collect();
         self.dir.join(PLANS).join(format!("{name}.json"))
     }
+}
+
+/// Whether the `len`-byte file ends in a line break.
+fn ends_in_newline(file: &mut File, len: u64) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 fn rotated(n: usize) -> String {
@@ -288,6 +387,36 @@ mod tests {
         let ops: Vec<Op> = read.entries.iter().map(|e| e.op).collect();
         assert_eq!(ops, [Op::RecordDelete, Op::RecordCreate]);
         assert_eq!(read.unreadable, 2);
+
+        // A byte that is not UTF-8, and a last line cut short: each is one unreadable line,
+        // and the entry appended after the cut line is whole.
+        file.write_all(b"\xff\xfe\n{\"id\":\"cut sh").unwrap();
+        history.append(&entry(Op::LockRelease, "2")).unwrap();
+        let read = history.read().unwrap();
+        let ops: Vec<Op> = read.entries.iter().map(|e| e.op).collect();
+        assert_eq!(ops, [Op::LockRelease, Op::RecordDelete, Op::RecordCreate]);
+        assert_eq!(read.unreadable, 4);
+    }
+
+    #[test]
+    fn a_plan_file_that_is_not_its_own_is_set_aside_and_never_read_as_a_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::at(dir.path().join("h"));
+        let mut start = entry(Op::PlanStart, "1");
+        start.plan = Some(start.id.clone());
+        history.open_plan(&start).unwrap();
+        let plans = dir.path().join("h").join(PLANS);
+        std::fs::copy(history.plan_path(&start.id), plans.join("copy.json")).unwrap();
+        std::fs::write(plans.join("damaged.json"), b"{").unwrap();
+        let open: Vec<String> = history.open_plans().into_iter().map(|p| p.id).collect();
+        assert_eq!(open, [start.id.clone()]);
+        assert!(plans.join("copy.json.damaged").exists());
+        assert!(plans.join("damaged.json.damaged").exists());
+        assert_eq!(
+            history.open_plans().len(),
+            1,
+            "set aside once, the plan itself stays"
+        );
     }
 
     #[cfg(unix)]

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::support::cli::ALICE_TOKEN;
 use crate::support::cli::Cli;
+use crate::support::disk::SmallDisk;
 use crate::support::{ALICE, TestServer, record_ids, spawn_server};
 use koobackup::server::Faults;
 
@@ -309,4 +310,81 @@ async fn processes_writing_at_once_lose_no_entry() {
         assert_eq!(entry["outcome"]["code"], "409001", "{entry}");
         assert_eq!(entry["outcome"]["status"], 409, "{entry}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_full_disk_an_unbind_is_refused_and_nothing_is_sent() {
+    let server = spawn_server().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&scratch.path().join("state"));
+    let cli = Cli::for_server(&server.base_url()).env("XDG_STATE_HOME", disk.dir.to_str().unwrap());
+    let bound = cli
+        .run(&[
+            "device",
+            "bind",
+            "--machine-code",
+            "NAS_2C91",
+            "--name",
+            "Home NAS",
+            "-q",
+        ])
+        .await;
+    let device = bound.ok().stdout_trimmed().to_owned();
+    disk.fill();
+
+    let refused = cli.run(&["device", "unbind", &device, "--yes"]).await;
+    refused.code(1);
+    assert!(refused.stderr.contains("--no-history"), "{}", refused.stderr);
+    let listed = cli.run(&["device", "list", "-q"]).await;
+    assert!(
+        listed.ok().stdout.contains(&device),
+        "still bound: {}",
+        listed.stdout
+    );
+    cli.run(&["device", "unbind", &device, "--yes", "--no-history"])
+        .await
+        .ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_a_quiet_command_recovers_is_said_by_the_next_one_that_can() {
+    let server = spawn_server().await;
+    let ids = old_records(&server, 4).await;
+    let cli = Cli::for_server(&server.base_url());
+    // A plan of a process that is gone: written by a `record delete` stopped before it began
+    // (SIGKILL once its plan is on disk and the first record is gone).
+    server.server.set_faults(Faults {
+        latency: Duration::from_millis(300),
+        ..Faults::default()
+    });
+    let mut args = vec!["record", "delete", "--auto-lock", "--yes", "--concurrency", "1"];
+    args.extend(ids.iter().map(String::as_str));
+    let mut delete = cli.command(&args).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while record_ids(&server.db_path, "102").len() == ids.len() {
+        assert!(Instant::now() < deadline, "the delete never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // SAFETY: kill(2) on the pid of our own child, which has not been waited for.
+    assert_eq!(
+        unsafe { libc::kill(delete.id().unwrap() as libc::pid_t, libc::SIGKILL) },
+        0
+    );
+    delete.wait().await.unwrap();
+    server.server.set_faults(Faults::default());
+
+    let quiet = cli.run(&["record", "list", "-m", "100", "-q"]).await;
+    assert!(!quiet.ok().stderr.contains("interrupted"), "{}", quiet.stderr);
+    let next = cli.run(&["record", "list", "-m", "100"]).await;
+    assert!(
+        next.ok().stderr.contains("an interrupted record delete at "),
+        "the quiet command's finding is said now: {}",
+        next.stderr
+    );
+    let again = cli.run(&["record", "list", "-m", "100"]).await;
+    assert!(
+        !again.ok().stderr.contains("interrupted"),
+        "once: {}",
+        again.stderr
+    );
 }
