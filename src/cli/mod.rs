@@ -13,6 +13,7 @@ mod lock;
 mod locking;
 mod named_device;
 pub mod output;
+mod reader;
 mod record;
 mod serve;
 pub mod settings;

@@ -16,6 +16,7 @@ use super::exit::{CliError, Exit};
 use super::locking::named_lock;
 use super::named_device::NamedDevice;
 use super::output::{self, Output};
+use super::reader::ReaderWatch;
 use super::{Context, RecordCommand, parse_lock_id, parse_record_id};
 use crate::api::client::{NewRecord, RecordQuery};
 use crate::api::model::NewBackupFile;
@@ -379,9 +380,18 @@ async fn print_pages<T: Serialize>(
     let mut count = 0usize;
     let mut unreadable = Vec::new();
     let mut pages = std::pin::pin!(pages);
-    while count < limit
-        && let Some(page) = pages.next().await
-    {
+    // A streamed listing stops as soon as its reader leaves, not after fetching one more page.
+    let reader = if out.is_jsonl() {
+        ReaderWatch::stdout()
+    } else {
+        ReaderWatch::none()
+    };
+    while count < limit {
+        let page = tokio::select! {
+            page = pages.next() => page,
+            () = reader.gone() => return Err(CliError::broken_pipe()),
+        };
+        let Some(page) = page else { break };
         let page = page.map_err(|e| walk_error(e, &paging.bounds))?;
         unreadable.extend(page.unreadable);
         for item in page.items.into_iter().take(limit - count) {

@@ -691,3 +691,51 @@ async fn a_token_typed_at_a_terminal_is_not_shown_and_enter_ends_it() {
     .unwrap();
     assert!(!screen.contains(crate::support::cli::ALICE_TOKEN), "{screen}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_streamed_listing_stops_when_its_reader_leaves_without_waiting_for_the_next_page() {
+    use tokio::io::AsyncBufReadExt;
+    // Page 1 comes at once; page 2 never does (its answer's body never ends). A listing that
+    // noticed the reader only at its next write would wait for page 2 until --timeout (60 s)
+    // and fail as a network error.
+    let fake = Fake::start(|request| {
+        if request.param("cursor").is_some() {
+            let never = futures::stream::pending::<Result<axum::body::Bytes, std::convert::Infallible>>();
+            return Reply::Raw {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: axum::body::Body::from_stream(never),
+            };
+        }
+        let items = (0..3)
+            .map(|n| crate::support::fake::record_with(&format!("{n}"), "x"))
+            .collect();
+        Reply::page(items, Some("page-2"))
+    })
+    .await;
+    let cli = Cli::for_server(&fake.base_url);
+    let mut child = cli
+        .command(&["record", "list", "-m", "102", "--jsonl", "--timeout", "60"])
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    assert!(first.contains("\"recordId\""), "{first}");
+    // Page 2 has been asked for: the listing waits on it when the reader leaves.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !fake.seen().iter().any(|r| r.param("cursor").is_some()) {
+        assert!(std::time::Instant::now() < deadline, "page 2 was never asked for");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(lines);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the listing ends once its reader is gone")
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the reader asked for no more: not a failure"
+    );
+}
