@@ -9,8 +9,10 @@
 //! and says so once ([`recover`]).
 //!
 //! `store` keeps the files, `entry` is one line, `plan` runs a bulk delete as a plan, `query`
-//! filters for `koobackup history`.
+//! filters for `koobackup history` and the app's history pane, `describe` puts an entry in words
+//! for both.
 
+pub mod describe;
 pub mod entry;
 pub mod plan;
 pub mod query;

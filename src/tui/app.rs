@@ -8,14 +8,14 @@
 //! lock for a record operation, a lock kept renewed during a bulk delete). What the command line
 //! runs is in `line.rs`, switching connections in `session.rs`, quitting in `quit.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use tui_input::backend::crossterm::EventHandler;
 
-use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId};
+use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId, Unrecorded};
 use super::clock;
 use super::devices;
 use super::feature::{Ctx, Foreign, Out, OwnLock, Pane, Session};
@@ -28,6 +28,7 @@ use super::shell::command_line::CommandLine;
 use super::shell::{self, Status};
 use super::widgets::Tab;
 use crate::api::ModuleCode;
+use crate::history::Keeping;
 use crate::lease::Purpose;
 
 /// The keys of every feature, defaults only.
@@ -146,6 +147,9 @@ pub struct App {
     /// A `:profile` or `:user` switch asked for and not yet done: what it goes to. Meanwhile
     /// nothing that changes the server is sent (it would be left behind on the old one).
     switching: Option<String>,
+    /// Changes that would leave no trace, held back while the history cannot be written: the
+    /// first is asked about (see `unrecorded.rs`).
+    asks: VecDeque<Unrecorded>,
 }
 
 impl App {
@@ -183,6 +187,7 @@ impl App {
             read_only_chosen: false,
             switching: None,
             last_module: None,
+            asks: VecDeque::new(),
         };
         app.read_only_forced = app.session.read_only;
         let connected = if app.session.embedded {
@@ -213,6 +218,30 @@ impl App {
     /// The same app offering these profiles to `:profile`.
     pub fn with_profiles(mut self, profiles: Vec<String>) -> App {
         self.profiles = profiles;
+        self
+    }
+
+    /// The same app saying in the activity log where the history of changes is kept, or why
+    /// it is not.
+    pub fn with_history(mut self, keeping: &Keeping) -> App {
+        let (kind, text) = match keeping {
+            Keeping::Recording(recorder) => (
+                Outcome::Info,
+                format!(
+                    "every change is kept in {} (:history shows it)",
+                    recorder.history().dir().display()
+                ),
+            ),
+            Keeping::Off => (
+                Outcome::Warning,
+                "off (--no-history): changes sent from here leave no trace".to_string(),
+            ),
+            Keeping::Broken(why) => (
+                Outcome::Warning,
+                format!("cannot be kept: {why}; a delete asks before it is sent"),
+            ),
+        };
+        self.activity.note(self.now, kind, "history", text);
         self
     }
 
@@ -293,6 +322,17 @@ impl App {
                         self.warn("background", message);
                         Vec::new()
                     }
+                    Action::Unrecorded(unrecorded) => {
+                        self.on_unrecorded(*unrecorded);
+                        Vec::new()
+                    }
+                    Action::HistoryRead(_) => Vec::new(),
+                    Action::Recovered(text) => {
+                        self.activity
+                            .note(self.now, Outcome::Warning, "history", text.clone());
+                        self.status.notice = Some(text);
+                        Vec::new()
+                    }
                     Action::Superseded(what) => {
                         let text = format!("{what} answered after another was asked for: not used");
                         self.activity.note(self.now, Outcome::Info, "connect", text);
@@ -319,8 +359,9 @@ impl App {
     /// then answers while the runtime waits (see [`App::has_work_in_flight`]), and the locks
     /// taken for those operations are released as they end: none is left to block the module.
     pub fn shut_down(&mut self) -> Vec<Effect> {
+        let mut effects = self.drop_unrecorded();
         let outs = self.records.stop_for_exit();
-        let mut effects = self.apply(outs, Pending::Records);
+        effects.extend(self.apply(outs, Pending::Records));
         let outs = self.locks.release_leftovers();
         effects.extend(self.apply(outs, Pending::Locks));
         effects
@@ -341,7 +382,8 @@ impl App {
 
     /// Whether any dialog is open.
     pub fn dialog_open(&self) -> bool {
-        self.shell.is_some()
+        !self.asks.is_empty()
+            || self.shell.is_some()
             || self.locks.dialog.is_some()
             || self.records.dialog.is_some()
             || self.devices.dialog.is_some()
@@ -349,6 +391,9 @@ impl App {
 
     /// Key scopes active now, most specific first: what the footer shows and keys look up.
     pub fn active_scopes(&self) -> Vec<Scope> {
+        if !self.asks.is_empty() {
+            return vec![Scope::Confirm];
+        }
         if let Some(dialog) = &self.shell {
             return vec![dialog.scope()];
         }
@@ -657,6 +702,9 @@ impl App {
                 _ => Vec::new(),
             };
         }
+        if !self.asks.is_empty() {
+            return command.map_or_else(Vec::new, |command| self.answer_unrecorded(command));
+        }
         let snapshot = self.snapshot();
         let Some(command) = command else {
             let ctx = snapshot.ctx();
@@ -813,7 +861,7 @@ impl App {
     }
 
     fn on_paste(&mut self, text: &str) -> Vec<Effect> {
-        if self.layout().is_none() {
+        if self.layout().is_none() || !self.asks.is_empty() {
             return Vec::new();
         }
         if let Some(shell::Dialog::CommandLine(line)) = &mut self.shell {
@@ -887,6 +935,7 @@ impl App {
 mod line;
 mod quit;
 mod session;
+mod unrecorded;
 
 #[cfg(test)]
 mod command_line_tests;

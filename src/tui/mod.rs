@@ -183,9 +183,11 @@ pub async fn run(
         app: App::new(session, held, warnings, Utc::now(), screen)
             .with_profiles(profiles)
             .with_last_module(last_module())
-            .with_keymap(keymap),
+            .with_keymap(keymap)
+            .with_history(&connection.history),
         theme,
         client,
+        keeping: connection.history.clone(),
         journal: JournalWriter::start(journal, server_key, connection.client.clone(), actions.clone()),
         host: TerminalHost,
         actions,
