@@ -18,6 +18,7 @@ use tui_input::backend::crossterm::EventHandler;
 use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId, Unrecorded};
 use super::clock;
 use super::devices;
+use super::history;
 use super::feature::{Ctx, Foreign, Out, OwnLock, Pane, Session};
 use super::keymap::{Command, KeyOverrides, Keymap, Scope};
 use super::layout::ScreenLayout;
@@ -41,12 +42,13 @@ pub fn keymap_with(overrides: &KeyOverrides) -> Result<Keymap, String> {
     Keymap::with_overrides(&key_tables(), overrides)
 }
 
-fn key_tables() -> [&'static [super::keymap::KeyDef]; 4] {
+fn key_tables() -> [&'static [super::keymap::KeyDef]; 5] {
     [
         shell::keys::KEYS,
         locks::keys::KEYS,
         records::keys::KEYS,
         devices::keys::KEYS,
+        history::keys::KEYS,
     ]
 }
 
@@ -118,6 +120,7 @@ pub struct App {
     pub locks: locks::State,
     pub records: records::State,
     pub devices: devices::State,
+    pub history_pane: history::State,
     /// The help overlay or the quit prompt, when open.
     pub shell: Option<shell::Dialog>,
     pub activity: ActivityLog,
@@ -171,6 +174,7 @@ impl App {
             locks: locks::State::new(held),
             records: records::State::default(),
             devices: devices::State::default(),
+            history_pane: history::State::default(),
             shell: None,
             activity: ActivityLog::default(),
             status: Status::default(),
@@ -326,7 +330,11 @@ impl App {
                         self.on_unrecorded(*unrecorded);
                         Vec::new()
                     }
-                    Action::HistoryRead(_) => Vec::new(),
+                    Action::HistoryRead(read) => {
+                        let rows = self.visible_rows();
+                        self.history_pane.on_read(read, rows);
+                        Vec::new()
+                    }
                     Action::Recovered(text) => {
                         self.activity
                             .note(self.now, Outcome::Warning, "history", text.clone());
@@ -387,6 +395,7 @@ impl App {
             || self.locks.dialog.is_some()
             || self.records.dialog.is_some()
             || self.devices.dialog.is_some()
+            || self.history_pane.dialog.is_some()
     }
 
     /// Key scopes active now, most specific first: what the footer shows and keys look up.
@@ -406,11 +415,15 @@ impl App {
         if let Some(dialog) = &self.devices.dialog {
             return vec![dialog.scope()];
         }
+        if let Some(dialog) = &self.history_pane.dialog {
+            return vec![dialog.scope()];
+        }
         let pane = match self.focus {
             Pane::Locks => Scope::LocksPane,
             Pane::Activity => Scope::ActivityPane,
             Pane::Records => Scope::RecordsPane,
             Pane::Devices => Scope::DevicesPane,
+            Pane::History => Scope::HistoryPane,
         };
         vec![pane, Scope::Global]
     }
@@ -433,6 +446,10 @@ impl App {
         if pane == Pane::Devices {
             let outs = self.devices.shown();
             return self.apply(outs, Pending::Devices);
+        }
+        if pane == Pane::History {
+            self.history_pane.start_reading();
+            return vec![Effect::ReadHistory];
         }
         if pane == Pane::Records
             && self.records.module().is_none()
@@ -715,6 +732,8 @@ impl App {
                 self.locks.typed(key);
             } else if self.devices.dialog.is_some() {
                 self.devices.typed(key);
+            } else if self.history_pane.dialog.is_some() {
+                self.history_pane.typed(key);
             } else {
                 self.records.typed(key, &ctx);
             }
@@ -752,6 +771,12 @@ impl App {
             return self.apply(outs, Pending::Devices);
         }
         let rows = snapshot.visible_rows;
+        if self.history_pane.dialog.is_some() {
+            let area = super::layout::help_area(self.screen);
+            let entry_page = (usize::from(area.width.saturating_sub(2)), super::layout::help_rows(self.screen));
+            self.history_pane.dialog_command(command, self.now, rows, entry_page);
+            return Vec::new();
+        }
         match command {
             Command::Quit => return self.quit(),
             Command::ToggleHelp => self.shell = Some(shell::Dialog::Help { scroll: 0 }),
@@ -783,6 +808,11 @@ impl App {
             Command::Devices(command) if self.focus == Pane::Devices => {
                 let outs = self.devices.command(command);
                 return self.apply(outs, Pending::Devices);
+            }
+            Command::History(command) if self.focus == Pane::History => {
+                if self.history_pane.command(command) {
+                    return vec![Effect::ReadHistory];
+                }
             }
             command if self.focus == Pane::Locks => {
                 let outs = self.locks.command(command, &snapshot.ctx());
@@ -857,6 +887,7 @@ impl App {
             Pane::Devices => self
                 .devices
                 .move_cursor(delta, devices::update::visible_devices(rows)),
+            Pane::History => self.history_pane.move_cursor(delta, rows),
         }
     }
 
@@ -871,6 +902,8 @@ impl App {
             self.locks.pasted(text);
         } else if self.devices.dialog.is_some() {
             self.devices.pasted(text);
+        } else if self.history_pane.dialog.is_some() {
+            self.history_pane.pasted(text);
         } else {
             let snapshot = self.snapshot();
             self.records.pasted(text, &snapshot.ctx());
@@ -912,6 +945,7 @@ impl App {
                     match pane {
                         Pane::Records => self.records.click(row),
                         Pane::Locks => self.locks.click(row),
+                        Pane::History => self.history_pane.click(row),
                         Pane::Activity | Pane::Devices => {}
                     }
                 }
