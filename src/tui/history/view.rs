@@ -1,5 +1,6 @@
 //! The history pane: one line per entry, newest first (time, operation, module, what, result,
-//! and who when there is room); the filter field on its bottom border; one entry whole over the
+//! and who when there is room; on a narrow screen the date and module go first, so that a record
+//! id stays whole); the filter field on its bottom border; one entry whole over the
 //! screen. Every text from the history is escaped: it came from servers.
 
 use chrono::FixedOffset;
@@ -18,6 +19,9 @@ use crate::tui::widgets::{Chrome, input_line, set_input_cursor};
 
 /// Inner width from which the "by" column is shown.
 const WIDTH_WITH_BY: u16 = 100;
+/// Inner width from which the module column and the date are shown: below it, a 19-digit
+/// record id would be cut.
+const WIDTH_WITH_MODULE: u16 = 70;
 
 /// The pane at `area`.
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
@@ -43,19 +47,12 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     }
-    let with_by = area.width.saturating_sub(2) >= WIDTH_WITH_BY;
-    let mut header = vec!["Time", "Op", "Mod", "What", "Result"];
-    let mut widths = vec![
-        Constraint::Length(11),
-        Constraint::Length(15),
-        Constraint::Length(3),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
-    ];
-    if with_by {
-        header.push("By");
-        widths.push(Constraint::Fill(2));
-    }
+    let inner_width = area.width.saturating_sub(2);
+    let columns = Columns {
+        by: inner_width >= WIDTH_WITH_BY,
+        module: inner_width >= WIDTH_WITH_MODULE,
+    };
+    let (header, widths) = columns.header_and_widths();
     let rows_shown = usize::from(area.height.saturating_sub(3));
     let focused = chrome.focused(Pane::History);
     let offset = chrome.session.display_offset;
@@ -65,7 +62,7 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         .skip(pane.offset())
         .take(rows_shown)
         .map(|(position, entry)| {
-            let row = Row::new(cells(entry, offset, with_by, theme));
+            let row = Row::new(columns.cells(entry, offset, theme));
             if focused && position == pane.cursor() {
                 row.style(theme.selected)
             } else {
@@ -104,20 +101,52 @@ fn empty_message(pane: &State) -> Option<&'static str> {
     })
 }
 
-fn cells(entry: &Entry, offset: FixedOffset, with_by: bool, theme: &Theme) -> Vec<Cell<'static>> {
-    let result = describe::result(entry);
-    let result_style = if entry.outcome.ok { theme.dim } else { theme.error };
-    let mut cells = vec![
-        Cell::from(entry.at.with_timezone(&offset).format("%m-%d %H:%M").to_string()),
-        Cell::from(entry.op.name()),
-        Cell::from(format::escape(entry.module.as_deref().unwrap_or("")).into_owned()),
-        Cell::from(format::escape(&describe::what(entry)).into_owned()),
-        Cell::from(Span::styled(format::escape(&result).into_owned(), result_style)),
-    ];
-    if with_by {
-        cells.push(Cell::from(format::escape(&describe::by(entry)).into_owned()));
+/// Which of the optional columns fit.
+struct Columns {
+    by: bool,
+    /// The module, and the date beside the time.
+    module: bool,
+}
+
+impl Columns {
+    fn header_and_widths(&self) -> (Vec<&'static str>, Vec<Constraint>) {
+        let mut header = vec!["Time", "Op"];
+        let mut widths = vec![Constraint::Length(if self.module { 11 } else { 5 }), Constraint::Length(15)];
+        if self.module {
+            header.push("Mod");
+            widths.push(Constraint::Length(3));
+        }
+        header.extend(["What", "Result"]);
+        if self.module {
+            widths.extend([Constraint::Fill(3), Constraint::Fill(2)]);
+        } else {
+            widths.extend([Constraint::Fill(3), Constraint::Fill(1)]);
+        }
+        if self.by {
+            header.push("By");
+            widths.push(Constraint::Fill(2));
+        }
+        (header, widths)
     }
-    cells
+
+    fn cells(&self, entry: &Entry, offset: FixedOffset, theme: &Theme) -> Vec<Cell<'static>> {
+        let time = entry.at.with_timezone(&offset);
+        let mut cells = vec![
+            Cell::from(time.format(if self.module { "%m-%d %H:%M" } else { "%H:%M" }).to_string()),
+            Cell::from(entry.op.name()),
+        ];
+        if self.module {
+            cells.push(Cell::from(format::escape(entry.module.as_deref().unwrap_or("")).into_owned()));
+        }
+        let result = describe::result(entry);
+        let result_style = if entry.outcome.ok { theme.dim } else { theme.error };
+        cells.push(Cell::from(format::escape(&describe::what(entry)).into_owned()));
+        cells.push(Cell::from(Span::styled(format::escape(&result).into_owned(), result_style)));
+        if self.by {
+            cells.push(Cell::from(format::escape(&describe::by(entry)).into_owned()));
+        }
+        cells
+    }
 }
 
 /// The pane's open dialog, if any, over `screen`.
