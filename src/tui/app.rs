@@ -18,8 +18,8 @@ use tui_input::backend::crossterm::EventHandler;
 use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId, Unrecorded};
 use super::clock;
 use super::devices;
-use super::history;
 use super::feature::{Ctx, Foreign, Out, OwnLock, Pane, Session};
+use super::history;
 use super::keymap::{Command, KeyOverrides, Keymap, Scope};
 use super::layout::ScreenLayout;
 use super::locks;
@@ -773,8 +773,12 @@ impl App {
         let rows = snapshot.visible_rows;
         if self.history_pane.dialog.is_some() {
             let area = super::layout::help_area(self.screen);
-            let entry_page = (usize::from(area.width.saturating_sub(2)), super::layout::help_rows(self.screen));
-            self.history_pane.dialog_command(command, self.now, rows, entry_page);
+            let entry_page = (
+                usize::from(area.width.saturating_sub(2)),
+                super::layout::help_rows(self.screen),
+            );
+            self.history_pane
+                .dialog_command(command, self.now, rows, entry_page);
             return Vec::new();
         }
         match command {

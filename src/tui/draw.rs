@@ -8,8 +8,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::App;
 use super::devices;
-use super::history;
 use super::feature::Pane;
+use super::history;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, ScreenLayout};
 use super::locks;
 use super::records;

@@ -113,7 +113,10 @@ fn words_not_understood_are_named_and_the_filter_stays_as_it_was() {
     let mut app = history_app(80, 24);
     filter(&mut app, "m:100");
     filter(&mut app, "op:delete colour:red");
-    let Some(Dialog::Filter { error: Some(error), .. }) = &app.history_pane.dialog else {
+    let Some(Dialog::Filter {
+        error: Some(error), ..
+    }) = &app.history_pane.dialog
+    else {
         panic!("the field stays open with why")
     };
     assert!(error.contains("\"colour:red\" (no filter \"colour\")"), "{error}");
@@ -132,9 +135,15 @@ fn enter_shows_the_entry_whole_with_the_record_as_it_was_and_esc_goes_back() {
     };
     let text = view.lines.join("\n");
     assert!(text.contains(&format!("\"recordId\": \"{LONG_ID}\"")), "{text}");
-    assert!(text.contains("\"名前\": \"山田太郎\""), "properties pretty-printed: {text}");
+    assert!(
+        text.contains("\"名前\": \"山田太郎\""),
+        "properties pretty-printed: {text}"
+    );
     let screen = screen_of(&app, 80, 24);
-    assert!(!screen.contains('\u{1b}'), "a server's escape sequence never reaches the terminal");
+    assert!(
+        !screen.contains('\u{1b}'),
+        "a server's escape sequence never reaches the terminal"
+    );
     press(&mut app, KeyCode::Esc);
     assert!(app.history_pane.dialog.is_none());
     assert_eq!(app.focus, Pane::History);
@@ -155,14 +164,22 @@ fn the_entry_scrolls_to_its_last_line_and_no_further() {
         panic!("the entry is open")
     };
     assert_eq!(view.scroll, last);
-    assert!(screen_of(&app, 60, 15).contains("\"recovered\"") || view.lines.last().is_some_and(|l| screen_of(&app, 60, 15).contains(l.trim())));
+    assert!(
+        screen_of(&app, 60, 15).contains("\"recovered\"")
+            || view
+                .lines
+                .last()
+                .is_some_and(|l| screen_of(&app, 60, 15).contains(l.trim()))
+    );
 }
 
 #[test]
 fn a_history_that_cannot_be_read_says_why() {
     let mut app = history_app(80, 24);
     ch(&mut app, 'r');
-    app.update(Action::HistoryRead(Err("cannot read the history in /x: denied".into())));
+    app.update(Action::HistoryRead(Err(
+        "cannot read the history in /x: denied".into()
+    )));
     assert!(screen_of(&app, 80, 24).contains("cannot read the history: cannot read the history in /x"));
 }
 

@@ -43,7 +43,8 @@ impl State {
             HistoryCommand::Open => {
                 if let Some(entry) = self.selected() {
                     // An entry always encodes; should it not, its words say why.
-                    let text = describe::whole(entry).unwrap_or_else(|e| format!("cannot show the entry: {e}"));
+                    let text =
+                        describe::whole(entry).unwrap_or_else(|e| format!("cannot show the entry: {e}"));
                     self.dialog = Some(Dialog::Entry(EntryView {
                         id: entry.id.clone(),
                         lines: text.lines().map(str::to_string).collect(),
@@ -61,7 +62,13 @@ impl State {
 
     /// A key of the open dialog: `rows` is the list's height; the entry view is `page` rows of
     /// `width` columns.
-    pub fn dialog_command(&mut self, command: Command, now: DateTime<Utc>, rows: usize, (width, page): (usize, usize)) {
+    pub fn dialog_command(
+        &mut self,
+        command: Command,
+        now: DateTime<Utc>,
+        rows: usize,
+        (width, page): (usize, usize),
+    ) {
         let Some(dialog) = self.dialog.take() else {
             return;
         };

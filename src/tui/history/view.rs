@@ -30,13 +30,19 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     match pane.load() {
         Load::Failed(message) => {
             block = block.title_bottom(Line::styled(
-                format!(" cannot read the history: {} (r to retry) ", format::escape(message)),
+                format!(
+                    " cannot read the history: {} (r to retry) ",
+                    format::escape(message)
+                ),
                 theme.error,
             ));
         }
         _ if pane.unreadable() > 0 => {
             block = block.title_bottom(Line::styled(
-                format!(" {} line(s) could not be read and are left out ", pane.unreadable()),
+                format!(
+                    " {} line(s) could not be read and are left out ",
+                    pane.unreadable()
+                ),
                 theme.warning,
             ));
         }
@@ -79,7 +85,12 @@ fn title(pane: &State, chrome: &Chrome) -> String {
     let count = if pane.filter().is_empty() {
         format!("{}", pane.entries().len())
     } else {
-        format!("{} of {} · {}", pane.shown_count(), pane.entries().len(), format::escape(pane.filter()))
+        format!(
+            "{} of {} · {}",
+            pane.shown_count(),
+            pane.entries().len(),
+            format::escape(pane.filter())
+        )
     };
     let reading = if *pane.load() == Load::Reading {
         format!(" {}", chrome.spinner())
@@ -96,7 +107,9 @@ fn empty_message(pane: &State) -> Option<&'static str> {
     Some(match pane.load() {
         Load::NotRead | Load::Reading => "reading the history…",
         Load::Failed(_) => "the history could not be read",
-        Load::Read if pane.entries().is_empty() => "nothing in the history yet: every change sent from here is kept",
+        Load::Read if pane.entries().is_empty() => {
+            "nothing in the history yet: every change sent from here is kept"
+        }
         Load::Read => "no entry matches the filter (/ changes it)",
     })
 }
@@ -111,7 +124,10 @@ struct Columns {
 impl Columns {
     fn header_and_widths(&self) -> (Vec<&'static str>, Vec<Constraint>) {
         let mut header = vec!["Time", "Op"];
-        let mut widths = vec![Constraint::Length(if self.module { 11 } else { 5 }), Constraint::Length(15)];
+        let mut widths = vec![
+            Constraint::Length(if self.module { 11 } else { 5 }),
+            Constraint::Length(15),
+        ];
         if self.module {
             header.push("Mod");
             widths.push(Constraint::Length(3));
@@ -132,16 +148,24 @@ impl Columns {
     fn cells(&self, entry: &Entry, offset: FixedOffset, theme: &Theme) -> Vec<Cell<'static>> {
         let time = entry.at.with_timezone(&offset);
         let mut cells = vec![
-            Cell::from(time.format(if self.module { "%m-%d %H:%M" } else { "%H:%M" }).to_string()),
+            Cell::from(
+                time.format(if self.module { "%m-%d %H:%M" } else { "%H:%M" })
+                    .to_string(),
+            ),
             Cell::from(entry.op.name()),
         ];
         if self.module {
-            cells.push(Cell::from(format::escape(entry.module.as_deref().unwrap_or("")).into_owned()));
+            cells.push(Cell::from(
+                format::escape(entry.module.as_deref().unwrap_or("")).into_owned(),
+            ));
         }
         let result = describe::result(entry);
         let result_style = if entry.outcome.ok { theme.dim } else { theme.error };
         cells.push(Cell::from(format::escape(&describe::what(entry)).into_owned()));
-        cells.push(Cell::from(Span::styled(format::escape(&result).into_owned(), result_style)));
+        cells.push(Cell::from(Span::styled(
+            format::escape(&result).into_owned(),
+            result_style,
+        )));
         if self.by {
             cells.push(Cell::from(format::escape(&describe::by(entry)).into_owned()));
         }
@@ -159,7 +183,13 @@ pub fn draw_dialog(frame: &mut Frame, screen: Rect, pane: &State, theme: &Theme)
 }
 
 /// The filter words are typed on the pane's bottom border, what was not understood above it.
-fn draw_filter(frame: &mut Frame, screen: Rect, input: &tui_input::Input, error: Option<&str>, theme: &Theme) {
+fn draw_filter(
+    frame: &mut Frame,
+    screen: Rect,
+    input: &tui_input::Input,
+    error: Option<&str>,
+    theme: &Theme,
+) {
     let Some(layout) = ScreenLayout::new(screen) else {
         return;
     };
@@ -177,7 +207,10 @@ fn draw_filter(frame: &mut Frame, screen: Rect, input: &tui_input::Input, error:
         let rows = crate::tui::widgets::wrapped_rows(&text, usize::from(area.width)) as u16;
         let above = Rect::new(area.x, y.saturating_sub(rows), area.width, rows.min(y));
         frame.render_widget(Clear, above);
-        frame.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false }), above);
+        frame.render_widget(
+            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false }),
+            above,
+        );
     }
 }
 

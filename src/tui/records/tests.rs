@@ -2095,7 +2095,10 @@ mod without_history {
         assert_eq!(app.records.rows.len(), 3);
         assert!(app.records.find("8999999").is_some());
         let error = &app.status.last_error.as_ref().unwrap().1;
-        assert!(error.contains("history cannot be written") && error.contains("nothing was sent"), "{error}");
+        assert!(
+            error.contains("history cannot be written") && error.contains("nothing was sent"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -2134,10 +2137,16 @@ mod without_history {
             .iter()
             .map(|id| app.records.find(id).unwrap().record.clone())
             .collect();
-        assert_eq!(planned, listed, "the plan holds each record as the list showed it");
+        assert_eq!(
+            planned, listed,
+            "the plan holds each record as the list showed it"
+        );
         app.update(unrecorded(Effect::StartBulkDelete(job.clone())));
         let screen = screen_of(&app, 110, 30);
-        assert!(screen.contains("Delete 3 record(s) without a trace? y/n"), "{screen}");
+        assert!(
+            screen.contains("Delete 3 record(s) without a trace? y/n"),
+            "{screen}"
+        );
         ch(&mut app, 'n');
         let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
             panic!("the run's summary is shown")

@@ -11,10 +11,10 @@ use super::Status;
 use super::activity::{ActivityLog, LogEntry, Outcome};
 use super::command_line::CommandLine;
 use crate::format;
+use crate::tui::action::Unrecorded;
 use crate::tui::feature::Pane;
 use crate::tui::keymap::{Binding, Command, HelpLine, Keymap, Scope};
 use crate::tui::layout::{help_area, help_rows};
-use crate::tui::action::Unrecorded;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{Chrome, boxed, centered, wrapped_rows};
 

@@ -1260,9 +1260,14 @@ async fn a_delete_in_the_app_is_in_its_history_pane_with_the_record_as_it_was() 
         tui.wait_text("History (1 of");
         tui.send("\r");
         let screen = tui.wait_text("\"n\": 1");
-        assert!(screen.contains(&format!("\"recordId\": \"{record_id}\"")), "{screen}");
+        assert!(
+            screen.contains(&format!("\"recordId\": \"{record_id}\"")),
+            "{screen}"
+        );
         tui.send("\x1b");
-        tui.wait_for("the list again", Duration::from_secs(5), |s| !s.contains("Esc back"));
+        tui.wait_for("the list again", Duration::from_secs(5), |s| {
+            !s.contains("Esc back")
+        });
         tui.send("q");
         assert!(tui.wait_exit(Duration::from_secs(15)).success());
     })

@@ -167,7 +167,7 @@ async fn create_records(client: &Client, lock: &LockInfo, n: usize) -> Vec<Backu
 }
 
 /// Every record of `module` on the server, newest first.
-async fn server_ids(client: &Client, module: ModuleCode) -> Vec<String> {
+pub(super) async fn server_ids(client: &Client, module: ModuleCode) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cursor = None;
     let mut pages = 0;
@@ -191,7 +191,7 @@ async fn server_ids(client: &Client, module: ModuleCode) -> Vec<String> {
     }
 }
 
-async fn setup(records: usize) -> (support::TestServer, Client, LockInfo, Vec<BackupRecord>) {
+pub(super) async fn setup(records: usize) -> (support::TestServer, Client, LockInfo, Vec<BackupRecord>) {
     let server = support::spawn_server().await;
     let client = client(&server);
     let lock = client.create_lock(ModuleCode::AddressBook).await.expect("lock");
