@@ -110,11 +110,9 @@ pub enum ApiError {
     )]
     TooLarge { limit: u64 },
 
-    /// A listing that went on past the page limit.
-    #[error(
-        "the listing did not end after {pages} pages (the page limit): the server keeps sending \
-         a next cursor"
-    )]
+    /// A listing that went on past the page limit: the caller's bound, not the server's fault
+    /// (though an endless chain of new cursors ends here too).
+    #[error("stopped after {pages} pages, the page limit: the listing goes on beyond it")]
     TooManyPages { pages: usize },
 }
 

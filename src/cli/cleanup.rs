@@ -411,7 +411,7 @@ async fn find(
         listed.unreadable.extend(page.unreadable);
         if records.len() + page.items.len() > args.bounds.max_records {
             return Err(CliError::new(
-                Exit::Server,
+                Exit::Limit,
                 format!(
                     "module {module} has more than {} records (--max-records); nothing was \
                      deleted. Narrow it with --device, or raise --max-records",
@@ -421,7 +421,10 @@ async fn find(
         }
         held += page.items.iter().map(held_size).sum::<usize>();
         if held > MAX_HELD_BYTES {
-            return Err(too_big(&format!("module {module}'s listing")));
+            return Err(too_big(
+                &format!("module {module}'s listing"),
+                "Narrow it with --device (the clean-up holds a module's listing whole to judge it)",
+            ));
         }
         records.extend(page.items);
     }

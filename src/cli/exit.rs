@@ -27,6 +27,9 @@ pub enum Exit {
     /// A listing was printed, but items of it could not be read and are left out: the output
     /// is not the whole list.
     Incomplete = 8,
+    /// A bound of this command (pages, records, memory) was reached before a listing ended: not
+    /// the server's fault, and raising the bound or narrowing the listing gets past it.
+    Limit = 9,
 }
 
 impl Exit {
@@ -46,13 +49,14 @@ impl Exit {
             Exit::Network => "network",
             Exit::Server => "server",
             Exit::Incomplete => "incomplete",
+            Exit::Limit => "limit",
         }
     }
 }
 
 /// Every exit code and what it means: the one table `--help`, the manual page and the README
 /// repeat.
-pub const EXIT_CODES: [(u8, &str); 9] = [
+pub const EXIT_CODES: [(u8, &str); 10] = [
     (0, "success"),
     (
         1,
@@ -80,11 +84,15 @@ pub const EXIT_CODES: [(u8, &str); 9] = [
     ),
     (
         7,
-        "server: a 5xx answer, rate limiting, an answer that is not KooDrive JSON or cannot be used, or a listing that never ends",
+        "server: a 5xx answer, rate limiting, an answer that is not KooDrive JSON or cannot be used, or a listing whose cursors repeat",
     ),
     (
         8,
         "incomplete: a listing was printed without the items of the answer that could not be read (each is named on stderr)",
+    ),
+    (
+        9,
+        "limit: a bound of the command (--max-pages, --max-records, or the memory a listing held whole may take) was reached before the listing ended; raise the bound, narrow the listing (--device, --limit) or stream it (--jsonl)",
     ),
 ];
 
@@ -191,8 +199,13 @@ impl std::error::Error for CliError {}
 
 impl From<ApiError> for CliError {
     fn from(error: ApiError) -> CliError {
+        // The page bound is the command's own limit, not a fault of the server.
+        let exit = match error {
+            ApiError::TooManyPages { .. } => Exit::Limit,
+            _ => error.kind().into(),
+        };
         CliError {
-            exit: error.kind().into(),
+            exit,
             api_code: error.code_text().map(str::to_string),
             ..CliError::new(Exit::Failure, error.message())
         }

@@ -60,7 +60,8 @@ pub const VERSION: &str = concat!(
         never from a command-line argument.",
     after_help = "Exit codes: 0 ok, 1 other failure, 2 usage or configuration, 3 authentication, \
         4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error, \
-        8 incomplete listing (printed without the items that could not be read). \
+        8 incomplete listing (printed without the items that could not be read), 9 a limit of \
+        the command reached (--max-pages, --max-records). \
         `status` is a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 pub struct Cli {

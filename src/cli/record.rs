@@ -176,12 +176,13 @@ pub(crate) fn held_size<T: Serialize>(item: &T) -> usize {
 }
 
 /// The error for a listing past [`MAX_HELD_BYTES`].
-pub(crate) fn too_big(what: &str) -> CliError {
+/// The error for a listing held whole that outgrew [`MAX_HELD_BYTES`]; `ways_out` says how to
+/// get past it for this command.
+pub(crate) fn too_big(what: &str, ways_out: &str) -> CliError {
     CliError::new(
-        Exit::Server,
+        Exit::Limit,
         format!(
-            "{what} takes more than {} MiB to hold; nothing was printed or changed. Use --jsonl to \
-             stream a listing, --limit N or --device to narrow it",
+            "{what} takes more than {} MiB to hold; nothing was printed or changed. {ways_out}",
             MAX_HELD_BYTES >> 20
         ),
     )
@@ -191,7 +192,7 @@ impl WalkBounds {
     /// The error for a listing that went past `--max-records`.
     fn too_many(&self) -> CliError {
         CliError::new(
-            Exit::Server,
+            Exit::Limit,
             format!(
                 "stopped after {} items (--max-records): the listing goes on; use --limit N for the \
                  first N, or raise --max-records",
@@ -393,7 +394,10 @@ async fn print_pages<T: Serialize>(
             } else {
                 held += held_size(&item);
                 if held > MAX_HELD_BYTES {
-                    return Err(too_big("the listing"));
+                    return Err(too_big(
+                        "the listing",
+                        "Use --jsonl to stream it, --limit N or --device to narrow it",
+                    ));
                 }
                 kept.push(item);
             }
@@ -416,14 +420,18 @@ async fn print_pages<T: Serialize>(
     incomplete(&unreadable)
 }
 
-/// An error of a listing, with the option that moves its bound when it is one.
+/// An error of a listing; the page bound is said as the option that moves it.
 pub(crate) fn walk_error(error: ApiError, bounds: &WalkBounds) -> CliError {
-    let endless = matches!(error, ApiError::TooManyPages { .. });
-    let error = CliError::from(error);
-    if endless {
-        error.context(format!("stopped (--max-pages {})", bounds.max_pages))
-    } else {
-        error
+    match error {
+        ApiError::TooManyPages { pages } => CliError::new(
+            Exit::Limit,
+            format!(
+                "stopped after {pages} pages (--max-pages {}): the listing goes on beyond them; \
+                 raise --max-pages, or narrow the listing with --limit or --device",
+                bounds.max_pages
+            ),
+        ),
+        other => CliError::from(other),
     }
 }
 

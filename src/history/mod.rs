@@ -238,9 +238,14 @@ impl Recorder {
         entry
     }
 
-    /// Writes `entry`; a failure is also kept for [`Recorder::take_failure`].
+    /// Writes `entry` (flushed to disk, unless it belongs to a plan: see
+    /// [`History::append_unflushed`]); a failure is also kept for [`Recorder::take_failure`].
     pub fn record(&self, entry: &Entry) -> Result<(), HistoryError> {
-        self.history.append(entry).inspect_err(|error| {
+        let written = match &self.plan {
+            Some(_) => self.history.append_unflushed(entry),
+            None => self.history.append(entry),
+        };
+        written.inspect_err(|error| {
             let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
             failed.get_or_insert_with(|| error.to_string());
         })

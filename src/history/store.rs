@@ -39,6 +39,13 @@ pub enum HistoryError {
     },
 }
 
+/// Whether a write waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    ToDisk,
+    Later,
+}
+
 /// The history directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct History {
@@ -96,6 +103,18 @@ impl History {
 
     /// Appends `entries` in one write, flushed to disk when this returns.
     pub fn append_all(&self, entries: &[Entry]) -> Result<(), HistoryError> {
+        self.write(entries, Flush::ToDisk)
+    }
+
+    /// Appends `entry` without waiting for the disk: for the deletes of an open plan, whose
+    /// plan is on disk already and whose end flushes them all (a `kill -9` loses nothing the
+    /// kernel was given; after a power loss the plan's recovery accounts for them). One flush
+    /// per delete would cost a bulk delete several times its time.
+    pub fn append_unflushed(&self, entry: &Entry) -> Result<(), HistoryError> {
+        self.write(std::slice::from_ref(entry), Flush::Later)
+    }
+
+    fn write(&self, entries: &[Entry], flush: Flush) -> Result<(), HistoryError> {
         let mut text = String::new();
         for entry in entries {
             let line = serde_json::to_string(entry).map_err(|e| self.write_error(e.into()))?;
@@ -106,7 +125,10 @@ impl History {
             self.rotate_if_full()?;
             let mut file = private_options().append(true).open(self.dir.join(CURRENT))?;
             let before = file.metadata()?.len();
-            let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_data());
+            let written = file.write_all(text.as_bytes()).and_then(|()| match flush {
+                Flush::ToDisk => file.sync_data(),
+                Flush::Later => Ok(()),
+            });
             if written.is_err() {
                 // A part of a line (a full disk) would swallow the next entry: cut it off.
                 let _ = file.set_len(before);

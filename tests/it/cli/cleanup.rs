@@ -176,8 +176,8 @@ async fn a_long_clean_up_renews_its_lock_before_it_lapses() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn max_records_is_a_bound_exactly_at_its_value() {
-    // The module holds four records: a limit of four reads them, three refuses (exit 7) and
-    // deletes nothing.
+    // The module holds four records: a limit of four reads them, three refuses (exit 9, a limit)
+    // and deletes nothing.
     let fake = koodrive().await;
     let cli = Cli::for_server(&fake.base_url);
     cli.run(&["cleanup", "-m", "100", "--max-records", "4", "-q"])
@@ -186,7 +186,7 @@ async fn max_records_is_a_bound_exactly_at_its_value() {
     let over = cli
         .run(&["cleanup", "-m", "100", "--max-records", "3", "--yes"])
         .await;
-    over.code(7);
+    over.code(9);
     assert!(over.stderr.contains("more than 3 records"), "{}", over.stderr);
     assert!(deletes_sent(&fake).is_empty());
 }

@@ -281,3 +281,32 @@ async fn the_history_is_private_and_holds_no_secret() {
     }
     assert!(files >= 2, "history.jsonl and history.lock");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_writing_at_once_lose_no_entry() {
+    // Eight commands race for module 100's lock: one gets it, seven are refused (409001). Every
+    // one of them writes its entry into the same history at about the same moment.
+    const PROCESSES: usize = 8;
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let runs = futures::future::join_all(
+        (0..PROCESSES).map(|_| cli.run(&["lock", "create", "-m", "100", "--json"])),
+    )
+    .await;
+    let won = runs.iter().filter(|run| run.code == 0).count();
+    assert_eq!(won, 1);
+
+    let creates = entries(&cli, &["--op", "lock.create"]).await;
+    assert_eq!(creates.len(), PROCESSES, "{creates:#?}");
+    let pids: BTreeSet<u64> = creates
+        .iter()
+        .map(|e| e["who"]["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids.len(), PROCESSES, "one entry per process");
+    let refused: Vec<&Value> = creates.iter().filter(|e| e["outcome"]["ok"] == false).collect();
+    assert_eq!(refused.len(), PROCESSES - 1);
+    for entry in refused {
+        assert_eq!(entry["outcome"]["code"], "409001", "{entry}");
+        assert_eq!(entry["outcome"]["status"], 409, "{entry}");
+    }
+}

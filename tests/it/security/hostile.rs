@@ -220,7 +220,7 @@ async fn an_endless_cursor_chain_ends_at_a_named_bound() {
     let cli = Cli::for_server(&fake.base_url);
 
     let (run, peak_kib) = run_measured(&cli, &["record", "list", "-m", "102"]).await;
-    assert_eq!(run.code, 7, "{run:?}");
+    assert_eq!(run.code, 9, "a bound of the command, not a server fault: {run:?}");
     assert!(
         run.stderr.contains("--max-pages 1000") || run.stderr.contains("--max-records 100000"),
         "the bound is named: {}",
@@ -236,7 +236,7 @@ async fn an_endless_cursor_chain_ends_at_a_named_bound() {
     let run = cli
         .run(&["record", "list", "-m", "102", "--max-pages", "3", "--jsonl"])
         .await;
-    assert_eq!(run.code, 7, "{run:?}");
+    assert_eq!(run.code, 9, "a bound of the command, not a server fault: {run:?}");
     assert!(run.stderr.contains("--max-pages"), "{}", run.stderr);
     assert_eq!(
         run.stdout.lines().count(),
@@ -515,7 +515,7 @@ async fn a_listing_too_big_to_hold_is_refused_and_jsonl_streams_it() {
     let fake = Fake::start(heavy_pages()).await;
     let cli = Cli::for_server(&fake.base_url);
     let (run, peak_kib) = run_measured(&cli, &["record", "list", "-m", "102"]).await;
-    assert_eq!(run.code, 7, "{run:?}");
+    assert_eq!(run.code, 9, "a bound of the command, not a server fault: {run:?}");
     assert!(
         run.stderr.contains("more than 64 MiB") && run.stderr.contains("--jsonl"),
         "{}",
@@ -533,8 +533,17 @@ async fn a_listing_too_big_to_hold_is_refused_and_jsonl_streams_it() {
     assert_eq!(streamed.stdout.lines().count(), 800, "every record streamed");
 
     let cleanup = cli.run(&["cleanup", "-m", "102", "--yes"]).await;
-    assert_eq!(cleanup.code, 7, "{cleanup:?}");
-    assert!(cleanup.stderr.contains("more than 64 MiB"), "{}", cleanup.stderr);
+    assert_eq!(cleanup.code, 9, "a limit: {cleanup:?}");
+    assert!(
+        cleanup.stderr.contains("more than 64 MiB") && cleanup.stderr.contains("--device"),
+        "{}",
+        cleanup.stderr
+    );
+    assert!(
+        !cleanup.stderr.contains("--jsonl"),
+        "no way out that does not help: {}",
+        cleanup.stderr
+    );
     assert!(
         !fake
             .seen()
