@@ -814,9 +814,7 @@ impl App {
                 return self.apply(outs, Pending::Devices);
             }
             Command::History(command) if self.focus == Pane::History => {
-                if self.history_pane.command(command) {
-                    return vec![Effect::ReadHistory];
-                }
+                return self.history_pane.command(command);
             }
             command if self.focus == Pane::Locks => {
                 let outs = self.locks.command(command, &snapshot.ctx());

@@ -7,7 +7,7 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::{Dialog, EntryView, Load, State};
 use crate::history::{Query, describe};
-use crate::tui::action::HistoryRead;
+use crate::tui::action::{Effect, HistoryRead};
 use crate::tui::keymap::{Command, HistoryCommand};
 use crate::tui::text_input::insert_at_cursor;
 
@@ -31,8 +31,8 @@ impl State {
         }
     }
 
-    /// A key of the pane; `true` when the history is to be read again.
-    pub fn command(&mut self, command: HistoryCommand) -> bool {
+    /// A key of the pane; the history is read again on `r`.
+    pub fn command(&mut self, command: HistoryCommand) -> Vec<Effect> {
         match command {
             HistoryCommand::Filter => {
                 self.dialog = Some(Dialog::Filter {
@@ -54,10 +54,10 @@ impl State {
             }
             HistoryCommand::Refresh => {
                 self.start_reading();
-                return true;
+                return vec![Effect::ReadHistory];
             }
         }
-        false
+        Vec::new()
     }
 
     /// A key of the open dialog: `rows` is the list's height; the entry view is `page` rows of
