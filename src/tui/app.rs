@@ -6,7 +6,8 @@
 //! and answers to them, gives each call an id, and carries out what the features ask ([`Out`]):
 //! calls, notices, log lines, focus changes, and the few things one feature needs of another (a
 //! lock for a record operation, a lock kept renewed during a bulk delete). What the command line
-//! runs is in `line.rs`, switching connections in `session.rs`, quitting in `quit.rs`.
+//! runs is in `line.rs`, switching connections in `session.rs`, quitting in `quit.rs`, and the
+//! question asked when the history cannot record a delete in `unrecorded.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

@@ -4,6 +4,11 @@
 //! app says the clock next changes something ([`App::next_clock_change`]), at least once a
 //! second.
 //!
+//! The loop keeps the connection's history ([`Keeping`]): a change that leaves no other trace is
+//! sent only while the history can be written, else it comes back to the app unsent
+//! ([`Action::Unrecorded`]); at start and after each switch, bulk deletes a killed process left
+//! unfinished are looked for in the background.
+//!
 //! Everything the loop needs of the terminal and the process comes through a [`Host`]: the real
 //! one ([`TerminalHost`]) in the app, a fake in tests, so that the loop's rules (the quit grace,
 //! the tick deadline, the hand-over to the editor) are tested without a terminal.
