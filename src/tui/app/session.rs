@@ -41,6 +41,14 @@ impl App {
             );
             self.activity.note(self.now, Outcome::Warning, "connect", text);
         }
+        // Held back for the old connection: not for this one.
+        for unrecorded in std::mem::take(&mut self.asks) {
+            let text = format!(
+                "{}: not sent (another connection is in use now)",
+                unrecorded.what()
+            );
+            self.activity.note(self.now, Outcome::Info, "history", text);
+        }
         self.read_only_forced = switched.session.read_only;
         // A new journal writer counts its changes from zero.
         self.journal_changes_sent = 0;
