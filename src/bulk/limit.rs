@@ -1,7 +1,9 @@
-//! How many requests a bulk operation keeps in flight: additive increase while answers come
-//! back fast and nothing is refused, halving on a push-back (429, 5xx, a timeout, a broken
-//! connection), and a pause for as long as a `Retry-After` asks. The same idea as TCP's
-//! congestion window, fed by every attempt the client makes (retries included).
+//! How many requests a bulk operation keeps in flight: doubling every round trip at first (slow
+//! start), then one more per round trip while answers come back fast and nothing is refused,
+//! halving on a push-back (429, 5xx, a timeout, a broken connection), and a pause for as long as
+//! a `Retry-After` asks. The same idea as TCP's congestion window, fed by every attempt the
+//! client makes (retries included). Slow start is what makes a slow link fast: at 100 ms a
+//! window grown by one per round trip needs seconds to reach 64, one that doubles needs 0.3 s.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -25,6 +27,9 @@ struct State {
     best: Option<Duration>,
     /// No request starts before this (a `Retry-After`).
     paused_until: Option<Instant>,
+    /// Until the first push-back or slowdown, every success widens the window by one (it
+    /// doubles each round trip); afterwards, one per round trip.
+    slow_start: bool,
     /// The highest the limit reached, for the report.
     peak: usize,
     pushed_back: usize,
@@ -45,6 +50,7 @@ impl Limit {
             streak: 0,
             best: None,
             paused_until: None,
+            slow_start: true,
             peak: limit,
             pushed_back: 0,
         }))
@@ -79,6 +85,7 @@ impl Limit {
         let mut state = self.state();
         if attempt.pushed_back {
             state.pushed_back += 1;
+            state.slow_start = false;
             state.limit = (state.limit / 2).max(1);
             state.streak = 0;
             if let Some(wait) = attempt.retry_after {
@@ -93,10 +100,12 @@ impl Limit {
         }
         if attempt.latency.as_secs_f64() > best.as_secs_f64() * SLOWDOWN + 0.005 {
             state.streak = 0;
+            state.slow_start = false;
             return;
         }
         state.streak += 1;
-        if state.streak >= state.limit && state.limit < state.ceiling {
+        let round_trip = if state.slow_start { 1 } else { state.limit };
+        if state.streak >= round_trip && state.limit < state.ceiling {
             state.limit += 1;
             state.streak = 0;
             state.peak = state.peak.max(state.limit);
@@ -127,14 +136,26 @@ mod tests {
     }
 
     #[test]
-    fn grows_while_answers_hold_and_stops_at_the_ceiling() {
-        let limit = Limit::new(12);
+    fn doubles_each_round_trip_until_pushed_back_then_grows_by_one() {
+        let limit = Limit::new(64);
         let now = Instant::now();
         assert_eq!(limit.current(), 8);
         for _ in 0..8 {
             limit.observe(&answered(100), now);
         }
-        assert_eq!(limit.current(), 9);
+        assert_eq!(limit.current(), 16, "one round trip of 8 answers doubles it");
+        limit.observe(&refused(None), now);
+        assert_eq!(limit.current(), 8);
+        for _ in 0..8 {
+            limit.observe(&answered(100), now);
+        }
+        assert_eq!(limit.current(), 9, "after a push-back, one more per round trip");
+    }
+
+    #[test]
+    fn grows_while_answers_hold_and_stops_at_the_ceiling() {
+        let limit = Limit::new(12);
+        let now = Instant::now();
         for _ in 0..200 {
             limit.observe(&answered(100), now);
         }
@@ -150,7 +171,7 @@ mod tests {
         for _ in 0..100 {
             limit.observe(&answered(400), now);
         }
-        assert_eq!(limit.current(), 8);
+        assert_eq!(limit.current(), 9, "one step for the one fast answer, none after");
     }
 
     #[test]

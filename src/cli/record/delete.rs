@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::{LockChoice, check_lock_module, lock_available, lock_module_of, release_own};
-use crate::api::{BackupRecord, ModuleCode};
+use crate::api::{BackupRecord, Client, ModuleCode};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
@@ -90,12 +90,18 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
     // deleted blind.
     let mut report = Report::default();
     let mut found: Vec<(BackupRecord, ModuleCode)> = Vec::new();
+    // Reads are repeated as the deletes are (a rate limit or a flaky server must not turn into
+    // records left out), and as many are in flight as the deletes may have.
+    let reader = ctx.client().with_retries(bulk::RETRIES);
     let looked_up: Vec<(String, Looked)> = futures::stream::iter(ids.iter().cloned())
-        .map(|id| async {
-            let result = look_up(ctx, &id, &args.lock).await;
-            (id, result)
+        .map(|id| {
+            let (reader, choice) = (&reader, &args.lock);
+            async move {
+                let result = look_up(reader, &id, choice).await;
+                (id, result)
+            }
         })
-        .buffered(args.concurrency.min(bulk::limit::START * 2))
+        .buffered(args.concurrency)
         .collect()
         .await;
     for (id, result) in looked_up {
@@ -285,8 +291,8 @@ fn note_summary(report: &mut Report, summary: &bulk::Summary) {
 type Looked = Result<(BackupRecord, ModuleCode), CliError>;
 
 /// The record and the module whose lock its deletion needs.
-async fn look_up(ctx: &Context, id: &str, choice: &LockChoice) -> Looked {
-    let record = ctx.client().get_record(id).await?;
+async fn look_up(client: &Client, id: &str, choice: &LockChoice) -> Looked {
+    let record = client.get_record(id).await?;
     let module = lock_module_of(&record)?;
     check_lock_module(choice, module)?;
     Ok((record, module))

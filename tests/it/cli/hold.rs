@@ -723,7 +723,12 @@ async fn a_suspend_longer_than_the_lock_ends_the_command_with_4_even_if_the_serv
         .env("FAKETIME_NO_CACHE", "1")
         .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
     let id_file = cli.dir.path().join("lock-id");
-    let script = format!("echo \"$KOOBACKUP_LOCK_ID\" > '{}'; sleep 60", id_file.display());
+    // COMMAND sleeps on the real clock: only koobackup's clock jumps (under faketime, a sleep
+    // of COMMAND's own could end early when the fake time moves, and COMMAND exit 0 first).
+    let script = format!(
+        "echo \"$KOOBACKUP_LOCK_ID\" > '{}'; env -u LD_PRELOAD sleep 60",
+        id_file.display()
+    );
     let child = cli
         .command(&[
             "lock", "hold", "--grace", "1", "--json", "-m", "102", "--", "sh", "-c", &script,
