@@ -537,6 +537,15 @@ fn deleting_one_record_asks_first_and_cancel_sends_nothing() {
 }
 
 #[test]
+fn a_stray_enter_does_not_delete_only_y_does() {
+    let mut app = loaded(3);
+    ch(&mut app, 'd');
+    assert!(press(&mut app, KeyCode::Enter).is_empty(), "Enter sends nothing");
+    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r)) if r.record_id == "9000000"));
+    assert!(!calls(&ch(&mut app, 'y')).is_empty(), "y deletes");
+}
+
+#[test]
 fn a_confirmed_delete_is_sent_under_the_lock_and_removes_the_row() {
     let mut app = loaded(3);
     press(&mut app, KeyCode::Down);

@@ -30,7 +30,7 @@ pub static KEYS: &[KeyDef] = &[
     bind(Help, "g Home", "g/Home", None, "The first line", C::Top),
     bind(Help, "G End", "G/End", None, "The last line", C::Bottom),
     bind(Help, "? Esc q", "?/Esc", Some("close"), "Close the help", C::Cancel),
-    bind(Confirm, "y Enter", "y/Enter", Some("yes"), "Do it", C::Confirm),
+    bind(Confirm, "y", "y", Some("yes"), "Do it (only y: a stray Enter does nothing)", C::Confirm),
     bind(Confirm, "n Esc", "n/Esc", Some("no"), "Cancel", C::Cancel),
     bind(CommandLine, "Enter", "Enter", Some("run"), "Run the command", C::Confirm),
     bind(CommandLine, "Tab", "Tab", Some("complete"), "Complete the command, a profile or a module", C::Complete),

@@ -467,6 +467,6 @@ mod tests {
     fn dialogs_show_only_their_own_hints() {
         let keymap = default_keymap();
         let text = shown(&fitting_hints(&keymap, &[Scope::Confirm], 100, false));
-        assert_eq!(text, " y/Enter yes  n/Esc no ");
+        assert_eq!(text, " y yes  n/Esc no ");
     }
 }
