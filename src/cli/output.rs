@@ -296,11 +296,11 @@ pub fn fitted_table(
         .collect();
     let mut widths: Vec<usize> = headers
         .iter()
-        .map(|h| if with_headers { display_width(h) } else { 0 })
+        .map(|h| if with_headers { format::width(h) } else { 0 })
         .collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(display_width(cell));
+            *width = (*width).max(format::width(cell));
         }
     }
     if let Some(limit) = width {
@@ -310,10 +310,10 @@ pub fn fitted_table(
         let last = cells.len().saturating_sub(1);
         let mut line = String::new();
         for (i, (cell, &width)) in cells.iter().zip(&widths).enumerate() {
-            let cell = truncate(cell, width);
+            let cell = format::cut(cell, width);
             line.push_str(&cell);
             if i != last {
-                let pad = width.saturating_sub(display_width(&cell)) + 2;
+                let pad = width.saturating_sub(format::width(&cell)) + 2;
                 line.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -341,7 +341,7 @@ fn shrink_to(widths: &mut [usize], headers: &[&str], limit: usize) {
             if keeps_whole(h) {
                 w
             } else {
-                w.min(MIN_COLUMN.max(display_width(h)))
+                w.min(MIN_COLUMN.max(format::width(h)))
             }
         })
         .collect();
@@ -360,29 +360,6 @@ fn shrink_to(widths: &mut [usize], headers: &[&str], limit: usize) {
 /// time loses its hour and zone).
 fn keeps_whole(header: &str) -> bool {
     header.ends_with(" ID") || matches!(header, "CREATED" | "ENDED" | "EXPIRES" | "BOUND" | "LEFT")
-}
-
-fn display_width(text: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(text)
-}
-
-/// `text` cut to `width` display columns, ending in `…` when anything was cut.
-fn truncate(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
-    if display_width(text) <= width {
-        return text.into();
-    }
-    let mut cut = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        cut.push(c);
-        used += w;
-    }
-    cut.push('…');
-    cut.into()
 }
 
 /// A local time for tables, with its zone: `2025-11-03 08:01 +01:00`.

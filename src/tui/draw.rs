@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         foreign: &foreign,
     };
     let server_now = app.server_now();
-    shell_view::draw_status(frame, layout.status, &app.status, &chrome);
+    shell::view_status::draw(frame, layout.status, &app.status, &chrome);
     // The records pane takes the locks pane's place while it is the one in use.
     match app.top_pane() {
         Pane::Records => records::view::draw(frame, layout.locks, &app.records, &chrome, server_now),

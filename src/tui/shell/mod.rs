@@ -5,6 +5,7 @@ pub mod activity;
 pub mod command_line;
 pub mod keys;
 pub mod view;
+pub mod view_status;
 
 use chrono::{DateTime, Utc};
 

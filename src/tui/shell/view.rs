@@ -1,13 +1,12 @@
-//! The shell's drawing: the status bar (connection, user, clock offset, last error), the
-//! activity log pane, the footer (hints for the keys that work now, and the latest notice), the
-//! help overlay and the quit prompt.
+//! The shell's drawing (the status bar is in [`super::view_status`]): the activity log pane,
+//! the footer (hints for the keys that work now, and the latest notice), the help overlay and
+//! the quit prompt.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::Status;
 use super::activity::{ActivityLog, LogEntry, Outcome};
 use super::command_line::CommandLine;
 use crate::format;
@@ -16,62 +15,6 @@ use crate::tui::keymap::{Binding, Command, HelpLine, Keymap, Scope};
 use crate::tui::layout::{help_area, help_rows};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{Chrome, centered, wrapped_rows};
-
-/// The top two lines: where we are connected, as whom, and the server's clock offset; then the
-/// last error, on a line of its own so that its message is not cut short.
-pub fn draw_status(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chrome) {
-    let (session, theme) = (chrome.session, chrome.theme);
-    // Whole seconds (the `Date` header has no more), and nothing to say under one.
-    let offset = match status.clock_offset {
-        Some(offset) if offset.num_milliseconds().abs() < 1000 => "in step".to_string(),
-        Some(offset) => format!(
-            "{:+} s",
-            (offset.num_milliseconds() as f64 / 1000.0).round() as i64
-        ),
-        None => "not measured yet".to_string(),
-    };
-    // A profile's name says which config entry; the host says which server is live.
-    let label = match session.label.starts_with("profile ") {
-        true => format!(
-            "{} ({})",
-            session.label,
-            format::escape(host_of(&session.base_url))
-        ),
-        false => session.label.clone(),
-    };
-    let mut spans = vec![
-        Span::styled(" koobackup ", theme.header),
-        Span::raw("│ "),
-        Span::raw(label),
-        Span::raw(" │ user "),
-        Span::raw(format::escape(&session.user_id).into_owned()),
-        Span::raw(" │ server clock "),
-        Span::raw(offset),
-    ];
-    if session.read_only {
-        spans.push(Span::raw(" │ "));
-        spans.push(Span::styled("READ-ONLY", theme.error));
-    }
-    let error = match &status.last_error {
-        Some((at, error)) => {
-            let at = at.with_timezone(&session.display_offset).format("%H:%M:%S");
-            Line::styled(
-                format!(" last error {at}: {}", format::escape(error)),
-                theme.error,
-            )
-        }
-        None => Line::styled(" no errors", theme.dim),
-    };
-    let [first, second] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), first);
-    frame.render_widget(Paragraph::new(error), second);
-}
-
-/// `host:port` of a base URL (what tells servers apart at a glance).
-fn host_of(base_url: &str) -> &str {
-    let rest = base_url.split_once("://").map_or(base_url, |(_, rest)| rest);
-    rest.split('/').next().unwrap_or(rest)
-}
 
 /// The activity log pane: newest line at the bottom.
 pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &Chrome) {
