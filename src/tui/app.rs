@@ -26,7 +26,7 @@ use super::records;
 use super::shell::activity::{ActivityLog, Outcome};
 use super::shell::command_line::CommandLine;
 use super::shell::{self, Status};
-use super::widgets::Tab;
+use super::widgets::{Tab, tab_texts};
 use crate::api::ModuleCode;
 use crate::lease::Purpose;
 
@@ -423,16 +423,19 @@ impl App {
             Tab {
                 pane: Pane::Locks,
                 key: 'L',
+                name: "Locks",
                 label: format!("Locks ({})", self.locks.entries().len()),
             },
             Tab {
                 pane: Pane::Records,
                 key: 'R',
+                name: "Records",
                 label: records,
             },
             Tab {
                 pane: Pane::Devices,
                 key: 'D',
+                name: "Devices",
                 label: match self.devices.load() {
                     devices::Load::Loaded => devices_label(
                         self.devices.devices().len(),
@@ -449,9 +452,12 @@ impl App {
     fn tab_at(&self, position: Position) -> Option<Pane> {
         let layout = self.layout()?;
         let tabs = self.tabs();
-        let widths = tabs
-            .iter()
-            .map(|tab| ratatui::text::Span::raw(tab.text()).width());
+        let texts = tab_texts(
+            &tabs,
+            self.top_pane(),
+            usize::from(layout.locks.width.saturating_sub(2)),
+        );
+        let widths = texts.iter().map(|text| crate::format::width(text));
         layout.tab_at(position, widths).map(|index| tabs[index].pane)
     }
 

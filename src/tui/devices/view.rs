@@ -23,7 +23,7 @@ const WIDTH_WITH_SPARKLINE: u16 = 80;
 /// The pane at `area`; ages and days are counted at `now`, on the server's clock.
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: DateTime<Utc>) {
     let theme = chrome.theme;
-    let mut block = chrome.upper_block(&title_detail(pane, chrome));
+    let mut block = chrome.upper_block(&title_detail(pane, chrome), area);
     if let Some(error) = pane.listing_error() {
         block = block.title_bottom(Line::styled(
             format!(" figures incomplete: {} (r to retry) ", format::escape(error)),
@@ -93,8 +93,8 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
         Load::Idle => String::new(),
         Load::Loading => format!("loading {}", chrome.spinner()),
         Load::Loaded if pane.devices().is_empty() => String::new(),
-        Load::Loaded => format!("· row {} of {}", pane.cursor() + 1, pane.devices().len()),
-        Load::Failed(_) => "(failed)".into(),
+        Load::Loaded => format!("row {} of {}", pane.cursor() + 1, pane.devices().len()),
+        Load::Failed(_) => "failed".into(),
     }
 }
 

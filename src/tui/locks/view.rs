@@ -24,9 +24,9 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     let theme = chrome.theme;
     let at = match pane.entries().len() {
         0 => String::new(),
-        held => format!("· row {} of {held}", pane.selected() + 1),
+        held => format!("row {} of {held}", pane.selected() + 1),
     };
-    let block = chrome.upper_block(&at);
+    let block = chrome.upper_block(&at, area);
     if pane.entries().is_empty() && pane.creating().is_empty() && chrome.session.read_only {
         let text = vec![
             Line::from(""),

@@ -16,8 +16,8 @@ use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkDeleteJob, BulkProgres
 use crate::tui::app::App;
 use crate::tui::feature::Pane;
 use crate::tui::test_support::{
-    api_error, app_holding, calls, ch, ctrl, device, lock, only_call, press, record, reply_measured,
-    screen_of, session_named, t0, type_text,
+    api_error, app_holding, calls, ch, click, column_of, ctrl, device, lock, only_call, press, record,
+    reply_measured, screen_of, session_named, t0, type_text,
 };
 
 const LOCK_102: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@102";
@@ -564,13 +564,55 @@ fn a_confirmed_delete_is_sent_under_the_lock_and_removes_the_row() {
     assert!(app.records.find("8999999").is_none());
 }
 
-fn left_click(app: &mut App, column: u16, row: u16) {
-    app.update(Action::Mouse(crossterm::event::MouseEvent {
-        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
-        column,
-        row,
-        modifiers: crossterm::event::KeyModifiers::NONE,
-    }));
+/// From the records pane, with a long detail about it in the top border: a click on each tab
+/// as drawn (its first and its last column) shows that tab's pane, and one on the detail none.
+#[test]
+fn a_click_on_a_tab_shows_the_pane_drawn_there_whatever_the_detail() {
+    use crate::tui::feature::Pane;
+    for width in [80, 60] {
+        let mut app = loaded(293);
+        app.update(Action::Resize { width, height: 24 });
+        let strip_row = app.layout().unwrap().locks.y;
+        let strip = |app: &App| {
+            screen_of(app, width, 24)
+                .lines()
+                .nth(usize::from(strip_row))
+                .unwrap()
+                .to_string()
+        };
+        let drawn = strip(&app);
+        // At 60 columns the tabs take the whole border.
+        if let Some(detail) = column_of(&drawn, "row 1 of 293") {
+            click(&mut app, detail + 3, strip_row);
+            assert_eq!(app.top_pane(), Pane::Records, "the detail is no tab: {drawn}");
+        } else {
+            assert_eq!(width, 60, "{drawn}");
+        }
+        for (label, pane) in [
+            ("[D] Devices", Pane::Devices),
+            ("[L] Locks", Pane::Locks),
+            ("[R] Records", Pane::Records),
+        ] {
+            for last in [false, true] {
+                // From another pane, as drawn there.
+                ch(&mut app, if pane == Pane::Locks { 'R' } else { 'L' });
+                let drawn = strip(&app);
+                let first =
+                    column_of(&drawn, label).unwrap_or_else(|| panic!("{label} drawn at {width}: {drawn}"));
+                let x = if last {
+                    first + label.chars().count() as u16 - 1
+                } else {
+                    first
+                };
+                click(&mut app, x, strip_row);
+                assert_eq!(
+                    app.top_pane(),
+                    pane,
+                    "click at {x} on {label} at {width}: {drawn}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -589,7 +631,7 @@ fn a_click_selects_the_row_drawn_there_and_d_deletes_exactly_it() {
         .unwrap()
         .to_string();
 
-    left_click(&mut app, 10, screen_row);
+    click(&mut app, 10, screen_row);
     let clicked = app.records.selected().unwrap().id().to_string();
     assert!(
         drawn_there.contains(&clicked),
@@ -616,7 +658,7 @@ fn a_click_below_the_last_record_changes_nothing() {
     let mut app = loaded(3);
     press(&mut app, KeyCode::Down);
     let layout = app.layout().unwrap();
-    left_click(&mut app, 10, layout.locks.bottom() - 2);
+    click(&mut app, 10, layout.locks.bottom() - 2);
     assert_eq!(app.records.selected().unwrap().id(), &id(1));
 }
 

@@ -24,7 +24,7 @@ const WIDTH_WITH_ENDED: u16 = 102;
 /// The pane at `area`; ages are measured at `server_now`, the server's clock.
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server_now: DateTime<Utc>) {
     let theme = chrome.theme;
-    let mut block = chrome.upper_block(&title_detail(pane, chrome));
+    let mut block = chrome.upper_block(&title_detail(pane, chrome), area);
     if let LoadState::Failed { message, .. } = pane.load() {
         block = block.title_bottom(Line::styled(
             format!(" loading stopped: {} (r to retry) ", format::escape(message)),
@@ -194,11 +194,7 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
     if let Some(lock) = chrome.live_lock(module) {
         parts.push(format!("lock {}", format::countdown(lock.time_left(chrome.now))));
     }
-    parts
-        .iter()
-        .map(|part| format!("· {part}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    parts.join(" · ")
 }
 
 /// What the pane says instead of a table, if it has no row to show.
