@@ -573,7 +573,7 @@ async fn idle_figures() {
 }
 
 /// Ids of alice's records of `module` on the server.
-async fn server_record_ids(server: &support::TestServer, module: &str) -> Vec<String> {
+pub(super) async fn server_record_ids(server: &support::TestServer, module: &str) -> Vec<String> {
     let resp = server
         .req("GET", &format!("{}/record", support::PREFIX))
         .query(&[("moduleCode", module), ("pageSize", "100")])

@@ -2,4 +2,5 @@
 //! and the real binary in a pseudo-terminal.
 
 mod e2e;
+mod narrow;
 mod records;
