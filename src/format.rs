@@ -247,7 +247,7 @@ fn char_width(c: char) -> usize {
 }
 
 /// The longest start of `text` that fits `columns`, and the rest.
-fn split_at_width(text: &str, columns: usize) -> (&str, &str) {
+pub fn split_at_width(text: &str, columns: usize) -> (&str, &str) {
     let mut used = 0;
     for (at, c) in text.char_indices() {
         used += char_width(c);

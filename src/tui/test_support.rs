@@ -224,7 +224,19 @@ pub fn screen_of(app: &App, width: u16, height: u16) -> String {
     let buffer = terminal.backend().buffer();
     let mut text = String::new();
     for y in 0..height {
-        let row: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+        // A wide character's second cell is drawn over by it: left out, so that CJK text reads
+        // as on a terminal.
+        let mut row = String::new();
+        let mut covered = 0;
+        for x in 0..width {
+            let symbol = buffer[(x, y)].symbol();
+            if covered > 0 {
+                covered -= 1;
+                continue;
+            }
+            covered = crate::format::width(symbol).saturating_sub(1);
+            row.push_str(symbol);
+        }
         text.push_str(row.trim_end());
         text.push('\n');
     }

@@ -215,6 +215,31 @@ pub fn short_lock_id(lock_id: &str) -> String {
     }
 }
 
+/// `spans` in at most `width` columns: whole if they fit, else cut where the room ends with a
+/// `…` (in the style of the span it cuts), so a cut line says so.
+pub fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    if spans.iter().map(Span::width).sum::<usize>() <= width {
+        return Line::from(spans);
+    }
+    let mut fitted = Vec::new();
+    let mut used = 0;
+    for span in spans {
+        let room = width.saturating_sub(used);
+        if room == 0 {
+            break;
+        }
+        if span.width() < room {
+            used += span.width();
+            fitted.push(span);
+            continue;
+        }
+        let (head, _) = format::split_at_width(&span.content, room - 1);
+        fitted.push(Span::styled(format!("{head}…"), span.style));
+        break;
+    }
+    Line::from(fitted)
+}
+
 /// A centred rectangle of at most `width` x `height` inside `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -290,6 +315,26 @@ mod tests {
         assert_eq!(wrapped_rows(&Line::from("0123456789"), 10), 1);
         assert_eq!(wrapped_rows(&Line::from("01234 6789 abc"), 10), 2);
         assert_eq!(wrapped_rows(&Line::from("a 0123456789012345"), 10), 3);
+    }
+
+    #[test]
+    fn cut_lines_end_in_an_ellipsis_in_the_style_of_what_was_cut() {
+        let spans = || vec![Span::raw("设备 "), Span::styled("MC-1", Style::new().bold())];
+        let text = |line: Line| {
+            line.spans
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect::<String>()
+        };
+        assert_eq!(text(fit_spans(spans(), 9)), "设备 MC-1");
+        assert_eq!(text(fit_spans(spans(), 8)), "设备 MC…");
+        assert_eq!(
+            text(fit_spans(spans(), 5)),
+            "设备…",
+            "cut where the first span ends"
+        );
+        assert_eq!(text(fit_spans(spans(), 4)), "设…");
+        assert_eq!(fit_spans(spans(), 8).spans[1].style, Style::new().bold());
     }
 
     #[test]

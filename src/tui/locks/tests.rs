@@ -665,7 +665,7 @@ fn selection_scrolls_into_view() {
 
 /// Frame tests: the pane drawn into a TestBackend in its normal, busy, warning, expired and
 /// error states, compared with committed snapshots (`snapshots/`). Time is fixed, so every
-/// countdown is exact. Regenerate with `INSTA_UPDATE=always cargo test`.
+/// countdown is exact. A changed frame is looked at before its `.snap.new` replaces the snapshot.
 mod frames {
     use crossterm::event::KeyCode;
     use ratatui::style::Color;

@@ -64,16 +64,22 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     let inner_width = area.width.saturating_sub(2);
     let show_gauge = inner_width >= WIDTH_WITH_GAUGE;
     let show_holder = inner_width >= WIDTH_WITH_HOLDER;
-    let header = Row::new([
-        "",
-        "Module",
-        "Lock id",
-        "Left",
-        "Time left",
-        "State",
-        "Auto",
-        "Held by",
-    ])
+    // Hidden columns are left out, not drawn 0 wide: their spacing would squeeze the others.
+    let shown = [true, true, true, true, show_gauge, true, true, show_holder];
+    let keep = |cells| shown_cells(cells, shown);
+    let header = keep(
+        [
+            "",
+            "Module",
+            "Lock id",
+            "Left",
+            "Time left",
+            "State",
+            "Auto",
+            "Held by",
+        ]
+        .map(Cell::from),
+    )
     .style(theme.header);
     let rows = pane
         .entries()
@@ -82,10 +88,11 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         .skip(pane.offset())
         .map(|(index, entry)| {
             let selected = index == pane.selected() && chrome.focus == Pane::Locks;
-            lock_row(entry, pane.full_ids, chrome, selected)
+            let row = keep(lock_cells(entry, pane.full_ids, chrome));
+            if selected { row.style(theme.selected) } else { row }
         })
         .chain(pane.creating().iter().map(|module| {
-            Row::new([
+            keep([
                 Cell::from(chrome.spinner()).style(theme.busy),
                 Cell::from(format::module_label(*module)),
                 Cell::from("…"),
@@ -101,16 +108,16 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         Constraint::Length(16),
         Constraint::Length(id_width as u16),
         Constraint::Length(7),
-        Constraint::Length(if show_gauge { GAUGE_CELLS as u16 } else { 0 }),
+        Constraint::Length(GAUGE_CELLS as u16),
         Constraint::Length(10),
         // "paused" in read-only mode; "auto" otherwise, leaving narrow screens their room.
         Constraint::Length(if chrome.session.read_only { 6 } else { 4 }),
-        if show_holder {
-            Constraint::Min(8)
-        } else {
-            Constraint::Length(0)
-        },
-    ];
+        Constraint::Min(8),
+    ]
+    .into_iter()
+    .zip(shown)
+    .filter(|(_, s)| *s)
+    .map(|(w, _)| w);
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -118,7 +125,13 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     frame.render_widget(table, area);
 }
 
-fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected: bool) -> Row<'a> {
+/// The cells of `shown` columns as a row.
+fn shown_cells(cells: [Cell<'_>; 8], shown: [bool; 8]) -> Row<'_> {
+    Row::new(cells.into_iter().zip(shown).filter(|(_, s)| *s).map(|(c, _)| c))
+}
+
+/// The cells of one lock's row, every column (the caller leaves out those not shown).
+fn lock_cells<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome) -> [Cell<'a>; 8] {
     let (now, theme) = (chrome.now, chrome.theme);
     let urgency = Urgency::of(&entry.lock, now);
     let (state, state_style) = match (entry.busy, entry.gone, urgency) {
@@ -143,7 +156,7 @@ fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected:
     } else {
         format::escape(&short_lock_id(entry.id())).into_owned()
     };
-    let row = Row::new([
+    [
         Cell::from(marker),
         Cell::from(format::module_label(entry.lock.module)),
         Cell::from(id),
@@ -163,12 +176,7 @@ fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected:
         } else {
             theme.dim
         }),
-    ]);
-    if selected {
-        row.style(theme.selected)
-    } else {
-        row.style(Style::new())
-    }
+    ]
 }
 
 /// `██████░░░░`: time left as a share of the lock lifetime, in whole seconds so that it only

@@ -359,7 +359,7 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &Bac
         ),
         lock,
         Line::from(""),
-        Line::styled("y / Enter: delete · n / Esc: keep it", theme.dim),
+        Line::styled("y: delete · n / Esc: keep it", theme.dim),
     ];
     // The lock line may wrap (a holder's name): the box grows with it.
     let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));

@@ -1621,8 +1621,8 @@ fn completing_changes_the_status_in_place() {
 }
 
 /// Frame tests of the record side: the records pane and each of its dialogs drawn into a
-/// TestBackend, compared with committed snapshots (`snapshots/`). Time is fixed. Regenerate
-/// with `INSTA_UPDATE=always cargo test`.
+/// TestBackend, compared with committed snapshots (`snapshots/`). Time is fixed. A changed frame is
+/// looked at before its `.snap.new` replaces the snapshot.
 mod frames {
     use crossterm::event::KeyCode;
 

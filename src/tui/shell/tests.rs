@@ -1,6 +1,7 @@
 //! Frame tests of the shell: status bar, activity log, tabs, help, quit prompt and the
 //! too-small screen, drawn into a TestBackend and compared with committed snapshots
-//! (`snapshots/`). Time is fixed. Regenerate with `INSTA_UPDATE=always cargo test`.
+//! (`snapshots/`). Time is fixed. A changed frame is looked at before its `.snap.new` replaces
+//! the snapshot.
 
 use crossterm::event::KeyCode;
 use ratatui::style::Color;

@@ -33,7 +33,7 @@ pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &
         .range(start..end)
         .enumerate()
         .map(|(i, entry)| {
-            let line = log_line(entry, chrome);
+            let line = log_line(entry, usize::from(area.width.saturating_sub(2)), chrome);
             // The line Enter opens.
             if focused && start + i + 1 == end {
                 line.style(chrome.theme.selected)
@@ -88,7 +88,12 @@ pub fn draw_log_entry(frame: &mut Frame, screen: Rect, entry: &LogEntry, chrome:
     );
 }
 
-fn log_line<'a>(entry: &'a LogEntry, chrome: &Chrome) -> Line<'a> {
+/// Columns of the operation in a log line: longer names are cut, so the columns after it stay.
+const OPERATION_WIDTH: usize = 24;
+
+/// One line of the log in `width` columns: time, operation, code, latency, then the message,
+/// cut with `…` where the pane ends (`Enter` shows it whole).
+fn log_line<'a>(entry: &'a LogEntry, width: usize, chrome: &Chrome) -> Line<'a> {
     let theme = chrome.theme;
     let time = entry
         .at
@@ -105,13 +110,19 @@ fn log_line<'a>(entry: &'a LogEntry, chrome: &Chrome) -> Line<'a> {
         .latency
         .map(|l| format!("{:>5} ms", l.as_millis()))
         .unwrap_or_default();
-    Line::from(vec![
+    let operation = format::escape(&entry.operation);
+    let operation = format::cut(&operation, OPERATION_WIDTH);
+    let padding = OPERATION_WIDTH.saturating_sub(format::width(&operation));
+    let mut spans = vec![
         Span::styled(format!(" {time} "), theme.dim),
-        Span::raw(format!("{:<24} ", entry.operation)),
+        Span::raw(format!("{operation}{:padding$} ", "")),
         Span::styled(format!("{result:>6} "), style),
         Span::styled(format!("{latency:>8} "), theme.dim),
-        Span::styled(format::escape(&entry.message), style),
-    ])
+    ];
+    let room = width.saturating_sub(spans.iter().map(Span::width).sum());
+    let message = format::escape(&entry.message);
+    spans.push(Span::styled(format::cut(&message, room).into_owned(), style));
+    Line::from(spans)
 }
 
 /// The bottom line: hints for the keys of `scopes` (from the keymap), and the latest notice on
@@ -132,7 +143,7 @@ pub fn draw_footer(
             // back at the next key), and a longer one ends after its last whole word.
             let notice = format::escape(notice);
             let notice = format::fit_words(&notice, usize::from(area.width.saturating_sub(1))).into_owned();
-            let notice_width = notice.chars().count() as u16 + 1;
+            let notice_width = format::width(&notice) as u16 + 1;
             // The hints that must stay (getting around, the way out of a dialog), as drawn.
             let essential: usize = fitting_hints(keymap, scopes, 0, read_only)
                 .into_iter()
@@ -206,7 +217,7 @@ fn fitting_hints<'a>(
 
 /// The columns a hint takes in the footer: ` keys hint `.
 fn hint_width(binding: &Binding) -> usize {
-    binding.keys.chars().count() + binding.hint.unwrap_or_default().chars().count() + 3
+    format::width(&binding.keys) + format::width(binding.hint.unwrap_or_default()) + 3
 }
 
 /// The help overlay: every key of the keymap, grouped by where it works.
@@ -247,7 +258,7 @@ pub fn draw_command_line(frame: &mut Frame, screen: Rect, line: &CommandLine, th
     let message_rows = line
         .message
         .as_ref()
-        .map_or(0, |m| m.chars().count().div_ceil(inner).clamp(1, 3) as u16);
+        .map_or(0, |m| format::width(m).div_ceil(inner).clamp(1, 3) as u16);
     let height = 3 + message_rows;
     let area = Rect::new(
         screen.x,

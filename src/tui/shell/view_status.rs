@@ -2,8 +2,8 @@
 //! READ-ONLY badge, then the last error.
 //!
 //! The badge is a safety indicator: it comes right after the app's name, so no width hides it.
-//! What follows gives way on a narrow screen in this order: the host, the clock, then the end of
-//! the rest (cut with `…`).
+//! What follows gives way on a narrow screen in this order: the host, the clock, the end of the
+//! profile's name, then the end of the user (each cut with `…`).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -17,6 +17,8 @@ use crate::tui::widgets::Chrome;
 const NAME: &str = " koobackup ";
 const BADGE: &str = "READ-ONLY";
 const SEPARATOR: &str = " │ ";
+/// Columns of the label worth keeping before the user gives way.
+const MIN_LABEL: usize = 12;
 
 /// Draws the status bar into its two rows at `area`.
 pub fn draw(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chrome) {
@@ -73,11 +75,17 @@ fn connection(status: &Status, chrome: &Chrome, room: usize) -> String {
         [&*label, &user, &clock].join(SEPARATOR),
         [&*label, &user].join(SEPARATOR),
     ];
-    let last = choices[2].clone();
-    choices
-        .into_iter()
-        .find(|text| format::width(text) <= room)
-        .unwrap_or_else(|| format::cut(&last, room).into_owned())
+    if let Some(fitting) = choices.iter().find(|text| format::width(text) <= room) {
+        return fitting.clone();
+    }
+    // The label is cut so that the user stays whole, while a useful part of the label is left.
+    let user_room = format::width(SEPARATOR) + format::width(&user);
+    match room.checked_sub(user_room) {
+        Some(label_room) if label_room >= MIN_LABEL => {
+            format!("{}{SEPARATOR}{user}", format::cut(&label, label_room))
+        }
+        _ => format::cut(&choices[2], room).into_owned(),
+    }
 }
 
 /// `host:port` of a base URL (what tells servers apart at a glance).
