@@ -468,6 +468,7 @@ impl App {
         if let Some(rows) = self.shown_record_rows() {
             changes.extend(self.records.clock_changes(rows, self.now, self.server_now()));
         }
+        changes.at.extend(self.status.error_changes(self.now));
         clock::next_tick(changes, self.now)
     }
 
@@ -561,11 +562,17 @@ impl App {
 
     fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let (countdowns, ages) = (self.locks.countdown_texts(self.now), self.shown_ages());
+        let error = self.status.shown_error(self.now).map(|e| e.minutes);
         self.now = now;
         let snapshot = self.snapshot();
         let outs = self.locks.tick(&snapshot.ctx());
         let effects = self.apply(outs, Pending::Locks);
-        if !effects.is_empty() || self.locks.countdown_texts(now) != countdowns || self.shown_ages() != ages {
+        let error_aged = self.status.shown_error(now).map(|e| e.minutes) != error;
+        if !effects.is_empty()
+            || self.locks.countdown_texts(now) != countdowns
+            || self.shown_ages() != ages
+            || error_aged
+        {
             self.needs_redraw = true;
         }
         effects
@@ -714,6 +721,7 @@ impl App {
             Command::OpenCommandLine => {
                 self.shell = Some(shell::Dialog::CommandLine(CommandLine::default()));
             }
+            Command::DismissError => self.status.last_error = None,
             Command::OpenLogEntry if self.focus == Pane::Activity => {
                 if let Some(entry) = self.activity.selected() {
                     self.shell = Some(shell::Dialog::LogEntry(Box::new(entry.clone())));

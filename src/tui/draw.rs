@@ -77,7 +77,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         None => {}
     }
     if let Some(dialog) = &app.locks.dialog {
-        locks::dialogs_view::draw(frame, area, dialog, theme);
+        locks::dialogs_view::draw(frame, area, dialog, &chrome);
     }
     records::dialogs_view::draw(frame, area, &app.records, &chrome, server_now);
     devices::dialogs_view::draw(frame, area, &app.devices, &chrome);

@@ -4,12 +4,15 @@
 
 use crossterm::event::KeyCode;
 
+use ratatui::layout::Rect;
+
 use crate::api::{DeviceEntity, Page, RecordStatus};
+use crate::lease::{Purpose, Standing};
 use crate::tui::App;
 use crate::tui::action::{Action, ApiCall, ApiOutcome};
 use crate::tui::test_support::{
-    FRAME_A, FRAME_C, app_holding, calls, ch, lock, only_call, press, record, reply_measured, screen_of,
-    session_named, t0,
+    FRAME_A, FRAME_B, FRAME_C, app_holding, calls, ch, foreign, lock, only_call, own, press, record,
+    reply_measured, screen_of, session_named, t0,
 };
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (60, 15)];
@@ -49,6 +52,21 @@ fn scene(width: u16, height: u16) -> App {
         width,
         height,
     )
+}
+
+/// A long profile with a 19-digit user: this app's lock on 100 and, beside it, a running
+/// `lock hold` backup's lock on 101.
+fn with_a_backup_running(width: u16, height: u16) -> App {
+    let mut session = session_named("profile production-eu-central-backup-gateway", false);
+    session.user_id = "1234567890123456789".into();
+    let backup = Purpose::Hold {
+        command: "restic backup --files-from /etc/restic/大文件列表.txt".into(),
+    };
+    let held = vec![
+        own(lock(FRAME_A, 545), false),
+        foreign(lock(FRAME_B, 300), backup, Standing::Running),
+    ];
+    App::new(session, held, Vec::new(), t0(), Rect::new(0, 0, width, height))
 }
 
 /// [`scene`] with the records of 102 listed (19-digit ids, CJK and long device names).
@@ -117,6 +135,31 @@ fn the_delete_question() {
         ch(&mut app, 'd');
         app
     });
+}
+
+#[test]
+fn the_new_lock_picker_says_which_modules_are_locked_and_by_whom() {
+    at_every_size("new_lock", |width, height| {
+        let mut app = with_a_backup_running(width, height);
+        ch(&mut app, 'n');
+        app
+    });
+    let mut app = with_a_backup_running(80, 24);
+    ch(&mut app, 'n');
+    let screen = screen_of(&app, 80, 24);
+    let line = |module: &str| screen.lines().find(|l| l.contains(module)).unwrap().to_string();
+    assert!(
+        line("1  100 (folder)").contains("— held by this app, 09:05 left"),
+        "{screen}"
+    );
+    assert!(
+        line("2  101 (album)").contains("— held by `lock hold` of `restic backup"),
+        "{screen}"
+    );
+    assert!(
+        !line("3  102 (address book)").contains("held by"),
+        "free: {screen}"
+    );
 }
 
 #[test]

@@ -17,6 +17,8 @@ const GAUGE_CELLS: i64 = 10;
 /// Inner width from which the holder column is shown: who holds a lock matters more than the
 /// gauge, which goes first.
 const WIDTH_WITH_HOLDER: u16 = 68;
+/// The holder column's least width.
+const HOLDER_MIN: u16 = 8;
 /// Inner width from which the gauge column is shown too (all columns with short ids).
 const WIDTH_WITH_GAUGE: u16 = 90;
 
@@ -67,6 +69,32 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     // Hidden columns are left out, not drawn 0 wide: their spacing would squeeze the others.
     let shown = [true, true, true, true, show_gauge, true, true, show_holder];
     let keep = |cells| shown_cells(cells, shown);
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(16),
+        Constraint::Length(id_width as u16),
+        Constraint::Length(7),
+        Constraint::Length(GAUGE_CELLS as u16),
+        Constraint::Length(10),
+        // "paused" in read-only mode; "auto" otherwise, leaving narrow screens their room.
+        Constraint::Length(if chrome.session.read_only { 6 } else { 4 }),
+        Constraint::Min(HOLDER_MIN),
+    ]
+    .into_iter()
+    .zip(shown)
+    .filter(|(_, s)| *s)
+    .map(|(w, _)| w)
+    .collect::<Vec<_>>();
+    // The holder takes what the other columns leave (between columns, one blank), at least
+    // its minimum (the table squeezes the others then).
+    let others: u16 = widths
+        .iter()
+        .map(|width| match width {
+            Constraint::Length(width) => width + 1,
+            _ => 0,
+        })
+        .sum();
+    let holder_width = usize::from(inner_width.saturating_sub(others).max(HOLDER_MIN));
     let header = keep(
         [
             "",
@@ -88,7 +116,7 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         .skip(pane.offset())
         .map(|(index, entry)| {
             let selected = index == pane.selected() && chrome.focus == Pane::Locks;
-            let row = keep(lock_cells(entry, pane.full_ids, chrome));
+            let row = keep(lock_cells(entry, pane.full_ids, holder_width, chrome));
             if selected { row.style(theme.selected) } else { row }
         })
         .chain(pane.creating().iter().map(|module| {
@@ -103,21 +131,7 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
                 Cell::from("this app"),
             ])
         }));
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(16),
-        Constraint::Length(id_width as u16),
-        Constraint::Length(7),
-        Constraint::Length(GAUGE_CELLS as u16),
-        Constraint::Length(10),
-        // "paused" in read-only mode; "auto" otherwise, leaving narrow screens their room.
-        Constraint::Length(if chrome.session.read_only { 6 } else { 4 }),
-        Constraint::Min(8),
-    ]
-    .into_iter()
-    .zip(shown)
-    .filter(|(_, s)| *s)
-    .map(|(w, _)| w);
+
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -130,8 +144,14 @@ fn shown_cells(cells: [Cell<'_>; 8], shown: [bool; 8]) -> Row<'_> {
     Row::new(cells.into_iter().zip(shown).filter(|(_, s)| *s).map(|(c, _)| c))
 }
 
-/// The cells of one lock's row, every column (the caller leaves out those not shown).
-fn lock_cells<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome) -> [Cell<'a>; 8] {
+/// The cells of one lock's row, every column (the caller leaves out those not shown); the
+/// holder is cut to `holder_width` with `…`.
+fn lock_cells<'a>(
+    entry: &'a LockEntry,
+    full_ids: bool,
+    holder_width: usize,
+    chrome: &Chrome,
+) -> [Cell<'a>; 8] {
     let (now, theme) = (chrome.now, chrome.theme);
     let urgency = Urgency::of(&entry.lock, now);
     let (state, state_style) = match (entry.busy, entry.gone, urgency) {
@@ -169,13 +189,15 @@ fn lock_cells<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome) -> [Cel
             (true, true) => "paused",
             (false, _) => "",
         }),
-        Cell::from(entry.holder.label()).style(if entry.holder.is_orphaned() {
-            theme.warning
-        } else if entry.holder.is_app() {
-            Style::new()
-        } else {
-            theme.dim
-        }),
+        Cell::from(format::cut(&entry.holder.label(), holder_width).into_owned()).style(
+            if entry.holder.is_orphaned() {
+                theme.warning
+            } else if entry.holder.is_app() {
+                Style::new()
+            } else {
+                theme.dim
+            },
+        ),
     ]
 }
 

@@ -21,6 +21,7 @@ pub static KEYS: &[KeyDef] = &[
     bind(Global, "Ctrl+d", "Ctrl+D", None, "Half a page down", C::HalfPageDown),
     bind(Global, "Ctrl+u", "Ctrl+U", None, "Half a page up", C::HalfPageUp),
     bind(Global, ":", ":", None, "Command line: :records 101, :profile NAME, :q…", C::OpenCommandLine),
+    bind(Global, "Ctrl+l", "Ctrl+L", None, "Take the error off the status bar (the log keeps it)", C::DismissError),
     bind(ActivityPane, "Enter", "Enter", Some("open"), "Show the highlighted line whole (j/k choose it)", C::OpenLogEntry),
     bind(LogEntry, "Esc Enter q", "Esc", Some("close"), "Close the line", C::Cancel),
     bind(Help, "k Up", "k/↑", Some("scroll"), "Scroll the help up", C::Up),

@@ -1,5 +1,6 @@
 //! The status bar's two lines: the connection (where, as whom, the server's clock) led by the
-//! READ-ONLY badge, then the last error.
+//! READ-ONLY badge, then the last error with when it happened (red while it is news, then
+//! dimmed, then gone; `Ctrl+L` takes it off sooner).
 //!
 //! The badge is a safety indicator: it comes right after the app's name, so no width hides it.
 //! What follows gives way on a narrow screen in this order: the host, the clock, the end of the
@@ -34,13 +35,19 @@ pub fn draw(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chrome) {
         chrome,
         usize::from(area.width).saturating_sub(used),
     )));
-    let error = match &status.last_error {
-        Some((at, error)) => {
-            let at = at.with_timezone(&session.display_offset).format("%H:%M:%S");
-            Line::styled(
-                format!(" last error {at}: {}", format::escape(error)),
-                theme.error,
-            )
+    let error = match status.shown_error(chrome.now) {
+        Some(error) => {
+            // When comes first, so that no message can push it out of sight.
+            let at = error.at.with_timezone(&session.display_offset).format("%H:%M:%S");
+            let age = match error.minutes {
+                0 => "just now".to_string(),
+                minutes => format!("{minutes} min ago"),
+            };
+            let when = format!(" last error {at}, {age}: ");
+            let room = usize::from(area.width).saturating_sub(format::width(&when));
+            let message = format::escape(error.message);
+            let style = if error.fresh() { theme.error } else { theme.dim };
+            Line::styled(format!("{when}{}", format::cut(&message, room)), style)
         }
         None => Line::styled(" no errors", theme.dim),
     };
