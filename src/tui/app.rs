@@ -146,6 +146,8 @@ pub struct App {
     /// A `:profile` or `:user` switch asked for and not yet done: what it goes to. Meanwhile
     /// nothing that changes the server is sent (it would be left behind on the old one).
     switching: Option<String>,
+    /// Live locks of connections switched away from: in the journal, renewed by nothing.
+    left_behind: Vec<session::LeftBehind>,
 }
 
 impl App {
@@ -182,6 +184,7 @@ impl App {
             read_only_forced: false,
             read_only_chosen: false,
             switching: None,
+            left_behind: Vec::new(),
             last_module: None,
         };
         app.read_only_forced = app.session.read_only;
@@ -807,6 +810,7 @@ impl App {
             (shell::Dialog::QuitPrompt { .. }, Command::ReleaseAllAndQuit) => {
                 return self.release_all_and_quit();
             }
+            (shell::Dialog::ConfirmSwitch { to, .. }, Command::Confirm) => return self.switch_to(to),
             (dialog, _) => self.shell = Some(dialog),
         }
         Vec::new()

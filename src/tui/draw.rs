@@ -67,11 +67,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(shell::Dialog::QuitPrompt { .. }) => shell_view::draw_quit_prompt(
             frame,
             area,
-            &app.locks.live_labels(app.now),
+            [app.locks.live_labels(app.now), app.left_behind_labels(app.now)],
             app.keymap(),
             app.session.read_only,
             theme,
         ),
+        Some(shell::Dialog::ConfirmSwitch { what, renewed, .. }) => {
+            shell_view::draw_switch_question(frame, area, what, *renewed, &app.session.label, theme)
+        }
         Some(shell::Dialog::CommandLine(line)) => shell_view::draw_command_line(frame, area, line, theme),
         Some(shell::Dialog::LogEntry(entry)) => shell_view::draw_log_entry(frame, area, entry, &chrome),
         None => {}

@@ -163,6 +163,17 @@ fn the_new_lock_picker_says_which_modules_are_locked_and_by_whom() {
 }
 
 #[test]
+fn the_question_before_a_switch_that_leaves_auto_renewed_locks() {
+    at_every_size("switch", |width, height| {
+        let mut app = scene(width, height).with_profiles(vec!["staging-eu-central-backup-gateway".into()]);
+        ch(&mut app, ':');
+        crate::tui::test_support::type_text(&mut app, "profile staging-eu-central-backup-gateway");
+        press(&mut app, KeyCode::Enter);
+        app
+    });
+}
+
+#[test]
 fn the_devices_pane() {
     at_every_size("devices", |width, height| {
         let mut app = scene(width, height);

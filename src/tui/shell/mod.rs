@@ -98,6 +98,13 @@ pub enum Dialog {
     QuitPrompt {
         live_locks: usize,
     },
+    /// A `:profile`/`:user` switch that would leave `renewed` auto-renewed locks unrenewed,
+    /// asked first; `to` names where it goes ("profile two").
+    ConfirmSwitch {
+        to: crate::tui::action::ConnectTo,
+        what: String,
+        renewed: usize,
+    },
     CommandLine(command_line::CommandLine),
     /// A line of the activity log, whole (a copy: new lines may push it out of the log).
     LogEntry(Box<activity::LogEntry>),
@@ -108,6 +115,7 @@ impl Dialog {
         match self {
             Dialog::Help { .. } => Scope::Help,
             Dialog::QuitPrompt { .. } => Scope::QuitPrompt,
+            Dialog::ConfirmSwitch { .. } => Scope::Confirm,
             Dialog::CommandLine(_) => Scope::CommandLine,
             Dialog::LogEntry(_) => Scope::LogEntry,
         }

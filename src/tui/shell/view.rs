@@ -14,7 +14,7 @@ use crate::tui::feature::Pane;
 use crate::tui::keymap::{Binding, Command, HelpLine, Keymap, Scope};
 use crate::tui::layout::{help_area, help_rows};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Chrome, centered, wrapped_rows};
+use crate::tui::widgets::{Chrome, boxed, centered, wrapped_rows};
 
 /// The activity log pane: newest line at the bottom.
 pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &Chrome) {
@@ -330,23 +330,36 @@ const DIALOG_WIDTH: u16 = 66;
 
 /// The quit prompt, with the user's keys for its choices; in read-only mode releasing is not
 /// offered (it would change the server).
+/// The quit prompt over the live locks the app holds `[here, elsewhere]`: on this connection
+/// (which it can release or keep) and left on connections switched away from (which stay in
+/// the journal, unrenewed, whatever the answer).
 pub fn draw_quit_prompt(
     frame: &mut Frame,
     screen: Rect,
-    locks: &[String],
+    [here, elsewhere]: [Vec<String>; 2],
     keymap: &Keymap,
     read_only: bool,
     theme: &Theme,
 ) {
     /// Locks named one by one; more are counted.
     const LISTED: usize = 5;
-    let mut lines = vec![Line::from(format!(
-        "This app holds {} live lock(s):",
-        locks.len()
-    ))];
-    lines.extend(locks.iter().take(LISTED).map(|l| Line::from(format!("  {l}"))));
-    if locks.len() > LISTED {
-        lines.push(Line::from(format!("  and {} more", locks.len() - LISTED)));
+    let listed = |locks: &[String], lines: &mut Vec<Line>| {
+        lines.extend(locks.iter().take(LISTED).map(|l| Line::from(format!("  {l}"))));
+        if locks.len() > LISTED {
+            lines.push(Line::from(format!("  and {} more", locks.len() - LISTED)));
+        }
+    };
+    let mut lines = vec![Line::from(format!("This app holds {} live lock(s):", here.len()))];
+    listed(&here, &mut lines);
+    if !elsewhere.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "and {} on connections switched away from (they stay in the journal, renewed by nothing):",
+                elsewhere.len()
+            ),
+            theme.warning,
+        ));
+        listed(&elsewhere, &mut lines);
     }
     lines.push(Line::from("Locks kept with `lock create` stay as they are."));
     lines.push(Line::from(""));
@@ -384,6 +397,35 @@ pub fn draw_quit_prompt(
         Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
         area,
     );
+}
+
+/// Asks before a switch to `what` that would leave `renewed` auto-renewed locks of `current`
+/// unrenewed.
+pub fn draw_switch_question(
+    frame: &mut Frame,
+    screen: Rect,
+    what: &str,
+    renewed: usize,
+    current: &str,
+    theme: &Theme,
+) {
+    let lines = vec![
+        Line::from(format!("Switch to {}?", format::escape(what))),
+        Line::from(""),
+        Line::styled(
+            format!(
+                "{renewed} lock(s) of {} are renewed automatically here. After the switch nothing renews them: they stay in the journal and expire, unless you switch back first.",
+                format::escape(current)
+            ),
+            theme.warning,
+        ),
+        Line::from(""),
+        Line::styled("y: switch · n / Esc: stay", theme.dim),
+    ];
+    let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, DIALOG_WIDTH, u16::try_from(rows + 2).unwrap_or(u16::MAX));
+    boxed(frame, area, "Switch connection", lines, theme);
 }
 
 #[cfg(test)]
