@@ -1235,6 +1235,33 @@ fn cleanup_proposes_old_new_records_and_confirms_by_number() {
 }
 
 #[test]
+fn the_clean_up_list_moves_by_ends_pages_and_half_pages() {
+    let mut app = loaded(300);
+    ch(&mut app, 'x');
+    let cursor = |app: &App| match record_dialog(app) {
+        Some(Dialog::Cleanup(view)) => (view.cursor, view.candidates.len()),
+        other => panic!("the clean-up view is open: {other:?}"),
+    };
+    let (_, candidates) = cursor(&app);
+    assert!(candidates > 250, "{candidates}");
+    ch(&mut app, 'G');
+    assert_eq!(cursor(&app).0, candidates - 1, "G: the last");
+    press(&mut app, KeyCode::Home);
+    assert_eq!(cursor(&app).0, 0, "Home: the first");
+    press(&mut app, KeyCode::End);
+    assert_eq!(cursor(&app).0, candidates - 1, "End: the last");
+    ch(&mut app, 'g');
+    press(&mut app, KeyCode::PageDown);
+    let page = cursor(&app).0;
+    assert!(page > 1, "a page is more than a row: {page}");
+    ctrl(&mut app, 'd');
+    assert_eq!(cursor(&app).0, page + page / 2, "Ctrl+D: half a page");
+    ctrl(&mut app, 'u');
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(cursor(&app).0, 0);
+}
+
+#[test]
 fn only_one_operation_waits_for_a_lock_at_a_time() {
     let mut app = app_without_lock();
     let (request, _) = only_call(&ch(&mut app, '3'));
