@@ -953,7 +953,10 @@ fn retention_rules_are_edited_in_place_with_a_live_preview() {
         ]
     );
     let screen = screen_of(&app, 110, 30);
-    assert!(screen.contains("dev-1 · 102: keep 1, delete 2"), "{screen}");
+    assert!(
+        screen.contains("phone 1 · 102: keep 1, delete 2"),
+        "by name: {screen}"
+    );
     assert!(screen.contains("not kept by keep_last 1"), "{screen}");
 
     // An invalid edit says why and leaves the last valid policy in force.
@@ -1023,12 +1026,12 @@ fn the_preview_counts_the_size_freed_where_the_files_are_known() {
     type_text(&mut app, "keep_last 1");
     let screen = screen_of(&app, 110, 30);
     assert!(
-        screen.contains("dev-0 · 102: keep 1, delete 1, frees 3.0 KiB"),
+        screen.contains("phone 0 · 102: keep 1, delete 1, frees 3.0 KiB"),
         "{screen}"
     );
     let dev_1 = screen
         .lines()
-        .find(|line| line.contains("dev-1 · 102"))
+        .find(|line| line.contains("phone 1 · 102"))
         .expect("dev-1 summarised");
     assert!(
         dev_1.contains("keep 1, delete 1") && !dev_1.contains("frees"),

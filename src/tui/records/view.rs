@@ -248,11 +248,7 @@ fn record_cells(
     theme: &Theme,
 ) -> [Cell<'static>; 8] {
     let device = &record.device_info;
-    let name = format::escape(if device.device_name.is_empty() {
-        device.device_id.as_str()
-    } else {
-        device.device_name.as_str()
-    });
+    let name = format::escape(device.display_name());
     let device = if device.device_os.is_empty() {
         name.into_owned()
     } else {
