@@ -3,8 +3,9 @@
 //! - `status/latency_0ms`, `status/latency_50ms`: the check as cron or Icinga runs it, with the
 //!   server answering at once or 50 ms late (its latency fault) — 1 device listing and 5 record
 //!   pages per module, the modules listed at once;
-//! - `status/sizes_latency_0ms`, `status/sizes_latency_50ms`: with `--sizes` (one file listing
-//!   per record, 8 at once).
+//! - `status/sizes_latency_0ms`, `status/sizes_latency_50ms`: with `--sizes` on a first start
+//!   (an empty size cache: one file listing per record, 8 at once);
+//! - `status/sizes_cached_latency_50ms`: the same on a later start, every size in the cache.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -32,8 +33,15 @@ fn status(c: &mut Criterion) {
     let server = rt.block_on(start(config)).expect("start server");
     fleet::fill(&db_path, USER.0, DEVICES, RECORDS_PER_MODULE);
     let base_url = server.base_url();
-    let run = |extra: &[&str]| {
+    let run = |extra: &[&str], cached: bool| {
         let home = dir.path().join("home");
+        // A first start has no cache: each run gets an empty one unless `cached`.
+        let cold = tempfile::tempdir().unwrap();
+        let cache = if cached {
+            home.join("cache")
+        } else {
+            cold.path().to_path_buf()
+        };
         let status = Command::new(env!("CARGO_BIN_EXE_koobackup"))
             .args(["status", "-q"])
             .args(extra)
@@ -41,6 +49,7 @@ fn status(c: &mut Criterion) {
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", &cache)
             .env("KOOBACKUP_BASE_URL", &base_url)
             .env("KOOBACKUP_USER_ID", USER.0)
             .env("KOOBACKUP_TOKEN", USER.1)
@@ -55,17 +64,18 @@ fn status(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(15));
-    for (name, latency, extra) in [
-        ("latency_0ms", 0, &[][..]),
-        ("latency_50ms", 50, &[][..]),
-        ("sizes_latency_0ms", 0, &["--sizes"][..]),
-        ("sizes_latency_50ms", 50, &["--sizes"][..]),
+    for (name, latency, extra, cached) in [
+        ("latency_0ms", 0, &[][..], false),
+        ("latency_50ms", 50, &[][..], false),
+        ("sizes_latency_0ms", 0, &["--sizes"][..], false),
+        ("sizes_latency_50ms", 50, &["--sizes"][..], false),
+        ("sizes_cached_latency_50ms", 50, &["--sizes"][..], true),
     ] {
         server.set_faults(Faults {
             latency: Duration::from_millis(latency),
             ..Faults::default()
         });
-        group.bench_function(name, |b| b.iter(|| run(extra)));
+        group.bench_function(name, |b| b.iter(|| run(extra, cached)));
     }
     group.finish();
     rt.block_on(server.shutdown());

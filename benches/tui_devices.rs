@@ -62,7 +62,7 @@ async fn load_devices(client: &Client) -> (Duration, Duration) {
             outcome,
             latency: Duration::ZERO,
             finished_at: Utc::now(),
-            clock_offset: chrono::Duration::zero(),
+            clock_offset: Some(chrono::Duration::zero()),
         })));
         spawn(effects, &mut in_flight);
         if first_paint.is_none() && app.devices.devices().len() == DEVICES {

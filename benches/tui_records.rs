@@ -125,7 +125,7 @@ async fn list_through_app(client: &Client) -> (Duration, Duration, App) {
             outcome,
             latency: Duration::ZERO,
             finished_at: Utc::now(),
-            clock_offset: chrono::Duration::zero(),
+            clock_offset: Some(chrono::Duration::zero()),
         })));
         first_page.get_or_insert_with(|| started.elapsed());
     }
@@ -209,7 +209,7 @@ fn app_with_records(n: usize) -> App {
             outcome: ApiOutcome::RecordsPage(Ok(Page::new(items, next_cursor))),
             latency: Duration::ZERO,
             finished_at: now,
-            clock_offset: chrono::Duration::zero(),
+            clock_offset: Some(chrono::Duration::zero()),
         })));
     }
     key(&mut app, KeyCode::Char('G'));

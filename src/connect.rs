@@ -23,6 +23,7 @@ use std::time::Duration;
 use crate::api::{ApiError, Client, ClientOptions, Credentials, Token};
 use crate::config::{self, Config, ConfigError, CredentialSource, SecretSource};
 use crate::health::{self, HealthConfig};
+use crate::history::{self, History, Keeping, Recorder, Who};
 use crate::hooks::{self, Hooks};
 use crate::journal::{Journal, JournalError};
 use crate::server::{self, RunningServer, ServerConfig, ServerError};
@@ -65,6 +66,9 @@ pub struct ConnectOptions {
     pub fresh: bool,
     /// Send nothing that changes the server (`--read-only`; a profile can ask for it too).
     pub read_only: bool,
+    /// Write the changes this connection sends into the history (`--no-history` turns it off;
+    /// off by default, so tests and library users write nothing in the user's home).
+    pub history: bool,
 }
 
 /// Why no connection could be set up.
@@ -152,6 +156,8 @@ pub struct EmbeddedSettings {
     /// The lock journal; with `fresh`, its entries for the demo server are dropped, because the
     /// reset database knows none of those locks.
     pub journal_path: PathBuf,
+    /// The config file (keys and colours only) could be changed by others: said as a warning.
+    pub config_warning: Option<String>,
 }
 
 /// The decision of where to connect, before anything is started or sent.
@@ -179,6 +185,10 @@ pub struct Connection {
     pub hooks: Hooks,
     /// The environment variable the profile's secret is read from, if it is one: kept from hooks.
     secret_var: Option<String>,
+    /// Whether (and where) this connection's changes are written down.
+    pub history: Keeping,
+    /// The profile's name, when the connection comes from one.
+    pub profile: Option<String>,
     journal_key: String,
 }
 
@@ -219,6 +229,30 @@ impl Connection {
         }
     }
 
+    /// Writes this connection's changes into the history from now on (when `wanted`): its client
+    /// tells a recorder of every change. The history is found in the state directory; when it
+    /// cannot be, [`Keeping::Broken`] says why and destructive commands refuse.
+    pub fn keep_history(&mut self, wanted: bool) {
+        if !wanted {
+            self.history = Keeping::Off;
+            return;
+        }
+        self.history = match History::default_place() {
+            Ok(history) => {
+                let who = Who::here(
+                    self.profile.clone(),
+                    self.journal_key.clone(),
+                    self.client.user_id().to_string(),
+                    history::this_command_line(),
+                );
+                let recorder = Recorder::new(history, who);
+                self.client = self.client.with_changes(recorder.changes());
+                Keeping::Recording(recorder)
+            }
+            Err(error) => Keeping::Broken(error.to_string()),
+        };
+    }
+
     /// Stops the embedded server, if any, letting requests in flight finish.
     pub async fn close(self) {
         if let Some(server) = self.embedded {
@@ -227,9 +261,11 @@ impl Connection {
     }
 }
 
-/// Resolves and connects in one step.
+/// Resolves and connects in one step, with the history the options ask for.
 pub async fn connect(options: &ConnectOptions) -> Result<Connection, ConnectError> {
-    resolve(options)?.connect().await
+    let mut connection = resolve(options)?.connect().await?;
+    connection.keep_history(options.history);
+    Ok(connection)
 }
 
 /// The profiles of the config file the options point at (none when it cannot be read): what
@@ -289,7 +325,7 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
         return profile_settings(options, name, profile, config_path)
             .map(|settings| Target::Remote(Box::new(settings)));
     }
-    if let Some(config) = config.filter(|c| !c.profiles.is_empty()) {
+    if let Some(config) = config.as_ref().filter(|c| !c.profiles.is_empty()) {
         let names: Vec<_> = config.profiles.keys().cloned().collect();
         return Err(ConnectError::Options(format!(
             "{} defines profiles ({}) but no default_profile; pass --profile NAME or set default_profile",
@@ -317,6 +353,7 @@ pub fn resolve(options: &ConnectOptions) -> Result<Target, ConnectError> {
         read_only: options.read_only,
         config_path,
         journal_path: Journal::default_path()?,
+        config_warning: config.and_then(|c| c.permission_warning),
     }))
 }
 
@@ -498,6 +535,11 @@ impl Target {
                     health: settings.health,
                     hooks: settings.hooks.unwrap_or_default(),
                     secret_var,
+                    history: Keeping::Off,
+                    profile: match &settings.origin {
+                        Origin::Profile { name, .. } => Some(name.clone()),
+                        Origin::CommandLine => None,
+                    },
                     journal_key,
                 })
             }
@@ -519,11 +561,13 @@ impl Target {
                     client: Client::new(options)?,
                     label: "embedded demo server".into(),
                     embedded: Some(server),
-                    warnings: Vec::new(),
+                    warnings: settings.config_warning.into_iter().collect(),
                     retention: None,
                     health: None,
                     hooks: Hooks::default(),
                     secret_var: None,
+                    history: Keeping::Off,
+                    profile: None,
                     journal_key,
                 })
             }
@@ -793,6 +837,7 @@ mod tests {
             read_only: false,
             config_path: dir.path().join("absent.toml"),
             journal_path: journal_path.clone(),
+            config_warning: None,
         });
         let connection = target.clone().connect().await.unwrap();
         assert!(connection.is_embedded());

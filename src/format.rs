@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use crate::api::{LockInfo, ModuleCode};
+pub use crate::units::{human_size, seconds};
 
 /// Whether `c` must not reach a terminal as it is: C0 controls (line breaks and tabs included),
 /// DEL, C1 controls, and the bidirectional formatting characters that can make text read in
@@ -76,31 +77,6 @@ pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-/// A duration in seconds for messages: `10`, `1.5`, `0.7` (a tenth at most, no float noise).
-pub fn seconds(duration: std::time::Duration) -> String {
-    let tenths = (duration.as_millis() + 50) / 100;
-    if tenths.is_multiple_of(10) {
-        format!("{}", tenths / 10)
-    } else {
-        format!("{}.{}", tenths / 10, tenths % 10)
-    }
-}
-
-/// `532 B`, `1.5 KiB`, `3.4 MiB`… (powers of 1024).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// A coarse age for people: "3d 4h", "5h 12m", "42m", "30s". Negative ages (a time stamped
@@ -363,15 +339,6 @@ mod tests {
     }
 
     #[test]
-    fn seconds_are_written_without_float_noise() {
-        use std::time::Duration;
-        assert_eq!(seconds(Duration::from_secs(10)), "10");
-        assert_eq!(seconds(Duration::from_millis(703)), "0.7");
-        assert_eq!(seconds(Duration::from_millis(1500)), "1.5");
-        assert_eq!(seconds(Duration::from_millis(40)), "0");
-    }
-
-    #[test]
     fn json_for_a_terminal_is_the_same_json_without_raw_controls() {
         let value = serde_json::json!({"name": "a\u{1b}[2J b\u{7f}c\u{9b}31m d\u{202e}e", "n": 1});
         let json = serde_json::to_string(&value).unwrap();
@@ -419,17 +386,6 @@ mod tests {
         assert_eq!(escape_lines("one\ntwo\u{1b}[2J"), "one\ntwo\\x1b[2J");
         assert_eq!(escape_lines("a\r\nb"), "a\\x0d\nb");
         assert!(matches!(escape_lines("a\nb"), Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn sizes_are_readable() {
-        assert_eq!(human_size(12), "12 B");
-        assert_eq!(human_size(532), "532 B");
-        assert_eq!(human_size(2048), "2.0 KiB");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
-        assert_eq!(human_size(5 * 1024 * 1024 + 512 * 1024), "5.5 MiB");
-        assert_eq!(human_size(u64::MAX), "16384.0 PiB");
     }
 
     #[test]

@@ -19,6 +19,12 @@ const SKEW_SAFETY_MARGIN_MS: i64 = 2_000;
 /// not move it.
 const SKEW_SAMPLES: usize = 5;
 
+/// A `Date` further than this from the local clock is not a clock sample but a broken or
+/// hostile header (`Fri, 31 Dec 9999`), and is ignored (our rule): stamping every later request
+/// with it would have a real KooDrive refuse them all. A machine clock off by more than a day
+/// needs fixing, and `config check` says so.
+pub const MAX_PLAUSIBLE_OFFSET: chrono::Duration = chrono::Duration::days(1);
+
 /// A secret: an access token or an app secret. Debug and Display are redacted so it cannot leak
 /// into logs or screens; the only way to read it is [`Token::expose`], used when building the
 /// `Authorization` header.
@@ -108,21 +114,30 @@ impl Credentials {
 }
 
 /// The estimated offset of the server's clock from ours (server minus local): the median of the
-/// last few `Date` headers.
+/// last few plausible `Date` headers.
 #[derive(Debug, Default)]
 pub struct ClockSkew {
     samples: Mutex<VecDeque<i64>>,
+    /// `Date` headers ignored: not a date, or further than [`MAX_PLAUSIBLE_OFFSET`] away.
+    ignored: std::sync::atomic::AtomicUsize,
 }
 
 impl ClockSkew {
     /// Updates the estimate from a response's `Date` header, received at `received_at` (local).
     /// The header has one-second resolution and is stamped before the response travels, so the
-    /// estimate errs on the side of an earlier server clock, which is the safe side.
+    /// estimate errs on the side of an earlier server clock, which is the safe side. A header
+    /// that is no date, or an implausible one, is ignored and counted; returns whether it was
+    /// taken.
     pub fn observe(&self, date_header: &str, received_at: DateTime<Utc>) -> bool {
-        let Ok(server) = DateTime::parse_from_rfc2822(date_header.trim()) else {
+        let offset = DateTime::parse_from_rfc2822(date_header.trim())
+            .ok()
+            .map(|server| server.with_timezone(&Utc) - received_at)
+            .filter(|offset| offset.abs() <= MAX_PLAUSIBLE_OFFSET);
+        let Some(offset) = offset else {
+            self.ignored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return false;
         };
-        let offset = (server.with_timezone(&Utc) - received_at).num_milliseconds();
+        let offset = offset.num_milliseconds();
         let mut samples = self.lock();
         if samples.len() == SKEW_SAMPLES {
             samples.pop_front();
@@ -146,9 +161,14 @@ impl ClockSkew {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Whether any answer has carried a readable `Date` yet.
+    /// Whether any answer has carried a readable, plausible `Date` yet.
     pub fn measured(&self) -> bool {
         !self.lock().is_empty()
+    }
+
+    /// How many `Date` headers were ignored as no date or an implausible one.
+    pub fn ignored(&self) -> usize {
+        self.ignored.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The estimate (zero before the first measurement).
@@ -207,6 +227,26 @@ mod tests {
         assert_eq!(skew.x_date(local), "20251103T070638Z");
         assert!(!skew.observe("garbage", local));
         assert_eq!(skew.offset(), chrono::Duration::minutes(5));
+        assert_eq!(skew.ignored(), 1);
+    }
+
+    #[test]
+    fn implausible_dates_are_ignored_and_counted() {
+        let skew = ClockSkew::default();
+        let local = Utc.with_ymd_and_hms(2025, 11, 3, 7, 0, 0).unwrap();
+        assert!(!skew.observe("Fri, 31 Dec 9999 23:59:59 GMT", local));
+        assert!(!skew.observe("Mon, 03 Nov 1975 07:00:00 GMT", local));
+        assert!(!skew.measured(), "no sample taken");
+        assert_eq!(
+            skew.x_date(local),
+            "20251103T065958Z",
+            "the local clock, minus the margin"
+        );
+        assert!(
+            skew.observe("Tue, 04 Nov 2025 06:59:00 GMT", local),
+            "23 h 59 m off is a clock"
+        );
+        assert_eq!(skew.ignored(), 2);
     }
 
     #[test]
@@ -233,8 +273,10 @@ mod tests {
     #[test]
     fn absurd_offsets_saturate_instead_of_panicking() {
         let skew = ClockSkew::default();
-        // A local clock near the end of time: the offset is hugely negative.
-        skew.observe("Mon, 03 Nov 2025 07:00:00 GMT", DateTime::<Utc>::MAX_UTC);
+        // A local clock at the start of time, with a server clock behind ours: the stamp would
+        // fall before the earliest time there is.
+        let local = Utc.with_ymd_and_hms(2025, 11, 4, 6, 0, 0).unwrap();
+        assert!(skew.observe("Mon, 03 Nov 2025 07:00:00 GMT", local));
         assert_eq!(
             skew.server_time(DateTime::<Utc>::MIN_UTC),
             DateTime::<Utc>::MIN_UTC

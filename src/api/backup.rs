@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use reqwest::Method;
 
-use super::client::{Call, Client, Idempotency};
+use super::changes::{Change, ChangeKind};
+use super::client::{Call, Client, Idempotency, header_safe};
 use super::error::ApiError;
 use super::error::LOCK_NOT_FOUND;
 use super::model::{
@@ -13,10 +14,19 @@ use super::model::{
     LockInfo, ModuleCode, Page,
 };
 use super::pages::follow_cursors;
-use super::sign;
+use super::path;
 
 /// "record not found".
 const RECORD_NOT_FOUND: i64 = 404001;
+
+/// Why a lock id the server granted cannot be used, in words, or `None` when it can: it must
+/// travel back in a header and be accepted as an id.
+fn unusable_lock_id(lock_id: &str) -> Option<String> {
+    if !header_safe(lock_id) {
+        return Some("holds line breaks or other characters an HTTP header cannot carry".into());
+    }
+    path::id_problem(lock_id).map(|problem| format!("cannot be used as an id ({problem})"))
+}
 
 /// What to list: one module's records, optionally of one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,54 +55,79 @@ pub enum Deleted {
     GoneOnRetry,
 }
 
-/// `/record/{id}` with the id escaped, so that whatever it holds it stays one path segment.
-fn record_path(record_id: &str) -> String {
-    format!("/record/{}", sign::encode(record_id))
-}
-
 impl Client {
     /// `POST /lock`. The expiry is counted from the moment the request was sent.
     pub async fn create_lock(&self, module: ModuleCode) -> Result<LockInfo, ApiError> {
-        let call = Call::new(Method::POST, "/lock", Idempotency::NotIdempotent)
-            .json(&CreateLockRequest { module_code: module });
-        let reply = self.exchange(call).await?;
-        let (answer, sent) = (reply.answer, reply.sent);
-        let data: CreateLockData = self.scrubbed(answer.data())?;
-        // A lock id names its module (`<uuid>@102`). One for another module than asked for would
-        // protect the wrong backups: it is given back, and the create fails.
-        if let Some(other) = LockInfo::module_of_id(&data.lock_id).filter(|m| *m != module) {
-            let _ = self.release_lock(&data.lock_id).await;
-            return Err(ApiError::Decode {
-                status: 200,
-                detail: format!(
-                    "asked for a lock for module {module}, the server granted {} for module {other}; \
-                     it was released again",
-                    crate::format::escape(&data.lock_id)
-                ),
-            });
+        let result = async {
+            let call = Call::new(Method::POST, "/lock", Idempotency::NotIdempotent)
+                .json(&CreateLockRequest { module_code: module });
+            let reply = self.exchange(call).await?;
+            let (answer, sent) = (reply.answer, reply.sent);
+            let data: CreateLockData = self.scrubbed(answer.data())?;
+            // A lock id that cannot be sent back (a line break, no id at all, a megabyte of it) could
+            // never be renewed or released: it is refused now, not journalled to fail later.
+            if let Some(problem) = unusable_lock_id(&data.lock_id) {
+                return Err(ApiError::BadAnswer {
+                    detail: format!(
+                        "the server granted the lock id {}, which {problem}, so it could never be \
+                         renewed or released; it was not kept, and expires on the server on its own \
+                         within 10 minutes",
+                        path::shown_id(&data.lock_id)
+                    ),
+                });
+            }
+            // A lock id names its module (`<uuid>@102`). One for another module than asked for would
+            // protect the wrong backups: it is given back, and the create fails.
+            if let Some(other) = LockInfo::module_of_id(&data.lock_id).filter(|m| *m != module) {
+                let _ = self.release_lock(&data.lock_id).await;
+                return Err(ApiError::BadAnswer {
+                    detail: format!(
+                        "asked for a lock for module {module}, the server granted {} for module {other}; \
+                         it was released again",
+                        data.lock_id
+                    ),
+                });
+            }
+            Ok(LockInfo {
+                module,
+                lock_id: data.lock_id,
+                expires_at: self.expiry_from(sent),
+            })
         }
-        Ok(LockInfo {
-            module,
-            lock_id: data.lock_id,
-            expires_at: self.expiry_from(sent),
-        })
+        .await;
+        let mut change = Change::of(ChangeKind::LockCreate).module(module);
+        if let Ok(lock) = &result {
+            change = change.lock(&lock.lock_id);
+        }
+        self.tell(change, &result);
+        result
     }
 
     /// `PATCH /lock`. Returns the lock with its new, conservatively estimated expiry: a live lock
     /// is extended to send time + TTL; an expired one to its old expiry + TTL (the server extends
     /// an expired lock from its expiry).
     pub async fn renew_lock(&self, lock: &LockInfo) -> Result<LockInfo, ApiError> {
-        let call = Call::new(Method::PATCH, "/lock", Idempotency::Idempotent).lock(&lock.lock_id);
-        let sent = self.exchange(call).await?.sent;
-        let expires_at = if sent >= lock.expires_at {
-            self.expiry_from(lock.expires_at)
-        } else {
-            self.expiry_from(sent)
-        };
-        Ok(LockInfo {
-            expires_at,
-            ..lock.clone()
-        })
+        let result = async {
+            let call = Call::new(Method::PATCH, "/lock", Idempotency::Idempotent).lock(&lock.lock_id);
+            let sent = self.exchange(call).await?.sent;
+            let expires_at = if sent >= lock.expires_at {
+                self.expiry_from(lock.expires_at)
+            } else {
+                self.expiry_from(sent)
+            };
+            Ok(LockInfo {
+                expires_at,
+                ..lock.clone()
+            })
+        }
+        .await;
+        self.tell(
+            Change::of(ChangeKind::LockRenew)
+                .module(lock.module)
+                .lock(&lock.lock_id),
+            &result,
+        );
+        result
     }
 
     /// `start + TTL`, saturating at the end of time.
@@ -105,23 +140,40 @@ impl Client {
     /// `DELETE /lock`. Repeated after a failure in transit; a repeat answered "lock not found"
     /// then means the earlier attempt released it.
     pub async fn release_lock(&self, lock_id: &str) -> Result<(), ApiError> {
-        let idempotency = Idempotency::Removal { gone: LOCK_NOT_FOUND };
-        let call = Call::new(Method::DELETE, "/lock", idempotency).lock(lock_id);
-        self.exchange(call).await.map(drop)
+        let result = async {
+            let idempotency = Idempotency::Removal { gone: LOCK_NOT_FOUND };
+            let call = Call::new(Method::DELETE, "/lock", idempotency).lock(lock_id);
+            self.exchange(call).await.map(drop)
+        }
+        .await;
+        self.tell(Change::of(ChangeKind::LockRelease).lock(lock_id), &result);
+        result
     }
 
     /// `POST /record` under `lock_id`. Never repeated: a lost answer may hide a created record.
     pub async fn create_record(&self, lock_id: &str, record: &NewRecord) -> Result<BackupRecord, ApiError> {
-        let body = CreateRecordRequest {
-            module_code: record.module,
-            device_id: record.device_id.clone(),
-            properties: record.properties.clone(),
-        };
-        let call = Call::new(Method::POST, "/record", Idempotency::NotIdempotent)
+        let result: Result<BackupRecord, ApiError> = async {
+            let body = CreateRecordRequest {
+                module_code: record.module,
+                device_id: record.device_id.clone(),
+                properties: record.properties.clone(),
+            };
+            let call = Call::new(Method::POST, "/record", Idempotency::NotIdempotent)
+                .lock(lock_id)
+                .json(&body);
+            let answer = self.exchange(call).await?.answer;
+            self.scrubbed(answer.data())
+        }
+        .await;
+        let mut change = Change::of(ChangeKind::RecordCreate)
+            .module(record.module)
             .lock(lock_id)
-            .json(&body);
-        let answer = self.exchange(call).await?.answer;
-        self.scrubbed(answer.data())
+            .device(&record.device_id);
+        if let Ok(created) = &result {
+            change = change.record(&created.record_id);
+        }
+        self.tell(change, &result);
+        result
     }
 
     /// `GET /record`: one page, starting at `cursor` (or the first page).
@@ -163,10 +215,14 @@ impl Client {
 
     /// `GET /record/{id}`.
     pub async fn get_record(&self, record_id: &str) -> Result<BackupRecord, ApiError> {
-        let path = record_path(record_id);
+        let path = path::record(record_id)?;
         let call = Call::new(Method::GET, &path, Idempotency::Idempotent);
         let answer = self.exchange(call).await?.answer;
-        self.scrubbed(answer.data())
+        let record: BackupRecord = self.scrubbed(answer.data())?;
+        if let Some(changes) = self.changes() {
+            changes.0.read_record(&record);
+        }
+        Ok(record)
     }
 
     /// `PATCH /record/{id}`: marks the record completed, optionally replacing its properties.
@@ -177,11 +233,21 @@ impl Client {
         record_id: &str,
         properties: Option<String>,
     ) -> Result<(), ApiError> {
-        let path = record_path(record_id);
-        let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent)
-            .lock(lock_id)
-            .json(&CompleteRecordRequest { properties });
-        self.exchange(call).await.map(drop)
+        let result = async {
+            let path = path::record(record_id)?;
+            let call = Call::new(Method::PATCH, &path, Idempotency::NotIdempotent)
+                .lock(lock_id)
+                .json(&CompleteRecordRequest { properties });
+            self.exchange(call).await.map(drop)
+        }
+        .await;
+        self.tell(
+            Change::of(ChangeKind::RecordComplete)
+                .lock(lock_id)
+                .record(record_id),
+            &result,
+        );
+        result
     }
 
     /// `DELETE /record/{id}`: deletes the record and its backup files. Repeated after a failure
@@ -189,17 +255,29 @@ impl Client {
     /// [`Deleted::GoneOnRetry`]: gone, most likely by the earlier attempt, but not provably by
     /// this one.
     pub async fn delete_record(&self, lock_id: &str, record_id: &str) -> Result<Deleted, ApiError> {
-        let path = record_path(record_id);
-        let idempotency = Idempotency::Removal {
-            gone: RECORD_NOT_FOUND,
-        };
-        let call = Call::new(Method::DELETE, &path, idempotency).lock(lock_id);
-        let reply = self.exchange(call).await?;
-        Ok(if reply.gone_on_retry {
-            Deleted::GoneOnRetry
-        } else {
-            Deleted::Confirmed
-        })
+        let result = async {
+            let path = path::record(record_id)?;
+            let idempotency = Idempotency::Removal {
+                gone: RECORD_NOT_FOUND,
+            };
+            let call = Call::new(Method::DELETE, &path, idempotency).lock(lock_id);
+            let reply = self.exchange(call).await?;
+            Ok(if reply.gone_on_retry {
+                Deleted::GoneOnRetry
+            } else {
+                Deleted::Confirmed
+            })
+        }
+        .await;
+        let mut change = Change::of(ChangeKind::RecordDelete)
+            .lock(lock_id)
+            .record(record_id);
+        if let Ok(Deleted::GoneOnRetry) = result {
+            change.note =
+                Some("not found when repeated after an unanswered attempt: gone, not provably by this call");
+        }
+        self.tell(change, &result);
+        result
     }
 
     /// `GET /record/{id}/files`: one page of a record's files.
@@ -209,14 +287,18 @@ impl Client {
         page_size: u32,
         cursor: Option<&str>,
     ) -> Result<Page<BackupFile>, ApiError> {
-        let path = format!("{}/files", record_path(record_id));
+        let path = format!("{}/files", path::record(record_id)?);
         let mut call =
             Call::new(Method::GET, &path, Idempotency::Idempotent).param("pageSize", page_size.to_string());
         if let Some(cursor) = cursor {
             call = call.param("cursor", cursor);
         }
         let answer = self.exchange(call).await?.answer;
-        self.scrubbed_page(answer.page("data"))
+        let page: Page<BackupFile> = self.scrubbed_page(answer.page("data"))?;
+        if let Some(changes) = self.changes() {
+            changes.0.read_files(record_id, &page.items);
+        }
+        Ok(page)
     }
 
     /// Every page of a record's files, following `nextCursor` to the end or to `max_pages`.
@@ -236,17 +318,5 @@ impl Client {
             },
             max_pages,
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_ids_stay_one_path_segment() {
-        assert_eq!(record_path("1842862763295184641"), "/record/1842862763295184641");
-        assert_eq!(record_path("../x"), "/record/..%2Fx");
-        assert_eq!(record_path("a b?c#d"), "/record/a%20b%3Fc%23d");
     }
 }

@@ -13,10 +13,12 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 
 use super::auth::{ClockSkew, Credentials, Scheme};
+use super::changes::{Change, Changes, nothing_sent};
 use super::decode::{Answer, decode_answer, without_secret};
 use super::error::ApiError;
 use super::model::{LOCK_TTL, Page};
-use super::sign;
+use super::{sign, tls};
+use crate::units;
 
 pub use super::backup::{NewRecord, RecordQuery};
 
@@ -63,15 +65,20 @@ pub struct ClientOptions {
     pub on_retry: Option<RetryNotes>,
     /// Told of every attempt's outcome (the bulk engine adapts its concurrency to them).
     pub on_attempt: Option<AttemptObserver>,
+    /// Told of every change call once it ended, and of records and files read (the history).
+    pub on_change: Option<Changes>,
 }
 
-/// What a call does, in words for messages: `creating a lock`, `deleting record 42`.
+/// What a call does, in words for messages: `creating a lock`, `deleting record 42`. An id in
+/// it is as sent (decoded, not escaped: whatever prints the sentence escapes it).
 pub fn describe_call(method: &Method, path: &str) -> String {
     let segments: Vec<String> = path
         .trim_start_matches('/')
         .split('/')
         .map(|s| {
-            crate::format::escape(&percent_encoding::percent_decode_str(s).decode_utf8_lossy()).into_owned()
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
         })
         .collect();
     let verb = match *method {
@@ -105,10 +112,10 @@ pub fn describe_call(method: &Method, path: &str) -> String {
 /// fails too).
 fn brief(error: &ApiError) -> String {
     match error {
-        ApiError::Timeout { after } => format!("no answer within {} s", crate::format::seconds(*after)),
+        ApiError::Timeout { after } => format!("no answer within {} s", units::seconds(*after)),
         ApiError::Transport { .. } => "the connection failed".into(),
         ApiError::Http { status } => format!("HTTP {status}"),
-        ApiError::Api { status, code, .. } => format!("HTTP {status}, code {}", crate::format::escape(code)),
+        ApiError::Api { status, code, .. } => format!("HTTP {status}, code {code}"),
         ApiError::Decode { status, .. } => format!("HTTP {status} with an answer that is not KooDrive JSON"),
         other => other.to_string(),
     }
@@ -163,6 +170,7 @@ impl ClientOptions {
             read_only: false,
             on_retry: None,
             on_attempt: None,
+            on_change: None,
         }
     }
 }
@@ -280,16 +288,7 @@ impl Client {
             // host, and turn a POST into a GET: never followed, reported instead.
             .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &options.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| unusable(format!("cannot read the CA file {}: {e}", path.display())))?;
-            for certificate in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                unusable(format!(
-                    "the CA file {} holds no usable PEM certificate: {e}",
-                    path.display()
-                ))
-            })? {
-                builder = builder.add_root_certificate(certificate);
-            }
+            builder = builder.use_preconfigured_tls(tls::config_with_ca_file(path).map_err(unusable)?);
         }
         let http = builder.build().map_err(|e| unusable(e.to_string()))?;
         let host = match url.port() {
@@ -328,6 +327,35 @@ impl Client {
             options: Arc::new(options),
             ..self.clone()
         }
+    }
+
+    /// The same client (sharing connections and the clock estimate) telling `changes` of every
+    /// change call and of what it read.
+    pub fn with_changes(&self, changes: Changes) -> Client {
+        let mut options = (*self.options).clone();
+        options.on_change = Some(changes);
+        Client {
+            options: Arc::new(options),
+            ..self.clone()
+        }
+    }
+
+    /// The listener told of changes and reads, if any.
+    pub(super) fn changes(&self) -> Option<&Changes> {
+        self.options.on_change.as_ref()
+    }
+
+    /// Tells the listener, if any, that `change` ended with `result` (not when nothing was sent).
+    pub(super) fn tell<'a, T>(&self, mut change: Change<'a>, result: &'a Result<T, ApiError>) {
+        let Some(changes) = &self.options.on_change else {
+            return;
+        };
+        change.failure = result.as_ref().err();
+        if change.failure.is_some_and(nothing_sent) {
+            return;
+        }
+        change.server_offset = self.clock_measured().then(|| self.clock_offset());
+        changes.0.changed(&change);
     }
 
     /// The same client (sharing connections and the clock estimate) with `retries` extra
@@ -391,13 +419,13 @@ impl Client {
         self.options.timeout
     }
 
-    /// Server clock minus local clock, as measured from recent `Date` headers (zero until the
-    /// first answer).
     /// Whether this client sends only reads ([`ClientOptions::read_only`]).
     pub fn is_read_only(&self) -> bool {
         self.options.read_only
     }
 
+    /// Server clock minus local clock, as measured from recent `Date` headers (zero until the
+    /// first plausible one).
     pub fn clock_offset(&self) -> chrono::Duration {
         self.skew.offset()
     }
@@ -405,6 +433,12 @@ impl Client {
     /// Whether an answer has told the server's clock yet.
     pub fn clock_measured(&self) -> bool {
         self.skew.measured()
+    }
+
+    /// How many `Date` headers were ignored as no date, or as more than a day from this
+    /// machine's clock ([`super::auth::MAX_PLAUSIBLE_OFFSET`]).
+    pub fn ignored_dates(&self) -> usize {
+        self.skew.ignored()
     }
 
     /// Our best estimate of the server's clock now.
@@ -499,7 +533,9 @@ impl Client {
             retries_left -= 1;
             tracing::info!(
                 path = call.path,
-                error = %error,
+                // Quoted as a Rust string, so a server's control characters in it reach the log
+                // file escaped (an operator may `tail` it on a terminal).
+                error = ?error.to_string(),
                 wait_ms = wait.as_millis() as u64,
                 retries_left,
                 "retrying"
@@ -509,7 +545,7 @@ impl Client {
                     "{} failed ({}); trying again in {} s ({} more attempt(s) at most)",
                     describe_call(&call.method, call.path),
                     brief(&error),
-                    crate::format::seconds(wait),
+                    units::seconds(wait),
                     retries_left + 1
                 ));
             }
@@ -587,13 +623,13 @@ impl Client {
         // A lock id comes from the user or a journal file, not from the checked settings: one an
         // HTTP header cannot carry is refused here rather than silently left out.
         if let Some(lock_id) = call.lock_id
-            && HeaderValue::from_str(lock_id).is_err()
+            && !header_safe(lock_id)
         {
-            return Err(ApiError::Settings {
-                url: self.options.base_url.clone(),
+            return Err(ApiError::NotSent {
                 cause: format!(
-                    "the lock id {} holds characters an HTTP header cannot carry",
-                    crate::format::escape(lock_id)
+                    "the lock id {} holds characters an HTTP header cannot carry (line breaks or \
+                     other control characters)",
+                    super::path::shown_id(lock_id)
                 ),
             });
         }
@@ -720,6 +756,12 @@ impl Client {
                 after: self.options.timeout,
             };
         }
+        if let Some(cause) = tls::certificate_problem(&error) {
+            return ApiError::Certificate {
+                url: self.options.base_url.clone(),
+                cause,
+            };
+        }
         // The innermost cause says what actually went wrong ("Connection refused"); reqwest's
         // own text repeats the URL and adds nothing a user can act on.
         let mut innermost: &dyn std::error::Error = &error;
@@ -738,6 +780,12 @@ impl Client {
             cause,
         }
     }
+}
+
+/// Whether `value` can travel in an HTTP header as it is: no line breaks or other control
+/// characters (a tab included, which a header would carry but a server may trim or split on).
+pub(super) fn header_safe(value: &str) -> bool {
+    HeaderValue::from_str(value).is_ok() && !value.chars().any(char::is_control)
 }
 
 /// Secrets shorter than this are not searched for in server messages: they would match ordinary
@@ -772,10 +820,30 @@ fn is_loopback_host(host: &str) -> bool {
     }
 }
 
+/// Longest base URL accepted, in characters (our rule): a real one is a host and a short path;
+/// a longer one is a paste gone wrong, and would only end as a refused request line.
+pub const MAX_BASE_URL_LEN: usize = 2048;
+
+/// Why `url` is too long to be a base URL, or `None`. Said without repeating it.
+pub fn base_url_length_problem(url: &str) -> Option<String> {
+    let length = url.chars().count();
+    (length > MAX_BASE_URL_LEN).then(|| {
+        format!(
+            "the base URL is {length} characters long; at most {MAX_BASE_URL_LEN} are accepted (our rule)"
+        )
+    })
+}
+
 /// Refuses options that could never produce a request, or that would send the credentials
 /// where they should not go; returns the parsed base URL.
 fn check_options(options: &ClientOptions) -> Result<reqwest::Url, ApiError> {
     let base_url = options.base_url.trim();
+    if let Some(problem) = base_url_length_problem(base_url) {
+        return Err(ApiError::Settings {
+            url: super::path::shown_id(base_url),
+            cause: problem,
+        });
+    }
     let unusable = |cause: String| ApiError::Settings {
         // The URL as typed may hold a password: show it only without one.
         url: match reqwest::Url::parse(base_url) {
@@ -822,13 +890,13 @@ fn check_options(options: &ClientOptions) -> Result<reqwest::Url, ApiError> {
         ));
     }
     let creds = &options.credentials;
-    if HeaderValue::from_str(&creds.user_id).is_err() || creds.user_id.chars().any(char::is_control) {
+    if !header_safe(&creds.user_id) {
         return Err(unusable(
             "the user id contains characters an HTTP header cannot carry (such as line breaks); check it"
                 .into(),
         ));
     }
-    let unfit = |value: &str| HeaderValue::from_str(value).is_err() || value.chars().any(char::is_control);
+    let unfit = |value: &str| !header_safe(value);
     let refuse = |what: &str| {
         Err(unusable(format!(
             "the {what} contains characters an HTTP header cannot carry (such as line breaks); check it"

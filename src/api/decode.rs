@@ -63,13 +63,28 @@ impl Answer {
         };
         let mut page = Page::new(Vec::with_capacity(items.len()), next_cursor);
         for (index, item) in items.into_iter().enumerate() {
-            match serde_json::from_value(item) {
+            match read_item(item) {
                 Ok(item) => page.items.push(item),
-                Err(e) => page.unreadable.push(format!("item {}: {e}", index + 1)),
+                Err(why) => page.unreadable.push(format!("item {}: {why}", index + 1)),
             }
         }
         Ok(page)
     }
+}
+
+/// One list item as `T`, or why not, naming the field that could not be read
+/// (`field "status": 2.5 is not an integer`), clipped like any server text (serde quotes the
+/// value it could not read).
+fn read_item<T: DeserializeOwned>(item: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(item).map_err(|error| {
+        let path = error.path().to_string();
+        let why = error.into_inner().to_string();
+        if path == "." {
+            clip(&why)
+        } else {
+            clip(&format!("field \"{path}\": {why}"))
+        }
+    })
 }
 
 fn shape(detail: String) -> ApiError {
@@ -100,9 +115,13 @@ fn code_of(object: &Map<String, Value>) -> Option<String> {
     }
 }
 
-/// Whether `code` means success: zero, written any way a number can be (`0`, `"0"`, `"00"`).
+/// Whether `code` means success: zero, written any way a number can be (`0`, `"0"`, `"00"`,
+/// `-0`, `0.0`, `"0e3"`). A code that is zero however written is success, or a created lock
+/// would be neither kept nor given back.
 fn is_success_code(code: &str) -> bool {
-    !code.is_empty() && code.bytes().all(|b| b == b'0')
+    code.parse::<f64>().is_ok_and(|number| number == 0.0)
+        // `f64` also reads `inf` and `nan`; only a written number counts.
+        && code.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// Turns a whole HTTP answer into its JSON object, or the error it describes. `location` is the
@@ -200,6 +219,39 @@ mod tests {
             let data: CreateLockData = ok(body).unwrap().data().unwrap();
             assert_eq!(data.lock_id, "a@100", "{body}");
         }
+    }
+
+    #[test]
+    fn a_zero_code_is_success_however_it_is_written() {
+        for code in ["-0", "0.0", "\"0.0\"", "\"-0\"", "0e3", "\"00\""] {
+            let body = format!(r#"{{"code":{code},"data":{{"lockId":"a@100"}}}}"#);
+            assert!(ok(&body).is_ok(), "{code}");
+        }
+        for code in ["\"inf\"", "\"nan\"", "\"0x0\"", "0.5", "\"\""] {
+            let body = format!(r#"{{"code":{code}}}"#);
+            assert!(ok(&body).is_err(), "{code}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_item_names_its_field() {
+        let body = r#"{"code":0,"data":[
+            {"recordId":"1","moduleCode":"102","status":2.5,"version":1,"createTime":"2025-12-17T07:59:20.752Z"},
+            {"recordId":"2","moduleCode":"102","status":2.0,"version":"1e2","createTime":"2025-12-17T07:59:20.752Z",
+             "deviceInfo":{"createTime":"yesterday"}}
+        ]}"#;
+        let page: Page<BackupRecord> = ok(body).unwrap().page("data").unwrap();
+        assert!(page.items.is_empty());
+        assert!(
+            page.unreadable[0].starts_with("item 1: field \"status\": 2.5 is not an integer"),
+            "{:?}",
+            page.unreadable
+        );
+        assert!(
+            page.unreadable[1].starts_with("item 2: field \"deviceInfo.createTime\""),
+            "{:?}",
+            page.unreadable
+        );
     }
 
     #[test]

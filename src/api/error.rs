@@ -4,11 +4,15 @@
 //! sent; a code is never read for its digits. Only codes listed by name (the published KooDrive
 //! codes and the local server's table) add a hint, or give a class to a failure that arrives
 //! under a status that says nothing (a gateway answering every failure with HTTP 200).
+//!
+//! Every text a server sent (its `msg`, a `Location`, an id it granted) is kept here exactly as
+//! sent: JSON output carries it raw, and whatever prints it for a terminal escapes it there
+//! (`format::escape`).
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::format;
+use crate::units;
 
 /// KooDrive's "lock not found" (never existed, or released).
 pub const LOCK_NOT_FOUND: i64 = 404_002;
@@ -37,10 +41,22 @@ pub enum ErrorKind {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
-    /// The request never got a whole HTTP answer: connection refused, DNS, reset, TLS. `cause`
-    /// says what happened and what to check.
+    /// The request never got a whole HTTP answer: connection refused, DNS, reset, a TLS
+    /// handshake that broke off. `cause` says what happened and what to check.
     #[error("cannot talk to the KooDrive server at {url}: {cause}")]
     Transport { url: String, cause: String },
+
+    /// The server's certificate was refused (unknown issuer, another name, expired). Repeating
+    /// the request cannot change that, so it is never retried; `cause` says what is wrong in
+    /// words and what to do.
+    #[error("cannot trust the KooDrive server at {url}: {cause}")]
+    Certificate { url: String, cause: String },
+
+    /// A request that cannot be sent as asked, found before anything left the machine: an id
+    /// that would not stay one path segment (`.`, `..`, empty, too long), a field breaking its
+    /// documented pattern, a lock id an HTTP header cannot carry.
+    #[error("{cause}; nothing was sent")]
+    NotSent { cause: String },
 
     /// Settings that cannot work, found before anything is sent: a base URL that is no URL or
     /// carries a password, plain HTTP to another machine, an unreadable CA file, credentials an
@@ -65,13 +81,20 @@ pub enum ApiError {
     )]
     Decode { status: u16, detail: String },
 
+    /// A KooDrive answer that reads, but cannot be used as it is (a lock id that could never be
+    /// sent back, a lock for another module than asked for). `detail` says why and what became
+    /// of it.
+    #[error("the server's answer cannot be used: {detail}")]
+    BadAnswer { detail: String },
+
     /// An HTTP error status whose body carried no KooDrive error code.
     #[error("{}", HttpStatusMessage(*.status))]
     Http { status: u16 },
 
     /// A KooDrive JSON answer with a failure `code` (as sent: a number or a string). `msg` is the
-    /// server's text, clipped to a status line.
-    #[error("{}", ApiMessage(.code, .msg))]
+    /// server's text, clipped to a status line. Displayed with the code; [`ApiError::message`]
+    /// leaves it out, for documents that carry the code in a field of its own.
+    #[error("{}", ApiMessage(.code, .msg, true))]
     Api { status: u16, code: String, msg: String },
 
     /// The server answered with a redirect; koobackup follows none (a redirect would carry the
@@ -83,15 +106,13 @@ pub enum ApiError {
     #[error(
         "the server's answer is larger than {} (the answer size limit); stopped reading it. \
          Is the base URL a KooDrive server?",
-        format::human_size(*.limit)
+        units::human_size(*.limit)
     )]
     TooLarge { limit: u64 },
 
-    /// A listing that went on past the page limit.
-    #[error(
-        "the listing did not end after {pages} pages (the page limit): the server keeps sending \
-         a next cursor"
-    )]
+    /// A listing that went on past the page limit: the caller's bound, not the server's fault
+    /// (though an endless chain of new cursors ends here too).
+    #[error("stopped after {pages} pages, the page limit: the listing goes on beyond it")]
     TooManyPages { pages: usize },
 }
 
@@ -125,8 +146,7 @@ impl fmt::Display for RedirectMessage<'_> {
                 f,
                 "the server answered HTTP {} and redirects to {}; koobackup follows no redirects: \
                  if that address is right, use it as the base URL",
-                self.0,
-                format::escape(location)
+                self.0, location
             ),
             None => write!(
                 f,
@@ -137,20 +157,24 @@ impl fmt::Display for RedirectMessage<'_> {
     }
 }
 
-/// Display of [`ApiError::Api`]: the server's message, its code, and what to do about it.
-struct ApiMessage<'a>(&'a str, &'a str);
+/// Display of [`ApiError::Api`]: the server's message, its code (unless `with_code` is off),
+/// and what to do about it.
+struct ApiMessage<'a>(&'a str, &'a str, bool);
 
 impl fmt::Display for ApiMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ApiMessage(code, msg) = *self;
-        let code = format::escape(code);
-        let known = known_code(&code);
+        let ApiMessage(code, msg, with_code) = *self;
+        let known = known_code(code);
         // The server's text says what happened; koobackup adds only what to do about it, so
         // nothing is said twice. Without a text, the code's meaning stands in for it.
         match known {
-            _ if !msg.trim().is_empty() => write!(f, "{} (code {code})", format::escape(msg))?,
-            Some(Known { meaning, .. }) => write!(f, "{meaning} (code {code})")?,
-            None => write!(f, "the server reported error code {code}")?,
+            _ if !msg.trim().is_empty() => f.write_str(msg)?,
+            Some(Known { meaning, .. }) => f.write_str(meaning)?,
+            None if with_code => write!(f, "the server reported error code {code}")?,
+            None => f.write_str("the server reported an error code without a message")?,
+        }
+        if with_code && (known.is_some() || !msg.trim().is_empty()) {
+            write!(f, " (code {code})")?;
         }
         match known {
             Some(Known { advice, .. }) if !advice.is_empty() => write!(f, "; {advice}"),
@@ -268,15 +292,28 @@ impl ApiError {
         }
     }
 
+    /// The message without the server's code (for a document that carries the code in a field
+    /// of its own); for every other failure the same as its display.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Api { code, msg, .. } => ApiMessage(code, msg, false).to_string(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ApiError::Transport { .. } | ApiError::Timeout { .. } => ErrorKind::Network,
-            ApiError::Decode { .. } | ApiError::TooLarge { .. } | ApiError::TooManyPages { .. } => {
-                ErrorKind::Server
+            ApiError::Transport { .. } | ApiError::Timeout { .. } | ApiError::Certificate { .. } => {
+                ErrorKind::Network
             }
-            ApiError::Redirect { .. } | ApiError::Settings { .. } | ApiError::ReadOnly { .. } => {
-                ErrorKind::Invalid
-            }
+            ApiError::Decode { .. }
+            | ApiError::BadAnswer { .. }
+            | ApiError::TooLarge { .. }
+            | ApiError::TooManyPages { .. } => ErrorKind::Server,
+            ApiError::Redirect { .. }
+            | ApiError::Settings { .. }
+            | ApiError::ReadOnly { .. }
+            | ApiError::NotSent { .. } => ErrorKind::Invalid,
             ApiError::Http { status } => kind_of_status(*status).unwrap_or(ErrorKind::Unknown),
             ApiError::Api { status, code, .. } => kind_of_status(*status)
                 .or_else(|| known_code(code).map(|known| known.kind))
@@ -340,6 +377,14 @@ impl ApiError {
             ApiError::Transport { url, cause } => ApiError::Transport {
                 url: scrub(url),
                 cause: scrub(cause),
+            },
+            ApiError::Certificate { url, cause } => ApiError::Certificate {
+                url: scrub(url),
+                cause: scrub(cause),
+            },
+            ApiError::NotSent { cause } => ApiError::NotSent { cause: scrub(cause) },
+            ApiError::BadAnswer { detail } => ApiError::BadAnswer {
+                detail: scrub(detail),
             },
             ApiError::Settings { url, cause } => ApiError::Settings {
                 url: scrub(url),

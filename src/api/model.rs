@@ -244,22 +244,30 @@ mod lenient {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer};
 
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Int {
-        Number(i64),
-        Text(String),
+    /// An integer however a server writes it: a number (`2`, and an integral `2.0`, `-0` or
+    /// `1e2` as that integer) or the same as a string (`"2"`, `"2.0"`). Anything else is
+    /// refused with the value it was.
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let integer = match &value {
+            serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(integral)),
+            serde_json::Value::String(text) => {
+                let text = text.trim();
+                text.parse::<i64>()
+                    .ok()
+                    .or_else(|| text.parse::<f64>().ok().and_then(integral))
+            }
+            _ => None,
+        };
+        integer.ok_or_else(|| serde::de::Error::custom(format!("{value} is not an integer")))
     }
 
-    /// An integer sent as a number or as a numeric string (`1`, `"1"`).
-    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        match Int::deserialize(d)? {
-            Int::Number(n) => Ok(n),
-            Int::Text(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| serde::de::Error::custom(format!("{text:?} is not an integer"))),
-        }
+    /// `x` as an integer when it is one that fits (`2.0`, `-0.0`, `1e2`); `None` for a
+    /// fraction, an infinity or NaN, or a value past `i64`.
+    fn integral(x: f64) -> Option<i64> {
+        // 2^63 is exactly representable; every integral f64 below it in size fits an i64.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        (x.fract() == 0.0 && (-LIMIT..LIMIT).contains(&x)).then_some(x as i64)
     }
 
     /// A non-negative size, as [`int`].
@@ -512,6 +520,28 @@ mod tests {
         let file: BackupFile = serde_json::from_str(r#"{"fileId":"7","size":"12"}"#).unwrap();
         assert_eq!((file.size, file.create_time, file.sha256), (12, None, None));
         assert!(serde_json::from_str::<BackupFile>(r#"{"fileId":"7","size":-1}"#).is_err());
+    }
+
+    #[test]
+    fn integral_numbers_are_read_as_integers_however_written() {
+        for (text, expected) in [
+            ("2", 2),
+            ("2.0", 2),
+            ("-0", 0),
+            ("1e2", 100),
+            ("\"7\"", 7),
+            ("\" 2.0 \"", 2),
+            ("\"1e2\"", 100),
+        ] {
+            let status: RecordStatus = serde_json::from_str(text).unwrap();
+            assert_eq!(status.number(), expected, "{text}");
+        }
+        for text in ["2.5", "1e300", "\"two\"", "true", "null", "18446744073709551615"] {
+            let error = serde_json::from_str::<RecordStatus>(text)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("is not an integer"), "{text}: {error}");
+        }
     }
 
     #[test]

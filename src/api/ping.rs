@@ -105,7 +105,7 @@ impl Pinger {
                 // The monitor refused the ping (a wrong URL): asking again changes nothing.
                 Ok(answer) => return Err(self.failure(&format!("HTTP {}", answer.status()))),
                 Err(e) if e.is_timeout() => {
-                    last = format!("no answer within {} s", crate::format::seconds(self.budget))
+                    last = format!("no answer within {} s", crate::units::seconds(self.budget))
                 }
                 Err(e) => last = e.without_url().to_string(),
             }
@@ -117,12 +117,10 @@ impl Pinger {
         Err(self.failure(&last))
     }
 
+    /// The failure in words, the host and the cause as they are: whatever prints it for a
+    /// terminal escapes it (the API layer keeps text raw and imports nothing of `format`).
     fn failure(&self, why: &str) -> String {
-        format!(
-            "the ping to {} failed ({})",
-            crate::format::escape(self.host()),
-            crate::format::escape(why)
-        )
+        format!("the ping to {} failed ({why})", self.host())
     }
 }
 

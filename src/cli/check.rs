@@ -51,7 +51,7 @@ impl Report {
 
     fn problem(&mut self, check: &'static str, error: CliError) {
         self.first_problem.get_or_insert(error.exit);
-        self.push(check, Status::Problem, error.message);
+        self.push(check, Status::Problem, error.to_string());
     }
 
     fn push(&mut self, check: &'static str, status: Status, detail: String) {
@@ -160,14 +160,19 @@ async fn check(options: &ConnectOptions, report: &mut Report, app_check: super::
                 check_hooks(hooks, report);
             }
         }
-        Target::EmbeddedDemo(settings) => report.warning(
-            "config",
-            format!(
-                "no config file at {}; without a profile koobackup uses the embedded demo server \
-                 (see assets/config.example.toml)",
-                settings.config_path.display()
-            ),
-        ),
+        Target::EmbeddedDemo(settings) => {
+            report.warning(
+                "config",
+                format!(
+                    "no config file at {}; without a profile koobackup uses the embedded demo \
+                     server (see assets/config.example.toml)",
+                    settings.config_path.display()
+                ),
+            );
+            if let Some(warning) = &settings.config_warning {
+                report.warning("config", warning.clone());
+            }
+        }
     }
     let connection = match target.connect().await {
         Ok(connection) => connection,
@@ -286,6 +291,22 @@ async fn call_server(connection: &connect::Connection, report: &mut Report) {
                 return;
             }
         }
+    }
+    if !client.clock_measured() {
+        let why = if client.ignored_dates() > 0 {
+            "the server's Date header was no date, or more than a day away from this machine's \
+             clock, and was ignored"
+        } else {
+            "the server's answer carried no Date header"
+        };
+        report.warning(
+            "clock",
+            format!(
+                "unknown: {why}; koobackup stamps requests with this machine's clock, which the \
+                 server may refuse if it is off"
+            ),
+        );
+        return;
     }
     let offset = client.clock_offset();
     let described = describe_offset(offset);

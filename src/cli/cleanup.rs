@@ -13,15 +13,17 @@ use clap::Args;
 use futures::StreamExt;
 use serde::Serialize;
 
-use super::Context;
 use super::exit::{CliError, Exit};
+use super::named_device::NamedDevice;
 use super::output;
-use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, report_unreadable, too_big, walk_error};
+use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, walk_error};
+use super::{Context, open_plan};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, plan};
 use crate::format::parse_age;
+use crate::history::Planned;
 use crate::hooks::{self, HookEvent};
 use crate::lease::Purpose;
 use crate::lease::keeper::Keeper;
@@ -32,8 +34,8 @@ pub struct CleanupArgs {
     /// Module to clean; repeat for several (default: all three)
     #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
-    /// Only records of this device
-    #[arg(long, value_name = "DEVICE_ID")]
+    /// Only records of this device: its id, machine code or name (see `device list`)
+    #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
     /// A record still "new" after this long is abandoned (e.g. 24h, 90m, 7d, 1d12h)
     #[arg(long, value_name = "AGE", default_value = "24h", value_parser = parse_age)]
@@ -138,6 +140,16 @@ impl From<Kept> for KeptReport {
 struct Reports {
     candidates: Vec<CandidateReport>,
     kept: Vec<KeptReport>,
+    listed: Listed,
+}
+
+/// What the listings under clean-up held.
+#[derive(Debug, Default)]
+struct Listed {
+    /// Records read.
+    records: usize,
+    /// Records that could not be read (never candidates): the clean-up is incomplete.
+    unreadable: Vec<String>,
 }
 
 /// What happened to one candidate.
@@ -149,8 +161,14 @@ struct CandidateReport {
     reason: String,
     reason_code: &'static str,
     deleted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    /// Why deleting it failed; in JSON its message exactly as the server said it (`error`), its
+    /// `exitCode` and `apiCode`, as a failed item of `record delete` says them.
+    #[serde(
+        flatten,
+        serialize_with = "failure_fields",
+        skip_serializing_if = "Option::is_none"
+    )]
+    error: Option<CliError>,
     /// With `--yes`: what happened to it, as a code and in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     outcome: Option<&'static str>,
@@ -159,6 +177,20 @@ struct CandidateReport {
     /// The exit class of the failure, for the exit code.
     #[serde(skip)]
     failure: Option<Exit>,
+}
+
+/// `{"error", "exitCode", "apiCode"}` of a failed delete, flattened into its candidate.
+fn failure_fields<S: serde::Serializer>(error: &Option<CliError>, serializer: S) -> Result<S::Ok, S::Error> {
+    error
+        .as_ref()
+        .map(|error| {
+            serde_json::json!({
+                "error": error.message,
+                "exitCode": error.exit.code(),
+                "apiCode": error.api_code_json(),
+            })
+        })
+        .serialize(serializer)
 }
 
 impl CandidateReport {
@@ -183,8 +215,9 @@ impl CandidateReport {
             Outcome::AlreadyGone => "already-gone",
             Outcome::Changed { .. } => "kept-changed",
             Outcome::Failed(error) => {
-                self.error = Some(error.to_string());
-                self.failure = Some(CliError::from(error.clone()).exit);
+                let error = CliError::from(error.clone());
+                self.failure = Some(error.exit);
+                self.error = Some(error);
                 "failed"
             }
         };
@@ -221,11 +254,16 @@ impl Serialize for SkippedModule {
     }
 }
 
-pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliError> {
+pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, CliError> {
     if args.yes {
         super::refuse_if_read_only(ctx, "cleanup --yes")?;
         ctx.interrupt.wind_down();
     }
+    let device = match &args.device {
+        Some(given) => Some(NamedDevice::resolve(ctx.client(), given).await?),
+        None => None,
+    };
+    args.device = device.as_ref().map(|d| d.id.clone());
     let rules = CleanupRules {
         stale_new_after: args.older_than,
         include_to_be_deleted: !args.keep_marked,
@@ -263,12 +301,14 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
             };
             delete_in_module(ctx, module, &args, targets, &mut reports).await
         } else {
-            find(ctx, module, &args, &rules).await.map(|found| {
-                reports
-                    .candidates
-                    .extend(found.delete.into_iter().map(CandidateReport::new));
-                reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
-            })
+            find(ctx, module, &args, &rules, &mut reports.listed)
+                .await
+                .map(|found| {
+                    reports
+                        .candidates
+                        .extend(found.delete.into_iter().map(CandidateReport::new));
+                    reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
+                })
         };
         if let Err(error) = outcome {
             skipped.push(SkippedModule {
@@ -296,8 +336,22 @@ pub(crate) async fn run(ctx: &mut Context, args: CleanupArgs) -> Result<u8, CliE
             "records changed meanwhile were kept",
         ));
     }
+    if let Some(device) = device.filter(|d| !d.bound)
+        && reports.listed.records == 0
+        && reports.listed.unreadable.is_empty()
+        && skipped.is_empty()
+    {
+        return Err(device.names_nothing());
+    }
     print(ctx, &args, &rules, &reports, &skipped)?;
-    let exit = first_error.map_or(Exit::Ok.code(), |e| e.exit.code());
+    // Said after the rest; the exit code is the first failure's, else this one's (8).
+    let incomplete = incomplete(&reports.listed.unreadable).err();
+    if let Some(error) = &incomplete {
+        ctx.out.error(error);
+    }
+    let exit = first_error
+        .or(incomplete)
+        .map_or(Exit::Ok.code(), |e| e.exit.code());
     if args.yes {
         tell_done(ctx, &reports, &skipped, exit).await;
     }
@@ -335,13 +389,14 @@ async fn tell_done(ctx: &Context, reports: &Reports, skipped: &[SkippedModule], 
 
 /// The module's candidates at this moment, and what the retention policy keeps. Ages are
 /// measured on the server's clock (the records' times are the server's), through the offset the
-/// listing itself measured. Records that could not be read, or that the server lists under
-/// another module, are never candidates.
+/// listing itself measured. Records that could not be read (counted in `listed`), or that the
+/// server lists under another module, are never candidates.
 async fn find(
     ctx: &Context,
     module: ModuleCode,
     args: &CleanupArgs,
     rules: &CleanupRules,
+    listed: &mut Listed,
 ) -> Result<Plan, CliError> {
     let query = RecordQuery {
         module,
@@ -351,13 +406,12 @@ async fn find(
     let mut pages = std::pin::pin!(ctx.client().record_pages(query, args.bounds.max_pages));
     let mut records: Vec<BackupRecord> = Vec::new();
     let mut held = 0usize;
-    let mut unreadable = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| walk_error(e, &args.bounds))?;
-        unreadable.extend(page.unreadable);
+        listed.unreadable.extend(page.unreadable);
         if records.len() + page.items.len() > args.bounds.max_records {
             return Err(CliError::new(
-                Exit::Server,
+                Exit::Limit,
                 format!(
                     "module {module} has more than {} records (--max-records); nothing was \
                      deleted. Narrow it with --device, or raise --max-records",
@@ -367,11 +421,14 @@ async fn find(
         }
         held += page.items.iter().map(held_size).sum::<usize>();
         if held > MAX_HELD_BYTES {
-            return Err(too_big(&format!("module {module}'s listing")));
+            return Err(too_big(
+                &format!("module {module}'s listing"),
+                "Narrow it with --device (the clean-up holds a module's listing whole to judge it)",
+            ));
         }
         records.extend(page.items);
     }
-    report_unreadable(ctx.out, &unreadable);
+    listed.records += records.len();
     let (ours, odd): (Vec<BackupRecord>, Vec<BackupRecord>) = records
         .into_iter()
         .partition(|record| record.module_code == module);
@@ -420,7 +477,12 @@ async fn confirm_many(
 ) -> Result<Confirmation, CliError> {
     let mut candidates = Vec::new();
     for &module in modules {
-        candidates.extend(find(ctx, module, args, rules).await?.delete);
+        // What cannot be read is said once, by the listing under the lock that follows.
+        candidates.extend(
+            find(ctx, module, args, rules, &mut Listed::default())
+                .await?
+                .delete,
+        );
     }
     if candidates.len() <= CONFIRM_ABOVE {
         return Ok(Confirmation::NotNeeded);
@@ -484,7 +546,7 @@ async fn delete_candidates(
     targets: Targets<'_>,
     reports: &mut Reports,
 ) -> Result<(), CliError> {
-    let found = find(ctx, module, args, targets.rules).await?;
+    let found = find(ctx, module, args, targets.rules, &mut reports.listed).await?;
     reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
     let confirmed = |candidate: &Candidate| {
         targets
@@ -513,8 +575,16 @@ async fn delete_candidates(
         reread: true,
         ceiling: args.concurrency,
     };
+    let planned = candidates
+        .iter()
+        .map(|c| Planned {
+            record_id: c.record.record_id.clone(),
+            record: Some(c.record.clone()),
+        })
+        .collect();
+    let plan = open_plan(ctx, "clean-up", module.code(), planned)?;
     let lock_id = keeper.lock().lock_id;
-    let client = ctx.client().clone();
+    let client = plan.client(ctx.client());
     let interrupt = ctx.interrupt.clone();
     let guard = || {
         keeper
@@ -522,12 +592,15 @@ async fn delete_candidates(
             .map(|lost| Stop::LockLost(lost.reason))
             .or_else(|| interrupt.stop())
     };
+    let mut deleted = 0;
     let summary = bulk::delete_all(&client, &lock_id, work, options, guard, |done| {
+        deleted += usize::from(matches!(done.outcome, Outcome::Deleted { .. }));
         if let Some(&i) = index.get(&done.record_id) {
             candidates[i].settle(&done.outcome);
         }
     })
     .await;
+    plan.finish(deleted);
     if let Some(stop) = &summary.stop {
         let reason = stop.describe();
         for id in &summary.not_attempted {
@@ -601,9 +674,16 @@ fn print(
     for module in skipped {
         out.error(&module.cause);
     }
+    // Failures are errors on stderr, also with -q: stdout lists only what went (or would go), so
+    // that `cleanup --no-headers | awk '{print $1}'` yields record ids and nothing else.
+    for report in reports {
+        if let Some(error) = &report.error {
+            out.error(&error.clone().about("record", &report.record.record_id));
+        }
+    }
+    let done: Vec<&CandidateReport> = reports.iter().filter(|r| !args.yes || r.deleted).collect();
     if out.quiet {
-        let done = reports.iter().filter(|r| !args.yes || r.deleted);
-        return done.into_iter().try_for_each(|r| out.value(&r.record.record_id));
+        return done.iter().try_for_each(|r| out.value(&r.record.record_id));
     }
     if let Some(policy) = rules.retention
         && !all.kept.is_empty()
@@ -618,49 +698,44 @@ fn print(
         out.note_lines(&format!(
             "kept by the retention policy ({}):\n{}",
             policy.describe(),
-            out.table(&CANDIDATE_HEADERS, &rows)
+            output::fitted_table(&CANDIDATE_HEADERS, &rows, output::stderr_width(), !out.no_headers)
         ));
     }
-    if reports.is_empty() {
-        return out.line(&if skipped.is_empty() {
-            "no clean-up candidates".to_string()
-        } else {
-            let modules: Vec<String> = skipped.iter().map(|m| m.module.to_string()).collect();
-            format!(
-                "no clean-up candidates in the modules that could be checked; not checked: {}",
-                modules.join(", ")
-            )
-        });
-    }
-    let rows: Vec<Vec<String>> = reports
+    // What happened to the rest (kept because it changed, gone before this run, never sent),
+    // in words on stderr.
+    for report in reports
         .iter()
-        .map(|r| {
-            let mut row = candidate_row(&r.record, &r.reason);
-            if args.yes {
-                row.push(match (&r.error, &r.outcome_text) {
-                    (Some(error), _) => format!("FAILED: {error}"),
-                    (None, Some(text)) => text.clone(),
-                    (None, None) => "not sent".into(),
-                });
-            }
-            row
-        })
-        .collect();
-    let mut headers = CANDIDATE_HEADERS.to_vec();
-    if args.yes {
-        headers.push("RESULT");
+        .filter(|r| args.yes && !r.deleted && r.error.is_none())
+    {
+        out.note(&format!(
+            "record {}: {}",
+            report.record.record_id,
+            report.outcome_text.as_deref().unwrap_or("not sent")
+        ));
     }
-    out.print_table(&out.table(&headers, &rows))?;
-    if args.yes {
+    if !done.is_empty() {
+        let rows: Vec<Vec<String>> = done.iter().map(|r| candidate_row(&r.record, &r.reason)).collect();
+        out.print_table(&out.table(&CANDIDATE_HEADERS, &rows))?;
+    }
+    out.note(&summary(args.yes, reports, skipped));
+    Ok(())
+}
+
+/// What clean-up did, in a sentence for stderr.
+fn summary(deleting: bool, reports: &[CandidateReport], skipped: &[SkippedModule]) -> String {
+    let candidates = crate::format::count(reports.len(), "candidate");
+    if reports.is_empty() && skipped.is_empty() {
+        "no clean-up candidates".into()
+    } else if reports.is_empty() {
+        let modules: Vec<String> = skipped.iter().map(|m| m.module.to_string()).collect();
+        format!(
+            "no clean-up candidates in the modules that could be checked; not checked: {}",
+            modules.join(", ")
+        )
+    } else if deleting {
         let deleted = reports.iter().filter(|r| r.deleted).count();
-        out.line(&format!(
-            "deleted {deleted} of {}",
-            crate::format::count(reports.len(), "candidate")
-        ))
+        format!("deleted {deleted} of {candidates}")
     } else {
-        out.line(&format!(
-            "{}; nothing was deleted (dry run). Run again with --yes to delete them",
-            crate::format::count(reports.len(), "candidate")
-        ))
+        format!("{candidates}; nothing was deleted (dry run). Run again with --yes to delete them")
     }
 }

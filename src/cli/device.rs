@@ -5,8 +5,8 @@ use clap::{Args, Subcommand};
 
 use super::exit::{CliError, Exit};
 use super::output;
-use super::record::report_unreadable;
-use super::{Context, parse_device_id, parse_scope_id, unique};
+use super::record::incomplete;
+use super::{Context, parse_device_id, parse_scope_id, refuse_without_history, unique};
 use crate::api::ModuleCode;
 use crate::api::devices::MAX_SCOPES_PER_CALL;
 use crate::api::model::{
@@ -142,18 +142,15 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
     match command {
         DeviceCommand::List => {
             let page = client.list_devices().await?;
-            report_unreadable(out, &page.unreadable);
             if out.quiet && !out.is_json() {
-                return page
-                    .items
-                    .iter()
-                    .try_for_each(|d| out.value(&d.device_id))
-                    .map(|()| Exit::Ok.code());
+                page.items.iter().try_for_each(|d| out.value(&d.device_id))?;
+            } else {
+                let rows: Vec<Vec<String>> = page.items.iter().map(device_row).collect();
+                out.list(&page.items, "no devices bound", || {
+                    out.table(&DEVICE_HEADERS, &rows)
+                })?;
             }
-            let rows: Vec<Vec<String>> = page.items.iter().map(device_row).collect();
-            out.list(&page.items, "no devices bound", || {
-                out.table(&DEVICE_HEADERS, &rows)
-            })?;
+            incomplete(&page.unreadable)?;
         }
         DeviceCommand::Bind {
             machine_code,
@@ -178,6 +175,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             }
         }
         DeviceCommand::Unbind { id, yes } => {
+            refuse_without_history(ctx, "the unbind")?;
             if !yes {
                 confirm_unbind(ctx, &id).await?;
             }
@@ -192,19 +190,16 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
         }
         DeviceCommand::Scopes(DeviceModule { id, module }) => {
             let page = client.list_scopes(&id, module).await?;
-            report_unreadable(out, &page.unreadable);
             if out.quiet && out.human() {
-                return page
-                    .items
-                    .iter()
-                    .try_for_each(|s| out.value(&s.scope_id))
-                    .map(|()| Exit::Ok.code());
+                page.items.iter().try_for_each(|s| out.value(&s.scope_id))?;
+            } else {
+                let rows = scope_rows(&page.items);
+                let empty = format!("device {id} backs up nothing in module {module}");
+                out.list(&page.items, &empty, || {
+                    out.table(&["SCOPE ID", "ON THE DEVICE", "IN THE CLOUD"], &rows)
+                })?;
             }
-            let rows = scope_rows(&page.items);
-            let empty = format!("device {id} backs up nothing in module {module}");
-            out.list(&page.items, &empty, || {
-                out.table(&["SCOPE ID", "ON THE DEVICE", "IN THE CLOUD"], &rows)
-            })?;
+            incomplete(&page.unreadable)?;
         }
         DeviceCommand::ScopeAdd {
             device,
@@ -235,6 +230,7 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
             if scope_ids.len() > MAX_SCOPES_PER_CALL {
                 return Err(too_many_scopes(scope_ids.len(), "deleted"));
             }
+            refuse_without_history(ctx, "the scope delete")?;
             let result = client.delete_scopes(&id, scope_ids).await?;
             if out.is_json() {
                 out.json(&result)?;
@@ -258,19 +254,16 @@ pub(crate) async fn run(ctx: &mut Context, command: DeviceCommand) -> Result<u8,
         }
         DeviceCommand::Configs(DeviceModule { id, module }) => {
             let page = client.list_configs(&id, module).await?;
-            report_unreadable(out, &page.unreadable);
             if out.quiet && out.human() {
-                return page
-                    .items
-                    .iter()
-                    .try_for_each(|c| out.value(&c.config_name))
-                    .map(|()| Exit::Ok.code());
+                page.items.iter().try_for_each(|c| out.value(&c.config_name))?;
+            } else {
+                let rows = config_rows(&page.items);
+                let empty = format!("device {id} has no settings in module {module}");
+                out.list(&page.items, &empty, || {
+                    out.table(&["NAME", "VALUE", "DESCRIPTION"], &rows)
+                })?;
             }
-            let rows = config_rows(&page.items);
-            let empty = format!("device {id} has no settings in module {module}");
-            out.list(&page.items, &empty, || {
-                out.table(&["NAME", "VALUE", "DESCRIPTION"], &rows)
-            })?;
+            incomplete(&page.unreadable)?;
         }
         DeviceCommand::ConfigSet { device, name, value } => {
             let current = client.get_config(&device.id, device.module, &name).await?;

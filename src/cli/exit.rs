@@ -24,6 +24,12 @@ pub enum Exit {
     Network = 6,
     /// The server failed, rate-limited us, or answered something that is not KooDrive JSON.
     Server = 7,
+    /// A listing was printed, but items of it could not be read and are left out: the output
+    /// is not the whole list.
+    Incomplete = 8,
+    /// A bound of this command (pages, records, memory) was reached before a listing ended: not
+    /// the server's fault, and raising the bound or narrowing the listing gets past it.
+    Limit = 9,
 }
 
 impl Exit {
@@ -42,13 +48,15 @@ impl Exit {
             Exit::NotFound => "not-found",
             Exit::Network => "network",
             Exit::Server => "server",
+            Exit::Incomplete => "incomplete",
+            Exit::Limit => "limit",
         }
     }
 }
 
 /// Every exit code and what it means: the one table `--help`, the manual page and the README
 /// repeat.
-pub const EXIT_CODES: [(u8, &str); 8] = [
+pub const EXIT_CODES: [(u8, &str); 10] = [
     (0, "success"),
     (
         1,
@@ -56,7 +64,7 @@ pub const EXIT_CODES: [(u8, &str); 8] = [
     ),
     (
         2,
-        "usage or configuration: bad arguments, a bad config file, a missing token, no lock for a record change, or a request the server rejected as invalid",
+        "usage or configuration: bad arguments (an id or field refused before anything is sent included), a bad config file or one others could change, a missing token, no lock for a record change, or a request the server rejected as invalid",
     ),
     (
         3,
@@ -68,15 +76,23 @@ pub const EXIT_CODES: [(u8, &str); 8] = [
     ),
     (
         5,
-        "not found: no such record, lock or device (or some were gone before the command reached them)",
+        "not found: no such record, lock or device (or some were gone before the command reached them), or a --device that names no device and no record",
     ),
     (
         6,
-        "network: the server could not be reached or did not answer in time",
+        "network: the server could not be reached or did not answer in time, or its TLS certificate is not trusted",
     ),
     (
         7,
-        "server: a 5xx answer, rate limiting, an answer that is not KooDrive JSON, or a listing that never ends",
+        "server: a 5xx answer, rate limiting, an answer that is not KooDrive JSON or cannot be used, or a listing whose cursors repeat",
+    ),
+    (
+        8,
+        "incomplete: a listing was printed without the items of the answer that could not be read (each is named on stderr)",
+    ),
+    (
+        9,
+        "limit: a bound of the command (--max-pages, --max-records, or the memory a listing held whole may take) was reached before the listing ended; raise the bound, narrow the listing (--device, --limit) or stream it (--jsonl)",
     ),
 ];
 
@@ -95,6 +111,10 @@ impl From<ErrorKind> for Exit {
 }
 
 /// A failed command: what to tell the user and which exit code to use.
+///
+/// `message` holds any server text exactly as sent and without the server's code (JSON carries
+/// the code in `apiCode`); its display, for people, adds `(code N)`. Whatever prints either for
+/// a terminal escapes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CliError {
     pub exit: Exit,
@@ -167,7 +187,11 @@ impl CliError {
 
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        match &self.api_code {
+            Some(code) => write!(f, " (code {code})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -175,10 +199,15 @@ impl std::error::Error for CliError {}
 
 impl From<ApiError> for CliError {
     fn from(error: ApiError) -> CliError {
+        // The page bound is the command's own limit, not a fault of the server.
+        let exit = match error {
+            ApiError::TooManyPages { .. } => Exit::Limit,
+            _ => error.kind().into(),
+        };
         CliError {
-            exit: error.kind().into(),
+            exit,
             api_code: error.code_text().map(str::to_string),
-            ..CliError::new(Exit::Failure, error.to_string())
+            ..CliError::new(Exit::Failure, error.message())
         }
     }
 }
@@ -252,10 +281,11 @@ mod tests {
             Exit::NotFound,
             Exit::Network,
             Exit::Server,
+            Exit::Incomplete,
         ]
         .into_iter()
         .map(Exit::code)
         .collect();
-        assert_eq!(codes.len(), 8);
+        assert_eq!(codes.len(), 9);
     }
 }

@@ -6,11 +6,14 @@ mod cleanup;
 mod device;
 mod discover;
 pub mod exit;
+mod history;
 mod hold;
 mod interrupt;
 mod lock;
 mod locking;
+mod named_device;
 pub mod output;
+mod reader;
 mod record;
 mod serve;
 pub mod settings;
@@ -57,7 +60,9 @@ pub const VERSION: &str = concat!(
         The access token is read from $KOOBACKUP_TOKEN, --token-file, or the profile's token source; \
         never from a command-line argument.",
     after_help = "Exit codes: 0 ok, 1 other failure, 2 usage or configuration, 3 authentication, \
-        4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error. \
+        4 conflict (lock held elsewhere or expired), 5 not found, 6 network, 7 server error, \
+        8 incomplete listing (printed without the items that could not be read), 9 a limit of \
+        the command reached (--max-pages, --max-records). \
         `status` is a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
 )]
 pub struct Cli {
@@ -93,6 +98,11 @@ pub struct GlobalArgs {
     /// that would change something fail with exit 2 before sending)
     #[arg(long, global = true)]
     pub read_only: bool,
+
+    /// Write nothing into the history of changes (see `koobackup history`); needed to delete
+    /// while the history cannot be written (a full or read-only disk)
+    #[arg(long, global = true)]
+    pub no_history: bool,
 
     /// Server base URL; without --profile the config file is not used at all
     #[arg(long, global = true, env = "KOOBACKUP_BASE_URL", value_name = "URL")]
@@ -157,7 +167,10 @@ pub struct GlobalArgs {
 
     /// Colour: auto (on a terminal, unless NO_COLOR is set or CLICOLOR=0; CLICOLOR_FORCE
     /// forces it), always or never. For the app and the command line alike
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::color::ColorChoice::Auto)]
+    // The values are named in the help above: clap's list of them would put every option's
+    // help of every long `--help` on a line of its own.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", hide_possible_values = true,
+          default_value_t = crate::color::ColorChoice::Auto)]
     pub color: crate::color::ColorChoice,
 
     /// The server's lock lifetime in seconds, for test servers with short-lived locks: at most
@@ -212,6 +225,7 @@ impl GlobalArgs {
             lock_ttl: self.lock_ttl_secs.map(Duration::from_secs),
             fresh,
             read_only: self.read_only,
+            history: !self.no_history,
         }
     }
 }
@@ -233,6 +247,9 @@ pub enum Command {
     /// OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), JSON, a Prometheus textfile, healthchecks pings
     #[command(long_about = STATUS_ABOUT, after_long_help = STATUS_EXIT)]
     Status(status::StatusArgs),
+    /// What koobackup on this machine changed on servers, newest first: every lock, record,
+    /// file, device, scope and config change, deletes with the record as it was
+    History(history::HistoryArgs),
     /// Run a local KooDrive-compatible server
     Serve(serve::ServeArgs),
     /// Check, show, locate or edit the configuration
@@ -451,6 +468,40 @@ pub(crate) fn refuse_if_read_only(ctx: &Context, what: &str) -> Result<(), CliEr
     Ok(())
 }
 
+/// Refuses, before anything is sent, a change that leaves no trace but the history (`what`: "a
+/// delete") while the history cannot be written, unless the user said `--no-history`.
+pub(crate) fn refuse_without_history(ctx: &Context, what: &str) -> Result<(), CliError> {
+    match ctx.connection.history.refusal() {
+        None => Ok(()),
+        Some(why) => Err(CliError::failure(format!(
+            "{why}; {what} was not sent, since it would leave no trace. Free space or fix the \
+             directory, or give --no-history to send it without one"
+        ))),
+    }
+}
+
+/// Opens `what`'s plan of deleting `planned` from `module` in the history (see
+/// [`crate::history::Plan`]), or refuses as [`refuse_without_history`] does.
+pub(crate) fn open_plan(
+    ctx: &Context,
+    what: &str,
+    module: &str,
+    planned: Vec<crate::history::Planned>,
+) -> Result<crate::history::Plan, CliError> {
+    if !planned.is_empty() {
+        refuse_without_history(ctx, &format!("the {what}"))?;
+    }
+    ctx.connection
+        .history
+        .open_plan(what, module, planned)
+        .map_err(|error| {
+            CliError::failure(format!(
+                "{error}; the {what} was not sent, since it would leave no trace. Free space or \
+                 fix the directory, or give --no-history to send it without one"
+            ))
+        })
+}
+
 /// Whether a question can be asked: standard input (the answer) and standard error (the
 /// question) are both a terminal.
 pub(crate) fn can_ask() -> bool {
@@ -478,11 +529,17 @@ pub(crate) fn unique(ids: Vec<String>) -> Vec<String> {
     ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
 }
 
-/// An id as given on the command line: not empty, no whitespace or control characters (a pasted
-/// line break would otherwise reach the server inside the id, or be dropped from a header).
+/// An id as given on the command line: one the API would refuse (empty, `.` or `..`, too long:
+/// [`crate::api::path::id_problem`]) is refused here already, and so is one with whitespace or
+/// control characters (a pasted line break would otherwise reach the server inside the id, or
+/// be dropped from a header). The message quotes at most the id's start.
 fn check_id(kind: &str, text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err(format!("a {kind} id cannot be empty"));
+    }
+    let shown = || crate::format::escape(&crate::api::path::shown_id(text)).into_owned();
+    if let Some(problem) = crate::api::path::id_problem(text) {
+        return Err(format!("{} is not a {kind} id: {problem}", shown()));
     }
     if text
         .chars()
@@ -490,7 +547,7 @@ fn check_id(kind: &str, text: &str) -> Result<String, String> {
     {
         return Err(format!(
             "{} is not a {kind} id: it holds spaces or control characters",
-            crate::format::escape(text)
+            shown()
         ));
     }
     Ok(text.to_string())
@@ -545,24 +602,31 @@ pub fn parse() -> Cli {
             let json = asks_for_json(std::env::args_os().skip(1));
             // clap's rendering starts with "error: ", quotes the argument as typed (which may
             // hold control characters) and ends with a hint to use --help.
-            let rendered = error.to_string();
+            let mut rendered = error.to_string();
+            // A long argument is quoted by its start only: a 100 KB id is no 100 KB message.
+            for arg in std::env::args_os()
+                .skip(1)
+                .filter_map(|arg| arg.into_string().ok())
+            {
+                if arg.chars().count() > 100 && rendered.contains(&arg) {
+                    rendered = rendered.replace(&arg, &crate::api::path::shown_id(&arg));
+                }
+            }
             let message = rendered
                 .trim_start_matches("error: ")
                 .lines()
                 .filter(|line| !line.trim().is_empty() && !line.starts_with("For more information"))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let format = if json {
-                output::Format::Json
+            if json {
+                let out = Output {
+                    format: output::Format::Json,
+                    ..Output::default()
+                };
+                out.error(&CliError::usage(message));
             } else {
-                output::Format::Table
-            };
-            let out = Output {
-                format,
-                ..Output::default()
-            };
-            out.error(&CliError::usage(message));
-            if !json {
+                // clap's own lines (the usage under the error) stay lines.
+                eprintln!("error: {}", crate::format::escape_lines(&message));
                 eprintln!("For more information, try '--help'.");
             }
             std::process::exit(i32::from(Exit::Usage.code()));
@@ -618,6 +682,7 @@ fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> 
     // the output and logging options too (they print no table and no JSON, and log nothing).
     let refused: &[&str] = match name {
         "serve" => &["no_headers", "fresh"],
+        "history" => &["fresh", "no_history"],
         "completions" | "man" | "version" => &[
             "output",
             "json",
@@ -639,7 +704,9 @@ fn reject_client_options(matches: &clap::ArgMatches) -> Result<(), clap::Error> 
         .get_arguments()
         .filter(|arg| {
             let id = arg.get_id().as_str();
-            (CLIENT_OPTIONS.contains(&id) || refused.contains(&id)) && typed(id)
+            // `history` reads --profile as a filter.
+            let filter = name == "history" && id == "profile";
+            ((CLIENT_OPTIONS.contains(&id) && !filter) || refused.contains(&id)) && typed(id)
         })
         .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
         .collect();
@@ -684,6 +751,7 @@ pub fn run(global: GlobalArgs, fresh: bool, command: Command, app_check: setting
             cleanup::run(ctx, args).await
         })),
         Command::Status(args) => block_on(async { Ok(status::run(&options, out, args).await) }),
+        Command::History(args) => history::run(args, history::typed_profile(&options), out),
     };
     match result {
         Ok(code) => code,
@@ -746,6 +814,11 @@ async fn connected(
     let mut ctx = Context::open(options, out).await?;
     let interrupt = ctx.interrupt.clone();
     let result = interrupt::supervise(&interrupt, out, command(&mut ctx)).await;
+    if let Some(failure) = ctx.connection.history.recorder().and_then(|r| r.take_failure()) {
+        out.warn(&format!(
+            "{failure}: some of the changes this command sent are missing from the history"
+        ));
+    }
     ctx.connection.close().await;
     result
 }
@@ -779,12 +852,30 @@ impl Context {
             ));
         }
         let mut connection = target.connect().await?;
+        connection.keep_history(options.history);
         let notes = crate::api::client::RetryNotes(std::sync::Arc::new(move |note: &str| {
             out.note(&format!("note: {note}"));
         }));
         connection.client = connection.client.with_retry_notes(notes);
         for warning in &connection.warnings {
             out.warn(warning);
+        }
+        if let Some(recorder) = connection.history.recorder() {
+            let history = recorder.history();
+            // Said once, to someone: a quiet command (a cron job, a monitoring check) keeps
+            // what it found for the next command that can say it.
+            for said in crate::history::recover(recorder, &connection.client).await {
+                if out.quiet {
+                    let _ = history.save_notice(&said);
+                } else {
+                    out.warn(&said);
+                }
+            }
+            if !out.quiet {
+                for notice in history.take_notices() {
+                    out.warn(&notice);
+                }
+            }
         }
         Ok(Context {
             connection,

@@ -71,9 +71,17 @@ impl Output {
         self.format == Format::Wide
     }
 
-    /// `rows` under `headers` (unless `--no-headers`), fitted to [`Output::width`].
+    /// `rows` under `headers` (unless `--no-headers`), fitted to [`Output::width`]; columns
+    /// left out to fit are named in a note.
     pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) -> String {
-        fitted_table(headers, rows, self.width, !self.no_headers)
+        let fitted = fit(headers, rows, self.width, !self.no_headers);
+        if let (Some(width), false) = (self.width, fitted.dropped.is_empty()) {
+            self.note(&format!(
+                "note: left out to fit {width} columns: {}; -o wide shows every column",
+                fitted.dropped.join(", ")
+            ));
+        }
+        fitted.text
     }
 
     /// Writes a [`Output::table`] to stdout like [`Output::line`], its header in bold when
@@ -176,7 +184,9 @@ impl Output {
         }
     }
 
-    /// Reports a failed command on stderr (as JSON with `--json`).
+    /// Reports a failed command on stderr: as JSON with `--json` (the message exactly as it is,
+    /// the code in `apiCode`), else as one line with the code, every control character escaped,
+    /// line breaks included, so that a server's text cannot forge a second line.
     pub fn error(&self, error: &CliError) {
         if error.silent {
             return;
@@ -195,7 +205,7 @@ impl Output {
             to_stderr(&format!(
                 "{} {}",
                 color::error("error:", self.color_err),
-                format::escape_lines(&error.message)
+                format::escape(&error.to_string())
             ));
         }
     }
@@ -256,17 +266,21 @@ pub fn terminal_width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
+    terminal_columns()
+}
+
+/// The terminal's width: `$COLUMNS` first, as shells set it, else as the terminal reports it.
+fn terminal_columns() -> Option<usize> {
     let columns = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok());
-    columns.or_else(terminal_columns).filter(|&cols| cols > 0)
-}
-
-/// The controlling terminal's width, as the terminal reports it.
-fn terminal_columns() -> Option<usize> {
-    crossterm::terminal::size()
-        .ok()
-        .map(|(cols, _)| usize::from(cols))
+    columns
+        .or_else(|| {
+            crossterm::terminal::size()
+                .ok()
+                .map(|(cols, _)| usize::from(cols))
+        })
+        .filter(|&cols| cols > 0)
 }
 
 /// Left-aligned columns separated by two spaces, the last one unpadded, every cell in full.
@@ -279,32 +293,122 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 /// The narrowest a column is shrunk to: room for a short id or date and the `…`.
 const MIN_COLUMN: usize = 8;
 
-/// [`table`] fitted to `width` columns of the terminal: while the table is too wide, the widest
-/// column gives up one column (never below its header or [`MIN_COLUMN`]), and cells longer than
-/// their column end in `…`. A column whose header names an id (`RECORD ID`, `LOCK ID`) stays
-/// whole: a cut id cannot be copied into the next command. Widths are display widths (a CJK
-/// device name takes two per glyph).
+/// Columns a narrow terminal can do without, the least needed first: a table too wide leaves
+/// these out whole before it cuts a word of another column (as kubectl shows fewer columns
+/// rather than cut ones). `MODULE` goes last: a lock id names its module anyway (`…@102`).
+const DROPPABLE: [&str; 7] = ["SHA-256", "ENDED", "VER", "AUTO-RENEW", "BOUND", "OS", "MODULE"];
+
+/// Columns of times, whose cells end in the zone (`2026-12-01 14:26 UTC`).
+const TIMES: [&str; 4] = ["CREATED", "ENDED", "EXPIRES", "BOUND"];
+
+/// [`table`] fitted to `width` columns of the terminal. In this order, while it is too wide:
+/// a time column whose cells all share one zone says it once, in its header (`CREATED UTC`);
+/// the [`DROPPABLE`] columns are left out, least needed first; then the widest column gives up
+/// one column at a time (never below its header or [`MIN_COLUMN`]) and longer cells end in
+/// `…`. A column whose header names an id (`RECORD ID`, `LOCK ID`) or a time stays whole: a
+/// cut id cannot be copied into the next command, a cut time loses its hour. Widths are display
+/// widths (a CJK device name takes two per glyph), and the header counts like any cell.
 pub fn fitted_table(
     headers: &[&str],
     rows: &[Vec<String>],
     width: Option<usize>,
     with_headers: bool,
 ) -> String {
-    let rows: Vec<Vec<String>> = rows
+    fit(headers, rows, width, with_headers).text
+}
+
+/// A table's text, and the headers of the columns left out to fit it.
+struct Fitted {
+    text: String,
+    dropped: Vec<String>,
+}
+
+/// One column: its name (which the rules go by), its title as shown, and its cells.
+struct Column {
+    name: String,
+    title: String,
+    cells: Vec<String>,
+}
+
+impl Column {
+    fn width(&self, with_headers: bool) -> usize {
+        let title = if with_headers {
+            format::width(&self.title)
+        } else {
+            0
+        };
+        self.cells
+            .iter()
+            .map(|c| format::width(c))
+            .fold(title, usize::max)
+    }
+
+    /// For a time column whose cells all end in the same zone: the zone said once, in the
+    /// title, and the cells without it. Other columns stay as they are.
+    fn zone_in_title(&mut self) {
+        if !TIMES.contains(&self.name.as_str()) {
+            return;
+        }
+        let mut zones = self
+            .cells
+            .iter()
+            .filter(|cell| cell.as_str() != "-")
+            .map(|cell| cell.rsplit_once(' ').map(|(_, zone)| zone));
+        let Some(Some(zone)) = zones.next() else {
+            return;
+        };
+        if !zones.all(|other| other == Some(zone)) {
+            return;
+        }
+        let zone = zone.to_string();
+        let suffix = format!(" {zone}");
+        for cell in &mut self.cells {
+            if let Some(bare) = cell.strip_suffix(&suffix) {
+                *cell = bare.to_string();
+            }
+        }
+        self.title = format!("{} {zone}", self.name);
+    }
+}
+
+fn fit(headers: &[&str], rows: &[Vec<String>], width: Option<usize>, with_headers: bool) -> Fitted {
+    let mut columns: Vec<Column> = headers
         .iter()
-        .map(|row| row.iter().map(|cell| format::escape(cell).into_owned()).collect())
+        .enumerate()
+        .map(|(i, header)| Column {
+            name: header.to_string(),
+            title: header.to_string(),
+            cells: rows
+                .iter()
+                .map(|row| {
+                    row.get(i)
+                        .map(|cell| format::escape(cell).into_owned())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        })
         .collect();
-    let mut widths: Vec<usize> = headers
-        .iter()
-        .map(|h| if with_headers { format::width(h) } else { 0 })
-        .collect();
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(format::width(cell));
+    let total = |columns: &[Column]| {
+        columns.iter().map(|c| c.width(with_headers)).sum::<usize>() + 2 * columns.len().saturating_sub(1)
+    };
+    let mut dropped = Vec::new();
+    if let Some(limit) = width {
+        // Without a header line the zone would be said nowhere.
+        if total(&columns) > limit && with_headers {
+            columns.iter_mut().for_each(Column::zone_in_title);
+        }
+        for name in DROPPABLE {
+            if total(&columns) <= limit {
+                break;
+            }
+            if let Some(at) = columns.iter().position(|c| c.name == name) {
+                dropped.push(columns.remove(at).name);
+            }
         }
     }
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.width(with_headers)).collect();
     if let Some(limit) = width {
-        shrink_to(&mut widths, headers, limit);
+        shrink_to(&mut widths, &columns, limit, with_headers);
     }
     let render = |cells: Vec<&str>| {
         let last = cells.len().saturating_sub(1);
@@ -321,27 +425,32 @@ pub fn fitted_table(
     };
     let mut lines = Vec::with_capacity(rows.len() + 1);
     if with_headers {
-        lines.push(render(headers.to_vec()));
+        lines.push(render(columns.iter().map(|c| c.title.as_str()).collect()));
     }
-    lines.extend(
-        rows.iter()
-            .map(|row| render(row.iter().map(String::as_str).collect())),
-    );
-    lines.join("\n")
+    lines.extend((0..rows.len()).map(|row| render(columns.iter().map(|c| c.cells[row].as_str()).collect())));
+    Fitted {
+        text: lines.join("\n"),
+        dropped,
+    }
 }
 
 /// Narrows `widths` until the columns and their two-space gaps fit `limit`, or no column can
 /// give up more.
-fn shrink_to(widths: &mut [usize], headers: &[&str], limit: usize) {
+fn shrink_to(widths: &mut [usize], columns: &[Column], limit: usize, with_headers: bool) {
     let total = |widths: &[usize]| widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
     let floor: Vec<usize> = widths
         .iter()
-        .zip(headers)
-        .map(|(&w, h)| {
-            if keeps_whole(h) {
+        .zip(columns)
+        .map(|(&w, column)| {
+            let title = if with_headers {
+                format::width(&column.title)
+            } else {
+                0
+            };
+            if keeps_whole(&column.name) {
                 w
             } else {
-                w.min(MIN_COLUMN.max(format::width(h)))
+                w.min(MIN_COLUMN.max(title))
             }
         })
         .collect();
@@ -359,7 +468,7 @@ fn shrink_to(widths: &mut [usize], headers: &[&str], limit: usize) {
 /// Columns never cut: ids (a cut id cannot be copied into the next command) and times (a cut
 /// time loses its hour and zone).
 fn keeps_whole(header: &str) -> bool {
-    header.ends_with(" ID") || matches!(header, "CREATED" | "ENDED" | "EXPIRES" | "BOUND" | "LEFT")
+    header.ends_with(" ID") || TIMES.contains(&header) || header == "LEFT"
 }
 
 /// A local time for tables, with its zone: `2025-11-03 08:01 +01:00`.
@@ -493,13 +602,14 @@ pub fn record_headers(wide: bool) -> Vec<&'static str> {
     headers
 }
 
-/// The terminal width of standard error, for tables that go with a question there.
+/// The terminal width of standard error (`$COLUMNS` first), for tables that go there: with a
+/// question, or beside the output proper.
 pub fn stderr_width() -> Option<usize> {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    terminal_columns().filter(|&cols| cols > 0)
+    terminal_columns()
 }
 
 /// A record's row under [`record_headers`].
@@ -591,6 +701,58 @@ pub fn file_row(file: &BackupFile) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn widest_line(text: &str) -> usize {
+        text.lines().map(format::width).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn a_narrow_table_says_the_zone_once_then_drops_columns_before_it_cuts_a_word() {
+        let headers = ["RECORD ID", "STATUS", "VER", "DEVICE", "CREATED", "ENDED"];
+        let row = |status: &str, ended: &str| {
+            vec![
+                "2129221054743183360".to_string(),
+                status.to_string(),
+                "2".to_string(),
+                "Mia ThinkPad X1 (1775406005920779394)".to_string(),
+                "2026-12-05 14:27 +01:00".to_string(),
+                ended.to_string(),
+            ]
+        };
+        let rows = [row("completed", "2026-12-05 15:00 +01:00"), row("new", "-")];
+        let fitted = fit(&headers, &rows, Some(80), true);
+        assert!(widest_line(&fitted.text) <= 80, "{}", fitted.text);
+        assert_eq!(fitted.dropped, ["ENDED", "VER"]);
+        let lines: Vec<&str> = fitted.text.lines().collect();
+        assert!(lines[0].ends_with("CREATED +01:00"), "{}", fitted.text);
+        assert!(lines[1].contains("completed") && lines[1].ends_with("2026-12-05 14:27"));
+        assert!(
+            lines[1].contains('…'),
+            "the device name is what gives way: {}",
+            fitted.text
+        );
+
+        // Wide enough: nothing changes; without headers the zone stays in every cell.
+        let roomy = fit(&headers, &rows, Some(200), true);
+        assert!(roomy.dropped.is_empty() && roomy.text.contains("15:00 +01:00"));
+        let bare = fit(&headers, &rows, Some(80), false);
+        assert!(
+            bare.text.lines().all(|l| l.contains("14:27 +01:00")),
+            "{}",
+            bare.text
+        );
+    }
+
+    #[test]
+    fn times_in_different_zones_keep_them() {
+        let rows = [
+            vec!["1".to_string(), "2026-03-01 10:00 +01:00".to_string()],
+            vec!["2".to_string(), "2026-07-01 10:00 +02:00".to_string()],
+        ];
+        let fitted = fit(&["RECORD ID", "CREATED"], &rows, Some(20), true);
+        assert!(fitted.text.contains("10:00 +02:00"), "{}", fitted.text);
+        assert!(fitted.text.starts_with("RECORD ID  CREATED\n"), "{}", fitted.text);
+    }
 
     #[test]
     fn tables_align_columns_without_trailing_spaces() {

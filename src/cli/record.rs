@@ -14,7 +14,9 @@ use serde::Serialize;
 
 use super::exit::{CliError, Exit};
 use super::locking::named_lock;
+use super::named_device::NamedDevice;
 use super::output::{self, Output};
+use super::reader::ReaderWatch;
 use super::{Context, RecordCommand, parse_lock_id, parse_record_id};
 use crate::api::client::{NewRecord, RecordQuery};
 use crate::api::model::NewBackupFile;
@@ -78,8 +80,8 @@ pub struct ListArgs {
     /// Module to list; repeat for several (default: all three)
     #[arg(long, short, value_parser = ModuleCode::from_user_text, add = super::discover::module_completer())]
     pub module: Vec<ModuleCode>,
-    /// Only records of this device
-    #[arg(long, value_name = "DEVICE_ID")]
+    /// Only records of this device: its id, machine code or name (see `device list`)
+    #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
     #[command(flatten)]
     pub paging: Paging,
@@ -175,12 +177,13 @@ pub(crate) fn held_size<T: Serialize>(item: &T) -> usize {
 }
 
 /// The error for a listing past [`MAX_HELD_BYTES`].
-pub(crate) fn too_big(what: &str) -> CliError {
+/// The error for a listing held whole that outgrew [`MAX_HELD_BYTES`]; `ways_out` says how to
+/// get past it for this command.
+pub(crate) fn too_big(what: &str, ways_out: &str) -> CliError {
     CliError::new(
-        Exit::Server,
+        Exit::Limit,
         format!(
-            "{what} takes more than {} MiB to hold; nothing was printed or changed. Use --jsonl to \
-             stream a listing, --limit N or --device to narrow it",
+            "{what} takes more than {} MiB to hold; nothing was printed or changed. {ways_out}",
             MAX_HELD_BYTES >> 20
         ),
     )
@@ -190,7 +193,7 @@ impl WalkBounds {
     /// The error for a listing that went past `--max-records`.
     fn too_many(&self) -> CliError {
         CliError::new(
-            Exit::Server,
+            Exit::Limit,
             format!(
                 "stopped after {} items (--max-records): the listing goes on; use --limit N for the \
                  first N, or raise --max-records",
@@ -268,7 +271,7 @@ pub(crate) async fn run(ctx: &mut Context, command: RecordCommand) -> Result<u8,
                 .client()
                 .file_pages(&args.id, args.paging.page_size, bounds.max_pages);
             let table = Table {
-                empty: "the record has no files",
+                empty: Ok("the record has no files"),
                 headers: &output::FILE_HEADERS,
                 id: |f: &BackupFile| f.file_id.clone(),
                 row: output::file_row,
@@ -315,6 +318,10 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
         args.module
     };
     let client = ctx.client();
+    let device = match &args.device {
+        Some(given) => Some(NamedDevice::resolve(client, given).await?),
+        None => None,
+    };
     // One module after the other, each followed to its last page.
     let streams: Vec<_> = modules
         .into_iter()
@@ -322,7 +329,7 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
             let query = RecordQuery {
                 module,
                 page_size: args.paging.page_size,
-                device_id: args.device.clone(),
+                device_id: device.as_ref().map(|d| d.id.clone()),
             };
             client.record_pages(query, args.paging.bounds.max_pages)
         })
@@ -333,7 +340,10 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
     let wide = ctx.out.wide();
     let headers = output::record_headers(wide);
     let table = Table {
-        empty: "no records found",
+        empty: match &device {
+            Some(device) if !device.bound => Err(device.names_nothing()),
+            _ => Ok("no records found"),
+        },
         headers: &headers,
         id: |r: &output::ListedRecord| r.0.record_id.clone(),
         row: |r: &output::ListedRecord| output::record_row(&r.0, wide),
@@ -343,8 +353,8 @@ async fn list(ctx: &mut Context, args: ListArgs) -> Result<(), CliError> {
 
 /// How items of a list are shown to people.
 struct Table<'a, I, R> {
-    /// Said when the list is empty.
-    empty: &'a str,
+    /// Said when the list is empty; or the error an empty list is (a device that names nothing).
+    empty: Result<&'a str, CliError>,
     headers: &'a [&'a str],
     /// The id printed with `--quiet`.
     id: I,
@@ -352,7 +362,8 @@ struct Table<'a, I, R> {
 }
 
 /// Prints every item of `pages` up to the limit: JSON lines as they arrive, one JSON array, ids
-/// (`--quiet`), or a table. Items a page held but that could not be read are reported on stderr.
+/// (`--quiet`), or a table. Items a page held but that could not be read end it as incomplete
+/// (exit 8), after what could be read is printed.
 /// A listing longer than `--max-records` (or `--max-pages`) is an error; nothing of it is printed
 /// but the JSON lines already streamed.
 async fn print_pages<T: Serialize>(
@@ -369,9 +380,18 @@ async fn print_pages<T: Serialize>(
     let mut count = 0usize;
     let mut unreadable = Vec::new();
     let mut pages = std::pin::pin!(pages);
-    while count < limit
-        && let Some(page) = pages.next().await
-    {
+    // A streamed listing stops as soon as its reader leaves, not after fetching one more page.
+    let reader = if out.is_jsonl() {
+        ReaderWatch::stdout()
+    } else {
+        ReaderWatch::none()
+    };
+    while count < limit {
+        let page = tokio::select! {
+            page = pages.next() => page,
+            () = reader.gone() => return Err(CliError::broken_pipe()),
+        };
+        let Some(page) = page else { break };
         let page = page.map_err(|e| walk_error(e, &paging.bounds))?;
         unreadable.extend(page.unreadable);
         for item in page.items.into_iter().take(limit - count) {
@@ -384,50 +404,67 @@ async fn print_pages<T: Serialize>(
             } else {
                 held += held_size(&item);
                 if held > MAX_HELD_BYTES {
-                    return Err(too_big("the listing"));
+                    return Err(too_big(
+                        "the listing",
+                        "Use --jsonl to stream it, --limit N or --device to narrow it",
+                    ));
                 }
                 kept.push(item);
             }
         }
     }
-    report_unreadable(out, &unreadable);
-    if out.is_jsonl() {
-        return Ok(());
+    let empty = match table.empty {
+        Err(nothing) if count == 0 && unreadable.is_empty() => return Err(nothing),
+        empty => empty.unwrap_or_default(),
+    };
+    if out.is_json() && !out.is_jsonl() {
+        out.json(&kept)?;
+    } else if out.quiet && out.human() {
+        kept.iter().try_for_each(|item| out.value(&(table.id)(item)))?;
+    } else if out.human() && kept.is_empty() {
+        out.note(empty);
+    } else if out.human() {
+        let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
+        out.print_table(&out.table(table.headers, &rows))?;
     }
-    if out.is_json() {
-        return out.json(&kept);
-    }
-    if out.quiet {
-        return kept.iter().try_for_each(|item| out.value(&(table.id)(item)));
-    }
-    if kept.is_empty() {
-        out.note(table.empty);
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = kept.iter().map(table.row).collect();
-    out.print_table(&out.table(table.headers, &rows))
+    incomplete(&unreadable)
 }
 
-/// An error of a listing, with the option that moves its bound when it is one.
+/// An error of a listing; the page bound is said as the option that moves it.
 pub(crate) fn walk_error(error: ApiError, bounds: &WalkBounds) -> CliError {
-    let endless = matches!(error, ApiError::TooManyPages { .. });
-    let error = CliError::from(error);
-    if endless {
-        error.context(format!("stopped (--max-pages {})", bounds.max_pages))
-    } else {
-        error
+    match error {
+        ApiError::TooManyPages { pages } => CliError::new(
+            Exit::Limit,
+            format!(
+                "stopped after {pages} pages (--max-pages {}): the listing goes on beyond them; \
+                 raise --max-pages, or narrow the listing with --limit or --device",
+                bounds.max_pages
+            ),
+        ),
+        other => CliError::from(other),
     }
 }
 
-/// Warns about items of a listing that could not be read (and so are not shown or acted on).
-pub(crate) fn report_unreadable(out: Output, unreadable: &[String]) {
-    if let Some(first) = unreadable.first() {
-        out.warn(&format!(
-            "{} item(s) of the listing could not be read and are left out ({first}{})",
-            unreadable.len(),
-            if unreadable.len() > 1 { ", …" } else { "" }
-        ));
+/// The failure of a listing that left out items it could not read (exit 8, after the rest was
+/// printed), naming each item and the field that could not be read; `Ok` when every item read.
+pub(crate) fn incomplete(unreadable: &[String]) -> Result<(), CliError> {
+    /// Items named one by one; the rest are counted.
+    const NAMED: usize = 5;
+    if unreadable.is_empty() {
+        return Ok(());
     }
+    let mut named = unreadable[..unreadable.len().min(NAMED)].join("; ");
+    if unreadable.len() > NAMED {
+        named.push_str(&format!("; and {} more", unreadable.len() - NAMED));
+    }
+    Err(CliError::new(
+        Exit::Incomplete,
+        format!(
+            "the listing is incomplete: {} could not be read and {} left out ({named})",
+            crate::format::count(unreadable.len(), "item"),
+            if unreadable.len() == 1 { "is" } else { "are" }
+        ),
+    ))
 }
 
 /// Validated properties from `--properties` or `--properties-file`; `None` when neither is given
@@ -595,7 +632,7 @@ async fn report_completed(ctx: &Context, record_id: &str) -> Result<(), CliError
         Err(error) => {
             out.warn(&format!(
                 "record {record_id} was completed, but reading it back failed: {}",
-                CliError::from(error).message
+                CliError::from(error)
             ));
             return Ok(());
         }

@@ -32,8 +32,9 @@ use crate::api::{Client, ModuleCode};
 use crate::connect::{self, ConnectOptions};
 use crate::format;
 use crate::health::rules::Overrides;
+use crate::health::size_cache::SizeCache;
 use crate::health::survey::survey;
-use crate::health::{self, Rules, State};
+use crate::health::{self, RecordSummary, Rules, State};
 use crate::hooks::{self, HookEvent};
 use report::{Checked, DeviceHealth, Report, UserReport};
 
@@ -199,16 +200,17 @@ async fn check(
     };
     let rules = &rules;
     let modules = &modules;
+    let journal_key = &journal_key;
     let reports: Vec<UserReport> = futures::stream::iter(user_ids)
         .map(|user_id| {
             let client = client.clone();
             let locks = journal
                 .as_ref()
-                .map(|j| j.locks_for(&journal_key, &user_id).into_iter().cloned().collect())
+                .map(|j| j.locks_for(journal_key, &user_id).into_iter().cloned().collect())
                 .unwrap_or_default();
             async move {
                 let checked = match client.acting_for(&user_id) {
-                    Ok(client) => check_user(&client, args, modules, rules).await,
+                    Ok(client) => check_user(&client, journal_key, args, modules, rules).await,
                     Err(error) => Err(CliError::from(error)),
                 };
                 UserReport {
@@ -231,8 +233,11 @@ async fn check(
 }
 
 /// One user's devices, filtered, with the health of each module.
+/// `cache_key`: the server as the size cache knows it (the journal's key: stable for the embedded
+/// demo server too).
 async fn check_user(
     client: &Client,
+    cache_key: &str,
     args: &StatusArgs,
     modules: &[ModuleCode],
     rules: &Rules,
@@ -260,12 +265,22 @@ async fn check_user(
         devices.retain(|d| args.device.iter().any(|wanted| matches_device(d, wanted)));
     }
     let sizes = if args.sizes {
-        let ids = devices
+        let records: Vec<&RecordSummary> = devices
             .iter()
             .flat_map(|d| survey.records_of(&d.device_id))
-            .map(|r| r.record_id.clone())
             .collect();
-        health::sizes::read_sizes(client, ids, SIZE_CONCURRENCY).await
+        let mut cache = SizeCache::open(cache_key, client.user_id());
+        let sizes = health::sizes::read_sizes(client, &records, &mut cache, SIZE_CONCURRENCY).await;
+        // Sizes of records the survey no longer lists are dropped; a cache that cannot be
+        // written only costs the next run its reads.
+        let listed: std::collections::HashSet<&str> = survey
+            .records
+            .values()
+            .flatten()
+            .map(|r| r.record_id.as_str())
+            .collect();
+        let _ = cache.save(|id| listed.contains(id));
+        sizes
     } else {
         Default::default()
     };

@@ -20,6 +20,7 @@
 //! This module never imports `cli/` or `tui/`; both call it.
 
 pub mod rules;
+pub mod size_cache;
 pub mod sizes;
 pub mod survey;
 
@@ -43,6 +44,8 @@ pub struct RecordSummary {
     pub status: RecordStatus,
     pub create_time: DateTime<Utc>,
     pub end_time: Option<DateTime<Utc>>,
+    /// Changes when the record does (its size in the size cache is keyed by it).
+    pub version: i64,
 }
 
 impl RecordSummary {
@@ -54,6 +57,7 @@ impl RecordSummary {
             status: record.status,
             create_time: record.create_time,
             end_time: record.end_time,
+            version: record.version,
         })
     }
 

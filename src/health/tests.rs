@@ -21,6 +21,7 @@ fn summary(id: &str, module: ModuleCode, status: RecordStatus, hours_ago: i64) -
         status,
         create_time: at,
         end_time: (status == RecordStatus::Completed).then(|| at + chrono::Duration::minutes(5)),
+        version: 1,
     }
 }
 

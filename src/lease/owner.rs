@@ -291,7 +291,7 @@ impl Machine {
 }
 
 /// The host name, or "localhost" when it cannot be read.
-fn host_name() -> String {
+pub fn host_name() -> String {
     let mut buffer = [0u8; 256];
     // SAFETY: gethostname(2) writes at most `len` bytes into the buffer we own.
     let ok = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) } == 0;

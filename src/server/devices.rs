@@ -18,8 +18,8 @@ use super::device_store as store;
 use super::error::Failure;
 use super::rules::{immediate, lock_for_module, owned_record, record_id_number, stored_module};
 use crate::api::model::{
-    BackupFile, BindDeviceRequest, ConfigInfo, DeviceEntity, ModuleCode, NewBackupFile, ScopeBaseInfo,
-    ScopeDeleteFailedInfo, ScopeDeleteResult, ScopeInfo, UpdateConfigRequest,
+    BackupFile, BindDeviceRequest, CONFIG_NAME, ConfigInfo, DeviceEntity, ModuleCode, NewBackupFile,
+    ScopeBaseInfo, ScopeDeleteFailedInfo, ScopeDeleteResult, ScopeInfo, UpdateConfigRequest,
 };
 
 // Most scopes added or deleted in one call: the reference's limit, which the client checks too.
@@ -37,36 +37,6 @@ pub const DEFAULT_CONFIGS: [(&str, &str, &str); 3] = [
     ("wifi_only", "on", "Back up only over Wi-Fi"),
     ("schedule", "daily", "When automatic backups run"),
 ];
-
-/// `^[a-zA-Z0-9_<extra>]{1,max}$`.
-fn matches_pattern(text: &str, max: usize, extra: impl Fn(char) -> bool) -> bool {
-    let len = text.chars().count();
-    (1..=max).contains(&len)
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || extra(c))
-}
-
-fn check(
-    field: &str,
-    value: &str,
-    max: usize,
-    extra: impl Fn(char) -> bool,
-    allowed: &str,
-) -> Result<(), Failure> {
-    if matches_pattern(value, max, extra) {
-        Ok(())
-    } else {
-        Err(Failure::BadRequest(format!(
-            "{field} must be 1 to {max} characters of {allowed}"
-        )))
-    }
-}
-
-/// Whitespace as the reference's `\s`: blanks, tabs, line breaks.
-fn blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}')
-}
 
 fn module(code: &str) -> Result<ModuleCode, Failure> {
     ModuleCode::from_code(code)
@@ -88,25 +58,7 @@ pub fn bind_device(
     request: BindDeviceRequest,
     now: DateTime<Utc>,
 ) -> Result<DeviceEntity, Failure> {
-    check(
-        "machineCode",
-        &request.machine_code,
-        64,
-        |_| false,
-        "a-z A-Z 0-9 _",
-    )?;
-    if let Some(name) = &request.device_name {
-        check(
-            "deviceName",
-            name,
-            32,
-            |c| c == '-' || blank(c),
-            "a-z A-Z 0-9 - _ and blanks",
-        )?;
-    }
-    if let Some(os) = &request.device_os {
-        check("deviceOS", os, 32, blank, "a-z A-Z 0-9 _ and blanks")?;
-    }
+    request.check().map_err(Failure::BadRequest)?;
     let tx = immediate(conn)?;
     if let Some(existing) = store::bound_by_machine_code(&tx, user_id, &request.machine_code)? {
         return Ok(existing);
@@ -250,11 +202,6 @@ pub fn delete_scopes(
     Ok(result)
 }
 
-/// A config name or value: `^[a-zA-Z0-9_]{1,32}$`.
-fn check_config(field: &str, value: &str) -> Result<(), Failure> {
-    check(field, value, 32, |_| false, "a-z A-Z 0-9 _")
-}
-
 pub fn get_config(
     conn: &mut Connection,
     user_id: &str,
@@ -263,7 +210,7 @@ pub fn get_config(
     name: &str,
 ) -> Result<ConfigInfo, Failure> {
     let module = module(module_code)?;
-    check_config("configName", name)?;
+    CONFIG_NAME.check(name).map_err(Failure::BadRequest)?;
     bound(conn, user_id, device_id)?;
     store::config(conn, user_id, device_id, module, name)?.ok_or_else(|| {
         Failure::ConfigNotFound(format!(
@@ -292,9 +239,7 @@ pub fn update_config(
     request: UpdateConfigRequest,
 ) -> Result<ConfigInfo, Failure> {
     let module = module(&request.module_code)?;
-    check_config("configName", &request.config_name)?;
-    check_config("currentConfigValue", &request.current_config_value)?;
-    check_config("newConfigValue", &request.new_config_value)?;
+    request.check().map_err(Failure::BadRequest)?;
     let tx = immediate(conn)?;
     bound(&tx, user_id, device_id)?;
     let name = &request.config_name;

@@ -99,8 +99,9 @@ pub struct ApiReply {
     pub outcome: ApiOutcome,
     pub latency: Duration,
     pub finished_at: DateTime<Utc>,
-    /// Server clock minus local clock as measured by the client after this call.
-    pub clock_offset: chrono::Duration,
+    /// Server clock minus local clock as measured by the client after this call; `None` while
+    /// no answer has carried a usable `Date` (the clock is unknown, not in step).
+    pub clock_offset: Option<chrono::Duration>,
 }
 
 /// A KooDrive call the runtime performs on the app's behalf.

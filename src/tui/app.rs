@@ -619,7 +619,9 @@ impl App {
 
     fn on_api_reply(&mut self, reply: ApiReply) -> Vec<Effect> {
         self.now = self.now.max(reply.finished_at);
-        self.status.measured_offset(reply.clock_offset);
+        if let Some(offset) = reply.clock_offset {
+            self.status.measured_offset(offset);
+        }
         let Some(pending) = self.pending.remove(&reply.request) else {
             return Vec::new();
         };

@@ -538,7 +538,7 @@ fn spawn_call(client: Client, request: RequestId, call: ApiCall, results: &Unbou
             outcome,
             latency: started.elapsed(),
             finished_at: Utc::now(),
-            clock_offset: client.clock_offset(),
+            clock_offset: client.clock_measured().then(|| client.clock_offset()),
         };
         // The receiver is gone only once the app has shut down.
         let _ = results.send(Action::ApiDone(Box::new(reply)));

@@ -181,7 +181,7 @@ pub fn reply_measured(
         outcome,
         latency: Duration::from_millis(latency_ms),
         finished_at: finished,
-        clock_offset: chrono::Duration::milliseconds(offset_ms),
+        clock_offset: Some(chrono::Duration::milliseconds(offset_ms)),
     }))
 }
 

@@ -4,6 +4,7 @@
 
 mod cli;
 mod client;
+mod house;
 mod prop;
 mod security;
 mod server;

@@ -7,6 +7,82 @@ use serde::{Deserialize, Serialize};
 
 use super::lenient;
 
+/// A field pattern of the reference, `^[a-zA-Z0-9_<extra>]{1,max}$`, checked by the client
+/// before it sends a value and by the local server when it receives one.
+#[derive(Clone, Copy)]
+pub struct FieldPattern {
+    field: &'static str,
+    max: usize,
+    extra: fn(char) -> bool,
+    allowed: &'static str,
+}
+
+/// Whitespace as the reference's `\s`: blanks, tabs, line breaks.
+fn blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}')
+}
+
+fn nothing_else(_: char) -> bool {
+    false
+}
+
+/// `machineCode`: `^[a-zA-Z0-9_]{1,64}$`.
+pub const MACHINE_CODE: FieldPattern = FieldPattern {
+    field: "machineCode",
+    max: 64,
+    extra: nothing_else,
+    allowed: "a-z A-Z 0-9 _",
+};
+
+/// `deviceName`: `^[a-zA-Z0-9-_\s]{1,32}$`.
+pub const DEVICE_NAME: FieldPattern = FieldPattern {
+    field: "deviceName",
+    max: 32,
+    extra: |c| c == '-' || blank(c),
+    allowed: "a-z A-Z 0-9 - _ and blanks",
+};
+
+/// `deviceOS`: `^[a-zA-Z0-9_\s]{1,32}$`.
+pub const DEVICE_OS: FieldPattern = FieldPattern {
+    field: "deviceOS",
+    max: 32,
+    extra: blank,
+    allowed: "a-z A-Z 0-9 _ and blanks",
+};
+
+/// `configName` (and, [`FieldPattern::named`] otherwise, a config value): `^[a-zA-Z0-9_]{1,32}$`.
+pub const CONFIG_NAME: FieldPattern = FieldPattern {
+    field: "configName",
+    max: 32,
+    extra: nothing_else,
+    allowed: "a-z A-Z 0-9 _",
+};
+
+impl FieldPattern {
+    /// The same pattern for another field (`currentConfigValue` follows `configName`'s).
+    pub const fn named(self, field: &'static str) -> FieldPattern {
+        FieldPattern { field, ..self }
+    }
+
+    /// `value` against the pattern; the refusal names the field and what it allows, and never
+    /// repeats the value (it may be long).
+    pub fn check(&self, value: &str) -> Result<(), String> {
+        let length = value.chars().count();
+        let fits = (1..=self.max).contains(&length)
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || (self.extra)(c));
+        if fits {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} must be 1 to {} characters of {}",
+                self.field, self.max, self.allowed
+            ))
+        }
+    }
+}
+
 /// Body of `POST /device` (bindDevice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -16,6 +92,20 @@ pub struct BindDeviceRequest {
     pub device_name: Option<String>,
     #[serde(default, rename = "deviceOS", skip_serializing_if = "Option::is_none")]
     pub device_os: Option<String>,
+}
+
+impl BindDeviceRequest {
+    /// Every field against its documented pattern.
+    pub fn check(&self) -> Result<(), String> {
+        MACHINE_CODE.check(&self.machine_code)?;
+        if let Some(name) = &self.device_name {
+            DEVICE_NAME.check(name)?;
+        }
+        if let Some(os) = &self.device_os {
+            DEVICE_OS.check(os)?;
+        }
+        Ok(())
+    }
 }
 
 /// A folder a device backs up: where on the device, and where in the cloud. Not both empty.
@@ -134,6 +224,17 @@ pub struct UpdateConfigRequest {
     pub config_name: String,
     pub current_config_value: String,
     pub new_config_value: String,
+}
+
+impl UpdateConfigRequest {
+    /// The name and both values against their documented pattern.
+    pub fn check(&self) -> Result<(), String> {
+        CONFIG_NAME.check(&self.config_name)?;
+        CONFIG_NAME
+            .named("currentConfigValue")
+            .check(&self.current_config_value)?;
+        CONFIG_NAME.named("newConfigValue").check(&self.new_config_value)
+    }
 }
 
 /// Body of `POST /record/{id}/file` (createBackupFile).

@@ -18,7 +18,8 @@ use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
 use crate::cli::output::{self, Failed};
-use crate::cli::{ask, can_ask, parse_record_id, refuse_if_read_only, unique};
+use crate::cli::{ask, can_ask, open_plan, parse_record_id, refuse_if_read_only, unique};
+use crate::history::Planned;
 use crate::lease::Purpose;
 use crate::lease::keeper::Keeper;
 
@@ -186,10 +187,26 @@ async fn delete_in_module(
         reread: true,
         ceiling: args.concurrency,
     };
-    if let Some(lock_id) = args.lock.named()? {
+    let lock_id = args.lock.named()?;
+    if lock_id.is_some() {
         check_lock_module(&args.lock, module)?;
+    }
+    let planned = targets
+        .iter()
+        .map(|t| Planned {
+            record_id: t.record_id.clone(),
+            record: None,
+        })
+        .collect();
+    let plan = open_plan(ctx, "record delete", module.code(), planned)?;
+    let client = plan.client(ctx.client());
+    let mut deleted = 0;
+    let mut take_counted = |done: bulk::Done| {
+        deleted += usize::from(matches!(done.outcome, Outcome::Deleted { .. }));
+        take(report, done)
+    };
+    if let Some(lock_id) = lock_id {
         ctx.check_named_lock(&lock_id, "using it because it was named");
-        let client = ctx.client().clone();
         let interrupt = ctx.interrupt.clone();
         let summary = bulk::delete_all(
             &client,
@@ -197,18 +214,24 @@ async fn delete_in_module(
             targets,
             options,
             || interrupt.stop(),
-            |done| take(report, done),
+            &mut take_counted,
         )
         .await;
         note_summary(report, &summary);
+        plan.finish(deleted);
         return Ok(());
     }
     let purpose = Purpose::Operation {
         what: "record delete".into(),
     };
-    let keeper: Keeper = ctx.hold_lock(module, purpose, None).await?;
+    let keeper: Keeper = match ctx.hold_lock(module, purpose, None).await {
+        Ok(keeper) => keeper,
+        Err(error) => {
+            plan.finish(0);
+            return Err(error);
+        }
+    };
     let lock = keeper.lock();
-    let client = ctx.client().clone();
     let interrupt = ctx.interrupt.clone();
     let guard = || {
         keeper
@@ -216,11 +239,9 @@ async fn delete_in_module(
             .map(|lost| Stop::LockLost(lost.reason))
             .or_else(|| interrupt.stop())
     };
-    let summary = bulk::delete_all(&client, &lock.lock_id, targets, options, guard, |done| {
-        take(report, done)
-    })
-    .await;
+    let summary = bulk::delete_all(&client, &lock.lock_id, targets, options, guard, &mut take_counted).await;
     note_summary(report, &summary);
+    plan.finish(deleted);
     let lock = keeper.stop();
     release_own(ctx, &lock.lock_id).await;
     Ok(())

@@ -204,7 +204,8 @@ impl Report {
         };
         let Some((device, module)) = finding.module else {
             let why = match &finding.user.checked {
-                Err(error) => error.message.clone(),
+                // For people: with the server's code (JSON has it as apiCode).
+                Err(error) => error.to_string(),
                 Ok(_) => String::new(),
             };
             return format!("{user}{why}");

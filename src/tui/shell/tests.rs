@@ -268,6 +268,20 @@ fn the_clock_offset_is_the_median_of_recent_measurements_in_whole_seconds() {
 }
 
 #[test]
+fn an_answer_without_a_usable_date_leaves_the_clock_unknown_not_in_step() {
+    let mut app = three_locks();
+    app.update(Action::ApiDone(Box::new(crate::tui::action::ApiReply {
+        request: crate::tui::action::RequestId(9),
+        outcome: ApiOutcome::LockReleased(Ok(())),
+        latency: std::time::Duration::from_millis(5),
+        finished_at: at(0),
+        clock_offset: None,
+    })));
+    let screen = screen_of(&app, WIDTH, HEIGHT);
+    assert!(screen.contains("server clock not measured yet"), "{screen}");
+}
+
+#[test]
 fn the_help_pages_with_pgdn_pgup_home_and_end() {
     let mut app = three_locks();
     press(&mut app, KeyCode::Char('?'));

@@ -176,8 +176,8 @@ async fn a_long_clean_up_renews_its_lock_before_it_lapses() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn max_records_is_a_bound_exactly_at_its_value() {
-    // The module holds four records: a limit of four reads them, three refuses (exit 7) and
-    // deletes nothing.
+    // The module holds four records: a limit of four reads them, three refuses (exit 9, a limit)
+    // and deletes nothing.
     let fake = koodrive().await;
     let cli = Cli::for_server(&fake.base_url);
     cli.run(&["cleanup", "-m", "100", "--max-records", "4", "-q"])
@@ -186,7 +186,55 @@ async fn max_records_is_a_bound_exactly_at_its_value() {
     let over = cli
         .run(&["cleanup", "-m", "100", "--max-records", "3", "--yes"])
         .await;
-    over.code(7);
+    over.code(9);
     assert!(over.stderr.contains("more than 3 records"), "{}", over.stderr);
     assert!(deletes_sent(&fake).is_empty());
+}
+
+/// The first word of each line: what `awk '{print $1}'` would pass on.
+fn first_words(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stdout_holds_only_the_records_that_go_so_a_pipe_passes_ids_alone() {
+    let fake = koodrive().await;
+    let cli = Cli::for_server(&fake.base_url);
+    let dry = cli.run(&["cleanup", "-m", "100", "--no-headers"]).await;
+    assert_eq!(first_words(&dry.ok().stdout), set(&["new-1", "new-2", "marked"]));
+    assert!(
+        dry.stderr.contains("3 candidates; nothing was deleted"),
+        "{}",
+        dry.stderr
+    );
+
+    let deleting = cli.run(&["cleanup", "-m", "100", "--yes", "--no-headers"]).await;
+    deleting.code(3);
+    assert_eq!(
+        first_words(&deleting.stdout),
+        set(&["new-1", "marked"]),
+        "only what went"
+    );
+    assert!(
+        deleting.stderr.contains("deleted 2 of 3 candidates"),
+        "{}",
+        deleting.stderr
+    );
+    assert!(
+        deleting.stderr.contains("new-2") && deleting.stderr.contains("not your record"),
+        "the refusal is an error on stderr: {}",
+        deleting.stderr
+    );
+
+    let none = Fake::start(|_| Reply::page(Vec::new(), None)).await;
+    let empty = Cli::for_server(&none.base_url).run(&["cleanup"]).await;
+    assert_eq!(empty.ok().stdout, "", "nothing to delete, nothing on stdout");
+    assert!(
+        empty.stderr.contains("no clean-up candidates"),
+        "{}",
+        empty.stderr
+    );
 }

@@ -225,7 +225,7 @@ async fn cleanup_is_a_dry_run_unless_told_yes() {
     cli.run(&["record", "get", &ids[0]]).await.ok();
 
     let table = cli.run(&["cleanup", "--older-than", "30m"]).await;
-    assert!(table.ok().stdout.contains("dry run"), "{}", table.stdout);
+    assert!(table.ok().stderr.contains("dry run"), "{}", table.stderr);
 
     let done = cli
         .run(&["cleanup", "--older-than", "30m", "--yes", "--json"])

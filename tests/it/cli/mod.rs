@@ -5,6 +5,7 @@ mod cleanup_confirm;
 mod delete;
 mod device;
 mod habits;
+mod history;
 mod hold;
 mod lock;
 mod misc;

@@ -163,16 +163,97 @@ async fn a_pipe_gets_every_cell_in_full_with_the_zone_and_no_headers_on_request(
 
 /// Runs `args` in a pseudo-terminal `columns` wide (by `$COLUMNS`) and returns its screen.
 fn screen_of(base_url: &str, args: &[&str], columns: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
+    screen_in(
+        tempfile::tempdir().unwrap().path(),
+        base_url,
+        args,
+        columns,
+        "UTC",
+    )
+}
+
+/// [`screen_of`] with the home (and so the lock journal) in `dir`, in time zone `tz`.
+fn screen_in(dir: &std::path::Path, base_url: &str, args: &[&str], columns: &str, tz: &str) -> String {
     let all: Vec<&str> = args
         .iter()
         .copied()
         .chain(["--base-url", base_url, "--user-id", ALICE.0])
         .collect();
-    let mut tty = Tui::run_in_pty(&all, dir.path(), &[("COLUMNS", columns), ("TZ", "UTC")]);
+    let mut tty = Tui::run_in_pty(&all, dir, &[("COLUMNS", columns), ("TZ", tz)]);
     let status = tty.wait_exit(Duration::from_secs(30));
     assert_eq!(status.exit_code(), 0, "{}", tty.contents());
     tty.contents()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_80_columns_every_table_fits_with_whole_words_and_says_what_it_left_out() {
+    let server = spawn_server().await;
+    let home = tempfile::tempdir().unwrap();
+    let journal = crate::support::pty::journal_path(home.path());
+    let cli = Cli::for_server(&server.base_url()).env("KOOBACKUP_JOURNAL", journal.to_str().unwrap());
+    let device = cli
+        .run(&[
+            "device",
+            "bind",
+            "--machine-code",
+            "LAPTOP_7F3A_WORKSTATION",
+            "--name",
+            "Mia ThinkPad X1 Carbon",
+            "--os",
+            "Fedora 41 Workstation",
+            "-q",
+        ])
+        .await
+        .ok()
+        .stdout_trimmed()
+        .to_string();
+    for _ in 0..2 {
+        let id = new_record(&cli, &device).await;
+        cli.run(&["record", "complete", &id, "--auto-lock", "-q"])
+            .await
+            .ok();
+    }
+    new_record(&cli, &device).await;
+    cli.run(&["lock", "create", "-m", "102", "--auto-renew"])
+        .await
+        .ok();
+    let url = server.base_url();
+    let dir = home.path().to_path_buf();
+    let screens = tokio::task::spawn_blocking(move || {
+        [
+            vec!["record", "list"],
+            vec!["device", "list"],
+            vec!["cleanup", "--keep-last", "1"],
+            vec!["lock", "list"],
+        ]
+        .map(|args| screen_in(&dir, &url, &args, "80", "CET-1"))
+    })
+    .await
+    .unwrap();
+    for screen in &screens {
+        for line in screen.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns:\n{screen}",
+                line.chars().count()
+            );
+        }
+        assert!(
+            !screen.contains("complet…"),
+            "no word of a status is cut:\n{screen}"
+        );
+    }
+    assert!(
+        screens[0].contains("CREATED +01:00"),
+        "the zone once:\n{}",
+        screens[0]
+    );
+    assert!(
+        screens[0].contains("left out to fit 80 columns: ENDED"),
+        "{}",
+        screens[0]
+    );
+    assert!(screens[3].contains("LOCK ID"), "{}", screens[3]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,7 +268,11 @@ async fn at_a_terminal_tables_fit_its_width_and_wide_shows_everything() {
     })
     .await
     .unwrap();
-    let lines: Vec<&str> = narrow.lines().filter(|l| !l.trim().is_empty()).collect();
+    // The note saying which columns were left out to fit goes to stderr, on the same screen.
+    let lines: Vec<&str> = narrow
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("note:"))
+        .collect();
     assert_eq!(lines.len(), 2, "a header and one row:\n{narrow}");
     for line in &lines {
         assert!(
@@ -605,4 +690,52 @@ async fn a_token_typed_at_a_terminal_is_not_shown_and_enter_ends_it() {
     .await
     .unwrap();
     assert!(!screen.contains(crate::support::cli::ALICE_TOKEN), "{screen}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_streamed_listing_stops_when_its_reader_leaves_without_waiting_for_the_next_page() {
+    use tokio::io::AsyncBufReadExt;
+    // Page 1 comes at once; page 2 never does (its answer's body never ends). A listing that
+    // noticed the reader only at its next write would wait for page 2 until --timeout (60 s)
+    // and fail as a network error.
+    let fake = Fake::start(|request| {
+        if request.param("cursor").is_some() {
+            let never = futures::stream::pending::<Result<axum::body::Bytes, std::convert::Infallible>>();
+            return Reply::Raw {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: axum::body::Body::from_stream(never),
+            };
+        }
+        let items = (0..3)
+            .map(|n| crate::support::fake::record_with(&format!("{n}"), "x"))
+            .collect();
+        Reply::page(items, Some("page-2"))
+    })
+    .await;
+    let cli = Cli::for_server(&fake.base_url);
+    let mut child = cli
+        .command(&["record", "list", "-m", "102", "--jsonl", "--timeout", "60"])
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    assert!(first.contains("\"recordId\""), "{first}");
+    // Page 2 has been asked for: the listing waits on it when the reader leaves.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !fake.seen().iter().any(|r| r.param("cursor").is_some()) {
+        assert!(std::time::Instant::now() < deadline, "page 2 was never asked for");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(lines);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the listing ends once its reader is gone")
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the reader asked for no more: not a failure"
+    );
 }

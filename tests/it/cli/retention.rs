@@ -306,3 +306,67 @@ async fn a_backup_dated_in_the_future_is_kept_flagged_and_never_the_newest() {
         "a dry run deletes nothing"
     );
 }
+
+#[tokio::test]
+async fn device_names_a_bound_device_by_id_machine_code_or_name_and_a_typo_is_an_error() {
+    let server = spawn_server().await;
+    let cli = Cli::for_server(&server.base_url());
+    let bind = |code: &str, name: &str| {
+        let args = ["device", "bind", "--machine-code", code, "--name", name, "-q"].map(String::from);
+        let cli = &cli;
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            cli.run(&refs).await.ok().stdout_trimmed().to_string()
+        }
+    };
+    let pixel = bind("PIXEL7_A", "pixel-7").await;
+    let tablet_a = bind("TAB_1", "tablet").await;
+    let tablet_b = bind("TAB_2", "Tablet").await;
+    let old = backup(&server, &pixel, 3, true).await;
+    let newest = backup(&server, &pixel, 1, true).await;
+    let other = backup(&server, &tablet_a, 3, true).await;
+
+    for given in [pixel.as_str(), "PIXEL7_A", "pixel-7", "Pixel-7"] {
+        let listed = cli.run(&["record", "list", "--device", given, "-q"]).await;
+        let ids: Vec<&str> = listed.ok().stdout.lines().collect();
+        assert_eq!(ids.len(), 2, "{given}: {ids:?}");
+        assert!(
+            ids.contains(&old.as_str()) && ids.contains(&newest.as_str()),
+            "{given}"
+        );
+    }
+    let typo = cli.run(&["record", "list", "--device", "pixle-7"]).await;
+    typo.code(5);
+    assert!(typo.stderr.contains("no device pixle-7"), "{}", typo.stderr);
+    let ambiguous = cli.run(&["cleanup", "--device", "TABLET"]).await;
+    ambiguous.code(2);
+    assert!(
+        ambiguous.stderr.contains(&tablet_a) && ambiguous.stderr.contains(&tablet_b),
+        "{}",
+        ambiguous.stderr
+    );
+    let nightly = cli
+        .run(&[
+            "cleanup",
+            "--keep-last",
+            "1",
+            "--device",
+            "pixel-7",
+            "--yes",
+            "-q",
+        ])
+        .await;
+    assert_eq!(
+        nightly.ok().stdout_trimmed(),
+        old,
+        "the pixel's older backup went"
+    );
+    let left = record_ids(&server.db_path, "102");
+    assert!(
+        left.contains(&newest) && left.contains(&other) && !left.contains(&old),
+        "{left:?}"
+    );
+    cli.run(&["cleanup", "--keep-last", "1", "--device", "nonesuch", "--yes"])
+        .await
+        .code(5);
+}

@@ -1,6 +1,7 @@
 //! Every command's `--json` document (and each `-o jsonl` line) against its JSON Schema under
-//! `assets/schemas/`: the real binary against the real local server. A renamed or missing
-//! field fails here, so the shapes scripts rely on cannot drift unnoticed.
+//! `assets/schemas/`: the real binary against the real local server (and, for failures the
+//! local server never makes, a loopback fake). A renamed or missing field fails here, so the
+//! shapes scripts rely on cannot drift unnoticed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -229,6 +230,37 @@ async fn every_command_prints_the_documented_json_shape() {
     schemas.check_lines("cleanup", &cli.run(&["cleanup", "-o", "jsonl"]).await);
     schemas.check("config-check", &json(&["config", "check"]).await);
 
+    // The history of all of the above: each kind of change it made, in the documented shape.
+    let history = json(&["history", "--limit", "0"]).await;
+    schemas.check("history", &history);
+    schemas.check_lines(
+        "history",
+        &cli.run(&["history", "-o", "jsonl", "--limit", "0"]).await,
+    );
+    let ops: std::collections::BTreeSet<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["op"].as_str())
+        .collect();
+    for op in [
+        "lock.create",
+        "record.create",
+        "record.complete",
+        "file.add",
+        "device.bind",
+        "scope.add",
+        "scope.delete",
+        "config.set",
+        "device.unbind",
+    ] {
+        assert!(ops.contains(op), "no {op} in the history: {ops:?}");
+    }
+    let first = history[0]["id"].as_str().unwrap();
+    let shown = json(&["history", "show", first]).await;
+    let item = serde_json::json!({"$ref": format!("{BASE}history.json#/$defs/item")});
+    assert!(schemas.errors(&item, &shown).is_empty(), "{shown:#}");
+
     // Errors, from clap and from the server.
     let missing = cli.run(&["record", "get", "12345", "--json"]).await;
     missing.code(5);
@@ -330,4 +362,54 @@ fn the_schemas_reject_a_renamed_or_missing_field() {
     let mut no_end = record.clone();
     no_end.as_object_mut().unwrap().remove("endTime");
     assert!(!schemas.errors(&schemas.by_name["record-get"], &no_end).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_deletes_and_incomplete_listings_have_the_documented_shape() {
+    use crate::support::fake::{Fake, Reply};
+    use serde_json::json;
+    let schemas = Schemas::load();
+    let created = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
+    let record = move |id: &str, status: Value| json!({"recordId": id, "moduleCode": "100", "status": status, "version": 1, "createTime": created});
+    let fake = Fake::start(
+        move |request| match (request.method.as_str(), request.path.as_str()) {
+            ("POST", "/lock") => Reply::ok(json!({"lockId": "9f2c4e1a-6b7d-4c3e-8a15-0d2f9e8b7c61@100"})),
+            ("GET", "/record") => Reply::page(vec![record("41", json!(0)), record("42", json!(0.5))], None),
+            // Clean-up reads a record again right before deleting it.
+            ("GET", "/record/41") => Reply::ok(record("41", json!(0))),
+            ("DELETE", "/record/41") => Reply::error(403, json!(403001), "not your record"),
+            _ => Reply::ok(json!({})),
+        },
+    )
+    .await;
+    let cli = Cli::for_server(&fake.base_url);
+
+    let listed = cli.run(&["record", "list", "-m", "100", "--json"]).await;
+    schemas.check("record-list", &listed.code(8).json());
+    schemas.check_error(&listed);
+    assert_eq!(listed.json_error()["error"]["kind"], "incomplete");
+
+    // The refused delete is the exit code (the first failure); the incomplete listing is said
+    // too, as an error document of its own.
+    let cleaned = cli.run(&["cleanup", "-m", "100", "--yes", "--json"]).await;
+    let report = cleaned.code(3).json();
+    schemas.check("cleanup", &report);
+    let failed = &report["candidates"][0];
+    assert_eq!(
+        (&failed["apiCode"], &failed["exitCode"]),
+        (&json!(403001), &json!(3)),
+        "{report}"
+    );
+    let errors: Vec<Value> = cleaned
+        .stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    for error in &errors {
+        schemas.check("error", error);
+    }
+    assert!(
+        errors.iter().any(|e| e["error"]["kind"] == "incomplete"),
+        "{errors:?}"
+    );
 }

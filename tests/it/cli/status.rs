@@ -561,3 +561,76 @@ async fn an_app_checks_many_users_and_names_each_everywhere() {
         run.stdout
     );
 }
+
+/// `--log-file` lines of `run` that list a record's files.
+fn file_listings(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("/files\""))
+        .count()
+}
+
+/// Every module's `sizeBytes` in a `status --json` report, by device and module.
+fn sizes_of(report: &Value) -> Vec<(String, String, Value)> {
+    let mut sizes = Vec::new();
+    for user in report["users"].as_array().into_iter().flatten() {
+        for device in user["devices"].as_array().into_iter().flatten() {
+            for module in device["modules"].as_array().into_iter().flatten() {
+                sizes.push((
+                    device["machineCode"].to_string(),
+                    module["moduleCode"].to_string(),
+                    module["sizeBytes"].clone(),
+                ));
+            }
+        }
+    }
+    sizes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sizes_are_read_once_and_again_only_for_records_that_changed() {
+    let server = spawn_server().await;
+    fleet(&server).await;
+    crate::support::insert_files(&server.db_path, &first_record(&server).await, 3);
+    let cli = Cli::for_server(&server.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let status = async |n: usize| {
+        let log = dir.path().join(format!("run-{n}.log"));
+        let args = ["status", "--sizes", "--json"];
+        let output = cli
+            .command(&args)
+            .env("KOOBACKUP_LOG", &log)
+            .output()
+            .await
+            .unwrap();
+        let run = Run::new(&args, output);
+        run.code(2);
+        (sizes_of(&run.json()), file_listings(&log))
+    };
+
+    let (first, listed) = status(1).await;
+    assert!(listed > 0, "the first run reads the file lists");
+    assert!(
+        first
+            .iter()
+            .any(|(_, _, size)| size.as_u64().is_some_and(|s| s > 0)),
+        "{first:?}"
+    );
+    let (second, listed) = status(2).await;
+    assert_eq!(listed, 0, "the second run reads none");
+    assert_eq!(second, first, "and shows the same sizes");
+
+    // A damaged cache is read past, not trusted: the sizes are read again, and come out right.
+    let cache = cli.home().join(".cache/koobackup/sizes");
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        std::fs::write(
+            entry.unwrap().path(),
+            b"{\"format\":\"koobackup-sizes-1\",\"server\"",
+        )
+        .unwrap();
+    }
+    let (third, listed) = status(3).await;
+    assert!(listed > 0, "a damaged cache is not used");
+    assert_eq!(third, first);
+}

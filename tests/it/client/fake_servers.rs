@@ -3,6 +3,7 @@
 //! a plain TCP listener writing a fixed HTTP answer, so the client under test is the real one.
 //! The fakes also count the requests they receive, which shows exactly which calls are retried.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use koobackup::api::error::ErrorKind;
 use koobackup::api::{ApiError, Client, ClientOptions, Credentials, LockInfo, ModuleCode, Token};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 const SECRET: &str = "fake-server-secret-token-0042";
 
@@ -28,38 +30,83 @@ enum Behaviour {
 /// A TCP listener on 127.0.0.1 that records the head of every request it receives.
 struct FakeServer {
     base_url: String,
-    requests: Arc<Mutex<Vec<String>>>,
+    address: std::net::SocketAddr,
+    seen: Arc<Seen>,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// What the fake has read so far, and which accepted connections it has not finished reading.
+#[derive(Default)]
+struct Seen {
+    heads: Mutex<Vec<String>>,
+    /// Accept numbers of connections whose request is still being read.
+    reading: Mutex<BTreeSet<u64>>,
+    finished_one: Notify,
+}
+
+/// Marks a connection's request as read (or abandoned) however its reading ends.
+struct ReadingGuard {
+    seen: Arc<Seen>,
+    number: u64,
+}
+
+impl Drop for ReadingGuard {
+    fn drop(&mut self) {
+        self.seen.reading.lock().unwrap().remove(&self.number);
+        self.seen.finished_one.notify_waiters();
+    }
+}
+
+/// The request head `settle` sends; the fake answers it once every earlier connection is read.
+const FENCE: &str = "FENCE / HTTP/1.1\r\n\r\n";
 
 impl FakeServer {
     async fn start(behaviour: Behaviour) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = requests.clone();
+        let address = listener.local_addr().unwrap();
+        let seen = Arc::new(Seen::default());
+        let shared = seen.clone();
         let task = tokio::spawn(async move {
+            let mut number = 0u64;
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve_one(stream, behaviour.clone(), seen.clone()));
+                number += 1;
+                shared.reading.lock().unwrap().insert(number);
+                let guard = ReadingGuard {
+                    seen: shared.clone(),
+                    number,
+                };
+                tokio::spawn(serve_one(stream, behaviour.clone(), guard));
             }
         });
         FakeServer {
-            base_url,
-            requests,
+            base_url: format!("http://{address}"),
+            address,
+            seen,
             task,
         }
     }
 
     fn request_count(&self) -> usize {
-        self.requests.lock().unwrap().len()
+        self.seen.heads.lock().unwrap().len()
     }
 
     fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        self.seen.heads.lock().unwrap().clone()
     }
 
     fn forget_requests(&self) {
-        self.requests.lock().unwrap().clear();
+        self.seen.heads.lock().unwrap().clear();
+    }
+
+    /// Returns once the fake has read every request sent to it before this call. A client that
+    /// gave up waiting (a timeout) returns before the fake may have read its last request; the
+    /// kernel accepts connections in order, so a fence connection made afterwards is accepted
+    /// after all of them, and the fake answers it only when none before it is still being read.
+    async fn settle(&self) {
+        let mut fence = TcpStream::connect(self.address).await.unwrap();
+        fence.write_all(FENCE.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        fence.read_to_end(&mut answer).await.unwrap();
     }
 }
 
@@ -70,7 +117,7 @@ impl Drop for FakeServer {
 }
 
 /// Reads one request (head and `Content-Length` body), records its head, then behaves.
-async fn serve_one(mut stream: TcpStream, behaviour: Behaviour, seen: Arc<Mutex<Vec<String>>>) {
+async fn serve_one(mut stream: TcpStream, behaviour: Behaviour, guard: ReadingGuard) {
     let mut buffer = Vec::new();
     let head_end = loop {
         let mut chunk = [0u8; 4096];
@@ -83,6 +130,10 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour, seen: Arc<Mutex<
         }
     };
     let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+    if head == FENCE {
+        wait_for_earlier_connections(&guard).await;
+        return;
+    }
     let body_len: usize = head
         .lines()
         .find_map(|line| {
@@ -99,10 +150,11 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour, seen: Arc<Mutex<
         }
     }
     let request_number = {
-        let mut seen = seen.lock().unwrap();
-        seen.push(head);
-        seen.len()
+        let mut heads = guard.seen.heads.lock().unwrap();
+        heads.push(head);
+        heads.len()
     };
+    drop(guard);
     let behaviour = match behaviour {
         Behaviour::Sequence(answers) => {
             let answer = answers.get(request_number - 1).or(answers.last());
@@ -119,6 +171,19 @@ async fn serve_one(mut stream: TcpStream, behaviour: Behaviour, seen: Arc<Mutex<
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
         Behaviour::Sequence(_) => unreachable!("resolved to an answer above"),
+    }
+}
+
+/// Waits until no connection accepted before the fence's is still being read.
+async fn wait_for_earlier_connections(fence: &ReadingGuard) {
+    loop {
+        // Registered before the check, so a connection finishing in between still wakes us.
+        let finished = fence.seen.finished_one.notified();
+        let earliest = fence.seen.reading.lock().unwrap().first().copied();
+        if earliest.is_none_or(|n| n >= fence.number) {
+            return;
+        }
+        finished.await;
     }
 }
 
@@ -217,6 +282,7 @@ async fn call_each_endpoint(server: &FakeServer, client: &Client) -> Vec<(&'stat
     for (name, call) in calls {
         server.forget_requests();
         let error = call.await;
+        server.settle().await;
         results.push((name, error, server.request_count()));
     }
     results
@@ -345,11 +411,16 @@ async fn an_unknown_code_is_shown_with_the_server_message() {
         .unwrap_err();
     assert_eq!(error.code(), Some(400777));
     assert_eq!(error.kind(), ErrorKind::Invalid);
+    // Kept exactly as sent (JSON output carries it so); what prints it for a terminal escapes it.
     let text = error.to_string();
-    assert!(text.starts_with("quota of backups exceeded"), "{text}");
     assert!(
-        !text.chars().any(char::is_control),
-        "control characters reach the screen: {text:?}"
+        text.starts_with("quota of backups exceeded\n\u{1b}[31m"),
+        "{text:?}"
+    );
+    let shown = koobackup::format::escape(&text);
+    assert!(
+        !shown.chars().any(char::is_control),
+        "control characters reach the screen: {shown:?}"
     );
 }
 
@@ -392,19 +463,19 @@ async fn a_500001_answer_is_retried_only_for_idempotent_calls() {
 async fn a_silent_server_times_out_and_only_idempotent_calls_are_retried() {
     let server = FakeServer::start(Behaviour::Silent).await;
     let client = client(&server.base_url, |o| {
-        o.timeout = Duration::from_millis(150);
+        o.timeout = Duration::from_millis(400);
         o.retries = 1;
     });
     for (call, error, attempts) in call_each_endpoint(&server, &client).await {
         assert_eq!(
             error,
             ApiError::Timeout {
-                after: Duration::from_millis(150)
+                after: Duration::from_millis(400)
             },
             "{call}"
         );
         assert_eq!(error.kind(), ErrorKind::Network);
-        assert!(error.to_string().contains("0.15 s"), "{error}");
+        assert!(error.to_string().contains("0.4 s"), "{error}");
         assert!(error.to_string().contains("raise --timeout"), "{error}");
         let expected = if is_retried(call) { 2 } else { 1 };
         assert_eq!(attempts, expected, "attempts of {call}");

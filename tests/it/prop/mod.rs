@@ -2,5 +2,6 @@
 //! requests, and properties validation.
 
 mod client_decoding;
+mod client_paths;
 mod properties;
 mod server_requests;

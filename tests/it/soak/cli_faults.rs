@@ -242,7 +242,8 @@ async fn cleanup_round(cli: &Cli, server: &TestServer, round: u32) -> (BTreeSet<
                     let error = candidate["error"]
                         .as_str()
                         .unwrap_or_else(|| panic!("no error for {candidate}"));
-                    assert!(error.contains("500001"), "round {round}: {id}: {error}");
+                    assert_eq!(candidate["apiCode"], 500001, "round {round}: {id}: {error}");
+                    assert!(!error.contains("500001"), "the code is apiCode's alone: {error}");
                 }
                 // The lock could not be kept renewed through the faults: the rest were not sent.
                 Some("not-attempted") => {}

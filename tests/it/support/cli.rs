@@ -52,6 +52,11 @@ impl Cli {
         self
     }
 
+    /// The isolated `$HOME`.
+    pub fn home(&self) -> PathBuf {
+        PathBuf::from(&self.env["HOME"])
+    }
+
     pub fn journal_path(&self) -> PathBuf {
         PathBuf::from(&self.env["KOOBACKUP_JOURNAL"])
     }
@@ -123,13 +128,18 @@ impl Cli {
         Run::new(args, output)
     }
 
-    /// Writes `config.toml` into the isolated config directory.
+    /// Writes `config.toml` into the isolated config directory, private (0600 in a 0700
+    /// directory) whatever the umask: koobackup refuses a config file others could change.
     pub fn write_config(&self, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
         let path = Path::new(&self.env["XDG_CONFIG_HOME"])
             .join("koobackup")
             .join("config.toml");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let dir = path.parent().unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         path
     }
 }

@@ -3,6 +3,7 @@
 //! [`pty`] (the real binary in a pseudo-terminal, read through a vt100 screen).
 
 pub mod cli;
+pub mod disk;
 pub mod fake;
 pub mod prometheus;
 pub mod proxy;

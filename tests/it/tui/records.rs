@@ -86,7 +86,7 @@ impl Driver {
                     outcome,
                     latency: Duration::from_millis(1),
                     finished_at: Utc::now(),
-                    clock_offset: self.client.clock_offset(),
+                    clock_offset: self.client.clock_measured().then(|| self.client.clock_offset()),
                 }))]
             }
             Effect::StartBulkDelete(job) => {
