@@ -17,6 +17,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use koobackup::api::{BackupRecord, Client, DeviceEntity, LockInfo, ModuleCode, Page, RecordStatus};
 use koobackup::bulk::{Outcome, Target};
+use koobackup::history::Keeping;
 use koobackup::server::Faults;
 use koobackup::tui::action::{
     Action, ApiOutcome, ApiReply, BulkDeleteJob, BulkProgress, CancelFlag, Effect, JobId,
@@ -262,15 +263,18 @@ fn bulk_delete(c: &mut Criterion) {
                     let ids = bench.insert_records(ModuleCode::AddressBook, 1000);
                     let job = BulkDeleteJob {
                         job: JobId(i),
+                        module: ModuleCode::AddressBook,
                         lock_id: lock.lock_id.clone(),
                         targets: targets(ids),
+                        planned: Vec::new(),
                         concurrency,
                         cancel: CancelFlag::default(),
                     };
                     let failures = std::sync::atomic::AtomicUsize::new(0);
                     let started = Instant::now();
-                    rt.block_on(effects::run_bulk_delete(
+                    let ran = rt.block_on(effects::run_bulk_delete(
                         bench.local.client.clone(),
+                        &Keeping::Off,
                         job,
                         |progress| {
                             if let BulkProgress::Deleted {
@@ -283,6 +287,7 @@ fn bulk_delete(c: &mut Criterion) {
                         },
                     ));
                     total += started.elapsed();
+                    assert!(ran.is_ok(), "without history nothing is held back");
                     assert_eq!(failures.into_inner(), 0);
                 }
                 total
@@ -318,24 +323,32 @@ fn run_bulk(
     let failures = std::sync::atomic::AtomicUsize::new(0);
     let job = BulkDeleteJob {
         job: JobId(job),
+        module: lock.module,
         lock_id: lock.lock_id.clone(),
         targets: targets(ids),
+        planned: Vec::new(),
         concurrency: DEFAULT_BULK_CONCURRENCY,
         cancel: CancelFlag::default(),
     };
-    rt.block_on(effects::run_bulk_delete(client.clone(), job, |progress| {
-        if let BulkProgress::Deleted {
-            record_id, outcome, ..
-        } = progress
-        {
-            match outcome {
-                Outcome::Deleted { .. } => reported.lock().unwrap()[positions[&record_id]] += 1,
-                _ => {
-                    failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ran = rt.block_on(effects::run_bulk_delete(
+        client.clone(),
+        &Keeping::Off,
+        job,
+        |progress| {
+            if let BulkProgress::Deleted {
+                record_id, outcome, ..
+            } = progress
+            {
+                match outcome {
+                    Outcome::Deleted { .. } => reported.lock().unwrap()[positions[&record_id]] += 1,
+                    _ => {
+                        failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
             }
-        }
-    }));
+        },
+    ));
+    assert!(ran.is_ok(), "without history nothing is held back");
     (reported.into_inner().unwrap(), failures.into_inner())
 }
 

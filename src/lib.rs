@@ -21,5 +21,6 @@ pub mod process;
 pub mod properties;
 pub mod retention;
 pub mod server;
+pub mod size_cache;
 pub mod tui;
 pub mod units;

@@ -3,14 +3,13 @@
 //! local files: it talks to no server.
 
 use clap::{Args, Subcommand};
-use serde_json::Value;
 
 use super::exit::{CliError, Exit};
 use super::output::Output;
 use crate::api::ModuleCode;
 use crate::format;
 use crate::history::query::{End, parse_when};
-use crate::history::{Entry, History, Op, Query};
+use crate::history::{Entry, History, Op, Query, describe};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -152,53 +151,10 @@ fn row(entry: &Entry) -> Vec<String> {
         format::local_time(entry.at),
         entry.op.name().to_string(),
         entry.module.clone().unwrap_or_default(),
-        what(entry),
-        result(entry),
-        format!(
-            "{}@{} ({})",
-            entry.who.user,
-            entry.who.host,
-            entry.who.profile.as_deref().unwrap_or("-")
-        ),
+        describe::what(entry),
+        describe::result(entry),
+        describe::by(entry),
     ]
-}
-
-/// The ids the entry is about, in a few words.
-fn what(entry: &Entry) -> String {
-    let mut parts = Vec::new();
-    if let Some(what) = &entry.what {
-        parts.push(format!("{what}: {} record(s)", entry.planned.len()));
-    }
-    if let Some(record) = &entry.record_id {
-        parts.push(format!("record {record}"));
-    }
-    if let Some(device) = entry.device() {
-        parts.push(format!("device {device}"));
-    }
-    if let Some(lock) = &entry.lock_id {
-        parts.push(format!("lock {lock}"));
-    }
-    parts.extend(entry.ids.iter().cloned());
-    parts.join(", ")
-}
-
-fn result(entry: &Entry) -> String {
-    if let Some(deleted) = entry.deleted {
-        let recovered = if entry.recovered {
-            " (found after its process ended)"
-        } else {
-            ""
-        };
-        return format!("{deleted} deleted{recovered}");
-    }
-    let outcome = &entry.outcome;
-    let head = if outcome.ok { "ok" } else { "failed" };
-    match (&outcome.code, &outcome.message) {
-        (Some(code), Some(message)) => format!("{head}: {code} {message}"),
-        (None, Some(message)) => format!("{head}: {message}"),
-        (Some(code), None) => format!("{head}: {code}"),
-        (None, None) => head.to_string(),
-    }
 }
 
 /// `history show`: the entry whose id is `wanted` or starts with it (one only).
@@ -222,49 +178,8 @@ fn show(entries: &[Entry], wanted: &str, out: Output) -> Result<u8, CliError> {
     if !out.human() {
         return out.json(entry).map(|()| 0);
     }
-    let mut value = serde_json::to_value(entry)
-        .map_err(|e| CliError::failure(format!("cannot encode the entry: {e}")))?;
-    unfold_properties(&mut value);
-    let text = serde_json::to_string_pretty(&value)
-        .map_err(|e| CliError::failure(format!("cannot encode the entry: {e}")))?;
+    let text =
+        describe::whole(entry).map_err(|e| CliError::failure(format!("cannot encode the entry: {e}")))?;
     out.line(&text)?;
     Ok(0)
-}
-
-/// For people: the properties of the records in an entry (JSON text on the wire) shown as the
-/// JSON they hold, so they are pretty-printed with the rest.
-fn unfold_properties(value: &mut Value) {
-    let unfold = |record: &mut Value| {
-        if let Some(text) = record.get("properties").and_then(Value::as_str)
-            && let Ok(parsed) = serde_json::from_str::<Value>(text)
-        {
-            record["properties"] = parsed;
-        }
-    };
-    if let Some(record) = value.get_mut("record") {
-        unfold(record);
-    }
-    if let Some(planned) = value.get_mut("planned").and_then(Value::as_array_mut) {
-        for one in planned {
-            if let Some(record) = one.get_mut("record") {
-                unfold(record);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn properties_are_unfolded_for_people_only_where_they_are_json() {
-        let mut value = serde_json::json!({
-            "record": {"properties": "{\"a\":1}"},
-            "planned": [{"record": {"properties": "not json"}}]
-        });
-        unfold_properties(&mut value);
-        assert_eq!(value["record"]["properties"], serde_json::json!({"a": 1}));
-        assert_eq!(value["planned"][0]["record"]["properties"], "not json");
-    }
 }

@@ -32,10 +32,10 @@ use crate::api::{Client, ModuleCode};
 use crate::connect::{self, ConnectOptions};
 use crate::format;
 use crate::health::rules::Overrides;
-use crate::health::size_cache::SizeCache;
 use crate::health::survey::survey;
-use crate::health::{self, RecordSummary, Rules, State};
+use crate::health::{self, RecordSize, RecordSummary, Rules, State};
 use crate::hooks::{self, HookEvent};
+use crate::size_cache::SizeCache;
 use report::{Checked, DeviceHealth, Report, UserReport};
 
 /// Record file lists read at once per user with `--sizes`.
@@ -270,7 +270,13 @@ async fn check_user(
             .flat_map(|d| survey.records_of(&d.device_id))
             .collect();
         let mut cache = SizeCache::open(cache_key, client.user_id());
-        let sizes = health::sizes::read_sizes(client, &records, &mut cache, SIZE_CONCURRENCY).await;
+        let sizes =
+            health::sizes::read_sizes(client, &records, |r| cache.get(r.into()), SIZE_CONCURRENCY).await;
+        for record in &records {
+            if let Some(bytes) = sizes.get(&record.record_id).and_then(RecordSize::known) {
+                cache.put((*record).into(), bytes);
+            }
+        }
         // Sizes of records the survey no longer lists are dropped; a cache that cannot be
         // written only costs the next run its reads.
         let listed: std::collections::HashSet<&str> = survey

@@ -20,7 +20,6 @@
 //! This module never imports `cli/` or `tui/`; both call it.
 
 pub mod rules;
-pub mod size_cache;
 pub mod sizes;
 pub mod survey;
 

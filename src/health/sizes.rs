@@ -2,15 +2,14 @@
 //! KooDrive has no call for a record's size, so each one costs a listing of its files; the app
 //! reads them in the background a few at a time, `status --sizes` all at once with bounded
 //! concurrency. [`RecordSize::after_page`] is the one place a page is added to a record's size,
-//! and [`read_sizes`] the one place the command line reads them, through the size cache
-//! ([`super::size_cache`]).
+//! and [`read_sizes`] the one place the command line reads them, past the sizes a cache
+//! already knows (`crate::size_cache`).
 
 use std::collections::HashMap;
 
 use futures::StreamExt;
 
 use super::RecordSummary;
-use super::size_cache::SizeCache;
 use crate::api::{BackupFile, Client, DEFAULT_MAX_PAGES, Page};
 
 /// Files asked for per request while sizes are read.
@@ -59,47 +58,41 @@ impl RecordSize {
     }
 }
 
-/// The sizes of `records`: from `cache` where it has them, else each file list read to its end
-/// (at most `concurrency` lists at once) and kept in `cache`. A record whose files cannot be
-/// listed is [`RecordSize::Unknown`].
+/// The sizes of `records`: `known` where it knows them (a size cache), else each file list read
+/// to its end, at most `concurrency` lists at once. A record whose files cannot be listed is
+/// [`RecordSize::Unknown`].
 pub async fn read_sizes(
     client: &Client,
     records: &[&RecordSummary],
-    cache: &mut SizeCache,
+    known: impl Fn(&RecordSummary) -> Option<u64>,
     concurrency: usize,
 ) -> HashMap<String, RecordSize> {
     let mut sizes = HashMap::new();
     let mut to_read = Vec::new();
     for record in records {
-        match cache.get((*record).into()) {
+        match known(record) {
             Some(bytes) => {
                 sizes.insert(record.record_id.clone(), RecordSize::Known(bytes));
             }
-            None => to_read.push(*record),
+            None => to_read.push(record.record_id.clone()),
         }
     }
-    let read: Vec<(&RecordSummary, RecordSize)> = futures::stream::iter(to_read)
-        .map(|record| async move {
+    let read: Vec<(String, RecordSize)> = futures::stream::iter(to_read)
+        .map(|record_id| async move {
             let mut size = None;
-            let mut pages =
-                std::pin::pin!(client.file_pages(&record.record_id, SIZE_PAGE_SIZE, DEFAULT_MAX_PAGES));
+            let mut pages = std::pin::pin!(client.file_pages(&record_id, SIZE_PAGE_SIZE, DEFAULT_MAX_PAGES));
             while let Some(page) = pages.next().await {
                 size = Some(match page {
                     Ok(page) => RecordSize::after_page(size.as_ref(), &page),
                     Err(_) => RecordSize::Unknown,
                 });
             }
-            (record, size.unwrap_or(RecordSize::Unknown))
+            (record_id, size.unwrap_or(RecordSize::Unknown))
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    for (record, size) in read {
-        if let Some(bytes) = size.known() {
-            cache.put(record.into(), bytes);
-        }
-        sizes.insert(record.record_id.clone(), size);
-    }
+    sizes.extend(read);
     sizes
 }
 

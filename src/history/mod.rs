@@ -9,8 +9,10 @@
 //! and says so once ([`recover`]).
 //!
 //! `store` keeps the files, `entry` is one line, `plan` runs a bulk delete as a plan, `query`
-//! filters for `koobackup history`.
+//! filters for `koobackup history` and the app's history pane, `describe` puts an entry in words
+//! for both.
 
+pub mod describe;
 pub mod entry;
 pub mod plan;
 pub mod query;
@@ -463,13 +465,21 @@ async fn recover_plan(recorder: &Recorder, client: &Client, plan: &Entry) -> Opt
         .filter_map(|e| e.record_id.as_deref())
         .collect();
     let deleted_before = read.entries.iter().filter(mine).filter(|e| e.outcome.ok).count();
-    let unsettled: Vec<&Planned> = plan
+    let unsettled: Vec<Planned> = plan
         .planned
         .iter()
         .filter(|p| !settled.contains(p.record_id.as_str()))
+        .cloned()
         .collect();
-    let answers: Vec<(&Planned, Result<(), ApiError>)> = futures::stream::iter(unsettled)
-        .map(|planned| async move { (planned, client.get_record(&planned.record_id).await.map(drop)) })
+    // Owned all the way (a spawned task runs this): each lookup gets its own client handle.
+    let answers: Vec<(Planned, Result<(), ApiError>)> = futures::stream::iter(unsettled)
+        .map(|planned| {
+            let client = client.clone();
+            async move {
+                let answer = client.get_record(&planned.record_id).await.map(drop);
+                (planned, answer)
+            }
+        })
         .buffer_unordered(RECOVERY_CONCURRENCY)
         .collect()
         .await;

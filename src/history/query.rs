@@ -1,5 +1,6 @@
 //! Which entries `koobackup history` (and the app's history pane) shows: by time, operation,
-//! module, device, record, user and profile.
+//! module, device, record, user and profile. The command line gives them as options; the app as
+//! filter words (`op:delete m:102 since:7d`, [`Query::from_words`]) named as the options are.
 
 use chrono::{DateTime, Utc};
 
@@ -51,6 +52,53 @@ impl Query {
                 .profile
                 .as_deref()
                 .is_none_or(|profile| entry.who.profile.as_deref() == Some(profile))
+    }
+}
+
+/// The filter words [`Query::from_words`] knows, as the help names them.
+pub const FILTER_WORDS: &str = "op: m: device: record: user: profile: since: until:";
+
+impl Query {
+    /// The query of filter words such as `op:delete m:102 device:laptop since:7d` (the names of
+    /// `koobackup history`'s options; `m:` or `module:` for the module, a code or a name), ages
+    /// and dates measured from `now`. What is not understood is named, word by word.
+    pub fn from_words(text: &str, now: DateTime<Utc>) -> Result<Query, String> {
+        let mut query = Query::default();
+        let mut not_understood = Vec::new();
+        for word in text.split_whitespace() {
+            let Some((name, value)) = word.split_once(':').filter(|(_, value)| !value.is_empty()) else {
+                not_understood.push(format!("{word:?} (a filter word is NAME:VALUE)"));
+                continue;
+            };
+            let set = |slot: &mut Option<String>| *slot = Some(value.to_string());
+            match name {
+                "op" => set(&mut query.op),
+                "m" | "module" => match crate::api::ModuleCode::from_user_text(value) {
+                    Ok(module) => query.module = Some(module.code().to_string()),
+                    Err(e) => not_understood.push(format!("{word:?} ({e})")),
+                },
+                "device" => set(&mut query.device),
+                "record" => set(&mut query.record),
+                "user" => set(&mut query.user),
+                "profile" => set(&mut query.profile),
+                "since" | "until" => {
+                    match parse_when(value, now, if name == "since" { End::Since } else { End::Until }) {
+                        Ok(when) if name == "since" => query.since = Some(when),
+                        Ok(when) => query.until = Some(when),
+                        Err(e) => not_understood.push(format!("{word:?} ({e})")),
+                    }
+                }
+                _ => not_understood.push(format!("{word:?} (no filter {name:?})")),
+            }
+        }
+        if not_understood.is_empty() {
+            Ok(query)
+        } else {
+            Err(format!(
+                "not understood: {}; filter words: {FILTER_WORDS}",
+                not_understood.join(", ")
+            ))
+        }
     }
 }
 
@@ -166,6 +214,38 @@ mod tests {
         assert!(!q(|q| q.profile = Some("home".into())));
         assert!(!q(|q| q.since = Some("2026-12-02T00:00:00Z".parse().unwrap())));
         assert!(q(|q| q.until = Some("2026-12-02T00:00:00Z".parse().unwrap())));
+    }
+
+    #[test]
+    fn filter_words_make_the_query_and_name_what_they_do_not_understand() {
+        let now: DateTime<Utc> = "2026-12-08T12:00:00Z".parse().unwrap();
+        let query = Query::from_words(
+            "op:delete m:contacts device:laptop record:42 user:alice since:7d",
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            query,
+            Query {
+                since: Some("2026-12-01T12:00:00Z".parse().unwrap()),
+                op: Some("delete".into()),
+                module: Some("102".into()),
+                device: Some("laptop".into()),
+                record: Some("42".into()),
+                user: Some("alice".into()),
+                ..Query::default()
+            }
+        );
+        assert_eq!(Query::from_words("  ", now).unwrap(), Query::default());
+        let error = Query::from_words("op:lock colour:red since:later laptop", now).unwrap_err();
+        assert!(error.contains("\"colour:red\" (no filter \"colour\")"), "{error}");
+        assert!(error.contains("\"since:later\""), "{error}");
+        assert!(
+            error.contains("\"laptop\" (a filter word is NAME:VALUE)"),
+            "{error}"
+        );
+        assert!(error.ends_with(FILTER_WORDS), "{error}");
+        assert!(!error.contains("op:lock"), "{error}");
     }
 
     #[test]

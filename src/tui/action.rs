@@ -56,9 +56,58 @@ pub enum Action {
     Bulk(BulkProgress),
     /// The user's editor was closed: the edited text, or why there is none.
     EditorDone(Result<String, String>),
+    /// A change that would leave no other trace was not sent: the history cannot be written.
+    /// The app asks whether to send it without one.
+    Unrecorded(Box<Unrecorded>),
+    /// A bulk delete a killed process left unfinished, found and closed (see
+    /// [`crate::history::recover`]): one sentence for the user.
+    Recovered(String),
+    /// The history as read for the history pane (newest first), or why it could not be read.
+    HistoryRead(Result<HistoryRead, String>),
     /// Something went wrong outside the app's own thread (a background task panicked, the
     /// embedded server stopped): shown in the activity log, never drawn over the screen.
     Background(String),
+}
+
+/// A change held back because the history cannot be written: why, and the change itself (an
+/// [`Effect::Api`] or [`Effect::StartBulkDelete`]), to send without history or to answer as not
+/// sent.
+#[derive(Debug, Clone)]
+pub struct Unrecorded {
+    pub why: String,
+    pub effect: Effect,
+}
+
+impl Unrecorded {
+    /// The change in a few words, as the question names it: `Delete 3 record(s)`, `Unbind
+    /// device D`. Raw: the ids came from the server.
+    pub fn what(&self) -> String {
+        match &self.effect {
+            Effect::StartBulkDelete(job) => format!("Delete {} record(s)", job.targets.len()),
+            Effect::Api {
+                call: ApiCall::DeleteRecord { target, .. },
+                ..
+            } => format!("Delete record {}", target.record_id),
+            Effect::Api {
+                call: ApiCall::UnbindDevice { device_id },
+                ..
+            } => format!("Unbind device {device_id}"),
+            Effect::Api {
+                call: ApiCall::DeleteScopes { device_id, scope_ids },
+                ..
+            } => format!("Delete {} scope(s) of device {device_id}", scope_ids.len()),
+            _ => "Send this change".into(),
+        }
+    }
+}
+
+/// What reading the history found.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryRead {
+    /// Newest first.
+    pub entries: Vec<crate::history::Entry>,
+    /// Lines that could not be read (damaged, or a newer version's).
+    pub unreadable: usize,
 }
 
 /// This connection's locks as the journal file holds them, read after the app's first `applied`
@@ -165,6 +214,30 @@ pub enum ApiCall {
     },
 }
 
+impl ApiCall {
+    /// Whether the call destroys something on the server, leaving no trace but the history: it
+    /// is not sent while the history cannot be written, unless the user says so.
+    pub fn leaves_no_trace(&self) -> bool {
+        matches!(
+            self,
+            ApiCall::DeleteRecord { .. } | ApiCall::UnbindDevice { .. } | ApiCall::DeleteScopes { .. }
+        )
+    }
+
+    /// The answer of this call when it was not sent, for `error` (why); `None` for the calls
+    /// that are always sent (the ones that leave a trace).
+    pub fn not_sent(&self, error: ApiError) -> Option<ApiOutcome> {
+        match self {
+            ApiCall::DeleteRecord { .. } => {
+                Some(ApiOutcome::RecordDeleted(crate::bulk::Outcome::Failed(error)))
+            }
+            ApiCall::UnbindDevice { .. } => Some(ApiOutcome::DeviceUnbound(Err(error))),
+            ApiCall::DeleteScopes { .. } => Some(ApiOutcome::ScopesDeleted(Err(error))),
+            _ => None,
+        }
+    }
+}
+
 /// The result of each kind of [`ApiCall`].
 #[derive(Debug, Clone)]
 pub enum ApiOutcome {
@@ -229,7 +302,7 @@ pub enum JournalChange {
 }
 
 /// Work for the runtime. Results come back as [`Action`]s.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Api {
         request: RequestId,
@@ -246,6 +319,11 @@ pub enum Effect {
     /// the user edit this text in their editor; the result comes back as
     /// [`Action::EditorDone`], after which the app takes the terminal back.
     EditInEditor(String),
+    /// Send this change (an [`Effect::Api`] or [`Effect::StartBulkDelete`]) although the history
+    /// cannot be written: the user said so.
+    WithoutHistory(Box<Effect>),
+    /// Read the history; the answer comes back as [`Action::HistoryRead`].
+    ReadHistory,
     /// Leave the app (the terminal is restored by the runtime).
     Quit,
     /// Remember the module the records pane shows, for the next start.
@@ -310,13 +388,16 @@ impl fmt::Debug for CancelFlag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(pub u64);
 
-/// Delete `targets` under `lock_id` through the bulk engine (each re-read first, and kept if it
-/// changed since it was chosen), at most `concurrency` at a time.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Delete `targets` of `module` under `lock_id` through the bulk engine (each re-read first, and
+/// kept if it changed since it was chosen), at most `concurrency` at a time. `planned` is what
+/// the history's plan says is about to go: the same records, as the list showed them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct BulkDeleteJob {
     pub job: JobId,
+    pub module: ModuleCode,
     pub lock_id: String,
     pub targets: Vec<crate::bulk::Target>,
+    pub planned: Vec<crate::history::Planned>,
     pub concurrency: usize,
     pub cancel: CancelFlag,
 }

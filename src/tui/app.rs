@@ -6,19 +6,21 @@
 //! and answers to them, gives each call an id, and carries out what the features ask ([`Out`]):
 //! calls, notices, log lines, focus changes, and the few things one feature needs of another (a
 //! lock for a record operation, a lock kept renewed during a bulk delete). What the command line
-//! runs is in `line.rs`, switching connections in `session.rs`, quitting in `quit.rs`.
+//! runs is in `line.rs`, switching connections in `session.rs`, quitting in `quit.rs`, and the
+//! question asked when the history cannot record a delete in `unrecorded.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use tui_input::backend::crossterm::EventHandler;
 
-use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId};
+use super::action::{Action, ApiCall, ApiReply, Effect, JournalSnapshot, RequestId, Unrecorded};
 use super::clock;
 use super::devices;
 use super::feature::{Ctx, Foreign, Out, OwnLock, Pane, Session};
+use super::history;
 use super::keymap::{Command, KeyOverrides, Keymap, Scope};
 use super::layout::ScreenLayout;
 use super::locks;
@@ -28,6 +30,7 @@ use super::shell::command_line::CommandLine;
 use super::shell::{self, Status};
 use super::widgets::{Tab, tab_texts};
 use crate::api::ModuleCode;
+use crate::history::Keeping;
 use crate::lease::Purpose;
 
 /// The keys of every feature, defaults only.
@@ -40,12 +43,13 @@ pub fn keymap_with(overrides: &KeyOverrides) -> Result<Keymap, String> {
     Keymap::with_overrides(&key_tables(), overrides)
 }
 
-fn key_tables() -> [&'static [super::keymap::KeyDef]; 4] {
+fn key_tables() -> [&'static [super::keymap::KeyDef]; 5] {
     [
         shell::keys::KEYS,
         locks::keys::KEYS,
         records::keys::KEYS,
         devices::keys::KEYS,
+        history::keys::KEYS,
     ]
 }
 
@@ -117,6 +121,7 @@ pub struct App {
     pub locks: locks::State,
     pub records: records::State,
     pub devices: devices::State,
+    pub history_pane: history::State,
     /// The help overlay or the quit prompt, when open.
     pub shell: Option<shell::Dialog>,
     pub activity: ActivityLog,
@@ -148,6 +153,9 @@ pub struct App {
     switching: Option<String>,
     /// Live locks of connections switched away from: in the journal, renewed by nothing.
     left_behind: Vec<session::LeftBehind>,
+    /// Changes that would leave no trace, held back while the history cannot be written: the
+    /// first is asked about (see `unrecorded.rs`).
+    asks: VecDeque<Unrecorded>,
 }
 
 impl App {
@@ -169,6 +177,7 @@ impl App {
             locks: locks::State::new(held),
             records: records::State::default(),
             devices: devices::State::default(),
+            history_pane: history::State::default(),
             shell: None,
             activity: ActivityLog::default(),
             status: Status::default(),
@@ -186,6 +195,7 @@ impl App {
             switching: None,
             left_behind: Vec::new(),
             last_module: None,
+            asks: VecDeque::new(),
         };
         app.read_only_forced = app.session.read_only;
         let connected = if app.session.embedded {
@@ -216,6 +226,30 @@ impl App {
     /// The same app offering these profiles to `:profile`.
     pub fn with_profiles(mut self, profiles: Vec<String>) -> App {
         self.profiles = profiles;
+        self
+    }
+
+    /// The same app saying in the activity log where the history of changes is kept, or why
+    /// it is not.
+    pub fn with_history(mut self, keeping: &Keeping) -> App {
+        let (kind, text) = match keeping {
+            Keeping::Recording(recorder) => (
+                Outcome::Info,
+                format!(
+                    "every change is kept in {} (:history shows it)",
+                    recorder.history().dir().display()
+                ),
+            ),
+            Keeping::Off => (
+                Outcome::Warning,
+                "off (--no-history): changes sent from here leave no trace".to_string(),
+            ),
+            Keeping::Broken(why) => (
+                Outcome::Warning,
+                format!("cannot be kept: {why}; a delete asks before it is sent"),
+            ),
+        };
+        self.activity.note(self.now, kind, "history", text);
         self
     }
 
@@ -296,6 +330,21 @@ impl App {
                         self.warn("background", message);
                         Vec::new()
                     }
+                    Action::Unrecorded(unrecorded) => {
+                        self.on_unrecorded(*unrecorded);
+                        Vec::new()
+                    }
+                    Action::HistoryRead(read) => {
+                        let rows = self.visible_rows();
+                        self.history_pane.on_read(read, rows);
+                        Vec::new()
+                    }
+                    Action::Recovered(text) => {
+                        self.activity
+                            .note(self.now, Outcome::Warning, "history", text.clone());
+                        self.status.notice = Some(text);
+                        Vec::new()
+                    }
                     Action::Superseded(what) => {
                         let text = format!("{what} answered after another was asked for: not used");
                         self.activity.note(self.now, Outcome::Info, "connect", text);
@@ -322,8 +371,9 @@ impl App {
     /// then answers while the runtime waits (see [`App::has_work_in_flight`]), and the locks
     /// taken for those operations are released as they end: none is left to block the module.
     pub fn shut_down(&mut self) -> Vec<Effect> {
+        let mut effects = self.drop_unrecorded();
         let outs = self.records.stop_for_exit();
-        let mut effects = self.apply(outs, Pending::Records);
+        effects.extend(self.apply(outs, Pending::Records));
         let outs = self.locks.release_leftovers();
         effects.extend(self.apply(outs, Pending::Locks));
         effects
@@ -344,14 +394,19 @@ impl App {
 
     /// Whether any dialog is open.
     pub fn dialog_open(&self) -> bool {
-        self.shell.is_some()
+        !self.asks.is_empty()
+            || self.shell.is_some()
             || self.locks.dialog.is_some()
             || self.records.dialog.is_some()
             || self.devices.dialog.is_some()
+            || self.history_pane.dialog.is_some()
     }
 
     /// Key scopes active now, most specific first: what the footer shows and keys look up.
     pub fn active_scopes(&self) -> Vec<Scope> {
+        if !self.asks.is_empty() {
+            return vec![Scope::Confirm];
+        }
         if let Some(dialog) = &self.shell {
             return vec![dialog.scope()];
         }
@@ -364,11 +419,15 @@ impl App {
         if let Some(dialog) = &self.devices.dialog {
             return vec![dialog.scope()];
         }
+        if let Some(dialog) = &self.history_pane.dialog {
+            return vec![dialog.scope()];
+        }
         let pane = match self.focus {
             Pane::Locks => Scope::LocksPane,
             Pane::Activity => Scope::ActivityPane,
             Pane::Records => Scope::RecordsPane,
             Pane::Devices => Scope::DevicesPane,
+            Pane::History => Scope::HistoryPane,
         };
         vec![pane, Scope::Global]
     }
@@ -391,6 +450,10 @@ impl App {
         if pane == Pane::Devices {
             let outs = self.devices.shown();
             return self.apply(outs, Pending::Devices);
+        }
+        if pane == Pane::History {
+            self.history_pane.start_reading();
+            return vec![Effect::ReadHistory];
         }
         if pane == Pane::Records
             && self.records.module().is_none()
@@ -673,6 +736,9 @@ impl App {
                 _ => Vec::new(),
             };
         }
+        if !self.asks.is_empty() {
+            return command.map_or_else(Vec::new, |command| self.answer_unrecorded(command));
+        }
         let snapshot = self.snapshot();
         let Some(command) = command else {
             let ctx = snapshot.ctx();
@@ -683,6 +749,8 @@ impl App {
                 self.locks.typed(key);
             } else if self.devices.dialog.is_some() {
                 self.devices.typed(key);
+            } else if self.history_pane.dialog.is_some() {
+                self.history_pane.typed(key);
             } else {
                 self.records.typed(key, &ctx);
             }
@@ -720,6 +788,16 @@ impl App {
             return self.apply(outs, Pending::Devices);
         }
         let rows = snapshot.visible_rows;
+        if self.history_pane.dialog.is_some() {
+            let area = super::layout::help_area(self.screen);
+            let entry_page = (
+                usize::from(area.width.saturating_sub(2)),
+                super::layout::help_rows(self.screen),
+            );
+            self.history_pane
+                .dialog_command(command, self.now, rows, entry_page);
+            return Vec::new();
+        }
         match command {
             Command::Quit => return self.quit(),
             Command::ToggleHelp => self.shell = Some(shell::Dialog::Help { scroll: 0 }),
@@ -752,6 +830,9 @@ impl App {
             Command::Devices(command) if self.focus == Pane::Devices => {
                 let outs = self.devices.command(command);
                 return self.apply(outs, Pending::Devices);
+            }
+            Command::History(command) if self.focus == Pane::History => {
+                return self.history_pane.command(command);
             }
             command if self.focus == Pane::Locks => {
                 let outs = self.locks.command(command, &snapshot.ctx());
@@ -827,11 +908,12 @@ impl App {
             Pane::Devices => self
                 .devices
                 .move_cursor(delta, devices::update::visible_devices(rows)),
+            Pane::History => self.history_pane.move_cursor(delta, rows),
         }
     }
 
     fn on_paste(&mut self, text: &str) -> Vec<Effect> {
-        if self.layout().is_none() {
+        if self.layout().is_none() || !self.asks.is_empty() {
             return Vec::new();
         }
         if let Some(shell::Dialog::CommandLine(line)) = &mut self.shell {
@@ -841,6 +923,8 @@ impl App {
             self.locks.pasted(text);
         } else if self.devices.dialog.is_some() {
             self.devices.pasted(text);
+        } else if self.history_pane.dialog.is_some() {
+            self.history_pane.pasted(text);
         } else {
             let snapshot = self.snapshot();
             self.records.pasted(text, &snapshot.ctx());
@@ -882,6 +966,7 @@ impl App {
                     match pane {
                         Pane::Records => self.records.click(row),
                         Pane::Locks => self.locks.click(row),
+                        Pane::History => self.history_pane.click(row),
                         Pane::Activity | Pane::Devices => {}
                     }
                 }
@@ -905,6 +990,7 @@ impl App {
 mod line;
 mod quit;
 mod session;
+mod unrecorded;
 
 #[cfg(test)]
 mod command_line_tests;

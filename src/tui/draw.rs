@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::app::App;
 use super::devices;
 use super::feature::Pane;
+use super::history;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, ScreenLayout};
 use super::locks;
 use super::records;
@@ -48,6 +49,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     match app.top_pane() {
         Pane::Records => records::view::draw(frame, layout.locks, &app.records, &chrome, server_now),
         Pane::Devices => devices::view::draw(frame, layout.locks, &app.devices, &chrome, app.health_now()),
+        Pane::History => history::view::draw(frame, layout.locks, &app.history_pane, &chrome),
         _ => locks::view::draw(frame, layout.locks, &app.locks, &chrome),
     }
     shell_view::draw_activity(frame, layout.activity, &app.activity, &chrome);
@@ -84,6 +86,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     records::dialogs_view::draw(frame, area, &app.records, &chrome, server_now);
     devices::dialogs_view::draw(frame, area, &app.devices, &chrome);
+    history::view::draw_dialog(frame, area, &app.history_pane, theme);
+    if let Some(asking) = app.asking() {
+        shell_view::draw_unrecorded(frame, area, asking, theme);
+    }
 }
 
 /// The screen below the smallest size; `asking` is the live locks of a quit prompt waiting to be

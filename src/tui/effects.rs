@@ -1,13 +1,32 @@
 //! The one place the app's KooDrive calls run: [`perform`] turns an [`ApiCall`] into its
-//! [`ApiOutcome`], and [`run_bulk_delete`] deletes many records through the bulk engine.
-//! Nothing here decides anything; results go back to the app.
+//! [`ApiOutcome`], and [`run_bulk_delete`] deletes many records through the bulk engine, as a
+//! plan of the history. A change that leaves no trace but the history is not sent while the
+//! history cannot be written ([`perform_kept`], [`run_bulk_delete`] say why instead): the app
+//! asks, and a yes sends it again with [`Keeping::Off`]. Nothing here decides anything; results
+//! go back to the app.
 
-use super::action::{ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress};
+use super::action::{ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress, HistoryRead};
 use crate::api::Client;
 use crate::bulk::{self, Stop};
+use crate::history::{History, Keeping};
 
 /// Deletes in flight at most during a bulk delete (the pace adapts below it).
 pub const DEFAULT_BULK_CONCURRENCY: usize = 64;
+
+/// Performs `call` unless it leaves no trace and `keeping` says the history cannot be written:
+/// then `call` comes back, with why.
+pub async fn perform_kept(
+    client: &Client,
+    keeping: &Keeping,
+    call: ApiCall,
+) -> Result<ApiOutcome, (String, ApiCall)> {
+    if call.leaves_no_trace()
+        && let Some(why) = keeping.refusal()
+    {
+        return Err((why, call));
+    }
+    Ok(perform(client, call).await)
+}
 
 /// Performs `call` and returns its outcome.
 pub async fn perform(client: &Client, call: ApiCall) -> ApiOutcome {
@@ -60,23 +79,44 @@ pub async fn perform(client: &Client, call: ApiCall) -> ApiOutcome {
 }
 
 /// Deletes the job's records through the bulk engine (adaptive pace up to `job.concurrency`,
-/// each record re-read first), calling `report` after each one and once at the end. After the
-/// job's cancel flag is set no further delete is started; those already sent finish and are
-/// reported, the rest are left untouched.
-pub async fn run_bulk_delete(client: Client, job: BulkDeleteJob, report: impl Fn(BulkProgress)) {
+/// each record re-read first), calling `report` after each one and once at the end. The plan
+/// is written to the history (`keeping`) before anything is sent, and its end after; when it
+/// cannot be, nothing is sent and the job comes back, with why. After the job's cancel flag is
+/// set no further delete is started; those already sent finish and are reported, the rest are
+/// left untouched.
+pub async fn run_bulk_delete(
+    client: Client,
+    keeping: &Keeping,
+    job: BulkDeleteJob,
+    report: impl Fn(BulkProgress),
+) -> Result<(), (String, BulkDeleteJob)> {
+    let opened = match keeping.refusal() {
+        Some(why) => Err(why),
+        None => keeping
+            .open_plan("app bulk delete", job.module.code(), job.planned.clone())
+            .map_err(|e| e.to_string()),
+    };
+    let plan = match opened {
+        Ok(plan) => plan,
+        Err(why) => return Err((why, job)),
+    };
+    let client = plan.client(&client);
     let BulkDeleteJob {
         job: id,
         lock_id,
         targets,
         concurrency,
         cancel,
+        ..
     } = job;
     let options = bulk::Options {
         reread: true,
         ceiling: concurrency,
     };
     let guard = || cancel.is_cancelled().then_some(Stop::Cancelled);
+    let mut deleted = 0;
     let summary = bulk::delete_all(&client, &lock_id, targets, options, guard, |done| {
+        deleted += usize::from(matches!(done.outcome, bulk::Outcome::Deleted { .. }));
         report(BulkProgress::Deleted {
             job: id,
             record_id: done.record_id,
@@ -84,8 +124,21 @@ pub async fn run_bulk_delete(client: Client, job: BulkDeleteJob, report: impl Fn
         })
     })
     .await;
+    plan.finish(deleted);
     report(BulkProgress::Finished {
         job: id,
         cancelled: !summary.not_attempted.is_empty(),
     });
+    Ok(())
+}
+
+/// Reads the history in its usual place (switched off or not: what was kept stays readable).
+pub fn read_history() -> Result<HistoryRead, String> {
+    let read = History::default_place()
+        .and_then(|history| history.read())
+        .map_err(|e| e.to_string())?;
+    Ok(HistoryRead {
+        entries: read.entries,
+        unreadable: read.unreadable,
+    })
 }

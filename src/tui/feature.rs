@@ -38,6 +38,8 @@ pub enum Pane {
     Records,
     /// Likewise.
     Devices,
+    /// Likewise; opened from the command line (`:history`), not in the Tab order.
+    History,
 }
 
 impl Pane {

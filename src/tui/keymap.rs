@@ -62,6 +62,19 @@ pub enum Command {
     Records(RecordCommand),
     /// The devices pane and its dialogs.
     Devices(DeviceCommand),
+    /// The history pane.
+    History(HistoryCommand),
+}
+
+/// What a key asks of the history pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryCommand {
+    /// Type filter words.
+    Filter,
+    /// Show the entry under the cursor whole.
+    Open,
+    /// Read the history again.
+    Refresh,
 }
 
 /// What a key asks of the devices pane or one of its dialogs.
@@ -201,6 +214,11 @@ impl Command {
                 DeviceCommand::DeleteScope => "delete-scope".into(),
                 DeviceCommand::EditSetting => "edit-setting".into(),
             },
+            Command::History(command) => match command {
+                HistoryCommand::Filter => "filter".into(),
+                HistoryCommand::Open => "open".into(),
+                HistoryCommand::Refresh => "refresh".into(),
+            },
         }
     }
 
@@ -264,11 +282,16 @@ pub enum Scope {
     CommandLine,
     /// One line of the activity log, whole.
     LogEntry,
+    HistoryPane,
+    /// The history pane's filter words being typed.
+    HistoryFilter,
+    /// One entry of the history, whole.
+    HistoryEntry,
 }
 
 impl Scope {
     /// Every scope, in the order the help overlay lists them.
-    pub const ALL: [Scope; 24] = [
+    pub const ALL: [Scope; 27] = [
         Scope::Global,
         Scope::LocksPane,
         Scope::ActivityPane,
@@ -291,6 +314,9 @@ impl Scope {
         Scope::DevicesPane,
         Scope::DeviceDetail,
         Scope::DeviceText,
+        Scope::HistoryPane,
+        Scope::HistoryFilter,
+        Scope::HistoryEntry,
         Scope::CommandLine,
         Scope::LogEntry,
     ];
@@ -321,6 +347,9 @@ impl Scope {
             Scope::DeviceText => "Device: change a setting or add a scope",
             Scope::CommandLine => "Command line (:)",
             Scope::LogEntry => "A line of the activity log",
+            Scope::HistoryPane => "History pane (:history)",
+            Scope::HistoryFilter => "History: filter words",
+            Scope::HistoryEntry => "History: one entry",
         }
     }
 
@@ -351,6 +380,9 @@ impl Scope {
             Scope::DeviceText => "device-text",
             Scope::CommandLine => "command-line",
             Scope::LogEntry => "log-entry",
+            Scope::HistoryPane => "history",
+            Scope::HistoryFilter => "history-filter",
+            Scope::HistoryEntry => "history-entry",
         }
     }
 }

@@ -5,7 +5,7 @@
 //! writes on a writer thread, OSC 52) → results come back as actions. [`draw`] only draws.
 //!
 //! Layout: one folder per feature — `locks/`, `records/` (with `cleanup/` and `bulk/`),
-//! `devices/`, `shell/` (status bar, activity log, footer, help, quit prompt, command line) —
+//! `devices/`, `history/` (the `:history` pane), `shell/` (status bar, activity log, footer, help, quit prompt, command line) —
 //! each with its state (`mod.rs`), `update.rs` (keys), `replies.rs` (answers), dialogs,
 //! `keys.rs` (its default key table) and `view.rs`. Features read the rest of the app through
 //! [`feature::Ctx`] and ask for the rest through [`feature::Out`]; they meet in [`app`], which
@@ -20,6 +20,7 @@ pub mod devices;
 pub mod draw;
 pub mod effects;
 pub mod feature;
+pub mod history;
 mod journal_writer;
 pub mod keymap;
 pub mod layout;
@@ -185,9 +186,11 @@ pub async fn run(
         app: App::new(session, held, warnings, Utc::now(), screen)
             .with_profiles(profiles)
             .with_last_module(last_module())
-            .with_keymap(keymap),
+            .with_keymap(keymap)
+            .with_history(&connection.history),
         theme,
         client,
+        keeping: connection.history.clone(),
         journal: JournalWriter::start(journal, server_key, connection.client.clone(), actions.clone()),
         host: TerminalHost,
         actions,

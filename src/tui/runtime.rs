@@ -4,6 +4,11 @@
 //! app says the clock next changes something ([`App::next_clock_change`]), at least once a
 //! second.
 //!
+//! The loop keeps the connection's history ([`Keeping`]): a change that leaves no other trace is
+//! sent only while the history can be written, else it comes back to the app unsent
+//! ([`Action::Unrecorded`]); at start and after each switch, bulk deletes a killed process left
+//! unfinished are looked for in the background.
+//!
 //! Everything the loop needs of the terminal and the process comes through a [`Host`]: the real
 //! one ([`TerminalHost`]) in the app, a fake in tests, so that the loop's rules (the quit grace,
 //! the tick deadline, the hand-over to the editor) are tested without a terminal.
@@ -22,7 +27,7 @@ use ratatui::backend::Backend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-use super::action::{Action, ApiCall, ApiReply, ConnectTo, Effect, RequestId, Switched};
+use super::action::{Action, ApiCall, ApiReply, ConnectTo, Effect, RequestId, Switched, Unrecorded};
 use super::app::App;
 use super::clipboard;
 use super::draw;
@@ -33,6 +38,7 @@ use super::theme::Theme;
 use crate::api::Client;
 use crate::connect::{self, ConnectOptions, Connection};
 use crate::editor;
+use crate::history::{self, Keeping};
 use crate::journal::Journal;
 
 /// How often the busy spinner moves while a call is in flight.
@@ -134,6 +140,9 @@ pub struct Runtime<B: Backend, H: Host> {
     pub app: App,
     pub theme: Theme,
     pub client: Client,
+    /// Whether the connection's changes are written into the history: a change that leaves no
+    /// other trace waits for the user's word while it cannot be.
+    pub keeping: Keeping,
     pub journal: JournalWriter,
     pub host: H,
     pub actions: UnboundedSender<Action>,
@@ -238,6 +247,7 @@ where
         tokio::pin!(tick);
         let mut spinner = tokio::time::interval(SPINNER_INTERVAL);
         spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        self.recover_in_background();
         self.draw()?;
         let exit = loop {
             let action = tokio::select! {
@@ -343,6 +353,7 @@ where
         let (session, held) = super::session_of(connection, &journal);
         let warnings = connection.warnings.clone();
         self.client = connection.client.clone();
+        self.keeping = connection.history.clone();
         self.journal = JournalWriter::start(
             journal,
             connection.journal_key().to_string(),
@@ -354,45 +365,85 @@ where
             held,
             warnings,
         })))?;
+        self.recover_in_background();
         Ok(())
+    }
+
+    /// Looks for bulk deletes of this connection that a killed process left unfinished (see
+    /// [`history::recover`]), in the background; each one found, and each one a quiet command
+    /// found before, is said in the activity log.
+    fn recover_in_background(&self) {
+        let Some(recorder) = self.keeping.recorder().cloned() else {
+            return;
+        };
+        let (client, actions) = (self.client.clone(), self.actions.clone());
+        tokio::spawn(async move {
+            let mut said = history::recover(&recorder, &client).await;
+            // What quiet commands found before and could not say.
+            said.extend(recorder.history().take_notices());
+            for sentence in said {
+                // The receiver is gone only once the app has shut down.
+                let _ = actions.send(Action::Recovered(sentence));
+            }
+        });
     }
 
     /// Updates the app and carries out its effects, except those for the loop itself.
     fn apply(&mut self, action: Action) -> io::Result<Flow> {
         let mut flow = Flow::default();
         for effect in self.app.update(action) {
-            match effect {
-                Effect::Quit => flow.quit = true,
-                Effect::RememberModule(module) => {
-                    if let Err(message) = super::remember_module(module) {
-                        let _ = self.actions.send(Action::Background(message));
-                    }
-                }
-                Effect::Connect(to) => match &mut self.switcher {
-                    Some(switcher) => switcher.start(to),
-                    None => {
-                        let _ = self.actions.send(Action::ConnectFailed(
-                            "this app was not started from a configuration".into(),
-                        ));
-                    }
-                },
-                Effect::EditInEditor(text) => flow.edit = Some(text),
-                Effect::Api { request, call } => {
-                    spawn_call(self.client.clone(), request, call, &self.actions)
-                }
-                Effect::Journal(change) => self.journal.apply(change),
-                Effect::StartBulkDelete(job) => {
-                    let (client, actions) = (self.client.clone(), self.actions.clone());
-                    tokio::spawn(effects::run_bulk_delete(client, job, move |progress| {
-                        // The receiver is gone only once the app has shut down.
-                        let _ = actions.send(Action::Bulk(progress));
-                    }));
-                }
-                Effect::CancelBulkDelete(flag) => flag.cancel(),
-                Effect::CopyToClipboard(text) => self.host.write_raw(clipboard::osc52(&text).as_bytes())?,
-            }
+            self.carry_out(effect, self.keeping.clone(), &mut flow)?;
         }
         Ok(flow)
+    }
+
+    /// Carries out one effect; changes that leave no trace are sent only if `keeping` can
+    /// write them down (or is off).
+    fn carry_out(&mut self, effect: Effect, keeping: Keeping, flow: &mut Flow) -> io::Result<()> {
+        match effect {
+            Effect::Quit => flow.quit = true,
+            Effect::RememberModule(module) => {
+                if let Err(message) = super::remember_module(module) {
+                    let _ = self.actions.send(Action::Background(message));
+                }
+            }
+            Effect::Connect(to) => match &mut self.switcher {
+                Some(switcher) => switcher.start(to),
+                None => {
+                    let _ = self.actions.send(Action::ConnectFailed(
+                        "this app was not started from a configuration".into(),
+                    ));
+                }
+            },
+            Effect::EditInEditor(text) => flow.edit = Some(text),
+            Effect::Api { request, call } => {
+                spawn_call(self.client.clone(), keeping, request, call, &self.actions)
+            }
+            Effect::Journal(change) => self.journal.apply(change),
+            Effect::StartBulkDelete(job) => {
+                let (client, actions) = (self.client.clone(), self.actions.clone());
+                tokio::spawn(async move {
+                    let report = |progress| {
+                        // The receiver is gone only once the app has shut down.
+                        let _ = actions.send(Action::Bulk(progress));
+                    };
+                    if let Err((why, job)) = effects::run_bulk_delete(client, &keeping, job, report).await {
+                        let effect = Effect::StartBulkDelete(job);
+                        let _ = actions.send(Action::Unrecorded(Box::new(Unrecorded { why, effect })));
+                    }
+                });
+            }
+            Effect::WithoutHistory(effect) => self.carry_out(*effect, Keeping::Off, flow)?,
+            Effect::ReadHistory => {
+                let actions = self.actions.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = actions.send(Action::HistoryRead(effects::read_history()));
+                });
+            }
+            Effect::CancelBulkDelete(flag) => flag.cancel(),
+            Effect::CopyToClipboard(text) => self.host.write_raw(clipboard::osc52(&text).as_bytes())?,
+        }
+        Ok(())
     }
 
     /// Leaves the terminal to the user's editor, editing `text` in a task whose result comes
@@ -470,7 +521,13 @@ where
                 Effect::Api {
                     request,
                     call: call @ ApiCall::ReleaseLock(_),
-                } => spawn_call(self.client.clone(), request, call, &self.actions),
+                } => spawn_call(
+                    self.client.clone(),
+                    self.keeping.clone(),
+                    request,
+                    call,
+                    &self.actions,
+                ),
                 _ => {}
             }
         }
@@ -527,12 +584,27 @@ fn action_of(event: Event) -> Option<Action> {
     }
 }
 
-/// Performs `call` as a task and sends its result back as an [`Action::ApiDone`].
-fn spawn_call(client: Client, request: RequestId, call: ApiCall, results: &UnboundedSender<Action>) {
+/// Performs `call` as a task and sends its result back as an [`Action::ApiDone`]; or, when it
+/// leaves no trace and `keeping` cannot write it down, sends it back unsent as an
+/// [`Action::Unrecorded`].
+fn spawn_call(
+    client: Client,
+    keeping: Keeping,
+    request: RequestId,
+    call: ApiCall,
+    results: &UnboundedSender<Action>,
+) {
     let results = results.clone();
     tokio::spawn(async move {
         let started = Instant::now();
-        let outcome = effects::perform(&client, call).await;
+        let outcome = match effects::perform_kept(&client, &keeping, call).await {
+            Ok(outcome) => outcome,
+            Err((why, call)) => {
+                let effect = Effect::Api { request, call };
+                let _ = results.send(Action::Unrecorded(Box::new(Unrecorded { why, effect })));
+                return;
+            }
+        };
         let reply = ApiReply {
             request,
             outcome,

@@ -1,4 +1,5 @@
-//! The command line (`:`): running what was typed — switching panes, listing a module,
+//! The command line (`:`): running what was typed — switching panes (the history pane too),
+//! listing a module,
 //! filtering, read-only on and off, quitting, switching profile or user — or saying why not.
 
 use super::{App, Pending};
@@ -30,6 +31,7 @@ impl App {
         match command {
             LineCommand::Locks => self.focus_pane(Pane::Locks),
             LineCommand::Devices => self.focus_pane(Pane::Devices),
+            LineCommand::History => self.focus_pane(Pane::History),
             LineCommand::Records(None) => self.focus_pane(Pane::Records),
             LineCommand::Records(Some(module)) => {
                 self.records.set_device_filter(None);

@@ -88,6 +88,14 @@ impl App {
         let (base_url, user_id) = (&switched.session.base_url, &switched.session.user_id);
         self.left_behind
             .retain(|left| (&left.base_url, &left.user_id) != (base_url, user_id));
+        // Held back for the old connection: not for this one.
+        for unrecorded in std::mem::take(&mut self.asks) {
+            let text = format!(
+                "{}: not sent (another connection is in use now)",
+                unrecorded.what()
+            );
+            self.activity.note(self.now, Outcome::Info, "history", text);
+        }
         self.read_only_forced = switched.session.read_only;
         // A new journal writer counts its changes from zero.
         self.journal_changes_sent = 0;

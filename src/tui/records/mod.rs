@@ -541,6 +541,21 @@ impl State {
             .collect()
     }
 
+    /// `targets` as the history's plan writes them: each with its record as loaded now.
+    pub fn planned_for(&self, targets: &[Target]) -> Vec<crate::history::Planned> {
+        let loaded: HashMap<&str, &BackupRecord> =
+            self.rows.iter().map(|row| (row.id(), &row.record)).collect();
+        targets
+            .iter()
+            .map(|target| crate::history::Planned {
+                record_id: target.record_id.clone(),
+                record: loaded
+                    .get(target.record_id.as_str())
+                    .map(|&record| record.clone()),
+            })
+            .collect()
+    }
+
     pub fn find(&self, record_id: &str) -> Option<&RecordRow> {
         self.rows.iter().find(|row| row.id() == record_id)
     }

@@ -2136,3 +2136,131 @@ fn at_60_columns_record_ids_are_shown_whole() {
         assert!(screen.contains(id.as_str()), "{id} whole:\n{screen}");
     }
 }
+
+/// A delete the history cannot record comes back unsent; the app asks, and only the answer
+/// decides whether it is sent.
+mod without_history {
+    use super::*;
+    use crate::tui::action::Unrecorded;
+    use crate::tui::keymap::Scope;
+
+    const FULL: &str = "cannot write the history in /state/koobackup/history: No space left on device";
+
+    fn unrecorded(effect: Effect) -> Action {
+        Action::Unrecorded(Box::new(Unrecorded {
+            why: FULL.into(),
+            effect,
+        }))
+    }
+
+    /// A confirmed delete of the loaded record 8999999, sent back unsent: the question is up.
+    fn asked() -> (App, Effect) {
+        let mut app = loaded(3);
+        press(&mut app, KeyCode::Down);
+        ch(&mut app, 'd');
+        let (request, call) = only_call(&ch(&mut app, 'y'));
+        let effect = Effect::Api { request, call };
+        assert!(app.update(unrecorded(effect.clone())).is_empty());
+        assert_eq!(app.active_scopes(), [Scope::Confirm]);
+        (app, effect)
+    }
+
+    #[test]
+    fn no_keeps_the_record_and_answers_the_delete_as_not_sent() {
+        let (mut app, _) = asked();
+        assert!(ch(&mut app, 'x').is_empty(), "another key does nothing");
+        assert_eq!(app.active_scopes(), [Scope::Confirm], "still asking");
+        assert!(ch(&mut app, 'n').is_empty(), "nothing is sent");
+        assert!(!app.dialog_open());
+        assert!(!app.is_busy(), "the delete is answered");
+        assert_eq!(app.records.rows.len(), 3);
+        assert!(app.records.find("8999999").is_some());
+        let error = &app.status.last_error.as_ref().unwrap().1;
+        assert!(
+            error.contains("history cannot be written") && error.contains("nothing was sent"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn esc_is_no_too() {
+        let (mut app, _) = asked();
+        assert!(press(&mut app, KeyCode::Esc).is_empty());
+        assert!(!app.is_busy());
+        assert_eq!(app.records.rows.len(), 3);
+    }
+
+    #[test]
+    fn yes_sends_it_without_history() {
+        let (mut app, effect) = asked();
+        let Effect::Api { request, .. } = effect else {
+            unreachable!()
+        };
+        assert_eq!(ch(&mut app, 'y'), [Effect::WithoutHistory(Box::new(effect))]);
+        assert!(!app.dialog_open());
+        reply(&mut app, request, ApiOutcome::RecordDeleted(deleted()));
+        assert!(app.records.find("8999999").is_none());
+    }
+
+    #[test]
+    fn a_bulk_delete_plans_its_records_as_listed_and_no_leaves_them_all() {
+        let mut app = loaded(3);
+        ch(&mut app, 'a');
+        ch(&mut app, 'd');
+        type_text(&mut app, "3");
+        let effects = press(&mut app, KeyCode::Enter);
+        let [Effect::StartBulkDelete(job)] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(job.module, ModuleCode::AddressBook);
+        let planned: Vec<_> = job.planned.iter().map(|p| p.record.clone().unwrap()).collect();
+        let listed: Vec<_> = target_ids(job)
+            .iter()
+            .map(|id| app.records.find(id).unwrap().record.clone())
+            .collect();
+        assert_eq!(
+            planned, listed,
+            "the plan holds each record as the list showed it"
+        );
+        app.update(unrecorded(Effect::StartBulkDelete(job.clone())));
+        let screen = screen_of(&app, 110, 30);
+        assert!(
+            screen.contains("Delete 3 record(s) without a trace? y/n"),
+            "{screen}"
+        );
+        ch(&mut app, 'n');
+        let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
+            panic!("the run's summary is shown")
+        };
+        assert!(run.finished && run.deleted.is_empty(), "{run:?}");
+        assert_eq!(run.untouched(), 3);
+        assert_eq!(app.records.rows.len(), 3);
+    }
+
+    #[test]
+    fn two_held_back_are_asked_one_after_the_other() {
+        let (mut app, first) = asked();
+        let Effect::Api { request, call } = first else {
+            unreachable!()
+        };
+        let second = Effect::Api {
+            request: RequestId(request.0 + 100),
+            call: call.clone(),
+        };
+        app.update(unrecorded(second.clone()));
+        ch(&mut app, 'n');
+        assert_eq!(app.active_scopes(), [Scope::Confirm], "the second is asked about");
+        assert_eq!(ch(&mut app, 'y'), [Effect::WithoutHistory(Box::new(second))]);
+        assert!(!app.dialog_open());
+    }
+
+    #[test]
+    fn the_question_names_why_and_what() {
+        let (mut app, _) = asked();
+        app.update(Action::Resize {
+            width: 80,
+            height: 24,
+        });
+        insta::assert_snapshot!(screen_of(&app, 80, 24));
+    }
+}

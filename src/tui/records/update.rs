@@ -601,7 +601,9 @@ impl State {
                 run.release_lock = release.is_some();
                 let effect = Effect::StartBulkDelete(BulkDeleteJob {
                     job,
+                    module: lock.module,
                     lock_id: lock_id.clone(),
+                    planned: self.planned_for(&targets),
                     targets,
                     concurrency: DEFAULT_BULK_CONCURRENCY,
                     cancel: run.cancel.clone(),

@@ -200,6 +200,7 @@ fn runtime_on(
         theme: Theme::new(ColorSupport::None),
         journal: JournalWriter::start(journal, server.base_url(), client.clone(), actions.clone()),
         client,
+        keeping: crate::history::Keeping::Off,
         host,
         actions,
         results,

@@ -1,4 +1,4 @@
-//! The `:` command line (k9s style): `:locks`, `:records [MODULE]`, `:devices`, `:profile NAME`,
+//! The `:` command line (k9s style): `:locks`, `:records [MODULE]`, `:devices`, `:history`, `:profile NAME`,
 //! `:user ID`, `:readonly [on|off]`, `:filter TEXT`, `:q`. Tab completes the command word and the
 //! argument (profile names, modules); ↑/↓ walk the history of this session.
 
@@ -10,8 +10,8 @@ use crate::api::ModuleCode;
 const HISTORY_LIMIT: usize = 100;
 
 /// The commands, as completed and listed when a line is not understood.
-const COMMANDS: [&str; 8] = [
-    "locks", "records", "devices", "profile", "user", "readonly", "filter", "q",
+const COMMANDS: [&str; 9] = [
+    "locks", "records", "devices", "history", "profile", "user", "readonly", "filter", "q",
 ];
 
 /// What a line asks for.
@@ -20,6 +20,7 @@ pub enum LineCommand {
     Locks,
     Records(Option<ModuleCode>),
     Devices,
+    History,
     Profile(String),
     User(String),
     /// `None` toggles.
@@ -134,6 +135,8 @@ pub fn parse(line: &str) -> Result<LineCommand, String> {
     match word {
         "locks" | "lock" | "l" => Ok(LineCommand::Locks),
         "devices" | "device" | "d" => Ok(LineCommand::Devices),
+        "history" | "h" if rest.is_empty() => Ok(LineCommand::History),
+        "history" | "h" => Err(format!(":{word} takes nothing after it; / in the pane filters")),
         "records" | "record" | "r" if rest.is_empty() => Ok(LineCommand::Records(None)),
         "records" | "record" | "r" => ModuleCode::from_user_text(rest)
             .map(|module| LineCommand::Records(Some(module)))
@@ -175,7 +178,7 @@ fn expand(word: &str) -> Result<&str, String> {
 }
 
 fn usage() -> &'static str {
-    "locks, records [MODULE], devices, profile NAME, user ID, readonly [on|off], filter TEXT, q"
+    "locks, records [MODULE], devices, history, profile NAME, user ID, readonly [on|off], filter TEXT, q"
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The shell's drawing (the status bar is in [`super::view_status`]): the activity log pane,
-//! the footer (hints for the keys that work now, and the latest notice), the help overlay and
-//! the quit prompt.
+//! the footer (hints for the keys that work now, and the latest notice), the help overlay, the
+//! quit prompt, and the question asked when the history cannot be written.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,11 +10,15 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::activity::{ActivityLog, LogEntry, Outcome};
 use super::command_line::CommandLine;
 use crate::format;
+use crate::tui::action::Unrecorded;
 use crate::tui::feature::Pane;
 use crate::tui::keymap::{Binding, Command, HelpLine, Keymap, Scope};
 use crate::tui::layout::{help_area, help_rows};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{Chrome, boxed, centered, wrapped_rows};
+
+/// Width of the question asked when the history cannot be written.
+const ASK_WIDTH: u16 = 64;
 
 /// The activity log pane: newest line at the bottom.
 pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &Chrome) {
@@ -43,6 +47,26 @@ pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// A change the history cannot record, held back: why, and whether to send it anyway. The why
+/// names a path and the change names ids from the server: both are escaped.
+pub fn draw_unrecorded(frame: &mut Frame, screen: Rect, asking: &Unrecorded, theme: &Theme) {
+    let lines = vec![
+        Line::styled(
+            format!("The history cannot be written: {}.", format::escape(&asking.why)),
+            theme.warning,
+        ),
+        Line::from(""),
+        Line::from(format!("{} without a trace? y/n", format::escape(&asking.what()))),
+        Line::from(""),
+        Line::styled("y: send it without history · n / Esc: send nothing", theme.dim),
+    ];
+    let width = ASK_WIDTH.min(screen.width);
+    let inner = usize::from(width.saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, width, rows as u16 + 2);
+    boxed(frame, area, "Not recorded", lines, theme);
 }
 
 /// One line of the activity log, whole and wrapped, with its time, result and latency.

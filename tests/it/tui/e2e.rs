@@ -1229,3 +1229,55 @@ async fn sigterm_during_a_bulk_delete_releases_the_lock_taken_for_it() {
     server.server.set_faults(koobackup::server::Faults::default());
     server.lock(support::ALICE, "102").await;
 }
+
+/// A record deleted in the app is in the history with the record as it was: `:history` lists
+/// the delete, `/` narrows to it, `Enter` shows it whole with its properties pretty-printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_in_the_app_is_in_its_history_pane_with_the_record_as_it_was() {
+    let server = Arc::new(support::spawn_server().await);
+    let seed = server.lock(support::ALICE, "102").await;
+    let record = server.record(support::ALICE, &seed, "102", "nas").await;
+    let record_id = record["recordId"].as_str().unwrap().to_string();
+    server
+        .req_on_server_clock("DELETE", &format!("{}/lock", support::PREFIX))
+        .lock(&seed)
+        .send()
+        .await
+        .expect_ok();
+    let dir = tempfile::tempdir().unwrap();
+    let base_url = server.base_url();
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::start(&base_url, &dir_path);
+        tui.wait_text("every change is kept in");
+        tui.send("R");
+        tui.send("3");
+        tui.wait_text(&record_id);
+        tui.send("d");
+        tui.wait_text("Delete record");
+        tui.send("y");
+        tui.wait_for("the delete", Duration::from_secs(15), |s| {
+            s.lines().any(|l| l.contains("delete") && l.contains("success"))
+        });
+        assert!(handle.block_on(server_record_ids(&server, "102")).is_empty());
+        tui.send(":history\r");
+        tui.wait_text("record.delete");
+        tui.send("/op:record.delete\r");
+        tui.wait_text("History (1 of");
+        tui.send("\r");
+        let screen = tui.wait_text("\"n\": 1");
+        assert!(
+            screen.contains(&format!("\"recordId\": \"{record_id}\"")),
+            "{screen}"
+        );
+        tui.send("\x1b");
+        tui.wait_for("the list again", Duration::from_secs(5), |s| {
+            !s.contains("Esc back")
+        });
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+}

@@ -12,6 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use koobackup::api::client::{NewRecord, RecordQuery};
 use koobackup::api::{BackupRecord, Client, ClientOptions, Credentials, LockInfo, ModuleCode, Token};
 use koobackup::bulk::{Outcome, Target};
+use koobackup::history::Keeping;
 use koobackup::lease::{Owner, Purpose, Standing};
 use koobackup::server::Faults;
 use koobackup::tui::action::{Action, ApiReply, BulkDeleteJob, BulkProgress, CancelFlag, Effect, JobId};
@@ -92,10 +93,12 @@ impl Driver {
             Effect::StartBulkDelete(job) => {
                 let reports = Arc::new(Mutex::new(Vec::new()));
                 let sink = reports.clone();
-                effects::run_bulk_delete(self.client.clone(), job, move |progress| {
-                    sink.lock().unwrap().push(Action::Bulk(progress));
-                })
-                .await;
+                let ran =
+                    effects::run_bulk_delete(self.client.clone(), &Keeping::Off, job, move |progress| {
+                        sink.lock().unwrap().push(Action::Bulk(progress));
+                    })
+                    .await;
+                assert!(ran.is_ok(), "without history nothing is held back");
                 std::mem::take(&mut *reports.lock().unwrap())
             }
             Effect::CancelBulkDelete(flag) => {
@@ -107,6 +110,7 @@ impl Driver {
             }
             Effect::EditInEditor(_) => panic!("no flow here opens the editor (see tui_e2e)"),
             Effect::Connect(_) => panic!("no flow here switches connections (see tui::e2e)"),
+            Effect::WithoutHistory(_) | Effect::ReadHistory => panic!("no flow here involves the history"),
         }
     }
 
@@ -163,7 +167,7 @@ async fn create_records(client: &Client, lock: &LockInfo, n: usize) -> Vec<Backu
 }
 
 /// Every record of `module` on the server, newest first.
-async fn server_ids(client: &Client, module: ModuleCode) -> Vec<String> {
+pub(super) async fn server_ids(client: &Client, module: ModuleCode) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cursor = None;
     let mut pages = 0;
@@ -187,7 +191,7 @@ async fn server_ids(client: &Client, module: ModuleCode) -> Vec<String> {
     }
 }
 
-async fn setup(records: usize) -> (support::TestServer, Client, LockInfo, Vec<BackupRecord>) {
+pub(super) async fn setup(records: usize) -> (support::TestServer, Client, LockInfo, Vec<BackupRecord>) {
     let server = support::spawn_server().await;
     let client = client(&server);
     let lock = client.create_lock(ModuleCode::AddressBook).await.expect("lock");
@@ -440,7 +444,9 @@ async fn a_cancelled_bulk_delete_leaves_the_rest_untouched() {
     let flag = CancelFlag::default();
     let job = BulkDeleteJob {
         job: JobId(1),
+        module: ModuleCode::AddressBook,
         lock_id: lock.lock_id.clone(),
+        planned: Vec::new(),
         targets: ids
             .iter()
             .map(|id| Target {
@@ -453,7 +459,7 @@ async fn a_cancelled_bulk_delete_leaves_the_rest_untouched() {
     };
     let reports = Arc::new(Mutex::new(Vec::new()));
     let sink = reports.clone();
-    effects::run_bulk_delete(client.clone(), job, move |progress| {
+    let ran = effects::run_bulk_delete(client.clone(), &Keeping::Off, job, move |progress| {
         let mut reports = sink.lock().unwrap();
         reports.push(progress);
         if reports.len() == 10 {
@@ -461,6 +467,7 @@ async fn a_cancelled_bulk_delete_leaves_the_rest_untouched() {
         }
     })
     .await;
+    assert!(ran.is_ok(), "without history nothing is held back");
     let reports = std::mem::take(&mut *reports.lock().unwrap());
     let deleted: BTreeSet<String> = reports
         .iter()

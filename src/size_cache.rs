@@ -19,9 +19,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::RecordSummary;
 use crate::api::{BackupRecord, RecordStatus};
 use crate::config;
+use crate::health::RecordSummary;
 
 /// What a cache file says it is.
 const FORMAT: &str = "koobackup-sizes-1";
