@@ -213,31 +213,65 @@ pub fn local_with_zone(time: DateTime<Utc>, pattern: &str) -> String {
     format!("{} {zone}", local.format(pattern))
 }
 
-/// `text` in lines of at most `width` characters, broken between words (a word longer than a
-/// line is broken inside it, as nothing else fits).
-pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
+/// Columns `text` takes on a terminal: a CJK character takes two, a combining mark none.
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+fn char_width(c: char) -> usize {
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
+}
+
+/// The longest start of `text` that fits `columns`, and the rest.
+pub fn split_at_width(text: &str, columns: usize) -> (&str, &str) {
+    let mut used = 0;
+    for (at, c) in text.char_indices() {
+        used += char_width(c);
+        if used > columns {
+            return text.split_at(at);
+        }
+    }
+    (text, "")
+}
+
+/// `text` whole if it fits `columns`, else cut to `columns` ending in `…`: a cut cell says so.
+pub fn cut(text: &str, columns: usize) -> Cow<'_, str> {
+    if width(text) <= columns {
+        return text.into();
+    }
+    let (head, _) = split_at_width(text, columns.saturating_sub(1));
+    format!("{head}…").into()
+}
+
+/// `text` in lines of at most `columns` display columns, broken between words (a word longer
+/// than a line is broken inside it, as nothing else fits).
+pub fn wrap_words(text: &str, columns: usize) -> Vec<String> {
+    let columns = columns.max(1);
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        let mut word = word.to_string();
+        let mut word = word;
         loop {
-            let used = line.chars().count();
-            let needed = word.chars().count() + usize::from(used > 0);
-            if used + needed <= width {
+            let used = width(&line);
+            let needed = width(word) + usize::from(used > 0);
+            if used + needed <= columns {
                 if used > 0 {
                     line.push(' ');
                 }
-                line.push_str(&word);
+                line.push_str(word);
                 break;
             }
             if used > 0 {
                 lines.push(std::mem::take(&mut line));
                 continue;
             }
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
-            lines.push(head);
+            // At least one character per line, even one wider than the line.
+            let (head, rest) = match split_at_width(word, columns) {
+                ("", _) => word.split_at(word.chars().next().map_or(0, char::len_utf8)),
+                split => split,
+            };
+            lines.push(head.to_string());
+            word = rest;
             if word.is_empty() {
                 break;
             }
@@ -249,17 +283,17 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// `text` whole if it fits `width` characters, else cut after the last whole word that fits,
-/// with `…`: a notice on one line never ends in half a word.
-pub fn fit_words(text: &str, width: usize) -> Cow<'_, str> {
-    if text.chars().count() <= width {
+/// `text` whole if it fits `columns`, else cut after the last whole word that fits, with `…`:
+/// a notice on one line never ends in half a word.
+pub fn fit_words(text: &str, columns: usize) -> Cow<'_, str> {
+    if width(text) <= columns {
         return text.into();
     }
-    let room = width.saturating_sub(1);
+    let room = columns.saturating_sub(1);
     let mut cut = String::new();
     for word in text.split(' ') {
-        let extra = word.chars().count() + usize::from(!cut.is_empty());
-        if cut.chars().count() + extra > room {
+        let extra = width(word) + usize::from(!cut.is_empty());
+        if width(&cut) + extra > room {
             break;
         }
         if !cut.is_empty() {
@@ -268,7 +302,7 @@ pub fn fit_words(text: &str, width: usize) -> Cow<'_, str> {
         cut.push_str(word);
     }
     if cut.is_empty() {
-        cut = text.chars().take(room).collect();
+        cut = split_at_width(text, room).0.to_string();
     }
     cut.push('…');
     cut.into()
@@ -392,5 +426,22 @@ mod wrap_tests {
         assert_eq!(fit_words("released lock 0b6e7a1c@100", 20), "released lock…");
         assert_eq!(fit_words("short", 20), "short");
         assert_eq!(fit_words("averyveryverylongword", 8), "averyve…");
+    }
+
+    #[test]
+    fn wide_characters_are_fitted_by_the_columns_they_take() {
+        let cjk = "备份".repeat(5); // 10 characters, 20 columns
+        assert_eq!(width(&cjk), 20);
+        assert_eq!(wrap_words(&cjk, 8), ["备份备份", "备份备份", "备份"]);
+        assert_eq!(
+            wrap_words("备 份份", 3),
+            ["备", "份", "份"],
+            "a 2-wide word never spills"
+        );
+        assert_eq!(wrap_words("备", 1), ["备"], "one character per line at least");
+        assert_eq!(fit_words("设备 备份 记录", 9), "设备…");
+        assert_eq!(cut(&cjk, 7), "备份备…");
+        assert_eq!(cut("备份", 4), "备份", "what fits stays whole");
+        assert_eq!(cut("abcdef", 4), "abc…");
     }
 }

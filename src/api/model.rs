@@ -310,6 +310,17 @@ pub struct DeviceEntity {
     pub create_time: Option<DateTime<Utc>>,
 }
 
+impl DeviceEntity {
+    /// What to call the device: its name, else its id. Raw server text: escape it to print it.
+    pub fn display_name(&self) -> &str {
+        if self.device_name.is_empty() {
+            &self.device_id
+        } else {
+            &self.device_name
+        }
+    }
+}
+
 /// One backup record as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -333,13 +333,13 @@ struct Column {
 impl Column {
     fn width(&self, with_headers: bool) -> usize {
         let title = if with_headers {
-            display_width(&self.title)
+            format::width(&self.title)
         } else {
             0
         };
         self.cells
             .iter()
-            .map(|c| display_width(c))
+            .map(|c| format::width(c))
             .fold(title, usize::max)
     }
 
@@ -414,10 +414,10 @@ fn fit(headers: &[&str], rows: &[Vec<String>], width: Option<usize>, with_header
         let last = cells.len().saturating_sub(1);
         let mut line = String::new();
         for (i, (cell, &width)) in cells.iter().zip(&widths).enumerate() {
-            let cell = truncate(cell, width);
+            let cell = format::cut(cell, width);
             line.push_str(&cell);
             if i != last {
-                let pad = width.saturating_sub(display_width(&cell)) + 2;
+                let pad = width.saturating_sub(format::width(&cell)) + 2;
                 line.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -443,7 +443,7 @@ fn shrink_to(widths: &mut [usize], columns: &[Column], limit: usize, with_header
         .zip(columns)
         .map(|(&w, column)| {
             let title = if with_headers {
-                display_width(&column.title)
+                format::width(&column.title)
             } else {
                 0
             };
@@ -469,29 +469,6 @@ fn shrink_to(widths: &mut [usize], columns: &[Column], limit: usize, with_header
 /// time loses its hour and zone).
 fn keeps_whole(header: &str) -> bool {
     header.ends_with(" ID") || TIMES.contains(&header) || header == "LEFT"
-}
-
-fn display_width(text: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(text)
-}
-
-/// `text` cut to `width` display columns, ending in `…` when anything was cut.
-fn truncate(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
-    if display_width(text) <= width {
-        return text.into();
-    }
-    let mut cut = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        cut.push(c);
-        used += w;
-    }
-    cut.push('…');
-    cut.into()
 }
 
 /// A local time for tables, with its zone: `2025-11-03 08:01 +01:00`.
@@ -726,7 +703,7 @@ mod tests {
     use super::*;
 
     fn widest_line(text: &str) -> usize {
-        text.lines().map(display_width).max().unwrap_or(0)
+        text.lines().map(format::width).max().unwrap_or(0)
     }
 
     #[test]

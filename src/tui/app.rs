@@ -28,7 +28,7 @@ use super::records;
 use super::shell::activity::{ActivityLog, Outcome};
 use super::shell::command_line::CommandLine;
 use super::shell::{self, Status};
-use super::widgets::Tab;
+use super::widgets::{Tab, tab_texts};
 use crate::api::ModuleCode;
 use crate::history::Keeping;
 use crate::lease::Purpose;
@@ -151,6 +151,8 @@ pub struct App {
     /// A `:profile` or `:user` switch asked for and not yet done: what it goes to. Meanwhile
     /// nothing that changes the server is sent (it would be left behind on the old one).
     switching: Option<String>,
+    /// Live locks of connections switched away from: in the journal, renewed by nothing.
+    left_behind: Vec<session::LeftBehind>,
     /// Changes that would leave no trace, held back while the history cannot be written: the
     /// first is asked about (see `unrecorded.rs`).
     asks: VecDeque<Unrecorded>,
@@ -191,6 +193,7 @@ impl App {
             read_only_forced: false,
             read_only_chosen: false,
             switching: None,
+            left_behind: Vec::new(),
             last_module: None,
             asks: VecDeque::new(),
         };
@@ -486,16 +489,19 @@ impl App {
             Tab {
                 pane: Pane::Locks,
                 key: 'L',
+                name: "Locks",
                 label: format!("Locks ({})", self.locks.entries().len()),
             },
             Tab {
                 pane: Pane::Records,
                 key: 'R',
+                name: "Records",
                 label: records,
             },
             Tab {
                 pane: Pane::Devices,
                 key: 'D',
+                name: "Devices",
                 label: match self.devices.load() {
                     devices::Load::Loaded => devices_label(
                         self.devices.devices().len(),
@@ -512,9 +518,12 @@ impl App {
     fn tab_at(&self, position: Position) -> Option<Pane> {
         let layout = self.layout()?;
         let tabs = self.tabs();
-        let widths = tabs
-            .iter()
-            .map(|tab| ratatui::text::Span::raw(tab.text()).width());
+        let texts = tab_texts(
+            &tabs,
+            self.top_pane(),
+            usize::from(layout.locks.width.saturating_sub(2)),
+        );
+        let widths = texts.iter().map(|text| crate::format::width(text));
         layout.tab_at(position, widths).map(|index| tabs[index].pane)
     }
 
@@ -525,6 +534,7 @@ impl App {
         if let Some(rows) = self.shown_record_rows() {
             changes.extend(self.records.clock_changes(rows, self.now, self.server_now()));
         }
+        changes.at.extend(self.status.error_changes(self.now));
         clock::next_tick(changes, self.now)
     }
 
@@ -618,11 +628,17 @@ impl App {
 
     fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let (countdowns, ages) = (self.locks.countdown_texts(self.now), self.shown_ages());
+        let error = self.status.shown_error(self.now).map(|e| e.minutes);
         self.now = now;
         let snapshot = self.snapshot();
         let outs = self.locks.tick(&snapshot.ctx());
         let effects = self.apply(outs, Pending::Locks);
-        if !effects.is_empty() || self.locks.countdown_texts(now) != countdowns || self.shown_ages() != ages {
+        let error_aged = self.status.shown_error(now).map(|e| e.minutes) != error;
+        if !effects.is_empty()
+            || self.locks.countdown_texts(now) != countdowns
+            || self.shown_ages() != ages
+            || error_aged
+        {
             self.needs_redraw = true;
         }
         effects
@@ -788,6 +804,7 @@ impl App {
             Command::OpenCommandLine => {
                 self.shell = Some(shell::Dialog::CommandLine(CommandLine::default()));
             }
+            Command::DismissError => self.status.last_error = None,
             Command::OpenLogEntry if self.focus == Pane::Activity => {
                 if let Some(entry) = self.activity.selected() {
                     self.shell = Some(shell::Dialog::LogEntry(Box::new(entry.clone())));
@@ -876,6 +893,7 @@ impl App {
             (shell::Dialog::QuitPrompt { .. }, Command::ReleaseAllAndQuit) => {
                 return self.release_all_and_quit();
             }
+            (shell::Dialog::ConfirmSwitch { to, .. }, Command::Confirm) => return self.switch_to(to),
             (dialog, _) => self.shell = Some(dialog),
         }
         Vec::new()

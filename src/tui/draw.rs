@@ -44,7 +44,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         foreign: &foreign,
     };
     let server_now = app.server_now();
-    shell_view::draw_status(frame, layout.status, &app.status, &chrome);
+    shell::view_status::draw(frame, layout.status, &app.status, &chrome);
     // The records pane takes the locks pane's place while it is the one in use.
     match app.top_pane() {
         Pane::Records => records::view::draw(frame, layout.locks, &app.records, &chrome, server_now),
@@ -69,17 +69,20 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(shell::Dialog::QuitPrompt { .. }) => shell_view::draw_quit_prompt(
             frame,
             area,
-            &app.locks.live_labels(app.now),
+            [app.locks.live_labels(app.now), app.left_behind_labels(app.now)],
             app.keymap(),
             app.session.read_only,
             theme,
         ),
+        Some(shell::Dialog::ConfirmSwitch { what, renewed, .. }) => {
+            shell_view::draw_switch_question(frame, area, what, *renewed, &app.session.label, theme)
+        }
         Some(shell::Dialog::CommandLine(line)) => shell_view::draw_command_line(frame, area, line, theme),
         Some(shell::Dialog::LogEntry(entry)) => shell_view::draw_log_entry(frame, area, entry, &chrome),
         None => {}
     }
     if let Some(dialog) = &app.locks.dialog {
-        locks::dialogs_view::draw(frame, area, dialog, theme);
+        locks::dialogs_view::draw(frame, area, dialog, &chrome);
     }
     records::dialogs_view::draw(frame, area, &app.records, &chrome, server_now);
     devices::dialogs_view::draw(frame, area, &app.devices, &chrome);

@@ -40,6 +40,8 @@ pub enum Command {
     ForgetExpired,
     /// Open the `:` command line.
     OpenCommandLine,
+    /// Take the error off the status bar (the activity log keeps it).
+    DismissError,
     /// Open the activity log's selected line whole.
     OpenLogEntry,
     /// Complete the word being typed (the command line's Tab).
@@ -163,6 +165,7 @@ impl Command {
             Command::ToggleFullIds => "full-ids".into(),
             Command::ForgetExpired => "forget-expired".into(),
             Command::OpenCommandLine => "command-line".into(),
+            Command::DismissError => "dismiss-error".into(),
             Command::OpenLogEntry => "open".into(),
             Command::Complete => "complete-word".into(),
             Command::Confirm => "confirm".into(),

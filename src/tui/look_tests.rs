@@ -84,6 +84,19 @@ fn colours_that_do_not_exist_are_refused_with_the_line_and_column() {
 }
 
 #[test]
+fn a_selection_given_both_colours_is_drawn_in_them_not_reversed() {
+    use ratatui::style::Modifier;
+    let config = config("[theme]\nselected = \"black on light-yellow\"\n");
+    let (_, theme) = look(Some(&config), Path::new("c.toml"), ColorChoice::Always).unwrap();
+    // The selected lock row of the locks pane, as drawn.
+    let app = super::test_support::three_locks();
+    let terminal = super::test_support::drawn(&app, &theme, 100, 24);
+    let cell = &terminal.backend().buffer()[(3, 4)];
+    assert_eq!((cell.fg, cell.bg), (Color::Black, Color::LightYellow), "{cell:?}");
+    assert!(!cell.modifier.contains(Modifier::REVERSED), "{cell:?}");
+}
+
+#[test]
 fn without_a_config_file_the_defaults_apply() {
     let (keymap, _) = look(None, Path::new("c.toml"), ColorChoice::Always).unwrap();
     assert_eq!(keymap.len(), super::app::default_keymap().len());

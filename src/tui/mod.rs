@@ -36,6 +36,8 @@ pub mod widgets;
 #[cfg(test)]
 mod look_tests;
 #[cfg(test)]
+mod small_screen_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
 
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
@@ -224,7 +224,19 @@ pub fn screen_of(app: &App, width: u16, height: u16) -> String {
     let buffer = terminal.backend().buffer();
     let mut text = String::new();
     for y in 0..height {
-        let row: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+        // A wide character's second cell is drawn over by it: left out, so that CJK text reads
+        // as on a terminal.
+        let mut row = String::new();
+        let mut covered = 0;
+        for x in 0..width {
+            let symbol = buffer[(x, y)].symbol();
+            if covered > 0 {
+                covered -= 1;
+                continue;
+            }
+            covered = crate::format::width(symbol).saturating_sub(1);
+            row.push_str(symbol);
+        }
         text.push_str(row.trim_end());
         text.push('\n');
     }
@@ -257,6 +269,20 @@ pub fn colour_of(terminal: &Terminal<TestBackend>, row: u16, text: &str) -> Opti
     let line: String = (0..buffer.area.width)
         .map(|x| buffer[(x, row)].symbol())
         .collect();
-    let column = line.find(text).map(|byte| line[..byte].chars().count() as u16)?;
-    Some(buffer[(column, row)].fg)
+    Some(buffer[(column_of(&line, text)?, row)].fg)
+}
+
+/// The screen column where `text` starts in `line`, a row of [`screen_of`] (narrow characters).
+pub fn column_of(line: &str, text: &str) -> Option<u16> {
+    line.find(text).map(|byte| line[..byte].chars().count() as u16)
+}
+
+/// A left click at `column`, `row`.
+pub fn click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
+    app.update(Action::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }))
 }

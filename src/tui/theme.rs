@@ -165,7 +165,8 @@ impl Theme {
         if coloured {
             *style = style.fg(fg);
             if let Some(bg) = bg {
-                *style = style.bg(bg);
+                // Both colours are named: reverse video (the default selection) would swap them.
+                *style = style.bg(bg).remove_modifier(Modifier::REVERSED);
             }
         }
         Ok(self)

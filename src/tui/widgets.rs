@@ -24,15 +24,33 @@ pub struct Tab {
     pub pane: Pane,
     /// The key that shows this tab's pane.
     pub key: char,
+    /// The pane's name alone, for a narrow screen: `Records`.
+    pub name: &'static str,
+    /// The name with what the pane holds: `Records: 102 address book`.
     pub label: String,
 }
 
 impl Tab {
-    /// The tab as drawn: `" [R] Records: 102 address book "`. The view draws exactly this text
-    /// and the click test measures it, so the two cannot disagree.
-    pub fn text(&self) -> String {
-        format!(" [{}] {} ", self.key, self.label)
+    /// The tab as drawn: `" [R] Records: 102 address book "`, or with its bare name.
+    pub fn text(&self, bare: bool) -> String {
+        let label = if bare { self.name } else { &self.label };
+        format!(" [{}] {label} ", self.key)
     }
+}
+
+/// The tab texts as drawn in a strip `width` columns wide with `shown` up: every label whole
+/// if they fit, else the shown tab's whole and the others' bare names, else bare names only.
+/// The view draws exactly these and the click test measures them, so the two cannot disagree.
+pub fn tab_texts(tabs: &[Tab], shown: Pane, width: usize) -> Vec<String> {
+    let strip =
+        |bare: &dyn Fn(&Tab) -> bool| -> Vec<String> { tabs.iter().map(|tab| tab.text(bare(tab))).collect() };
+    let fits = |texts: &[String]| {
+        texts.iter().map(|text| format::width(text)).sum::<usize>() + texts.len().saturating_sub(1) <= width
+    };
+    [strip(&|_| false), strip(&|tab| tab.pane != shown)]
+        .into_iter()
+        .find(|texts| fits(texts))
+        .unwrap_or_else(|| strip(&|_| true))
 }
 
 /// What a feature's view may read besides its own state.
@@ -105,31 +123,41 @@ impl Chrome<'_> {
             .title(Line::styled(format!(" {title} "), style))
     }
 
-    /// The block of the upper pane (locks or records, whichever is up), titled with the tab
-    /// strip: the shown tab highlighted, followed by `detail` about it.
-    pub fn upper_block<'b>(&self, detail: &str) -> Block<'b> {
+    /// The block of the upper pane at `area` (locks, records or devices, whichever is up),
+    /// titled with the tab strip on the left (the shown tab highlighted) and `detail` about the
+    /// shown pane on the right. The tabs stay where the click test finds them
+    /// ([`crate::tui::layout::ScreenLayout::tab_at`] measures the same [`tab_texts`]) however
+    /// long the detail grows: it gets the room the tabs leave, cut with `…`.
+    pub fn upper_block<'b>(&self, detail: &str, area: Rect) -> Block<'b> {
         let shown = self.top;
         let border = self.border_style(shown);
+        let shown_style = if self.focus == shown {
+            border
+        } else {
+            self.theme.header
+        };
         let mut spans = Vec::new();
-        for (index, tab) in self.tabs.iter().enumerate() {
+        let texts = tab_texts(self.tabs, shown, usize::from(area.width.saturating_sub(2)));
+        for (index, (tab, text)) in self.tabs.iter().zip(texts).enumerate() {
             if index > 0 {
                 spans.push(Span::styled(TAB_SEPARATOR, border));
             }
-            if tab.pane == shown {
-                let style = if self.focus == shown {
-                    border
-                } else {
-                    self.theme.header
-                };
-                spans.push(Span::styled(tab.text(), style));
-                if !detail.is_empty() {
-                    spans.push(Span::styled(format!("{detail} "), style));
-                }
+            let style = if tab.pane == shown {
+                shown_style
             } else {
-                spans.push(Span::styled(tab.text(), self.theme.dim));
-            }
+                self.theme.dim
+            };
+            spans.push(Span::styled(text, style));
         }
-        self.bordered(shown).title(Line::from(spans))
+        let tabs = Line::from(spans);
+        // Inside the corners, and a border cell between the tabs and the detail.
+        let room = usize::from(area.width.saturating_sub(3)).saturating_sub(tabs.width());
+        let mut block = self.bordered(shown).title(tabs);
+        if !detail.is_empty() && room > 2 {
+            let detail = format::cut(detail, room - 2);
+            block = block.title(Line::styled(format!(" {detail} "), shown_style).right_aligned());
+        }
+        block
     }
 
     /// How a lock for `module` stands, for forms and confirmations: this app's own
@@ -185,6 +213,31 @@ pub fn short_lock_id(lock_id: &str) -> String {
         Some(module) => format!("{short}{ellipsis}@{module}"),
         None => format!("{short}{ellipsis}"),
     }
+}
+
+/// `spans` in at most `width` columns: whole if they fit, else cut where the room ends with a
+/// `…` (in the style of the span it cuts), so a cut line says so.
+pub fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    if spans.iter().map(Span::width).sum::<usize>() <= width {
+        return Line::from(spans);
+    }
+    let mut fitted = Vec::new();
+    let mut used = 0;
+    for span in spans {
+        let room = width.saturating_sub(used);
+        if room == 0 {
+            break;
+        }
+        if span.width() < room {
+            used += span.width();
+            fitted.push(span);
+            continue;
+        }
+        let (head, _) = format::split_at_width(&span.content, room - 1);
+        fitted.push(Span::styled(format!("{head}…"), span.style));
+        break;
+    }
+    Line::from(fitted)
 }
 
 /// A centred rectangle of at most `width` x `height` inside `area`.
@@ -262,6 +315,26 @@ mod tests {
         assert_eq!(wrapped_rows(&Line::from("0123456789"), 10), 1);
         assert_eq!(wrapped_rows(&Line::from("01234 6789 abc"), 10), 2);
         assert_eq!(wrapped_rows(&Line::from("a 0123456789012345"), 10), 3);
+    }
+
+    #[test]
+    fn cut_lines_end_in_an_ellipsis_in_the_style_of_what_was_cut() {
+        let spans = || vec![Span::raw("设备 "), Span::styled("MC-1", Style::new().bold())];
+        let text = |line: Line| {
+            line.spans
+                .iter()
+                .map(|s| s.content.to_string())
+                .collect::<String>()
+        };
+        assert_eq!(text(fit_spans(spans(), 9)), "设备 MC-1");
+        assert_eq!(text(fit_spans(spans(), 8)), "设备 MC…");
+        assert_eq!(
+            text(fit_spans(spans(), 5)),
+            "设备…",
+            "cut where the first span ends"
+        );
+        assert_eq!(text(fit_spans(spans(), 4)), "设…");
+        assert_eq!(fit_spans(spans(), 8).spans[1].style, Style::new().bold());
     }
 
     #[test]

@@ -17,10 +17,15 @@ use crate::tui::test_support::{
 const A: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@100";
 const B: &str = "7c1d2e3f-0000-4a8e-9d59-2f0f0c7d9e11@101";
 
+/// On profile home, holding A (renewed by hand).
 fn app() -> App {
+    app_renewing(false)
+}
+
+fn app_renewing(auto_renew: bool) -> App {
     app_holding(
         session_named("profile home", false),
-        vec![(lock(A, 600), true)],
+        vec![(lock(A, 600), auto_renew)],
         WIDTH,
         HEIGHT,
     )
@@ -243,4 +248,67 @@ fn read_only_turned_on_stays_on_across_a_switch_and_the_same_server_keeps_quiet(
         !log.iter().any(|m| m.contains("stay in the journal")),
         "same server and user: {log:?}"
     );
+}
+
+#[test]
+fn a_switch_that_would_leave_auto_renewed_locks_unrenewed_asks_first() {
+    let mut app = app_renewing(true);
+    assert!(run(&mut app, "profile work").is_empty(), "nothing switches yet");
+    let screen = screen_of(&app, 80, 24);
+    assert!(screen.contains("Switch to profile work?"), "{screen}");
+    assert!(
+        screen.contains("1 lock(s) of profile home are renewed automatically"),
+        "{screen}"
+    );
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "Enter does not answer"
+    );
+    assert!(ch(&mut app, 'n').is_empty());
+    assert!(app.shell.is_none(), "n stays");
+    run(&mut app, "user bob");
+    assert_eq!(
+        ch(&mut app, 'y'),
+        vec![Effect::Connect(ConnectTo::User("bob".into()))]
+    );
+    // The same connection again leaves nothing behind: no question.
+    assert_eq!(
+        run(&mut app_renewing(true), "profile home"),
+        vec![Effect::Connect(ConnectTo::Profile("home".into()))]
+    );
+}
+
+#[test]
+fn the_quit_prompt_counts_the_locks_left_on_a_connection_switched_away_from() {
+    let mut app = app();
+    let switched = |label: &str| {
+        Action::Connected(Box::new(Switched {
+            session: session_named(label, false),
+            held: vec![],
+            warnings: vec![],
+        }))
+    };
+    let mut work = session_named("profile work", false);
+    work.base_url = "https://work.example".into();
+    app.update(Action::Connected(Box::new(Switched {
+        session: work,
+        held: vec![],
+        warnings: vec![],
+    })));
+    assert!(ch(&mut app, 'q').is_empty(), "asks, though nothing is held here");
+    let screen = screen_of(&app, 80, 24);
+    assert!(screen.contains("This app holds 0 live lock(s):"), "{screen}");
+    assert!(
+        screen.contains("and 1 on connections switched away from"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("profile home: 100 folder  0b6e7a1c…@100  10:00"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+    ch(&mut app, 'c');
+    // Back on home, its lock is in the panes again (from the journal), and no longer elsewhere.
+    app.update(switched("profile home"));
+    assert!(app.left_behind_labels(app.now).is_empty());
 }

@@ -1,5 +1,6 @@
-//! Quitting: at once without live locks of the app's own; otherwise the quit prompt, and with
-//! "release them" the app quits once every release has answered (or stays, saying which failed).
+//! Quitting: at once without live locks of the app's own (on this connection or left on one
+//! switched away from); otherwise the quit prompt, and with "release them" the app quits once
+//! every release has answered (or stays, saying which failed).
 
 use super::{App, Pending, QuitPlan};
 use crate::tui::action::{Effect, RequestId};
@@ -9,7 +10,7 @@ use crate::tui::shell;
 impl App {
     pub(super) fn quit(&mut self) -> Vec<Effect> {
         let live_locks = self.locks.live_ids(self.now).len();
-        if live_locks == 0 {
+        if live_locks == 0 && self.left_behind_labels(self.now).is_empty() {
             return vec![Effect::Quit];
         }
         self.shell = Some(shell::Dialog::QuitPrompt { live_locks });

@@ -8,7 +8,7 @@ use crate::api::{Page, RecordStatus};
 use crate::tui::App;
 use crate::tui::action::{Action, ApiOutcome, Effect};
 use crate::tui::test_support::{
-    app_holding, at, calls, ch, lock, only_call, press, reply, screen_of, session,
+    app_holding, at, calls, ch, lock, only_call, press, reply, screen_of, session, session_named,
 };
 
 const LOCK: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@102";
@@ -105,4 +105,37 @@ fn read_only_offers_nothing_it_would_refuse_in_the_quit_prompt_and_empty_panes()
     press(&mut empty, KeyCode::BackTab);
     let screen = screen_of(&empty, 110, 30);
     assert!(!screen.contains("n creates a record"), "{screen}");
+}
+
+#[test]
+fn the_read_only_badge_shows_at_every_width_before_host_clock_and_user() {
+    let mut session = session_named("profile production", false);
+    session.base_url = "https://backup-gateway.eu-central.koodrive.example.com/".into();
+    session.user_id = "1234567890123456789".into();
+    session.read_only = true;
+    for width in [60, 80, 110, 200] {
+        let app = app_holding(session.clone(), vec![], width, 24);
+        let screen = screen_of(&app, width, 24);
+        let top = screen.lines().next().unwrap();
+        assert!(
+            top.starts_with(" koobackup │ READ-ONLY │ profile production"),
+            "{width}: {top}"
+        );
+        let full = " │ user 1234567890123456789 │ server clock not measured yet";
+        match width {
+            60 => assert!(
+                top.ends_with("│ user 12345678…"),
+                "the end is cut, and says so: {top}"
+            ),
+            80 => assert!(
+                top.ends_with("production │ user 1234567890123456789"),
+                "no clock: {top}"
+            ),
+            110 => assert!(top.ends_with(&format!("production{full}")), "no host: {top}"),
+            _ => assert!(
+                top.contains("(backup-gateway.eu-central.koodrive.example.com)"),
+                "{top}"
+            ),
+        }
+    }
 }

@@ -2,9 +2,7 @@
 //! quit prompt, the spinner, journal failures, resizes, the mouse, routing of answers. Time is
 //! fixed: nothing here reads the clock.
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use chrono::Duration;
@@ -14,7 +12,9 @@ use crate::api::{BackupRecord, DeviceEntity, LockInfo, RecordStatus};
 use crate::tui::action::ApiOutcome;
 use crate::tui::locks::entry::LockEntry;
 use crate::tui::shell::Dialog;
-use crate::tui::test_support::{app_holding, at, ch, lock, press, reply, screen_of, session, t0, timeout};
+use crate::tui::test_support::{
+    app_holding, at, ch, click, lock, press, reply, screen_of, session, t0, timeout,
+};
 
 const A: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@100";
 const B: &str = "7c1d2e3f-0000-4a8e-9d59-2f0f0c7d9e11@101";
@@ -106,11 +106,11 @@ fn capital_l_r_and_d_show_the_locks_records_and_devices_panes_from_anywhere() {
 fn the_tabs_name_both_panes_and_a_click_on_one_shows_it() {
     let mut app = app();
     let [locks, records, _devices] = app.tabs();
-    assert_eq!(locks.text(), " [L] Locks (2) ");
-    assert_eq!(records.text(), " [R] Records ");
+    assert_eq!(locks.text(false), " [L] Locks (2) ");
+    assert_eq!(records.text(false), " [R] Records ");
     let y = app.layout().unwrap().locks.y;
     // " [R] Records " starts after the corner, the locks tab and the separator.
-    let records_x = 1 + locks.text().chars().count() as u16 + 1;
+    let records_x = 1 + locks.text(false).chars().count() as u16 + 1;
     click(&mut app, records_x + 2, y);
     assert_eq!((app.focus, app.top_pane()), (Pane::Records, Pane::Records));
     click(&mut app, records_x - 1, y);
@@ -386,15 +386,6 @@ fn resize_updates_the_layout_and_keeps_the_selection_visible() {
         height: 10,
     });
     assert!(app.layout().is_none());
-}
-
-fn click(app: &mut App, column: u16, row: u16) {
-    app.update(Action::Mouse(MouseEvent {
-        kind: MouseEventKind::Down(MouseButton::Left),
-        column,
-        row,
-        modifiers: KeyModifiers::NONE,
-    }));
 }
 
 #[test]

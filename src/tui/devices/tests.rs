@@ -389,12 +389,7 @@ fn a_click_selects_the_device_under_it() {
     let mut app = app();
     loaded(&mut app);
     let layout = app.layout().unwrap();
-    app.update(crate::tui::action::Action::Mouse(crossterm::event::MouseEvent {
-        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
-        column: 5,
-        row: layout.locks.y + 1 + 4 * 2 + 1,
-        modifiers: crossterm::event::KeyModifiers::NONE,
-    }));
+    crate::tui::test_support::click(&mut app, 5, layout.locks.y + 1 + 4 * 2 + 1);
     assert_eq!(app.devices.cursor(), 2);
 }
 

@@ -15,7 +15,7 @@ use crate::api::{DeviceEntity, ModuleCode};
 use crate::format;
 use crate::health::{Freshness, ModuleHealth, SPARK_DAYS, completed_per_day, device_health};
 use crate::tui::feature::Pane;
-use crate::tui::widgets::Chrome;
+use crate::tui::widgets::{Chrome, fit_spans};
 
 /// Inner width from which the sparkline is drawn.
 const WIDTH_WITH_SPARKLINE: u16 = 80;
@@ -23,7 +23,7 @@ const WIDTH_WITH_SPARKLINE: u16 = 80;
 /// The pane at `area`; ages and days are counted at `now`, on the server's clock.
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: DateTime<Utc>) {
     let theme = chrome.theme;
-    let mut block = chrome.upper_block(&title_detail(pane, chrome));
+    let mut block = chrome.upper_block(&title_detail(pane, chrome), area);
     if let Some(error) = pane.listing_error() {
         block = block.title_bottom(Line::styled(
             format!(" figures incomplete: {} (r to retry) ", format::escape(error)),
@@ -58,7 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: D
         let records = pane.records_of(&device.device_id);
         let header = Rect::new(inner.x, y, inner.width, 1);
         let selected = index == pane.cursor() && focused;
-        let mut line = device_line(device, chrome);
+        let mut line = device_line(device, usize::from(inner.width), chrome);
         if selected {
             line = line.style(theme.selected);
         }
@@ -93,8 +93,8 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
         Load::Idle => String::new(),
         Load::Loading => format!("loading {}", chrome.spinner()),
         Load::Loaded if pane.devices().is_empty() => String::new(),
-        Load::Loaded => format!("· row {} of {}", pane.cursor() + 1, pane.devices().len()),
-        Load::Failed(_) => "(failed)".into(),
+        Load::Loaded => format!("row {} of {}", pane.cursor() + 1, pane.devices().len()),
+        Load::Failed(_) => "failed".into(),
     }
 }
 
@@ -114,7 +114,8 @@ fn empty_message(pane: &State) -> Option<String> {
     })
 }
 
-fn device_line<'a>(device: &DeviceEntity, chrome: &Chrome) -> Line<'a> {
+/// The device's own line, cut to `width` with `…`.
+fn device_line(device: &DeviceEntity, width: usize, chrome: &Chrome) -> Line<'static> {
     let theme = chrome.theme;
     let mut spans = vec![
         Span::styled(format!(" {} ", format::escape(&device.device_name)), theme.header),
@@ -127,7 +128,7 @@ fn device_line<'a>(device: &DeviceEntity, chrome: &Chrome) -> Line<'a> {
             theme.dim,
         ));
     }
-    Line::from(spans)
+    fit_spans(spans, width)
 }
 
 fn module_line<'a>(health: &ModuleHealth, pane: &State, chrome: &Chrome) -> Line<'a> {

@@ -6,16 +6,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::dialogs::{Dialog, PICKER_MODULES};
+use crate::api::ModuleCode;
 use crate::format;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::{centered, wrapped_rows};
+use crate::tui::widgets::{Chrome, centered, wrapped_rows};
 
 /// Outer width of a dialog.
 const DIALOG_WIDTH: u16 = 66;
 /// Room for the adopt field's text: the width less borders and the `> ` prompt.
 const INPUT_WIDTH: usize = DIALOG_WIDTH as usize - 5;
 
-pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
+pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, chrome: &Chrome) {
+    let theme = chrome.theme;
     let (title, lines) = match dialog {
         Dialog::ConfirmRelease { lock_id, holder } => {
             let mut lines = vec![
@@ -65,13 +66,14 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
         Dialog::ModulePicker { selected } => {
             let mut lines = vec![Line::from("Create a lock for which module?"), Line::from("")];
             for (index, module) in PICKER_MODULES.iter().enumerate() {
-                let text = format!(" {}  {module} ", index + 1);
-                let style = if index == *selected {
-                    theme.selected
+                let mut spans = vec![Span::raw(format!(" {}  {module} ", index + 1))];
+                spans.extend(held_by(*module, chrome));
+                let line = Line::from(spans);
+                lines.push(if index == *selected {
+                    line.style(theme.selected)
                 } else {
-                    Default::default()
-                };
-                lines.push(Line::styled(text, style));
+                    line
+                });
             }
             (" New lock ", lines)
         }
@@ -97,7 +99,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
             (" Adopt a lock ", lines)
         }
     };
-    // Wrapped lines (a long error) make the dialog taller, so its last line is never cut.
+    // Wrapped lines (a long error, a holder) make the dialog taller, so its last line is never cut.
     let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
     let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
     let area = centered(screen, DIALOG_WIDTH, rows as u16 + 2);
@@ -117,4 +119,19 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, theme: &Theme) {
         let cursor = cursor.min(INPUT_WIDTH) as u16;
         frame.set_cursor_position(Position::new(area.x + 3 + cursor, area.y + 2));
     }
+}
+
+/// Who holds a lock for `module` already, for the module picker: this app (with its time left)
+/// or another holder (whose lock a new one would be refused beside).
+fn held_by(module: ModuleCode, chrome: &Chrome) -> Option<Span<'static>> {
+    if let Some(own) = chrome.own_locks.iter().find(|own| own.lock.module == module) {
+        let left = format::countdown(own.lock.time_left(chrome.now));
+        return Some(Span::styled(
+            format!("— held by this app, {left} left"),
+            chrome.theme.dim,
+        ));
+    }
+    let foreign = chrome.foreign.iter().find(|f| f.module == module)?;
+    let holder = format::escape(&foreign.holder);
+    Some(Span::styled(format!("— {holder}"), chrome.theme.warning))
 }

@@ -241,6 +241,12 @@ impl State {
             .collect()
     }
 
+    /// How many of the app's live locks it renews on its own (auto-renew): what a switch to
+    /// another connection would leave unrenewed.
+    pub fn auto_renewed(&self, now: DateTime<Utc>) -> usize {
+        self.live_of_app(now).filter(|e| e.auto_renew).count()
+    }
+
     /// Only the app's own: a lock kept with `lock create` (a script may use it by its id) or held
     /// by another operation is not the app's to release or keep when it quits.
     fn live_of_app(&self, now: DateTime<Utc>) -> impl Iterator<Item = &LockEntry> {

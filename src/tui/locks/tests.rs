@@ -230,11 +230,16 @@ fn confirmed_release_removes_the_lock_from_list_and_journal() {
 }
 
 #[test]
-fn release_confirmed_with_enter_works_too() {
+fn a_stray_enter_does_not_release_only_y_does() {
     let mut app = app();
     ch(&mut app, 'j');
     ch(&mut app, 'd');
-    let (_, call) = only_call(&press(&mut app, KeyCode::Enter));
+    assert!(press(&mut app, KeyCode::Enter).is_empty(), "Enter sends nothing");
+    assert!(
+        matches!(&app.locks.dialog, Some(Dialog::ConfirmRelease { lock_id, .. }) if lock_id == B),
+        "the question stays open"
+    );
+    let (_, call) = only_call(&ch(&mut app, 'y'));
     assert_eq!(call, ApiCall::ReleaseLock(B.into()));
 }
 
@@ -660,7 +665,7 @@ fn selection_scrolls_into_view() {
 
 /// Frame tests: the pane drawn into a TestBackend in its normal, busy, warning, expired and
 /// error states, compared with committed snapshots (`snapshots/`). Time is fixed, so every
-/// countdown is exact. Regenerate with `INSTA_UPDATE=always cargo test`.
+/// countdown is exact. A changed frame is looked at before its `.snap.new` replaces the snapshot.
 mod frames {
     use crossterm::event::KeyCode;
     use ratatui::style::Color;

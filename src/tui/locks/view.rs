@@ -17,6 +17,8 @@ const GAUGE_CELLS: i64 = 10;
 /// Inner width from which the holder column is shown: who holds a lock matters more than the
 /// gauge, which goes first.
 const WIDTH_WITH_HOLDER: u16 = 68;
+/// The holder column's least width.
+const HOLDER_MIN: u16 = 8;
 /// Inner width from which the gauge column is shown too (all columns with short ids).
 const WIDTH_WITH_GAUGE: u16 = 90;
 
@@ -24,9 +26,9 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     let theme = chrome.theme;
     let at = match pane.entries().len() {
         0 => String::new(),
-        held => format!("· row {} of {held}", pane.selected() + 1),
+        held => format!("row {} of {held}", pane.selected() + 1),
     };
-    let block = chrome.upper_block(&at);
+    let block = chrome.upper_block(&at, area);
     if pane.entries().is_empty() && pane.creating().is_empty() && chrome.session.read_only {
         let text = vec![
             Line::from(""),
@@ -64,16 +66,48 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     let inner_width = area.width.saturating_sub(2);
     let show_gauge = inner_width >= WIDTH_WITH_GAUGE;
     let show_holder = inner_width >= WIDTH_WITH_HOLDER;
-    let header = Row::new([
-        "",
-        "Module",
-        "Lock id",
-        "Left",
-        "Time left",
-        "State",
-        "Auto",
-        "Held by",
-    ])
+    // Hidden columns are left out, not drawn 0 wide: their spacing would squeeze the others.
+    let shown = [true, true, true, true, show_gauge, true, true, show_holder];
+    let keep = |cells| shown_cells(cells, shown);
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(16),
+        Constraint::Length(id_width as u16),
+        Constraint::Length(7),
+        Constraint::Length(GAUGE_CELLS as u16),
+        Constraint::Length(10),
+        // "paused" in read-only mode; "auto" otherwise, leaving narrow screens their room.
+        Constraint::Length(if chrome.session.read_only { 6 } else { 4 }),
+        Constraint::Min(HOLDER_MIN),
+    ]
+    .into_iter()
+    .zip(shown)
+    .filter(|(_, s)| *s)
+    .map(|(w, _)| w)
+    .collect::<Vec<_>>();
+    // The holder takes what the other columns leave (between columns, one blank), at least
+    // its minimum (the table squeezes the others then).
+    let others: u16 = widths
+        .iter()
+        .map(|width| match width {
+            Constraint::Length(width) => width + 1,
+            _ => 0,
+        })
+        .sum();
+    let holder_width = usize::from(inner_width.saturating_sub(others).max(HOLDER_MIN));
+    let header = keep(
+        [
+            "",
+            "Module",
+            "Lock id",
+            "Left",
+            "Time left",
+            "State",
+            "Auto",
+            "Held by",
+        ]
+        .map(Cell::from),
+    )
     .style(theme.header);
     let rows = pane
         .entries()
@@ -82,10 +116,11 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
         .skip(pane.offset())
         .map(|(index, entry)| {
             let selected = index == pane.selected() && chrome.focus == Pane::Locks;
-            lock_row(entry, pane.full_ids, chrome, selected)
+            let row = keep(lock_cells(entry, pane.full_ids, holder_width, chrome));
+            if selected { row.style(theme.selected) } else { row }
         })
         .chain(pane.creating().iter().map(|module| {
-            Row::new([
+            keep([
                 Cell::from(chrome.spinner()).style(theme.busy),
                 Cell::from(format::module_label(*module)),
                 Cell::from("…"),
@@ -96,21 +131,7 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
                 Cell::from("this app"),
             ])
         }));
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(16),
-        Constraint::Length(id_width as u16),
-        Constraint::Length(7),
-        Constraint::Length(if show_gauge { GAUGE_CELLS as u16 } else { 0 }),
-        Constraint::Length(10),
-        // "paused" in read-only mode; "auto" otherwise, leaving narrow screens their room.
-        Constraint::Length(if chrome.session.read_only { 6 } else { 4 }),
-        if show_holder {
-            Constraint::Min(8)
-        } else {
-            Constraint::Length(0)
-        },
-    ];
+
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -118,7 +139,19 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     frame.render_widget(table, area);
 }
 
-fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected: bool) -> Row<'a> {
+/// The cells of `shown` columns as a row.
+fn shown_cells(cells: [Cell<'_>; 8], shown: [bool; 8]) -> Row<'_> {
+    Row::new(cells.into_iter().zip(shown).filter(|(_, s)| *s).map(|(c, _)| c))
+}
+
+/// The cells of one lock's row, every column (the caller leaves out those not shown); the
+/// holder is cut to `holder_width` with `…`.
+fn lock_cells<'a>(
+    entry: &'a LockEntry,
+    full_ids: bool,
+    holder_width: usize,
+    chrome: &Chrome,
+) -> [Cell<'a>; 8] {
     let (now, theme) = (chrome.now, chrome.theme);
     let urgency = Urgency::of(&entry.lock, now);
     let (state, state_style) = match (entry.busy, entry.gone, urgency) {
@@ -143,7 +176,7 @@ fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected:
     } else {
         format::escape(&short_lock_id(entry.id())).into_owned()
     };
-    let row = Row::new([
+    [
         Cell::from(marker),
         Cell::from(format::module_label(entry.lock.module)),
         Cell::from(id),
@@ -156,19 +189,16 @@ fn lock_row<'a>(entry: &'a LockEntry, full_ids: bool, chrome: &Chrome, selected:
             (true, true) => "paused",
             (false, _) => "",
         }),
-        Cell::from(entry.holder.label()).style(if entry.holder.is_orphaned() {
-            theme.warning
-        } else if entry.holder.is_app() {
-            Style::new()
-        } else {
-            theme.dim
-        }),
-    ]);
-    if selected {
-        row.style(theme.selected)
-    } else {
-        row.style(Style::new())
-    }
+        Cell::from(format::cut(&entry.holder.label(), holder_width).into_owned()).style(
+            if entry.holder.is_orphaned() {
+                theme.warning
+            } else if entry.holder.is_app() {
+                Style::new()
+            } else {
+                theme.dim
+            },
+        ),
+    ]
 }
 
 /// `██████░░░░`: time left as a share of the lock lifetime, in whole seconds so that it only

@@ -322,11 +322,7 @@ fn draw_release_orphan(frame: &mut Frame, screen: Rect, orphan: &OrphanRelease, 
 
 fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &BackupRecord, theme: &Theme) {
     let device = &record.device_info;
-    let name = format::escape(if device.device_name.is_empty() {
-        &device.device_id
-    } else {
-        &device.device_name
-    });
+    let name = format::escape(device.display_name());
     let os = if device.device_os.is_empty() {
         String::new()
     } else {
@@ -359,7 +355,7 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &Bac
         ),
         lock,
         Line::from(""),
-        Line::styled("y / Enter: delete · n / Esc: keep it", theme.dim),
+        Line::styled("y: delete · n / Esc: keep it", theme.dim),
     ];
     // The lock line may wrap (a holder's name): the box grows with it.
     let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));

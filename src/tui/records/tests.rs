@@ -16,8 +16,8 @@ use crate::tui::action::{Action, ApiCall, ApiOutcome, BulkDeleteJob, BulkProgres
 use crate::tui::app::App;
 use crate::tui::feature::Pane;
 use crate::tui::test_support::{
-    api_error, app_holding, calls, ch, ctrl, device, lock, only_call, press, record, reply_measured,
-    screen_of, session_named, t0, type_text,
+    api_error, app_holding, calls, ch, click, column_of, ctrl, device, lock, only_call, press, record,
+    reply_measured, screen_of, session_named, t0, type_text,
 };
 
 const LOCK_102: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@102";
@@ -537,6 +537,15 @@ fn deleting_one_record_asks_first_and_cancel_sends_nothing() {
 }
 
 #[test]
+fn a_stray_enter_does_not_delete_only_y_does() {
+    let mut app = loaded(3);
+    ch(&mut app, 'd');
+    assert!(press(&mut app, KeyCode::Enter).is_empty(), "Enter sends nothing");
+    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r)) if r.record_id == "9000000"));
+    assert!(!calls(&ch(&mut app, 'y')).is_empty(), "y deletes");
+}
+
+#[test]
 fn a_confirmed_delete_is_sent_under_the_lock_and_removes_the_row() {
     let mut app = loaded(3);
     press(&mut app, KeyCode::Down);
@@ -555,13 +564,55 @@ fn a_confirmed_delete_is_sent_under_the_lock_and_removes_the_row() {
     assert!(app.records.find("8999999").is_none());
 }
 
-fn left_click(app: &mut App, column: u16, row: u16) {
-    app.update(Action::Mouse(crossterm::event::MouseEvent {
-        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
-        column,
-        row,
-        modifiers: crossterm::event::KeyModifiers::NONE,
-    }));
+/// From the records pane, with a long detail about it in the top border: a click on each tab
+/// as drawn (its first and its last column) shows that tab's pane, and one on the detail none.
+#[test]
+fn a_click_on_a_tab_shows_the_pane_drawn_there_whatever_the_detail() {
+    use crate::tui::feature::Pane;
+    for width in [80, 60] {
+        let mut app = loaded(293);
+        app.update(Action::Resize { width, height: 24 });
+        let strip_row = app.layout().unwrap().locks.y;
+        let strip = |app: &App| {
+            screen_of(app, width, 24)
+                .lines()
+                .nth(usize::from(strip_row))
+                .unwrap()
+                .to_string()
+        };
+        let drawn = strip(&app);
+        // At 60 columns the tabs take the whole border.
+        if let Some(detail) = column_of(&drawn, "row 1 of 293") {
+            click(&mut app, detail + 3, strip_row);
+            assert_eq!(app.top_pane(), Pane::Records, "the detail is no tab: {drawn}");
+        } else {
+            assert_eq!(width, 60, "{drawn}");
+        }
+        for (label, pane) in [
+            ("[D] Devices", Pane::Devices),
+            ("[L] Locks", Pane::Locks),
+            ("[R] Records", Pane::Records),
+        ] {
+            for last in [false, true] {
+                // From another pane, as drawn there.
+                ch(&mut app, if pane == Pane::Locks { 'R' } else { 'L' });
+                let drawn = strip(&app);
+                let first =
+                    column_of(&drawn, label).unwrap_or_else(|| panic!("{label} drawn at {width}: {drawn}"));
+                let x = if last {
+                    first + label.chars().count() as u16 - 1
+                } else {
+                    first
+                };
+                click(&mut app, x, strip_row);
+                assert_eq!(
+                    app.top_pane(),
+                    pane,
+                    "click at {x} on {label} at {width}: {drawn}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -580,7 +631,7 @@ fn a_click_selects_the_row_drawn_there_and_d_deletes_exactly_it() {
         .unwrap()
         .to_string();
 
-    left_click(&mut app, 10, screen_row);
+    click(&mut app, 10, screen_row);
     let clicked = app.records.selected().unwrap().id().to_string();
     assert!(
         drawn_there.contains(&clicked),
@@ -607,7 +658,7 @@ fn a_click_below_the_last_record_changes_nothing() {
     let mut app = loaded(3);
     press(&mut app, KeyCode::Down);
     let layout = app.layout().unwrap();
-    left_click(&mut app, 10, layout.locks.bottom() - 2);
+    click(&mut app, 10, layout.locks.bottom() - 2);
     assert_eq!(app.records.selected().unwrap().id(), &id(1));
 }
 
@@ -902,7 +953,10 @@ fn retention_rules_are_edited_in_place_with_a_live_preview() {
         ]
     );
     let screen = screen_of(&app, 110, 30);
-    assert!(screen.contains("dev-1 · 102: keep 1, delete 2"), "{screen}");
+    assert!(
+        screen.contains("phone 1 · 102: keep 1, delete 2"),
+        "by name: {screen}"
+    );
     assert!(screen.contains("not kept by keep_last 1"), "{screen}");
 
     // An invalid edit says why and leaves the last valid policy in force.
@@ -972,12 +1026,12 @@ fn the_preview_counts_the_size_freed_where_the_files_are_known() {
     type_text(&mut app, "keep_last 1");
     let screen = screen_of(&app, 110, 30);
     assert!(
-        screen.contains("dev-0 · 102: keep 1, delete 1, frees 3.0 KiB"),
+        screen.contains("phone 0 · 102: keep 1, delete 1, frees 3.0 KiB"),
         "{screen}"
     );
     let dev_1 = screen
         .lines()
-        .find(|line| line.contains("dev-1 · 102"))
+        .find(|line| line.contains("phone 1 · 102"))
         .expect("dev-1 summarised");
     assert!(
         dev_1.contains("keep 1, delete 1") && !dev_1.contains("frees"),
@@ -1181,6 +1235,33 @@ fn cleanup_proposes_old_new_records_and_confirms_by_number() {
     ch(&mut app, ' ');
     press(&mut app, KeyCode::Enter);
     assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmBulk(c)) if c.record_ids.len() == 4));
+}
+
+#[test]
+fn the_clean_up_list_moves_by_ends_pages_and_half_pages() {
+    let mut app = loaded(300);
+    ch(&mut app, 'x');
+    let cursor = |app: &App| match record_dialog(app) {
+        Some(Dialog::Cleanup(view)) => (view.cursor, view.candidates.len()),
+        other => panic!("the clean-up view is open: {other:?}"),
+    };
+    let (_, candidates) = cursor(&app);
+    assert!(candidates > 250, "{candidates}");
+    ch(&mut app, 'G');
+    assert_eq!(cursor(&app).0, candidates - 1, "G: the last");
+    press(&mut app, KeyCode::Home);
+    assert_eq!(cursor(&app).0, 0, "Home: the first");
+    press(&mut app, KeyCode::End);
+    assert_eq!(cursor(&app).0, candidates - 1, "End: the last");
+    ch(&mut app, 'g');
+    press(&mut app, KeyCode::PageDown);
+    let page = cursor(&app).0;
+    assert!(page > 1, "a page is more than a row: {page}");
+    ctrl(&mut app, 'd');
+    assert_eq!(cursor(&app).0, page + page / 2, "Ctrl+D: half a page");
+    ctrl(&mut app, 'u');
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(cursor(&app).0, 0);
 }
 
 #[test]
@@ -1570,8 +1651,8 @@ fn completing_changes_the_status_in_place() {
 }
 
 /// Frame tests of the record side: the records pane and each of its dialogs drawn into a
-/// TestBackend, compared with committed snapshots (`snapshots/`). Time is fixed. Regenerate
-/// with `INSTA_UPDATE=always cargo test`.
+/// TestBackend, compared with committed snapshots (`snapshots/`). Time is fixed. A changed frame is
+/// looked at before its `.snap.new` replaces the snapshot.
 mod frames {
     use crossterm::event::KeyCode;
 

@@ -15,6 +15,18 @@ use crate::tui::feature::Pane;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Chrome;
 
+/// The columns: mark, id, status, device (the rest of the width), version, created, ended, age.
+const COLUMNS: [Constraint; 8] = [
+    Constraint::Length(1),
+    Constraint::Length(19),
+    Constraint::Length(13),
+    Constraint::Min(12),
+    Constraint::Length(3),
+    Constraint::Length(16),
+    Constraint::Length(16),
+    Constraint::Length(7),
+];
+
 /// Inner widths from which the optional columns are shown.
 const WIDTH_WITH_CREATED: u16 = 84;
 /// Inner width from which the version column is shown: below it, the record id would be cut.
@@ -24,7 +36,7 @@ const WIDTH_WITH_ENDED: u16 = 102;
 /// The pane at `area`; ages are measured at `server_now`, the server's clock.
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server_now: DateTime<Utc>) {
     let theme = chrome.theme;
-    let mut block = chrome.upper_block(&title_detail(pane, chrome));
+    let mut block = chrome.upper_block(&title_detail(pane, chrome), area);
     if let LoadState::Failed { message, .. } = pane.load() {
         block = block.title_bottom(Line::styled(
             format!(" loading stopped: {} (r to retry) ", format::escape(message)),
@@ -95,6 +107,16 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server
     ))
     .style(theme.header);
     let rows_shown = usize::from(area.height.saturating_sub(3));
+    // The device column takes what the others leave (between columns, one blank).
+    let others: u16 = COLUMNS
+        .iter()
+        .zip(shown)
+        .filter_map(|(column, shown)| match (column, shown) {
+            (Constraint::Length(width), true) => Some(width + 1),
+            _ => None,
+        })
+        .sum();
+    let device_width = usize::from(inner_width.saturating_sub(others));
     let focused = chrome.focused(Pane::Records);
     let offset = chrome.session.display_offset;
     let rows = pane
@@ -106,28 +128,20 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server
         .filter_map(|(position, &index)| {
             let record = &pane.rows().get(index)?.record;
             let marked = pane.marked().contains(&record.record_id);
-            let row = Row::new(keep(record_cells(record, marked, server_now, offset, theme)));
+            let cells = record_cells(record, marked, server_now, offset, device_width, theme);
+            let row = Row::new(keep(cells));
             Some(if focused && position == pane.cursor() {
                 row.style(theme.selected)
             } else {
                 row
             })
         });
-    let widths: Vec<Constraint> = [
-        Constraint::Length(1),
-        Constraint::Length(19),
-        Constraint::Length(13),
-        Constraint::Min(12),
-        Constraint::Length(3),
-        Constraint::Length(16),
-        Constraint::Length(16),
-        Constraint::Length(7),
-    ]
-    .into_iter()
-    .zip(shown)
-    .filter(|(_, s)| *s)
-    .map(|(w, _)| w)
-    .collect();
+    let widths: Vec<Constraint> = COLUMNS
+        .into_iter()
+        .zip(shown)
+        .filter(|(_, s)| *s)
+        .map(|(w, _)| w)
+        .collect();
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -194,11 +208,7 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
     if let Some(lock) = chrome.live_lock(module) {
         parts.push(format!("lock {}", format::countdown(lock.time_left(chrome.now))));
     }
-    parts
-        .iter()
-        .map(|part| format!("· {part}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    parts.join(" · ")
 }
 
 /// What the pane says instead of a table, if it has no row to show.
@@ -227,20 +237,18 @@ fn empty_message(pane: &State, read_only: bool) -> Option<String> {
     Some(message)
 }
 
-/// The cells of one record's row, every column (the caller drops those that do not fit).
+/// The cells of one record's row, every column (the caller drops those that do not fit); the
+/// device is cut to `device_width` with `…`.
 fn record_cells(
     record: &BackupRecord,
     marked: bool,
     now: DateTime<Utc>,
     offset: FixedOffset,
+    device_width: usize,
     theme: &Theme,
 ) -> [Cell<'static>; 8] {
     let device = &record.device_info;
-    let name = format::escape(if device.device_name.is_empty() {
-        device.device_id.as_str()
-    } else {
-        device.device_name.as_str()
-    });
+    let name = format::escape(device.display_name());
     let device = if device.device_os.is_empty() {
         name.into_owned()
     } else {
@@ -257,7 +265,7 @@ fn record_cells(
         Cell::from(mark),
         Cell::from(format::escape(&record.record_id).into_owned()),
         Cell::from(record.status.label()).style(status_style(record.status, theme)),
-        Cell::from(device),
+        Cell::from(format::cut(&device, device_width).into_owned()),
         Cell::from(record.version.to_string()),
         Cell::from(time(record.create_time)),
         Cell::from(record.end_time.map(time).unwrap_or_else(|| "—".into())),

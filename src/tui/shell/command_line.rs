@@ -131,6 +131,7 @@ pub fn parse(line: &str) -> Result<LineCommand, String> {
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
     let needs = |what: &str| Err(format!(":{word} needs {what}"));
+    let word = expand(word)?;
     match word {
         "locks" | "lock" | "l" => Ok(LineCommand::Locks),
         "devices" | "device" | "d" => Ok(LineCommand::Devices),
@@ -161,6 +162,21 @@ pub fn parse(line: &str) -> Result<LineCommand, String> {
     }
 }
 
+/// `word` as typed, or the one command it is the start of (`rec` → `records`, as k9s does);
+/// a start shared by several commands names them.
+fn expand(word: &str) -> Result<&str, String> {
+    const ALIASES: [&str; 9] = ["lock", "device", "record", "l", "d", "r", "ctx", "ro", "q!"];
+    if word.is_empty() || COMMANDS.contains(&word) || ALIASES.contains(&word) || word == "quit" {
+        return Ok(word);
+    }
+    let starting: Vec<&str> = COMMANDS.iter().copied().filter(|c| c.starts_with(word)).collect();
+    match starting.as_slice() {
+        [only] => Ok(only),
+        [] => Ok(word),
+        several => Err(format!(":{word} could be {}", several.join(", "))),
+    }
+}
+
 fn usage() -> &'static str {
     "locks, records [MODULE], devices, history, profile NAME, user ID, readonly [on|off], filter TEXT, q"
 }
@@ -168,6 +184,18 @@ fn usage() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unique_start_of_a_command_is_that_command() {
+        assert_eq!(
+            parse("rec 101"),
+            Ok(LineCommand::Records(Some(ModuleCode::Album)))
+        );
+        assert_eq!(parse(":dev"), Ok(LineCommand::Devices));
+        assert_eq!(parse("prof work"), Ok(LineCommand::Profile("work".into())));
+        assert_eq!(parse("re"), Err(":re could be records, readonly".into()));
+        assert!(parse("recx").unwrap_err().starts_with("no command \"recx\""));
+    }
 
     #[test]
     fn lines_parse_into_commands_and_unknown_ones_say_what_exists() {

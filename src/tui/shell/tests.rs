@@ -1,13 +1,15 @@
 //! Frame tests of the shell: status bar, activity log, tabs, help, quit prompt and the
 //! too-small screen, drawn into a TestBackend and compared with committed snapshots
-//! (`snapshots/`). Time is fixed. Regenerate with `INSTA_UPDATE=always cargo test`.
+//! (`snapshots/`). Time is fixed. A changed frame is looked at before its `.snap.new` replaces
+//! the snapshot.
 
 use crossterm::event::KeyCode;
 use ratatui::style::Color;
 
 use crate::tui::action::{Action, ApiOutcome};
 use crate::tui::test_support::{
-    HEIGHT, WIDTH, api_error, at, colour_of, drawn, only_call, press, reply_measured, screen_of, three_locks,
+    HEIGHT, WIDTH, api_error, at, colour_of, ctrl, drawn, only_call, press, reply_measured, screen_of,
+    three_locks,
 };
 use crate::tui::theme::{ColorSupport, Theme};
 
@@ -26,6 +28,75 @@ fn error_in_status_bar_and_log() {
         400,
     ));
     insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
+}
+
+/// three_locks with a 409 answered at 07:00:02.
+fn with_an_error() -> crate::tui::App {
+    let mut app = three_locks();
+    press(&mut app, KeyCode::Char('n'));
+    let effects = press(&mut app, KeyCode::Char('1'));
+    let conflict = api_error(409, 409001, "a live lock already exists for this module");
+    let (request, _) = only_call(&effects);
+    app.update(reply_measured(
+        request,
+        ApiOutcome::LockCreated(Err(conflict)),
+        at(2),
+        37,
+        400,
+    ));
+    app
+}
+
+fn error_line(app: &crate::tui::App) -> String {
+    screen_of(app, WIDTH, HEIGHT).lines().nth(1).unwrap().to_string()
+}
+
+#[test]
+fn an_error_is_red_while_news_then_dim_with_its_age_then_gone() {
+    let mut app = with_an_error();
+    let theme = Theme::new(ColorSupport::Ansi16);
+    let red = |app: &crate::tui::App| {
+        colour_of(&drawn(app, &theme, WIDTH, HEIGHT), 1, "last error") == Some(Color::Red)
+    };
+    assert!(error_line(&app).starts_with(" last error 07:00:02, just now: create lock 100"));
+    assert!(red(&app));
+    app.update(Action::Tick(at(62)));
+    assert!(error_line(&app).starts_with(" last error 07:00:02, 1 min ago: create lock 100"));
+    assert!(!red(&app), "an old error no longer looks like news");
+    app.update(Action::Tick(at(2 + 15 * 60)));
+    assert_eq!(error_line(&app), " no errors");
+    assert!(
+        app.activity
+            .entries()
+            .iter()
+            .any(|e| e.message.contains("409001")),
+        "the log keeps it"
+    );
+}
+
+#[test]
+fn an_error_ages_by_itself_with_a_tick_a_minute_and_none_after() {
+    let mut app =
+        crate::tui::test_support::app_holding(crate::tui::test_support::session(), vec![], WIDTH, HEIGHT);
+    assert_eq!(app.next_clock_change(), None, "nothing counts down");
+    app.status.last_error = Some((at(2), "create lock 100: conflict".into()));
+    assert_eq!(app.next_clock_change(), Some(at(62)));
+    app.take_redraw();
+    app.update(Action::Tick(at(61)));
+    assert!(!app.take_redraw(), "nothing changed yet");
+    app.update(Action::Tick(at(62)));
+    assert!(app.take_redraw(), "the age changed");
+    assert_eq!(app.next_clock_change(), Some(at(122)));
+    app.update(Action::Tick(at(2 + 15 * 60)));
+    assert!(app.take_redraw(), "the error left the status bar");
+    assert_eq!(app.next_clock_change(), None, "nothing left to count");
+}
+
+#[test]
+fn ctrl_l_takes_the_error_off_the_status_bar() {
+    let mut app = with_an_error();
+    ctrl(&mut app, 'l');
+    assert_eq!(error_line(&app), " no errors");
 }
 
 #[test]

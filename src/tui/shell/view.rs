@@ -1,13 +1,12 @@
-//! The shell's drawing: the status bar (connection, user, clock offset, last error), the
-//! activity log pane, the footer (hints for the keys that work now, and the latest notice), the
-//! help overlay, the quit prompt, and the question asked when the history cannot be written.
+//! The shell's drawing (the status bar is in [`super::view_status`]): the activity log pane,
+//! the footer (hints for the keys that work now, and the latest notice), the help overlay, the
+//! quit prompt, and the question asked when the history cannot be written.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::Status;
 use super::activity::{ActivityLog, LogEntry, Outcome};
 use super::command_line::CommandLine;
 use crate::format;
@@ -20,62 +19,6 @@ use crate::tui::widgets::{Chrome, boxed, centered, wrapped_rows};
 
 /// Width of the question asked when the history cannot be written.
 const ASK_WIDTH: u16 = 64;
-
-/// The top two lines: where we are connected, as whom, and the server's clock offset; then the
-/// last error, on a line of its own so that its message is not cut short.
-pub fn draw_status(frame: &mut Frame, area: Rect, status: &Status, chrome: &Chrome) {
-    let (session, theme) = (chrome.session, chrome.theme);
-    // Whole seconds (the `Date` header has no more), and nothing to say under one.
-    let offset = match status.clock_offset {
-        Some(offset) if offset.num_milliseconds().abs() < 1000 => "in step".to_string(),
-        Some(offset) => format!(
-            "{:+} s",
-            (offset.num_milliseconds() as f64 / 1000.0).round() as i64
-        ),
-        None => "not measured yet".to_string(),
-    };
-    // A profile's name says which config entry; the host says which server is live.
-    let label = match session.label.starts_with("profile ") {
-        true => format!(
-            "{} ({})",
-            session.label,
-            format::escape(host_of(&session.base_url))
-        ),
-        false => session.label.clone(),
-    };
-    let mut spans = vec![
-        Span::styled(" koobackup ", theme.header),
-        Span::raw("│ "),
-        Span::raw(label),
-        Span::raw(" │ user "),
-        Span::raw(format::escape(&session.user_id).into_owned()),
-        Span::raw(" │ server clock "),
-        Span::raw(offset),
-    ];
-    if session.read_only {
-        spans.push(Span::raw(" │ "));
-        spans.push(Span::styled("READ-ONLY", theme.error));
-    }
-    let error = match &status.last_error {
-        Some((at, error)) => {
-            let at = at.with_timezone(&session.display_offset).format("%H:%M:%S");
-            Line::styled(
-                format!(" last error {at}: {}", format::escape(error)),
-                theme.error,
-            )
-        }
-        None => Line::styled(" no errors", theme.dim),
-    };
-    let [first, second] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), first);
-    frame.render_widget(Paragraph::new(error), second);
-}
-
-/// `host:port` of a base URL (what tells servers apart at a glance).
-fn host_of(base_url: &str) -> &str {
-    let rest = base_url.split_once("://").map_or(base_url, |(_, rest)| rest);
-    rest.split('/').next().unwrap_or(rest)
-}
 
 /// The activity log pane: newest line at the bottom.
 pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &Chrome) {
@@ -94,7 +37,7 @@ pub fn draw_activity(frame: &mut Frame, area: Rect, log: &ActivityLog, chrome: &
         .range(start..end)
         .enumerate()
         .map(|(i, entry)| {
-            let line = log_line(entry, chrome);
+            let line = log_line(entry, usize::from(area.width.saturating_sub(2)), chrome);
             // The line Enter opens.
             if focused && start + i + 1 == end {
                 line.style(chrome.theme.selected)
@@ -169,7 +112,12 @@ pub fn draw_log_entry(frame: &mut Frame, screen: Rect, entry: &LogEntry, chrome:
     );
 }
 
-fn log_line<'a>(entry: &'a LogEntry, chrome: &Chrome) -> Line<'a> {
+/// Columns of the operation in a log line: longer names are cut, so the columns after it stay.
+const OPERATION_WIDTH: usize = 24;
+
+/// One line of the log in `width` columns: time, operation, code, latency, then the message,
+/// cut with `…` where the pane ends (`Enter` shows it whole).
+fn log_line<'a>(entry: &'a LogEntry, width: usize, chrome: &Chrome) -> Line<'a> {
     let theme = chrome.theme;
     let time = entry
         .at
@@ -186,13 +134,19 @@ fn log_line<'a>(entry: &'a LogEntry, chrome: &Chrome) -> Line<'a> {
         .latency
         .map(|l| format!("{:>5} ms", l.as_millis()))
         .unwrap_or_default();
-    Line::from(vec![
+    let operation = format::escape(&entry.operation);
+    let operation = format::cut(&operation, OPERATION_WIDTH);
+    let padding = OPERATION_WIDTH.saturating_sub(format::width(&operation));
+    let mut spans = vec![
         Span::styled(format!(" {time} "), theme.dim),
-        Span::raw(format!("{:<24} ", entry.operation)),
+        Span::raw(format!("{operation}{:padding$} ", "")),
         Span::styled(format!("{result:>6} "), style),
         Span::styled(format!("{latency:>8} "), theme.dim),
-        Span::styled(format::escape(&entry.message), style),
-    ])
+    ];
+    let room = width.saturating_sub(spans.iter().map(Span::width).sum());
+    let message = format::escape(&entry.message);
+    spans.push(Span::styled(format::cut(&message, room).into_owned(), style));
+    Line::from(spans)
 }
 
 /// The bottom line: hints for the keys of `scopes` (from the keymap), and the latest notice on
@@ -213,7 +167,7 @@ pub fn draw_footer(
             // back at the next key), and a longer one ends after its last whole word.
             let notice = format::escape(notice);
             let notice = format::fit_words(&notice, usize::from(area.width.saturating_sub(1))).into_owned();
-            let notice_width = notice.chars().count() as u16 + 1;
+            let notice_width = format::width(&notice) as u16 + 1;
             // The hints that must stay (getting around, the way out of a dialog), as drawn.
             let essential: usize = fitting_hints(keymap, scopes, 0, read_only)
                 .into_iter()
@@ -287,7 +241,7 @@ fn fitting_hints<'a>(
 
 /// The columns a hint takes in the footer: ` keys hint `.
 fn hint_width(binding: &Binding) -> usize {
-    binding.keys.chars().count() + binding.hint.unwrap_or_default().chars().count() + 3
+    format::width(&binding.keys) + format::width(binding.hint.unwrap_or_default()) + 3
 }
 
 /// The help overlay: every key of the keymap, grouped by where it works.
@@ -328,7 +282,7 @@ pub fn draw_command_line(frame: &mut Frame, screen: Rect, line: &CommandLine, th
     let message_rows = line
         .message
         .as_ref()
-        .map_or(0, |m| m.chars().count().div_ceil(inner).clamp(1, 3) as u16);
+        .map_or(0, |m| format::width(m).div_ceil(inner).clamp(1, 3) as u16);
     let height = 3 + message_rows;
     let area = Rect::new(
         screen.x,
@@ -400,23 +354,36 @@ const DIALOG_WIDTH: u16 = 66;
 
 /// The quit prompt, with the user's keys for its choices; in read-only mode releasing is not
 /// offered (it would change the server).
+/// The quit prompt over the live locks the app holds `[here, elsewhere]`: on this connection
+/// (which it can release or keep) and left on connections switched away from (which stay in
+/// the journal, unrenewed, whatever the answer).
 pub fn draw_quit_prompt(
     frame: &mut Frame,
     screen: Rect,
-    locks: &[String],
+    [here, elsewhere]: [Vec<String>; 2],
     keymap: &Keymap,
     read_only: bool,
     theme: &Theme,
 ) {
     /// Locks named one by one; more are counted.
     const LISTED: usize = 5;
-    let mut lines = vec![Line::from(format!(
-        "This app holds {} live lock(s):",
-        locks.len()
-    ))];
-    lines.extend(locks.iter().take(LISTED).map(|l| Line::from(format!("  {l}"))));
-    if locks.len() > LISTED {
-        lines.push(Line::from(format!("  and {} more", locks.len() - LISTED)));
+    let listed = |locks: &[String], lines: &mut Vec<Line>| {
+        lines.extend(locks.iter().take(LISTED).map(|l| Line::from(format!("  {l}"))));
+        if locks.len() > LISTED {
+            lines.push(Line::from(format!("  and {} more", locks.len() - LISTED)));
+        }
+    };
+    let mut lines = vec![Line::from(format!("This app holds {} live lock(s):", here.len()))];
+    listed(&here, &mut lines);
+    if !elsewhere.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "and {} on connections switched away from (they stay in the journal, renewed by nothing):",
+                elsewhere.len()
+            ),
+            theme.warning,
+        ));
+        listed(&elsewhere, &mut lines);
     }
     lines.push(Line::from("Locks kept with `lock create` stay as they are."));
     lines.push(Line::from(""));
@@ -456,6 +423,35 @@ pub fn draw_quit_prompt(
     );
 }
 
+/// Asks before a switch to `what` that would leave `renewed` auto-renewed locks of `current`
+/// unrenewed.
+pub fn draw_switch_question(
+    frame: &mut Frame,
+    screen: Rect,
+    what: &str,
+    renewed: usize,
+    current: &str,
+    theme: &Theme,
+) {
+    let lines = vec![
+        Line::from(format!("Switch to {}?", format::escape(what))),
+        Line::from(""),
+        Line::styled(
+            format!(
+                "{renewed} lock(s) of {} are renewed automatically here. After the switch nothing renews them: they stay in the journal and expire, unless you switch back first.",
+                format::escape(current)
+            ),
+            theme.warning,
+        ),
+        Line::from(""),
+        Line::styled("y: switch · n / Esc: stay", theme.dim),
+    ];
+    let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    let area = centered(screen, DIALOG_WIDTH, u16::try_from(rows + 2).unwrap_or(u16::MAX));
+    boxed(frame, area, "Switch connection", lines, theme);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,6 +487,6 @@ mod tests {
     fn dialogs_show_only_their_own_hints() {
         let keymap = default_keymap();
         let text = shown(&fitting_hints(&keymap, &[Scope::Confirm], 100, false));
-        assert_eq!(text, " y/Enter yes  n/Esc no ");
+        assert_eq!(text, " y yes  n/Esc no ");
     }
 }

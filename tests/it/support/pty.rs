@@ -64,10 +64,20 @@ impl Tui {
     /// Runs koobackup with exactly `args` in a pseudo-terminal (a CLI command that asks, too),
     /// with `extra` in its environment on top of [`env_for`].
     pub fn run_in_pty(args: &[&str], dir: &Path, extra: &[(&str, &str)]) -> Tui {
+        Tui::run_in_pty_sized(args, dir, extra, (COLS, ROWS))
+    }
+
+    /// [`Tui::run_in_pty`] in a terminal of `cols` x `rows`.
+    pub fn run_in_pty_sized(
+        args: &[&str],
+        dir: &Path,
+        extra: &[(&str, &str)],
+        (cols, rows): (u16, u16),
+    ) -> Tui {
         let pty = native_pty_system()
             .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
+                rows,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
@@ -100,7 +110,7 @@ impl Tui {
         let tui = Tui {
             child,
             writer,
-            screen: Arc::new(Mutex::new(vt100::Parser::new(nonzero(ROWS), nonzero(COLS), 0))),
+            screen: Arc::new(Mutex::new(vt100::Parser::new(nonzero(rows), nonzero(cols), 0))),
             bytes: Arc::new(AtomicUsize::new(0)),
             written: Arc::new(Mutex::new(Vec::new())),
             started,

@@ -4,4 +4,5 @@
 
 mod e2e;
 mod history;
+mod narrow;
 mod records;

@@ -1,17 +1,13 @@
 //! `App::update` with journal snapshots (another koobackup changed the file), expiries in the
 //! activity log, and `X` forgetting dead locks; a frame of the confirmation.
 
-use crossterm::event::KeyCode;
-
 use crate::api::LockInfo;
 use crate::lease::{Purpose, Standing};
 use crate::tui::action::{Action, Effect, JournalChange, JournalSnapshot, Journalled};
 use crate::tui::app::App;
 use crate::tui::locks::dialogs::Dialog;
 use crate::tui::shell::activity::Outcome;
-use crate::tui::test_support::{
-    HEIGHT, WIDTH, app_holding, at, ch, foreign, lock, press, screen_of, session,
-};
+use crate::tui::test_support::{HEIGHT, WIDTH, app_holding, at, ch, foreign, lock, screen_of, session};
 
 const A: &str = "0b6e7a1c-5c1f-4a8e-9d59-2f0f0c7d9e11@100";
 const B: &str = "7c1d2e3f-0000-4a8e-9d59-2f0f0c7d9e11@101";
@@ -133,7 +129,7 @@ fn a_snapshot_older_than_our_own_latest_change_is_ignored() {
     // Forgetting A is one journal change handed to the runtime…
     app.update(Action::Tick(at(700)));
     ch(&mut app, 'X');
-    let effects = press(&mut app, KeyCode::Enter);
+    let effects = ch(&mut app, 'y');
     assert_eq!(
         effects,
         vec![Effect::Journal(JournalChange::Remove { lock_id: A.into() })]

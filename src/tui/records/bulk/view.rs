@@ -61,12 +61,7 @@ pub(in crate::tui::records) fn draw_confirm_bulk(
     let first = confirm.scroll.min(n.saturating_sub(1));
     for id in confirm.record_ids.iter().skip(first).take(room) {
         let (device, status) = app.pane.find(id).map_or((String::new(), String::new()), |row| {
-            let device = &row.record.device_info;
-            let name = if device.device_name.is_empty() {
-                &device.device_id
-            } else {
-                &device.device_name
-            };
+            let name = row.record.device_info.display_name();
             (format::escape(name).into_owned(), row.record.status.label())
         });
         lines.push(Line::from(vec![

@@ -59,6 +59,8 @@ pub struct RulesEditor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceSummary {
     pub device: String,
+    /// The device's name as its records give it (its id when they give none).
+    pub name: String,
     pub module: String,
     pub kept: usize,
     pub deleted: usize,
@@ -204,6 +206,7 @@ impl CleanupView {
             groups
                 .entry((device.clone(), module.clone()))
                 .or_insert_with(|| DeviceSummary {
+                    name: record.device_info.display_name().to_string(),
                     device,
                     module,
                     kept: 0,

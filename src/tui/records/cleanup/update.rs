@@ -57,6 +57,13 @@ impl State {
             Command::Records(RecordCommand::EditRetention) => view.edit_rules(),
             Command::Up => view.move_cursor(-1),
             Command::Down => view.move_cursor(1),
+            // A page is about the records pane's rows, which the view's list is near in height.
+            Command::PageUp => view.move_cursor(-(ctx.visible_rows.max(1) as isize)),
+            Command::PageDown => view.move_cursor(ctx.visible_rows.max(1) as isize),
+            Command::HalfPageUp => view.move_cursor(-((ctx.visible_rows / 2).max(1) as isize)),
+            Command::HalfPageDown => view.move_cursor((ctx.visible_rows / 2).max(1) as isize),
+            Command::Top => view.move_cursor(isize::MIN / 2),
+            Command::Bottom => view.move_cursor(isize::MAX / 2),
             Command::Records(RecordCommand::ToggleMark) => {
                 view.toggle();
                 view.move_cursor(1);

@@ -11,7 +11,10 @@ use crate::format;
 use crate::tui::records::dialogs_view::View;
 use crate::tui::records::view::status_style;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{centered, input_line, set_input_cursor};
+use crate::tui::widgets::{centered, fit_spans, input_line, set_input_cursor};
+
+/// Columns of a candidate's device.
+const DEVICE_WIDTH: usize = 18;
 
 pub(in crate::tui::records) fn draw_cleanup(
     frame: &mut Frame,
@@ -69,7 +72,7 @@ pub(in crate::tui::records) fn draw_cleanup(
             lines.push(Line::styled(
                 format!(
                     "  {} · {}: keep {}, delete {}{freed}",
-                    format::escape(&device.device),
+                    format::escape(&device.name),
                     format::escape(&device.module),
                     device.kept,
                     device.deleted
@@ -112,20 +115,22 @@ pub(in crate::tui::records) fn draw_cleanup(
     for (index, candidate) in view.candidates.iter().enumerate().skip(first).take(rows) {
         let record = &candidate.record;
         let tick = if view.is_ticked(candidate) { "[x]" } else { "[ ]" };
-        let device = format::escape(if record.device_info.device_name.is_empty() {
-            &record.device_info.device_id
-        } else {
-            &record.device_info.device_name
-        });
-        let line = Line::from(vec![
+        let device = format::escape(record.device_info.display_name());
+        let device = format::cut(&device, DEVICE_WIDTH);
+        let padding = DEVICE_WIDTH - format::width(&device);
+        // When it was made: what tells a completed backup from the ones kept beside it.
+        let offset = app.chrome.session.display_offset;
+        let made = record.create_time.with_timezone(&offset).format("%Y-%m-%d");
+        let spans = vec![
             Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
             Span::styled(
                 format!("{:<13} ", record.status.label()),
                 status_style(record.status, theme),
             ),
-            Span::raw(format!("{:<18.18} ", device)),
+            Span::raw(format!("{made} {device}{:padding$} ", "")),
             Span::styled(candidate.reason.to_string(), theme.dim),
-        ]);
+        ];
+        let line = fit_spans(spans, usize::from(width.saturating_sub(2)));
         lines.push(if index == view.cursor {
             line.style(theme.selected)
         } else {

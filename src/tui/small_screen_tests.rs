@@ -1,0 +1,219 @@
+//! Frames at the sizes operators use over SSH (80x24, and the smallest, 60x15) with what real
+//! servers hold: a long profile name, 19-digit user and record ids, long device names, CJK
+//! names and properties. Every pane and the dialogs an operator meets on the way to a delete.
+
+use crossterm::event::KeyCode;
+
+use ratatui::layout::Rect;
+
+use crate::api::{DeviceEntity, Page, RecordStatus};
+use crate::lease::{Purpose, Standing};
+use crate::tui::App;
+use crate::tui::action::{Action, ApiCall, ApiOutcome};
+use crate::tui::test_support::{
+    FRAME_A, FRAME_B, FRAME_C, app_holding, calls, ch, foreign, lock, only_call, own, press, record,
+    reply_measured, screen_of, session_named, t0,
+};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (60, 15)];
+/// CJK text, repeated by [`cjk_note`].
+const CJK_NOTE: &str = "备份记录的说明文字很长需要换行显示完整内容不能截断";
+const CJK_DEVICE: &str = "张伟的工作笔记本电脑（财务部，三楼东侧）";
+
+/// Eighty CJK characters: 160 columns.
+fn cjk_note() -> String {
+    CJK_NOTE.chars().cycle().take(80).collect()
+}
+
+/// The devices the scene's records come from: a CJK name, a very long one, a plain one.
+fn scene_device(n: usize) -> DeviceEntity {
+    DeviceEntity {
+        device_id: format!("{}", 7_301_234_567_890_123_456u64 + n as u64),
+        machine_code: format!("MC-{n}"),
+        device_name: [
+            CJK_DEVICE,
+            "build-server-eu-central-1-backup-gateway-primary",
+            "NAS",
+        ][n % 3]
+            .into(),
+        device_os: ["Windows 11", "Debian 12", "DSM 7"][n % 3].into(),
+        create_time: Some(t0() - chrono::Duration::days(30)),
+    }
+}
+
+/// Read-write on a long profile with a 19-digit user, holding two locks, on `width` x `height`.
+fn scene(width: u16, height: u16) -> App {
+    let mut session = session_named("profile production-eu-central-backup-gateway", false);
+    session.base_url = "https://backup-gateway.eu-central.koodrive.example.com".into();
+    session.user_id = "1234567890123456789".into();
+    app_holding(
+        session,
+        vec![(lock(FRAME_A, 545), false), (lock(FRAME_C, 20), true)],
+        width,
+        height,
+    )
+}
+
+/// A long profile with a 19-digit user: this app's lock on 100 and, beside it, a running
+/// `lock hold` backup's lock on 101.
+fn with_a_backup_running(width: u16, height: u16) -> App {
+    let mut session = session_named("profile production-eu-central-backup-gateway", false);
+    session.user_id = "1234567890123456789".into();
+    let backup = Purpose::Hold {
+        command: "restic backup --files-from /etc/restic/大文件列表.txt".into(),
+    };
+    let held = vec![
+        own(lock(FRAME_A, 545), false),
+        foreign(lock(FRAME_B, 300), backup, Standing::Running),
+    ];
+    App::new(session, held, Vec::new(), t0(), Rect::new(0, 0, width, height))
+}
+
+/// [`scene`] with the records of 102 listed (19-digit ids, CJK and long device names).
+fn with_records(width: u16, height: u16) -> App {
+    let mut app = scene(width, height);
+    ch(&mut app, 'R');
+    let effects = ch(&mut app, '3');
+    let records = (0..6)
+        .map(|n| {
+            let mut record = record(n, [RecordStatus::New, RecordStatus::Completed][n % 2]);
+            record.record_id = format!("{}", 1_842_862_763_295_184_641u64 - n as u64 * 4_194_304);
+            record.device_info = scene_device(n);
+            record.properties = format!(r#"{{"note":"{}","files":{n}}}"#, cjk_note());
+            record
+        })
+        .collect();
+    let (request, _) = only_call(&effects);
+    let page = ApiOutcome::RecordsPage(Ok(Page::new(records, None)));
+    app.update(reply_measured(request, page, t0(), 12, 0));
+    app
+}
+
+/// Snapshots `frame` at every size, named `name_WIDTHxHEIGHT`.
+fn at_every_size(name: &str, frame: impl Fn(u16, u16) -> App) {
+    for (width, height) in SIZES {
+        let screen = screen_of(&frame(width, height), width, height);
+        insta::assert_snapshot!(format!("{name}_{width}x{height}"), screen);
+    }
+}
+
+#[test]
+fn the_locks_pane() {
+    at_every_size("locks", scene);
+}
+
+#[test]
+fn the_records_pane() {
+    at_every_size("records", with_records);
+}
+
+#[test]
+fn a_records_details_with_cjk_properties() {
+    at_every_size("details", |width, height| {
+        let mut app = with_records(width, height);
+        press(&mut app, KeyCode::Enter);
+        app
+    });
+}
+
+#[test]
+fn every_character_of_a_cjk_property_is_in_the_details_at_80x24() {
+    let mut app = with_records(80, 24);
+    press(&mut app, KeyCode::Enter);
+    let screen = screen_of(&app, 80, 24);
+    let shown: String = screen.chars().filter(|c| CJK_NOTE.contains(*c)).collect();
+    assert!(
+        shown.contains(&cjk_note()),
+        "wrapped by columns, none lost:\n{screen}"
+    );
+}
+
+#[test]
+fn the_delete_question() {
+    at_every_size("delete", |width, height| {
+        let mut app = with_records(width, height);
+        ch(&mut app, 'd');
+        app
+    });
+}
+
+#[test]
+fn the_new_lock_picker_says_which_modules_are_locked_and_by_whom() {
+    at_every_size("new_lock", |width, height| {
+        let mut app = with_a_backup_running(width, height);
+        ch(&mut app, 'n');
+        app
+    });
+    let mut app = with_a_backup_running(80, 24);
+    ch(&mut app, 'n');
+    let screen = screen_of(&app, 80, 24);
+    let line = |module: &str| screen.lines().find(|l| l.contains(module)).unwrap().to_string();
+    assert!(
+        line("1  100 (folder)").contains("— held by this app, 09:05 left"),
+        "{screen}"
+    );
+    assert!(
+        line("2  101 (album)").contains("— held by `lock hold` of `restic backup"),
+        "{screen}"
+    );
+    assert!(
+        !line("3  102 (address book)").contains("held by"),
+        "free: {screen}"
+    );
+}
+
+#[test]
+fn the_question_before_a_switch_that_leaves_auto_renewed_locks() {
+    at_every_size("switch", |width, height| {
+        let mut app = scene(width, height).with_profiles(vec!["staging-eu-central-backup-gateway".into()]);
+        ch(&mut app, ':');
+        crate::tui::test_support::type_text(&mut app, "profile staging-eu-central-backup-gateway");
+        press(&mut app, KeyCode::Enter);
+        app
+    });
+}
+
+#[test]
+fn the_devices_pane() {
+    at_every_size("devices", |width, height| {
+        let mut app = scene(width, height);
+        let effects = ch(&mut app, 'D');
+        for (request, call) in calls(&effects) {
+            let outcome = match call {
+                ApiCall::ListDevices => {
+                    ApiOutcome::DevicesListed(Ok(Page::new((0..3).map(scene_device).collect(), None)))
+                }
+                _ => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
+            };
+            app.update(reply_measured(request, outcome, t0(), 3, 0));
+        }
+        app
+    });
+}
+
+#[test]
+fn a_cjk_notice_and_error() {
+    at_every_size("notice", |width, height| {
+        let mut app = scene(width, height);
+        app.status.notice = Some(format!("设备 {CJK_DEVICE} 已解除绑定，记录保留"));
+        app.status.last_error = Some((t0(), format!("delete record: 409 {}", cjk_note())));
+        app.update(Action::Tick(t0()));
+        app
+    });
+}
+
+#[test]
+fn the_activity_line_opened_whole() {
+    at_every_size("log_entry", |width, height| {
+        let mut app = scene(width, height);
+        app.activity.note(
+            t0(),
+            crate::tui::shell::activity::Outcome::Warning,
+            "unbind device",
+            cjk_note(),
+        );
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Enter);
+        app
+    });
+}
