@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::cli::Cli;
 use crate::support::fake::{Fake, Reply};
-use crate::support::{TestServer, spawn_server_with};
+use crate::support::{old_records, spawn_server_with};
 use koobackup::server::Faults;
 
 const LOCK_ID: &str = "9f2c4e1a-6b7d-4c3e-8a15-0d2f9e8b7c61@100";
@@ -130,28 +130,12 @@ async fn without_keep_marked_the_marked_record_is_deleted_too() {
     assert_eq!(deleted, set(&["new-1", "marked"]), "{report}");
 }
 
-/// Module-100 records abandoned two days ago on `server`, `n` of them.
-async fn abandoned_records(server: &TestServer, n: usize) {
-    server.at_minute(-2 * 24 * 60);
-    let lock = server.lock(crate::support::ALICE, "100").await;
-    for _ in 0..n {
-        server.record(crate::support::ALICE, &lock, "100", "d").await;
-    }
-    server
-        .req_on_server_clock("DELETE", &format!("{}/lock", crate::support::PREFIX))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
-    server.server.set_faults(Faults::default());
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_long_clean_up_renews_its_lock_before_it_lapses() {
     // Locks live 3 s; every answer takes 250 ms, so deleting 16 records takes about 4 s: without
     // renewing on time the lock would lapse and a delete be refused (409002) on the way.
     let server = spawn_server_with(|config| config.lock_ttl = Duration::from_secs(3)).await;
-    abandoned_records(&server, 16).await;
+    old_records(&server, "100", 16).await;
     server.server.set_faults(Faults {
         latency: Duration::from_millis(250),
         ..Faults::default()

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::support::cli::ALICE_TOKEN;
 use crate::support::cli::Cli;
 use crate::support::disk::SmallDisk;
-use crate::support::{ALICE, TestServer, record_ids, spawn_server};
+use crate::support::{ALICE, old_records, record_ids, spawn_server};
 use koobackup::server::Faults;
 
 /// `$HOME/.local/state/koobackup/history` of the isolated CLI.
@@ -25,25 +25,6 @@ async fn entries(cli: &Cli, filters: &[&str]) -> Vec<Value> {
     let mut args = vec!["history", "-o", "jsonl", "--limit", "0"];
     args.extend_from_slice(filters);
     cli.run(&args).await.ok().json_lines()
-}
-
-/// `n` module-102 records with properties, created by alice on `server` a day ago.
-async fn old_records(server: &TestServer, n: usize) -> Vec<String> {
-    server.at_minute(-24 * 60);
-    let lock = server.lock(ALICE, "102").await;
-    let mut ids = Vec::new();
-    for _ in 0..n {
-        let record = server.record(ALICE, &lock, "102", "d").await;
-        ids.push(record["recordId"].as_str().unwrap().to_string());
-    }
-    server
-        .req_on_server_clock("DELETE", &format!("{}/lock", crate::support::PREFIX))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
-    server.server.set_faults(Faults::default());
-    ids
 }
 
 /// The record as the history keeps it (as the server sent it) is the one `record get --json`
@@ -70,7 +51,7 @@ fn assert_same_record(kept: &Value, shown: &Value) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deleted_record_is_in_the_history_as_it_was_with_its_lock_and_outcome() {
     let server = spawn_server().await;
-    let ids = old_records(&server, 2).await;
+    let ids = old_records(&server, "102", 2).await;
     let cli = Cli::for_server(&server.base_url());
     let before = cli.run(&["record", "get", &ids[0], "--json"]).await.ok().json();
     cli.run(&["record", "delete", &ids[0], "--auto-lock", "--yes"])
@@ -142,7 +123,7 @@ async fn a_deleted_record_is_in_the_history_as_it_was_with_its_lock_and_outcome(
 async fn a_clean_up_killed_half_way_is_accounted_for_by_the_next_command() {
     const RECORDS: usize = 12;
     let server = spawn_server().await;
-    let ids = old_records(&server, RECORDS).await;
+    let ids = old_records(&server, "102", RECORDS).await;
     let cli = Cli::for_server(&server.base_url());
     // Every answer takes 200 ms and one delete is in flight at a time: the kill comes between
     // deletes the server has answered and ones it never saw.
@@ -222,7 +203,7 @@ async fn a_clean_up_killed_half_way_is_accounted_for_by_the_next_command() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_history_that_cannot_be_written_stops_deletes_unless_no_history_is_given() {
     let server = spawn_server().await;
-    let ids = old_records(&server, 1).await;
+    let ids = old_records(&server, "102", 1).await;
     let cli = Cli::for_server(&server.base_url());
     // A file where the history's directory should be: nothing can be written there.
     let dir = history_dir(&cli);
@@ -262,7 +243,7 @@ async fn a_history_that_cannot_be_written_stops_deletes_unless_no_history_is_giv
 async fn the_history_is_private_and_holds_no_secret() {
     use std::os::unix::fs::PermissionsExt;
     let server = spawn_server().await;
-    let ids = old_records(&server, 1).await;
+    let ids = old_records(&server, "102", 1).await;
     let cli = Cli::for_server(&server.base_url());
     cli.run(&["record", "delete", &ids[0], "--auto-lock", "--yes"])
         .await
@@ -349,7 +330,7 @@ async fn on_a_full_disk_an_unbind_is_refused_and_nothing_is_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn what_a_quiet_command_recovers_is_said_by_the_next_one_that_can() {
     let server = spawn_server().await;
-    let ids = old_records(&server, 4).await;
+    let ids = old_records(&server, "102", 4).await;
     let cli = Cli::for_server(&server.base_url());
     // A plan of a process that is gone: written by a `record delete` stopped before it began
     // (SIGKILL once its plan is on disk and the first record is gone).

@@ -298,7 +298,7 @@ async fn cleanup_runs_the_cleanup_done_hook_after_deleting() {
     let server = spawn_server().await;
     let cli = with_hooks(&server, "");
     // An abandoned backup: still new two days after it began.
-    super::ownership::old_records(&server, "102", 1).await;
+    crate::support::old_records(&server, "102", 1).await;
     cli.run(&["cleanup"]).await.ok();
     assert!(
         hook_ran(&cli, "cleanup-done").is_none(),

@@ -12,28 +12,8 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::support::cli::{Cli, Run};
 use crate::support::disk::SmallDisk;
-use crate::support::{ALICE, PREFIX, TestServer, record_ids, spawn_server, spawn_server_with};
+use crate::support::{TestServer, old_records, record_ids, spawn_server, spawn_server_with};
 use koobackup::server::Faults;
-
-/// `n` records of `module` made two days ago on the server's clock (abandoned if still new);
-/// their ids, oldest first.
-pub async fn old_records(server: &TestServer, module: &str, n: usize) -> Vec<String> {
-    server.at_minute(-2 * 24 * 60);
-    let lock = server.lock(ALICE, module).await;
-    let mut ids = Vec::new();
-    for i in 0..n {
-        let record = server.record(ALICE, &lock, module, &format!("d{i}")).await;
-        ids.push(record["recordId"].as_str().unwrap().to_owned());
-    }
-    server
-        .req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
-    server.server.set_faults(Faults::default());
-    ids
-}
 
 fn latency(server: &TestServer, ms: u64) {
     server.server.set_faults(Faults {

@@ -392,3 +392,23 @@ pub fn record_ids(db: &std::path::Path, module: &str) -> std::collections::BTree
         .map(|id| id.expect("id").to_string())
         .collect()
 }
+
+/// `n` records of `module` made two days ago on the server's clock (abandoned if still new);
+/// their ids, oldest first.
+pub async fn old_records(server: &TestServer, module: &str, n: usize) -> Vec<String> {
+    server.at_minute(-2 * 24 * 60);
+    let lock = server.lock(ALICE, module).await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let record = server.record(ALICE, &lock, module, &format!("d{i}")).await;
+        ids.push(record["recordId"].as_str().unwrap().to_owned());
+    }
+    server
+        .req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
+        .lock(&lock)
+        .send()
+        .await
+        .expect_ok();
+    server.server.set_faults(koobackup::server::Faults::default());
+    ids
+}
