@@ -146,11 +146,12 @@ pub struct Paging {
 /// a next cursor would otherwise fill memory and never return.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct WalkBounds {
-    /// Give up (exit 7) after this many pages of one listing
+    /// Give up (exit 9, a limit) after this many pages of one listing
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PAGES,
           value_parser = positive_count)]
     pub max_pages: usize,
-    /// Give up (exit 7) after this many items of one listing; --limit takes the first N instead
+    /// Give up (exit 9, a limit) after this many items of one listing; --limit takes the first N
+    /// instead
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RECORDS,
           value_parser = positive_count)]
     pub max_records: usize,
