@@ -88,6 +88,7 @@ impl History {
     fn locked<T>(&self, f: impl FnOnce() -> std::io::Result<T>) -> Result<T, HistoryError> {
         let attempt = || -> std::io::Result<T> {
             config::create_private_dir_all(&self.dir)?;
+            make_private(&self.dir, 0o700)?;
             let lock = private_options()
                 .read(true)
                 .write(true)
@@ -132,6 +133,7 @@ impl History {
                 .read(true)
                 .append(true)
                 .open(self.dir.join(CURRENT))?;
+            make_private(&self.dir.join(CURRENT), 0o600)?;
             let before = file.metadata()?.len();
             if before > 0 && !ends_in_newline(&mut file, before)? {
                 // A line cut short (a crash mid-write by an older version, a hand edit) must not
@@ -327,6 +329,23 @@ impl History {
     }
 }
 
+/// Takes group and other permissions off `path` when it has any (a history directory or file
+/// made by hand, or restored from a backup, with the usual 0755/0644): deletes and the records
+/// as they were are nobody else's to read.
+fn make_private(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let permissions = std::fs::metadata(path)?.permissions();
+        if permissions.mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 /// Whether the `len`-byte file ends in a line break.
 fn ends_in_newline(file: &mut File, len: u64) -> std::io::Result<bool> {
     use std::io::{Read, Seek, SeekFrom};
@@ -430,6 +449,14 @@ mod tests {
         assert_eq!(mode(history.dir()), 0o700);
         assert_eq!(mode(&history.dir().join(CURRENT)), 0o600);
         assert_eq!(mode(&history.dir().join(LOCK)), 0o600);
+
+        // Made wider by hand (or restored so): narrowed again at the next write.
+        use std::fs::Permissions;
+        std::fs::set_permissions(history.dir(), Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(history.dir().join(CURRENT), Permissions::from_mode(0o644)).unwrap();
+        history.append(&entry(Op::LockRenew, "1")).unwrap();
+        assert_eq!(mode(history.dir()), 0o700);
+        assert_eq!(mode(&history.dir().join(CURRENT)), 0o600);
     }
 
     #[test]
