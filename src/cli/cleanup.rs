@@ -19,7 +19,7 @@ use super::output;
 use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, walk_error};
 use super::{Context, open_plan};
 use crate::api::client::RecordQuery;
-use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode};
+use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode, RecordStatus};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, plan};
 use crate::format::parse_age;
@@ -404,39 +404,53 @@ async fn find(
         device_id: args.device.clone(),
     };
     let mut pages = std::pin::pin!(ctx.client().record_pages(query, args.bounds.max_pages));
-    let mut records: Vec<BackupRecord> = Vec::new();
+    // Streamed: only the records a rule can choose are held — those not completed (abandoned or
+    // marked ones are among them) and, with a retention policy, the completed ones it weighs.
+    // A module of a million completed backups and no policy holds next to nothing.
+    let weighs_completed = rules.retention.is_some();
+    let mut held_records: Vec<BackupRecord> = Vec::new();
     let mut held = 0usize;
+    let mut odd: Option<BackupRecord> = None;
+    let mut odd_count = 0usize;
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| walk_error(e, &args.bounds))?;
         listed.unreadable.extend(page.unreadable);
-        if records.len() + page.items.len() > args.bounds.max_records {
-            return Err(CliError::new(
-                Exit::Limit,
-                format!(
-                    "module {module} has more than {} records (--max-records); nothing was \
-                     deleted. Narrow it with --device, or raise --max-records",
-                    args.bounds.max_records
-                ),
-            ));
+        listed.records += page.items.len();
+        for record in page.items {
+            if record.module_code != module {
+                odd_count += 1;
+                odd.get_or_insert(record);
+                continue;
+            }
+            if record.status == RecordStatus::Completed && !weighs_completed {
+                continue;
+            }
+            if held_records.len() == args.bounds.max_records {
+                return Err(CliError::new(
+                    Exit::Limit,
+                    format!(
+                        "module {module} has more than {} records a rule must weigh \
+                         (--max-records); nothing was deleted. Narrow it with --device, or raise \
+                         --max-records",
+                        args.bounds.max_records
+                    ),
+                ));
+            }
+            held += held_size(&record);
+            if held > MAX_HELD_BYTES {
+                return Err(too_big(
+                    &format!("module {module}'s records a rule must weigh"),
+                    "Narrow it with --device (a retention policy weighs each device's completed \
+                     backups together)",
+                ));
+            }
+            held_records.push(record);
         }
-        held += page.items.iter().map(held_size).sum::<usize>();
-        if held > MAX_HELD_BYTES {
-            return Err(too_big(
-                &format!("module {module}'s listing"),
-                "Narrow it with --device (the clean-up holds a module's listing whole to judge it)",
-            ));
-        }
-        records.extend(page.items);
     }
-    listed.records += records.len();
-    let (ours, odd): (Vec<BackupRecord>, Vec<BackupRecord>) = records
-        .into_iter()
-        .partition(|record| record.module_code == module);
-    if let Some(record) = odd.first() {
+    if let Some(record) = &odd {
         ctx.out.warn(&format!(
-            "{} record(s) listed under module {module} report another module (e.g. {} in {}); \
-             they are left alone",
-            odd.len(),
+            "{odd_count} record(s) listed under module {module} report another module (e.g. {} \
+             in {}); they are left alone",
             record.record_id,
             record.module_code.code()
         ));
@@ -448,7 +462,7 @@ async fn find(
         );
     }
     Ok(plan(
-        &ours,
+        &held_records,
         rules,
         ages_measured_at(Utc::now(), ctx.client().server_now()),
     ))

@@ -160,19 +160,25 @@ async fn a_long_clean_up_renews_its_lock_before_it_lapses() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn max_records_is_a_bound_exactly_at_its_value() {
-    // The module holds four records: a limit of four reads them, three refuses (exit 9, a limit)
-    // and deletes nothing.
+    // The module holds four records; three of them (two new, one marked) are what the rules
+    // weigh without a retention policy: a limit of three holds them, two refuses (exit 9, a
+    // limit) and deletes nothing. The completed one is never held.
     let fake = koodrive().await;
     let cli = Cli::for_server(&fake.base_url);
-    cli.run(&["cleanup", "-m", "100", "--max-records", "4", "-q"])
+    cli.run(&["cleanup", "-m", "100", "--max-records", "3", "-q"])
         .await
         .ok();
     let over = cli
-        .run(&["cleanup", "-m", "100", "--max-records", "3", "--yes"])
+        .run(&["cleanup", "-m", "100", "--max-records", "2", "--yes"])
         .await;
     over.code(9);
-    assert!(over.stderr.contains("more than 3 records"), "{}", over.stderr);
+    assert!(over.stderr.contains("more than 2 records"), "{}", over.stderr);
     assert!(deletes_sent(&fake).is_empty());
+    // With a retention policy the completed backup is weighed too, and counts.
+    let weighed = cli
+        .run(&["cleanup", "-m", "100", "--keep-last", "1", "--max-records", "3"])
+        .await;
+    weighed.code(9);
 }
 
 /// The first word of each line: what `awk '{print $1}'` would pass on.
