@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# A clean-up dry run over a module of 1 000 000 records (999 000 completed backups of 50 devices,
+# 1 000 abandoned): its wall time and peak memory (RSS, from GNU time), against the local server
+# on 127.0.0.1. The records are written into the server's database directly (the API has no bulk
+# create).
+#
+#   benches/cleanup_million.sh              # release build, 1 000 000 records
+#   N=200000 benches/cleanup_million.sh
+#
+# The issue's target: completes, peak RSS < 200 MB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-1000000}
+BIN=${KOOBACKUP_BIN:-target/release/koobackup}
+if [[ -z ${KOOBACKUP_BIN:-} ]]; then
+  cargo build --release --quiet
+fi
+command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "GNU time (/usr/bin/time) is not installed" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+SERVER_PID=
+stop_server() {
+  if [[ -n $SERVER_PID ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap 'stop_server; rm -rf "$WORK"' EXIT
+
+USER_ID=bench
+TOKEN=bench-token-$RANDOM$RANDOM
+umask 077
+printf '%s:%s\n' "$USER_ID" "$TOKEN" >"$WORK/users"
+start_server() {
+  stop_server
+  : >"$WORK/serve.out"
+  "$BIN" serve --listen 127.0.0.1:0 --db "$WORK/bench.sqlite" --users-file "$WORK/users" \
+    >"$WORK/serve.out" 2>"$WORK/serve.err" &
+  SERVER_PID=$!
+  for _ in $(seq 200); do
+    grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  BASE_URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
+  [[ -n $BASE_URL ]] || { echo "the server did not start" >&2; exit 1; }
+}
+
+# The server makes its tables; the records go in while it is stopped.
+start_server
+stop_server
+NOW_MS=$(($(date +%s) * 1000))
+sqlite3 "$WORK/bench.sqlite" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $N - 1)
+INSERT INTO records (record_id, user_id, module, device_id, status, properties, version, create_time, end_time)
+SELECT 1842862763295184641 + i, '$USER_ID', '100', 'device-' || (i % 50),
+       CASE WHEN i % 1000 = 0 THEN 0 ELSE 1 END, '{"paths":["/data"]}', 1,
+       $NOW_MS - 172800000 - i * 1000,
+       CASE WHEN i % 1000 = 0 THEN NULL ELSE $NOW_MS - 172800000 - i * 1000 + 60000 END
+FROM n;
+SQL
+start_server
+
+export KOOBACKUP_BASE_URL=$BASE_URL KOOBACKUP_USER_ID=$USER_ID KOOBACKUP_TOKEN=$TOKEN
+export KOOBACKUP_JOURNAL=$WORK/locks.json XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data
+export XDG_STATE_HOME=$WORK/state XDG_CACHE_HOME=$WORK/cache
+
+PAGES=$((N / 100 + 10))
+/usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$WORK/time" \
+  "$BIN" cleanup -m 100 --max-pages "$PAGES" -q >"$WORK/candidates"
+echo "cleanup dry run over $N records in one module:"
+echo "  $(cat "$WORK/time"); $(wc -l <"$WORK/candidates") candidates"
+# With a retention policy every completed backup is weighed (held) together with its device's:
+# past 64 MiB of them the clean-up stops with exit 9 and says to narrow it with --device.
+status=0
+/usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$WORK/time" \
+  "$BIN" cleanup -m 100 --keep-last 3 --max-pages "$PAGES" --max-records "$N" -q \
+  >"$WORK/candidates" 2>"$WORK/stderr" || status=$?
+echo "the same with --keep-last 3 (exit $status):"
+echo "  $(tail -1 "$WORK/time"); $(wc -l <"$WORK/candidates") candidates; $(head -1 "$WORK/stderr")"
+status=0
+/usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$WORK/time" \
+  "$BIN" cleanup -m 100 --keep-last 3 --device device-7 --max-pages "$PAGES" -q \
+  >"$WORK/candidates" 2>"$WORK/stderr" || status=$?
+echo "the same for one device (--device device-7, exit $status):"
+echo "  $(tail -1 "$WORK/time"); $(wc -l <"$WORK/candidates") candidates"
