@@ -19,34 +19,8 @@ fi
 command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "GNU time (/usr/bin/time) is not installed" >&2; exit 1; }
 
-WORK=$(mktemp -d)
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
-trap 'stop_server; rm -rf "$WORK"' EXIT
-
-USER_ID=bench
-TOKEN=bench-token-$RANDOM$RANDOM
-umask 077
-printf '%s:%s\n' "$USER_ID" "$TOKEN" >"$WORK/users"
-start_server() {
-  stop_server
-  : >"$WORK/serve.out"
-  "$BIN" serve --listen 127.0.0.1:0 --db "$WORK/bench.sqlite" --users-file "$WORK/users" \
-    >"$WORK/serve.out" 2>"$WORK/serve.err" &
-  SERVER_PID=$!
-  for _ in $(seq 200); do
-    grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && break
-    sleep 0.05
-  done
-  BASE_URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
-  [[ -n $BASE_URL ]] || { echo "the server did not start" >&2; exit 1; }
-}
+# shellcheck source=support/local_server.sh
+source benches/support/local_server.sh
 
 # The server makes its tables; the records go in while it is stopped.
 start_server
@@ -63,9 +37,7 @@ FROM n;
 SQL
 start_server
 
-export KOOBACKUP_BASE_URL=$BASE_URL KOOBACKUP_USER_ID=$USER_ID KOOBACKUP_TOKEN=$TOKEN
-export KOOBACKUP_JOURNAL=$WORK/locks.json XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data
-export XDG_STATE_HOME=$WORK/state XDG_CACHE_HOME=$WORK/cache
+export_client_env
 
 PAGES=$((N / 100 + 10))
 /usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$WORK/time" \

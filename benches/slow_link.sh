@@ -19,47 +19,16 @@ if [[ -z ${KOOBACKUP_BIN:-} ]]; then
 fi
 command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 1; }
 
-WORK=$(mktemp -d)
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
-trap 'stop_server; rm -rf "$WORK"' EXIT
+# shellcheck source=support/local_server.sh
+source benches/support/local_server.sh
 
-USER_ID=bench
-TOKEN=bench-token-$RANDOM$RANDOM
-umask 077
-printf '%s:%s\n' "$USER_ID" "$TOKEN" >"$WORK/users"
-
-# Starts the server on the bench's database with the given extra options; sets BASE_URL.
-start_server() {
-  stop_server
-  : >"$WORK/serve.out"
-  "$BIN" serve --listen 127.0.0.1:0 --db "$WORK/bench.sqlite" --users-file "$WORK/users" \
-    --log-file "$WORK/serve.log" "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-  SERVER_PID=$!
-  for _ in $(seq 200); do
-    grep -q '^listening on ' "$WORK/serve.out" 2>/dev/null && break
-    sleep 0.05
-  done
-  BASE_URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
-  [[ -n $BASE_URL ]] || { echo "the server did not start" >&2; cat "$WORK/serve.err" >&2; exit 1; }
-  export KOOBACKUP_BASE_URL=$BASE_URL
-}
-
-export KOOBACKUP_USER_ID=$USER_ID KOOBACKUP_TOKEN=$TOKEN
-export KOOBACKUP_JOURNAL=$WORK/locks.json XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data
-export XDG_STATE_HOME=$WORK/state XDG_CACHE_HOME=$WORK/cache
 
 micros() { local t=${EPOCHREALTIME/./}; echo "$((10#$t))"; }
 rate() { awk -v n="$1" -v us="$2" 'BEGIN { printf "%.1f deletes/s (%.2f s)", n / (us / 1e6), us / 1e6 }'; }
 
 # Three sets of N records, made at full speed before the link is slowed.
 start_server
+export_client_env
 LOCK=$("$BIN" lock create -m 102 -q)
 for set in a b c; do
   for _ in $(seq "$N"); do
@@ -70,6 +39,7 @@ done
 
 # 1. koobackup and curl over the slow link, in the same run.
 start_server --latency-ms "$LATENCY_MS"
+export_client_env
 LOCK=$("$BIN" lock create -m 102 -q)
 start=$(micros)
 xargs "$BIN" record delete --lock "$LOCK" --yes -q <"$WORK/a.ids" >/dev/null
@@ -92,14 +62,17 @@ echo "  koobackup:          $(rate "$N" "$koobackup_us")"
 echo "  curl xargs -P 8:    $(rate "$N" "$curl_us")"
 
 # 2. Under faults: every record goes, none twice.
-start_server --latency-ms "$LATENCY_MS" --error-rate 0.1 --rate-limit 200
-: >"$WORK/serve.log"
+start_server --latency-ms "$LATENCY_MS" --error-rate 0.1 --rate-limit 200 --log-file "$WORK/serve.log"
+export_client_env
 LOCK=$("$BIN" lock create -m 102 -q)
 start=$(micros)
 xargs "$BIN" record delete --lock "$LOCK" --yes -q <"$WORK/c.ids" >/dev/null
 faults_us=$(($(micros) - start))
 "$BIN" lock release "$LOCK" >/dev/null
 left=$("$BIN" record list -m 102 --jsonl | grep -c '"recordId"' || true)
-twice=$(grep -o 'method=DELETE path="[^"]*/record/[0-9]*" status=200' "$WORK/serve.log" | sort | uniq -d | wc -l)
+grep -o 'method=DELETE path="[^"]*/record/[0-9]*" status=200' "$WORK/serve.log" >"$WORK/deletes" || true
+answered=$(wc -l <"$WORK/deletes")
+twice=$(sort "$WORK/deletes" | uniq -d | wc -l)
 echo "record delete of $N records at ${LATENCY_MS} ms, error rate 0.1, rate limit 200/s:"
-echo "  koobackup:          $(rate "$N" "$faults_us"); records left: $left; deleted twice: $twice"
+echo "  koobackup:          $(rate "$N" "$faults_us"); records left: $left;" \
+  "deletes answered 200: $answered; deleted twice: $twice"

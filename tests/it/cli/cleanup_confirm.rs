@@ -5,28 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::pty::Tui;
-use crate::support::{ALICE, PREFIX, TestServer, record_ids, spawn_server};
-
-/// `n` records of module 102, made two days ago on the server's clock (abandoned while new).
-async fn abandoned(server: &TestServer, n: usize, tag: &str) {
-    server.at_minute(-2 * 24 * 60);
-    let lock = server.lock(ALICE, "102").await;
-    for i in 0..n {
-        server.record(ALICE, &lock, "102", &format!("{tag}{i}")).await;
-    }
-    server
-        .req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
-    server.server.set_faults(koobackup::server::Faults::default());
-}
+use crate::support::{old_records, record_ids, spawn_server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_up_that_asked_deletes_only_the_records_it_listed() {
     let server = Arc::new(spawn_server().await);
-    abandoned(&server, 12, "listed-").await;
+    old_records(&server, "102", 12).await;
     let listed = record_ids(&server.db_path, "102");
     let dir = tempfile::tempdir().unwrap();
     let url = server.base_url();
@@ -46,7 +30,7 @@ async fn a_clean_up_that_asked_deletes_only_the_records_it_listed() {
         let mut tty = Tui::run_in_pty(&args, dir.path(), &[]);
         let question = tty.wait_text("[y/N]");
         // Three more become candidates while the question waits.
-        handle.block_on(abandoned(&in_thread, 3, "late-"));
+        handle.block_on(old_records(&in_thread, "102", 3));
         tty.send("y\r");
         (tty.wait_exit(Duration::from_secs(30)).exit_code(), question)
     })
