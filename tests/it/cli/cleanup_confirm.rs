@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::pty::Tui;
-use crate::support::{old_records, record_ids, spawn_server};
+use crate::support::{ALICE, old_records, record_ids, spawn_server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_up_that_asked_deletes_only_the_records_it_listed() {
