@@ -183,12 +183,38 @@ fn the_devices_pane() {
                 ApiCall::ListDevices => {
                     ApiOutcome::DevicesListed(Ok(Page::new((0..3).map(scene_device).collect(), None)))
                 }
+                ApiCall::ListRecords { query, .. } if query.module == crate::api::ModuleCode::AddressBook => {
+                    ApiOutcome::RecordsPage(Ok(Page::new(device_records(), None)))
+                }
                 _ => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
             };
             app.update(reply_measured(request, outcome, t0(), 3, 0));
         }
         app
     });
+}
+
+/// Records of 102 whose figures differ in width from device to device: done 2 h, 30 h and 9 days
+/// ago, with new ones from three days ago (abandoned) on the first device only, and ten
+/// completed on the third: the sizes and the abandoned stand in the same columns all the same.
+fn device_records() -> Vec<crate::api::BackupRecord> {
+    let dated = |n: usize, status, hours| crate::api::BackupRecord {
+        create_time: t0() - chrono::Duration::hours(hours),
+        device_info: scene_device(n),
+        ..record(n, status)
+    };
+    let mut records = vec![
+        dated(0, RecordStatus::Completed, 2),
+        dated(0, RecordStatus::New, 72),
+        dated(0, RecordStatus::New, 73),
+        dated(1, RecordStatus::Completed, 30),
+        dated(1, RecordStatus::ToBeDeleted, 40),
+    ];
+    records.extend((0..10).map(|n| dated(2, RecordStatus::Completed, 216 + n)));
+    for (n, record) in records.iter_mut().enumerate() {
+        record.record_id = format!("{}", 1_842_862_763_295_184_641u64 - n as u64);
+    }
+    records
 }
 
 #[test]

@@ -162,7 +162,7 @@ fn the_figures_follow_the_records_of_each_device() {
         pixel.contains("102 address book") && pixel.contains("1 done · 1 new · 1 to delete"),
         "{screen}"
     );
-    assert!(pixel.contains("last 0s ago"), "{pixel}");
+    assert!(pixel.contains("fresh  0s ago"), "{pixel}");
     assert!(
         screen.contains("reading figures"),
         "sizes are still being read: {screen}"
