@@ -175,23 +175,38 @@ fn the_question_before_a_switch_that_leaves_auto_renewed_locks() {
 
 #[test]
 fn the_devices_pane() {
-    at_every_size("devices", |width, height| {
-        let mut app = scene(width, height);
-        let effects = ch(&mut app, 'D');
-        for (request, call) in calls(&effects) {
-            let outcome = match call {
-                ApiCall::ListDevices => {
-                    ApiOutcome::DevicesListed(Ok(Page::new((0..3).map(scene_device).collect(), None)))
-                }
-                ApiCall::ListRecords { query, .. } if query.module == crate::api::ModuleCode::AddressBook => {
-                    ApiOutcome::RecordsPage(Ok(Page::new(device_records(), None)))
-                }
-                _ => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
-            };
-            app.update(reply_measured(request, outcome, t0(), 3, 0));
-        }
+    at_every_size("devices", with_devices);
+}
+
+/// `/` on the devices pane, typing part of the long device's name: the field on the border, the
+/// one device left.
+#[test]
+fn the_devices_pane_filtered() {
+    at_every_size("devices_filter", |width, height| {
+        let mut app = with_devices(width, height);
+        ch(&mut app, '/');
+        crate::tui::test_support::type_text(&mut app, "BUILD-server");
         app
     });
+}
+
+/// [`scene`] on the devices pane, with the figures of [`device_records`].
+fn with_devices(width: u16, height: u16) -> App {
+    let mut app = scene(width, height);
+    let effects = ch(&mut app, 'D');
+    for (request, call) in calls(&effects) {
+        let outcome = match call {
+            ApiCall::ListDevices => {
+                ApiOutcome::DevicesListed(Ok(Page::new((0..3).map(scene_device).collect(), None)))
+            }
+            ApiCall::ListRecords { query, .. } if query.module == crate::api::ModuleCode::AddressBook => {
+                ApiOutcome::RecordsPage(Ok(Page::new(device_records(), None)))
+            }
+            _ => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
+        };
+        app.update(reply_measured(request, outcome, t0(), 3, 0));
+    }
+    app
 }
 
 /// Records of 102 whose figures differ in width from device to device: done 2 h, 30 h and 9 days

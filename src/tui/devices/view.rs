@@ -49,8 +49,8 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: D
     let focused = chrome.focused(Pane::Devices);
     let shown = visible_devices(usize::from(inner.height));
     for (row, (index, device)) in pane
-        .devices()
-        .iter()
+        .matching()
+        .into_iter()
         .enumerate()
         .skip(pane.offset())
         .take(shown)
@@ -103,14 +103,29 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
         Load::Idle => String::new(),
         Load::Loading => format!("loading {}", chrome.spinner()),
         Load::Loaded if pane.devices().is_empty() => String::new(),
-        Load::Loaded => format!("row {} of {}", pane.cursor() + 1, pane.devices().len()),
+        Load::Loaded if pane.filter().is_empty() => {
+            format!("row {} of {}", pane.cursor() + 1, pane.devices().len())
+        }
+        // Quoted as Rust writes strings: a quote inside the filter cannot end it early.
+        Load::Loaded => format!(
+            "row {} of {} · filter {} · {} in all",
+            pane.cursor() + 1,
+            pane.matching().len(),
+            format::escape(&format!("{:?}", pane.filter())),
+            pane.devices().len()
+        ),
         Load::Failed(_) => "failed".into(),
     }
 }
 
 fn empty_message(pane: &State) -> Option<String> {
     if !pane.devices().is_empty() {
-        return None;
+        return pane.matching().is_empty().then(|| {
+            format!(
+                "  No device matches the filter \"{}\" (/ changes it, Esc clears it).",
+                format::escape(pane.filter())
+            )
+        });
     }
     Some(match pane.load() {
         Load::Idle | Load::Loading => "  Loading the devices…".into(),

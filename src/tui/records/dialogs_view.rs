@@ -17,9 +17,10 @@ use super::form::{Field, RecordForm, Stage};
 use super::view::status_style;
 use crate::api::BackupRecord;
 use crate::format;
-use crate::tui::layout::ScreenLayout;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Chrome, boxed, centered, input_line, set_input_cursor, wrapped_rows};
+use crate::tui::widgets::{
+    Chrome, boxed, centered, draw_filter_field, input_line, set_input_cursor, wrapped_rows,
+};
 
 /// What the dialogs read besides themselves: the pane, the frame, and the server's clock (which
 /// records' ages are measured on).
@@ -364,26 +365,6 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &Bac
     boxed(frame, area, "Delete record", lines, theme);
 }
 
-/// The local filter is typed on the records pane's bottom border, so the list stays visible.
-fn draw_filter_line(frame: &mut Frame, screen: Rect, field: &TextField, theme: &Theme) {
-    let Some(layout) = ScreenLayout::new(screen) else {
-        return;
-    };
-    let pane = layout.locks;
-    let area = Rect::new(
-        pane.x + 1,
-        pane.bottom().saturating_sub(1),
-        pane.width.saturating_sub(2),
-        1,
-    );
-    let width = usize::from(area.width.saturating_sub(12));
-    let mut line = input_line(&field.input, width, theme.header);
-    line.spans.insert(0, Span::styled(" filter ", theme.key));
-    frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(line), area);
-    set_input_cursor(frame, &field.input, width, area.x + 8, area.y);
-}
-
 fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &Theme) {
     let (title, prompt, hint) = match &field.purpose {
         TextPurpose::DeviceFilter => (
@@ -396,7 +377,10 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
             "New properties as JSON (optional; empty keeps the current ones):",
             "The record's status becomes completed and its end time is set.",
         ),
-        TextPurpose::LocalFilter => return draw_filter_line(frame, screen, field, theme),
+        TextPurpose::LocalFilter => {
+            draw_filter_field(frame, screen, &field.input, theme);
+            return;
+        }
     };
     let width = DIALOG_WIDTH.min(screen.width);
     let input_width = usize::from(width.saturating_sub(5));
