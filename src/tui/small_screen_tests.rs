@@ -258,3 +258,15 @@ fn the_activity_line_opened_whole() {
         app
     });
 }
+
+/// The adopt field with a long pasted id and the error it gets: every line of the dialog shows.
+#[test]
+fn the_adopt_field_with_an_error() {
+    at_every_size("adopt", |width, height| {
+        let mut app = scene(width, height);
+        press(&mut app, KeyCode::Char('i'));
+        app.update(Action::Paste(format!("{}-not-a-lock", "0b6e7a1c".repeat(8))));
+        press(&mut app, KeyCode::Enter);
+        app
+    });
+}
