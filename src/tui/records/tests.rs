@@ -72,6 +72,20 @@ fn loaded(n: usize) -> App {
     app
 }
 
+/// The age column keeps a blank before the border even at its widest (`10d 23h`), at 80x24 and
+/// at 60x15.
+#[test]
+fn the_age_column_keeps_clear_of_the_border() {
+    for (width, height) in [(80, 24), (60, 15)] {
+        let mut app = loaded(264);
+        app.update(crate::tui::action::Action::Resize { width, height });
+        press(&mut app, KeyCode::End);
+        let screen = screen_of(&app, width, height);
+        let row = screen.lines().find(|l| l.contains("10d 23h")).unwrap_or_default();
+        assert!(row.ends_with("10d 23h ┃"), "{screen}");
+    }
+}
+
 fn record_dialog(app: &App) -> Option<&Dialog> {
     app.records.dialog.as_ref()
 }

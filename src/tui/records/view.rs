@@ -15,7 +15,8 @@ use crate::tui::feature::Pane;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Chrome;
 
-/// The columns: mark, id, status, device (the rest of the width), version, created, ended, age.
+/// The columns: mark, id, status, device (the rest of the width), version, created, ended, age
+/// (`10d 23h` and a blank, so that it never touches the border).
 const COLUMNS: [Constraint; 8] = [
     Constraint::Length(1),
     Constraint::Length(19),
@@ -24,7 +25,7 @@ const COLUMNS: [Constraint; 8] = [
     Constraint::Length(3),
     Constraint::Length(16),
     Constraint::Length(16),
-    Constraint::Length(7),
+    Constraint::Length(8),
 ];
 
 /// Inner widths from which the optional columns are shown.
