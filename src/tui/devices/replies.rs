@@ -285,7 +285,8 @@ impl State {
                     .devices
                     .iter()
                     .find(|d| d.device_id == device_id)
-                    .map_or_else(|| device_id.to_string(), |d| d.device_name.clone());
+                    .map_or(device_id, crate::api::DeviceEntity::display_name)
+                    .to_string();
                 self.devices.retain(|d| d.device_id != device_id);
                 self.clamp_cursor();
                 if matches!(&self.dialog, Some(Dialog::Detail(detail)) if detail.device.device_id == device_id)

@@ -187,7 +187,10 @@ impl State {
                         device_id: device.device_id,
                     },
                 )],
-                Command::Cancel => vec![Out::notice(format!("device {} stays bound", device.device_name))],
+                Command::Cancel => vec![Out::notice(format!(
+                    "device {} stays bound",
+                    device.display_name()
+                ))],
                 _ => {
                     self.dialog = Some(Dialog::ConfirmUnbind { device, records });
                     Vec::new()

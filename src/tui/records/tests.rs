@@ -315,6 +315,11 @@ fn esc_clears_the_filter_then_the_device_filter_then_the_marks() {
     type_text(&mut app, "phone 2");
     press(&mut app, KeyCode::Enter);
     app.records.set_device_filter(Some("dev-2".into()));
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        screen.contains("device phone 2 ·"),
+        "the title names the device: {screen}"
+    );
     assert!(calls(&press(&mut app, KeyCode::Esc)).is_empty());
     assert_eq!(
         (app.records.filter(), app.status.notice.as_deref()),
@@ -325,6 +330,10 @@ fn esc_clears_the_filter_then_the_device_filter_then_the_marks() {
         panic!("{call:?}")
     };
     assert_eq!(query.device_id, None, "listed again for every device");
+    assert_eq!(
+        app.status.notice.as_deref(),
+        Some("showing every device again (was phone 2)")
+    );
     assert_eq!(app.records.marked().len(), 1, "the marks stay until the next Esc");
     press(&mut app, KeyCode::Esc);
     assert!(app.records.marked().is_empty());

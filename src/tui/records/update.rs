@@ -391,7 +391,8 @@ impl State {
             return vec![Out::notice("filter cleared")];
         }
         if let Some(device) = self.device_filter.take() {
-            let mut outs = vec![Out::notice(format!("showing every device again (was {device})"))];
+            let was = self.device_called(&device).to_string();
+            let mut outs = vec![Out::notice(format!("showing every device again (was {was})"))];
             if let Some(module) = self.module {
                 outs.extend(self.list(module));
             }

@@ -158,7 +158,7 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
     };
     let mut parts = Vec::new();
     if let Some(device) = pane.device_filter() {
-        parts.push(format!("device {}", format::escape(device)));
+        parts.push(format!("device {}", format::escape(pane.device_called(device))));
     }
     let count = pane.rows().len();
     // Where the cursor is among the rows shown ("+" while more are still loading).
@@ -229,7 +229,7 @@ fn empty_message(pane: &State, read_only: bool) -> Option<String> {
         }
         (Some(module), LoadState::Loaded { .. }) if pane.device_filter().is_some() => format!(
             "  No records of device {} in {module}: a device filter is on (Esc clears it).",
-            format::escape(pane.device_filter().unwrap_or_default())
+            format::escape(pane.device_called(pane.device_filter().unwrap_or_default()))
         ),
         (Some(module), LoadState::Failed { .. }) => format!("  Could not list the records of {module}."),
         (Some(module), _) if read_only => format!("  No records in {module}."),
