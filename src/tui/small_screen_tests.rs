@@ -270,3 +270,30 @@ fn the_adopt_field_with_an_error() {
         app
     });
 }
+
+/// `G` takes a record's details to their end, where the keys stop: `j` and `PgDn` do not scroll
+/// past it, so that `k` moves at once.
+#[test]
+fn the_details_end_where_their_text_does() {
+    let scroll = |app: &App| match &app.records.dialog {
+        Some(crate::tui::records::dialogs::Dialog::Detail(detail)) => detail.scroll,
+        other => panic!("the details are open: {other:?}"),
+    };
+    at_every_size("details_end", |width, height| {
+        let mut app = with_records(width, height);
+        press(&mut app, KeyCode::Enter);
+        ch(&mut app, 'G');
+        let end = scroll(&app);
+        assert!(end > 0, "the details are longer than the screen");
+        for _ in 0..30 {
+            ch(&mut app, 'j');
+        }
+        press(&mut app, KeyCode::PageDown);
+        assert_eq!(scroll(&app), end);
+        ch(&mut app, 'k');
+        assert_eq!(scroll(&app), end - 1);
+        press(&mut app, KeyCode::End);
+        assert_eq!(scroll(&app), end);
+        app
+    });
+}
