@@ -240,7 +240,8 @@ impl Command {
                 | Command::ToggleAutoRenew
                 | Command::AdoptLock
                 | Command::ReleaseAllAndQuit
-                | Command::Records(R::NewRecord | R::Complete | R::Delete | R::Cleanup)
+                // The clean-up view opens as a preview; its delete refuses in read-only mode.
+                | Command::Records(R::NewRecord | R::Complete | R::Delete)
                 | Command::Devices(
                     DeviceCommand::Unbind
                         | DeviceCommand::AddScope

@@ -297,3 +297,14 @@ fn the_details_end_where_their_text_does() {
         app
     });
 }
+
+/// The clean-up view in read-only mode: a preview, which says that nothing is deleted.
+#[test]
+fn the_clean_up_preview_in_read_only_mode() {
+    at_every_size("cleanup_read_only", |width, height| {
+        let mut app = with_records(width, height);
+        app.session.read_only = true;
+        ch(&mut app, 'x');
+        app
+    });
+}

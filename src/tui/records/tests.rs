@@ -2007,6 +2007,30 @@ mod frames {
         insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
     }
 
+    /// The selected candidate is in the selection's style from its tick to the border, its
+    /// status included.
+    #[test]
+    fn the_selected_candidate_is_highlighted_whole() {
+        let mut app = loaded(60);
+        press(&mut app, KeyCode::Char('x'));
+        let theme = Theme::new(ColorSupport::Ansi16);
+        let terminal = drawn(&app, &theme, WIDTH, HEIGHT);
+        let buffer = terminal.backend().buffer();
+        let screen = screen_of(&app, WIDTH, HEIGHT);
+        let y = screen.lines().position(|l| l.contains("[x] ")).unwrap() as u16;
+        let line = screen.lines().nth(usize::from(y)).unwrap();
+        let x0 = line[..line.find("[x]").unwrap()].chars().count() as u16;
+        let border = (x0..WIDTH).find(|&x| buffer[(x, y)].symbol() == "│").unwrap();
+        let style = |x: u16, y: u16| {
+            let cell = &buffer[(x, y)];
+            (cell.fg, cell.bg, cell.modifier)
+        };
+        assert_ne!(style(x0, y), style(x0, y + 1), "the next row is not selected");
+        for x in x0..border {
+            assert_eq!(style(x, y), style(x0, y), "column {x}:\n{screen}");
+        }
+    }
+
     #[test]
     fn statuses_are_coloured() {
         let app = loaded(5);

@@ -4,14 +4,14 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::CleanupView;
 use crate::format;
 use crate::tui::records::dialogs_view::View;
 use crate::tui::records::view::status_style;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{centered, fit_spans, input_line, set_input_cursor};
+use crate::tui::widgets::{centered, fit_spans, input_line, set_input_cursor, wrapped_rows};
 
 /// Columns of a candidate's device.
 const DEVICE_WIDTH: usize = 18;
@@ -33,6 +33,7 @@ pub(in crate::tui::records) fn draw_cleanup(
         "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
         format::age(view.rules.stale_new_after)
     ))];
+    let inner = usize::from(width.saturating_sub(2));
     let input_width = usize::from(width.saturating_sub(5));
     let mut cursor_row = None;
     match &view.editing {
@@ -40,7 +41,7 @@ pub(in crate::tui::records) fn draw_cleanup(
             lines.push(Line::from(
                 "Retention rules for completed backups (Enter done · Esc undo):",
             ));
-            cursor_row = Some(lines.len());
+            cursor_row = Some(lines.iter().map(|line| wrapped_rows(line, inner)).sum::<usize>());
             lines.push(input_line(&editor.input, input_width, theme.header));
             lines.push(match &editor.error {
                 Some(error) => Line::styled(
@@ -91,24 +92,26 @@ pub(in crate::tui::records) fn draw_cleanup(
         ));
     }
     let ticked = view.ticked().len();
+    let action = if app.chrome.session.read_only {
+        "read-only: a preview, nothing is deleted"
+    } else {
+        "Space untick · Enter delete the ticked ones"
+    };
     lines.push(Line::styled(
-        format!(
-            "{ticked} of {} ticked · Space untick · Enter delete the ticked ones",
-            view.candidates.len()
-        ),
+        format!("{ticked} of {} ticked · {action}", view.candidates.len()),
         theme.dim,
     ));
     lines.push(Line::from(""));
-    let header_rows = lines.len();
     if view.candidates.is_empty() {
         lines.push(Line::styled(
             "No candidates: nothing needs cleaning up under these rules.",
             theme.ok,
         ));
     }
+    // The lines above the candidates wrap (a narrow screen): each takes the rows it needs.
+    let header_rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
     // As tall as the candidates need, up to the screen.
-    let height =
-        (header_rows + view.candidates.len().max(1) + 2).min(usize::from(screen.height.saturating_sub(2)));
+    let height = (header_rows + view.candidates.len() + 2).min(usize::from(screen.height.saturating_sub(2)));
     let area = centered(screen, width, height as u16);
     let rows = height.saturating_sub(header_rows + 2).max(1);
     let first = view.cursor.saturating_sub(rows - 1);
@@ -130,9 +133,9 @@ pub(in crate::tui::records) fn draw_cleanup(
             Span::raw(format!("{made} {device}{:padding$} ", "")),
             Span::styled(candidate.reason.to_string(), theme.dim),
         ];
-        let line = fit_spans(spans, usize::from(width.saturating_sub(2)));
+        let line = fit_spans(spans, inner);
         lines.push(if index == view.cursor {
-            line.style(theme.selected)
+            selected_row(line, inner, theme)
         } else {
             line
         });
@@ -142,7 +145,10 @@ pub(in crate::tui::records) fn draw_cleanup(
         .border_style(theme.border_focused)
         .title(format!(" Clean-up candidates in {} ", view.module));
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
     if let (Some(row), Some(editor)) = (cursor_row, &view.editing) {
         set_input_cursor(
             frame,
@@ -152,4 +158,17 @@ pub(in crate::tui::records) fn draw_cleanup(
             area.y + 1 + row as u16,
         );
     }
+}
+
+/// The selected row in the selection's style whole: every cell (a status keeps no colour of its
+/// own) and the blank up to the border.
+fn selected_row(line: Line<'static>, width: usize, theme: &Theme) -> Line<'static> {
+    let blank = width.saturating_sub(line.width());
+    let mut spans: Vec<Span<'static>> = line
+        .spans
+        .into_iter()
+        .map(|span| Span::styled(span.content, theme.selected))
+        .collect();
+    spans.push(Span::styled(" ".repeat(blank), theme.selected));
+    Line::from(spans).style(theme.selected)
 }
