@@ -298,12 +298,17 @@ fn the_details_end_where_their_text_does() {
     });
 }
 
-/// The clean-up view in read-only mode: a preview, which says that nothing is deleted.
+/// The clean-up view in read-only mode: a preview, which says that nothing is deleted, with
+/// the backups the retention rules keep listed.
 #[test]
 fn the_clean_up_preview_in_read_only_mode() {
     at_every_size("cleanup_read_only", |width, height| {
         let mut app = with_records(width, height);
         app.session.read_only = true;
+        app.session.retention = Some(crate::retention::Retention {
+            keep_last: Some(1),
+            ..Default::default()
+        });
         ch(&mut app, 'x');
         app
     });

@@ -1085,7 +1085,14 @@ fn the_clean_up_view_starts_with_the_profiles_retention_policy() {
         panic!("the clean-up view is open")
     };
     assert_eq!(view.candidates.len(), 3);
-    assert!(screen_of(&app, 110, 30).contains("Retention: keep_last 2 (e to edit)"));
+    let screen = screen_of(&app, 110, 30);
+    assert!(screen.contains("Retention: keep_last 2 (e to edit)"), "{screen}");
+    // What stays is listed too, each with the rule that keeps it.
+    assert!(screen.contains("Kept by the retention rules (6):"), "{screen}");
+    let kept = screen
+        .lines()
+        .filter(|l| l.contains("kept by keep_last") && !l.contains("not kept"));
+    assert_eq!(kept.count(), 6, "{screen}");
 }
 
 #[test]

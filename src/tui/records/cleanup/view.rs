@@ -110,35 +110,51 @@ pub(in crate::tui::records) fn draw_cleanup(
     }
     // The lines above the candidates wrap (a narrow screen): each takes the rows it needs.
     let header_rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
-    // As tall as the candidates need, up to the screen.
-    let height = (header_rows + view.candidates.len() + 2).min(usize::from(screen.height.saturating_sub(2)));
+    // As tall as the candidates and the kept backups need, up to the screen.
+    let kept_rows = if view.kept.is_empty() {
+        0
+    } else {
+        view.kept.len() + 2
+    };
+    let height = (header_rows + view.candidates.len() + kept_rows + 2)
+        .min(usize::from(screen.height.saturating_sub(2)));
     let area = centered(screen, width, height as u16);
-    let rows = height.saturating_sub(header_rows + 2).max(1);
-    let first = view.cursor.saturating_sub(rows - 1);
+    // The candidates first; the kept backups have the rows left.
+    let room = height.saturating_sub(header_rows + 2).max(1);
+    let rows = view.candidates.len().min(room);
+    let first = view.cursor.saturating_sub(rows.saturating_sub(1));
     for (index, candidate) in view.candidates.iter().enumerate().skip(first).take(rows) {
-        let record = &candidate.record;
         let tick = if view.is_ticked(candidate) { "[x]" } else { "[ ]" };
-        let device = format::escape(record.device_info.display_name());
-        let device = format::cut(&device, DEVICE_WIDTH);
-        let padding = DEVICE_WIDTH - format::width(&device);
-        // When it was made: what tells a completed backup from the ones kept beside it.
-        let offset = app.chrome.session.display_offset;
-        let made = record.create_time.with_timezone(&offset).format("%Y-%m-%d");
-        let spans = vec![
-            Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
-            Span::styled(
-                format!("{:<13} ", record.status.label()),
-                status_style(record.status, theme),
-            ),
-            Span::raw(format!("{made} {device}{:padding$} ", "")),
-            Span::styled(candidate.reason.to_string(), theme.dim),
-        ];
+        let spans = record_row(tick, &candidate.record, candidate.reason.to_string(), app, theme);
         let line = fit_spans(spans, inner);
         lines.push(if index == view.cursor {
             selected_row(line, inner, theme)
         } else {
             line
         });
+    }
+    let kept_room = room.saturating_sub(rows);
+    if !view.kept.is_empty() && kept_room >= 3 {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(
+            format!("Kept by the retention rules ({}):", view.kept.len()),
+            theme.header,
+        ));
+        let shown = if view.kept.len() <= kept_room - 2 {
+            view.kept.len()
+        } else {
+            kept_room - 3
+        };
+        for kept in &view.kept[..shown] {
+            let spans = record_row("   ", &kept.record, kept.reason.to_string(), app, theme);
+            lines.push(fit_spans(spans, inner));
+        }
+        if shown < view.kept.len() {
+            lines.push(Line::styled(
+                format!("… and {} more kept", view.kept.len() - shown),
+                theme.dim,
+            ));
+        }
     }
     let block = Block::new()
         .borders(Borders::ALL)
@@ -158,6 +174,31 @@ pub(in crate::tui::records) fn draw_cleanup(
             area.y + 1 + row as u16,
         );
     }
+}
+
+/// A record's row: its tick (or blank), id, status, the day it was made (what tells a completed
+/// backup from the ones kept beside it), its device and why it goes or stays.
+fn record_row(
+    tick: &str,
+    record: &crate::api::BackupRecord,
+    reason: String,
+    app: &View,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let device = format::escape(record.device_info.display_name());
+    let device = format::cut(&device, DEVICE_WIDTH);
+    let padding = DEVICE_WIDTH - format::width(&device);
+    let offset = app.chrome.session.display_offset;
+    let made = record.create_time.with_timezone(&offset).format("%Y-%m-%d");
+    vec![
+        Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
+        Span::styled(
+            format!("{:<13} ", record.status.label()),
+            status_style(record.status, theme),
+        ),
+        Span::raw(format!("{made} {device}{:padding$} ", "")),
+        Span::styled(reason, theme.dim),
+    ]
 }
 
 /// The selected row in the selection's style whole: every cell (a status keeps no colour of its
