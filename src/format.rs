@@ -284,7 +284,8 @@ pub fn wrap_words(text: &str, columns: usize) -> Vec<String> {
 }
 
 /// `text` whole if it fits `columns`, else cut after the last whole word that fits, with `…`:
-/// a notice on one line never ends in half a word.
+/// a notice on one line never ends in half a word. CJK text, which breaks between any two
+/// characters, is cut after its last character that fits.
 pub fn fit_words(text: &str, columns: usize) -> Cow<'_, str> {
     if width(text) <= columns {
         return text.into();
@@ -294,6 +295,15 @@ pub fn fit_words(text: &str, columns: usize) -> Cow<'_, str> {
     for word in text.split(' ') {
         let extra = width(word) + usize::from(!cut.is_empty());
         if width(&cut) + extra > room {
+            let wide = word.chars().next().is_some_and(|c| char_width(c) == 2);
+            let left = room.saturating_sub(width(&cut) + usize::from(!cut.is_empty()));
+            let head = split_at_width(word, left).0;
+            if wide && !head.is_empty() {
+                if !cut.is_empty() {
+                    cut.push(' ');
+                }
+                cut.push_str(head);
+            }
             break;
         }
         if !cut.is_empty() {
@@ -389,6 +399,13 @@ mod tests {
     }
 
     #[test]
+    fn cjk_text_is_fitted_up_to_its_last_character_that_fits() {
+        let text = "设备 张伟的工作笔记本电脑 已解除绑定";
+        assert_eq!(fit_words(text, 15), "设备 张伟的工…");
+        assert_eq!(fit_words("device build-server-eu-central done", 20), "device…");
+    }
+
+    #[test]
     fn ages_and_countdowns_read_naturally() {
         let s = chrono::Duration::seconds;
         assert_eq!(age(s(42)), "42s");
@@ -439,7 +456,11 @@ mod wrap_tests {
             "a 2-wide word never spills"
         );
         assert_eq!(wrap_words("备", 1), ["备"], "one character per line at least");
-        assert_eq!(fit_words("设备 备份 记录", 9), "设备…");
+        assert_eq!(
+            fit_words("设备 备份 记录", 9),
+            "设备 备…",
+            "CJK breaks between characters"
+        );
         assert_eq!(cut(&cjk, 7), "备份备…");
         assert_eq!(cut("备份", 4), "备份", "what fits stays whole");
         assert_eq!(cut("abcdef", 4), "abc…");

@@ -93,6 +93,7 @@ struct Snapshot {
     creating: Vec<ModuleCode>,
     last_error: Option<String>,
     visible_rows: usize,
+    screen: Rect,
 }
 
 impl Snapshot {
@@ -102,6 +103,7 @@ impl Snapshot {
             session: &self.session,
             clock_offset: self.clock_offset,
             visible_rows: self.visible_rows,
+            screen: self.screen,
             own_locks: &self.own_locks,
             foreign: &self.foreign,
             creating: &self.creating,
@@ -559,6 +561,7 @@ impl App {
             creating: self.locks.coming(),
             last_error: self.status.last_error.as_ref().map(|(_, e)| e.clone()),
             visible_rows: self.visible_rows(),
+            screen: self.screen,
         }
     }
 

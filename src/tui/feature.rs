@@ -63,6 +63,8 @@ pub struct Ctx<'a> {
     pub clock_offset: Option<chrono::Duration>,
     /// Rows the upper pane shows (at least 1).
     pub visible_rows: usize,
+    /// The whole screen, for dialogs whose text is wrapped to it.
+    pub screen: ratatui::layout::Rect,
     /// This app's own locks that are live now and not being released: the only ones record
     /// operations run under.
     pub own_locks: &'a [OwnLock],

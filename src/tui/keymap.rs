@@ -92,6 +92,10 @@ pub enum DeviceCommand {
     DeleteScope,
     /// Change the selected setting of the device detail view.
     EditSetting,
+    /// Type the `/` filter.
+    Filter,
+    /// Drop the filter.
+    ClearFilter,
 }
 
 /// What a key asks of the records pane or one of its dialogs.
@@ -213,6 +217,8 @@ impl Command {
                 DeviceCommand::AddScope => "add-scope".into(),
                 DeviceCommand::DeleteScope => "delete-scope".into(),
                 DeviceCommand::EditSetting => "edit-setting".into(),
+                DeviceCommand::Filter => "filter".into(),
+                DeviceCommand::ClearFilter => "clear-filter".into(),
             },
             Command::History(command) => match command {
                 HistoryCommand::Filter => "filter".into(),
@@ -234,7 +240,8 @@ impl Command {
                 | Command::ToggleAutoRenew
                 | Command::AdoptLock
                 | Command::ReleaseAllAndQuit
-                | Command::Records(R::NewRecord | R::Complete | R::Delete | R::Cleanup)
+                // The clean-up view opens as a preview; its delete refuses in read-only mode.
+                | Command::Records(R::NewRecord | R::Complete | R::Delete)
                 | Command::Devices(
                     DeviceCommand::Unbind
                         | DeviceCommand::AddScope

@@ -175,20 +175,61 @@ fn the_question_before_a_switch_that_leaves_auto_renewed_locks() {
 
 #[test]
 fn the_devices_pane() {
-    at_every_size("devices", |width, height| {
-        let mut app = scene(width, height);
-        let effects = ch(&mut app, 'D');
-        for (request, call) in calls(&effects) {
-            let outcome = match call {
-                ApiCall::ListDevices => {
-                    ApiOutcome::DevicesListed(Ok(Page::new((0..3).map(scene_device).collect(), None)))
-                }
-                _ => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
-            };
-            app.update(reply_measured(request, outcome, t0(), 3, 0));
-        }
+    at_every_size("devices", with_devices);
+}
+
+/// `/` on the devices pane, typing part of the long device's name: the field on the border, the
+/// one device left.
+#[test]
+fn the_devices_pane_filtered() {
+    at_every_size("devices_filter", |width, height| {
+        let mut app = with_devices(width, height);
+        ch(&mut app, '/');
+        crate::tui::test_support::type_text(&mut app, "BUILD-server");
         app
     });
+}
+
+/// [`scene`] on the devices pane, with the figures of [`device_records`].
+fn with_devices(width: u16, height: u16) -> App {
+    let mut app = scene(width, height);
+    let effects = ch(&mut app, 'D');
+    for (request, call) in calls(&effects) {
+        let outcome = match call {
+            ApiCall::ListDevices => {
+                ApiOutcome::DevicesListed(Ok(Page::new((0..3).map(scene_device).collect(), None)))
+            }
+            ApiCall::ListRecords { query, .. } if query.module == crate::api::ModuleCode::AddressBook => {
+                ApiOutcome::RecordsPage(Ok(Page::new(device_records(), None)))
+            }
+            _ => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
+        };
+        app.update(reply_measured(request, outcome, t0(), 3, 0));
+    }
+    app
+}
+
+/// Records of 102 whose figures differ in width from device to device: done 2 h, 30 h and 9 days
+/// ago, with new ones from three days ago (abandoned) on the first device only, and ten
+/// completed on the third: the sizes and the abandoned stand in the same columns all the same.
+fn device_records() -> Vec<crate::api::BackupRecord> {
+    let dated = |n: usize, status, hours| crate::api::BackupRecord {
+        create_time: t0() - chrono::Duration::hours(hours),
+        device_info: scene_device(n),
+        ..record(n, status)
+    };
+    let mut records = vec![
+        dated(0, RecordStatus::Completed, 2),
+        dated(0, RecordStatus::New, 72),
+        dated(0, RecordStatus::New, 73),
+        dated(1, RecordStatus::Completed, 30),
+        dated(1, RecordStatus::ToBeDeleted, 40),
+    ];
+    records.extend((0..10).map(|n| dated(2, RecordStatus::Completed, 216 + n)));
+    for (n, record) in records.iter_mut().enumerate() {
+        record.record_id = format!("{}", 1_842_862_763_295_184_641u64 - n as u64);
+    }
+    records
 }
 
 #[test]
@@ -214,6 +255,61 @@ fn the_activity_line_opened_whole() {
         );
         press(&mut app, KeyCode::Tab);
         press(&mut app, KeyCode::Enter);
+        app
+    });
+}
+
+/// The adopt field with a long pasted id and the error it gets: every line of the dialog shows.
+#[test]
+fn the_adopt_field_with_an_error() {
+    at_every_size("adopt", |width, height| {
+        let mut app = scene(width, height);
+        press(&mut app, KeyCode::Char('i'));
+        app.update(Action::Paste(format!("{}-not-a-lock", "0b6e7a1c".repeat(8))));
+        press(&mut app, KeyCode::Enter);
+        app
+    });
+}
+
+/// `G` takes a record's details to their end, where the keys stop: `j` and `PgDn` do not scroll
+/// past it, so that `k` moves at once.
+#[test]
+fn the_details_end_where_their_text_does() {
+    let scroll = |app: &App| match &app.records.dialog {
+        Some(crate::tui::records::dialogs::Dialog::Detail(detail)) => detail.scroll,
+        other => panic!("the details are open: {other:?}"),
+    };
+    at_every_size("details_end", |width, height| {
+        let mut app = with_records(width, height);
+        press(&mut app, KeyCode::Enter);
+        ch(&mut app, 'G');
+        let end = scroll(&app);
+        assert!(end > 0, "the details are longer than the screen");
+        for _ in 0..30 {
+            ch(&mut app, 'j');
+        }
+        press(&mut app, KeyCode::PageDown);
+        assert_eq!(scroll(&app), end);
+        ch(&mut app, 'k');
+        assert_eq!(scroll(&app), end - 1);
+        press(&mut app, KeyCode::End);
+        assert_eq!(scroll(&app), end);
+        app
+    });
+}
+
+/// The clean-up view in read-only mode: a preview, which says that nothing is deleted, with
+/// the backups the retention rules keep listed.
+#[test]
+fn the_clean_up_preview_in_read_only_mode() {
+    at_every_size("cleanup_read_only", |width, height| {
+        let mut app = with_records(width, height);
+        app.session.read_only = true;
+        app.session.retention = Some(crate::retention::Retention {
+            keep_last: Some(1),
+            ..Default::default()
+        });
+        ch(&mut app, 'x');
         app
     });
 }

@@ -240,6 +240,21 @@ pub fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
     Line::from(fitted)
 }
 
+/// A filter being typed, on the bottom border of the upper pane of `screen` so that the list
+/// stays in sight; the row it takes, if the screen has room for the panes.
+pub fn draw_filter_field(frame: &mut Frame, screen: Rect, input: &Input, theme: &Theme) -> Option<Rect> {
+    let pane = super::layout::ScreenLayout::new(screen)?.locks;
+    let y = pane.bottom().saturating_sub(1);
+    let area = Rect::new(pane.x + 1, y, pane.width.saturating_sub(2), 1);
+    let width = usize::from(area.width.saturating_sub(12));
+    let mut line = input_line(input, width, theme.header);
+    line.spans.insert(0, Span::styled(" filter ", theme.key));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(line), area);
+    set_input_cursor(frame, input, width, area.x + 8, area.y);
+    Some(area)
+}
+
 /// A centred rectangle of at most `width` x `height` inside `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])

@@ -47,7 +47,7 @@ fn keys_that_would_change_the_server_are_refused_and_send_nothing() {
         ApiOutcome::RecordsPage(Ok(Page::new(records, None))),
         at(1),
     ));
-    for key in ['n', 'c', 'd', 'x'] {
+    for key in ['n', 'c', 'd'] {
         let effects = ch(&mut app, key);
         assert!(calls(&effects).is_empty(), "{key}: {effects:?}");
         assert!(!app.dialog_open(), "{key}");
@@ -57,6 +57,24 @@ fn keys_that_would_change_the_server_are_refused_and_send_nothing() {
             notice(&app)
         );
     }
+    // The clean-up view opens as a preview (as the command line's dry run); its delete refuses.
+    assert!(calls(&ch(&mut app, 'x')).is_empty());
+    assert!(app.dialog_open(), "the clean-up preview opens");
+    assert!(screen_of(&app, 110, 30).contains("read-only: a preview, nothing is deleted"));
+    ch(&mut app, 'a');
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(calls(&effects).is_empty(), "{effects:?}");
+    assert!(
+        matches!(
+            app.records.dialog,
+            Some(crate::tui::records::dialogs::Dialog::Cleanup(_))
+        ),
+        "still the preview"
+    );
+    assert_eq!(
+        notice(&app),
+        "read-only: the clean-up is a preview, nothing is deleted"
+    );
     assert_eq!(app.records.rows().len(), 1, "nothing deleted");
 }
 

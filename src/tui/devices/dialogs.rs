@@ -1,5 +1,6 @@
 //! The devices pane's dialogs: a device's detail view (its settings and scopes per module, with
-//! an edit field or a confirmation of its own), and the confirmation before unbinding.
+//! an edit field or a confirmation of its own), the confirmation before unbinding, and the
+//! filter field.
 
 use tui_input::Input;
 
@@ -32,6 +33,8 @@ pub enum Dialog {
         device: DeviceEntity,
         records: usize,
     },
+    /// The `/` filter being typed: applied as it is typed.
+    Filter(Input),
 }
 
 impl Dialog {
@@ -43,6 +46,8 @@ impl Dialog {
                 Some(_) => Scope::DeviceText,
             },
             Dialog::ConfirmUnbind { .. } => Scope::Confirm,
+            // The records pane's filter field: the same keys.
+            Dialog::Filter(_) => Scope::RecordText,
         }
     }
 
@@ -54,6 +59,7 @@ impl Dialog {
                 _ => None,
             },
             Dialog::ConfirmUnbind { .. } => None,
+            Dialog::Filter(input) => Some(input),
         }
     }
 }

@@ -21,6 +21,9 @@ pub fn draw(frame: &mut Frame, screen: Rect, pane: &State, chrome: &Chrome) {
     let theme = chrome.theme;
     match &pane.dialog {
         Some(Dialog::Detail(detail)) => draw_detail(frame, screen, detail, chrome),
+        Some(Dialog::Filter(input)) => {
+            crate::tui::widgets::draw_filter_field(frame, screen, input, theme);
+        }
         Some(Dialog::ConfirmUnbind { device, records }) => {
             let lines = vec![
                 Line::from(format!(

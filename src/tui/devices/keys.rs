@@ -7,6 +7,8 @@ use crate::tui::keymap::{Command as C, DeviceCommand as D, KeyDef, Scope::*, bin
 pub static KEYS: &[KeyDef] = &[
     bind(DevicesPane, "Enter", "Enter", Some("open"), "Show the device: its settings and what it backs up, per module", C::Devices(D::Open)),
     bind(DevicesPane, "b", "b", Some("records"), "Browse the device's records", C::Devices(D::BrowseRecords)),
+    bind(DevicesPane, "/", "/", Some("filter"), "Filter the devices: by name, machine code or id", C::Devices(D::Filter)),
+    bind(DevicesPane, "Esc", "Esc", None, "Clear the filter", C::Devices(D::ClearFilter)),
     bind(DevicesPane, "r", "r", Some("refresh"), "Load the devices and their figures again", C::Devices(D::Refresh)),
     bind(DevicesPane, "u", "u", Some("unbind"), "Unbind the device (asks first; its records stay)", C::Devices(D::Unbind)),
     bind(DeviceDetail, "1", "1", None, "Folder backup (100)", C::PickOption(0)),

@@ -129,7 +129,9 @@ pub struct State {
     /// Records whose sizes are still to be read, and how many are being read.
     size_queue: VecDeque<String>,
     sizes_in_flight: usize,
-    /// The device under the cursor, and the first one shown.
+    /// The `/` filter as typed: devices whose name, machine code or id hold it (case aside).
+    filter: String,
+    /// The device under the cursor among those the filter lets through, and the first shown.
     cursor: usize,
     offset: usize,
     pub dialog: Option<Dialog>,
@@ -149,6 +151,7 @@ impl Default for State {
             sizes: HashMap::new(),
             size_queue: VecDeque::new(),
             sizes_in_flight: 0,
+            filter: String::new(),
             cursor: 0,
             offset: 0,
             dialog: None,
@@ -173,8 +176,38 @@ impl State {
         self.offset
     }
 
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    /// The devices the filter lets through, in order.
+    pub fn matching(&self) -> Vec<&DeviceEntity> {
+        let needle = self.filter.to_lowercase();
+        self.devices
+            .iter()
+            .filter(|d| {
+                [&d.device_name, &d.machine_code, &d.device_id]
+                    .iter()
+                    .any(|text| text.to_lowercase().contains(&needle))
+            })
+            .collect()
+    }
+
     pub fn selected(&self) -> Option<&DeviceEntity> {
-        self.devices.get(self.cursor)
+        self.matching().get(self.cursor).copied()
+    }
+
+    /// Applies a new filter, from the first device it lets through.
+    pub fn set_filter(&mut self, filter: &str) {
+        self.filter = filter.to_string();
+        self.cursor = 0;
+        self.offset = 0;
+    }
+
+    /// Keeps the cursor on a device shown, after devices went or the filter changed.
+    fn clamp_cursor(&mut self) {
+        self.cursor = self.cursor.min(self.matching().len().saturating_sub(1));
+        self.offset = self.offset.min(self.cursor);
     }
 
     /// The records of `device_id` listed so far.
@@ -238,7 +271,7 @@ impl State {
     /// Moves the cursor by `delta` devices, scrolling so that it stays among the `visible`
     /// devices shown.
     pub fn move_cursor(&mut self, delta: isize, visible: usize) {
-        let last = self.devices.len().saturating_sub(1);
+        let last = self.matching().len().saturating_sub(1);
         self.cursor = self.cursor.saturating_add_signed(delta).min(last);
         self.scroll_to_cursor(visible);
     }
@@ -255,7 +288,7 @@ impl State {
     /// Selects the device shown at `row` (0 = the first line of the pane's body), if any.
     pub fn click(&mut self, row: usize) {
         let index = self.offset + row / ROWS_PER_DEVICE;
-        if index < self.devices.len() {
+        if index < self.matching().len() {
             self.cursor = index;
         }
     }

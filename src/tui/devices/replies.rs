@@ -109,8 +109,7 @@ impl State {
             Ok(page) => {
                 self.devices = page.items;
                 self.load = Load::Loaded;
-                self.cursor = self.cursor.min(self.devices.len().saturating_sub(1));
-                self.offset = self.offset.min(self.cursor);
+                self.clamp_cursor();
                 if page.unreadable.is_empty() {
                     Vec::new()
                 } else {
@@ -286,9 +285,10 @@ impl State {
                     .devices
                     .iter()
                     .find(|d| d.device_id == device_id)
-                    .map_or_else(|| device_id.to_string(), |d| d.device_name.clone());
+                    .map_or(device_id, crate::api::DeviceEntity::display_name)
+                    .to_string();
                 self.devices.retain(|d| d.device_id != device_id);
-                self.cursor = self.cursor.min(self.devices.len().saturating_sub(1));
+                self.clamp_cursor();
                 if matches!(&self.dialog, Some(Dialog::Detail(detail)) if detail.device.device_id == device_id)
                 {
                     self.dialog = None;

@@ -162,7 +162,7 @@ fn the_figures_follow_the_records_of_each_device() {
         pixel.contains("102 address book") && pixel.contains("1 done · 1 new · 1 to delete"),
         "{screen}"
     );
-    assert!(pixel.contains("last 0s ago"), "{pixel}");
+    assert!(pixel.contains("fresh  0s ago"), "{pixel}");
     assert!(
         screen.contains("reading figures"),
         "sizes are still being read: {screen}"
@@ -391,6 +391,60 @@ fn a_click_selects_the_device_under_it() {
     let layout = app.layout().unwrap();
     crate::tui::test_support::click(&mut app, 5, layout.locks.y + 1 + 4 * 2 + 1);
     assert_eq!(app.devices.cursor(), 2);
+}
+
+/// `/` filters the devices as it is typed, by name, machine code or id, case aside; Enter keeps
+/// it, Esc in the pane drops it; Enter then opens the device the filter left under the cursor.
+#[test]
+fn slash_filters_the_devices_by_name_machine_code_or_id() {
+    let mut app = app();
+    loaded(&mut app);
+    let names = |app: &App| -> Vec<String> {
+        app.devices
+            .matching()
+            .iter()
+            .map(|d| d.device_name.clone())
+            .collect()
+    };
+    ch(&mut app, '/');
+    type_text(&mut app, "ipad");
+    assert_eq!(names(&app), ["iPad Air"]);
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.dialog_open());
+    assert_eq!(app.devices.filter(), "ipad");
+    assert_eq!(
+        app.devices.selected().map(|d| d.device_id.as_str()),
+        Some("dev-1")
+    );
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        screen.contains(r#"row 1 of 1 · filter "ipad" · 3 in all"#),
+        "{screen}"
+    );
+    assert!(!screen.contains("Pixel 7"), "{screen}");
+    // The same field again, now on the machine code, then on the id.
+    ch(&mut app, '/');
+    crate::tui::test_support::ctrl(&mut app, 'u');
+    type_text(&mut app, "mc_2");
+    assert_eq!(names(&app), ["Home NAS"]);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(names(&app).len(), 3, "Esc in the field drops the filter");
+    ch(&mut app, '/');
+    type_text(&mut app, "DEV-0");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(names(&app), ["Pixel 7"]);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.devices.filter(), "");
+    assert_eq!(names(&app).len(), 3);
+    // Nothing matches: the pane says so, and nothing is selected.
+    ch(&mut app, '/');
+    type_text(&mut app, "nothing");
+    assert_eq!(app.devices.selected(), None);
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        screen.contains(r#"No device matches the filter "nothing""#),
+        "{screen}"
+    );
 }
 
 #[test]

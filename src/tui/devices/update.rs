@@ -108,11 +108,15 @@ impl State {
         let Some(device) = self.selected().cloned() else {
             return match command {
                 DeviceCommand::Refresh => self.start(),
+                DeviceCommand::Filter => self.open_filter(),
+                DeviceCommand::ClearFilter => self.clear_filter(),
                 _ => vec![Out::notice("no device selected")],
             };
         };
         match command {
             DeviceCommand::Refresh => self.start(),
+            DeviceCommand::Filter => self.open_filter(),
+            DeviceCommand::ClearFilter => self.clear_filter(),
             DeviceCommand::Open => {
                 let module = self.first_module_with_records(&device.device_id);
                 self.open(device, module)
@@ -150,6 +154,19 @@ impl State {
         outs
     }
 
+    fn open_filter(&mut self) -> Vec<Out> {
+        self.dialog = Some(Dialog::Filter(tui_input::Input::new(self.filter.clone())));
+        Vec::new()
+    }
+
+    /// Esc in the pane: the filter goes.
+    fn clear_filter(&mut self) -> Vec<Out> {
+        if !self.filter.is_empty() {
+            self.set_filter("");
+        }
+        Vec::new()
+    }
+
     fn ask_to_unbind(&mut self, device: crate::api::DeviceEntity) {
         let records = self.records_of(&device.device_id).len();
         self.dialog = Some(Dialog::ConfirmUnbind { device, records });
@@ -170,13 +187,29 @@ impl State {
                         device_id: device.device_id,
                     },
                 )],
-                Command::Cancel => vec![Out::notice(format!("device {} stays bound", device.device_name))],
+                Command::Cancel => vec![Out::notice(format!(
+                    "device {} stays bound",
+                    device.display_name()
+                ))],
                 _ => {
                     self.dialog = Some(Dialog::ConfirmUnbind { device, records });
                     Vec::new()
                 }
             },
             Dialog::Detail(detail) => self.detail_command(*detail, command),
+            Dialog::Filter(mut input) => {
+                match command {
+                    Command::Confirm => {}
+                    Command::Cancel => self.set_filter(""),
+                    Command::ClearInput => {
+                        input.reset();
+                        self.set_filter("");
+                        self.dialog = Some(Dialog::Filter(input));
+                    }
+                    _ => self.dialog = Some(Dialog::Filter(input)),
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -348,8 +381,12 @@ impl State {
         }
     }
 
-    /// A stale error of the edit field goes once the user types.
+    /// A stale error of the edit field goes once the user types; a filter applies at once.
     fn edited(&mut self) {
+        if let Some(Dialog::Filter(input)) = &self.dialog {
+            let filter = input.value().to_string();
+            self.set_filter(&filter);
+        }
         if let Some(Dialog::Detail(detail)) = &mut self.dialog
             && let Some(Edit::Config { error, .. } | Edit::AddScope { error, .. }) = &mut detail.edit
         {

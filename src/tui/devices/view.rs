@@ -17,8 +17,10 @@ use crate::health::{Freshness, ModuleHealth, SPARK_DAYS, completed_per_day, devi
 use crate::tui::feature::Pane;
 use crate::tui::widgets::{Chrome, fit_spans};
 
-/// Inner width from which the sparkline is drawn.
-const WIDTH_WITH_SPARKLINE: u16 = 80;
+/// Columns the sparkline takes at the right of a device's line, with its label and margins.
+const SPARK_COLUMNS: u16 = SPARK_DAYS as u16 + 11;
+/// Inner width from which the sparkline is drawn (the pane's inner width at 80 columns is 78).
+const WIDTH_WITH_SPARKLINE: u16 = 78;
 
 /// The pane at `area`; ages and days are counted at `now`, on the server's clock.
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: DateTime<Utc>) {
@@ -47,8 +49,8 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: D
     let focused = chrome.focused(Pane::Devices);
     let shown = visible_devices(usize::from(inner.height));
     for (row, (index, device)) in pane
-        .devices()
-        .iter()
+        .matching()
+        .into_iter()
         .enumerate()
         .skip(pane.offset())
         .take(shown)
@@ -58,12 +60,19 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: D
         let records = pane.records_of(&device.device_id);
         let header = Rect::new(inner.x, y, inner.width, 1);
         let selected = index == pane.cursor() && focused;
-        let mut line = device_line(device, usize::from(inner.width), chrome);
+        // The sparkline keeps its place: the device's own text gives way first.
+        let spark_shown = inner.width >= WIDTH_WITH_SPARKLINE;
+        let text_width = if spark_shown {
+            inner.width - SPARK_COLUMNS
+        } else {
+            inner.width
+        };
+        let mut line = device_line(device, usize::from(text_width), chrome);
         if selected {
             line = line.style(theme.selected);
         }
         frame.render_widget(Paragraph::new(line), header);
-        if inner.width >= WIDTH_WITH_SPARKLINE {
+        if spark_shown {
             let spark = Rect::new(inner.right() - SPARK_DAYS as u16 - 1, y, SPARK_DAYS as u16, 1);
             let days = completed_per_day(records, now);
             let label = Rect::new(spark.x.saturating_sub(9), y, 9, 1);
@@ -83,7 +92,8 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: D
             if line_area.y >= inner.bottom() {
                 break;
             }
-            frame.render_widget(Paragraph::new(module_line(health, pane, chrome)), line_area);
+            let line = module_line(health, pane, chrome, usize::from(inner.width));
+            frame.render_widget(Paragraph::new(line), line_area);
         }
     }
 }
@@ -93,14 +103,29 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
         Load::Idle => String::new(),
         Load::Loading => format!("loading {}", chrome.spinner()),
         Load::Loaded if pane.devices().is_empty() => String::new(),
-        Load::Loaded => format!("row {} of {}", pane.cursor() + 1, pane.devices().len()),
+        Load::Loaded if pane.filter().is_empty() => {
+            format!("row {} of {}", pane.cursor() + 1, pane.devices().len())
+        }
+        // Quoted as Rust writes strings: a quote inside the filter cannot end it early.
+        Load::Loaded => format!(
+            "row {} of {} · filter {} · {} in all",
+            pane.cursor() + 1,
+            pane.matching().len(),
+            format::escape(&format!("{:?}", pane.filter())),
+            pane.devices().len()
+        ),
         Load::Failed(_) => "failed".into(),
     }
 }
 
 fn empty_message(pane: &State) -> Option<String> {
     if !pane.devices().is_empty() {
-        return None;
+        return pane.matching().is_empty().then(|| {
+            format!(
+                "  No device matches the filter \"{}\" (/ changes it, Esc clears it).",
+                format::escape(pane.filter())
+            )
+        });
     }
     Some(match pane.load() {
         Load::Idle | Load::Loading => "  Loading the devices…".into(),
@@ -114,32 +139,54 @@ fn empty_message(pane: &State) -> Option<String> {
     })
 }
 
-/// The device's own line, cut to `width` with `…`.
+/// Columns a device's name keeps, at least, when its line is too long.
+const NAME_MIN_COLUMNS: usize = 12;
+
+/// The device's own line, cut to `width` with `…`: its name gives way first (down to
+/// [`NAME_MIN_COLUMNS`]), so that its OS and machine code stay in sight.
 fn device_line(device: &DeviceEntity, width: usize, chrome: &Chrome) -> Line<'static> {
     let theme = chrome.theme;
-    let mut spans = vec![
-        Span::styled(format!(" {} ", format::escape(&device.device_name)), theme.header),
+    let mut rest = vec![
         Span::raw(format!(" {} ", format::escape(&device.device_os))),
         Span::styled(format!(" {} ", format::escape(&device.machine_code)), theme.dim),
     ];
+    let room = width.saturating_sub(rest.iter().map(Span::width).sum::<usize>() + 2);
+    let name = format::escape(&device.device_name);
+    let name = format::cut(&name, room.max(NAME_MIN_COLUMNS));
     if let Some(bound) = device.create_time {
-        spans.push(Span::styled(
+        rest.push(Span::styled(
             format!(" bound {}", chrome.minutes(bound)),
             theme.dim,
         ));
     }
+    let mut spans = vec![Span::styled(format!(" {name} "), theme.header)];
+    spans.extend(rest);
     fit_spans(spans, width)
 }
 
-fn module_line<'a>(health: &ModuleHealth, pane: &State, chrome: &Chrome) -> Line<'a> {
+/// Columns of a module line before its counts, each cut or padded to its display width so that
+/// every line's figures stand in the same columns whatever the text before them.
+const LABEL_COLUMNS: usize = 20;
+const WORD_COLUMNS: usize = 7;
+const LAST_COLUMNS: usize = 12;
+const SIZE_COLUMNS: usize = 11;
+const ABANDONED_COLUMNS: usize = 13;
+
+/// `text` in exactly `columns` display columns: cut with `…`, or padded with spaces.
+fn cell(text: &str, columns: usize) -> String {
+    let text = format::cut(text, columns.saturating_sub(1));
+    format!("{text}{}", " ".repeat(columns - format::width(&text)))
+}
+
+fn module_line(health: &ModuleHealth, pane: &State, chrome: &Chrome, width: usize) -> Line<'static> {
     let (theme, module, figures) = (chrome.theme, health.module, &health.figures);
-    let label = Span::raw(format!(
-        "   {:<17}",
-        format!("{} {}", module.code(), module.name())
+    let label = Span::raw(cell(
+        &format!("   {} {}", module.code(), module.name()),
+        LABEL_COLUMNS,
     ));
     if figures.records == 0 && health.verdict.freshness == Freshness::Unused {
         let text = if pane.is_listing() { "…" } else { "no backups" };
-        return Line::from(vec![label, Span::styled(text, theme.dim)]);
+        return fit_spans(vec![label, Span::styled(text, theme.dim)], width);
     }
     // Judged only once every record is in: part of them could make a device look stale.
     let judged = !pane.is_listing() && pane.listing_error().is_none();
@@ -155,8 +202,12 @@ fn module_line<'a>(health: &ModuleHealth, pane: &State, chrome: &Chrome) -> Line
         Freshness::Stale => theme.critical,
     };
     let last = match (figures.last_completed, health.verdict.age) {
-        (Some(_), Some(age)) => format!("last {:<8}", format!("{} ago", format::age(age))),
-        _ => format!("{:<13}", "never done"),
+        (Some(_), Some(age)) => format!("{} ago", format::age(age)),
+        _ => "never done".into(),
+    };
+    let abandoned = match figures.abandoned {
+        0 => String::new(),
+        n => format!("{n} abandoned"),
     };
     let mut counts = vec![
         format!("{} done", figures.completed),
@@ -168,32 +219,23 @@ fn module_line<'a>(health: &ModuleHealth, pane: &State, chrome: &Chrome) -> Line
     if figures.other > 0 {
         counts.push(format!("{} other", figures.other));
     }
-    let mut spans = vec![
+    let spans = vec![
         label,
-        Span::styled(format!("{word:<7}"), style),
-        Span::styled(last, style),
-        Span::raw(format!("  {:<32}", counts.join(" · "))),
+        Span::styled(cell(word, WORD_COLUMNS), style),
+        Span::styled(cell(&last, LAST_COLUMNS), style),
+        Span::styled(cell(&size_text(figures), SIZE_COLUMNS), theme.dim),
+        Span::styled(cell(&abandoned, ABANDONED_COLUMNS), theme.warning),
+        Span::raw(counts.join(" · ")),
     ];
-    if figures.abandoned > 0 {
-        spans.push(Span::styled(
-            format!("{} abandoned  ", figures.abandoned),
-            theme.warning,
-        ));
-    }
-    spans.push(Span::styled(size_text(figures), theme.dim));
-    Line::from(spans)
+    fit_spans(spans, width)
 }
 
 /// The size of a module's backups: exact once every record's files were read, a lower bound
-/// while they are being read.
+/// while they are being read (how many are left is on the pane's border).
 fn size_text(figures: &crate::health::Figures) -> String {
     match (figures.size(), figures.sized) {
         (Some(bytes), _) => format::human_size(bytes),
         (None, 0) => "size …".into(),
-        (None, n) => format!(
-            "≥ {} ({n}/{} sized)",
-            format::human_size(figures.bytes),
-            figures.records
-        ),
+        (None, _) => format!("≥ {}", format::human_size(figures.bytes)),
     }
 }

@@ -13,9 +13,9 @@ use super::{Dialog, EntryView, Load, State};
 use crate::format;
 use crate::history::{Entry, describe};
 use crate::tui::feature::Pane;
-use crate::tui::layout::{ScreenLayout, help_area};
+use crate::tui::layout::help_area;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Chrome, input_line, set_input_cursor};
+use crate::tui::widgets::{Chrome, draw_filter_field};
 
 /// Inner width from which the "by" column is shown.
 const WIDTH_WITH_BY: u16 = 100;
@@ -190,18 +190,10 @@ fn draw_filter(
     error: Option<&str>,
     theme: &Theme,
 ) {
-    let Some(layout) = ScreenLayout::new(screen) else {
+    let Some(area) = draw_filter_field(frame, screen, input, theme) else {
         return;
     };
-    let pane = layout.locks;
-    let y = pane.bottom().saturating_sub(1);
-    let area = Rect::new(pane.x + 1, y, pane.width.saturating_sub(2), 1);
-    let width = usize::from(area.width.saturating_sub(12));
-    let mut line = input_line(input, width, theme.header);
-    line.spans.insert(0, Span::styled(" filter ", theme.key));
-    frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(line), area);
-    set_input_cursor(frame, input, width, area.x + 8, area.y);
+    let y = area.y;
     if let Some(error) = error {
         let text = Line::styled(format::escape(error).into_owned(), theme.error);
         let rows = crate::tui::widgets::wrapped_rows(&text, usize::from(area.width)) as u16;

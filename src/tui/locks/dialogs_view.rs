@@ -1,22 +1,23 @@
 //! The locks pane's dialogs: release confirmation, module picker, adopt field.
 
 use ratatui::Frame;
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::dialogs::{Dialog, PICKER_MODULES};
 use crate::api::ModuleCode;
 use crate::format;
-use crate::tui::widgets::{Chrome, centered, wrapped_rows};
+use crate::tui::widgets::{Chrome, centered, input_line, set_input_cursor, wrapped_rows};
 
 /// Outer width of a dialog.
 const DIALOG_WIDTH: u16 = 66;
-/// Room for the adopt field's text: the width less borders and the `> ` prompt.
-const INPUT_WIDTH: usize = DIALOG_WIDTH as usize - 5;
 
 pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, chrome: &Chrome) {
     let theme = chrome.theme;
+    let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
+    // The typed id scrolls sideways within the dialog (`> ` and the cursor take three columns).
+    let input_width = inner.saturating_sub(3);
     let (title, lines) = match dialog {
         Dialog::ConfirmRelease { lock_id, holder } => {
             let mut lines = vec![
@@ -78,15 +79,9 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, chrome: &Chrome) {
             (" New lock ", lines)
         }
         Dialog::Adopt { input, error } => {
-            // Long input scrolls sideways so the cursor stays inside the dialog.
-            let shown: String = input
-                .value()
-                .chars()
-                .skip(input.visual_scroll(INPUT_WIDTH))
-                .collect();
             let mut lines = vec![
                 Line::from("Lock id (type or paste), e.g. 0b6e7a1c-…@102:"),
-                Line::from(Span::styled(format!("> {shown}"), theme.header)),
+                input_line(input, input_width, theme.header),
                 Line::from(""),
             ];
             match error {
@@ -100,7 +95,6 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, chrome: &Chrome) {
         }
     };
     // Wrapped lines (a long error, a holder) make the dialog taller, so its last line is never cut.
-    let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
     let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
     let area = centered(screen, DIALOG_WIDTH, rows as u16 + 2);
     let block = Block::new()
@@ -113,11 +107,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, dialog: &Dialog, chrome: &Chrome) {
         area,
     );
     if let Dialog::Adopt { input, .. } = dialog {
-        let cursor = input
-            .visual_cursor()
-            .saturating_sub(input.visual_scroll(INPUT_WIDTH));
-        let cursor = cursor.min(INPUT_WIDTH) as u16;
-        frame.set_cursor_position(Position::new(area.x + 3 + cursor, area.y + 2));
+        set_input_cursor(frame, input, input_width, area.x + 1, area.y + 2);
     }
 }
 

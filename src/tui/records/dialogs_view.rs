@@ -17,9 +17,11 @@ use super::form::{Field, RecordForm, Stage};
 use super::view::status_style;
 use crate::api::BackupRecord;
 use crate::format;
-use crate::tui::layout::ScreenLayout;
+use crate::tui::feature::Session;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Chrome, boxed, centered, input_line, set_input_cursor, wrapped_rows};
+use crate::tui::widgets::{
+    Chrome, boxed, centered, draw_filter_field, input_line, set_input_cursor, wrapped_rows,
+};
 
 /// What the dialogs read besides themselves: the pane, the frame, and the server's clock (which
 /// records' ages are measured on).
@@ -155,21 +157,67 @@ fn field_message<'a>(error: Option<String>, hint: &str, theme: &Theme) -> Line<'
     }
 }
 
-pub(in crate::tui::records) fn when(t: DateTime<Utc>, app: &View) -> String {
+/// `t` in the session's time zone, and its age at `server_now`.
+fn when(t: DateTime<Utc>, session: &Session, server_now: DateTime<Utc>) -> String {
     let local = t
-        .with_timezone(&app.chrome.session.display_offset)
+        .with_timezone(&session.display_offset)
         .format("%Y-%m-%d %H:%M:%S");
     format!(
         "{local} ({} ago)",
-        format::age(app.server_now.signed_duration_since(t))
+        format::age(server_now.signed_duration_since(t))
     )
 }
 
 fn draw_detail(frame: &mut Frame, screen: Rect, app: &View, detail: &RecordDetail, theme: &Theme) {
+    let area = detail_area(screen);
+    let lines = detail_lines(detail, area, app.chrome.session, app.server_now, theme);
+    let visible = usize::from(area.height.saturating_sub(2));
+    let scroll = detail.scroll.min(lines.len().saturating_sub(visible));
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(format!(" Record {} ", format::escape(&detail.record.record_id)));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((scroll as u16, 0)),
+        area,
+    );
+}
+
+/// Where the record details are drawn on `screen`.
+fn detail_area(screen: Rect) -> Rect {
+    let width = screen.width.saturating_sub(4).min(100);
+    centered(screen, width, screen.height.saturating_sub(2))
+}
+
+/// How far the record details scroll on `screen`: their last line at the bottom. The lines are
+/// those drawn (wrapped as drawn), so that the keys stop where the text does.
+pub(in crate::tui::records) fn max_detail_scroll(
+    detail: &RecordDetail,
+    screen: Rect,
+    session: &Session,
+    server_now: DateTime<Utc>,
+) -> usize {
+    let area = detail_area(screen);
+    let theme = Theme::new(crate::tui::theme::ColorSupport::None);
+    let lines = detail_lines(detail, area, session, server_now, &theme);
+    lines
+        .len()
+        .saturating_sub(usize::from(area.height.saturating_sub(2)))
+}
+
+/// The record details' lines, wrapped to `area`.
+fn detail_lines(
+    detail: &RecordDetail,
+    area: Rect,
+    session: &Session,
+    server_now: DateTime<Utc>,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let record = &detail.record;
     let device = &record.device_info;
-    let width = screen.width.saturating_sub(4).min(100);
-    let inner = usize::from(width.saturating_sub(2));
+    let inner = usize::from(area.width.saturating_sub(2));
+    let at = |t| when(t, session, server_now);
     // Long values wrap under themselves (the scroll counts these lines), never cut at the edge.
     let wrapped = |name: &str, value: String| -> Vec<Line<'static>> {
         format::wrap_words(&value, inner.saturating_sub(14))
@@ -200,19 +248,13 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &View, detail: &RecordDetai
         Span::styled(record.status.label(), status_style(record.status, theme)),
     ]));
     lines.extend(field("Version", record.version.to_string()));
-    lines.extend(field("Created", when(record.create_time, app)));
-    lines.extend(field(
-        "Ended",
-        record.end_time.map_or("—".into(), |t| when(t, app)),
-    ));
+    lines.extend(field("Created", at(record.create_time)));
+    lines.extend(field("Ended", record.end_time.map_or("—".into(), at)));
     lines.extend(field("Device id", or_dash(&device.device_id)));
     lines.extend(field("Device name", or_dash(&device.device_name)));
     lines.extend(field("Device OS", or_dash(&device.device_os)));
     lines.extend(field("Machine code", or_dash(&device.machine_code)));
-    lines.extend(field(
-        "Device since",
-        device.create_time.map_or("—".into(), |t| when(t, app)),
-    ));
+    lines.extend(field("Device since", device.create_time.map_or("—".into(), at)));
     lines.push(Line::from(""));
     lines.push(Line::styled("Properties", theme.header));
     for line in pretty_properties(&record.properties).lines() {
@@ -246,7 +288,7 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &View, detail: &RecordDetai
     }
     for file in &pager.files {
         let created = file.create_time.map_or("—".to_string(), |t| {
-            t.with_timezone(&app.chrome.session.display_offset)
+            t.with_timezone(&session.display_offset)
                 .format("%Y-%m-%d %H:%M")
                 .to_string()
         });
@@ -256,18 +298,7 @@ fn draw_detail(frame: &mut Frame, screen: Rect, app: &View, detail: &RecordDetai
             format::human_size(file.size)
         )));
     }
-    let area = centered(screen, width, screen.height.saturating_sub(2));
-    let visible = usize::from(area.height.saturating_sub(2));
-    let scroll = detail.scroll.min(lines.len().saturating_sub(visible));
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(theme.border_focused)
-        .title(format!(" Record {} ", format::escape(&record.record_id)));
-    frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).block(block).scroll((scroll as u16, 0)),
-        area,
-    );
+    lines
 }
 
 /// Properties as indented JSON; text that is not JSON is shown as it is.
@@ -364,26 +395,6 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &Bac
     boxed(frame, area, "Delete record", lines, theme);
 }
 
-/// The local filter is typed on the records pane's bottom border, so the list stays visible.
-fn draw_filter_line(frame: &mut Frame, screen: Rect, field: &TextField, theme: &Theme) {
-    let Some(layout) = ScreenLayout::new(screen) else {
-        return;
-    };
-    let pane = layout.locks;
-    let area = Rect::new(
-        pane.x + 1,
-        pane.bottom().saturating_sub(1),
-        pane.width.saturating_sub(2),
-        1,
-    );
-    let width = usize::from(area.width.saturating_sub(12));
-    let mut line = input_line(&field.input, width, theme.header);
-    line.spans.insert(0, Span::styled(" filter ", theme.key));
-    frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(line), area);
-    set_input_cursor(frame, &field.input, width, area.x + 8, area.y);
-}
-
 fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &Theme) {
     let (title, prompt, hint) = match &field.purpose {
         TextPurpose::DeviceFilter => (
@@ -396,7 +407,10 @@ fn draw_text_field(frame: &mut Frame, screen: Rect, field: &TextField, theme: &T
             "New properties as JSON (optional; empty keeps the current ones):",
             "The record's status becomes completed and its end time is set.",
         ),
-        TextPurpose::LocalFilter => return draw_filter_line(frame, screen, field, theme),
+        TextPurpose::LocalFilter => {
+            draw_filter_field(frame, screen, &field.input, theme);
+            return;
+        }
     };
     let width = DIALOG_WIDTH.min(screen.width);
     let input_width = usize::from(width.saturating_sub(5));

@@ -43,6 +43,7 @@ pub static KEYS: &[KeyDef] = &[
     bind(RecordDetail, "PgDn Ctrl+f", "PgDn", None, "Scroll a page down", C::PageDown),
     bind(RecordDetail, "PgUp Ctrl+b", "PgUp", None, "Scroll a page up", C::PageUp),
     bind(RecordDetail, "g Home", "g/Home", None, "Back to the top", C::Top),
+    bind(RecordDetail, "G End", "G/End", None, "To the end", C::Bottom),
     bind(RecordDetail, "]", "]", Some("next files"), "Next page of files", C::Records(R::NextPage)),
     bind(RecordDetail, "[", "[", Some("previous files"), "Previous page of files", C::Records(R::PreviousPage)),
     bind(RecordDetail, "c", "c", Some("complete"), "Complete this record", C::Records(R::Complete)),

@@ -382,6 +382,16 @@ impl State {
         self.generation
     }
 
+    /// What to call device `device_id`: its name as a loaded record has it, else the id. Raw
+    /// server text: escape it to print it.
+    pub fn device_called<'a>(&'a self, device_id: &'a str) -> &'a str {
+        self.rows
+            .iter()
+            .map(|row| &row.record.device_info)
+            .find(|device| device.device_id == device_id)
+            .map_or(device_id, crate::api::DeviceEntity::display_name)
+    }
+
     /// Shows only `device`'s records (or every device's); the caller lists again.
     pub fn set_device_filter(&mut self, device: Option<String>) {
         self.device_filter = device;

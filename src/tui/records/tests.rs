@@ -72,6 +72,20 @@ fn loaded(n: usize) -> App {
     app
 }
 
+/// The age column keeps a blank before the border even at its widest (`10d 23h`), at 80x24 and
+/// at 60x15.
+#[test]
+fn the_age_column_keeps_clear_of_the_border() {
+    for (width, height) in [(80, 24), (60, 15)] {
+        let mut app = loaded(264);
+        app.update(crate::tui::action::Action::Resize { width, height });
+        press(&mut app, KeyCode::End);
+        let screen = screen_of(&app, width, height);
+        let row = screen.lines().find(|l| l.contains("10d 23h")).unwrap_or_default();
+        assert!(row.ends_with("10d 23h ┃"), "{screen}");
+    }
+}
+
 fn record_dialog(app: &App) -> Option<&Dialog> {
     app.records.dialog.as_ref()
 }
@@ -301,6 +315,11 @@ fn esc_clears_the_filter_then_the_device_filter_then_the_marks() {
     type_text(&mut app, "phone 2");
     press(&mut app, KeyCode::Enter);
     app.records.set_device_filter(Some("dev-2".into()));
+    let screen = screen_of(&app, 110, 30);
+    assert!(
+        screen.contains("device phone 2 ·"),
+        "the title names the device: {screen}"
+    );
     assert!(calls(&press(&mut app, KeyCode::Esc)).is_empty());
     assert_eq!(
         (app.records.filter(), app.status.notice.as_deref()),
@@ -311,6 +330,10 @@ fn esc_clears_the_filter_then_the_device_filter_then_the_marks() {
         panic!("{call:?}")
     };
     assert_eq!(query.device_id, None, "listed again for every device");
+    assert_eq!(
+        app.status.notice.as_deref(),
+        Some("showing every device again (was phone 2)")
+    );
     assert_eq!(app.records.marked().len(), 1, "the marks stay until the next Esc");
     press(&mut app, KeyCode::Esc);
     assert!(app.records.marked().is_empty());
@@ -1062,7 +1085,14 @@ fn the_clean_up_view_starts_with_the_profiles_retention_policy() {
         panic!("the clean-up view is open")
     };
     assert_eq!(view.candidates.len(), 3);
-    assert!(screen_of(&app, 110, 30).contains("Retention: keep_last 2 (e to edit)"));
+    let screen = screen_of(&app, 110, 30);
+    assert!(screen.contains("Retention: keep_last 2 (e to edit)"), "{screen}");
+    // What stays is listed too, each with the rule that keeps it.
+    assert!(screen.contains("Kept by the retention rules (6):"), "{screen}");
+    let kept = screen
+        .lines()
+        .filter(|l| l.contains("kept by keep_last") && !l.contains("not kept"));
+    assert_eq!(kept.count(), 6, "{screen}");
 }
 
 #[test]
@@ -1984,6 +2014,30 @@ mod frames {
         insta::assert_snapshot!(screen_of(&app, WIDTH, HEIGHT));
     }
 
+    /// The selected candidate is in the selection's style from its tick to the border, its
+    /// status included.
+    #[test]
+    fn the_selected_candidate_is_highlighted_whole() {
+        let mut app = loaded(60);
+        press(&mut app, KeyCode::Char('x'));
+        let theme = Theme::new(ColorSupport::Ansi16);
+        let terminal = drawn(&app, &theme, WIDTH, HEIGHT);
+        let buffer = terminal.backend().buffer();
+        let screen = screen_of(&app, WIDTH, HEIGHT);
+        let y = screen.lines().position(|l| l.contains("[x] ")).unwrap() as u16;
+        let line = screen.lines().nth(usize::from(y)).unwrap();
+        let x0 = line[..line.find("[x]").unwrap()].chars().count() as u16;
+        let border = (x0..WIDTH).find(|&x| buffer[(x, y)].symbol() == "│").unwrap();
+        let style = |x: u16, y: u16| {
+            let cell = &buffer[(x, y)];
+            (cell.fg, cell.bg, cell.modifier)
+        };
+        assert_ne!(style(x0, y), style(x0, y + 1), "the next row is not selected");
+        for x in x0..border {
+            assert_eq!(style(x, y), style(x0, y), "column {x}:\n{screen}");
+        }
+    }
+
     #[test]
     fn statuses_are_coloured() {
         let app = loaded(5);
@@ -2097,7 +2151,7 @@ fn the_details_and_the_bulk_list_page_with_pgdn_and_pgup() {
     let Some(Dialog::Detail(detail)) = record_dialog(&app) else {
         panic!("details")
     };
-    assert_eq!(detail.scroll, 10);
+    assert_eq!(detail.scroll, 0, "the details fit the screen: nothing to scroll");
     press(&mut app, KeyCode::Home);
     let Some(Dialog::Detail(detail)) = record_dialog(&app) else {
         panic!("details")

@@ -10,6 +10,7 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::bulk::BulkRun;
 use super::dialogs::{BulkConfirm, Dialog, OrphanRelease, RecordDetail, TextField, TextPurpose};
+use super::dialogs_view::max_detail_scroll;
 use super::form::{Field, RecordForm, Stage, properties_for_editor};
 use super::{LIST_PAGE_SIZE, LockedOp, Pending, State};
 use crate::api::client::RecordQuery;
@@ -227,7 +228,7 @@ impl State {
         };
         match dialog {
             Dialog::Form(form) => self.form_command(form, command, ctx),
-            Dialog::Detail(detail) => self.detail_command(detail, command),
+            Dialog::Detail(detail) => self.detail_command(detail, command, ctx),
             Dialog::ConfirmDelete(record) => match command {
                 Command::Confirm => match changeable_module(&record) {
                     Ok(module) => {
@@ -342,15 +343,18 @@ impl State {
         Vec::new()
     }
 
-    fn detail_command(&mut self, mut detail: RecordDetail, command: Command) -> Vec<Out> {
+    fn detail_command(&mut self, mut detail: RecordDetail, command: Command, ctx: &Ctx) -> Vec<Out> {
         let mut outs = Vec::new();
+        // The details stop scrolling where their text does, as drawn on this screen.
+        let last = || max_detail_scroll(&detail, ctx.screen, ctx.session, ctx.server_now());
         match command {
             Command::Cancel => return outs,
-            Command::Up => detail.scroll = detail.scroll.saturating_sub(1),
-            Command::Down => detail.scroll = detail.scroll.saturating_add(1),
-            Command::PageUp => detail.scroll = detail.scroll.saturating_sub(DETAIL_PAGE),
-            Command::PageDown => detail.scroll = detail.scroll.saturating_add(DETAIL_PAGE),
+            Command::Up => detail.scroll = detail.scroll.min(last()).saturating_sub(1),
+            Command::Down => detail.scroll = (detail.scroll + 1).min(last()),
+            Command::PageUp => detail.scroll = detail.scroll.min(last()).saturating_sub(DETAIL_PAGE),
+            Command::PageDown => detail.scroll = (detail.scroll + DETAIL_PAGE).min(last()),
             Command::Top => detail.scroll = 0,
+            Command::Bottom => detail.scroll = last(),
             Command::Records(RecordCommand::NextPage) if !detail.files.loading => {
                 let page = detail.files.page + 1;
                 outs.extend(files_request(&mut detail, page));
@@ -391,7 +395,8 @@ impl State {
             return vec![Out::notice("filter cleared")];
         }
         if let Some(device) = self.device_filter.take() {
-            let mut outs = vec![Out::notice(format!("showing every device again (was {device})"))];
+            let was = self.device_called(&device).to_string();
+            let mut outs = vec![Out::notice(format!("showing every device again (was {was})"))];
             if let Some(module) = self.module {
                 outs.extend(self.list(module));
             }

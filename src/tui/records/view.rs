@@ -15,7 +15,8 @@ use crate::tui::feature::Pane;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Chrome;
 
-/// The columns: mark, id, status, device (the rest of the width), version, created, ended, age.
+/// The columns: mark, id, status, device (the rest of the width), version, created, ended, age
+/// (`10d 23h` and a blank, so that it never touches the border).
 const COLUMNS: [Constraint; 8] = [
     Constraint::Length(1),
     Constraint::Length(19),
@@ -24,7 +25,7 @@ const COLUMNS: [Constraint; 8] = [
     Constraint::Length(3),
     Constraint::Length(16),
     Constraint::Length(16),
-    Constraint::Length(7),
+    Constraint::Length(8),
 ];
 
 /// Inner widths from which the optional columns are shown.
@@ -157,7 +158,7 @@ fn title_detail(pane: &State, chrome: &Chrome) -> String {
     };
     let mut parts = Vec::new();
     if let Some(device) = pane.device_filter() {
-        parts.push(format!("device {}", format::escape(device)));
+        parts.push(format!("device {}", format::escape(pane.device_called(device))));
     }
     let count = pane.rows().len();
     // Where the cursor is among the rows shown ("+" while more are still loading).
@@ -228,7 +229,7 @@ fn empty_message(pane: &State, read_only: bool) -> Option<String> {
         }
         (Some(module), LoadState::Loaded { .. }) if pane.device_filter().is_some() => format!(
             "  No records of device {} in {module}: a device filter is on (Esc clears it).",
-            format::escape(pane.device_filter().unwrap_or_default())
+            format::escape(pane.device_called(pane.device_filter().unwrap_or_default()))
         ),
         (Some(module), LoadState::Failed { .. }) => format!("  Could not list the records of {module}."),
         (Some(module), _) if read_only => format!("  No records in {module}."),

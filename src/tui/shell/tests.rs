@@ -241,6 +241,9 @@ fn at_80_columns_no_help_line_and_no_notice_is_cut_inside_a_word() {
         "{footer}"
     );
     assert!(!footer.contains("edg"), "{footer}");
+    for hint in ["q quit", "? help", "Tab next pane"] {
+        assert!(footer.contains(hint), "a notice leaves the way around: {footer}");
+    }
 }
 
 #[test]

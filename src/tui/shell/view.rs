@@ -163,24 +163,16 @@ pub fn draw_footer(
     let hints_area = match notice {
         None => area,
         Some(notice) => {
-            // The notice comes first: it takes the whole line if it needs to (the hints are
-            // back at the next key), and a longer one ends after its last whole word.
-            let notice = format::escape(notice);
-            let notice = format::fit_words(&notice, usize::from(area.width.saturating_sub(1))).into_owned();
-            let notice_width = format::width(&notice) as u16 + 1;
-            // The hints that must stay (getting around, the way out of a dialog), as drawn.
+            // The hints that must stay (getting around, the way out of a dialog), as drawn: the
+            // notice has the rest of the line, and a longer one ends after its last whole word.
             let essential: usize = fitting_hints(keymap, scopes, 0, read_only)
                 .into_iter()
                 .map(hint_width)
                 .sum();
-            if usize::from(notice_width) + essential > usize::from(area.width) {
-                // Too long to share the line: the notice alone (the hints are back at the next key).
-                frame.render_widget(
-                    Paragraph::new(Span::styled(format!(" {notice}"), theme.notice)),
-                    area,
-                );
-                return;
-            }
+            let room = usize::from(area.width).saturating_sub(essential + 1);
+            let notice = format::escape(notice);
+            let notice = format::fit_words(&notice, room).into_owned();
+            let notice_width = format::width(&notice) as u16 + 1;
             let [left, right] =
                 Layout::horizontal([Constraint::Min(0), Constraint::Length(notice_width)]).areas(area);
             frame.render_widget(Paragraph::new(Span::styled(notice, theme.notice)), right);

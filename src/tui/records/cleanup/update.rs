@@ -73,6 +73,12 @@ impl State {
             Command::Records(RecordCommand::ToggleMarkedForDeletion) => {
                 view.toggle_marked_for_deletion(&records, now)
             }
+            Command::Confirm if ctx.session.read_only => {
+                self.dialog = Some(Dialog::Cleanup(view));
+                return vec![Out::notice(
+                    "read-only: the clean-up is a preview, nothing is deleted",
+                )];
+            }
             Command::Confirm => {
                 let ticked = view.ticked();
                 match ticked.len() {

@@ -4,14 +4,14 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::CleanupView;
 use crate::format;
 use crate::tui::records::dialogs_view::View;
 use crate::tui::records::view::status_style;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{centered, fit_spans, input_line, set_input_cursor};
+use crate::tui::widgets::{centered, fit_spans, input_line, set_input_cursor, wrapped_rows};
 
 /// Columns of a candidate's device.
 const DEVICE_WIDTH: usize = 18;
@@ -33,6 +33,7 @@ pub(in crate::tui::records) fn draw_cleanup(
         "Proposed: records still new after {} (+/- to change) · marked to be deleted: {yes_no} (t)",
         format::age(view.rules.stale_new_after)
     ))];
+    let inner = usize::from(width.saturating_sub(2));
     let input_width = usize::from(width.saturating_sub(5));
     let mut cursor_row = None;
     match &view.editing {
@@ -40,7 +41,7 @@ pub(in crate::tui::records) fn draw_cleanup(
             lines.push(Line::from(
                 "Retention rules for completed backups (Enter done · Esc undo):",
             ));
-            cursor_row = Some(lines.len());
+            cursor_row = Some(lines.iter().map(|line| wrapped_rows(line, inner)).sum::<usize>());
             lines.push(input_line(&editor.input, input_width, theme.header));
             lines.push(match &editor.error {
                 Some(error) => Line::styled(
@@ -91,58 +92,79 @@ pub(in crate::tui::records) fn draw_cleanup(
         ));
     }
     let ticked = view.ticked().len();
+    let action = if app.chrome.session.read_only {
+        "read-only: a preview, nothing is deleted"
+    } else {
+        "Space untick · Enter delete the ticked ones"
+    };
     lines.push(Line::styled(
-        format!(
-            "{ticked} of {} ticked · Space untick · Enter delete the ticked ones",
-            view.candidates.len()
-        ),
+        format!("{ticked} of {} ticked · {action}", view.candidates.len()),
         theme.dim,
     ));
     lines.push(Line::from(""));
-    let header_rows = lines.len();
     if view.candidates.is_empty() {
         lines.push(Line::styled(
             "No candidates: nothing needs cleaning up under these rules.",
             theme.ok,
         ));
     }
-    // As tall as the candidates need, up to the screen.
-    let height =
-        (header_rows + view.candidates.len().max(1) + 2).min(usize::from(screen.height.saturating_sub(2)));
+    // The lines above the candidates wrap (a narrow screen): each takes the rows it needs.
+    let header_rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();
+    // As tall as the candidates and the kept backups need, up to the screen.
+    let kept_rows = if view.kept.is_empty() {
+        0
+    } else {
+        view.kept.len() + 2
+    };
+    let height = (header_rows + view.candidates.len() + kept_rows + 2)
+        .min(usize::from(screen.height.saturating_sub(2)));
     let area = centered(screen, width, height as u16);
-    let rows = height.saturating_sub(header_rows + 2).max(1);
-    let first = view.cursor.saturating_sub(rows - 1);
+    // The candidates first; the kept backups have the rows left.
+    let room = height.saturating_sub(header_rows + 2).max(1);
+    let rows = view.candidates.len().min(room);
+    let first = view.cursor.saturating_sub(rows.saturating_sub(1));
     for (index, candidate) in view.candidates.iter().enumerate().skip(first).take(rows) {
-        let record = &candidate.record;
         let tick = if view.is_ticked(candidate) { "[x]" } else { "[ ]" };
-        let device = format::escape(record.device_info.display_name());
-        let device = format::cut(&device, DEVICE_WIDTH);
-        let padding = DEVICE_WIDTH - format::width(&device);
-        // When it was made: what tells a completed backup from the ones kept beside it.
-        let offset = app.chrome.session.display_offset;
-        let made = record.create_time.with_timezone(&offset).format("%Y-%m-%d");
-        let spans = vec![
-            Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
-            Span::styled(
-                format!("{:<13} ", record.status.label()),
-                status_style(record.status, theme),
-            ),
-            Span::raw(format!("{made} {device}{:padding$} ", "")),
-            Span::styled(candidate.reason.to_string(), theme.dim),
-        ];
-        let line = fit_spans(spans, usize::from(width.saturating_sub(2)));
+        let spans = record_row(tick, &candidate.record, candidate.reason.to_string(), app, theme);
+        let line = fit_spans(spans, inner);
         lines.push(if index == view.cursor {
-            line.style(theme.selected)
+            selected_row(line, inner, theme)
         } else {
             line
         });
+    }
+    let kept_room = room.saturating_sub(rows);
+    if !view.kept.is_empty() && kept_room >= 3 {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(
+            format!("Kept by the retention rules ({}):", view.kept.len()),
+            theme.header,
+        ));
+        let shown = if view.kept.len() <= kept_room - 2 {
+            view.kept.len()
+        } else {
+            kept_room - 3
+        };
+        for kept in &view.kept[..shown] {
+            let spans = record_row("   ", &kept.record, kept.reason.to_string(), app, theme);
+            lines.push(fit_spans(spans, inner));
+        }
+        if shown < view.kept.len() {
+            lines.push(Line::styled(
+                format!("… and {} more kept", view.kept.len() - shown),
+                theme.dim,
+            ));
+        }
     }
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
         .title(format!(" Clean-up candidates in {} ", view.module));
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
     if let (Some(row), Some(editor)) = (cursor_row, &view.editing) {
         set_input_cursor(
             frame,
@@ -152,4 +174,42 @@ pub(in crate::tui::records) fn draw_cleanup(
             area.y + 1 + row as u16,
         );
     }
+}
+
+/// A record's row: its tick (or blank), id, status, the day it was made (what tells a completed
+/// backup from the ones kept beside it), its device and why it goes or stays.
+fn record_row(
+    tick: &str,
+    record: &crate::api::BackupRecord,
+    reason: String,
+    app: &View,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let device = format::escape(record.device_info.display_name());
+    let device = format::cut(&device, DEVICE_WIDTH);
+    let padding = DEVICE_WIDTH - format::width(&device);
+    let offset = app.chrome.session.display_offset;
+    let made = record.create_time.with_timezone(&offset).format("%Y-%m-%d");
+    vec![
+        Span::raw(format!("{tick} {:<19} ", format::escape(&record.record_id))),
+        Span::styled(
+            format!("{:<13} ", record.status.label()),
+            status_style(record.status, theme),
+        ),
+        Span::raw(format!("{made} {device}{:padding$} ", "")),
+        Span::styled(reason, theme.dim),
+    ]
+}
+
+/// The selected row in the selection's style whole: every cell (a status keeps no colour of its
+/// own) and the blank up to the border.
+fn selected_row(line: Line<'static>, width: usize, theme: &Theme) -> Line<'static> {
+    let blank = width.saturating_sub(line.width());
+    let mut spans: Vec<Span<'static>> = line
+        .spans
+        .into_iter()
+        .map(|span| Span::styled(span.content, theme.selected))
+        .collect();
+    spans.push(Span::styled(" ".repeat(blank), theme.selected));
+    Line::from(spans).style(theme.selected)
 }
