@@ -313,3 +313,43 @@ fn the_clean_up_preview_in_read_only_mode() {
         app
     });
 }
+
+#[test]
+fn the_new_record_form() {
+    at_every_size("form", |width, height| {
+        let mut app = with_records(width, height);
+        ch(&mut app, 'n');
+        app
+    });
+}
+
+/// Three records marked, then `d`: the bulk question names how many and asks for their count.
+#[test]
+fn the_bulk_delete_question() {
+    at_every_size("bulk", |width, height| {
+        let mut app = with_records(width, height);
+        for _ in 0..3 {
+            press(&mut app, KeyCode::Char(' '));
+        }
+        ch(&mut app, 'd');
+        app
+    });
+}
+
+#[test]
+fn the_help() {
+    at_every_size("help", |width, height| {
+        let mut app = scene(width, height);
+        ch(&mut app, '?');
+        app
+    });
+}
+
+#[test]
+fn the_release_question() {
+    at_every_size("release", |width, height| {
+        let mut app = scene(width, height);
+        ch(&mut app, 'd');
+        app
+    });
+}
