@@ -255,8 +255,18 @@ pub fn draw_filter_field(frame: &mut Frame, screen: Rect, input: &Input, theme: 
     Some(area)
 }
 
-/// A centred rectangle of at most `width` x `height` inside `area`.
+/// A centred rectangle of at most `width` x `height` inside `area`. A dialog on the whole screen
+/// leaves its first line alone: the status bar, with the READ-ONLY badge, is always seen.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let area = if area.y == 0 && area.height > 2 && height >= area.height {
+        Rect {
+            y: 1,
+            height: area.height - 1,
+            ..area
+        }
+    } else {
+        area
+    };
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
         .areas(area);

@@ -57,7 +57,8 @@ pub(in crate::tui::records) fn draw_confirm_bulk(
         Line::from(""),
     ];
     // Which records: as many as the screen has room for, from `scroll` (↑/↓).
-    let room = usize::from(screen.height.saturating_sub(13)).clamp(1, 8);
+    // The status bar stays in sight above the question: one row less than the screen.
+    let room = usize::from(screen.height.saturating_sub(14)).clamp(1, 8);
     let first = confirm.scroll.min(n.saturating_sub(1));
     for id in confirm.record_ids.iter().skip(first).take(room) {
         let (device, status) = app.pane.find(id).map_or((String::new(), String::new()), |row| {
