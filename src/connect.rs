@@ -112,6 +112,8 @@ pub struct RemoteSettings {
     pub allow_insecure_http: bool,
     /// The profile's retention policy, if it has one.
     pub retention: Option<Retention>,
+    /// The profile's `delete_grace`, if it has one.
+    pub delete_grace: Option<chrono::Duration>,
     /// `--read-only`, or the profile's `read_only = true`.
     pub read_only: bool,
     /// The profile's health thresholds and hooks, if it has them.
@@ -179,6 +181,8 @@ pub struct Connection {
     pub warnings: Vec<String>,
     /// The profile's retention policy for `cleanup`, if it has one.
     pub retention: Option<Retention>,
+    /// The profile's `delete_grace`: how long deletes wait in the queue by default.
+    pub delete_grace: Option<chrono::Duration>,
     /// The profile's health thresholds (`status`, the app's Devices view), if it has them.
     pub health: Option<HealthConfig>,
     /// The profile's hooks (none without a profile).
@@ -239,18 +243,28 @@ impl Connection {
         }
         self.history = match History::default_place() {
             Ok(history) => {
-                let who = Who::here(
-                    self.profile.clone(),
-                    self.journal_key.clone(),
-                    self.client.user_id().to_string(),
-                    history::this_command_line(),
-                );
-                let recorder = Recorder::new(history, who);
+                let recorder = Recorder::new(history, self.who());
                 self.client = self.client.with_changes(recorder.changes());
                 Keeping::Recording(recorder)
             }
             Err(error) => Keeping::Broken(error.to_string()),
         };
+    }
+
+    /// This process on this connection, as the history (and the queue of pending deletions)
+    /// name who did something.
+    pub fn who(&self) -> Who {
+        Who::here(
+            self.profile.clone(),
+            self.journal_key.clone(),
+            self.client.user_id().to_string(),
+            history::this_command_line(),
+        )
+    }
+
+    /// Whether `who` did something through this server as this user.
+    pub fn is_here(&self, who: &Who) -> bool {
+        who.server == self.journal_key && who.user == self.client.user_id()
     }
 
     /// Stops the embedded server, if any, letting requests in flight finish.
@@ -405,6 +419,7 @@ fn command_line_settings(options: &ConnectOptions, base_url: &str) -> Result<Rem
         ca_file: options.ca_file.clone(),
         allow_insecure_http: false,
         retention: None,
+        delete_grace: None,
         read_only: options.read_only,
         health: None,
         hooks: None,
@@ -458,6 +473,7 @@ fn profile_settings(
         ca_file: options.ca_file.clone().or(profile.ca_file),
         allow_insecure_http: profile.allow_insecure_http,
         retention: profile.retention,
+        delete_grace: profile.delete_grace,
         read_only: options.read_only || profile.read_only,
         health: profile.health,
         hooks: profile.hooks,
@@ -532,6 +548,7 @@ impl Target {
                     embedded: None,
                     warnings,
                     retention: settings.retention,
+                    delete_grace: settings.delete_grace,
                     health: settings.health,
                     hooks: settings.hooks.unwrap_or_default(),
                     secret_var,
@@ -563,6 +580,7 @@ impl Target {
                     embedded: Some(server),
                     warnings: settings.config_warning.into_iter().collect(),
                     retention: None,
+                    delete_grace: None,
                     health: None,
                     hooks: Hooks::default(),
                     secret_var: None,

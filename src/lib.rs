@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod journal;
 pub mod lease;
 pub mod logging;
+pub mod pending;
 pub mod process;
 pub mod properties;
 pub mod retention;

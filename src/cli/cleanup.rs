@@ -17,7 +17,7 @@ use super::exit::{CliError, Exit};
 use super::named_device::NamedDevice;
 use super::output;
 use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, walk_error};
-use super::{Context, open_plan};
+use super::{Context, open_plan, pending};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode, RecordStatus};
 use crate::bulk::{self, Chosen, Outcome, Stop, Target};
@@ -51,6 +51,11 @@ pub struct CleanupArgs {
     /// Delete the candidates
     #[arg(long)]
     pub yes: bool,
+    /// With --yes, queue the candidates instead of deleting them: `koobackup pending apply`
+    /// sends each once this long has passed (24h, 7d), if its rule still chooses it and it did
+    /// not change. Default: the profile's delete_grace; 0 deletes at once
+    #[arg(long, value_name = "DURATION", value_parser = crate::pending::parse_grace)]
+    pub grace: Option<chrono::Duration>,
     /// Requests in flight at most while deleting; the pace adapts below it
     #[arg(long, value_name = "N", default_value_t = super::record::DEFAULT_CONCURRENCY,
           value_parser = super::parse_concurrency)]
@@ -172,6 +177,9 @@ struct CandidateReport {
     /// With `--yes`: what happened to it, as a code and in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     outcome: Option<&'static str>,
+    /// With a grace window: when `pending apply` deletes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due_at: Option<chrono::DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     outcome_text: Option<String>,
     /// The exit class of the failure, for the exit code.
@@ -202,9 +210,22 @@ impl CandidateReport {
             deleted: false,
             error: None,
             outcome: None,
+            due_at: None,
             outcome_text: None,
             failure: None,
         }
+    }
+
+    /// Queued to be deleted after a grace window (`first`: by this run, not an earlier one).
+    fn queued(&mut self, queued: &crate::pending::Queued, first: bool, now: chrono::DateTime<Utc>) {
+        self.outcome = Some(if first { "queued" } else { "already-queued" });
+        self.due_at = Some(queued.due_at);
+        self.outcome_text = Some(pending::due_text(queued, now));
+    }
+
+    /// Whether it went, or (with a grace window) is on its way.
+    fn is_done(&self) -> bool {
+        self.deleted || self.outcome == Some("queued")
     }
 
     /// Takes in what the bulk engine did with it.
@@ -274,8 +295,9 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     } else {
         args.module.clone()
     };
+    let grace = pending::grace_of(ctx, args.grace).filter(|_| args.yes);
     let chosen = if args.yes && super::can_ask() {
-        match confirm_many(ctx, &modules, &args, &rules).await? {
+        match confirm_many(ctx, &modules, &args, &rules, grace).await? {
             Confirmation::Declined => {
                 return Err(CliError::failure("not confirmed; nothing was deleted"));
             }
@@ -299,7 +321,10 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
                 rules: &rules,
                 chosen: chosen.as_ref(),
             };
-            delete_in_module(ctx, module, &args, targets, &mut reports).await
+            match grace {
+                Some(grace) => queue_in_module(ctx, module, &args, targets, grace, &mut reports).await,
+                None => delete_in_module(ctx, module, &args, targets, &mut reports).await,
+            }
         } else {
             find(ctx, module, &args, &rules, &mut reports.listed)
                 .await
@@ -343,7 +368,7 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     {
         return Err(device.names_nothing());
     }
-    print(ctx, &args, &rules, &reports, &skipped)?;
+    print(ctx, &args, &rules, &reports, &skipped, grace)?;
     // Said after the rest; the exit code is the first failure's, else this one's (8).
     let incomplete = incomplete(&reports.listed.unreadable).err();
     if let Some(error) = &incomplete {
@@ -488,6 +513,7 @@ async fn confirm_many(
     modules: &[ModuleCode],
     args: &CleanupArgs,
     rules: &CleanupRules,
+    grace: Option<chrono::Duration>,
 ) -> Result<Confirmation, CliError> {
     let mut candidates = Vec::new();
     for &module in modules {
@@ -506,11 +532,19 @@ async fn confirm_many(
         .map(|c| candidate_row(&c.record, &c.reason.to_string()))
         .collect();
     // The table's cells are escaped; the rest is our own text.
-    let question = format!(
-        "These {} records and their backup files will be deleted:\n{}\nDelete them?",
-        candidates.len(),
-        output::fitted_table(&CANDIDATE_HEADERS, &rows, output::stderr_width(), true)
-    );
+    let table = output::fitted_table(&CANDIDATE_HEADERS, &rows, output::stderr_width(), true);
+    let question = match grace {
+        None => format!(
+            "These {} records and their backup files will be deleted:\n{table}\nDelete them?",
+            candidates.len(),
+        ),
+        Some(grace) => format!(
+            "These {} records and their backup files will be queued for deletion, deleted after \
+             {} unless cancelled (`koobackup pending cancel`):\n{table}\nQueue them?",
+            candidates.len(),
+            crate::format::age(grace)
+        ),
+    };
     if !super::ask(&question)? {
         return Ok(Confirmation::Declined);
     }
@@ -627,6 +661,54 @@ async fn delete_candidates(
     Ok(())
 }
 
+/// Lists `module`'s candidates (no lock: nothing changes on the server now) and queues them to
+/// be deleted after `grace`, each with the rule that chose it: `pending apply` asks it again.
+async fn queue_in_module(
+    ctx: &mut Context,
+    module: ModuleCode,
+    args: &CleanupArgs,
+    targets: Targets<'_>,
+    grace: chrono::Duration,
+    reports: &mut Reports,
+) -> Result<(), CliError> {
+    let found = find(ctx, module, args, targets.rules, &mut reports.listed).await?;
+    reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
+    let candidates: Vec<Candidate> = found
+        .delete
+        .into_iter()
+        .filter(|c| {
+            targets
+                .chosen
+                .is_none_or(|chosen| chosen.contains(&c.record.record_id))
+        })
+        .collect();
+    let rules = crate::pending::SavedRules::from(targets.rules);
+    let chosen = candidates
+        .iter()
+        .map(|c| {
+            let why = crate::pending::Why::Rule {
+                reason: c.reason.to_string(),
+                reason_code: c.reason.code().to_string(),
+                rules,
+            };
+            (c.record.clone(), module, why)
+        })
+        .collect();
+    let queueing = pending::queue(ctx, chosen, grace)?;
+    let now = ctx.client().server_now();
+    for candidate in candidates {
+        let mut report = CandidateReport::new(candidate);
+        let id = &report.record.record_id;
+        if let Some(queued) = queueing.added.iter().find(|q| &q.record_id == id) {
+            report.queued(queued, true, now);
+        } else if let Some(queued) = queueing.already.iter().find(|q| &q.record_id == id) {
+            report.queued(queued, false, now);
+        }
+        reports.candidates.push(report);
+    }
+    Ok(())
+}
+
 const CANDIDATE_HEADERS: [&str; 5] = ["RECORD ID", "MODULE", "DEVICE", "CREATED", "REASON"];
 
 /// A record clean-up deletes or keeps, with why.
@@ -651,6 +733,7 @@ fn print(
     rules: &CleanupRules,
     all: &Reports,
     skipped: &[SkippedModule],
+    grace: Option<chrono::Duration>,
 ) -> Result<(), CliError> {
     let out = ctx.out;
     let reports = &all.candidates;
@@ -695,7 +778,7 @@ fn print(
             out.error(&error.clone().about("record", &report.record.record_id));
         }
     }
-    let done: Vec<&CandidateReport> = reports.iter().filter(|r| !args.yes || r.deleted).collect();
+    let done: Vec<&CandidateReport> = reports.iter().filter(|r| !args.yes || r.is_done()).collect();
     if out.quiet {
         return done.iter().try_for_each(|r| out.value(&r.record.record_id));
     }
@@ -719,7 +802,7 @@ fn print(
     // in words on stderr.
     for report in reports
         .iter()
-        .filter(|r| args.yes && !r.deleted && r.error.is_none())
+        .filter(|r| args.yes && !r.is_done() && r.error.is_none())
     {
         out.note(&format!(
             "record {}: {}",
@@ -731,12 +814,17 @@ fn print(
         let rows: Vec<Vec<String>> = done.iter().map(|r| candidate_row(&r.record, &r.reason)).collect();
         out.print_table(&out.table(&CANDIDATE_HEADERS, &rows))?;
     }
-    out.note(&summary(args.yes, reports, skipped));
+    out.note(&summary(args.yes, reports, skipped, grace));
     Ok(())
 }
 
 /// What clean-up did, in a sentence for stderr.
-fn summary(deleting: bool, reports: &[CandidateReport], skipped: &[SkippedModule]) -> String {
+fn summary(
+    deleting: bool,
+    reports: &[CandidateReport],
+    skipped: &[SkippedModule],
+    grace: Option<chrono::Duration>,
+) -> String {
     let candidates = crate::format::count(reports.len(), "candidate");
     if reports.is_empty() && skipped.is_empty() {
         "no clean-up candidates".into()
@@ -745,6 +833,14 @@ fn summary(deleting: bool, reports: &[CandidateReport], skipped: &[SkippedModule
         format!(
             "no clean-up candidates in the modules that could be checked; not checked: {}",
             modules.join(", ")
+        )
+    } else if let Some(grace) = grace {
+        let queued = reports.iter().filter(|r| r.outcome == Some("queued")).count();
+        format!(
+            "queued {queued} of {candidates} for deletion after {}; nothing was deleted now. \
+             `koobackup pending apply` deletes them once due, if their rule still chooses them; \
+             `koobackup pending cancel` takes them back",
+            crate::format::age(grace)
         )
     } else if deleting {
         let deleted = reports.iter().filter(|r| r.deleted).count();

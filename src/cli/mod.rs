@@ -13,6 +13,7 @@ mod lock;
 mod locking;
 mod named_device;
 pub mod output;
+mod pending;
 mod reader;
 mod record;
 mod serve;
@@ -250,6 +251,9 @@ pub enum Command {
     /// What koobackup on this machine changed on servers, newest first: every lock, record,
     /// file, device, scope and config change, deletes with the record as it was
     History(history::HistoryArgs),
+    /// Deletions queued with a grace window (--grace, the profile's delete_grace): list them,
+    /// take them back (`cancel`), send the due ones (`apply`, from cron or a systemd timer)
+    Pending(pending::PendingArgs),
     /// Run a local KooDrive-compatible server
     Serve(serve::ServeArgs),
     /// Check, show, locate or edit the configuration
@@ -752,6 +756,15 @@ pub fn run(global: GlobalArgs, fresh: bool, command: Command, app_check: setting
         })),
         Command::Status(args) => block_on(async { Ok(status::run(&options, out, args).await) }),
         Command::History(args) => history::run(args, history::typed_profile(&options), out),
+        Command::Pending(args) => match args.command {
+            Some(pending::PendingCommand::Apply(apply)) => block_on(connected(&options, out, async |ctx| {
+                pending::run_apply(ctx, apply).await
+            })),
+            Some(pending::PendingCommand::Cancel(cancel)) => {
+                pending::run_cancel(&cancel, history::typed_profile(&options), out)
+            }
+            None => pending::run_list(&args.filter, history::typed_profile(&options), out),
+        },
     };
     match result {
         Ok(code) => code,

@@ -86,6 +86,14 @@ pub struct Profile {
     /// option is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<crate::retention::Retention>,
+    /// `delete_grace = "24h"`: deletes through this profile are queued for this long first
+    /// (`koobackup pending`), as if `--grace` were given; `--grace 0` sends at once.
+    #[serde(
+        default,
+        with = "crate::format::optional_age",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delete_grace: Option<chrono::Duration>,
     /// Send nothing that changes the server through this profile (a production server one only
     /// looks at): the TUI refuses such keys, the CLI such commands (exit 2).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -41,10 +41,21 @@ pub enum Op {
     /// The end of a plan: how many went; `recovered` when another process found it unfinished.
     #[serde(rename = "plan.end")]
     PlanEnd,
+    /// A record queued to be deleted after a grace window (`--grace`, `delete_grace`): nothing
+    /// sent yet.
+    #[serde(rename = "pending.queue")]
+    PendingQueue,
+    /// A queued deletion taken back before it was sent.
+    #[serde(rename = "pending.cancel")]
+    PendingCancel,
+    /// A queued deletion `pending apply` did not send, and why (the record changed, is gone, or
+    /// its rule no longer chooses it): the record is kept.
+    #[serde(rename = "pending.skip")]
+    PendingSkip,
 }
 
 impl Op {
-    pub const ALL: [Op; 14] = [
+    pub const ALL: [Op; 17] = [
         Op::LockCreate,
         Op::LockRenew,
         Op::LockRelease,
@@ -59,6 +70,9 @@ impl Op {
         Op::ConfigSet,
         Op::PlanStart,
         Op::PlanEnd,
+        Op::PendingQueue,
+        Op::PendingCancel,
+        Op::PendingSkip,
     ];
 
     /// Its name as written (`record.delete`).
@@ -78,6 +92,9 @@ impl Op {
             Op::ConfigSet => "config.set",
             Op::PlanStart => "plan.start",
             Op::PlanEnd => "plan.end",
+            Op::PendingQueue => "pending.queue",
+            Op::PendingCancel => "pending.cancel",
+            Op::PendingSkip => "pending.skip",
         }
     }
 

@@ -18,10 +18,12 @@ use crate::bulk::{self, Chosen, Outcome, Stop, Target};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
 use crate::cli::output::{self, Failed};
+use crate::cli::pending;
 use crate::cli::{ask, can_ask, open_plan, parse_record_id, refuse_if_read_only, unique};
 use crate::history::Planned;
 use crate::lease::Purpose;
 use crate::lease::keeper::Keeper;
+use crate::pending::Why;
 
 /// Requests in flight at most unless `--concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 64;
@@ -37,6 +39,11 @@ pub struct DeleteArgs {
     /// Only show what would be deleted; change nothing
     #[arg(long, conflicts_with = "yes")]
     pub dry_run: bool,
+    /// Queue the deletes instead of sending them: `koobackup pending apply` sends them once
+    /// this long has passed (24h, 90m, 7d); `pending cancel` takes them back. Default: the
+    /// profile's delete_grace; 0 sends at once
+    #[arg(long, value_name = "DURATION", value_parser = crate::pending::parse_grace)]
+    pub grace: Option<chrono::Duration>,
     #[command(flatten)]
     pub lock: LockChoice,
     /// Requests in flight at most; the pace adapts below it (starts at 8, grows while the
@@ -128,6 +135,9 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
         }
         return print_dry_run(ctx, &found, &report);
     }
+    if let Some(grace) = pending::grace_of(ctx, args.grace) {
+        return queue_them(ctx, found, &report, asking, grace);
+    }
     // Records of a module with no lock to use cannot go: said now, not after the question.
     let mut deletable = Vec::new();
     for (record, module) in found {
@@ -142,7 +152,7 @@ pub(crate) async fn run(ctx: &mut Context, args: DeleteArgs) -> Result<u8, CliEr
         // What cannot be deleted is shown before the question about the rest.
         report_failures(ctx, &report.failed);
         reported = report.failed.len();
-        if !confirmed(&found)? {
+        if !confirmed(&found, None)? {
             return Err(CliError::failure("not confirmed; nothing was deleted"));
         }
     }
@@ -305,8 +315,46 @@ fn rows(found: &[(BackupRecord, ModuleCode)], wide: bool) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Shows the records on stderr and reads the answer from standard input: `y` or `yes`.
-fn confirmed(found: &[(BackupRecord, ModuleCode)]) -> Result<bool, CliError> {
+/// Queues `found` to be deleted after `grace` instead of deleting them (asking first when
+/// `asking`); no lock is needed, since nothing changes on the server now.
+fn queue_them(
+    ctx: &Context,
+    found: Vec<(BackupRecord, ModuleCode)>,
+    report: &Report,
+    asking: bool,
+    grace: chrono::Duration,
+) -> Result<u8, CliError> {
+    report_failures(ctx, &report.failed);
+    if asking && !found.is_empty() && !confirmed(&found, Some(grace))? {
+        return Err(CliError::failure("not confirmed; nothing was queued or deleted"));
+    }
+    let chosen = found
+        .into_iter()
+        .map(|(record, module)| (record, module, Why::ByHand))
+        .collect();
+    let queueing = pending::queue(ctx, chosen, grace)?;
+    if ctx.out.is_json() {
+        let now = ctx.client().server_now();
+        ctx.out.json(&serde_json::json!({
+            "queued": pending::queued_json(&queueing.added, now),
+            "alreadyQueued": pending::queued_json(&queueing.already, now),
+            "failed": report.failed,
+        }))?;
+    } else {
+        pending::print_queued(ctx, &queueing)?;
+    }
+    Ok(report
+        .failed
+        .first()
+        .map_or(Exit::Ok.code(), |failed| failed.cause.exit.code()))
+}
+
+/// Shows the records on stderr and reads the answer from standard input: `y` or `yes`. With a
+/// grace window the question says they are queued, and for how long.
+fn confirmed(
+    found: &[(BackupRecord, ModuleCode)],
+    grace: Option<chrono::Duration>,
+) -> Result<bool, CliError> {
     // The table's cells are escaped already; the rest is our own text.
     let (these, their, them) = match found.len() {
         1 => ("This record".to_string(), "its", "it"),
@@ -318,9 +366,16 @@ fn confirmed(found: &[(BackupRecord, ModuleCode)]) -> Result<bool, CliError> {
         output::stderr_width(),
         true,
     );
-    ask(&format!(
-        "{these} and {their} backup files will be deleted:\n{table}\nDelete {them}?"
-    ))
+    match grace {
+        None => ask(&format!(
+            "{these} and {their} backup files will be deleted:\n{table}\nDelete {them}?"
+        )),
+        Some(grace) => ask(&format!(
+            "{these} and {their} backup files will be queued for deletion, deleted after {} \
+             unless cancelled (`koobackup pending cancel`):\n{table}\nQueue {them}?",
+            crate::format::age(grace)
+        )),
+    }
 }
 
 fn print_dry_run(

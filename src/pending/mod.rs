@@ -1,0 +1,166 @@
+//! Deletes with a grace window: instead of being sent, a chosen record is queued with who chose
+//! it, why, and the record as it was; `koobackup pending apply` sends it once it is due, and only
+//! while it is still as it was (and, for a rule, still chosen by it). Until then `pending
+//! cancel` takes it back. KooDrive has no restore: this queue is the only way back.
+//!
+//! The queue lives beside the history (`pending.jsonl` in its directory, [`store`]); `apply`
+//! decides and sends ([`apply`]), `rules` asks a clean-up rule again ([`rules`]).
+
+pub mod apply;
+pub mod rules;
+pub mod store;
+
+pub use store::{Queue, QueueError};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{BackupRecord, ModuleCode};
+use crate::bulk::Chosen;
+use crate::cleanup::CleanupRules;
+use crate::history::Who;
+use crate::lease::Owner;
+use crate::retention::Retention;
+
+/// One record queued to be deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Queued {
+    pub record_id: String,
+    pub module: ModuleCode,
+    /// The record as it was when it was chosen: it is deleted only while its status and version
+    /// are still these.
+    pub record: BackupRecord,
+    /// When it was queued, on the server's clock when that had been measured.
+    pub queued_at: DateTime<Utc>,
+    /// From when `pending apply` sends it (the same clock as `queued_at`).
+    pub due_at: DateTime<Utc>,
+    pub who: Who,
+    pub why: Why,
+    /// A `pending apply` working on it now (so a cancel cannot race its delete); a claim whose
+    /// process is gone is void.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Owner>,
+}
+
+impl Queued {
+    /// `record` of `module`, chosen by `who` for `why` at `now` (the server's clock), due after
+    /// `grace`.
+    pub fn new(
+        record: BackupRecord,
+        module: ModuleCode,
+        who: Who,
+        why: Why,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
+    ) -> Queued {
+        Queued {
+            record_id: record.record_id.clone(),
+            module,
+            queued_at: now,
+            due_at: now.checked_add_signed(grace).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            who,
+            why,
+            claim: None,
+            record,
+        }
+    }
+
+    /// How the record was when it was chosen.
+    pub fn chosen(&self) -> Chosen {
+        Chosen::of(&self.record)
+    }
+
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.due_at <= now
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.record.device_info.device_id
+    }
+
+    /// Whether `wanted` names its device: the id, or (case aside) its name or machine code, as
+    /// `--device` reads it everywhere.
+    pub fn on_device(&self, wanted: &str) -> bool {
+        let device = &self.record.device_info;
+        [&device.device_id, &device.device_name, &device.machine_code]
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(wanted))
+    }
+}
+
+/// Why a record was chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Why {
+    /// Named by id (`record delete`, the app's delete).
+    ByHand,
+    /// Chosen by a clean-up rule: asked again before the delete is sent.
+    #[serde(rename_all = "camelCase")]
+    Rule {
+        /// In words ("abandoned: still new after 3d 2h").
+        reason: String,
+        /// `abandoned`, `marked-for-deletion`, `not-retained`.
+        reason_code: String,
+        rules: SavedRules,
+    },
+}
+
+impl Why {
+    /// In a few words: "by hand", or the rule's reason.
+    pub fn describe(&self) -> String {
+        match self {
+            Why::ByHand => "by hand".into(),
+            Why::Rule { reason, .. } => reason.clone(),
+        }
+    }
+}
+
+/// Clean-up rules as the queue keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedRules {
+    /// Seconds a `new` record must be old to be abandoned.
+    pub stale_new_after_secs: i64,
+    pub include_to_be_deleted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+}
+
+impl From<&CleanupRules> for SavedRules {
+    fn from(rules: &CleanupRules) -> SavedRules {
+        SavedRules {
+            stale_new_after_secs: rules.stale_new_after.num_seconds(),
+            include_to_be_deleted: rules.include_to_be_deleted,
+            retention: rules.retention,
+        }
+    }
+}
+
+impl From<SavedRules> for CleanupRules {
+    fn from(saved: SavedRules) -> CleanupRules {
+        CleanupRules {
+            stale_new_after: chrono::Duration::try_seconds(saved.stale_new_after_secs)
+                .unwrap_or(chrono::Duration::MAX),
+            include_to_be_deleted: saved.include_to_be_deleted,
+            retention: saved.retention,
+        }
+    }
+}
+
+/// The modules of `queued`, each once, in code order: `pending apply` locks each in turn.
+pub fn modules(queued: &[Queued]) -> Vec<ModuleCode> {
+    ModuleCode::ALL
+        .into_iter()
+        .filter(|module| queued.iter().any(|q| q.module == *module))
+        .collect()
+}
+
+/// A grace window as `--grace` and `delete_grace` read it: an age (`24h`, `90m`, `7d`), or `0`
+/// for none.
+pub fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(chrono::Duration::zero());
+    }
+    crate::format::parse_age(text)
+}
