@@ -14,11 +14,11 @@ use crate::api::{BackupRecord, ModuleCode};
 use crate::bulk::Stop;
 use crate::format;
 use crate::history::query::{End, parse_when};
-use crate::history::{Entry, History, Op, Outcome, Who};
+use crate::history::{Entry, Op, Outcome, Who};
 use crate::lease::Purpose;
 use crate::pending::apply::{Applied, Fate, apply_module};
 use crate::pending::store::Settle;
-use crate::pending::{Queue, QueueError, Queued, Why};
+use crate::pending::{Queue, QueueError, Queued, Queueing, Why, about, queue_and_record};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -267,8 +267,14 @@ fn cancel(queue: &Queue, args: &CancelArgs, profile: Option<String>, out: Output
                 .as_deref()
                 .is_none_or(|p| q.who.profile.as_deref() == Some(p))
     };
-    let result = queue.cancel(chosen).map_err(queue_error)?;
-    record_cancels(out, &result.cancelled);
+    let (result, unrecorded) =
+        crate::pending::cancel_and_record(queue, chosen, &crate::history::this_command_line())
+            .map_err(queue_error)?;
+    if let Some(error) = unrecorded {
+        out.warn(&format!(
+            "{error}: the cancellations are missing from the history"
+        ));
+    }
     let missing: Vec<&String> = ids
         .iter()
         .filter(|id| {
@@ -324,60 +330,12 @@ fn cancel(queue: &Queue, args: &CancelArgs, profile: Option<String>, out: Output
     })
 }
 
-/// Writes a `pending.cancel` entry for each cancelled deletion, as this process for the
-/// connection it was queued through.
-fn record_cancels(out: Output, cancelled: &[Queued]) {
-    if cancelled.is_empty() {
-        return;
-    }
-    let by = crate::history::this_command_line();
-    let entries: Vec<Entry> = cancelled
-        .iter()
-        .map(|queued| {
-            let who = Who::here(
-                queued.who.profile.clone(),
-                queued.who.server.clone(),
-                queued.who.user.clone(),
-                by.clone(),
-            );
-            let outcome = Outcome {
-                message: Some(format!("was due at {}", queued.due_at.to_rfc3339())),
-                ..Outcome::ok()
-            };
-            about(Entry::new(who, Op::PendingCancel, outcome), queued)
-        })
-        .collect();
-    let written = History::default_place().and_then(|history| history.append_all(&entries));
-    if let Err(error) = written {
-        out.warn(&format!(
-            "{error}: the cancellations are missing from the history"
-        ));
-    }
-}
-
-/// `entry`, about `queued`'s record as it was queued.
-fn about(mut entry: Entry, queued: &Queued) -> Entry {
-    entry.module = Some(queued.module.code().to_string());
-    entry.record_id = Some(queued.record_id.clone());
-    entry.device_id = Some(queued.device_id().to_string());
-    entry.record = Some(queued.record.clone());
-    entry
-}
-
 /// The grace window a delete waits in the queue: `--grace`, else the profile's
 /// `delete_grace`; `None` when deletes are sent at once.
 pub(crate) fn grace_of(ctx: &Context, given: Option<chrono::Duration>) -> Option<chrono::Duration> {
     given
         .or(ctx.connection.delete_grace)
         .filter(|grace| *grace > chrono::Duration::zero())
-}
-
-/// What queueing did.
-#[derive(Debug, Default)]
-pub(crate) struct Queueing {
-    pub added: Vec<Queued>,
-    /// Queued before (kept as they were).
-    pub already: Vec<Queued>,
 }
 
 /// Queues `chosen` (each record with its module and why) to be deleted after `grace`, from now
@@ -397,31 +355,14 @@ pub(crate) fn queue(
         .into_iter()
         .map(|(record, module, why)| Queued::new(record, module, who.clone(), why, now, grace))
         .collect();
-    let (added, already) = queue
-        .add(entries)
+    let queueing = queue_and_record(&queue, ctx.connection.history.recorder(), entries)
         .map_err(|e| CliError::failure(format!("{e}; nothing was queued or deleted")))?;
-    if let Some(recorder) = ctx.connection.history.recorder() {
-        let entries: Vec<Entry> = added
-            .iter()
-            .map(|queued| {
-                let outcome = Outcome {
-                    message: Some(format!(
-                        "queued ({}), due at {}",
-                        queued.why.describe(),
-                        queued.due_at.to_rfc3339()
-                    )),
-                    ..Outcome::ok()
-                };
-                about(recorder.entry(Op::PendingQueue, outcome), queued)
-            })
-            .collect();
-        if let Err(error) = recorder.history().append_all(&entries) {
-            ctx.out.warn(&format!(
-                "{error}: the queued deletions are missing from the history"
-            ));
-        }
+    if let Some(error) = &queueing.unrecorded {
+        ctx.out.warn(&format!(
+            "{error}: the queued deletions are missing from the history"
+        ));
     }
-    Ok(Queueing { added, already })
+    Ok(queueing)
 }
 
 /// "queued, deleted after 2026-12-07 02:14 +01:00 (in 24h 0m) unless cancelled".

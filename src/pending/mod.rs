@@ -10,7 +10,7 @@ pub mod apply;
 pub mod rules;
 pub mod store;
 
-pub use store::{Queue, QueueError};
+pub use store::{Cancelled, Queue, QueueError};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{BackupRecord, ModuleCode};
 use crate::bulk::Chosen;
 use crate::cleanup::CleanupRules;
-use crate::history::Who;
+use crate::history::{Entry, History, Op, Outcome, Recorder, Who};
 use crate::lease::Owner;
 use crate::retention::Retention;
 
@@ -163,4 +163,97 @@ pub fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
         return Ok(chrono::Duration::zero());
     }
     crate::format::parse_age(text)
+}
+
+/// What queueing did.
+#[derive(Debug, Default)]
+pub struct Queueing {
+    pub added: Vec<Queued>,
+    /// Queued before (kept as they were).
+    pub already: Vec<Queued>,
+    /// Why the `pending.queue` entries could not be written, if they could not.
+    pub unrecorded: Option<String>,
+}
+
+/// Adds `entries` to `queue` and writes a `pending.queue` entry for each one added (through
+/// `recorder`, when the history is kept). A queue that cannot be written is an error, and then
+/// nothing was queued.
+pub fn queue_and_record(
+    queue: &Queue,
+    recorder: Option<&Recorder>,
+    entries: Vec<Queued>,
+) -> Result<Queueing, QueueError> {
+    let (added, already) = queue.add(entries)?;
+    let unrecorded = recorder.and_then(|recorder| {
+        let entries: Vec<Entry> = added
+            .iter()
+            .map(|queued| {
+                let outcome = Outcome {
+                    message: Some(format!(
+                        "queued ({}), due at {}",
+                        queued.why.describe(),
+                        queued.due_at.to_rfc3339()
+                    )),
+                    ..Outcome::ok()
+                };
+                about(recorder.entry(Op::PendingQueue, outcome), queued)
+            })
+            .collect();
+        recorder
+            .history()
+            .append_all(&entries)
+            .err()
+            .map(|e| e.to_string())
+    });
+    Ok(Queueing {
+        added,
+        already,
+        unrecorded,
+    })
+}
+
+/// Takes the entries `chosen` picks out of `queue` (not those a running apply holds) and
+/// writes a `pending.cancel` entry for each, as this process (`by`: its command line or the
+/// app's action) for the connection it was queued through. The second value says why the
+/// history could not be written, if it could not.
+pub fn cancel_and_record(
+    queue: &Queue,
+    chosen: impl Fn(&Queued) -> bool,
+    by: &str,
+) -> Result<(Cancelled, Option<String>), QueueError> {
+    let cancelled = queue.cancel(chosen)?;
+    if cancelled.cancelled.is_empty() {
+        return Ok((cancelled, None));
+    }
+    let entries: Vec<Entry> = cancelled
+        .cancelled
+        .iter()
+        .map(|queued| {
+            let who = Who::here(
+                queued.who.profile.clone(),
+                queued.who.server.clone(),
+                queued.who.user.clone(),
+                by.to_string(),
+            );
+            let outcome = Outcome {
+                message: Some(format!("was due at {}", queued.due_at.to_rfc3339())),
+                ..Outcome::ok()
+            };
+            about(Entry::new(who, Op::PendingCancel, outcome), queued)
+        })
+        .collect();
+    let unrecorded = History::default_place()
+        .and_then(|history| history.append_all(&entries))
+        .err()
+        .map(|e| e.to_string());
+    Ok((cancelled, unrecorded))
+}
+
+/// `entry`, about `queued`'s record as it was queued.
+pub fn about(mut entry: Entry, queued: &Queued) -> Entry {
+    entry.module = Some(queued.module.code().to_string());
+    entry.record_id = Some(queued.record_id.clone());
+    entry.device_id = Some(queued.device_id().to_string());
+    entry.record = Some(queued.record.clone());
+    entry
 }
