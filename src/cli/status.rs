@@ -292,18 +292,15 @@ async fn check_user(
     };
     // Measured after the listing: its answers told the server's clock.
     let measured_at = crate::cleanup::ages_measured_at(Utc::now(), client.server_now());
+    let queued = queued_here(cache_key, client.user_id());
     let devices = devices
         .into_iter()
-        .map(|device| DeviceHealth {
-            modules: health::device_health(
-                survey.records_of(&device.device_id),
-                device.create_time,
-                modules,
-                &sizes,
-                rules,
-                measured_at,
-            ),
-            device,
+        .map(|device| {
+            let records = survey.records_of(&device.device_id);
+            let mut modules =
+                health::device_health(records, device.create_time, modules, &sizes, rules, measured_at);
+            health::count_queued(&mut modules, &device.device_id, records, &queued);
+            DeviceHealth { modules, device }
         })
         .collect();
     Ok(Checked {
@@ -312,6 +309,20 @@ async fn check_user(
         devices,
         unreadable: survey.unreadable,
     })
+}
+
+/// The deletions queued on this machine through `server` as `user` (record, device, module); none
+/// when the queue cannot be read (a monitoring check does not fail on it).
+fn queued_here(server: &str, user: &str) -> Vec<(String, String, ModuleCode)> {
+    let Ok(loaded) = crate::pending::Queue::default_place().and_then(|queue| queue.read()) else {
+        return Vec::new();
+    };
+    loaded
+        .entries
+        .into_iter()
+        .filter(|q| q.who.server == server && q.who.user == user)
+        .map(|q| (q.record_id.clone(), q.device_id().to_string(), q.module))
+        .collect()
 }
 
 /// Whether `device` is the one `wanted` names: its id or machine code exactly, or its name with

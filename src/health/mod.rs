@@ -86,6 +86,9 @@ pub struct Figures {
     /// The size of the records' files, as far as known, and of how many records it is known.
     pub bytes: u64,
     pub sized: usize,
+    /// Records queued for deletion (`koobackup pending`), counted apart: they still count above
+    /// until `pending apply` deletes them.
+    pub queued: usize,
 }
 
 impl Figures {
@@ -359,6 +362,26 @@ pub fn device_health(
             }
         })
         .collect()
+}
+
+/// Counts into each module of `modules` (one device's, `device_id`) the records of `queued`
+/// (record id, device id, module) that are queued for deletion and still listed in `records`.
+pub fn count_queued(
+    modules: &mut [ModuleHealth],
+    device_id: &str,
+    records: &[RecordSummary],
+    queued: &[(String, String, ModuleCode)],
+) {
+    for module in modules {
+        module.figures.queued = queued
+            .iter()
+            .filter(|(record_id, device, m)| {
+                device == device_id
+                    && *m == module.module
+                    && records.iter().any(|r| &r.record_id == record_id)
+            })
+            .count();
+    }
 }
 
 /// The worst freshness of a device's modules: a device is late or stale when one of its modules

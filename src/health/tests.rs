@@ -63,6 +63,7 @@ fn figures_per_module_count_statuses_abandoned_ones_the_last_backup_and_known_si
             last_completed: Some(now() - hours(5) + chrono::Duration::minutes(5)),
             bytes: 1024,
             sized: 2,
+            queued: 0,
         }
     );
     assert_eq!(figures.size(), None, "two of six records sized");
@@ -173,4 +174,37 @@ fn a_device_is_as_late_as_its_latest_module_and_states_order_as_icinga_does() {
     assert_eq!(State::Critical.worst(State::Unknown), State::Critical);
     assert_eq!(State::Ok.worst(State::Warning), State::Warning);
     assert_eq!(State::Unknown.code(), 3);
+}
+
+#[test]
+fn queued_deletions_are_counted_per_module_only_while_their_record_is_listed() {
+    let records = vec![
+        summary("1", ModuleCode::Album, RecordStatus::Completed, 30),
+        summary("2", ModuleCode::Album, RecordStatus::New, 30),
+        summary("3", ModuleCode::Folder, RecordStatus::Completed, 30),
+    ];
+    let mut modules = device_health(
+        &records,
+        None,
+        &[ModuleCode::Album, ModuleCode::Folder],
+        &HashMap::new(),
+        &Rules::standard(),
+        now(),
+    );
+    let queued = vec![
+        ("1".to_string(), "dev".to_string(), ModuleCode::Album),
+        ("2".to_string(), "other device".to_string(), ModuleCode::Album),
+        ("9".to_string(), "dev".to_string(), ModuleCode::Album),
+        ("3".to_string(), "dev".to_string(), ModuleCode::Folder),
+    ];
+    count_queued(&mut modules, "dev", &records, &queued);
+    assert_eq!(
+        modules[0].figures.queued, 1,
+        "record 9 is gone, record 2 is another device's"
+    );
+    assert_eq!(modules[1].figures.queued, 1);
+    assert_eq!(
+        modules[0].figures.records, 2,
+        "queued records still count until deleted"
+    );
 }

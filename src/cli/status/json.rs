@@ -143,6 +143,7 @@ fn module(user_id: &str, device_id: &str, health: &ModuleHealth) -> Value {
             "other": figures.other,
         },
         "abandoned": figures.abandoned,
+        "queuedForDeletion": figures.queued,
         "futureDated": figures.future_dated,
         "sizeBytes": figures.size(),
         "sizedRecords": figures.sized,

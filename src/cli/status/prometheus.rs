@@ -65,6 +65,10 @@ pub fn render(report: &Report) -> String {
         "koobackup_abandoned_records",
         "Records of the device module still new after the abandoned age.",
     );
+    let queued = family(
+        "koobackup_queued_deletions",
+        "Records of the device module queued for deletion on this machine (koobackup pending).",
+    );
     let size = family(
         "koobackup_backup_size_bytes",
         "Size of the device module's backup files, when every record's size is known.",
@@ -109,6 +113,7 @@ pub fn render(report: &Report) -> String {
                         families[records].push(&with_status, n as f64);
                     }
                     families[abandoned].push(&labels, figures.abandoned as f64);
+                    families[queued].push(&labels, figures.queued as f64);
                     if let Some(bytes) = figures.size().filter(|_| figures.records > 0) {
                         families[size].push(&labels, bytes as f64);
                     }

@@ -245,6 +245,9 @@ impl Report {
             if figures.future_dated > 0 {
                 text.push_str(&format!("; {} dated in the future", figures.future_dated));
             }
+            if figures.queued > 0 {
+                text.push_str(&format!("; {} queued for deletion", figures.queued));
+            }
         }
         text
     }
