@@ -12,6 +12,7 @@ mod misc;
 mod notify;
 mod output;
 mod ownership;
+mod pending;
 mod record;
 mod retention;
 mod schemas;

@@ -19,7 +19,7 @@ fn server_days_ago(server: &TestServer, days: i64) -> String {
 
 /// A backup of `device` in module 102 made `days` ago (the server's clock), completed unless
 /// `complete` is false. Returns its id.
-async fn backup(server: &TestServer, device: &str, days: i64, complete: bool) -> String {
+pub(crate) async fn backup(server: &TestServer, device: &str, days: i64, complete: bool) -> String {
     let date = server_days_ago(server, days);
     let lock = server
         .req("POST", &format!("{PREFIX}/lock"))
