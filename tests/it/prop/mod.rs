@@ -3,5 +3,6 @@
 
 mod client_decoding;
 mod client_paths;
+mod pending;
 mod properties;
 mod server_requests;
