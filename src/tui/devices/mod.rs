@@ -135,6 +135,9 @@ pub struct State {
     cursor: usize,
     offset: usize,
     pub dialog: Option<Dialog>,
+    /// Deletions queued through this connection, per device id and module: counted apart
+    /// (the records are still on the server until the queue sends their deletes).
+    queued: HashMap<(String, ModuleCode), usize>,
 }
 
 impl Default for State {
@@ -155,11 +158,31 @@ impl Default for State {
             cursor: 0,
             offset: 0,
             dialog: None,
+            queued: HashMap::new(),
         }
     }
 }
 
 impl State {
+    /// The deletions queued through this connection, as the queue holds them now.
+    pub fn set_queued(&mut self, queued: &[crate::pending::Queued]) {
+        self.queued.clear();
+        for q in queued {
+            *self
+                .queued
+                .entry((q.device_id().to_string(), q.module))
+                .or_default() += 1;
+        }
+    }
+
+    /// How many deletions of `device_id`'s records of `module` are queued.
+    pub fn queued_of(&self, device_id: &str, module: ModuleCode) -> usize {
+        self.queued
+            .get(&(device_id.to_string(), module))
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn devices(&self) -> &[DeviceEntity] {
         &self.devices
     }
