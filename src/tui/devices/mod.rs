@@ -7,6 +7,10 @@
 //! first shown (`r` lists them again), and from the file lists of those records, read in the
 //! background a few at a time and cached: the pane is drawn with what has arrived so far. Ages
 //! and the sparkline's days are counted on the server's clock, which stamped the records.
+//!
+//! Deletions queued with a grace window through this connection are counted apart per device
+//! and module (the app hands them over after each reading of the queue): their records are
+//! still on the server, and still in the other counts, until the queue sends their deletes.
 
 pub mod dialogs;
 pub mod dialogs_view;
