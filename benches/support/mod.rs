@@ -53,6 +53,7 @@ pub fn app() -> App {
         lock_ttl: chrono::Duration::seconds(600),
         display_offset: FixedOffset::east_opt(0).unwrap(),
         retention: None,
+        delete_grace: None,
         health: koobackup::health::Rules::standard(),
         read_only: false,
     };

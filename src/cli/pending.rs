@@ -232,20 +232,13 @@ const HEADERS: [&str; 8] = [
 ];
 
 fn row(queued: &Queued, now: DateTime<Utc>) -> Vec<String> {
-    let left = if queued.claim.is_some() {
-        "applying".to_string()
-    } else if queued.is_due(now) {
-        "due".to_string()
-    } else {
-        format::age(queued.due_at - now)
-    };
     vec![
         queued.record_id.clone(),
         queued.module.to_string(),
         queued.device_id().to_string(),
         output::status_name(queued.record.status).to_string(),
         output::local_minutes(queued.due_at),
-        left,
+        queued.left(now),
         queued.why.describe(),
         format!("{}@{}", queued.who.user, queued.who.host),
     ]

@@ -75,6 +75,18 @@ impl Queued {
         self.due_at <= now
     }
 
+    /// How long it has left at `now` (the clock of `due_at`): "23h 5m"; "due" once due,
+    /// "applying" while a `pending apply` has claimed it.
+    pub fn left(&self, now: DateTime<Utc>) -> String {
+        if self.claim.is_some() {
+            "applying".into()
+        } else if self.is_due(now) {
+            "due".into()
+        } else {
+            crate::format::age(self.due_at - now)
+        }
+    }
+
     pub fn device_id(&self) -> &str {
         &self.record.device_info.device_id
     }

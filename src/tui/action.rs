@@ -3,6 +3,7 @@
 //! `App::update` turns one into the other without touching the outside world; `effects` performs
 //! the calls.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +65,13 @@ pub enum Action {
     Recovered(String),
     /// The history as read for the history pane (newest first), or why it could not be read.
     HistoryRead(Result<HistoryRead, String>),
+    /// The queue of pending deletions as read (at start, on `r`, after each change), or why it
+    /// could not be read.
+    PendingRead(Result<PendingRead, String>),
+    /// Queueing deletions ([`Effect::QueueDeletes`]) or cancelling them
+    /// ([`Effect::CancelQueued`]) is done; the queue as it is now follows as
+    /// [`Action::PendingRead`].
+    QueueChanged(QueueChange),
     /// Something went wrong outside the app's own thread (a background task panicked, the
     /// embedded server stopped): shown in the activity log, never drawn over the screen.
     Background(String),
@@ -108,6 +116,47 @@ pub struct HistoryRead {
     pub entries: Vec<crate::history::Entry>,
     /// Lines that could not be read (damaged, or a newer version's).
     pub unreadable: usize,
+}
+
+/// What reading the queue of pending deletions found.
+#[derive(Debug, Clone, Default)]
+pub struct PendingRead {
+    /// Every queued deletion on this machine, in the order queued.
+    pub entries: Vec<crate::pending::Queued>,
+    /// Lines that could not be read (damaged, or a newer version's): kept, never sent.
+    pub unreadable: usize,
+    /// The record ids among `entries` queued through this connection (its server and user):
+    /// the ones the records pane and the Devices view mark.
+    pub here: BTreeSet<String>,
+}
+
+/// What queueing or cancelling did; raw text (record ids came from the server).
+#[derive(Debug, Clone)]
+pub enum QueueChange {
+    Queued {
+        added: Vec<crate::pending::Queued>,
+        /// Queued before: left as they were.
+        already: Vec<crate::pending::Queued>,
+        /// Why the `pending.queue` entries are missing from the history, if they are.
+        unrecorded: Option<String>,
+    },
+    Cancelled {
+        /// The record ids asked for.
+        asked: Vec<String>,
+        cancelled: Vec<crate::pending::Queued>,
+        /// Being sent by a running `pending apply`: left alone.
+        busy: Vec<crate::pending::Queued>,
+        unrecorded: Option<String>,
+    },
+    /// The queue could not be written: nothing was queued (`queueing`) or cancelled.
+    Failed { queueing: bool, why: String },
+}
+
+/// Records to queue for deletion after `grace`, each with why it was chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueJob {
+    pub chosen: Vec<(BackupRecord, ModuleCode, crate::pending::Why)>,
+    pub grace: chrono::Duration,
 }
 
 /// This connection's locks as the journal file holds them, read after the app's first `applied`
@@ -324,6 +373,14 @@ pub enum Effect {
     WithoutHistory(Box<Effect>),
     /// Read the history; the answer comes back as [`Action::HistoryRead`].
     ReadHistory,
+    /// Read the queue of pending deletions; the answer comes back as [`Action::PendingRead`].
+    ReadPending,
+    /// Queue these deletions (with a `pending.queue` entry each in the history): nothing is
+    /// sent. The answer comes back as [`Action::QueueChanged`].
+    QueueDeletes(QueueJob),
+    /// Take back the queued deletions of these record ids (those a running `pending apply`
+    /// is sending excepted). The answer comes back as [`Action::QueueChanged`].
+    CancelQueued(Vec<String>),
     /// Leave the app (the terminal is restored by the runtime).
     Quit,
     /// Remember the module the records pane shows, for the next start.

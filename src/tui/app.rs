@@ -24,6 +24,7 @@ use super::history;
 use super::keymap::{Command, KeyOverrides, Keymap, Scope};
 use super::layout::ScreenLayout;
 use super::locks;
+use super::pending;
 use super::records;
 use super::shell::activity::{ActivityLog, Outcome};
 use super::shell::command_line::CommandLine;
@@ -43,13 +44,14 @@ pub fn keymap_with(overrides: &KeyOverrides) -> Result<Keymap, String> {
     Keymap::with_overrides(&key_tables(), overrides)
 }
 
-fn key_tables() -> [&'static [super::keymap::KeyDef]; 5] {
+fn key_tables() -> [&'static [super::keymap::KeyDef]; 6] {
     [
         shell::keys::KEYS,
         locks::keys::KEYS,
         records::keys::KEYS,
         devices::keys::KEYS,
         history::keys::KEYS,
+        pending::keys::KEYS,
     ]
 }
 
@@ -124,6 +126,7 @@ pub struct App {
     pub records: records::State,
     pub devices: devices::State,
     pub history_pane: history::State,
+    pub pending_pane: pending::State,
     /// The help overlay or the quit prompt, when open.
     pub shell: Option<shell::Dialog>,
     pub activity: ActivityLog,
@@ -180,6 +183,7 @@ impl App {
             records: records::State::default(),
             devices: devices::State::default(),
             history_pane: history::State::default(),
+            pending_pane: pending::State::default(),
             shell: None,
             activity: ActivityLog::default(),
             status: Status::default(),
@@ -341,6 +345,14 @@ impl App {
                         self.history_pane.on_read(read, rows);
                         Vec::new()
                     }
+                    Action::PendingRead(read) => {
+                        self.on_pending_read(read);
+                        Vec::new()
+                    }
+                    Action::QueueChanged(change) => {
+                        self.on_queue_changed(change);
+                        Vec::new()
+                    }
                     Action::Recovered(text) => {
                         self.activity
                             .note(self.now, Outcome::Warning, "history", text.clone());
@@ -430,6 +442,7 @@ impl App {
             Pane::Records => Scope::RecordsPane,
             Pane::Devices => Scope::DevicesPane,
             Pane::History => Scope::HistoryPane,
+            Pane::Pending => Scope::PendingPane,
         };
         vec![pane, Scope::Global]
     }
@@ -456,6 +469,9 @@ impl App {
         if pane == Pane::History {
             self.history_pane.start_reading();
             return vec![Effect::ReadHistory];
+        }
+        if pane == Pane::Pending {
+            return self.pending_pane.start_reading();
         }
         if pane == Pane::Records
             && self.records.module().is_none()
@@ -837,6 +853,9 @@ impl App {
             Command::History(command) if self.focus == Pane::History => {
                 return self.history_pane.command(command);
             }
+            Command::Pending(command) if self.focus == Pane::Pending => {
+                return self.pending_pane.command(command);
+            }
             command if self.focus == Pane::Locks => {
                 let outs = self.locks.command(command, &snapshot.ctx());
                 return self.apply(outs, Pending::Locks);
@@ -912,6 +931,7 @@ impl App {
                 .devices
                 .move_cursor(delta, devices::update::visible_devices(rows)),
             Pane::History => self.history_pane.move_cursor(delta, rows),
+            Pane::Pending => self.pending_pane.move_cursor(delta, rows),
         }
     }
 
@@ -970,6 +990,7 @@ impl App {
                         Pane::Records => self.records.click(row),
                         Pane::Locks => self.locks.click(row),
                         Pane::History => self.history_pane.click(row),
+                        Pane::Pending => self.pending_pane.click(row),
                         Pane::Activity | Pane::Devices => {}
                     }
                 }
@@ -991,6 +1012,7 @@ impl App {
 }
 
 mod line;
+mod queue;
 mod quit;
 mod session;
 mod unrecorded;

@@ -12,6 +12,7 @@ use super::feature::Pane;
 use super::history;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, ScreenLayout};
 use super::locks;
+use super::pending;
 use super::records;
 use super::shell::{self, view as shell_view};
 use super::theme::Theme;
@@ -50,6 +51,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Pane::Records => records::view::draw(frame, layout.locks, &app.records, &chrome, server_now),
         Pane::Devices => devices::view::draw(frame, layout.locks, &app.devices, &chrome, app.health_now()),
         Pane::History => history::view::draw(frame, layout.locks, &app.history_pane, &chrome),
+        Pane::Pending => pending::view::draw(frame, layout.locks, &app.pending_pane, &chrome, server_now),
         _ => locks::view::draw(frame, layout.locks, &app.locks, &chrome),
     }
     shell_view::draw_activity(frame, layout.activity, &app.activity, &chrome);

@@ -5,10 +5,15 @@
 //! asks, and a yes sends it again with [`Keeping::Off`]. Nothing here decides anything; results
 //! go back to the app.
 
-use super::action::{ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress, HistoryRead};
+use chrono::{DateTime, Utc};
+
+use super::action::{
+    ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress, HistoryRead, PendingRead, QueueChange, QueueJob,
+};
 use crate::api::Client;
 use crate::bulk::{self, Stop};
-use crate::history::{History, Keeping};
+use crate::history::{History, Keeping, Who};
+use crate::pending::{Queue, Queued};
 
 /// Deletes in flight at most during a bulk delete (the pace adapts below it).
 pub const DEFAULT_BULK_CONCURRENCY: usize = 64;
@@ -141,4 +146,65 @@ pub fn read_history() -> Result<HistoryRead, String> {
         entries: read.entries,
         unreadable: read.unreadable,
     })
+}
+
+/// Reads the queue of pending deletions beside the history; `here` (this connection) tells
+/// which entries were queued through it.
+pub fn read_pending(here: &Who) -> Result<PendingRead, String> {
+    let loaded = Queue::default_place()
+        .and_then(|queue| queue.read())
+        .map_err(|e| e.to_string())?;
+    let mine = loaded
+        .entries
+        .iter()
+        .filter(|q| q.who.server == here.server && q.who.user == here.user)
+        .map(|q| q.record_id.clone())
+        .collect();
+    Ok(PendingRead {
+        entries: loaded.entries,
+        unreadable: loaded.unreadable.len(),
+        here: mine,
+    })
+}
+
+/// Queues the job's records as `who`, from `now` (the server's clock), each with a
+/// `pending.queue` entry in the history (when `keeping` writes one). Nothing is sent.
+pub fn queue_deletes(job: QueueJob, who: &Who, now: DateTime<Utc>, keeping: &Keeping) -> QueueChange {
+    let entries = job
+        .chosen
+        .into_iter()
+        .map(|(record, module, why)| Queued::new(record, module, who.clone(), why, now, job.grace))
+        .collect();
+    match Queue::default_place()
+        .and_then(|queue| crate::pending::queue_and_record(&queue, keeping.recorder(), entries))
+    {
+        Ok(queueing) => QueueChange::Queued {
+            added: queueing.added,
+            already: queueing.already,
+            unrecorded: queueing.unrecorded,
+        },
+        Err(error) => QueueChange::Failed {
+            queueing: true,
+            why: error.to_string(),
+        },
+    }
+}
+
+/// Takes back the queued deletions of `ids`, with a `pending.cancel` entry each in the history.
+pub fn cancel_queued(ids: Vec<String>) -> QueueChange {
+    let cancelled = Queue::default_place().and_then(|queue| {
+        crate::pending::cancel_and_record(&queue, |q| ids.contains(&q.record_id), "koobackup app: cancel")
+    });
+    match cancelled {
+        Ok((cancelled, unrecorded)) => QueueChange::Cancelled {
+            asked: ids,
+            cancelled: cancelled.cancelled,
+            busy: cancelled.busy,
+            unrecorded,
+        },
+        Err(error) => QueueChange::Failed {
+            queueing: false,
+            why: error.to_string(),
+        },
+    }
 }

@@ -22,11 +22,23 @@ pub struct Session {
     pub display_offset: FixedOffset,
     /// The profile's retention policy, which the clean-up view starts with.
     pub retention: Option<crate::retention::Retention>,
+    /// The profile's `delete_grace` (longer than zero): deletes are queued for this long
+    /// instead of being sent (see [`crate::pending`]); `None` sends them at once.
+    pub delete_grace: Option<chrono::Duration>,
     /// The profile's health thresholds: when the Devices view calls a backup late or stale.
     pub health: crate::health::Rules,
     /// Only look: keys that would change the server are refused (and the client sends only
     /// reads).
     pub read_only: bool,
+}
+
+impl Session {
+    /// A time in the display zone, to the minute: `2025-11-03 07:00`.
+    pub fn minutes(&self, time: DateTime<Utc>) -> String {
+        time.with_timezone(&self.display_offset)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
 }
 
 /// The panes that take focus, in Tab order.
@@ -40,6 +52,8 @@ pub enum Pane {
     Devices,
     /// Likewise; opened from the command line (`:history`), not in the Tab order.
     History,
+    /// Likewise (`:pending`): the deletions queued with a grace window.
+    Pending,
 }
 
 impl Pane {

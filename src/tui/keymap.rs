@@ -64,6 +64,7 @@ pub enum Command {
     Devices(DeviceCommand),
     /// The history pane.
     History(HistoryCommand),
+    Pending(PendingCommand),
 }
 
 /// What a key asks of the history pane.
@@ -74,6 +75,15 @@ pub enum HistoryCommand {
     /// Show the entry under the cursor whole.
     Open,
     /// Read the history again.
+    Refresh,
+}
+
+/// What a key asks of the pending-deletions pane (`:pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingCommand {
+    /// Take back the queued deletion under the cursor.
+    Cancel,
+    /// Read the queue again.
     Refresh,
 }
 
@@ -138,6 +148,8 @@ pub enum RecordCommand {
     ToggleMarkedForDeletion,
     /// Clean-up: edit the retention policy for completed backups.
     EditRetention,
+    /// Take back the queued deletions of the marked records, else of the selected one.
+    CancelQueued,
 }
 
 impl Command {
@@ -206,6 +218,7 @@ impl Command {
                 R::ChangeAge(_) => "older".into(),
                 R::ToggleMarkedForDeletion => "toggle-marked".into(),
                 R::EditRetention => "retention".into(),
+                R::CancelQueued => "cancel-queued".into(),
             },
             Command::Devices(command) => match command {
                 DeviceCommand::Refresh => "refresh".into(),
@@ -224,6 +237,10 @@ impl Command {
                 HistoryCommand::Filter => "filter".into(),
                 HistoryCommand::Open => "open".into(),
                 HistoryCommand::Refresh => "refresh".into(),
+            },
+            Command::Pending(command) => match command {
+                PendingCommand::Cancel => "cancel-queued".into(),
+                PendingCommand::Refresh => "refresh".into(),
             },
         }
     }
@@ -294,11 +311,12 @@ pub enum Scope {
     HistoryFilter,
     /// One entry of the history, whole.
     HistoryEntry,
+    PendingPane,
 }
 
 impl Scope {
     /// Every scope, in the order the help overlay lists them.
-    pub const ALL: [Scope; 27] = [
+    pub const ALL: [Scope; 28] = [
         Scope::Global,
         Scope::LocksPane,
         Scope::ActivityPane,
@@ -324,6 +342,7 @@ impl Scope {
         Scope::HistoryPane,
         Scope::HistoryFilter,
         Scope::HistoryEntry,
+        Scope::PendingPane,
         Scope::CommandLine,
         Scope::LogEntry,
     ];
@@ -357,6 +376,7 @@ impl Scope {
             Scope::HistoryPane => "History pane (:history)",
             Scope::HistoryFilter => "History: filter words",
             Scope::HistoryEntry => "History: one entry",
+            Scope::PendingPane => "Pending deletions (:pending)",
         }
     }
 
@@ -390,6 +410,7 @@ impl Scope {
             Scope::HistoryPane => "history",
             Scope::HistoryFilter => "history-filter",
             Scope::HistoryEntry => "history-entry",
+            Scope::PendingPane => "pending",
         }
     }
 }

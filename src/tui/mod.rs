@@ -5,7 +5,7 @@
 //! writes on a writer thread, OSC 52) → results come back as actions. [`draw`] only draws.
 //!
 //! Layout: one folder per feature — `locks/`, `records/` (with `cleanup/` and `bulk/`),
-//! `devices/`, `history/` (the `:history` pane), `shell/` (status bar, activity log, footer, help, quit prompt, command line) —
+//! `devices/`, `history/` (the `:history` pane), `pending/` (the `:pending` pane), `shell/` (status bar, activity log, footer, help, quit prompt, command line) —
 //! each with its state (`mod.rs`), `update.rs` (keys), `replies.rs` (answers), dialogs,
 //! `keys.rs` (its default key table) and `view.rs`. Features read the rest of the app through
 //! [`feature::Ctx`] and ask for the rest through [`feature::Out`]; they meet in [`app`], which
@@ -25,6 +25,7 @@ mod journal_writer;
 pub mod keymap;
 pub mod layout;
 pub mod locks;
+pub mod pending;
 pub mod records;
 pub mod runtime;
 pub mod shell;
@@ -132,6 +133,9 @@ fn session_of(connection: &Connection, journal: &Journal) -> (Session, Vec<actio
         lock_ttl: chrono::Duration::from_std(client.lock_ttl()).unwrap_or(chrono::Duration::MAX),
         display_offset: *Local::now().offset(),
         retention: connection.retention,
+        delete_grace: connection
+            .delete_grace
+            .filter(|grace| *grace > chrono::Duration::zero()),
         // Checked when the config was read; the defaults stand in should that ever change.
         health: connection
             .health_rules(Default::default())
@@ -195,6 +199,7 @@ pub async fn run(
         host: TerminalHost,
         actions,
         results,
+        who: connection.who(),
         switcher: Some(Switcher::new(options, connection, journal_path)),
     };
     let result = runtime.run().await;

@@ -27,7 +27,9 @@ use ratatui::backend::Backend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-use super::action::{Action, ApiCall, ApiReply, ConnectTo, Effect, RequestId, Switched, Unrecorded};
+use super::action::{
+    Action, ApiCall, ApiReply, ConnectTo, Effect, QueueChange, RequestId, Switched, Unrecorded,
+};
 use super::app::App;
 use super::clipboard;
 use super::draw;
@@ -150,6 +152,9 @@ pub struct Runtime<B: Backend, H: Host> {
     /// What `:profile` and `:user` switch; `None` where the app was not started from a
     /// configuration (tests), and then they fail with a message.
     pub switcher: Option<Switcher>,
+    /// Who queues deletions from this app: the connection's server and user (see
+    /// [`Connection::who`]).
+    pub who: history::Who,
 }
 
 /// A connection attempt's outcome, with the options it was made from and its number.
@@ -248,6 +253,8 @@ where
         let mut spinner = tokio::time::interval(SPINNER_INTERVAL);
         spinner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         self.recover_in_background();
+        // The queued deletions, for the marks in the records pane and the Devices view.
+        self.spawn_queue_work(|_| None);
         self.draw()?;
         let exit = loop {
             let action = tokio::select! {
@@ -354,6 +361,7 @@ where
         let warnings = connection.warnings.clone();
         self.client = connection.client.clone();
         self.keeping = connection.history.clone();
+        self.who = connection.who();
         self.journal = JournalWriter::start(
             journal,
             connection.journal_key().to_string(),
@@ -366,6 +374,7 @@ where
             warnings,
         })))?;
         self.recover_in_background();
+        self.spawn_queue_work(|_| None);
         Ok(())
     }
 
@@ -440,10 +449,29 @@ where
                     let _ = actions.send(Action::HistoryRead(effects::read_history()));
                 });
             }
+            Effect::ReadPending => self.spawn_queue_work(|_| None),
+            Effect::QueueDeletes(job) => {
+                let now = self.client.server_now();
+                self.spawn_queue_work(move |who| Some(effects::queue_deletes(job, who, now, &keeping)));
+            }
+            Effect::CancelQueued(ids) => self.spawn_queue_work(move |_| Some(effects::cancel_queued(ids))),
             Effect::CancelBulkDelete(flag) => flag.cancel(),
             Effect::CopyToClipboard(text) => self.host.write_raw(clipboard::osc52(&text).as_bytes())?,
         }
         Ok(())
+    }
+
+    /// Runs `change` on the queue of pending deletions off the loop (it reads and writes files)
+    /// and reports what it did, then the queue as it is after it.
+    fn spawn_queue_work(&self, change: impl FnOnce(&history::Who) -> Option<QueueChange> + Send + 'static) {
+        let (actions, who) = (self.actions.clone(), self.who.clone());
+        tokio::task::spawn_blocking(move || {
+            // The receiver is gone only once the app has shut down.
+            if let Some(changed) = change(&who) {
+                let _ = actions.send(Action::QueueChanged(changed));
+            }
+            let _ = actions.send(Action::PendingRead(effects::read_pending(&who)));
+        });
     }
 
     /// Leaves the terminal to the user's editor, editing `text` in a task whose result comes

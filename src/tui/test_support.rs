@@ -44,6 +44,7 @@ pub fn session_named(label: &str, embedded: bool) -> Session {
         lock_ttl: chrono::Duration::seconds(600),
         display_offset: FixedOffset::east_opt(0).unwrap(),
         retention: None,
+        delete_grace: None,
         health: crate::health::Rules::standard(),
         read_only: false,
     }

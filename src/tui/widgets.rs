@@ -91,9 +91,7 @@ impl Chrome<'_> {
 
     /// A time in the display zone: `2025-11-03 07:00`.
     pub fn minutes(&self, time: DateTime<Utc>) -> String {
-        time.with_timezone(&self.session.display_offset)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
+        self.session.minutes(time)
     }
 
     fn border_style(&self, pane: Pane) -> Style {

@@ -1,4 +1,4 @@
-//! The command line (`:`): running what was typed — switching panes (the history pane too),
+//! The command line (`:`): running what was typed — switching panes (the history and pending panes too),
 //! listing a module,
 //! filtering, read-only on and off, quitting, switching profile or user — or saying why not.
 
@@ -32,6 +32,7 @@ impl App {
             LineCommand::Locks => self.focus_pane(Pane::Locks),
             LineCommand::Devices => self.focus_pane(Pane::Devices),
             LineCommand::History => self.focus_pane(Pane::History),
+            LineCommand::Pending => self.focus_pane(Pane::Pending),
             LineCommand::Records(None) => self.focus_pane(Pane::Records),
             LineCommand::Records(Some(module)) => {
                 self.records.set_device_filter(None);

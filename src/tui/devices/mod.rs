@@ -7,6 +7,10 @@
 //! first shown (`r` lists them again), and from the file lists of those records, read in the
 //! background a few at a time and cached: the pane is drawn with what has arrived so far. Ages
 //! and the sparkline's days are counted on the server's clock, which stamped the records.
+//!
+//! Deletions queued with a grace window through this connection are counted apart per device
+//! and module (the app hands them over after each reading of the queue): their records are
+//! still on the server, and still in the other counts, until the queue sends their deletes.
 
 pub mod dialogs;
 pub mod dialogs_view;
@@ -135,6 +139,9 @@ pub struct State {
     cursor: usize,
     offset: usize,
     pub dialog: Option<Dialog>,
+    /// Deletions queued through this connection, per device id and module: counted apart
+    /// (the records are still on the server until the queue sends their deletes).
+    queued: HashMap<(String, ModuleCode), usize>,
 }
 
 impl Default for State {
@@ -155,11 +162,31 @@ impl Default for State {
             cursor: 0,
             offset: 0,
             dialog: None,
+            queued: HashMap::new(),
         }
     }
 }
 
 impl State {
+    /// The deletions queued through this connection, as the queue holds them now.
+    pub fn set_queued(&mut self, queued: &[crate::pending::Queued]) {
+        self.queued.clear();
+        for q in queued {
+            *self
+                .queued
+                .entry((q.device_id().to_string(), q.module))
+                .or_default() += 1;
+        }
+    }
+
+    /// How many deletions of `device_id`'s records of `module` are queued.
+    pub fn queued_of(&self, device_id: &str, module: ModuleCode) -> usize {
+        self.queued
+            .get(&(device_id.to_string(), module))
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn devices(&self) -> &[DeviceEntity] {
         &self.devices
     }

@@ -522,3 +522,47 @@ mod frames {
         insta::assert_snapshot!(screen_of(&app, 110, 30));
     }
 }
+
+#[test]
+fn queued_deletions_are_counted_apart_on_their_module_line() {
+    let mut app = app();
+    loaded(&mut app);
+    // Records 0 and 3 of dev-0 are queued for deletion through this connection.
+    let queued: Vec<crate::pending::Queued> = [0, 3]
+        .map(|n| {
+            let who = crate::history::Who::here(None, "here".into(), "demo".into(), "test".into());
+            let record = record(n, RecordStatus::New);
+            let grace = chrono::Duration::hours(24);
+            crate::pending::Queued::new(
+                record,
+                ModuleCode::AddressBook,
+                who,
+                crate::pending::Why::ByHand,
+                t0(),
+                grace,
+            )
+        })
+        .into();
+    let here = queued.iter().map(|q| q.record_id.clone()).collect();
+    app.update(crate::tui::action::Action::PendingRead(Ok(
+        crate::tui::action::PendingRead {
+            entries: queued,
+            unreadable: 0,
+            here,
+        },
+    )));
+    let screen = screen_of(&app, 110, 40);
+    let line = |name: &str| {
+        screen
+            .lines()
+            .skip_while(|l| !l.contains(name))
+            .nth(3)
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("Pixel 7").contains("1 done · 1 new · 1 to delete · 2 queued"),
+        "{screen}"
+    );
+    assert!(!line("iPad Air").contains("queued"), "{screen}");
+}

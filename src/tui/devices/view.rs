@@ -92,7 +92,8 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, now: D
             if line_area.y >= inner.bottom() {
                 break;
             }
-            let line = module_line(health, pane, chrome, usize::from(inner.width));
+            let queued = pane.queued_of(&device.device_id, health.module);
+            let line = module_line(health, pane, queued, chrome, usize::from(inner.width));
             frame.render_widget(Paragraph::new(line), line_area);
         }
     }
@@ -178,7 +179,14 @@ fn cell(text: &str, columns: usize) -> String {
     format!("{text}{}", " ".repeat(columns - format::width(&text)))
 }
 
-fn module_line(health: &ModuleHealth, pane: &State, chrome: &Chrome, width: usize) -> Line<'static> {
+/// A module's line; `queued` of its records wait in the queue of pending deletions.
+fn module_line(
+    health: &ModuleHealth,
+    pane: &State,
+    queued: usize,
+    chrome: &Chrome,
+    width: usize,
+) -> Line<'static> {
     let (theme, module, figures) = (chrome.theme, health.module, &health.figures);
     let label = Span::raw(cell(
         &format!("   {} {}", module.code(), module.name()),
@@ -219,7 +227,7 @@ fn module_line(health: &ModuleHealth, pane: &State, chrome: &Chrome, width: usiz
     if figures.other > 0 {
         counts.push(format!("{} other", figures.other));
     }
-    let spans = vec![
+    let mut spans = vec![
         label,
         Span::styled(cell(word, WORD_COLUMNS), style),
         Span::styled(cell(&last, LAST_COLUMNS), style),
@@ -227,6 +235,10 @@ fn module_line(health: &ModuleHealth, pane: &State, chrome: &Chrome, width: usiz
         Span::styled(cell(&abandoned, ABANDONED_COLUMNS), theme.warning),
         Span::raw(counts.join(" · ")),
     ];
+    // Apart from the counts by status: still on the server, deleted once the queue sends them.
+    if queued > 0 {
+        spans.push(Span::styled(format!(" · {queued} queued"), theme.critical));
+    }
     fit_spans(spans, width)
 }
 

@@ -43,11 +43,20 @@ impl State {
     }
 
     /// The ages as the pane shows them at `server_now`, to tell whether a tick changed them.
+    /// The time left of queued deletions shown is counted among them (it changes on a tick too).
     pub fn shown_ages(&self, visible_rows: usize, server_now: DateTime<Utc>) -> Vec<String> {
-        self.shown_creations(visible_rows)
+        let mut ages: Vec<String> = self
+            .shown_creations(visible_rows)
             .into_iter()
             .map(|created| format::age(server_now.signed_duration_since(created)))
-            .collect()
+            .collect();
+        let shown = self.visible.iter().skip(self.offset).take(visible_rows);
+        ages.extend(
+            shown
+                .filter_map(|&index| self.queued.get(self.rows.get(index)?.id()))
+                .map(|queued| queued.left(server_now)),
+        );
+        ages
     }
 
     /// When the ages on screen next change, on this machine's clock: the times are the

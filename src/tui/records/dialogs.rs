@@ -1,6 +1,8 @@
 //! The dialogs of the record side: form, details, delete confirmations, one-line fields,
 //! clean-up and bulk delete. Pure state.
 
+use std::collections::HashMap;
+
 use tui_input::Input;
 
 use super::LockedOp;
@@ -9,14 +11,16 @@ use super::cleanup::CleanupView;
 use super::form::{EditedProperties, Field, RecordForm, properties_from_editor};
 use crate::api::{BackupFile, BackupRecord, ModuleCode};
 use crate::bulk::Target;
+use crate::pending::Why;
 use crate::tui::keymap::Scope;
 
 #[derive(Debug, Clone)]
 pub enum Dialog {
     Form(RecordForm),
     Detail(RecordDetail),
-    /// Delete one record: says what is deleted; nothing is sent before "yes".
-    ConfirmDelete(BackupRecord),
+    /// Delete one record (chosen for this reason): says what is deleted, or queued under a
+    /// grace window; nothing is sent before "yes".
+    ConfirmDelete(BackupRecord, Why),
     /// Delete several records: the user types how many.
     ConfirmBulk(BulkConfirm),
     Text(TextField),
@@ -44,7 +48,7 @@ impl Dialog {
             Dialog::Form(form) if form.focus == Field::Module => Scope::RecordFormModule,
             Dialog::Form(_) => Scope::RecordForm,
             Dialog::Detail(_) => Scope::RecordDetail,
-            Dialog::ConfirmDelete(_) | Dialog::ReleaseOrphan(_) => Scope::Confirm,
+            Dialog::ConfirmDelete(..) | Dialog::ReleaseOrphan(_) => Scope::Confirm,
             Dialog::ConfirmBulk(_) => Scope::TypeToConfirm,
             Dialog::Text(field) if field.is_complete() => Scope::CompleteRecord,
             Dialog::Text(_) => Scope::RecordText,
@@ -139,6 +143,9 @@ pub struct BulkConfirm {
     pub error: Option<String>,
     /// The first record shown in the list of what goes (↑/↓).
     pub scroll: usize,
+    /// Why each record was chosen, when a clean-up rule chose it (the others by hand): what a
+    /// queued deletion keeps, to ask the rule again before it is sent.
+    pub reasons: HashMap<String, Why>,
 }
 
 impl BulkConfirm {
@@ -150,7 +157,13 @@ impl BulkConfirm {
             typed: Input::default(),
             error: None,
             scroll: 0,
+            reasons: HashMap::new(),
         }
+    }
+
+    /// Why `record_id` was chosen.
+    pub fn why(&self, record_id: &str) -> Why {
+        self.reasons.get(record_id).cloned().unwrap_or(Why::ByHand)
     }
 
     /// Whether the typed text is the number of records.

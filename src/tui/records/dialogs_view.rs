@@ -31,6 +31,18 @@ pub(in crate::tui::records) struct View<'a> {
     pub server_now: DateTime<Utc>,
 }
 
+/// With the profile's `delete_grace` in force, what a confirmed delete does: "queued, deleted
+/// after 2026-12-07 02:14 (in 1d 0h) unless taken back (u)". `None` without one.
+pub(in crate::tui::records) fn grace_text(app: &View) -> Option<String> {
+    let grace = app.chrome.session.delete_grace?;
+    let due = app.server_now.checked_add_signed(grace)?;
+    Some(format!(
+        "queued, deleted after {} (in {}) unless taken back (u)",
+        app.chrome.minutes(due),
+        format::age(grace)
+    ))
+}
+
 /// Outer width of the small dialogs.
 pub(in crate::tui::records) const DIALOG_WIDTH: u16 = 76;
 /// Column where the form's values start.
@@ -49,7 +61,7 @@ pub fn draw(frame: &mut Frame, screen: Rect, pane: &State, chrome: &Chrome, serv
     match dialog {
         Dialog::Form(form) => draw_form(frame, screen, app, form, theme),
         Dialog::Detail(detail) => draw_detail(frame, screen, app, detail, theme),
-        Dialog::ConfirmDelete(record) => draw_confirm_delete(frame, screen, app, record, theme),
+        Dialog::ConfirmDelete(record, _) => draw_confirm_delete(frame, screen, app, record, theme),
         Dialog::ConfirmBulk(confirm) => draw_confirm_bulk(frame, screen, app, confirm, theme),
         Dialog::Text(field) => draw_text_field(frame, screen, field, theme),
         Dialog::Cleanup(view) => draw_cleanup(frame, screen, app, view, theme),
@@ -380,14 +392,33 @@ fn draw_confirm_delete(frame: &mut Frame, screen: Rect, app: &View, record: &Bac
             )),
         ]),
         Line::from(""),
-        Line::styled(
-            "Its backup files are deleted too. This cannot be undone.",
-            theme.warning,
-        ),
-        lock,
-        Line::from(""),
-        Line::styled("y: delete · n / Esc: keep it", theme.dim),
     ];
+    // With a grace window nothing is sent, so no lock is needed: the record waits in the queue.
+    let lines = match grace_text(app) {
+        Some(grace) => [
+            lines,
+            vec![
+                Line::styled(format!("It is {grace}."), theme.warning),
+                Line::styled("Its backup files go with it then.", theme.warning),
+                Line::from(""),
+                Line::styled("y: queue its deletion · n / Esc: keep it", theme.dim),
+            ],
+        ]
+        .concat(),
+        None => [
+            lines,
+            vec![
+                Line::styled(
+                    "Its backup files are deleted too. This cannot be undone.",
+                    theme.warning,
+                ),
+                lock,
+                Line::from(""),
+                Line::styled("y: delete · n / Esc: keep it", theme.dim),
+            ],
+        ]
+        .concat(),
+    };
     // The lock line may wrap (a holder's name): the box grows with it.
     let inner = usize::from(DIALOG_WIDTH.min(screen.width).saturating_sub(2));
     let rows: usize = lines.iter().map(|line| wrapped_rows(line, inner)).sum();

@@ -13,6 +13,7 @@ pub static KEYS: &[KeyDef] = &[
     bind(RecordsPane, "r", "r", Some("refresh"), "Load the list again from the server", C::Records(R::Refresh)),
     bind(RecordsPane, "c", "c", None, "Complete the record (status new -> completed)", C::Records(R::Complete)),
     bind(RecordsPane, "d Del", "d/Del", Some("delete"), "Delete the marked records, else the selected one (asks first)", C::Records(R::Delete)),
+    bind(RecordsPane, "u", "u", None, "Take back the queued deletion of the marked records, else the selected one", C::Records(R::CancelQueued)),
     bind(RecordsPane, "Space", "Space", Some("mark"), "Mark or unmark the record for a bulk delete", C::Records(R::ToggleMark)),
     bind(RecordsPane, "a", "a", None, "Mark all records matching the filter (again: unmark them)", C::Records(R::MarkAll)),
     bind(RecordsPane, "/", "/", Some("filter"), "Filter loaded records: id, device, status, properties", C::Records(R::LocalFilter)),

@@ -14,10 +14,13 @@ pub mod dialogs;
 pub mod dialogs_view;
 pub mod form;
 pub mod keys;
+mod queued;
 pub mod replies;
 pub mod update;
 pub mod view;
 
+#[cfg(test)]
+mod grace_tests;
 #[cfg(test)]
 mod ownership_tests;
 #[cfg(test)]
@@ -30,6 +33,7 @@ use chrono::{DateTime, Utc};
 use crate::api::client::NewRecord;
 use crate::api::{BackupRecord, ModuleCode, RecordStatus};
 use crate::bulk::{Chosen, Target};
+use crate::pending::Queued;
 pub use dialogs::Dialog;
 
 /// Page size used to list records: the largest the API accepts.
@@ -255,6 +259,8 @@ pub struct State {
     /// The total size of each record's files, for the records whose whole file list was seen
     /// (in the detail view): what deleting them frees, for the clean-up preview.
     known_sizes: HashMap<String, u64>,
+    /// The deletions queued through this connection, by record id (marked in the list).
+    queued: HashMap<String, Queued>,
 }
 
 impl Default for State {
@@ -281,6 +287,7 @@ impl Default for State {
             dialog: None,
             jobs: 0,
             known_sizes: HashMap::new(),
+            queued: HashMap::new(),
         }
     }
 }
@@ -690,6 +697,24 @@ impl State {
     /// The sizes of the records whose file lists were seen whole.
     pub fn known_sizes(&self) -> &HashMap<String, u64> {
         &self.known_sizes
+    }
+
+    /// The deletions queued through this connection, as the queue holds them now.
+    pub fn set_queued(&mut self, queued: impl IntoIterator<Item = Queued>) {
+        self.queued = queued.into_iter().map(|q| (q.record_id.clone(), q)).collect();
+    }
+
+    /// The queued deletion of `record_id`, if one is queued.
+    pub fn queued(&self, record_id: &str) -> Option<&Queued> {
+        self.queued.get(record_id)
+    }
+
+    /// How many of the loaded records are queued for deletion.
+    pub fn queued_count(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|row| self.queued.contains_key(row.id()))
+            .count()
     }
 
     /// A new bulk delete's job number.

@@ -553,7 +553,7 @@ fn a_failed_lock_creation_is_reported_in_the_form() {
 fn deleting_one_record_asks_first_and_cancel_sends_nothing() {
     let mut app = loaded(3);
     assert!(ch(&mut app, 'd').is_empty());
-    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r)) if r.record_id == "9000000"));
+    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r, _)) if r.record_id == "9000000"));
     assert!(ch(&mut app, 'n').is_empty());
     assert!(!app.dialog_open());
     assert_eq!(app.records.rows.len(), 3);
@@ -564,7 +564,7 @@ fn a_stray_enter_does_not_delete_only_y_does() {
     let mut app = loaded(3);
     ch(&mut app, 'd');
     assert!(press(&mut app, KeyCode::Enter).is_empty(), "Enter sends nothing");
-    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r)) if r.record_id == "9000000"));
+    assert!(matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r, _)) if r.record_id == "9000000"));
     assert!(!calls(&ch(&mut app, 'y')).is_empty(), "y deletes");
 }
 
@@ -662,7 +662,7 @@ fn a_click_selects_the_row_drawn_there_and_d_deletes_exactly_it() {
     );
     ch(&mut app, 'd');
     assert!(
-        matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r)) if r.record_id == clicked),
+        matches!(record_dialog(&app), Some(Dialog::ConfirmDelete(r, _)) if r.record_id == clicked),
         "{:?}",
         record_dialog(&app)
     );

@@ -16,6 +16,7 @@ use super::{LIST_PAGE_SIZE, LockedOp, Pending, State};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, LockInfo, ModuleCode, RecordStatus};
 use crate::bulk::{Chosen, Target};
+use crate::pending::Why;
 use crate::tui::action::{ApiCall, BulkDeleteJob, Effect, JobId};
 use crate::tui::effects::DEFAULT_BULK_CONCURRENCY;
 use crate::tui::feature::{Ctx, LogKind};
@@ -58,6 +59,7 @@ impl State {
                 };
             }
             RecordCommand::Delete => return self.ask_to_delete_marked_or_selected(),
+            RecordCommand::CancelQueued => return self.cancel_queued(),
             RecordCommand::ToggleMark => {
                 self.toggle_mark();
                 self.move_cursor(1, rows);
@@ -154,7 +156,11 @@ impl State {
         match self.start_refresh() {
             Some(generation) => {
                 let module = self.module.unwrap_or(ModuleCode::Folder);
-                vec![self.page_request(generation, module, 0, None)]
+                // The queue too: another koobackup may have queued, cancelled or applied.
+                vec![
+                    self.page_request(generation, module, 0, None),
+                    Out::Effect(Effect::ReadPending),
+                ]
             }
             None => vec![State::ask_for_module()],
         }
@@ -201,10 +207,10 @@ impl State {
                 .selected_record()
                 .and_then(|record| changeable_module(&record).map(|_| record))
             {
-                Ok(record) => self.dialog = Some(Dialog::ConfirmDelete(record)),
+                Ok(record) => self.dialog = Some(Dialog::ConfirmDelete(record, Why::ByHand)),
                 Err(notice) => return vec![notice],
             },
-            1 => self.dialog = Some(Dialog::ConfirmDelete(marked[0].clone())),
+            1 => self.dialog = Some(Dialog::ConfirmDelete(marked[0].clone(), Why::ByHand)),
             _ => {
                 if let Some(module) = marked[0].module_code.known() {
                     let targets = marked
@@ -229,8 +235,11 @@ impl State {
         match dialog {
             Dialog::Form(form) => self.form_command(form, command, ctx),
             Dialog::Detail(detail) => self.detail_command(detail, command, ctx),
-            Dialog::ConfirmDelete(record) => match command {
+            Dialog::ConfirmDelete(record, why) => match command {
                 Command::Confirm => match changeable_module(&record) {
+                    Ok(module) if ctx.session.delete_grace.is_some() => {
+                        self.queue_deletes(vec![(record, module, why)], ctx)
+                    }
                     Ok(module) => {
                         let op = LockedOp::Delete {
                             target: Target {
@@ -247,7 +256,7 @@ impl State {
                     record.record_id
                 ))],
                 _ => {
-                    self.dialog = Some(Dialog::ConfirmDelete(record));
+                    self.dialog = Some(Dialog::ConfirmDelete(record, why));
                     Vec::new()
                 }
             },
@@ -372,7 +381,7 @@ impl State {
                 }
             }
             Command::Records(RecordCommand::Delete) => {
-                self.dialog = Some(Dialog::ConfirmDelete(detail.record));
+                self.dialog = Some(Dialog::ConfirmDelete(detail.record, Why::ByHand));
                 return outs;
             }
             Command::Records(RecordCommand::CopyId) => {
@@ -739,7 +748,7 @@ fn files_request(detail: &mut RecordDetail, page: usize) -> Option<Out> {
 
 /// The module a change of `record` takes a lock for; a notice for a record of a module
 /// koobackup does not know, for which no lock can be taken.
-fn changeable_module(record: &BackupRecord) -> Result<ModuleCode, Out> {
+pub(super) fn changeable_module(record: &BackupRecord) -> Result<ModuleCode, Out> {
     record.module_code.known().ok_or_else(|| {
         Out::notice(format!(
             "record {} is in module {}, which koobackup does not know: it cannot be changed",

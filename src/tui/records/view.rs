@@ -11,6 +11,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use super::{LoadState, State};
 use crate::api::{BackupRecord, RecordStatus};
 use crate::format;
+use crate::pending::Queued;
 use crate::tui::feature::Pane;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Chrome;
@@ -67,6 +68,12 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server
             )
         };
         block = block.title_bottom(Line::styled(text, theme.notice));
+    } else if pane.queued_count() > 0 {
+        let text = format!(
+            " {} queued for deletion: u takes one back, :pending lists them ",
+            pane.queued_count()
+        );
+        block = block.title_bottom(Line::styled(text, theme.dim));
     }
     if let Some(message) = empty_message(pane, chrome.session.read_only) {
         let text = vec![Line::from(""), Line::from(message)];
@@ -129,7 +136,8 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server
         .filter_map(|(position, &index)| {
             let record = &pane.rows().get(index)?.record;
             let marked = pane.marked().contains(&record.record_id);
-            let cells = record_cells(record, marked, server_now, offset, device_width, theme);
+            let queued = pane.queued(&record.record_id);
+            let cells = record_cells(record, marked, queued, server_now, offset, device_width, theme);
             let row = Row::new(keep(cells));
             Some(if focused && position == pane.cursor() {
                 row.style(theme.selected)
@@ -239,10 +247,12 @@ fn empty_message(pane: &State, read_only: bool) -> Option<String> {
 }
 
 /// The cells of one record's row, every column (the caller drops those that do not fit); the
-/// device is cut to `device_width` with `…`.
+/// device is cut to `device_width` with `…`. A queued record shows its time left in the status
+/// column.
 fn record_cells(
     record: &BackupRecord,
     marked: bool,
+    queued: Option<&Queued>,
     now: DateTime<Utc>,
     offset: FixedOffset,
     device_width: usize,
@@ -265,13 +275,28 @@ fn record_cells(
     [
         Cell::from(mark),
         Cell::from(format::escape(&record.record_id).into_owned()),
-        Cell::from(record.status.label()).style(status_style(record.status, theme)),
+        match queued {
+            Some(queued) => Cell::from(queued_text(queued, now)).style(theme.critical),
+            None => Cell::from(record.status.label()).style(status_style(record.status, theme)),
+        },
         Cell::from(format::cut(&device, device_width).into_owned()),
         Cell::from(record.version.to_string()),
         Cell::from(time(record.create_time)),
         Cell::from(record.end_time.map(time).unwrap_or_else(|| "—".into())),
         Cell::from(age),
     ]
+}
+
+/// A queued deletion in the status column (13 columns): `queued 23h 5m`, `queued: due`, or
+/// `applying` while a `pending apply` sends it.
+pub fn queued_text(queued: &Queued, server_now: DateTime<Utc>) -> String {
+    if queued.claim.is_some() {
+        queued.left(server_now)
+    } else if queued.is_due(server_now) {
+        "queued: due".into()
+    } else {
+        format!("queued {}", queued.left(server_now))
+    }
 }
 
 /// New records are unfinished (yellow), completed ones fine (green), doomed ones red.

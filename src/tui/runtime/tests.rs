@@ -205,6 +205,7 @@ fn runtime_on(
         actions,
         results,
         switcher: None,
+        who: crate::history::Who::here(None, server.base_url(), "alice".into(), "koobackup test".into()),
     };
     let controls = Controls {
         events: events_in,

@@ -1,4 +1,4 @@
-//! The `:` command line (k9s style): `:locks`, `:records [MODULE]`, `:devices`, `:history`, `:profile NAME`,
+//! The `:` command line (k9s style): `:locks`, `:records [MODULE]`, `:devices`, `:history`, `:pending`, `:profile NAME`,
 //! `:user ID`, `:readonly [on|off]`, `:filter TEXT`, `:q`. Tab completes the command word and the
 //! argument (profile names, modules); ↑/↓ walk the history of this session.
 
@@ -10,8 +10,8 @@ use crate::api::ModuleCode;
 const HISTORY_LIMIT: usize = 100;
 
 /// The commands, as completed and listed when a line is not understood.
-const COMMANDS: [&str; 9] = [
-    "locks", "records", "devices", "history", "profile", "user", "readonly", "filter", "q",
+const COMMANDS: [&str; 10] = [
+    "locks", "records", "devices", "history", "pending", "profile", "user", "readonly", "filter", "q",
 ];
 
 /// What a line asks for.
@@ -21,6 +21,8 @@ pub enum LineCommand {
     Records(Option<ModuleCode>),
     Devices,
     History,
+    /// The deletions queued with a grace window.
+    Pending,
     Profile(String),
     User(String),
     /// `None` toggles.
@@ -137,6 +139,8 @@ pub fn parse(line: &str) -> Result<LineCommand, String> {
         "devices" | "device" | "d" => Ok(LineCommand::Devices),
         "history" | "h" if rest.is_empty() => Ok(LineCommand::History),
         "history" | "h" => Err(format!(":{word} takes nothing after it; / in the pane filters")),
+        "pending" if rest.is_empty() => Ok(LineCommand::Pending),
+        "pending" => Err(format!(":{word} takes nothing after it")),
         "records" | "record" | "r" if rest.is_empty() => Ok(LineCommand::Records(None)),
         "records" | "record" | "r" => ModuleCode::from_user_text(rest)
             .map(|module| LineCommand::Records(Some(module)))
@@ -178,7 +182,7 @@ fn expand(word: &str) -> Result<&str, String> {
 }
 
 fn usage() -> &'static str {
-    "locks, records [MODULE], devices, history, profile NAME, user ID, readonly [on|off], filter TEXT, q"
+    "locks, records [MODULE], devices, history, pending, profile NAME, user ID, readonly [on|off], filter TEXT, q"
 }
 
 #[cfg(test)]

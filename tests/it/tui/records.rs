@@ -38,6 +38,7 @@ impl Driver {
             lock_ttl: chrono::Duration::seconds(600),
             display_offset: FixedOffset::east_opt(0).unwrap(),
             retention: None,
+            delete_grace: None,
             health: koobackup::health::Rules::standard(),
             read_only: false,
         };
@@ -111,6 +112,11 @@ impl Driver {
             Effect::EditInEditor(_) => panic!("no flow here opens the editor (see tui_e2e)"),
             Effect::Connect(_) => panic!("no flow here switches connections (see tui::e2e)"),
             Effect::WithoutHistory(_) | Effect::ReadHistory => panic!("no flow here involves the history"),
+            // The refresh reads the queue of pending deletions: there is none here (no grace).
+            Effect::ReadPending => Vec::new(),
+            Effect::QueueDeletes(_) | Effect::CancelQueued(_) => {
+                panic!("no flow here has a grace window (see tui::e2e)")
+            }
         }
     }
 
@@ -374,7 +380,7 @@ async fn a_single_delete_waits_for_confirmation() {
     let id = driver.app.records.selected().unwrap().id().to_string();
 
     driver.press(KeyCode::Char('d')).await;
-    assert!(matches!(driver.dialog(), Some(Dialog::ConfirmDelete(r)) if r.record_id == id));
+    assert!(matches!(driver.dialog(), Some(Dialog::ConfirmDelete(r, _)) if r.record_id == id));
     driver.press(KeyCode::Esc).await;
     assert!(client.get_record(&id).await.is_ok(), "cancel keeps the record");
 

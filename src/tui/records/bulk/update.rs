@@ -45,6 +45,17 @@ impl State {
                 confirm.typed.reset();
                 confirm.error = None;
             }
+            Command::Confirm if confirm.is_confirmed() && ctx.session.delete_grace.is_some() => {
+                // As loaded now (what the dialog listed); a record gone from the list meanwhile
+                // is left out.
+                let chosen = confirm
+                    .record_ids
+                    .iter()
+                    .filter_map(|id| self.find(id))
+                    .map(|row| (row.record.clone(), confirm.module, confirm.why(row.id())))
+                    .collect();
+                return self.queue_deletes(chosen, ctx);
+            }
             Command::Confirm if confirm.is_confirmed() => {
                 let op = LockedOp::BulkDelete {
                     targets: confirm.targets,

@@ -10,7 +10,7 @@ use super::BulkRun;
 use crate::api::RecordStatus;
 use crate::format;
 use crate::tui::records::dialogs::BulkConfirm;
-use crate::tui::records::dialogs_view::{DIALOG_WIDTH, View};
+use crate::tui::records::dialogs_view::{DIALOG_WIDTH, View, grace_text};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{boxed, centered, input_line, set_input_cursor, wrapped_rows};
 
@@ -43,19 +43,27 @@ pub(in crate::tui::records) fn draw_confirm_bulk(
     lock.spans.insert(0, Span::raw("Lock: "));
     let width = DIALOG_WIDTH.min(screen.width);
     let input_width = usize::from(width.saturating_sub(5));
-    let mut lines = vec![
-        Line::from(vec![
-            Span::raw("Delete "),
-            Span::styled(format!("{n} records"), theme.header),
-            Span::raw(format!(" of {} ({statuses})?", confirm.module)),
-        ]),
-        Line::styled(
-            "Their backup files are deleted too. This cannot be undone.",
+    let grace = grace_text(app);
+    let mut lines = vec![Line::from(vec![
+        Span::raw("Delete "),
+        Span::styled(format!("{n} records"), theme.header),
+        Span::raw(format!(" of {} ({statuses})?", confirm.module)),
+    ])];
+    // With a grace window nothing is sent, so no lock is needed: they wait in the queue.
+    match &grace {
+        Some(grace) => lines.push(Line::styled(
+            format!("They are {grace}, with their backup files."),
             theme.warning,
-        ),
-        lock,
-        Line::from(""),
-    ];
+        )),
+        None => lines.extend([
+            Line::styled(
+                "Their backup files are deleted too. This cannot be undone.",
+                theme.warning,
+            ),
+            lock,
+        ]),
+    }
+    lines.push(Line::from(""));
     // Which records: as many as the screen has room for, from `scroll` (↑/↓).
     // The status bar stays in sight above the question: one row less than the screen.
     let room = usize::from(screen.height.saturating_sub(14)).clamp(1, 8);
@@ -78,8 +86,13 @@ pub(in crate::tui::records) fn draw_confirm_bulk(
         ));
     }
     lines.push(Line::from(""));
+    let verb = if grace.is_some() {
+        "queue their deletion"
+    } else {
+        "delete them"
+    };
     lines.push(Line::from(format!(
-        "Type {n} and press Enter to delete them (Esc keeps them):"
+        "Type {n} and press Enter to {verb} (Esc keeps them):"
     )));
     // Lines that wrap (the lock's holder) push the field down: rows are counted as drawn.
     let inner = usize::from(width.saturating_sub(2));

@@ -4,6 +4,8 @@
 
 use super::CleanupView;
 use crate::bulk::{Chosen, Target};
+use crate::cleanup::{Candidate, CleanupRules};
+use crate::pending::{SavedRules, Why};
 use crate::tui::feature::Ctx;
 use crate::tui::keymap::{Command, RecordCommand};
 use crate::tui::records::dialogs::{BulkConfirm, Dialog};
@@ -89,7 +91,8 @@ impl State {
                     1 => {
                         let record = view.candidates.iter().find(|c| c.record.record_id == ticked[0]);
                         if let Some(candidate) = record {
-                            self.dialog = Some(Dialog::ConfirmDelete(candidate.record.clone()));
+                            let why = rule_why(candidate, &view.rules);
+                            self.dialog = Some(Dialog::ConfirmDelete(candidate.record.clone(), why));
                             return Vec::new();
                         }
                     }
@@ -106,7 +109,13 @@ impl State {
                                     .map(|c| Chosen::of(&c.record)),
                             })
                             .collect();
-                        self.dialog = Some(Dialog::ConfirmBulk(BulkConfirm::new(view.module, targets)));
+                        let mut confirm = BulkConfirm::new(view.module, targets);
+                        confirm.reasons = view
+                            .candidates
+                            .iter()
+                            .map(|c| (c.record.record_id.clone(), rule_why(c, &view.rules)))
+                            .collect();
+                        self.dialog = Some(Dialog::ConfirmBulk(confirm));
                         return Vec::new();
                     }
                 }
@@ -115,5 +124,15 @@ impl State {
         }
         self.dialog = Some(Dialog::Cleanup(view));
         Vec::new()
+    }
+}
+
+/// Why the clean-up chose `candidate`, as a queued deletion keeps it: the rule is asked again
+/// before the delete is sent.
+fn rule_why(candidate: &Candidate, rules: &CleanupRules) -> Why {
+    Why::Rule {
+        reason: candidate.reason.to_string(),
+        reason_code: candidate.reason.code().to_string(),
+        rules: SavedRules::from(rules),
     }
 }

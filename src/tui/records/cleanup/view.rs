@@ -94,6 +94,8 @@ pub(in crate::tui::records) fn draw_cleanup(
     let ticked = view.ticked().len();
     let action = if app.chrome.session.read_only {
         "read-only: a preview, nothing is deleted"
+    } else if app.chrome.session.delete_grace.is_some() {
+        "Space untick · Enter queue the ticked ones for deletion"
     } else {
         "Space untick · Enter delete the ticked ones"
     };
