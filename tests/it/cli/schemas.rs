@@ -413,3 +413,66 @@ async fn failed_deletes_and_incomplete_listings_have_the_documented_shape() {
         "{errors:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_grace_window_commands_print_the_documented_shape() {
+    let schemas = Schemas::load();
+    let server = spawn_server().await;
+    let ids = crate::support::old_records(&server, "102", 4).await;
+    let cli = Cli::for_server(&server.base_url());
+
+    let queued = cli
+        .run(&[
+            "record", "delete", &ids[0], &ids[1], "--yes", "--grace", "1h", "--json",
+        ])
+        .await;
+    schemas.check("record-delete", &queued.ok().json());
+    let cleanup = cli
+        .run(&[
+            "cleanup",
+            "-m",
+            "102",
+            "--older-than",
+            "1h",
+            "--yes",
+            "--grace",
+            "2h",
+            "--json",
+        ])
+        .await;
+    let cleanup = cleanup.ok().json();
+    schemas.check("cleanup", &cleanup);
+    let outcomes: Vec<&str> = cleanup["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "already-queued").count(),
+        2,
+        "{cleanup:#}"
+    );
+    schemas.check("pending", &cli.run(&["pending", "--json"]).await.ok().json());
+    schemas.check_lines("pending", &cli.run(&["pending", "-o", "jsonl"]).await);
+    schemas.check(
+        "pending-apply",
+        &cli.run(&["pending", "apply", "--json"]).await.ok().json(),
+    );
+    let cancel = cli
+        .run(&["pending", "cancel", &ids[3], "nothing-queued", "--json"])
+        .await;
+    schemas.check("pending-cancel", &cancel.code(5).json());
+
+    server.at_minute(90);
+    schemas.check(
+        "pending-apply",
+        &cli.run(&["pending", "apply", "--dry-run", "--json"])
+            .await
+            .ok()
+            .json(),
+    );
+    let applied = cli.run(&["pending", "apply", "--json"]).await.ok().json();
+    schemas.check("pending-apply", &applied);
+    assert_eq!(applied["applied"].as_array().unwrap().len(), 2, "{applied:#}");
+}
