@@ -234,21 +234,20 @@ pub async fn read_through(
     let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
     // A batch becomes one piece of work for its cached sizes (done at once) and one per record
     // to read.
-    let mut work = batches
-        .flat_map(|batch| {
-            let cache = lock();
-            let (cached, to_read): (Vec<_>, Vec<_>) = batch
-                .into_iter()
-                .map(|record| match cache.get((&record).into()) {
-                    Some(bytes) => Ok((record.record_id, RecordSize::Known(bytes))),
-                    None => Err(record),
-                })
-                .partition(Result::is_ok);
-            let cached: Vec<_> = cached.into_iter().flatten().collect();
-            let cached = (!cached.is_empty()).then_some(Work::Cached(cached));
-            let to_read = to_read.into_iter().filter_map(Result::err).map(Work::Read);
-            futures::stream::iter(cached.into_iter().chain(to_read))
-        });
+    let mut work = batches.flat_map(|batch| {
+        let cache = lock();
+        let (cached, to_read): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|record| match cache.get((&record).into()) {
+                Some(bytes) => Ok((record.record_id, RecordSize::Known(bytes))),
+                None => Err(record),
+            })
+            .partition(Result::is_ok);
+        let cached: Vec<_> = cached.into_iter().flatten().collect();
+        let cached = (!cached.is_empty()).then_some(Work::Cached(cached));
+        let to_read = to_read.into_iter().filter_map(Result::err).map(Work::Read);
+        futures::stream::iter(cached.into_iter().chain(to_read))
+    });
     let mut on_sizes = on_sizes;
     paced(
         &limit,

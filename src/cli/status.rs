@@ -32,10 +32,10 @@ use crate::api::{Client, ModuleCode};
 use crate::connect::{self, ConnectOptions};
 use crate::format;
 use crate::health::rules::Overrides;
+use crate::health::sizes::SIZE_CEILING;
 use crate::health::survey::survey;
 use crate::health::{self, RecordSummary, Rules, State};
 use crate::hooks::{self, HookEvent};
-use crate::health::sizes::SIZE_CEILING;
 use crate::size_cache::{self, SizeCache};
 use report::{Checked, DeviceHealth, Report, UserReport};
 

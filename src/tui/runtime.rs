@@ -150,6 +150,8 @@ pub struct Runtime<B: Backend, H: Host> {
     /// What `:profile` and `:user` switch; `None` where the app was not started from a
     /// configuration (tests), and then they fail with a message.
     pub switcher: Option<Switcher>,
+    /// The Devices view's reading of sizes, through the connection's size cache.
+    pub sizes: effects::SizeReader,
 }
 
 /// A connection attempt's outcome, with the options it was made from and its number.
@@ -354,6 +356,8 @@ where
         let warnings = connection.warnings.clone();
         self.client = connection.client.clone();
         self.keeping = connection.history.clone();
+        self.sizes
+            .switch_to(connection.journal_key(), connection.client.user_id());
         self.journal = JournalWriter::start(
             journal,
             connection.journal_key().to_string(),
@@ -441,6 +445,13 @@ where
                 });
             }
             Effect::CancelBulkDelete(flag) => flag.cancel(),
+            Effect::ReadSizes(request) => {
+                let actions = self.actions.clone();
+                self.sizes.request(&self.client, request, move |read| {
+                    // The receiver is gone only once the app has shut down.
+                    let _ = actions.send(Action::Sizes(read));
+                });
+            }
             Effect::CopyToClipboard(text) => self.host.write_raw(clipboard::osc52(&text).as_bytes())?,
         }
         Ok(())
@@ -502,6 +513,8 @@ where
     /// started but those releases.
     async fn finish_calls_in_flight(&mut self) {
         let deadline = tokio::time::Instant::now() + QUIT_GRACE;
+        // Sizes read so far are kept in the cache; no further one is read.
+        self.sizes.stop();
         let effects = self.app.shut_down();
         self.carry_out_at_exit(effects);
         while self.app.has_work_in_flight() {

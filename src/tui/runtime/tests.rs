@@ -187,6 +187,12 @@ fn runtime_on(
         log: log.clone(),
     };
     let (actions, results) = action_channel();
+    // Beside the journal: each test's own directory.
+    let sizes = effects::SizeReader::new(crate::size_cache::Place::in_dir(
+        journal.parent().map(|dir| dir.join("sizes")),
+        &server.base_url(),
+        "alice",
+    ));
     let journal = Journal::load(journal).expect("journal");
     let runtime = Runtime {
         terminal: Terminal::new(TestBackend::new(100, 30)).unwrap(),
@@ -205,6 +211,7 @@ fn runtime_on(
         actions,
         results,
         switcher: None,
+        sizes,
     };
     let controls = Controls {
         events: events_in,
