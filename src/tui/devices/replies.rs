@@ -197,17 +197,19 @@ impl State {
                 !self.sizes.contains_key(&r.record_id) && self.sizes_wanted.insert(r.record_id.clone())
             })
             .collect();
-        let end = (!self.is_listing()).then(|| match self.listing_error {
-            None => ListingEnd::Complete,
-            Some(_) => ListingEnd::Partial,
-        });
-        (!records.is_empty() || end.is_some()).then(|| {
-            Out::Effect(Effect::ReadSizes(SizeRequest {
-                listing: self.generation,
-                records,
-                end,
-            }))
-        })
+        let end = match (self.is_listing(), &self.listing_error) {
+            (true, _) => None,
+            (false, None) => Some(ListingEnd::Complete),
+            (false, Some(_)) => Some(ListingEnd::Partial),
+        };
+        if records.is_empty() && end.is_none() {
+            return None;
+        }
+        Some(Out::Effect(Effect::ReadSizes(SizeRequest {
+            listing: self.generation,
+            records,
+            end,
+        })))
     }
 
     fn detail_of(&mut self, device_id: &str, module: ModuleCode) -> Option<&mut Detail> {
