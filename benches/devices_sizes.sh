@@ -10,6 +10,7 @@
 #
 #   benches/devices_sizes.sh                           # 50 x 3 x 200 at 50 ms (the issue's setup)
 #   DEVICES=5 RECORDS=20 LATENCY_MS=20 benches/devices_sizes.sh
+#   CARGO="flock /tmp/cargo.lock cargo" benches/devices_sizes.sh   # builds under a lock
 #
 # Targets (issue 25): first start <= 391/4 s; second start <= 1.2 x the floor, 0 file lists.
 set -euo pipefail
@@ -19,11 +20,12 @@ DEVICES=${DEVICES:-50}
 RECORDS=${RECORDS:-200}
 LATENCY_MS=${LATENCY_MS:-50}
 BIN=${KOOBACKUP_BIN:-${CARGO_TARGET_DIR:-target}/release/koobackup}
+CARGO=${CARGO:-cargo}
 if [[ -z ${KOOBACKUP_BIN:-} ]]; then
-  cargo build --release --quiet
+  $CARGO build --release --quiet
 fi
 # The harness, as `cargo bench` builds it (optimised).
-HARNESS=$(cargo bench --quiet --bench devices_sizes --no-run --message-format=json 2>/dev/null |
+HARNESS=$($CARGO bench --quiet --bench devices_sizes --no-run --message-format=json 2>/dev/null |
   sed -n 's/.*"executable":"\([^"]*devices_sizes[^"]*\)".*/\1/p' | tail -1)
 [[ -x $HARNESS ]] || { echo "could not build benches/devices_sizes.rs" >&2; exit 1; }
 
