@@ -4,7 +4,8 @@
 //! names (`KOOBACKUP_BASE_URL`, `KOOBACKUP_USER_ID`, `KOOBACKUP_TOKEN`). Without the terminal:
 //! nothing is drawn but a frame at first paint and one at the end.
 //!
-//!   devices_sizes fill DB USER DEVICES RECORDS   # the fleet, into the server's database
+//!   devices_sizes fill DB USER DEVICES RECORDS N # the fleet, into the server's database (every
+//!                                               # Nth record completed, the others `new`)
 //!   devices_sizes load DEVICES                  # the view with sizes: prints its timings
 //!   devices_sizes floor DEVICES                 # the records alone (sizes not asked for)
 //!
@@ -30,12 +31,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["fill", db, user, devices, records] => {
-            fleet::fill(
+        ["fill", db, user, devices, records, completed_every] => {
+            fleet::fill_with(
                 std::path::Path::new(db),
                 user,
                 devices.parse().unwrap(),
                 records.parse().unwrap(),
+                completed_every.parse().unwrap(),
             );
         }
         [mode @ ("load" | "floor"), devices] => {
@@ -60,7 +62,7 @@ fn main() {
         [] => {}
         other => {
             eprintln!(
-                "usage: devices_sizes fill DB USER DEVICES RECORDS | load DEVICES | floor DEVICES; got {other:?}"
+                "usage: devices_sizes fill DB USER DEVICES RECORDS N | load DEVICES | floor DEVICES; got {other:?}"
             );
             std::process::exit(2);
         }

@@ -401,7 +401,10 @@ async fn fleet(server: &RunningServer, completed: usize) {
             length: Some(1000),
             ..NewBackupFile::default()
         };
-        client.create_file(&lock.lock_id, &record.record_id, &file).await.unwrap();
+        client
+            .create_file(&lock.lock_id, &record.record_id, &file)
+            .await
+            .unwrap();
         if n < completed {
             client
                 .complete_record(&lock.lock_id, &record.record_id, None)
@@ -419,7 +422,10 @@ async fn devices_start(server: &RunningServer, journal: &std::path::Path) -> (Ap
     let before = server.stats().requests;
     let (mut runtime, _controls) = runtime_on(server, journal);
     runtime
-        .apply(Action::Key(KeyEvent::new(KeyCode::Char('D'), KeyModifiers::SHIFT)))
+        .apply(Action::Key(KeyEvent::new(
+            KeyCode::Char('D'),
+            KeyModifiers::SHIFT,
+        )))
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !runtime.app.devices.is_complete() {
@@ -458,7 +464,12 @@ async fn a_second_start_takes_finished_records_sizes_from_the_cache_and_a_damage
 
     let (app, requests) = devices_start(&server, &journal).await;
     assert_eq!(requests, listing + 4, "a first start lists every record's files");
-    assert!(app.devices.sizes().values().all(|s| *s == RecordSize::Known(1000)));
+    assert!(
+        app.devices
+            .sizes()
+            .values()
+            .all(|s| *s == RecordSize::Known(1000))
+    );
     cached_sizes(&server, &journal, 3).await;
 
     let (app, requests) = devices_start(&server, &journal).await;
@@ -468,17 +479,37 @@ async fn a_second_start_takes_finished_records_sizes_from_the_cache_and_a_damage
         "a second start lists the files of the new record alone"
     );
     assert_eq!(app.devices.sizes().len(), 4);
-    assert!(app.devices.sizes().values().all(|s| *s == RecordSize::Known(1000)));
+    assert!(
+        app.devices
+            .sizes()
+            .values()
+            .all(|s| *s == RecordSize::Known(1000))
+    );
     let screen = crate::tui::test_support::screen_of(&app, 110, 30);
-    assert!(screen.contains("100 folder") && screen.contains("3.9 KiB"), "{screen}");
+    assert!(
+        screen.contains("100 folder") && screen.contains("3.9 KiB"),
+        "{screen}"
+    );
 
     // A damaged cache is not trusted: every size is read again, and the cache written anew.
     let sizes = dir.path().join("sizes");
-    let files: Vec<_> = std::fs::read_dir(&sizes).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&sizes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "one cache file for the server and user");
-    std::fs::write(&files[0], b"{\"format\":\"koobackup-sizes-1\",\"records\":{\"1\":").unwrap();
+    std::fs::write(
+        &files[0],
+        b"{\"format\":\"koobackup-sizes-1\",\"records\":{\"1\":",
+    )
+    .unwrap();
     let (app, requests) = devices_start(&server, &journal).await;
     assert_eq!(requests, listing + 4);
-    assert!(app.devices.sizes().values().all(|s| *s == RecordSize::Known(1000)));
+    assert!(
+        app.devices
+            .sizes()
+            .values()
+            .all(|s| *s == RecordSize::Known(1000))
+    );
     cached_sizes(&server, &journal, 3).await;
 }
