@@ -32,7 +32,7 @@ fn main() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["fill", db, user, devices, records, completed_every] => {
-            fleet::fill_with(
+            fleet::fill(
                 std::path::Path::new(db),
                 user,
                 devices.parse().unwrap(),

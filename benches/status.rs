@@ -31,7 +31,7 @@ fn status(c: &mut Criterion) {
         token: USER.1.into(),
     });
     let server = rt.block_on(start(config)).expect("start server");
-    fleet::fill(&db_path, USER.0, DEVICES, RECORDS_PER_MODULE);
+    fleet::fill(&db_path, USER.0, DEVICES, RECORDS_PER_MODULE, 3);
     let base_url = server.base_url();
     let run = |extra: &[&str], cached: bool| {
         let home = dir.path().join("home");

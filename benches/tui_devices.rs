@@ -40,7 +40,7 @@ type Stage = fn(&devices::Timings) -> Duration;
 fn devices_view(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let bench = LocalServer::start(&rt);
-    fleet::fill(&bench.db_path, USER.0, DEVICES, RECORDS_PER_MODULE);
+    fleet::fill(&bench.db_path, USER.0, DEVICES, RECORDS_PER_MODULE, 3);
     let mut group = c.benchmark_group("devices_view");
     group
         .sample_size(10)

@@ -7,20 +7,10 @@ use std::time::Duration;
 use chrono::Utc;
 use koobackup::api::ModuleCode;
 
-/// `devices` bound devices of `user`; per device and module `records` records (a third of them
-/// completed, spread over the last 60 days, the newest now), each with one backup file.
-pub fn fill(db_path: &std::path::Path, user: &str, devices: usize, records: usize) {
-    fill_with(db_path, user, devices, records, 3);
-}
-
-/// [`fill`] with every `completed_every`th record completed (the newest first), the others `new`.
-pub fn fill_with(
-    db_path: &std::path::Path,
-    user: &str,
-    devices: usize,
-    records: usize,
-    completed_every: usize,
-) {
+/// `devices` bound devices of `user`; per device and module `records` records (spread over the
+/// last 60 days, the newest now; every `completed_every`th completed from the newest on, the
+/// others `new`), each with one backup file.
+pub fn fill(db_path: &std::path::Path, user: &str, devices: usize, records: usize, completed_every: usize) {
     let mut conn = rusqlite::Connection::open(db_path).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     let tx = conn.transaction().unwrap();
