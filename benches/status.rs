@@ -4,7 +4,7 @@
 //!   server answering at once or 50 ms late (its latency fault) — 1 device listing and 5 record
 //!   pages per module, the modules listed at once;
 //! - `status/sizes_latency_0ms`, `status/sizes_latency_50ms`: with `--sizes` on a first start
-//!   (an empty size cache: one file listing per record, 8 at once);
+//!   (an empty size cache: one file listing per record, at the adaptive pace up to 64 at once);
 //! - `status/sizes_cached_latency_50ms`: the same on a later start, every size in the cache.
 
 use std::process::{Command, Stdio};
@@ -31,7 +31,7 @@ fn status(c: &mut Criterion) {
         token: USER.1.into(),
     });
     let server = rt.block_on(start(config)).expect("start server");
-    fleet::fill(&db_path, USER.0, DEVICES, RECORDS_PER_MODULE);
+    fleet::fill(&db_path, USER.0, DEVICES, RECORDS_PER_MODULE, 3);
     let base_url = server.base_url();
     let run = |extra: &[&str], cached: bool| {
         let home = dir.path().join("home");

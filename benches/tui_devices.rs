@@ -1,28 +1,24 @@
 //! The Devices view against the local server on 127.0.0.1: 50 bound devices × 3 modules × 200
 //! records each (30 000 records, one backup file each), loaded through `App::update` +
-//! `effects::perform` with the calls in flight at once as the runtime runs them.
+//! `effects::perform` with the calls in flight at once as the runtime runs them, and the sizes
+//! read as the runtime reads them (`effects::SizeReader`), on a first start (an empty size
+//! cache). `benches/devices_sizes.sh` measures the second start and a slow link.
 //! - `devices_view/first_paint`: from `D` until a frame shows the devices with partial figures;
+//! - `devices_view/records_listed`: from `D` until the records of every module are listed;
 //! - `devices_view/every_figure`: from `D` until every figure is filled in (records of every
 //!   module listed, the file sizes of every record read).
 //!
 //! Data goes into the database directly (the API has no bulk create), so the bench spends its
 //! time on what it measures.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use koobackup::api::Client;
-use koobackup::tui::action::{Action, ApiReply, Effect};
-use koobackup::tui::draw;
-use koobackup::tui::effects;
-use koobackup::tui::theme::{ColorSupport, Theme};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use koobackup::size_cache::Place;
 use tokio::runtime::Runtime;
-use tokio::task::JoinSet;
 
+#[path = "support/devices.rs"]
+mod devices;
 #[path = "support/fleet.rs"]
 mod fleet;
 mod support;
@@ -31,60 +27,31 @@ use support::{LocalServer, USER, app};
 const DEVICES: usize = 50;
 const RECORDS_PER_MODULE: usize = 200;
 
-/// Opens the Devices view and answers its calls as they complete; returns (time until a frame
-/// with the devices is drawn, time until every figure is in).
-async fn load_devices(client: &Client) -> (Duration, Duration) {
-    let mut app = app();
-    let theme = Theme::new(ColorSupport::TrueColor);
-    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    let started = Instant::now();
-    let mut in_flight = JoinSet::new();
-    let spawn = |effects: Vec<Effect>, in_flight: &mut JoinSet<_>| {
-        for effect in effects {
-            if let Effect::Api { request, call } = effect {
-                let client = client.clone();
-                in_flight.spawn(async move { (request, effects::perform(&client, call).await) });
-            }
-        }
-    };
-    spawn(
-        app.update(Action::Key(KeyEvent::new(
-            KeyCode::Char('D'),
-            KeyModifiers::SHIFT,
-        ))),
-        &mut in_flight,
-    );
-    let mut first_paint = None;
-    while let Some(done) = in_flight.join_next().await {
-        let (request, outcome) = done.unwrap();
-        let effects = app.update(Action::ApiDone(Box::new(ApiReply {
-            request,
-            outcome,
-            latency: Duration::ZERO,
-            finished_at: Utc::now(),
-            clock_offset: Some(chrono::Duration::zero()),
-        })));
-        spawn(effects, &mut in_flight);
-        if first_paint.is_none() && app.devices.devices().len() == DEVICES {
-            terminal.draw(|frame| draw::draw(frame, &app, &theme)).unwrap();
-            first_paint = Some(started.elapsed());
-        }
-    }
-    assert!(app.devices.is_complete(), "every figure is filled in");
-    terminal.draw(|frame| draw::draw(frame, &app, &theme)).unwrap();
-    (first_paint.expect("the devices arrived"), started.elapsed())
+/// A first start: the Devices view loaded with an empty size cache.
+async fn load_devices(client: &koobackup::api::Client) -> devices::Timings {
+    let cache = tempfile::tempdir().unwrap();
+    let place = Place::in_dir(Some(cache.path().to_path_buf()), "bench", USER.0);
+    devices::load(client, app(), DEVICES, Some(place)).await
 }
+
+/// One stage of a load, picked from its timings.
+type Stage = fn(&devices::Timings) -> Duration;
 
 fn devices_view(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     let bench = LocalServer::start(&rt);
-    fleet::fill(&bench.db_path, USER.0, DEVICES, RECORDS_PER_MODULE);
+    fleet::fill(&bench.db_path, USER.0, DEVICES, RECORDS_PER_MODULE, 3);
     let mut group = c.benchmark_group("devices_view");
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(20));
-    for (name, pick) in [("first_paint", 0usize), ("every_figure", 1)] {
+    let stages: [(&str, Stage); 3] = [
+        ("first_paint", |t| t.first_paint),
+        ("records_listed", |t| t.listed),
+        ("every_figure", |t| t.every_figure.expect("sizes were read")),
+    ];
+    for (name, pick) in stages {
         let client = bench.client.clone();
         group.bench_function(name, |b| {
             b.to_async(&rt).iter_custom(|iters| {
@@ -92,8 +59,7 @@ fn devices_view(c: &mut Criterion) {
                 async move {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let (first, all) = load_devices(&client).await;
-                        total += if pick == 0 { first } else { all };
+                        total += pick(&load_devices(&client).await);
                     }
                     total
                 }

@@ -1,6 +1,8 @@
 //! The sizes of backups, kept on disk between runs: KooDrive has no call for a record's size, so
 //! each one costs a listing of its files, and an account's sizes cost thousands of requests on
-//! every start without it. `status --sizes` reads and writes it.
+//! every start without it. `status --sizes` and the app's Devices view read and write it, both
+//! through [`read_through`]: the sizes it knows at once, the others read at the bulk engine's
+//! adaptive pace ([`crate::bulk::limit`]) and kept.
 //!
 //! Only a record whose files are taken as final is kept: a completed one (or one marked to be
 //! deleted), under its id, status, version and end time. A `new` record is still being backed up
@@ -14,14 +16,18 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::api::{BackupRecord, RecordStatus};
+use crate::api::{BackupRecord, Client, RecordStatus};
+use crate::bulk::limit::{Limit, paced};
 use crate::config;
 use crate::health::RecordSummary;
+use crate::health::sizes::{RecordSize, read_size};
 
 /// What a cache file says it is.
 const FORMAT: &str = "koobackup-sizes-1";
@@ -57,14 +63,52 @@ pub struct SizeCache {
     records: HashMap<String, Cached>,
 }
 
+/// Where the cache of one server and user is kept, to open it when sizes are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The directory of cache files; `None` when there is none (nothing is cached then).
+    dir: Option<PathBuf>,
+    server: String,
+    user: String,
+}
+
+impl Place {
+    /// The cache of `server` (its base URL or journal key) and `user` in the cache directory
+    /// (`$XDG_CACHE_HOME/koobackup/sizes/`).
+    pub fn usual(server: &str, user: &str) -> Place {
+        let dir = config::cache_dir().ok().map(|dir| dir.join("sizes"));
+        Place::in_dir(dir, server, user)
+    }
+
+    /// The cache of `server` and `user` among the cache files of `dir`.
+    pub fn in_dir(dir: Option<PathBuf>, server: &str, user: &str) -> Place {
+        Place {
+            dir,
+            server: server.to_string(),
+            user: user.to_string(),
+        }
+    }
+
+    /// The cache of another server and user, in the same directory.
+    pub fn for_connection(&self, server: &str, user: &str) -> Place {
+        Place::in_dir(self.dir.clone(), server, user)
+    }
+
+    /// The cache as its file holds it now.
+    pub fn open(&self) -> SizeCache {
+        let path = self
+            .dir
+            .as_ref()
+            .map(|dir| dir.join(file_name(&self.server, &self.user)));
+        SizeCache::at(path, &self.server, &self.user)
+    }
+}
+
 impl SizeCache {
     /// The cache of `server` (its base URL or journal key) and `user`, read from the cache
     /// directory; empty when there is none or it cannot be trusted.
     pub fn open(server: &str, user: &str) -> SizeCache {
-        let path = config::cache_dir()
-            .ok()
-            .map(|dir| dir.join("sizes").join(file_name(server, user)));
-        SizeCache::at(path, server, user)
+        Place::usual(server, user).open()
     }
 
     /// [`SizeCache::open`] with the file at `path`.
@@ -168,6 +212,72 @@ impl Key<'_> {
             bytes,
         })
     }
+}
+
+/// The sizes of the records `batches` brings, as they come: for each batch, the sizes `cache`
+/// holds are handed to `on_sizes` at once (together), and the other records' file lists are
+/// read at the adaptive pace of [`Limit`] (at most `ceiling` at once, the client's retries
+/// kept), each size handed over as it is known and put in `cache` (which keeps it only if the
+/// record's files are final). `stop` is asked before each list is read: once it says stop,
+/// no further one is begun and the rest are not handed over. The caller saves the cache.
+pub async fn read_through(
+    client: &Client,
+    cache: &Mutex<SizeCache>,
+    batches: impl Stream<Item = Vec<RecordSummary>> + Unpin,
+    ceiling: usize,
+    stop: impl FnMut() -> bool,
+    on_sizes: impl FnMut(Vec<(String, RecordSize)>),
+) {
+    let limit = Arc::new(Limit::new(ceiling));
+    let client = client.with_observer(limit.observer());
+    let client = &client;
+    let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
+    // A batch becomes one piece of work for its cached sizes (done at once) and one per record
+    // to read.
+    let mut work = batches.flat_map(|batch| {
+        let cache = lock();
+        let (cached, to_read): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|record| match cache.get((&record).into()) {
+                Some(bytes) => Ok((record.record_id, RecordSize::Known(bytes))),
+                None => Err(record),
+            })
+            .partition(Result::is_ok);
+        let cached: Vec<_> = cached.into_iter().flatten().collect();
+        let cached = (!cached.is_empty()).then_some(Work::Cached(cached));
+        let to_read = to_read.into_iter().filter_map(Result::err).map(Work::Read);
+        futures::stream::iter(cached.into_iter().chain(to_read))
+    });
+    let mut on_sizes = on_sizes;
+    paced(
+        &limit,
+        &mut work,
+        stop,
+        |work| async move {
+            match work {
+                Work::Cached(sizes) => (None, sizes),
+                Work::Read(record) => {
+                    let size = read_size(client, &record.record_id).await;
+                    let sizes = vec![(record.record_id.clone(), size)];
+                    (Some(record), sizes)
+                }
+            }
+        },
+        |(record, sizes): (Option<RecordSummary>, Vec<(String, RecordSize)>)| {
+            if let (Some(record), Some(bytes)) = (&record, sizes.first().and_then(|(_, s)| s.known())) {
+                lock().put(record.into(), bytes);
+            }
+            on_sizes(sizes);
+        },
+    )
+    .await;
+}
+
+/// What [`read_through`] does for a batch of records.
+enum Work {
+    /// Sizes the cache held: handed over together.
+    Cached(Vec<(String, RecordSize)>),
+    Read(RecordSummary),
 }
 
 /// A name that says nothing of the server or user to someone listing the directory.

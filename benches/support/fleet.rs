@@ -7,9 +7,10 @@ use std::time::Duration;
 use chrono::Utc;
 use koobackup::api::ModuleCode;
 
-/// `devices` bound devices of `user`; per device and module `records` records (a third of them
-/// completed, spread over the last 60 days, the newest now), each with one backup file.
-pub fn fill(db_path: &std::path::Path, user: &str, devices: usize, records: usize) {
+/// `devices` bound devices of `user`; per device and module `records` records (spread over the
+/// last 60 days, the newest now; every `completed_every`th completed from the newest on, the
+/// others `new`), each with one backup file.
+pub fn fill(db_path: &std::path::Path, user: &str, devices: usize, records: usize, completed_every: usize) {
     let mut conn = rusqlite::Connection::open(db_path).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     let tx = conn.transaction().unwrap();
@@ -26,7 +27,7 @@ pub fn fill(db_path: &std::path::Path, user: &str, devices: usize, records: usiz
         .unwrap();
         for module in ModuleCode::ALL {
             for i in 0..records {
-                let status = i64::from(i % 3 == 0);
+                let status = i64::from(i % completed_every.max(1) == 0);
                 let created = now - (i as i64 * 60 * day) / records as i64;
                 tx.execute(
                     "INSERT INTO records (record_id, user_id, module, device_id, status, properties, version, create_time, end_time) \

@@ -4,11 +4,18 @@
 //! a `Retry-After` asks. The same idea as TCP's congestion window, fed by every attempt the
 //! client makes (retries included). Slow start is what makes a slow link fast: at 100 ms a
 //! window grown by one per round trip needs seconds to reach 64, one that doubles needs 0.3 s.
+//!
+//! [`paced`] is the one loop that starts work at that pace: the bulk engine's deletes and the
+//! reading of backup sizes (`status --sizes`, the app's Devices view) both go through it.
 
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::api::client::Attempted;
+use futures::stream::FuturesUnordered;
+use futures::{Stream, StreamExt};
+
+use crate::api::client::{AttemptObserver, Attempted};
 
 /// Where a bulk operation starts.
 pub const START: usize = 8;
@@ -80,6 +87,13 @@ impl Limit {
             .map(|until| until - now)
     }
 
+    /// What a client tells of each attempt (see [`crate::api::Client::with_observer`]), fed
+    /// into this limit.
+    pub fn observer(self: &Arc<Limit>) -> AttemptObserver {
+        let limit = self.clone();
+        AttemptObserver(Arc::new(move |attempt| limit.observe(attempt, Instant::now())))
+    }
+
     /// Takes in one attempt's outcome.
     pub fn observe(&self, attempt: &Attempted, now: Instant) {
         let mut state = self.state();
@@ -109,6 +123,45 @@ impl Limit {
             state.limit += 1;
             state.streak = 0;
             state.peak = state.peak.max(state.limit);
+        }
+    }
+}
+
+/// Runs `work` on the items of `items` as they come, as many at once as `limit` allows and
+/// never while a `Retry-After` holds, handing each result to `on_done` as it ends. Before each
+/// item is taken, `stop` is asked whether to go on: once it says stop, no further item is taken
+/// from `items` (the caller finds the rest there); work already started finishes. Returns once
+/// `items` has ended or `stop` said so, and nothing is under way.
+pub async fn paced<T, O, Fut>(
+    limit: &Limit,
+    items: &mut (impl Stream<Item = T> + Unpin),
+    mut stop: impl FnMut() -> bool,
+    work: impl Fn(T) -> Fut,
+    mut on_done: impl FnMut(O),
+) where
+    Fut: Future<Output = O>,
+{
+    let mut in_flight = FuturesUnordered::new();
+    // No further item is taken: `items` ended, or `stop` said so.
+    let mut ended = false;
+    loop {
+        let paused = limit.pause(Instant::now());
+        let room = !ended && paused.is_none() && in_flight.len() < limit.current();
+        if room && stop() {
+            ended = true;
+        }
+        if ended && in_flight.is_empty() {
+            break;
+        }
+        let take = room && !ended;
+        tokio::select! {
+            biased;
+            item = items.next(), if take => match item {
+                Some(item) => in_flight.push(work(item)),
+                None => ended = true,
+            },
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => on_done(done),
+            () = tokio::time::sleep(paused.unwrap_or_default()), if paused.is_some() => {}
         }
     }
 }

@@ -17,12 +17,7 @@ pub mod limit;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-
-use crate::api::client::AttemptObserver;
 use crate::api::error::ErrorKind;
 use crate::api::{ApiError, BackupRecord, Client, Deleted, RecordStatus};
 use limit::Limit;
@@ -181,56 +176,30 @@ pub async fn delete_all(
     mut on_done: impl FnMut(Done),
 ) -> Summary {
     let limit = Arc::new(Limit::new(options.ceiling));
-    let observer = {
-        let limit = limit.clone();
-        AttemptObserver(Arc::new(move |attempt| limit.observe(attempt, Instant::now())))
-    };
-    let client = client.with_retries(RETRIES).with_observer(observer);
+    let client = client.with_retries(RETRIES).with_observer(limit.observer());
     let mut seen = HashSet::new();
     let mut queue = targets
         .into_iter()
         .filter(|target| seen.insert(target.record_id.clone()));
-    let mut in_flight = FuturesUnordered::new();
     let mut stop = None;
-    loop {
-        let mut paused = None;
-        while stop.is_none() && in_flight.len() < limit.current() {
-            if let Some(wait) = limit.pause(Instant::now()) {
-                paused = Some(wait);
-                break;
+    let client = &client;
+    limit::paced(
+        &limit,
+        &mut futures::stream::iter(&mut queue),
+        || {
+            stop = guard();
+            stop.is_some()
+        },
+        |target: Target| async move {
+            let outcome = delete_one(client, lock_id, &target, options.reread).await;
+            Done {
+                record_id: target.record_id,
+                outcome,
             }
-            if let Some(reason) = guard() {
-                stop = Some(reason);
-                break;
-            }
-            let Some(target) = queue.next() else {
-                break;
-            };
-            let client = &client;
-            in_flight.push(async move {
-                let outcome = delete_one(client, lock_id, &target, options.reread).await;
-                Done {
-                    record_id: target.record_id,
-                    outcome,
-                }
-            });
-        }
-        if in_flight.is_empty() {
-            match paused {
-                Some(wait) => {
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                None => break,
-            }
-        }
-        // While paused, wake at the pause's end too; otherwise at the next answer.
-        let wake = paused.unwrap_or(Duration::from_secs(3600));
-        tokio::select! {
-            Some(done) = in_flight.next() => on_done(done),
-            _ = tokio::time::sleep(wake) => {}
-        }
-    }
+        },
+        &mut on_done,
+    )
+    .await;
     let (peak_concurrency, pushed_back) = limit.summary();
     Summary {
         not_attempted: queue.map(|target| target.record_id).collect(),

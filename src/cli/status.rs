@@ -32,14 +32,12 @@ use crate::api::{Client, ModuleCode};
 use crate::connect::{self, ConnectOptions};
 use crate::format;
 use crate::health::rules::Overrides;
+use crate::health::sizes::SIZE_CEILING;
 use crate::health::survey::survey;
-use crate::health::{self, RecordSize, RecordSummary, Rules, State};
+use crate::health::{self, RecordSummary, Rules, State};
 use crate::hooks::{self, HookEvent};
-use crate::size_cache::SizeCache;
+use crate::size_cache::{self, SizeCache};
 use report::{Checked, DeviceHealth, Report, UserReport};
-
-/// Record file lists read at once per user with `--sizes`.
-const SIZE_CONCURRENCY: usize = 8;
 
 /// The most of the plugin's output a ping carries.
 const MAX_PING_BODY: usize = 10 * 1024;
@@ -265,18 +263,23 @@ async fn check_user(
         devices.retain(|d| args.device.iter().any(|wanted| matches_device(d, wanted)));
     }
     let sizes = if args.sizes {
-        let records: Vec<&RecordSummary> = devices
+        let batch: Vec<RecordSummary> = devices
             .iter()
             .flat_map(|d| survey.records_of(&d.device_id))
+            .cloned()
             .collect();
-        let mut cache = SizeCache::open(cache_key, client.user_id());
-        let sizes =
-            health::sizes::read_sizes(client, &records, |r| cache.get(r.into()), SIZE_CONCURRENCY).await;
-        for record in &records {
-            if let Some(bytes) = sizes.get(&record.record_id).and_then(RecordSize::known) {
-                cache.put((*record).into(), bytes);
-            }
-        }
+        let cache = std::sync::Mutex::new(SizeCache::open(cache_key, client.user_id()));
+        let mut sizes = std::collections::HashMap::new();
+        size_cache::read_through(
+            client,
+            &cache,
+            futures::stream::iter([batch]),
+            SIZE_CEILING,
+            || false,
+            |read| sizes.extend(read),
+        )
+        .await;
+        let mut cache = cache.into_inner().unwrap_or_else(|e| e.into_inner());
         // Sizes of records the survey no longer lists are dropped; a cache that cannot be
         // written only costs the next run its reads.
         let listed: std::collections::HashSet<&str> = survey

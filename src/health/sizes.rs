@@ -1,19 +1,19 @@
 //! The size of a backup: the sizes of its files summed, read page by page from its file list.
-//! KooDrive has no call for a record's size, so each one costs a listing of its files; the app
-//! reads them in the background a few at a time, `status --sizes` all at once with bounded
-//! concurrency. [`RecordSize::after_page`] is the one place a page is added to a record's size,
-//! and [`read_sizes`] the one place the command line reads them, past the sizes a cache
-//! already knows (`crate::size_cache`).
-
-use std::collections::HashMap;
+//! KooDrive has no call for a record's size, so each one costs a listing of its files.
+//! [`RecordSize::after_page`] is the one place a page is added to a record's size, and
+//! [`read_size`] the one place a record's whole file list is read for it; the app's Devices
+//! view and `status --sizes` read many through `crate::size_cache::read_through`, past the
+//! sizes the cache already knows, at the bulk engine's adaptive pace.
 
 use futures::StreamExt;
 
-use super::RecordSummary;
 use crate::api::{BackupFile, Client, DEFAULT_MAX_PAGES, Page};
 
 /// Files asked for per request while sizes are read.
 pub const SIZE_PAGE_SIZE: u32 = 100;
+/// File lists read at once at most while sizes are read (the pace adapts below it: slow start,
+/// halved when the server pushes back).
+pub const SIZE_CEILING: usize = 64;
 
 /// How far the total size of one record's files is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,42 +58,18 @@ impl RecordSize {
     }
 }
 
-/// The sizes of `records`: `known` where it knows them (a size cache), else each file list read
-/// to its end, at most `concurrency` lists at once. A record whose files cannot be listed is
-/// [`RecordSize::Unknown`].
-pub async fn read_sizes(
-    client: &Client,
-    records: &[&RecordSummary],
-    known: impl Fn(&RecordSummary) -> Option<u64>,
-    concurrency: usize,
-) -> HashMap<String, RecordSize> {
-    let mut sizes = HashMap::new();
-    let mut to_read = Vec::new();
-    for record in records {
-        match known(record) {
-            Some(bytes) => {
-                sizes.insert(record.record_id.clone(), RecordSize::Known(bytes));
-            }
-            None => to_read.push(record.record_id.clone()),
-        }
+/// The whole size of one record: its file list read page by page to its end;
+/// [`RecordSize::Unknown`] when a page cannot be read.
+pub async fn read_size(client: &Client, record_id: &str) -> RecordSize {
+    let mut size = None;
+    let mut pages = std::pin::pin!(client.file_pages(record_id, SIZE_PAGE_SIZE, DEFAULT_MAX_PAGES));
+    while let Some(page) = pages.next().await {
+        size = Some(match page {
+            Ok(page) => RecordSize::after_page(size.as_ref(), &page),
+            Err(_) => RecordSize::Unknown,
+        });
     }
-    let read: Vec<(String, RecordSize)> = futures::stream::iter(to_read)
-        .map(|record_id| async move {
-            let mut size = None;
-            let mut pages = std::pin::pin!(client.file_pages(&record_id, SIZE_PAGE_SIZE, DEFAULT_MAX_PAGES));
-            while let Some(page) = pages.next().await {
-                size = Some(match page {
-                    Ok(page) => RecordSize::after_page(size.as_ref(), &page),
-                    Err(_) => RecordSize::Unknown,
-                });
-            }
-            (record_id, size.unwrap_or(RecordSize::Unknown))
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    sizes.extend(read);
-    sizes
+    size.unwrap_or(RecordSize::Unknown)
 }
 
 #[cfg(test)]

@@ -72,6 +72,9 @@ pub enum Action {
     /// ([`Effect::CancelQueued`]) is done; the queue as it is now follows as
     /// [`Action::PendingRead`].
     QueueChanged(QueueChange),
+    /// Devices: sizes of backups, from the size cache or read from their file lists (see
+    /// [`Effect::ReadSizes`]).
+    Sizes(SizesRead),
     /// Something went wrong outside the app's own thread (a background task panicked, the
     /// embedded server stopped): shown in the activity log, never drawn over the screen.
     Background(String),
@@ -381,6 +384,11 @@ pub enum Effect {
     /// Take back the queued deletions of these record ids (those a running `pending apply`
     /// is sending excepted). The answer comes back as [`Action::QueueChanged`].
     CancelQueued(Vec<String>),
+    /// Devices: the sizes of these records, from the size cache at once where it knows them,
+    /// else from their file lists at an adaptive pace (and then kept in the cache); they come
+    /// back in batches as [`Action::Sizes`]. One reading runs at a time: a request of another
+    /// listing stops the one before.
+    ReadSizes(SizeRequest),
     /// Leave the app (the terminal is restored by the runtime).
     Quit,
     /// Remember the module the records pane shows, for the next start.
@@ -469,4 +477,30 @@ pub enum BulkProgress {
     },
     /// No delete of the job is in flight any more. `cancelled` when some were never launched.
     Finished { job: JobId, cancelled: bool },
+}
+
+/// Records of one listing of the Devices view whose sizes are wanted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeRequest {
+    /// The listing they belong to (the devices pane's generation).
+    pub listing: u64,
+    pub records: Vec<crate::health::RecordSummary>,
+    /// `Some` with the listing's last records: no more will come.
+    pub end: Option<ListingEnd>,
+}
+
+/// How a listing ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingEnd {
+    /// Every record was listed: the cache may forget the sizes of records no longer there.
+    Complete,
+    /// It stopped early (a failure, the listing limit): the cache keeps what it holds.
+    Partial,
+}
+
+/// Sizes of records of one listing, as they became known.
+#[derive(Debug, Clone)]
+pub struct SizesRead {
+    pub listing: u64,
+    pub sizes: Vec<(String, crate::health::RecordSize)>,
 }

@@ -71,11 +71,6 @@ impl Pending {
             Pending::Devices(pending) => pending.describe(),
         }
     }
-
-    /// Background calls whose successes are not worth a line in the activity log each.
-    fn is_quiet(&self) -> bool {
-        matches!(self, Pending::Devices(pending) if pending.is_quiet())
-    }
 }
 
 /// Releases to wait for before quitting ("release them" in the quit prompt).
@@ -339,6 +334,10 @@ impl App {
                     Action::Unrecorded(unrecorded) => {
                         self.on_unrecorded(*unrecorded);
                         Vec::new()
+                    }
+                    Action::Sizes(read) => {
+                        let outs = self.devices.sizes_read(read);
+                        self.apply(outs, Pending::Devices)
                     }
                     Action::HistoryRead(read) => {
                         let rows = self.visible_rows();
@@ -709,10 +708,8 @@ impl App {
         };
         let operation = pending.describe();
         let result = reply.outcome.error().map_or(Ok(()), Err);
-        if !pending.is_quiet() || result.is_err() {
-            self.activity
-                .api_call(reply.finished_at, operation.clone(), result, reply.latency);
-        }
+        self.activity
+            .api_call(reply.finished_at, operation.clone(), result, reply.latency);
         if let Some(error) = reply.outcome.error() {
             self.status.last_error = Some((reply.finished_at, format!("{operation}: {error}")));
         }

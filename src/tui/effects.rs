@@ -1,19 +1,36 @@
 //! The one place the app's KooDrive calls run: [`perform`] turns an [`ApiCall`] into its
-//! [`ApiOutcome`], and [`run_bulk_delete`] deletes many records through the bulk engine, as a
-//! plan of the history. A change that leaves no trace but the history is not sent while the
+//! [`ApiOutcome`], [`run_bulk_delete`] deletes many records through the bulk engine, as a
+//! plan of the history, and [`SizeReader`] reads the Devices view's sizes through the size
+//! cache. A change that leaves no trace but the history is not sent while the
 //! history cannot be written ([`perform_kept`], [`run_bulk_delete`] say why instead): the app
 //! asks, and a yes sends it again with [`Keeping::Off`]. Nothing here decides anything; results
 //! go back to the app.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use tokio::sync::mpsc;
 
 use super::action::{
-    ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress, HistoryRead, PendingRead, QueueChange, QueueJob,
+    ApiCall, ApiOutcome, BulkDeleteJob, BulkProgress, CancelFlag, HistoryRead, ListingEnd, PendingRead,
+    QueueChange, QueueJob, SizeRequest, SizesRead,
 };
 use crate::api::Client;
 use crate::bulk::{self, Stop};
+use crate::health::sizes::SIZE_CEILING;
 use crate::history::{History, Keeping, Who};
 use crate::pending::{Queue, Queued};
+use crate::size_cache::{self, Place, SizeCache};
+
+/// Sizes learned go to the app at most this often, together: thousands of answers make a few
+/// dozen redraws, not thousands.
+const SIZES_EVERY: Duration = Duration::from_millis(50);
+/// While a reading learns sizes, the cache is written this often (and at its end): quitting
+/// midway loses no more than this much of the reading.
+const CACHE_SAVE_EVERY: Duration = Duration::from_secs(5);
 
 /// Deletes in flight at most during a bulk delete (the pace adapts below it).
 pub const DEFAULT_BULK_CONCURRENCY: usize = 64;
@@ -135,6 +152,146 @@ pub async fn run_bulk_delete(
         cancelled: !summary.not_attempted.is_empty(),
     });
     Ok(())
+}
+
+/// The Devices view's reading of sizes ([`crate::tui::action::Effect::ReadSizes`]): one at a
+/// time, fed by the pages of a listing as they arrive, through the size cache of the
+/// connection (`place`).
+#[derive(Debug)]
+pub struct SizeReader {
+    place: Place,
+    job: Option<SizeJob>,
+}
+
+#[derive(Debug)]
+struct SizeJob {
+    listing: u64,
+    /// Dropped when the listing ends: the reading then finishes what it was given.
+    requests: mpsc::UnboundedSender<SizeRequest>,
+    stop: CancelFlag,
+}
+
+impl SizeReader {
+    pub fn new(place: Place) -> SizeReader {
+        SizeReader { place, job: None }
+    }
+
+    /// Another connection (`server` as the journal knows it, `user`): the reading under way
+    /// stops, the next one uses that connection's cache (in the same directory).
+    pub fn switch_to(&mut self, server: &str, user: &str) {
+        self.stop();
+        self.place = self.place.for_connection(server, user);
+    }
+
+    /// Stops the reading under way: no further file list is read; what it learned is kept in
+    /// the cache.
+    pub fn stop(&mut self) {
+        if let Some(job) = self.job.take() {
+            job.stop.cancel();
+        }
+    }
+
+    /// Passes `request` to the reading of its listing, started here for a new listing (which
+    /// stops the one before). `report` gets the sizes as they become known.
+    pub fn request(
+        &mut self,
+        client: &Client,
+        request: SizeRequest,
+        report: impl Fn(SizesRead) + Send + 'static,
+    ) {
+        if self
+            .job
+            .as_ref()
+            .is_some_and(|job| job.listing != request.listing)
+        {
+            self.stop();
+        }
+        let last = request.end.is_some();
+        let job = self.job.get_or_insert_with(|| {
+            SizeJob::start(client.clone(), self.place.clone(), request.listing, report)
+        });
+        // The reading ends only after its input: it is there to receive.
+        let _ = job.requests.send(request);
+        if last {
+            self.job = None;
+        }
+    }
+}
+
+impl SizeJob {
+    fn start(
+        client: Client,
+        place: Place,
+        listing: u64,
+        report: impl Fn(SizesRead) + Send + 'static,
+    ) -> SizeJob {
+        let (requests, mut receiver) = mpsc::unbounded_channel::<SizeRequest>();
+        let stop = CancelFlag::default();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            let cache = Mutex::new(place.open());
+            let learned = Mutex::new(Vec::new());
+            let take = || std::mem::take(&mut *learned.lock().unwrap_or_else(|e| e.into_inner()));
+            let mut listed = HashSet::new();
+            let mut end = None;
+            {
+                let batches = futures::stream::poll_fn(|cx| receiver.poll_recv(cx)).map(|request| {
+                    listed.extend(request.records.iter().map(|r| r.record_id.clone()));
+                    end = end.or(request.end);
+                    request.records
+                });
+                let reading = size_cache::read_through(
+                    &client,
+                    &cache,
+                    batches,
+                    SIZE_CEILING,
+                    || stopped.is_cancelled(),
+                    |sizes| learned.lock().unwrap_or_else(|e| e.into_inner()).extend(sizes),
+                );
+                tokio::pin!(reading);
+                let mut every = tokio::time::interval(SIZES_EVERY);
+                let mut saved = Instant::now();
+                loop {
+                    tokio::select! {
+                        () = &mut reading => break,
+                        _ = every.tick() => {
+                            let sizes = take();
+                            if !sizes.is_empty() {
+                                report(SizesRead { listing, sizes });
+                            }
+                            if saved.elapsed() >= CACHE_SAVE_EVERY {
+                                save(&cache, |_| true);
+                                saved = Instant::now();
+                            }
+                        }
+                    }
+                }
+            }
+            let sizes = take();
+            if !sizes.is_empty() {
+                report(SizesRead { listing, sizes });
+            }
+            // Sizes of records no longer listed go once a whole listing showed they are gone.
+            if end == Some(ListingEnd::Complete) && !stopped.is_cancelled() {
+                save(&cache, |id| listed.contains(id));
+            } else {
+                save(&cache, |_| true);
+            }
+        });
+        SizeJob {
+            listing,
+            requests,
+            stop,
+        }
+    }
+}
+
+/// Writes the cache; a cache that cannot be written only costs the next start its reads: a
+/// line in the log, nothing for the user to act on.
+fn save(cache: &Mutex<SizeCache>, keep: impl Fn(&str) -> bool) {
+    if let Err(error) = cache.lock().unwrap_or_else(|e| e.into_inner()).save(keep) {
+        tracing::warn!(%error, "size cache: not written");
+    }
 }
 
 /// Reads the history in its usual place (switched off or not: what was kept stays readable).

@@ -54,6 +54,7 @@ pub use feature::{Pane, Session};
 
 use crate::connect::{ConnectOptions, Connection};
 use crate::journal::Journal;
+use crate::size_cache::Place;
 use journal_writer::JournalWriter;
 use runtime::{Runtime, Switcher, TerminalHost};
 use terminal::TerminalGuard;
@@ -163,6 +164,8 @@ pub async fn run(
     let client = connection.client.clone();
     let server_key = connection.journal_key().to_string();
     let (session, held) = session_of(&connection, &journal);
+    // Sizes are cached under the server as the journal knows it, as `status` does.
+    let sizes = effects::SizeReader::new(Place::usual(&server_key, client.user_id()));
 
     let (actions, results) = runtime::action_channel();
     // Failures off the app's thread reach the activity log, never the screen.
@@ -201,6 +204,7 @@ pub async fn run(
         results,
         who: connection.who(),
         switcher: Some(Switcher::new(options, connection, journal_path)),
+        sizes,
     };
     let result = runtime.run().await;
     let switcher = runtime.switcher.take();

@@ -155,6 +155,8 @@ pub struct Runtime<B: Backend, H: Host> {
     /// Who queues deletions from this app: the connection's server and user (see
     /// [`Connection::who`]).
     pub who: history::Who,
+    /// The Devices view's reading of sizes, through the connection's size cache.
+    pub sizes: effects::SizeReader,
 }
 
 /// A connection attempt's outcome, with the options it was made from and its number.
@@ -362,6 +364,8 @@ where
         self.client = connection.client.clone();
         self.keeping = connection.history.clone();
         self.who = connection.who();
+        self.sizes
+            .switch_to(connection.journal_key(), connection.client.user_id());
         self.journal = JournalWriter::start(
             journal,
             connection.journal_key().to_string(),
@@ -456,6 +460,13 @@ where
             }
             Effect::CancelQueued(ids) => self.spawn_queue_work(move |_| Some(effects::cancel_queued(ids))),
             Effect::CancelBulkDelete(flag) => flag.cancel(),
+            Effect::ReadSizes(request) => {
+                let actions = self.actions.clone();
+                self.sizes.request(&self.client, request, move |read| {
+                    // The receiver is gone only once the app has shut down.
+                    let _ = actions.send(Action::Sizes(read));
+                });
+            }
             Effect::CopyToClipboard(text) => self.host.write_raw(clipboard::osc52(&text).as_bytes())?,
         }
         Ok(())
@@ -530,6 +541,8 @@ where
     /// started but those releases.
     async fn finish_calls_in_flight(&mut self) {
         let deadline = tokio::time::Instant::now() + QUIT_GRACE;
+        // Sizes read so far are kept in the cache; no further one is read.
+        self.sizes.stop();
         let effects = self.app.shut_down();
         self.carry_out_at_exit(effects);
         while self.app.has_work_in_flight() {

@@ -9,7 +9,6 @@ use super::App;
 use crate::api::LockInfo;
 use crate::format;
 use crate::tui::action::{ConnectTo, Effect, Switched};
-use crate::tui::devices;
 use crate::tui::feature::Pane;
 use crate::tui::locks;
 use crate::tui::records;
@@ -103,7 +102,7 @@ impl App {
         self.session.read_only |= self.read_only_chosen;
         self.locks = locks::State::new(switched.held);
         self.records = records::State::default();
-        self.devices = devices::State::default();
+        self.devices.reset();
         self.quit_plan = None;
         self.status.last_error = None;
         self.status.forget_offset();

@@ -4,9 +4,12 @@
 //! (scopes) per module.
 //!
 //! The figures come from the records of all three modules, listed page by page when the pane is
-//! first shown (`r` lists them again), and from the file lists of those records, read in the
-//! background a few at a time and cached: the pane is drawn with what has arrived so far. Ages
-//! and the sparkline's days are counted on the server's clock, which stamped the records.
+//! first shown (`r` lists them again), and from the sizes of those records: each page of records
+//! is handed to the runtime's size reading ([`crate::tui::action::Effect::ReadSizes`]), which
+//! answers at once from the size cache shared with `status --sizes` and reads the other records'
+//! file lists in the background at an adaptive pace. The pane is drawn with what has arrived so
+//! far. Ages and the sparkline's days are counted on the server's clock, which stamped the
+//! records.
 //!
 //! Deletions queued with a grace window through this connection are counted apart per device
 //! and module (the app hands them over after each reading of the queue): their records are
@@ -22,14 +25,12 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::api::{DeviceEntity, ModuleCode};
 pub use crate::health::{RecordSize, RecordSummary};
 use dialogs::Dialog;
 
-/// File-list requests in flight at once while sizes are read in the background.
-pub const SIZE_CONCURRENCY: usize = 4;
 /// Records listed per request.
 pub const RECORDS_PAGE_SIZE: u32 = 100;
 /// Rows one device takes in the pane: its own line and one per module.
@@ -55,10 +56,6 @@ pub enum Pending {
         generation: u64,
         module: ModuleCode,
         page: usize,
-    },
-    Files {
-        generation: u64,
-        record_id: String,
     },
     Scopes {
         device_id: String,
@@ -94,7 +91,6 @@ impl Pending {
         match self {
             Pending::Devices { .. } => "list devices".into(),
             Pending::Records { module, page, .. } => format!("figures {} p{}", module.code(), page + 1),
-            Pending::Files { record_id, .. } => format!("size of {}", short(record_id)),
             Pending::Scopes { device_id, module } => {
                 format!("scopes of {} in {}", short(device_id), module.code())
             }
@@ -106,11 +102,6 @@ impl Pending {
             Pending::DeleteScope { scope_id, .. } => format!("delete scope {scope_id}"),
             Pending::Unbind { device_id } => format!("unbind {}", short(device_id)),
         }
-    }
-
-    /// Background calls whose successes would flood the activity log: only failures are logged.
-    pub fn is_quiet(&self) -> bool {
-        matches!(self, Pending::Files { .. })
     }
 }
 
@@ -130,9 +121,8 @@ pub struct State {
     cursors_seen: HashSet<String>,
     listed: usize,
     sizes: HashMap<String, RecordSize>,
-    /// Records whose sizes are still to be read, and how many are being read.
-    size_queue: VecDeque<String>,
-    sizes_in_flight: usize,
+    /// Records whose sizes were asked for and have not come yet.
+    sizes_wanted: HashSet<String>,
     /// The `/` filter as typed: devices whose name, machine code or id hold it (case aside).
     filter: String,
     /// The device under the cursor among those the filter lets through, and the first shown.
@@ -156,8 +146,7 @@ impl Default for State {
             cursors_seen: HashSet::new(),
             listed: 0,
             sizes: HashMap::new(),
-            size_queue: VecDeque::new(),
-            sizes_in_flight: 0,
+            sizes_wanted: HashSet::new(),
             filter: String::new(),
             cursor: 0,
             offset: 0,
@@ -255,9 +244,18 @@ impl State {
         self.listing_error.as_deref()
     }
 
-    /// Sizes still to be read (queued or being read).
+    /// Sizes asked for that have not come yet.
     pub fn sizes_pending(&self) -> usize {
-        self.size_queue.len() + self.sizes_in_flight
+        self.sizes_wanted.len()
+    }
+
+    /// The pane as before its first showing, for another connection; answers of the listings
+    /// before still come back under their generation, and are ignored.
+    pub fn reset(&mut self) {
+        *self = State {
+            generation: self.generation,
+            ..State::default()
+        };
     }
 
     /// How many devices are late and how many stale under `rules` at `now`, once the devices

@@ -4,8 +4,8 @@ use super::dialogs::{Detail, Dialog, Loading};
 use super::update::Out;
 use super::{Load, Pending, RecordSize, RecordSummary, State};
 use crate::api::error::ErrorKind;
-use crate::api::{ApiError, BackupFile, BackupRecord, DEFAULT_MAX_PAGES, ModuleCode, Page};
-use crate::tui::action::ApiOutcome;
+use crate::api::{ApiError, BackupRecord, DEFAULT_MAX_PAGES, ModuleCode, Page};
+use crate::tui::action::{ApiOutcome, Effect, ListingEnd, SizeRequest, SizesRead};
 use crate::tui::feature::LogKind;
 use crate::tui::records::MAX_LISTED_RECORDS;
 
@@ -29,18 +29,6 @@ impl State {
             ) => {
                 if generation == self.generation {
                     return self.records_page(module, page, result);
-                }
-                Vec::new()
-            }
-            (
-                Pending::Files {
-                    generation,
-                    record_id,
-                },
-                ApiOutcome::FilesPage(result),
-            ) => {
-                if generation == self.generation {
-                    return self.files_page(record_id, result);
                 }
                 Vec::new()
             }
@@ -138,16 +126,15 @@ impl State {
             Err(error) => {
                 self.listing.retain(|m| *m != module);
                 self.listing_error = Some(format!("records of {module}: {error}"));
-                return Vec::new();
+                return self.size_request(Vec::new()).into_iter().collect();
             }
         };
+        let mut summaries = Vec::new();
         for record in &page_data.items {
             let Some(summary) = RecordSummary::of(record) else {
                 continue;
             };
-            if !self.sizes.contains_key(&summary.record_id) {
-                self.size_queue.push_back(summary.record_id.clone());
-            }
+            summaries.push(summary.clone());
             self.records
                 .entry(record.device_info.device_id.clone())
                 .or_default()
@@ -177,24 +164,52 @@ impl State {
                 }
             }
         }
-        outs.extend(self.pump_sizes());
+        outs.extend(self.size_request(summaries));
         outs
     }
 
-    fn files_page(&mut self, record_id: String, result: Result<Page<BackupFile>, ApiError>) -> Vec<Out> {
-        let size = match result {
-            Ok(page) => RecordSize::after_page(self.sizes.get(&record_id), &page),
-            Err(_) => RecordSize::Unknown,
-        };
-        if let RecordSize::Partial { cursor, .. } = &size {
-            let cursor = cursor.clone();
-            self.sizes.insert(record_id.clone(), size);
-            // The same slot goes on to the record's next page.
-            return vec![self.files_request(record_id, Some(cursor))];
+    /// Sizes came (from the cache or the file lists); those of an abandoned listing are
+    /// ignored.
+    pub fn sizes_read(&mut self, read: SizesRead) -> Vec<Out> {
+        if read.listing != self.generation {
+            return Vec::new();
         }
-        self.sizes.insert(record_id, size);
-        self.sizes_in_flight = self.sizes_in_flight.saturating_sub(1);
-        self.pump_sizes()
+        let mut unknown = 0;
+        for (record_id, size) in read.sizes {
+            if self.sizes_wanted.remove(&record_id) {
+                unknown += usize::from(size == RecordSize::Unknown);
+                self.sizes.insert(record_id, size);
+            }
+        }
+        if unknown == 0 {
+            return Vec::new();
+        }
+        let text = format!("the files of {unknown} record(s) could not be listed: size unknown");
+        vec![Out::log(LogKind::Warning, "sizes", text)]
+    }
+
+    /// Asks for the sizes of `records` (those not asked for yet), and says when the listing has
+    /// ended.
+    fn size_request(&mut self, records: Vec<RecordSummary>) -> Option<Out> {
+        let records: Vec<RecordSummary> = records
+            .into_iter()
+            .filter(|r| {
+                !self.sizes.contains_key(&r.record_id) && self.sizes_wanted.insert(r.record_id.clone())
+            })
+            .collect();
+        let end = match (self.is_listing(), &self.listing_error) {
+            (true, _) => None,
+            (false, None) => Some(ListingEnd::Complete),
+            (false, Some(_)) => Some(ListingEnd::Partial),
+        };
+        if records.is_empty() && end.is_none() {
+            return None;
+        }
+        Some(Out::Effect(Effect::ReadSizes(SizeRequest {
+            listing: self.generation,
+            records,
+            end,
+        })))
     }
 
     fn detail_of(&mut self, device_id: &str, module: ModuleCode) -> Option<&mut Detail> {

@@ -4,10 +4,12 @@
 use crossterm::event::KeyCode;
 
 use super::dialogs::{Dialog, Edit, Loading};
-use super::{Load, RecordSize, SIZE_CONCURRENCY};
+use super::{Load, RecordSize};
 use crate::api::model::{ConfigInfo, ScopeDeleteFailedInfo, ScopeDeleteResult, ScopeInfo};
-use crate::api::{BackupFile, BackupRecord, ModuleCode, Page, RecordStatus};
-use crate::tui::action::{ApiCall, ApiOutcome, Effect, RequestId};
+use crate::api::{BackupRecord, ModuleCode, Page, RecordStatus};
+use crate::tui::action::{
+    Action, ApiCall, ApiOutcome, Effect, ListingEnd, RequestId, SizeRequest, SizesRead,
+};
 use crate::tui::app::App;
 use crate::tui::feature::Pane;
 use crate::tui::test_support::{
@@ -24,26 +26,22 @@ fn reply(app: &mut App, request: RequestId, outcome: ApiOutcome) -> Vec<Effect> 
     app.update(reply_measured(request, outcome, t0(), 3, 0))
 }
 
-fn files(sizes: &[u64]) -> Vec<BackupFile> {
-    sizes
+/// The sizes asked of the runtime among `effects`.
+fn size_requests(effects: &[Effect]) -> Vec<SizeRequest> {
+    effects
         .iter()
-        .enumerate()
-        .map(|(i, size)| BackupFile {
-            file_id: i.to_string(),
-            file_name: format!("f{i}"),
-            sha256: None,
-            size: *size,
-            description: None,
-            create_time: None,
+        .filter_map(|effect| match effect {
+            Effect::ReadSizes(request) => Some(request.clone()),
+            _ => None,
         })
         .collect()
 }
 
 /// Shows the pane and answers: three devices, and in module 102 nine records (three per
-/// device), the other modules empty. Returns the size calls that follow.
-fn loaded(app: &mut App) -> Vec<(RequestId, ApiCall)> {
+/// device), the other modules empty. Returns the sizes asked for meanwhile.
+fn loaded(app: &mut App) -> Vec<SizeRequest> {
     let effects = ch(app, 'D');
-    let mut size_calls = Vec::new();
+    let mut requests = Vec::new();
     for (request, call) in calls(&effects) {
         let outcome = match call {
             ApiCall::ListDevices => {
@@ -61,9 +59,29 @@ fn loaded(app: &mut App) -> Vec<(RequestId, ApiCall)> {
             ApiCall::ListRecords { .. } => ApiOutcome::RecordsPage(Ok(Page::new(Vec::new(), None))),
             other => panic!("unexpected {other:?}"),
         };
-        size_calls.extend(calls(&reply(app, request, outcome)));
+        let effects = reply(app, request, outcome);
+        assert!(
+            !effects.iter().any(|e| matches!(
+                e,
+                Effect::Api {
+                    call: ApiCall::ListFiles { .. },
+                    ..
+                }
+            )),
+            "file lists are the size reading's business"
+        );
+        requests.extend(size_requests(&effects));
     }
-    size_calls
+    requests
+}
+
+/// The sizes of `listing` coming back.
+fn sizes_came(app: &mut App, listing: u64, sizes: &[(&str, RecordSize)]) -> Vec<Effect> {
+    let sizes = sizes
+        .iter()
+        .map(|(id, size)| (id.to_string(), size.clone()))
+        .collect();
+    app.update(Action::Sizes(SizesRead { listing, sizes }))
 }
 
 #[test]
@@ -85,69 +103,101 @@ fn showing_the_pane_asks_for_devices_and_the_records_of_every_module_once() {
 }
 
 #[test]
-fn sizes_are_read_a_few_at_a_time_quietly_and_follow_file_cursors() {
+fn each_listed_record_s_size_is_asked_for_once_and_the_listing_s_end_is_said() {
     let mut app = app();
-    let size_calls = loaded(&mut app);
-    assert_eq!(size_calls.len(), SIZE_CONCURRENCY, "only a few at once");
-    assert!(size_calls.iter().all(|(_, c)| matches!(
-        c,
-        ApiCall::ListFiles {
-            page_size: 100,
-            cursor: None,
-            ..
-        }
-    )));
+    let requests = loaded(&mut app);
+    assert_eq!(requests.len(), 1, "the empty pages ask for nothing: {requests:?}");
+    let request = &requests[0];
+    assert_eq!(request.records.len(), 9);
+    assert_eq!(
+        request.end,
+        Some(ListingEnd::Complete),
+        "102 was the last module listed"
+    );
+    assert_eq!(app.devices.sizes_pending(), 9);
+    let listing = request.listing;
+    let id = |n| record(n, RecordStatus::Completed).record_id;
     let log_before = app.activity.entries().len();
-    // The first record has two pages of files.
-    let (first, _) = size_calls[0].clone();
-    let more = reply(
+
+    // Sizes come in batches; one of another listing is ignored.
+    sizes_came(
         &mut app,
-        first,
-        ApiOutcome::FilesPage(Ok(Page::new(files(&[1000, 24]), Some("p2".into())))),
+        listing,
+        &[(&id(0), RecordSize::Known(2048)), (&id(1), RecordSize::Known(10))],
     );
-    let (next, call) = only_call(&more);
-    assert!(
-        matches!(call, ApiCall::ListFiles { cursor: Some(c), .. } if c == "p2"),
-        "the same record goes on"
+    sizes_came(&mut app, listing + 7, &[(&id(2), RecordSize::Known(99))]);
+    assert_eq!(app.devices.sizes().get(&id(0)), Some(&RecordSize::Known(2048)));
+    assert_eq!(
+        app.devices.sizes().get(&id(2)),
+        None,
+        "an abandoned listing's size"
     );
-    let mut pending: Vec<(RequestId, ApiCall)> = size_calls[1..].to_vec();
-    pending.extend(calls(&reply(
-        &mut app,
-        next,
-        ApiOutcome::FilesPage(Ok(Page::new(files(&[1024]), None))),
-    )));
-    let id0 = record(0, RecordStatus::Completed).record_id;
-    assert_eq!(app.devices.sizes().get(&id0), Some(&RecordSize::Known(2048)));
+    assert_eq!(app.devices.sizes_pending(), 7);
     assert_eq!(
         app.activity.entries().len(),
         log_before,
-        "a size read is not logged"
+        "sizes read are not logged"
     );
 
-    // Answering the rest pulls in the remaining records, four at a time.
-    let mut answered = 1;
-    while let Some((request, _)) = pending.pop() {
-        let outcome = if answered == 3 {
-            ApiOutcome::FilesPage(Err(api_error(500, 500001, "boom")))
-        } else {
-            ApiOutcome::FilesPage(Ok(Page::new(files(&[10]), None)))
-        };
-        pending.extend(calls(&reply(&mut app, request, outcome)));
-        answered += 1;
-        assert!(pending.len() <= SIZE_CONCURRENCY);
-    }
-    assert_eq!(answered, 9, "every record's size was asked for once");
+    let rest: Vec<(String, RecordSize)> = (2..9)
+        .map(|n| {
+            (
+                id(n),
+                if n == 4 {
+                    RecordSize::Unknown
+                } else {
+                    RecordSize::Known(10)
+                },
+            )
+        })
+        .collect();
+    let rest: Vec<(&str, RecordSize)> = rest.iter().map(|(id, s)| (id.as_str(), s.clone())).collect();
+    sizes_came(&mut app, listing, &rest);
     assert!(app.devices.is_complete());
     assert!(
         app.activity.entries().len() > log_before,
-        "a failed size read is logged"
+        "a size that could not be read is logged"
     );
+}
+
+#[test]
+fn a_refresh_asks_for_every_size_again_and_a_failed_listing_ends_partial() {
+    let mut app = app();
+    let first = loaded(&mut app);
+    let effects = ch(&mut app, 'r');
+    assert_eq!(
+        app.devices.sizes_pending(),
+        0,
+        "the old listing's sizes are no longer awaited"
+    );
+    let mut requests = Vec::new();
+    for (request, call) in calls(&effects) {
+        let outcome = match call {
+            ApiCall::ListDevices => ApiOutcome::DevicesListed(Ok(Page::new(vec![device(0)], None))),
+            ApiCall::ListRecords { query, .. } if query.module == ModuleCode::AddressBook => {
+                ApiOutcome::RecordsPage(Err(api_error(500, 500001, "boom")))
+            }
+            ApiCall::ListRecords { .. } => {
+                ApiOutcome::RecordsPage(Ok(Page::new(vec![record(0, RecordStatus::Completed)], None)))
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+        requests.extend(size_requests(&reply(&mut app, request, outcome)));
+    }
+    assert!(
+        requests.iter().all(|r| r.listing > first[0].listing),
+        "a new listing"
+    );
+    let asked: usize = requests.iter().map(|r| r.records.len()).sum();
+    assert_eq!(asked, 1, "record 0 once, although two modules listed it");
+    assert_eq!(requests.last().unwrap().end, Some(ListingEnd::Partial));
+    assert_eq!(requests.iter().filter(|r| r.end.is_some()).count(), 1);
 }
 
 #[test]
 fn the_figures_follow_the_records_of_each_device() {
     let mut app = app();
-    let size_calls = loaded(&mut app);
+    loaded(&mut app);
     assert_eq!(app.devices.load(), &Load::Loaded);
     let screen = screen_of(&app, 110, 40);
     assert!(screen.contains("[D] Devices (3)"), "{screen}");
@@ -167,7 +217,6 @@ fn the_figures_follow_the_records_of_each_device() {
         screen.contains("reading figures"),
         "sizes are still being read: {screen}"
     );
-    assert_eq!(size_calls.len(), SIZE_CONCURRENCY);
 }
 
 /// Opens the first device and answers its settings and scopes of 102.
@@ -476,13 +525,14 @@ mod frames {
     #[test]
     fn devices_with_figures_and_sparklines() {
         let mut app = app();
-        let mut pending = loaded(&mut app);
-        while let Some((request, _)) = pending.pop() {
-            pending.extend(calls(&reply(
-                &mut app,
-                request,
-                ApiOutcome::FilesPage(Ok(Page::new(files(&[1_500_000]), None))),
-            )));
+        let requests = loaded(&mut app);
+        for request in requests {
+            let sizes: Vec<(&str, RecordSize)> = request
+                .records
+                .iter()
+                .map(|r| (r.record_id.as_str(), RecordSize::Known(1_500_000)))
+                .collect();
+            sizes_came(&mut app, request.listing, &sizes);
         }
         insta::assert_snapshot!(screen_of(&app, 110, 30));
     }

@@ -5,11 +5,10 @@ use crossterm::event::{Event, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 
 use super::dialogs::{Detail, Dialog, Edit, Selected, parse_scope};
-use super::{Load, Pending, RECORDS_PAGE_SIZE, ROWS_PER_DEVICE, RecordSize, SIZE_CONCURRENCY, State};
+use super::{Load, Pending, RECORDS_PAGE_SIZE, ROWS_PER_DEVICE, State};
 use crate::api::ModuleCode;
 use crate::api::client::RecordQuery;
 use crate::api::model::UpdateConfigRequest;
-use crate::health::sizes::SIZE_PAGE_SIZE;
 use crate::tui::action::ApiCall;
 use crate::tui::keymap::{Command, DeviceCommand};
 use crate::tui::text_input::insert_at_cursor;
@@ -31,7 +30,8 @@ impl State {
         }
     }
 
-    /// Lists the devices and the records of every module again (sizes already read are kept).
+    /// Lists the devices and the records of every module again; their sizes are asked for
+    /// again too (the size cache answers for those that cannot have changed).
     fn start(&mut self) -> Vec<Out> {
         self.generation += 1;
         self.load = Load::Loading;
@@ -40,11 +40,8 @@ impl State {
         self.listing_error = None;
         self.cursors_seen.clear();
         self.listed = 0;
-        self.size_queue.clear();
-        self.sizes_in_flight = 0;
-        // A size half read belongs to the listing abandoned; it is read again whole.
-        self.sizes
-            .retain(|_, size| !matches!(size, RecordSize::Partial { .. }));
+        self.sizes.clear();
+        self.sizes_wanted.clear();
         let mut outs = vec![Out::Call(
             Pending::Devices {
                 generation: self.generation,
@@ -68,38 +65,6 @@ impl State {
                 page,
             },
             ApiCall::ListRecords { query, cursor },
-        )
-    }
-
-    /// Starts reading sizes until [`SIZE_CONCURRENCY`] are being read.
-    pub(super) fn pump_sizes(&mut self) -> Vec<Out> {
-        let mut outs = Vec::new();
-        while self.sizes_in_flight < SIZE_CONCURRENCY {
-            let Some(record_id) = self.size_queue.pop_front() else {
-                break;
-            };
-            let cursor = match self.sizes.get(&record_id) {
-                Some(RecordSize::Known(_) | RecordSize::Unknown) => continue,
-                Some(RecordSize::Partial { cursor, .. }) => Some(cursor.clone()),
-                None => None,
-            };
-            self.sizes_in_flight += 1;
-            outs.push(self.files_request(record_id, cursor));
-        }
-        outs
-    }
-
-    pub(super) fn files_request(&self, record_id: String, cursor: Option<String>) -> Out {
-        Out::Call(
-            Pending::Files {
-                generation: self.generation,
-                record_id: record_id.clone(),
-            },
-            ApiCall::ListFiles {
-                record_id,
-                page_size: SIZE_PAGE_SIZE,
-                cursor,
-            },
         )
     }
 

@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::*;
 use crate::api::{ClientOptions, Credentials, ModuleCode, Token};
+use crate::health::RecordSize;
 use crate::journal::Journal;
 use crate::server::{Faults, RunningServer, ServerConfig, UserCredential};
 use crate::tui::feature::Session;
@@ -187,6 +188,12 @@ fn runtime_on(
         log: log.clone(),
     };
     let (actions, results) = action_channel();
+    // Beside the journal: each test's own directory.
+    let sizes = effects::SizeReader::new(crate::size_cache::Place::in_dir(
+        journal.parent().map(|dir| dir.join("sizes")),
+        &server.base_url(),
+        "alice",
+    ));
     let journal = Journal::load(journal).expect("journal");
     let runtime = Runtime {
         terminal: Terminal::new(TestBackend::new(100, 30)).unwrap(),
@@ -206,6 +213,7 @@ fn runtime_on(
         results,
         switcher: None,
         who: crate::history::Who::here(None, server.base_url(), "alice".into(), "koobackup test".into()),
+        sizes,
     };
     let controls = Controls {
         events: events_in,
@@ -361,4 +369,148 @@ async fn copying_a_lock_id_writes_osc_52_past_the_screen() {
         .find(|e| e.starts_with("raw"))
         .expect("OSC 52 written");
     assert_eq!(raw, format!("raw {}", clipboard::osc52(&lock_id)));
+}
+
+/// Alice's device on `server` with, in folder backup, `completed` completed records and one
+/// still `new`, each with one file of 1000 bytes.
+async fn fleet(server: &RunningServer, completed: usize) {
+    use crate::api::client::NewRecord;
+    use crate::api::model::{BindDeviceRequest, NewBackupFile};
+    let client = Client::new(ClientOptions::new(
+        server.base_url(),
+        Credentials::new("alice", Token::new("alice-token".to_string())),
+    ))
+    .unwrap();
+    let device = client
+        .bind_device(&BindDeviceRequest {
+            machine_code: "PIXEL_7".into(),
+            device_name: Some("Pixel 7".into()),
+            device_os: None,
+        })
+        .await
+        .unwrap();
+    let lock = client.create_lock(ModuleCode::Folder).await.unwrap();
+    for n in 0..=completed {
+        let new = NewRecord {
+            module: ModuleCode::Folder,
+            device_id: device.device_id.clone(),
+            properties: None,
+        };
+        let record = client.create_record(&lock.lock_id, &new).await.unwrap();
+        let file = NewBackupFile {
+            file_name: "backup.tar".into(),
+            length: Some(1000),
+            ..NewBackupFile::default()
+        };
+        client
+            .create_file(&lock.lock_id, &record.record_id, &file)
+            .await
+            .unwrap();
+        if n < completed {
+            client
+                .complete_record(&lock.lock_id, &record.record_id, None)
+                .await
+                .unwrap();
+        }
+    }
+    client.release_lock(&lock.lock_id).await.unwrap();
+}
+
+/// Starts the app on `server` (its size cache beside `journal`), shows the Devices view and
+/// runs the loop's actions until every figure is in; returns the app and how many requests
+/// the server saw meanwhile.
+async fn devices_start(server: &RunningServer, journal: &std::path::Path) -> (App, u64) {
+    let before = server.stats().requests;
+    let (mut runtime, _controls) = runtime_on(server, journal);
+    runtime
+        .apply(Action::Key(KeyEvent::new(
+            KeyCode::Char('D'),
+            KeyModifiers::SHIFT,
+        )))
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !runtime.app.devices.is_complete() {
+        let action = tokio::time::timeout_at(deadline, runtime.results.recv())
+            .await
+            .expect("every figure comes within 10 s")
+            .expect("the loop's channel is open");
+        runtime.apply(action).unwrap();
+    }
+    (runtime.app, server.stats().requests - before)
+}
+
+/// The sizes the cache beside `journal` holds for `server`, once it holds `n` (polled: the
+/// reading writes it after its last sizes went to the app).
+async fn cached_sizes(server: &RunningServer, journal: &std::path::Path, n: usize) {
+    let place = crate::size_cache::Place::in_dir(
+        journal.parent().map(|dir| dir.join("sizes")),
+        &server.base_url(),
+        "alice",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while place.open().len() != n {
+        assert!(Instant::now() < deadline, "the cache never held {n} sizes");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_second_start_takes_finished_records_sizes_from_the_cache_and_a_damaged_cache_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, Faults::default()).await;
+    fleet(&server, 3).await;
+    let journal = dir.path().join("journal.json");
+    // The devices, one page of records per module, and a file list per record (four).
+    let listing = 1 + 3;
+
+    let (app, requests) = devices_start(&server, &journal).await;
+    assert_eq!(requests, listing + 4, "a first start lists every record's files");
+    assert!(
+        app.devices
+            .sizes()
+            .values()
+            .all(|s| *s == RecordSize::Known(1000))
+    );
+    cached_sizes(&server, &journal, 3).await;
+
+    let (app, requests) = devices_start(&server, &journal).await;
+    assert_eq!(
+        requests,
+        listing + 1,
+        "a second start lists the files of the new record alone"
+    );
+    assert_eq!(app.devices.sizes().len(), 4);
+    assert!(
+        app.devices
+            .sizes()
+            .values()
+            .all(|s| *s == RecordSize::Known(1000))
+    );
+    let screen = crate::tui::test_support::screen_of(&app, 110, 30);
+    assert!(
+        screen.contains("100 folder") && screen.contains("3.9 KiB"),
+        "{screen}"
+    );
+
+    // A damaged cache is not trusted: every size is read again, and the cache written anew.
+    let sizes = dir.path().join("sizes");
+    let files: Vec<_> = std::fs::read_dir(&sizes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one cache file for the server and user");
+    std::fs::write(
+        &files[0],
+        b"{\"format\":\"koobackup-sizes-1\",\"records\":{\"1\":",
+    )
+    .unwrap();
+    let (app, requests) = devices_start(&server, &journal).await;
+    assert_eq!(requests, listing + 4);
+    assert!(
+        app.devices
+            .sizes()
+            .values()
+            .all(|s| *s == RecordSize::Known(1000))
+    );
+    cached_sizes(&server, &journal, 3).await;
 }

@@ -248,6 +248,8 @@ pub fn env_for(dir: &Path) -> Vec<(&'static str, PathBuf)> {
         ("KOOBACKUP_DATA_DIR", dir.join("data")),
         ("XDG_CONFIG_HOME", dir.join("config")),
         ("XDG_DATA_HOME", dir.join("data")),
+        // The size cache (the Devices view writes it).
+        ("XDG_CACHE_HOME", dir.join("cache")),
         ("HOME", dir.to_path_buf()),
         ("TERM", PathBuf::from("xterm-256color")),
     ]

@@ -111,6 +111,7 @@ impl Driver {
             }
             Effect::EditInEditor(_) => panic!("no flow here opens the editor (see tui_e2e)"),
             Effect::Connect(_) => panic!("no flow here switches connections (see tui::e2e)"),
+            Effect::ReadSizes(_) => panic!("no flow here shows the Devices view"),
             Effect::WithoutHistory(_) | Effect::ReadHistory => panic!("no flow here involves the history"),
             // The refresh reads the queue of pending deletions: there is none here (no grace).
             Effect::ReadPending => Vec::new(),
