@@ -1281,3 +1281,62 @@ async fn a_delete_in_the_app_is_in_its_history_pane_with_the_record_as_it_was() 
     .await
     .unwrap();
 }
+
+/// Under a profile's `delete_grace`, a delete in the app is queued, not sent: the record stays
+/// on the server, is marked in the list, `:pending` lists it and `u` there takes it back, and
+/// the command line's `koobackup pending` sees the same queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_under_a_grace_window_is_queued_and_taken_back_in_a_real_terminal() {
+    let server = Arc::new(support::spawn_server().await);
+    let seed = server.lock(support::ALICE, "102").await;
+    let record = server.record(support::ALICE, &seed, "102", "nas").await;
+    let record_id = record["recordId"].as_str().unwrap().to_string();
+    server
+        .req_on_server_clock("DELETE", &format!("{}/lock", support::PREFIX))
+        .lock(&seed)
+        .send()
+        .await
+        .expect_ok();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config/koobackup/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!("{}delete_grace = \"24h\"\n", profile("g", &server.base_url())),
+    )
+    .unwrap();
+    let queue = dir.path().join(".local/state/koobackup/history/pending.jsonl");
+    let dir_path = dir.path().to_path_buf();
+    let handle = tokio::runtime::Handle::current();
+    let on_server = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = Tui::run_in_pty(&["--profile", "g"], &dir_path, &[]);
+        tui.wait_text("No locks held");
+        tui.send("R");
+        tui.send("3");
+        tui.wait_text(&record_id);
+        tui.send("d");
+        tui.wait_text("unless taken back");
+        tui.send("y");
+        tui.wait_text("queued 23h");
+        assert_eq!(
+            handle.block_on(server_record_ids(&server, "102")),
+            vec![record_id.clone()],
+            "nothing is sent under a grace window"
+        );
+        let kept = std::fs::read_to_string(&queue).unwrap();
+        assert!(kept.contains(&record_id), "{kept}");
+
+        tui.send(":pending\r");
+        tui.wait_text("by hand");
+        tui.send("u");
+        tui.wait_for("the queue emptied", Duration::from_secs(15), |_| {
+            std::fs::read_to_string(&queue).is_ok_and(|text| !text.contains(&record_id))
+        });
+        tui.send("q");
+        assert!(tui.wait_exit(Duration::from_secs(15)).success());
+    })
+    .await
+    .unwrap();
+    assert_eq!(server_record_ids(&on_server, "102").await.len(), 1);
+}
