@@ -173,6 +173,45 @@ pub mod optional_age {
     }
 }
 
+/// The longest grace window a delete may wait (`--grace`, `delete_grace`): a year.
+pub const MAX_GRACE_DAYS: i64 = 366;
+
+/// A grace window as `--grace` and `delete_grace` read it: an age (`24h`, `90m`, `7d`), or `0`
+/// for none; at most [`MAX_GRACE_DAYS`].
+pub fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(chrono::Duration::zero());
+    }
+    let grace = parse_age(text)?;
+    if grace > chrono::Duration::days(MAX_GRACE_DAYS) {
+        return Err(format!(
+            "{text:?} is longer than a grace window may be ({MAX_GRACE_DAYS}d)"
+        ));
+    }
+    Ok(grace)
+}
+
+/// An optional grace window in a config file (`delete_grace = "24h"`, or `"0"`), read with
+/// [`parse_grace`].
+pub mod optional_grace {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<chrono::Duration>, D::Error> {
+        let text: Option<String> = Option::deserialize(deserializer)?;
+        text.map(|text| super::parse_grace(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<chrono::Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        super::optional_age::serialize(value, serializer)
+    }
+}
+
 /// Time left on a lock as a countdown: `mm:ss`, `h:mm:ss` from an hour up. Whole seconds,
 /// truncated, so a countdown never shows more time than there is.
 pub fn countdown(left: chrono::Duration) -> String {

@@ -54,7 +54,7 @@ pub struct CleanupArgs {
     /// With --yes, queue the candidates instead of deleting them: `koobackup pending apply`
     /// sends each once this long has passed (24h, 7d), if its rule still chooses it and it did
     /// not change. Default: the profile's delete_grace; 0 deletes at once
-    #[arg(long, value_name = "DURATION", value_parser = crate::pending::parse_grace)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::format::parse_grace)]
     pub grace: Option<chrono::Duration>,
     /// Requests in flight at most while deleting; the pace adapts below it
     #[arg(long, value_name = "N", default_value_t = super::record::DEFAULT_CONCURRENCY,
@@ -695,7 +695,7 @@ async fn queue_in_module(
         })
         .collect();
     let queueing = pending::queue(ctx, chosen, grace)?;
-    let now = ctx.client().server_now();
+    let now = Utc::now();
     for candidate in candidates {
         let mut report = CandidateReport::new(candidate);
         let id = &report.record.record_id;

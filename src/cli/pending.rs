@@ -115,18 +115,25 @@ pub struct QueuedJson<'a> {
 }
 
 impl<'a> QueuedJson<'a> {
+    /// `queued` at `now` on this machine's clock (what is due is told on the server's clock,
+    /// estimated with the offset measured when it was queued).
     pub fn new(queued: &'a Queued, now: DateTime<Utc>) -> QueuedJson<'a> {
+        let server_now = queued.server_time(now);
         QueuedJson {
             record_id: &queued.record_id,
             module_code: queued.module,
             device_id: queued.device_id(),
             queued_at: queued.queued_at,
             due_at: queued.due_at,
-            due: queued.is_due(now),
-            seconds_left: (queued.due_at - now).num_seconds().max(0),
+            due: queued.is_due(server_now),
+            seconds_left: (queued.due_at - server_now).num_seconds().max(0),
             why: &queued.why,
             who: &queued.who,
-            claimed_by: queued.claim.as_ref().map(|owner| owner.describe()),
+            claimed_by: queued
+                .claim
+                .as_ref()
+                .filter(|_| queued.being_applied())
+                .map(|owner| owner.describe()),
             record: queued.record.clone(),
         }
     }
@@ -158,17 +165,26 @@ fn queue_error(error: QueueError) -> CliError {
 
 fn list(queue: &Queue, filter: &Filter, profile: Option<String>, out: Output) -> Result<u8, CliError> {
     let loaded = queue.read().map_err(queue_error)?;
-    warn_unreadable(out, loaded.unreadable.len());
+    warn_unreadable(out, queue, loaded.unreadable.len());
     let now = Utc::now();
     let matches = matcher(filter, profile, now)?;
     let shown: Vec<&Queued> = loaded.entries.iter().filter(|q| matches(q)).collect();
     let items: Vec<QueuedJson> = shown.iter().map(|q| QueuedJson::new(q, now)).collect();
-    out.list(&items, "no deletion is queued", || {
+    let empty = if loaded.entries.is_empty() {
+        "no deletion is queued"
+    } else {
+        "no queued deletion matches"
+    };
+    out.list(&items, empty, || {
         let rows: Vec<Vec<String>> = shown.iter().map(|q| row(q, now)).collect();
         out.table(&HEADERS, &rows)
     })?;
     if out.human()
-        && let Some(next) = shown.iter().filter(|q| !q.is_due(now)).map(|q| q.due_at).min()
+        && let Some(next) = shown
+            .iter()
+            .filter(|q| !q.is_due(q.server_time(now)))
+            .map(|q| q.due_locally())
+            .min()
     {
         out.note(&format!(
             "{}; the next is due at {} (in {}). `koobackup pending apply` sends the due ones, \
@@ -181,11 +197,13 @@ fn list(queue: &Queue, filter: &Filter, profile: Option<String>, out: Output) ->
     Ok(Exit::Ok.code())
 }
 
-fn warn_unreadable(out: Output, unreadable: usize) {
+fn warn_unreadable(out: Output, queue: &Queue, unreadable: usize) {
     if unreadable > 0 {
         out.warn(&format!(
-            "{unreadable} line(s) of the queue of pending deletions could not be read (damaged, or \
-             written by a newer koobackup): they are kept, and never sent"
+            "{unreadable} line(s) of the queue of pending deletions ({}) could not be read \
+             (damaged, or written by a newer koobackup): they are kept, and never sent; remove \
+             them from the file by hand if they are no use",
+            queue.path().display()
         ));
     }
 }
@@ -208,15 +226,15 @@ fn matcher(
     let user = filter.user.clone();
     let due = filter.due;
     Ok(move |q: &Queued| {
-        since.is_none_or(|since| q.queued_at >= since)
-            && until.is_none_or(|until| q.queued_at <= until)
+        since.is_none_or(|since| q.queued_locally() >= since)
+            && until.is_none_or(|until| q.queued_locally() <= until)
             && module.is_none_or(|m| q.module == m)
             && device.as_deref().is_none_or(|d| q.on_device(d))
             && user.as_deref().is_none_or(|u| q.who.user == u)
             && profile
                 .as_deref()
                 .is_none_or(|p| q.who.profile.as_deref() == Some(p))
-            && (!due || q.is_due(now))
+            && (!due || q.is_due(q.server_time(now)))
     })
 }
 
@@ -237,8 +255,8 @@ fn row(queued: &Queued, now: DateTime<Utc>) -> Vec<String> {
         queued.module.to_string(),
         queued.device_id().to_string(),
         output::status_name(queued.record.status).to_string(),
-        output::local_minutes(queued.due_at),
-        queued.left(now),
+        output::local_minutes(queued.due_locally()),
+        queued.left(queued.server_time(now)),
         queued.why.describe(),
         format!("{}@{}", queued.who.user, queued.who.host),
     ]
@@ -346,7 +364,10 @@ pub(crate) fn queue(
     let who = ctx.connection.who();
     let entries = chosen
         .into_iter()
-        .map(|(record, module, why)| Queued::new(record, module, who.clone(), why, now, grace))
+        .map(|(record, module, why)| {
+            let offset = ctx.client().clock_offset();
+            Queued::new(record, module, who.clone(), why, now, offset, grace)
+        })
         .collect();
     let queueing = queue_and_record(&queue, ctx.connection.history.recorder(), entries)
         .map_err(|e| CliError::failure(format!("{e}; nothing was queued or deleted")))?;
@@ -358,24 +379,25 @@ pub(crate) fn queue(
     Ok(queueing)
 }
 
-/// "queued, deleted after 2026-12-07 02:14 +01:00 (in 24h 0m) unless cancelled".
+/// "queued, deleted after 2026-12-07 02:14 +01:00 (in 24h 0m) unless cancelled", at `now` on
+/// this machine's clock.
 pub(crate) fn due_text(queued: &Queued, now: DateTime<Utc>) -> String {
     format!(
         "queued, deleted after {} (in {}) unless cancelled",
-        output::local_minutes(queued.due_at),
-        format::age(queued.due_at - now)
+        output::local_minutes(queued.due_locally()),
+        format::age(queued.due_locally() - now)
     )
 }
 
 /// Says what queueing did: each record queued (or queued before), and how to take it back.
 pub(crate) fn print_queued(ctx: &Context, queueing: &Queueing) -> Result<(), CliError> {
     let out = ctx.out;
-    let now = ctx.client().server_now();
+    let now = Utc::now();
     for queued in &queueing.already {
         out.note(&format!(
             "note: record {} was queued already, due at {}; left as it was",
             queued.record_id,
-            output::local_minutes(queued.due_at)
+            output::local_minutes(queued.due_locally())
         ));
     }
     for queued in &queueing.added {
@@ -403,7 +425,7 @@ pub(crate) async fn run_apply(ctx: &mut Context, args: ApplyArgs) -> Result<u8, 
     }
     let queue = Queue::default_place().map_err(queue_error)?;
     let loaded = queue.read().map_err(queue_error)?;
-    warn_unreadable(ctx.out, loaded.unreadable.len());
+    warn_unreadable(ctx.out, &queue, loaded.unreadable.len());
     let here = |q: &Queued| ctx.connection.is_here(&q.who) && args.module.is_none_or(|m| q.module == m);
     let mine: Vec<&Queued> = loaded.entries.iter().filter(|q| here(q)).collect();
     let Some(first) = mine.iter().min_by_key(|q| q.due_at) else {
@@ -428,7 +450,11 @@ pub(crate) async fn run_apply(ctx: &mut Context, args: ApplyArgs) -> Result<u8, 
     let mut applying = Applying {
         dry_run: args.dry_run,
         not_due: mine.iter().filter(|q| !q.is_due(now)).count(),
-        next_due: mine.iter().filter(|q| !q.is_due(now)).map(|q| q.due_at).min(),
+        next_due: mine
+            .iter()
+            .filter(|q| !q.is_due(now))
+            .min_by_key(|q| q.due_at)
+            .map(|q| (q.due_at, q.due_locally())),
         ..Applying::default()
     };
     if args.dry_run {
@@ -573,7 +599,8 @@ struct Applying {
     /// Due, but another apply works on them.
     busy: Vec<Queued>,
     not_due: usize,
-    next_due: Option<DateTime<Utc>>,
+    /// The next due, on the server's clock and on this machine's.
+    next_due: Option<(DateTime<Utc>, DateTime<Utc>)>,
     skipped_modules: Vec<(ModuleCode, CliError)>,
 }
 
@@ -590,7 +617,7 @@ struct AppliedJson<'a> {
 
 fn print_applied(ctx: &Context, applying: &Applying) -> Result<u8, CliError> {
     let out = ctx.out;
-    let now = ctx.client().server_now();
+    let now = Utc::now();
     let exit = exit_of(applying);
     if out.is_json() || out.is_jsonl() {
         let applied: Vec<AppliedJson> = applying
@@ -621,7 +648,7 @@ fn print_applied(ctx: &Context, applying: &Applying) -> Result<u8, CliError> {
             "wouldSend": queued_json(&applying.would_send, now),
             "busy": queued_json(&applying.busy, now),
             "notDue": applying.not_due,
-            "nextDueAt": applying.next_due,
+            "nextDueAt": applying.next_due.map(|(server, _)| server),
             "skippedModules": skipped,
             "exitCode": exit,
         }))?;
@@ -653,10 +680,10 @@ fn print_applied(ctx: &Context, applying: &Applying) -> Result<u8, CliError> {
         match applied.fate {
             Fate::Deleted if out.quiet => out.value(&applied.entry.record_id)?,
             Fate::Deleted => out.sentence(&format!(
-                "deleted record {} and its backup files (queued {} {})",
+                "deleted record {} and its backup files (queued {}: {})",
                 applied.entry.record_id,
-                applied.entry.why.describe(),
-                output::local_minutes(applied.entry.queued_at)
+                output::local_minutes(applied.entry.queued_locally()),
+                applied.entry.why.describe()
             ))?,
             Fate::Failed(_) | Fate::NotSent(_) => {
                 out.warn(&format!("record {}: {text}", applied.entry.record_id));
@@ -685,7 +712,7 @@ fn print_applied(ctx: &Context, applying: &Applying) -> Result<u8, CliError> {
             applying.applied.len()
         )
     };
-    if let Some(next) = applying.next_due {
+    if let Some((_, next)) = applying.next_due {
         summary.push_str(&format!(
             "; {} not due yet, the next at {}",
             applying.not_due,

@@ -90,7 +90,7 @@ pub struct Profile {
     /// (`koobackup pending`), as if `--grace` were given; `--grace 0` sends at once.
     #[serde(
         default,
-        with = "crate::format::optional_age",
+        with = "crate::format::optional_grace",
         skip_serializing_if = "Option::is_none"
     )]
     pub delete_grace: Option<chrono::Duration>,

@@ -22,9 +22,10 @@ use crate::history::{Entry, History, Op, Outcome, Recorder, Who};
 use crate::lease::Owner;
 use crate::retention::Retention;
 
-/// One record queued to be deleted.
+/// One record queued to be deleted. A line with a field this version does not know (a newer
+/// koobackup's condition, say) is not read as one: it is kept, and never acted on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Queued {
     pub record_id: String,
     pub module: ModuleCode,
@@ -35,6 +36,11 @@ pub struct Queued {
     pub queued_at: DateTime<Utc>,
     /// From when `pending apply` sends it (the same clock as `queued_at`).
     pub due_at: DateTime<Utc>,
+    /// The server's clock less this machine's when it was queued, in milliseconds: what the
+    /// commands that work offline (`pending`, the app's marks) add to this machine's clock to
+    /// tell, without asking the server, whether it is due and when it was queued locally.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
     pub who: Who,
     pub why: Why,
     /// A `pending apply` working on it now (so a cancel cannot race its delete); a claim whose
@@ -44,14 +50,15 @@ pub struct Queued {
 }
 
 impl Queued {
-    /// `record` of `module`, chosen by `who` for `why` at `now` (the server's clock), due after
-    /// `grace`.
+    /// `record` of `module`, chosen by `who` for `why` at `now` (the server's clock, which is
+    /// `clock_offset` ahead of this machine's), due after `grace`.
     pub fn new(
         record: BackupRecord,
         module: ModuleCode,
         who: Who,
         why: Why,
         now: DateTime<Utc>,
+        clock_offset: chrono::Duration,
         grace: chrono::Duration,
     ) -> Queued {
         Queued {
@@ -59,6 +66,7 @@ impl Queued {
             module,
             queued_at: now,
             due_at: now.checked_add_signed(grace).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            clock_offset_ms: clock_offset.num_milliseconds(),
             who,
             why,
             claim: None,
@@ -71,14 +79,42 @@ impl Queued {
         Chosen::of(&self.record)
     }
 
+    /// Whether it is due at `now` on the server's clock (as `pending apply` judges it).
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
         self.due_at <= now
     }
 
+    /// The server's clock at `local_now` (this machine's), as far as the offset measured when it
+    /// was queued tells: for the commands that do not ask the server.
+    pub fn server_time(&self, local_now: DateTime<Utc>) -> DateTime<Utc> {
+        local_now + chrono::Duration::milliseconds(self.clock_offset_ms)
+    }
+
+    /// When it was queued, on this machine's clock (what `--since` and `--until` are given in).
+    pub fn queued_locally(&self) -> DateTime<Utc> {
+        self.queued_at - chrono::Duration::milliseconds(self.clock_offset_ms)
+    }
+
+    /// When it is due, on this machine's clock: for showing.
+    pub fn due_locally(&self) -> DateTime<Utc> {
+        self.due_at - chrono::Duration::milliseconds(self.clock_offset_ms)
+    }
+
+    /// Whether a `pending apply` that is still running has claimed it (a claim left by a
+    /// process that is gone counts for nothing).
+    pub fn being_applied(&self) -> bool {
+        self.claim.as_ref().is_some_and(|owner| {
+            !matches!(
+                crate::lease::Standing::of(Some(owner)),
+                crate::lease::Standing::Orphaned | crate::lease::Standing::Unknown
+            )
+        })
+    }
+
     /// How long it has left at `now` (the clock of `due_at`): "23h 5m"; "due" once due,
-    /// "applying" while a `pending apply` has claimed it.
+    /// "applying" while a running `pending apply` has claimed it.
     pub fn left(&self, now: DateTime<Utc>) -> String {
-        if self.claim.is_some() {
+        if self.being_applied() {
             "applying".into()
         } else if self.is_due(now) {
             "due".into()
@@ -103,7 +139,7 @@ impl Queued {
 
 /// Why a record was chosen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
 pub enum Why {
     /// Named by id (`record delete`, the app's delete).
     ByHand,
@@ -130,7 +166,7 @@ impl Why {
 
 /// Clean-up rules as the queue keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SavedRules {
     /// Seconds a `new` record must be old to be abandoned.
     pub stale_new_after_secs: i64,
@@ -166,15 +202,6 @@ pub fn modules(queued: &[Queued]) -> Vec<ModuleCode> {
         .into_iter()
         .filter(|module| queued.iter().any(|q| q.module == *module))
         .collect()
-}
-
-/// A grace window as `--grace` and `delete_grace` read it: an age (`24h`, `90m`, `7d`), or `0`
-/// for none.
-pub fn parse_grace(text: &str) -> Result<chrono::Duration, String> {
-    if text.trim() == "0" {
-        return Ok(chrono::Duration::zero());
-    }
-    crate::format::parse_age(text)
 }
 
 /// What queueing did.

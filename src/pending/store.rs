@@ -44,8 +44,9 @@ pub struct Queue {
 pub struct Loaded {
     /// In the order queued.
     pub entries: Vec<Queued>,
-    /// Lines that are not queued deletions this koobackup can read: kept, never acted on.
-    pub unreadable: Vec<String>,
+    /// Lines that are not queued deletions this koobackup can read: kept byte for byte, never
+    /// acted on.
+    pub unreadable: Vec<Vec<u8>>,
 }
 
 /// What a claim found among the entries it was asked for.
@@ -200,7 +201,7 @@ impl Queue {
         let result = f(&mut loaded);
         let after = serialize(&loaded);
         if after != before {
-            config::write_private_atomically(&self.path(), after.as_bytes()).map_err(write_error)?;
+            config::write_private_atomically(&self.path(), &after).map_err(write_error)?;
         }
         Ok(result)
     }
@@ -208,10 +209,7 @@ impl Queue {
 
 /// Whether a running process (or one whose life cannot be told from here) claimed `entry`.
 fn claim_is_live(entry: &Queued) -> bool {
-    entry
-        .claim
-        .as_ref()
-        .is_some_and(|owner| !matches!(Standing::of(Some(owner)), Standing::Orphaned | Standing::Unknown))
+    entry.being_applied()
 }
 
 fn is_this_process(owner: &Owner) -> bool {
@@ -237,26 +235,26 @@ fn parse(bytes: &[u8]) -> Loaded {
         }
         match serde_json::from_slice::<Queued>(line) {
             Ok(entry) => loaded.entries.push(entry),
-            Err(_) => loaded.unreadable.push(String::from_utf8_lossy(line).into_owned()),
+            Err(_) => loaded.unreadable.push(line.to_vec()),
         }
     }
     loaded
 }
 
-fn serialize(loaded: &Loaded) -> String {
-    let mut text = String::new();
+fn serialize(loaded: &Loaded) -> Vec<u8> {
+    let mut bytes = Vec::new();
     for entry in &loaded.entries {
         // A queued entry is plain data; it always encodes.
-        if let Ok(line) = serde_json::to_string(entry) {
-            text.push_str(&line);
-            text.push('\n');
+        if let Ok(line) = serde_json::to_vec(entry) {
+            bytes.extend_from_slice(&line);
+            bytes.push(b'\n');
         }
     }
     for line in &loaded.unreadable {
-        text.push_str(line);
-        text.push('\n');
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
     }
-    text
+    bytes
 }
 
 #[cfg(test)]
@@ -286,6 +284,7 @@ mod tests {
             who,
             Why::ByHand,
             chrono::Utc::now(),
+            chrono::Duration::zero(),
             chrono::Duration::hours(1),
         )
     }
@@ -335,14 +334,19 @@ mod tests {
         });
         owner.pid = u32::MAX - 1;
         entry.claim = Some(owner);
-        let text = format!(
-            "{}\n{{\"recordId\": \"from a newer koobackup\"}}\nnot json\n",
-            serde_json::to_string(&entry).unwrap()
-        );
-        std::fs::write(queue.path(), text).unwrap();
+        let mut newer = serde_json::to_value(queued("r2")).unwrap();
+        newer["onlyIfTagged"] = "keep-me".into();
+        let mut text =
+            format!("{}\n{newer}\nnot json\n", serde_json::to_string(&entry).unwrap()).into_bytes();
+        text.extend_from_slice(b"bad \xff\xfe bytes\n");
+        std::fs::write(queue.path(), &text).unwrap();
         let loaded = queue.read().unwrap();
         assert_eq!(loaded.entries.len(), 1);
-        assert_eq!(loaded.unreadable.len(), 2);
+        assert_eq!(
+            loaded.unreadable.len(),
+            3,
+            "a field this version does not know is not dropped"
+        );
 
         let cancelled = queue.cancel(|_| true).unwrap();
         assert_eq!(
@@ -350,9 +354,9 @@ mod tests {
             1,
             "a dead apply's claim does not block"
         );
-        let after = std::fs::read_to_string(queue.path()).unwrap();
-        assert!(after.contains("from a newer koobackup"), "{after}");
-        assert!(after.contains("not json"), "{after}");
+        let after = std::fs::read(queue.path()).unwrap();
+        let kept = &text[text.iter().position(|b| *b == b'\n').unwrap() + 1..];
+        assert_eq!(after, kept, "the lines it cannot read are kept byte for byte");
     }
 
     #[test]

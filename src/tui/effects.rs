@@ -324,13 +324,19 @@ pub fn read_pending(here: &Who) -> Result<PendingRead, String> {
     })
 }
 
-/// Queues the job's records as `who`, from `now` (the server's clock), each with a
+/// Queues the job's records as `who`, from `now` (the server's clock, `offset` ahead of this
+/// machine's), each with a
 /// `pending.queue` entry in the history (when `keeping` writes one). Nothing is sent.
-pub fn queue_deletes(job: QueueJob, who: &Who, now: DateTime<Utc>, keeping: &Keeping) -> QueueChange {
+pub fn queue_deletes(
+    job: QueueJob,
+    who: &Who,
+    (now, offset): (DateTime<Utc>, chrono::Duration),
+    keeping: &Keeping,
+) -> QueueChange {
     let entries = job
         .chosen
         .into_iter()
-        .map(|(record, module, why)| Queued::new(record, module, who.clone(), why, now, job.grace))
+        .map(|(record, module, why)| Queued::new(record, module, who.clone(), why, now, offset, job.grace))
         .collect();
     match Queue::default_place()
         .and_then(|queue| crate::pending::queue_and_record(&queue, keeping.recorder(), entries))

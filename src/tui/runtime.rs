@@ -455,8 +455,8 @@ where
             }
             Effect::ReadPending => self.spawn_queue_work(|_| None),
             Effect::QueueDeletes(job) => {
-                let now = self.client.server_now();
-                self.spawn_queue_work(move |who| Some(effects::queue_deletes(job, who, now, &keeping)));
+                let clock = (self.client.server_now(), self.client.clock_offset());
+                self.spawn_queue_work(move |who| Some(effects::queue_deletes(job, who, clock, &keeping)));
             }
             Effect::CancelQueued(ids) => self.spawn_queue_work(move |_| Some(effects::cancel_queued(ids))),
             Effect::CancelBulkDelete(flag) => flag.cancel(),

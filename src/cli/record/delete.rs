@@ -42,7 +42,7 @@ pub struct DeleteArgs {
     /// Queue the deletes instead of sending them: `koobackup pending apply` sends them once
     /// this long has passed (24h, 90m, 7d); `pending cancel` takes them back. Default: the
     /// profile's delete_grace; 0 sends at once
-    #[arg(long, value_name = "DURATION", value_parser = crate::pending::parse_grace)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::format::parse_grace)]
     pub grace: Option<chrono::Duration>,
     #[command(flatten)]
     pub lock: LockChoice,
@@ -334,7 +334,7 @@ fn queue_them(
         .collect();
     let queueing = pending::queue(ctx, chosen, grace)?;
     if ctx.out.is_json() {
-        let now = ctx.client().server_now();
+        let now = chrono::Utc::now();
         ctx.out.json(&serde_json::json!({
             "queued": pending::queued_json(&queueing.added, now),
             "alreadyQueued": pending::queued_json(&queueing.already, now),

@@ -41,7 +41,7 @@ impl App {
                     let text = format!(
                         "record {} was queued already, due at {}: left as it was",
                         queued.record_id,
-                        self.session.minutes(queued.due_at)
+                        self.session.minutes(queued.due_locally())
                     );
                     self.activity.note(self.now, Outcome::Info, "pending", text);
                 }
@@ -50,7 +50,7 @@ impl App {
                         "queued the deletion of {}: deleted after {} (in {}) by `koobackup pending \
                          apply`; u takes it back until then",
                         format::count(added.len(), "record"),
-                        self.session.minutes(first.due_at),
+                        self.session.minutes(first.due_locally()),
                         format::age(first.due_at - self.server_now())
                     );
                     self.activity

@@ -589,6 +589,7 @@ fn queued_deletions_are_counted_apart_on_their_module_line() {
                 who,
                 crate::pending::Why::ByHand,
                 t0(),
+                chrono::Duration::zero(),
                 grace,
             )
         })

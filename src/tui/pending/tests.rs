@@ -45,6 +45,7 @@ fn queued(id: &str, device: &str, why: Why, due_in: i64) -> Queued {
         who,
         why,
         at(due_in) - grace,
+        chrono::Duration::zero(),
         grace,
     )
 }

@@ -108,7 +108,7 @@ fn title(pane: &State, chrome: &Chrome) -> String {
 
 fn cells(queued: &Queued, by: bool, server_now: DateTime<Utc>, chrome: &Chrome) -> Vec<Cell<'static>> {
     let theme = chrome.theme;
-    let due = queued.due_at.with_timezone(&chrome.session.display_offset);
+    let due = queued.due_locally().with_timezone(&chrome.session.display_offset);
     let left_style = if queued.is_due(server_now) {
         theme.critical
     } else {

@@ -54,6 +54,7 @@ fn queued(n: usize, due_in_hours: i64) -> Queued {
         who,
         Why::ByHand,
         t0() - grace() + chrono::Duration::hours(due_in_hours),
+        chrono::Duration::zero(),
         grace(),
     )
 }

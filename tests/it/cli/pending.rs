@@ -369,3 +369,50 @@ async fn the_profile_grace_queues_and_grace_zero_sends_at_once() {
         "--grace 0 deletes at once"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_is_due_is_told_on_the_servers_clock_even_offline() {
+    let server = spawn_server().await;
+    let ids = old_records(&server, "102", 1).await;
+    let cli = Cli::for_server(&server.base_url());
+    // The server's clock is two hours behind this machine's (or this one runs ahead).
+    server_ahead(&server, -120, Duration::ZERO);
+    let queueing = cli
+        .run(&["record", "delete", &ids[0], "--yes", "--grace", "1h"])
+        .await;
+    assert!(
+        queueing.ok().stdout.contains("(in 59m)") || queueing.stdout.contains("(in 1h 0m)"),
+        "{}",
+        queueing.stdout
+    );
+
+    let due = cli.run(&["pending", "--due", "-o", "json"]).await.ok().json();
+    assert_eq!(
+        due,
+        serde_json::json!([]),
+        "not due for an hour on the server's clock"
+    );
+    let listed = queued(&cli).await;
+    assert_eq!(listed[0]["due"], false);
+    assert!(listed[0]["secondsLeft"].as_i64().unwrap() > 3500, "{listed:?}");
+    let recent = cli
+        .run(&["pending", "--since", "10m", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        recent.as_array().unwrap().len(),
+        1,
+        "queued just now on this machine's clock"
+    );
+    let apply = cli.run(&["pending", "apply"]).await;
+    assert!(apply.ok().stderr.contains("nothing is due"), "{}", apply.stderr);
+    assert_eq!(record_ids(&server.db_path, "102").len(), 1);
+
+    for grace in ["999999999d", "367d", "-1h", "1.5h"] {
+        let refused = cli
+            .run(&["record", "delete", &ids[0], "--yes", "--grace", grace])
+            .await;
+        refused.code(2);
+    }
+}
