@@ -44,8 +44,8 @@ PAGES=$((N / 100 + 10))
   "$BIN" cleanup -m 100 --max-pages "$PAGES" -q >"$WORK/candidates"
 echo "cleanup dry run over $N records in one module:"
 echo "  $(cat "$WORK/time"); $(wc -l <"$WORK/candidates") candidates"
-# With a retention policy every completed backup is weighed (held) together with its device's:
-# past 64 MiB of them the clean-up stops with exit 9 and says to narrow it with --device.
+# With a retention policy the completed backups are weighed device by device (each device's
+# listed and held on its own, after a first listing that notes the devices).
 status=0
 /usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$WORK/time" \
   "$BIN" cleanup -m 100 --keep-last 3 --max-pages "$PAGES" --max-records "$N" -q \

@@ -416,6 +416,13 @@ async fn tell_done(ctx: &Context, reports: &Reports, skipped: &[SkippedModule], 
 /// measured on the server's clock (the records' times are the server's), through the offset the
 /// listing itself measured. Records that could not be read (counted in `listed`), or that the
 /// server lists under another module, are never candidates.
+///
+/// Memory stays bounded whatever the module holds: the listing is streamed and only the records
+/// a rule can choose are held — those not completed (abandoned or marked ones are among them).
+/// A retention policy weighs each device's completed backups together, so over a whole module
+/// they are weighed device by device: the first listing notes which devices have completed
+/// backups, then each device's are listed and weighed on their own (retention is per device and
+/// module: the outcome is the same), holding one device's at a time.
 async fn find(
     ctx: &Context,
     module: ModuleCode,
@@ -423,74 +430,157 @@ async fn find(
     rules: &CleanupRules,
     listed: &mut Listed,
 ) -> Result<Plan, CliError> {
-    let query = RecordQuery {
-        module,
-        page_size: MAX_PAGE_SIZE,
-        device_id: args.device.clone(),
-    };
-    let mut pages = std::pin::pin!(ctx.client().record_pages(query, args.bounds.max_pages));
-    // Streamed: only the records a rule can choose are held — those not completed (abandoned or
-    // marked ones are among them) and, with a retention policy, the completed ones it weighs.
-    // A module of a million completed backups and no policy holds next to nothing.
-    let weighs_completed = rules.retention.is_some();
-    let mut held_records: Vec<BackupRecord> = Vec::new();
-    let mut held = 0usize;
-    let mut odd: Option<BackupRecord> = None;
-    let mut odd_count = 0usize;
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| walk_error(e, &args.bounds))?;
-        listed.unreadable.extend(page.unreadable);
-        listed.records += page.items.len();
-        for record in page.items {
-            if record.module_code != module {
-                odd_count += 1;
-                odd.get_or_insert(record);
-                continue;
-            }
-            if record.status == RecordStatus::Completed && !weighs_completed {
-                continue;
-            }
-            if held_records.len() == args.bounds.max_records {
-                return Err(CliError::new(
-                    Exit::Limit,
-                    format!(
-                        "module {module} has more than {} records a rule must weigh \
-                         (--max-records); nothing was deleted. Narrow it with --device, or raise \
-                         --max-records",
-                        args.bounds.max_records
-                    ),
-                ));
-            }
-            held += held_size(&record);
-            if held > MAX_HELD_BYTES {
-                return Err(too_big(
-                    &format!("module {module}'s records a rule must weigh"),
-                    "Narrow it with --device (a retention policy weighs each device's completed \
-                     backups together)",
-                ));
-            }
-            held_records.push(record);
-        }
+    let per_device = rules.retention.is_some() && args.device.is_none();
+    let mut walk = Walk::new(module, args);
+    // Completed backups are held in this first listing only when they are weighed here: with a
+    // policy and one device named, or (per device) those with no device id to list them by.
+    let first = walk
+        .list(ctx, args.device.clone(), listed, |record| {
+            record.status != RecordStatus::Completed
+                || (rules.retention.is_some() && (!per_device || record.device_info.device_id.is_empty()))
+        })
+        .await?;
+    walk.warn_odd(ctx);
+    let now = || ages_measured_at(Utc::now(), ctx.client().server_now());
+    if !per_device {
+        check_clock(ctx);
+        return Ok(plan(&first.held, rules, now()));
     }
-    if let Some(record) = &odd {
-        ctx.out.warn(&format!(
-            "{odd_count} record(s) listed under module {module} report another module (e.g. {} \
-             in {}); they are left alone",
-            record.record_id,
-            record.module_code.code()
-        ));
+    let mut whole = plan(&first.held, rules, now());
+    let seen: std::collections::HashSet<String> = first.held.iter().map(|r| r.record_id.clone()).collect();
+    drop(first.held);
+    for device in first.devices {
+        let completed = walk
+            .list(ctx, Some(device), &mut Listed::default(), |record| {
+                record.status == RecordStatus::Completed && !seen.contains(&record.record_id)
+            })
+            .await?;
+        let weighed = plan(&completed.held, rules, now());
+        whole.delete.extend(weighed.delete);
+        whole.keep.extend(weighed.keep);
     }
+    check_clock(ctx);
+    Ok(whole)
+}
+
+fn check_clock(ctx: &Context) {
     if !ctx.client().clock_measured() {
         ctx.out.warn(
             "the server sent no Date header, so its clock is unknown: ages are measured on this \
              machine's clock",
         );
     }
-    Ok(plan(
-        &held_records,
-        rules,
-        ages_measured_at(Utc::now(), ctx.client().server_now()),
-    ))
+}
+
+/// One module's listings for clean-up, with what they found odd.
+struct Walk<'a> {
+    module: ModuleCode,
+    args: &'a CleanupArgs,
+    odd: Option<BackupRecord>,
+    odd_count: usize,
+}
+
+/// What one listing held.
+struct Held {
+    /// The records a rule weighs.
+    held: Vec<BackupRecord>,
+    /// The devices with completed backups that were not held (listed again device by device).
+    devices: std::collections::BTreeSet<String>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(module: ModuleCode, args: &'a CleanupArgs) -> Walk<'a> {
+        Walk {
+            module,
+            args,
+            odd: None,
+            odd_count: 0,
+        }
+    }
+
+    /// Streams the module's records (of `device`, when given), holding those `weighed` picks:
+    /// at most `--max-records` of them and [`MAX_HELD_BYTES`].
+    async fn list(
+        &mut self,
+        ctx: &Context,
+        device: Option<String>,
+        listed: &mut Listed,
+        weighed: impl Fn(&BackupRecord) -> bool,
+    ) -> Result<Held, CliError> {
+        let module = self.module;
+        let bounds = &self.args.bounds;
+        let query = RecordQuery {
+            module,
+            page_size: MAX_PAGE_SIZE,
+            device_id: device.clone(),
+        };
+        let mut pages = std::pin::pin!(ctx.client().record_pages(query, bounds.max_pages));
+        let mut found = Held {
+            held: Vec::new(),
+            devices: std::collections::BTreeSet::new(),
+        };
+        let mut bytes = 0usize;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| walk_error(e, bounds))?;
+            listed.unreadable.extend(page.unreadable);
+            listed.records += page.items.len();
+            for record in page.items {
+                if record.module_code != module {
+                    self.odd_count += 1;
+                    self.odd.get_or_insert(record);
+                    continue;
+                }
+                if !weighed(&record) {
+                    if record.status == RecordStatus::Completed {
+                        found.devices.insert(record.device_info.device_id.clone());
+                    }
+                    continue;
+                }
+                if found.held.len() == bounds.max_records {
+                    return Err(CliError::new(
+                        Exit::Limit,
+                        format!(
+                            "{} has more than {} records a rule must weigh (--max-records); \
+                             nothing was deleted. Narrow it with --device, or raise --max-records",
+                            whose(module, device.as_deref()),
+                            bounds.max_records
+                        ),
+                    ));
+                }
+                bytes += held_size(&record);
+                if bytes > MAX_HELD_BYTES {
+                    return Err(too_big(
+                        &format!("{}'s records a rule must weigh", whose(module, device.as_deref())),
+                        "Narrow it with --device or --module",
+                    ));
+                }
+                found.held.push(record);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Says once how many records listed under this module report another one.
+    fn warn_odd(&self, ctx: &Context) {
+        if let Some(record) = &self.odd {
+            ctx.out.warn(&format!(
+                "{} record(s) listed under module {} report another module (e.g. {} in {}); they \
+                 are left alone",
+                self.odd_count,
+                self.module,
+                record.record_id,
+                record.module_code.code()
+            ));
+        }
+    }
+}
+
+/// "module 102", or "device pixel-8 in module 102".
+fn whose(module: ModuleCode, device: Option<&str>) -> String {
+    match device {
+        Some(device) => format!("device {device} in module {module}"),
+        None => format!("module {module}"),
+    }
 }
 
 /// More candidates than this are named and confirmed before `--yes` deletes them on a terminal.
