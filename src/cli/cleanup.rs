@@ -325,6 +325,8 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
                 Some(grace) => queue_in_module(ctx, module, &args, targets, grace, &mut reports).await,
                 None => delete_in_module(ctx, module, &args, targets, &mut reports).await,
             }
+        } else if streams(ctx) {
+            stream_dry_run(ctx, module, &args, &rules, &mut reports.listed).await
         } else {
             find(ctx, module, &args, &rules, &mut reports.listed)
                 .await
@@ -368,7 +370,14 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     {
         return Err(device.names_nothing());
     }
-    print(ctx, &args, &rules, &reports, &skipped, grace)?;
+    if args.yes || !streams(ctx) {
+        print(ctx, &args, &rules, &reports, &skipped, grace)?;
+    } else {
+        // Printed as they were found; only the modules that could not be cleaned are left.
+        for module in &skipped {
+            ctx.out.error(&module.cause);
+        }
+    }
     // Said after the rest; the exit code is the first failure's, else this one's (8).
     let incomplete = incomplete(&reports.listed.unreadable).err();
     if let Some(error) = &incomplete {
@@ -381,6 +390,60 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
         tell_done(ctx, &reports, &skipped, exit).await;
     }
     Ok(exit)
+}
+
+/// Whether a dry run prints each part as it is weighed instead of holding them all: ids alone
+/// (`-q`) or a document a line (`-o jsonl`), the forms a million candidates are read in.
+fn streams(ctx: &Context) -> bool {
+    ctx.out.is_jsonl() || (ctx.out.quiet && !ctx.out.is_json())
+}
+
+/// A dry run of `module` printed part by part (see [`streams`]): memory stays bounded by the
+/// largest device, not the module. The first failure to print ends the printing.
+async fn stream_dry_run(
+    ctx: &Context,
+    module: ModuleCode,
+    args: &CleanupArgs,
+    rules: &CleanupRules,
+    listed: &mut Listed,
+) -> Result<(), CliError> {
+    let out = ctx.out;
+    let print_part = |part: Plan| -> Result<(), CliError> {
+        for candidate in part.delete {
+            if out.is_jsonl() {
+                out.json(&tagged(
+                    "candidate",
+                    false,
+                    to_value(&CandidateReport::new(candidate))?,
+                ))?;
+            } else {
+                out.value(&candidate.record.record_id)?;
+            }
+        }
+        if out.is_jsonl() {
+            for kept in part.keep {
+                out.json(&tagged("kept", false, to_value(&KeptReport::from(kept))?))?;
+            }
+        }
+        Ok(())
+    };
+    let mut failed: Option<CliError> = None;
+    find_each(ctx, module, args, rules, listed, |part| {
+        if failed.is_none() {
+            failed = print_part(part).err();
+        }
+    })
+    .await?;
+    failed.map_or(Ok(()), Err)
+}
+
+/// A `-o jsonl` document of clean-up: `item` with its `kind` and whether it was a dry run.
+fn tagged(kind: &str, deleting: bool, mut item: serde_json::Value) -> serde_json::Value {
+    if let Some(object) = item.as_object_mut() {
+        object.insert("kind".into(), kind.into());
+        object.insert("dryRun".into(), (!deleting).into());
+    }
+    item
 }
 
 /// The profile's `cleanup-done` hook, told what went: the outcomes counted, the modules skipped.
@@ -430,6 +493,25 @@ async fn find(
     rules: &CleanupRules,
     listed: &mut Listed,
 ) -> Result<Plan, CliError> {
+    let mut whole = Plan::default();
+    find_each(ctx, module, args, rules, listed, |part| {
+        whole.delete.extend(part.delete);
+        whole.keep.extend(part.keep);
+    })
+    .await?;
+    Ok(whole)
+}
+
+/// [`find`], handing its plan over in parts as they are weighed (what is not completed, then
+/// each device's completed backups), so a caller that prints them at once holds none.
+async fn find_each(
+    ctx: &Context,
+    module: ModuleCode,
+    args: &CleanupArgs,
+    rules: &CleanupRules,
+    listed: &mut Listed,
+    mut take: impl FnMut(Plan),
+) -> Result<(), CliError> {
     let per_device = rules.retention.is_some() && args.device.is_none();
     let mut walk = Walk::new(module, args);
     // Completed backups are held in this first listing only when they are weighed here: with a
@@ -442,11 +524,11 @@ async fn find(
         .await?;
     walk.warn_odd(ctx);
     let now = || ages_measured_at(Utc::now(), ctx.client().server_now());
+    take(plan(&first.held, rules, now()));
     if !per_device {
         check_clock(ctx);
-        return Ok(plan(&first.held, rules, now()));
+        return Ok(());
     }
-    let mut whole = plan(&first.held, rules, now());
     let seen: std::collections::HashSet<String> = first.held.iter().map(|r| r.record_id.clone()).collect();
     drop(first.held);
     for device in first.devices {
@@ -455,12 +537,10 @@ async fn find(
                 record.status == RecordStatus::Completed && !seen.contains(&record.record_id)
             })
             .await?;
-        let weighed = plan(&completed.held, rules, now());
-        whole.delete.extend(weighed.delete);
-        whole.keep.extend(weighed.keep);
+        take(plan(&completed.held, rules, now()));
     }
     check_clock(ctx);
-    Ok(whole)
+    Ok(())
 }
 
 fn check_clock(ctx: &Context) {
@@ -833,19 +913,11 @@ fn print(
         for module in skipped {
             out.error(&module.cause);
         }
-        let tagged = |kind: &str, item: serde_json::Value| {
-            let mut item = item;
-            if let Some(object) = item.as_object_mut() {
-                object.insert("kind".into(), kind.into());
-                object.insert("dryRun".into(), (!args.yes).into());
-            }
-            item
-        };
         for report in reports {
-            out.json(&tagged("candidate", to_value(report)?))?;
+            out.json(&tagged("candidate", args.yes, to_value(report)?))?;
         }
         for kept in &all.kept {
-            out.json(&tagged("kept", to_value(kept)?))?;
+            out.json(&tagged("kept", args.yes, to_value(kept)?))?;
         }
         return Ok(());
     }

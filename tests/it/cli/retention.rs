@@ -370,3 +370,44 @@ async fn device_names_a_bound_device_by_id_machine_code_or_name_and_a_typo_is_an
         .await
         .code(5);
 }
+
+/// Over a whole module a retention policy is weighed device by device; a dry run printed as it
+/// goes (`-q`, `-o jsonl`) chooses exactly what the whole document (`--json`) does.
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_weighed_device_by_device_streams_the_same_choice() {
+    let server = spawn_server().await;
+    let mut oldest = std::collections::BTreeSet::new();
+    for device in ["laptop", "phone", "nas"] {
+        oldest.insert(backup(&server, device, 3, true).await);
+        oldest.insert(backup(&server, device, 2, true).await);
+        backup(&server, device, 1, true).await;
+    }
+    let abandoned = backup(&server, "phone", 4, false).await;
+    let cli = Cli::for_server(&server.base_url());
+    let args = ["cleanup", "-m", "102", "--keep-last", "1"];
+    let whole = cli.run(&[&args[..], &["--json"]].concat()).await.ok().json();
+    let chosen: std::collections::BTreeSet<String> = whole["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["record"]["recordId"].as_str().unwrap().to_string())
+        .collect();
+    let mut expected = oldest.clone();
+    expected.insert(abandoned);
+    assert_eq!(chosen, expected, "{whole:#}");
+    let quiet = cli.run(&[&args[..], &["-q"]].concat()).await;
+    let ids: std::collections::BTreeSet<String> = quiet.ok().stdout.lines().map(str::to_string).collect();
+    assert_eq!(ids, expected);
+    let lines = cli
+        .run(&[&args[..], &["-o", "jsonl"]].concat())
+        .await
+        .ok()
+        .json_lines();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "candidate").count(),
+        7,
+        "{lines:?}"
+    );
+    assert_eq!(kinds.iter().filter(|k| **k == "kept").count(), 3, "{lines:?}");
+}
