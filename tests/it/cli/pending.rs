@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::cli::Cli;
-use crate::support::{ALICE, PREFIX, TestServer, old_records, record_ids, spawn_server};
+use crate::support::{ALICE, TestServer, old_records, record_ids, spawn_server};
 use koobackup::server::Faults;
 
 /// The server's clock `minutes` ahead (and, optionally, slow).
@@ -36,23 +36,6 @@ async fn history(cli: &Cli, op: &str) -> Vec<Value> {
         .json_lines();
     entries.reverse();
     entries
-}
-
-/// Marks record `id` completed, as a backup finishing would (on the server's clock).
-async fn complete(server: &TestServer, id: &str) {
-    let lock = server.lock(ALICE, "102").await;
-    server
-        .req_on_server_clock("PATCH", &format!("{PREFIX}/record/{id}"))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
-    server
-        .req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -184,7 +167,7 @@ async fn a_record_completed_after_it_was_queued_is_kept_and_reported() {
     assert_eq!(listed[0]["why"]["reasonCode"], "abandoned");
 
     // The backup was not abandoned after all: it finished.
-    complete(&server, &ids[1]).await;
+    server.complete(&ids[1]).await;
     server_ahead(&server, 90, Duration::ZERO);
     let apply = cli.run(&["pending", "apply", "-o", "json"]).await;
     let report = apply.ok().json();

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use crate::support::cli::Cli;
-use crate::support::{ALICE, PREFIX, TestServer, old_records, record_ids, spawn_server};
+use crate::support::{TestServer, old_records, record_ids, spawn_server};
 use koobackup::server::Faults;
 
 /// Few records, so that steps often meet on one.
@@ -61,22 +61,6 @@ fn set_clock(server: &TestServer, minutes: i64) {
     });
 }
 
-async fn complete(server: &TestServer, id: &str) {
-    let lock = server.lock(ALICE, "102").await;
-    server
-        .req_on_server_clock("PATCH", &format!("{PREFIX}/record/{id}"))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
-    server
-        .req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
-        .lock(&lock)
-        .send()
-        .await
-        .expect_ok();
-}
-
 async fn run_case(server: &TestServer, steps: Vec<Step>) -> Result<(), TestCaseError> {
     let ids = old_records(server, "102", RECORDS).await;
     let cli = Cli::for_server(&server.base_url());
@@ -125,7 +109,7 @@ async fn run_case(server: &TestServer, steps: Vec<Step>) -> Result<(), TestCaseE
             }
             Step::Complete(i) => {
                 if model[i].exists && !model[i].completed {
-                    complete(server, &ids[i]).await;
+                    server.complete(&ids[i]).await;
                     model[i].completed = true;
                 }
             }

@@ -21,15 +21,12 @@ use crate::support::{ALICE, PREFIX, TestServer, record_ids, server_time_left_ms,
 use koobackup::server::Faults;
 use serde_json::{Value, json};
 
-/// Lock lifetime for the clean-up runs.
-const TTL: Duration = Duration::from_secs(3);
-
-/// Lock lifetime for the hold soak. `lock hold` renews every third of the lifetime and retries a
-/// failed renewal after a quarter of that; a renewal call that meets three injected failures in
-/// a row (2.7%) spends about 1.5 s in 300 ms answers and backoff. With 3-second locks that alone
-/// can let the lock lapse for a moment before the late renewal revives it; with 6-second locks
-/// the lock only lapses after three such calls in a row (2e-5 per renewal), which is what a
-/// lock with hundreds of seconds of margin faces on a real server.
+/// Lock lifetime for the `lock hold` and clean-up soaks. A lock is renewed every third of its
+/// lifetime and a failed renewal retried after a quarter of that; a renewal call that meets
+/// three injected failures in a row (2.7%) spends about 1.5 s in 300 ms answers and backoff.
+/// With 3-second locks that alone can let the lock lapse for a moment before the late renewal
+/// revives it; with 6-second locks the lock only lapses after three such calls in a row (2e-5 per
+/// renewal), which is what a lock with hundreds of seconds of margin faces on a real server.
 const HOLD_TTL: Duration = Duration::from_secs(6);
 
 fn faults() -> Faults {
@@ -285,7 +282,7 @@ async fn cleanup_round(cli: &Cli, server: &TestServer, round: u32) -> (BTreeSet<
 #[tokio::test(flavor = "multi_thread")]
 async fn bulk_delete_under_faults_reports_exactly_what_failed() {
     const RECORDS: usize = 40;
-    let server = spawn_server_with(|c| c.lock_ttl = TTL).await;
+    let server = spawn_server_with(|c| c.lock_ttl = HOLD_TTL).await;
     // Seeded without faults, an hour ago on the server's clock (which stamps them): 40 abandoned
     // records in module 100, and completed records in 101 that no clean-up may touch.
     server.server.set_faults(Faults {
@@ -323,7 +320,7 @@ async fn bulk_delete_under_faults_reports_exactly_what_failed() {
 
     // The server's clock put right: the records are an hour old, abandoned. Now the faults.
     server.server.set_faults(faults());
-    let cli = cli_for(&server, TTL);
+    let cli = cli_for(&server, HOLD_TTL);
     let started = Instant::now();
     let (mut deleted, mut failures, mut rounds) = (BTreeSet::new(), 0, 0);
     while !record_ids(&server.db_path, "100").is_empty() {

@@ -111,6 +111,22 @@ impl TestServer {
         resp.body["data"]["lockId"].as_str().expect("lockId").to_owned()
     }
 
+    /// Marks alice's record `id` completed, as a backup finishing would: under a lock of its
+    /// own, on the server's clock; panics unless it succeeds.
+    pub async fn complete(&self, id: &str) {
+        let lock = self.lock(ALICE, "102").await;
+        self.req_on_server_clock("PATCH", &format!("{PREFIX}/record/{id}"))
+            .lock(&lock)
+            .send()
+            .await
+            .expect_ok();
+        self.req_on_server_clock("DELETE", &format!("{PREFIX}/lock"))
+            .lock(&lock)
+            .send()
+            .await
+            .expect_ok();
+    }
+
     /// Creates a record under `lock` (on the server's clock), panicking unless it succeeds;
     /// returns the record JSON.
     pub async fn record(&self, user: (&str, &str), lock: &str, module: &str, device: &str) -> Value {
