@@ -143,9 +143,70 @@ impl From<Kept> for KeptReport {
 /// Everything `cleanup` found and did.
 #[derive(Debug, Default)]
 struct Reports {
+    /// Held for the table or the `--json` document; printed at once and dropped instead when
+    /// the output streams (`-q`, `-o jsonl`: [`streams`]).
     candidates: Vec<CandidateReport>,
     kept: Vec<KeptReport>,
+    /// What became of every candidate, held or not: for the exit code and the hook.
+    tally: Tally,
     listed: Listed,
+}
+
+/// What became of the candidates, counted.
+#[derive(Debug, Default)]
+struct Tally {
+    candidates: usize,
+    outcomes: std::collections::BTreeMap<&'static str, usize>,
+    /// The first failure: its exit class and what it said.
+    first_failure: Option<(Exit, String)>,
+}
+
+impl Reports {
+    /// Takes in a part of a run's candidates and kept backups: counted, then held for the
+    /// printing at the end, or (`streaming`) printed now and dropped.
+    fn add(
+        &mut self,
+        out: super::output::Output,
+        deleting: bool,
+        streaming: bool,
+        candidates: Vec<CandidateReport>,
+        kept: Vec<KeptReport>,
+    ) -> Result<(), CliError> {
+        for candidate in &candidates {
+            self.tally.candidates += 1;
+            *self
+                .tally
+                .outcomes
+                .entry(candidate.outcome.unwrap_or("not-attempted"))
+                .or_default() += 1;
+            if let Some(exit) = candidate.failure {
+                self.tally
+                    .first_failure
+                    .get_or_insert((exit, candidate.outcome_text.clone().unwrap_or_default()));
+            }
+        }
+        if !streaming {
+            self.candidates.extend(candidates);
+            self.kept.extend(kept);
+            return Ok(());
+        }
+        for candidate in candidates {
+            if let Some(error) = &candidate.error {
+                out.error(&error.clone().about("record", &candidate.record.record_id));
+            }
+            if out.is_jsonl() {
+                out.json(&tagged("candidate", deleting, to_value(&candidate)?))?;
+            } else if !deleting || candidate.is_done() {
+                out.value(&candidate.record.record_id)?;
+            }
+        }
+        if out.is_jsonl() {
+            for kept in kept {
+                out.json(&tagged("kept", deleting, to_value(&kept)?))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What the listings under clean-up held.
@@ -328,14 +389,16 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
         } else if streams(ctx) {
             stream_dry_run(ctx, module, &args, &rules, &mut reports.listed).await
         } else {
-            find(ctx, module, &args, &rules, &mut reports.listed)
-                .await
-                .map(|found| {
-                    reports
-                        .candidates
-                        .extend(found.delete.into_iter().map(CandidateReport::new));
-                    reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
-                })
+            match find(ctx, module, &args, &rules, &mut reports.listed).await {
+                Ok(found) => reports.add(
+                    ctx.out,
+                    false,
+                    false,
+                    found.delete.into_iter().map(CandidateReport::new).collect(),
+                    found.keep.into_iter().map(KeptReport::from).collect(),
+                ),
+                Err(error) => Err(error),
+            }
         };
         if let Err(error) = outcome {
             skipped.push(SkippedModule {
@@ -347,17 +410,10 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     }
     // A failure, a record kept because it changed, or one never sent (the lock was lost) sets
     // the exit code: not everything chosen went.
-    if let Some(failed) = reports.candidates.iter().find(|r| r.failure.is_some()) {
-        first_error.get_or_insert(CliError::new(
-            failed.failure.unwrap_or(Exit::Failure),
-            failed.outcome_text.clone().unwrap_or_default(),
-        ));
+    if let Some((exit, text)) = &reports.tally.first_failure {
+        first_error.get_or_insert(CliError::new(*exit, text.clone()));
     }
-    if reports
-        .candidates
-        .iter()
-        .any(|r| r.outcome == Some("kept-changed"))
-    {
+    if reports.tally.outcomes.contains_key("kept-changed") {
         first_error.get_or_insert(CliError::new(
             Exit::Conflict,
             "records changed meanwhile were kept",
@@ -370,7 +426,7 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     {
         return Err(device.names_nothing());
     }
-    if args.yes || !streams(ctx) {
+    if !streams(ctx) {
         print(ctx, &args, &rules, &reports, &skipped, grace)?;
     } else {
         // Printed as they were found; only the modules that could not be cleaned are left.
@@ -448,15 +504,10 @@ fn tagged(kind: &str, deleting: bool, mut item: serde_json::Value) -> serde_json
 
 /// The profile's `cleanup-done` hook, told what went: the outcomes counted, the modules skipped.
 async fn tell_done(ctx: &Context, reports: &Reports, skipped: &[SkippedModule], exit: u8) {
-    let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
-    for candidate in &reports.candidates {
-        *outcomes
-            .entry(candidate.outcome.unwrap_or("not-attempted"))
-            .or_default() += 1;
-    }
+    let outcomes = &reports.tally.outcomes;
     let details = serde_json::json!({
         "exitCode": exit,
-        "candidates": reports.candidates.len(),
+        "candidates": reports.tally.candidates,
         "deleted": outcomes.get("deleted").copied().unwrap_or(0),
         "outcomes": outcomes,
         "skippedModules": skipped.iter().map(|s| s.module).collect::<Vec<_>>(),
@@ -512,35 +563,89 @@ async fn find_each(
     listed: &mut Listed,
     mut take: impl FnMut(Plan),
 ) -> Result<(), CliError> {
-    let per_device = rules.retention.is_some() && args.device.is_none();
-    let mut walk = Walk::new(module, args);
-    // Completed backups are held in this first listing only when they are weighed here: with a
-    // policy and one device named, or (per device) those with no device id to list them by.
-    let first = walk
-        .list(ctx, args.device.clone(), listed, |record| {
-            record.status != RecordStatus::Completed
-                || (rules.retention.is_some() && (!per_device || record.device_info.device_id.is_empty()))
-        })
-        .await?;
-    walk.warn_odd(ctx);
-    let now = || ages_measured_at(Utc::now(), ctx.client().server_now());
-    take(plan(&first.held, rules, now()));
-    if !per_device {
-        check_clock(ctx);
-        return Ok(());
+    let mut weighing = Weighing::start(ctx, module, args, rules, listed).await?;
+    while let Some(part) = weighing.next(ctx).await {
+        take(part?);
     }
-    let seen: std::collections::HashSet<String> = first.held.iter().map(|r| r.record_id.clone()).collect();
-    drop(first.held);
-    for device in first.devices {
-        let completed = walk
+    Ok(())
+}
+
+/// One module's weighing, part by part: the records that are not completed (with the completed
+/// ones too when they are weighed together), then, under a retention policy over the whole
+/// module, each device's completed backups on their own.
+struct Weighing<'a> {
+    walk: Walk<'a>,
+    rules: &'a CleanupRules,
+    /// The first part, until it is taken.
+    first: Option<Plan>,
+    /// Devices whose completed backups are still to be weighed.
+    devices: std::collections::btree_set::IntoIter<String>,
+    /// Records the first part held (one completed meanwhile is not weighed twice).
+    seen: std::collections::HashSet<String>,
+    /// Whether the server's clock was checked (said once, at the end).
+    done: bool,
+}
+
+impl<'a> Weighing<'a> {
+    async fn start(
+        ctx: &Context,
+        module: ModuleCode,
+        args: &'a CleanupArgs,
+        rules: &'a CleanupRules,
+        listed: &mut Listed,
+    ) -> Result<Weighing<'a>, CliError> {
+        let per_device = rules.retention.is_some() && args.device.is_none();
+        let mut walk = Walk::new(module, args);
+        // Completed backups are held in this first listing only when they are weighed here:
+        // with a policy and one device named, or (per device) those with no device id to list
+        // them by.
+        let first = walk
+            .list(ctx, args.device.clone(), listed, |record| {
+                record.status != RecordStatus::Completed
+                    || (rules.retention.is_some() && (!per_device || record.device_info.device_id.is_empty()))
+            })
+            .await?;
+        walk.warn_odd(ctx);
+        let devices = if per_device {
+            first.devices
+        } else {
+            Default::default()
+        };
+        Ok(Weighing {
+            seen: first.held.iter().map(|r| r.record_id.clone()).collect(),
+            first: Some(plan(&first.held, rules, measured_now(ctx))),
+            walk,
+            rules,
+            devices: devices.into_iter(),
+            done: false,
+        })
+    }
+
+    /// The next part, or `None` after the last.
+    async fn next(&mut self, ctx: &Context) -> Option<Result<Plan, CliError>> {
+        if let Some(first) = self.first.take() {
+            return Some(Ok(first));
+        }
+        let Some(device) = self.devices.next() else {
+            if !std::mem::replace(&mut self.done, true) {
+                check_clock(ctx);
+            }
+            return None;
+        };
+        let seen = &self.seen;
+        let completed = self
+            .walk
             .list(ctx, Some(device), &mut Listed::default(), |record| {
                 record.status == RecordStatus::Completed && !seen.contains(&record.record_id)
             })
-            .await?;
-        take(plan(&completed.held, rules, now()));
+            .await;
+        Some(completed.map(|held| plan(&held.held, self.rules, measured_now(ctx))))
     }
-    check_clock(ctx);
-    Ok(())
+}
+
+/// The moment ages are measured at: the server's clock, through the offset the listings measured.
+fn measured_now(ctx: &Context) -> chrono::DateTime<Utc> {
+    ages_measured_at(Utc::now(), ctx.client().server_now())
 }
 
 fn check_clock(ctx: &Context) {
@@ -764,19 +869,37 @@ async fn delete_candidates(
     targets: Targets<'_>,
     reports: &mut Reports,
 ) -> Result<(), CliError> {
-    let found = find(ctx, module, args, targets.rules, &mut reports.listed).await?;
-    reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
-    let confirmed = |candidate: &Candidate| {
-        targets
-            .chosen
-            .is_none_or(|chosen| chosen.contains(&candidate.record.record_id))
-    };
-    let mut candidates: Vec<CandidateReport> = found
-        .delete
-        .into_iter()
-        .filter(confirmed)
-        .map(CandidateReport::new)
-        .collect();
+    // Part by part (what is not completed, then each device's completed backups under a
+    // retention policy): only one part's candidates are held while they are deleted.
+    let mut weighing = Weighing::start(ctx, module, args, targets.rules, &mut reports.listed).await?;
+    while let Some(part) = weighing.next(ctx).await {
+        let part = part?;
+        let kept = part.keep.into_iter().map(KeptReport::from).collect();
+        let chosen: Vec<Candidate> = part
+            .delete
+            .into_iter()
+            .filter(|candidate| {
+                targets
+                    .chosen
+                    .is_none_or(|chosen| chosen.contains(&candidate.record.record_id))
+            })
+            .collect();
+        let done = delete_part(ctx, keeper, module, args, chosen).await?;
+        reports.add(ctx.out, true, streams(ctx), done, kept)?;
+    }
+    Ok(())
+}
+
+/// Deletes one part's `chosen` candidates through the bulk engine as a plan of the history, and
+/// reports what became of each.
+async fn delete_part(
+    ctx: &mut Context,
+    keeper: &Keeper,
+    module: ModuleCode,
+    args: &CleanupArgs,
+    chosen: Vec<Candidate>,
+) -> Result<Vec<CandidateReport>, CliError> {
+    let mut candidates: Vec<CandidateReport> = chosen.into_iter().map(CandidateReport::new).collect();
     let work: Vec<Target> = candidates
         .iter()
         .map(|c| Target {
@@ -827,8 +950,7 @@ async fn delete_candidates(
             }
         }
     }
-    reports.candidates.extend(candidates);
-    Ok(())
+    Ok(candidates)
 }
 
 /// Lists `module`'s candidates (no lock: nothing changes on the server now) and queues them to
@@ -842,7 +964,7 @@ async fn queue_in_module(
     reports: &mut Reports,
 ) -> Result<(), CliError> {
     let found = find(ctx, module, args, targets.rules, &mut reports.listed).await?;
-    reports.kept.extend(found.keep.into_iter().map(KeptReport::from));
+    let kept = found.keep.into_iter().map(KeptReport::from).collect();
     let candidates: Vec<Candidate> = found
         .delete
         .into_iter()
@@ -866,6 +988,7 @@ async fn queue_in_module(
         .collect();
     let queueing = pending::queue(ctx, chosen, grace)?;
     let now = Utc::now();
+    let mut queued_reports = Vec::new();
     for candidate in candidates {
         let mut report = CandidateReport::new(candidate);
         let id = &report.record.record_id;
@@ -874,9 +997,9 @@ async fn queue_in_module(
         } else if let Some(queued) = queueing.already.iter().find(|q| &q.record_id == id) {
             report.queued(queued, false, now);
         }
-        reports.candidates.push(report);
+        queued_reports.push(report);
     }
-    Ok(())
+    reports.add(ctx.out, true, streams(ctx), queued_reports, kept)
 }
 
 const CANDIDATE_HEADERS: [&str; 5] = ["RECORD ID", "MODULE", "DEVICE", "CREATED", "REASON"];

@@ -411,3 +411,34 @@ async fn retention_weighed_device_by_device_streams_the_same_choice() {
     );
     assert_eq!(kinds.iter().filter(|k| **k == "kept").count(), 3, "{lines:?}");
 }
+
+/// `--yes` over a whole module deletes device by device; printed as it goes (`-q`), it names
+/// exactly the backups it deleted, and the newest of each device stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_deletes_device_by_device_and_names_what_went() {
+    let server = spawn_server().await;
+    let mut newest = std::collections::BTreeSet::new();
+    let mut older = std::collections::BTreeSet::new();
+    for device in ["laptop", "phone", "nas"] {
+        older.insert(backup(&server, device, 3, true).await);
+        older.insert(backup(&server, device, 2, true).await);
+        newest.insert(backup(&server, device, 1, true).await);
+    }
+    let cli = Cli::for_server(&server.base_url());
+    let run = cli
+        .run(&["cleanup", "-m", "102", "--keep-last", "1", "--yes", "-q"])
+        .await;
+    let said: std::collections::BTreeSet<String> = run.ok().stdout.lines().map(str::to_string).collect();
+    assert_eq!(said, older);
+    assert_eq!(record_ids(&server.db_path, "102"), newest);
+    let again = cli
+        .run(&["cleanup", "-m", "102", "--keep-last", "1", "--yes", "-o", "jsonl"])
+        .await
+        .ok()
+        .json_lines();
+    assert!(
+        again.iter().all(|l| l["kind"] == "kept"),
+        "nothing left to delete: {again:?}"
+    );
+    assert_eq!(again.len(), 3);
+}
