@@ -6,6 +6,7 @@
 #
 #   benches/cleanup_million.sh              # release build, 1 000 000 records
 #   N=200000 benches/cleanup_million.sh
+#   N=100000 YES=1 benches/cleanup_million.sh   # also delete them (slow: every delete is sent)
 #
 # The issue's target: completes, peak RSS < 200 MB.
 set -euo pipefail
@@ -58,3 +59,13 @@ status=0
   >"$WORK/candidates" 2>"$WORK/stderr" || status=$?
 echo "the same for one device (--device device-7, exit $status):"
 echo "  $(tail -1 "$WORK/time"); $(wc -l <"$WORK/candidates") candidates"
+# With YES=1, the retention clean-up for real: every candidate deleted, device by device (each
+# part a plan of the history), its ids printed as it goes (-q).
+if [[ ${YES:-0} == 1 ]]; then
+  status=0
+  /usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$WORK/time" \
+    "$BIN" cleanup -m 100 --keep-last 3 --yes --max-pages "$PAGES" --max-records "$N" -q \
+    >"$WORK/deleted" 2>"$WORK/stderr" || status=$?
+  echo "cleanup --keep-last 3 --yes (exit $status):"
+  echo "  $(tail -1 "$WORK/time"); $(wc -l <"$WORK/deleted") deleted; $(head -1 "$WORK/stderr")"
+fi
