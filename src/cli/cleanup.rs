@@ -20,7 +20,7 @@ use super::record::{MAX_HELD_BYTES, WalkBounds, held_size, incomplete, too_big, 
 use super::{Context, open_plan, pending};
 use crate::api::client::RecordQuery;
 use crate::api::{BackupRecord, MAX_PAGE_SIZE, ModuleCode, RecordStatus};
-use crate::bulk::{self, Chosen, Outcome, Stop, Target};
+use crate::bulk::{self, Chosen, Outcome, Target};
 use crate::cleanup::{Candidate, CleanupRules, Kept, Plan, ages_measured_at, plan};
 use crate::format::parse_age;
 use crate::history::Planned;
@@ -927,12 +927,7 @@ async fn delete_part(
     let lock_id = keeper.lock().lock_id;
     let client = plan.client(ctx.client());
     let interrupt = ctx.interrupt.clone();
-    let guard = || {
-        keeper
-            .lost()
-            .map(|lost| Stop::LockLost(lost.reason))
-            .or_else(|| interrupt.stop())
-    };
+    let guard = || interrupt.stop_under(keeper);
     let mut deleted = 0;
     let summary = bulk::delete_all(&client, &lock_id, work, options, guard, |done| {
         deleted += usize::from(matches!(done.outcome, Outcome::Deleted { .. }));

@@ -19,6 +19,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use super::exit::CliError;
 use super::output::Output;
 use crate::bulk::Stop;
+use crate::lease::keeper::Keeper;
 
 /// How a command answers a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +85,15 @@ impl Interrupt {
     pub fn stop(&self) -> Option<Stop> {
         self.received()
             .map(|signal| Stop::Interrupted(signal_name(signal).to_string()))
+    }
+
+    /// Why a bulk run under `keeper`'s lock should send nothing more: the lock was lost, or a
+    /// signal arrived.
+    pub fn stop_under(&self, keeper: &Keeper) -> Option<Stop> {
+        keeper
+            .lost()
+            .map(|lost| Stop::LockLost(lost.reason))
+            .or_else(|| self.stop())
     }
 }
 

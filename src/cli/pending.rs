@@ -11,7 +11,6 @@ use super::exit::{CliError, Exit};
 use super::output::{self, Output};
 use super::{Context, open_plan, refuse_if_read_only};
 use crate::api::{BackupRecord, ModuleCode};
-use crate::bulk::Stop;
 use crate::format;
 use crate::history::query::{End, parse_when};
 use crate::history::{Entry, Op, Outcome, Who};
@@ -550,12 +549,7 @@ async fn apply_in_module(
     let client = plan.client(ctx.client());
     let lock_id = keeper.lock().lock_id;
     let interrupt = ctx.interrupt.clone();
-    let guard = || {
-        keeper
-            .lost()
-            .map(|lost| Stop::LockLost(lost.reason))
-            .or_else(|| interrupt.stop())
-    };
+    let guard = || interrupt.stop_under(&keeper);
     let history = ctx.connection.history.recorder().map(|r| r.history().clone());
     let (applied, _) = apply_module(&client, &lock_id, due, ceiling, guard, history.as_ref()).await;
     plan.finish(applied.iter().filter(|a| matches!(a.fate, Fate::Deleted)).count());

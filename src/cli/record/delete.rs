@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::{LockChoice, check_lock_module, lock_available, lock_module_of, release_own};
 use crate::api::{BackupRecord, Client, ModuleCode};
-use crate::bulk::{self, Chosen, Outcome, Stop, Target};
+use crate::bulk::{self, Chosen, Outcome, Target};
 use crate::cli::Context;
 use crate::cli::exit::{CliError, Exit};
 use crate::cli::output::{self, Failed};
@@ -249,12 +249,7 @@ async fn delete_in_module(
     };
     let lock = keeper.lock();
     let interrupt = ctx.interrupt.clone();
-    let guard = || {
-        keeper
-            .lost()
-            .map(|lost| Stop::LockLost(lost.reason))
-            .or_else(|| interrupt.stop())
-    };
+    let guard = || interrupt.stop_under(&keeper);
     let summary = bulk::delete_all(&client, &lock.lock_id, targets, options, guard, &mut take_counted).await;
     note_summary(report, &summary);
     plan.finish(deleted);
