@@ -195,33 +195,12 @@ async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) 
             return Ok(code);
         }
     };
-    if let Some(stderr) = child.stderr.take() {
-        match stderr.into_owned_fd() {
-            Ok(pipe) => teller.tee = Some(Tee::start(pipe)),
-            Err(e) => ctx.out.warn(&format!(
-                "cannot read {}'s standard error for the ping ({e})",
-                format::escape(&program)
-            )),
-        }
-    }
-    teller.started();
     // The group id is the child's pid. The child stays unreaped until `wait` returns, so the
     // group id cannot be reused while the loop below may signal it.
     let group = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
-    if let Some(id) = child.id()
-        && let Err(e) = keeper.record_command_group(id)
-    {
-        ctx.out.warn(&format!(
-            "cannot record {}'s process group in the lock journal ({e}); if koobackup is killed, \
-             another koobackup may take the lock for orphaned while {} still runs",
-            format::escape(&program),
-            format::escape(&program)
-        ));
-    }
-    let terminal = terminal.zip(group).map(|(terminal, group)| {
-        terminal.lend(group);
-        terminal
-    });
+    // The watchdog first, the journal after: a koobackup killed between the two then leaves
+    // COMMAND watched (ended after the grace), never running on unwatched while the journal
+    // says its group holds the lock.
     let watchdog = group.and_then(|group| {
         let deadline = BootInstant::now().after(keeper.time_left());
         match Watchdog::start(group, deadline, hold.grace) {
@@ -235,6 +214,30 @@ async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) 
                 None
             }
         }
+    });
+    if let Some(stderr) = child.stderr.take() {
+        match stderr.into_owned_fd() {
+            Ok(pipe) => teller.tee = Some(Tee::start(pipe)),
+            Err(e) => ctx.out.warn(&format!(
+                "cannot read {}'s standard error for the ping ({e})",
+                format::escape(&program)
+            )),
+        }
+    }
+    teller.started();
+    if let Some(id) = child.id()
+        && let Err(e) = keeper.record_command_group(id)
+    {
+        ctx.out.warn(&format!(
+            "cannot record {}'s process group in the lock journal ({e}); if koobackup is killed, \
+             another koobackup may take the lock for orphaned while {} still runs",
+            format::escape(&program),
+            format::escape(&program)
+        ));
+    }
+    let terminal = terminal.zip(group).map(|(terminal, group)| {
+        terminal.lend(group);
+        terminal
     });
     ctx.out.note(&format!(
         "holding lock {} for module {} while {} runs",

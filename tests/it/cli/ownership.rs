@@ -384,20 +384,9 @@ async fn a_killed_hold_whose_command_still_runs_is_not_an_orphan() {
         assert!(std::time::Instant::now() < deadline, "COMMAND never started");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // The hold journals COMMAND's group once it has started it: COMMAND may write its pid first.
+    // The hold journals COMMAND's group once its watchdog runs: COMMAND may write its pid first.
     let group: u32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
-    loop {
-        let entries = cli.journal_entries();
-        assert_eq!(entries.len(), 1, "{entries:?}");
-        if entries[0]["owner"]["commandGroup"] == group {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "COMMAND's group never journalled: {entries:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert_eq!(cli.wait_for_command_group().await, group);
     hold.start_kill().unwrap();
     let _ = hold.wait().await;
 

@@ -105,6 +105,23 @@ impl Cli {
         }
     }
 
+    /// Waits (up to 20 s) until `lock hold` has journalled COMMAND's process group, which it
+    /// does once COMMAND's watchdog runs; returns the group.
+    pub async fn wait_for_command_group(&self) -> u32 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let entries = self.journal_entries();
+            if let Some(group) = entries.iter().find_map(|e| e["owner"]["commandGroup"].as_u64()) {
+                return u32::try_from(group).expect("a process group id");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "COMMAND's group never journalled: {entries:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(BIN);
         command.args(args).env_clear();
