@@ -12,6 +12,9 @@
 //!   repeat after an attempt that may have landed is [`Outcome::GoneUnproven`].
 //! - Before each record is sent, `guard` is asked whether to go on: it stops the run when the
 //!   user cancels or the lock is lost. Requests already sent finish and are reported.
+//! - The server's word on the lock outranks every local clock: a delete refused because the
+//!   lock is unknown (404002) or expired (409002) stops the run as a lost lock, even while the
+//!   keeper still counts it as held (its lifetime may be shorter on the server than here).
 
 pub mod limit;
 
@@ -20,6 +23,7 @@ use std::sync::Arc;
 
 use crate::api::error::ErrorKind;
 use crate::api::{ApiError, BackupRecord, Client, Deleted, RecordStatus};
+use crate::lease::schedule::is_lost;
 use limit::Limit;
 
 /// KooDrive's "record not found".
@@ -182,12 +186,14 @@ pub async fn delete_all(
         .into_iter()
         .filter(|target| seen.insert(target.record_id.clone()));
     let mut stop = None;
+    // Set when the server refused a delete for the lock: the guard then stops the run.
+    let refused = std::sync::Mutex::new(None);
     let client = &client;
     limit::paced(
         &limit,
         &mut futures::stream::iter(&mut queue),
         || {
-            stop = guard();
+            stop = slot(&refused).take().or_else(&guard);
             stop.is_some()
         },
         |target: Target| async move {
@@ -197,7 +203,19 @@ pub async fn delete_all(
                 outcome,
             }
         },
-        &mut on_done,
+        |done: Done| {
+            if let Outcome::Failed(error) = &done.outcome
+                && is_lost(error)
+            {
+                slot(&refused).get_or_insert_with(|| {
+                    Stop::LockLost(format!(
+                        "the server refused lock {} ({error})",
+                        crate::format::escape(lock_id)
+                    ))
+                });
+            }
+            on_done(done)
+        },
     )
     .await;
     let (peak_concurrency, pushed_back) = limit.summary();
@@ -207,6 +225,10 @@ pub async fn delete_all(
         peak_concurrency,
         pushed_back,
     }
+}
+
+fn slot(refused: &std::sync::Mutex<Option<Stop>>) -> std::sync::MutexGuard<'_, Option<Stop>> {
+    refused.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn not_found(error: &ApiError) -> bool {

@@ -11,6 +11,7 @@ use super::store::Settle;
 use crate::api::Client;
 use crate::bulk::{self, Outcome, Stop, Target};
 use crate::history::{History, Op};
+use crate::lease::schedule::is_lost;
 
 /// What became of one queued deletion.
 #[derive(Debug, Clone)]
@@ -30,7 +31,8 @@ pub enum Fate {
     NotChosen(String),
     /// Not done, left queued: a failure (in words).
     Failed(String),
-    /// Not sent, left queued: the run stopped (the lock was lost, a signal).
+    /// Not deleted, left queued: the run stopped first (the lock was lost, a signal), or the
+    /// server refused the delete for the lock itself (unknown or expired).
     NotSent(String),
 }
 
@@ -59,7 +61,7 @@ impl Fate {
             Fate::AlreadyGone => Outcome::AlreadyGone.describe(),
             Fate::Changed(why) | Fate::NotChosen(why) => why.clone(),
             Fate::Failed(why) => format!("failed, still queued: {why}"),
-            Fate::NotSent(why) => format!("not sent, still queued: {why}"),
+            Fate::NotSent(why) => format!("not deleted, still queued: {why}"),
         }
     }
 
@@ -145,6 +147,10 @@ pub async fn apply_module(
             Outcome::AlreadyGone if ours.contains(&done.record_id) => Fate::DeletedEarlier,
             Outcome::AlreadyGone => Fate::AlreadyGone,
             changed @ Outcome::Changed { .. } => Fate::Changed(changed.describe()),
+            // Not this record's failure: the lock ran out under the whole run.
+            Outcome::Failed(error) if is_lost(&error) => {
+                Fate::NotSent(format!("the server refused the lock ({error})"))
+            }
             Outcome::Failed(error) => Fate::Failed(error.to_string()),
         };
         applied.push(Applied { entry, fate });

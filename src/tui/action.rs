@@ -475,8 +475,13 @@ pub enum BulkProgress {
         record_id: String,
         outcome: crate::bulk::Outcome,
     },
-    /// No delete of the job is in flight any more. `cancelled` when some were never launched.
-    Finished { job: JobId, cancelled: bool },
+    /// No delete of the job is in flight any more. `cancelled` when some were never launched;
+    /// `lock_lost` when that was because the server refused the lock (404002, 409002).
+    Finished {
+        job: JobId,
+        cancelled: bool,
+        lock_lost: bool,
+    },
 }
 
 /// Records of one listing of the Devices view whose sizes are wanted.

@@ -150,6 +150,7 @@ pub async fn run_bulk_delete(
     report(BulkProgress::Finished {
         job: id,
         cancelled: !summary.not_attempted.is_empty(),
+        lock_lost: matches!(summary.stop, Some(Stop::LockLost(_))),
     });
     Ok(())
 }

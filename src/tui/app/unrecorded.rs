@@ -78,6 +78,7 @@ impl App {
             Effect::StartBulkDelete(job) => self.dispatch(Action::Bulk(BulkProgress::Finished {
                 job: job.job,
                 cancelled: true,
+                lock_lost: false,
             })),
             _ => Vec::new(),
         }

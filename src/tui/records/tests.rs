@@ -777,6 +777,7 @@ fn a_bulk_delete_counts_progress_and_lists_every_failure() {
     app.update(Action::Bulk(BulkProgress::Finished {
         job: job.job,
         cancelled: false,
+        lock_lost: false,
     }));
     let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
         panic!("the summary is shown")
@@ -820,6 +821,7 @@ fn the_failures_of_a_bulk_delete_stay_marked_and_d_retries_exactly_them() {
     app.update(Action::Bulk(BulkProgress::Finished {
         job: job.job,
         cancelled: false,
+        lock_lost: false,
     }));
     let failed = BTreeSet::from([id(0), id(4), id(8)]);
     assert_eq!(app.records.marked, failed, "the failed records stay marked");
@@ -835,6 +837,44 @@ fn the_failures_of_a_bulk_delete_stay_marked_and_d_retries_exactly_them() {
         retry.job, job.job,
         "a new job: answers of the old one are not its own"
     );
+}
+
+#[test]
+fn a_bulk_delete_the_server_stops_for_its_lock_says_the_lock_was_lost() {
+    let mut app = loaded(10);
+    ch(&mut app, 'a');
+    ch(&mut app, 'd');
+    type_text(&mut app, "10");
+    let effects = press(&mut app, KeyCode::Enter);
+    let [Effect::StartBulkDelete(job)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    // Three went, the fourth was refused for an expired lock; the engine sent nothing more.
+    for (i, id) in target_ids(job).iter().take(4).enumerate() {
+        let result = if i == 3 {
+            Err(api_error(409, 409002, "lock expired"))
+        } else {
+            Ok(())
+        };
+        app.update(Action::Bulk(BulkProgress::Deleted {
+            job: job.job,
+            record_id: id.clone(),
+            outcome: outcome_of(result),
+        }));
+    }
+    app.update(Action::Bulk(BulkProgress::Finished {
+        job: job.job,
+        cancelled: true,
+        lock_lost: true,
+    }));
+    let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
+        panic!("the summary is shown")
+    };
+    assert_eq!(
+        run.headline(),
+        "deleted 3 of 10, 1 failed, the lock was lost: 6 left untouched"
+    );
+    assert_eq!(app.records.marked.len(), 7, "what was not deleted stays marked");
 }
 
 #[test]
@@ -1160,6 +1200,7 @@ fn stopping_a_bulk_delete_cancels_its_own_flag_once() {
     app.update(Action::Bulk(BulkProgress::Finished {
         job: job.job,
         cancelled: true,
+        lock_lost: false,
     }));
     let Some(Dialog::Bulk(run)) = record_dialog(&app) else {
         panic!("the summary is shown")
@@ -1938,6 +1979,7 @@ mod frames {
             app.update(Action::Bulk(BulkProgress::Finished {
                 job: job.job,
                 cancelled: ok + failed < 40,
+                lock_lost: false,
             }));
         }
         app

@@ -608,3 +608,40 @@ async fn what_a_failure_says_is_true() {
         refused.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_the_server_lets_lapse_mid_run_stops_the_run_as_a_lost_lock() {
+    // The server's locks live 2 s; koobackup believes the reference's 10 minutes, so its keeper
+    // does not renew before the lock lapses. The server's word decides: the first delete it
+    // refuses for the lock ends the run, and nothing more is sent.
+    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_secs(2)).await;
+    let ids = old_records(&server, "100", 40).await;
+    latency(&server, 100);
+    let cli = Cli::for_server(&server.base_url());
+    let mut args = vec![
+        "record",
+        "delete",
+        "--yes",
+        "--auto-lock",
+        "--json",
+        "--concurrency",
+        "1",
+    ];
+    args.extend(ids.iter().map(String::as_str));
+    let run = cli.run(&args).await;
+    run.code(4);
+    let report = run.json();
+    let count = |field: &str| report[field].as_array().unwrap().len();
+    let (deleted, failed, unsent) = (count("ok"), count("failed"), count("notAttempted"));
+    assert_eq!(failed, 1, "only the refused delete failed: {report}");
+    assert!(report["failed"].to_string().contains("409002"), "{report}");
+    assert!(deleted > 0 && unsent > 0, "{report}");
+    assert_eq!(deleted + failed + unsent, ids.len(), "{report}");
+    let reason = report["notAttempted"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("the server refused lock"), "{reason}");
+    assert_eq!(
+        record_ids(&server.db_path, "100").len(),
+        ids.len() - deleted,
+        "exactly the confirmed ones went"
+    );
+}

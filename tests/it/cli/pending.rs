@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::cli::Cli;
-use crate::support::{ALICE, TestServer, old_records, record_ids, spawn_server};
+use crate::support::{ALICE, TestServer, old_records, record_ids, spawn_server, spawn_server_with};
 use koobackup::server::Faults;
 
 /// The server's clock `minutes` ahead (and, optionally, slow).
@@ -398,4 +398,34 @@ async fn what_is_due_is_told_on_the_servers_clock_even_offline() {
             .await;
         refused.code(2);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_whose_lock_the_server_lets_lapse_stops_and_keeps_the_rest_queued() {
+    // The server's locks live 2 s, koobackup believes the reference's 10 minutes: the first
+    // delete the server refuses for the lock ends the run, exit 4, the rest stays queued.
+    let server = spawn_server_with(|config| config.lock_ttl = Duration::from_secs(2)).await;
+    let ids = old_records(&server, "102", 30).await;
+    let cli = Cli::for_server(&server.base_url());
+    let mut args = vec!["record", "delete", "--yes", "--grace", "1m"];
+    args.extend(ids.iter().map(String::as_str));
+    cli.run(&args).await.ok();
+    server_ahead(&server, 2, Duration::from_millis(100));
+    let apply = cli
+        .run(&["pending", "apply", "--concurrency", "1", "-o", "json"])
+        .await;
+    apply.code(4);
+    let report = apply.json();
+    let applied = report["applied"].as_array().unwrap();
+    let with = |outcome: &str| applied.iter().filter(|a| a["outcome"] == outcome).count();
+    let (deleted, unsent) = (with("deleted"), with("not-sent"));
+    assert!(deleted > 0 && unsent > 0, "{report}");
+    assert_eq!(deleted + unsent, ids.len(), "nothing failed: {report}");
+    let left = ids.len() - deleted;
+    assert_eq!(record_ids(&server.db_path, "102").len(), left);
+    assert_eq!(
+        queued(&cli).await.len(),
+        left,
+        "what was not deleted stays queued"
+    );
 }

@@ -156,7 +156,11 @@ impl State {
                 }
                 outs
             }
-            BulkProgress::Finished { job, cancelled } => {
+            BulkProgress::Finished {
+                job,
+                cancelled,
+                lock_lost,
+            } => {
                 let Some(Dialog::Bulk(run)) = &mut self.dialog else {
                     return Vec::new();
                 };
@@ -165,6 +169,7 @@ impl State {
                 }
                 run.finished = true;
                 run.cancelled = cancelled;
+                run.lock_lost |= lock_lost;
                 let gone: BTreeSet<String> = run.deleted.union(&run.gone).cloned().collect();
                 let failed: Vec<String> = run.failures.iter().map(|f| f.record_id.clone()).collect();
                 let headline = format!("bulk delete in {}: {}", run.module.code(), run.headline());
