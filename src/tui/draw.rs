@@ -61,7 +61,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         app.keymap(),
         &app.active_scopes(),
         app.status.notice.as_deref(),
-        app.session.read_only,
+        &app.session,
         theme,
     );
     match &app.shell {

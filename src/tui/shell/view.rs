@@ -2,6 +2,8 @@
 //! the footer (hints for the keys that work now, and the latest notice), the help overlay, the
 //! quit prompt, and the question asked when the history cannot be written.
 
+use std::borrow::Cow;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -11,8 +13,9 @@ use super::activity::{ActivityLog, LogEntry, Outcome};
 use super::command_line::CommandLine;
 use crate::format;
 use crate::tui::action::Unrecorded;
-use crate::tui::feature::Pane;
-use crate::tui::keymap::{Binding, Command, HelpLine, Keymap, Scope};
+use crate::tui::feature::{Pane, Session};
+
+use crate::tui::keymap::{Binding, Command, HelpLine, Keymap, RecordCommand, Scope};
 use crate::tui::layout::{help_area, help_rows};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{Chrome, boxed, centered, wrapped_rows};
@@ -157,17 +160,19 @@ pub fn draw_footer(
     keymap: &Keymap,
     scopes: &[Scope],
     notice: Option<&str>,
-    read_only: bool,
+    session: &Session,
     theme: &Theme,
 ) {
+    let read_only = session.read_only;
+    let queued = session.delete_grace.is_some();
     let hints_area = match notice {
         None => area,
         Some(notice) => {
             // The hints that must stay (getting around, the way out of a dialog), as drawn: the
             // notice has the rest of the line, and a longer one ends after its last whole word.
-            let essential: usize = fitting_hints(keymap, scopes, 0, read_only)
+            let essential: usize = fitting_hints(keymap, scopes, 0, read_only, queued)
                 .into_iter()
-                .map(hint_width)
+                .map(|hint| hint_width(hint, queued))
                 .sum();
             let room = usize::from(area.width).saturating_sub(essential + 1);
             let notice = format::escape(notice);
@@ -180,9 +185,10 @@ pub fn draw_footer(
         }
     };
     let mut spans = Vec::new();
-    for binding in fitting_hints(keymap, scopes, usize::from(hints_area.width), read_only) {
+    let width = usize::from(hints_area.width);
+    for binding in fitting_hints(keymap, scopes, width, read_only, queued) {
         spans.push(Span::styled(format!(" {}", binding.keys), theme.key));
-        spans.push(Span::raw(format!(" {} ", binding.hint.unwrap_or_default())));
+        spans.push(Span::raw(format!(" {} ", hint_text(binding, queued))));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), hints_area);
 }
@@ -191,12 +197,15 @@ pub fn draw_footer(
 /// (quit, help, switching panes) are kept first, so that a newcomer always sees how to get
 /// around; the focused pane's own hints fill the rest in table order. Every key is in the help.
 /// In read-only mode the keys that would change the server are left out (the help marks them).
+/// `queued`: deletes are queued under a grace window, and their hints say so.
 fn fitting_hints<'a>(
     keymap: &'a Keymap,
     scopes: &[Scope],
     width: usize,
     read_only: bool,
+    queued: bool,
 ) -> Vec<&'a Binding> {
+    let hint_width = |binding: &Binding| hint_width(binding, queued);
     let (own, everywhere): (Vec<Scope>, Vec<Scope>) = scopes.iter().partition(|s| **s != Scope::Global);
     let everywhere = keymap.hints(&everywhere);
     let mut room = width.saturating_sub(everywhere.iter().map(|b| hint_width(b)).sum());
@@ -232,8 +241,25 @@ fn fitting_hints<'a>(
 }
 
 /// The columns a hint takes in the footer: ` keys hint `.
-fn hint_width(binding: &Binding) -> usize {
-    format::width(&binding.keys) + format::width(binding.hint.unwrap_or_default()) + 3
+fn hint_width(binding: &Binding, queued: bool) -> usize {
+    format::width(&binding.keys) + format::width(&hint_text(binding, queued)) + 3
+}
+
+/// A hint as shown: under a grace window a delete key queues the deletion ("d queue", "Enter
+/// queue ticked"), as its question says.
+fn hint_text(binding: &Binding, queued: bool) -> Cow<'static, str> {
+    let hint = binding.hint.unwrap_or_default();
+    match hint.strip_prefix("delete") {
+        Some(rest) if queued && deletes_records(binding) => Cow::Owned(format!("queue{rest}")),
+        _ => Cow::Borrowed(hint),
+    }
+}
+
+/// Whether a key deletes records: `d` on them, or the confirmation of a bulk delete or clean-up.
+fn deletes_records(binding: &Binding) -> bool {
+    binding.command == Command::Records(RecordCommand::Delete)
+        || (binding.command == Command::Confirm
+            && matches!(binding.scope, Scope::TypeToConfirm | Scope::Cleanup))
 }
 
 /// The help overlay: every key of the keymap, grouped by where it works.
@@ -460,12 +486,12 @@ mod tests {
     fn global_hints_survive_a_narrow_footer_and_pane_hints_are_never_cut() {
         let keymap = default_keymap();
         let scopes = [Scope::LocksPane, Scope::Global];
-        let wide = shown(&fitting_hints(&keymap, &scopes, 200, false));
+        let wide = shown(&fitting_hints(&keymap, &scopes, 200, false, false));
         assert!(
             wide.contains("v full ids") && wide.ends_with("Tab next pane "),
             "{wide}"
         );
-        let narrow = fitting_hints(&keymap, &scopes, 60, false);
+        let narrow = fitting_hints(&keymap, &scopes, 60, false, false);
         let text = shown(&narrow);
         assert!(text.chars().count() <= 60, "{text}");
         assert!(
@@ -478,7 +504,28 @@ mod tests {
     #[test]
     fn dialogs_show_only_their_own_hints() {
         let keymap = default_keymap();
-        let text = shown(&fitting_hints(&keymap, &[Scope::Confirm], 100, false));
+        let text = shown(&fitting_hints(&keymap, &[Scope::Confirm], 100, false, false));
         assert_eq!(text, " y yes  n/Esc no ");
+    }
+
+    #[test]
+    fn under_a_grace_window_record_deletes_are_hinted_as_queueing() {
+        let keymap = default_keymap();
+        let hints = |scope: Scope, queued: bool| -> String {
+            fitting_hints(&keymap, &[scope], 200, false, queued)
+                .iter()
+                .map(|b| format!(" {} {} ", b.keys, hint_text(b, queued)))
+                .collect()
+        };
+        for (scope, queueing, deleting) in [
+            (Scope::RecordsPane, " d/Del queue ", " d/Del delete "),
+            (Scope::TypeToConfirm, " Enter queue ", " Enter delete "),
+            (Scope::Cleanup, " Enter queue ticked ", " Enter delete ticked "),
+        ] {
+            assert!(hints(scope, true).contains(queueing), "{}", hints(scope, true));
+            assert!(hints(scope, false).contains(deleting), "{}", hints(scope, false));
+        }
+        // A scope is not a record: its delete is sent at once, grace or not.
+        assert!(hints(Scope::DeviceDetail, true).contains(" d/Del delete scope "));
     }
 }
