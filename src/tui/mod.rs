@@ -24,6 +24,7 @@ pub mod history;
 mod journal_writer;
 pub mod keymap;
 pub mod layout;
+pub mod list_pane;
 pub mod locks;
 pub mod pending;
 pub mod records;

@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::api::{DeviceEntity, ModuleCode};
 pub use crate::health::{RecordSize, RecordSummary};
+use crate::tui::list_pane::ListCursor;
 use dialogs::Dialog;
 
 /// Records listed per request.
@@ -126,8 +127,7 @@ pub struct State {
     /// The `/` filter as typed: devices whose name, machine code or id hold it (case aside).
     filter: String,
     /// The device under the cursor among those the filter lets through, and the first shown.
-    cursor: usize,
-    offset: usize,
+    cursor: ListCursor,
     pub dialog: Option<Dialog>,
     /// Deletions queued through this connection, per device id and module: counted apart
     /// (the records are still on the server until the queue sends their deletes).
@@ -148,8 +148,7 @@ impl Default for State {
             sizes: HashMap::new(),
             sizes_wanted: HashSet::new(),
             filter: String::new(),
-            cursor: 0,
-            offset: 0,
+            cursor: ListCursor::default(),
             dialog: None,
             queued: HashMap::new(),
         }
@@ -185,11 +184,11 @@ impl State {
     }
 
     pub fn cursor(&self) -> usize {
-        self.cursor
+        self.cursor.at()
     }
 
     pub fn offset(&self) -> usize {
-        self.offset
+        self.cursor.offset()
     }
 
     pub fn filter(&self) -> &str {
@@ -210,20 +209,18 @@ impl State {
     }
 
     pub fn selected(&self) -> Option<&DeviceEntity> {
-        self.matching().get(self.cursor).copied()
+        self.matching().get(self.cursor.at()).copied()
     }
 
     /// Applies a new filter, from the first device it lets through.
     pub fn set_filter(&mut self, filter: &str) {
         self.filter = filter.to_string();
-        self.cursor = 0;
-        self.offset = 0;
+        self.cursor.reset();
     }
 
     /// Keeps the cursor on a device shown, after devices went or the filter changed.
     fn clamp_cursor(&mut self) {
-        self.cursor = self.cursor.min(self.matching().len().saturating_sub(1));
-        self.offset = self.offset.min(self.cursor);
+        self.cursor.clamp(self.matching().len());
     }
 
     /// The records of `device_id` listed so far.
@@ -296,25 +293,11 @@ impl State {
     /// Moves the cursor by `delta` devices, scrolling so that it stays among the `visible`
     /// devices shown.
     pub fn move_cursor(&mut self, delta: isize, visible: usize) {
-        let last = self.matching().len().saturating_sub(1);
-        self.cursor = self.cursor.saturating_add_signed(delta).min(last);
-        self.scroll_to_cursor(visible);
-    }
-
-    pub fn scroll_to_cursor(&mut self, visible: usize) {
-        let visible = visible.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + visible {
-            self.offset = self.cursor + 1 - visible;
-        }
+        self.cursor.move_by(delta, self.matching().len(), visible);
     }
 
     /// Selects the device shown at `row` (0 = the first line of the pane's body), if any.
     pub fn click(&mut self, row: usize) {
-        let index = self.offset + row / ROWS_PER_DEVICE;
-        if index < self.matching().len() {
-            self.cursor = index;
-        }
+        self.cursor.click(row / ROWS_PER_DEVICE, self.matching().len());
     }
 }

@@ -12,16 +12,7 @@ use tui_input::Input;
 
 use crate::history::{Entry, Query};
 use crate::tui::keymap::Scope;
-
-/// How far the reading is.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Load {
-    #[default]
-    NotRead,
-    Reading,
-    Read,
-    Failed(String),
-}
+use crate::tui::list_pane::{ListCursor, Load};
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -35,8 +26,7 @@ pub struct State {
     query: Query,
     /// Indexes into `entries` of those the filter lets through.
     visible: Vec<usize>,
-    cursor: usize,
-    offset: usize,
+    cursor: ListCursor,
     pub dialog: Option<Dialog>,
 }
 
@@ -118,15 +108,17 @@ impl State {
     }
 
     pub fn cursor(&self) -> usize {
-        self.cursor
+        self.cursor.at()
     }
 
     pub fn offset(&self) -> usize {
-        self.offset
+        self.cursor.offset()
     }
 
     pub fn selected(&self) -> Option<&Entry> {
-        self.visible.get(self.cursor).and_then(|&i| self.entries.get(i))
+        self.visible
+            .get(self.cursor.at())
+            .and_then(|&i| self.entries.get(i))
     }
 }
 

@@ -5,10 +5,11 @@ use crossterm::event::{Event, KeyEvent};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::{Dialog, EntryView, Load, State};
+use super::{Dialog, EntryView, State};
 use crate::history::{Query, describe};
 use crate::tui::action::{Effect, HistoryRead};
 use crate::tui::keymap::{Command, HistoryCommand};
+use crate::tui::list_pane::Load;
 use crate::tui::text_input::insert_at_cursor;
 
 impl State {
@@ -128,26 +129,12 @@ impl State {
     }
 
     pub fn move_cursor(&mut self, delta: isize, rows: usize) {
-        let last = self.visible.len().saturating_sub(1);
-        self.cursor = self.cursor.saturating_add_signed(delta).min(last);
-        self.scroll_to_cursor(rows);
+        self.cursor.move_by(delta, self.visible.len(), rows);
     }
 
     /// A click on the `row`-th line shown.
     pub fn click(&mut self, row: usize) {
-        let at = self.offset + row;
-        if at < self.visible.len() {
-            self.cursor = at;
-        }
-    }
-
-    fn scroll_to_cursor(&mut self, rows: usize) {
-        let rows = rows.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + rows {
-            self.offset = self.cursor + 1 - rows;
-        }
+        self.cursor.click(row, self.visible.len());
     }
 
     /// The entries the query lets through, the cursor on the first (the newest).
@@ -155,8 +142,6 @@ impl State {
         self.visible = (0..self.entries.len())
             .filter(|&i| self.query.matches(&self.entries[i]))
             .collect();
-        self.cursor = 0;
-        self.offset = 0;
-        self.scroll_to_cursor(rows);
+        self.cursor.select(0, self.visible.len(), rows);
     }
 }

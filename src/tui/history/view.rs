@@ -9,11 +9,12 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
 
-use super::{Dialog, EntryView, Load, State};
+use super::{Dialog, EntryView, State};
 use crate::format;
 use crate::history::{Entry, describe};
 use crate::tui::feature::Pane;
 use crate::tui::layout::help_area;
+use crate::tui::list_pane::Load;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{Chrome, draw_filter_field};
 

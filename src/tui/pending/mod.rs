@@ -11,16 +11,7 @@ use std::collections::BTreeSet;
 use crate::pending::Queued;
 use crate::tui::action::{Effect, PendingRead};
 use crate::tui::keymap::PendingCommand;
-
-/// How far the reading is.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Load {
-    #[default]
-    NotRead,
-    Reading,
-    Read,
-    Failed(String),
-}
+use crate::tui::list_pane::{ListCursor, Load};
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -30,8 +21,7 @@ pub struct State {
     unreadable: usize,
     /// Record ids queued through this connection.
     here: BTreeSet<String>,
-    cursor: usize,
-    offset: usize,
+    cursor: ListCursor,
 }
 
 impl State {
@@ -48,15 +38,15 @@ impl State {
     }
 
     pub fn cursor(&self) -> usize {
-        self.cursor
+        self.cursor.at()
     }
 
     pub fn offset(&self) -> usize {
-        self.offset
+        self.cursor.offset()
     }
 
     pub fn selected(&self) -> Option<&Queued> {
-        self.entries.get(self.cursor)
+        self.entries.get(self.cursor.at())
     }
 
     /// The entries queued through this connection (its server and user).
@@ -80,11 +70,10 @@ impl State {
                 self.unreadable = read.unreadable;
                 self.here = read.here;
                 self.load = Load::Read;
-                self.cursor = keep
+                let at = keep
                     .and_then(|id| self.entries.iter().position(|q| q.record_id == id))
-                    .unwrap_or(self.cursor)
-                    .min(self.entries.len().saturating_sub(1));
-                self.scroll_to_cursor(rows);
+                    .unwrap_or(self.cursor.at());
+                self.cursor.select(at, self.entries.len(), rows);
             }
             Err(message) => self.load = Load::Failed(message),
         }
@@ -102,27 +91,12 @@ impl State {
     }
 
     pub fn move_cursor(&mut self, delta: isize, rows: usize) {
-        let last = self.entries.len().saturating_sub(1);
-        self.cursor = self.cursor.saturating_add_signed(delta).min(last);
-        self.scroll_to_cursor(rows);
+        self.cursor.move_by(delta, self.entries.len(), rows);
     }
 
     /// A click on the `row`-th line shown.
     pub fn click(&mut self, row: usize) {
-        let at = self.offset + row;
-        if at < self.entries.len() {
-            self.cursor = at;
-        }
-    }
-
-    fn scroll_to_cursor(&mut self, rows: usize) {
-        let rows = rows.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + rows {
-            self.offset = self.cursor + 1 - rows;
-        }
-        self.offset = self.offset.min(self.entries.len().saturating_sub(rows));
+        self.cursor.click(row, self.entries.len());
     }
 }
 

@@ -8,10 +8,11 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::{Load, State};
+use super::State;
 use crate::format;
 use crate::pending::Queued;
 use crate::tui::feature::Pane;
+use crate::tui::list_pane::Load;
 use crate::tui::widgets::Chrome;
 
 /// Inner width from which the "by" column is shown.

@@ -35,7 +35,7 @@ impl State {
     pub fn shown_creations(&self, visible_rows: usize) -> Vec<DateTime<Utc>> {
         self.visible
             .iter()
-            .skip(self.offset)
+            .skip(self.cursor.offset())
             .take(visible_rows)
             .filter_map(|&index| self.rows.get(index))
             .map(|row| row.record.create_time)
@@ -50,7 +50,7 @@ impl State {
             .into_iter()
             .map(|created| format::age(server_now.signed_duration_since(created)))
             .collect();
-        let shown = self.visible.iter().skip(self.offset).take(visible_rows);
+        let shown = self.visible.iter().skip(self.cursor.offset()).take(visible_rows);
         ages.extend(
             shown
                 .filter_map(|&index| self.queued.get(self.rows.get(index)?.id()))

@@ -34,6 +34,7 @@ use crate::api::client::NewRecord;
 use crate::api::{BackupRecord, ModuleCode, RecordStatus};
 use crate::bulk::{Chosen, Target};
 use crate::pending::Queued;
+use crate::tui::list_pane::ListCursor;
 pub use dialogs::Dialog;
 
 /// Page size used to list records: the largest the API accepts.
@@ -229,10 +230,8 @@ pub struct State {
     filter: String,
     /// Indices into `rows` of the records matching `filter`, in order.
     visible: Vec<usize>,
-    /// Position of the cursor in `visible`.
-    cursor: usize,
-    /// First entry of `visible` shown.
-    offset: usize,
+    /// Position of the cursor in `visible`, and the first entry of it shown.
+    cursor: ListCursor,
     /// Record ids marked for a bulk delete (only ids of loaded rows).
     marked: BTreeSet<String>,
     load: LoadState,
@@ -271,8 +270,7 @@ impl Default for State {
             rows: Vec::new(),
             filter: String::new(),
             visible: Vec::new(),
-            cursor: 0,
-            offset: 0,
+            cursor: ListCursor::default(),
             marked: BTreeSet::new(),
             load: LoadState::Idle,
             generation: 0,
@@ -315,11 +313,11 @@ impl State {
     }
 
     pub fn cursor(&self) -> usize {
-        self.cursor
+        self.cursor.at()
     }
 
     pub fn offset(&self) -> usize {
-        self.offset
+        self.cursor.offset()
     }
 
     pub fn marked(&self) -> &BTreeSet<String> {
@@ -360,8 +358,7 @@ impl State {
         self.module = Some(module);
         self.rows.clear();
         self.visible.clear();
-        self.cursor = 0;
-        self.offset = 0;
+        self.cursor.reset();
         self.load = LoadState::Loading { pages: 0 };
         self.refresh = None;
         self.stale = None;
@@ -448,11 +445,10 @@ impl State {
                 let keep = self.selected().map(|row| row.id().to_string());
                 self.rows = refresh.rows;
                 self.rebuild_visible();
-                self.cursor = keep
+                let at = keep
                     .and_then(|id| self.visible.iter().position(|&i| self.rows[i].id() == id))
-                    .unwrap_or(self.cursor)
-                    .min(self.visible.len().saturating_sub(1));
-                self.scroll_to_cursor(visible_rows);
+                    .unwrap_or(self.cursor.at());
+                self.cursor.select(at, self.visible.len(), visible_rows);
                 self.finish_listing(pages, now);
             }
             return;
@@ -512,9 +508,8 @@ impl State {
             return;
         };
         if let Some(position) = self.visible.iter().position(|&i| self.rows[i].id() == wanted) {
-            self.cursor = position;
+            self.cursor.select(position, self.visible.len(), visible_rows);
             self.wanted = None;
-            self.scroll_to_cursor(visible_rows);
         }
     }
 
@@ -528,11 +523,11 @@ impl State {
         let keep = self.selected().map(|row| row.id().to_string());
         self.filter = filter.to_string();
         self.rebuild_visible();
-        self.cursor = keep
+        let at = keep
             .and_then(|id| self.visible.iter().position(|&i| self.rows[i].id() == id))
             .unwrap_or(0);
-        self.offset = 0;
-        self.scroll_to_cursor(visible_rows);
+        self.cursor.reset();
+        self.cursor.select(at, self.visible.len(), visible_rows);
     }
 
     /// `visible` from scratch, after `rows` or `filter` changed.
@@ -544,7 +539,7 @@ impl State {
     }
 
     pub fn selected(&self) -> Option<&RecordRow> {
-        self.visible.get(self.cursor).and_then(|&i| self.rows.get(i))
+        self.visible.get(self.cursor.at()).and_then(|&i| self.rows.get(i))
     }
 
     /// `record_ids` as bulk-delete targets, each as it is loaded now (what the user chose).
@@ -586,8 +581,7 @@ impl State {
         }
         // Every index moved by one: rebuild the filtered view, then select the new record.
         self.rebuild_visible();
-        self.cursor = 0;
-        self.offset = 0;
+        self.cursor.reset();
         self.wanted = None;
     }
 
@@ -620,38 +614,25 @@ impl State {
         self.marked.retain(|id| !record_ids.contains(id));
         self.rebuild_visible();
         let kept = keep.and_then(|id| self.visible.iter().position(|&i| self.rows[i].id() == id));
-        self.cursor = kept
-            .unwrap_or(self.cursor)
-            .min(self.visible.len().saturating_sub(1));
-        self.scroll_to_cursor(visible_rows);
+        let at = kept.unwrap_or(self.cursor.at());
+        self.cursor.select(at, self.visible.len(), visible_rows);
     }
 
     pub fn move_cursor(&mut self, delta: isize, visible_rows: usize) {
-        let last = self.visible.len().saturating_sub(1);
-        self.cursor = self.cursor.saturating_add_signed(delta).min(last);
+        self.cursor.move_by(delta, self.visible.len(), visible_rows);
         self.wanted = None;
-        self.scroll_to_cursor(visible_rows);
     }
 
     /// Puts the cursor on the `row`-th visible line, if there is a record there.
     pub fn click(&mut self, row: usize) {
-        let index = self.offset + row;
-        if index < self.visible.len() {
-            self.cursor = index;
+        if self.cursor.click(row, self.visible.len()) {
             self.wanted = None;
         }
     }
 
+    /// Scrolls so that the cursor is shown (after a resize).
     pub fn scroll_to_cursor(&mut self, visible_rows: usize) {
-        let visible_rows = visible_rows.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + visible_rows {
-            self.offset = self.cursor + 1 - visible_rows;
-        }
-        // After a filter or a resize the list may be shorter than the window.
-        let max_offset = self.visible.len().saturating_sub(visible_rows);
-        self.offset = self.offset.min(max_offset);
+        self.cursor.scroll_to_cursor(self.visible.len(), visible_rows);
     }
 
     pub fn toggle_mark(&mut self) {
@@ -726,6 +707,6 @@ impl State {
     /// Scrolls the list so that `offset` is its first row shown, whatever the cursor.
     #[cfg(test)]
     pub(crate) fn scroll_for_test(&mut self, offset: usize) {
-        self.offset = offset;
+        self.cursor.scroll_for_test(offset);
     }
 }

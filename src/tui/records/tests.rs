@@ -646,7 +646,7 @@ fn a_click_selects_the_row_drawn_there_and_d_deletes_exactly_it() {
         press(&mut app, KeyCode::Down);
     }
     let layout = app.layout().unwrap();
-    assert!(app.records.offset > 0);
+    assert!(app.records.offset() > 0);
     let screen_row = layout.locks.y + 4;
     let drawn_there = screen_of(&app, 110, 30)
         .lines()
@@ -1626,29 +1626,29 @@ fn the_cursor_stays_on_its_record_across_filters() {
 fn scrolling_keeps_the_cursor_in_view() {
     let mut pane = pane_of(250);
     pane.move_cursor(30, 10);
-    assert_eq!((pane.cursor, pane.offset), (30, 21));
+    assert_eq!((pane.cursor(), pane.offset()), (30, 21));
     pane.move_cursor(isize::MAX / 2, 10);
-    assert_eq!((pane.cursor, pane.offset), (249, 240));
+    assert_eq!((pane.cursor(), pane.offset()), (249, 240));
     pane.move_cursor(-1000, 10);
-    assert_eq!((pane.cursor, pane.offset), (0, 0));
+    assert_eq!((pane.cursor(), pane.offset()), (0, 0));
 }
 
 #[test]
 fn a_taller_window_scrolls_back_so_that_no_row_is_left_empty() {
     let mut pane = pane_of(250);
     pane.move_cursor(249, 10);
-    assert_eq!((pane.cursor, pane.offset), (249, 240));
+    assert_eq!((pane.cursor(), pane.offset()), (249, 240));
     // 40 rows now fit: the last 40 records show, the cursor stays on the last one.
     pane.scroll_to_cursor(40);
-    assert_eq!((pane.cursor, pane.offset), (249, 210));
+    assert_eq!((pane.cursor(), pane.offset()), (249, 210));
     // Moving up past the top of the window scrolls it up to the cursor.
     pane.move_cursor(-50, 40);
-    assert_eq!((pane.cursor, pane.offset), (199, 199));
+    assert_eq!((pane.cursor(), pane.offset()), (199, 199));
     // A click lands on the row counted from the window's top.
     pane.click(3);
-    assert_eq!(pane.cursor, 202);
+    assert_eq!(pane.cursor(), 202);
     pane.click(500);
-    assert_eq!(pane.cursor, 202, "past the end: no change");
+    assert_eq!(pane.cursor(), 202, "past the end: no change");
 }
 
 #[test]
@@ -1657,7 +1657,7 @@ fn a_refresh_comes_back_to_the_same_record() {
     pane.move_cursor(150, 10);
     pane.start_listing(ModuleCode::AddressBook);
     pane.add_page(page(0, 100), false, 10, t0());
-    assert_eq!(pane.cursor, 0, "not loaded yet");
+    assert_eq!(pane.cursor(), 0, "not loaded yet");
     pane.add_page(page(100, 100), false, 10, t0());
     assert_eq!(pane.selected().unwrap().id(), &id(150));
     pane.move_cursor(1, 10);
@@ -1699,7 +1699,7 @@ fn removing_the_selected_or_every_record_is_safe() {
     assert_eq!(pane.selected().unwrap().id(), &id(1));
     pane.remove(&pane.rows.iter().map(|r| r.id().to_string()).collect(), 10);
     assert!(pane.selected().is_none());
-    assert_eq!((pane.cursor, pane.offset), (0, 0));
+    assert_eq!((pane.cursor(), pane.offset()), (0, 0));
 }
 
 #[test]
@@ -1709,7 +1709,7 @@ fn a_created_record_goes_on_top_and_under_the_cursor_even_through_a_filter() {
     pane.insert_new(on_device(record(99, RecordStatus::New), "pixel"));
     assert_eq!(pane.selected().unwrap().id(), &id(99));
     assert_eq!(pane.filter, "");
-    assert_eq!(pane.cursor, 0);
+    assert_eq!(pane.cursor(), 0);
 }
 
 #[test]
