@@ -106,7 +106,10 @@ impl Keeper {
         }));
         let (sender, events) = mpsc::unbounded_channel();
         let entry = Arc::new(Mutex::new(entry));
-        let task = tokio::spawn(keep(client, held.clone(), sender, entry.clone()));
+        // Watched from now, not from when the task first runs: a jump of the clocks before
+        // then (a suspend, on a busy machine) would otherwise go unseen.
+        let gaps = GapWatch::start();
+        let task = tokio::spawn(keep(client, held.clone(), sender, entry.clone(), gaps));
         Keeper {
             held,
             entry,
@@ -188,6 +191,7 @@ async fn keep(
     held: Arc<Mutex<Held>>,
     events: mpsc::UnboundedSender<Event>,
     entry: SharedEntry,
+    mut gaps: GapWatch,
 ) {
     let ttl = client.lock_ttl();
     let chrono_ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
@@ -197,7 +201,6 @@ async fn keep(
         held.lock().unwrap_or_else(|e| e.into_inner()).lost = Some(lost.clone());
         let _ = events.send(Event::Lost(lost));
     };
-    let mut gaps = GapWatch::start();
     let mut failures = 0u32;
     // The lock's expiry on the server's clock, as last estimated (its local expiry counts from
     // when the request was sent).

@@ -5,14 +5,14 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::support::cli::ALICE_TOKEN;
 use crate::support::cli::Cli;
 use crate::support::disk::SmallDisk;
-use crate::support::{ALICE, old_records, record_ids, spawn_server};
+use crate::support::{ALICE, old_records, record_ids, spawn_server, until_fewer};
 use koobackup::server::Faults;
 
 /// `$HOME/.local/state/koobackup/history` of the isolated CLI.
@@ -144,11 +144,7 @@ async fn a_clean_up_killed_half_way_is_accounted_for_by_the_next_command() {
         ])
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while record_ids(&server.db_path, "102").len() > RECORDS - 3 {
-        assert!(Instant::now() < deadline, "the clean-up never got going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_fewer(&server, "102", RECORDS - 2).await;
     // SAFETY: kill(2) on the pid of our own child, which has not been waited for.
     let sent = unsafe { libc::kill(cleanup.id().unwrap() as libc::pid_t, libc::SIGKILL) };
     assert_eq!(sent, 0);
@@ -341,11 +337,7 @@ async fn what_a_quiet_command_recovers_is_said_by_the_next_one_that_can() {
     let mut args = vec!["record", "delete", "--auto-lock", "--yes", "--concurrency", "1"];
     args.extend(ids.iter().map(String::as_str));
     let mut delete = cli.command(&args).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while record_ids(&server.db_path, "102").len() == ids.len() {
-        assert!(Instant::now() < deadline, "the delete never got going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_fewer(&server, "102", ids.len()).await;
     // SAFETY: kill(2) on the pid of our own child, which has not been waited for.
     assert_eq!(
         unsafe { libc::kill(delete.id().unwrap() as libc::pid_t, libc::SIGKILL) },

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::cli::{Cli, Run};
-use crate::support::{ALICE, PREFIX, TestServer, spawn_server, spawn_server_with};
+use crate::support::{ALICE, PREFIX, TestServer, spawn_server, spawn_server_with, wait_for};
 
 const TTL: Duration = Duration::from_secs(3);
 
@@ -20,16 +20,15 @@ fn cli_for(server: &TestServer) -> Cli {
 
 /// Waits until the child has written its lock id to `path`.
 pub async fn read_lock_id(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && text.ends_with('\n')
-        {
-            return text.trim().to_owned();
-        }
-        assert!(Instant::now() < deadline, "the command never wrote its lock id");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(
+        "the command to write its lock id",
+        Duration::from_secs(20),
+        || {
+            let text = std::fs::read_to_string(path).ok()?;
+            text.ends_with('\n').then(|| text.trim().to_owned())
+        },
+    )
+    .await
 }
 
 /// Whether `lock_id` is live on the server: a record can be created under it.

@@ -723,11 +723,10 @@ async fn a_streamed_listing_stops_when_its_reader_leaves_without_waiting_for_the
     let first = lines.next_line().await.unwrap().unwrap();
     assert!(first.contains("\"recordId\""), "{first}");
     // Page 2 has been asked for: the listing waits on it when the reader leaves.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !fake.seen().iter().any(|r| r.param("cursor").is_some()) {
-        assert!(std::time::Instant::now() < deadline, "page 2 was never asked for");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    crate::support::wait_until("page 2 to be asked for", Duration::from_secs(20), || {
+        fake.seen().iter().any(|r| r.param("cursor").is_some())
+    })
+    .await;
     drop(lines);
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await

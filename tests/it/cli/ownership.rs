@@ -12,7 +12,9 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::support::cli::{Cli, Run};
 use crate::support::disk::SmallDisk;
-use crate::support::{TestServer, old_records, record_ids, spawn_server, spawn_server_with};
+use crate::support::{
+    TestServer, old_records, record_ids, spawn_server, spawn_server_with, until_fewer, wait_until,
+};
 use koobackup::server::Faults;
 
 fn latency(server: &TestServer, ms: u64) {
@@ -155,14 +157,7 @@ async fn a_clean_up_killed_half_way_does_not_block_the_next_backup() {
     let mut cleanup = cli.command(&["cleanup", "-m", "102", "--yes"]).spawn().unwrap();
     cli.wait_for_owner("cleanup").await;
     // Killed once it has deleted some.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while record_ids(&server.db_path, "102").len() == 20 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the clean-up deleted nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_fewer(&server, "102", 20).await;
     cleanup.start_kill().unwrap();
     let _ = cleanup.wait().await;
     server.server.set_faults(Faults::default());
@@ -379,11 +374,10 @@ async fn a_killed_hold_whose_command_still_runs_is_not_an_orphan() {
         ])
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&marker).is_ok_and(|pid| pid.ends_with('\n')) {
-        assert!(std::time::Instant::now() < deadline, "COMMAND never started");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("COMMAND to start", Duration::from_secs(20), || {
+        std::fs::read_to_string(&marker).is_ok_and(|pid| pid.ends_with('\n'))
+    })
+    .await;
     // The hold journals COMMAND's group once its watchdog runs: COMMAND may write its pid first.
     let group: u32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
     assert_eq!(cli.wait_for_command_group().await, group);
@@ -403,24 +397,11 @@ async fn a_killed_hold_whose_command_still_runs_is_not_an_orphan() {
 
     // The watchdog kills what is left after the grace; then the lock is an orphan and the next
     // operation releases it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while koobackup::process::group_alive(group) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the watchdog never ended COMMAND"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("the watchdog to end COMMAND", Duration::from_secs(20), || {
+        !koobackup::process::group_alive(group)
+    })
+    .await;
     cli.run(&["lock", "create", "-m", "100"]).await.ok();
-}
-
-/// Waits until the server has fewer than `n` records of `module`.
-async fn until_fewer(server: &TestServer, module: &str, n: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while record_ids(&server.db_path, module).len() >= n {
-        assert!(std::time::Instant::now() < deadline, "nothing was deleted");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 fn send(child: &tokio::process::Child, signal: i32) {

@@ -5,12 +5,14 @@
 //! record once, and every outcome is in the history.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::support::cli::Cli;
-use crate::support::{ALICE, TestServer, old_records, record_ids, spawn_server, spawn_server_with};
+use crate::support::{
+    ALICE, TestServer, old_records, record_ids, spawn_server, spawn_server_with, until_fewer,
+};
 use koobackup::server::Faults;
 
 /// The server's clock `minutes` ahead (and, optionally, slow).
@@ -267,11 +269,7 @@ async fn an_apply_killed_half_way_and_run_again_deletes_each_record_once_all_in_
         .command(&["pending", "apply", "--concurrency", "1"])
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while record_ids(&server.db_path, "102").len() > RECORDS - 3 {
-        assert!(Instant::now() < deadline, "the apply never got going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_fewer(&server, "102", RECORDS - 2).await;
     // SAFETY: kill(2) on the pid of our own child, which has not been waited for.
     let sent = unsafe { libc::kill(apply.id().unwrap() as libc::pid_t, libc::SIGKILL) };
     assert_eq!(sent, 0);

@@ -87,39 +87,30 @@ impl Cli {
     /// Waits (up to 20 s) for a journal entry whose owner's purpose is `kind` (`hold`,
     /// `cleanup`, `operation`, `kept`…); returns its lock id.
     pub async fn wait_for_owner(&self, kind: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Some(entry) = self
-                .journal_entries()
+        let what = format!("a lock of a {kind} in the journal");
+        super::wait_for(&what, std::time::Duration::from_secs(20), || {
+            self.journal_entries()
                 .into_iter()
                 .find(|e| e["owner"]["purpose"]["kind"] == kind)
-            {
-                return entry["lock"]["lockId"].as_str().expect("lockId").to_owned();
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no lock of a {kind} in the journal: {:?}",
-                self.journal_entries()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+                .map(|entry| entry["lock"]["lockId"].as_str().expect("lockId").to_owned())
+        })
+        .await
     }
 
     /// Waits (up to 20 s) until `lock hold` has journalled COMMAND's process group, which it
     /// does once COMMAND's watchdog runs; returns the group.
     pub async fn wait_for_command_group(&self) -> u32 {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let entries = self.journal_entries();
-            if let Some(group) = entries.iter().find_map(|e| e["owner"]["commandGroup"].as_u64()) {
-                return u32::try_from(group).expect("a process group id");
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "COMMAND's group never journalled: {entries:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        super::wait_for(
+            "COMMAND's group in the journal",
+            std::time::Duration::from_secs(20),
+            || {
+                self.journal_entries()
+                    .iter()
+                    .find_map(|e| e["owner"]["commandGroup"].as_u64())
+                    .map(|group| u32::try_from(group).expect("a process group id"))
+            },
+        )
+        .await
     }
 
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {

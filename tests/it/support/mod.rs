@@ -12,6 +12,36 @@ pub mod server;
 
 pub use server::*;
 
+/// Polls `ready` every 10 ms until it gives a value; fails the test, saying what never came,
+/// after `within` (a deadline for a stuck run, never a sleep that stands for synchronisation).
+pub async fn wait_for<T>(what: &str, within: std::time::Duration, mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} in vain for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// [`wait_for`] a condition.
+pub async fn wait_until(what: &str, within: std::time::Duration, mut done: impl FnMut() -> bool) {
+    wait_for(what, within, || done().then_some(())).await
+}
+
+/// Waits until the server has fewer than `n` records of `module` (a run under way).
+pub async fn until_fewer(server: &TestServer, module: &str, n: usize) {
+    let what = format!("fewer than {n} records of module {module}");
+    wait_until(&what, std::time::Duration::from_secs(60), || {
+        record_ids(&server.db_path, module).len() < n
+    })
+    .await
+}
+
 /// Fails a test whose pagination walk has read more pages than any test here needs: a cursor
 /// chain that never ends (a broken cursor encoding) then fails instead of hanging the suite.
 pub fn assert_page_cap(pages: usize) {
