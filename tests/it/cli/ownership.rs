@@ -487,7 +487,7 @@ async fn ctrl_c_during_a_clean_up_stops_it_cleanly_and_twice_stops_it_at_once() 
 
     // A second signal does not wait for anything (sent once the first was taken: signals that
     // arrive together count once).
-    latency(&server, 2_000);
+    latency(&server, 6_000);
     let mut cleanup = cli
         .command(&["cleanup", "-m", "102", "--yes", "--concurrency", "1"])
         .spawn()
@@ -505,8 +505,8 @@ async fn ctrl_c_during_a_clean_up_stops_it_cleanly_and_twice_stops_it_at_once() 
     let status = cleanup.wait().await.unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(
-        started.elapsed() < Duration::from_millis(1_500),
-        "it waited for a 2 s answer"
+        started.elapsed() < Duration::from_secs(4),
+        "it waited for a 6 s answer"
     );
 }
 
