@@ -320,21 +320,33 @@ async fn run(client: &Client, call: Call) -> Result<(), ApiError> {
 }
 
 /// Whether the client may call this answer a success: a 2xx status with a JSON object whose
-/// `code` is 0.
+/// `code` is zero.
 fn may_succeed(answer: &Answer) -> bool {
     match answer {
         Answer::Raw(_) => true, // the status line is whatever the bytes say; checked by no-panic only
         Answer::Http { status, body, .. } => {
             let code_zero = match body {
-                Body::Json(value) => value.get("code").and_then(Value::as_i64) == Some(0),
+                Body::Json(value) => value.get("code").is_some_and(is_zero),
                 Body::Bytes(bytes) => serde_json::from_slice::<Value>(bytes)
                     .ok()
-                    .is_some_and(|v| v.get("code").and_then(Value::as_i64) == Some(0)),
+                    .is_some_and(|v| v.get("code").is_some_and(is_zero)),
                 Body::Echo(field) => !matches!(field % 5, 0 | 4),
             };
             (200..300).contains(status) && code_zero
         }
     }
+}
+
+/// The reference reads `code` as a number or a numeric string, 0 meaning success; the README:
+/// "a `code` of zero however written is success" (`0`, `-0.0`, `"0"`, `" 0e3 "`).
+fn is_zero(code: &Value) -> bool {
+    let text = match code {
+        Value::Number(number) => return number.as_f64() == Some(0.0),
+        Value::String(text) => text.trim(),
+        _ => return false,
+    };
+    // A number written out: digits, not `nan` or `inf` (which `f64` also reads).
+    text.bytes().any(|b| b.is_ascii_digit()) && text.parse::<f64>() == Ok(0.0)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
