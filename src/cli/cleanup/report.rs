@@ -1,0 +1,378 @@
+//! What `cleanup` found and did, as it is counted, held and printed: each candidate's report,
+//! the backups retention keeps, the modules skipped, and the table, JSON or lines they become.
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::CleanupArgs;
+use crate::api::{BackupRecord, ModuleCode};
+use crate::bulk::Outcome;
+use crate::cleanup::{Candidate, CleanupRules, Kept};
+use crate::cli::exit::{CliError, Exit};
+use crate::cli::{Context, output, pending};
+
+/// A completed backup the retention policy keeps.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct KeptReport {
+    #[serde(serialize_with = "output::record_json")]
+    pub(super) record: BackupRecord,
+    pub(super) reason: String,
+    pub(super) reason_code: &'static str,
+}
+
+impl From<Kept> for KeptReport {
+    fn from(kept: Kept) -> KeptReport {
+        KeptReport {
+            reason: kept.reason.to_string(),
+            reason_code: kept.reason.code(),
+            record: kept.record,
+        }
+    }
+}
+
+/// Everything `cleanup` found and did.
+#[derive(Debug, Default)]
+pub(super) struct Reports {
+    /// Held for the table or the `--json` document; printed at once and dropped instead when
+    /// the output streams (`-q`, `-o jsonl`: [`streams`]).
+    pub(super) candidates: Vec<CandidateReport>,
+    pub(super) kept: Vec<KeptReport>,
+    /// What became of every candidate, held or not: for the exit code and the hook.
+    pub(super) tally: Tally,
+    pub(super) listed: Listed,
+}
+
+/// What became of the candidates, counted.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub(super) candidates: usize,
+    pub(super) outcomes: std::collections::BTreeMap<&'static str, usize>,
+    /// The first failure: its exit class and what it said.
+    pub(super) first_failure: Option<(Exit, String)>,
+}
+
+impl Reports {
+    /// Takes in a part of a run's candidates and kept backups: counted, then held for the
+    /// printing at the end, or (`streaming`) printed now and dropped.
+    pub(super) fn add(
+        &mut self,
+        out: output::Output,
+        deleting: bool,
+        streaming: bool,
+        candidates: Vec<CandidateReport>,
+        kept: Vec<KeptReport>,
+    ) -> Result<(), CliError> {
+        for candidate in &candidates {
+            self.tally.candidates += 1;
+            *self
+                .tally
+                .outcomes
+                .entry(candidate.outcome.unwrap_or("not-attempted"))
+                .or_default() += 1;
+            if let Some(exit) = candidate.failure {
+                self.tally
+                    .first_failure
+                    .get_or_insert((exit, candidate.outcome_text.clone().unwrap_or_default()));
+            }
+        }
+        if !streaming {
+            self.candidates.extend(candidates);
+            self.kept.extend(kept);
+            return Ok(());
+        }
+        for candidate in candidates {
+            if let Some(error) = &candidate.error {
+                out.error(&error.clone().about("record", &candidate.record.record_id));
+            }
+            if out.is_jsonl() {
+                out.json(&tagged("candidate", deleting, to_value(&candidate)?))?;
+            } else if !deleting || candidate.is_done() {
+                out.value(&candidate.record.record_id)?;
+            }
+        }
+        if out.is_jsonl() {
+            for kept in kept {
+                out.json(&tagged("kept", deleting, to_value(&kept)?))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the listings under clean-up held.
+#[derive(Debug, Default)]
+pub(super) struct Listed {
+    /// Records read.
+    pub(super) records: usize,
+    /// Records that could not be read (never candidates): the clean-up is incomplete.
+    pub(super) unreadable: Vec<String>,
+}
+
+/// What happened to one candidate.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CandidateReport {
+    #[serde(serialize_with = "output::record_json")]
+    pub(super) record: BackupRecord,
+    pub(super) reason: String,
+    pub(super) reason_code: &'static str,
+    pub(super) deleted: bool,
+    /// Why deleting it failed; in JSON its message exactly as the server said it (`error`), its
+    /// `exitCode` and `apiCode`, as a failed item of `record delete` says them.
+    #[serde(
+        flatten,
+        serialize_with = "failure_fields",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) error: Option<CliError>,
+    /// With `--yes`: what happened to it, as a code and in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) outcome: Option<&'static str>,
+    /// With a grace window: when `pending apply` deletes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) due_at: Option<chrono::DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) outcome_text: Option<String>,
+    /// The exit class of the failure, for the exit code.
+    #[serde(skip)]
+    pub(super) failure: Option<Exit>,
+}
+
+/// `{"error", "exitCode", "apiCode"}` of a failed delete, flattened into its candidate.
+pub(super) fn failure_fields<S: serde::Serializer>(
+    error: &Option<CliError>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    error
+        .as_ref()
+        .map(|error| {
+            serde_json::json!({
+                "error": error.message,
+                "exitCode": error.exit.code(),
+                "apiCode": error.api_code_json(),
+            })
+        })
+        .serialize(serializer)
+}
+
+impl CandidateReport {
+    pub(super) fn new(candidate: Candidate) -> CandidateReport {
+        CandidateReport {
+            reason: candidate.reason.to_string(),
+            reason_code: candidate.reason.code(),
+            record: candidate.record,
+            deleted: false,
+            error: None,
+            outcome: None,
+            due_at: None,
+            outcome_text: None,
+            failure: None,
+        }
+    }
+
+    /// Queued to be deleted after a grace window (`first`: by this run, not an earlier one).
+    pub(super) fn queued(
+        &mut self,
+        queued: &crate::pending::Queued,
+        first: bool,
+        now: chrono::DateTime<Utc>,
+    ) {
+        self.outcome = Some(if first { "queued" } else { "already-queued" });
+        self.due_at = Some(queued.due_at);
+        self.outcome_text = Some(pending::due_text(queued, now));
+    }
+
+    /// Whether it went, or (with a grace window) is on its way.
+    pub(super) fn is_done(&self) -> bool {
+        self.deleted || self.outcome == Some("queued")
+    }
+
+    /// Takes in what the bulk engine did with it.
+    pub(super) fn settle(&mut self, outcome: &Outcome) {
+        let code = match outcome {
+            Outcome::Deleted { .. } => "deleted",
+            Outcome::GoneUnproven { .. } => "gone-unproven",
+            Outcome::AlreadyGone => "already-gone",
+            Outcome::Changed { .. } => "kept-changed",
+            Outcome::Failed(error) => {
+                let error = CliError::from(error.clone());
+                self.failure = Some(error.exit);
+                self.error = Some(error);
+                "failed"
+            }
+        };
+        self.deleted = matches!(outcome, Outcome::Deleted { .. });
+        self.outcome = Some(code);
+        self.outcome_text = Some(outcome.describe());
+    }
+
+    /// Never sent, because the lock was lost (or the run stopped).
+    pub(super) fn not_attempted(&mut self, why: &str) {
+        self.outcome = Some("not-attempted");
+        self.outcome_text = Some(format!("not sent: {why}"));
+        self.failure = Some(Exit::Conflict);
+    }
+}
+
+/// A module that could not be cleaned at all. In JSON: `{"moduleCode", "error", "exitCode",
+/// "apiCode"}`, read from the failure.
+#[derive(Debug)]
+pub(super) struct SkippedModule {
+    pub(super) module: ModuleCode,
+    pub(super) cause: CliError,
+}
+
+impl Serialize for SkippedModule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::json!({
+            "moduleCode": self.module,
+            "error": self.cause.message,
+            "exitCode": self.cause.exit.code(),
+            "apiCode": self.cause.api_code_json(),
+        })
+        .serialize(serializer)
+    }
+}
+
+/// A `-o jsonl` document of clean-up: `item` with its `kind` and whether it was a dry run.
+pub(super) fn tagged(kind: &str, deleting: bool, mut item: serde_json::Value) -> serde_json::Value {
+    if let Some(object) = item.as_object_mut() {
+        object.insert("kind".into(), kind.into());
+        object.insert("dryRun".into(), (!deleting).into());
+    }
+    item
+}
+
+pub(super) const CANDIDATE_HEADERS: [&str; 5] = ["RECORD ID", "MODULE", "DEVICE", "CREATED", "REASON"];
+
+/// A record clean-up deletes or keeps, with why.
+pub(super) fn candidate_row(record: &BackupRecord, reason: &str) -> Vec<String> {
+    vec![
+        record.record_id.clone(),
+        record.module_code.label(),
+        record.device_info.device_id.clone(),
+        output::local_minutes(record.create_time),
+        reason.to_string(),
+    ]
+}
+
+pub(super) fn to_value(item: &impl Serialize) -> Result<serde_json::Value, CliError> {
+    serde_json::to_value(item)
+        .map_err(|e| CliError::failure(format!("cannot encode the output as JSON: {e}")))
+}
+
+pub(super) fn print(
+    ctx: &Context,
+    args: &CleanupArgs,
+    rules: &CleanupRules,
+    all: &Reports,
+    skipped: &[SkippedModule],
+    grace: Option<chrono::Duration>,
+) -> Result<(), CliError> {
+    let out = ctx.out;
+    let reports = &all.candidates;
+    if out.is_jsonl() {
+        // One document per record: each candidate (`"kind": "candidate"`), then each record the
+        // retention policy keeps (`"kind": "kept"`); skipped modules are errors on stderr.
+        for module in skipped {
+            out.error(&module.cause);
+        }
+        for report in reports {
+            out.json(&tagged("candidate", args.yes, to_value(report)?))?;
+        }
+        for kept in &all.kept {
+            out.json(&tagged("kept", args.yes, to_value(kept)?))?;
+        }
+        return Ok(());
+    }
+    if out.is_json() {
+        return out.json(&serde_json::json!({
+            "dryRun": !args.yes,
+            "retention": rules.retention.map(|policy| policy.to_text()),
+            "candidates": reports,
+            "kept": all.kept,
+            "skippedModules": skipped,
+        }));
+    }
+    for module in skipped {
+        out.error(&module.cause);
+    }
+    // Failures are errors on stderr, also with -q: stdout lists only what went (or would go), so
+    // that `cleanup --no-headers | awk '{print $1}'` yields record ids and nothing else.
+    for report in reports {
+        if let Some(error) = &report.error {
+            out.error(&error.clone().about("record", &report.record.record_id));
+        }
+    }
+    let done: Vec<&CandidateReport> = reports.iter().filter(|r| !args.yes || r.is_done()).collect();
+    if out.quiet {
+        return done.iter().try_for_each(|r| out.value(&r.record.record_id));
+    }
+    if let Some(policy) = rules.retention
+        && !all.kept.is_empty()
+    {
+        let rows: Vec<Vec<String>> = all
+            .kept
+            .iter()
+            .map(|k| candidate_row(&k.record, &k.reason))
+            .collect();
+        // On stderr: stdout lists only what would go, so no kept backup can be piped into a
+        // delete by mistake.
+        out.note_lines(&format!(
+            "kept by the retention policy ({}):\n{}",
+            policy.describe(),
+            output::fitted_table(&CANDIDATE_HEADERS, &rows, output::stderr_width(), !out.no_headers)
+        ));
+    }
+    // What happened to the rest (kept because it changed, gone before this run, never sent),
+    // in words on stderr.
+    for report in reports
+        .iter()
+        .filter(|r| args.yes && !r.is_done() && r.error.is_none())
+    {
+        out.note(&format!(
+            "record {}: {}",
+            report.record.record_id,
+            report.outcome_text.as_deref().unwrap_or("not sent")
+        ));
+    }
+    if !done.is_empty() {
+        let rows: Vec<Vec<String>> = done.iter().map(|r| candidate_row(&r.record, &r.reason)).collect();
+        out.print_table(&out.table(&CANDIDATE_HEADERS, &rows))?;
+    }
+    out.note(&summary(args.yes, reports, skipped, grace));
+    Ok(())
+}
+
+/// What clean-up did, in a sentence for stderr.
+pub(super) fn summary(
+    deleting: bool,
+    reports: &[CandidateReport],
+    skipped: &[SkippedModule],
+    grace: Option<chrono::Duration>,
+) -> String {
+    let candidates = crate::format::count(reports.len(), "candidate");
+    if reports.is_empty() && skipped.is_empty() {
+        "no clean-up candidates".into()
+    } else if reports.is_empty() {
+        let modules: Vec<String> = skipped.iter().map(|m| m.module.to_string()).collect();
+        format!(
+            "no clean-up candidates in the modules that could be checked; not checked: {}",
+            modules.join(", ")
+        )
+    } else if let Some(grace) = grace {
+        let queued = reports.iter().filter(|r| r.outcome == Some("queued")).count();
+        format!(
+            "queued {queued} of {candidates} for deletion after {}; nothing was deleted now. \
+             `koobackup pending apply` deletes them once due, if their rule still chooses them; \
+             `koobackup pending cancel` takes them back",
+            crate::format::age(grace)
+        )
+    } else if deleting {
+        let deleted = reports.iter().filter(|r| r.deleted).count();
+        format!("deleted {deleted} of {candidates}")
+    } else {
+        format!("{candidates}; nothing was deleted (dry run). Run again with --yes to delete them")
+    }
+}
