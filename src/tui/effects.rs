@@ -7,7 +7,7 @@
 //! go back to the app.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -168,8 +168,10 @@ pub struct SizeReader {
 struct SizeJob {
     listing: u64,
     /// Dropped when the listing ends: the reading then finishes what it was given.
-    requests: mpsc::UnboundedSender<SizeRequest>,
+    requests: Option<mpsc::UnboundedSender<SizeRequest>>,
     stop: CancelFlag,
+    /// The cache the reading fills, shared so that a stop writes what it learned at once.
+    cache: Arc<Mutex<SizeCache>>,
 }
 
 impl SizeReader {
@@ -184,11 +186,13 @@ impl SizeReader {
         self.place = self.place.for_connection(server, user);
     }
 
-    /// Stops the reading under way: no further file list is read; what it learned is kept in
-    /// the cache.
+    /// Stops the reading under way: no further file list is read, and what it learned is
+    /// written to the cache now (the app may be quitting: the reading's own last write, once
+    /// the requests under way have answered, may never come).
     pub fn stop(&mut self) {
         if let Some(job) = self.job.take() {
             job.stop.cancel();
+            save(&job.cache, |_| true);
         }
     }
 
@@ -211,10 +215,13 @@ impl SizeReader {
         let job = self.job.get_or_insert_with(|| {
             SizeJob::start(client.clone(), self.place.clone(), request.listing, report)
         });
-        // The reading ends only after its input: it is there to receive.
-        let _ = job.requests.send(request);
+        if let Some(requests) = &job.requests {
+            // The reading ends only after its input: it is there to receive.
+            let _ = requests.send(request);
+        }
         if last {
-            self.job = None;
+            // No more input: the reading finishes what it has (and stays stoppable).
+            job.requests = None;
         }
     }
 }
@@ -229,8 +236,10 @@ impl SizeJob {
         let (requests, mut receiver) = mpsc::unbounded_channel::<SizeRequest>();
         let stop = CancelFlag::default();
         let stopped = stop.clone();
+        let cache = Arc::new(Mutex::new(place.open()));
+        let shared = cache.clone();
         tokio::spawn(async move {
-            let cache = Mutex::new(place.open());
+            let cache = &*shared;
             let learned = Mutex::new(Vec::new());
             let take = || std::mem::take(&mut *learned.lock().unwrap_or_else(|e| e.into_inner()));
             let mut listed = HashSet::new();
@@ -243,7 +252,7 @@ impl SizeJob {
                 });
                 let reading = size_cache::read_through(
                     &client,
-                    &cache,
+                    cache,
                     batches,
                     SIZE_CEILING,
                     || stopped.is_cancelled(),
@@ -261,7 +270,7 @@ impl SizeJob {
                                 report(SizesRead { listing, sizes });
                             }
                             if saved.elapsed() >= CACHE_SAVE_EVERY {
-                                save(&cache, |_| true);
+                                save(cache, |_| true);
                                 saved = Instant::now();
                             }
                         }
@@ -274,15 +283,16 @@ impl SizeJob {
             }
             // Sizes of records no longer listed go once a whole listing showed they are gone.
             if end == Some(ListingEnd::Complete) && !stopped.is_cancelled() {
-                save(&cache, |id| listed.contains(id));
+                save(cache, |id| listed.contains(id));
             } else {
-                save(&cache, |_| true);
+                save(cache, |_| true);
             }
         });
         SizeJob {
             listing,
-            requests,
+            requests: Some(requests),
             stop,
+            cache,
         }
     }
 }

@@ -514,3 +514,49 @@ async fn a_second_start_takes_finished_records_sizes_from_the_cache_and_a_damage
     );
     cached_sizes(&server, &journal, 3).await;
 }
+
+#[tokio::test]
+async fn sizes_read_before_quitting_are_in_the_cache_when_the_app_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, Faults::default()).await;
+    fleet(&server, 40).await;
+    // From now on every answer takes 2 s: the app quits with file lists under way, long before
+    // the reading's own next write of the cache (every 5 s, and at its end).
+    server.set_faults(Faults {
+        latency: Duration::from_secs(2),
+        ..Faults::default()
+    });
+    let journal = dir.path().join("journal.json");
+    let (mut runtime, _controls) = runtime_on(&server, &journal);
+    runtime
+        .apply(Action::Key(KeyEvent::new(
+            KeyCode::Char('D'),
+            KeyModifiers::SHIFT,
+        )))
+        .unwrap();
+    let known = |app: &App| {
+        app.devices
+            .sizes()
+            .values()
+            .filter(|size| matches!(size, RecordSize::Known(_)))
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while known(&runtime.app) == 0 {
+        let action = tokio::time::timeout_at(deadline, runtime.results.recv())
+            .await
+            .expect("the first sizes come within 20 s")
+            .expect("the loop's channel is open");
+        runtime.apply(action).unwrap();
+    }
+    let shown = known(&runtime.app);
+    assert!(shown < 41, "the reading is still under way");
+    runtime.finish_calls_in_flight().await;
+    let place = crate::size_cache::Place::in_dir(Some(dir.path().join("sizes")), &server.base_url(), "alice");
+    let cached = place.open().len();
+    // Each size shown is cached, but the `new` record's (files may still be added to it).
+    assert!(
+        cached >= shown - 1,
+        "{shown} sizes were shown, {cached} are in the cache when the app ends"
+    );
+}
