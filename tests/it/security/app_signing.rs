@@ -11,7 +11,7 @@ use koobackup::api::{Client, ClientOptions, Credentials, ModuleCode, Token};
 use koobackup::server::Faults;
 
 use crate::support::cli::Cli;
-use crate::support::pty::{Tui, journal_ids};
+use crate::support::pty::{Tui, wait_journal};
 use crate::support::{APP, spawn_server, spawn_server_with};
 
 /// A user id as the reference shows them: the app acts for its users.
@@ -208,11 +208,11 @@ async fn the_tui_works_the_same_signed() {
         tui.send("n");
         tui.send("3");
         tui.wait_text("09:5");
-        assert_eq!(journal_ids(&dir_path).len(), 1);
+        wait_journal(&dir_path, 1);
         tui.send("d");
         tui.send("y");
         tui.wait_text("No locks held");
-        assert!(journal_ids(&dir_path).is_empty());
+        wait_journal(&dir_path, 0);
         tui.send("q");
         assert!(tui.wait_exit(Duration::from_secs(15)).success());
         assert!(!tui.contents().contains(APP.1));

@@ -1216,7 +1216,7 @@ async fn sigterm_during_a_bulk_delete_releases_the_lock_taken_for_it() {
             assert!(Instant::now() < deadline, "the bulk delete never started");
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert_eq!(journal_ids(&dir_path).len(), 1);
+        wait_journal(&dir_path, 1);
         tui.signal("TERM");
         tui.wait_exit(Duration::from_secs(15));
         let left = support::record_ids(&db, "102").len();
