@@ -53,6 +53,13 @@ status=0
   >"$WORK/candidates" 2>"$WORK/stderr" || status=$?
 echo "the same with --keep-last 3 (exit $status):"
 echo "  $(tail -1 "$WORK/time"); $(wc -l <"$WORK/candidates") candidates; $(head -1 "$WORK/stderr")"
+# The same as one --json document, written as it is weighed: only the kept backups are held.
+status=0
+/usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$WORK/time" \
+  "$BIN" cleanup -m 100 --keep-last 3 --max-pages "$PAGES" --max-records "$N" --json \
+  >"$WORK/document" 2>"$WORK/stderr" || status=$?
+echo "the same as one --json document (exit $status):"
+echo "  $(tail -1 "$WORK/time"); $(wc -c <"$WORK/document") bytes"
 status=0
 /usr/bin/time -f '%e s wall, %M KiB peak RSS' -o "$WORK/time" \
   "$BIN" cleanup -m 100 --keep-last 3 --device device-7 --max-pages "$PAGES" -q \

@@ -143,6 +143,17 @@ impl Output {
             .map_err(stdout_error)
     }
 
+    /// A piece of a JSON document too large to hold, written as it comes: `start` (the
+    /// document's own text) then `value`, compact, with no line end ([`Output::raw`] ends it).
+    pub fn json_piece<T: Serialize + ?Sized>(&self, start: &str, value: &T) -> Result<(), CliError> {
+        let text = serde_json::to_string(value)
+            .map_err(|e| CliError::failure(format!("cannot encode the output as JSON: {e}")))?;
+        let mut stdout = std::io::stdout().lock();
+        write!(stdout, "{start}{}", format::json_for_terminal(&text))
+            .and_then(|()| stdout.flush())
+            .map_err(stdout_error)
+    }
+
     /// Writes `value` as one compact JSON document on its own line.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), CliError> {
         let text = serde_json::to_string(value)

@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::report::{CANDIDATE_HEADERS, CandidateReport, KeptReport, Listed, Reports, candidate_row};
 use super::weigh::{Weighing, find};
-use super::{CleanupArgs, streams};
+use super::CleanupArgs;
 use crate::api::ModuleCode;
 use crate::bulk::{self, Chosen, Outcome, Target};
 use crate::cleanup::{Candidate, CleanupRules};
@@ -132,7 +132,7 @@ pub(super) async fn delete_candidates(
             })
             .collect();
         let done = delete_part(ctx, keeper, module, args, chosen).await?;
-        reports.add(ctx.out, true, streams(ctx), done, kept)?;
+        reports.add(ctx.out, true, done, kept)?;
     }
     Ok(())
 }
@@ -241,5 +241,5 @@ pub(super) async fn queue_in_module(
         }
         queued_reports.push(report);
     }
-    reports.add(ctx.out, true, streams(ctx), queued_reports, kept)
+    reports.add(ctx.out, true, queued_reports, kept)
 }

@@ -25,8 +25,8 @@ use crate::cleanup::{CleanupRules, Plan};
 use crate::hooks::{self, HookEvent};
 pub use args::CleanupArgs;
 use delete::{Confirmation, Targets, confirm_many, delete_in_module, queue_in_module};
-use report::{CandidateReport, KeptReport, Listed, Reports, SkippedModule, print, tagged, to_value};
-use weigh::{find, find_each};
+use report::{CandidateReport, KeptReport, Listed, Reports, Sink, SkippedModule, print};
+use weigh::find_each;
 
 pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, CliError> {
     if args.yes {
@@ -60,7 +60,7 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     } else {
         None
     };
-    let mut reports = Reports::default();
+    let mut reports = Reports::new(Sink::of(ctx.out));
     let mut skipped = Vec::new();
     let mut first_error: Option<CliError> = None;
     for module in modules {
@@ -78,19 +78,8 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
                 Some(grace) => queue_in_module(ctx, module, &args, targets, grace, &mut reports).await,
                 None => delete_in_module(ctx, module, &args, targets, &mut reports).await,
             }
-        } else if streams(ctx) {
-            stream_dry_run(ctx, module, &args, &rules, &mut reports.listed).await
         } else {
-            match find(ctx, module, &args, &rules, &mut reports.listed).await {
-                Ok(found) => reports.add(
-                    ctx.out,
-                    false,
-                    false,
-                    found.delete.into_iter().map(CandidateReport::new).collect(),
-                    found.keep.into_iter().map(KeptReport::from).collect(),
-                ),
-                Err(error) => Err(error),
-            }
+            dry_run(ctx, module, &args, &rules, &mut reports).await
         };
         if let Err(error) = outcome {
             skipped.push(SkippedModule {
@@ -118,13 +107,13 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     {
         return Err(device.names_nothing());
     }
-    if !streams(ctx) {
-        print(ctx, &args, &rules, &reports, &skipped, grace)?;
-    } else {
+    if reports.sink == Sink::Lines {
         // Printed as they were found; only the modules that could not be cleaned are left.
         for module in &skipped {
             ctx.out.error(&module.cause);
         }
+    } else {
+        print(ctx, &args, &rules, &reports, &skipped, grace)?;
     }
     // Said after the rest; the exit code is the first failure's, else this one's (8).
     let incomplete = incomplete(&reports.listed.unreadable).err();
@@ -140,48 +129,29 @@ pub(crate) async fn run(ctx: &mut Context, mut args: CleanupArgs) -> Result<u8, 
     Ok(exit)
 }
 
-/// Whether a dry run prints each part as it is weighed instead of holding them all: ids alone
-/// (`-q`) or a document a line (`-o jsonl`), the forms a million candidates are read in.
-fn streams(ctx: &Context) -> bool {
-    ctx.out.is_jsonl() || (ctx.out.quiet && !ctx.out.is_json())
-}
-
-/// A dry run of `module` printed part by part (see [`streams`]): memory stays bounded by the
-/// largest device, not the module. The first failure to print ends the printing.
-async fn stream_dry_run(
+/// A dry run of `module`: its candidates and kept backups taken in part by part as they are
+/// weighed (see [`Sink`]: only the table holds them all). The first failure to print ends the
+/// printing.
+async fn dry_run(
     ctx: &Context,
     module: ModuleCode,
     args: &CleanupArgs,
     rules: &CleanupRules,
-    listed: &mut Listed,
+    reports: &mut Reports,
 ) -> Result<(), CliError> {
-    let out = ctx.out;
-    let print_part = |part: Plan| -> Result<(), CliError> {
-        for candidate in part.delete {
-            if out.is_jsonl() {
-                out.json(&tagged(
-                    "candidate",
-                    false,
-                    to_value(&CandidateReport::new(candidate))?,
-                ))?;
-            } else {
-                out.value(&candidate.record.record_id)?;
-            }
-        }
-        if out.is_jsonl() {
-            for kept in part.keep {
-                out.json(&tagged("kept", false, to_value(&KeptReport::from(kept))?))?;
-            }
-        }
-        Ok(())
-    };
+    let mut listed = Listed::default();
     let mut failed: Option<CliError> = None;
-    find_each(ctx, module, args, rules, listed, |part| {
+    let found = find_each(ctx, module, args, rules, &mut listed, |part: Plan| {
         if failed.is_none() {
-            failed = print_part(part).err();
+            let candidates = part.delete.into_iter().map(CandidateReport::new).collect();
+            let kept = part.keep.into_iter().map(KeptReport::from).collect();
+            failed = reports.add(ctx.out, false, candidates, kept).err();
         }
     })
-    .await?;
+    .await;
+    reports.listed.records += listed.records;
+    reports.listed.unreadable.extend(listed.unreadable);
+    found?;
     failed.map_or(Ok(()), Err)
 }
 
@@ -191,7 +161,7 @@ async fn tell_done(ctx: &Context, reports: &Reports, skipped: &[SkippedModule], 
     let details = serde_json::json!({
         "exitCode": exit,
         "candidates": reports.tally.candidates,
-        "deleted": outcomes.get("deleted").copied().unwrap_or(0),
+        "deleted": reports.tally.count("deleted"),
         "outcomes": outcomes,
         "skippedModules": skipped.iter().map(|s| s.module).collect::<Vec<_>>(),
     });

@@ -31,14 +31,43 @@ impl From<Kept> for KeptReport {
     }
 }
 
+/// Where the reports of a run go as its parts are weighed (and deleted): memory stays bounded
+/// by the largest part, not the module, in every form but the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sink {
+    /// Held for a table fitted to all of them at the end.
+    Table,
+    /// Printed at once, a line each (`-q`: ids; `-o jsonl`: a document each), and dropped.
+    Lines,
+    /// Written into the `--json` document as they come (its `candidates` first); the backups
+    /// retention keeps are held for its end.
+    Document,
+}
+
+impl Sink {
+    pub(super) fn of(out: output::Output) -> Sink {
+        if out.is_jsonl() || (out.quiet && !out.is_json()) {
+            Sink::Lines
+        } else if out.is_json() {
+            Sink::Document
+        } else {
+            Sink::Table
+        }
+    }
+}
+
 /// Everything `cleanup` found and did.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Reports {
-    /// Held for the table or the `--json` document; printed at once and dropped instead when
-    /// the output streams (`-q`, `-o jsonl`: [`streams`]).
+    pub(super) sink: Sink,
+    /// The candidates held for the table ([`Sink::Table`] only).
     pub(super) candidates: Vec<CandidateReport>,
+    /// The backups retention keeps, held for the table or the document's end.
     pub(super) kept: Vec<KeptReport>,
-    /// What became of every candidate, held or not: for the exit code and the hook.
+    /// Whether the `--json` document's start has been written.
+    opened: bool,
+    /// What became of every candidate, held or not: for the exit code, the summary and the
+    /// hook.
     pub(super) tally: Tally,
     pub(super) listed: Listed,
 }
@@ -52,14 +81,31 @@ pub(super) struct Tally {
     pub(super) first_failure: Option<(Exit, String)>,
 }
 
+impl Tally {
+    /// How many candidates had `outcome` (`deleted`, `queued`…).
+    pub(super) fn count(&self, outcome: &str) -> usize {
+        self.outcomes.get(outcome).copied().unwrap_or(0)
+    }
+}
+
 impl Reports {
-    /// Takes in a part of a run's candidates and kept backups: counted, then held for the
-    /// printing at the end, or (`streaming`) printed now and dropped.
+    pub(super) fn new(sink: Sink) -> Reports {
+        Reports {
+            sink,
+            candidates: Vec::new(),
+            kept: Vec::new(),
+            opened: false,
+            tally: Tally::default(),
+            listed: Listed::default(),
+        }
+    }
+
+    /// Takes in a part of a run's candidates and kept backups: counted, then held, written or
+    /// printed as the [`Sink`] says.
     pub(super) fn add(
         &mut self,
         out: output::Output,
         deleting: bool,
-        streaming: bool,
         candidates: Vec<CandidateReport>,
         kept: Vec<KeptReport>,
     ) -> Result<(), CliError> {
@@ -76,10 +122,26 @@ impl Reports {
                     .get_or_insert((exit, candidate.outcome_text.clone().unwrap_or_default()));
             }
         }
-        if !streaming {
-            self.candidates.extend(candidates);
-            self.kept.extend(kept);
-            return Ok(());
+        match self.sink {
+            Sink::Table => {
+                self.candidates.extend(candidates);
+                self.kept.extend(kept);
+                return Ok(());
+            }
+            Sink::Document => {
+                for candidate in candidates {
+                    let start = if std::mem::replace(&mut self.opened, true) {
+                        ","
+                    } else {
+                        DOCUMENT_START
+                    };
+                    // Through a `Value`: keys in the same order as the rest of the document's.
+                    out.json_piece(start, &to_value(&candidate)?)?;
+                }
+                self.kept.extend(kept);
+                return Ok(());
+            }
+            Sink::Lines => {}
         }
         for candidate in candidates {
             if let Some(error) = &candidate.error {
@@ -272,28 +334,18 @@ pub(super) fn print(
 ) -> Result<(), CliError> {
     let out = ctx.out;
     let reports = &all.candidates;
-    if out.is_jsonl() {
-        // One document per record: each candidate (`"kind": "candidate"`), then each record the
-        // retention policy keeps (`"kind": "kept"`); skipped modules are errors on stderr.
-        for module in skipped {
-            out.error(&module.cause);
-        }
-        for report in reports {
-            out.json(&tagged("candidate", args.yes, to_value(report)?))?;
-        }
-        for kept in &all.kept {
-            out.json(&tagged("kept", args.yes, to_value(kept)?))?;
-        }
-        return Ok(());
-    }
-    if out.is_json() {
-        return out.json(&serde_json::json!({
-            "dryRun": !args.yes,
-            "retention": rules.retention.map(|policy| policy.to_text()),
-            "candidates": reports,
-            "kept": all.kept,
-            "skippedModules": skipped,
-        }));
+    if all.sink == Sink::Document {
+        // The rest of the document its candidates began (keys in the order serde_json writes
+        // an object's: `candidates`, `dryRun`, `kept`, `retention`, `skippedModules`).
+        let start = if all.opened { "]" } else { "{\"candidates\":[]" };
+        out.json_piece(&format!("{start},\"dryRun\":"), &!args.yes)?;
+        out.json_piece(",\"kept\":", &to_value(&all.kept)?)?;
+        out.json_piece(
+            ",\"retention\":",
+            &rules.retention.map(|policy| policy.to_text()),
+        )?;
+        out.json_piece(",\"skippedModules\":", skipped)?;
+        return out.raw("}");
     }
     for module in skipped {
         out.error(&module.cause);
@@ -341,28 +393,31 @@ pub(super) fn print(
         let rows: Vec<Vec<String>> = done.iter().map(|r| candidate_row(&r.record, &r.reason)).collect();
         out.print_table(&out.table(&CANDIDATE_HEADERS, &rows))?;
     }
-    out.note(&summary(args.yes, reports, skipped, grace));
+    out.note(&summary(args.yes, &all.tally, skipped, grace));
     Ok(())
 }
+
+/// How the `--json` document begins, before its first candidate.
+const DOCUMENT_START: &str = "{\"candidates\":[";
 
 /// What clean-up did, in a sentence for stderr.
 pub(super) fn summary(
     deleting: bool,
-    reports: &[CandidateReport],
+    tally: &Tally,
     skipped: &[SkippedModule],
     grace: Option<chrono::Duration>,
 ) -> String {
-    let candidates = crate::format::count(reports.len(), "candidate");
-    if reports.is_empty() && skipped.is_empty() {
+    let candidates = crate::format::count(tally.candidates, "candidate");
+    if tally.candidates == 0 && skipped.is_empty() {
         "no clean-up candidates".into()
-    } else if reports.is_empty() {
+    } else if tally.candidates == 0 {
         let modules: Vec<String> = skipped.iter().map(|m| m.module.to_string()).collect();
         format!(
             "no clean-up candidates in the modules that could be checked; not checked: {}",
             modules.join(", ")
         )
     } else if let Some(grace) = grace {
-        let queued = reports.iter().filter(|r| r.outcome == Some("queued")).count();
+        let queued = tally.count("queued");
         format!(
             "queued {queued} of {candidates} for deletion after {}; nothing was deleted now. \
              `koobackup pending apply` deletes them once due, if their rule still chooses them; \
@@ -370,8 +425,7 @@ pub(super) fn summary(
             crate::format::age(grace)
         )
     } else if deleting {
-        let deleted = reports.iter().filter(|r| r.deleted).count();
-        format!("deleted {deleted} of {candidates}")
+        format!("deleted {} of {candidates}", tally.count("deleted"))
     } else {
         format!("{candidates}; nothing was deleted (dry run). Run again with --yes to delete them")
     }
