@@ -165,6 +165,30 @@ async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) 
             Ok(())
         });
     }
+    // The watchdog first, journalled, then COMMAND, then its group, told to the watchdog and
+    // journalled. A koobackup killed at any point between leaves COMMAND watched (ended at the
+    // lock's expiry, or after the grace), and the lock in use in the journal for as long as
+    // the watchdog or COMMAND lives.
+    let watchdog = match Watchdog::start(BootInstant::now().after(keeper.time_left()), hold.grace) {
+        Ok(watchdog) => Some(watchdog),
+        Err(e) => {
+            ctx.out.warn(&format!(
+                "cannot start the watchdog ({e}); only koobackup itself stops {} if the lock runs \
+                 out",
+                format::escape(&program)
+            ));
+            None
+        }
+    };
+    if let Some(watchdog) = &watchdog
+        && let Err(e) = keeper.amend_owner(|owner| owner.watchdog = Some(watchdog.pid()))
+    {
+        ctx.out.warn(&format!(
+            "cannot record the watchdog in the lock journal ({e}); if koobackup is killed \
+             before {} starts, another koobackup may take the lock for orphaned",
+            format::escape(&program)
+        ));
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -198,23 +222,9 @@ async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) 
     // The group id is the child's pid. The child stays unreaped until `wait` returns, so the
     // group id cannot be reused while the loop below may signal it.
     let group = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
-    // The watchdog first, the journal after: a koobackup killed between the two then leaves
-    // COMMAND watched (ended after the grace), never running on unwatched while the journal
-    // says its group holds the lock.
-    let watchdog = group.and_then(|group| {
-        let deadline = BootInstant::now().after(keeper.time_left());
-        match Watchdog::start(group, deadline, hold.grace) {
-            Ok(watchdog) => Some(watchdog),
-            Err(e) => {
-                ctx.out.warn(&format!(
-                    "cannot start the watchdog ({e}); only koobackup itself stops {} if the lock \
-                     runs out",
-                    format::escape(&program)
-                ));
-                None
-            }
-        }
-    });
+    if let (Some(watchdog), Some(group)) = (&watchdog, group) {
+        watchdog.watch(group);
+    }
     if let Some(stderr) = child.stderr.take() {
         match stderr.into_owned_fd() {
             Ok(pipe) => teller.tee = Some(Tee::start(pipe)),
@@ -226,7 +236,7 @@ async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) 
     }
     teller.started();
     if let Some(id) = child.id()
-        && let Err(e) = keeper.record_command_group(id)
+        && let Err(e) = keeper.amend_owner(|owner| owner.command_group = Some(id))
     {
         ctx.out.warn(&format!(
             "cannot record {}'s process group in the lock journal ({e}); if koobackup is killed, \

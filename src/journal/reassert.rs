@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::{HeldLock, Journal};
 use crate::api::LockInfo;
 use crate::lease::keeper::EntryWriter;
+use crate::lease::owner::Owner;
 
 #[derive(Debug, Clone)]
 pub struct Reassert {
@@ -32,9 +33,9 @@ impl EntryWriter for Reassert {
         self.write()
     }
 
-    fn command_group(&mut self, group: u32) -> Result<(), String> {
+    fn amend_owner(&mut self, change: &dyn Fn(&mut Owner)) -> Result<(), String> {
         if let Some(owner) = self.entry.owner.as_mut() {
-            owner.command_group = Some(group);
+            change(owner);
         }
         self.write()
     }

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::clock::{BootInstant, GapWatch};
+use super::owner::Owner;
 use super::schedule::{is_lost, renew_ahead, retry_delay};
 use crate::api::{ApiError, Client, LockInfo};
 
@@ -58,8 +59,8 @@ pub enum Event {
 pub trait EntryWriter: Send {
     /// The lock as renewed, with its expiry on the server's clock when measured.
     fn renewed(&mut self, lock: &LockInfo, server_expires_at: Option<DateTime<Utc>>) -> Result<(), String>;
-    /// The process group of the command run under the lock.
-    fn command_group(&mut self, group: u32) -> Result<(), String>;
+    /// The owner amended (the processes a `lock hold` starts: its watchdog, its command).
+    fn amend_owner(&mut self, change: &dyn Fn(&mut Owner)) -> Result<(), String>;
 }
 
 /// The entry, shared between the keeper's task (which re-asserts it) and its handle (which may
@@ -118,13 +119,14 @@ impl Keeper {
         }
     }
 
-    /// Records in the journal entry (now, and at every renewal) the process group of the command
-    /// run under the lock: while it lives, the lock is in use even if this process is killed.
-    pub fn record_command_group(&self, group: u32) -> Result<(), String> {
+    /// Records `change` to the owner in the journal entry (now, and at every renewal): the
+    /// process groups of a `lock hold`'s watchdog and command, which keep the lock in use while
+    /// they live even if this process is killed.
+    pub fn amend_owner(&self, change: impl Fn(&mut Owner)) -> Result<(), String> {
         let mut entry = self.entry.lock().unwrap_or_else(|e| e.into_inner());
         entry
             .as_mut()
-            .map_or(Ok(()), |writer| writer.command_group(group))
+            .map_or(Ok(()), |writer| writer.amend_owner(&change))
     }
 
     fn held(&self) -> Held {

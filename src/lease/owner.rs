@@ -109,6 +109,12 @@ pub struct Owner {
     /// even when the hold itself was killed (its watchdog ends the command at the lock's expiry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_group: Option<u32>,
+    /// The process group of a `lock hold`'s watchdog (its pid), written before COMMAND starts:
+    /// while it lives, COMMAND may still run (the watchdog ends it at the lock's expiry, or after
+    /// the grace once the hold is gone), so the lock is in use even before `command_group` is
+    /// known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watchdog: Option<u32>,
     pub since: DateTime<Utc>,
 }
 
@@ -167,7 +173,11 @@ impl Standing {
             return Standing::Mine;
         }
         if !process::is_running(owner.pid, owner.process_start) {
-            return if owner.command_group.is_some_and(process::group_alive) {
+            let guarded = [owner.command_group, owner.watchdog]
+                .into_iter()
+                .flatten()
+                .any(process::group_alive);
+            return if guarded {
                 Standing::Running
             } else {
                 Standing::Orphaned
@@ -225,6 +235,7 @@ impl Owner {
             boot_id: here.boot_id.clone(),
             pid_namespace: here.pid_namespace,
             command_group: None,
+            watchdog: None,
             since: Utc::now(),
         }
     }
@@ -388,6 +399,27 @@ mod tests {
         assert_eq!(Standing::of(Some(&hold)), Standing::Running);
         command.kill().unwrap();
         command.wait().unwrap();
+        assert_eq!(Standing::of(Some(&hold)), Standing::Orphaned);
+    }
+
+    #[test]
+    fn a_killed_hold_whose_watchdog_still_runs_is_running_before_its_command_is_known() {
+        use std::os::unix::process::CommandExt;
+        // Killed after its watchdog was journalled, before COMMAND's group was: the watchdog
+        // may still have COMMAND to stop, so the lock is in use until it is gone.
+        let mut watchdog = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut hold = owner(Purpose::Hold {
+            command: "sleep 30".into(),
+        });
+        hold.pid = u32::MAX - 1;
+        hold.watchdog = Some(watchdog.id());
+        assert_eq!(Standing::of(Some(&hold)), Standing::Running);
+        watchdog.kill().unwrap();
+        watchdog.wait().unwrap();
         assert_eq!(Standing::of(Some(&hold)), Standing::Orphaned);
     }
 

@@ -5,9 +5,13 @@
 //! watchdog sends COMMAND's process group SIGTERM, then SIGKILL after the grace period.
 //!
 //! It is forked from koobackup (no exec: it needs no binary on disk) and runs in a process group
-//! of its own. Between fork and exit it only makes async-signal-safe calls (poll, read, kill,
-//! clock_gettime, nanosleep, setpgid, _exit) on memory it owns, since the parent's other threads
-//! may hold locks (the allocator's among them) at the moment of the fork. The deadline is kept
+//! of its own. Between fork and exit it only makes async-signal-safe calls (close, poll, read,
+//! kill, clock_gettime, nanosleep, setpgid, _exit) on memory it owns, since the parent's other
+//! threads may hold locks (the allocator's among them) at the moment of the fork. It first closes
+//! every descriptor it inherited but its end of the pipe: a file koobackup holds locked (the
+//! journal's), a socket or the terminal must not stay open for as long as COMMAND runs. The
+//! pipe is close-on-exec, so nothing koobackup starts later (a hook) keeps koobackup's end open
+//! and hides its death from the watchdog. The deadline is kept
 //! on the clock that counts suspend (see [`crate::lease::clock`]), so time asleep counts.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -21,6 +25,10 @@ const LOOK_MS: i32 = 100;
 /// The message that ends the watchdog quietly: COMMAND ended, and koobackup took over again.
 const DONE: u64 = 0;
 
+/// Marks the message that names COMMAND's process group (in its low 32 bits); any other is a
+/// deadline, in nanoseconds of a clock that started at boot (never this high).
+const GROUP: u64 = 1 << 63;
+
 /// koobackup's end: tells the watchdog each new deadline, and that all is done.
 pub struct Watchdog {
     pipe: OwnedFd,
@@ -29,15 +37,12 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// Starts a watchdog for COMMAND's process `group`, which must be stopped when `deadline`
-    /// passes (SIGTERM, then SIGKILL after `grace`). `None` when it cannot be started (the
-    /// caller says so: COMMAND is then protected by koobackup alone).
-    pub fn start(group: libc::pid_t, deadline: BootInstant, grace: Duration) -> std::io::Result<Watchdog> {
-        let mut fds = [0; 2];
-        // SAFETY: pipe(2) writes two descriptors into the array we own.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+    /// Starts a watchdog, before COMMAND is: once told COMMAND's process group
+    /// ([`Watchdog::watch`]), it stops that group when `deadline` passes (SIGTERM, then SIGKILL
+    /// after `grace`). An error when it cannot be started (the caller says so: COMMAND is then
+    /// protected by koobackup alone). Its pid is its process group.
+    pub fn start(deadline: BootInstant, grace: Duration) -> std::io::Result<Watchdog> {
+        let fds = close_on_exec_pipe()?;
         // SAFETY: both descriptors were just created and are owned here alone.
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         let first = nanos(deadline);
@@ -47,14 +52,21 @@ impl Watchdog {
         match unsafe { libc::fork() } {
             -1 => Err(std::io::Error::last_os_error()),
             0 => {
-                // SAFETY: in the child: our own descriptors, closed or used by raw number.
+                // SAFETY: in the child: every descriptor but our end of the pipe is closed, and
+                // that end is used by raw number.
                 unsafe {
-                    libc::close(write.as_raw_fd());
-                    watch(read.as_raw_fd(), group, first, grace_ns)
+                    close_all_but(read.as_raw_fd());
+                    watch(read.as_raw_fd(), first, grace_ns)
                 }
             }
             pid => {
                 drop(read);
+                // Its own group from now on, whichever of the two calls runs first: the journal
+                // may name it at once.
+                // SAFETY: setpgid(2) on our own child.
+                unsafe {
+                    libc::setpgid(pid, pid);
+                }
                 // A watchdog that is stopped must never block koobackup's writes.
                 // SAFETY: fcntl(2) on a descriptor we own.
                 unsafe {
@@ -68,6 +80,17 @@ impl Watchdog {
                 })
             }
         }
+    }
+
+    /// The watchdog's pid, which is also its process group.
+    pub fn pid(&self) -> u32 {
+        self.pid.unsigned_abs()
+    }
+
+    /// COMMAND started as process `group`: the watchdog stops it at the deadline, or once
+    /// koobackup is gone.
+    pub fn watch(&self, group: libc::pid_t) {
+        self.send(GROUP | u64::from(group.unsigned_abs()));
     }
 
     /// Moves the deadline (after a renewal).
@@ -105,11 +128,66 @@ impl Drop for Watchdog {
     }
 }
 
-/// The clock reading of `instant` in nanoseconds; never [`DONE`].
+/// A pipe whose both ends close on exec.
+fn close_on_exec_pipe() -> std::io::Result<[i32; 2]> {
+    let mut fds = [0; 2];
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    // SAFETY: pipe2(2) writes two descriptors into the array we own.
+    let made = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    // SAFETY: pipe(2) and fcntl(2) on the descriptors just made (not atomic: another thread's
+    // exec in between could inherit them, where pipe2 does not exist).
+    let made = unsafe {
+        let made = libc::pipe(fds.as_mut_ptr());
+        if made == 0 {
+            for fd in fds {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        made
+    };
+    if made != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fds)
+}
+
+/// Closes every descriptor but `keep`.
+///
+/// # Safety
+/// Call only in a freshly forked child: only close(2) and close_range(2), async-signal-safe.
+unsafe fn close_all_but(keep: i32) {
+    // Where close_range(2) is missing (an old kernel, another system), one by one up to a bound
+    // well above what koobackup opens.
+    let one_by_one = |from: i32, to: i32| {
+        for fd in from..to {
+            // SAFETY: closing a descriptor number; an unused one is EBADF, harmless.
+            unsafe {
+                libc::close(fd);
+            }
+        }
+    };
+    #[cfg(target_os = "linux")]
+    {
+        let keep = keep as libc::c_uint;
+        // SAFETY: close_range(2) on the ranges below and above `keep`.
+        let closed = unsafe {
+            (keep == 0 || libc::syscall(libc::SYS_close_range, 0, keep - 1, 0) == 0)
+                && libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0) == 0
+        };
+        if closed {
+            return;
+        }
+    }
+    one_by_one(0, keep);
+    one_by_one(keep + 1, 4096);
+}
+
+/// The clock reading of `instant` in nanoseconds; never [`DONE`], never marked [`GROUP`].
 fn nanos(instant: BootInstant) -> u64 {
     u64::try_from(instant.reading().as_nanos())
         .unwrap_or(u64::MAX)
-        .max(1)
+        .clamp(1, GROUP - 1)
 }
 
 /// The suspend-counting clock, in nanoseconds: [`BootInstant::now`] is one clock_gettime(2)
@@ -118,19 +196,23 @@ fn now_ns() -> u64 {
     nanos(BootInstant::now())
 }
 
-/// The watchdog's life, in the forked child.
+/// The watchdog's life, in the forked child. Until COMMAND's group is named there is nothing
+/// to stop: a deadline that passes first is acted on once it is named, and a koobackup gone
+/// before naming it leaves the watchdog nothing to do (COMMAND, if started, dies with
+/// koobackup: see `process::die_with_parent`).
 ///
 /// # Safety
 /// Call only in a freshly forked child: it never returns, and uses only async-signal-safe calls.
-unsafe fn watch(pipe: i32, group: libc::pid_t, mut deadline: u64, grace: u64) -> ! {
+unsafe fn watch(pipe: i32, mut deadline: u64, grace: u64) -> ! {
     unsafe {
         // Out of koobackup's process group: a stop or interrupt sent to that group (a job
         // stopped with Ctrl-Z) does not reach the watchdog.
         libc::setpgid(0, 0);
+        let mut group: libc::pid_t = 0;
         let mut buffer = [0u8; 8];
         let mut filled = 0usize;
         loop {
-            if now_ns() >= deadline {
+            if group > 0 && now_ns() >= deadline {
                 stop_group(group, grace);
             }
             let mut poll = libc::pollfd {
@@ -149,13 +231,19 @@ unsafe fn watch(pipe: i32, group: libc::pid_t, mut deadline: u64, grace: u64) ->
             );
             if read <= 0 {
                 // koobackup is gone without saying COMMAND ended: nothing renews the lock.
-                stop_group(group, grace);
+                if group > 0 {
+                    stop_group(group, grace);
+                }
+                libc::_exit(0);
             }
             filled += read as usize;
             if filled == buffer.len() {
                 filled = 0;
                 match u64::from_le_bytes(buffer) {
                     DONE => libc::_exit(0),
+                    named if named & GROUP != 0 => {
+                        group = libc::pid_t::try_from(named & u64::from(u32::MAX)).unwrap_or(0);
+                    }
                     next => deadline = next,
                 }
             }
