@@ -212,6 +212,20 @@ impl From<ApiError> for CliError {
     }
 }
 
+impl CliError {
+    /// A record operation under a lock that failed: as [`From<ApiError>`], but a refusal for
+    /// the lock itself (unknown 404002, expired 409002) is a lost lock, exit 4, whatever its
+    /// HTTP class (a lock "not found" is not a record not found).
+    pub fn under_lock(error: ApiError) -> CliError {
+        let lost = crate::lease::schedule::is_lost(&error);
+        let mut cli = CliError::from(error);
+        if lost {
+            cli.exit = Exit::Conflict;
+        }
+        cli
+    }
+}
+
 impl From<ConfigError> for CliError {
     fn from(error: ConfigError) -> CliError {
         CliError::usage(error.to_string())

@@ -3,9 +3,9 @@
 
 use chrono::Utc;
 
+use super::CleanupArgs;
 use super::report::{CANDIDATE_HEADERS, CandidateReport, KeptReport, Listed, Reports, candidate_row};
 use super::weigh::{Weighing, find};
-use super::CleanupArgs;
 use crate::api::ModuleCode;
 use crate::bulk::{self, Chosen, Outcome, Target};
 use crate::cleanup::{Candidate, CleanupRules};

@@ -258,7 +258,7 @@ impl CandidateReport {
             Outcome::AlreadyGone => "already-gone",
             Outcome::Changed { .. } => "kept-changed",
             Outcome::Failed(error) => {
-                let error = CliError::from(error.clone());
+                let error = CliError::under_lock(error.clone());
                 self.failure = Some(error.exit);
                 self.error = Some(error);
                 "failed"
@@ -340,10 +340,7 @@ pub(super) fn print(
         let start = if all.opened { "]" } else { "{\"candidates\":[]" };
         out.json_piece(&format!("{start},\"dryRun\":"), &!args.yes)?;
         out.json_piece(",\"kept\":", &to_value(&all.kept)?)?;
-        out.json_piece(
-            ",\"retention\":",
-            &rules.retention.map(|policy| policy.to_text()),
-        )?;
+        out.json_piece(",\"retention\":", &rules.retention.map(|policy| policy.to_text()))?;
         out.json_piece(",\"skippedModules\":", skipped)?;
         return out.raw("}");
     }
@@ -425,7 +422,23 @@ pub(super) fn summary(
             crate::format::age(grace)
         )
     } else if deleting {
-        format!("deleted {} of {candidates}", tally.count("deleted"))
+        let rest: Vec<String> = [
+            ("failed", "failed"),
+            ("not-attempted", "not sent"),
+            ("kept-changed", "kept (changed meanwhile)"),
+            ("already-gone", "gone already"),
+            ("gone-unproven", "gone (not provably by this run)"),
+        ]
+        .into_iter()
+        .filter(|(outcome, _)| tally.count(outcome) > 0)
+        .map(|(outcome, said)| format!("{} {said}", tally.count(outcome)))
+        .collect();
+        let deleted = format!("deleted {} of {candidates}", tally.count("deleted"));
+        if rest.is_empty() {
+            deleted
+        } else {
+            format!("{deleted}; {}", rest.join(", "))
+        }
     } else {
         format!("{candidates}; nothing was deleted (dry run). Run again with --yes to delete them")
     }

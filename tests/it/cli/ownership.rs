@@ -626,3 +626,40 @@ async fn a_lock_the_server_lets_lapse_mid_run_stops_the_run_as_a_lost_lock() {
         "exactly the confirmed ones went"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_released_under_a_run_stops_it_with_exit_4_not_5() {
+    // The lock is released from another shell mid-run: the server then calls it unknown
+    // (404002). That is a lost lock, not a record not found.
+    let server = spawn_server().await;
+    let ids = old_records(&server, "100", 40).await;
+    latency(&server, 100);
+    let cli = Cli::for_server(&server.base_url());
+    let lock = cli.run(&["lock", "create", "-m", "100", "-q"]).await;
+    let lock = lock.ok().stdout_trimmed().to_owned();
+    let mut args = vec![
+        "record",
+        "delete",
+        "--yes",
+        "--lock",
+        &lock,
+        "--json",
+        "--concurrency",
+        "1",
+    ];
+    args.extend(ids.iter().map(String::as_str));
+    let delete = cli.command(&args).spawn().unwrap();
+    until_fewer(&server, "100", 38).await;
+    cli.run(&["lock", "release", &lock]).await.ok();
+    let run = finish(delete, "record delete").await;
+    run.code(4);
+    let report = run.json();
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(failed[0]["apiCode"], 404002, "{report}");
+    assert_eq!(failed[0]["exitCode"], 4, "{report}");
+    let unsent = report["notAttempted"].as_array().unwrap().len();
+    let deleted = report["ok"].as_array().unwrap().len();
+    assert_eq!(deleted + 1 + unsent, ids.len(), "{report}");
+    assert_eq!(record_ids(&server.db_path, "100").len(), ids.len() - deleted);
+}
