@@ -173,6 +173,24 @@ fn queued_records_show_their_time_left_and_u_takes_them_back() {
 }
 
 #[test]
+fn d_on_a_record_already_queued_says_so_and_asks_nothing() {
+    let mut app = loaded(3, 110, 30);
+    app.update(read(vec![queued(1, 23)]));
+    ch(&mut app, 'j');
+    assert!(ch(&mut app, 'd').is_empty());
+    assert!(!app.dialog_open(), "queueing it again would change nothing");
+    let notice = app.status.notice.as_deref().unwrap();
+    assert!(
+        notice.contains("record 8999999: its deletion is already queued (due in 23h 0m)"),
+        "{notice}"
+    );
+    // A record not queued is asked about as before.
+    ch(&mut app, 'k');
+    ch(&mut app, 'd');
+    assert!(app.dialog_open());
+}
+
+#[test]
 fn a_refresh_reads_the_queue_again() {
     let mut app = loaded(3, 110, 30);
     assert!(ch(&mut app, 'r').contains(&Effect::ReadPending));

@@ -32,6 +32,30 @@ impl State {
         ]
     }
 
+    /// Under a grace window, `d` on a record whose deletion is already queued (the selected
+    /// one, nothing marked) says so instead of asking to queue it again, which would change
+    /// nothing: its first due time stands.
+    pub(super) fn already_queued(&self, ctx: &Ctx) -> Option<Out> {
+        ctx.session.delete_grace?;
+        if !self.marked.is_empty() {
+            return None;
+        }
+        let row = self.selected()?;
+        let queued = self.queued.get(row.id())?;
+        let now = ctx.server_now();
+        let when = if queued.claim.is_some() {
+            "being applied now".to_string()
+        } else if queued.is_due(now) {
+            "due now".to_string()
+        } else {
+            format!("due in {}", queued.left(now))
+        };
+        Some(Out::notice(format!(
+            "record {}: its deletion is already queued ({when}); u takes it back",
+            row.id()
+        )))
+    }
+
     /// `u`: takes back the queued deletions of the marked records (those queued), else of the
     /// selected one.
     pub(super) fn cancel_queued(&mut self) -> Vec<Out> {

@@ -58,7 +58,12 @@ impl State {
                     Err(notice) => vec![notice],
                 };
             }
-            RecordCommand::Delete => return self.ask_to_delete_marked_or_selected(),
+            RecordCommand::Delete => {
+                if let Some(notice) = self.already_queued(ctx) {
+                    return vec![notice];
+                }
+                return self.ask_to_delete_marked_or_selected();
+            }
             RecordCommand::CancelQueued => return self.cancel_queued(),
             RecordCommand::ToggleMark => {
                 self.toggle_mark();
