@@ -169,6 +169,20 @@ pub struct Summary {
     pub pushed_back: usize,
 }
 
+impl Summary {
+    /// Why the run stopped before sending everything, for its history: "stopped: the server
+    /// refused lock … (…); 30 not sent". `None` when it sent everything.
+    pub fn stopped(&self) -> Option<String> {
+        self.stop.as_ref().map(|stop| {
+            format!(
+                "stopped: {}; {} not sent",
+                stop.describe(),
+                self.not_attempted.len()
+            )
+        })
+    }
+}
+
 /// Deletes `targets` under `lock_id`, reporting each record to `on_done` as it ends. `guard` is
 /// asked before each record is sent; when it answers a [`Stop`], nothing more is sent.
 pub async fn delete_all(

@@ -551,8 +551,16 @@ async fn apply_in_module(
     let interrupt = ctx.interrupt.clone();
     let guard = || interrupt.stop_under(&keeper);
     let history = ctx.connection.history.recorder().map(|r| r.history().clone());
-    let (applied, _) = apply_module(&client, &lock_id, due, ceiling, guard, history.as_ref()).await;
-    plan.finish(applied.iter().filter(|a| matches!(a.fate, Fate::Deleted)).count());
+    let (applied, stop) = apply_module(&client, &lock_id, due, ceiling, guard, history.as_ref()).await;
+    let unsent = applied
+        .iter()
+        .filter(|a| matches!(a.fate, Fate::NotSent(_)))
+        .count();
+    let stopped = stop.map(|stop| format!("stopped: {}; {unsent} not sent", stop.describe()));
+    plan.finish(
+        applied.iter().filter(|a| matches!(a.fate, Fate::Deleted)).count(),
+        stopped,
+    );
     let lock = keeper.stop();
     super::record::release_own(ctx, &lock.lock_id).await;
     Ok(applied)

@@ -330,8 +330,22 @@ impl Recorder {
     }
 
     /// Ends plan `plan` with `deleted` of its records gone by its hand.
-    pub fn close_plan(&self, plan: &str, module: &str, deleted: usize) -> Result<(), HistoryError> {
-        let mut end = self.entry(Op::PlanEnd, Outcome::ok());
+    pub fn close_plan(
+        &self,
+        plan: &str,
+        module: &str,
+        deleted: usize,
+        stopped: Option<String>,
+    ) -> Result<(), HistoryError> {
+        let outcome = match stopped {
+            None => Outcome::ok(),
+            Some(why) => Outcome {
+                ok: false,
+                message: Some(why),
+                ..Outcome::ok()
+            },
+        };
+        let mut end = self.entry(Op::PlanEnd, outcome);
         end.plan = Some(plan.to_string());
         end.module = Some(module.to_string());
         end.deleted = Some(deleted);

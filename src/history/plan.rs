@@ -68,11 +68,13 @@ impl Plan {
         }
     }
 
-    /// Ends the plan: `deleted` of its records went by its hand. A failure is kept for the
-    /// recorder's `take_failure` (the plan then looks unfinished, and the next start finds it).
-    pub fn finish(self, deleted: usize) {
+    /// Ends the plan: `deleted` of its records went by its hand; `stopped` says why the run
+    /// ended before sending the rest, when it did (its `plan.end` is then not ok). A failure is
+    /// kept for the recorder's `take_failure` (the plan then looks unfinished, and the next
+    /// start finds it).
+    pub fn finish(self, deleted: usize, stopped: Option<String>) {
         if let Some((recorder, id)) = self.open {
-            let _ = recorder.close_plan(&id, &self.module, deleted);
+            let _ = recorder.close_plan(&id, &self.module, deleted, stopped);
         }
     }
 }

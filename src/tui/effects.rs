@@ -146,7 +146,7 @@ pub async fn run_bulk_delete(
         })
     })
     .await;
-    plan.finish(deleted);
+    plan.finish(deleted, summary.stopped());
     report(BulkProgress::Finished {
         job: id,
         cancelled: !summary.not_attempted.is_empty(),

@@ -183,7 +183,7 @@ pub(super) async fn delete_part(
         }
     })
     .await;
-    plan.finish(deleted);
+    plan.finish(deleted, summary.stopped());
     if let Some(stop) = &summary.stop {
         let reason = stop.describe();
         for id in &summary.not_attempted {

@@ -234,7 +234,7 @@ async fn delete_in_module(
         )
         .await;
         note_summary(report, &summary);
-        plan.finish(deleted);
+        plan.finish(deleted, summary.stopped());
         return Ok(());
     }
     let purpose = Purpose::Operation {
@@ -243,7 +243,7 @@ async fn delete_in_module(
     let keeper: Keeper = match ctx.hold_lock(module, purpose, None).await {
         Ok(keeper) => keeper,
         Err(error) => {
-            plan.finish(0);
+            plan.finish(0, Some("not started: no lock".into()));
             return Err(error);
         }
     };
@@ -252,7 +252,7 @@ async fn delete_in_module(
     let guard = || interrupt.stop_under(&keeper);
     let summary = bulk::delete_all(&client, &lock.lock_id, targets, options, guard, &mut take_counted).await;
     note_summary(report, &summary);
-    plan.finish(deleted);
+    plan.finish(deleted, summary.stopped());
     let lock = keeper.stop();
     release_own(ctx, &lock.lock_id).await;
     Ok(())

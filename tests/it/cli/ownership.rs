@@ -620,6 +620,20 @@ async fn a_lock_the_server_lets_lapse_mid_run_stops_the_run_as_a_lost_lock() {
     assert_eq!(deleted + failed + unsent, ids.len(), "{report}");
     let reason = report["notAttempted"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("the server refused lock"), "{reason}");
+    // The history says the run stopped, and why.
+    let ends = cli
+        .run(&["history", "-o", "jsonl", "--op", "plan.end"])
+        .await
+        .ok()
+        .json_lines();
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert_eq!(ends[0]["outcome"]["ok"], false, "{}", ends[0]);
+    assert_eq!(ends[0]["deleted"], deleted, "{}", ends[0]);
+    let said = ends[0]["outcome"]["message"].as_str().unwrap();
+    assert!(
+        said.contains("the server refused lock") && said.contains(&format!("{unsent} not sent")),
+        "{said}"
+    );
     assert_eq!(
         record_ids(&server.db_path, "100").len(),
         ids.len() - deleted,
