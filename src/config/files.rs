@@ -33,8 +33,35 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp_path);
+    } else {
+        sweep_leftovers(dir, &file_name);
     }
     result
+}
+
+/// Removes the temporary files of `file_name` that processes killed half-way through a write
+/// left in `dir` (their pid no longer runs). Another live process's are left alone; a file
+/// that cannot be removed stays until the next write.
+fn sweep_leftovers(dir: &Path, file_name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|rest| rest.split_once('.'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !crate::process::is_running(pid, None) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The directory `path` is in (`.` for a bare file name).
@@ -92,5 +119,24 @@ mod tests {
         assert_eq!(dir_mode & 0o777, 0o700);
         // No temporary files are left behind.
         assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_write_removes_what_a_killed_writer_left_and_only_that() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks.json");
+        // A writer killed half-way (its pid runs no more), a live one's (pid 1, init), and
+        // another file's.
+        let dead = dir.path().join(".locks.json.4194303.77.tmp");
+        let live = dir.path().join(".locks.json.1.78.tmp");
+        let other = dir.path().join(".history.jsonl.4194303.79.tmp");
+        for leftover in [&dead, &live, &other] {
+            std::fs::write(leftover, b"half").unwrap();
+        }
+        write_private_atomically(&path, b"whole").unwrap();
+        assert!(!dead.exists(), "a dead writer's leftover goes");
+        assert!(live.exists(), "a live writer's stays");
+        assert!(other.exists(), "another file's stays");
     }
 }
