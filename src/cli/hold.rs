@@ -148,27 +148,10 @@ async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) 
     if teller.wants_stderr() {
         command.stderr(std::process::Stdio::piped());
     }
-    // In a terminal, COMMAND gets the foreground: it can read the terminal, and Ctrl-C and
-    // Ctrl-Z reach it as they would without koobackup. Both sides hand it over (as shells do):
-    // a COMMAND that reads before koobackup's hand-over would otherwise be stopped (SIGTTIN).
-    let terminal = Terminal::foreground();
-    let in_foreground = terminal.is_some();
-    // SAFETY: getpid(2) here; prctl(2), getppid(2), signal(2) and tcsetpgrp(3) in the child,
-    // all async-signal-safe; nothing else runs between fork and exec.
-    let parent = unsafe { libc::getpid() };
-    unsafe {
-        command.pre_exec(move || {
-            process::die_with_parent(parent)?;
-            if in_foreground {
-                process::take_the_foreground();
-            }
-            Ok(())
-        });
-    }
-    // The watchdog first, journalled, then COMMAND, then its group, told to the watchdog and
-    // journalled. A koobackup killed at any point between leaves COMMAND watched (ended at the
-    // lock's expiry, or after the grace), and the lock in use in the journal for as long as
-    // the watchdog or COMMAND lives.
+    // The watchdog first, journalled; then COMMAND, whose process names its group to the
+    // watchdog before it execs; then that group, journalled. A koobackup killed at any point
+    // between leaves COMMAND watched (ended at the lock's expiry, or after the grace), and the
+    // lock in use in the journal for as long as the watchdog or COMMAND lives.
     let watchdog = match Watchdog::start(BootInstant::now().after(keeper.time_left()), hold.grace) {
         Ok(watchdog) => Some(watchdog),
         Err(e) => {
@@ -188,6 +171,27 @@ async fn hold_while_running(ctx: &mut Context, hold: Hold, teller: &mut Teller) 
              before {} starts, another koobackup may take the lock for orphaned",
             format::escape(&program)
         ));
+    }
+    // In a terminal, COMMAND gets the foreground: it can read the terminal, and Ctrl-C and
+    // Ctrl-Z reach it as they would without koobackup. Both sides hand it over (as shells do):
+    // a COMMAND that reads before koobackup's hand-over would otherwise be stopped (SIGTTIN).
+    let terminal = Terminal::foreground();
+    let in_foreground = terminal.is_some();
+    let announcer = watchdog.as_ref().map(Watchdog::announcer);
+    // SAFETY: getpid(2) here; getpid(2), write(2), prctl(2), getppid(2), signal(2) and
+    // tcsetpgrp(3) in the child, all async-signal-safe; nothing else runs between fork and exec.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || {
+            if let Some(announcer) = announcer {
+                announcer.announce_self();
+            }
+            process::die_with_parent(parent)?;
+            if in_foreground {
+                process::take_the_foreground();
+            }
+            Ok(())
+        });
     }
     let mut child = match command.spawn() {
         Ok(child) => child,

@@ -88,9 +88,15 @@ impl Watchdog {
     }
 
     /// COMMAND started as process `group`: the watchdog stops it at the deadline, or once
-    /// koobackup is gone.
+    /// koobackup is gone. (COMMAND's process said so itself already, see [`Announcer`]; this
+    /// repeats it in case that write failed.)
     pub fn watch(&self, group: libc::pid_t) {
         self.send(GROUP | u64::from(group.unsigned_abs()));
+    }
+
+    /// What COMMAND's process uses to name itself to the watchdog before it execs.
+    pub fn announcer(&self) -> Announcer {
+        Announcer(self.pipe.as_raw_fd())
     }
 
     /// Moves the deadline (after a renewal).
@@ -114,6 +120,30 @@ impl Watchdog {
         // SAFETY: write(2) of a buffer we own to our own descriptor (non-blocking).
         unsafe {
             libc::write(self.pipe.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
+        }
+    }
+}
+
+/// What COMMAND's own process tells the watchdog between fork and exec: its pid, which is its
+/// process group. So COMMAND never runs an instruction of its own before the watchdog knows whom
+/// to stop, even when koobackup dies the moment after the fork (COMMAND's children would then
+/// outlive the lock, unwatched). The pipe's end is open in that process until its exec closes
+/// it.
+#[derive(Debug, Clone, Copy)]
+pub struct Announcer(i32);
+
+impl Announcer {
+    /// Names the calling process's group (its pid) to the watchdog.
+    ///
+    /// # Safety
+    /// Call only in COMMAND's process between fork and exec: getpid(2) and write(2) alone,
+    /// async-signal-safe, on a buffer of its own.
+    pub unsafe fn announce_self(self) {
+        // SAFETY: as the function's contract says.
+        unsafe {
+            let group = libc::getpid();
+            let bytes = (GROUP | u64::from(group.unsigned_abs())).to_le_bytes();
+            libc::write(self.0, bytes.as_ptr().cast(), bytes.len());
         }
     }
 }
@@ -268,5 +298,47 @@ unsafe fn stop_group(group: libc::pid_t, grace: u64) -> ! {
         }
         libc::kill(-group, libc::SIGKILL);
         libc::_exit(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+
+    #[test]
+    fn a_command_that_named_itself_is_stopped_when_koobackup_vanishes_without_a_word() {
+        let watchdog = Watchdog::start(
+            BootInstant::now().after(Duration::from_secs(600)),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let announcer = watchdog.announcer();
+        let mut command = std::process::Command::new("sleep");
+        command.arg("30").process_group(0);
+        // SAFETY: announce_self makes only getpid(2) and write(2), between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                announcer.announce_self();
+                Ok(())
+            });
+        }
+        let mut sleeper = command.spawn().unwrap();
+        // koobackup dies the moment after the fork: it never says which group COMMAND is (no
+        // `watch`), nor that all is done; its end of the pipe just closes.
+        let (pipe, pid) = (watchdog.pipe.as_raw_fd(), watchdog.pid);
+        std::mem::forget(watchdog);
+        // SAFETY: closing our own end of the pipe, which nothing else uses any more.
+        unsafe {
+            libc::close(pipe);
+        }
+        // The watchdog knows COMMAND's group from COMMAND itself, and stops it at once.
+        let status = sleeper.wait().unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+        let mut reaped = 0;
+        // SAFETY: waits for our own child, the watchdog, which ends after stopping the group.
+        unsafe {
+            libc::waitpid(pid, &mut reaped, 0);
+        }
     }
 }
