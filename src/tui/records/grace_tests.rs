@@ -181,8 +181,13 @@ fn d_on_a_record_already_queued_says_so_and_asks_nothing() {
     assert!(!app.dialog_open(), "queueing it again would change nothing");
     let notice = app.status.notice.as_deref().unwrap();
     assert!(
-        notice.contains("record 8999999: its deletion is already queued (due in 23h 0m)"),
+        notice.contains("already queued, due in 23h 0m; u takes it back"),
         "{notice}"
+    );
+    let screen = screen_of(&app, 80, 24);
+    assert!(
+        screen.contains("already queued, due in 23h 0m; u takes it back"),
+        "whole at 80 columns:\n{screen}"
     );
     // A record not queued is asked about as before.
     ch(&mut app, 'k');

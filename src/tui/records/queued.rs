@@ -50,10 +50,9 @@ impl State {
         } else {
             format!("due in {}", queued.left(now))
         };
-        Some(Out::notice(format!(
-            "record {}: its deletion is already queued ({when}); u takes it back",
-            row.id()
-        )))
+        // Short, and without the record id (it is the selected row): the footer of an
+        // 80-column terminal has room for about this much.
+        Some(Out::notice(format!("already queued, {when}; u takes it back")))
     }
 
     /// `u`: takes back the queued deletions of the marked records (those queued), else of the
