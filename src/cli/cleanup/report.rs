@@ -374,17 +374,23 @@ pub(super) fn print(
             output::fitted_table(&CANDIDATE_HEADERS, &rows, output::stderr_width(), !out.no_headers)
         ));
     }
-    // What happened to the rest (kept because it changed, gone before this run, never sent),
-    // in words on stderr.
+    // What happened to the rest, in words on stderr, as `record delete` says it: a warning for
+    // what was meant to go and did not (kept because it changed, never sent), a note for what
+    // was gone already.
     for report in reports
         .iter()
         .filter(|r| args.yes && !r.is_done() && r.error.is_none())
     {
-        out.note(&format!(
+        let text = format!(
             "record {}: {}",
             report.record.record_id,
             report.outcome_text.as_deref().unwrap_or("not sent")
-        ));
+        );
+        if report.failure.is_some() || report.outcome == Some("kept-changed") {
+            out.warn(&text);
+        } else {
+            out.note(&format!("note: {text}"));
+        }
     }
     if !done.is_empty() {
         let rows: Vec<Vec<String>> = done.iter().map(|r| candidate_row(&r.record, &r.reason)).collect();
