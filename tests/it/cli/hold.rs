@@ -773,8 +773,7 @@ async fn a_stopped_koobackup_cannot_let_the_command_run_past_the_lock() {
         .unwrap();
     let pid = i32::try_from(child.id().unwrap()).unwrap();
     read_lock_id(&id_file).await;
-    // COMMAND runs before koobackup has started its watchdog; the journal names COMMAND's
-    // group once it has.
+    // Everything about COMMAND is in place once the journal names its group.
     cli.wait_for_command_group().await;
     // A debugger, a freezer, `kill -STOP`: koobackup stops, and with it every renewal.
     // SAFETY: a signal to the process under test.

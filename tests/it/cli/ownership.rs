@@ -378,9 +378,13 @@ async fn a_killed_hold_whose_command_still_runs_is_not_an_orphan() {
         std::fs::read_to_string(&marker).is_ok_and(|pid| pid.ends_with('\n'))
     })
     .await;
-    // The hold journals COMMAND's group once its watchdog runs: COMMAND may write its pid first.
+    // The hold journals COMMAND's group once COMMAND runs: COMMAND may write its pid first.
     let group: u32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
     assert_eq!(cli.wait_for_command_group().await, group);
+    // Its watchdog is journalled too (before COMMAND started), as a process group of its own.
+    let watchdog = cli.journal_entries()[0]["owner"]["watchdog"].as_u64();
+    let watchdog = u32::try_from(watchdog.expect("the watchdog is journalled")).unwrap();
+    assert!(koobackup::process::group_alive(watchdog));
     hold.start_kill().unwrap();
     let _ = hold.wait().await;
 

@@ -98,7 +98,7 @@ impl Cli {
     }
 
     /// Waits (up to 20 s) until `lock hold` has journalled COMMAND's process group, which it
-    /// does once COMMAND's watchdog runs; returns the group.
+    /// does once COMMAND runs (its watchdog knows the group by then); returns the group.
     pub async fn wait_for_command_group(&self) -> u32 {
         super::wait_for(
             "COMMAND's group in the journal",
