@@ -4,7 +4,7 @@
 use chrono::Utc;
 
 use super::CleanupArgs;
-use super::report::{CANDIDATE_HEADERS, CandidateReport, KeptReport, Listed, Reports, candidate_row};
+use super::report::{CANDIDATE_HEADERS, CandidateReport, KeptReport, Listed, Reports, Sink, candidate_row};
 use super::weigh::{Weighing, find};
 use crate::api::ModuleCode;
 use crate::bulk::{self, Chosen, Outcome, Target};
@@ -131,22 +131,24 @@ pub(super) async fn delete_candidates(
                     .is_none_or(|chosen| chosen.contains(&candidate.record.record_id))
             })
             .collect();
-        let done = delete_part(ctx, keeper, module, args, chosen).await?;
-        reports.add(ctx.out, true, done, kept)?;
+        delete_part(ctx, keeper, module, args, chosen, reports).await?;
+        reports.add(ctx.out, true, Vec::new(), kept)?;
     }
     Ok(())
 }
 
 /// Deletes one part's `chosen` candidates through the bulk engine as a plan of the history, and
-/// reports what became of each.
+/// reports what became of each to `reports`: as each ends when the output is written as it goes
+/// (so `-q` names a record the moment it is gone), else all at the end of the part.
 pub(super) async fn delete_part(
     ctx: &mut Context,
     keeper: &Keeper,
     module: ModuleCode,
     args: &CleanupArgs,
     chosen: Vec<Candidate>,
-) -> Result<Vec<CandidateReport>, CliError> {
-    let mut candidates: Vec<CandidateReport> = chosen.into_iter().map(CandidateReport::new).collect();
+    reports: &mut Reports,
+) -> Result<(), CliError> {
+    let candidates: Vec<CandidateReport> = chosen.into_iter().map(CandidateReport::new).collect();
     let work: Vec<Target> = candidates
         .iter()
         .map(|c| Target {
@@ -175,11 +177,23 @@ pub(super) async fn delete_part(
     let client = plan.client(ctx.client());
     let interrupt = ctx.interrupt.clone();
     let guard = || interrupt.stop_under(keeper);
+    let out = ctx.out;
+    let at_once = reports.sink != Sink::Table;
+    // Each slot is emptied when its candidate is reported.
+    let mut slots: Vec<Option<CandidateReport>> = candidates.into_iter().map(Some).collect();
     let mut deleted = 0;
+    let mut unprinted: Option<CliError> = None;
     let summary = bulk::delete_all(&client, &lock_id, work, options, guard, |done| {
         deleted += usize::from(matches!(done.outcome, Outcome::Deleted { .. }));
-        if let Some(&i) = index.get(&done.record_id) {
-            candidates[i].settle(&done.outcome);
+        let Some(slot) = index.get(&done.record_id).and_then(|&i| slots.get_mut(i)) else {
+            return;
+        };
+        if let Some(candidate) = slot.as_mut() {
+            candidate.settle(&done.outcome);
+        }
+        if at_once && unprinted.is_none() {
+            let candidate = slot.take().into_iter().collect();
+            unprinted = reports.add(out, true, candidate, Vec::new()).err();
         }
     })
     .await;
@@ -187,12 +201,17 @@ pub(super) async fn delete_part(
     if let Some(stop) = &summary.stop {
         let reason = stop.describe();
         for id in &summary.not_attempted {
-            if let Some(&i) = index.get(id) {
-                candidates[i].not_attempted(&reason);
+            if let Some(Some(candidate)) = index.get(id).and_then(|&i| slots.get_mut(i)) {
+                candidate.not_attempted(&reason);
             }
         }
     }
-    Ok(candidates)
+    if let Some(error) = unprinted {
+        return Err(error);
+    }
+    // What was not reported yet, in the order chosen: everything for the table, the records
+    // never sent otherwise.
+    reports.add(out, true, slots.into_iter().flatten().collect(), Vec::new())
 }
 
 /// Lists `module`'s candidates (no lock: nothing changes on the server now) and queues them to

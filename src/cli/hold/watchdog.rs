@@ -4,15 +4,17 @@
 //! moving it (after each renewal), or koobackup's end of the pipe closes without a word, the
 //! watchdog sends COMMAND's process group SIGTERM, then SIGKILL after the grace period.
 //!
-//! It is forked from koobackup (no exec: it needs no binary on disk) and runs in a process group
-//! of its own. Between fork and exit it only makes async-signal-safe calls (close, poll, read,
-//! kill, clock_gettime, nanosleep, setpgid, _exit) on memory it owns, since the parent's other
-//! threads may hold locks (the allocator's among them) at the moment of the fork. It first closes
-//! every descriptor it inherited but its end of the pipe: a file koobackup holds locked (the
-//! journal's), a socket or the terminal must not stay open for as long as COMMAND runs. The
-//! pipe is close-on-exec, so nothing koobackup starts later (a hook) keeps koobackup's end open
-//! and hides its death from the watchdog. The deadline is kept
-//! on the clock that counts suspend (see [`crate::lease::clock`]), so time asleep counts.
+//! It is forked from koobackup (no exec: it needs no binary on disk) before COMMAND starts, and
+//! runs in a process group of its own. COMMAND's process names its group to it between fork and
+//! exec ([`Announcer`]), so COMMAND never runs unwatched. Between fork and exit the watchdog only
+//! makes async-signal-safe calls (close, poll, read, kill, clock_gettime, nanosleep, setpgid,
+//! _exit) on memory it owns, since the parent's other threads may hold locks (the allocator's
+//! among them) at the moment of the fork. It first closes every descriptor it inherited but its
+//! end of the pipe: a file koobackup holds locked (the journal's), a socket or the terminal must
+//! not stay open for as long as COMMAND runs. The pipe is close-on-exec, so nothing koobackup
+//! starts later (a hook) keeps koobackup's end open and hides its death from the watchdog. The
+//! deadline is kept on the clock that counts suspend (see [`crate::lease::clock`]), so time
+//! asleep counts.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;

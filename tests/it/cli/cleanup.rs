@@ -236,3 +236,32 @@ async fn stdout_holds_only_the_records_that_go_so_a_pipe_passes_ids_alone() {
         empty.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn q_names_each_record_the_moment_it_is_gone() {
+    // A cron log (or a pipe) sees the ids as they go, not all of them at the end of the run.
+    let server = spawn_server_with(|_| {}).await;
+    let ids: BTreeSet<String> = old_records(&server, "100", 30).await.into_iter().collect();
+    server.server.set_faults(Faults {
+        latency: Duration::from_millis(100),
+        ..Faults::default()
+    });
+    let cli = Cli::for_server(&server.base_url());
+    let mut cleanup = cli
+        .command(&["cleanup", "-m", "100", "--yes", "-q", "--concurrency", "1"])
+        .spawn()
+        .unwrap();
+    let stdout = cleanup.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let first = lines.next_line().await.unwrap().expect("a first id");
+    assert!(ids.contains(&first), "{first}");
+    let left = crate::support::record_ids(&server.db_path, "100").len();
+    assert!(left > 0, "the first id came only once every record was gone");
+    let mut named = BTreeSet::from([first]);
+    while let Some(line) = lines.next_line().await.unwrap() {
+        named.insert(line);
+    }
+    assert!(cleanup.wait().await.unwrap().success());
+    assert_eq!(named, ids, "each deleted record named once");
+    assert!(crate::support::record_ids(&server.db_path, "100").is_empty());
+}
