@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,8 +37,9 @@ pub struct Tui {
     pub first_frame: Arc<Mutex<Option<Instant>>>,
     /// What the terminal showed when the token first reached it, if it ever did.
     token_shown: Arc<Mutex<Option<String>>>,
-    /// Set once the reader has read everything (the terminal's last writer closed it).
-    read_all: Arc<AtomicBool>,
+    /// Closed (its sender dropped) once the reader has read everything: the terminal's last
+    /// writer closed it.
+    read_all: std::sync::mpsc::Receiver<()>,
     // Keeps the pty open for the life of the test.
     _master: Box<dyn portable_pty::MasterPty + Send>,
 }
@@ -109,6 +110,7 @@ impl Tui {
         drop(pty.slave);
         let reader = pty.master.try_clone_reader().expect("pty reader");
         let writer = pty.master.take_writer().expect("pty writer");
+        let (reader_done, read_all) = std::sync::mpsc::channel();
         let tui = Tui {
             child,
             writer,
@@ -118,26 +120,28 @@ impl Tui {
             started,
             first_frame: Arc::new(Mutex::new(None)),
             token_shown: Arc::new(Mutex::new(None)),
-            read_all: Arc::new(AtomicBool::new(false)),
+            read_all,
             _master: pty.master,
         };
-        tui.spawn_reader(reader);
+        tui.spawn_reader(reader, reader_done);
         tui
     }
 
     /// Feeds the app's output to the screen, noting the first frame and any sight of the token:
     /// in the bytes written (a title or clipboard sequence never shows on the screen) or on the
     /// screen they produce (styles may split the token's bytes).
-    fn spawn_reader(&self, mut reader: Box<dyn Read + Send>) {
-        let (screen, bytes, written, first_frame, token_shown, read_all) = (
+    /// `done` is dropped when the reader ends.
+    fn spawn_reader(&self, mut reader: Box<dyn Read + Send>, done: std::sync::mpsc::Sender<()>) {
+        let (screen, bytes, written, first_frame, token_shown) = (
             self.screen.clone(),
             self.bytes.clone(),
             self.written.clone(),
             self.first_frame.clone(),
             self.token_shown.clone(),
-            self.read_all.clone(),
         );
         std::thread::spawn(move || {
+            // Held for as long as the reading lasts.
+            let _done = done;
             let mut buffer = [0u8; 8192];
             // The end of the previous read, so a token split across two reads is still found.
             let mut window: Vec<u8> = Vec::new();
@@ -163,7 +167,6 @@ impl Tui {
                 let keep = window.len().saturating_sub(TOKEN.len() - 1);
                 window.drain(..keep);
             }
-            read_all.store(true, Ordering::SeqCst);
         });
     }
 
@@ -213,11 +216,8 @@ impl Tui {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 // What the app wrote last may still be on its way to the screen: the reader
                 // ends once it has read it all. (A process the app left behind may keep the
-                // terminal open; then the screen is taken as it is after a while.)
-                let drained = Instant::now() + Duration::from_secs(5);
-                while !self.read_all.load(Ordering::SeqCst) && Instant::now() < drained {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
+                // terminal open; then the screen is taken as it is after 5 s.)
+                let _ = self.read_all.recv_timeout(Duration::from_secs(5));
                 self.assert_token_never_shown();
                 return status;
             }
