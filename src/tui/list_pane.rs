@@ -4,6 +4,11 @@
 //! resize). [`Load`]: how far the reading of a pane fed from local files (history, pending
 //! deletions) is.
 
+use ratatui::text::Line;
+
+use crate::format;
+use crate::tui::theme::Theme;
+
 /// How far the reading of a pane's files is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Load {
@@ -12,6 +17,31 @@ pub enum Load {
     Reading,
     Read,
     Failed(String),
+}
+
+impl Load {
+    /// What went wrong reading `what` ("the history", "the queue"), for the pane's bottom line:
+    /// that it could not be read at all, else that `unreadable` of its lines could not (and
+    /// `their_fate`: what becomes of them). `None` when all is well.
+    pub fn trouble(
+        &self,
+        what: &str,
+        unreadable: usize,
+        their_fate: &str,
+        theme: &Theme,
+    ) -> Option<Line<'static>> {
+        match self {
+            Load::Failed(message) => Some(Line::styled(
+                format!(" cannot read {what}: {} (r to retry) ", format::escape(message)),
+                theme.error,
+            )),
+            _ if unreadable > 0 => Some(Line::styled(
+                format!(" {unreadable} line(s) could not be read{their_fate} "),
+                theme.warning,
+            )),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -28,26 +28,11 @@ const WIDTH_WITH_MODULE: u16 = 70;
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome) {
     let theme = chrome.theme;
     let mut block = chrome.pane_block(&title(pane, chrome), Pane::History);
-    match pane.load() {
-        Load::Failed(message) => {
-            block = block.title_bottom(Line::styled(
-                format!(
-                    " cannot read the history: {} (r to retry) ",
-                    format::escape(message)
-                ),
-                theme.error,
-            ));
-        }
-        _ if pane.unreadable() > 0 => {
-            block = block.title_bottom(Line::styled(
-                format!(
-                    " {} line(s) could not be read and are left out ",
-                    pane.unreadable()
-                ),
-                theme.warning,
-            ));
-        }
-        _ => {}
+    let trouble = pane
+        .load()
+        .trouble("the history", pane.unreadable(), " and are left out", theme);
+    if let Some(line) = trouble {
+        block = block.title_bottom(line);
     }
     if let Some(message) = empty_message(pane) {
         let text = vec![Line::from(""), Line::from(message)];

@@ -23,32 +23,16 @@ const WIDTH_WITH_BY: u16 = 100;
 pub fn draw(frame: &mut Frame, area: Rect, pane: &State, chrome: &Chrome, server_now: DateTime<Utc>) {
     let theme = chrome.theme;
     let mut block = chrome.pane_block(&title(pane, chrome), Pane::Pending);
-    match pane.load() {
-        Load::Failed(message) => {
-            block = block.title_bottom(Line::styled(
-                format!(
-                    " cannot read the queue: {} (r to retry) ",
-                    format::escape(message)
-                ),
-                theme.error,
-            ));
-        }
-        _ if pane.unreadable() > 0 => {
-            block = block.title_bottom(Line::styled(
-                format!(
-                    " {} line(s) could not be read: kept, never sent ",
-                    pane.unreadable()
-                ),
-                theme.warning,
-            ));
-        }
-        _ if !pane.entries().is_empty() => {
-            block = block.title_bottom(Line::styled(
-                " `koobackup pending apply` deletes the due ones; u takes one back ",
-                theme.dim,
-            ));
-        }
-        _ => {}
+    let trouble = pane
+        .load()
+        .trouble("the queue", pane.unreadable(), ": kept, never sent", theme);
+    if let Some(line) = trouble {
+        block = block.title_bottom(line);
+    } else if !pane.entries().is_empty() {
+        block = block.title_bottom(Line::styled(
+            " `koobackup pending apply` deletes the due ones; u takes one back ",
+            theme.dim,
+        ));
     }
     if pane.entries().is_empty() {
         let message = match pane.load() {
