@@ -140,6 +140,20 @@ pub struct Who {
     pub by: String,
 }
 
+/// A `who` for tests: as `user` on `server`, profile `work`, on host `web-01`, pid 7, by
+/// `koobackup`.
+#[cfg(test)]
+pub fn example_who(server: &str, user: &str) -> Who {
+    Who {
+        profile: Some("work".into()),
+        server: server.into(),
+        user: user.into(),
+        host: "web-01".into(),
+        pid: 7,
+        by: "koobackup".into(),
+    }
+}
+
 impl Who {
     /// This process, on this machine, for the connection `profile` to `server` as `user`.
     pub fn here(profile: Option<String>, server: String, user: String, by: String) -> Who {

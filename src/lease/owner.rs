@@ -383,10 +383,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_killed_hold_whose_command_still_runs_is_running() {
+    /// A dead hold's lock, with a live process group named by `name` (its command's or its
+    /// watchdog's): running while the group lives, orphaned once it is gone.
+    fn running_while_its_group_lives(name: impl Fn(&mut Owner, u32)) {
         use std::os::unix::process::CommandExt;
-        let mut command = std::process::Command::new("sleep")
+        let mut group = std::process::Command::new("sleep")
             .arg("30")
             .process_group(0)
             .spawn()
@@ -395,32 +396,23 @@ mod tests {
             command: "sleep 30".into(),
         });
         hold.pid = u32::MAX - 1;
-        hold.command_group = Some(command.id());
+        name(&mut hold, group.id());
         assert_eq!(Standing::of(Some(&hold)), Standing::Running);
-        command.kill().unwrap();
-        command.wait().unwrap();
+        group.kill().unwrap();
+        group.wait().unwrap();
         assert_eq!(Standing::of(Some(&hold)), Standing::Orphaned);
     }
 
     #[test]
+    fn a_killed_hold_whose_command_still_runs_is_running() {
+        running_while_its_group_lives(|hold, group| hold.command_group = Some(group));
+    }
+
+    #[test]
     fn a_killed_hold_whose_watchdog_still_runs_is_running_before_its_command_is_known() {
-        use std::os::unix::process::CommandExt;
         // Killed after its watchdog was journalled, before COMMAND's group was: the watchdog
         // may still have COMMAND to stop, so the lock is in use until it is gone.
-        let mut watchdog = std::process::Command::new("sleep")
-            .arg("30")
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let mut hold = owner(Purpose::Hold {
-            command: "sleep 30".into(),
-        });
-        hold.pid = u32::MAX - 1;
-        hold.watchdog = Some(watchdog.id());
-        assert_eq!(Standing::of(Some(&hold)), Standing::Running);
-        watchdog.kill().unwrap();
-        watchdog.wait().unwrap();
-        assert_eq!(Standing::of(Some(&hold)), Standing::Orphaned);
+        running_while_its_group_lives(|hold, watchdog| hold.watchdog = Some(watchdog));
     }
 
     #[test]

@@ -6,7 +6,8 @@ use crossterm::event::KeyCode;
 
 use super::Dialog;
 use crate::api::{BackupRecord, DeviceEntity, ModuleCode, RecordStatus};
-use crate::history::{Entry, Op, Outcome, Who};
+use crate::history::entry::example_who;
+use crate::history::{Entry, Op, Outcome};
 use crate::tui::action::{Action, Effect, HistoryRead};
 use crate::tui::app::App;
 use crate::tui::feature::Pane;
@@ -15,14 +16,7 @@ use crate::tui::test_support::{app_holding, at, ch, press, screen_of, session, t
 const LONG_ID: &str = "1234567890123456789";
 
 fn entry(op: Op, seconds: i64, module: &str) -> Entry {
-    let who = Who {
-        profile: Some("work".into()),
-        server: "k.example".into(),
-        user: "alice".into(),
-        host: "web-01".into(),
-        pid: 7,
-        by: "koobackup".into(),
-    };
+    let who = example_who("k.example", "alice");
     let mut entry = Entry::new(who, op, Outcome::ok());
     entry.at = at(seconds);
     entry.id = format!("2026120{seconds}-abcdef");

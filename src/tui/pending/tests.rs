@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crossterm::event::KeyCode;
 
 use crate::api::{BackupRecord, DeviceEntity, ModuleCode, RecordStatus};
-use crate::history::Who;
+use crate::history::entry::example_who;
 use crate::pending::{Queued, SavedRules, Why};
 use crate::tui::action::{Action, Effect, PendingRead};
 use crate::tui::app::App;
@@ -30,14 +30,7 @@ fn queued(id: &str, device: &str, why: Why, due_in: i64) -> Queued {
             ..DeviceEntity::default()
         },
     };
-    let who = Who {
-        profile: Some("work".into()),
-        server: "k.example".into(),
-        user: "alice".into(),
-        host: "web-01".into(),
-        pid: 7,
-        by: "koobackup".into(),
-    };
+    let who = example_who("k.example", "alice");
     let grace = chrono::Duration::hours(24);
     Queued::new(
         record,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use crossterm::event::KeyCode;
 
 use crate::api::{ModuleCode, Page, RecordStatus};
-use crate::history::Who;
+use crate::history::entry::example_who;
 use crate::lease::{Owner, Purpose};
 use crate::pending::{Queued, Why};
 use crate::tui::action::{Action, ApiOutcome, Effect, PendingRead, QueueChange, QueueJob};
@@ -40,14 +40,7 @@ fn loaded(n: usize, width: u16, height: u16) -> App {
 }
 
 fn queued(n: usize, due_in_hours: i64) -> Queued {
-    let who = Who {
-        profile: Some("work".into()),
-        server: "127.0.0.1:4000".into(),
-        user: "demo".into(),
-        host: "web-01".into(),
-        pid: 7,
-        by: "koobackup".into(),
-    };
+    let who = example_who("127.0.0.1:4000", "demo");
     Queued::new(
         record(n, RecordStatus::New),
         ModuleCode::AddressBook,

@@ -408,6 +408,15 @@ async fn a_killed_hold_whose_command_still_runs_is_not_an_orphan() {
     cli.run(&["lock", "create", "-m", "100"]).await.ok();
 }
 
+/// `record delete --yes LOCK... --json --concurrency N IDS...`.
+fn delete_json<'a>(lock: &[&'a str], concurrency: &'a str, ids: &'a [String]) -> Vec<&'a str> {
+    let mut args = vec!["record", "delete", "--yes"];
+    args.extend_from_slice(lock);
+    args.extend(["--json", "--concurrency", concurrency]);
+    args.extend(ids.iter().map(String::as_str));
+    args
+}
+
 fn send(child: &tokio::process::Child, signal: i32) {
     let pid = libc::pid_t::try_from(child.id().expect("running")).unwrap();
     // SAFETY: kill(2) on our own child.
@@ -420,16 +429,7 @@ async fn sigterm_during_record_delete_reports_what_went_and_releases_the_lock() 
     let ids = old_records(&server, "100", 80).await;
     latency(&server, 100);
     let cli = Cli::for_server(&server.base_url());
-    let mut args = vec![
-        "record",
-        "delete",
-        "--yes",
-        "--auto-lock",
-        "--json",
-        "--concurrency",
-        "2",
-    ];
-    args.extend(ids.iter().map(String::as_str));
+    let args = delete_json(&["--auto-lock"], "2", &ids);
     let delete = cli.command(&args).spawn().unwrap();
     until_fewer(&server, "100", 75).await;
     send(&delete, libc::SIGTERM);
@@ -603,16 +603,7 @@ async fn a_lock_the_server_lets_lapse_mid_run_stops_the_run_as_a_lost_lock() {
     let ids = old_records(&server, "100", 40).await;
     latency(&server, 100);
     let cli = Cli::for_server(&server.base_url());
-    let mut args = vec![
-        "record",
-        "delete",
-        "--yes",
-        "--auto-lock",
-        "--json",
-        "--concurrency",
-        "1",
-    ];
-    args.extend(ids.iter().map(String::as_str));
+    let args = delete_json(&["--auto-lock"], "1", &ids);
     let run = cli.run(&args).await;
     run.code(4);
     let report = run.json();
@@ -655,17 +646,7 @@ async fn a_lock_released_under_a_run_stops_it_with_exit_4_not_5() {
     let cli = Cli::for_server(&server.base_url());
     let lock = cli.run(&["lock", "create", "-m", "100", "-q"]).await;
     let lock = lock.ok().stdout_trimmed().to_owned();
-    let mut args = vec![
-        "record",
-        "delete",
-        "--yes",
-        "--lock",
-        &lock,
-        "--json",
-        "--concurrency",
-        "1",
-    ];
-    args.extend(ids.iter().map(String::as_str));
+    let args = delete_json(&["--lock", &lock], "1", &ids);
     let delete = cli.command(&args).spawn().unwrap();
     until_fewer(&server, "100", 38).await;
     cli.run(&["lock", "release", &lock]).await.ok();
