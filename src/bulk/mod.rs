@@ -68,6 +68,11 @@ pub enum Stop {
 }
 
 impl Stop {
+    /// The run's end for its history: "stopped: <why>; 30 not sent".
+    pub fn with_unsent(&self, unsent: usize) -> String {
+        format!("stopped: {}; {unsent} not sent", self.describe())
+    }
+
     /// Why, in words: "interrupted (SIGTERM)", or the lock's loss as the keeper said it.
     pub fn describe(&self) -> String {
         match self {
@@ -173,13 +178,9 @@ impl Summary {
     /// Why the run stopped before sending everything, for its history: "stopped: the server
     /// refused lock … (…); 30 not sent". `None` when it sent everything.
     pub fn stopped(&self) -> Option<String> {
-        self.stop.as_ref().map(|stop| {
-            format!(
-                "stopped: {}; {} not sent",
-                stop.describe(),
-                self.not_attempted.len()
-            )
-        })
+        self.stop
+            .as_ref()
+            .map(|stop| stop.with_unsent(self.not_attempted.len()))
     }
 }
 

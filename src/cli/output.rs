@@ -709,6 +709,22 @@ pub fn file_row(file: &BackupFile) -> Vec<String> {
     ]
 }
 
+/// How a run of deletes ended, in one line: "deleted 9 of 40 records; 1 failed, 30 not sent"
+/// (`of`: the total, counted in words; `rest`: what did not go, each with its count, those at
+/// zero left out).
+pub fn deleted_of(deleted: usize, of: &str, rest: &[(usize, &str)]) -> String {
+    let rest: Vec<String> = rest
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, said)| format!("{n} {said}"))
+        .collect();
+    if rest.is_empty() {
+        format!("deleted {deleted} of {of}")
+    } else {
+        format!("deleted {deleted} of {of}; {}", rest.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -556,7 +556,7 @@ async fn apply_in_module(
         .iter()
         .filter(|a| matches!(a.fate, Fate::NotSent(_)))
         .count();
-    let stopped = stop.map(|stop| format!("stopped: {}; {unsent} not sent", stop.describe()));
+    let stopped = stop.map(|stop| stop.with_unsent(unsent));
     plan.finish(
         applied.iter().filter(|a| matches!(a.fate, Fate::Deleted)).count(),
         stopped,

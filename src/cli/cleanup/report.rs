@@ -428,23 +428,17 @@ pub(super) fn summary(
             crate::format::age(grace)
         )
     } else if deleting {
-        let rest: Vec<String> = [
-            ("failed", "failed"),
-            ("not-attempted", "not sent"),
-            ("kept-changed", "kept (changed meanwhile)"),
-            ("already-gone", "gone already"),
-            ("gone-unproven", "gone (not provably by this run)"),
-        ]
-        .into_iter()
-        .filter(|(outcome, _)| tally.count(outcome) > 0)
-        .map(|(outcome, said)| format!("{} {said}", tally.count(outcome)))
-        .collect();
-        let deleted = format!("deleted {} of {candidates}", tally.count("deleted"));
-        if rest.is_empty() {
-            deleted
-        } else {
-            format!("{deleted}; {}", rest.join(", "))
-        }
+        output::deleted_of(
+            tally.count("deleted"),
+            &candidates,
+            &[
+                (tally.count("failed"), "failed"),
+                (tally.count("not-attempted"), "not sent"),
+                (tally.count("kept-changed"), "kept (changed meanwhile)"),
+                (tally.count("already-gone"), "gone already"),
+                (tally.count("gone-unproven"), "gone (not provably by this run)"),
+            ],
+        )
     } else {
         format!("{candidates}; nothing was deleted (dry run). Run again with --yes to delete them")
     }

@@ -103,7 +103,7 @@ impl Watchdog {
 
     /// Moves the deadline (after a renewal).
     pub fn extend(&self, deadline: BootInstant) {
-        self.send(nanos(deadline).max(1));
+        self.send(nanos(deadline));
     }
 
     /// COMMAND and its group are done: the watchdog leaves without a signal.

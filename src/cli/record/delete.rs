@@ -450,21 +450,16 @@ fn tally(report: &Report) -> String {
         report.not_attempted.len(),
     ];
     let total = crate::format::count(ok + gone + kept + failed + unsent, "record");
-    let rest: Vec<String> = [
-        (failed, "failed"),
-        (unsent, "not sent"),
-        (kept, "kept (changed meanwhile)"),
-        (gone, "gone (see the notes above)"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, said)| format!("{n} {said}"))
-    .collect();
-    if rest.is_empty() {
-        format!("deleted {ok} of {total}")
-    } else {
-        format!("deleted {ok} of {total}; {}", rest.join(", "))
-    }
+    output::deleted_of(
+        ok,
+        &total,
+        &[
+            (failed, "failed"),
+            (unsent, "not sent"),
+            (kept, "kept (changed meanwhile)"),
+            (gone, "gone (see the notes above)"),
+        ],
+    )
 }
 
 /// The first failure's exit code; else 4 when records were kept or not sent (the lock was lost);
