@@ -259,6 +259,9 @@ async fn a_journal_restored_from_an_older_copy_heals_at_the_next_renewal() {
         .spawn()
         .unwrap();
     let held = cli.wait_for_owner("hold").await;
+    // The hold's last write at its start names COMMAND's group; an older copy restored before
+    // it would be overwritten by it, not healed.
+    cli.wait_for_command_group().await;
     // The older copy comes back: it lists the released lock, not the held one.
     std::fs::write(cli.journal_path(), &copy).unwrap();
     assert_eq!(cli.journal_ids(), std::slice::from_ref(&old));
