@@ -172,6 +172,10 @@ struct SizeJob {
     stop: CancelFlag,
     /// The cache the reading fills, shared so that a stop writes what it learned at once.
     cache: Arc<Mutex<SizeCache>>,
+    /// The reading itself, which ends with its last write of the cache. The app lets it run
+    /// on its own; only the tests wait for it.
+    #[cfg(test)]
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl SizeReader {
@@ -193,6 +197,14 @@ impl SizeReader {
         if let Some(job) = self.job.take() {
             job.stop.cancel();
             save(&job.cache, |_| true);
+        }
+    }
+
+    /// Waits until the reading of the last listing has ended, its last write of the cache made.
+    #[cfg(test)]
+    pub async fn finished(&mut self) {
+        if let Some(job) = self.job.take() {
+            let _ = job.task.await;
         }
     }
 
@@ -238,7 +250,8 @@ impl SizeJob {
         let stopped = stop.clone();
         let cache = Arc::new(Mutex::new(place.open()));
         let shared = cache.clone();
-        tokio::spawn(async move {
+        #[cfg_attr(not(test), allow(unused_variables))]
+        let task = tokio::spawn(async move {
             let cache = &*shared;
             let learned = Mutex::new(Vec::new());
             let take = || std::mem::take(&mut *learned.lock().unwrap_or_else(|e| e.into_inner()));
@@ -293,6 +306,8 @@ impl SizeJob {
             requests: Some(requests),
             stop,
             cache,
+            #[cfg(test)]
+            task,
         }
     }
 }

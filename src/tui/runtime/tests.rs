@@ -436,6 +436,8 @@ async fn devices_start(server: &RunningServer, journal: &std::path::Path) -> (Ap
             .expect("the loop's channel is open");
         runtime.apply(action).unwrap();
     }
+    // The reading's own last write of the cache is made before anything looks at the cache.
+    runtime.sizes.finished().await;
     (runtime.app, server.stats().requests - before)
 }
 
